@@ -1,0 +1,65 @@
+//! TLSA records for DANE (RFC 6698, RFC 7218, RFC 7671): parse and print them in every
+//! presentation form, generate them from certificates, keys and CSRs, and match a TLSA
+//! RRset against a presented certificate chain.
+//!
+//! ```
+//! use dane_tlsa::{CertUsage, MatchingType, Selector, TlsaRecord};
+//!
+//! let r: TlsaRecord = "_25._tcp.mx1.example. 3600 IN TLSA DANE-EE SPKI SHA2-256 ( 0C72AC70B745AC19998811B131D662C9AC69DBDBE7CB23E5B514B56664C5D3D6 )".parse()?;
+//! assert_eq!((r.usage, r.selector, r.matching_type), (CertUsage::DaneEe, Selector::Spki, MatchingType::Sha256));
+//! assert_eq!(r.to_string(), "3 1 1 0C72AC70B745AC19998811B131D662C9AC69DBDBE7CB23E5B514B56664C5D3D6");
+//! assert_eq!(dane_tlsa::tlsa_owner(25, dane_tlsa::Proto::Tcp, "MX1.Example")?, "_25._tcp.mx1.example.");
+//! # Ok::<(), dane_tlsa::Error>(())
+//! ```
+//!
+//! # Invariants
+//!
+//! - Pure: no I/O, no clock, no randomness. Bytes and a `now` in, data out (a crate-local
+//!   clippy.toml bans clocks, sockets and files).
+//! - A record with an unknown or private parameter, or a digest of the wrong length, is
+//!   representable and reported as unusable with a reason; it never makes the RRset fail
+//!   to parse (RFC 7671 section 4.1).
+//! - Verdicts are data ([`MatchReport`]); [`Error`] means the input could not be evaluated.
+//! - DANE-TA is never satisfied by a digest that merely appears in the chain: the leaf's
+//!   signature must verify up to the designated anchor (rustls-webpki, ring).
+//!
+//! # Time
+//!
+//! `now` affects only DANE-TA matching: the validity dates of the leaf and of the
+//! certificates between it and the trust anchor (not the anchor itself). DANE-EE ignores
+//! dates and names (RFC 7671 5.1).
+//!
+//! # Limits
+//!
+//! - Signature algorithms are those of rustls-webpki with ring (RSA PKCS#1/PSS >= 2048
+//!   bits with SHA-2, ECDSA P-256/P-384, Ed25519); chains signed with SHA-1 do not verify.
+//! - DANE-TA path checks use the serverAuth extended key usage when an EKU is present.
+//! - EC private keys: the public point stored in the key is used (as OpenSSL does); it is
+//!   not recomputed from the scalar. CSR self-signatures are not verified.
+//! - Budgets: chains up to [`MAX_CERTIFICATES`] certificates, zone fragments up to
+//!   [`MAX_ZONE_RECORDS`] records, RRsets up to [`MAX_RRSET`] records in matching.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod der;
+mod error;
+mod generate;
+mod input;
+mod matching;
+mod names;
+mod owner;
+mod parse;
+mod record;
+
+pub use error::Error;
+pub use generate::{Source, associate, certificate_spki, generate, recommended};
+pub use input::{
+    MAX_CERTIFICATES, Spki, parse_certificates, parse_csr, parse_private_key, parse_public_key,
+};
+pub use matching::{
+    MAX_RRSET, MatchOptions, MatchReport, Pkix, RecordOutcome, RecordStatus, Verdict, match_chain,
+};
+pub use owner::{Proto, normalize_host, tlsa_owner};
+pub use parse::{MAX_ZONE_RECORDS, SkippedLine, ZoneEntry, ZoneFragment, parse_zone};
+pub use record::{CertUsage, MatchingType, Selector, TlsaRecord, Unusable};
