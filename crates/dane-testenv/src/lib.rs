@@ -25,6 +25,12 @@
 //! Time: nothing here reads the clock except the start-up deadline. Limits: Unix only (uses
 //! `kill(1)` to send SIGTERM so NSD can stop its own child processes).
 
+mod fixtures;
+
+pub use fixtures::{
+    Case, EvidenceItem, cases, evidence_dir, read_evidence, read_table, write_evidence,
+};
+
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};

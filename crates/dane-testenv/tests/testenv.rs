@@ -118,3 +118,81 @@ fn bad_zone_file_is_a_startup_error_with_the_log() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(err.contains("nsd did not start"), "{err}");
 }
+
+/// delv's verdict from its output (BIND 9.18 wording). A CNAME chain prints one status per
+/// link; the weakest wins (a failure, then an unsigned link, then fully validated).
+fn delv_verdict(stdout: &str, stderr: &str) -> &'static str {
+    let all = format!("{stdout}\n{stderr}");
+    let failed = all
+        .lines()
+        .any(|l| l.contains("resolution failed") && !l.contains("ncache"));
+    if failed {
+        "bogus"
+    } else if all.contains("unsigned answer") {
+        "insecure"
+    } else if all.contains("fully validated") {
+        "secure"
+    } else {
+        "indeterminate"
+    }
+}
+
+#[test]
+fn delv_agrees_with_cases_except_the_listed_exceptions() {
+    let delv = dane_testenv::find_program("delv", "bind9-dnsutils").expect("delv");
+    let nsd = Nsd::start_fixtures().expect("start nsd");
+    let anchors = fixtures_dir().join("anchors/bind.conf");
+    let mut differences = Vec::new();
+    for case in dane_testenv::cases().unwrap() {
+        let out = std::process::Command::new(&delv)
+            .arg("@127.0.0.1")
+            .args(["-p", &nsd.port().to_string()])
+            .arg("-a")
+            .arg(&anchors)
+            .arg("+root=.")
+            .args([&case.name, &case.rtype])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let got = delv_verdict(&stdout, &stderr);
+        if got != case.verdict {
+            differences.push(format!("{}\t{}\t{got}", case.name, case.rtype));
+        }
+    }
+    let exceptions: Vec<String> =
+        dane_testenv::read_table(&fixtures_dir().join("delv-exceptions.tsv"), 5)
+            .unwrap()
+            .into_iter()
+            .map(|row| format!("{}\t{}\t{}", row[0], row[1], row[3]))
+            .collect();
+    assert_eq!(
+        differences, exceptions,
+        "delv's differences from cases.tsv (name, type, delv verdict) must be exactly \
+         those in delv-exceptions.tsv"
+    );
+}
+
+#[test]
+fn delv_output_parsing() {
+    assert_eq!(
+        delv_verdict("; fully validated\nx. A 1.2.3.4\n", ""),
+        "secure"
+    );
+    assert_eq!(
+        delv_verdict(
+            "; negative response, fully validated\n",
+            ";; resolution failed: ncache nxdomain\n"
+        ),
+        "secure"
+    );
+    assert_eq!(
+        delv_verdict("; fully validated\n; unsigned answer\n", ""),
+        "insecure"
+    );
+    assert_eq!(
+        delv_verdict("", ";; resolution failed: RRSIG failed to verify\n"),
+        "bogus"
+    );
+    assert_eq!(delv_verdict("", ""), "indeterminate");
+}
