@@ -1,0 +1,742 @@
+//! dane-tlsa against the openssl-made PKI in fixtures/pki: generation versus the openssl
+//! goldens for every certificate x selector x matching type, and a table of matching cases
+//! covering what OpenSSL's test/danetest.in covers (written as our own cases).
+
+#![allow(clippy::disallowed_methods)] // tests read fixture files
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use dane_tlsa::{
+    CertUsage, MatchOptions, MatchingType, Pkix, RecordStatus, Selector, Source, TlsaRecord,
+    Unusable, Verdict,
+};
+use rustls_pki_types::{CertificateDer, UnixTime};
+
+fn pki(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/pki")
+        .join(name)
+}
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(pki(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn chain(name: &str) -> Vec<CertificateDer<'static>> {
+    dane_tlsa::parse_certificates(&read(name)).unwrap()
+}
+
+fn golden(file: &str) -> Vec<Vec<String>> {
+    String::from_utf8(read(&format!("golden/{file}")))
+        .unwrap()
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .collect()
+}
+
+/// The openssl-computed association data for a certificate, selector and matching type.
+fn g(cert: &str, selector: u8, mtype: u8) -> String {
+    golden("certs.txt")
+        .into_iter()
+        .find(|f| {
+            f[0] == format!("{cert}.pem")
+                && f[1] == selector.to_string()
+                && f[2] == mtype.to_string()
+        })
+        .map(|f| f[3].clone())
+        .unwrap_or_else(|| panic!("no golden for {cert} {selector} {mtype}"))
+}
+
+#[test]
+fn generation_equals_openssl_for_every_cert_selector_mtype() {
+    let lines = golden("certs.txt");
+    assert!(lines.len() >= 60, "goldens missing");
+    for f in lines {
+        let chain = chain(&f[0]);
+        let selector = Selector::from(f[1].parse::<u8>().unwrap());
+        let mtype = MatchingType::from(f[2].parse::<u8>().unwrap());
+        for usage in [
+            CertUsage::DaneEe,
+            CertUsage::DaneTa,
+            CertUsage::PkixTa,
+            CertUsage::PkixEe,
+        ] {
+            let r = dane_tlsa::generate(
+                &Source::Certificate(chain[0].clone()),
+                usage,
+                selector,
+                mtype,
+            )
+            .unwrap();
+            assert_eq!(data_hex(&r), f[3], "{f:?}");
+            assert_eq!(r.usage, usage);
+        }
+    }
+}
+
+fn data_hex(r: &TlsaRecord) -> String {
+    r.data_hex().to_ascii_lowercase()
+}
+
+#[test]
+fn generation_from_keys_pubkeys_and_csr_equals_openssl() {
+    let lines = golden("keys.txt");
+    assert!(lines.len() >= 30, "goldens missing");
+    for f in lines {
+        let bytes = read(&f[0]);
+        let spki = match f[1].as_str() {
+            "key" => dane_tlsa::parse_private_key(&bytes),
+            "pubkey" => dane_tlsa::parse_public_key(&bytes),
+            "csr" => dane_tlsa::parse_csr(&bytes),
+            other => panic!("kind {other}"),
+        }
+        .unwrap_or_else(|e| panic!("{f:?}: {e}"));
+        let mtype = MatchingType::from(f[3].parse::<u8>().unwrap());
+        let r = dane_tlsa::generate(
+            &Source::PublicKey(spki),
+            CertUsage::DaneEe,
+            Selector::Spki,
+            mtype,
+        )
+        .unwrap();
+        assert_eq!(data_hex(&r), f[4], "{f:?}");
+    }
+}
+
+#[test]
+fn der_and_pem_inputs_agree() {
+    let pem = chain("leaf-ec.pem");
+    let der = chain("leaf-ec.der");
+    assert_eq!(pem, der);
+    let full = chain("chain-rsa-full.pem");
+    assert_eq!(full.len(), 3);
+    let mut concatenated = Vec::new();
+    for c in &full {
+        concatenated.extend_from_slice(c.as_ref());
+    }
+    assert_eq!(dane_tlsa::parse_certificates(&concatenated).unwrap(), full);
+}
+
+#[test]
+fn recommended_set_is_leaf_3_1_1_and_issuer_2_1_1() {
+    let set = dane_tlsa::recommended(&chain("chain-rsa.pem")).unwrap();
+    let got: Vec<String> = set
+        .iter()
+        .map(|r| r.to_string().to_ascii_lowercase())
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            format!("3 1 1 {}", g("leaf-rsa", 1, 1)),
+            format!("2 1 1 {}", g("intermediate-ca", 1, 1)),
+        ]
+    );
+    let single = dane_tlsa::recommended(&chain("leaf-rsa.pem")).unwrap();
+    assert_eq!(single.len(), 1);
+}
+
+#[test]
+fn bad_key_inputs_are_typed_errors() {
+    let e = dane_tlsa::parse_private_key(&read("unsupported-ed448.key")).unwrap_err();
+    assert_eq!(e.to_string(), "unsupported key type: Ed448");
+    let e = dane_tlsa::parse_private_key(&read("leaf-rsa.pem")).unwrap_err();
+    assert!(e.to_string().starts_with("no PRIVATE KEY"), "{e}");
+    let e = dane_tlsa::parse_public_key(&read("leaf-rsa.key")).unwrap_err();
+    assert!(e.to_string().starts_with("no PUBLIC KEY"), "{e}");
+    let e = dane_tlsa::parse_csr(&read("leaf-rsa.pem")).unwrap_err();
+    assert!(e.to_string().starts_with("no CERTIFICATE REQUEST"), "{e}");
+    let e = dane_tlsa::parse_certificates(&read("next.csr")).unwrap_err();
+    assert!(e.to_string().contains("found: CERTIFICATE REQUEST"), "{e}");
+    // Truncated DER of a real certificate.
+    let der = read("leaf-ec.der");
+    let e = dane_tlsa::parse_certificates(&der[..der.len() - 10]).unwrap_err();
+    assert!(
+        e.to_string().starts_with("certificate 1: malformed DER"),
+        "{e}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Matching.
+
+fn at(date: &str) -> UnixTime {
+    // Midnight UTC of YYYY-MM-DD, computed without a date library (days from civil).
+    let y: i64 = date[..4].parse().unwrap();
+    let m: i64 = date[5..7].parse().unwrap();
+    let d: i64 = date[8..10].parse().unwrap();
+    let (y, m) = if m <= 2 { (y - 1, m + 12) } else { (y, m) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m - 3) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(days * 86_400).unwrap()))
+}
+
+/// A year from now-ish: inside every long-lived fixture's validity, after the expired one.
+fn now() -> UnixTime {
+    at("2030-06-01")
+}
+
+struct Case {
+    name: &'static str,
+    chain: &'static str,
+    records: Vec<String>,
+    names: &'static [&'static str],
+    pkix: Pkix,
+    smtp: bool,
+    at: UnixTime,
+    verdict: Verdict,
+    /// (status, depth) per record, in order.
+    expect: Vec<(RecordStatus, Option<usize>)>,
+    /// A fragment the verdict reason must contain.
+    reason: &'static str,
+}
+
+impl Default for Case {
+    fn default() -> Self {
+        Case {
+            name: "",
+            chain: "chain-rsa.pem",
+            records: vec![],
+            names: &[],
+            pkix: Pkix::NotEvaluated,
+            smtp: false,
+            at: now(),
+            verdict: Verdict::NotAuthenticated,
+            expect: vec![],
+            reason: "",
+        }
+    }
+}
+
+fn check(case: Case) {
+    let records: Vec<TlsaRecord> = case.records.iter().map(|r| r.parse().unwrap()).collect();
+    let options = MatchOptions {
+        reference_ids: case.names.iter().map(|s| (*s).to_owned()).collect(),
+        pkix: case.pkix.clone(),
+        smtp: case.smtp,
+    };
+    let report = dane_tlsa::match_chain(&records, &chain(case.chain), &options, case.at)
+        .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    let got: Vec<(RecordStatus, Option<usize>)> =
+        report.records.iter().map(|o| (o.status, o.depth)).collect();
+    assert_eq!(got, case.expect, "{}: {:#?}", case.name, report.records);
+    assert_eq!(
+        report.verdict, case.verdict,
+        "{}: {}",
+        case.name, report.reason
+    );
+    assert!(
+        report.reason.contains(case.reason),
+        "{}: reason {:?} lacks {:?}",
+        case.name,
+        report.reason,
+        case.reason
+    );
+    assert_eq!(report.records.len(), records.len());
+}
+
+fn rec(usage: u8, cert: &str, selector: u8, mtype: u8) -> String {
+    format!("{usage} {selector} {mtype} {}", g(cert, selector, mtype))
+}
+
+/// The right digest with its last octet changed.
+fn wrong(usage: u8, cert: &str, selector: u8, mtype: u8) -> String {
+    let mut hex = g(cert, selector, mtype);
+    let last = hex.pop().unwrap();
+    hex.push(if last == '0' { '1' } else { '0' });
+    format!("{usage} {selector} {mtype} {hex}")
+}
+
+use RecordStatus::{Matched, NotMatched, Rejected, Superseded, Unusable as Unus};
+
+#[test]
+fn dane_ee_every_selector_and_matching_type_no_names_no_dates() {
+    for selector in [0, 1] {
+        for mtype in [0, 1, 2] {
+            for chain in ["chain-rsa.pem", "chain-ec-full.pem", "leaf-ed25519.pem"] {
+                let leaf = match chain {
+                    "chain-rsa.pem" => "leaf-rsa",
+                    "chain-ec-full.pem" => "leaf-ec",
+                    _ => "leaf-ed25519",
+                };
+                check(Case {
+                    name: "DANE-EE matches the leaf",
+                    chain,
+                    records: vec![rec(3, leaf, selector, mtype)],
+                    // No names given, and a wrong one would not matter either.
+                    names: if mtype == 1 {
+                        &["wrong.example.test"]
+                    } else {
+                        &[]
+                    },
+                    verdict: Verdict::Authenticated,
+                    expect: vec![(Matched, Some(0))],
+                    reason: "matches the leaf certificate",
+                    ..Case::default()
+                });
+                check(Case {
+                    name: "DANE-EE wrong digest",
+                    chain,
+                    records: vec![wrong(3, leaf, selector, mtype)],
+                    expect: vec![(NotMatched, None)],
+                    reason: "no usable record matches",
+                    ..Case::default()
+                });
+            }
+            check(Case {
+                name: "DANE-EE of the issuer does not match the leaf",
+                records: vec![rec(3, "intermediate-ca", selector, mtype)],
+                expect: vec![(NotMatched, None)],
+                ..Case::default()
+            });
+        }
+    }
+}
+
+#[test]
+fn dane_ta_every_selector_and_matching_type_at_depth_1_and_2() {
+    for selector in [0, 1] {
+        for mtype in [0, 1, 2] {
+            check(Case {
+                name: "DANE-TA intermediate at depth 1",
+                records: vec![rec(2, "intermediate-ca", selector, mtype)],
+                names: &["mx1.example.test"],
+                verdict: Verdict::Authenticated,
+                expect: vec![(Matched, Some(1))],
+                reason: "leaf name mx1.example.test matches",
+                ..Case::default()
+            });
+            check(Case {
+                name: "DANE-TA root at depth 2",
+                chain: "chain-ec-full.pem",
+                records: vec![rec(2, "root-ca", selector, mtype)],
+                names: &["mx2.example.test"],
+                verdict: Verdict::Authenticated,
+                expect: vec![(Matched, Some(2))],
+                ..Case::default()
+            });
+            check(Case {
+                name: "DANE-TA wrong digest",
+                chain: "chain-rsa-full.pem",
+                records: vec![wrong(2, "intermediate-ca", selector, mtype)],
+                names: &["mx1.example.test"],
+                expect: vec![(NotMatched, None)],
+                ..Case::default()
+            });
+        }
+    }
+    for chain in ["chain-ed25519.pem", "chain-p384.pem"] {
+        check(Case {
+            name: "DANE-TA with other leaf key types",
+            chain,
+            records: vec![rec(2, "intermediate-ca", 1, 1)],
+            names: &["mx3.example.test", "mx4.example.test"],
+            verdict: Verdict::Authenticated,
+            expect: vec![(Matched, Some(1))],
+            ..Case::default()
+        });
+    }
+}
+
+#[test]
+fn dane_ta_root_must_be_sent_unless_2_1_0() {
+    check(Case {
+        name: "2 0 1 root not in the chain",
+        records: vec![rec(2, "root-ca", 0, 1), rec(2, "root-ca", 1, 1)],
+        names: &["mx1.example.test"],
+        expect: vec![(NotMatched, None), (NotMatched, None)],
+        ..Case::default()
+    });
+    check(Case {
+        name: "2 1 0 root key absent from the chain",
+        records: vec![rec(2, "root-ca", 1, 0)],
+        names: &["mx1.example.test"],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(2))],
+        reason: "key (not in the chain) signs the certificate at depth 1",
+        ..Case::default()
+    });
+    check(Case {
+        name: "2 1 0 intermediate key, chain is the bare leaf",
+        chain: "leaf-rsa.pem",
+        records: vec![rec(2, "intermediate-ca", 1, 0)],
+        names: &["mx1.example.test"],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(1))],
+        ..Case::default()
+    });
+    check(Case {
+        name: "2 1 0 of an unrelated key (the twin) does not sign the leaf",
+        chain: "leaf-rsa.pem",
+        records: vec![rec(2, "intermediate-twin", 1, 0)],
+        names: &["mx1.example.test"],
+        expect: vec![(NotMatched, None)],
+        ..Case::default()
+    });
+    check(Case {
+        name: "2 1 0 still needs the name",
+        chain: "leaf-rsa.pem",
+        records: vec![rec(2, "intermediate-ca", 1, 0)],
+        names: &["mx2.example.test"],
+        expect: vec![(Rejected, Some(1))],
+        reason: "match none of [mx2.example.test]",
+        ..Case::default()
+    });
+}
+
+#[test]
+fn dane_ta_names() {
+    check(Case {
+        name: "name mismatch",
+        records: vec![rec(2, "intermediate-ca", 1, 1)],
+        names: &["mx2.example.test"],
+        expect: vec![(Rejected, Some(1))],
+        reason: "leaf names [mx1.example.test] match none of [mx2.example.test]",
+        ..Case::default()
+    });
+    check(Case {
+        name: "no reference identifiers: fail closed",
+        records: vec![rec(2, "intermediate-ca", 1, 1)],
+        expect: vec![(Rejected, Some(1))],
+        reason: "no reference identifiers",
+        ..Case::default()
+    });
+    check(Case {
+        name: "any of several reference ids; case and trailing dot ignored",
+        records: vec![rec(2, "intermediate-ca", 1, 1)],
+        names: &["example.test", "MX1.Example.Test."],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(1))],
+        ..Case::default()
+    });
+    for (name, ok) in [
+        ("a.mail.example.test", true),
+        ("mail.example.test", false),
+        ("b.a.mail.example.test", false),
+        ("mx2.example.test", true),
+    ] {
+        check(Case {
+            name: "wildcard SAN",
+            chain: "chain-ec.pem",
+            records: vec![rec(2, "intermediate-ca", 1, 1)],
+            names: Box::leak(Box::new([name])),
+            verdict: if ok {
+                Verdict::Authenticated
+            } else {
+                Verdict::NotAuthenticated
+            },
+            expect: vec![(if ok { Matched } else { Rejected }, Some(1))],
+            ..Case::default()
+        });
+    }
+    check(Case {
+        name: "CN used when there is no DNS SAN",
+        chain: "chain-cn-only.pem",
+        records: vec![rec(2, "intermediate-ca", 1, 1)],
+        names: &["cn-only.example.test"],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(1))],
+        ..Case::default()
+    });
+    check(Case {
+        name: "CN ignored when a DNS SAN exists",
+        chain: "chain-san-cn.pem",
+        records: vec![rec(2, "intermediate-ca", 1, 1)],
+        names: &["cn.example.test"],
+        expect: vec![(Rejected, Some(1))],
+        ..Case::default()
+    });
+    check(Case {
+        name: "SAN used when a different CN exists",
+        chain: "chain-san-cn.pem",
+        records: vec![rec(2, "intermediate-ca", 1, 1)],
+        names: &["san.example.test"],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(1))],
+        ..Case::default()
+    });
+}
+
+#[test]
+fn expired_leaf_passes_dane_ee_and_fails_dane_ta() {
+    check(Case {
+        name: "expired leaf, DANE-EE",
+        chain: "chain-expired.pem",
+        records: vec![rec(3, "leaf-expired", 1, 1)],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(0))],
+        ..Case::default()
+    });
+    check(Case {
+        name: "expired leaf, DANE-TA",
+        chain: "chain-expired.pem",
+        records: vec![rec(2, "intermediate-ca", 1, 1)],
+        names: &["expired.example.test"],
+        expect: vec![(Rejected, Some(1))],
+        reason: "expired at 2021-01-01T00:00:00Z, checked at 2030-06-01T00:00:00Z",
+        ..Case::default()
+    });
+    check(Case {
+        name: "valid leaf, DANE-TA, checked after everything expired",
+        records: vec![rec(2, "intermediate-ca", 1, 1)],
+        names: &["mx1.example.test"],
+        at: at("2040-01-01"),
+        expect: vec![(Rejected, Some(1))],
+        reason: "checked at 2040-01-01T00:00:00Z",
+        ..Case::default()
+    });
+    check(Case {
+        name: "valid leaf, DANE-TA, checked before issuance",
+        records: vec![rec(2, "intermediate-ca", 1, 1)],
+        names: &["mx1.example.test"],
+        at: at("2001-01-01"),
+        expect: vec![(Rejected, Some(1))],
+        reason: "not valid before",
+        ..Case::default()
+    });
+}
+
+#[test]
+fn issuer_hash_present_but_signature_does_not_chain() {
+    check(Case {
+        name: "twin intermediate (same subject, other key) at depth 1",
+        chain: "chain-forged.pem",
+        records: vec![
+            rec(2, "intermediate-twin", 1, 1),
+            rec(2, "intermediate-twin", 0, 1),
+        ],
+        names: &["mx1.example.test"],
+        expect: vec![(Rejected, Some(1)), (Rejected, Some(1))],
+        reason: "signature",
+        ..Case::default()
+    });
+    check(Case {
+        name: "root at depth 2 above the twin",
+        chain: "chain-forged-full.pem",
+        records: vec![rec(2, "root-ca", 0, 1)],
+        names: &["mx1.example.test"],
+        expect: vec![(Rejected, Some(2))],
+        ..Case::default()
+    });
+    check(Case {
+        name: "the real intermediate's hash, not sent",
+        chain: "chain-forged.pem",
+        records: vec![rec(2, "intermediate-ca", 1, 1)],
+        names: &["mx1.example.test"],
+        expect: vec![(NotMatched, None)],
+        ..Case::default()
+    });
+    check(Case {
+        name: "DANE-EE is unaffected by the forged issuer",
+        chain: "chain-forged.pem",
+        records: vec![rec(3, "leaf-rsa", 1, 1)],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(0))],
+        ..Case::default()
+    });
+}
+
+#[test]
+fn self_signed_leaf() {
+    check(Case {
+        name: "self-signed leaf, DANE-EE",
+        chain: "leaf-selfsigned.pem",
+        records: vec![rec(3, "leaf-selfsigned", 0, 1)],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(0))],
+        ..Case::default()
+    });
+    check(Case {
+        name: "DANE-TA naming the leaf itself",
+        chain: "leaf-selfsigned.pem",
+        records: vec![rec(2, "leaf-selfsigned", 1, 1)],
+        names: &["self.example.test"],
+        expect: vec![(Rejected, Some(0))],
+        reason: "must designate an issuer",
+        ..Case::default()
+    });
+}
+
+#[test]
+fn digest_agility() {
+    check(Case {
+        name: "a non-matching 2 1 2 makes the matching 2 1 1 ignored",
+        records: vec![
+            rec(2, "intermediate-ca", 1, 1),
+            wrong(2, "intermediate-ca", 1, 2),
+        ],
+        names: &["mx1.example.test"],
+        expect: vec![(Superseded, None), (NotMatched, None)],
+        ..Case::default()
+    });
+    check(Case {
+        name: "the matching 2 1 2 counts, the wrong 2 1 1 is ignored",
+        records: vec![
+            wrong(2, "intermediate-ca", 1, 1),
+            rec(2, "intermediate-ca", 1, 2),
+        ],
+        names: &["mx1.example.test"],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Superseded, None), (Matched, Some(1))],
+        ..Case::default()
+    });
+    check(Case {
+        name: "agility is per usage and selector",
+        records: vec![
+            rec(3, "leaf-rsa", 1, 1),
+            wrong(2, "intermediate-ca", 1, 2),
+            wrong(3, "leaf-rsa", 0, 2),
+        ],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(0)), (NotMatched, None), (NotMatched, None)],
+        ..Case::default()
+    });
+    check(Case {
+        name: "Full is not a digest and is not superseded",
+        records: vec![rec(3, "leaf-rsa", 1, 0), wrong(3, "leaf-rsa", 1, 2)],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(0)), (NotMatched, None)],
+        ..Case::default()
+    });
+    check(Case {
+        name: "an unusable (wrong-length) 3 1 2 does not supersede",
+        records: vec![rec(3, "leaf-rsa", 1, 1), "3 1 2 abcd".into()],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(0)), (Unus, None)],
+        ..Case::default()
+    });
+}
+
+#[test]
+fn unusable_records_are_skipped_and_the_rest_counts() {
+    let h = g("leaf-rsa", 1, 1);
+    check(Case {
+        name: "unknown and private parameters",
+        records: vec![
+            format!("4 1 1 {h}"),
+            format!("3 2 1 {h}"),
+            format!("3 1 3 {h}"),
+            format!("255 1 1 {h}"),
+            format!("3 255 1 {h}"),
+            format!("3 1 255 {h}"),
+            format!("3 1 1 {}", &h[..62]),
+            rec(3, "leaf-rsa", 1, 1),
+        ],
+        verdict: Verdict::Authenticated,
+        expect: [vec![(Unus, None); 7], vec![(Matched, Some(0))]].concat(),
+        ..Case::default()
+    });
+    check(Case {
+        name: "nothing usable",
+        records: vec![format!("4 1 1 {h}"), format!("3 1 2 {h}")],
+        expect: vec![(Unus, None), (Unus, None)],
+        reason: "none of the 2 record(s) is usable",
+        ..Case::default()
+    });
+    check(Case {
+        name: "empty RRset",
+        reason: "no TLSA records",
+        ..Case::default()
+    });
+}
+
+#[test]
+fn pkix_usages_follow_the_callers_verdict() {
+    let full = chain("chain-rsa-full.pem");
+    check(Case {
+        name: "no PKIX verdict: unusable",
+        records: vec![rec(1, "leaf-rsa", 1, 1), rec(3, "leaf-rsa", 1, 1)],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Unus, None), (Matched, Some(0))],
+        ..Case::default()
+    });
+    check(Case {
+        name: "SMTP: unusable even when PKIX validated",
+        records: vec![rec(1, "leaf-rsa", 1, 1), rec(0, "intermediate-ca", 1, 1)],
+        pkix: Pkix::Validated { path: vec![] },
+        smtp: true,
+        expect: vec![(Unus, None), (Unus, None)],
+        ..Case::default()
+    });
+    check(Case {
+        name: "PKIX-EE and PKIX-TA after PKIX validation",
+        records: vec![
+            rec(1, "leaf-rsa", 1, 1),
+            rec(0, "root-ca", 0, 2),
+            rec(0, "leaf-rsa", 1, 1),
+        ],
+        pkix: Pkix::Validated { path: full.clone() },
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(0)), (Matched, Some(2)), (NotMatched, None)],
+        ..Case::default()
+    });
+    check(Case {
+        name: "PKIX failed",
+        records: vec![rec(1, "leaf-rsa", 1, 1)],
+        pkix: Pkix::Failed {
+            reason: "unknown issuer".into(),
+        },
+        expect: vec![(Rejected, Some(0))],
+        reason: "PKIX validation failed: unknown issuer",
+        ..Case::default()
+    });
+    let report = dane_tlsa::match_chain(
+        &[rec(1, "leaf-rsa", 1, 1).parse().unwrap()],
+        &chain("chain-rsa.pem"),
+        &MatchOptions {
+            smtp: true,
+            ..MatchOptions::default()
+        },
+        now(),
+    )
+    .unwrap();
+    assert_eq!(report.records[0].unusable, Some(Unusable::PkixUsageInSmtp));
+}
+
+#[test]
+fn budgets_and_bad_inputs() {
+    let many: Vec<TlsaRecord> = (0..=dane_tlsa::MAX_RRSET)
+        .map(|_| rec(3, "leaf-rsa", 1, 1).parse().unwrap())
+        .collect();
+    let e = dane_tlsa::match_chain(
+        &many,
+        &chain("chain-rsa.pem"),
+        &MatchOptions::default(),
+        now(),
+    );
+    assert!(matches!(e, Err(dane_tlsa::Error::TooManyRecords { .. })));
+    let bad_name = MatchOptions {
+        reference_ids: vec!["bad name".into()],
+        ..MatchOptions::default()
+    };
+    let e = dane_tlsa::match_chain(&[], &chain("chain-rsa.pem"), &bad_name, now());
+    assert!(matches!(e, Err(dane_tlsa::Error::DnsName { .. })));
+}
+
+#[test]
+fn json_report_shape() {
+    let records: Vec<TlsaRecord> = vec![
+        rec(3, "leaf-rsa", 1, 1).parse().unwrap(),
+        "4 1 1 00".parse().unwrap(),
+    ];
+    let report = dane_tlsa::match_chain(
+        &records,
+        &chain("chain-rsa.pem"),
+        &MatchOptions::default(),
+        now(),
+    )
+    .unwrap();
+    let v = serde_json::to_value(&report).unwrap();
+    assert_eq!(v["verdict"], "authenticated");
+    assert_eq!(v["records"][0]["status"], "matched");
+    assert_eq!(v["records"][0]["depth"], 0);
+    assert_eq!(v["records"][0]["record"]["usage"], 3);
+    assert_eq!(v["records"][0]["record"]["usage_name"], "DANE-EE");
+    assert_eq!(v["records"][0]["record"]["data"], g("leaf-rsa", 1, 1));
+    assert_eq!(v["records"][1]["status"], "unusable");
+    assert_eq!(v["records"][1]["unusable"]["kind"], "unassigned-usage");
+    assert_eq!(v["chain_length"], 2);
+}
