@@ -5,7 +5,8 @@
 //! server holds the root, the TLD and the children, a DS query for a child is answered from
 //! the parent zone, and every query can be sent to it directly, with CD set, as if it were
 //! a recursive resolver. [`Unbound`] starts a validating Unbound with the private root as
-//! trust anchor and a stub zone `.` pointing at an [`Nsd`].
+//! trust anchor and stub zones for every zone of an [`Nsd`] (with Unbound's built-in RFC 6761
+//! local zone for `test.` turned off, since the fixtures live there).
 //!
 //! ```no_run
 //! let nsd = dane_testenv::Nsd::start_fixtures().expect("nsd");
@@ -406,5 +407,99 @@ impl Nsd {
     /// The zones served, sorted.
     pub fn zones(&self) -> &[String] {
         &self.zones
+    }
+}
+
+/// A validating Unbound on a loopback port: trust anchor `anchor_file` (the private root's DS
+/// by default), every query sent to an [`Nsd`] through stub zones; stopped on drop.
+#[derive(Debug)]
+pub struct Unbound {
+    addr: SocketAddr,
+    _server: Server,
+    _dir: TempDir,
+}
+
+impl Unbound {
+    /// Unbound in front of `nsd`, validating from `fixtures/dns/anchors/root.ds`.
+    pub fn start(nsd: &Nsd) -> Result<Self, Error> {
+        Self::start_with_anchor(nsd, &fixtures_dir().join("anchors/root.ds"))
+    }
+
+    /// Unbound in front of `nsd` with a given trust-anchor file (DS or DNSKEY lines).
+    pub fn start_with_anchor(nsd: &Nsd, anchor_file: &Path) -> Result<Self, Error> {
+        let unbound = find_program("unbound", "unbound")?;
+        let anchor = anchor_file
+            .canonicalize()
+            .map_err(io(format!("resolving {}", anchor_file.display())))?;
+        let mut last = None;
+        for _attempt in 0..5 {
+            match Self::try_start(&unbound, nsd, &anchor) {
+                Ok(started) => return Ok(started),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or(Error::Startup {
+            program: "unbound",
+            reason: "no attempt made".into(),
+            log: String::new(),
+        }))
+    }
+
+    fn try_start(unbound: &Path, nsd: &Nsd, anchor: &Path) -> Result<Self, Error> {
+        let dir = TempDir::new("dane-testenv-unbound")?;
+        let port = free_port()?;
+        let d = dir.0.display();
+        let mut conf = format!(
+            "server:\n  interface: 127.0.0.1@{port}\n  port: {port}\n  do-ip6: no\n  \
+             username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  pidfile: \"{d}/unbound.pid\"\n  \
+             use-syslog: no\n  logfile: \"{d}/unbound.log\"\n  verbosity: 1\n  num-threads: 1\n  \
+             so-reuseport: no\n  do-not-query-localhost: no\n  qname-minimisation: no\n  \
+             module-config: \"validator iterator\"\n  trust-anchor-file: \"{}\"\n  \
+             val-log-level: 2\n  access-control: 127.0.0.0/8 allow\n  local-zone: \"test.\" nodefault\n\
+             remote-control:\n  control-enable: no\n",
+            anchor.display(),
+        );
+        // One stub zone per served zone: the fixtures' NS records point at 127.0.0.1 port 53,
+        // so Unbound must never follow them; every zone's queries go to NSD's port.
+        for zone in nsd.zones() {
+            let _ = write!(
+                conf,
+                "stub-zone:\n  name: \"{zone}\"\n  stub-addr: 127.0.0.1@{}\n",
+                nsd.port()
+            );
+        }
+        let conf_path = dir.0.join("unbound.conf");
+        std::fs::write(&conf_path, conf).map_err(io("writing unbound.conf"))?;
+        let stderr_path = dir.0.join("stderr");
+        let stderr = std::fs::File::create(&stderr_path).map_err(io("creating unbound stderr"))?;
+        let mut child = Command::new(unbound)
+            .arg("-d")
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .map_err(io(format!("starting {}", unbound.display())))?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let logs = [dir.0.join("unbound.log"), stderr_path];
+        let ready = wait_ready("unbound", &mut child, addr, ".", &|| read_logs(&logs));
+        let server = Server { child };
+        ready?;
+        Ok(Self {
+            addr,
+            _server: server,
+            _dir: dir,
+        })
+    }
+
+    /// The address Unbound listens on (UDP and TCP).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The port Unbound listens on.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
     }
 }

@@ -196,3 +196,42 @@ fn delv_output_parsing() {
     );
     assert_eq!(delv_verdict("", ""), "indeterminate");
 }
+
+/// Sends a recursive query (RD, DO) to Unbound and returns the raw response.
+fn ask_recursive(addr: std::net::SocketAddr, name: &str, rtype: u16) -> Vec<u8> {
+    let mut q = vec![0x43, 0x21, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1];
+    for label in name
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+    {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.push(0);
+    q.extend_from_slice(&rtype.to_be_bytes());
+    q.extend_from_slice(&[0, 1]);
+    q.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0]);
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    sock.send_to(&q, addr).unwrap();
+    let mut buf = vec![0; 65535];
+    let (n, _) = sock.recv_from(&mut buf).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+#[test]
+fn unbound_validates_the_fixtures_through_nsd() {
+    let nsd = Nsd::start_fixtures().expect("start nsd");
+    let unbound = dane_testenv::Unbound::start(&nsd).expect("start unbound");
+    let good = ask_recursive(unbound.addr(), "www.alg8.test.", 1);
+    assert_eq!(rcode(&good), 0);
+    assert!(good[3] & 0x20 != 0, "AD bit on a secure answer");
+    let bad = ask_recursive(unbound.addr(), "www.tampered.test.", 1);
+    assert_eq!(rcode(&bad), 2, "SERVFAIL on a bogus answer");
+    let insecure = ask_recursive(unbound.addr(), "www.insecure.test.", 1);
+    assert_eq!(rcode(&insecure), 0);
+    assert!(insecure[3] & 0x20 == 0, "no AD on an insecure answer");
+}
