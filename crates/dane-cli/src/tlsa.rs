@@ -189,6 +189,9 @@ fn param<T>(flag: &str, text: &str, parse: fn(&str) -> Result<T, String>) -> any
     parse(text).map_err(|e| anyhow::anyhow!("{flag} {text:?}: {e}"))
 }
 
+/// A library function turning key-ish input bytes into a SubjectPublicKeyInfo.
+type DecodeKey = fn(&[u8]) -> Result<dane_tlsa::Spki, dane_tlsa::Error>;
+
 /// One generated record with where it came from.
 #[derive(Debug, Serialize)]
 struct Generated {
@@ -250,11 +253,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<Exit> {
             make(&Source::Certificate(cert.clone()), &label)?,
         ));
     }
-    let keyed: [(
-        &str,
-        &Vec<PathBuf>,
-        fn(&[u8]) -> Result<dane_tlsa::Spki, dane_tlsa::Error>,
-    ); 3] = [
+    let keyed: [(&str, &Vec<PathBuf>, DecodeKey); 3] = [
         ("--pubkey", &args.pubkey, dane_tlsa::parse_public_key),
         ("--key", &args.key, dane_tlsa::parse_private_key),
         ("--csr", &args.csr, dane_tlsa::parse_csr),

@@ -34,7 +34,7 @@ impl Spki {
     /// Wraps DER after checking it parses as a SubjectPublicKeyInfo with nothing after it.
     pub fn from_der(der: &[u8]) -> Result<Self, Error> {
         match x509_parser::x509::SubjectPublicKeyInfo::from_der(der) {
-            Ok((rest, _)) if rest.is_empty() => Ok(Spki(der.to_vec())),
+            Ok(([], _)) => Ok(Spki(der.to_vec())),
             Ok((rest, _)) => Err(Error::Der {
                 what: "public key (SubjectPublicKeyInfo)".into(),
                 reason: format!("{} octets of trailing data", rest.len()),
@@ -237,9 +237,7 @@ pub fn parse_csr(bytes: &[u8]) -> Result<Spki, Error> {
         Encoded::Der(d) => d.to_vec(),
     };
     match x509_parser::certification_request::X509CertificationRequest::from_der(&der_bytes) {
-        Ok((rest, csr)) if rest.is_empty() => {
-            Spki::from_der(csr.certification_request_info.subject_pki.raw)
-        }
+        Ok(([], csr)) => Spki::from_der(csr.certification_request_info.subject_pki.raw),
         Ok((rest, _)) => Err(Error::Der {
             what: "CSR".into(),
             reason: format!("{} octets of trailing data", rest.len()),

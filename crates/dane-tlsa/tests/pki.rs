@@ -2,7 +2,8 @@
 //! goldens for every certificate x selector x matching type, and a table of matching cases
 //! covering what OpenSSL's test/danetest.in covers (written as our own cases).
 
-#![allow(clippy::disallowed_methods)] // tests read fixture files
+// Tests read fixture files; helpers outside #[test] fns may unwrap (a failure is a failed test).
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,0 +1,8 @@
+//! Integration tests of the `dane` binary: one module per subcommand.
+
+// Test helpers outside #[test] functions are not covered by clippy.toml's in-tests
+// exemptions; a failed unwrap here is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod common;
+mod tlsa;
