@@ -283,7 +283,10 @@ impl Matcher<'_> {
                     continue;
                 }
             };
-            match verify_path(leaf, anchor, &self.chain_der[1..depth], self.now) {
+            // The other certificates the server sent are candidate intermediates in any order
+            // (RFC 7671 5.2.2 does not fix the order); webpki verifies each link it uses.
+            let intermediates = self.others(depth);
+            match verify_path(leaf, anchor, &intermediates, self.now) {
                 Ok(()) => {
                     return self.with_names(
                         depth,
@@ -312,7 +315,7 @@ impl Matcher<'_> {
                         subject_public_key_info: Der::from(spki),
                         name_constraints: None,
                     };
-                    if verify_path(leaf, anchor, &self.chain_der[1..=below], self.now).is_ok() {
+                    if verify_path(leaf, anchor, &self.others(0), self.now).is_ok() {
                         let depth = below + 1;
                         return self.with_names(
                             depth,
@@ -344,6 +347,16 @@ impl Matcher<'_> {
             None,
             "matches no issuer in the chain".into(),
         )
+    }
+
+    /// The presented certificates other than the leaf and the one at `except` (0: none).
+    fn others(&self, except: usize) -> Vec<CertificateDer<'_>> {
+        self.chain_der
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != 0 && i != except)
+            .map(|(_, c)| CertificateDer::from(c.as_ref()))
+            .collect()
     }
 
     fn with_names(&self, depth: usize, path: String) -> Outcome {

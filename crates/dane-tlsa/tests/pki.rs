@@ -343,6 +343,22 @@ fn dane_ta_every_selector_and_matching_type_at_depth_1_and_2() {
 }
 
 #[test]
+fn dane_ta_chain_order_does_not_matter() {
+    // Presented as leaf, root, intermediate: the root is at position 1 of the list.
+    for (cert, depth) in [("root-ca", 1), ("intermediate-ca", 2)] {
+        check(Case {
+            name: "out-of-order chain",
+            chain: "chain-rsa-unordered.pem",
+            records: vec![rec(2, cert, 0, 1)],
+            names: &["mx1.example.test"],
+            verdict: Verdict::Authenticated,
+            expect: vec![(Matched, Some(depth))],
+            ..Case::default()
+        });
+    }
+}
+
+#[test]
 fn dane_ta_root_must_be_sent_unless_2_1_0() {
     check(Case {
         name: "2 0 1 root not in the chain",
