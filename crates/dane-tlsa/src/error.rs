@@ -89,6 +89,14 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// A work budget ran out before the evaluation finished (hostile input).
+    #[error("work budget exceeded: more than {limit} {what}")]
+    BudgetExceeded {
+        /// What was being counted.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+    },
     /// The TLSA RRset is larger than the work budget allows.
     #[error("TLSA RRset of {len} records exceeds the limit of {max}")]
     TooManyRecords {

@@ -78,7 +78,7 @@ fn decode<'a>(bytes: &'a [u8], expected: &'static str) -> Result<Encoded<'a>, Er
     }
     Err(Error::Encoding {
         reason: format!(
-            "expected {expected}: no '-----BEGIN' line and not DER (starts with 0x{:02x})",
+            "no '-----BEGIN' line, and not DER (first byte 0x{:02x}, not a SEQUENCE); expected {expected}",
             bytes[0]
         ),
     })

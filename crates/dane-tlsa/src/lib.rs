@@ -37,7 +37,8 @@
 //! - EC private keys: the public point stored in the key is used (as OpenSSL does); it is
 //!   not recomputed from the scalar. CSR self-signatures are not verified.
 //! - Budgets: chains up to [`MAX_CERTIFICATES`] certificates, zone fragments up to
-//!   [`MAX_ZONE_RECORDS`] records, RRsets up to [`MAX_RRSET`] records in matching.
+//!   [`MAX_ZONE_RECORDS`] records, RRsets up to [`MAX_RRSET`] records in matching, at most
+//!   [`MAX_PATH_CHECKS`] DANE-TA path verifications per match.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -58,7 +59,8 @@ pub use input::{
     MAX_CERTIFICATES, Spki, parse_certificates, parse_csr, parse_private_key, parse_public_key,
 };
 pub use matching::{
-    MAX_RRSET, MatchOptions, MatchReport, Pkix, RecordOutcome, RecordStatus, Verdict, match_chain,
+    MAX_PATH_CHECKS, MAX_RRSET, MatchOptions, MatchReport, Pkix, RecordOutcome, RecordStatus,
+    Verdict, match_chain,
 };
 pub use owner::{Proto, normalize_host, tlsa_owner};
 pub use parse::{MAX_ZONE_RECORDS, SkippedLine, ZoneEntry, ZoneFragment, parse_zone};

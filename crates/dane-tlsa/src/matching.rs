@@ -19,6 +19,11 @@ use crate::record::{CertUsage, MatchingType, Selector, TlsaRecord, Unusable};
 /// Most records in one RRset accepted for matching (each can cost a path verification).
 pub const MAX_RRSET: usize = 64;
 
+/// Most DANE-TA path verifications in one [`match_chain`] call (each is bounded by
+/// rustls-webpki's own signature budget). Hostile RRsets and chains hit this, real ones
+/// need a handful.
+pub const MAX_PATH_CHECKS: usize = 256;
+
 /// The caller's PKIX verdict, used only by usages PKIX-TA(0) and PKIX-EE(1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Pkix {
@@ -226,6 +231,7 @@ struct Matcher<'a> {
     reference_ids: Vec<String>,
     options: &'a MatchOptions,
     now: UnixTime,
+    path_checks: std::cell::Cell<usize>,
 }
 
 /// (status, depth, detail)
@@ -267,8 +273,29 @@ impl Matcher<'_> {
         }
     }
 
-    fn dane_ta(&self, digests: &mut Digests<'_>, r: &TlsaRecord) -> Outcome {
-        let leaf = &self.chain_der[0];
+    /// One path verification, counted against [`MAX_PATH_CHECKS`].
+    fn verify(
+        &self,
+        anchor: TrustAnchor<'_>,
+        intermediates: &[CertificateDer<'_>],
+    ) -> Result<Result<(), String>, Error> {
+        let used = self.path_checks.get() + 1;
+        if used > MAX_PATH_CHECKS {
+            return Err(Error::BudgetExceeded {
+                what: "DANE-TA path verifications",
+                limit: MAX_PATH_CHECKS,
+            });
+        }
+        self.path_checks.set(used);
+        Ok(verify_path(
+            &self.chain_der[0],
+            anchor,
+            intermediates,
+            self.now,
+        ))
+    }
+
+    fn dane_ta(&self, digests: &mut Digests<'_>, r: &TlsaRecord) -> Result<Outcome, Error> {
         let mut rejection: Option<(usize, String)> = None;
         // RFC 7671 5.2.2: the anchor is an issuer the server sent (depth >= 1); verify the
         // path from the leaf to it by signature, and dates below it at `now`.
@@ -286,12 +313,12 @@ impl Matcher<'_> {
             // The other certificates the server sent are candidate intermediates in any order
             // (RFC 7671 5.2.2 does not fix the order); webpki verifies each link it uses.
             let intermediates = self.others(depth);
-            match verify_path(leaf, anchor, &intermediates, self.now) {
+            match self.verify(anchor, &intermediates)? {
                 Ok(()) => {
-                    return self.with_names(
+                    return Ok(self.with_names(
                         depth,
                         format!("matches the issuer at depth {depth}; the path verifies"),
-                    );
+                    ));
                 }
                 Err(why) => {
                     rejection.get_or_insert((depth, why));
@@ -306,47 +333,52 @@ impl Matcher<'_> {
             && !(1..self.chain.len()).any(|d| digests.matches(d, r))
         {
             if let (Ok(_), Some(spki)) = (Spki::from_der(&r.data), sequence_contents(&r.data)) {
+                let mut tried: Vec<&[u8]> = Vec::new();
                 for below in 0..self.chain.len() {
                     let Some(subject) = sequence_contents(&self.chain[below].issuer) else {
                         continue;
                     };
+                    if tried.contains(&subject) {
+                        continue;
+                    }
+                    tried.push(subject);
                     let anchor = TrustAnchor {
                         subject: Der::from(subject),
                         subject_public_key_info: Der::from(spki),
                         name_constraints: None,
                     };
-                    if verify_path(leaf, anchor, &self.others(0), self.now).is_ok() {
+                    if self.verify(anchor, &self.others(0))?.is_ok() {
                         let depth = below + 1;
-                        return self.with_names(
+                        return Ok(self.with_names(
                             depth,
                             format!(
                                 "the key (not in the chain) signs the certificate at depth {below}; the path verifies"
                             ),
-                        );
+                        ));
                     }
                 }
             }
         }
         if let Some((depth, why)) = rejection {
-            return (
+            return Ok((
                 RecordStatus::Rejected,
                 Some(depth),
                 format!("matches the issuer at depth {depth}, but {why}"),
-            );
+            ));
         }
         if digests.matches(0, r) {
-            return (
+            return Ok((
                 RecordStatus::Rejected,
                 Some(0),
                 "matches the leaf, but a DANE-TA record must designate an issuer (RFC 7671 5.2)"
                     .into(),
-            );
+            ));
         }
-        (
+        Ok((
             RecordStatus::NotMatched,
             None,
             "matches no issuer in the chain".into(),
-        )
+        ))
     }
 
     /// The presented certificates other than the leaf and the one at `except` (0: none).
@@ -499,6 +531,7 @@ pub fn match_chain(
         reference_ids,
         options,
         now,
+        path_checks: std::cell::Cell::new(0),
     };
     let mut digests = Digests {
         chain: &parsed,
@@ -546,7 +579,7 @@ pub fn match_chain(
         } else {
             match r.usage {
                 CertUsage::DaneEe => matcher.dane_ee(&mut digests, r),
-                CertUsage::DaneTa => matcher.dane_ta(&mut digests, r),
+                CertUsage::DaneTa => matcher.dane_ta(&mut digests, r)?,
                 _ => matcher.pkix(&mut digests, r),
             }
         };

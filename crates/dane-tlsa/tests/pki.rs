@@ -725,6 +725,25 @@ fn budgets_and_bad_inputs() {
         now(),
     );
     assert!(matches!(e, Err(dane_tlsa::Error::TooManyRecords { .. })));
+    // A hostile chain: the leaf plus 31 copies of a twin whose hash every record names.
+    let mut hostile = chain("leaf-rsa.pem");
+    let twin = chain("intermediate-twin.pem").remove(0);
+    hostile.extend(std::iter::repeat_n(twin, dane_tlsa::MAX_CERTIFICATES - 1));
+    let twins: Vec<TlsaRecord> = (0..dane_tlsa::MAX_RRSET)
+        .map(|_| rec(2, "intermediate-twin", 1, 1).parse().unwrap())
+        .collect();
+    let options = MatchOptions {
+        reference_ids: vec!["mx1.example.test".into()],
+        ..MatchOptions::default()
+    };
+    let e = dane_tlsa::match_chain(&twins, &hostile, &options, now());
+    assert!(
+        matches!(e, Err(dane_tlsa::Error::BudgetExceeded { .. })),
+        "{e:?}"
+    );
+    // Within budget the same chain is simply rejected.
+    let e = dane_tlsa::match_chain(&twins[..2], &hostile, &options, now()).unwrap();
+    assert_eq!(e.verdict, Verdict::NotAuthenticated);
     let bad_name = MatchOptions {
         reference_ids: vec!["bad name".into()],
         ..MatchOptions::default()
