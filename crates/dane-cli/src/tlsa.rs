@@ -243,15 +243,13 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<Exit> {
             continue;
         }
         let ca_usage = matches!(usage, CertUsage::PkixTa | CertUsage::DaneTa);
-        let cert = if ca_usage {
-            chain.get(1).unwrap_or(&chain[0])
+        let issuer = if ca_usage {
+            dane_tlsa::issuer(&chain).with_context(|| label.clone())?
         } else {
-            &chain[0]
+            None
         };
-        out.push((
-            label.clone(),
-            make(&Source::Certificate(cert.clone()), &label)?,
-        ));
+        let cert = issuer.unwrap_or_else(|| chain[0].clone());
+        out.push((label.clone(), make(&Source::Certificate(cert), &label)?));
     }
     let keyed: [(&str, &Vec<PathBuf>, DecodeKey); 3] = [
         ("--pubkey", &args.pubkey, dane_tlsa::parse_public_key),

@@ -81,6 +81,41 @@ pub fn generate(
     Ok(TlsaRecord::new(usage, selector, matching_type, data))
 }
 
+fn parse_cert<'a>(
+    c: &'a CertificateDer<'_>,
+    n: usize,
+) -> Result<x509_parser::certificate::X509Certificate<'a>, Error> {
+    x509_parser::certificate::X509Certificate::from_der(c.as_ref())
+        .map(|(_, cert)| cert)
+        .map_err(|e| Error::Der {
+            what: format!("certificate {n}"),
+            reason: e.to_string(),
+        })
+}
+
+/// The leaf's issuer in a chain file (leaf first): the second certificate, after checking
+/// that its subject is the leaf's issuer name (a chain in the wrong order would otherwise
+/// give a DANE-TA record for the wrong CA). `None` for a single certificate.
+pub fn issuer(chain: &[CertificateDer<'static>]) -> Result<Option<CertificateDer<'static>>, Error> {
+    let (Some(leaf), Some(next)) = (chain.first(), chain.get(1)) else {
+        return Ok(None);
+    };
+    let (leaf_cert, next_cert) = (parse_cert(leaf, 1)?, parse_cert(next, 2)?);
+    // RFC 5280 4.1.2.4 / 7.1: issuer and subject names compared as encoded (the common case;
+    // CAs encode the two identically).
+    if leaf_cert.issuer().as_raw() != next_cert.subject().as_raw() {
+        return Err(Error::Generate {
+            record: "a DANE-TA record for the issuer".into(),
+            reason: format!(
+                "the second certificate ({}) is not the issuer of the first (issued by {}); put the chain in order, leaf first",
+                next_cert.subject(),
+                leaf_cert.issuer()
+            ),
+        });
+    }
+    Ok(Some(next.clone()))
+}
+
 /// The recommended set for a chain (leaf first): `3 1 1` for the leaf and, when the chain
 /// has an issuer, `2 1 1` for the leaf's issuing CA (RFC 7671 section 5.1 and 5.2; RFC 7672
 /// 3.1.1 recommends these for SMTP).
@@ -92,9 +127,9 @@ pub fn recommended(chain: &[CertificateDer<'static>]) -> Result<Vec<TlsaRecord>,
         Selector::Spki,
         MatchingType::Sha256,
     )?];
-    if let Some(issuer) = chain.get(1) {
+    if let Some(issuer) = issuer(chain)? {
         out.push(generate(
-            &Source::Certificate(issuer.clone()),
+            &Source::Certificate(issuer),
             CertUsage::DaneTa,
             Selector::Spki,
             MatchingType::Sha256,

@@ -135,6 +135,17 @@ fn recommended_set_is_leaf_3_1_1_and_issuer_2_1_1() {
     );
     let single = dane_tlsa::recommended(&chain("leaf-rsa.pem")).unwrap();
     assert_eq!(single.len(), 1);
+    // A chain out of order would give a DANE-TA record for the wrong CA: refused.
+    let e = dane_tlsa::recommended(&chain("chain-rsa-unordered.pem")).unwrap_err();
+    assert!(
+        e.to_string().contains("is not the issuer of the first"),
+        "{e}"
+    );
+    assert_eq!(dane_tlsa::issuer(&chain("leaf-rsa.pem")).unwrap(), None);
+    assert_eq!(
+        dane_tlsa::issuer(&chain("chain-ec-full.pem")).unwrap(),
+        Some(chain("intermediate-ca.pem").remove(0))
+    );
 }
 
 #[test]

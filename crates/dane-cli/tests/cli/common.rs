@@ -76,13 +76,22 @@ pub fn temp_file(tag: &str, bytes: &[u8]) -> String {
     path.display().to_string()
 }
 
-/// Whether an external tool is on PATH. When it is missing: under CI (env `CI` set) the
-/// test fails with an install hint; otherwise it prints a notice and the caller skips.
-pub fn require_tool(tool: &str, package: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).is_file()));
-    if found {
-        return true;
+/// Where an external tool is: on PATH, or in /usr/sbin (nsd-checkzone and friends live
+/// there and it is not always on a test runner's PATH).
+pub fn find_tool(tool: &str) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(tool))
+            .find(|p| p.is_file())
+    });
+    on_path.or_else(|| Some(PathBuf::from("/usr/sbin").join(tool)).filter(|p| p.is_file()))
+}
+
+/// The path of an external tool. When it is missing: under CI (env `CI` set) the test
+/// fails with an install hint; otherwise it prints a notice and returns `None` (skip).
+pub fn require_tool(tool: &str, package: &str) -> Option<PathBuf> {
+    if let Some(path) = find_tool(tool) {
+        return Some(path);
     }
     if std::env::var_os("CI").is_some() {
         panic!(
@@ -90,5 +99,5 @@ pub fn require_tool(tool: &str, package: &str) -> bool {
         );
     }
     eprintln!("NOTICE: {tool} not installed (apt-get install {package}); skipping this comparison");
-    false
+    None
 }

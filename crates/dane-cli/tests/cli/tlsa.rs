@@ -264,11 +264,8 @@ fn generate_json_schema() {
 }
 
 #[test]
-fn generated_zone_lines_load_in_a_real_zone_checker() {
-    // The lines must paste into a zone file: check with BIND's named-checkzone if present.
-    if !require_tool("named-checkzone", "bind9-utils") {
-        return;
-    }
+fn generated_zone_lines_load_in_real_zone_checkers() {
+    // The lines must paste into a zone file: BIND's named-checkzone and NSD's nsd-checkzone.
     let r = run(&[
         "tlsa",
         "generate",
@@ -280,20 +277,44 @@ fn generated_zone_lines_load_in_a_real_zone_checker() {
         "--ttl",
         "3600",
     ]);
+    let generic = run(&[
+        "tlsa",
+        "generate",
+        "--cert",
+        &pki("leaf-ec.pem"),
+        "--name",
+        "mx2.example.test",
+        "--format",
+        "generic",
+        "--selector",
+        "0",
+        "--mtype",
+        "0",
+    ]);
     let zone = format!(
-        "$ORIGIN example.test.\n$TTL 3600\n@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n{}",
-        r.stdout
+        "$ORIGIN example.test.\n$TTL 3600\n@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n{}{}",
+        r.stdout, generic.stdout
     );
     let path = temp_file("zone.example.test", zone.as_bytes());
-    let out = Command::new("named-checkzone")
-        .args(["example.test", &path])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    for (tool, package, args) in [
+        (
+            "named-checkzone",
+            "bind9-utils",
+            vec!["example.test", path.as_str()],
+        ),
+        ("nsd-checkzone", "nsd", vec!["example.test", path.as_str()]),
+    ] {
+        let Some(bin) = require_tool(tool, package) else {
+            continue;
+        };
+        let out = Command::new(bin).args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tool}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------- bad input
@@ -410,6 +431,31 @@ fn generate_bad_inputs() {
         check_bad(&args, None, names, problem);
     }
     let cert = pki("leaf-rsa.pem");
+    check_bad(
+        &[
+            "tlsa",
+            "generate",
+            "--recommended",
+            "--cert",
+            &pki("chain-rsa-unordered.pem"),
+        ],
+        None,
+        "--cert",
+        "is not the issuer of the first",
+    );
+    check_bad(
+        &[
+            "tlsa",
+            "generate",
+            "--usage",
+            "2",
+            "--cert",
+            &pki("chain-rsa-unordered.pem"),
+        ],
+        None,
+        "--cert",
+        "put the chain in order",
+    );
     check_bad(
         &["tlsa", "generate", "--cert", &cert, "--usage", "DANE-XX"],
         None,
@@ -841,9 +887,9 @@ fn ours(args: &[&str]) -> String {
 
 #[test]
 fn agrees_with_ldns_dane() {
-    if !require_tool("ldns-dane", "ldnsutils") {
+    let Some(ldns_dane) = require_tool("ldns-dane", "ldnsutils") else {
         return;
-    }
+    };
     for (name, host) in [
         ("rsa", "mx1"),
         ("ec", "mx2"),
@@ -863,7 +909,7 @@ fn agrees_with_ldns_dane() {
                 args.extend(["-o", o]);
             }
             args.extend(["create", host.as_str(), "25", u, s, m]);
-            let out = Command::new("ldns-dane").args(&args).output().unwrap();
+            let out = Command::new(&ldns_dane).args(&args).output().unwrap();
             assert!(
                 out.status.success(),
                 "ldns-dane {args:?}: {}",
@@ -889,9 +935,9 @@ fn agrees_with_ldns_dane() {
 
 #[test]
 fn agrees_with_danetool() {
-    if !require_tool("danetool", "gnutls-bin") {
+    let Some(danetool) = require_tool("danetool", "gnutls-bin") else {
         return;
-    }
+    };
     for name in ["rsa", "ec", "ed25519", "p384"] {
         let leaf = pki(&format!("leaf-{name}.pem"));
         let chain = pki(&format!("chain-{name}.pem"));
@@ -911,7 +957,7 @@ fn agrees_with_danetool() {
                 "25",
             ];
             args.extend(extra);
-            let out = Command::new("danetool").args(&args).output().unwrap();
+            let out = Command::new(&danetool).args(&args).output().unwrap();
             assert!(
                 out.status.success(),
                 "danetool {args:?}: {}",
