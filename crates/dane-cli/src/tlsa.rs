@@ -290,14 +290,12 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<Exit> {
         .collect();
     let mut stdout = std::io::stdout().lock();
     if args.format == Format::Json {
-        serde_json::to_writer_pretty(
-            &mut stdout,
-            &GenerateDoc {
-                version: 1,
-                records: &generated,
-            },
-        )?;
-        writeln!(stdout)?;
+        // Serialise first, then write: a broken pipe stays an io::Error (quiet exit).
+        let doc = GenerateDoc {
+            version: 1,
+            records: &generated,
+        };
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(Exit::Ok);
     }
     for g in &generated {
@@ -396,8 +394,7 @@ fn match_records(args: &MatchArgs, ctx: &Context) -> anyhow::Result<Exit> {
             reference_ids: &args.name,
             report: &report,
         };
-        serde_json::to_writer_pretty(&mut stdout, &doc)?;
-        writeln!(stdout)?;
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(exit);
     }
     let rows: Vec<[String; 5]> = report
