@@ -117,8 +117,8 @@ pub fn issuer(chain: &[CertificateDer<'static>]) -> Result<Option<CertificateDer
 }
 
 /// The recommended set for a chain (leaf first): `3 1 1` for the leaf and, when the chain
-/// has an issuer, `2 1 1` for the leaf's issuing CA (RFC 7671 section 5.1 and 5.2; RFC 7672
-/// 3.1.1 recommends these for SMTP).
+/// has an issuer, `2 1 1` for the leaf's issuing CA (RFC 7671 5.1 and 5.2; the pair RFC 7672
+/// 3.1 describes for SMTP servers). The issuer is checked with [`issuer`].
 pub fn recommended(chain: &[CertificateDer<'static>]) -> Result<Vec<TlsaRecord>, Error> {
     let leaf = chain.first().ok_or(Error::EmptyChain)?;
     let mut out = vec![generate(

@@ -238,7 +238,7 @@ struct Matcher<'a> {
 type Outcome = (RecordStatus, Option<usize>, String);
 
 impl Matcher<'_> {
-    /// RFC 7671 5.2.2: the leaf's names against the reference identifiers.
+    /// RFC 7671 5.2 (with RFC 6125 6.4): the leaf's names against the reference identifiers.
     fn check_names(&self) -> Result<String, String> {
         if self.reference_ids.is_empty() {
             return Err("no reference identifiers were given for the DANE-TA name check".into());
@@ -297,7 +297,7 @@ impl Matcher<'_> {
 
     fn dane_ta(&self, digests: &mut Digests<'_>, r: &TlsaRecord) -> Result<Outcome, Error> {
         let mut rejection: Option<(usize, String)> = None;
-        // RFC 7671 5.2.2: the anchor is an issuer the server sent (depth >= 1); verify the
+        // RFC 7671 5.2: the anchor is an issuer the server sent (depth >= 1); verify the
         // path from the leaf to it by signature, and dates below it at `now`.
         for depth in 1..self.chain.len() {
             if !digests.matches(depth, r) {
@@ -311,7 +311,7 @@ impl Matcher<'_> {
                 }
             };
             // The other certificates the server sent are candidate intermediates in any order
-            // (RFC 7671 5.2.2 does not fix the order); webpki verifies each link it uses.
+            // (RFC 7671 does not fix the order); webpki verifies each link it uses.
             let intermediates = self.others(depth);
             match self.verify(anchor, &intermediates)? {
                 Ok(()) => {
@@ -325,38 +325,23 @@ impl Matcher<'_> {
                 }
             }
         }
-        // RFC 7671 5.2.3: `2 1 0` publishes the anchor's full key, which the server may
-        // omit from the chain. Try it as the issuer of each certificate in turn.
-        if rejection.is_none()
-            && r.selector == Selector::Spki
-            && r.matching_type == MatchingType::Full
-            && !(1..self.chain.len()).any(|d| digests.matches(d, r))
-        {
-            if let (Ok(_), Some(spki)) = (Spki::from_der(&r.data), sequence_contents(&r.data)) {
-                let mut tried: Vec<&[u8]> = Vec::new();
-                for below in 0..self.chain.len() {
-                    let Some(subject) = sequence_contents(&self.chain[below].issuer) else {
-                        continue;
-                    };
-                    if tried.contains(&subject) {
-                        continue;
-                    }
-                    tried.push(subject);
-                    let anchor = TrustAnchor {
-                        subject: Der::from(subject),
-                        subject_public_key_info: Der::from(spki),
-                        name_constraints: None,
-                    };
-                    if self.verify(anchor, &self.others(0))?.is_ok() {
-                        let depth = below + 1;
-                        return Ok(self.with_names(
-                            depth,
-                            format!(
-                                "the key (not in the chain) signs the certificate at depth {below}; the path verifies"
-                            ),
-                        ));
+        // RFC 7671 5.2: with matching type Full the record carries the anchor itself (`2 1 0`
+        // its public key, `2 0 0` its certificate), so the server may leave it out of the
+        // chain. (OpenSSL's DANE support accepts both.)
+        let in_chain = (1..self.chain.len()).any(|d| digests.matches(d, r));
+        if rejection.is_none() && r.matching_type == MatchingType::Full && !in_chain {
+            match r.selector {
+                Selector::Spki => {
+                    if let Some(outcome) = self.absent_key(r)? {
+                        return Ok(outcome);
                     }
                 }
+                Selector::Cert => {
+                    if let Some(outcome) = self.absent_certificate(r)? {
+                        return Ok(outcome);
+                    }
+                }
+                _ => {}
             }
         }
         if let Some((depth, why)) = rejection {
@@ -379,6 +364,63 @@ impl Matcher<'_> {
             None,
             "matches no issuer in the chain".into(),
         ))
+    }
+
+    /// `2 1 0` with a key not in the chain: try it as the issuer of each presented
+    /// certificate's issuer name in turn.
+    fn absent_key(&self, r: &TlsaRecord) -> Result<Option<Outcome>, Error> {
+        let (Ok(_), Some(spki)) = (Spki::from_der(&r.data), sequence_contents(&r.data)) else {
+            return Ok(None);
+        };
+        let mut tried: Vec<&[u8]> = Vec::new();
+        for below in 0..self.chain.len() {
+            let Some(subject) = sequence_contents(&self.chain[below].issuer) else {
+                continue;
+            };
+            if tried.contains(&subject) {
+                continue;
+            }
+            tried.push(subject);
+            let anchor = TrustAnchor {
+                subject: Der::from(subject),
+                subject_public_key_info: Der::from(spki),
+                name_constraints: None,
+            };
+            if self.verify(anchor, &self.others(0))?.is_ok() {
+                let depth = below + 1;
+                return Ok(Some(self.with_names(
+                    depth,
+                    format!(
+                        "the key (not in the chain) signs the certificate at depth {below}; the path verifies"
+                    ),
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `2 0 0` with a certificate not in the chain: use it as the anchor.
+    fn absent_certificate(&self, r: &TlsaRecord) -> Result<Option<Outcome>, Error> {
+        let der = CertificateDer::from(r.data.as_slice());
+        let Ok(anchor) = webpki::anchor_from_trusted_cert(&der) else {
+            return Ok(None);
+        };
+        let subject = anchor.subject.as_ref().to_vec();
+        if self.verify(anchor, &self.others(0))?.is_err() {
+            return Ok(None);
+        }
+        // Depth: one above the first presented certificate it could have issued.
+        let below = self
+            .chain
+            .iter()
+            .position(|c| sequence_contents(&c.issuer) == Some(subject.as_slice()))
+            .unwrap_or(self.chain.len() - 1);
+        Ok(Some(self.with_names(
+            below + 1,
+            format!(
+                "the certificate (not in the chain) issued the certificate at depth {below}; the path verifies"
+            ),
+        )))
     }
 
     /// The presented certificates other than the leaf and the one at `except` (0: none).

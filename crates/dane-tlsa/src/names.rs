@@ -1,4 +1,4 @@
-//! Checking the leaf certificate's names against reference identifiers (RFC 7671 5.2.2 for
+//! Checking the leaf certificate's names against reference identifiers (RFC 7671 5.2 for
 //! DANE-TA, following RFC 6125 6.4): DNS subject alternative names; a wildcard only as the
 //! whole leftmost label; the subject common name only when there is no DNS SAN.
 

@@ -254,11 +254,22 @@ fn rec(usage: u8, cert: &str, selector: u8, mtype: u8) -> String {
     format!("{usage} {selector} {mtype} {}", g(cert, selector, mtype))
 }
 
-/// The right digest with its last octet changed.
+/// The right data, wrong: a digest with its last octet changed; for Full, the public key
+/// (the last octet of the SubjectPublicKeyInfo) changed. A Full certificate with only its
+/// signature changed would still designate the same anchor (an anchor's own signature is
+/// never checked), so that would not be a wrong record.
 fn wrong(usage: u8, cert: &str, selector: u8, mtype: u8) -> String {
     let mut hex = g(cert, selector, mtype);
-    let last = hex.pop().unwrap();
-    hex.push(if last == '0' { '1' } else { '0' });
+    let flip = |c: u8| if c == b'0' { b'1' } else { b'0' };
+    let at = if mtype == 0 {
+        let spki = g(cert, 1, 0);
+        hex.find(&spki).expect("SPKI inside the certificate") + spki.len() - 1
+    } else {
+        hex.len() - 1
+    };
+    let mut bytes = hex.into_bytes();
+    bytes[at] = flip(bytes[at]);
+    hex = String::from_utf8(bytes).unwrap();
     format!("{usage} {selector} {mtype} {hex}")
 }
 
@@ -370,7 +381,7 @@ fn dane_ta_chain_order_does_not_matter() {
 }
 
 #[test]
-fn dane_ta_root_must_be_sent_unless_2_1_0() {
+fn dane_ta_root_must_be_sent_unless_full_2_1_0_or_2_0_0() {
     check(Case {
         name: "2 0 1 root not in the chain",
         records: vec![rec(2, "root-ca", 0, 1), rec(2, "root-ca", 1, 1)],
@@ -400,6 +411,52 @@ fn dane_ta_root_must_be_sent_unless_2_1_0() {
         name: "2 1 0 of an unrelated key (the twin) does not sign the leaf",
         chain: "leaf-rsa.pem",
         records: vec![rec(2, "intermediate-twin", 1, 0)],
+        names: &["mx1.example.test"],
+        expect: vec![(NotMatched, None)],
+        ..Case::default()
+    });
+    check(Case {
+        name: "2 0 0 root certificate absent from the chain",
+        records: vec![rec(2, "root-ca", 0, 0)],
+        names: &["mx1.example.test"],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(2))],
+        reason: "certificate (not in the chain) issued the certificate at depth 1",
+        ..Case::default()
+    });
+    check(Case {
+        name: "2 0 0 intermediate certificate, chain is the bare leaf",
+        chain: "leaf-rsa.pem",
+        records: vec![rec(2, "intermediate-ca", 0, 0)],
+        names: &["mx1.example.test"],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(1))],
+        ..Case::default()
+    });
+    check(Case {
+        name: "2 0 0 of the twin (same subject, other key) does not sign the leaf",
+        chain: "leaf-rsa.pem",
+        records: vec![rec(2, "intermediate-twin", 0, 0)],
+        names: &["mx1.example.test"],
+        expect: vec![(NotMatched, None)],
+        ..Case::default()
+    });
+    let mut resigned = g("intermediate-ca", 0, 0);
+    let last = resigned.pop().unwrap();
+    resigned.push(if last == '0' { '1' } else { '0' });
+    check(Case {
+        name: "2 0 0 designates subject and key; the anchor's own signature is not checked",
+        chain: "leaf-rsa.pem",
+        records: vec![format!("2 0 0 {resigned}")],
+        names: &["mx1.example.test"],
+        verdict: Verdict::Authenticated,
+        expect: vec![(Matched, Some(1))],
+        ..Case::default()
+    });
+    check(Case {
+        name: "2 0 0 that is not a certificate",
+        chain: "leaf-rsa.pem",
+        records: vec!["2 0 0 3003020100".into()],
         names: &["mx1.example.test"],
         expect: vec![(NotMatched, None)],
         ..Case::default()
