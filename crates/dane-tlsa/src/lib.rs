@@ -21,7 +21,12 @@
 //!   to parse (RFC 7671 section 4.1).
 //! - Verdicts are data ([`MatchReport`]); [`Error`] means the input could not be evaluated.
 //! - DANE-TA is never satisfied by a digest that merely appears in the chain: the leaf's
-//!   signature must verify up to the designated anchor (rustls-webpki, ring).
+//!   signature must verify up to the designated anchor (rustls-webpki, ring), and the
+//!   leaf's names must match a caller-given reference identifier (no names: no match).
+//!   The anchor is an issuer the server sent, or, for `2 1 0` / `2 0 0`, the key or
+//!   certificate carried in the record itself.
+//! - Every record gets an outcome (matched at a depth, rejected with why, not matched,
+//!   superseded by digest agility, unusable with why); the verdict follows from them.
 //!
 //! # Time
 //!
