@@ -1,0 +1,101 @@
+//! `dane`: DANE (TLSA) and DNSSEC checks for mail and DNS operators.
+//!
+//! The CLI parses arguments, reads the clock once, calls the libraries and renders their
+//! results; it does no crypto and no protocol logic itself (ARCHITECTURE.md invariant 5).
+//! Every subcommand module exposes `Args` (clap) and `run(&Args, &Context) -> Result<Exit>`.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // the CLI owns stdout and stderr
+
+mod clock;
+mod exit;
+mod term;
+mod tlsa;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rustls_pki_types::UnixTime;
+
+pub use exit::Exit;
+
+/// DANE (TLSA) and DNSSEC checks for mail and DNS operators.
+#[derive(Debug, Parser)]
+#[command(name = "dane", version, propagate_version = true)]
+#[command(after_help = "Exit codes: 0 ok/verified/secure, 1 definite failure, \
+2 usage or input error, 3 indeterminate, 4 not protected (insecure / no TLSA).")]
+struct Cli {
+    /// Colour on stdout: auto (terminal and NO_COLOR unset), always, never.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    color: term::ColorChoice,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate TLSA records and match them against certificate chains (offline).
+    #[command(subcommand)]
+    Tlsa(tlsa::Command),
+}
+
+/// What every subcommand gets from `main`.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    /// The wall clock, read once at start; `--at` replaces it (see [`Context::now`]).
+    pub clock: UnixTime,
+    /// Whether to colour stdout.
+    pub color: bool,
+}
+
+impl Context {
+    /// The time to evaluate at: `--at` if given, else the clock read at start.
+    pub fn now(&self, at: Option<&str>) -> anyhow::Result<UnixTime> {
+        clock::effective_now(at, self.clock)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                Exit::Ok.code()
+            };
+        }
+    };
+    let ctx = Context {
+        clock: clock::read_system_clock(),
+        color: cli.color.enabled(),
+    };
+    let result = match &cli.command {
+        Command::Tlsa(cmd) => tlsa::run(cmd, &ctx),
+    };
+    match result {
+        Ok(exit) => {
+            if std::io::stdout().flush().is_err() {
+                // Broken pipe (`dane ... | head`): quiet exit, the reader is gone.
+                return ExitCode::SUCCESS;
+            }
+            exit.code()
+        }
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = format!("{e:#}");
+            eprintln!("dane: {}", term::sanitize(&msg));
+            Exit::Usage.code()
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
