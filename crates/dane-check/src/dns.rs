@@ -1,0 +1,148 @@
+//! DNS lookup results in the policy's vocabulary: what the validating resolver concluded
+//! about one RRset (its DNSSEC status and its answer), nothing about how it got there.
+
+use serde::Serialize;
+
+/// The DNSSEC status of one lookup (RFC 4033 section 5, RFC 4035 section 4.3), as the
+/// validating resolver reported it. For a CNAME chain it is the weakest link's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Security {
+    /// Validated from the trust anchor: the answer (or the denial) is authentic.
+    Secure,
+    /// Proven unsigned: an insecure delegation lies between the anchor and the name.
+    Insecure,
+    /// Validation failed: signatures, keys or denial do not check out.
+    Bogus {
+        /// Why, from the validator.
+        reason: String,
+    },
+    /// No answer could be had (SERVFAIL, timeout, unreachable servers).
+    Indeterminate {
+        /// Why, from the resolver.
+        reason: String,
+    },
+}
+
+impl Security {
+    /// Whether the status is [`Security::Secure`].
+    pub fn is_secure(&self) -> bool {
+        matches!(self, Security::Secure)
+    }
+
+    /// Whether no secure decision can be made from this lookup (bogus or indeterminate).
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            Security::Bogus { .. } | Security::Indeterminate { .. }
+        )
+    }
+
+    /// A short phrase for messages: `secure`, `insecure`, `bogus (why)`, `indeterminate (why)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Security::Secure => "secure".to_owned(),
+            Security::Insecure => "insecure (unsigned)".to_owned(),
+            Security::Bogus { reason } => format!("bogus ({reason})"),
+            Security::Indeterminate { reason } => format!("indeterminate ({reason})"),
+        }
+    }
+}
+
+/// What a lookup returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "records", rename_all = "kebab-case")]
+pub enum Answer<T> {
+    /// The RRset (never empty: an empty set is [`Answer::NoData`]).
+    Records(Vec<T>),
+    /// The name exists but has no records of the type.
+    NoData,
+    /// The name does not exist.
+    NxDomain,
+}
+
+/// One lookup: the name asked, where its CNAME chain ended, the status and the answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lookup<T> {
+    /// The name queried, lowercase, with the trailing dot.
+    pub name: String,
+    /// The name at the end of the CNAME (and DNAME) chain; equal to `name` when there was
+    /// none.
+    pub canonical: String,
+    /// The DNSSEC status of the answer and of every link of the chain (the weakest).
+    pub security: Security,
+    /// The answer at the end of the chain. Meaningless when `security` is a failure.
+    pub answer: Answer<T>,
+}
+
+impl<T> Lookup<T> {
+    /// The records, when there are any and the lookup did not fail.
+    pub fn records(&self) -> &[T] {
+        match (&self.answer, self.security.is_failure()) {
+            (Answer::Records(r), false) => r,
+            _ => &[],
+        }
+    }
+
+    /// Whether the lookup is a secure proof that the name or the type does not exist.
+    pub fn is_secure_denial(&self) -> bool {
+        self.security.is_secure() && !matches!(self.answer, Answer::Records(_))
+    }
+}
+
+/// An MX record (RFC 5321 section 5.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mx {
+    /// The preference: lower is tried first.
+    pub preference: u16,
+    /// The exchange host name, lowercase with the trailing dot (`.` for a null MX).
+    pub exchange: String,
+}
+
+/// Lowercases a DNS name and gives it a trailing dot, for comparisons and TLSA owners.
+pub fn fqdn(name: &str) -> String {
+    let mut n = name.trim().to_ascii_lowercase();
+    if !n.ends_with('.') {
+        n.push('.');
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_normalised() {
+        for (input, expected) in [
+            ("Example.COM", "example.com."),
+            ("mx1.example.com.", "mx1.example.com."),
+            (".", "."),
+        ] {
+            assert_eq!(fqdn(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn records_of_failed_lookups_are_not_used() {
+        let bogus = Lookup {
+            name: "a.".into(),
+            canonical: "a.".into(),
+            security: Security::Bogus { reason: "x".into() },
+            answer: Answer::Records(vec![1]),
+        };
+        assert!(bogus.records().is_empty());
+        assert!(!bogus.is_secure_denial());
+        let denial = Lookup::<u8> {
+            security: Security::Secure,
+            answer: Answer::NxDomain,
+            ..Lookup {
+                name: "a.".into(),
+                canonical: "a.".into(),
+                security: Security::Insecure,
+                answer: Answer::NoData,
+            }
+        };
+        assert!(denial.is_secure_denial());
+    }
+}

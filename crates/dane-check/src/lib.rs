@@ -1,0 +1,59 @@
+//! The DANE policy engine: the decisions of RFC 7672 (SMTP DANE) and RFC 7671 over DNSSEC
+//! lookup results and what a probe of each server saw, each decision a [`Verdict`] with a
+//! reason a mail operator can act on.
+//!
+//! The engine is a set of pure steps. The caller fetches what a step asks for (from a
+//! validating resolver, from a TLS prober, or from saved evidence) and feeds it back:
+//!
+//! ```
+//! use dane_check::dns::{Answer, Lookup, Mx, Security};
+//! use dane_check::smtp::{self, MxPlan};
+//!
+//! let mx = Lookup {
+//!     name: "example.test.".into(),
+//!     canonical: "example.test.".into(),
+//!     security: Security::Secure,
+//!     answer: Answer::Records(vec![
+//!         Mx { preference: 20, exchange: "MX2.example.test".into() },
+//!         Mx { preference: 10, exchange: "mx1.example.test.".into() },
+//!     ]),
+//! };
+//! let MxPlan::Hosts { secure, hosts, .. } = smtp::mx_plan(&mx) else { unreachable!() };
+//! assert!(secure);
+//! assert_eq!(hosts[0].exchange, "mx1.example.test.");
+//! assert_eq!(hosts[1].exchange, "mx2.example.test.");
+//! ```
+//!
+//! Then, per host, [`smtp::address_step`] on its A/AAAA lookups, [`smtp::tlsa_step`] until it
+//! decides the host's [`smtp::HostPolicy`], and [`smtp::endpoint_verdict`] per address with
+//! the probe's result. [`verdict::combine`] folds endpoint verdicts into host and domain
+//! verdicts (the worst wins, with its reason).
+//!
+//! # Invariants
+//!
+//! - Pure: no I/O, no clock (crate-local clippy.toml). Lookups and probe results in, verdicts
+//!   out; the same inputs always give the same report, so saved evidence replays exactly.
+//! - Nothing is `Verified` unless DANE applies (secure MX, secure addresses, secure TLSA
+//!   with a usable record) and `dane_tlsa::match_chain` authenticated the presented chain.
+//! - A bogus or indeterminate lookup is never treated as "no DANE": it makes the domain or
+//!   host fail (bogus) or indeterminate, as a DANE sender would defer the mail.
+//! - Under DANE, a missing or failing STARTTLS is a failure (downgrade), never a fallback.
+//!
+//! # Time
+//!
+//! `now` is used only by [`smtp::endpoint_verdict`], for certificate dates under DANE-TA
+//! (DANE-EE ignores dates, RFC 7671 5.1). DNSSEC times were the resolver's business.
+//!
+//! # Limitations
+//!
+//! SMTP only so far (RFC 7672); other services (RFC 7671 section 6, RFC 7673 SRV) and the
+//! orchestration over the resolver and the prober come with `dane verify`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod dns;
+pub mod smtp;
+pub mod verdict;
+
+pub use verdict::{Status, Verdict};
