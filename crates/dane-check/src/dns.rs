@@ -73,6 +73,10 @@ pub struct Lookup<T> {
     pub security: Security,
     /// The answer at the end of the chain. Meaningless when `security` is a failure.
     pub answer: Answer<T>,
+    /// The earliest expiration (seconds since the Unix epoch) of the RRSIGs that made the
+    /// answer secure, along the whole chain of trust (DS, DNSKEY, CNAME links, the answer or
+    /// its denial); `None` when nothing was signed.
+    pub expires: Option<u64>,
 }
 
 impl<T> Lookup<T> {
@@ -130,6 +134,7 @@ mod tests {
             canonical: "a.".into(),
             security: Security::Bogus { reason: "x".into() },
             answer: Answer::Records(vec![1]),
+            expires: None,
         };
         assert!(bogus.records().is_empty());
         assert!(!bogus.is_secure_denial());
@@ -141,6 +146,7 @@ mod tests {
                 canonical: "a.".into(),
                 security: Security::Insecure,
                 answer: Answer::NoData,
+                expires: None,
             }
         };
         assert!(denial.is_secure_denial());

@@ -17,6 +17,7 @@
 //!         Mx { preference: 20, exchange: "MX2.example.test".into() },
 //!         Mx { preference: 10, exchange: "mx1.example.test.".into() },
 //!     ]),
+//!     expires: None,
 //! };
 //! let MxPlan::Hosts { secure, hosts, .. } = smtp::mx_plan(&mx) else { unreachable!() };
 //! assert!(secure);
@@ -53,6 +54,8 @@
 #![warn(missing_docs)]
 
 pub mod dns;
+pub mod engine;
+pub mod report;
 pub mod smtp;
 pub mod verdict;
 

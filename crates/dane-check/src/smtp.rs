@@ -462,7 +462,7 @@ pub fn endpoint_verdict(
     };
     if usable == 0 {
         return plain(Verdict::new(
-            Status::NotProtected,
+            Status::UnauthenticatedTls,
             format!(
                 "{host} has TLSA records but none usable for SMTP: senders require TLS but cannot authenticate it (RFC 7672 2.2)"
             ),

@@ -15,8 +15,10 @@ pub enum Status {
     /// No secure decision could be reached: timeouts, SERVFAIL, unreachable servers, a
     /// server the prober cannot negotiate with.
     Indeterminate,
-    /// DANE does not protect this: DNSSEC-insecure, no TLSA records, no usable record.
+    /// DANE does not protect this: DNSSEC-insecure, or securely no TLSA records.
     NotProtected,
+    /// Secure TLSA records, none usable: senders require TLS but cannot authenticate it.
+    UnauthenticatedTls,
 }
 
 impl Status {
@@ -26,8 +28,9 @@ impl Status {
         match self {
             Status::Verified => 0,
             Status::NotProtected => 1,
-            Status::Indeterminate => 2,
-            Status::Failed => 3,
+            Status::UnauthenticatedTls => 2,
+            Status::Indeterminate => 3,
+            Status::Failed => 4,
         }
     }
 
@@ -82,6 +85,8 @@ mod tests {
         use Status::*;
         let table = [
             (Verified, NotProtected, NotProtected),
+            (NotProtected, UnauthenticatedTls, UnauthenticatedTls),
+            (UnauthenticatedTls, Indeterminate, Indeterminate),
             (NotProtected, Indeterminate, Indeterminate),
             (Indeterminate, Failed, Failed),
             (Failed, Verified, Failed),

@@ -30,6 +30,7 @@ fn lookup<T>(name: &str, security: Security, answer: Answer<T>) -> Lookup<T> {
         canonical: name.into(),
         security,
         answer,
+        expires: None,
     }
 }
 
@@ -478,7 +479,7 @@ fn endpoints_under_dane() {
     // PKIX usages only: TLS mandatory but unauthenticated.
     let pkix = golden(CertUsage::PkixEe, "leaf-rsa.pem", 1, 1);
     let v = endpoint_verdict(host, &dane_policy(host, vec![pkix]), &tls(&rsa), now());
-    assert_eq!(v.verdict.status, Status::NotProtected);
+    assert_eq!(v.verdict.status, Status::UnauthenticatedTls);
     assert!(
         v.verdict.reason.contains("none usable"),
         "{}",
@@ -491,8 +492,24 @@ fn endpoints_under_dane() {
         MatchingType::Sha256,
         vec![0xab; 16],
     );
-    let v = endpoint_verdict(host, &dane_policy(host, vec![short]), &tls(&rsa), now());
-    assert_eq!(v.verdict.status, Status::NotProtected);
+    let v = endpoint_verdict(
+        host,
+        &dane_policy(host, vec![short.clone()]),
+        &tls(&rsa),
+        now(),
+    );
+    assert_eq!(v.verdict.status, Status::UnauthenticatedTls);
+    // ... and without STARTTLS it is a downgrade all the same.
+    let v = endpoint_verdict(
+        host,
+        &dane_policy(host, vec![short]),
+        &Probe::Failed {
+            failure: ProbeFailure::StarttlsNotOffered,
+            detail: "no STARTTLS".into(),
+        },
+        now(),
+    );
+    assert_eq!(v.verdict.status, Status::Failed);
 }
 
 #[test]
@@ -568,4 +585,490 @@ fn a_domain_is_as_good_as_its_worst_endpoint() {
     assert_eq!(all.status, Status::Failed);
     assert!(all.reason.contains("no STARTTLS"));
     assert_eq!(verdict::combine([&good]).unwrap().status, Status::Verified);
+}
+
+// ---------------------------------------------------------------------------------------
+// The engine over in-memory DNS and probe sources.
+
+mod engine {
+    use std::collections::HashMap;
+    use std::net::IpAddr;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use dane_check::Status;
+    use dane_check::dns::{Answer, Lookup, Mx, Security};
+    use dane_check::engine::{Dns, Family, Options, ProbeResult, Prober, verify_smtp};
+    use dane_check::report::{CertInfo, DomainVerdict};
+    use dane_check::smtp::{Probe, ProbeFailure};
+    use dane_tlsa::{CertUsage, TlsaRecord};
+
+    use super::{addr, bogus, chain, golden, mx, now};
+
+    #[derive(Default)]
+    struct FakeDns {
+        mx: HashMap<String, Lookup<Mx>>,
+        a: HashMap<String, Lookup<IpAddr>>,
+        aaaa: HashMap<String, Lookup<IpAddr>>,
+        tlsa: HashMap<String, Lookup<TlsaRecord>>,
+        asked: std::sync::Mutex<Vec<String>>,
+    }
+
+    fn missing<T>(name: &str) -> Lookup<T> {
+        Lookup {
+            name: name.into(),
+            canonical: name.into(),
+            security: Security::Indeterminate {
+                reason: format!("the fake has no answer for {name}"),
+            },
+            answer: Answer::NoData,
+            expires: None,
+        }
+    }
+
+    fn found<T: Clone>(map: &HashMap<String, Lookup<T>>, name: &str) -> Lookup<T> {
+        map.get(name).cloned().unwrap_or_else(|| missing(name))
+    }
+
+    impl Dns for FakeDns {
+        async fn mx(&self, domain: &str) -> Lookup<Mx> {
+            self.asked.lock().unwrap().push(format!("{domain} MX"));
+            found(&self.mx, domain)
+        }
+        async fn addresses(&self, host: &str, family: Family) -> Lookup<IpAddr> {
+            self.asked
+                .lock()
+                .unwrap()
+                .push(format!("{host} {family:?}"));
+            match family {
+                Family::V4 => found(&self.a, host),
+                Family::V6 => found(&self.aaaa, host),
+            }
+        }
+        async fn tlsa(&self, owner: &str) -> Lookup<TlsaRecord> {
+            self.asked.lock().unwrap().push(format!("{owner} TLSA"));
+            found(&self.tlsa, owner)
+        }
+    }
+
+    fn records<T>(name: &str, security: Security, records: Vec<T>) -> Lookup<T> {
+        Lookup {
+            name: name.into(),
+            canonical: name.into(),
+            security,
+            answer: Answer::Records(records),
+            expires: Some(1_900_000_000),
+        }
+    }
+
+    fn nodata<T>(name: &str) -> Lookup<T> {
+        Lookup {
+            name: name.into(),
+            canonical: name.into(),
+            security: Security::Secure,
+            answer: Answer::NoData,
+            expires: Some(1_900_000_000),
+        }
+    }
+
+    #[derive(Default)]
+    struct FakeProber {
+        servers: HashMap<IpAddr, ProbeResult>,
+        in_flight: AtomicUsize,
+        most: AtomicUsize,
+        probes: AtomicUsize,
+        snis: std::sync::Mutex<Vec<(IpAddr, String)>>,
+    }
+
+    impl Prober for FakeProber {
+        async fn smtp(&self, address: IpAddr, port: u16, sni: &str) -> ProbeResult {
+            assert_eq!(port, 25);
+            self.snis.lock().unwrap().push((address, sni.to_owned()));
+            self.probes.fetch_add(1, Ordering::SeqCst);
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            self.servers
+                .get(&address)
+                .cloned()
+                .unwrap_or_else(|| ProbeResult {
+                    probe: Probe::Failed {
+                        failure: ProbeFailure::Unreachable,
+                        detail: format!("connection to {address} refused"),
+                    },
+                    tls: None,
+                    chain: vec![],
+                })
+        }
+    }
+
+    fn serving(file: &str, not_after: i64) -> ProbeResult {
+        ProbeResult {
+            probe: Probe::Tls { chain: chain(file) },
+            tls: None,
+            chain: vec![CertInfo {
+                subject: format!("CN={file}"),
+                issuer: "CN=dane test intermediate".into(),
+                sans: vec![],
+                not_before: 0,
+                not_after,
+                key: "RSA 2048".into(),
+                spki_sha256: String::new(),
+            }],
+        }
+    }
+
+    const FAR: i64 = 2_000_000_000;
+
+    /// example.test: MX 10 mx1 (192.0.2.1 and 2001:db8::1), MX 20 mx2 (a CNAME to
+    /// real.hosting.test, TLSA only at the original name), all signed.
+    fn world() -> (FakeDns, FakeProber) {
+        let mut dns = FakeDns::default();
+        let ee_rsa = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
+        let ee_ec = golden(CertUsage::DaneEe, "leaf-ec.pem", 1, 1);
+        dns.mx.insert(
+            "example.test.".into(),
+            records(
+                "example.test.",
+                Security::Secure,
+                vec![mx(20, "mx2.example.test."), mx(10, "mx1.example.test.")],
+            ),
+        );
+        dns.a.insert(
+            "mx1.example.test.".into(),
+            records(
+                "mx1.example.test.",
+                Security::Secure,
+                vec![addr("192.0.2.1")],
+            ),
+        );
+        dns.aaaa.insert(
+            "mx1.example.test.".into(),
+            records(
+                "mx1.example.test.",
+                Security::Secure,
+                vec![addr("2001:db8::1")],
+            ),
+        );
+        dns.tlsa.insert(
+            "_25._tcp.mx1.example.test.".into(),
+            records(
+                "_25._tcp.mx1.example.test.",
+                Security::Secure,
+                vec![ee_rsa.clone()],
+            ),
+        );
+        let mut cname = records(
+            "mx2.example.test.",
+            Security::Secure,
+            vec![addr("192.0.2.2")],
+        );
+        cname.canonical = "real.hosting.test.".into();
+        dns.a.insert("mx2.example.test.".into(), cname);
+        dns.aaaa
+            .insert("mx2.example.test.".into(), nodata("mx2.example.test."));
+        dns.tlsa.insert(
+            "_25._tcp.real.hosting.test.".into(),
+            nodata("_25._tcp.real.hosting.test."),
+        );
+        dns.tlsa.insert(
+            "_25._tcp.mx2.example.test.".into(),
+            records(
+                "_25._tcp.mx2.example.test.",
+                Security::Secure,
+                vec![ee_ec.clone(), ee_rsa],
+            ),
+        );
+        let mut prober = FakeProber::default();
+        prober
+            .servers
+            .insert(addr("192.0.2.1"), serving("chain-rsa.pem", FAR));
+        prober
+            .servers
+            .insert(addr("2001:db8::1"), serving("chain-rsa.pem", FAR));
+        prober
+            .servers
+            .insert(addr("192.0.2.2"), serving("chain-ec.pem", FAR));
+        (dns, prober)
+    }
+
+    async fn run(
+        dns: FakeDns,
+        prober: FakeProber,
+    ) -> (dane_check::report::Report, Arc<FakeDns>, Arc<FakeProber>) {
+        let (dns, prober) = (Arc::new(dns), Arc::new(prober));
+        let report = verify_smtp(
+            dns.clone(),
+            prober.clone(),
+            "Example.Test",
+            &Options::new(now()),
+        )
+        .await;
+        (report, dns, prober)
+    }
+
+    #[tokio::test]
+    async fn every_host_and_every_address_verified() {
+        let (dns, prober) = world();
+        let (report, dns, prober) = run(dns, prober).await;
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+        let names: Vec<_> = report.hosts.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["mx1.example.test.", "mx2.example.test."]);
+        assert_eq!(report.hosts[0].endpoints.len(), 2);
+        assert_eq!(report.hosts[1].endpoints.len(), 1);
+        // mx2: the expanded name had securely no TLSA, so the original name is the base.
+        let tlsa = report.hosts[1].tlsa.as_ref().unwrap();
+        assert_eq!(tlsa.base.as_deref(), Some("mx2.example.test."));
+        assert_eq!(tlsa.lookups.len(), 2);
+        // SNI is the TLSA base domain (RFC 7672 8.1).
+        let snis = prober.snis.lock().unwrap().clone();
+        assert!(
+            snis.contains(&(addr("192.0.2.2"), "mx2.example.test".into())),
+            "{snis:?}"
+        );
+        let asked = dns.asked.lock().unwrap().clone();
+        assert_eq!(
+            asked.iter().filter(|q| q.ends_with("TLSA")).count(),
+            3,
+            "{asked:?}"
+        );
+        // mx1 has a single record: the no-spare warning, once per address.
+        let spares: Vec<_> = report
+            .warnings
+            .iter()
+            .filter(|w| w.code == "no-spare-record")
+            .collect();
+        assert_eq!(spares.len(), 2, "{:?}", report.warnings);
+    }
+
+    #[tokio::test]
+    async fn one_address_with_the_wrong_certificate_is_partial() {
+        let (dns, mut prober) = world();
+        prober
+            .servers
+            .insert(addr("2001:db8::1"), serving("chain-ed25519.pem", FAR));
+        let (report, _, _) = run(dns, prober).await;
+        assert_eq!(report.verdict, DomainVerdict::Partial, "{}", report.reason);
+        assert_eq!(report.verdict.status(), Status::Failed);
+        assert!(
+            report.reason.contains("mx1.example.test."),
+            "{}",
+            report.reason
+        );
+        let mx1 = &report.hosts[0];
+        assert_eq!(mx1.endpoints[0].verdict.status, Status::Verified);
+        assert_eq!(mx1.endpoints[1].verdict.status, Status::Failed);
+        assert_eq!(mx1.verdict.status, Status::Failed);
+    }
+
+    #[tokio::test]
+    async fn bogus_tlsa_makes_the_host_fail_without_probing_it() {
+        let (mut dns, prober) = world();
+        let ee = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
+        dns.tlsa.insert(
+            "_25._tcp.mx1.example.test.".into(),
+            records("_25._tcp.mx1.example.test.", bogus(), vec![ee]),
+        );
+        let (report, _, prober) = run(dns, prober).await;
+        assert_eq!(report.verdict, DomainVerdict::Partial, "{}", report.reason);
+        assert!(report.hosts[0].endpoints.is_empty());
+        assert!(report.hosts[0].verdict.reason.contains("bogus"));
+        assert_eq!(prober.probes.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn insecure_mx_is_not_protected_and_mx_failures_fail() {
+        let (mut dns, prober) = world();
+        let mut mxs = dns.mx["example.test."].clone();
+        mxs.security = Security::Insecure;
+        dns.mx.insert("example.test.".into(), mxs);
+        let (report, dns_used, _) = run(dns, prober).await;
+        assert_eq!(
+            report.verdict,
+            DomainVerdict::NotProtected,
+            "{}",
+            report.reason
+        );
+        assert!(
+            report.reason.contains("MX RRset is not DNSSEC-signed"),
+            "{}",
+            report.reason
+        );
+        assert!(
+            !dns_used
+                .asked
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|q| q.ends_with("TLSA")),
+            "no TLSA lookups under an insecure MX"
+        );
+
+        for (security, expected) in [
+            (bogus(), DomainVerdict::Failed),
+            (
+                Security::Indeterminate {
+                    reason: "timeout".into(),
+                },
+                DomainVerdict::Indeterminate,
+            ),
+        ] {
+            let (mut dns, prober) = world();
+            let mut mxs = dns.mx["example.test."].clone();
+            mxs.security = security;
+            dns.mx.insert("example.test.".into(), mxs);
+            let (report, _, prober) = run(dns, prober).await;
+            assert_eq!(report.verdict, expected, "{}", report.reason);
+            assert!(report.hosts.is_empty());
+            assert_eq!(prober.probes.load(Ordering::SeqCst), 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn null_mx_and_nxdomain_are_nonexistent() {
+        for answer in [Answer::Records(vec![mx(0, ".")]), Answer::NxDomain] {
+            let (mut dns, prober) = world();
+            dns.mx.insert(
+                "example.test.".into(),
+                Lookup {
+                    name: "example.test.".into(),
+                    canonical: "example.test.".into(),
+                    security: Security::Secure,
+                    answer,
+                    expires: None,
+                },
+            );
+            let (report, _, _) = run(dns, prober).await;
+            assert_eq!(
+                report.verdict,
+                DomainVerdict::Nonexistent,
+                "{}",
+                report.reason
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn starttls_missing_under_tlsa_fails_and_unreachable_is_indeterminate() {
+        let (dns, mut prober) = world();
+        prober.servers.insert(
+            addr("192.0.2.2"),
+            ProbeResult {
+                probe: Probe::Failed {
+                    failure: ProbeFailure::StarttlsNotOffered,
+                    detail: "STARTTLS not in the EHLO reply".into(),
+                },
+                tls: None,
+                chain: vec![],
+            },
+        );
+        let (report, _, _) = run(dns, prober).await;
+        assert_eq!(report.verdict, DomainVerdict::Partial);
+        assert!(report.reason.contains("STARTTLS"), "{}", report.reason);
+
+        let (dns, mut prober) = world();
+        prober.servers.remove(&addr("2001:db8::1"));
+        let (report, _, _) = run(dns, prober).await;
+        assert_eq!(
+            report.verdict,
+            DomainVerdict::Indeterminate,
+            "{}",
+            report.reason
+        );
+        assert!(report.reason.contains("refused"), "{}", report.reason);
+    }
+
+    #[tokio::test]
+    async fn expiring_certificates_and_signatures_warn() {
+        let (mut dns, mut prober) = world();
+        let soon = i64::try_from(now().as_secs()).unwrap() + 5 * 86_400;
+        prober
+            .servers
+            .insert(addr("192.0.2.1"), serving("chain-rsa.pem", soon));
+        let mut a = dns.a["mx1.example.test."].clone();
+        a.expires = Some(now().as_secs() + 86_400);
+        dns.a.insert("mx1.example.test.".into(), a);
+        let (report, _, _) = run(dns, prober).await;
+        assert_eq!(report.verdict, DomainVerdict::Verified);
+        let codes: Vec<_> = report.warnings.iter().map(|w| w.code).collect();
+        assert!(codes.contains(&"certificate-expires"), "{codes:?}");
+        assert!(codes.contains(&"rrsig-expires"), "{codes:?}");
+        let cert = report
+            .warnings
+            .iter()
+            .find(|w| w.code == "certificate-expires")
+            .unwrap();
+        assert!(cert.message.contains("informational"), "{}", cert.message);
+    }
+
+    #[tokio::test]
+    async fn probes_are_bounded_and_the_order_is_stable() {
+        let mut dns = FakeDns::default();
+        let mut prober = FakeProber::default();
+        let ee = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
+        let mut mxs = Vec::new();
+        for i in 0..40u8 {
+            let host = format!("mx{i}.example.test.");
+            mxs.push(mx(u16::from(i), &host));
+            let ip: IpAddr = format!("192.0.2.{i}").parse().unwrap();
+            dns.a
+                .insert(host.clone(), records(&host, Security::Secure, vec![ip]));
+            dns.aaaa.insert(host.clone(), nodata(&host));
+            let owner = format!("_25._tcp.{host}");
+            dns.tlsa.insert(
+                owner.clone(),
+                records(&owner, Security::Secure, vec![ee.clone()]),
+            );
+            prober.servers.insert(ip, serving("chain-rsa.pem", FAR));
+        }
+        mxs.reverse();
+        dns.mx.insert(
+            "example.test.".into(),
+            records("example.test.", Security::Secure, mxs),
+        );
+        let (dns, prober) = (Arc::new(dns), Arc::new(prober));
+        let mut options = Options::new(now());
+        options.concurrency = 4;
+        let report = verify_smtp(dns, prober.clone(), "example.test", &options).await;
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+        assert_eq!(prober.probes.load(Ordering::SeqCst), 40);
+        assert!(prober.most.load(Ordering::SeqCst) <= 4);
+        let order: Vec<_> = report.hosts.iter().map(|h| h.preference.unwrap()).collect();
+        assert_eq!(order, (0..40).collect::<Vec<u16>>());
+    }
+
+    #[tokio::test]
+    async fn the_report_serialises_with_the_documented_top_level_fields() {
+        let (dns, prober) = world();
+        let (report, _, _) = run(dns, prober).await;
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["version"], 1);
+        assert_eq!(json["verdict"], "verified");
+        assert_eq!(json["domain"], "example.test.");
+        assert_eq!(
+            json["hosts"][0]["endpoints"][0]["verdict"]["status"],
+            "verified"
+        );
+        assert_eq!(
+            json["hosts"][0]["addresses"][0]["security"]["status"],
+            "secure"
+        );
+        assert_eq!(json["mx_plan"]["kind"], "hosts");
+    }
+
+    #[tokio::test]
+    async fn one_host_with_host_option_skips_mx() {
+        let (dns, prober) = world();
+        let (dns, prober) = (Arc::new(dns), Arc::new(prober));
+        let mut options = Options::new(now());
+        options.host = Some("MX1.example.test".into());
+        options.families = vec![Family::V4];
+        let report = verify_smtp(dns.clone(), prober, "example.test", &options).await;
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+        assert!(report.mx.is_none());
+        assert_eq!(report.hosts.len(), 1);
+        assert_eq!(report.hosts[0].endpoints.len(), 1);
+        assert!(!dns.asked.lock().unwrap().iter().any(|q| q.ends_with(" MX")));
+    }
 }

@@ -1,0 +1,347 @@
+//! The orchestrator: runs the RFC 7672 steps of [`crate::smtp`] for one domain, asking a
+//! [`Dns`] source for lookups and a [`Prober`] for what each server presents, and builds
+//! the [`Report`]. The sources are traits so the same engine runs live (the validating
+//! resolver and the TLS prober), from saved evidence, and over in-memory fakes in tests.
+//!
+//! Hosts and their addresses are checked concurrently; probes are bounded by a semaphore
+//! shared by the whole run; the report keeps MX preference order and address order.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use dane_tlsa::TlsaRecord;
+use rustls_pki_types::UnixTime;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::dns::{Lookup, Mx, fqdn};
+use crate::report::{
+    CertInfo, DomainVerdict, EndpointReport, HostReport, Report, SCHEMA_VERSION, TlsInfo,
+    TlsaReport, Warning, domain_verdict, host_warnings,
+};
+use crate::smtp::{
+    self, AddressStep, HostPolicy, MxPlan, Probe, ProbeFailure, SMTP_PORT, TlsaStep,
+};
+use crate::verdict::{Status, Verdict, combine};
+
+/// An address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// IPv4 (A records).
+    V4,
+    /// IPv6 (AAAA records).
+    V6,
+}
+
+/// Where DNS answers come from: a validating resolver, or saved evidence. Every lookup
+/// returns a verdict (failures are [`crate::dns::Security::Indeterminate`] or `Bogus`),
+/// never an error.
+pub trait Dns: Send + Sync + 'static {
+    /// `domain MX`.
+    fn mx(&self, domain: &str) -> impl Future<Output = Lookup<Mx>> + Send;
+    /// `host A` or `host AAAA`, following CNAMEs.
+    fn addresses(&self, host: &str, family: Family) -> impl Future<Output = Lookup<IpAddr>> + Send;
+    /// `owner TLSA`, following CNAMEs.
+    fn tlsa(&self, owner: &str) -> impl Future<Output = Lookup<TlsaRecord>> + Send;
+}
+
+/// What a probe of one SMTP server saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeResult {
+    /// The outcome in the policy's vocabulary.
+    pub probe: Probe,
+    /// TLS parameters, when the handshake completed.
+    pub tls: Option<TlsInfo>,
+    /// The presented chain, summarised for the report.
+    pub chain: Vec<CertInfo>,
+}
+
+/// Where server observations come from: the live prober, or saved evidence.
+pub trait Prober: Send + Sync + 'static {
+    /// Connects to `address:port`, does the SMTP dialogue and STARTTLS with SNI `sni`.
+    fn smtp(
+        &self,
+        address: IpAddr,
+        port: u16,
+        sni: &str,
+    ) -> impl Future<Output = ProbeResult> + Send;
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The address families to check (both by default).
+    pub families: Vec<Family>,
+    /// Most probes in flight at once.
+    pub concurrency: usize,
+    /// The time for certificate dates and warnings (`--at`).
+    pub now: UnixTime,
+    /// Warn about certificates and signatures expiring within this many days.
+    pub warn_days: u32,
+    /// Check this one host instead of the domain's MX hosts (`--host`).
+    pub host: Option<String>,
+    /// The port (25).
+    pub port: u16,
+}
+
+impl Options {
+    /// Defaults at `now`: both families, 16 probes at once, 30 days, port 25.
+    pub fn new(now: UnixTime) -> Options {
+        Options {
+            families: vec![Family::V4, Family::V6],
+            concurrency: 16,
+            now,
+            warn_days: 30,
+            host: None,
+            port: SMTP_PORT,
+        }
+    }
+}
+
+/// RFC 7672: checks SMTP delivery to `domain` as a DANE sender would, every MX host and
+/// every address.
+pub async fn verify_smtp<D: Dns, P: Prober>(
+    dns: Arc<D>,
+    prober: Arc<P>,
+    domain: &str,
+    options: &Options,
+) -> Report {
+    let domain = fqdn(domain);
+    let mut report = Report {
+        version: SCHEMA_VERSION,
+        domain: domain.clone(),
+        service: "smtp",
+        verdict: DomainVerdict::Indeterminate,
+        reason: String::new(),
+        mx: None,
+        mx_plan: None,
+        hosts: Vec::new(),
+        warnings: Vec::new(),
+    };
+    // (host, preference, whether the name came from a secure source)
+    let hosts: Vec<(String, Option<u16>, bool)> = if let Some(host) = &options.host {
+        // RFC 7671 6: without indirection the host named by the user is the base domain.
+        vec![(fqdn(host), None, true)]
+    } else {
+        let mx = dns.mx(&domain).await;
+        let plan = smtp::mx_plan(&mx);
+        report.mx = Some(mx);
+        if let Some(v) = smtp::plan_verdict(&domain, &plan) {
+            report.verdict = match plan {
+                MxPlan::NullMx | MxPlan::NoSuchDomain { .. } => DomainVerdict::Nonexistent,
+                _ if v.status == Status::Failed => DomainVerdict::Failed,
+                _ => DomainVerdict::Indeterminate,
+            };
+            report.reason = v.reason;
+            report.mx_plan = Some(plan);
+            return report;
+        }
+        let hosts = match &plan {
+            MxPlan::Hosts {
+                secure,
+                hosts,
+                ignored,
+            } => {
+                for message in ignored {
+                    report.warnings.push(Warning {
+                        code: "ignored-mx",
+                        host: None,
+                        message: message.clone(),
+                    });
+                }
+                hosts
+                    .iter()
+                    .map(|m| (m.exchange.clone(), Some(m.preference), *secure))
+                    .collect()
+            }
+            MxPlan::Implicit { secure } => vec![(domain.clone(), None, *secure)],
+            _ => Vec::new(),
+        };
+        report.mx_plan = Some(plan);
+        hosts
+    };
+
+    let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for (index, (host, preference, secure)) in hosts.into_iter().enumerate() {
+        let (dns, prober, limit) = (dns.clone(), prober.clone(), limit.clone());
+        let (domain, options) = (domain.clone(), options.clone());
+        tasks.spawn(async move {
+            let r = check_host(
+                dns, prober, limit, &domain, &host, preference, secure, &options,
+            )
+            .await;
+            (index, r)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(r) => results.push(r),
+            // A panicking task is a bug; the report says so instead of hiding the host.
+            Err(e) => report.warnings.push(Warning {
+                code: "internal-error",
+                host: None,
+                message: format!("a host check did not finish: {e}"),
+            }),
+        }
+    }
+    results.sort_by_key(|(i, _)| *i);
+    report.hosts = results.into_iter().map(|(_, h)| h).collect();
+
+    let now = options.now.as_secs();
+    for h in &report.hosts {
+        report
+            .warnings
+            .extend(host_warnings(h, now, options.warn_days));
+    }
+    let (verdict, reason) = domain_verdict(&report.hosts);
+    if verdict == DomainVerdict::Verified {
+        for h in &report.hosts {
+            if h.no_dane.is_some() {
+                report.warnings.push(Warning {
+                    code: "not-covered",
+                    host: Some(h.name.clone()),
+                    message: format!(
+                        "{}: {}; a DANE sender delivering there is not protected",
+                        h.name, h.verdict.reason
+                    ),
+                });
+            }
+        }
+    }
+    report.verdict = verdict;
+    report.reason = reason;
+    report
+}
+
+#[allow(clippy::too_many_arguments)] // one call site; the pieces of one host's check
+async fn check_host<D: Dns, P: Prober>(
+    dns: Arc<D>,
+    prober: Arc<P>,
+    limit: Arc<Semaphore>,
+    domain: &str,
+    host: &str,
+    preference: Option<u16>,
+    mx_secure: bool,
+    options: &Options,
+) -> HostReport {
+    let mut addresses = Vec::new();
+    for family in &options.families {
+        addresses.push(dns.addresses(host, *family).await);
+    }
+    let refs: Vec<&Lookup<IpAddr>> = addresses.iter().collect();
+    let mut report = HostReport {
+        name: host.to_owned(),
+        preference,
+        addresses: Vec::new(),
+        tlsa: None,
+        no_dane: None,
+        verdict: Verdict::new(Status::Indeterminate, "not checked"),
+        endpoints: Vec::new(),
+    };
+    let (policy, targets) = match smtp::address_step(mx_secure, host, &refs) {
+        AddressStep::Unusable { verdict } => {
+            report.addresses = addresses;
+            report.verdict = verdict;
+            return report;
+        }
+        AddressStep::NoDane { why, addresses } => (HostPolicy::NoDane { why }, addresses),
+        AddressStep::LookupTlsa { bases, addresses } => {
+            let mut lookups = Vec::new();
+            let policy = loop {
+                match smtp::tlsa_step(domain, host, &bases, &lookups) {
+                    TlsaStep::Query { owner } => lookups.push(dns.tlsa(&owner).await),
+                    TlsaStep::Decided(p) => break p,
+                }
+            };
+            let (base, usable) = match &policy {
+                HostPolicy::Dane { base, usable, .. } => (Some(base.clone()), Some(*usable)),
+                _ => (None, None),
+            };
+            report.tlsa = Some(TlsaReport {
+                lookups,
+                base,
+                usable,
+            });
+            (policy, addresses)
+        }
+    };
+    report.addresses = addresses;
+    if let HostPolicy::Unusable { verdict } = &policy {
+        report.verdict = verdict.clone();
+        return report;
+    }
+    if let HostPolicy::NoDane { why } = &policy {
+        report.no_dane = Some(why.clone());
+    }
+    // RFC 7672 8.1: SNI is the TLSA base domain under DANE; the host name otherwise.
+    let sni = match &policy {
+        HostPolicy::Dane { base, .. } => base.trim_end_matches('.').to_owned(),
+        _ => host.trim_end_matches('.').to_owned(),
+    };
+    let policy = Arc::new(policy);
+    let mut tasks = JoinSet::new();
+    for (index, address) in targets.iter().copied().enumerate() {
+        let (prober, limit, policy, sni) =
+            (prober.clone(), limit.clone(), policy.clone(), sni.clone());
+        let (host, port, now) = (host.to_owned(), options.port, options.now);
+        tasks.spawn(async move {
+            let result = match limit.acquire_owned().await {
+                Ok(_permit) => prober.smtp(address, port, &sni).await,
+                Err(_) => ProbeResult {
+                    probe: Probe::Failed {
+                        failure: ProbeFailure::Unreachable,
+                        detail: "the run was shut down before this probe".into(),
+                    },
+                    tls: None,
+                    chain: Vec::new(),
+                },
+            };
+            let judged = smtp::endpoint_verdict(&host, &policy, &result.probe, now);
+            let endpoint = EndpointReport {
+                address,
+                port,
+                verdict: judged.verdict,
+                tls: result.tls,
+                chain: result.chain,
+                tlsa_match: judged.matched,
+            };
+            (index, endpoint)
+        });
+    }
+    let mut endpoints: Vec<Option<EndpointReport>> = vec![None; targets.len()];
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, e)) = joined {
+            if let Some(slot) = endpoints.get_mut(index) {
+                *slot = Some(e);
+            }
+        }
+    }
+    // A probe task that panicked is a bug: its address is reported, never dropped.
+    report.endpoints = endpoints
+        .into_iter()
+        .zip(&targets)
+        .map(|(e, address)| {
+            e.unwrap_or_else(|| EndpointReport {
+                address: *address,
+                port: options.port,
+                verdict: Verdict::new(
+                    Status::Indeterminate,
+                    format!("{host} {address}: internal error: the probe did not finish"),
+                ),
+                tls: None,
+                chain: Vec::new(),
+                tlsa_match: None,
+            })
+        })
+        .collect();
+    report.verdict = combine(report.endpoints.iter().map(|e| &e.verdict)).unwrap_or_else(|| {
+        Verdict::new(
+            Status::Indeterminate,
+            format!("{host}: no endpoint could be probed"),
+        )
+    });
+    report
+}
