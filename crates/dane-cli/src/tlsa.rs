@@ -467,6 +467,7 @@ fn status_word(s: RecordStatus) -> &'static str {
         RecordStatus::NotMatched => "not-matched",
         RecordStatus::Superseded => "superseded",
         RecordStatus::Unusable => "unusable",
+        RecordStatus::NotEvaluated => "not-evaluated",
     }
 }
 
@@ -474,7 +475,7 @@ fn status_colour(s: RecordStatus) -> &'static str {
     match s {
         RecordStatus::Matched => "32",
         RecordStatus::Rejected => "31",
-        RecordStatus::Unusable | RecordStatus::Superseded => "33",
+        RecordStatus::Unusable | RecordStatus::Superseded | RecordStatus::NotEvaluated => "33",
         RecordStatus::NotMatched => "0",
     }
 }
