@@ -15,13 +15,13 @@ use rustls_pki_types::UnixTime;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::dns::{Lookup, Mx, fqdn};
+use crate::dns::{Answer, Lookup, Mx, Security, fqdn};
 use crate::report::{
-    CertInfo, DomainVerdict, EndpointReport, HostReport, Report, SCHEMA_VERSION, TlsInfo,
-    TlsaReport, Warning, domain_verdict, host_warnings,
+    CandidateReport, CertInfo, DomainVerdict, EndpointReport, HostReport, Report, SCHEMA_VERSION,
+    TlsInfo, TlsaReport, Warning, domain_verdict, host_warnings,
 };
 use crate::smtp::{
-    self, AddressStep, HostPolicy, MxPlan, Probe, ProbeFailure, SMTP_PORT, TlsaStep,
+    self, AddressStep, Candidate, HostPolicy, MxPlan, Probe, ProbeFailure, SMTP_PORT, TlsaStep,
 };
 use crate::verdict::{Status, Verdict, combine};
 
@@ -83,6 +83,12 @@ pub struct Options {
     pub host: Option<String>,
     /// The port (25).
     pub port: u16,
+    /// Rollover pre-check: judge this certificate or key instead of probing the servers
+    /// (with `tlsa_override`, in addition to probing them).
+    pub candidate: Option<Candidate>,
+    /// A candidate TLSA set used instead of the published one (`--tlsa FILE`): records with
+    /// an owner name apply to that owner, records without one to every host.
+    pub tlsa_override: Option<Vec<(Option<String>, TlsaRecord)>>,
 }
 
 impl Options {
@@ -95,6 +101,8 @@ impl Options {
             warn_days: 30,
             host: None,
             port: SMTP_PORT,
+            candidate: None,
+            tlsa_override: None,
         }
     }
 }
@@ -118,6 +126,7 @@ pub async fn verify_smtp<D: Dns, P: Prober>(
         mx_plan: None,
         hosts: Vec::new(),
         warnings: Vec::new(),
+        rollover_ready: None,
     };
     // (host, preference, whether the name came from a secure source)
     let hosts: Vec<(String, Option<u16>, bool)> = if let Some(host) = &options.host {
@@ -213,7 +222,56 @@ pub async fn verify_smtp<D: Dns, P: Prober>(
     }
     report.verdict = verdict;
     report.reason = reason;
+    if options.candidate.is_some() && options.tlsa_override.is_some() {
+        // Ready when every host DANE covers authenticates both now and after the change.
+        let covered: Vec<&HostReport> = report
+            .hosts
+            .iter()
+            .filter(|h| h.candidate.is_some())
+            .collect();
+        report.rollover_ready = Some(
+            !covered.is_empty()
+                && covered.iter().all(|h| {
+                    h.candidate
+                        .as_ref()
+                        .is_some_and(|c| c.verdict.status == Status::Verified)
+                        && !h.endpoints.is_empty()
+                        && h.endpoints
+                            .iter()
+                            .all(|e| e.verdict.status == Status::Verified)
+                }),
+        );
+    }
     report
+}
+
+/// The candidate TLSA set as the answer for `owner`: the records for that owner, or those
+/// without an owner; a secure NODATA when there are none.
+fn override_lookup(owner: &str, set: &[(Option<String>, TlsaRecord)]) -> Lookup<TlsaRecord> {
+    let for_owner: Vec<TlsaRecord> = set
+        .iter()
+        .filter(|(o, _)| o.as_deref().map(fqdn).as_deref() == Some(owner))
+        .map(|(_, r)| r.clone())
+        .collect();
+    let records = if for_owner.is_empty() {
+        set.iter()
+            .filter(|(o, _)| o.is_none())
+            .map(|(_, r)| r.clone())
+            .collect()
+    } else {
+        for_owner
+    };
+    Lookup {
+        name: owner.to_owned(),
+        canonical: owner.to_owned(),
+        security: Security::Secure,
+        answer: if records.is_empty() {
+            Answer::NoData
+        } else {
+            Answer::Records(records)
+        },
+        expires: None,
+    }
 }
 
 #[allow(clippy::too_many_arguments)] // one call site; the pieces of one host's check
@@ -240,6 +298,7 @@ async fn check_host<D: Dns, P: Prober>(
         no_dane: None,
         verdict: Verdict::new(Status::Indeterminate, "not checked"),
         endpoints: Vec::new(),
+        candidate: None,
     };
     let (policy, targets) = match smtp::address_step(mx_secure, host, &refs) {
         AddressStep::Unusable { verdict } => {
@@ -252,7 +311,10 @@ async fn check_host<D: Dns, P: Prober>(
             let mut lookups = Vec::new();
             let policy = loop {
                 match smtp::tlsa_step(domain, host, &bases, &lookups) {
-                    TlsaStep::Query { owner } => lookups.push(dns.tlsa(&owner).await),
+                    TlsaStep::Query { owner } => lookups.push(match &options.tlsa_override {
+                        Some(set) => override_lookup(&owner, set),
+                        None => dns.tlsa(&owner).await,
+                    }),
                     TlsaStep::Decided(p) => break p,
                 }
             };
@@ -264,6 +326,11 @@ async fn check_host<D: Dns, P: Prober>(
                 lookups,
                 base,
                 usable,
+                source: if options.tlsa_override.is_some() {
+                    "file"
+                } else {
+                    "dns"
+                },
             });
             (policy, addresses)
         }
@@ -275,6 +342,24 @@ async fn check_host<D: Dns, P: Prober>(
     }
     if let HostPolicy::NoDane { why } = &policy {
         report.no_dane = Some(why.clone());
+    }
+    if let Some(candidate) = &options.candidate {
+        report.candidate =
+            smtp::candidate_verdict(host, &policy, candidate, options.now).map(|v| {
+                CandidateReport {
+                    verdict: v.verdict,
+                    tlsa_match: v.matched,
+                }
+            });
+        if options.tlsa_override.is_none() {
+            // The candidate question needs no connection to the servers.
+            report.verdict = match (&report.candidate, &report.no_dane) {
+                (Some(c), _) => c.verdict.clone(),
+                (None, Some(why)) => Verdict::new(Status::NotProtected, why.describe(host)),
+                (None, None) => Verdict::new(Status::Indeterminate, "not checked"),
+            };
+            return report;
+        }
     }
     // RFC 7672 8.1: SNI is the TLSA base domain under DANE; the host name otherwise.
     let sni = match &policy {
@@ -337,7 +422,12 @@ async fn check_host<D: Dns, P: Prober>(
             })
         })
         .collect();
-    report.verdict = combine(report.endpoints.iter().map(|e| &e.verdict)).unwrap_or_else(|| {
+    let parts = report
+        .endpoints
+        .iter()
+        .map(|e| &e.verdict)
+        .chain(report.candidate.iter().map(|c| &c.verdict));
+    report.verdict = combine(parts).unwrap_or_else(|| {
         Verdict::new(
             Status::Indeterminate,
             format!("{host}: no endpoint could be probed"),

@@ -104,6 +104,19 @@ pub struct TlsaReport {
     pub base: Option<String>,
     /// Usable records for SMTP (RFC 7672 3.1.3), when DANE applies.
     pub usable: Option<usize>,
+    /// Where the records came from: `dns`, or `file` for a candidate set (`--tlsa`), which
+    /// is treated as if it were published and secure.
+    pub source: &'static str,
+}
+
+/// The rollover pre-check of one host: the candidate certificate or key against its TLSA
+/// records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CandidateReport {
+    /// Whether a DANE sender would accept the candidate.
+    pub verdict: Verdict,
+    /// Every record's outcome against the candidate.
+    pub tlsa_match: Option<MatchReport>,
 }
 
 /// One MX host.
@@ -123,6 +136,8 @@ pub struct HostReport {
     pub verdict: Verdict,
     /// Every address probed.
     pub endpoints: Vec<EndpointReport>,
+    /// The rollover pre-check, with `--cert`, `--key` or `--csr`.
+    pub candidate: Option<CandidateReport>,
 }
 
 /// A warning: never changes the verdict (the CLI's `--strict` may change the exit code).
@@ -158,6 +173,9 @@ pub struct Report {
     pub hosts: Vec<HostReport>,
     /// Warnings.
     pub warnings: Vec<Warning>,
+    /// With a candidate and a candidate TLSA set: whether that set authenticates both the
+    /// certificates served now and the candidate, at every host DANE covers.
+    pub rollover_ready: Option<bool>,
 }
 
 /// The domain's verdict from its hosts' endpoints (or the host verdicts of hosts without
@@ -165,10 +183,11 @@ pub struct Report {
 pub fn domain_verdict(hosts: &[HostReport]) -> (DomainVerdict, String) {
     let mut parts: Vec<&Verdict> = Vec::new();
     for h in hosts {
-        if h.endpoints.is_empty() {
+        let before = parts.len();
+        parts.extend(h.endpoints.iter().map(|e| &e.verdict));
+        parts.extend(h.candidate.iter().map(|c| &c.verdict));
+        if parts.len() == before {
             parts.push(&h.verdict);
-        } else {
-            parts.extend(h.endpoints.iter().map(|e| &e.verdict));
         }
     }
     let first = |s: Status| {
@@ -323,7 +342,10 @@ pub fn fmt_time(secs: u64) -> String {
     i64::try_from(secs)
         .ok()
         .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| format!("@{secs}"))
 }
 
@@ -351,6 +373,7 @@ mod tests {
             tlsa: None,
             no_dane: None,
             verdict: Verdict::new(Status::NotProtected, "host not covered"),
+            candidate: None,
             endpoints: verdicts
                 .iter()
                 .map(|(s, r)| EndpointReport {

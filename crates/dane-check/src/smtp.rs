@@ -8,7 +8,9 @@
 
 use std::net::IpAddr;
 
-use dane_tlsa::{CertUsage, MatchOptions, MatchReport, Pkix, TlsaRecord, Verdict as TlsaVerdict};
+use dane_tlsa::{
+    CertUsage, MatchOptions, MatchReport, Pkix, Spki, TlsaRecord, Verdict as TlsaVerdict,
+};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use serde::Serialize;
 
@@ -461,42 +463,125 @@ pub fn endpoint_verdict(
         }
     };
     if usable == 0 {
-        return plain(Verdict::new(
-            Status::UnauthenticatedTls,
-            format!(
-                "{host} has TLSA records but none usable for SMTP: senders require TLS but cannot authenticate it (RFC 7672 2.2)"
-            ),
-        ));
+        return plain(unauthenticated(&host));
     }
+    judge(
+        &host,
+        records,
+        reference_ids,
+        &Presented::Chain(chain),
+        now,
+        |reason| format!("{host}: {reason}: senders that do DANE will not deliver here"),
+    )
+}
+
+fn unauthenticated(host: &str) -> Verdict {
+    Verdict::new(
+        Status::UnauthenticatedTls,
+        format!(
+            "{host} has TLSA records but none usable for SMTP: senders require TLS but cannot authenticate it (RFC 7672 2.2)"
+        ),
+    )
+}
+
+/// What is matched against a host's TLSA records.
+enum Presented<'a> {
+    Chain(&'a [CertificateDer<'static>]),
+    Key(&'a Spki),
+}
+
+/// Matches `records` with the SMTP rules; `failed` words the reason of a mismatch.
+fn judge(
+    host: &str,
+    records: &[TlsaRecord],
+    reference_ids: &[String],
+    presented: &Presented<'_>,
+    now: UnixTime,
+    failed: impl FnOnce(&str) -> String,
+) -> EndpointVerdict {
     let options = MatchOptions {
-        reference_ids: reference_ids.clone(),
+        reference_ids: reference_ids.to_vec(),
         pkix: Pkix::NotEvaluated,
         smtp: true,
     };
-    match dane_tlsa::match_chain(records, chain, &options, now) {
+    let result = match presented {
+        Presented::Chain(chain) => dane_tlsa::match_chain(records, chain, &options, now),
+        Presented::Key(spki) => dane_tlsa::match_key(records, spki, &options),
+    };
+    match result {
         Ok(report) => {
             let verdict = match report.verdict {
                 TlsaVerdict::Authenticated => Verdict::new(Status::Verified, report.reason.clone()),
-                TlsaVerdict::NotAuthenticated => Verdict::new(
-                    Status::Failed,
-                    format!(
-                        "{host}: {}: senders that do DANE will not deliver here",
-                        report.reason
-                    ),
-                ),
+                TlsaVerdict::NotAuthenticated => {
+                    Verdict::new(Status::Failed, failed(&report.reason))
+                }
             };
             EndpointVerdict {
                 verdict,
                 matched: Some(report),
             }
         }
-        // The server's chain could not be evaluated at all (not DER, too long): senders'
-        // DANE checks fail on it too.
-        Err(e) => plain(Verdict::new(
-            Status::Failed,
-            format!("{host}: the presented chain cannot be evaluated: {e}"),
-        )),
+        // The chain could not be evaluated at all (not DER, too long): senders' DANE checks
+        // fail on it too.
+        Err(e) => EndpointVerdict {
+            verdict: Verdict::new(
+                Status::Failed,
+                format!("{host}: the certificates cannot be evaluated: {e}"),
+            ),
+            matched: None,
+        },
     }
+}
+
+/// A certificate or key that is not deployed yet (rollover pre-check).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Candidate {
+    /// A new certificate chain, leaf first (`--cert`).
+    Chain(Vec<CertificateDer<'static>>),
+    /// A new key, from a private key or a CSR (`--key`, `--csr`): no certificate yet.
+    Key(Spki),
+}
+
+/// Rollover pre-check: would `candidate` be accepted by the host's TLSA records, as a DANE
+/// sender would judge it once deployed? `None` when DANE does not apply to the host.
+pub fn candidate_verdict(
+    host: &str,
+    policy: &HostPolicy,
+    candidate: &Candidate,
+    now: UnixTime,
+) -> Option<EndpointVerdict> {
+    let HostPolicy::Dane {
+        records,
+        usable,
+        reference_ids,
+        ..
+    } = policy
+    else {
+        return None;
+    };
+    let host = fqdn(host);
+    if *usable == 0 {
+        return Some(EndpointVerdict {
+            verdict: unauthenticated(&host),
+            matched: None,
+        });
+    }
+    let presented = match candidate {
+        Candidate::Chain(chain) => Presented::Chain(chain),
+        Candidate::Key(spki) => Presented::Key(spki),
+    };
+    Some(judge(
+        &host,
+        records,
+        reference_ids,
+        &presented,
+        now,
+        |reason| {
+            format!(
+                "{host}: the candidate would not be accepted: {reason}; publish its TLSA record before deploying it"
+            )
+        },
+    ))
 }
 
 /// RFC 7672 2.2: under DANE, TLS is mandatory: a missing or failing STARTTLS is a

@@ -1071,4 +1071,111 @@ mod engine {
         assert_eq!(report.hosts[0].endpoints.len(), 1);
         assert!(!dns.asked.lock().unwrap().iter().any(|q| q.ends_with(" MX")));
     }
+
+    #[tokio::test]
+    async fn rollover_candidate_certificate_without_connecting() {
+        use dane_check::smtp::Candidate;
+        let (dns, prober) = world();
+        let (dns, prober) = (Arc::new(dns), Arc::new(prober));
+        let mut options = Options::new(now());
+        // The next certificate is the ECDSA one: mx2 publishes its record, mx1 does not.
+        options.candidate = Some(Candidate::Chain(chain("chain-ec.pem")));
+        let report = verify_smtp(dns, prober.clone(), "example.test", &options).await;
+        assert_eq!(
+            prober.probes.load(Ordering::SeqCst),
+            0,
+            "no connection needed"
+        );
+        assert_eq!(report.verdict, DomainVerdict::Partial, "{}", report.reason);
+        let mx1 = report.hosts[0].candidate.as_ref().unwrap();
+        assert_eq!(mx1.verdict.status, Status::Failed);
+        assert!(
+            mx1.verdict.reason.contains("publish its TLSA record"),
+            "{}",
+            mx1.verdict.reason
+        );
+        let mx2 = report.hosts[1].candidate.as_ref().unwrap();
+        assert_eq!(
+            mx2.verdict.status,
+            Status::Verified,
+            "{}",
+            mx2.verdict.reason
+        );
+        assert!(report.rollover_ready.is_none());
+    }
+
+    #[tokio::test]
+    async fn rollover_candidate_key_from_a_csr() {
+        use dane_check::smtp::Candidate;
+        let next =
+            dane_tlsa::parse_csr(&std::fs::read(format!("{}/next.csr", super::PKI)).unwrap())
+                .unwrap();
+        let (mut dns, prober) = world();
+        let (dns_plain, _) = world();
+        let mut options = Options::new(now());
+        options.candidate = Some(Candidate::Key(next.clone()));
+        let report = verify_smtp(
+            Arc::new(dns_plain),
+            Arc::new(FakeProber::default()),
+            "example.test",
+            &options,
+        )
+        .await;
+        assert_eq!(report.verdict, DomainVerdict::Failed, "{}", report.reason);
+        // Publish the next key's 3 1 1 beside the current one at both hosts.
+        let next_311: TlsaRecord = format!(
+            "3 1 1 {}",
+            dane_tlsa::associate(next.as_der(), dane_tlsa::MatchingType::Sha256)
+                .unwrap()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
+        .parse()
+        .unwrap();
+        for owner in ["_25._tcp.mx1.example.test.", "_25._tcp.mx2.example.test."] {
+            let mut l = dns.tlsa[owner].clone();
+            if let Answer::Records(r) = &mut l.answer {
+                r.push(next_311.clone());
+            }
+            dns.tlsa.insert(owner.into(), l);
+        }
+        let report = verify_smtp(Arc::new(dns), Arc::new(prober), "example.test", &options).await;
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+    }
+
+    #[tokio::test]
+    async fn rollover_ready_needs_the_candidate_set_to_cover_current_and_next() {
+        use dane_check::smtp::Candidate;
+        let rsa = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
+        let ec = golden(CertUsage::DaneEe, "leaf-ec.pem", 1, 1);
+        let run_with = |set: Vec<(Option<String>, TlsaRecord)>| async move {
+            let (dns, mut prober) = world();
+            // Both hosts serve the RSA chain today; the next certificate is the ECDSA one.
+            prober
+                .servers
+                .insert(addr("192.0.2.2"), serving("chain-rsa.pem", FAR));
+            let mut options = Options::new(now());
+            options.candidate = Some(Candidate::Chain(chain("chain-ec.pem")));
+            options.tlsa_override = Some(set);
+            verify_smtp(Arc::new(dns), Arc::new(prober), "example.test", &options).await
+        };
+        let report = run_with(vec![(None, rsa.clone()), (None, ec.clone())]).await;
+        assert_eq!(report.rollover_ready, Some(true), "{}", report.reason);
+        assert_eq!(report.verdict, DomainVerdict::Verified);
+        assert_eq!(report.hosts[0].tlsa.as_ref().unwrap().source, "file");
+
+        let report = run_with(vec![(None, rsa.clone())]).await;
+        assert_eq!(report.rollover_ready, Some(false));
+        assert_eq!(report.verdict, DomainVerdict::Partial, "{}", report.reason);
+
+        // Records with an owner apply to that owner only: mx2 has none, so no DANE there.
+        let report = run_with(vec![
+            (Some("_25._tcp.MX1.example.test".into()), rsa),
+            (Some("_25._tcp.mx1.example.test.".into()), ec),
+        ])
+        .await;
+        assert!(report.hosts[1].no_dane.is_some());
+        assert_eq!(report.rollover_ready, Some(true), "{}", report.reason);
+    }
 }
