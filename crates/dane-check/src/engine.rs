@@ -68,6 +68,9 @@ pub trait Prober: Send + Sync + 'static {
     ) -> impl Future<Output = ProbeResult> + Send;
 }
 
+/// A candidate TLSA set: each record with the owner name it was written with, if any.
+pub type TlsaSet = Vec<(Option<String>, TlsaRecord)>;
+
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -88,7 +91,7 @@ pub struct Options {
     pub candidate: Option<Candidate>,
     /// A candidate TLSA set used instead of the published one (`--tlsa FILE`): records with
     /// an owner name apply to that owner, records without one to every host.
-    pub tlsa_override: Option<Vec<(Option<String>, TlsaRecord)>>,
+    pub tlsa_override: Option<TlsaSet>,
 }
 
 impl Options {

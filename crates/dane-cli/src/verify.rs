@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::{ArgGroup, Args as ClapArgs};
 use dane_check::Status;
+use dane_check::engine::TlsaSet;
 use dane_check::report::{DomainVerdict, EndpointReport, HostReport, Report};
 use dane_check::smtp::Candidate;
-use dane_tlsa::{RecordStatus, TlsaRecord};
+use dane_tlsa::RecordStatus;
 use serde::Serialize;
 
 use crate::tlsa::{read_input, short_hex};
