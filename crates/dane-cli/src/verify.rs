@@ -123,9 +123,7 @@ pub fn load_candidate(args: &Args) -> anyhow::Result<Option<Candidate>> {
 }
 
 /// Loads `--tlsa FILE`: records with their owner names (when written).
-pub fn load_tlsa_override(
-    args: &Args,
-) -> anyhow::Result<Option<Vec<(Option<String>, TlsaRecord)>>> {
+pub fn load_tlsa_override(args: &Args) -> anyhow::Result<Option<TlsaSet>> {
     let Some(path) = &args.tlsa else {
         return Ok(None);
     };
