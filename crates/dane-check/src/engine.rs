@@ -15,14 +15,16 @@ use rustls_pki_types::UnixTime;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::dns::{Answer, Lookup, Mx, Security, fqdn};
+use crate::dns::{Answer, Lookup, Mx, Security, Srv, fqdn};
+use crate::host::{
+    self, AddressStep, Candidate, HostPolicy, NoDane, Probe, ProbeFailure, Rules, TlsaStep,
+};
 use crate::report::{
     CandidateReport, CertInfo, DomainVerdict, EndpointReport, HostReport, Report, SCHEMA_VERSION,
     TlsInfo, TlsaReport, Warning, domain_verdict, host_warnings,
 };
-use crate::smtp::{
-    self, AddressStep, Candidate, HostPolicy, MxPlan, Probe, ProbeFailure, SMTP_PORT, TlsaStep,
-};
+use crate::service::{self, Service, SrvPlan, Starttls};
+use crate::smtp::{self, MxPlan};
 use crate::verdict::{Status, Verdict, combine};
 
 /// An address family.
@@ -44,6 +46,8 @@ pub trait Dns: Send + Sync + 'static {
     fn addresses(&self, host: &str, family: Family) -> impl Future<Output = Lookup<IpAddr>> + Send;
     /// `owner TLSA`, following CNAMEs.
     fn tlsa(&self, owner: &str) -> impl Future<Output = Lookup<TlsaRecord>> + Send;
+    /// `name SRV` (`_service._tcp.domain`).
+    fn srv(&self, name: &str) -> impl Future<Output = Lookup<Srv>> + Send;
 }
 
 /// What a probe of one SMTP server saw.
@@ -59,12 +63,14 @@ pub struct ProbeResult {
 
 /// Where server observations come from: the live prober, or saved evidence.
 pub trait Prober: Send + Sync + 'static {
-    /// Connects to `address:port`, does the SMTP dialogue and STARTTLS with SNI `sni`.
-    fn smtp(
+    /// Connects to `address:port`, runs the `starttls` dialogue (if any) and the TLS
+    /// handshake with SNI `sni`.
+    fn probe(
         &self,
         address: IpAddr,
         port: u16,
         sni: &str,
+        starttls: Starttls,
     ) -> impl Future<Output = ProbeResult> + Send;
 }
 
@@ -82,10 +88,8 @@ pub struct Options {
     pub now: UnixTime,
     /// Warn about certificates and signatures expiring within this many days.
     pub warn_days: u32,
-    /// Check this one host instead of the domain's MX hosts (`--host`).
+    /// Check this one host instead of the domain's MX or SRV hosts (`--host`).
     pub host: Option<String>,
-    /// The port (25).
-    pub port: u16,
     /// Rollover pre-check: judge this certificate or key instead of probing the servers
     /// (with `tlsa_override`, in addition to probing them).
     pub candidate: Option<Candidate>,
@@ -95,7 +99,7 @@ pub struct Options {
 }
 
 impl Options {
-    /// Defaults at `now`: both families, 16 probes at once, 30 days, port 25.
+    /// Defaults at `now`: both families, 16 probes at once, 30 days.
     pub fn new(now: UnixTime) -> Options {
         Options {
             families: vec![Family::V4, Family::V6],
@@ -103,39 +107,57 @@ impl Options {
             now,
             warn_days: 30,
             host: None,
-            port: SMTP_PORT,
             candidate: None,
             tlsa_override: None,
         }
     }
 }
 
-/// RFC 7672: checks SMTP delivery to `domain` as a DANE sender would, every MX host and
-/// every address.
-pub async fn verify_smtp<D: Dns, P: Prober>(
+/// A host to check, as the discovery step named it.
+#[derive(Debug, Clone)]
+struct Target {
+    host: String,
+    port: u16,
+    preference: Option<u16>,
+    /// Why DANE cannot apply (an insecure MX or SRV lookup named the host).
+    insecure: Option<NoDane>,
+}
+
+/// Checks `service` at `domain` as a DANE client would: for SMTP (RFC 7672) every MX host,
+/// for SRV services (RFC 7673) every target, otherwise the domain itself (RFC 7671); every
+/// address of each.
+pub async fn verify<D: Dns, P: Prober>(
     dns: Arc<D>,
     prober: Arc<P>,
     domain: &str,
+    service: &Service,
     options: &Options,
 ) -> Report {
     let domain = fqdn(domain);
     let mut report = Report {
         version: SCHEMA_VERSION,
         domain: domain.clone(),
-        service: "smtp",
+        service: service.name,
         verdict: DomainVerdict::Indeterminate,
         reason: String::new(),
         mx: None,
         mx_plan: None,
+        srv: None,
+        srv_plan: None,
         hosts: Vec::new(),
         warnings: Vec::new(),
         rollover_ready: None,
     };
-    // (host, preference, whether the name came from a secure source)
-    let hosts: Vec<(String, Option<u16>, bool)> = if let Some(host) = &options.host {
+    let direct = |host: &str| Target {
+        host: fqdn(host),
+        port: service.port,
+        preference: None,
+        insecure: None,
+    };
+    let targets: Vec<Target> = if let Some(host) = &options.host {
         // RFC 7671 6: without indirection the host named by the user is the base domain.
-        vec![(fqdn(host), None, true)]
-    } else {
+        vec![direct(host)]
+    } else if service.mx {
         let mx = dns.mx(&domain).await;
         let plan = smtp::mx_plan(&mx);
         report.mx = Some(mx);
@@ -149,7 +171,8 @@ pub async fn verify_smtp<D: Dns, P: Prober>(
             report.mx_plan = Some(plan);
             return report;
         }
-        let hosts = match &plan {
+        let insecure = |secure: bool| (!secure).then_some(NoDane::InsecureMx);
+        let targets = match &plan {
             MxPlan::Hosts {
                 secure,
                 hosts,
@@ -164,26 +187,71 @@ pub async fn verify_smtp<D: Dns, P: Prober>(
                 }
                 hosts
                     .iter()
-                    .map(|m| (m.exchange.clone(), Some(m.preference), *secure))
+                    .map(|m| Target {
+                        host: m.exchange.clone(),
+                        port: service.port,
+                        preference: Some(m.preference),
+                        insecure: insecure(*secure),
+                    })
                     .collect()
             }
-            MxPlan::Implicit { secure } => vec![(domain.clone(), None, *secure)],
+            // RFC 5321 5.1: the domain itself is the host; RFC 7672 2.2.1: DANE applies
+            // when the MX denial is secure.
+            MxPlan::Implicit { secure } => vec![Target {
+                insecure: insecure(*secure),
+                ..direct(&domain)
+            }],
             _ => Vec::new(),
         };
         report.mx_plan = Some(plan);
-        hosts
+        targets
+    } else if let Some(label) = service.srv {
+        let owner = format!("{label}.{domain}");
+        let srv = dns.srv(&owner).await;
+        let plan = service::srv_plan(&srv);
+        report.srv = Some(srv);
+        if let Some(v) = service::srv_plan_verdict(&owner, &plan) {
+            report.verdict = match plan {
+                SrvPlan::NotOffered => DomainVerdict::Nonexistent,
+                _ if v.status == Status::Failed => DomainVerdict::Failed,
+                _ => DomainVerdict::Indeterminate,
+            };
+            report.reason = v.reason;
+            report.srv_plan = Some(plan);
+            return report;
+        }
+        let targets = match &plan {
+            SrvPlan::Targets { secure, targets } => targets
+                .iter()
+                .map(|t| Target {
+                    host: t.target.clone(),
+                    port: t.port,
+                    preference: Some(t.priority),
+                    insecure: (!secure).then_some(NoDane::InsecureSrv),
+                })
+                .collect(),
+            // No SRV records: the domain itself at the default port, no indirection.
+            SrvPlan::Fallback { .. } => vec![direct(&domain)],
+            _ => Vec::new(),
+        };
+        report.srv_plan = Some(plan);
+        targets
+    } else {
+        vec![direct(&domain)]
     };
 
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
-    for (index, (host, preference, secure)) in hosts.into_iter().enumerate() {
+    for (index, target) in targets.into_iter().enumerate() {
         let (dns, prober, limit) = (dns.clone(), prober.clone(), limit.clone());
-        let (domain, options) = (domain.clone(), options.clone());
+        let rules = Rules {
+            port: target.port,
+            smtp: service.mx,
+            service_domain: domain.clone(),
+        };
+        let (options, starttls) = (options.clone(), service.starttls);
         tasks.spawn(async move {
-            let r = check_host(
-                dns, prober, limit, &domain, &host, preference, secure, &options,
-            )
-            .await;
+            let r = check_host(dns, prober, limit, &rules, starttls, target, &options).await;
             (index, r)
         });
     }
@@ -277,17 +345,22 @@ fn override_lookup(owner: &str, set: &[(Option<String>, TlsaRecord)]) -> Lookup<
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one call site; the pieces of one host's check
 async fn check_host<D: Dns, P: Prober>(
     dns: Arc<D>,
     prober: Arc<P>,
     limit: Arc<Semaphore>,
-    domain: &str,
-    host: &str,
-    preference: Option<u16>,
-    mx_secure: bool,
+    rules: &Rules,
+    starttls: Starttls,
+    target: Target,
     options: &Options,
 ) -> HostReport {
+    let Target {
+        host,
+        port,
+        preference,
+        insecure,
+    } = target;
+    let host = host.as_str();
     let mut addresses = Vec::new();
     for family in &options.families {
         addresses.push(dns.addresses(host, *family).await);
@@ -295,6 +368,7 @@ async fn check_host<D: Dns, P: Prober>(
     let refs: Vec<&Lookup<IpAddr>> = addresses.iter().collect();
     let mut report = HostReport {
         name: host.to_owned(),
+        port,
         preference,
         addresses: Vec::new(),
         tlsa: None,
@@ -303,7 +377,7 @@ async fn check_host<D: Dns, P: Prober>(
         endpoints: Vec::new(),
         candidate: None,
     };
-    let (policy, targets) = match smtp::address_step(mx_secure, host, &refs) {
+    let (policy, targets) = match host::address_step(insecure, host, &refs) {
         AddressStep::Unusable { verdict } => {
             report.addresses = addresses;
             report.verdict = verdict;
@@ -313,7 +387,7 @@ async fn check_host<D: Dns, P: Prober>(
         AddressStep::LookupTlsa { bases, addresses } => {
             let mut lookups = Vec::new();
             let policy = loop {
-                match smtp::tlsa_step(domain, host, &bases, &lookups) {
+                match host::tlsa_step(rules, host, &bases, &lookups) {
                     TlsaStep::Query { owner } => lookups.push(match &options.tlsa_override {
                         Some(set) => override_lookup(&owner, set),
                         None => dns.tlsa(&owner).await,
@@ -347,12 +421,10 @@ async fn check_host<D: Dns, P: Prober>(
         report.no_dane = Some(why.clone());
     }
     if let Some(candidate) = &options.candidate {
-        report.candidate =
-            smtp::candidate_verdict(host, &policy, candidate, options.now).map(|v| {
-                CandidateReport {
-                    verdict: v.verdict,
-                    tlsa_match: v.matched,
-                }
+        report.candidate = host::candidate_verdict(rules, host, &policy, candidate, options.now)
+            .map(|v| CandidateReport {
+                verdict: v.verdict,
+                tlsa_match: v.matched,
             });
         if options.tlsa_override.is_none() {
             // The candidate question needs no connection to the servers.
@@ -364,7 +436,8 @@ async fn check_host<D: Dns, P: Prober>(
             return report;
         }
     }
-    // RFC 7672 8.1: SNI is the TLSA base domain under DANE; the host name otherwise.
+    // RFC 7672 8.1, RFC 7671 8.1: SNI is the TLSA base domain under DANE; the host name
+    // otherwise.
     let sni = match &policy {
         HostPolicy::Dane { base, .. } => base.trim_end_matches('.').to_owned(),
         _ => host.trim_end_matches('.').to_owned(),
@@ -374,10 +447,10 @@ async fn check_host<D: Dns, P: Prober>(
     for (index, address) in targets.iter().copied().enumerate() {
         let (prober, limit, policy, sni) =
             (prober.clone(), limit.clone(), policy.clone(), sni.clone());
-        let (host, port, now) = (host.to_owned(), options.port, options.now);
+        let (host, rules, now) = (host.to_owned(), rules.clone(), options.now);
         tasks.spawn(async move {
             let result = match limit.acquire_owned().await {
-                Ok(_permit) => prober.smtp(address, port, &sni).await,
+                Ok(_permit) => prober.probe(address, port, &sni, starttls).await,
                 Err(_) => ProbeResult {
                     probe: Probe::Failed {
                         failure: ProbeFailure::Unreachable,
@@ -387,7 +460,7 @@ async fn check_host<D: Dns, P: Prober>(
                     chain: Vec::new(),
                 },
             };
-            let judged = smtp::endpoint_verdict(&host, &policy, &result.probe, now);
+            let judged = host::endpoint_verdict(&rules, &host, &policy, &result.probe, now);
             let endpoint = EndpointReport {
                 address,
                 port,
@@ -414,7 +487,7 @@ async fn check_host<D: Dns, P: Prober>(
         .map(|(e, address)| {
             e.unwrap_or_else(|| EndpointReport {
                 address: *address,
-                port: options.port,
+                port,
                 verdict: Verdict::new(
                     Status::Indeterminate,
                     format!("{host} {address}: internal error: the probe did not finish"),

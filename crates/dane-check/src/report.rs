@@ -7,8 +7,10 @@ use std::net::IpAddr;
 use dane_tlsa::{CertUsage, MatchReport, RecordStatus, TlsaRecord};
 use serde::Serialize;
 
-use crate::dns::{Lookup, Mx};
-use crate::smtp::{MxPlan, NoDane};
+use crate::dns::{Lookup, Mx, Srv};
+use crate::host::NoDane;
+use crate::service::SrvPlan;
+use crate::smtp::MxPlan;
 use crate::verdict::{Status, Verdict};
 
 /// The version of the JSON document; bumped on any incompatible change.
@@ -122,9 +124,11 @@ pub struct CandidateReport {
 /// One MX host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HostReport {
-    /// The host name (the MX exchange, or the domain for an implicit MX).
+    /// The host name (the MX exchange or SRV target, or the domain itself).
     pub name: String,
-    /// The MX preference (`None` for an implicit MX or `--host`).
+    /// The service port at this host.
+    pub port: u16,
+    /// The MX preference or SRV priority (`None` without indirection).
     pub preference: Option<u16>,
     /// The address lookups (A, AAAA as selected).
     pub addresses: Vec<Lookup<IpAddr>>,
@@ -159,7 +163,7 @@ pub struct Report {
     pub version: u32,
     /// The next-hop domain, lowercase with the trailing dot.
     pub domain: String,
-    /// The service (`smtp`).
+    /// The service (`smtp`, `https`, `xmpp-client`, ...; `custom` for `--port`).
     pub service: &'static str,
     /// The domain's verdict.
     pub verdict: DomainVerdict,
@@ -169,6 +173,10 @@ pub struct Report {
     pub mx: Option<Lookup<Mx>>,
     /// What the MX lookup meant.
     pub mx_plan: Option<MxPlan>,
+    /// The SRV lookup, for services found through SRV (absent with `--host`).
+    pub srv: Option<Lookup<Srv>>,
+    /// What the SRV lookup meant.
+    pub srv_plan: Option<SrvPlan>,
     /// Every host, in preference order.
     pub hosts: Vec<HostReport>,
     /// Warnings.
@@ -368,6 +376,7 @@ mod tests {
     fn host(verdicts: &[(Status, &str)]) -> HostReport {
         HostReport {
             name: "mx.example.".into(),
+            port: 25,
             preference: Some(10),
             addresses: vec![],
             tlsa: None,

@@ -10,8 +10,8 @@ use anyhow::{Context as _, bail};
 use clap::{ArgGroup, Args as ClapArgs};
 use dane_check::Status;
 use dane_check::engine::TlsaSet;
+use dane_check::host::Candidate;
 use dane_check::report::{DomainVerdict, EndpointReport, HostReport, Report};
-use dane_check::smtp::Candidate;
 use dane_tlsa::RecordStatus;
 use serde::Serialize;
 
@@ -443,6 +443,8 @@ mod tests {
             reason: "because\x1b[2J".into(),
             mx: None,
             mx_plan: None,
+            srv: None,
+            srv_plan: None,
             hosts: vec![],
             warnings: (0..warnings)
                 .map(|_| Warning {
@@ -486,6 +488,7 @@ mod tests {
         let mut r = report(DomainVerdict::Failed, 0);
         r.hosts.push(HostReport {
             name: "mx\x07.example.test.".into(),
+            port: 25,
             preference: Some(10),
             addresses: vec![],
             tlsa: None,
