@@ -46,8 +46,8 @@
 //! # Time
 //!
 //! `now` is used only by [`host::endpoint_verdict`] and [`host::candidate_verdict`], for
-//! certificate dates under DANE-TA
-//! (DANE-EE ignores dates, RFC 7671 5.1). DNSSEC times were the resolver's business.
+//! certificate dates under DANE-TA (DANE-EE ignores dates, RFC 7671 5.1), and by the
+//! warnings. DNSSEC signature times are the validator's business.
 //!
 //! # Limitations
 //!

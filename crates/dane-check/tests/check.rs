@@ -1,4 +1,4 @@
-//! RFC 7672 decisions, step by step, over hand-made lookup results and the fixture PKI
+//! The DANE policy steps (RFC 7672, 7671, 7673) and the engine, over hand-made lookup results
 //! (fixtures/pki: chains made by openssl, TLSA values in golden/certs.txt computed by
 //! openssl pipelines).
 
