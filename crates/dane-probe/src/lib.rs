@@ -27,7 +27,7 @@
 //! machine ([`Dialogue`]): it is fed the bytes the server sent and answers with an
 //! [`Action`] (send these bytes, read more, start TLS, done). It owns no socket and reads
 //! no clock, so it is tested against scripted transcripts. A small tokio driver
-//! (`Prober::probe`) runs it: it owns the socket, the deadlines and the TLS handshake.
+//! ([`Prober::probe`]) runs it: it owns the socket, the deadlines and the TLS handshake.
 //!
 //! The rustls client uses the ring provider (TLS 1.2 and 1.3, its AEAD suites and groups)
 //! with a certificate verifier that accepts any chain and records it, while still
@@ -54,7 +54,7 @@
 //!
 //! # Time
 //!
-//! `now` (a parameter of `Prober::probe`) is used only for the PKIX verdict's validity
+//! `now` (a parameter of [`Prober::probe`]) is used only for the PKIX verdict's validity
 //! dates. Deadlines use the monotonic clock of the tokio runtime.
 //!
 //! # Limitations
@@ -67,13 +67,14 @@
 //!   characters.
 //! - XMPP is read with a bounded tag scanner, not a full XML parser; the dialogue stops
 //!   after the handshake (no stream restart inside TLS).
-//! - Name resolution is the caller's job: a `Target` is one socket address.
+//! - Name resolution is the caller's job: a [`Target`] is one socket address.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod cert;
 mod dialogue;
+mod driver;
 mod imap;
 mod limits;
 mod lines;
@@ -82,10 +83,12 @@ mod pkix;
 mod pop3;
 mod smtp;
 mod transcript;
+mod verifier;
 mod xmpp;
 
 pub use cert::CertSummary;
 pub use dialogue::{Action, Dialogue, DialogueConfig, Protocol, dialogue};
+pub use driver::{Prober, Target};
 pub use limits::Limits;
 pub use outcome::{Phase, Probe, ProbeOutcome, Reply, TlsSession, Violation};
 pub use pkix::{PkixVerdict, TrustSource, TrustStore, verify_chain};

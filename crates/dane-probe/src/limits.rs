@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::outcome::Phase;
+
 /// Deadlines and size limits for one probe. Every read has a deadline (the earlier of
 /// the current phase's deadline and the overall deadline) and every buffer a size limit,
 /// so a hostile or broken server yields a typed outcome instead of a hang.
@@ -61,6 +63,19 @@ impl Limits {
             handshake: timeout,
             overall: timeout,
             ..Limits::default()
+        }
+    }
+}
+
+impl Limits {
+    /// The deadline of `phase` (the dialogue after the handshake shares the STARTTLS
+    /// one).
+    pub fn for_phase(&self, phase: Phase) -> Duration {
+        match phase {
+            Phase::Connect => self.connect,
+            Phase::Banner => self.banner,
+            Phase::StartTls | Phase::AfterHandshake => self.starttls,
+            Phase::Handshake => self.handshake,
         }
     }
 }

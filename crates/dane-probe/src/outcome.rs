@@ -199,10 +199,9 @@ pub enum ProbeOutcome {
     },
     /// A TLS alert ended the handshake.
     TlsAlert {
-        /// The alert description (`bad_certificate`, `internal_error`, ...).
+        /// The alert the server sent, by its RFC 8446 name (`bad_certificate`,
+        /// `internal_error`, `unrecognized_name`, ...).
         alert: String,
-        /// True when the server sent it, false when rustls sent it.
-        from_server: bool,
     },
     /// The server speaks only what rustls does not: TLS 1.1 or older, or only CBC /
     /// non-AEAD suites, or no common group or signature scheme. Not a DANE failure: the
@@ -335,13 +334,11 @@ impl fmt::Display for ProbeOutcome {
                 "STARTTLS offered but refused ({reply}): the server's TLS configuration \
                  is broken (missing key or certificate?)"
             ),
-            ProbeOutcome::TlsAlert { alert, from_server } => {
-                if *from_server {
-                    write!(f, "the server ended the TLS handshake with alert {alert}")
-                } else {
-                    write!(f, "the TLS handshake failed locally with alert {alert}")
-                }
-            }
+            ProbeOutcome::TlsAlert { alert } => write!(
+                f,
+                "the server ended the TLS handshake with the {alert} alert: the server's \
+                 TLS log says why (certificate or key missing, name unknown?)"
+            ),
             ProbeOutcome::TlsUnsupported { detail } => write!(
                 f,
                 "the server speaks no TLS that rustls supports ({detail}); rustls needs \

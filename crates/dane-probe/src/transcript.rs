@@ -70,7 +70,6 @@ impl Transcript {
         self.dropped
     }
 
-    #[allow(dead_code)] // used by the tokio driver (next commit)
     pub(crate) fn set_tls(&mut self) {
         self.tls = true;
     }
@@ -95,7 +94,6 @@ impl Transcript {
         self.push(Direction::Received, text);
     }
 
-    #[allow(dead_code)] // used by the tokio driver (next commit)
     pub(crate) fn event(&mut self, text: &str) {
         self.push(Direction::Event, text);
     }
