@@ -114,3 +114,96 @@ fn sha256(data: &[u8]) -> [u8; 32] {
     out.copy_from_slice(digest.as_ref());
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use rustls_pki_types::pem::PemObject as _;
+
+    use super::*;
+
+    fn fixture(name: &str) -> CertificateDer<'static> {
+        let path = format!(
+            "{}/../../fixtures/pki/{name}.pem",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        CertificateDer::from_pem_file(path).unwrap()
+    }
+
+    /// The openssl-computed `x S 1` digest from fixtures/pki/golden/certs.txt.
+    fn golden(name: &str, selector: u8) -> String {
+        let path = format!(
+            "{}/../../fixtures/pki/golden/certs.txt",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let prefix = format!("{name}.pem {selector} 1 ");
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
+            .unwrap()
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn summaries_of_the_fixture_leaves() {
+        for (name, key_type, bits, sans) in [
+            ("leaf-rsa", "RSA", Some(2048), &["DNS:mx1.example.test"][..]),
+            (
+                "leaf-ec",
+                "EC P-256",
+                Some(256),
+                &["DNS:mx2.example.test", "DNS:*.mail.example.test"][..],
+            ),
+            (
+                "leaf-ed25519",
+                "Ed25519",
+                Some(256),
+                &["DNS:mx3.example.test"][..],
+            ),
+            (
+                "leaf-p384",
+                "EC P-384",
+                Some(384),
+                &["DNS:mx4.example.test"][..],
+            ),
+        ] {
+            let s = CertSummary::from_der(&fixture(name)).unwrap();
+            assert_eq!(
+                (s.key_type.as_str(), s.key_bits),
+                (key_type, bits),
+                "{name}"
+            );
+            assert_eq!(s.sans, sans, "{name}");
+            assert!(!s.is_ca, "{name}");
+            assert_eq!(hex(&s.spki_sha256), golden(name, 1), "{name}");
+            assert_eq!(hex(&s.cert_sha256), golden(name, 0), "{name}");
+            assert_eq!(
+                s.issuer,
+                "C=ZZ, O=dane test PKI, CN=dane test intermediate CA"
+            );
+        }
+        let s = CertSummary::from_der(&fixture("leaf-rsa")).unwrap();
+        assert_eq!(s.subject, "C=ZZ, O=dane test PKI, CN=mx1.example.test");
+        // notBefore 2026-11-22T09:33:00Z, notAfter 2036-11-19T09:33:00Z (openssl x509 -dates).
+        assert_eq!((s.not_before, s.not_after), (1_795_339_980, 2_110_699_980));
+        assert!(
+            CertSummary::from_der(&fixture("intermediate-ca"))
+                .unwrap()
+                .is_ca
+        );
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for bytes in [&b""[..], b"\x30\x03\x02\x01", b"not a certificate"] {
+            let got = CertSummary::from_der(&CertificateDer::from(bytes.to_vec()));
+            assert!(
+                matches!(got, Err(ProbeError::Certificate { .. })),
+                "{bytes:?}"
+            );
+        }
+    }
+}

@@ -21,6 +21,27 @@
 //! # Ok::<(), dane_probe::ProbeOutcome>(())
 //! ```
 //!
+//! A live probe: the [`Prober`] runs the dialogue over a socket and the handshake, and
+//! returns what it saw as data.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use dane_probe::{Limits, Prober, Protocol, Target, TrustStore};
+//! use rustls_pki_types::UnixTime;
+//!
+//! # async fn example(now: UnixTime) -> Result<(), dane_probe::ProbeError> {
+//! let prober = Prober::new(TrustStore::webpki_roots())
+//!     .with_limits(Limits::with_timeout(Duration::from_secs(20)))
+//!     .with_concurrency(16);
+//! let addr = "192.0.2.25:25".parse().expect("an address literal");
+//! let probe = prober.probe(&Target::new(addr, Protocol::Smtp, "mx1.example.org")?, now).await;
+//! match probe.outcome.session() {
+//!     Some(session) => assert!(!session.chain.is_empty()), // leaf first, as presented
+//!     None => eprintln!("{}", probe.outcome), // typed, with an actionable message
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! # Design
 //!
 //! Each STARTTLS dialogue (SMTP, IMAP, POP3, XMPP client and server) is a sans-IO state

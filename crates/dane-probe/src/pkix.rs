@@ -192,6 +192,14 @@ fn explain(e: &webpki::Error, now: UnixTime) -> String {
             not_before.as_secs(),
             time.as_secs()
         ),
+        webpki::Error::InvalidSignatureForPublicKey => {
+            "a certificate's signature does not verify with its issuer's key (a forged or \
+             wrong intermediate?)"
+                .into()
+        }
+        webpki::Error::RequiredEkuNotFoundContext(_) => {
+            "a certificate's extended key usage does not allow TLS server authentication".into()
+        }
         other => format!("{other} (checked at @{})", now.as_secs()),
     }
 }
@@ -215,4 +223,113 @@ fn anchor_name(anchor: &TrustAnchor<'_>) -> String {
     <x509_parser::x509::X509Name as x509_parser::prelude::FromDer<_>>::from_der(&der)
         .map(|(_, name)| crate::transcript::sanitize(&name.to_string(), 200))
         .unwrap_or_else(|_| "(unparsable subject)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn pki(name: &str) -> String {
+        format!("{}/../../fixtures/pki/{name}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn chain(name: &str) -> Vec<CertificateDer<'static>> {
+        CertificateDer::pem_file_iter(pki(&format!("{name}.pem")))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    fn at(seconds: u64) -> UnixTime {
+        UnixTime::since_unix_epoch(Duration::from_secs(seconds))
+    }
+
+    /// 2030-01-01, inside the fixture PKI's validity.
+    const Y2030: u64 = 1_893_456_000;
+
+    fn check(chain_name: &str, name: &str, now: u64, expected: Result<&str, &str>) {
+        let store = TrustStore::from_pem_file(Path::new(&pki("root-ca.pem"))).unwrap();
+        let server_name = ServerName::try_from(name.to_owned()).unwrap();
+        let got = verify_chain(&chain(chain_name), &server_name, &store, at(now));
+        match (expected, &got) {
+            (Ok(anchor), PkixVerdict::Valid { anchor: a, .. }) => assert_eq!(a, anchor),
+            (Err(part), PkixVerdict::Invalid { reason, .. }) => {
+                assert!(reason.contains(part), "{chain_name} {name}: {reason}")
+            }
+            _ => panic!("{chain_name} {name}: expected {expected:?}, got {got:?}"),
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        let root = "C=ZZ, O=dane test PKI, CN=dane test root CA";
+        check("chain-rsa", "mx1.example.test", Y2030, Ok(root));
+        check("chain-ec", "anything.mail.example.test", Y2030, Ok(root));
+        check("chain-rsa-unordered", "mx1.example.test", Y2030, Ok(root));
+        check(
+            "chain-rsa",
+            "mx2.example.test",
+            Y2030,
+            Err("the leaf is not valid for mx2.example.test"),
+        );
+        check(
+            "chain-expired",
+            "expired.example.test",
+            Y2030,
+            Err("expired at @"),
+        );
+        check(
+            "chain-rsa",
+            "mx1.example.test",
+            1_700_000_000,
+            Err("not valid before @"),
+        );
+        check(
+            "chain-forged",
+            "mx1.example.test",
+            Y2030,
+            Err("does not verify with its issuer's key"),
+        );
+        let name = ServerName::try_from("mx1.example.test").unwrap();
+        let store = TrustStore::from_pem_file(Path::new(&pki("root-ca.pem"))).unwrap();
+        let got = verify_chain(&[], &name, &store, at(Y2030));
+        assert!(
+            got.to_string().contains("no certificate presented"),
+            "{got}"
+        );
+        // The public roots do not know the test PKI.
+        let got = verify_chain(
+            &chain("chain-rsa"),
+            &name,
+            &TrustStore::webpki_roots(),
+            at(Y2030),
+        );
+        assert!(
+            got.to_string().contains("no path to a trusted root"),
+            "{got}"
+        );
+        assert!(got.to_string().contains("webpki-roots"), "{got}");
+    }
+
+    #[test]
+    fn trust_store_inputs() {
+        assert!(TrustStore::webpki_roots().len() > 100);
+        let bad = |pem: &[u8]| {
+            TrustStore::from_pem(pem, "test.pem")
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad(b"").contains("no PEM CERTIFICATE blocks"));
+        assert!(
+            bad(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+                .contains("certificate 1")
+        );
+        let e = TrustStore::from_pem_file(Path::new("/nonexistent/ca.pem")).unwrap_err();
+        assert!(matches!(e, ProbeError::CaFile { .. }), "{e}");
+        let store = TrustStore::from_pem_file(Path::new(&pki("chain-rsa-full.pem"))).unwrap();
+        assert_eq!(store.len(), 3);
+        assert!(matches!(store.source(), TrustSource::CaFile(_)));
+    }
 }
