@@ -542,3 +542,35 @@ async fn openssl_tls11_only_and_cbc_only_are_unsupported_not_failures() {
     let got = probe(server.addr, Protocol::Tls, "mx1.example.test", short()).await;
     assert_eq!(connected(&got).version, "TLSv1.2");
 }
+
+#[tokio::test]
+async fn ipv6_loopback_and_an_address_as_the_name() {
+    let key = Key::fixture("rsa");
+    match serve_lines_at("[::1]:0", smtp_script(), tls_acceptor(&key, Tls::Both, &[])).await {
+        None => eprintln!("no IPv6 loopback here: skipping the [::1] probe"),
+        Some(addr) => {
+            let p = probe(addr, Protocol::Smtp, "mx1.example.test", Limits::default()).await;
+            assert_eq!(connected(&p).chain, key.chain);
+            // RFC 5321 4.1.3: the client names itself with an IPv6 address literal.
+            let sent: Vec<&str> = p
+                .transcript
+                .entries()
+                .iter()
+                .filter(|e| e.direction == Direction::Sent)
+                .map(|e| e.text.as_str())
+                .collect();
+            assert_eq!(sent[0], "EHLO [IPv6:::1]");
+        }
+    }
+    // An IP address as the name: no SNI, and PKIX checks the address (the leaf has none).
+    let addr = serve_lines(smtp_script(), tls_acceptor(&key, Tls::Both, &[])).await;
+    let p = probe(addr, Protocol::Smtp, "127.0.0.1", Limits::default()).await;
+    assert_eq!(p.sni, None);
+    let s = connected(&p);
+    assert_eq!(s.chain, key.chain);
+    assert!(
+        s.pkix.to_string().contains("not valid for 127.0.0.1"),
+        "{}",
+        s.pkix
+    );
+}

@@ -324,19 +324,41 @@ where
     F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_raw_at("127.0.0.1:0", handler).await.unwrap()
+}
+
+/// [`serve_raw`] on `bind`; `None` when that address cannot be bound (no IPv6 here).
+pub async fn serve_raw_at<F, Fut>(bind: &str, handler: F) -> Option<SocketAddr>
+where
+    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind(bind).await.ok()?;
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             tokio::spawn(handler(stream));
         }
     });
-    addr
+    Some(addr)
 }
 
 pub async fn serve_lines(script: Script, acceptor: TlsAcceptor) -> SocketAddr {
+    serve_lines_at("127.0.0.1:0", script, acceptor)
+        .await
+        .unwrap()
+}
+
+pub async fn serve_lines_at(
+    bind: &str,
+    script: Script,
+    acceptor: TlsAcceptor,
+) -> Option<SocketAddr> {
     let script = Arc::new(script);
-    serve_raw(move |s| handle_lines(s, script.clone(), acceptor.clone())).await
+    serve_raw_at(bind, move |s| {
+        handle_lines(s, script.clone(), acceptor.clone())
+    })
+    .await
 }
 
 /// Implicit TLS with no application dialogue: handshake, then wait for the client to go.
