@@ -86,7 +86,8 @@ pub enum Violation {
         /// The limit in lines.
         limit: usize,
     },
-    /// More plaintext bytes than the limit.
+    /// More bytes than the limit: plaintext before TLS, the dialogue inside TLS, or the
+    /// handshake itself.
     TooManyBytes {
         /// The limit in bytes.
         limit: usize,
@@ -127,7 +128,10 @@ impl fmt::Display for Violation {
                 write!(f, "a reply of more than {limit} lines")
             }
             Violation::TooManyBytes { limit } => {
-                write!(f, "more than {limit} bytes before TLS")
+                write!(
+                    f,
+                    "more than {limit} bytes from the server in this part of the dialogue"
+                )
             }
             Violation::Garbage { expected, excerpt } => {
                 write!(f, "expected {expected}, got {excerpt:?}")
