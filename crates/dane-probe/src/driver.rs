@@ -270,6 +270,8 @@ impl Prober {
                 Ok(_) => None,
                 Err(outcome) => Some(outcome.to_string()),
             };
+        // close_notify, best effort and bounded: the server learns the client is done.
+        let _ = timeout_at(clock.deadline(), tls.shutdown()).await;
 
         let pkix = verify_chain(&chain, &target.name, &self.trust, now);
         Ok(TlsSession {
@@ -443,7 +445,7 @@ fn tls_failure(e: &io::Error, io: &Recorder<TcpStream>) -> ProbeOutcome {
                     detail: format!(
                         "the server answered the ClientHello with the {} alert: no common \
                          cipher suite, group or signature scheme (CBC-only or RSA key \
-                         exchange suites?)",
+                         exchange suites?), or a server-side configuration error",
                         alert_name(*alert)
                     ),
                 }

@@ -387,6 +387,18 @@ async fn hostile_smtp_servers() {
         other => panic!("{other:?}"),
     }
 
+    // A TLS alert from the server (rustls without a certificate sends access_denied).
+    let addr = serve_lines(smtp_script(), no_certificate_acceptor()).await;
+    let got = probe(addr, Protocol::Smtp, "mx1.example.test", short())
+        .await
+        .outcome;
+    assert_eq!(
+        got,
+        ProbeOutcome::TlsAlert {
+            alert: "access_denied".into()
+        }
+    );
+
     // The ClientHello is never answered.
     let mut script = smtp_script();
     script.plain[1].2 = Then::Stall;

@@ -127,6 +127,23 @@ pub fn mismatched_acceptor(key: &Key, tls: Tls) -> TlsAcceptor {
     TlsAcceptor::from(Arc::new(config))
 }
 
+/// A server that has no certificate for any name: rustls answers `access_denied`.
+#[derive(Debug)]
+struct NoCertificate;
+
+impl ResolvesServerCert for NoCertificate {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        None
+    }
+}
+
+pub fn no_certificate_acceptor() -> TlsAcceptor {
+    let config = server_builder(Tls::Both)
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(NoCertificate));
+    TlsAcceptor::from(Arc::new(config))
+}
+
 /// What a line server does after a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Then {
