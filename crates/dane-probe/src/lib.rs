@@ -68,7 +68,9 @@
 //!   [`ProbeError`] only reports bad input (a name that is not a DNS name, a bad CA file).
 //! - Bounded everything: every read has a deadline (the phase's and the overall one,
 //!   whichever comes first) and every buffer a size limit ([`Limits`]). Bytes the server
-//!   pipelines after its STARTTLS reply are never fed into TLS: they are a violation.
+//!   pipelines after its STARTTLS reply are never interpreted: those that arrive with the
+//!   reply are [`Violation::PipelinedAfterStartTls`]; any later ones reach rustls, which
+//!   refuses them as not TLS ([`Violation::NotTls`]).
 //! - Text from the server (banners, capabilities, certificate names) is sanitised before
 //!   it is stored: control characters are escaped, lengths are cut.
 //! - Libraries never print: diagnostics are `tracing` events.
@@ -83,7 +85,11 @@
 //! - Only what rustls speaks can be seen: a server offering only TLS 1.1 or older, or only
 //!   CBC suites, gives [`ProbeOutcome::TlsUnsupported`] (inferred from the server's
 //!   `protocol_version`, `handshake_failure` or `insufficient_security` alert, or rustls's
-//!   own refusal), never a chain.
+//!   own refusal), never a chain. `handshake_failure` is ambiguous: a server-side
+//!   configuration error gives it too.
+//! - Trust anchors for the PKIX verdict: webpki-roots or a PEM file; not the system store.
+//! - The XMPP server-to-server header has no `from` (the prober has no domain of its own);
+//!   servers that insist on one end the stream (reported as rejected).
 //! - The transcript keeps at most [`Limits::max_transcript`] entries, each cut to 300
 //!   characters.
 //! - XMPP is read with a bounded tag scanner, not a full XML parser; the dialogue stops
