@@ -8,6 +8,7 @@
 
 mod clock;
 mod exit;
+mod probe;
 mod term;
 mod tlsa;
 #[allow(dead_code)] // wired to the resolver and the prober when they land
@@ -40,6 +41,8 @@ enum Command {
     /// Generate TLSA records and match them against certificate chains (offline).
     #[command(subcommand)]
     Tlsa(tlsa::Command),
+    /// Connect to a server (STARTTLS or TLS) and show the chain it presents.
+    Probe(probe::Args),
 }
 
 /// What every subcommand gets from `main`.
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Tlsa(cmd) => tlsa::run(cmd, &ctx),
+        Command::Probe(args) => probe::run(args, &ctx),
     };
     match result {
         Ok(exit) => {
