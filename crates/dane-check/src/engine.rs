@@ -23,9 +23,10 @@ use crate::report::{
     CandidateReport, CertInfo, DomainVerdict, EndpointReport, HostReport, Report, SCHEMA_VERSION,
     TlsInfo, TlsaReport, Warning, domain_verdict, host_warnings,
 };
-use crate::service::{self, Service, SrvPlan, Starttls};
+use crate::service::{self, Service, SrvPlan};
 use crate::smtp::{self, MxPlan};
 use crate::verdict::{Status, Verdict, combine};
+use dane_probe::Protocol;
 
 /// An address family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,17 +62,25 @@ pub struct ProbeResult {
     pub chain: Vec<CertInfo>,
 }
 
+/// One probe to run: where, what to say, and with which names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeRequest {
+    /// The address.
+    pub address: IpAddr,
+    /// The port.
+    pub port: u16,
+    /// The TLS SNI name (the TLSA base domain under DANE, else the host name).
+    pub sni: String,
+    /// The dialogue up to STARTTLS, or implicit TLS.
+    pub protocol: Protocol,
+    /// The service domain (the XMPP stream's `to`; the domain the user asked about).
+    pub service_domain: String,
+}
+
 /// Where server observations come from: the live prober, or saved evidence.
 pub trait Prober: Send + Sync + 'static {
-    /// Connects to `address:port`, runs the `starttls` dialogue (if any) and the TLS
-    /// handshake with SNI `sni`.
-    fn probe(
-        &self,
-        address: IpAddr,
-        port: u16,
-        sni: &str,
-        starttls: Starttls,
-    ) -> impl Future<Output = ProbeResult> + Send;
+    /// Runs the dialogue (if any) and the TLS handshake of `request`.
+    fn probe(&self, request: &ProbeRequest) -> impl Future<Output = ProbeResult> + Send;
 }
 
 /// A candidate TLSA set: each record with the owner name it was written with, if any.
@@ -249,9 +258,9 @@ pub async fn verify<D: Dns, P: Prober>(
             smtp: service.mx,
             service_domain: domain.clone(),
         };
-        let (options, starttls) = (options.clone(), service.starttls);
+        let (options, protocol) = (options.clone(), service.protocol);
         tasks.spawn(async move {
-            let r = check_host(dns, prober, limit, &rules, starttls, target, &options).await;
+            let r = check_host(dns, prober, limit, &rules, protocol, target, &options).await;
             (index, r)
         });
     }
@@ -350,7 +359,7 @@ async fn check_host<D: Dns, P: Prober>(
     prober: Arc<P>,
     limit: Arc<Semaphore>,
     rules: &Rules,
-    starttls: Starttls,
+    protocol: Protocol,
     target: Target,
     options: &Options,
 ) -> HostReport {
@@ -450,7 +459,16 @@ async fn check_host<D: Dns, P: Prober>(
         let (host, rules, now) = (host.to_owned(), rules.clone(), options.now);
         tasks.spawn(async move {
             let result = match limit.acquire_owned().await {
-                Ok(_permit) => prober.probe(address, port, &sni, starttls).await,
+                Ok(_permit) => {
+                    let request = ProbeRequest {
+                        address,
+                        port,
+                        sni,
+                        protocol,
+                        service_domain: rules.service_domain.clone(),
+                    };
+                    prober.probe(&request).await
+                }
                 Err(_) => ProbeResult {
                     probe: Probe::Failed {
                         failure: ProbeFailure::Unreachable,

@@ -333,6 +333,10 @@ pub enum ProbeFailure {
     Unreachable,
     /// A deadline passed (connect, banner, STARTTLS, handshake).
     Timeout,
+    /// The server refused the session before STARTTLS (a 4xx/5xx banner or EHLO reply,
+    /// IMAP `BYE`, POP3 `-ERR`, an XMPP stream error): often aimed at the prober's address
+    /// (rate limits, blocklists), so the chain could not be seen.
+    Rejected,
     /// The server does not offer STARTTLS.
     StarttlsNotOffered,
     /// The server refused STARTTLS.
@@ -563,7 +567,7 @@ pub fn candidate_verdict(
 /// definite failure (a downgrade); network trouble is indeterminate.
 fn failure_verdict(rules: &Rules, host: &str, failure: ProbeFailure, detail: &str) -> Verdict {
     match failure {
-        ProbeFailure::Unreachable | ProbeFailure::Timeout => Verdict::new(
+        ProbeFailure::Unreachable | ProbeFailure::Timeout | ProbeFailure::Rejected => Verdict::new(
             Status::Indeterminate,
             format!("{host}: {detail}: could not check the TLSA records against the server"),
         ),

@@ -64,6 +64,7 @@
 pub mod dns;
 pub mod engine;
 pub mod host;
+pub mod live;
 pub mod report;
 pub mod service;
 pub mod smtp;

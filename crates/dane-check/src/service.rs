@@ -1,39 +1,22 @@
 //! Services other than SMTP-to-MX: the table of known services (port, STARTTLS dialogue,
 //! SRV label), and what an SRV lookup means (RFC 7673, RFC 2782).
 
+use dane_probe::Protocol;
 use serde::Serialize;
 
 use crate::dns::{Answer, Lookup, Security, Srv, fqdn};
 use crate::host::failure_status;
 use crate::verdict::{Status, Verdict};
 
-/// The dialogue before TLS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Starttls {
-    /// SMTP `STARTTLS` (RFC 3207).
-    Smtp,
-    /// IMAP `STARTTLS` (RFC 3501).
-    Imap,
-    /// POP3 `STLS` (RFC 2595).
-    Pop3,
-    /// XMPP client-to-server `<starttls/>` (RFC 6120).
-    XmppClient,
-    /// XMPP server-to-server `<starttls/>` (RFC 6120).
-    XmppServer,
-    /// TLS from the first byte (implicit TLS).
-    None,
-}
-
 /// A service `dane verify` can check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Service {
     /// The name used on the command line and in reports.
     pub name: &'static str,
     /// The default port (also the TLSA port for the fallback host).
     pub port: u16,
-    /// The dialogue before TLS.
-    pub starttls: Starttls,
+    /// The dialogue before TLS (or implicit TLS), as the prober speaks it.
+    pub protocol: Protocol,
     /// The SRV label (`_xmpp-client._tcp`) when the service is found through SRV
     /// (RFC 2782, RFC 6186, RFC 6120); `None` when it is not.
     pub srv: Option<&'static str>,
@@ -45,7 +28,7 @@ pub struct Service {
 pub const SMTP: Service = Service {
     name: "smtp",
     port: 25,
-    starttls: Starttls::Smtp,
+    protocol: Protocol::Smtp,
     srv: None,
     mx: true,
 };
@@ -56,63 +39,63 @@ pub const SERVICES: &[Service] = &[
     Service {
         name: "submission",
         port: 587,
-        starttls: Starttls::Smtp,
+        protocol: Protocol::Smtp,
         srv: Some("_submission._tcp"),
         mx: false,
     },
     Service {
         name: "smtps",
         port: 465,
-        starttls: Starttls::None,
+        protocol: Protocol::Smtps,
         srv: Some("_submissions._tcp"),
         mx: false,
     },
     Service {
         name: "imap",
         port: 143,
-        starttls: Starttls::Imap,
+        protocol: Protocol::Imap,
         srv: Some("_imap._tcp"),
         mx: false,
     },
     Service {
         name: "imaps",
         port: 993,
-        starttls: Starttls::None,
+        protocol: Protocol::Imaps,
         srv: Some("_imaps._tcp"),
         mx: false,
     },
     Service {
         name: "pop3",
         port: 110,
-        starttls: Starttls::Pop3,
+        protocol: Protocol::Pop3,
         srv: Some("_pop3._tcp"),
         mx: false,
     },
     Service {
         name: "pop3s",
         port: 995,
-        starttls: Starttls::None,
+        protocol: Protocol::Pop3s,
         srv: Some("_pop3s._tcp"),
         mx: false,
     },
     Service {
         name: "xmpp-client",
         port: 5222,
-        starttls: Starttls::XmppClient,
+        protocol: Protocol::XmppClient,
         srv: Some("_xmpp-client._tcp"),
         mx: false,
     },
     Service {
         name: "xmpp-server",
         port: 5269,
-        starttls: Starttls::XmppServer,
+        protocol: Protocol::XmppServer,
         srv: Some("_xmpp-server._tcp"),
         mx: false,
     },
     Service {
         name: "https",
         port: 443,
-        starttls: Starttls::None,
+        protocol: Protocol::Https,
         srv: None,
         mx: false,
     },
@@ -127,11 +110,11 @@ pub fn by_name(name: &str) -> Option<Service> {
 }
 
 /// A port and dialogue given on the command line (`--port N --starttls P`): no SRV, no MX.
-pub fn custom(port: u16, starttls: Starttls) -> Service {
+pub fn custom(port: u16, protocol: Protocol) -> Service {
     Service {
         name: "custom",
         port,
-        starttls,
+        protocol,
         srv: None,
         mx: false,
     }

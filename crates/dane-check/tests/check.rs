@@ -569,6 +569,7 @@ fn probe_failures_under_dane_and_without() {
         (ProbeFailure::ProtocolViolation, Status::Failed),
         (ProbeFailure::Unreachable, Status::Indeterminate),
         (ProbeFailure::Timeout, Status::Indeterminate),
+        (ProbeFailure::Rejected, Status::Indeterminate),
         (ProbeFailure::TlsUnsupported, Status::Indeterminate),
     ];
     for (failure, status) in table {
@@ -653,10 +654,11 @@ mod engine {
 
     use dane_check::Status;
     use dane_check::dns::{Answer, Lookup, Mx, Security, Srv};
-    use dane_check::engine::{Dns, Family, Options, ProbeResult, Prober, verify};
+    use dane_check::engine::{Dns, Family, Options, ProbeRequest, ProbeResult, Prober, verify};
     use dane_check::host::{Probe, ProbeFailure};
     use dane_check::report::{CertInfo, DomainVerdict};
-    use dane_check::service::{SMTP, Starttls};
+    use dane_check::service::SMTP;
+    use dane_probe::Protocol;
     use dane_tlsa::Pkix;
     use dane_tlsa::{CertUsage, TlsaRecord};
 
@@ -740,19 +742,20 @@ mod engine {
         most: AtomicUsize,
         probes: AtomicUsize,
         snis: std::sync::Mutex<Vec<(IpAddr, String)>>,
-        dialogues: std::sync::Mutex<Vec<(u16, Starttls)>>,
+        dialogues: std::sync::Mutex<Vec<(u16, Protocol)>>,
     }
 
     impl Prober for FakeProber {
-        async fn probe(
-            &self,
-            address: IpAddr,
-            port: u16,
-            sni: &str,
-            starttls: Starttls,
-        ) -> ProbeResult {
-            self.dialogues.lock().unwrap().push((port, starttls));
-            self.snis.lock().unwrap().push((address, sni.to_owned()));
+        async fn probe(&self, request: &ProbeRequest) -> ProbeResult {
+            let address = request.address;
+            self.dialogues
+                .lock()
+                .unwrap()
+                .push((request.port, request.protocol));
+            self.snis
+                .lock()
+                .unwrap()
+                .push((address, request.sni.clone()));
             self.probes.fetch_add(1, Ordering::SeqCst);
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.most.fetch_max(now, Ordering::SeqCst);
@@ -1343,7 +1346,7 @@ mod engine {
         assert_eq!(report.hosts[0].port, 5223);
         assert_eq!(
             prober.dialogues.lock().unwrap().clone(),
-            vec![(5223, Starttls::XmppClient)]
+            vec![(5223, Protocol::XmppClient)]
         );
         let asked = dns.asked.lock().unwrap().clone();
         assert!(
@@ -1387,7 +1390,7 @@ mod engine {
         assert_eq!(report.hosts[0].name, "xmpp.test.");
         assert_eq!(
             prober.dialogues.lock().unwrap().clone(),
-            vec![(5222, Starttls::XmppClient)]
+            vec![(5222, Protocol::XmppClient)]
         );
 
         let (mut dns, prober) = xmpp_world(Security::Secure);
@@ -1437,7 +1440,7 @@ mod engine {
         assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
         assert_eq!(
             prober.dialogues.lock().unwrap().clone(),
-            vec![(443, Starttls::None)]
+            vec![(443, Protocol::Https)]
         );
 
         let failed = Pkix::Failed {
