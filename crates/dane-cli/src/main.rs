@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // the CLI owns stdout and stderr
 
 mod clock;
+mod dnssec;
 mod exit;
 mod term;
 mod tlsa;
@@ -38,6 +39,8 @@ enum Command {
     /// Generate TLSA records and match them against certificate chains (offline).
     #[command(subcommand)]
     Tlsa(tlsa::Command),
+    /// Look a name up and validate the answer with DNSSEC from the trust anchors down.
+    Dnssec(dnssec::Args),
 }
 
 /// What every subcommand gets from `main`.
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Tlsa(cmd) => tlsa::run(cmd, &ctx),
+        Command::Dnssec(args) => dnssec::run(args, &ctx),
     };
     match result {
         Ok(exit) => {
