@@ -169,8 +169,9 @@ pub(crate) fn fmt_unix(secs: i64) -> String {
 
 fn priority(code: C) -> u8 {
     match code {
+        // A budget that stopped the search outranks what was found before it stopped.
+        C::BudgetExceeded => 7,
         C::SignatureInvalid => 6,
-        C::BudgetExceeded => 5,
         C::SignatureExpired | C::SignatureNotYetValid => 4,
         C::NoMatchingKey => 3,
         C::SignatureMismatch | C::WrongZone => 2,

@@ -76,3 +76,198 @@ fn every_case_gets_its_verdict_and_answer_kind() {
         wrong.join("\n")
     );
 }
+
+/// The evidence each case needs, as committed in `fixtures/dns/evidence/` (the hermetic
+/// tests of dane-dnssec read it). With `DANE_RECORD_EVIDENCE=1` the files are rewritten;
+/// otherwise the live answers must equal the committed ones octet for octet (IDs are
+/// zeroed), so a fixture change without re-recording fails here.
+#[test]
+fn evidence() {
+    let record = std::env::var_os("DANE_RECORD_EVIDENCE").is_some_and(|v| v == "1");
+    let nsd = Nsd::start_fixtures().expect("start nsd (scripts/install-test-deps)");
+    let r = resolver(&nsd);
+    let rt = rt();
+    let dir = dane_testenv::evidence_dir();
+    if record {
+        std::fs::create_dir_all(&dir).unwrap();
+    }
+    let mut stale = Vec::new();
+    for case in cases().unwrap() {
+        let name = Name::from_str(&case.name).unwrap();
+        let rtype = RecordType::from_str(&case.rtype).unwrap();
+        let lookup = rt.block_on(r.lookup(&name, rtype, pinned())).unwrap();
+        let items: Vec<dane_testenv::EvidenceItem> = lookup
+            .evidence
+            .items()
+            .iter()
+            .map(|(q, item)| (q.name.to_string(), q.rtype.to_string(), item.clone()))
+            .collect();
+        let path = dir.join(case.evidence_file());
+        if record {
+            dane_testenv::write_evidence(&path, &items).unwrap();
+            continue;
+        }
+        match dane_testenv::read_evidence(&path) {
+            Ok(committed) if committed == items => {}
+            Ok(_) => stale.push(format!("{} differs", path.display())),
+            Err(e) => stale.push(e.to_string()),
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "committed evidence is stale; re-record with \
+         DANE_RECORD_EVIDENCE=1 cargo test -p dane-resolver --test resolver evidence:\n{}",
+        stale.join("\n")
+    );
+}
+
+/// big.alg13.test TXT is over 1232 octets: NSD truncates it over UDP and the resolver must
+/// fetch it again over TCP (the validator refuses truncated messages).
+#[test]
+fn truncated_answers_are_fetched_over_tcp() {
+    let nsd = Nsd::start_fixtures().expect("start nsd");
+    let r = resolver(&nsd);
+    let q =
+        dane_dnssec::Question::new(&Name::from_str("big.alg13.test.").unwrap(), RecordType::TXT);
+    let wire = rt().block_on(r.answer(&q)).unwrap();
+    assert!(wire.len() > 1232, "{} octets", wire.len());
+    assert_eq!(wire[2] & 0x02, 0, "TC bit set in the final answer");
+}
+
+/// Concurrent lookups share one cache: the second batch asks nothing new.
+#[test]
+fn concurrent_lookups_share_the_cache() {
+    let nsd = Nsd::start_fixtures().expect("start nsd");
+    let r = std::sync::Arc::new(resolver(&nsd));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let names = [
+        "www.alg8.test.",
+        "www.alg13.test.",
+        "www.nsec.test.",
+        "www.nsec3.test.",
+        "to-alg8.cname.test.",
+    ];
+    let verdicts: Vec<String> = rt.block_on(async {
+        let tasks: Vec<_> = names
+            .iter()
+            .map(|n| {
+                let r = r.clone();
+                let name = Name::from_str(n).unwrap();
+                tokio::spawn(async move {
+                    r.lookup(&name, RecordType::A, pinned())
+                        .await
+                        .unwrap()
+                        .outcome
+                        .verdict
+                        .as_str()
+                        .to_string()
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    assert!(verdicts.iter().all(|v| v == "secure"), "{verdicts:?}");
+    // With NSD gone, every answer must come from the cache.
+    drop(nsd);
+    let again = rt
+        .block_on(r.lookup(
+            &Name::from_str("to-alg8.cname.test.").unwrap(),
+            RecordType::A,
+            pinned(),
+        ))
+        .unwrap();
+    assert_eq!(
+        again.outcome.verdict.as_str(),
+        "secure",
+        "{:?}",
+        again.outcome.reason
+    );
+}
+
+/// A server that answers garbage, or with the wrong ID, or not at all: a typed failure
+/// (Indeterminate), quickly, never a panic or a hang.
+#[test]
+fn hostile_servers_give_indeterminate() {
+    use std::net::UdpSocket;
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let server = std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        let mut n = 0u32;
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok((len, from)) = sock.recv_from(&mut buf) {
+                n += 1;
+                let reply: Vec<u8> = match n % 3 {
+                    // Garbage.
+                    0 => vec![0xff; 7],
+                    // The right ID but QR clear.
+                    1 => buf[..len].to_vec(),
+                    // The right ID, a response, a compression loop in the answer.
+                    _ => {
+                        let mut m = buf[..len].to_vec();
+                        m[2] |= 0x80;
+                        m[7] = 1;
+                        m.truncate(len.min(12 + 20));
+                        m.extend_from_slice(&[
+                            0xc0,
+                            0x0c + 30,
+                            0,
+                            1,
+                            0,
+                            1,
+                            0,
+                            0,
+                            0,
+                            1,
+                            0,
+                            4,
+                            1,
+                            2,
+                            3,
+                            4,
+                        ]);
+                        m
+                    }
+                };
+                let _ = sock.send_to(&reply, from);
+            }
+        }
+    });
+    let mut config = Config::new(vec![addr]);
+    config.timeout = Duration::from_millis(300);
+    config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+    let r = Resolver::new(config);
+    let started = std::time::Instant::now();
+    let lookup = rt()
+        .block_on(r.lookup(
+            &Name::from_str("www.alg8.test.").unwrap(),
+            RecordType::A,
+            pinned(),
+        ))
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    server.join().unwrap();
+    assert_eq!(
+        lookup.outcome.verdict.as_str(),
+        "indeterminate",
+        "{:?}",
+        lookup.outcome
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
