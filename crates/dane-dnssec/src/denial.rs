@@ -9,7 +9,7 @@ use hickory_proto::rr::{Name, RData, RecordType, RecordTypeSet};
 
 use crate::crypto;
 use crate::evidence::Response;
-use crate::validate::{Denial, Engine, Key, R, ancestor, label_count};
+use crate::validate::{Denial, Engine, Key, R, Used, ancestor, label_count};
 use crate::verdict::{Reason, ReasonCode as C, StepKind, Verdict};
 use crate::wire::{self, canonical_cmp, name_wire};
 
@@ -104,6 +104,17 @@ impl Engine<'_> {
                 continue;
             }
             match self.verify_rrset(set, zone, keys)? {
+                // RFC 4035 5.3.4 / RFC 4592 4.5: a denial record expanded from a wildcard
+                // proves nothing about the name it was expanded to.
+                Ok(Used {
+                    wildcard_labels: Some(_),
+                }) => {
+                    failure.get_or_insert(Reason::new(
+                        C::BadDenial,
+                        format!("{} {} is a wildcard expansion", set.name, set.rtype),
+                    ));
+                    continue;
+                }
                 Ok(_) => {}
                 Err(r) => {
                     failure.get_or_insert(r);

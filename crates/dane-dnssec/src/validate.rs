@@ -89,7 +89,8 @@ const REVOKE_FLAG: u16 = 0x0080;
 
 impl Key {
     fn from_rdata(rdata: &[u8]) -> Option<Self> {
-        if rdata.len() < 5 {
+        // RFC 4034 2.1.2: a protocol other than 3 makes the key invalid for verification.
+        if rdata.len() < 5 || rdata[2] != 3 {
             return None;
         }
         Some(Self {
@@ -511,16 +512,29 @@ impl<'a> Engine<'a> {
         let owner = name_wire(zone);
         let mut entry: Vec<Key> = Vec::new();
         let mut revoked = Vec::new();
+        let mut digests_per_ds = vec![0u32; supported.len()];
         for rd in &set.rdatas {
             let Some(key) = Key::from_rdata(rd) else {
                 continue;
             };
             let mut matched = false;
-            for &(tag, alg, dt, digest) in &supported {
-                if key.tag == tag
-                    && key.algorithm == alg
-                    && crypto::ds_digest(dt, &owner, rd).as_deref() == Some(digest)
-                {
+            for (i, &(tag, alg, dt, digest)) in supported.iter().enumerate() {
+                if key.tag != tag || key.algorithm != alg {
+                    continue;
+                }
+                // Bounded hashing: each DS is compared with at most
+                // Limits::max_keys_per_signature keys of its tag (KeyTrap-style sets).
+                digests_per_ds[i] += 1;
+                if digests_per_ds[i] > self.limits.max_keys_per_signature {
+                    return Err(Halt::Budget(Reason::new(
+                        C::BudgetExceeded,
+                        format!(
+                            "{zone}: more than {} DNSKEYs with the tag of DS {tag} (Limits::max_keys_per_signature)",
+                            self.limits.max_keys_per_signature
+                        ),
+                    )));
+                }
+                if crypto::ds_digest(dt, &owner, rd).as_deref() == Some(digest) {
                     matched = true;
                     self.step(StepKind::DsMatch, zone, format!("DS {tag} {alg} {dt} matches DNSKEY {} (flags {}, {}) by tag, algorithm and digest", key.tag, key.flags, crypto::algorithm_name(alg)));
                 }
@@ -586,7 +600,17 @@ impl<'a> Engine<'a> {
         }
         // RFC 4035 5.2: the DNSKEY RRset must be signed by a key a DS (or anchor) names.
         match self.verify_rrset(set, zone, &entry)? {
-            Ok(_) => {}
+            Ok(Used {
+                wildcard_labels: None,
+            }) => {}
+            Ok(_) => {
+                let r = Reason::new(
+                    C::BadWildcard,
+                    format!("{zone}: the DNSKEY RRset is a wildcard expansion"),
+                );
+                self.step(StepKind::Failure, zone, r.detail.clone());
+                return Ok(Walk::Stop(Verdict::Bogus(r)));
+            }
             Err(inner) => {
                 let code = if inner.code == C::NoMatchingKey {
                     C::DnskeyNotSigned
@@ -707,7 +731,13 @@ impl<'a> Engine<'a> {
         };
         if let Some(set) = resp.answer_rrset(name, RecordType::DS) {
             return Ok(match self.verify_rrset(set, zone, keys)? {
-                Ok(_) => DsStep::Cut(set.rdatas.clone()),
+                Ok(Used {
+                    wildcard_labels: None,
+                }) => DsStep::Cut(set.rdatas.clone()),
+                Ok(_) => DsStep::Stop(Verdict::Bogus(Reason::new(
+                    C::BadWildcard,
+                    format!("the DS RRset at {name} is a wildcard expansion"),
+                ))),
                 Err(r) => DsStep::Stop(Verdict::Bogus(r)),
             });
         }

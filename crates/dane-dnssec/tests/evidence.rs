@@ -36,7 +36,10 @@ fn items(name: &str, rtype: &str) -> Items {
         answer: String::new(),
         description: String::new(),
     };
-    read_evidence(&evidence_dir().join(case.evidence_file())).unwrap()
+    let mut items = read_evidence(&evidence_dir().join(case.evidence_file())).unwrap();
+    // The DS answers a walk needs when signatures or proofs are stripped (recorded too).
+    items.extend(read_evidence(&evidence_dir().join("extra.evidence")).unwrap());
+    items
 }
 
 fn evidence(items: &Items) -> Evidence {
@@ -479,4 +482,138 @@ fn malformed_wire_is_an_error_not_a_panic() {
             }
         }
     }
+}
+
+/// Skips a (possibly compressed) name at `pos`.
+fn skip_name(wire: &[u8], mut pos: usize) -> usize {
+    loop {
+        let len = wire[pos] as usize;
+        if len == 0 {
+            return pos + 1;
+        }
+        if len & 0xc0 == 0xc0 {
+            return pos + 2;
+        }
+        pos += 1 + len;
+    }
+}
+
+/// The message cut after its first `answers` answer records: the rest of the answer, the
+/// authority and the additional sections dropped (compression pointers only point back,
+/// so the remaining records stay intact).
+fn cut(wire: &[u8], answers: usize) -> Vec<u8> {
+    let mut pos = skip_name(wire, 12) + 4;
+    for _ in 0..answers {
+        pos = skip_name(wire, pos) + 8;
+        let len = u16::from_be_bytes([wire[pos], wire[pos + 1]]) as usize;
+        pos += 2 + len;
+    }
+    let mut out = wire[..pos].to_vec();
+    out[6..8].copy_from_slice(&(answers as u16).to_be_bytes());
+    out[8..12].copy_from_slice(&[0, 0, 0, 0]);
+    out
+}
+
+fn replace(items: &mut Items, name: &str, rtype: &str, f: impl Fn(&[u8]) -> Vec<u8>) {
+    let item = items
+        .iter_mut()
+        .find(|(n, t, _)| n == name && t == rtype)
+        .unwrap();
+    let new = f(item.2.as_ref().unwrap());
+    item.2 = Ok(new);
+}
+
+#[test]
+fn stripped_signatures_and_proofs_are_bogus() {
+    // www.alg8.test A without its RRSIG (answer: A, RRSIG).
+    let mut ev = items("www.alg8.test.", "A");
+    replace(&mut ev, "www.alg8.test.", "A", |w| cut(w, 1));
+    check(
+        "www.alg8.test.",
+        "A",
+        &ev,
+        PINNED,
+        &Limits::default(),
+        "bogus",
+        Some(ReasonCode::MissingSignature),
+    );
+    // A wildcard expansion without the NSEC that proves the next closer name absent.
+    let mut ev = items("foo.wild.nsec.test.", "A");
+    replace(&mut ev, "foo.wild.nsec.test.", "A", |w| cut(w, 2));
+    check(
+        "foo.wild.nsec.test.",
+        "A",
+        &ev,
+        PINNED,
+        &Limits::default(),
+        "bogus",
+        Some(ReasonCode::BadWildcard),
+    );
+    // The same for NSEC3.
+    let mut ev = items("foo.wild.nsec3.test.", "A");
+    replace(&mut ev, "foo.wild.nsec3.test.", "A", |w| cut(w, 2));
+    check(
+        "foo.wild.nsec3.test.",
+        "A",
+        &ev,
+        PINNED,
+        &Limits::default(),
+        "bogus",
+        Some(ReasonCode::BadWildcard),
+    );
+    // NXDOMAIN and NODATA with the authority section gone.
+    for (name, rtype) in [
+        ("nx.nsec.test.", "A"),
+        ("www.nsec3.test.", "TXT"),
+        ("nx.nsec3.test.", "A"),
+    ] {
+        let mut ev = items(name, rtype);
+        replace(&mut ev, name, rtype, |w| cut(w, 0));
+        check(
+            name,
+            rtype,
+            &ev,
+            PINNED,
+            &Limits::default(),
+            "bogus",
+            Some(ReasonCode::MissingSignature),
+        );
+    }
+    // The insecure delegation proof (DS NODATA for insecure.test.) stripped: the unsigned
+    // answer can no longer be shown insecure.
+    let mut ev = items("www.insecure.test.", "A");
+    replace(&mut ev, "insecure.test.", "DS", |w| cut(w, 0));
+    check(
+        "www.insecure.test.",
+        "A",
+        &ev,
+        PINNED,
+        &Limits::default(),
+        "bogus",
+        Some(ReasonCode::BadDenial),
+    );
+}
+
+#[test]
+fn proofs_for_another_name_prove_nothing() {
+    // The NODATA proof for www.nsec.test TXT offered as the answer to www.nsec.test A
+    // (the question is rewritten: type 16 -> 1): the NSEC lists A, so it cannot deny it.
+    let mut ev = items("www.nsec.test.", "TXT");
+    let item = ev
+        .iter_mut()
+        .find(|(n, t, _)| n == "www.nsec.test." && t == "TXT")
+        .unwrap();
+    let wire = item.2.as_mut().unwrap();
+    let qtype = skip_name(wire, 12);
+    wire[qtype..qtype + 2].copy_from_slice(&[0, 1]);
+    item.1 = "A".into();
+    check(
+        "www.nsec.test.",
+        "A",
+        &ev,
+        PINNED,
+        &Limits::default(),
+        "bogus",
+        Some(ReasonCode::BadDenial),
+    );
 }
