@@ -86,7 +86,7 @@ fn hash_covers(owner: &[u8], next: &[u8], h: &[u8]) -> bool {
     }
 }
 
-impl Engine<'_> {
+impl Engine<'_, '_> {
     /// The NSEC and NSEC3 RRsets of the authority section that verify with `zone`'s keys.
     fn denial_records(
         &mut self,

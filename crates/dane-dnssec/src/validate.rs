@@ -37,6 +37,56 @@ pub fn validate(
     now: UnixTime,
     limits: &Limits,
 ) -> Step {
+    run(evidence, anchors, name, rtype, now, limits, None)
+}
+
+/// One signature that verified during a validation: its algorithm, the DNSKEY public key
+/// field, the signed data and the signature (for benchmarks against raw ring).
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct VerifiedSignature {
+    /// DNSSEC algorithm number.
+    pub algorithm: u8,
+    /// The DNSKEY public key field.
+    pub public_key: Vec<u8>,
+    /// The signed data (RFC 4034 3.1.8.1).
+    pub data: Vec<u8>,
+    /// The signature.
+    pub signature: Vec<u8>,
+}
+
+/// [`validate`], also returning every signature that verified (benchmark support).
+#[doc(hidden)]
+pub fn validate_recording(
+    evidence: &Evidence,
+    anchors: &TrustAnchors,
+    name: &Name,
+    rtype: RecordType,
+    now: UnixTime,
+    limits: &Limits,
+) -> (Step, Vec<VerifiedSignature>) {
+    let mut verified = Vec::new();
+    let step = run(
+        evidence,
+        anchors,
+        name,
+        rtype,
+        now,
+        limits,
+        Some(&mut verified),
+    );
+    (step, verified)
+}
+
+fn run(
+    evidence: &Evidence,
+    anchors: &TrustAnchors,
+    name: &Name,
+    rtype: RecordType,
+    now: UnixTime,
+    limits: &Limits,
+    record: Option<&mut Vec<VerifiedSignature>>,
+) -> Step {
     let mut e = Engine {
         ev: evidence,
         anchors,
@@ -46,6 +96,7 @@ pub fn validate(
         trace: Vec::new(),
         sigs_checked: 0,
         zones: HashMap::new(),
+        record,
     };
     let q = Question::new(name, rtype);
     match e.resolve(&q) {
@@ -124,7 +175,7 @@ pub(crate) struct Used {
     pub wildcard_labels: Option<u8>,
 }
 
-pub(crate) struct Engine<'a> {
+pub(crate) struct Engine<'a, 'r> {
     pub ev: &'a Evidence,
     anchors: &'a TrustAnchors,
     now_secs: u64,
@@ -133,6 +184,7 @@ pub(crate) struct Engine<'a> {
     trace: Vec<TraceStep>,
     sigs_checked: u32,
     zones: HashMap<Name, Walk>,
+    record: Option<&'r mut Vec<VerifiedSignature>>,
 }
 
 /// RFC 1982 serial-number comparison: `a <= b`.
@@ -201,7 +253,7 @@ pub(crate) fn label_count(name: &Name) -> usize {
     name.iter().count()
 }
 
-impl<'a> Engine<'a> {
+impl<'a> Engine<'a, '_> {
     pub(crate) fn step(&mut self, kind: StepKind, name: &Name, detail: impl Into<String>) {
         let detail = detail.into();
         tracing::debug!(?kind, %name, %detail, "dnssec step");
@@ -419,6 +471,14 @@ impl<'a> Engine<'a> {
                 self.sigs_checked += 1;
                 match crypto::verify(sig.algorithm, &key.public, &data, &sig.signature) {
                     Ok(()) => {
+                        if let Some(rec) = self.record.as_mut() {
+                            rec.push(VerifiedSignature {
+                                algorithm: sig.algorithm,
+                                public_key: key.public.clone(),
+                                data: data.clone(),
+                                signature: sig.signature.clone(),
+                            });
+                        }
                         let wildcard = (sig.labels < owner_labels).then_some(sig.labels);
                         let mut detail = format!(
                             "{what} verified by {zone} key {} ({}), valid {} to {}",
