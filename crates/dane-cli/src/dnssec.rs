@@ -249,9 +249,14 @@ mod tests {
 
     #[test]
     fn names_and_types() {
+        // hickory lowercases through IDNA (UTS 46) when reading UTF-8 names.
         assert_eq!(
             parse_name("Example.COM").unwrap().to_ascii(),
-            "Example.COM."
+            "example.com."
+        );
+        assert_eq!(
+            parse_name("b\u{fc}cher.example").unwrap().to_ascii(),
+            "xn--bcher-kva.example."
         );
         assert!(parse_name("").is_err());
         assert!(parse_name("a..b").is_err());
