@@ -51,13 +51,15 @@ pub(crate) struct Rrset {
     pub ttl: u32,
     /// Canonical RDATA of each record, as received (duplicates kept here).
     pub rdatas: Vec<Vec<u8>>,
+    /// The same records with the case of embedded names as received (display only).
+    pub received: Vec<Vec<u8>>,
     pub sigs: Vec<Sig>,
 }
 
 impl Rrset {
     /// Presentation form of the records (`owner TTL IN TYPE RDATA`).
     pub fn display(&self) -> Vec<String> {
-        self.rdatas
+        self.received
             .iter()
             .map(|rd| {
                 let text = match wire::typed(self.rtype, rd) {
@@ -135,6 +137,7 @@ fn group(records: Vec<WireRecord>) -> Result<Vec<Rrset>, Error> {
         {
             Some(s) => {
                 s.rdatas.push(rec.rdata);
+                s.received.push(rec.received);
                 s.ttl = s.ttl.min(rec.ttl);
             }
             None => sets.push(Rrset {
@@ -143,6 +146,7 @@ fn group(records: Vec<WireRecord>) -> Result<Vec<Rrset>, Error> {
                 class: rec.class,
                 ttl: rec.ttl,
                 rdatas: vec![rec.rdata],
+                received: vec![rec.received],
                 sigs: Vec::new(),
             }),
         }

@@ -481,7 +481,8 @@ impl<'a> Engine<'a, '_> {
                         }
                         let wildcard = (sig.labels < owner_labels).then_some(sig.labels);
                         let mut detail = format!(
-                            "{what} verified by {zone} key {} ({}), valid {} to {}",
+                            "{} verified by {zone} key {} ({}), valid {} to {}",
+                            rrset.rtype,
                             key.tag,
                             crypto::algorithm_name(key.algorithm),
                             self.time(sig.inception),

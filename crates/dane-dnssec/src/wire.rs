@@ -26,6 +26,8 @@ pub(crate) struct WireRecord {
     /// RDATA with names decompressed and, for the types listed in RFC 4034 section 6.2
     /// (as amended by RFC 6840 section 5.1: not NSEC), lowercased.
     pub rdata: Vec<u8>,
+    /// RDATA with names decompressed but their case kept (for display).
+    pub received: Vec<u8>,
 }
 
 /// A parsed response: header fields we use and the answer and authority sections.
@@ -210,10 +212,17 @@ fn layout(rtype: u16) -> (Layout, bool) {
 }
 
 /// Canonical RDATA for a record whose RDATA starts at `start` and has `len` octets.
-fn canonical_rdata(msg: &[u8], rtype: u16, start: usize, len: usize) -> Result<Vec<u8>, Error> {
+fn canonical_rdata(
+    msg: &[u8],
+    rtype: u16,
+    start: usize,
+    len: usize,
+    keep_case: bool,
+) -> Result<Vec<u8>, Error> {
     let end = start + len;
     let raw = &msg[start..end];
     let (layout, lower) = layout(rtype);
+    let lower = lower && !keep_case;
     let mut out = Vec::with_capacity(len + 16);
     let mut pos = start;
     match layout {
@@ -301,13 +310,15 @@ pub(crate) fn parse_message(msg: &[u8]) -> Result<WireMessage, Error> {
             let len = r.u16()? as usize;
             let start = r.pos;
             r.take(len)?;
-            let rdata = canonical_rdata(msg, rtype, start, len)?;
+            let rdata = canonical_rdata(msg, rtype, start, len, false)?;
+            let received = canonical_rdata(msg, rtype, start, len, true)?;
             sections[section].push(WireRecord {
                 owner,
                 rtype: RecordType::from(rtype),
                 class,
                 ttl,
                 rdata,
+                received,
             });
         }
     }
@@ -383,6 +394,7 @@ mod tests {
         let w = parse_message(&m).unwrap();
         assert_eq!(w.answer.len(), 1);
         assert_eq!(w.answer[0].rdata, b"\x00\x0a\x04mail\x02ex\x00".to_vec());
+        assert_eq!(w.answer[0].received, b"\x00\x0a\x04MAIL\x02Ex\x00".to_vec());
         assert_eq!(w.answer[0].owner.to_ascii(), "Ex.");
     }
 

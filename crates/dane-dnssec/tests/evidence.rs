@@ -617,3 +617,25 @@ fn proofs_for_another_name_prove_nothing() {
         Some(ReasonCode::BadDenial),
     );
 }
+
+#[test]
+fn error_rcodes_are_indeterminate() {
+    // SERVFAIL (rcode 2) for the DS of alg8.test.
+    let mut ev = items("www.alg8.test.", "A");
+    let item = ev
+        .iter_mut()
+        .find(|(n, t, _)| n == "alg8.test." && t == "DS")
+        .unwrap();
+    let wire = item.2.as_mut().unwrap();
+    wire[3] = (wire[3] & 0xf0) | 2;
+    let o = check(
+        "www.alg8.test.",
+        "A",
+        &ev,
+        PINNED,
+        &Limits::default(),
+        "indeterminate",
+        Some(ReasonCode::ServerError),
+    );
+    assert!(o.reason.unwrap().detail.contains("SERVFAIL"));
+}

@@ -24,7 +24,8 @@
 //! # Invariants
 //!
 //! - Every exchange has a deadline ([`Config::timeout`] per attempt) and a size limit
-//!   (65535 octets); a lookup asks at most [`Config::max_queries`] questions. A response
+//!   (65535 octets); a lookup asks at most [`Config::max_queries`] questions and ends by
+//!   [`Config::lookup_timeout`]. A response
 //!   with the wrong ID, question or source is ignored; one that does not parse becomes a
 //!   failed item of evidence (the verdict is then Indeterminate), never a panic.
 //! - One cache per [`Resolver`] (one run): every answer is fetched once and shared by
@@ -39,6 +40,7 @@
 //! # Limitations
 //!
 //! - UDP and TCP only (no DoT/DoH); no EDNS Client Subnet, no cookies.
+//! - A failed question stays failed for the life of the [`Resolver`] (one run).
 //! - The servers must be recursive (or authoritative for every zone asked); there is no
 //!   iteration from the root servers.
 
@@ -108,6 +110,9 @@ pub struct Config {
     pub attempts: u32,
     /// Questions per lookup at most.
     pub max_queries: usize,
+    /// Deadline for a whole lookup: questions not answered by then count as failed (the
+    /// verdict is then Indeterminate unless the chain is already decided).
+    pub lookup_timeout: Duration,
     /// Trust anchors (default: the IANA root anchors).
     pub anchors: TrustAnchors,
     /// Validator limits.
@@ -115,13 +120,15 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults (2 s timeout, 2 attempts, 200 questions, IANA root anchors) for `servers`.
+    /// Defaults (2 s per exchange, 2 attempts, 200 questions, 30 s per lookup, IANA root
+    /// anchors) for `servers`.
     pub fn new(servers: Vec<SocketAddr>) -> Self {
         Self {
             servers,
             timeout: Duration::from_secs(2),
             attempts: 2,
             max_queries: 200,
+            lookup_timeout: Duration::from_secs(30),
             anchors: TrustAnchors::iana_root(),
             limits: Limits::default(),
         }
@@ -168,6 +175,7 @@ impl Resolver {
         now: UnixTime,
     ) -> Result<Lookup, Error> {
         let mut evidence = Evidence::new();
+        let deadline = tokio::time::Instant::now() + self.config.lookup_timeout;
         for _ in 0..=self.config.max_queries {
             match validate(
                 &evidence,
@@ -188,7 +196,14 @@ impl Resolver {
                         // The validator never asks twice; if it did, stop rather than loop.
                         break;
                     }
-                    match self.answer(&q).await {
+                    let answer = tokio::time::timeout_at(deadline, self.answer(&q)).await;
+                    let answer = answer.unwrap_or_else(|_| {
+                        Err(format!(
+                            "the lookup deadline of {:?} passed",
+                            self.config.lookup_timeout
+                        ))
+                    });
+                    match answer {
                         Ok(wire) => {
                             if let Err(e) = evidence.insert_wire(q.clone(), wire) {
                                 evidence.insert_failure(q, e.to_string());

@@ -332,3 +332,28 @@ fn delv_differs_from_us_exactly_on_the_listed_exceptions() {
         "(name, type, ours, delv) must be exactly delv-exceptions.tsv"
     );
 }
+
+/// A server that never answers: the lookup ends at its deadline, Indeterminate, saying so.
+#[test]
+fn a_black_hole_ends_at_the_lookup_deadline() {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut config = Config::new(vec![sock.local_addr().unwrap()]);
+    config.timeout = Duration::from_secs(5);
+    config.lookup_timeout = Duration::from_millis(800);
+    config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+    let r = Resolver::new(config);
+    let started = std::time::Instant::now();
+    let lookup = rt()
+        .block_on(r.lookup(
+            &Name::from_str("www.alg8.test.").unwrap(),
+            RecordType::A,
+            pinned(),
+        ))
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert_eq!(lookup.outcome.verdict.as_str(), "indeterminate");
+    let reason = lookup.outcome.reason.unwrap();
+    assert!(reason.detail.contains("deadline"), "{reason:?}");
+    drop(sock);
+}
