@@ -297,3 +297,35 @@ fn bad_input_is_a_one_line_error_with_exit_2() {
         assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
     }
 }
+
+/// The readable output, whole, for a positive answer, a denial and a bogus answer
+/// (`fixtures/dns/golden/`; rewrite with DANE_UPDATE_GOLDEN=1 after a deliberate change).
+#[test]
+fn text_output_matches_the_goldens() {
+    let nsd = nsd();
+    let update = std::env::var_os("DANE_UPDATE_GOLDEN").is_some_and(|v| v == "1");
+    for (name, rtype, file) in [
+        ("www.alg8.test", "A", "dnssec-www.alg8.test-A.txt"),
+        ("nx.nsec3.test", "A", "dnssec-nx.nsec3.test-A.txt"),
+        (
+            "to-tampered.cname.test",
+            "A",
+            "dnssec-to-tampered.cname.test-A.txt",
+        ),
+    ] {
+        let r = dnssec(&nsd, &[name, rtype]);
+        let path = crate::common::root().join("fixtures/dns/golden").join(file);
+        if update {
+            std::fs::write(&path, &r.stdout).unwrap();
+            continue;
+        }
+        let want =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            r.stdout,
+            want,
+            "{name} {rtype} differs from {}",
+            path.display()
+        );
+    }
+}
