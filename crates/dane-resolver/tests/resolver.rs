@@ -357,3 +357,43 @@ fn a_black_hole_ends_at_the_lookup_deadline() {
     assert!(reason.detail.contains("deadline"), "{reason:?}");
     drop(sock);
 }
+
+/// The same cases through a real recursive resolver (Unbound, stub zones to NSD), asked
+/// with CD so that it hands over even what it finds bogus: our verdicts do not change.
+#[test]
+fn every_case_through_unbound_as_the_recursive_resolver() {
+    let nsd = Nsd::start_fixtures().expect("start nsd");
+    let unbound =
+        dane_testenv::Unbound::start(&nsd).expect("start unbound (scripts/install-test-deps)");
+    let mut config = Config::new(vec![unbound.addr()]);
+    config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+    let r = Resolver::new(config);
+    let rt = rt();
+    let mut wrong = Vec::new();
+    for case in cases().unwrap() {
+        let name = Name::from_str(&case.name).unwrap();
+        let rtype = RecordType::from_str(&case.rtype).unwrap();
+        let o = rt
+            .block_on(r.lookup(&name, rtype, pinned()))
+            .unwrap()
+            .outcome;
+        if o.verdict.as_str() != case.verdict || o.answer.as_str() != case.answer {
+            wrong.push(format!(
+                "{} {}: got {} {} ({:?}), want {} {}",
+                case.name,
+                case.rtype,
+                o.verdict.as_str(),
+                o.answer.as_str(),
+                o.reason,
+                case.verdict,
+                case.answer
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} cases wrong through Unbound:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
