@@ -91,6 +91,7 @@ fn run(
         ev: evidence,
         anchors,
         now_secs: now.as_secs(),
+        // RRSIG times are 32-bit serial numbers (RFC 4034 3.1.5): `now` modulo 2^32.
         now: now.as_secs() as u32,
         limits: *limits,
         trace: Vec::new(),
