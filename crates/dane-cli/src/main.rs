@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // the CLI owns stdout and stderr
 
 mod clock;
+mod dnssec;
 mod exit;
 mod probe;
 mod term;
@@ -43,6 +44,8 @@ enum Command {
     Tlsa(tlsa::Command),
     /// Connect to a server (STARTTLS or TLS) and show the chain it presents.
     Probe(probe::Args),
+    /// Look a name up and validate the answer with DNSSEC from the trust anchors down.
+    Dnssec(dnssec::Args),
 }
 
 /// What every subcommand gets from `main`.
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Tlsa(cmd) => tlsa::run(cmd, &ctx),
         Command::Probe(args) => probe::run(args, &ctx),
+        Command::Dnssec(args) => dnssec::run(args, &ctx),
     };
     match result {
         Ok(exit) => {

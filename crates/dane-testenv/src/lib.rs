@@ -503,3 +503,41 @@ impl Unbound {
         self.addr.port()
     }
 }
+
+/// delv's verdict from its output (BIND 9.18 wording): `secure`, `insecure`, `bogus` or
+/// `indeterminate`. A CNAME chain prints one status per link; the weakest wins (a failure,
+/// then an unsigned link, then fully validated).
+pub fn delv_verdict(stdout: &str, stderr: &str) -> &'static str {
+    let all = format!("{stdout}\n{stderr}");
+    let failed = all
+        .lines()
+        .any(|l| l.contains("resolution failed") && !l.contains("ncache"));
+    if failed {
+        "bogus"
+    } else if all.contains("unsigned answer") {
+        "insecure"
+    } else if all.contains("fully validated") {
+        "secure"
+    } else {
+        "indeterminate"
+    }
+}
+
+/// Runs `delv` against `nsd` with the private root's anchor (`anchors/bind.conf`) for one
+/// question and returns its verdict (see [`delv_verdict`]).
+pub fn delv(nsd: &Nsd, name: &str, rtype: &str) -> Result<&'static str, Error> {
+    let delv = find_program("delv", "bind9-dnsutils")?;
+    let out = Command::new(&delv)
+        .arg("@127.0.0.1")
+        .args(["-p", &nsd.port().to_string()])
+        .arg("-a")
+        .arg(fixtures_dir().join("anchors/bind.conf"))
+        .arg("+root=.")
+        .args([name, rtype])
+        .output()
+        .map_err(io(format!("running {}", delv.display())))?;
+    Ok(delv_verdict(
+        &String::from_utf8_lossy(&out.stdout),
+        &String::from_utf8_lossy(&out.stderr),
+    ))
+}

@@ -4,7 +4,7 @@
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use dane_testenv::{Nsd, fixtures_dir, zone_name};
+use dane_testenv::{Nsd, delv_verdict, fixtures_dir, zone_name};
 
 /// Sends one query (CD set, EDNS DO) and returns the raw response.
 fn ask(nsd: &Nsd, name: &str, rtype: u16) -> Vec<u8> {
@@ -117,24 +117,6 @@ fn bad_zone_file_is_a_startup_error_with_the_log() {
     let err = Nsd::start(&dir).unwrap_err().to_string();
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(err.contains("nsd did not start"), "{err}");
-}
-
-/// delv's verdict from its output (BIND 9.18 wording). A CNAME chain prints one status per
-/// link; the weakest wins (a failure, then an unsigned link, then fully validated).
-fn delv_verdict(stdout: &str, stderr: &str) -> &'static str {
-    let all = format!("{stdout}\n{stderr}");
-    let failed = all
-        .lines()
-        .any(|l| l.contains("resolution failed") && !l.contains("ncache"));
-    if failed {
-        "bogus"
-    } else if all.contains("unsigned answer") {
-        "insecure"
-    } else if all.contains("fully validated") {
-        "secure"
-    } else {
-        "indeterminate"
-    }
 }
 
 #[test]

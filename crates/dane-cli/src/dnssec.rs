@@ -1,0 +1,269 @@
+//! `dane dnssec NAME [TYPE]`: look a name up with DNSSEC validation of our own, from the
+//! trust anchors down, and show the answer, the verdict and every step of the chain.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use anyhow::{Context as _, bail};
+use dane_dnssec::{AnswerKind, Outcome, StepKind, Verdict};
+use dane_resolver::{Config, Resolver};
+use hickory_proto::rr::{Name, RecordType};
+use serde::Serialize;
+
+use crate::clock::format_time;
+use crate::term::{paint, sanitize};
+use crate::{Context, Exit};
+
+/// `dane dnssec` arguments.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 secure (also a secure proof of non-existence), \
+1 bogus, 3 indeterminate (no answer, SERVFAIL, no trust anchor), 4 insecure, 2 usage or input error."
+)]
+pub struct Args {
+    /// The name to look up (absolute or not; `example.com` means `example.com.`).
+    pub name: String,
+
+    /// The record type (A, AAAA, MX, TLSA, DS, DNSKEY, TXT, ...).
+    #[arg(default_value = "A")]
+    pub rtype: String,
+
+    /// A recursive resolver to ask (repeatable; tried in order). Default: /etc/resolv.conf.
+    #[arg(long = "resolver", value_name = "ADDR[:PORT]")]
+    pub resolvers: Vec<String>,
+
+    /// Trust anchors replacing the built-in IANA root anchors: DS or DNSKEY lines in
+    /// zone-file syntax, or a BIND `trust-anchors { };` clause.
+    #[arg(long, value_name = "FILE")]
+    pub trust_anchor: Option<PathBuf>,
+
+    /// Validate signatures as of this time (RFC 3339, YYYY-MM-DD or @SECONDS).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+
+    /// One JSON document with the full trace.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    version: u32,
+    checked_at: String,
+    servers: Vec<String>,
+    #[serde(flatten)]
+    outcome: &'a Outcome,
+}
+
+fn parse_name(text: &str) -> anyhow::Result<Name> {
+    let t = text.trim();
+    if t.is_empty() {
+        bail!("empty name");
+    }
+    let mut name =
+        Name::from_utf8(t).with_context(|| format!("name {t:?} is not a valid DNS name"))?;
+    name.set_fqdn(true);
+    Ok(name)
+}
+
+fn parse_type(text: &str) -> anyhow::Result<RecordType> {
+    let upper = text.trim().to_ascii_uppercase();
+    let rtype = if let Some(n) = upper.strip_prefix("TYPE") {
+        RecordType::from(
+            n.parse::<u16>()
+                .with_context(|| format!("record type {text:?}"))?,
+        )
+    } else {
+        RecordType::from_str(&upper).map_err(|_| {
+            anyhow::anyhow!(
+                "unknown record type {text:?} (try A, AAAA, MX, TLSA, DS, DNSKEY, TXT or TYPEnnn)"
+            )
+        })?
+    };
+    if matches!(
+        rtype,
+        RecordType::ANY | RecordType::AXFR | RecordType::IXFR | RecordType::OPT | RecordType::RRSIG
+    ) {
+        bail!("record type {rtype} cannot be validated as an RRset");
+    }
+    Ok(rtype)
+}
+
+/// Runs `dane dnssec`.
+pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
+    let name = parse_name(&args.name)?;
+    let rtype = parse_type(&args.rtype)?;
+    let now = ctx.now(args.at.as_deref())?;
+    let servers = if args.resolvers.is_empty() {
+        dane_resolver::system_servers()?
+    } else {
+        args.resolvers
+            .iter()
+            .map(|s| dane_resolver::parse_server(s))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let mut config = Config::new(servers.clone());
+    if let Some(path) = &args.trust_anchor {
+        config.anchors = dane_resolver::read_anchors(path)?;
+    }
+    let resolver = Resolver::new(config);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let lookup = match runtime.block_on(resolver.lookup(&name, rtype, now)) {
+        Ok(l) => l,
+        Err(e @ dane_resolver::Error::TooManyQueries { .. }) => {
+            eprintln!("dane: {}", sanitize(&e.to_string()));
+            return Ok(Exit::Indeterminate);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let o = &lookup.outcome;
+    let exit = match o.verdict {
+        Verdict::Secure => Exit::Ok,
+        Verdict::Bogus(_) => Exit::Failure,
+        Verdict::Indeterminate(_) => Exit::Indeterminate,
+        Verdict::Insecure(_) => Exit::NotProtected,
+    };
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let doc = Doc {
+            version: 1,
+            checked_at: format_time(now),
+            servers: servers.iter().map(ToString::to_string).collect(),
+            outcome: o,
+        };
+        // Serialise first, then write: a broken pipe stays an io::Error (quiet exit).
+        let text = serde_json::to_string_pretty(&doc)?;
+        writeln!(stdout, "{text}")?;
+        return Ok(exit);
+    }
+    let text = render(o, &format_time(now), ctx.color);
+    stdout.write_all(text.as_bytes())?;
+    Ok(exit)
+}
+
+fn verdict_colour(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Secure => "32",
+        Verdict::Insecure(_) => "33",
+        Verdict::Bogus(_) => "31",
+        Verdict::Indeterminate(_) => "35",
+    }
+}
+
+fn kind_label(k: StepKind) -> &'static str {
+    match k {
+        StepKind::Anchor => "anchor",
+        StepKind::ZoneCut => "zone cut",
+        StepKind::DsMatch => "DS match",
+        StepKind::Skipped => "skipped",
+        StepKind::Verified => "verified",
+        StepKind::NotACut => "not a cut",
+        StepKind::Denial => "denial",
+        StepKind::Alias => "alias",
+        StepKind::Insecure => "insecure",
+        StepKind::Failure => "FAILED",
+    }
+}
+
+fn answer_words(a: AnswerKind) -> &'static str {
+    match a {
+        AnswerKind::Records => "records",
+        AnswerKind::Nxdomain => "the name does not exist (NXDOMAIN)",
+        AnswerKind::Nodata => "the name has no records of this type (NODATA)",
+        AnswerKind::Unknown => "no answer",
+    }
+}
+
+/// The readable report: answer records, the verdict, each link, then the chain.
+fn render(o: &Outcome, checked_at: &str, color: bool) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        ";; {} {} (signatures checked at {checked_at})",
+        sanitize(&o.name),
+        o.rtype
+    );
+    for l in &o.links {
+        for r in &l.records {
+            let _ = writeln!(s, "{}", sanitize(r));
+        }
+    }
+    let verdict = paint(color, verdict_colour(&o.verdict), o.verdict.as_str());
+    let proven = if o.verdict == Verdict::Secure && o.answer != AnswerKind::Records {
+        ", proven"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        s,
+        ";; verdict: {verdict}: {}{proven}",
+        answer_words(o.answer)
+    );
+    if let Some(r) = &o.reason {
+        let _ = writeln!(
+            s,
+            ";; reason: {} [{}]",
+            sanitize(&r.detail),
+            r.code.as_str()
+        );
+    }
+    if o.links.len() > 1 {
+        let _ = writeln!(s, ";; links:");
+        for l in &o.links {
+            let _ = writeln!(
+                s,
+                ";;   {} {}: {} ({}){}",
+                sanitize(&l.name),
+                l.rtype,
+                l.verdict.as_str(),
+                l.answer.as_str(),
+                l.zone
+                    .as_deref()
+                    .map(|z| format!(", zone {}", sanitize(z)))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    let _ = writeln!(s, ";; chain of trust:");
+    for t in &o.trace {
+        let _ = writeln!(
+            s,
+            ";;   {:<10} {:<28} {}",
+            kind_label(t.kind),
+            sanitize(&t.name),
+            sanitize(&t.detail)
+        );
+    }
+    let _ = writeln!(s, ";; {} signature verifications", o.signatures_checked);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_types() {
+        // hickory lowercases through IDNA (UTS 46) when reading UTF-8 names.
+        assert_eq!(
+            parse_name("Example.COM").unwrap().to_ascii(),
+            "example.com."
+        );
+        assert_eq!(
+            parse_name("b\u{fc}cher.example").unwrap().to_ascii(),
+            "xn--bcher-kva.example."
+        );
+        assert!(parse_name("").is_err());
+        assert!(parse_name("a..b").is_err());
+        assert_eq!(parse_type("tlsa").unwrap(), RecordType::TLSA);
+        assert_eq!(parse_type("TYPE52").unwrap(), RecordType::TLSA);
+        assert!(parse_type("NOPE").is_err());
+        assert!(parse_type("ANY").is_err());
+        assert!(parse_type("TYPE99999").is_err());
+    }
+}

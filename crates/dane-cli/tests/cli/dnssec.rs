@@ -1,0 +1,331 @@
+//! `dane dnssec` against NSD serving the fixtures (private root as trust anchor).
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use crate::common::{fixture, run, temp_file};
+
+/// An NSD for one test (statics are never dropped, so a shared one would outlive the run;
+/// each test starts its own and it is stopped by PID when the handle drops).
+fn nsd() -> dane_testenv::Nsd {
+    dane_testenv::Nsd::start_fixtures().expect("start nsd (scripts/install-test-deps)")
+}
+
+fn anchor() -> &'static str {
+    static A: OnceLock<String> = OnceLock::new();
+    A.get_or_init(|| fixture("dns/anchors/root.ds"))
+}
+
+fn dnssec(nsd: &dane_testenv::Nsd, extra: &[&str]) -> crate::common::Run {
+    let server = format!("127.0.0.1:{}", nsd.port());
+    let mut args = vec![
+        "dnssec",
+        "--resolver",
+        &server,
+        "--trust-anchor",
+        anchor(),
+        "--at",
+        "2026-06-01T00:00:00Z",
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn verdicts_map_to_exit_codes_and_readable_output() {
+    let nsd = nsd();
+    let r = dnssec(&nsd, &["www.alg8.test", "A"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("www.alg8.test. 3600 IN A 192.0.2.1"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(";; verdict: secure: records"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("DS 25102 8 2 matches DNSKEY 25102"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+
+    let r = dnssec(&nsd, &["www.tampered.test"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("[signature-invalid]"), "{}", r.stdout);
+
+    let r = dnssec(&nsd, &["www.insecure.test."]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stdout.contains("[insecure-delegation]"), "{}", r.stdout);
+
+    let r = dnssec(&nsd, &["nx.nsec3.test", "A"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("does not exist (NXDOMAIN), proven"),
+        "{}",
+        r.stdout
+    );
+
+    let r = dnssec(&nsd, &["www.nsec.test", "txt"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("no records of this type (NODATA), proven"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn at_changes_the_verdict() {
+    let nsd = nsd();
+    let server = format!("127.0.0.1:{}", nsd.port());
+    // Every fixture signature ends 2036-01-01.
+    let r = run(&[
+        "dnssec",
+        "--resolver",
+        &server,
+        "--trust-anchor",
+        anchor(),
+        "--at",
+        "2036-06-01",
+        "www.alg8.test",
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("expired at 2036-01-01T00:00:00Z, checked at 2036-06-01T00:00:00Z"),
+        "{}",
+        r.stdout
+    );
+    // expired.test's www A signature ended 2025-06-01: valid before.
+    let r = run(&[
+        "dnssec",
+        "--resolver",
+        &server,
+        "--trust-anchor",
+        anchor(),
+        "--at",
+        "2025-03-01",
+        "www.expired.test",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+#[derive(Debug, Deserialize)]
+struct Doc {
+    version: u32,
+    checked_at: String,
+    verdict: String,
+    answer: String,
+    reason: Option<ReasonDoc>,
+    links: Vec<LinkDoc>,
+    trace: Vec<StepDoc>,
+    signatures_checked: u32,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReasonDoc {
+    code: String,
+    detail: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct LinkDoc {
+    name: String,
+    rtype: String,
+    verdict: String,
+    zone: Option<String>,
+    records: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StepDoc {
+    kind: String,
+    name: String,
+    detail: String,
+}
+
+#[test]
+fn json_schema_from_the_consumer_side() {
+    let nsd = nsd();
+    let r = dnssec(&nsd, &["--json", "to-alg8.cname.test", "A"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let doc: Doc = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc.version, 1);
+    assert_eq!(doc.checked_at, "2026-06-01T00:00:00Z");
+    assert_eq!(
+        (doc.verdict.as_str(), doc.answer.as_str()),
+        ("secure", "records")
+    );
+    assert!(doc.reason.is_none());
+    let names: Vec<(&str, &str, &str)> = doc
+        .links
+        .iter()
+        .map(|l| (l.name.as_str(), l.rtype.as_str(), l.verdict.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("to-alg8.cname.test.", "CNAME", "secure"),
+            ("www.alg8.test.", "A", "secure")
+        ]
+    );
+    assert_eq!(doc.links[1].zone.as_deref(), Some("alg8.test."));
+    assert_eq!(
+        doc.links[1].records,
+        vec!["www.alg8.test. 3600 IN A 192.0.2.1"]
+    );
+    assert!(
+        doc.trace
+            .iter()
+            .any(|s| s.kind == "zone-cut" && s.name == "alg8.test."),
+        "{:?}",
+        doc.trace
+    );
+    assert!(
+        doc.trace
+            .iter()
+            .any(|s| s.kind == "alias" && s.detail.contains("-> www.alg8.test."))
+    );
+    assert!(doc.signatures_checked >= 5);
+
+    let r = dnssec(&nsd, &["--json", "www.dsbadkey.test"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let doc: Doc = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc.verdict, "bogus");
+    let reason = doc.reason.unwrap();
+    assert_eq!(reason.code, "ds-no-matching-key");
+    assert!(
+        reason.detail.contains("dsbadkey.test."),
+        "{}",
+        reason.detail
+    );
+}
+
+#[test]
+fn indeterminate_without_an_answer_or_an_anchor() {
+    // Nothing listens on port 9 of 127.0.0.1 (UDP: port unreachable).
+    let r = run(&[
+        "dnssec",
+        "--resolver",
+        "127.0.0.1:9",
+        "--trust-anchor",
+        anchor(),
+        "www.alg8.test",
+    ]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.contains("[query-failed]"), "{}", r.stdout);
+    // An anchor for another tree only.
+    let nsd = nsd();
+    let other = temp_file("other.ds", b"example. IN DS 1 8 2 00ff\n");
+    let server = format!("127.0.0.1:{}", nsd.port());
+    let r = run(&[
+        "dnssec",
+        "--resolver",
+        &server,
+        "--trust-anchor",
+        &other,
+        "www.alg8.test",
+    ]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.contains("[no-trust-anchor]"), "{}", r.stdout);
+}
+
+#[test]
+fn bad_input_is_a_one_line_error_with_exit_2() {
+    let bad_anchor = temp_file("bad.ds", b". IN DS 1 8 2 not-hex\n");
+    for (args, want) in [
+        (
+            vec!["dnssec", "--resolver", "127.0.0.1", "www.example", "NOPE"],
+            "unknown record type",
+        ),
+        (
+            vec!["dnssec", "--resolver", "127.0.0.1", "www.example", "ANY"],
+            "cannot be validated",
+        ),
+        (
+            vec!["dnssec", "--resolver", "not-an-address", "www.example"],
+            "resolver address",
+        ),
+        (
+            vec![
+                "dnssec",
+                "--resolver",
+                "127.0.0.1",
+                "--trust-anchor",
+                "/nonexistent/anchor",
+                "x.example",
+            ],
+            "reading /nonexistent/anchor",
+        ),
+        (
+            vec![
+                "dnssec",
+                "--resolver",
+                "127.0.0.1",
+                "--trust-anchor",
+                &bad_anchor,
+                "x.example",
+            ],
+            "not hex",
+        ),
+        (
+            vec![
+                "dnssec",
+                "--resolver",
+                "127.0.0.1",
+                "--at",
+                "yesterday",
+                "x.example",
+            ],
+            "--at",
+        ),
+        (
+            vec!["dnssec", "--resolver", "127.0.0.1", "a..b"],
+            "not a valid DNS name",
+        ),
+        (vec!["dnssec"], "NAME"),
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+    }
+}
+
+/// The readable output, whole, for a positive answer, a denial and a bogus answer
+/// (`fixtures/dns/golden/`; rewrite with DANE_UPDATE_GOLDEN=1 after a deliberate change).
+#[test]
+fn text_output_matches_the_goldens() {
+    let nsd = nsd();
+    let update = std::env::var_os("DANE_UPDATE_GOLDEN").is_some_and(|v| v == "1");
+    for (name, rtype, file) in [
+        ("www.alg8.test", "A", "dnssec-www.alg8.test-A.txt"),
+        ("nx.nsec3.test", "A", "dnssec-nx.nsec3.test-A.txt"),
+        (
+            "to-tampered.cname.test",
+            "A",
+            "dnssec-to-tampered.cname.test-A.txt",
+        ),
+    ] {
+        let r = dnssec(&nsd, &[name, rtype]);
+        let path = crate::common::root().join("fixtures/dns/golden").join(file);
+        if update {
+            std::fs::write(&path, &r.stdout).unwrap();
+            continue;
+        }
+        let want =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            r.stdout,
+            want,
+            "{name} {rtype} differs from {}",
+            path.display()
+        );
+    }
+}

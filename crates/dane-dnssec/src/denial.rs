@@ -1,0 +1,685 @@
+//! Authenticated denial of existence: NSEC (RFC 4035 5.4, RFC 4034 4) and NSEC3 (RFC 5155
+//! section 8), with wildcards, empty non-terminals, opt-out and insecure delegations.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use hickory_proto::dnssec::rdata::DNSSECRData;
+use hickory_proto::rr::{Name, RData, RecordType, RecordTypeSet};
+
+use crate::crypto;
+use crate::evidence::Response;
+use crate::validate::{Denial, Engine, Key, R, Used, ancestor, label_count};
+use crate::verdict::{Reason, ReasonCode as C, StepKind, Verdict};
+use crate::wire::{self, canonical_cmp, name_wire};
+
+struct Nsec {
+    owner: Name,
+    next: Name,
+    types: RecordTypeSet,
+}
+
+struct Nsec3 {
+    owner: Name,
+    hash: Vec<u8>,
+    next: Vec<u8>,
+    opt_out: bool,
+    iterations: u16,
+    salt: Vec<u8>,
+    types: RecordTypeSet,
+}
+
+fn types_text(t: &RecordTypeSet) -> String {
+    let v: Vec<String> = t.iter().map(|t| t.to_string()).collect();
+    if v.is_empty() {
+        "no types".into()
+    } else {
+        v.join(" ")
+    }
+}
+
+/// RFC 4034 4.1 / RFC 4035 5.4: the NSEC at `owner` with next name `next` covers `name`
+/// (owner < name < next in canonical order; the last NSEC wraps to the apex).
+fn nsec_covers(n: &Nsec, name: &Name) -> bool {
+    let after_owner = canonical_cmp(&n.owner, name) == Ordering::Less;
+    let before_next = canonical_cmp(name, &n.next) == Ordering::Less;
+    if canonical_cmp(&n.owner, &n.next) == Ordering::Less {
+        after_owner && before_next
+    } else {
+        after_owner || before_next
+    }
+}
+
+/// An NSEC at a delegation point (NS without SOA) or DNAME above `name` says nothing about
+/// names below it (RFC 4035 5.4, RFC 6672 5.3.4).
+fn above_cut(types: &RecordTypeSet, owner: &Name, name: &Name) -> bool {
+    owner != name
+        && owner.zone_of(name)
+        && ((types.contains(RecordType::NS) && !types.contains(RecordType::SOA))
+            || types.contains(RecordType::DNAME))
+}
+
+fn common_ancestor(a: &Name, b: &Name) -> Name {
+    let la: Vec<&[u8]> = a.iter().collect();
+    let lb: Vec<&[u8]> = b.iter().collect();
+    let n = la
+        .iter()
+        .rev()
+        .zip(lb.iter().rev())
+        .take_while(|(x, y)| x.eq_ignore_ascii_case(y))
+        .count();
+    ancestor(a, n)
+}
+
+fn wildcard_of(ce: &Name) -> Option<Name> {
+    let mut w = ce.prepend_label("*").ok()?;
+    w.set_fqdn(true);
+    Some(w)
+}
+
+fn hash_covers(owner: &[u8], next: &[u8], h: &[u8]) -> bool {
+    if owner < next {
+        owner < h && h < next
+    } else {
+        // The last NSEC3 in hash order wraps around (RFC 5155 8.3).
+        h > owner || h < next
+    }
+}
+
+impl Engine<'_, '_> {
+    /// The NSEC and NSEC3 RRsets of the authority section that verify with `zone`'s keys.
+    fn denial_records(
+        &mut self,
+        resp: &Response,
+        zone: &Name,
+        keys: &[Key],
+    ) -> R<(Vec<Nsec>, Vec<Nsec3>, Option<Reason>)> {
+        let mut nsecs = Vec::new();
+        let mut nsec3s = Vec::new();
+        let mut failure = None;
+        for set in &resp.authority {
+            if !matches!(set.rtype, RecordType::NSEC | RecordType::NSEC3)
+                || !zone.zone_of(&set.name)
+            {
+                continue;
+            }
+            match self.verify_rrset(set, zone, keys)? {
+                // RFC 4035 5.3.4 / RFC 4592 4.5: a denial record expanded from a wildcard
+                // proves nothing about the name it was expanded to.
+                Ok(Used {
+                    wildcard_labels: Some(_),
+                }) => {
+                    failure.get_or_insert(Reason::new(
+                        C::BadDenial,
+                        format!("{} {} is a wildcard expansion", set.name, set.rtype),
+                    ));
+                    continue;
+                }
+                Ok(_) => {}
+                Err(r) => {
+                    failure.get_or_insert(r);
+                    continue;
+                }
+            }
+            for rd in &set.rdatas {
+                match wire::typed(set.rtype, rd) {
+                    Ok(RData::DNSSEC(DNSSECRData::NSEC(n))) => nsecs.push(Nsec {
+                        owner: set.name.clone(),
+                        next: n.next_domain_name().to_lowercase(),
+                        types: n.type_set().clone(),
+                    }),
+                    Ok(RData::DNSSEC(DNSSECRData::NSEC3(n))) => {
+                        // RFC 5155 8.2: only hash algorithm 1 and flags 0 or 1 are usable.
+                        if u8::from(n.hash_algorithm()) != 1 || n.flags() & !1 != 0 {
+                            continue;
+                        }
+                        // RFC 5155 8.2: the owner is base32hex(hash).zone, directly below the zone.
+                        let Some(first) = set.name.iter().next() else {
+                            continue;
+                        };
+                        let Ok(hash) =
+                            data_encoding::BASE32HEX_NOPAD.decode(&first.to_ascii_uppercase())
+                        else {
+                            continue;
+                        };
+                        if ancestor(&set.name, label_count(&set.name) - 1) != *zone {
+                            continue;
+                        }
+                        nsec3s.push(Nsec3 {
+                            owner: set.name.clone(),
+                            hash,
+                            next: n.next_hashed_owner_name().to_vec(),
+                            opt_out: n.opt_out(),
+                            iterations: n.iterations(),
+                            salt: n.salt().to_vec(),
+                            types: n.type_set().clone(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok((nsecs, nsec3s, failure))
+    }
+
+    /// What the authority section of `resp` proves about `name`/`rtype` (NXDOMAIN when the
+    /// rcode says so, else NODATA), with the records of `zone`.
+    pub(crate) fn deny(
+        &mut self,
+        resp: &Response,
+        name: &Name,
+        rtype: RecordType,
+        zone: &Name,
+        keys: &[Key],
+    ) -> R<Denial> {
+        let (nsecs, nsec3s, failure) = self.denial_records(resp, zone, keys)?;
+        let nx = resp.rcode == 3;
+        let d = if !nsecs.is_empty() {
+            self.nsec_denial(name, rtype, zone, &nsecs, nx)
+        } else if !nsec3s.is_empty() {
+            self.nsec3_denial(name, rtype, zone, &nsec3s, nx)
+        } else {
+            let detail = match failure {
+                Some(r) => format!(
+                    "no usable NSEC/NSEC3 records for {name} {rtype}: {}",
+                    r.detail
+                ),
+                None => format!("no NSEC or NSEC3 records signed by {zone} for {name} {rtype}"),
+            };
+            Denial::Failed(Reason::new(C::BadDenial, detail))
+        };
+        if let Denial::Failed(r) = &d {
+            self.step(StepKind::Failure, name, r.detail.clone());
+        }
+        Ok(d)
+    }
+
+    fn nsec_denial(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        zone: &Name,
+        nsecs: &[Nsec],
+        nx: bool,
+    ) -> Denial {
+        let fail = |code, s: String| Denial::Failed(Reason::new(code, s));
+        // NODATA: an NSEC at the name whose bitmap lacks the type and CNAME (RFC 4035 5.4).
+        if let Some(m) = nsecs.iter().find(|n| &n.owner == name) {
+            if nx {
+                return fail(
+                    C::BadResponse,
+                    format!("NXDOMAIN for {name}, but an NSEC shows the name exists"),
+                );
+            }
+            if m.types.contains(rtype) || m.types.contains(RecordType::CNAME) {
+                return fail(
+                    C::BadDenial,
+                    format!(
+                        "the NSEC at {name} lists {} (including {rtype} or CNAME)",
+                        types_text(&m.types)
+                    ),
+                );
+            }
+            let delegation = m.types.contains(RecordType::NS) && !m.types.contains(RecordType::SOA);
+            if rtype == RecordType::DS && m.types.contains(RecordType::SOA) && !name.is_root() {
+                // RFC 6840 4.4: the child's apex NSEC cannot deny a DS, which lives in the parent.
+                return fail(
+                    C::BadDenial,
+                    format!("the NSEC at {name} is the child zone's apex: it cannot deny DS"),
+                );
+            }
+            if rtype != RecordType::DS && delegation {
+                return fail(
+                    C::BadDenial,
+                    format!(
+                        "the NSEC at {name} is the parent side of a delegation: it cannot deny {rtype}"
+                    ),
+                );
+            }
+            self.step(
+                StepKind::Denial,
+                name,
+                format!(
+                    "NSEC {name} -> {} has types {}: no {rtype}, no CNAME (NODATA)",
+                    m.next,
+                    types_text(&m.types)
+                ),
+            );
+            return Denial::Nodata { delegation };
+        }
+        let Some(c) = nsecs
+            .iter()
+            .find(|n| nsec_covers(n, name) && !above_cut(&n.types, &n.owner, name))
+        else {
+            return fail(C::BadDenial, format!("no NSEC from {zone} covers {name}"));
+        };
+        // Empty non-terminal: the next name is below the name (RFC 4035 3.1.3.2 and 5.4).
+        if name.zone_of(&c.next) && &c.next != name {
+            if nx {
+                return fail(
+                    C::BadResponse,
+                    format!(
+                        "NXDOMAIN for {name}, but NSEC {} -> {} shows it is an empty non-terminal",
+                        c.owner, c.next
+                    ),
+                );
+            }
+            self.step(
+                StepKind::Denial,
+                name,
+                format!(
+                    "NSEC {} -> {} shows {name} is an empty non-terminal (NODATA)",
+                    c.owner, c.next
+                ),
+            );
+            return Denial::Nodata { delegation: false };
+        }
+        self.step(
+            StepKind::Denial,
+            name,
+            format!(
+                "NSEC {} -> {} covers {name}: the name does not exist",
+                c.owner, c.next
+            ),
+        );
+        // Closest encloser: the longest ancestor shared with the owner or the next name.
+        let a = common_ancestor(name, &c.owner);
+        let b = common_ancestor(name, &c.next);
+        let ce = if a.num_labels() >= b.num_labels() {
+            a
+        } else {
+            b
+        };
+        if !zone.zone_of(&ce) {
+            return fail(
+                C::BadDenial,
+                format!("the closest encloser {ce} of {name} is outside {zone}"),
+            );
+        }
+        let Some(wild) = wildcard_of(&ce) else {
+            return fail(C::BadDenial, format!("no wildcard name under {ce}"));
+        };
+        if let Some(w) = nsecs.iter().find(|n| n.owner == wild) {
+            // Wildcard NODATA (RFC 4035 3.1.3.4).
+            if nx {
+                return fail(
+                    C::BadResponse,
+                    format!("NXDOMAIN for {name}, but the wildcard {wild} exists"),
+                );
+            }
+            if w.types.contains(rtype) || w.types.contains(RecordType::CNAME) {
+                return fail(
+                    C::BadWildcard,
+                    format!(
+                        "the wildcard {wild} has {rtype} or CNAME: the answer should have been synthesised"
+                    ),
+                );
+            }
+            self.step(
+                StepKind::Denial,
+                &wild,
+                format!(
+                    "NSEC at the wildcard {wild} has types {}: no {rtype} (wildcard NODATA)",
+                    types_text(&w.types)
+                ),
+            );
+            return Denial::Nodata { delegation: false };
+        }
+        if let Some(w) = nsecs.iter().find(|n| nsec_covers(n, &wild)) {
+            self.step(
+                StepKind::Denial,
+                &wild,
+                format!(
+                    "NSEC {} -> {} covers the wildcard {wild}: no wildcard (NXDOMAIN)",
+                    w.owner, w.next
+                ),
+            );
+            if !nx {
+                return fail(
+                    C::BadResponse,
+                    format!("NOERROR for {name}, but the NSEC records prove it does not exist"),
+                );
+            }
+            return Denial::Nxdomain;
+        }
+        fail(
+            C::BadDenial,
+            format!("no NSEC proves that the wildcard {wild} does not exist"),
+        )
+    }
+
+    /// RFC 9276 3.2: NSEC3 iterations over the caps, checked before any hashing.
+    fn nsec3_iterations(&mut self, name: &Name, nsec3s: &[Nsec3]) -> Option<Verdict> {
+        let max = nsec3s.iter().map(|n| n.iterations).max().unwrap_or(0);
+        if max > self.limits.nsec3_iterations_bogus {
+            let r = Reason::new(
+                C::Nsec3IterationsBogus,
+                format!(
+                    "NSEC3 with {max} iterations, over the bogus cap of {} (RFC 9276 3.2, Limits::nsec3_iterations_bogus)",
+                    self.limits.nsec3_iterations_bogus
+                ),
+            );
+            self.step(StepKind::Failure, name, r.detail.clone());
+            return Some(Verdict::Bogus(r));
+        }
+        if max > self.limits.nsec3_iterations_insecure {
+            let r = Reason::new(
+                C::Nsec3IterationsInsecure,
+                format!(
+                    "NSEC3 with {max} iterations, over the insecure cap of {} (RFC 9276 3.2, Limits::nsec3_iterations_insecure)",
+                    self.limits.nsec3_iterations_insecure
+                ),
+            );
+            self.step(StepKind::Insecure, name, r.detail.clone());
+            return Some(Verdict::Insecure(r));
+        }
+        None
+    }
+
+    fn nsec3_denial(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        zone: &Name,
+        all: &[Nsec3],
+        nx: bool,
+    ) -> Denial {
+        let fail = |code, s: String| Denial::Failed(Reason::new(code, s));
+        if let Some(v) = self.nsec3_iterations(name, all) {
+            return Denial::NotSecure(v);
+        }
+        // All NSEC3 of a zone share one parameter set (RFC 5155 7.1); use the first one's.
+        let (salt, iterations) = (all[0].salt.clone(), all[0].iterations);
+        let n3: Vec<&Nsec3> = all
+            .iter()
+            .filter(|n| n.salt == salt && n.iterations == iterations)
+            .collect();
+        let mut memo: HashMap<Name, Vec<u8>> = HashMap::new();
+        let mut h = |n: &Name| -> Vec<u8> {
+            memo.entry(n.clone())
+                .or_insert_with(|| crypto::nsec3_hash(&name_wire(n), &salt, iterations).to_vec())
+                .clone()
+        };
+        let b32 = |h: &[u8]| {
+            data_encoding::BASE32HEX_NOPAD
+                .encode(h)
+                .to_ascii_lowercase()
+        };
+        let hn = h(name);
+        if let Some(m) = n3.iter().find(|n| n.hash == hn) {
+            // RFC 5155 8.5 / 8.6: NODATA from the matching NSEC3.
+            if nx {
+                return fail(
+                    C::BadResponse,
+                    format!("NXDOMAIN for {name}, but an NSEC3 matches it"),
+                );
+            }
+            if m.types.contains(rtype) || m.types.contains(RecordType::CNAME) {
+                return fail(
+                    C::BadDenial,
+                    format!("the NSEC3 matching {name} lists {}", types_text(&m.types)),
+                );
+            }
+            if rtype == RecordType::DS && m.types.contains(RecordType::SOA) && !name.is_root() {
+                return fail(
+                    C::BadDenial,
+                    format!(
+                        "the NSEC3 matching {name} is the child zone's apex: it cannot deny DS"
+                    ),
+                );
+            }
+            let delegation = m.types.contains(RecordType::NS) && !m.types.contains(RecordType::SOA);
+            if rtype != RecordType::DS && delegation {
+                return fail(
+                    C::BadDenial,
+                    format!(
+                        "the NSEC3 matching {name} is the parent side of a delegation: it cannot deny {rtype}"
+                    ),
+                );
+            }
+            self.step(
+                StepKind::Denial,
+                name,
+                format!(
+                    "NSEC3 {} matches {name} with types {}: no {rtype}, no CNAME (NODATA)",
+                    m.owner,
+                    types_text(&m.types)
+                ),
+            );
+            return Denial::Nodata { delegation };
+        }
+        // RFC 5155 8.3: closest encloser proof.
+        let top = label_count(zone);
+        let mut found = None;
+        for k in (top..label_count(name)).rev() {
+            let cand = ancestor(name, k);
+            let hc = h(&cand);
+            if let Some(m) = n3.iter().find(|n| n.hash == hc) {
+                if m.types.contains(RecordType::DNAME)
+                    || (m.types.contains(RecordType::NS) && !m.types.contains(RecordType::SOA))
+                {
+                    return fail(
+                        C::BadDenial,
+                        format!(
+                            "the closest encloser {cand} is a delegation or DNAME: its NSEC3 proves nothing below it (RFC 5155 8.3)"
+                        ),
+                    );
+                }
+                let nc = ancestor(name, k + 1);
+                let hnc = h(&nc);
+                let Some(cover) = n3.iter().find(|n| hash_covers(&n.hash, &n.next, &hnc)) else {
+                    return fail(
+                        C::BadDenial,
+                        format!(
+                            "closest encloser {cand} proven, but no NSEC3 covers the next closer name {nc}"
+                        ),
+                    );
+                };
+                self.step(
+                    StepKind::Denial,
+                    &cand,
+                    format!("NSEC3 {} matches the closest encloser {cand}", m.owner),
+                );
+                self.step(
+                    StepKind::Denial,
+                    &nc,
+                    format!(
+                        "NSEC3 {} -> {} covers the next closer name {nc} ({}){}",
+                        cover.owner,
+                        b32(&cover.next),
+                        b32(&hnc),
+                        if cover.opt_out { ", opt-out" } else { "" }
+                    ),
+                );
+                found = Some((cand, cover.opt_out));
+                break;
+            }
+        }
+        let Some((ce, opt_out)) = found else {
+            return fail(
+                C::BadDenial,
+                format!("no NSEC3 proves a closest encloser for {name} in {zone}"),
+            );
+        };
+        if opt_out {
+            // RFC 5155 8.6 (DS), 9.2: an opt-out span may hide an unsigned delegation, so
+            // neither existence nor absence below it is proven: insecure.
+            let r = Reason::new(
+                C::OptOut,
+                format!(
+                    "the next closer name of {name} is covered by an opt-out NSEC3: an unsigned delegation may exist there (RFC 5155 8.6, 9.2)"
+                ),
+            );
+            return Denial::OptOut(r);
+        }
+        let Some(wild) = wildcard_of(&ce) else {
+            return fail(C::BadDenial, format!("no wildcard name under {ce}"));
+        };
+        let hw = h(&wild);
+        if let Some(w) = n3.iter().find(|n| n.hash == hw) {
+            // RFC 5155 8.7: wildcard NODATA.
+            if nx {
+                return fail(
+                    C::BadResponse,
+                    format!("NXDOMAIN for {name}, but the wildcard {wild} exists"),
+                );
+            }
+            if w.types.contains(rtype) || w.types.contains(RecordType::CNAME) {
+                return fail(
+                    C::BadWildcard,
+                    format!(
+                        "the wildcard {wild} has {rtype} or CNAME: the answer should have been synthesised"
+                    ),
+                );
+            }
+            self.step(StepKind::Denial, &wild, format!("NSEC3 {} matches the wildcard {wild} with types {}: no {rtype} (wildcard NODATA)", w.owner, types_text(&w.types)));
+            return Denial::Nodata { delegation: false };
+        }
+        if let Some(w) = n3.iter().find(|n| hash_covers(&n.hash, &n.next, &hw)) {
+            // RFC 5155 8.4: NXDOMAIN.
+            self.step(
+                StepKind::Denial,
+                &wild,
+                format!(
+                    "NSEC3 {} covers the wildcard {wild}: no wildcard (NXDOMAIN)",
+                    w.owner
+                ),
+            );
+            if !nx {
+                return fail(
+                    C::BadResponse,
+                    format!("NOERROR for {name}, but the NSEC3 records prove it does not exist"),
+                );
+            }
+            return Denial::Nxdomain;
+        }
+        fail(C::BadDenial, format!("no NSEC3 covers the wildcard {wild}"))
+    }
+
+    /// RFC 4035 5.3.4 / RFC 5155 8.8: a wildcard expansion at `owner` (the RRSIG labels
+    /// field is `labels`) needs proof that the next closer name does not exist.
+    pub(crate) fn wildcard_proof(
+        &mut self,
+        resp: &Response,
+        owner: &Name,
+        labels: u8,
+        zone: &Name,
+        keys: &[Key],
+    ) -> R<Result<(), Verdict>> {
+        let (nsecs, nsec3s, failure) = self.denial_records(resp, zone, keys)?;
+        let nc = ancestor(owner, usize::from(labels) + 1);
+        let bad = |s: String| Verdict::Bogus(Reason::new(C::BadWildcard, s));
+        if !nsecs.is_empty() {
+            return Ok(
+                match nsecs.iter().find(|n| {
+                    nsec_covers(n, &nc)
+                        && !nc.zone_of(&n.next)
+                        && !above_cut(&n.types, &n.owner, &nc)
+                }) {
+                    Some(c) => {
+                        self.step(StepKind::Denial, &nc, format!("NSEC {} -> {} covers the next closer name {nc}: the wildcard applies", c.owner, c.next));
+                        Ok(())
+                    }
+                    None => Err(bad(format!(
+                        "wildcard answer at {owner} without an NSEC covering {nc}"
+                    ))),
+                },
+            );
+        }
+        if !nsec3s.is_empty() {
+            if let Some(v) = self.nsec3_iterations(owner, &nsec3s) {
+                return Ok(Err(v));
+            }
+            let hnc = crypto::nsec3_hash(&name_wire(&nc), &nsec3s[0].salt, nsec3s[0].iterations);
+            return Ok(
+                match nsec3s.iter().find(|n| {
+                    n.salt == nsec3s[0].salt
+                        && n.iterations == nsec3s[0].iterations
+                        && hash_covers(&n.hash, &n.next, &hnc)
+                }) {
+                    Some(c) => {
+                        self.step(
+                            StepKind::Denial,
+                            &nc,
+                            format!(
+                                "NSEC3 {} covers the next closer name {nc}: the wildcard applies",
+                                c.owner
+                            ),
+                        );
+                        Ok(())
+                    }
+                    None => Err(bad(format!(
+                        "wildcard answer at {owner} without an NSEC3 covering {nc}"
+                    ))),
+                },
+            );
+        }
+        let why = failure.map_or_else(String::new, |r| format!(": {}", r.detail));
+        let v = bad(format!(
+            "wildcard answer at {owner} without NSEC/NSEC3 proof{why}"
+        ));
+        if let Some(r) = v.reason() {
+            self.step(StepKind::Failure, owner, r.detail.clone());
+        }
+        Ok(Err(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn n(s: &str) -> Name {
+        Name::from_str(s).unwrap()
+    }
+
+    fn set(types: &[RecordType]) -> RecordTypeSet {
+        hickory_proto::dnssec::rdata::NSEC::new(Name::root(), types.iter().copied())
+            .type_set()
+            .clone()
+    }
+
+    fn nsec(owner: &str, next: &str) -> Nsec {
+        Nsec {
+            owner: n(owner),
+            next: n(next),
+            types: set(&[RecordType::A]),
+        }
+    }
+
+    #[test]
+    fn nsec_cover_including_wrap() {
+        let c = nsec("a.example.", "d.example.");
+        assert!(nsec_covers(&c, &n("b.example.")));
+        assert!(nsec_covers(&c, &n("x.a.example.")));
+        assert!(!nsec_covers(&c, &n("a.example.")));
+        assert!(!nsec_covers(&c, &n("d.example.")));
+        assert!(!nsec_covers(&c, &n("e.example.")));
+        // The last NSEC wraps to the apex.
+        let last = nsec("z.example.", "example.");
+        assert!(nsec_covers(&last, &n("zz.example.")));
+        assert!(!nsec_covers(&last, &n("b.example.")));
+    }
+
+    #[test]
+    fn hash_cover_including_wrap() {
+        assert!(hash_covers(&[1], &[5], &[3]));
+        assert!(!hash_covers(&[1], &[5], &[5]));
+        assert!(hash_covers(&[9], &[2], &[1]));
+        assert!(hash_covers(&[9], &[2], &[10]));
+        assert!(!hash_covers(&[9], &[2], &[5]));
+    }
+
+    #[test]
+    fn closest_encloser_helpers() {
+        assert_eq!(
+            common_ancestor(&n("a.b.example."), &n("c.b.Example.")),
+            n("b.example.")
+        );
+        assert_eq!(wildcard_of(&n("example.")).unwrap(), n("*.example."));
+        let types = set(&[RecordType::NS]);
+        assert!(above_cut(&types, &n("d.example."), &n("x.d.example.")));
+        assert!(!above_cut(&types, &n("d.example."), &n("d.example.")));
+    }
+}

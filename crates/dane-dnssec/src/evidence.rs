@@ -1,0 +1,253 @@
+//! Evidence: the DNS responses collected for one or more lookups, keyed by question.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use hickory_proto::dnssec::rdata::DNSSECRData;
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use crate::Error;
+use crate::wire::{self, WireRecord};
+
+/// A question: name (absolute, compared case-insensitively) and type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Question {
+    /// The name, lowercased.
+    pub name: Name,
+    /// The type.
+    pub rtype: RecordType,
+}
+
+impl Question {
+    /// A question for `name` (lowercased) and `rtype`.
+    pub fn new(name: &Name, rtype: RecordType) -> Self {
+        let mut name = name.to_lowercase();
+        name.set_fqdn(true);
+        Self { name, rtype }
+    }
+}
+
+/// An RRSIG over an RRset, with the fields we check.
+#[derive(Debug, Clone)]
+pub(crate) struct Sig {
+    pub algorithm: u8,
+    pub labels: u8,
+    pub original_ttl: u32,
+    pub expiration: u32,
+    pub inception: u32,
+    pub key_tag: u16,
+    pub signer: Name,
+    pub signature: Vec<u8>,
+    /// The RRSIG RDATA up to the signature, signer name in canonical form (RFC 4034 3.1.8.1).
+    pub prefix: Vec<u8>,
+}
+
+/// Records of one owner, type and class with the RRSIGs that cover them.
+#[derive(Debug, Clone)]
+pub(crate) struct Rrset {
+    pub name: Name,
+    pub rtype: RecordType,
+    pub class: u16,
+    pub ttl: u32,
+    /// Canonical RDATA of each record, as received (duplicates kept here).
+    pub rdatas: Vec<Vec<u8>>,
+    /// The same records with the case of embedded names as received (display only).
+    pub received: Vec<Vec<u8>>,
+    pub sigs: Vec<Sig>,
+}
+
+impl Rrset {
+    /// Presentation form of the records (`owner TTL IN TYPE RDATA`).
+    pub fn display(&self) -> Vec<String> {
+        self.received
+            .iter()
+            .map(|rd| {
+                let text = match wire::typed(self.rtype, rd) {
+                    Ok(RData::Unknown { .. }) | Err(_) => generic_rdata(self.rtype, rd),
+                    Ok(data) => data.to_string(),
+                };
+                format!("{} {} IN {} {}", self.name, self.ttl, self.rtype, text)
+            })
+            .collect()
+    }
+}
+
+fn generic_rdata(rtype: RecordType, rd: &[u8]) -> String {
+    if rtype == RecordType::DNAME {
+        if let Ok((name, _)) = wire::rdata_name(rd, 0) {
+            return name.to_string();
+        }
+    }
+    let hex: String = rd.iter().map(|b| format!("{b:02x}")).collect();
+    format!("\\# {} {hex}", rd.len())
+}
+
+/// A response parsed into RRsets.
+#[derive(Debug, Clone)]
+pub(crate) struct Response {
+    pub rcode: u8,
+    pub answer: Vec<Rrset>,
+    pub authority: Vec<Rrset>,
+}
+
+impl Response {
+    pub fn answer_rrset(&self, name: &Name, rtype: RecordType) -> Option<&Rrset> {
+        self.answer
+            .iter()
+            .find(|r| r.rtype == rtype && &r.name == name)
+    }
+}
+
+fn group(records: Vec<WireRecord>) -> Result<Vec<Rrset>, Error> {
+    let mut sets: Vec<Rrset> = Vec::new();
+    let mut sigs: Vec<(Name, RecordType, Sig)> = Vec::new();
+    for rec in records {
+        let name = rec.owner.to_lowercase();
+        if rec.rtype == RecordType::RRSIG {
+            let Ok(RData::DNSSEC(DNSSECRData::RRSIG(rrsig))) = wire::typed(rec.rtype, &rec.rdata)
+            else {
+                return Err(Error::Malformed(format!("bad RRSIG RDATA at {name}")));
+            };
+            let input = rrsig.input();
+            let sig_len = rrsig.sig().len();
+            let prefix = rec.rdata[..rec.rdata.len() - sig_len].to_vec();
+            sigs.push((
+                name,
+                input.type_covered,
+                Sig {
+                    algorithm: u8::from(input.algorithm),
+                    labels: input.num_labels,
+                    original_ttl: input.original_ttl,
+                    expiration: input.sig_expiration.get(),
+                    inception: input.sig_inception.get(),
+                    key_tag: input.key_tag,
+                    signer: input.signer_name.to_lowercase(),
+                    signature: rrsig.sig().to_vec(),
+                    prefix,
+                },
+            ));
+            continue;
+        }
+        if rec.rtype == RecordType::OPT {
+            continue;
+        }
+        match sets
+            .iter_mut()
+            .find(|s| s.name == name && s.rtype == rec.rtype && s.class == rec.class)
+        {
+            Some(s) => {
+                s.rdatas.push(rec.rdata);
+                s.received.push(rec.received);
+                s.ttl = s.ttl.min(rec.ttl);
+            }
+            None => sets.push(Rrset {
+                name,
+                rtype: rec.rtype,
+                class: rec.class,
+                ttl: rec.ttl,
+                rdatas: vec![rec.rdata],
+                received: vec![rec.received],
+                sigs: Vec::new(),
+            }),
+        }
+    }
+    for (name, covered, sig) in sigs {
+        if let Some(s) = sets
+            .iter_mut()
+            .find(|s| s.name == name && s.rtype == covered)
+        {
+            s.sigs.push(sig);
+        }
+    }
+    Ok(sets)
+}
+
+/// The responses collected for lookups: each question maps to the wire message the
+/// resolver received, or the reason it got none.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    items: Vec<(Question, Result<Vec<u8>, String>)>,
+    parsed: HashMap<Question, Result<Response, String>>,
+}
+
+impl Evidence {
+    /// Empty evidence.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the wire message received for a question. A message that does not parse is
+    /// an error (the caller records it with [`Evidence::insert_failure`]).
+    pub fn insert_wire(&mut self, question: Question, wire: Vec<u8>) -> Result<(), Error> {
+        let msg = wire::parse_message(&wire)?;
+        if msg.truncated {
+            return Err(Error::Malformed(format!(
+                "the response for {} {} is truncated (TC bit)",
+                question.name, question.rtype
+            )));
+        }
+        match &msg.question {
+            Some((n, t)) if n.to_lowercase() == question.name && *t == question.rtype => {}
+            other => {
+                return Err(Error::Malformed(format!(
+                    "the response is for {:?}, not {} {}",
+                    other.as_ref().map(|(n, t)| format!("{n} {t}")),
+                    question.name,
+                    question.rtype
+                )));
+            }
+        }
+        let response = Response {
+            rcode: msg.rcode,
+            answer: group(msg.answer)?,
+            authority: group(msg.authority)?,
+        };
+        self.parsed.insert(question.clone(), Ok(response));
+        self.items.retain(|(q, _)| q != &question);
+        self.items.push((question, Ok(wire)));
+        Ok(())
+    }
+
+    /// Records that a question could not be answered, and why.
+    pub fn insert_failure(&mut self, question: Question, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.parsed.insert(question.clone(), Err(reason.clone()));
+        self.items.retain(|(q, _)| q != &question);
+        self.items.push((question, Err(reason)));
+    }
+
+    /// Evidence from `(name, type mnemonic, wire or failure)` items (the committed
+    /// `fixtures/dns/evidence` format).
+    pub fn from_wire<'a, I>(items: I) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str, Result<&'a [u8], &'a str>)>,
+    {
+        let mut ev = Self::new();
+        for (name, rtype, item) in items {
+            let n = Name::from_str(name)
+                .map_err(|e| Error::Malformed(format!("evidence name {name:?}: {e}")))?;
+            let t = RecordType::from_str(rtype)
+                .map_err(|e| Error::Malformed(format!("evidence type {rtype:?}: {e}")))?;
+            let q = Question::new(&n, t);
+            match item {
+                Ok(wire) => ev.insert_wire(q, wire.to_vec())?,
+                Err(reason) => ev.insert_failure(q, reason),
+            }
+        }
+        Ok(ev)
+    }
+
+    /// Every item in insertion order: question, then wire message or failure reason.
+    pub fn items(&self) -> &[(Question, Result<Vec<u8>, String>)] {
+        &self.items
+    }
+
+    /// Whether a question has an answer or a recorded failure.
+    pub fn contains(&self, question: &Question) -> bool {
+        self.parsed.contains_key(question)
+    }
+
+    pub(crate) fn get(&self, question: &Question) -> Option<&Result<Response, String>> {
+        self.parsed.get(question)
+    }
+}

@@ -1,0 +1,1227 @@
+//! The validation engine: the chain from the trust anchor down (DS, DNSKEY per zone cut),
+//! RRSIG checks, CNAME/DNAME links, and the denial proofs in `denial.rs`.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use hickory_proto::rr::{Name, RecordType};
+use rustls_pki_types::UnixTime;
+
+use crate::anchor::{Anchor, TrustAnchors};
+use crate::crypto::{self, VerifyError};
+use crate::evidence::{Evidence, Question, Response, Rrset, Sig};
+use crate::verdict::{
+    AnswerKind, Limits, Link, Outcome, Reason, ReasonCode as C, StepKind, TraceStep, Verdict,
+};
+use crate::wire::{self, name_wire};
+
+/// What one validation pass produced: a finished outcome, or the next question whose
+/// answer the validator needs (the resolver asks it, adds the answer to the evidence and
+/// validates again).
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Every needed answer was in the evidence.
+    Done(Box<Outcome>),
+    /// This answer is needed and not in the evidence yet.
+    Need(Question),
+}
+
+/// Validates the answer to `name`/`rtype` from `evidence`, from `anchors`, at `now`.
+///
+/// Pure: the same evidence, anchors, time and limits give the same result.
+pub fn validate(
+    evidence: &Evidence,
+    anchors: &TrustAnchors,
+    name: &Name,
+    rtype: RecordType,
+    now: UnixTime,
+    limits: &Limits,
+) -> Step {
+    run(evidence, anchors, name, rtype, now, limits, None)
+}
+
+/// One signature that verified during a validation: its algorithm, the DNSKEY public key
+/// field, the signed data and the signature (for benchmarks against raw ring).
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct VerifiedSignature {
+    /// DNSSEC algorithm number.
+    pub algorithm: u8,
+    /// The DNSKEY public key field.
+    pub public_key: Vec<u8>,
+    /// The signed data (RFC 4034 3.1.8.1).
+    pub data: Vec<u8>,
+    /// The signature.
+    pub signature: Vec<u8>,
+}
+
+/// [`validate`], also returning every signature that verified (benchmark support).
+#[doc(hidden)]
+pub fn validate_recording(
+    evidence: &Evidence,
+    anchors: &TrustAnchors,
+    name: &Name,
+    rtype: RecordType,
+    now: UnixTime,
+    limits: &Limits,
+) -> (Step, Vec<VerifiedSignature>) {
+    let mut verified = Vec::new();
+    let step = run(
+        evidence,
+        anchors,
+        name,
+        rtype,
+        now,
+        limits,
+        Some(&mut verified),
+    );
+    (step, verified)
+}
+
+fn run(
+    evidence: &Evidence,
+    anchors: &TrustAnchors,
+    name: &Name,
+    rtype: RecordType,
+    now: UnixTime,
+    limits: &Limits,
+    record: Option<&mut Vec<VerifiedSignature>>,
+) -> Step {
+    let mut e = Engine {
+        ev: evidence,
+        anchors,
+        now_secs: now.as_secs(),
+        // RRSIG times are 32-bit serial numbers (RFC 4034 3.1.5): `now` modulo 2^32.
+        now: now.as_secs() as u32,
+        limits: *limits,
+        trace: Vec::new(),
+        sigs_checked: 0,
+        zones: HashMap::new(),
+        record,
+    };
+    let q = Question::new(name, rtype);
+    match e.resolve(&q) {
+        Ok(links) => Step::Done(Box::new(e.finish(&q, links))),
+        Err(Halt::Need(q)) => Step::Need(q),
+        Err(Halt::Budget(reason)) => {
+            e.step(StepKind::Failure, &q.name, reason.detail.clone());
+            let link = Link {
+                name: q.name.to_string(),
+                rtype: q.rtype.to_string(),
+                answer: AnswerKind::Unknown,
+                verdict: Verdict::Bogus(reason.clone()),
+                reason: Some(reason),
+                zone: None,
+                records: Vec::new(),
+            };
+            Step::Done(Box::new(e.finish(&q, vec![link])))
+        }
+    }
+}
+
+/// Why a pass stopped early.
+pub(crate) enum Halt {
+    Need(Question),
+    Budget(Reason),
+}
+
+pub(crate) type R<T> = Result<T, Halt>;
+
+/// A zone key from a validated DNSKEY RRset.
+#[derive(Debug, Clone)]
+pub(crate) struct Key {
+    pub tag: u16,
+    pub algorithm: u8,
+    pub flags: u16,
+    pub public: Vec<u8>,
+}
+
+const ZONE_FLAG: u16 = 0x0100;
+const REVOKE_FLAG: u16 = 0x0080;
+
+impl Key {
+    fn from_rdata(rdata: &[u8]) -> Option<Self> {
+        // RFC 4034 2.1.2: a protocol other than 3 makes the key invalid for verification.
+        if rdata.len() < 5 || rdata[2] != 3 {
+            return None;
+        }
+        Some(Self {
+            tag: crypto::key_tag(rdata),
+            algorithm: rdata[3],
+            flags: u16::from_be_bytes([rdata[0], rdata[1]]),
+            public: rdata[4..].to_vec(),
+        })
+    }
+    fn usable(&self) -> bool {
+        // RFC 4034 2.1.1: only zone keys verify RRSIGs; RFC 5011 2.1: never a revoked key.
+        self.flags & ZONE_FLAG != 0 && self.flags & REVOKE_FLAG == 0
+    }
+}
+
+/// A secure zone and its validated keys.
+type ZoneKeys = (Name, Rc<Vec<Key>>);
+
+/// Where the walk from the anchor to a name ended.
+#[derive(Clone)]
+pub(crate) enum Walk {
+    /// The deepest zone reached, with its validated keys.
+    Secure { zone: Name, keys: Rc<Vec<Key>> },
+    /// The chain stopped being secure (or broke) above the name.
+    Stop(Verdict),
+}
+
+/// A signature that verified.
+pub(crate) struct Used {
+    /// Labels field, when it shows wildcard expansion.
+    pub wildcard_labels: Option<u8>,
+}
+
+pub(crate) struct Engine<'a, 'r> {
+    pub ev: &'a Evidence,
+    anchors: &'a TrustAnchors,
+    now_secs: u64,
+    now: u32,
+    pub limits: Limits,
+    trace: Vec<TraceStep>,
+    sigs_checked: u32,
+    zones: HashMap<Name, Walk>,
+    record: Option<&'r mut Vec<VerifiedSignature>>,
+}
+
+/// RFC 1982 serial-number comparison: `a <= b`.
+fn serial_le(a: u32, b: u32) -> bool {
+    (b.wrapping_sub(a) as i32) >= 0
+}
+
+/// Formats a 32-bit RRSIG time (interpreted near `now`, RFC 4034 3.1.5) as RFC 3339 UTC.
+pub(crate) fn fmt_time(t: u32, now: u32, now_secs: u64) -> String {
+    let delta = i64::from(t.wrapping_sub(now) as i32);
+    fmt_unix(now_secs as i64 + delta)
+}
+
+pub(crate) fn fmt_unix(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn priority(code: C) -> u8 {
+    match code {
+        // A budget that stopped the search outranks what was found before it stopped.
+        C::BudgetExceeded => 7,
+        C::SignatureInvalid => 6,
+        C::SignatureExpired | C::SignatureNotYetValid => 4,
+        C::NoMatchingKey => 3,
+        C::SignatureMismatch | C::WrongZone => 2,
+        _ => 1,
+    }
+}
+
+fn keep_worst(best: &mut Option<Reason>, r: Reason) {
+    if best
+        .as_ref()
+        .is_none_or(|b| priority(r.code) > priority(b.code))
+    {
+        *best = Some(r);
+    }
+}
+
+/// The ancestor of `name` with `labels` labels (not counting a leading `*`).
+pub(crate) fn ancestor(name: &Name, labels: usize) -> Name {
+    let mut n = name.trim_to(labels);
+    n.set_fqdn(true);
+    n
+}
+
+/// The number of labels of a name, not counting the root (a leading `*` counts here).
+pub(crate) fn label_count(name: &Name) -> usize {
+    name.iter().count()
+}
+
+impl<'a> Engine<'a, '_> {
+    pub(crate) fn step(&mut self, kind: StepKind, name: &Name, detail: impl Into<String>) {
+        let detail = detail.into();
+        tracing::debug!(?kind, %name, %detail, "dnssec step");
+        self.trace.push(TraceStep {
+            kind,
+            name: name.to_string(),
+            detail,
+        });
+    }
+
+    pub(crate) fn time(&self, t: u32) -> String {
+        fmt_time(t, self.now, self.now_secs)
+    }
+
+    /// The response to a question: `Ok(Ok(resp))`, `Ok(Err(verdict))` when the query failed
+    /// or the server answered with an error rcode, `Err(Need)` when not collected yet.
+    pub(crate) fn response(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+    ) -> R<Result<&'a Response, Verdict>> {
+        let q = Question::new(name, rtype);
+        let ev = self.ev;
+        match ev.get(&q) {
+            None => Err(Halt::Need(q)),
+            Some(Err(reason)) => {
+                let r = Reason::new(
+                    C::QueryFailed,
+                    format!("query {name} {rtype} failed: {reason}"),
+                );
+                self.step(StepKind::Failure, name, r.detail.clone());
+                Ok(Err(Verdict::Indeterminate(r)))
+            }
+            Some(Ok(resp)) => {
+                if resp.rcode != 0 && resp.rcode != 3 {
+                    let r = Reason::new(
+                        C::ServerError,
+                        format!(
+                            "query {name} {rtype}: the server answered rcode {}",
+                            rcode_name(resp.rcode)
+                        ),
+                    );
+                    self.step(StepKind::Failure, name, r.detail.clone());
+                    return Ok(Err(Verdict::Indeterminate(r)));
+                }
+                Ok(Ok(resp))
+            }
+        }
+    }
+
+    /// The data RFC 4034 3.1.8.1 signs: RRSIG RDATA without the signature, then each RR in
+    /// canonical form (owner lowercased, or `*.` + the last `labels` labels for a wildcard
+    /// expansion; original TTL) in canonical RDATA order, duplicates removed (6.3).
+    fn signed_data(rrset: &Rrset, sig: &Sig) -> Vec<u8> {
+        let mut out = sig.prefix.clone();
+        let owner_labels = usize::from(rrset.name.num_labels());
+        let owner = if usize::from(sig.labels) < owner_labels {
+            let mut w = b"\x01*".to_vec();
+            w.extend(name_wire(&ancestor(&rrset.name, usize::from(sig.labels))));
+            w
+        } else {
+            name_wire(&rrset.name)
+        };
+        let mut rdatas: Vec<&Vec<u8>> = rrset.rdatas.iter().collect();
+        rdatas.sort();
+        rdatas.dedup();
+        let rtype = u16::from(rrset.rtype).to_be_bytes();
+        for rd in rdatas {
+            out.extend_from_slice(&owner);
+            out.extend_from_slice(&rtype);
+            out.extend_from_slice(&rrset.class.to_be_bytes());
+            out.extend_from_slice(&sig.original_ttl.to_be_bytes());
+            out.extend_from_slice(&(rd.len() as u16).to_be_bytes());
+            out.extend_from_slice(rd);
+        }
+        out
+    }
+
+    /// RFC 4035 5.3: verifies an RRset with the keys of `zone`. `Ok(Err(reason))` when no
+    /// signature verifies (the most telling failure).
+    pub(crate) fn verify_rrset(
+        &mut self,
+        rrset: &Rrset,
+        zone: &Name,
+        keys: &[Key],
+    ) -> R<Result<Used, Reason>> {
+        let what = format!("{} {}", rrset.name, rrset.rtype);
+        if rrset.sigs.is_empty() {
+            let r = Reason::new(
+                C::MissingSignature,
+                format!("{what} has no RRSIG although {zone} is signed"),
+            );
+            self.step(StepKind::Failure, &rrset.name, r.detail.clone());
+            return Ok(Err(r));
+        }
+        let mut worst: Option<Reason> = None;
+        let owner_labels = rrset.name.num_labels();
+        for sig in &rrset.sigs {
+            let id = format!(
+                "RRSIG {} alg {} tag {}",
+                rrset.rtype, sig.algorithm, sig.key_tag
+            );
+            // RFC 4035 5.3.1: the signer is the zone that holds the RRset.
+            if &sig.signer != zone {
+                keep_worst(
+                    &mut worst,
+                    Reason::new(
+                        C::WrongZone,
+                        format!("{what}: {id} is by {}, expected {zone}", sig.signer),
+                    ),
+                );
+                continue;
+            }
+            // RFC 4035 5.3.1: labels must not exceed the owner's labels.
+            if sig.labels > owner_labels {
+                keep_worst(
+                    &mut worst,
+                    Reason::new(
+                        C::SignatureMismatch,
+                        format!(
+                            "{what}: {id} labels {} > owner labels {owner_labels}",
+                            sig.labels
+                        ),
+                    ),
+                );
+                continue;
+            }
+            if !crypto::algorithm_supported(sig.algorithm) {
+                keep_worst(
+                    &mut worst,
+                    Reason::new(
+                        C::UnsupportedAlgorithm,
+                        format!(
+                            "{what}: {id}: algorithm {} ({}) not supported",
+                            sig.algorithm,
+                            crypto::algorithm_name(sig.algorithm)
+                        ),
+                    ),
+                );
+                continue;
+            }
+            // RFC 4035 5.3.1 and RFC 4034 3.1.5: inception <= now <= expiration (serial
+            // arithmetic, RFC 1982).
+            if !serial_le(self.now, sig.expiration) {
+                keep_worst(
+                    &mut worst,
+                    Reason::new(
+                        C::SignatureExpired,
+                        format!(
+                            "{what}: {id} expired at {}, checked at {}",
+                            self.time(sig.expiration),
+                            fmt_unix(self.now_secs as i64)
+                        ),
+                    ),
+                );
+                continue;
+            }
+            if !serial_le(sig.inception, self.now) {
+                keep_worst(
+                    &mut worst,
+                    Reason::new(
+                        C::SignatureNotYetValid,
+                        format!(
+                            "{what}: {id} is valid from {}, checked at {}",
+                            self.time(sig.inception),
+                            fmt_unix(self.now_secs as i64)
+                        ),
+                    ),
+                );
+                continue;
+            }
+            // RFC 4035 5.3.1: key tag and algorithm match a zone key; a tag does not identify
+            // a key uniquely (RFC 4034 Appendix B), so try every candidate, within budget.
+            let candidates: Vec<&Key> = keys
+                .iter()
+                .filter(|k| k.tag == sig.key_tag && k.algorithm == sig.algorithm && k.usable())
+                .collect();
+            if candidates.is_empty() {
+                keep_worst(
+                    &mut worst,
+                    Reason::new(
+                        C::NoMatchingKey,
+                        format!(
+                            "{what}: {id}: no zone key of {zone} has tag {} and algorithm {}",
+                            sig.key_tag, sig.algorithm
+                        ),
+                    ),
+                );
+                continue;
+            }
+            let data = Self::signed_data(rrset, sig);
+            for (tried, key) in candidates.iter().enumerate() {
+                if tried as u32 >= self.limits.max_keys_per_signature {
+                    keep_worst(
+                        &mut worst,
+                        Reason::new(
+                            C::BudgetExceeded,
+                            format!(
+                                "{what}: {id}: more than {} candidate keys (Limits::max_keys_per_signature)",
+                                self.limits.max_keys_per_signature
+                            ),
+                        ),
+                    );
+                    break;
+                }
+                if self.sigs_checked >= self.limits.max_signatures {
+                    return Err(Halt::Budget(Reason::new(
+                        C::BudgetExceeded,
+                        format!(
+                            "more than {} signature verifications in one lookup (Limits::max_signatures)",
+                            self.limits.max_signatures
+                        ),
+                    )));
+                }
+                self.sigs_checked += 1;
+                match crypto::verify(sig.algorithm, &key.public, &data, &sig.signature) {
+                    Ok(()) => {
+                        if let Some(rec) = self.record.as_mut() {
+                            rec.push(VerifiedSignature {
+                                algorithm: sig.algorithm,
+                                public_key: key.public.clone(),
+                                data: data.clone(),
+                                signature: sig.signature.clone(),
+                            });
+                        }
+                        let wildcard = (sig.labels < owner_labels).then_some(sig.labels);
+                        let mut detail = format!(
+                            "{} verified by {zone} key {} ({}), valid {} to {}",
+                            rrset.rtype,
+                            key.tag,
+                            crypto::algorithm_name(key.algorithm),
+                            self.time(sig.inception),
+                            self.time(sig.expiration)
+                        );
+                        if wildcard.is_some() {
+                            detail.push_str(&format!(
+                                ", expanded from wildcard *.{}",
+                                ancestor(&rrset.name, usize::from(sig.labels))
+                            ));
+                        }
+                        self.step(StepKind::Verified, &rrset.name, detail);
+                        return Ok(Ok(Used {
+                            wildcard_labels: wildcard,
+                        }));
+                    }
+                    Err(VerifyError::Invalid) => keep_worst(
+                        &mut worst,
+                        Reason::new(
+                            C::SignatureInvalid,
+                            format!("{what}: {id} does not verify with {zone} key {}", key.tag),
+                        ),
+                    ),
+                    Err(VerifyError::BadKey(why)) => keep_worst(
+                        &mut worst,
+                        Reason::new(
+                            C::NoMatchingKey,
+                            format!("{what}: {id}: {zone} key {} unusable: {why}", key.tag),
+                        ),
+                    ),
+                    Err(VerifyError::Unsupported) => {}
+                }
+            }
+        }
+        let r = worst.unwrap_or_else(|| {
+            Reason::new(
+                C::SignatureInvalid,
+                format!("{what}: no signature verifies"),
+            )
+        });
+        self.step(StepKind::Failure, &rrset.name, r.detail.clone());
+        Ok(Err(r))
+    }
+
+    /// RFC 4035 5.2: the DNSKEY RRset of `zone` authenticated by DS records (from the
+    /// parent, already verified, or a DS trust anchor) or DNSKEY trust anchors.
+    fn zone_keys(&mut self, zone: &Name, ds: &[Vec<u8>], anchor_keys: &[Vec<u8>]) -> R<Walk> {
+        // RFC 4035 5.2 and RFC 6840 5.2: DS records with an unsupported algorithm or digest
+        // are ignored; if none is left the zone is treated as unsigned.
+        let mut supported = Vec::new();
+        for d in ds {
+            if d.len() < 5 {
+                continue;
+            }
+            let (tag, alg, dt) = (u16::from_be_bytes([d[0], d[1]]), d[2], d[3]);
+            if !crypto::algorithm_supported(alg) || !crypto::digest_supported(dt) {
+                self.step(StepKind::Skipped, zone, format!("DS {tag} {alg} {dt} skipped: algorithm {} or digest type {dt} not supported", crypto::algorithm_name(alg)));
+                continue;
+            }
+            supported.push((tag, alg, dt, &d[4..]));
+        }
+        let anchor_usable: Vec<&Vec<u8>> = anchor_keys
+            .iter()
+            .filter(|k| k.len() > 4 && crypto::algorithm_supported(k[3]))
+            .collect();
+        if supported.is_empty() && anchor_usable.is_empty() {
+            let r = Reason::new(
+                C::UnsupportedAlgorithm,
+                format!(
+                    "{zone}: no DS with a supported algorithm and digest (RFC 4035 5.2): the zone is treated as unsigned"
+                ),
+            );
+            self.step(StepKind::Insecure, zone, r.detail.clone());
+            return Ok(Walk::Stop(Verdict::Insecure(r)));
+        }
+        let resp = match self.response(zone, RecordType::DNSKEY)? {
+            Ok(r) => r,
+            Err(v) => return Ok(Walk::Stop(v)),
+        };
+        let Some(set) = resp.answer_rrset(zone, RecordType::DNSKEY) else {
+            let r = Reason::new(
+                C::NoDnskey,
+                format!("{zone}: no DNSKEY RRset in the answer"),
+            );
+            self.step(StepKind::Failure, zone, r.detail.clone());
+            return Ok(Walk::Stop(Verdict::Bogus(r)));
+        };
+        let owner = name_wire(zone);
+        let mut entry: Vec<Key> = Vec::new();
+        let mut revoked = Vec::new();
+        let mut digests_per_ds = vec![0u32; supported.len()];
+        for rd in &set.rdatas {
+            let Some(key) = Key::from_rdata(rd) else {
+                continue;
+            };
+            let mut matched = false;
+            for (i, &(tag, alg, dt, digest)) in supported.iter().enumerate() {
+                if key.tag != tag || key.algorithm != alg {
+                    continue;
+                }
+                // Bounded hashing: each DS is compared with at most
+                // Limits::max_keys_per_signature keys of its tag (KeyTrap-style sets).
+                digests_per_ds[i] += 1;
+                if digests_per_ds[i] > self.limits.max_keys_per_signature {
+                    return Err(Halt::Budget(Reason::new(
+                        C::BudgetExceeded,
+                        format!(
+                            "{zone}: more than {} DNSKEYs with the tag of DS {tag} (Limits::max_keys_per_signature)",
+                            self.limits.max_keys_per_signature
+                        ),
+                    )));
+                }
+                if crypto::ds_digest(dt, &owner, rd).as_deref() == Some(digest) {
+                    matched = true;
+                    self.step(StepKind::DsMatch, zone, format!("DS {tag} {alg} {dt} matches DNSKEY {} (flags {}, {}) by tag, algorithm and digest", key.tag, key.flags, crypto::algorithm_name(alg)));
+                }
+            }
+            if anchor_usable.iter().any(|a| a.as_slice() == rd.as_slice()) {
+                matched = true;
+                self.step(
+                    StepKind::Anchor,
+                    zone,
+                    format!(
+                        "DNSKEY {} ({}) is a trust anchor",
+                        key.tag,
+                        crypto::algorithm_name(key.algorithm)
+                    ),
+                );
+            }
+            if matched {
+                if key.flags & ZONE_FLAG == 0 {
+                    self.step(
+                        StepKind::Skipped,
+                        zone,
+                        format!(
+                            "DNSKEY {} lacks the zone key flag (RFC 4034 2.1.1)",
+                            key.tag
+                        ),
+                    );
+                } else if key.flags & REVOKE_FLAG != 0 {
+                    revoked.push(key.tag);
+                    self.step(
+                        StepKind::Skipped,
+                        zone,
+                        format!(
+                            "DNSKEY {} has the REVOKE flag (RFC 5011 2.1): not used",
+                            key.tag
+                        ),
+                    );
+                } else {
+                    entry.push(key);
+                }
+            }
+        }
+        if entry.is_empty() {
+            let r = if revoked.is_empty() {
+                let dss: Vec<String> = supported
+                    .iter()
+                    .map(|(t, a, d, _)| format!("{t} {a} {d}"))
+                    .collect();
+                Reason::new(
+                    C::DsNoMatchingKey,
+                    format!(
+                        "{zone}: no DNSKEY matches DS {} (or the trust anchor)",
+                        dss.join(", ")
+                    ),
+                )
+            } else {
+                Reason::new(
+                    C::RevokedKey,
+                    format!("{zone}: the only keys the DS names are revoked ({revoked:?})"),
+                )
+            };
+            self.step(StepKind::Failure, zone, r.detail.clone());
+            return Ok(Walk::Stop(Verdict::Bogus(r)));
+        }
+        // RFC 4035 5.2: the DNSKEY RRset must be signed by a key a DS (or anchor) names.
+        match self.verify_rrset(set, zone, &entry)? {
+            Ok(Used {
+                wildcard_labels: None,
+            }) => {}
+            Ok(_) => {
+                let r = Reason::new(
+                    C::BadWildcard,
+                    format!("{zone}: the DNSKEY RRset is a wildcard expansion"),
+                );
+                self.step(StepKind::Failure, zone, r.detail.clone());
+                return Ok(Walk::Stop(Verdict::Bogus(r)));
+            }
+            Err(inner) => {
+                let code = if inner.code == C::NoMatchingKey {
+                    C::DnskeyNotSigned
+                } else {
+                    inner.code
+                };
+                let r = Reason::new(
+                    code,
+                    format!(
+                        "{zone}: DNSKEY RRset not signed by a key the DS names: {}",
+                        inner.detail
+                    ),
+                );
+                return Ok(Walk::Stop(Verdict::Bogus(r)));
+            }
+        }
+        let keys: Vec<Key> = set
+            .rdatas
+            .iter()
+            .filter_map(|rd| Key::from_rdata(rd))
+            .filter(Key::usable)
+            .collect();
+        Ok(Walk::Secure {
+            zone: zone.clone(),
+            keys: Rc::new(keys),
+        })
+    }
+
+    fn anchor_walk(&mut self, zone: &Name) -> R<Walk> {
+        if let Some(w) = self.zones.get(zone) {
+            return Ok(w.clone());
+        }
+        let mut ds = Vec::new();
+        let mut keys = Vec::new();
+        let anchors: Vec<Anchor> = self.anchors.for_zone(zone).cloned().collect();
+        for a in anchors {
+            match a {
+                Anchor::Ds {
+                    key_tag,
+                    algorithm,
+                    digest_type,
+                    digest,
+                    ..
+                } => {
+                    self.step(
+                        StepKind::Anchor,
+                        zone,
+                        format!("trust anchor DS {key_tag} {algorithm} {digest_type}"),
+                    );
+                    let mut rd = key_tag.to_be_bytes().to_vec();
+                    rd.push(algorithm);
+                    rd.push(digest_type);
+                    rd.extend_from_slice(&digest);
+                    ds.push(rd);
+                }
+                Anchor::Dnskey { rdata, .. } => keys.push(rdata),
+            }
+        }
+        let w = self.zone_keys(zone, &ds, &keys)?;
+        self.zones.insert(zone.clone(), w.clone());
+        Ok(w)
+    }
+
+    /// Walks from the closest trust anchor down to `target`, label by label, asking for the
+    /// DS RRset at each name to find the zone cuts (RFC 4035 5.2, 4.3).
+    pub(crate) fn walk(&mut self, target: &Name) -> R<Walk> {
+        let Some(anchor) = self.anchors.closest(target).cloned() else {
+            let r = Reason::new(C::NoTrustAnchor, format!("no trust anchor covers {target}"));
+            self.step(StepKind::Insecure, target, r.detail.clone());
+            return Ok(Walk::Stop(Verdict::Indeterminate(r)));
+        };
+        let mut current = self.anchor_walk(&anchor)?;
+        let from = label_count(&anchor);
+        let to = label_count(target);
+        if to.saturating_sub(from) > self.limits.max_depth as usize {
+            return Err(Halt::Budget(Reason::new(
+                C::BudgetExceeded,
+                format!(
+                    "{target} is more than {} labels below the trust anchor (Limits::max_depth)",
+                    self.limits.max_depth
+                ),
+            )));
+        }
+        for depth in from + 1..=to {
+            let (zone, keys) = match &current {
+                Walk::Secure { zone, keys } => (zone.clone(), keys.clone()),
+                Walk::Stop(_) => return Ok(current),
+            };
+            let name = ancestor(target, depth);
+            if let Some(w) = self.zones.get(&name) {
+                current = w.clone();
+                continue;
+            }
+            match self.ds_step(&zone, &keys, &name)? {
+                DsStep::Cut(ds) => {
+                    self.step(
+                        StepKind::ZoneCut,
+                        &name,
+                        format!("zone cut: {} DS record(s) in {zone}", ds.len()),
+                    );
+                    let w = self.zone_keys(&name, &ds, &[])?;
+                    self.zones.insert(name.clone(), w.clone());
+                    current = w;
+                }
+                DsStep::NotCut => {}
+                DsStep::NoName => break,
+                DsStep::Stop(v) => return Ok(Walk::Stop(v)),
+            }
+        }
+        Ok(current)
+    }
+
+    /// The DS question at `name`, answered from the secure zone `zone` above it.
+    fn ds_step(&mut self, zone: &Name, keys: &[Key], name: &Name) -> R<DsStep> {
+        let resp = match self.response(name, RecordType::DS)? {
+            Ok(r) => r,
+            Err(v) => return Ok(DsStep::Stop(v)),
+        };
+        if let Some(set) = resp.answer_rrset(name, RecordType::DS) {
+            return Ok(match self.verify_rrset(set, zone, keys)? {
+                Ok(Used {
+                    wildcard_labels: None,
+                }) => DsStep::Cut(set.rdatas.clone()),
+                Ok(_) => DsStep::Stop(Verdict::Bogus(Reason::new(
+                    C::BadWildcard,
+                    format!("the DS RRset at {name} is a wildcard expansion"),
+                ))),
+                Err(r) => DsStep::Stop(Verdict::Bogus(r)),
+            });
+        }
+        if let Some(set) = resp.answer_rrset(name, RecordType::CNAME) {
+            // A CNAME owner is not a zone cut.
+            return Ok(match self.verify_rrset(set, zone, keys)? {
+                Ok(_) => {
+                    self.step(StepKind::NotACut, name, "CNAME owner: not a zone cut");
+                    DsStep::NotCut
+                }
+                Err(r) => DsStep::Stop(Verdict::Bogus(r)),
+            });
+        }
+        let denial = self.deny(resp, name, RecordType::DS, zone, keys)?;
+        Ok(match denial {
+            Denial::Nodata { delegation: true } => {
+                let r = Reason::new(
+                    C::InsecureDelegation,
+                    format!(
+                        "{zone} proves {name} is a delegation without DS: the zone below is unsigned"
+                    ),
+                );
+                self.step(StepKind::Insecure, name, r.detail.clone());
+                DsStep::Stop(Verdict::Insecure(r))
+            }
+            Denial::Nodata { delegation: false } => {
+                self.step(
+                    StepKind::NotACut,
+                    name,
+                    format!("no DS and no delegation: {name} is inside {zone}"),
+                );
+                DsStep::NotCut
+            }
+            Denial::Nxdomain => DsStep::NoName,
+            Denial::OptOut(r) => {
+                self.step(StepKind::Insecure, name, r.detail.clone());
+                DsStep::Stop(Verdict::Insecure(r))
+            }
+            Denial::NotSecure(v) => DsStep::Stop(v),
+            Denial::Failed(r) => DsStep::Stop(Verdict::Bogus(r)),
+        })
+    }
+
+    /// The chain of links answering `q`.
+    fn resolve(&mut self, q: &Question) -> R<Vec<Link>> {
+        let mut links = Vec::new();
+        let mut current = q.name.clone();
+        let mut seen = vec![current.clone()];
+        loop {
+            let resp = match self.response(&current, q.rtype)? {
+                Ok(r) => r,
+                Err(v) => {
+                    links.push(link(
+                        &current,
+                        q.rtype,
+                        AnswerKind::Unknown,
+                        v,
+                        None,
+                        Vec::new(),
+                    ));
+                    return Ok(links);
+                }
+            };
+            let mut name = current.clone();
+            loop {
+                if let Some(set) = resp.answer_rrset(&name, q.rtype) {
+                    links.push(self.positive(resp, set)?);
+                    return Ok(links);
+                }
+                // RFC 6672 3.4 / 5.3.3: a DNAME is validated and the CNAME it synthesises
+                // (unsigned) is not used; so a covering DNAME wins over a CNAME at the name.
+                let dname = if q.rtype == RecordType::DNAME {
+                    None
+                } else {
+                    resp.answer
+                        .iter()
+                        .filter(|s| {
+                            s.rtype == RecordType::DNAME && s.name != name && s.name.zone_of(&name)
+                        })
+                        .max_by_key(|s| s.name.num_labels())
+                        .map(|s| (s, Some(s.name.clone())))
+                };
+                let next = dname.or_else(|| {
+                    (q.rtype != RecordType::CNAME)
+                        .then(|| {
+                            resp.answer_rrset(&name, RecordType::CNAME)
+                                .map(|set| (set, None))
+                        })
+                        .flatten()
+                });
+                let Some((set, dname)) = next else { break };
+                let l = self.positive(resp, set)?;
+                let target = set
+                    .rdatas
+                    .first()
+                    .and_then(|rd| wire::rdata_name(rd, 0).ok().map(|(n, _)| n));
+                let bad = matches!(l.verdict, Verdict::Bogus(_) | Verdict::Indeterminate(_));
+                links.push(l);
+                if bad {
+                    return Ok(links);
+                }
+                let Some(target) = target else {
+                    links.push(bad_link(
+                        &name,
+                        q.rtype,
+                        C::BadResponse,
+                        format!("{} at {} has no target", set.rtype, set.name),
+                    ));
+                    return Ok(links);
+                };
+                let new = match dname {
+                    None => target.to_lowercase(),
+                    Some(owner) => match substitute(&name, &owner, &target) {
+                        Some(n) => n,
+                        None => {
+                            links.push(bad_link(&name, q.rtype, C::BadResponse, format!("DNAME substitution of {name} by {owner} -> {target} is longer than 255 octets")));
+                            return Ok(links);
+                        }
+                    },
+                };
+                self.step(
+                    StepKind::Alias,
+                    &name,
+                    format!("{} {name} -> {new}", set.rtype),
+                );
+                if seen.contains(&new) || seen.len() > self.limits.max_chain as usize {
+                    links.push(bad_link(
+                        &new,
+                        q.rtype,
+                        C::ChainTooLong,
+                        format!(
+                            "alias chain loops or is longer than {} links (Limits::max_chain)",
+                            self.limits.max_chain
+                        ),
+                    ));
+                    return Ok(links);
+                }
+                seen.push(new.clone());
+                name = new;
+            }
+            if name != current {
+                // The chain left this message: ask for the new name itself.
+                current = name;
+                continue;
+            }
+            links.push(self.negative(resp, &current, q.rtype)?);
+            return Ok(links);
+        }
+    }
+
+    /// A positive RRset: its zone by its signer, the chain to that zone, the signature, and
+    /// for a wildcard expansion the proof that the exact name does not exist.
+    fn positive(&mut self, resp: &Response, set: &Rrset) -> R<Link> {
+        let records = set.display();
+        let Some(signer) = set
+            .sigs
+            .iter()
+            .map(|s| s.signer.clone())
+            .find(|s| s.zone_of(&set.name))
+        else {
+            // Unsigned: secure only if we can prove the zone is unsigned.
+            return Ok(match self.walk(&set.name)? {
+                Walk::Secure { zone, .. } => {
+                    let r = Reason::new(
+                        C::MissingSignature,
+                        format!(
+                            "{} {} has no RRSIG (by an ancestor zone) although {zone} is signed",
+                            set.name, set.rtype
+                        ),
+                    );
+                    self.step(StepKind::Failure, &set.name, r.detail.clone());
+                    link(
+                        &set.name,
+                        set.rtype,
+                        AnswerKind::Records,
+                        Verdict::Bogus(r),
+                        Some(zone),
+                        records,
+                    )
+                }
+                Walk::Stop(v) => link(&set.name, set.rtype, AnswerKind::Records, v, None, records),
+            });
+        };
+        let (zone, keys) = match self.zone_of_signer(&signer)? {
+            Ok(zk) => zk,
+            Err(v) => {
+                return Ok(link(
+                    &set.name,
+                    set.rtype,
+                    AnswerKind::Records,
+                    v,
+                    Some(signer),
+                    records,
+                ));
+            }
+        };
+        let verdict = match self.verify_rrset(set, &zone, &keys)? {
+            Err(r) => Verdict::Bogus(r),
+            Ok(Used {
+                wildcard_labels: None,
+            }) => Verdict::Secure,
+            Ok(Used {
+                wildcard_labels: Some(labels),
+            }) => match self.wildcard_proof(resp, &set.name, labels, &zone, &keys)? {
+                Ok(()) => Verdict::Secure,
+                Err(v) => v,
+            },
+        };
+        Ok(link(
+            &set.name,
+            set.rtype,
+            AnswerKind::Records,
+            verdict,
+            Some(zone),
+            records,
+        ))
+    }
+
+    /// The validated keys of the zone named by an RRSIG's signer field.
+    fn zone_of_signer(&mut self, signer: &Name) -> R<Result<ZoneKeys, Verdict>> {
+        Ok(match self.walk(signer)? {
+            Walk::Secure { zone, keys } if &zone == signer => Ok((zone, keys)),
+            Walk::Secure { zone, .. } => {
+                let r = Reason::new(
+                    C::WrongZone,
+                    format!("the signer {signer} is not a zone cut below {zone}"),
+                );
+                self.step(StepKind::Failure, signer, r.detail.clone());
+                Err(Verdict::Bogus(r))
+            }
+            Walk::Stop(v) => Err(v),
+        })
+    }
+
+    /// A negative answer (no RRset of the type at `name`, no alias).
+    fn negative(&mut self, resp: &Response, name: &Name, rtype: RecordType) -> R<Link> {
+        let kind = if resp.rcode == 3 {
+            AnswerKind::Nxdomain
+        } else {
+            AnswerKind::Nodata
+        };
+        let signer = resp
+            .authority
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.rtype,
+                    RecordType::NSEC | RecordType::NSEC3 | RecordType::SOA
+                )
+            })
+            .flat_map(|s| s.sigs.iter())
+            .map(|s| s.signer.clone())
+            .find(|s| s.zone_of(name));
+        let Some(signer) = signer else {
+            return Ok(match self.walk(name)? {
+                Walk::Secure { zone, .. } => {
+                    let r = Reason::new(
+                        C::MissingSignature,
+                        format!(
+                            "{} for {name} {rtype} without signed NSEC/NSEC3 records although {zone} is signed",
+                            kind.as_str()
+                        ),
+                    );
+                    self.step(StepKind::Failure, name, r.detail.clone());
+                    link(name, rtype, kind, Verdict::Bogus(r), Some(zone), Vec::new())
+                }
+                Walk::Stop(v) => link(name, rtype, kind, v, None, Vec::new()),
+            });
+        };
+        let (zone, keys) = match self.zone_of_signer(&signer)? {
+            Ok(zk) => zk,
+            Err(v) => return Ok(link(name, rtype, kind, v, Some(signer), Vec::new())),
+        };
+        let verdict = match self.deny(resp, name, rtype, &zone, &keys)? {
+            Denial::Nxdomain if kind == AnswerKind::Nxdomain => Verdict::Secure,
+            Denial::Nodata { .. } if kind == AnswerKind::Nodata => Verdict::Secure,
+            Denial::Nxdomain | Denial::Nodata { .. } => Verdict::Bogus(Reason::new(
+                C::BadResponse,
+                format!(
+                    "the rcode says {} but the proof says otherwise",
+                    kind.as_str()
+                ),
+            )),
+            Denial::OptOut(r) => Verdict::Insecure(r),
+            Denial::NotSecure(v) => v,
+            Denial::Failed(r) => Verdict::Bogus(r),
+        };
+        Ok(link(name, rtype, kind, verdict, Some(zone), Vec::new()))
+    }
+
+    fn finish(&self, q: &Question, links: Vec<Link>) -> Outcome {
+        let verdict = links
+            .iter()
+            .map(|l| l.verdict.clone())
+            .max_by_key(Verdict::rank)
+            .unwrap_or_else(|| Verdict::Indeterminate(Reason::new(C::BadResponse, "no answer")));
+        let answer = links.last().map_or(AnswerKind::Unknown, |l| l.answer);
+        Outcome {
+            name: q.name.to_string(),
+            rtype: q.rtype.to_string(),
+            reason: verdict.reason().cloned(),
+            verdict,
+            answer,
+            links,
+            trace: self.trace.clone(),
+            signatures_checked: self.sigs_checked,
+        }
+    }
+}
+
+pub(crate) enum DsStep {
+    Cut(Vec<Vec<u8>>),
+    NotCut,
+    NoName,
+    Stop(Verdict),
+}
+
+/// What a denial proves.
+pub(crate) enum Denial {
+    Nxdomain,
+    Nodata { delegation: bool },
+    OptOut(Reason),
+    NotSecure(Verdict),
+    Failed(Reason),
+}
+
+fn link(
+    name: &Name,
+    rtype: RecordType,
+    answer: AnswerKind,
+    verdict: Verdict,
+    zone: Option<Name>,
+    records: Vec<String>,
+) -> Link {
+    Link {
+        name: name.to_string(),
+        rtype: rtype.to_string(),
+        answer,
+        reason: verdict.reason().cloned(),
+        verdict,
+        zone: zone.map(|z| z.to_string()),
+        records,
+    }
+}
+
+fn bad_link(name: &Name, rtype: RecordType, code: C, detail: String) -> Link {
+    link(
+        name,
+        rtype,
+        AnswerKind::Unknown,
+        Verdict::Bogus(Reason::new(code, detail)),
+        None,
+        Vec::new(),
+    )
+}
+
+/// RFC 6672 2.2: replace the suffix `owner` of `name` by `target`.
+fn substitute(name: &Name, owner: &Name, target: &Name) -> Option<Name> {
+    let keep = label_count(name) - label_count(owner);
+    let labels: Vec<Vec<u8>> = name
+        .iter()
+        .take(keep)
+        .chain(target.iter())
+        .map(|l| l.to_ascii_lowercase())
+        .collect();
+    // RFC 1035 2.3.4: at most 255 octets in wire form.
+    if labels.iter().map(|l| l.len() + 1).sum::<usize>() + 1 > 255 {
+        return None;
+    }
+    let mut n = Name::from_labels(labels.iter().map(|l| l.as_slice())).ok()?;
+    n.set_fqdn(true);
+    Some(n)
+}
+
+fn rcode_name(rcode: u8) -> String {
+    match rcode {
+        1 => "FORMERR".into(),
+        2 => "SERVFAIL".into(),
+        4 => "NOTIMP".into(),
+        5 => "REFUSED".into(),
+        n => n.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_arithmetic_wraps() {
+        assert!(serial_le(1, 2));
+        assert!(serial_le(5, 5));
+        assert!(!serial_le(2, 1));
+        // Across the 2^32 wrap (RFC 1982): 0xffff_fff0 < 0x10.
+        assert!(serial_le(0xffff_fff0, 0x10));
+        assert!(!serial_le(0x10, 0xffff_fff0));
+    }
+
+    #[test]
+    fn times_format_as_rfc3339() {
+        assert_eq!(fmt_unix(0), "1970-01-01T00:00:00Z");
+        assert_eq!(fmt_unix(1_780_272_000), "2026-06-01T00:00:00Z");
+        assert_eq!(fmt_unix(951_782_400), "2000-02-29T00:00:00Z");
+        // A 32-bit RRSIG time after 2106 read relative to now.
+        let now = 4_294_967_000u64;
+        assert_eq!(fmt_time(100, now as u32, now), fmt_unix(4_294_967_396));
+    }
+
+    #[test]
+    fn dname_substitution() {
+        use std::str::FromStr;
+        let n = |s| Name::from_str(s).unwrap();
+        assert_eq!(
+            substitute(
+                &n("www.sub.cname.test."),
+                &n("sub.cname.test."),
+                &n("nsec.test.")
+            )
+            .unwrap(),
+            n("www.nsec.test.")
+        );
+        let long = format!("{}.", vec!["a".repeat(62); 4].join("."));
+        assert!(substitute(&n("x.y.d."), &n("d."), &n(&long)).is_none());
+    }
+}

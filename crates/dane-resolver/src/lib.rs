@@ -1,0 +1,346 @@
+//! DNS evidence collection for DNSSEC validation.
+//!
+//! [`Resolver::lookup`] asks a recursive resolver (or an authoritative server that holds
+//! every zone, as in the tests) with DO=1 and CD=1, and feeds the answers to
+//! [`dane_dnssec::validate`], which says which question it needs next (the DNSKEY of the
+//! trust anchor's zone, the DS at each label down to the signer, the DNSKEY at each cut,
+//! the answer, each CNAME/DNAME target). The verdict comes from `dane-dnssec` alone
+//! (ARCHITECTURE.md invariant 3); the resolver never reads an AD bit.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), dane_resolver::Error> {
+//! use dane_resolver::{Config, Resolver};
+//! use hickory_proto::rr::{Name, RecordType};
+//! use std::str::FromStr;
+//!
+//! let config = Config::new(dane_resolver::system_servers()?);
+//! let resolver = Resolver::new(config);
+//! let now = rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_780_272_000));
+//! let lookup = resolver.lookup(&Name::from_str("example.com.").unwrap(), RecordType::A, now).await?;
+//! println!("{}", lookup.outcome.verdict);
+//! # Ok(()) }
+//! ```
+//!
+//! # Invariants
+//!
+//! - Every exchange has a deadline ([`Config::timeout`] per attempt) and a size limit
+//!   (65535 octets); a lookup asks at most [`Config::max_queries`] questions and ends by
+//!   [`Config::lookup_timeout`]. A response
+//!   with the wrong ID, question or source is ignored; one that does not parse becomes a
+//!   failed item of evidence (the verdict is then Indeterminate), never a panic.
+//! - One cache per [`Resolver`] (one run): every answer is fetched once and shared by
+//!   concurrent lookups (the first asker fetches, the others wait for it).
+//! - Trust anchors: the IANA root anchors unless [`Config::anchors`] is replaced.
+//!
+//! # Time
+//!
+//! `now` is passed through to the validator; the resolver itself reads no clock except
+//! tokio's timers for its deadlines.
+//!
+//! # Limitations
+//!
+//! - UDP and TCP only (no DoT/DoH); no EDNS Client Subnet, no cookies.
+//! - A failed question stays failed for the life of the [`Resolver`] (one run).
+//! - The servers must be recursive (or authoritative for every zone asked); there is no
+//!   iteration from the root servers.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod transport;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dane_dnssec::{Evidence, Limits, Outcome, Question, Step, TrustAnchors, validate};
+use hickory_proto::rr::{Name, RecordType};
+use rustls_pki_types::UnixTime;
+use tokio::sync::OnceCell;
+
+pub use transport::EDNS_BUFFER;
+
+/// What can stop a lookup from producing a verdict at all.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No resolver address was configured or found.
+    #[error("no DNS server: /etc/resolv.conf has no nameserver line; give --resolver ADDR[:PORT]")]
+    NoServers,
+    /// A resolver address that does not parse.
+    #[error("resolver address {0:?}: expected ADDR, ADDR:PORT or [IPv6]:PORT")]
+    BadServer(String),
+    /// A file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A trust-anchor file that does not parse.
+    #[error("trust anchors in {path}: {source}")]
+    Anchors {
+        /// The file.
+        path: String,
+        /// The parse error.
+        source: dane_dnssec::Error,
+    },
+    /// The validator kept asking for more than [`Config::max_queries`] answers.
+    #[error("{name} {rtype}: more than {limit} questions needed; giving up")]
+    TooManyQueries {
+        /// The name looked up.
+        name: String,
+        /// The type looked up.
+        rtype: String,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// Resolver settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Servers, tried in order on each attempt.
+    pub servers: Vec<SocketAddr>,
+    /// Deadline per exchange (per server, per attempt; UDP and the TCP retry each).
+    pub timeout: Duration,
+    /// Rounds over the server list before a question counts as failed.
+    pub attempts: u32,
+    /// Questions per lookup at most.
+    pub max_queries: usize,
+    /// Deadline for a whole lookup: questions not answered by then count as failed (the
+    /// verdict is then Indeterminate unless the chain is already decided).
+    pub lookup_timeout: Duration,
+    /// Trust anchors (default: the IANA root anchors).
+    pub anchors: TrustAnchors,
+    /// Validator limits.
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Defaults (2 s per exchange, 2 attempts, 200 questions, 30 s per lookup, IANA root
+    /// anchors) for `servers`.
+    pub fn new(servers: Vec<SocketAddr>) -> Self {
+        Self {
+            servers,
+            timeout: Duration::from_secs(2),
+            attempts: 2,
+            max_queries: 200,
+            lookup_timeout: Duration::from_secs(30),
+            anchors: TrustAnchors::iana_root(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A finished lookup: the validator's outcome and the evidence it was reached from.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// The verdicts and trace.
+    pub outcome: Outcome,
+    /// Every answer the validator used, in the order it asked.
+    pub evidence: Evidence,
+}
+
+type Cached = Arc<OnceCell<Result<Vec<u8>, String>>>;
+
+/// A validating lookup service with a per-run cache, shareable across tasks (`Arc`).
+#[derive(Debug)]
+pub struct Resolver {
+    config: Config,
+    cache: Mutex<HashMap<Question, Cached>>,
+}
+
+impl Resolver {
+    /// A resolver with an empty cache.
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Looks up `name`/`rtype` and validates the answer at `now`.
+    pub async fn lookup(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        now: UnixTime,
+    ) -> Result<Lookup, Error> {
+        let mut evidence = Evidence::new();
+        let deadline = tokio::time::Instant::now() + self.config.lookup_timeout;
+        for _ in 0..=self.config.max_queries {
+            match validate(
+                &evidence,
+                &self.config.anchors,
+                name,
+                rtype,
+                now,
+                &self.config.limits,
+            ) {
+                Step::Done(outcome) => {
+                    return Ok(Lookup {
+                        outcome: *outcome,
+                        evidence,
+                    });
+                }
+                Step::Need(q) => {
+                    if evidence.contains(&q) {
+                        // The validator never asks twice; if it did, stop rather than loop.
+                        break;
+                    }
+                    let answer = tokio::time::timeout_at(deadline, self.answer(&q)).await;
+                    let answer = answer.unwrap_or_else(|_| {
+                        Err(format!(
+                            "the lookup deadline of {:?} passed",
+                            self.config.lookup_timeout
+                        ))
+                    });
+                    match answer {
+                        Ok(wire) => {
+                            if let Err(e) = evidence.insert_wire(q.clone(), wire) {
+                                evidence.insert_failure(q, e.to_string());
+                            }
+                        }
+                        Err(reason) => evidence.insert_failure(q, reason),
+                    }
+                }
+            }
+        }
+        Err(Error::TooManyQueries {
+            name: name.to_string(),
+            rtype: rtype.to_string(),
+            limit: self.config.max_queries,
+        })
+    }
+
+    /// The raw answer to a question, from the cache or the servers.
+    pub async fn answer(&self, q: &Question) -> Result<Vec<u8>, String> {
+        let cell = {
+            // A poisoned lock only means another task panicked while inserting; the map
+            // itself is still consistent (insertions are single calls).
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            cache.entry(q.clone()).or_default().clone()
+        };
+        cell.get_or_init(|| self.fetch(q)).await.clone()
+    }
+
+    async fn fetch(&self, q: &Question) -> Result<Vec<u8>, String> {
+        if self.config.servers.is_empty() {
+            return Err("no DNS server configured".into());
+        }
+        let mut last_error = String::new();
+        let mut last_error_response = None;
+        for _ in 0..self.config.attempts.max(1) {
+            for &server in &self.config.servers {
+                match transport::ask(server, &q.name, q.rtype, self.config.timeout).await {
+                    // NOERROR and NXDOMAIN are answers; SERVFAIL, REFUSED, ...: try another.
+                    transport::Answer::Response { wire, rcode: 0 | 3 } => return Ok(wire),
+                    transport::Answer::Response { wire, rcode } => {
+                        tracing::debug!(%server, name = %q.name, rtype = %q.rtype, rcode, "error rcode");
+                        last_error_response = Some(wire);
+                    }
+                    transport::Answer::Failed(e) => {
+                        tracing::debug!(%server, name = %q.name, rtype = %q.rtype, error = %e, "query failed");
+                        last_error = e;
+                    }
+                }
+            }
+        }
+        // An error rcode is evidence too (the validator reports it as Indeterminate).
+        last_error_response.ok_or(last_error)
+    }
+}
+
+/// Parses `ADDR`, `ADDR:PORT`, `[IPv6]` or `[IPv6]:PORT` (port 53 by default).
+pub fn parse_server(text: &str) -> Result<SocketAddr, Error> {
+    let t = text.trim();
+    if let Ok(sa) = t.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    if let Ok(ip) = t
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    Err(Error::BadServer(text.to_string()))
+}
+
+/// The `nameserver` addresses of a resolv.conf text (port 53; scoped IPv6 dropped).
+pub fn parse_resolv_conf(text: &str) -> Vec<SocketAddr> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            (f.next() == Some("nameserver")).then(|| f.next()).flatten()
+        })
+        .filter_map(|a| a.parse::<IpAddr>().ok())
+        .map(|ip| SocketAddr::new(ip, 53))
+        .collect()
+}
+
+/// The servers in /etc/resolv.conf.
+pub fn system_servers() -> Result<Vec<SocketAddr>, Error> {
+    let path = "/etc/resolv.conf";
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.into(),
+        source,
+    })?;
+    let servers = parse_resolv_conf(&text);
+    if servers.is_empty() {
+        return Err(Error::NoServers);
+    }
+    Ok(servers)
+}
+
+/// Reads a trust-anchor file (DS or DNSKEY lines, or BIND `trust-anchors { }`).
+pub fn read_anchors(path: &Path) -> Result<TrustAnchors, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    TrustAnchors::parse(&text).map_err(|source| Error::Anchors {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_forms() {
+        for (text, want) in [
+            ("127.0.0.1", Some("127.0.0.1:53")),
+            ("127.0.0.1:5353", Some("127.0.0.1:5353")),
+            ("::1", Some("[::1]:53")),
+            ("[::1]", Some("[::1]:53")),
+            ("[::1]:5300", Some("[::1]:5300")),
+            ("localhost", None),
+            ("1.2.3.4:99999", None),
+            ("", None),
+        ] {
+            let got = parse_server(text).ok().map(|s| s.to_string());
+            assert_eq!(got.as_deref(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn resolv_conf() {
+        let text = "# c\nsearch example\nnameserver 192.0.2.1\nnameserver ::1\nnameserver fe80::1%eth0\noptions ndots:2\n";
+        let got: Vec<String> = parse_resolv_conf(text)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(got, vec!["192.0.2.1:53", "[::1]:53"]);
+    }
+}

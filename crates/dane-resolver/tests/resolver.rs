@@ -1,0 +1,399 @@
+//! dane-resolver against NSD serving the fixtures: every row of cases.tsv, the evidence
+//! recorder, the delv differential, and hostile-server behaviour.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use dane_resolver::{Config, Resolver, read_anchors};
+use dane_testenv::{Nsd, cases, fixtures_dir};
+use hickory_proto::rr::{Name, RecordType};
+use rustls_pki_types::UnixTime;
+
+/// The pinned time of the resolver tests and the recorded evidence: 2026-06-01T00:00:00Z.
+const PINNED: u64 = 1_780_272_000;
+
+fn pinned() -> UnixTime {
+    UnixTime::since_unix_epoch(Duration::from_secs(PINNED))
+}
+
+fn resolver(nsd: &Nsd) -> Resolver {
+    let mut config = Config::new(vec![nsd.addr()]);
+    config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+    Resolver::new(config)
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn every_case_gets_its_verdict_and_answer_kind() {
+    let nsd = Nsd::start_fixtures().expect("start nsd (scripts/install-test-deps)");
+    let r = resolver(&nsd);
+    let rt = rt();
+    let mut wrong = Vec::new();
+    for case in cases().unwrap() {
+        let name = Name::from_str(&case.name).unwrap();
+        let rtype = RecordType::from_str(&case.rtype).unwrap();
+        let lookup = rt.block_on(r.lookup(&name, rtype, pinned())).unwrap();
+        let o = &lookup.outcome;
+        eprintln!(
+            "{} {} -> {} {} {:?} sigs={}",
+            case.name,
+            case.rtype,
+            o.verdict.as_str(),
+            o.answer.as_str(),
+            o.reason.as_ref().map(|r| r.to_string()),
+            o.signatures_checked
+        );
+        if o.verdict.as_str() != case.verdict || o.answer.as_str() != case.answer {
+            wrong.push(format!(
+                "{} {}: got {} {} ({:?}), want {} {}\n  trace: {:#?}",
+                case.name,
+                case.rtype,
+                o.verdict.as_str(),
+                o.answer.as_str(),
+                o.reason,
+                case.verdict,
+                case.answer,
+                o.trace
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} cases wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// Extra questions recorded into `evidence/extra.evidence`.
+const EXTRA: [(&str, &str); 4] = [
+    ("www.alg8.test.", "DS"),
+    ("nx.nsec.test.", "DS"),
+    ("www.nsec3.test.", "DS"),
+    ("nx.nsec3.test.", "DS"),
+];
+
+/// The evidence each case needs, as committed in `fixtures/dns/evidence/` (the hermetic
+/// tests of dane-dnssec read it). With `DANE_RECORD_EVIDENCE=1` the files are rewritten;
+/// otherwise the live answers must equal the committed ones octet for octet (IDs are
+/// zeroed), so a fixture change without re-recording fails here.
+#[test]
+fn evidence() {
+    let record = std::env::var_os("DANE_RECORD_EVIDENCE").is_some_and(|v| v == "1");
+    let nsd = Nsd::start_fixtures().expect("start nsd (scripts/install-test-deps)");
+    let r = resolver(&nsd);
+    let rt = rt();
+    let dir = dane_testenv::evidence_dir();
+    if record {
+        std::fs::create_dir_all(&dir).unwrap();
+    }
+    let mut stale = Vec::new();
+    for case in cases().unwrap() {
+        let name = Name::from_str(&case.name).unwrap();
+        let rtype = RecordType::from_str(&case.rtype).unwrap();
+        let lookup = rt.block_on(r.lookup(&name, rtype, pinned())).unwrap();
+        let items: Vec<dane_testenv::EvidenceItem> = lookup
+            .evidence
+            .items()
+            .iter()
+            .map(|(q, item)| (q.name.to_string(), q.rtype.to_string(), item.clone()))
+            .collect();
+        let path = dir.join(case.evidence_file());
+        if record {
+            dane_testenv::write_evidence(&path, &items).unwrap();
+            continue;
+        }
+        match dane_testenv::read_evidence(&path) {
+            Ok(committed) if committed == items => {}
+            Ok(_) => stale.push(format!("{} differs", path.display())),
+            Err(e) => stale.push(e.to_string()),
+        }
+    }
+    // Answers the hand-made negative tests of dane-dnssec need beyond the cases (the DS
+    // questions a walk asks once an answer's signatures or proofs are stripped).
+    let mut extra = Vec::new();
+    for (name, rtype) in EXTRA {
+        let q = dane_dnssec::Question::new(
+            &Name::from_str(name).unwrap(),
+            RecordType::from_str(rtype).unwrap(),
+        );
+        extra.push((
+            name.to_string(),
+            rtype.to_string(),
+            rt.block_on(r.answer(&q)),
+        ));
+    }
+    let path = dir.join("extra.evidence");
+    if record {
+        dane_testenv::write_evidence(&path, &extra).unwrap();
+    } else if dane_testenv::read_evidence(&path).ok() != Some(extra) {
+        stale.push(format!("{} differs", path.display()));
+    }
+    assert!(
+        stale.is_empty(),
+        "committed evidence is stale; re-record with \
+         DANE_RECORD_EVIDENCE=1 cargo test -p dane-resolver --test resolver evidence:\n{}",
+        stale.join("\n")
+    );
+}
+
+/// big.alg13.test TXT is over 1232 octets: NSD truncates it over UDP and the resolver must
+/// fetch it again over TCP (the validator refuses truncated messages).
+#[test]
+fn truncated_answers_are_fetched_over_tcp() {
+    let nsd = Nsd::start_fixtures().expect("start nsd");
+    let r = resolver(&nsd);
+    let q =
+        dane_dnssec::Question::new(&Name::from_str("big.alg13.test.").unwrap(), RecordType::TXT);
+    let wire = rt().block_on(r.answer(&q)).unwrap();
+    assert!(wire.len() > 1232, "{} octets", wire.len());
+    assert_eq!(wire[2] & 0x02, 0, "TC bit set in the final answer");
+}
+
+/// Concurrent lookups share one cache: the second batch asks nothing new.
+#[test]
+fn concurrent_lookups_share_the_cache() {
+    let nsd = Nsd::start_fixtures().expect("start nsd");
+    let r = std::sync::Arc::new(resolver(&nsd));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let names = [
+        "www.alg8.test.",
+        "www.alg13.test.",
+        "www.nsec.test.",
+        "www.nsec3.test.",
+        "to-alg8.cname.test.",
+    ];
+    let verdicts: Vec<String> = rt.block_on(async {
+        let tasks: Vec<_> = names
+            .iter()
+            .map(|n| {
+                let r = r.clone();
+                let name = Name::from_str(n).unwrap();
+                tokio::spawn(async move {
+                    r.lookup(&name, RecordType::A, pinned())
+                        .await
+                        .unwrap()
+                        .outcome
+                        .verdict
+                        .as_str()
+                        .to_string()
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    assert!(verdicts.iter().all(|v| v == "secure"), "{verdicts:?}");
+    // With NSD gone, every answer must come from the cache.
+    drop(nsd);
+    let again = rt
+        .block_on(r.lookup(
+            &Name::from_str("to-alg8.cname.test.").unwrap(),
+            RecordType::A,
+            pinned(),
+        ))
+        .unwrap();
+    assert_eq!(
+        again.outcome.verdict.as_str(),
+        "secure",
+        "{:?}",
+        again.outcome.reason
+    );
+}
+
+/// A server that answers garbage, or with the wrong ID, or not at all: a typed failure
+/// (Indeterminate), quickly, never a panic or a hang.
+#[test]
+fn hostile_servers_give_indeterminate() {
+    use std::net::UdpSocket;
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let server = std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        let mut n = 0u32;
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok((len, from)) = sock.recv_from(&mut buf) {
+                n += 1;
+                let reply: Vec<u8> = match n % 3 {
+                    // Garbage.
+                    0 => vec![0xff; 7],
+                    // The right ID but QR clear.
+                    1 => buf[..len].to_vec(),
+                    // The right ID, a response, a compression loop in the answer.
+                    _ => {
+                        let mut m = buf[..len].to_vec();
+                        m[2] |= 0x80;
+                        m[7] = 1;
+                        m.truncate(len.min(12 + 20));
+                        m.extend_from_slice(&[
+                            0xc0,
+                            0x0c + 30,
+                            0,
+                            1,
+                            0,
+                            1,
+                            0,
+                            0,
+                            0,
+                            1,
+                            0,
+                            4,
+                            1,
+                            2,
+                            3,
+                            4,
+                        ]);
+                        m
+                    }
+                };
+                let _ = sock.send_to(&reply, from);
+            }
+        }
+    });
+    let mut config = Config::new(vec![addr]);
+    config.timeout = Duration::from_millis(300);
+    config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+    let r = Resolver::new(config);
+    let started = std::time::Instant::now();
+    let lookup = rt()
+        .block_on(r.lookup(
+            &Name::from_str("www.alg8.test.").unwrap(),
+            RecordType::A,
+            pinned(),
+        ))
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    server.join().unwrap();
+    assert_eq!(
+        lookup.outcome.verdict.as_str(),
+        "indeterminate",
+        "{:?}",
+        lookup.outcome
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// The differential: for every case, delv (BIND) and our resolver with the same anchor and
+/// server. They differ on exactly the rows of delv-exceptions.tsv, where ours is the
+/// expected verdict and delv's is the one listed (each row gives the RFC reasoning).
+#[test]
+fn delv_differs_from_us_exactly_on_the_listed_exceptions() {
+    let nsd = Nsd::start_fixtures().expect("start nsd");
+    let r = resolver(&nsd);
+    let rt = rt();
+    let mut differences = Vec::new();
+    for case in cases().unwrap() {
+        let name = Name::from_str(&case.name).unwrap();
+        let rtype = RecordType::from_str(&case.rtype).unwrap();
+        // delv validates at the real clock; the fixtures are valid until 2036.
+        let ours = rt.block_on(r.lookup(&name, rtype, pinned())).unwrap();
+        let theirs = dane_testenv::delv(&nsd, &case.name, &case.rtype)
+            .expect("delv (scripts/install-test-deps)");
+        let ours = ours.outcome.verdict.as_str();
+        if ours != theirs {
+            differences.push(format!("{}\t{}\t{ours}\t{theirs}", case.name, case.rtype));
+        }
+    }
+    let exceptions: Vec<String> =
+        dane_testenv::read_table(&fixtures_dir().join("delv-exceptions.tsv"), 5)
+            .unwrap()
+            .into_iter()
+            .map(|row| format!("{}\t{}\t{}\t{}", row[0], row[1], row[2], row[3]))
+            .collect();
+    assert_eq!(
+        differences, exceptions,
+        "(name, type, ours, delv) must be exactly delv-exceptions.tsv"
+    );
+}
+
+/// A server that never answers: the lookup ends at its deadline, Indeterminate, saying so.
+#[test]
+fn a_black_hole_ends_at_the_lookup_deadline() {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut config = Config::new(vec![sock.local_addr().unwrap()]);
+    config.timeout = Duration::from_secs(5);
+    config.lookup_timeout = Duration::from_millis(800);
+    config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+    let r = Resolver::new(config);
+    let started = std::time::Instant::now();
+    let lookup = rt()
+        .block_on(r.lookup(
+            &Name::from_str("www.alg8.test.").unwrap(),
+            RecordType::A,
+            pinned(),
+        ))
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert_eq!(lookup.outcome.verdict.as_str(), "indeterminate");
+    let reason = lookup.outcome.reason.unwrap();
+    assert!(reason.detail.contains("deadline"), "{reason:?}");
+    drop(sock);
+}
+
+/// The same cases through a real recursive resolver (Unbound, stub zones to NSD), asked
+/// with CD so that it hands over even what it finds bogus: our verdicts do not change.
+#[test]
+fn every_case_through_unbound_as_the_recursive_resolver() {
+    let nsd = Nsd::start_fixtures().expect("start nsd");
+    let unbound =
+        dane_testenv::Unbound::start(&nsd).expect("start unbound (scripts/install-test-deps)");
+    let mut config = Config::new(vec![unbound.addr()]);
+    config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+    let r = Resolver::new(config);
+    let rt = rt();
+    let mut wrong = Vec::new();
+    for case in cases().unwrap() {
+        let name = Name::from_str(&case.name).unwrap();
+        let rtype = RecordType::from_str(&case.rtype).unwrap();
+        let o = rt
+            .block_on(r.lookup(&name, rtype, pinned()))
+            .unwrap()
+            .outcome;
+        if o.verdict.as_str() != case.verdict || o.answer.as_str() != case.answer {
+            wrong.push(format!(
+                "{} {}: got {} {} ({:?}), want {} {}",
+                case.name,
+                case.rtype,
+                o.verdict.as_str(),
+                o.answer.as_str(),
+                o.reason,
+                case.verdict,
+                case.answer
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} cases wrong through Unbound:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
