@@ -20,8 +20,8 @@ use crate::host::{
     self, AddressStep, Candidate, HostPolicy, NoDane, Probe, ProbeFailure, Rules, TlsaStep,
 };
 use crate::report::{
-    CandidateReport, CertInfo, DomainVerdict, EndpointReport, HostReport, Report, SCHEMA_VERSION,
-    TlsInfo, TlsaReport, Warning, domain_verdict, host_warnings,
+    AddressLookup, CandidateReport, CertInfo, DomainVerdict, EndpointReport, HostReport, Report,
+    SCHEMA_VERSION, TlsInfo, TlsaReport, Warning, domain_verdict, host_warnings,
 };
 use crate::service::{self, Service, SrvPlan};
 use crate::smtp::{self, MxPlan};
@@ -372,9 +372,15 @@ async fn check_host<D: Dns, P: Prober>(
     let host = host.as_str();
     let mut addresses = Vec::new();
     for family in &options.families {
-        addresses.push(dns.addresses(host, *family).await);
+        addresses.push(AddressLookup {
+            rtype: match family {
+                Family::V4 => "A",
+                Family::V6 => "AAAA",
+            },
+            lookup: dns.addresses(host, *family).await,
+        });
     }
-    let refs: Vec<&Lookup<IpAddr>> = addresses.iter().collect();
+    let refs: Vec<&Lookup<IpAddr>> = addresses.iter().map(|a| &a.lookup).collect();
     let mut report = HostReport {
         name: host.to_owned(),
         port,

@@ -326,7 +326,7 @@ pub enum Probe {
 }
 
 /// Why a probe got no chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProbeFailure {
     /// Connection refused, no route, reset before the banner.

@@ -63,6 +63,7 @@
 
 pub mod dns;
 pub mod engine;
+pub mod evidence;
 pub mod host;
 pub mod live;
 pub mod report;

@@ -70,7 +70,7 @@ pub struct CertInfo {
 }
 
 /// TLS parameters of a completed handshake.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TlsInfo {
     /// Protocol version, e.g. `TLSv1.3`.
     pub version: String,
@@ -121,6 +121,17 @@ pub struct CandidateReport {
     pub tlsa_match: Option<MatchReport>,
 }
 
+/// One address lookup of a host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddressLookup {
+    /// `A` or `AAAA`.
+    #[serde(rename = "type")]
+    pub rtype: &'static str,
+    /// The lookup.
+    #[serde(flatten)]
+    pub lookup: Lookup<IpAddr>,
+}
+
 /// One MX host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HostReport {
@@ -131,7 +142,7 @@ pub struct HostReport {
     /// The MX preference or SRV priority (`None` without indirection).
     pub preference: Option<u16>,
     /// The address lookups (A, AAAA as selected).
-    pub addresses: Vec<Lookup<IpAddr>>,
+    pub addresses: Vec<AddressLookup>,
     /// The TLSA lookups, when they were made.
     pub tlsa: Option<TlsaReport>,
     /// Why DANE does not apply, when it does not.
@@ -275,7 +286,7 @@ pub fn host_warnings(host: &HostReport, now: u64, warn_days: u32) -> Vec<Warning
     let lookups_expiring = host
         .addresses
         .iter()
-        .map(|l| (l.name.as_str(), "address", l.expires))
+        .map(|a| (a.lookup.name.as_str(), a.rtype, a.lookup.expires))
         .chain(
             host.tlsa
                 .iter()

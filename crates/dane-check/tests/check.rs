@@ -1126,6 +1126,7 @@ mod engine {
             json["hosts"][0]["endpoints"][0]["verdict"]["status"],
             "verified"
         );
+        assert_eq!(json["hosts"][0]["addresses"][1]["type"], "AAAA");
         assert_eq!(
             json["hosts"][0]["addresses"][0]["security"]["status"],
             "secure"
@@ -1471,5 +1472,148 @@ mod engine {
             report.reason
         );
         assert!(report.reason.contains("PKIX alone"), "{}", report.reason);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The live DNS source over dane-resolver, against the signed fixture zones served by a
+// real NSD (fixtures/dns; the private root's anchor), at a pinned time.
+
+mod live_dns {
+    use std::sync::Arc;
+
+    use dane_check::dns::{Answer, Security};
+    use dane_check::engine::{Dns, Family};
+    use dane_check::live::LiveDns;
+    use dane_resolver::{Config, Resolver, read_anchors};
+    use rustls_pki_types::UnixTime;
+
+    fn dns(nsd: &dane_testenv::Nsd) -> LiveDns {
+        let mut config = Config::new(vec![nsd.addr()]);
+        config.anchors =
+            read_anchors(&dane_testenv::fixtures_dir().join("anchors/root.ds")).unwrap();
+        // 2026-06-01, inside every fixture signature window but the broken ones.
+        let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_780_272_000));
+        LiveDns::new(Arc::new(Resolver::new(config)), now)
+    }
+
+    #[tokio::test]
+    async fn lookups_carry_verdicts_answers_and_expirations() {
+        let nsd = dane_testenv::Nsd::start_fixtures().expect("nsd (scripts/install-test-deps)");
+        let dns = dns(&nsd);
+
+        let mx = dns.mx("alg13.test").await;
+        assert_eq!(mx.security, Security::Secure, "{mx:?}");
+        assert_eq!(mx.records().len(), 1);
+        assert_eq!(mx.records()[0].exchange, "mx.alg13.test.");
+        // Fixture signatures end 2036-01-01 (fixtures/dns/README.md).
+        let expires = mx.expires.expect("signatures verified");
+        assert!(
+            (2_082_758_400..2_082_844_800).contains(&expires),
+            "{expires}"
+        );
+
+        let tlsa = dns.tlsa("_25._tcp.mx.alg13.test.").await;
+        assert_eq!(tlsa.security, Security::Secure);
+        assert_eq!(
+            tlsa.records()[0].parameters(),
+            "DANE-EE(3) SPKI(1) SHA2-256(1)"
+        );
+
+        let a = dns.addresses("www.alg8.test", Family::V4).await;
+        assert_eq!(a.security, Security::Secure);
+        assert!(!a.records().is_empty());
+
+        let bogus = dns.addresses("www.expired.test", Family::V4).await;
+        assert!(
+            matches!(&bogus.security, Security::Bogus { reason } if reason.contains("expired")),
+            "{bogus:?}"
+        );
+        assert!(
+            bogus.records().is_empty(),
+            "records of a bogus answer are never used"
+        );
+
+        let insecure = dns.tlsa("_25._tcp.mx.insecure.test").await;
+        assert_eq!(insecure.security, Security::Insecure);
+        assert_eq!(insecure.records().len(), 1);
+
+        let nx = dns.addresses("nx.nsec.test", Family::V4).await;
+        assert_eq!(
+            (nx.security.clone(), nx.answer.clone()),
+            (Security::Secure, Answer::NxDomain)
+        );
+        let nodata = dns.srv("_xmpp-client._tcp.nsec3.test").await;
+        assert_eq!(nodata.security, Security::Secure);
+        assert!(nodata.is_secure_denial(), "{nodata:?}");
+
+        // A CNAME into another zone: the canonical name is the chain's end.
+        let cname = dns.addresses("to-alg8.cname.test", Family::V4).await;
+        assert_eq!(cname.security, Security::Secure, "{cname:?}");
+        assert_eq!(cname.canonical, "www.alg8.test.", "{cname:?}");
+    }
+
+    #[tokio::test]
+    async fn recorded_evidence_replays_to_the_same_lookups_and_ages() {
+        use dane_check::evidence::{Bundle, KIND, Recorder, ReplayDns, VERSION};
+        let nsd = dane_testenv::Nsd::start_fixtures().expect("nsd (scripts/install-test-deps)");
+        let recorder = Recorder::new();
+        let live = dns(&nsd).with_recorder(recorder.clone());
+        let names = [
+            "alg13.test",
+            "www.alg8.test",
+            "_25._tcp.mx.alg13.test",
+            "nx.nsec3.test",
+        ];
+        let mut before = Vec::new();
+        for n in names {
+            before.push((
+                live.mx(n).await,
+                live.addresses(n, Family::V4).await,
+                live.tlsa(n).await,
+            ));
+        }
+        drop(nsd); // the replay needs no server
+        let (dns_items, probes) = recorder.take();
+        let bundle = Bundle {
+            kind: KIND.into(),
+            version: VERSION,
+            domain: "alg13.test.".into(),
+            service: "smtp".into(),
+            port: None,
+            protocol: None,
+            host: None,
+            at: 1_780_272_000,
+            anchors: Some(
+                std::fs::read_to_string(dane_testenv::fixtures_dir().join("anchors/root.ds"))
+                    .unwrap(),
+            ),
+            dns: dns_items,
+            probes,
+        };
+        let text = serde_json::to_string(&bundle).unwrap();
+        let back = Bundle::from_json(&text).unwrap();
+        assert_eq!(back, bundle);
+        let anchors = dane_dnssec::TrustAnchors::parse(back.anchors.as_deref().unwrap()).unwrap();
+        let at = |secs| UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
+        let replay = ReplayDns::new(back.evidence().unwrap(), anchors.clone(), at(back.at));
+        for (n, (mx, a, tlsa)) in names.iter().zip(&before) {
+            assert_eq!(&replay.mx(n).await, mx, "{n} MX");
+            assert_eq!(&replay.addresses(n, Family::V4).await, a, "{n} A");
+            assert_eq!(&replay.tlsa(n).await, tlsa, "{n} TLSA");
+        }
+        // The same evidence after the signatures end (2036-01-01) is bogus, not secure.
+        let later = ReplayDns::new(back.evidence().unwrap(), anchors, at(2_085_000_000));
+        let mx = later.mx("alg13.test").await;
+        assert!(
+            matches!(&mx.security, Security::Bogus { reason } if reason.contains("expired")),
+            "{mx:?}"
+        );
+        // A question the evidence does not hold is indeterminate, with why.
+        let missing = replay.mx("other.test").await;
+        assert!(
+            matches!(&missing.security, Security::Indeterminate { reason } if reason.contains("evidence file has no answer")),
+            "{missing:?}"
+        );
     }
 }

@@ -8,10 +8,16 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::{ArgGroup, Args as ClapArgs};
+use std::sync::Arc;
+
 use dane_check::Status;
-use dane_check::engine::TlsaSet;
+use dane_check::engine::{Family, Options, TlsaSet};
+use dane_check::evidence::{Bundle, Recorder, ReplayDns, ReplayProber};
 use dane_check::host::Candidate;
-use dane_check::report::{DomainVerdict, EndpointReport, HostReport, Report};
+use dane_check::live::{LiveDns, LiveProber};
+use dane_check::report::{AddressLookup, DomainVerdict, EndpointReport, HostReport, Report};
+use dane_check::service::Service;
+use dane_probe::{Protocol, TrustStore};
 use dane_tlsa::RecordStatus;
 use serde::Serialize;
 
@@ -26,7 +32,8 @@ use crate::{Context, Exit, clock, term};
 Checks delivery to DOMAIN as a DANE sender would (RFC 7672): the MX lookup, every MX host in
 preference order, every IPv4 and IPv6 address, the TLSA records (following CNAMEs for the base
 domain), STARTTLS and the chain each server presents, with DNSSEC validated from the trust
-anchor by dane itself.
+anchor by dane itself. Other services: --service (SRV targets when published, RFC 7673) or
+--port N --starttls PROTO (the domain itself, RFC 7671).
 
 Verdicts: verified, partial, failed, unauthenticated-tls, not-protected, indeterminate,
 nonexistent. Exit status: 0 verified; 1 failed or partial (or any warning with --strict, or
@@ -42,11 +49,33 @@ Examples:
   dane verify example.com
   dane verify example.com --json --warn-days 14
   dane verify example.com --csr next.csr
-  dane verify example.com --tlsa zone/tlsa.fragment --cert new-chain.pem")]
+  dane verify example.com --tlsa zone/tlsa.fragment --cert new-chain.pem
+  dane verify example.com --save-evidence run.json && dane verify --evidence run.json --at 2027-01-01")]
 pub struct Args {
-    /// The next-hop mail domain.
-    #[arg(value_name = "DOMAIN")]
-    pub domain: String,
+    /// The domain: the next-hop mail domain for SMTP, the service domain otherwise.
+    #[arg(value_name = "DOMAIN", required_unless_present = "evidence")]
+    pub domain: Option<String>,
+    /// The service: smtp (MX hosts, RFC 7672), submission, smtps, imap, imaps, pop3, pop3s,
+    /// xmpp-client, xmpp-server (SRV when published, RFC 7673), https.
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "smtp",
+        conflicts_with = "port"
+    )]
+    pub service: String,
+    /// A port instead of a named service (no MX or SRV indirection; RFC 7671).
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// The dialogue before TLS on --port: smtp, imap, pop3, xmpp-client, xmpp-server, none.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "PROTO",
+        requires = "port",
+        default_value = "none"
+    )]
+    pub starttls: StarttlsArg,
     /// Check this one host instead of the domain's MX hosts.
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
@@ -81,6 +110,12 @@ pub struct Args {
     /// A candidate TLSA set (zone-file lines) to use instead of the published one.
     #[arg(long, value_name = "FILE")]
     pub tlsa: Option<PathBuf>,
+    /// Write every DNS message and probe result used to FILE (JSON), for --evidence.
+    #[arg(long, value_name = "FILE", conflicts_with = "evidence")]
+    pub save_evidence: Option<PathBuf>,
+    /// Replay a saved run offline (DOMAIN optional; --at re-judges it at another time).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["resolver", "service", "port"])]
+    pub evidence: Option<PathBuf>,
     /// Not protected by DANE is a failure (exit 1 instead of 4).
     #[arg(long)]
     pub require_dane: bool,
@@ -97,6 +132,212 @@ pub struct Args {
     /// handshake).
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub timeout: u64,
+}
+
+/// `--starttls` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StarttlsArg {
+    /// SMTP STARTTLS.
+    Smtp,
+    /// IMAP STARTTLS.
+    Imap,
+    /// POP3 STLS.
+    Pop3,
+    /// XMPP client-to-server.
+    XmppClient,
+    /// XMPP server-to-server.
+    XmppServer,
+    /// TLS from the first byte.
+    None,
+}
+
+/// The service `dane verify` checks, from `--service` or `--port`/`--starttls`.
+pub fn service(args: &Args) -> anyhow::Result<Service> {
+    if let Some(port) = args.port {
+        let protocol = match args.starttls {
+            StarttlsArg::Smtp => Protocol::Smtp,
+            StarttlsArg::Imap => Protocol::Imap,
+            StarttlsArg::Pop3 => Protocol::Pop3,
+            StarttlsArg::XmppClient => Protocol::XmppClient,
+            StarttlsArg::XmppServer => Protocol::XmppServer,
+            StarttlsArg::None => Protocol::Tls,
+        };
+        return Ok(dane_check::service::custom(port, protocol));
+    }
+    dane_check::service::by_name(&args.service).ok_or_else(|| {
+        let names: Vec<&str> = dane_check::service::SERVICES
+            .iter()
+            .map(|s| s.name)
+            .collect();
+        anyhow::anyhow!(
+            "--service {:?}: unknown service (one of {}; or --port N --starttls PROTO)",
+            term::sanitize(&args.service),
+            names.join(", ")
+        )
+    })
+}
+
+/// Runs `dane verify`.
+pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
+    if args.timeout == 0 || args.timeout > 600 {
+        bail!("--timeout {}: must be 1 to 600 seconds", args.timeout);
+    }
+    if args.concurrency == 0 || args.concurrency > 1024 {
+        bail!("--concurrency {}: must be 1 to 1024", args.concurrency);
+    }
+    if let Some(host) = &args.host {
+        dane_tlsa::normalize_host(host)
+            .with_context(|| format!("--host {:?}", term::sanitize(host)))?;
+    }
+    if let Some(path) = &args.evidence {
+        return replay(args, ctx, path);
+    }
+    let Some(domain_arg) = &args.domain else {
+        bail!("DOMAIN is required (or --evidence FILE)");
+    };
+    let now = ctx.now(args.at.as_deref())?;
+    let service = service(args)?;
+    let domain = dane_tlsa::normalize_host(domain_arg)
+        .with_context(|| format!("DOMAIN {:?}", term::sanitize(domain_arg)))?;
+    let options = options(args, now)?;
+    let timeout = std::time::Duration::from_secs(args.timeout);
+    let resolver = crate::resolve::resolver(&args.resolver, args.trust_anchor.as_deref(), timeout)?;
+    // Read now, so a bundle records exactly the anchors this run used.
+    let anchors_text = match (&args.save_evidence, &args.trust_anchor) {
+        (Some(_), Some(path)) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("--trust-anchor {}", path.display()))?,
+        ),
+        _ => None,
+    };
+    let prober = dane_probe::Prober::new(TrustStore::webpki_roots())
+        .with_limits(dane_probe::Limits::with_timeout(timeout));
+    let recorder = args.save_evidence.as_ref().map(|_| Recorder::new());
+    let mut dns = LiveDns::new(Arc::new(resolver), now);
+    let mut prober = LiveProber::new(prober, now);
+    if let Some(r) = &recorder {
+        dns = dns.with_recorder(r.clone());
+        prober = prober.with_recorder(r.clone());
+    }
+    let report = run_engine(Arc::new(dns), Arc::new(prober), &domain, &service, &options)?;
+    if let (Some(path), Some(recorder)) = (&args.save_evidence, &recorder) {
+        let (dns_items, probes) = recorder.take();
+        let custom = service.name == "custom";
+        let bundle = Bundle {
+            kind: dane_check::evidence::KIND.into(),
+            version: dane_check::evidence::VERSION,
+            domain: report.domain.clone(),
+            service: service.name.into(),
+            port: custom.then_some(service.port),
+            protocol: custom.then(|| service.protocol.name().to_owned()),
+            host: args.host.clone(),
+            at: now.as_secs(),
+            anchors: anchors_text,
+            dns: dns_items,
+            probes,
+        };
+        let mut text = serde_json::to_string_pretty(&bundle)?;
+        text.push('\n');
+        std::fs::write(path, text)
+            .with_context(|| format!("--save-evidence {}", path.display()))?;
+    }
+    render(&report, args, ctx, now)
+}
+
+/// The engine options every run takes from the arguments.
+fn options(args: &Args, now: rustls_pki_types::UnixTime) -> anyhow::Result<Options> {
+    let mut options = Options::new(now);
+    options.concurrency = args.concurrency;
+    options.warn_days = args.warn_days;
+    options.host = args.host.clone();
+    options.candidate = load_candidate(args)?;
+    options.tlsa_override = load_tlsa_override(args)?;
+    if args.ipv4 {
+        options.families = vec![Family::V4];
+    } else if args.ipv6 {
+        options.families = vec![Family::V6];
+    }
+    Ok(options)
+}
+
+fn run_engine<D: dane_check::engine::Dns, P: dane_check::engine::Prober>(
+    dns: Arc<D>,
+    prober: Arc<P>,
+    domain: &str,
+    service: &Service,
+    options: &Options,
+) -> anyhow::Result<Report> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(dane_check::engine::verify(
+        dns, prober, domain, service, options,
+    ));
+    // A probe still blocked past its deadline is abandoned, not waited for.
+    runtime.shutdown_background();
+    Ok(report)
+}
+
+/// Evidence files larger than this are refused (a recorded run is a few hundred KiB).
+const MAX_EVIDENCE: u64 = 64 << 20;
+
+/// `--evidence FILE`: the same checks over a saved run, offline.
+fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<Exit> {
+    let label = format!("--evidence {}", path.display());
+    let size = std::fs::metadata(path)
+        .with_context(|| label.clone())?
+        .len();
+    if size > MAX_EVIDENCE {
+        bail!("{label}: {size} bytes, more than the {MAX_EVIDENCE} an evidence file may have");
+    }
+    let text = std::fs::read_to_string(path).with_context(|| label.clone())?;
+    let bundle = Bundle::from_json(&text).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+    if let Some(d) = &args.domain {
+        let d = dane_tlsa::normalize_host(d)
+            .with_context(|| format!("DOMAIN {:?}", term::sanitize(d)))?;
+        if d != bundle.domain.trim_end_matches('.') && format!("{d}.") != bundle.domain {
+            bail!(
+                "{label}: recorded for {}, not {d}",
+                term::sanitize(&bundle.domain)
+            );
+        }
+    }
+    let service = match (bundle.service.as_str(), bundle.port, &bundle.protocol) {
+        ("custom", Some(port), Some(p)) => {
+            let protocol = dane_check::evidence::protocol_named(p).ok_or_else(|| {
+                anyhow::anyhow!("{label}: unknown protocol {:?}", term::sanitize(p))
+            })?;
+            dane_check::service::custom(port, protocol)
+        }
+        (name, _, _) => dane_check::service::by_name(name).ok_or_else(|| {
+            anyhow::anyhow!("{label}: unknown service {:?}", term::sanitize(name))
+        })?,
+    };
+    let now = match &args.at {
+        Some(at) => clock::parse_at(at)?,
+        None => {
+            rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(bundle.at))
+        }
+    };
+    let anchors = match (&args.trust_anchor, &bundle.anchors) {
+        (Some(p), _) => dane_resolver::read_anchors(p).context("--trust-anchor")?,
+        (None, Some(text)) => dane_dnssec::TrustAnchors::parse(text)
+            .map_err(|e| anyhow::anyhow!("{label}: the recorded trust anchors: {e}"))?,
+        (None, None) => dane_dnssec::TrustAnchors::iana_root(),
+    };
+    let evidence = bundle
+        .evidence()
+        .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+    let mut options = options(args, now)?;
+    if options.host.is_none() {
+        options.host.clone_from(&bundle.host);
+    }
+    let dns = Arc::new(ReplayDns::new(evidence, anchors, now));
+    let prober = Arc::new(ReplayProber::new(bundle.probes));
+    let report = run_engine(dns, prober, &bundle.domain, &service, &options)?;
+    render(&report, args, ctx, now)
 }
 
 /// Loads `--cert`, `--key` or `--csr`.
@@ -303,11 +544,11 @@ fn host_text(o: &mut String, h: &HostReport, color: bool) {
         ),
         clean(&h.verdict.reason)
     );
-    for a in &h.addresses {
+    for AddressLookup { rtype, lookup: a } in &h.addresses {
         let addrs: Vec<String> = a.records().iter().map(ToString::to_string).collect();
         let _ = writeln!(
             o,
-            "  addresses {} ({}): {}",
+            "  {rtype} {} ({}): {}",
             clean(&a.canonical),
             clean(&a.security.describe()),
             if addrs.is_empty() {
