@@ -103,6 +103,19 @@ pub struct Mx {
     pub exchange: String,
 }
 
+/// An SRV record (RFC 2782).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Srv {
+    /// Lower is tried first.
+    pub priority: u16,
+    /// Load share within a priority.
+    pub weight: u16,
+    /// The port of the service at the target.
+    pub port: u16,
+    /// The target host, lowercase with the trailing dot (`.`: service not offered).
+    pub target: String,
+}
+
 /// Lowercases a DNS name and gives it a trailing dot, for comparisons and TLSA owners.
 pub fn fqdn(name: &str) -> String {
     let mut n = name.trim().to_ascii_lowercase();

@@ -15,15 +15,18 @@ use rustls_pki_types::UnixTime;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::dns::{Lookup, Mx, fqdn};
+use crate::dns::{Answer, Lookup, Mx, Security, Srv, fqdn};
+use crate::host::{
+    self, AddressStep, Candidate, HostPolicy, NoDane, Probe, ProbeFailure, Rules, TlsaStep,
+};
 use crate::report::{
-    CertInfo, DomainVerdict, EndpointReport, HostReport, Report, SCHEMA_VERSION, TlsInfo,
-    TlsaReport, Warning, domain_verdict, host_warnings,
+    AddressLookup, CandidateReport, CertInfo, DomainVerdict, EndpointReport, HostReport, Report,
+    SCHEMA_VERSION, TlsInfo, TlsaReport, Warning, domain_verdict, host_warnings,
 };
-use crate::smtp::{
-    self, AddressStep, HostPolicy, MxPlan, Probe, ProbeFailure, SMTP_PORT, TlsaStep,
-};
+use crate::service::{self, Service, SrvPlan};
+use crate::smtp::{self, MxPlan};
 use crate::verdict::{Status, Verdict, combine};
+use dane_probe::Protocol;
 
 /// An address family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,8 @@ pub trait Dns: Send + Sync + 'static {
     fn addresses(&self, host: &str, family: Family) -> impl Future<Output = Lookup<IpAddr>> + Send;
     /// `owner TLSA`, following CNAMEs.
     fn tlsa(&self, owner: &str) -> impl Future<Output = Lookup<TlsaRecord>> + Send;
+    /// `name SRV` (`_service._tcp.domain`).
+    fn srv(&self, name: &str) -> impl Future<Output = Lookup<Srv>> + Send;
 }
 
 /// What a probe of one SMTP server saw.
@@ -57,16 +62,29 @@ pub struct ProbeResult {
     pub chain: Vec<CertInfo>,
 }
 
+/// One probe to run: where, what to say, and with which names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeRequest {
+    /// The address.
+    pub address: IpAddr,
+    /// The port.
+    pub port: u16,
+    /// The TLS SNI name (the TLSA base domain under DANE, else the host name).
+    pub sni: String,
+    /// The dialogue up to STARTTLS, or implicit TLS.
+    pub protocol: Protocol,
+    /// The service domain (the XMPP stream's `to`; the domain the user asked about).
+    pub service_domain: String,
+}
+
 /// Where server observations come from: the live prober, or saved evidence.
 pub trait Prober: Send + Sync + 'static {
-    /// Connects to `address:port`, does the SMTP dialogue and STARTTLS with SNI `sni`.
-    fn smtp(
-        &self,
-        address: IpAddr,
-        port: u16,
-        sni: &str,
-    ) -> impl Future<Output = ProbeResult> + Send;
+    /// Runs the dialogue (if any) and the TLS handshake of `request`.
+    fn probe(&self, request: &ProbeRequest) -> impl Future<Output = ProbeResult> + Send;
 }
+
+/// A candidate TLSA set: each record with the owner name it was written with, if any.
+pub type TlsaSet = Vec<(Option<String>, TlsaRecord)>;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -79,14 +97,18 @@ pub struct Options {
     pub now: UnixTime,
     /// Warn about certificates and signatures expiring within this many days.
     pub warn_days: u32,
-    /// Check this one host instead of the domain's MX hosts (`--host`).
+    /// Check this one host instead of the domain's MX or SRV hosts (`--host`).
     pub host: Option<String>,
-    /// The port (25).
-    pub port: u16,
+    /// Rollover pre-check: judge this certificate or key instead of probing the servers
+    /// (with `tlsa_override`, in addition to probing them).
+    pub candidate: Option<Candidate>,
+    /// A candidate TLSA set used instead of the published one (`--tlsa FILE`): records with
+    /// an owner name apply to that owner, records without one to every host.
+    pub tlsa_override: Option<TlsaSet>,
 }
 
 impl Options {
-    /// Defaults at `now`: both families, 16 probes at once, 30 days, port 25.
+    /// Defaults at `now`: both families, 16 probes at once, 30 days.
     pub fn new(now: UnixTime) -> Options {
         Options {
             families: vec![Family::V4, Family::V6],
@@ -94,36 +116,57 @@ impl Options {
             now,
             warn_days: 30,
             host: None,
-            port: SMTP_PORT,
+            candidate: None,
+            tlsa_override: None,
         }
     }
 }
 
-/// RFC 7672: checks SMTP delivery to `domain` as a DANE sender would, every MX host and
-/// every address.
-pub async fn verify_smtp<D: Dns, P: Prober>(
+/// A host to check, as the discovery step named it.
+#[derive(Debug, Clone)]
+struct Target {
+    host: String,
+    port: u16,
+    preference: Option<u16>,
+    /// Why DANE cannot apply (an insecure MX or SRV lookup named the host).
+    insecure: Option<NoDane>,
+}
+
+/// Checks `service` at `domain` as a DANE client would: for SMTP (RFC 7672) every MX host,
+/// for SRV services (RFC 7673) every target, otherwise the domain itself (RFC 7671); every
+/// address of each.
+pub async fn verify<D: Dns, P: Prober>(
     dns: Arc<D>,
     prober: Arc<P>,
     domain: &str,
+    service: &Service,
     options: &Options,
 ) -> Report {
     let domain = fqdn(domain);
     let mut report = Report {
         version: SCHEMA_VERSION,
         domain: domain.clone(),
-        service: "smtp",
+        service: service.name,
         verdict: DomainVerdict::Indeterminate,
         reason: String::new(),
         mx: None,
         mx_plan: None,
+        srv: None,
+        srv_plan: None,
         hosts: Vec::new(),
         warnings: Vec::new(),
+        rollover_ready: None,
     };
-    // (host, preference, whether the name came from a secure source)
-    let hosts: Vec<(String, Option<u16>, bool)> = if let Some(host) = &options.host {
+    let direct = |host: &str| Target {
+        host: fqdn(host),
+        port: service.port,
+        preference: None,
+        insecure: None,
+    };
+    let targets: Vec<Target> = if let Some(host) = &options.host {
         // RFC 7671 6: without indirection the host named by the user is the base domain.
-        vec![(fqdn(host), None, true)]
-    } else {
+        vec![direct(host)]
+    } else if service.mx {
         let mx = dns.mx(&domain).await;
         let plan = smtp::mx_plan(&mx);
         report.mx = Some(mx);
@@ -137,7 +180,8 @@ pub async fn verify_smtp<D: Dns, P: Prober>(
             report.mx_plan = Some(plan);
             return report;
         }
-        let hosts = match &plan {
+        let insecure = |secure: bool| (!secure).then_some(NoDane::InsecureMx);
+        let targets = match &plan {
             MxPlan::Hosts {
                 secure,
                 hosts,
@@ -152,26 +196,71 @@ pub async fn verify_smtp<D: Dns, P: Prober>(
                 }
                 hosts
                     .iter()
-                    .map(|m| (m.exchange.clone(), Some(m.preference), *secure))
+                    .map(|m| Target {
+                        host: m.exchange.clone(),
+                        port: service.port,
+                        preference: Some(m.preference),
+                        insecure: insecure(*secure),
+                    })
                     .collect()
             }
-            MxPlan::Implicit { secure } => vec![(domain.clone(), None, *secure)],
+            // RFC 5321 5.1: the domain itself is the host; RFC 7672 2.2.1: DANE applies
+            // when the MX denial is secure.
+            MxPlan::Implicit { secure } => vec![Target {
+                insecure: insecure(*secure),
+                ..direct(&domain)
+            }],
             _ => Vec::new(),
         };
         report.mx_plan = Some(plan);
-        hosts
+        targets
+    } else if let Some(label) = service.srv {
+        let owner = format!("{label}.{domain}");
+        let srv = dns.srv(&owner).await;
+        let plan = service::srv_plan(&srv);
+        report.srv = Some(srv);
+        if let Some(v) = service::srv_plan_verdict(&owner, &plan) {
+            report.verdict = match plan {
+                SrvPlan::NotOffered => DomainVerdict::Nonexistent,
+                _ if v.status == Status::Failed => DomainVerdict::Failed,
+                _ => DomainVerdict::Indeterminate,
+            };
+            report.reason = v.reason;
+            report.srv_plan = Some(plan);
+            return report;
+        }
+        let targets = match &plan {
+            SrvPlan::Targets { secure, targets } => targets
+                .iter()
+                .map(|t| Target {
+                    host: t.target.clone(),
+                    port: t.port,
+                    preference: Some(t.priority),
+                    insecure: (!secure).then_some(NoDane::InsecureSrv),
+                })
+                .collect(),
+            // No SRV records: the domain itself at the default port, no indirection.
+            SrvPlan::Fallback { .. } => vec![direct(&domain)],
+            _ => Vec::new(),
+        };
+        report.srv_plan = Some(plan);
+        targets
+    } else {
+        vec![direct(&domain)]
     };
 
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
-    for (index, (host, preference, secure)) in hosts.into_iter().enumerate() {
+    for (index, target) in targets.into_iter().enumerate() {
         let (dns, prober, limit) = (dns.clone(), prober.clone(), limit.clone());
-        let (domain, options) = (domain.clone(), options.clone());
+        let rules = Rules {
+            port: target.port,
+            smtp: service.mx,
+            service_domain: domain.clone(),
+        };
+        let (options, protocol) = (options.clone(), service.protocol);
         tasks.spawn(async move {
-            let r = check_host(
-                dns, prober, limit, &domain, &host, preference, secure, &options,
-            )
-            .await;
+            let r = check_host(dns, prober, limit, &rules, protocol, target, &options).await;
             (index, r)
         });
     }
@@ -213,35 +302,97 @@ pub async fn verify_smtp<D: Dns, P: Prober>(
     }
     report.verdict = verdict;
     report.reason = reason;
+    if options.candidate.is_some() && options.tlsa_override.is_some() {
+        // Ready when every host DANE covers authenticates both now and after the change.
+        let covered: Vec<&HostReport> = report
+            .hosts
+            .iter()
+            .filter(|h| h.candidate.is_some())
+            .collect();
+        report.rollover_ready = Some(
+            !covered.is_empty()
+                && covered.iter().all(|h| {
+                    h.candidate
+                        .as_ref()
+                        .is_some_and(|c| c.verdict.status == Status::Verified)
+                        && !h.endpoints.is_empty()
+                        && h.endpoints
+                            .iter()
+                            .all(|e| e.verdict.status == Status::Verified)
+                }),
+        );
+    }
     report
 }
 
-#[allow(clippy::too_many_arguments)] // one call site; the pieces of one host's check
+/// The candidate TLSA set as the answer for `owner`: the records for that owner, or those
+/// without an owner; a secure NODATA when there are none.
+fn override_lookup(owner: &str, set: &[(Option<String>, TlsaRecord)]) -> Lookup<TlsaRecord> {
+    let for_owner: Vec<TlsaRecord> = set
+        .iter()
+        .filter(|(o, _)| o.as_deref().map(fqdn).as_deref() == Some(owner))
+        .map(|(_, r)| r.clone())
+        .collect();
+    let records = if for_owner.is_empty() {
+        set.iter()
+            .filter(|(o, _)| o.is_none())
+            .map(|(_, r)| r.clone())
+            .collect()
+    } else {
+        for_owner
+    };
+    Lookup {
+        name: owner.to_owned(),
+        canonical: owner.to_owned(),
+        security: Security::Secure,
+        answer: if records.is_empty() {
+            Answer::NoData
+        } else {
+            Answer::Records(records)
+        },
+        expires: None,
+    }
+}
+
 async fn check_host<D: Dns, P: Prober>(
     dns: Arc<D>,
     prober: Arc<P>,
     limit: Arc<Semaphore>,
-    domain: &str,
-    host: &str,
-    preference: Option<u16>,
-    mx_secure: bool,
+    rules: &Rules,
+    protocol: Protocol,
+    target: Target,
     options: &Options,
 ) -> HostReport {
+    let Target {
+        host,
+        port,
+        preference,
+        insecure,
+    } = target;
+    let host = host.as_str();
     let mut addresses = Vec::new();
     for family in &options.families {
-        addresses.push(dns.addresses(host, *family).await);
+        addresses.push(AddressLookup {
+            rtype: match family {
+                Family::V4 => "A",
+                Family::V6 => "AAAA",
+            },
+            lookup: dns.addresses(host, *family).await,
+        });
     }
-    let refs: Vec<&Lookup<IpAddr>> = addresses.iter().collect();
+    let refs: Vec<&Lookup<IpAddr>> = addresses.iter().map(|a| &a.lookup).collect();
     let mut report = HostReport {
         name: host.to_owned(),
+        port,
         preference,
         addresses: Vec::new(),
         tlsa: None,
         no_dane: None,
         verdict: Verdict::new(Status::Indeterminate, "not checked"),
         endpoints: Vec::new(),
+        candidate: None,
     };
-    let (policy, targets) = match smtp::address_step(mx_secure, host, &refs) {
+    let (policy, targets) = match host::address_step(insecure, host, &refs) {
         AddressStep::Unusable { verdict } => {
             report.addresses = addresses;
             report.verdict = verdict;
@@ -251,8 +402,11 @@ async fn check_host<D: Dns, P: Prober>(
         AddressStep::LookupTlsa { bases, addresses } => {
             let mut lookups = Vec::new();
             let policy = loop {
-                match smtp::tlsa_step(domain, host, &bases, &lookups) {
-                    TlsaStep::Query { owner } => lookups.push(dns.tlsa(&owner).await),
+                match host::tlsa_step(rules, host, &bases, &lookups) {
+                    TlsaStep::Query { owner } => lookups.push(match &options.tlsa_override {
+                        Some(set) => override_lookup(&owner, set),
+                        None => dns.tlsa(&owner).await,
+                    }),
                     TlsaStep::Decided(p) => break p,
                 }
             };
@@ -264,6 +418,11 @@ async fn check_host<D: Dns, P: Prober>(
                 lookups,
                 base,
                 usable,
+                source: if options.tlsa_override.is_some() {
+                    "file"
+                } else {
+                    "dns"
+                },
             });
             (policy, addresses)
         }
@@ -276,7 +435,24 @@ async fn check_host<D: Dns, P: Prober>(
     if let HostPolicy::NoDane { why } = &policy {
         report.no_dane = Some(why.clone());
     }
-    // RFC 7672 8.1: SNI is the TLSA base domain under DANE; the host name otherwise.
+    if let Some(candidate) = &options.candidate {
+        report.candidate = host::candidate_verdict(rules, host, &policy, candidate, options.now)
+            .map(|v| CandidateReport {
+                verdict: v.verdict,
+                tlsa_match: v.matched,
+            });
+        if options.tlsa_override.is_none() {
+            // The candidate question needs no connection to the servers.
+            report.verdict = match (&report.candidate, &report.no_dane) {
+                (Some(c), _) => c.verdict.clone(),
+                (None, Some(why)) => Verdict::new(Status::NotProtected, why.describe(host)),
+                (None, None) => Verdict::new(Status::Indeterminate, "not checked"),
+            };
+            return report;
+        }
+    }
+    // RFC 7672 8.1, RFC 7671 8.1: SNI is the TLSA base domain under DANE; the host name
+    // otherwise.
     let sni = match &policy {
         HostPolicy::Dane { base, .. } => base.trim_end_matches('.').to_owned(),
         _ => host.trim_end_matches('.').to_owned(),
@@ -286,10 +462,19 @@ async fn check_host<D: Dns, P: Prober>(
     for (index, address) in targets.iter().copied().enumerate() {
         let (prober, limit, policy, sni) =
             (prober.clone(), limit.clone(), policy.clone(), sni.clone());
-        let (host, port, now) = (host.to_owned(), options.port, options.now);
+        let (host, rules, now) = (host.to_owned(), rules.clone(), options.now);
         tasks.spawn(async move {
             let result = match limit.acquire_owned().await {
-                Ok(_permit) => prober.smtp(address, port, &sni).await,
+                Ok(_permit) => {
+                    let request = ProbeRequest {
+                        address,
+                        port,
+                        sni,
+                        protocol,
+                        service_domain: rules.service_domain.clone(),
+                    };
+                    prober.probe(&request).await
+                }
                 Err(_) => ProbeResult {
                     probe: Probe::Failed {
                         failure: ProbeFailure::Unreachable,
@@ -299,7 +484,7 @@ async fn check_host<D: Dns, P: Prober>(
                     chain: Vec::new(),
                 },
             };
-            let judged = smtp::endpoint_verdict(&host, &policy, &result.probe, now);
+            let judged = host::endpoint_verdict(&rules, &host, &policy, &result.probe, now);
             let endpoint = EndpointReport {
                 address,
                 port,
@@ -326,7 +511,7 @@ async fn check_host<D: Dns, P: Prober>(
         .map(|(e, address)| {
             e.unwrap_or_else(|| EndpointReport {
                 address: *address,
-                port: options.port,
+                port,
                 verdict: Verdict::new(
                     Status::Indeterminate,
                     format!("{host} {address}: internal error: the probe did not finish"),
@@ -337,7 +522,12 @@ async fn check_host<D: Dns, P: Prober>(
             })
         })
         .collect();
-    report.verdict = combine(report.endpoints.iter().map(|e| &e.verdict)).unwrap_or_else(|| {
+    let parts = report
+        .endpoints
+        .iter()
+        .map(|e| &e.verdict)
+        .chain(report.candidate.iter().map(|c| &c.verdict));
+    report.verdict = combine(parts).unwrap_or_else(|| {
         Verdict::new(
             Status::Indeterminate,
             format!("{host}: no endpoint could be probed"),

@@ -25,10 +25,13 @@
 //! assert_eq!(hosts[1].exchange, "mx2.example.test.");
 //! ```
 //!
-//! Then, per host, [`smtp::address_step`] on its A/AAAA lookups, [`smtp::tlsa_step`] until it
-//! decides the host's [`smtp::HostPolicy`], and [`smtp::endpoint_verdict`] per address with
-//! the probe's result. [`verdict::combine`] folds endpoint verdicts into host and domain
-//! verdicts (the worst wins, with its reason).
+//! Then, per host (MX host, SRV target from [`service::srv_plan`], or the service host
+//! itself), [`host::address_step`] on its A/AAAA lookups, [`host::tlsa_step`] until it
+//! decides the host's [`host::HostPolicy`], and [`host::endpoint_verdict`] per address with
+//! the probe's result; [`host::Rules`] carries what differs between SMTP and the other
+//! services. [`verdict::combine`] folds endpoint verdicts into host verdicts and
+//! [`report::domain_verdict`] into the domain's. [`engine::verify`] runs all of it over a
+//! [`engine::Dns`] and a [`engine::Prober`], concurrently, into a [`report::Report`].
 //!
 //! # Invariants
 //!
@@ -42,20 +45,29 @@
 //!
 //! # Time
 //!
-//! `now` is used only by [`smtp::endpoint_verdict`], for certificate dates under DANE-TA
-//! (DANE-EE ignores dates, RFC 7671 5.1). DNSSEC times were the resolver's business.
+//! `now` is used only by [`host::endpoint_verdict`] and [`host::candidate_verdict`], for
+//! certificate dates under DANE-TA (DANE-EE ignores dates, RFC 7671 5.1), and by the
+//! warnings. DNSSEC signature times are the validator's business.
 //!
 //! # Limitations
 //!
-//! SMTP only so far (RFC 7672); other services (RFC 7671 section 6, RFC 7673 SRV) and the
-//! orchestration over the resolver and the prober come with `dane verify`.
+//! - An insecure SRV RRset makes DANE inapplicable to its targets (as an insecure MX does
+//!   for SMTP); RFC 7673 lets a client then use the service domain as the PKIX reference
+//!   identifier, which is PKIX's business, not DANE's.
+//! - SRV targets are all checked, in priority order; weights are not sampled.
+//! - A TLSA RRset that differs between the CNAME-expanded and the original base domain is
+//!   not compared (the first secure answer decides, as for a sender).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod dns;
 pub mod engine;
+pub mod evidence;
+pub mod host;
+pub mod live;
 pub mod report;
+pub mod service;
 pub mod smtp;
 pub mod verdict;
 

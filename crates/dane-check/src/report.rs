@@ -7,8 +7,10 @@ use std::net::IpAddr;
 use dane_tlsa::{CertUsage, MatchReport, RecordStatus, TlsaRecord};
 use serde::Serialize;
 
-use crate::dns::{Lookup, Mx};
-use crate::smtp::{MxPlan, NoDane};
+use crate::dns::{Lookup, Mx, Srv};
+use crate::host::NoDane;
+use crate::service::SrvPlan;
+use crate::smtp::MxPlan;
 use crate::verdict::{Status, Verdict};
 
 /// The version of the JSON document; bumped on any incompatible change.
@@ -68,7 +70,7 @@ pub struct CertInfo {
 }
 
 /// TLS parameters of a completed handshake.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TlsInfo {
     /// Protocol version, e.g. `TLSv1.3`.
     pub version: String,
@@ -104,17 +106,43 @@ pub struct TlsaReport {
     pub base: Option<String>,
     /// Usable records for SMTP (RFC 7672 3.1.3), when DANE applies.
     pub usable: Option<usize>,
+    /// Where the records came from: `dns`, or `file` for a candidate set (`--tlsa`), which
+    /// is treated as if it were published and secure.
+    pub source: &'static str,
+}
+
+/// The rollover pre-check of one host: the candidate certificate or key against its TLSA
+/// records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CandidateReport {
+    /// Whether a DANE sender would accept the candidate.
+    pub verdict: Verdict,
+    /// Every record's outcome against the candidate.
+    pub tlsa_match: Option<MatchReport>,
+}
+
+/// One address lookup of a host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddressLookup {
+    /// `A` or `AAAA`.
+    #[serde(rename = "type")]
+    pub rtype: &'static str,
+    /// The lookup.
+    #[serde(flatten)]
+    pub lookup: Lookup<IpAddr>,
 }
 
 /// One MX host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HostReport {
-    /// The host name (the MX exchange, or the domain for an implicit MX).
+    /// The host name (the MX exchange or SRV target, or the domain itself).
     pub name: String,
-    /// The MX preference (`None` for an implicit MX or `--host`).
+    /// The service port at this host.
+    pub port: u16,
+    /// The MX preference or SRV priority (`None` without indirection).
     pub preference: Option<u16>,
     /// The address lookups (A, AAAA as selected).
-    pub addresses: Vec<Lookup<IpAddr>>,
+    pub addresses: Vec<AddressLookup>,
     /// The TLSA lookups, when they were made.
     pub tlsa: Option<TlsaReport>,
     /// Why DANE does not apply, when it does not.
@@ -123,6 +151,8 @@ pub struct HostReport {
     pub verdict: Verdict,
     /// Every address probed.
     pub endpoints: Vec<EndpointReport>,
+    /// The rollover pre-check, with `--cert`, `--key` or `--csr`.
+    pub candidate: Option<CandidateReport>,
 }
 
 /// A warning: never changes the verdict (the CLI's `--strict` may change the exit code).
@@ -144,7 +174,7 @@ pub struct Report {
     pub version: u32,
     /// The next-hop domain, lowercase with the trailing dot.
     pub domain: String,
-    /// The service (`smtp`).
+    /// The service (`smtp`, `https`, `xmpp-client`, ...; `custom` for `--port`).
     pub service: &'static str,
     /// The domain's verdict.
     pub verdict: DomainVerdict,
@@ -154,10 +184,17 @@ pub struct Report {
     pub mx: Option<Lookup<Mx>>,
     /// What the MX lookup meant.
     pub mx_plan: Option<MxPlan>,
+    /// The SRV lookup, for services found through SRV (absent with `--host`).
+    pub srv: Option<Lookup<Srv>>,
+    /// What the SRV lookup meant.
+    pub srv_plan: Option<SrvPlan>,
     /// Every host, in preference order.
     pub hosts: Vec<HostReport>,
     /// Warnings.
     pub warnings: Vec<Warning>,
+    /// With a candidate and a candidate TLSA set: whether that set authenticates both the
+    /// certificates served now and the candidate, at every host DANE covers.
+    pub rollover_ready: Option<bool>,
 }
 
 /// The domain's verdict from its hosts' endpoints (or the host verdicts of hosts without
@@ -165,10 +202,11 @@ pub struct Report {
 pub fn domain_verdict(hosts: &[HostReport]) -> (DomainVerdict, String) {
     let mut parts: Vec<&Verdict> = Vec::new();
     for h in hosts {
-        if h.endpoints.is_empty() {
+        let before = parts.len();
+        parts.extend(h.endpoints.iter().map(|e| &e.verdict));
+        parts.extend(h.candidate.iter().map(|c| &c.verdict));
+        if parts.len() == before {
             parts.push(&h.verdict);
-        } else {
-            parts.extend(h.endpoints.iter().map(|e| &e.verdict));
         }
     }
     let first = |s: Status| {
@@ -248,7 +286,7 @@ pub fn host_warnings(host: &HostReport, now: u64, warn_days: u32) -> Vec<Warning
     let lookups_expiring = host
         .addresses
         .iter()
-        .map(|l| (l.name.as_str(), "address", l.expires))
+        .map(|a| (a.lookup.name.as_str(), a.rtype, a.lookup.expires))
         .chain(
             host.tlsa
                 .iter()
@@ -318,25 +356,16 @@ pub fn host_warnings(host: &HostReport, now: u64, warn_days: u32) -> Vec<Warning
     out
 }
 
-/// Seconds since the epoch as RFC 3339 UTC (civil-from-days, H. Hinnant).
+/// Seconds since the epoch as RFC 3339 UTC, for messages.
 pub fn fmt_time(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("@{secs}"))
 }
 
 #[cfg(test)]
@@ -358,11 +387,13 @@ mod tests {
     fn host(verdicts: &[(Status, &str)]) -> HostReport {
         HostReport {
             name: "mx.example.".into(),
+            port: 25,
             preference: Some(10),
             addresses: vec![],
             tlsa: None,
             no_dane: None,
             verdict: Verdict::new(Status::NotProtected, "host not covered"),
+            candidate: None,
             endpoints: verdicts
                 .iter()
                 .map(|(s, r)| EndpointReport {

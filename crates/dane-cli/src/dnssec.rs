@@ -7,7 +7,6 @@ use std::str::FromStr;
 
 use anyhow::{Context as _, bail};
 use dane_dnssec::{AnswerKind, Outcome, StepKind, Verdict};
-use dane_resolver::{Config, Resolver};
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 
@@ -95,19 +94,13 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let name = parse_name(&args.name)?;
     let rtype = parse_type(&args.rtype)?;
     let now = ctx.now(args.at.as_deref())?;
-    let servers = if args.resolvers.is_empty() {
-        dane_resolver::system_servers()?
-    } else {
-        args.resolvers
-            .iter()
-            .map(|s| dane_resolver::parse_server(s))
-            .collect::<Result<Vec<_>, _>>()?
-    };
-    let mut config = Config::new(servers.clone());
-    if let Some(path) = &args.trust_anchor {
-        config.anchors = dane_resolver::read_anchors(path)?;
-    }
-    let resolver = Resolver::new(config);
+    // 2 s per exchange, 24 s per lookup (the resolver's defaults for an interactive run).
+    let resolver = crate::resolve::resolver(
+        &args.resolvers,
+        args.trust_anchor.as_deref(),
+        std::time::Duration::from_secs(8),
+    )?;
+    let servers = resolver.config().servers.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -10,8 +10,10 @@ mod clock;
 mod dnssec;
 mod exit;
 mod probe;
+mod resolve;
 mod term;
 mod tlsa;
+mod verify;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -44,6 +46,8 @@ enum Command {
     Probe(probe::Args),
     /// Look a name up and validate the answer with DNSSEC from the trust anchors down.
     Dnssec(dnssec::Args),
+    /// Check a domain end to end: DNSSEC, TLSA, every MX host and address (RFC 7672).
+    Verify(Box<verify::Args>),
 }
 
 /// What every subcommand gets from `main`.
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Tlsa(cmd) => tlsa::run(cmd, &ctx),
         Command::Probe(args) => probe::run(args, &ctx),
         Command::Dnssec(args) => dnssec::run(args, &ctx),
+        Command::Verify(args) => verify::run(args, &ctx),
     };
     match result {
         Ok(exit) => {

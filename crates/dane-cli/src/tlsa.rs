@@ -163,7 +163,7 @@ pub fn run(cmd: &Command, ctx: &Context) -> anyhow::Result<Exit> {
 }
 
 /// Reads a whole input file (or stdin for `-` when allowed), bounded, non-empty.
-fn read_input(flag: &str, path: &Path, stdin_ok: bool) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_input(flag: &str, path: &Path, stdin_ok: bool) -> anyhow::Result<Vec<u8>> {
     let label = path.display();
     let mut buf = Vec::new();
     if stdin_ok && path == Path::new("-") {
@@ -357,7 +357,7 @@ struct MatchDoc<'a> {
     report: &'a MatchReport,
 }
 
-fn short_hex(r: &TlsaRecord) -> String {
+pub(crate) fn short_hex(r: &TlsaRecord) -> String {
     let hex = r.data_hex();
     if hex.len() > 24 {
         format!("{}..{}", &hex[..12], &hex[hex.len() - 8..])
@@ -467,6 +467,7 @@ fn status_word(s: RecordStatus) -> &'static str {
         RecordStatus::NotMatched => "not-matched",
         RecordStatus::Superseded => "superseded",
         RecordStatus::Unusable => "unusable",
+        RecordStatus::NotEvaluated => "not-evaluated",
     }
 }
 
@@ -474,7 +475,7 @@ fn status_colour(s: RecordStatus) -> &'static str {
     match s {
         RecordStatus::Matched => "32",
         RecordStatus::Rejected => "31",
-        RecordStatus::Unusable | RecordStatus::Superseded => "33",
+        RecordStatus::Unusable | RecordStatus::Superseded | RecordStatus::NotEvaluated => "33",
         RecordStatus::NotMatched => "0",
     }
 }

@@ -96,6 +96,7 @@ fn run(
         limits: *limits,
         trace: Vec::new(),
         sigs_checked: 0,
+        earliest_expiration: None,
         zones: HashMap::new(),
         record,
     };
@@ -184,6 +185,8 @@ pub(crate) struct Engine<'a, 'r> {
     pub limits: Limits,
     trace: Vec<TraceStep>,
     sigs_checked: u32,
+    /// The earliest expiration (Unix seconds) of the signatures that verified.
+    earliest_expiration: Option<u64>,
     zones: HashMap<Name, Walk>,
     record: Option<&'r mut Vec<VerifiedSignature>>,
 }
@@ -480,6 +483,11 @@ impl<'a> Engine<'a, '_> {
                                 signature: sig.signature.clone(),
                             });
                         }
+                        // RFC 4034 3.1.5: the expiration is a serial number near `now`.
+                        let delta = i64::from(sig.expiration.wrapping_sub(self.now) as i32);
+                        let expires = u64::try_from(self.now_secs as i64 + delta).unwrap_or(0);
+                        self.earliest_expiration =
+                            Some(self.earliest_expiration.map_or(expires, |e| e.min(expires)));
                         let wildcard = (sig.labels < owner_labels).then_some(sig.labels);
                         let mut detail = format!(
                             "{} verified by {zone} key {} ({}), valid {} to {}",
@@ -1106,6 +1114,7 @@ impl<'a> Engine<'a, '_> {
             links,
             trace: self.trace.clone(),
             signatures_checked: self.sigs_checked,
+            earliest_expiration: self.earliest_expiration,
         }
     }
 }

@@ -276,6 +276,10 @@ pub struct Outcome {
     pub trace: Vec<TraceStep>,
     /// Signature verifications performed.
     pub signatures_checked: u32,
+    /// The earliest expiration (Unix seconds) among the signatures that verified, over the
+    /// whole chain of trust (DS, DNSKEY, CNAME links, the answer or its denial): when the
+    /// answer stops validating unless the zones are re-signed. `None` when none verified.
+    pub earliest_expiration: Option<u64>,
 }
 
 /// Work budgets and caps (ARCHITECTURE.md invariant 7).

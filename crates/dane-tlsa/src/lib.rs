@@ -65,7 +65,7 @@ pub use input::{
 };
 pub use matching::{
     MAX_PATH_CHECKS, MAX_RRSET, MatchOptions, MatchReport, Pkix, RecordOutcome, RecordStatus,
-    Verdict, match_chain,
+    Verdict, match_chain, match_key,
 };
 pub use owner::{Proto, normalize_host, tlsa_owner};
 pub use parse::{MAX_ZONE_RECORDS, SkippedLine, ZoneEntry, ZoneFragment, parse_zone};

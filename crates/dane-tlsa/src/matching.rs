@@ -79,6 +79,9 @@ pub enum RecordStatus {
     Superseded,
     /// Cannot be used at all (see `unusable`).
     Unusable,
+    /// Cannot be decided from what was given: [`match_key`] has a key but no certificate,
+    /// and DANE-TA (or PKIX) depends on the certificate its CA will issue.
+    NotEvaluated,
 }
 
 /// One record's outcome.
@@ -580,6 +583,28 @@ pub fn match_chain(
         cache: HashMap::new(),
     };
 
+    let outcomes = evaluate(records, options, |r| match r.usage {
+        CertUsage::DaneEe => Ok(matcher.dane_ee(&mut digests, r)),
+        CertUsage::DaneTa => matcher.dane_ta(&mut digests, r),
+        _ => Ok(matcher.pkix(&mut digests, r)),
+    })?;
+
+    let (verdict, reason) = summarize(&outcomes);
+    Ok(MatchReport {
+        verdict,
+        reason,
+        records: outcomes,
+        chain_length: chain.len(),
+    })
+}
+
+/// Gives every record its outcome: unusable (RFC 7671 4.1, RFC 7672 3.1.3), superseded by
+/// digest agility (RFC 7671 9), or whatever `check` finds for the usable ones.
+fn evaluate(
+    records: &[TlsaRecord],
+    options: &MatchOptions,
+    mut check: impl FnMut(&TlsaRecord) -> Result<Outcome, Error>,
+) -> Result<Vec<RecordOutcome>, Error> {
     // RFC 7671 9: per (usage, selector), only the strongest supported digest present counts.
     let mut strongest: HashMap<(CertUsage, Selector), (u8, MatchingType)> = HashMap::new();
     for r in records.iter().filter(|r| r.usability().is_ok()) {
@@ -619,11 +644,7 @@ pub fn match_chain(
                 format!("ignored: {best} is present for the same usage and selector (RFC 7671 9)"),
             )
         } else {
-            match r.usage {
-                CertUsage::DaneEe => matcher.dane_ee(&mut digests, r),
-                CertUsage::DaneTa => matcher.dane_ta(&mut digests, r)?,
-                _ => matcher.pkix(&mut digests, r),
-            }
+            check(r)?
         };
         outcomes.push(RecordOutcome {
             index,
@@ -635,12 +656,58 @@ pub fn match_chain(
         });
     }
 
+    Ok(outcomes)
+}
+
+/// Would a certificate for this key (not issued yet: a CSR or a new private key) be
+/// accepted by `records`? DANE-EE SPKI records (`3 1 x`) are decided by the key alone (RFC
+/// 7671 5.1); `3 0 x` records bind a whole certificate, so no certificate yet to be issued
+/// matches them; DANE-TA and PKIX records depend on the issuing CA and are reported
+/// [`RecordStatus::NotEvaluated`]. Digest agility and unusable records as in
+/// [`match_chain`].
+pub fn match_key(
+    records: &[TlsaRecord],
+    spki: &Spki,
+    options: &MatchOptions,
+) -> Result<MatchReport, Error> {
+    if records.len() > MAX_RRSET {
+        return Err(Error::TooManyRecords {
+            len: records.len(),
+            max: MAX_RRSET,
+        });
+    }
+    let outcomes = evaluate(records, options, |r| {
+        Ok(match (r.usage, r.selector) {
+            (CertUsage::DaneEe, Selector::Spki) => {
+                if associate(spki.as_der(), r.matching_type).as_deref() == Some(r.data.as_slice())
+                {
+                    (RecordStatus::Matched, Some(0), "matches the key".into())
+                } else {
+                    (
+                        RecordStatus::NotMatched,
+                        None,
+                        "does not match the key".into(),
+                    )
+                }
+            }
+            (CertUsage::DaneEe, _) => (
+                RecordStatus::NotMatched,
+                None,
+                "binds a whole certificate, so no certificate yet to be issued matches it (publish 3 1 x to survive renewals)".into(),
+            ),
+            _ => (
+                RecordStatus::NotEvaluated,
+                None,
+                "depends on the CA that will issue the certificate: check the issued chain".into(),
+            ),
+        })
+    })?;
     let (verdict, reason) = summarize(&outcomes);
     Ok(MatchReport {
         verdict,
         reason,
         records: outcomes,
-        chain_length: chain.len(),
+        chain_length: 0,
     })
 }
 
@@ -664,6 +731,15 @@ fn summarize(outcomes: &[RecordOutcome]) -> (Verdict, String) {
         return (
             Verdict::NotAuthenticated,
             format!("{} {}", label(o), o.detail),
+        );
+    }
+    if let Some(o) = outcomes
+        .iter()
+        .find(|o| o.status == RecordStatus::NotEvaluated)
+    {
+        return (
+            Verdict::NotAuthenticated,
+            format!("no record matches the key; {} {}", label(o), o.detail),
         );
     }
     if outcomes.iter().all(|o| o.status == RecordStatus::Unusable) {

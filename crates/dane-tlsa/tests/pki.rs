@@ -921,3 +921,57 @@ fn mutated_inputs_never_panic() {
         let _ = dane_tlsa::parse_zone(&String::from_utf8_lossy(&bytes));
     }
 }
+
+/// Rollover pre-checks: a certificate for the next key does not exist yet (CSR, new key).
+#[test]
+fn match_key_decides_dane_ee_spki_only() {
+    use dane_tlsa::{match_key, parse_csr};
+    let next = parse_csr(&read("next.csr")).unwrap();
+    let keys = golden("keys.txt");
+    let next_311 = keys
+        .iter()
+        .find(|f| f[0] == "next.key" && f[2] == "1" && f[3] == "1")
+        .map(|f| format!("3 1 1 {}", f[4]))
+        .unwrap();
+    let smtp = MatchOptions {
+        smtp: true,
+        ..MatchOptions::default()
+    };
+    let check = |records: &[String], verdict: Verdict, statuses: &[RecordStatus]| {
+        let parsed: Vec<TlsaRecord> = records.iter().map(|r| r.parse().unwrap()).collect();
+        let report = match_key(&parsed, &next, &smtp).unwrap();
+        let got: Vec<_> = report.records.iter().map(|o| o.status).collect();
+        assert_eq!(report.verdict, verdict, "{records:?}: {}", report.reason);
+        assert_eq!(got, statuses, "{records:?}");
+    };
+    // The current key's record plus the next one: a certificate for the next key passes.
+    check(
+        &[rec(3, "leaf-rsa", 1, 1), next_311.clone()],
+        Verdict::Authenticated,
+        &[NotMatched, Matched],
+    );
+    // Only the current key: the rollover would break delivery.
+    check(
+        &[rec(3, "leaf-rsa", 1, 1)],
+        Verdict::NotAuthenticated,
+        &[NotMatched],
+    );
+    // 3 0 1 binds the current certificate; DANE-TA depends on the CA.
+    check(
+        &[rec(3, "leaf-rsa", 0, 1), rec(2, "intermediate-ca", 1, 1)],
+        Verdict::NotAuthenticated,
+        &[NotMatched, RecordStatus::NotEvaluated],
+    );
+    // Digest agility applies: a stronger digest for 3 1 supersedes the matching 3 1 1.
+    check(
+        &[next_311, wrong(3, "leaf-rsa", 1, 2)],
+        Verdict::NotAuthenticated,
+        &[Superseded, NotMatched],
+    );
+    // PKIX usages are unusable for SMTP.
+    check(
+        &[rec(1, "leaf-rsa", 1, 1)],
+        Verdict::NotAuthenticated,
+        &[Unus],
+    );
+}

@@ -8,3 +8,4 @@ mod common;
 mod dnssec;
 mod probe;
 mod tlsa;
+mod verify;

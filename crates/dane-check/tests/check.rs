@@ -1,4 +1,4 @@
-//! RFC 7672 decisions, step by step, over hand-made lookup results and the fixture PKI
+//! The DANE policy steps (RFC 7672, 7671, 7673) and the engine, over hand-made lookup results
 //! (fixtures/pki: chains made by openssl, TLSA values in golden/certs.txt computed by
 //! openssl pipelines).
 
@@ -9,12 +9,13 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use dane_check::dns::{Answer, Lookup, Mx, Security};
-use dane_check::smtp::{
-    AddressStep, HostPolicy, MxPlan, NoDane, Probe, ProbeFailure, TlsaStep, address_step,
-    endpoint_verdict, mx_plan, plan_verdict, tlsa_step,
+use dane_check::host::{
+    AddressStep, HostPolicy, NoDane, Probe, ProbeFailure, Rules, TlsaStep, address_step,
+    endpoint_verdict, tlsa_step,
 };
+use dane_check::smtp::{MxPlan, mx_plan, plan_verdict};
 use dane_check::{Status, verdict};
-use dane_tlsa::{CertUsage, MatchingType, RecordStatus, Selector, TlsaRecord};
+use dane_tlsa::{CertUsage, MatchingType, Pkix, RecordStatus, Selector, TlsaRecord};
 use rustls_pki_types::{CertificateDer, UnixTime};
 
 const PKI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pki");
@@ -82,7 +83,7 @@ fn tlsa(security: Security, records: Vec<TlsaRecord>) -> Lookup<TlsaRecord> {
 fn dane_policy(host: &str, records: Vec<TlsaRecord>) -> HostPolicy {
     let bases = vec![host.to_owned()];
     match tlsa_step(
-        "example.test",
+        &Rules::smtp("example.test"),
         host,
         &bases,
         &[tlsa(Security::Secure, records)],
@@ -228,14 +229,14 @@ fn address_steps() {
     let nodata = lookup::<IpAddr>(host, Security::Secure, Answer::NoData);
 
     assert_eq!(
-        address_step(true, host, &[&a, &aaaa]),
+        address_step(None, host, &[&a, &aaaa]),
         AddressStep::LookupTlsa {
             bases: vec![host.into()],
             addresses: vec![addr("192.0.2.1"), addr("2001:db8::1")],
         }
     );
     assert_eq!(
-        address_step(true, host, &[&a, &nodata]),
+        address_step(None, host, &[&a, &nodata]),
         AddressStep::LookupTlsa {
             bases: vec![host.into()],
             addresses: vec![addr("192.0.2.1")],
@@ -247,7 +248,7 @@ fn address_steps() {
         ..a.clone()
     };
     assert_eq!(
-        address_step(true, host, &[&cname]),
+        address_step(None, host, &[&cname]),
         AddressStep::LookupTlsa {
             bases: vec!["real.hosting.test.".into(), host.into()],
             addresses: vec![addr("192.0.2.1")],
@@ -255,7 +256,7 @@ fn address_steps() {
     );
     // Insecure MX: the host names could be an attacker's.
     assert_eq!(
-        address_step(false, host, &[&a]),
+        address_step(Some(NoDane::InsecureMx), host, &[&a]),
         AddressStep::NoDane {
             why: NoDane::InsecureMx,
             addresses: vec![addr("192.0.2.1")],
@@ -266,7 +267,7 @@ fn address_steps() {
         ..aaaa.clone()
     };
     assert_eq!(
-        address_step(true, host, &[&a, &insecure_aaaa]),
+        address_step(None, host, &[&a, &insecure_aaaa]),
         AddressStep::NoDane {
             why: NoDane::InsecureAddresses,
             addresses: vec![addr("192.0.2.1"), addr("2001:db8::1")],
@@ -280,14 +281,14 @@ fn address_steps() {
             security,
             ..aaaa.clone()
         };
-        let AddressStep::Unusable { verdict } = address_step(true, host, &[&a, &failed]) else {
+        let AddressStep::Unusable { verdict } = address_step(None, host, &[&a, &failed]) else {
             panic!("a failed AAAA lookup must make the host unusable")
         };
         assert_eq!(verdict.status, status);
         assert!(verdict.reason.contains(host), "{}", verdict.reason);
     }
     let nx = lookup::<IpAddr>(host, Security::Secure, Answer::NxDomain);
-    let AddressStep::Unusable { verdict } = address_step(true, host, &[&nx, &nodata]) else {
+    let AddressStep::Unusable { verdict } = address_step(None, host, &[&nx, &nodata]) else {
         panic!("no addresses")
     };
     assert_eq!(verdict.status, Status::Failed);
@@ -305,20 +306,25 @@ fn tlsa_steps() {
     let denial = lookup("_25._tcp.x.", Security::Secure, Answer::NoData);
 
     assert_eq!(
-        tlsa_step(domain, host, &bases, &[]),
+        tlsa_step(&Rules::smtp(domain), host, &bases, &[]),
         TlsaStep::Query {
             owner: "_25._tcp.real.hosting.test.".into()
         }
     );
     // Secure denial at the expanded name: the original name is next.
     assert_eq!(
-        tlsa_step(domain, host, &bases, std::slice::from_ref(&denial)),
+        tlsa_step(
+            &Rules::smtp(domain),
+            host,
+            &bases,
+            std::slice::from_ref(&denial)
+        ),
         TlsaStep::Query {
             owner: "_25._tcp.mx1.example.test.".into()
         }
     );
     match tlsa_step(
-        domain,
+        &Rules::smtp(domain),
         host,
         &bases,
         &[tlsa(Security::Secure, vec![ee.clone(), pkix.clone()])],
@@ -342,7 +348,7 @@ fn tlsa_steps() {
         other => panic!("{other:?}"),
     }
     match tlsa_step(
-        domain,
+        &Rules::smtp(domain),
         host,
         &bases,
         &[denial.clone(), tlsa(Security::Secure, vec![ee.clone()])],
@@ -351,7 +357,12 @@ fn tlsa_steps() {
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        tlsa_step(domain, host, &bases, &[denial.clone(), denial.clone()]),
+        tlsa_step(
+            &Rules::smtp(domain),
+            host,
+            &bases,
+            &[denial.clone(), denial.clone()]
+        ),
         TlsaStep::Decided(HostPolicy::NoDane {
             why: NoDane::NoTlsa {
                 owners: vec![
@@ -364,7 +375,7 @@ fn tlsa_steps() {
     let single = vec![host.to_owned()];
     assert_eq!(
         tlsa_step(
-            domain,
+            &Rules::smtp(domain),
             host,
             &single,
             &[tlsa(Security::Insecure, vec![ee.clone()])]
@@ -380,7 +391,12 @@ fn tlsa_steps() {
         (servfail(), Status::Indeterminate),
     ] {
         // Never a fallback to the original name, to cleartext or to unauthenticated TLS.
-        match tlsa_step(domain, host, &bases, &[tlsa(security, vec![ee.clone()])]) {
+        match tlsa_step(
+            &Rules::smtp(domain),
+            host,
+            &bases,
+            &[tlsa(security, vec![ee.clone()])],
+        ) {
             TlsaStep::Decided(HostPolicy::Unusable { verdict }) => {
                 assert_eq!(verdict.status, status);
                 assert!(verdict.reason.contains("_25._tcp.real.hosting.test."));
@@ -397,11 +413,13 @@ fn endpoints_under_dane() {
     let ec = chain("chain-ec.pem");
     let tls = |chain: &Vec<CertificateDer<'static>>| Probe::Tls {
         chain: chain.clone(),
+        pkix: Pkix::NotEvaluated,
     };
     let ee = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
     let ta = golden(CertUsage::DaneTa, "intermediate-ca.pem", 1, 1);
 
     let v = endpoint_verdict(
+        &Rules::smtp("example.test"),
         host,
         &dane_policy(host, vec![ee.clone()]),
         &tls(&rsa),
@@ -415,6 +433,7 @@ fn endpoints_under_dane() {
     // The next key of a rollover published beside the current one: still verified.
     let spare = golden(CertUsage::DaneEe, "leaf-ec.pem", 1, 1);
     let v = endpoint_verdict(
+        &Rules::smtp("example.test"),
         host,
         &dane_policy(host, vec![spare.clone(), ee.clone()]),
         &tls(&rsa),
@@ -423,7 +442,13 @@ fn endpoints_under_dane() {
     assert_eq!(v.verdict.status, Status::Verified);
 
     // The certificate rolled over and the TLSA record did not follow: the outage.
-    let v = endpoint_verdict(host, &dane_policy(host, vec![ee.clone()]), &tls(&ec), now());
+    let v = endpoint_verdict(
+        &Rules::smtp("example.test"),
+        host,
+        &dane_policy(host, vec![ee.clone()]),
+        &tls(&ec),
+        now(),
+    );
     assert_eq!(v.verdict.status, Status::Failed);
     assert!(
         v.verdict.reason.contains("mx1.example.test."),
@@ -437,6 +462,7 @@ fn endpoints_under_dane() {
 
     // DANE-TA: the issuer matches and the leaf's name is a reference identifier.
     let v = endpoint_verdict(
+        &Rules::smtp("example.test"),
         host,
         &dane_policy(host, vec![ta.clone()]),
         &tls(&rsa),
@@ -446,7 +472,7 @@ fn endpoints_under_dane() {
     // ... but not for a host whose names the leaf does not carry.
     let other = "mx9.other.test.";
     let policy = match tlsa_step(
-        "other.test",
+        &Rules::smtp("other.test"),
         other,
         &[other.to_owned()],
         &[tlsa(Security::Secure, vec![ta.clone()])],
@@ -454,7 +480,13 @@ fn endpoints_under_dane() {
         TlsaStep::Decided(p) => p,
         p => panic!("{p:?}"),
     };
-    let v = endpoint_verdict(other, &policy, &tls(&rsa), now());
+    let v = endpoint_verdict(
+        &Rules::smtp("example.test"),
+        other,
+        &policy,
+        &tls(&rsa),
+        now(),
+    );
     assert_eq!(v.verdict.status, Status::Failed, "{}", v.verdict.reason);
 
     // An expired leaf passes DANE-EE (no dates) and fails DANE-TA (RFC 7671 5.1, 5.2).
@@ -462,6 +494,7 @@ fn endpoints_under_dane() {
     let expired_host = "expired.example.test.";
     let ee_expired = golden(CertUsage::DaneEe, "leaf-expired.pem", 1, 1);
     let v = endpoint_verdict(
+        &Rules::smtp("example.test"),
         expired_host,
         &dane_policy(expired_host, vec![ee_expired]),
         &tls(&expired),
@@ -469,6 +502,7 @@ fn endpoints_under_dane() {
     );
     assert_eq!(v.verdict.status, Status::Verified, "{}", v.verdict.reason);
     let v = endpoint_verdict(
+        &Rules::smtp("example.test"),
         expired_host,
         &dane_policy(expired_host, vec![ta.clone()]),
         &tls(&expired),
@@ -478,7 +512,13 @@ fn endpoints_under_dane() {
 
     // PKIX usages only: TLS mandatory but unauthenticated.
     let pkix = golden(CertUsage::PkixEe, "leaf-rsa.pem", 1, 1);
-    let v = endpoint_verdict(host, &dane_policy(host, vec![pkix]), &tls(&rsa), now());
+    let v = endpoint_verdict(
+        &Rules::smtp("example.test"),
+        host,
+        &dane_policy(host, vec![pkix]),
+        &tls(&rsa),
+        now(),
+    );
     assert_eq!(v.verdict.status, Status::UnauthenticatedTls);
     assert!(
         v.verdict.reason.contains("none usable"),
@@ -493,6 +533,7 @@ fn endpoints_under_dane() {
         vec![0xab; 16],
     );
     let v = endpoint_verdict(
+        &Rules::smtp("example.test"),
         host,
         &dane_policy(host, vec![short.clone()]),
         &tls(&rsa),
@@ -501,6 +542,7 @@ fn endpoints_under_dane() {
     assert_eq!(v.verdict.status, Status::UnauthenticatedTls);
     // ... and without STARTTLS it is a downgrade all the same.
     let v = endpoint_verdict(
+        &Rules::smtp("example.test"),
         host,
         &dane_policy(host, vec![short]),
         &Probe::Failed {
@@ -527,6 +569,7 @@ fn probe_failures_under_dane_and_without() {
         (ProbeFailure::ProtocolViolation, Status::Failed),
         (ProbeFailure::Unreachable, Status::Indeterminate),
         (ProbeFailure::Timeout, Status::Indeterminate),
+        (ProbeFailure::Rejected, Status::Indeterminate),
         (ProbeFailure::TlsUnsupported, Status::Indeterminate),
     ];
     for (failure, status) in table {
@@ -534,7 +577,7 @@ fn probe_failures_under_dane_and_without() {
             failure,
             detail: format!("{failure:?} happened"),
         };
-        let v = endpoint_verdict(host, &dane, &probe, now());
+        let v = endpoint_verdict(&Rules::smtp("example.test"), host, &dane, &probe, now());
         assert_eq!(v.verdict.status, status, "{failure:?}");
         assert!(
             v.verdict.reason.contains("happened"),
@@ -543,7 +586,7 @@ fn probe_failures_under_dane_and_without() {
         );
         assert!(v.matched.is_none());
         // Without DANE nothing is required: not protected, whatever the probe saw.
-        let v = endpoint_verdict(host, &no_dane, &probe, now());
+        let v = endpoint_verdict(&Rules::smtp("example.test"), host, &no_dane, &probe, now());
         assert_eq!(v.verdict.status, Status::NotProtected, "{failure:?}");
         assert!(v.verdict.reason.contains("not DNSSEC-signed"));
     }
@@ -551,10 +594,12 @@ fn probe_failures_under_dane_and_without() {
         verdict: dane_check::Verdict::new(Status::Failed, "TLSA bogus"),
     };
     let v = endpoint_verdict(
+        &Rules::smtp("example.test"),
         host,
         &unusable,
         &Probe::Tls {
             chain: chain("chain-rsa.pem"),
+            pkix: Pkix::NotEvaluated,
         },
         now(),
     );
@@ -570,8 +615,19 @@ fn a_domain_is_as_good_as_its_worst_endpoint() {
     let rsa = chain("chain-rsa.pem");
     let ee = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
     let dane = dane_policy(host, vec![ee]);
-    let good = endpoint_verdict(host, &dane, &Probe::Tls { chain: rsa }, now()).verdict;
+    let good = endpoint_verdict(
+        &Rules::smtp("example.test"),
+        host,
+        &dane,
+        &Probe::Tls {
+            chain: rsa,
+            pkix: Pkix::NotEvaluated,
+        },
+        now(),
+    )
+    .verdict;
     let down = endpoint_verdict(
+        &Rules::smtp("example.test"),
         host,
         &dane,
         &Probe::Failed {
@@ -597,10 +653,13 @@ mod engine {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use dane_check::Status;
-    use dane_check::dns::{Answer, Lookup, Mx, Security};
-    use dane_check::engine::{Dns, Family, Options, ProbeResult, Prober, verify_smtp};
+    use dane_check::dns::{Answer, Lookup, Mx, Security, Srv};
+    use dane_check::engine::{Dns, Family, Options, ProbeRequest, ProbeResult, Prober, verify};
+    use dane_check::host::{Probe, ProbeFailure};
     use dane_check::report::{CertInfo, DomainVerdict};
-    use dane_check::smtp::{Probe, ProbeFailure};
+    use dane_check::service::SMTP;
+    use dane_probe::Protocol;
+    use dane_tlsa::Pkix;
     use dane_tlsa::{CertUsage, TlsaRecord};
 
     use super::{addr, bogus, chain, golden, mx, now};
@@ -611,6 +670,7 @@ mod engine {
         a: HashMap<String, Lookup<IpAddr>>,
         aaaa: HashMap<String, Lookup<IpAddr>>,
         tlsa: HashMap<String, Lookup<TlsaRecord>>,
+        srv: HashMap<String, Lookup<Srv>>,
         asked: std::sync::Mutex<Vec<String>>,
     }
 
@@ -649,6 +709,10 @@ mod engine {
             self.asked.lock().unwrap().push(format!("{owner} TLSA"));
             found(&self.tlsa, owner)
         }
+        async fn srv(&self, name: &str) -> Lookup<Srv> {
+            self.asked.lock().unwrap().push(format!("{name} SRV"));
+            found(&self.srv, name)
+        }
     }
 
     fn records<T>(name: &str, security: Security, records: Vec<T>) -> Lookup<T> {
@@ -678,12 +742,20 @@ mod engine {
         most: AtomicUsize,
         probes: AtomicUsize,
         snis: std::sync::Mutex<Vec<(IpAddr, String)>>,
+        dialogues: std::sync::Mutex<Vec<(u16, Protocol)>>,
     }
 
     impl Prober for FakeProber {
-        async fn smtp(&self, address: IpAddr, port: u16, sni: &str) -> ProbeResult {
-            assert_eq!(port, 25);
-            self.snis.lock().unwrap().push((address, sni.to_owned()));
+        async fn probe(&self, request: &ProbeRequest) -> ProbeResult {
+            let address = request.address;
+            self.dialogues
+                .lock()
+                .unwrap()
+                .push((request.port, request.protocol));
+            self.snis
+                .lock()
+                .unwrap()
+                .push((address, request.sni.clone()));
             self.probes.fetch_add(1, Ordering::SeqCst);
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.most.fetch_max(now, Ordering::SeqCst);
@@ -705,7 +777,10 @@ mod engine {
 
     fn serving(file: &str, not_after: i64) -> ProbeResult {
         ProbeResult {
-            probe: Probe::Tls { chain: chain(file) },
+            probe: Probe::Tls {
+                chain: chain(file),
+                pkix: Pkix::NotEvaluated,
+            },
             tls: None,
             chain: vec![CertInfo {
                 subject: format!("CN={file}"),
@@ -798,10 +873,11 @@ mod engine {
         prober: FakeProber,
     ) -> (dane_check::report::Report, Arc<FakeDns>, Arc<FakeProber>) {
         let (dns, prober) = (Arc::new(dns), Arc::new(prober));
-        let report = verify_smtp(
+        let report = verify(
             dns.clone(),
             prober.clone(),
             "Example.Test",
+            &SMTP,
             &Options::new(now()),
         )
         .await;
@@ -1030,7 +1106,7 @@ mod engine {
         let (dns, prober) = (Arc::new(dns), Arc::new(prober));
         let mut options = Options::new(now());
         options.concurrency = 4;
-        let report = verify_smtp(dns, prober.clone(), "example.test", &options).await;
+        let report = verify(dns, prober.clone(), "example.test", &SMTP, &options).await;
         assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
         assert_eq!(prober.probes.load(Ordering::SeqCst), 40);
         assert!(prober.most.load(Ordering::SeqCst) <= 4);
@@ -1050,6 +1126,7 @@ mod engine {
             json["hosts"][0]["endpoints"][0]["verdict"]["status"],
             "verified"
         );
+        assert_eq!(json["hosts"][0]["addresses"][1]["type"], "AAAA");
         assert_eq!(
             json["hosts"][0]["addresses"][0]["security"]["status"],
             "secure"
@@ -1064,11 +1141,479 @@ mod engine {
         let mut options = Options::new(now());
         options.host = Some("MX1.example.test".into());
         options.families = vec![Family::V4];
-        let report = verify_smtp(dns.clone(), prober, "example.test", &options).await;
+        let report = verify(dns.clone(), prober, "example.test", &SMTP, &options).await;
         assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
         assert!(report.mx.is_none());
         assert_eq!(report.hosts.len(), 1);
         assert_eq!(report.hosts[0].endpoints.len(), 1);
         assert!(!dns.asked.lock().unwrap().iter().any(|q| q.ends_with(" MX")));
+    }
+
+    #[tokio::test]
+    async fn rollover_candidate_certificate_without_connecting() {
+        use dane_check::host::Candidate;
+        let (dns, prober) = world();
+        let (dns, prober) = (Arc::new(dns), Arc::new(prober));
+        let mut options = Options::new(now());
+        // The next certificate is the ECDSA one: mx2 publishes its record, mx1 does not.
+        options.candidate = Some(Candidate::Chain(chain("chain-ec.pem")));
+        let report = verify(dns, prober.clone(), "example.test", &SMTP, &options).await;
+        assert_eq!(
+            prober.probes.load(Ordering::SeqCst),
+            0,
+            "no connection needed"
+        );
+        assert_eq!(report.verdict, DomainVerdict::Partial, "{}", report.reason);
+        let mx1 = report.hosts[0].candidate.as_ref().unwrap();
+        assert_eq!(mx1.verdict.status, Status::Failed);
+        assert!(
+            mx1.verdict.reason.contains("publish its TLSA record"),
+            "{}",
+            mx1.verdict.reason
+        );
+        let mx2 = report.hosts[1].candidate.as_ref().unwrap();
+        assert_eq!(
+            mx2.verdict.status,
+            Status::Verified,
+            "{}",
+            mx2.verdict.reason
+        );
+        assert!(report.rollover_ready.is_none());
+    }
+
+    #[tokio::test]
+    async fn rollover_candidate_key_from_a_csr() {
+        use dane_check::host::Candidate;
+        let next =
+            dane_tlsa::parse_csr(&std::fs::read(format!("{}/next.csr", super::PKI)).unwrap())
+                .unwrap();
+        let (mut dns, prober) = world();
+        let (dns_plain, _) = world();
+        let mut options = Options::new(now());
+        options.candidate = Some(Candidate::Key(next.clone()));
+        let report = verify(
+            Arc::new(dns_plain),
+            Arc::new(FakeProber::default()),
+            "example.test",
+            &SMTP,
+            &options,
+        )
+        .await;
+        assert_eq!(report.verdict, DomainVerdict::Failed, "{}", report.reason);
+        // Publish the next key's 3 1 1 beside the current one at both hosts.
+        let next_311: TlsaRecord = format!(
+            "3 1 1 {}",
+            dane_tlsa::associate(next.as_der(), dane_tlsa::MatchingType::Sha256)
+                .unwrap()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
+        .parse()
+        .unwrap();
+        for owner in ["_25._tcp.mx1.example.test.", "_25._tcp.mx2.example.test."] {
+            let mut l = dns.tlsa[owner].clone();
+            if let Answer::Records(r) = &mut l.answer {
+                r.push(next_311.clone());
+            }
+            dns.tlsa.insert(owner.into(), l);
+        }
+        let report = verify(
+            Arc::new(dns),
+            Arc::new(prober),
+            "example.test",
+            &SMTP,
+            &options,
+        )
+        .await;
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+    }
+
+    #[tokio::test]
+    async fn rollover_ready_needs_the_candidate_set_to_cover_current_and_next() {
+        use dane_check::host::Candidate;
+        let rsa = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
+        let ec = golden(CertUsage::DaneEe, "leaf-ec.pem", 1, 1);
+        let run_with = |set: Vec<(Option<String>, TlsaRecord)>| async move {
+            let (dns, mut prober) = world();
+            // Both hosts serve the RSA chain today; the next certificate is the ECDSA one.
+            prober
+                .servers
+                .insert(addr("192.0.2.2"), serving("chain-rsa.pem", FAR));
+            let mut options = Options::new(now());
+            options.candidate = Some(Candidate::Chain(chain("chain-ec.pem")));
+            options.tlsa_override = Some(set);
+            verify(
+                Arc::new(dns),
+                Arc::new(prober),
+                "example.test",
+                &SMTP,
+                &options,
+            )
+            .await
+        };
+        let report = run_with(vec![(None, rsa.clone()), (None, ec.clone())]).await;
+        assert_eq!(report.rollover_ready, Some(true), "{}", report.reason);
+        assert_eq!(report.verdict, DomainVerdict::Verified);
+        assert_eq!(report.hosts[0].tlsa.as_ref().unwrap().source, "file");
+
+        let report = run_with(vec![(None, rsa.clone())]).await;
+        assert_eq!(report.rollover_ready, Some(false));
+        assert_eq!(report.verdict, DomainVerdict::Partial, "{}", report.reason);
+
+        // Records with an owner apply to that owner only: mx2 has none, so no DANE there.
+        let report = run_with(vec![
+            (Some("_25._tcp.MX1.example.test".into()), rsa),
+            (Some("_25._tcp.mx1.example.test.".into()), ec),
+        ])
+        .await;
+        assert!(report.hosts[1].no_dane.is_some());
+        assert_eq!(report.rollover_ready, Some(true), "{}", report.reason);
+    }
+
+    fn srv_record(priority: u16, port: u16, target: &str) -> Srv {
+        Srv {
+            priority,
+            weight: 0,
+            port,
+            target: target.into(),
+        }
+    }
+
+    /// xmpp.test: `_xmpp-client._tcp` SRV to chat.xmpp.test port 5223, which has an A
+    /// record, TLSA at `_5223._tcp.chat.xmpp.test` and serves the RSA chain; the domain
+    /// itself (for the fallback) has an A record and TLSA at `_5222._tcp.xmpp.test`.
+    fn xmpp_world(srv_security: Security) -> (FakeDns, FakeProber) {
+        let mut dns = FakeDns::default();
+        let mut prober = FakeProber::default();
+        let ee = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
+        dns.srv.insert(
+            "_xmpp-client._tcp.xmpp.test.".into(),
+            records(
+                "_xmpp-client._tcp.xmpp.test.",
+                srv_security,
+                vec![srv_record(10, 5223, "chat.xmpp.test.")],
+            ),
+        );
+        for (host, ip, owner) in [
+            (
+                "chat.xmpp.test.",
+                "192.0.2.50",
+                "_5223._tcp.chat.xmpp.test.",
+            ),
+            ("xmpp.test.", "192.0.2.51", "_5222._tcp.xmpp.test."),
+        ] {
+            dns.a
+                .insert(host.into(), records(host, Security::Secure, vec![addr(ip)]));
+            dns.aaaa.insert(host.into(), nodata(host));
+            dns.tlsa.insert(
+                owner.into(),
+                records(owner, Security::Secure, vec![ee.clone()]),
+            );
+            prober
+                .servers
+                .insert(addr(ip), serving("chain-rsa.pem", FAR));
+        }
+        (dns, prober)
+    }
+
+    async fn run_service(
+        dns: FakeDns,
+        prober: FakeProber,
+        domain: &str,
+        service: &str,
+    ) -> (dane_check::report::Report, Arc<FakeDns>, Arc<FakeProber>) {
+        let (dns, prober) = (Arc::new(dns), Arc::new(prober));
+        let service = dane_check::service::by_name(service).unwrap();
+        let report = verify(
+            dns.clone(),
+            prober.clone(),
+            domain,
+            &service,
+            &Options::new(now()),
+        )
+        .await;
+        (report, dns, prober)
+    }
+
+    #[tokio::test]
+    async fn xmpp_through_a_secure_srv_record() {
+        let (dns, prober) = xmpp_world(Security::Secure);
+        let (report, dns, prober) = run_service(dns, prober, "xmpp.test", "xmpp-client").await;
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+        assert_eq!(report.service, "xmpp-client");
+        assert_eq!(report.hosts.len(), 1);
+        assert_eq!(report.hosts[0].name, "chat.xmpp.test.");
+        assert_eq!(report.hosts[0].port, 5223);
+        assert_eq!(
+            prober.dialogues.lock().unwrap().clone(),
+            vec![(5223, Protocol::XmppClient)]
+        );
+        let asked = dns.asked.lock().unwrap().clone();
+        assert!(
+            asked.contains(&"_5223._tcp.chat.xmpp.test. TLSA".to_owned()),
+            "{asked:?}"
+        );
+        assert!(!asked.iter().any(|q| q.ends_with(" MX")), "{asked:?}");
+    }
+
+    #[tokio::test]
+    async fn insecure_srv_means_no_dane_and_no_srv_means_the_domain() {
+        let (dns, prober) = xmpp_world(Security::Insecure);
+        let (report, dns_used, _) = run_service(dns, prober, "xmpp.test", "xmpp-client").await;
+        assert_eq!(
+            report.verdict,
+            DomainVerdict::NotProtected,
+            "{}",
+            report.reason
+        );
+        assert!(
+            report.reason.contains("SRV RRset is not DNSSEC-signed"),
+            "{}",
+            report.reason
+        );
+        assert!(
+            !dns_used
+                .asked
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|q| q.ends_with("TLSA"))
+        );
+
+        let (mut dns, prober) = xmpp_world(Security::Secure);
+        dns.srv.insert(
+            "_xmpp-client._tcp.xmpp.test.".into(),
+            nodata("_xmpp-client._tcp.xmpp.test."),
+        );
+        let (report, _, prober) = run_service(dns, prober, "xmpp.test", "xmpp-client").await;
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+        assert_eq!(report.hosts[0].name, "xmpp.test.");
+        assert_eq!(
+            prober.dialogues.lock().unwrap().clone(),
+            vec![(5222, Protocol::XmppClient)]
+        );
+
+        let (mut dns, prober) = xmpp_world(Security::Secure);
+        dns.srv.insert(
+            "_xmpp-client._tcp.xmpp.test.".into(),
+            records(
+                "_xmpp-client._tcp.xmpp.test.",
+                Security::Secure,
+                vec![srv_record(0, 0, ".")],
+            ),
+        );
+        let (report, _, _) = run_service(dns, prober, "xmpp.test", "xmpp-client").await;
+        assert_eq!(
+            report.verdict,
+            DomainVerdict::Nonexistent,
+            "{}",
+            report.reason
+        );
+    }
+
+    #[tokio::test]
+    async fn https_uses_pkix_usages_with_the_probers_pkix_verdict() {
+        let pkix_ee = golden(CertUsage::PkixEe, "leaf-rsa.pem", 1, 1);
+        let world = |records_: Vec<TlsaRecord>, pkix: Pkix| {
+            let mut dns = FakeDns::default();
+            let mut prober = FakeProber::default();
+            let host = "www.example.test.";
+            dns.a.insert(
+                host.into(),
+                records(host, Security::Secure, vec![addr("192.0.2.80")]),
+            );
+            dns.aaaa.insert(host.into(), nodata(host));
+            let owner = "_443._tcp.www.example.test.";
+            dns.tlsa
+                .insert(owner.into(), records(owner, Security::Secure, records_));
+            let mut result = serving("chain-rsa.pem", FAR);
+            result.probe = Probe::Tls {
+                chain: chain("chain-rsa.pem"),
+                pkix,
+            };
+            prober.servers.insert(addr("192.0.2.80"), result);
+            (dns, prober)
+        };
+        let validated = Pkix::Validated { path: vec![] };
+        let (dns, prober) = world(vec![pkix_ee.clone()], validated.clone());
+        let (report, _, prober) = run_service(dns, prober, "www.example.test", "https").await;
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+        assert_eq!(
+            prober.dialogues.lock().unwrap().clone(),
+            vec![(443, Protocol::Https)]
+        );
+
+        let failed = Pkix::Failed {
+            reason: "unknown issuer".into(),
+        };
+        let (dns, prober) = world(vec![pkix_ee], failed);
+        let (report, _, _) = run_service(dns, prober, "www.example.test", "https").await;
+        assert_eq!(report.verdict, DomainVerdict::Failed, "{}", report.reason);
+        assert!(
+            report.reason.contains("DANE clients will refuse"),
+            "{}",
+            report.reason
+        );
+
+        // Nothing usable: clients fall back to PKIX alone, which is not DANE protection.
+        let private = TlsaRecord::new(
+            CertUsage::PrivCert,
+            dane_tlsa::Selector::Spki,
+            dane_tlsa::MatchingType::Sha256,
+            vec![0; 32],
+        );
+        let (dns, prober) = world(vec![private], validated);
+        let (report, _, _) = run_service(dns, prober, "www.example.test", "https").await;
+        assert_eq!(
+            report.verdict,
+            DomainVerdict::NotProtected,
+            "{}",
+            report.reason
+        );
+        assert!(report.reason.contains("PKIX alone"), "{}", report.reason);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The live DNS source over dane-resolver, against the signed fixture zones served by a
+// real NSD (fixtures/dns; the private root's anchor), at a pinned time.
+
+mod live_dns {
+    use std::sync::Arc;
+
+    use dane_check::dns::{Answer, Security};
+    use dane_check::engine::{Dns, Family};
+    use dane_check::live::LiveDns;
+    use dane_resolver::{Config, Resolver, read_anchors};
+    use rustls_pki_types::UnixTime;
+
+    fn dns(nsd: &dane_testenv::Nsd) -> LiveDns {
+        let mut config = Config::new(vec![nsd.addr()]);
+        config.anchors =
+            read_anchors(&dane_testenv::fixtures_dir().join("anchors/root.ds")).unwrap();
+        // 2026-06-01, inside every fixture signature window but the broken ones.
+        let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_780_272_000));
+        LiveDns::new(Arc::new(Resolver::new(config)), now)
+    }
+
+    #[tokio::test]
+    async fn lookups_carry_verdicts_answers_and_expirations() {
+        let nsd = dane_testenv::Nsd::start_fixtures().expect("nsd (scripts/install-test-deps)");
+        let dns = dns(&nsd);
+
+        let mx = dns.mx("alg13.test").await;
+        assert_eq!(mx.security, Security::Secure, "{mx:?}");
+        assert_eq!(mx.records().len(), 1);
+        assert_eq!(mx.records()[0].exchange, "mx.alg13.test.");
+        // Fixture signatures end 2036-01-01 (fixtures/dns/README.md).
+        let expires = mx.expires.expect("signatures verified");
+        assert!(
+            (2_082_758_400..2_082_844_800).contains(&expires),
+            "{expires}"
+        );
+
+        let tlsa = dns.tlsa("_25._tcp.mx.alg13.test.").await;
+        assert_eq!(tlsa.security, Security::Secure);
+        assert_eq!(
+            tlsa.records()[0].parameters(),
+            "DANE-EE(3) SPKI(1) SHA2-256(1)"
+        );
+
+        let a = dns.addresses("www.alg8.test", Family::V4).await;
+        assert_eq!(a.security, Security::Secure);
+        assert!(!a.records().is_empty());
+
+        let bogus = dns.addresses("www.expired.test", Family::V4).await;
+        assert!(
+            matches!(&bogus.security, Security::Bogus { reason } if reason.contains("expired")),
+            "{bogus:?}"
+        );
+        assert!(
+            bogus.records().is_empty(),
+            "records of a bogus answer are never used"
+        );
+
+        let insecure = dns.tlsa("_25._tcp.mx.insecure.test").await;
+        assert_eq!(insecure.security, Security::Insecure);
+        assert_eq!(insecure.records().len(), 1);
+
+        let nx = dns.addresses("nx.nsec.test", Family::V4).await;
+        assert_eq!(
+            (nx.security.clone(), nx.answer.clone()),
+            (Security::Secure, Answer::NxDomain)
+        );
+        let nodata = dns.srv("_xmpp-client._tcp.nsec3.test").await;
+        assert_eq!(nodata.security, Security::Secure);
+        assert!(nodata.is_secure_denial(), "{nodata:?}");
+
+        // A CNAME into another zone: the canonical name is the chain's end.
+        let cname = dns.addresses("to-alg8.cname.test", Family::V4).await;
+        assert_eq!(cname.security, Security::Secure, "{cname:?}");
+        assert_eq!(cname.canonical, "www.alg8.test.", "{cname:?}");
+    }
+
+    #[tokio::test]
+    async fn recorded_evidence_replays_to_the_same_lookups_and_ages() {
+        use dane_check::evidence::{Bundle, KIND, Recorder, ReplayDns, VERSION};
+        let nsd = dane_testenv::Nsd::start_fixtures().expect("nsd (scripts/install-test-deps)");
+        let recorder = Recorder::new();
+        let live = dns(&nsd).with_recorder(recorder.clone());
+        let names = [
+            "alg13.test",
+            "www.alg8.test",
+            "_25._tcp.mx.alg13.test",
+            "nx.nsec3.test",
+        ];
+        let mut before = Vec::new();
+        for n in names {
+            before.push((
+                live.mx(n).await,
+                live.addresses(n, Family::V4).await,
+                live.tlsa(n).await,
+            ));
+        }
+        drop(nsd); // the replay needs no server
+        let (dns_items, probes) = recorder.take();
+        let bundle = Bundle {
+            kind: KIND.into(),
+            version: VERSION,
+            domain: "alg13.test.".into(),
+            service: "smtp".into(),
+            port: None,
+            protocol: None,
+            host: None,
+            at: 1_780_272_000,
+            anchors: Some(
+                std::fs::read_to_string(dane_testenv::fixtures_dir().join("anchors/root.ds"))
+                    .unwrap(),
+            ),
+            dns: dns_items,
+            probes,
+        };
+        let text = serde_json::to_string(&bundle).unwrap();
+        let back = Bundle::from_json(&text).unwrap();
+        assert_eq!(back, bundle);
+        let anchors = dane_dnssec::TrustAnchors::parse(back.anchors.as_deref().unwrap()).unwrap();
+        let at = |secs| UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
+        let replay = ReplayDns::new(back.evidence().unwrap(), anchors.clone(), at(back.at));
+        for (n, (mx, a, tlsa)) in names.iter().zip(&before) {
+            assert_eq!(&replay.mx(n).await, mx, "{n} MX");
+            assert_eq!(&replay.addresses(n, Family::V4).await, a, "{n} A");
+            assert_eq!(&replay.tlsa(n).await, tlsa, "{n} TLSA");
+        }
+        // The same evidence after the signatures end (2036-01-01) is bogus, not secure.
+        let later = ReplayDns::new(back.evidence().unwrap(), anchors, at(2_085_000_000));
+        let mx = later.mx("alg13.test").await;
+        assert!(
+            matches!(&mx.security, Security::Bogus { reason } if reason.contains("expired")),
+            "{mx:?}"
+        );
+        // A question the evidence does not hold is indeterminate, with why.
+        let missing = replay.mx("other.test").await;
+        assert!(
+            matches!(&missing.security, Security::Indeterminate { reason } if reason.contains("evidence file has no answer")),
+            "{missing:?}"
+        );
     }
 }

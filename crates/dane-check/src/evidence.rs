@@ -1,0 +1,530 @@
+//! Evidence bundles: every DNS message and every probe result a `dane verify` run used,
+//! saved (`--save-evidence FILE`) so the run can be replayed offline (`--evidence FILE`)
+//! and reach the same verdict, or be judged again at another time (`--at`): the DNS
+//! messages are validated again by `dane-dnssec`, the chains matched again by `dane-tlsa`.
+//!
+//! The file is one JSON document ([`Bundle`], `"kind": "dane-verify-evidence"`, versioned).
+
+use std::net::IpAddr;
+use std::str::FromStr as _;
+use std::sync::{Arc, Mutex};
+
+use dane_dnssec::{Evidence, Limits, Question, Step, TrustAnchors, validate};
+use dane_probe::Protocol;
+use data_encoding::HEXLOWER;
+use hickory_proto::rr::{Name, RecordType};
+use rustls_pki_types::{CertificateDer, UnixTime};
+use serde::{Deserialize, Serialize};
+
+use crate::dns::{Lookup, Mx, Security, Srv, fqdn};
+use crate::engine::{Dns, Family, ProbeRequest, ProbeResult, Prober};
+use crate::host::{Probe, ProbeFailure};
+use crate::live::{from_dnssec, parse_ip, parse_mx, parse_srv, parse_tlsa};
+use crate::report::TlsInfo;
+use dane_tlsa::{Pkix, TlsaRecord};
+
+/// The `kind` of an evidence file.
+pub const KIND: &str = "dane-verify-evidence";
+/// The version of the evidence format.
+pub const VERSION: u32 = 1;
+/// Most items of each kind read from an evidence file (a run asks far fewer).
+pub const MAX_ITEMS: usize = 100_000;
+
+/// One DNS question and what the resolver got for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsItem {
+    /// The question name.
+    pub name: String,
+    /// The question type (mnemonic).
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// The response message, hex, when one was received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire: Option<String>,
+    /// Why there is no response (timeout, unreachable servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+/// The PKIX verdict as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum StoredPkix {
+    /// Not evaluated.
+    NotEvaluated,
+    /// Validated (the presented chain).
+    Validated,
+    /// Failed.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What one probe saw, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum StoredProbe {
+    /// A handshake completed.
+    Tls {
+        /// The presented chain, leaf first, DER in hex.
+        chain: Vec<String>,
+        /// The PKIX verdict.
+        pkix: StoredPkix,
+        /// TLS parameters.
+        tls: Option<TlsInfo>,
+    },
+    /// No chain.
+    Failed {
+        /// The class of failure.
+        failure: ProbeFailure,
+        /// What happened.
+        detail: String,
+    },
+}
+
+/// One probe and its result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeItem {
+    /// The address.
+    pub address: IpAddr,
+    /// The port.
+    pub port: u16,
+    /// The SNI sent.
+    pub sni: String,
+    /// The protocol spoken (`smtp`, `xmpp-client`, `https`, `tls`, ...).
+    pub protocol: String,
+    /// What was seen.
+    pub result: StoredProbe,
+}
+
+/// A saved run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bundle {
+    /// [`KIND`].
+    pub kind: String,
+    /// [`VERSION`].
+    pub version: u32,
+    /// The domain checked.
+    pub domain: String,
+    /// The service (`smtp`, ..., or `custom`).
+    pub service: String,
+    /// The port, for a custom service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The protocol, for a custom service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// `--host`, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// When the run evaluated (seconds since the Unix epoch): the default time of a replay.
+    pub at: u64,
+    /// The trust anchors used, as DS/DNSKEY lines; `None` for the IANA root anchors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchors: Option<String>,
+    /// Every DNS answer used, in the order first asked.
+    pub dns: Vec<DnsItem>,
+    /// Every probe made.
+    pub probes: Vec<ProbeItem>,
+}
+
+impl Bundle {
+    /// Reads a bundle, checking its kind, version and size.
+    pub fn from_json(text: &str) -> Result<Bundle, String> {
+        let b: Bundle =
+            serde_json::from_str(text).map_err(|e| format!("not an evidence file: {e}"))?;
+        if b.kind != KIND {
+            return Err(format!("kind {:?}, expected {KIND:?}", b.kind));
+        }
+        if b.version != VERSION {
+            return Err(format!(
+                "version {}, this dane reads version {VERSION}",
+                b.version
+            ));
+        }
+        if b.dns.len() > MAX_ITEMS || b.probes.len() > MAX_ITEMS {
+            return Err(format!("more than {MAX_ITEMS} items"));
+        }
+        Ok(b)
+    }
+
+    /// The DNS items as validator evidence.
+    pub fn evidence(&self) -> Result<Evidence, String> {
+        let mut ev = Evidence::new();
+        for item in &self.dns {
+            let name =
+                Name::from_str(&item.name).map_err(|e| format!("DNS item {:?}: {e}", item.name))?;
+            let rtype = RecordType::from_str(&item.rtype)
+                .map_err(|e| format!("DNS item {} {:?}: {e}", item.name, item.rtype))?;
+            let q = Question::new(&name, rtype);
+            match (&item.wire, &item.failed) {
+                (Some(hex), _) => {
+                    let wire = HEXLOWER.decode(hex.as_bytes()).map_err(|e| {
+                        format!("DNS item {} {}: bad hex: {e}", item.name, item.rtype)
+                    })?;
+                    ev.insert_wire(q, wire)
+                        .map_err(|e| format!("DNS item {} {}: {e}", item.name, item.rtype))?;
+                }
+                (None, Some(reason)) => ev.insert_failure(q, reason.clone()),
+                (None, None) => {
+                    return Err(format!(
+                        "DNS item {} {}: neither a message nor a failure",
+                        item.name, item.rtype
+                    ));
+                }
+            }
+        }
+        Ok(ev)
+    }
+}
+
+/// DNS items in first-asked order, and the questions already in it.
+#[derive(Debug, Default)]
+struct DnsLog {
+    items: Vec<DnsItem>,
+    seen: std::collections::HashSet<(String, String)>,
+}
+
+/// Collects what a live run used (shared by the recording DNS and probe sources).
+#[derive(Debug, Default)]
+pub struct Recorder {
+    dns: Mutex<DnsLog>,
+    probes: Mutex<Vec<ProbeItem>>,
+}
+
+impl Recorder {
+    /// An empty recorder.
+    pub fn new() -> Arc<Recorder> {
+        Arc::new(Recorder::default())
+    }
+
+    /// Adds the items of one lookup's evidence (each question once).
+    pub fn add_evidence(&self, evidence: &Evidence) {
+        let mut log = self.dns.lock().unwrap_or_else(|p| p.into_inner());
+        for (q, answer) in evidence.items() {
+            let key = (q.name.to_string(), q.rtype.to_string());
+            if !log.seen.insert(key.clone()) {
+                continue;
+            }
+            log.items.push(DnsItem {
+                name: key.0,
+                rtype: key.1,
+                wire: answer.as_ref().ok().map(|w| HEXLOWER.encode(w)),
+                failed: answer.as_ref().err().cloned(),
+            });
+        }
+    }
+
+    /// Adds one probe.
+    pub fn add_probe(&self, request: &ProbeRequest, result: &ProbeResult) {
+        let stored = match &result.probe {
+            Probe::Tls { chain, pkix } => StoredProbe::Tls {
+                chain: chain.iter().map(|c| HEXLOWER.encode(c.as_ref())).collect(),
+                pkix: match pkix {
+                    Pkix::NotEvaluated => StoredPkix::NotEvaluated,
+                    Pkix::Validated { .. } => StoredPkix::Validated,
+                    Pkix::Failed { reason } => StoredPkix::Failed {
+                        reason: reason.clone(),
+                    },
+                },
+                tls: result.tls.clone(),
+            },
+            Probe::Failed { failure, detail } => StoredProbe::Failed {
+                failure: *failure,
+                detail: detail.clone(),
+            },
+        };
+        self.probes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(ProbeItem {
+                address: request.address,
+                port: request.port,
+                sni: request.sni.clone(),
+                protocol: request.protocol.name().to_owned(),
+                result: stored,
+            });
+    }
+
+    /// What was collected: DNS items in first-asked order, probes sorted by address and
+    /// port (so a bundle does not depend on task scheduling).
+    pub fn take(&self) -> (Vec<DnsItem>, Vec<ProbeItem>) {
+        let dns = std::mem::take(&mut self.dns.lock().unwrap_or_else(|p| p.into_inner()).items);
+        let mut probes =
+            std::mem::take(&mut *self.probes.lock().unwrap_or_else(|p| p.into_inner()));
+        probes.sort_by(|a, b| (a.address, a.port, &a.sni).cmp(&(b.address, b.port, &b.sni)));
+        (dns, probes)
+    }
+}
+
+/// The protocol of a stored name.
+pub fn protocol_named(name: &str) -> Option<Protocol> {
+    [
+        Protocol::Smtp,
+        Protocol::Imap,
+        Protocol::Pop3,
+        Protocol::XmppClient,
+        Protocol::XmppServer,
+        Protocol::Smtps,
+        Protocol::Imaps,
+        Protocol::Pop3s,
+        Protocol::Https,
+        Protocol::Tls,
+    ]
+    .into_iter()
+    .find(|p| p.name() == name)
+}
+
+/// [`Dns`] over saved evidence: every answer validated again at `now`.
+#[derive(Debug)]
+pub struct ReplayDns {
+    evidence: Evidence,
+    anchors: TrustAnchors,
+    now: UnixTime,
+    limits: Limits,
+}
+
+impl ReplayDns {
+    /// Replays `evidence` with `anchors` at `now`.
+    pub fn new(evidence: Evidence, anchors: TrustAnchors, now: UnixTime) -> ReplayDns {
+        ReplayDns {
+            evidence,
+            anchors,
+            now,
+            limits: Limits::default(),
+        }
+    }
+
+    fn lookup<T>(&self, name: &str, rtype: RecordType, parse: fn(&str) -> Option<T>) -> Lookup<T> {
+        let name = fqdn(name);
+        let indeterminate = |reason: String| Lookup {
+            name: name.clone(),
+            canonical: name.clone(),
+            security: Security::Indeterminate { reason },
+            answer: crate::dns::Answer::NoData,
+            expires: None,
+        };
+        let Ok(qname) = Name::from_str(&name) else {
+            return indeterminate(format!("{name:?} is not a DNS name"));
+        };
+        match validate(
+            &self.evidence,
+            &self.anchors,
+            &qname,
+            rtype,
+            self.now,
+            &self.limits,
+        ) {
+            Step::Done(outcome) => from_dnssec(&name, rtype, &outcome, parse),
+            Step::Need(q) => indeterminate(format!(
+                "the evidence file has no answer for {} {} (recorded with other settings?)",
+                q.name, q.rtype
+            )),
+        }
+    }
+}
+
+impl Dns for ReplayDns {
+    async fn mx(&self, domain: &str) -> Lookup<Mx> {
+        self.lookup(domain, RecordType::MX, parse_mx)
+    }
+
+    async fn addresses(&self, host: &str, family: Family) -> Lookup<IpAddr> {
+        match family {
+            Family::V4 => self.lookup(host, RecordType::A, parse_ip),
+            Family::V6 => self.lookup(host, RecordType::AAAA, parse_ip),
+        }
+    }
+
+    async fn tlsa(&self, owner: &str) -> Lookup<TlsaRecord> {
+        self.lookup(owner, RecordType::TLSA, parse_tlsa)
+    }
+
+    async fn srv(&self, name: &str) -> Lookup<Srv> {
+        self.lookup(name, RecordType::SRV, parse_srv)
+    }
+}
+
+/// [`Prober`] over saved probe results.
+#[derive(Debug)]
+pub struct ReplayProber {
+    probes: Vec<ProbeItem>,
+}
+
+impl ReplayProber {
+    /// Replays `probes`.
+    pub fn new(probes: Vec<ProbeItem>) -> ReplayProber {
+        ReplayProber { probes }
+    }
+}
+
+impl Prober for ReplayProber {
+    async fn probe(&self, request: &ProbeRequest) -> ProbeResult {
+        let found = self.probes.iter().find(|p| {
+            p.address == request.address
+                && p.port == request.port
+                && p.sni == request.sni
+                && p.protocol == request.protocol.name()
+        });
+        let Some(item) = found else {
+            return ProbeResult {
+                probe: Probe::Failed {
+                    failure: ProbeFailure::Unreachable,
+                    detail: format!(
+                        "the evidence file has no probe of {}:{} with SNI {}",
+                        request.address, request.port, request.sni
+                    ),
+                },
+                tls: None,
+                chain: Vec::new(),
+            };
+        };
+        match &item.result {
+            StoredProbe::Failed { failure, detail } => ProbeResult {
+                probe: Probe::Failed {
+                    failure: *failure,
+                    detail: detail.clone(),
+                },
+                tls: None,
+                chain: Vec::new(),
+            },
+            StoredProbe::Tls { chain, pkix, tls } => {
+                let mut ders = Vec::new();
+                for hex in chain {
+                    match HEXLOWER.decode(hex.as_bytes()) {
+                        Ok(der) => ders.push(CertificateDer::from(der)),
+                        Err(e) => {
+                            return ProbeResult {
+                                probe: Probe::Failed {
+                                    failure: ProbeFailure::ProtocolViolation,
+                                    detail: format!("the evidence file's chain is not hex: {e}"),
+                                },
+                                tls: None,
+                                chain: Vec::new(),
+                            };
+                        }
+                    }
+                }
+                let pkix = match pkix {
+                    StoredPkix::NotEvaluated => Pkix::NotEvaluated,
+                    StoredPkix::Validated => Pkix::Validated { path: Vec::new() },
+                    StoredPkix::Failed { reason } => Pkix::Failed {
+                        reason: reason.clone(),
+                    },
+                };
+                let chain = ders.iter().map(crate::live::cert_info).collect();
+                ProbeResult {
+                    probe: Probe::Tls { chain: ders, pkix },
+                    tls: tls.clone(),
+                    chain,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_files_are_refused_with_a_reason() {
+        for (text, says) in [
+            ("", "not an evidence file"),
+            ("{}", "not an evidence file"),
+            (
+                r#"{"kind":"x","version":1,"domain":"a.","service":"smtp","at":0,"dns":[],"probes":[]}"#,
+                "kind",
+            ),
+            (
+                r#"{"kind":"dane-verify-evidence","version":9,"domain":"a.","service":"smtp","at":0,"dns":[],"probes":[]}"#,
+                "version 9",
+            ),
+        ] {
+            let e = Bundle::from_json(text).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        let b = Bundle::from_json(
+            r#"{"kind":"dane-verify-evidence","version":1,"domain":"a.","service":"smtp","at":0,
+               "dns":[{"name":"a.","type":"MX","wire":"zz"}],"probes":[]}"#,
+        )
+        .unwrap();
+        assert!(b.evidence().unwrap_err().contains("bad hex"));
+        let b = Bundle::from_json(
+            r#"{"kind":"dane-verify-evidence","version":1,"domain":"a.","service":"smtp","at":0,
+               "dns":[{"name":"a.","type":"MX","wire":"0000"}],"probes":[]}"#,
+        )
+        .unwrap();
+        assert!(b.evidence().is_err(), "a truncated message is refused");
+    }
+
+    #[tokio::test]
+    async fn probes_replay_as_recorded() {
+        let chain =
+            dane_tlsa::parse_certificates(include_bytes!("../../../fixtures/pki/chain-rsa.pem"))
+                .unwrap();
+        let request = |address: &str, protocol| ProbeRequest {
+            address: address.parse().unwrap(),
+            port: 25,
+            sni: "mx1.example.test".into(),
+            protocol,
+            service_domain: "example.test.".into(),
+        };
+        let tls = ProbeResult {
+            probe: Probe::Tls {
+                chain: chain.clone(),
+                pkix: Pkix::Failed {
+                    reason: "unknown issuer".into(),
+                },
+            },
+            tls: Some(TlsInfo {
+                version: "TLSv1.3".into(),
+                cipher: "TLS13_AES_128_GCM_SHA256".into(),
+                group: Some("X25519".into()),
+            }),
+            chain: vec![],
+        };
+        let failed = ProbeResult {
+            probe: Probe::Failed {
+                failure: ProbeFailure::StarttlsNotOffered,
+                detail: "no STARTTLS".into(),
+            },
+            tls: None,
+            chain: vec![],
+        };
+        let recorder = Recorder::new();
+        recorder.add_probe(&request("192.0.2.1", Protocol::Smtp), &tls);
+        recorder.add_probe(&request("2001:db8::1", Protocol::Smtp), &failed);
+        let (_, probes) = recorder.take();
+        let text = serde_json::to_string(&probes).unwrap();
+        let replay = ReplayProber::new(serde_json::from_str(&text).unwrap());
+        let got = replay.probe(&request("192.0.2.1", Protocol::Smtp)).await;
+        assert_eq!(got.probe, tls.probe);
+        assert_eq!(got.tls, tls.tls);
+        assert_eq!(got.chain.len(), 2, "summaries recomputed from the DER");
+        assert!(got.chain[0].subject.contains("mx1.example.test"));
+        assert_eq!(
+            replay.probe(&request("2001:db8::1", Protocol::Smtp)).await,
+            failed
+        );
+        // Another protocol or address was not recorded: said so, never invented.
+        let other = replay.probe(&request("192.0.2.1", Protocol::Smtps)).await;
+        assert!(
+            matches!(other.probe, Probe::Failed { failure: ProbeFailure::Unreachable, ref detail } if detail.contains("no probe"))
+        );
+    }
+
+    #[test]
+    fn protocols_round_trip_by_name() {
+        for p in [
+            Protocol::Smtp,
+            Protocol::XmppServer,
+            Protocol::Https,
+            Protocol::Tls,
+        ] {
+            assert_eq!(protocol_named(p.name()), Some(p));
+        }
+        assert_eq!(protocol_named("gopher"), None);
+    }
+}

@@ -1,0 +1,745 @@
+//! `dane verify DOMAIN`: RFC 7672 SMTP DANE end to end, rendered for people or as JSON.
+//! The checking is dane-check's; this module parses arguments, loads candidate files,
+//! renders the report and maps its verdict to the exit code.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::{ArgGroup, Args as ClapArgs};
+use std::sync::Arc;
+
+use dane_check::Status;
+use dane_check::engine::{Family, Options, TlsaSet};
+use dane_check::evidence::{Bundle, Recorder, ReplayDns, ReplayProber};
+use dane_check::host::Candidate;
+use dane_check::live::{LiveDns, LiveProber};
+use dane_check::report::{AddressLookup, DomainVerdict, EndpointReport, HostReport, Report};
+use dane_check::service::Service;
+use dane_probe::{Protocol, TrustStore};
+use dane_tlsa::RecordStatus;
+use serde::Serialize;
+
+use crate::tlsa::{read_input, short_hex};
+use crate::{Context, Exit, clock, term};
+
+/// `dane verify`
+#[derive(Debug, ClapArgs)]
+#[command(group(ArgGroup::new("candidate").args(["cert", "key", "csr"])))]
+#[command(group(ArgGroup::new("family").args(["ipv4", "ipv6"])))]
+#[command(after_help = "\
+Checks delivery to DOMAIN as a DANE sender would (RFC 7672): the MX lookup, every MX host in
+preference order, every IPv4 and IPv6 address, the TLSA records (following CNAMEs for the base
+domain), STARTTLS and the chain each server presents, with DNSSEC validated from the trust
+anchor by dane itself. Other services: --service (SRV targets when published, RFC 7673) or
+--port N --starttls PROTO (the domain itself, RFC 7671).
+
+Verdicts: verified, partial, failed, unauthenticated-tls, not-protected, indeterminate,
+nonexistent. Exit status: 0 verified; 1 failed or partial (or any warning with --strict, or
+not protected with --require-dane); 2 bad input; 3 indeterminate; 4 not protected,
+unauthenticated TLS, or nonexistent.
+
+Rollover pre-checks: --cert/--key/--csr judge a certificate or key that is not deployed yet
+against the TLSA records published now (no connection to the servers); --tlsa FILE checks a
+candidate TLSA set against the live servers; both together report whether the candidate set
+is rollover-ready (it covers the current certificates and the new one).
+
+Examples:
+  dane verify example.com
+  dane verify example.com --json --warn-days 14
+  dane verify example.com --csr next.csr
+  dane verify example.com --tlsa zone/tlsa.fragment --cert new-chain.pem
+  dane verify example.com --save-evidence run.json && dane verify --evidence run.json --at 2027-01-01")]
+pub struct Args {
+    /// The domain: the next-hop mail domain for SMTP, the service domain otherwise.
+    #[arg(value_name = "DOMAIN", required_unless_present = "evidence")]
+    pub domain: Option<String>,
+    /// The service: smtp (MX hosts, RFC 7672), submission, smtps, imap, imaps, pop3, pop3s,
+    /// xmpp-client, xmpp-server (SRV when published, RFC 7673), https.
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "smtp",
+        conflicts_with = "port"
+    )]
+    pub service: String,
+    /// A port instead of a named service (no MX or SRV indirection; RFC 7671).
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// The dialogue before TLS on --port: smtp, imap, pop3, xmpp-client, xmpp-server, none.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "PROTO",
+        requires = "port",
+        default_value = "none"
+    )]
+    pub starttls: StarttlsArg,
+    /// Check this one host instead of the domain's MX hosts.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Recursive resolver to ask (repeatable; default: /etc/resolv.conf).
+    #[arg(long, value_name = "ADDR[:PORT]")]
+    pub resolver: Vec<String>,
+    /// Trust anchors (DS or DNSKEY lines) instead of the IANA root anchors.
+    #[arg(long, value_name = "FILE")]
+    pub trust_anchor: Option<PathBuf>,
+    /// Evaluate DNSSEC signatures and certificate dates at TIME (RFC 3339, YYYY-MM-DD,
+    /// @SECONDS).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// IPv4 addresses only.
+    #[arg(short = '4', long = "ipv4")]
+    pub ipv4: bool,
+    /// IPv6 addresses only.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// One JSON document (schema in the README) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Rollover pre-check: a new certificate chain (PEM or DER, leaf first).
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// Rollover pre-check: a new private key (PKCS#8, PKCS#1, SEC1).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Rollover pre-check: a CSR for the new key (PKCS#10).
+    #[arg(long, value_name = "FILE")]
+    pub csr: Option<PathBuf>,
+    /// A candidate TLSA set (zone-file lines) to use instead of the published one.
+    #[arg(long, value_name = "FILE")]
+    pub tlsa: Option<PathBuf>,
+    /// Write every DNS message and probe result used to FILE (JSON), for --evidence.
+    #[arg(long, value_name = "FILE", conflicts_with = "evidence")]
+    pub save_evidence: Option<PathBuf>,
+    /// Replay a saved run offline (DOMAIN optional; --at re-judges it at another time).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["resolver", "service", "port"])]
+    pub evidence: Option<PathBuf>,
+    /// Not protected by DANE is a failure (exit 1 instead of 4).
+    #[arg(long)]
+    pub require_dane: bool,
+    /// Any warning is a failure (exit 1).
+    #[arg(long)]
+    pub strict: bool,
+    /// Warn about certificates and signatures expiring within N days.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub warn_days: u32,
+    /// Most servers probed at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+    /// Per-phase network timeout in seconds (DNS queries, connect, banner, STARTTLS,
+    /// handshake).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub timeout: u64,
+}
+
+/// `--starttls` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StarttlsArg {
+    /// SMTP STARTTLS.
+    Smtp,
+    /// IMAP STARTTLS.
+    Imap,
+    /// POP3 STLS.
+    Pop3,
+    /// XMPP client-to-server.
+    XmppClient,
+    /// XMPP server-to-server.
+    XmppServer,
+    /// TLS from the first byte.
+    None,
+}
+
+/// The service `dane verify` checks, from `--service` or `--port`/`--starttls`.
+pub fn service(args: &Args) -> anyhow::Result<Service> {
+    if let Some(port) = args.port {
+        let protocol = match args.starttls {
+            StarttlsArg::Smtp => Protocol::Smtp,
+            StarttlsArg::Imap => Protocol::Imap,
+            StarttlsArg::Pop3 => Protocol::Pop3,
+            StarttlsArg::XmppClient => Protocol::XmppClient,
+            StarttlsArg::XmppServer => Protocol::XmppServer,
+            StarttlsArg::None => Protocol::Tls,
+        };
+        return Ok(dane_check::service::custom(port, protocol));
+    }
+    dane_check::service::by_name(&args.service).ok_or_else(|| {
+        let names: Vec<&str> = dane_check::service::SERVICES
+            .iter()
+            .map(|s| s.name)
+            .collect();
+        anyhow::anyhow!(
+            "--service {:?}: unknown service (one of {}; or --port N --starttls PROTO)",
+            term::sanitize(&args.service),
+            names.join(", ")
+        )
+    })
+}
+
+/// Runs `dane verify`.
+pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
+    if args.timeout == 0 || args.timeout > 600 {
+        bail!("--timeout {}: must be 1 to 600 seconds", args.timeout);
+    }
+    if args.concurrency == 0 || args.concurrency > 1024 {
+        bail!("--concurrency {}: must be 1 to 1024", args.concurrency);
+    }
+    if let Some(host) = &args.host {
+        dane_tlsa::normalize_host(host)
+            .with_context(|| format!("--host {:?}", term::sanitize(host)))?;
+    }
+    if let Some(path) = &args.evidence {
+        return replay(args, ctx, path);
+    }
+    let Some(domain_arg) = &args.domain else {
+        bail!("DOMAIN is required (or --evidence FILE)");
+    };
+    let now = ctx.now(args.at.as_deref())?;
+    let service = service(args)?;
+    let domain = dane_tlsa::normalize_host(domain_arg)
+        .with_context(|| format!("DOMAIN {:?}", term::sanitize(domain_arg)))?;
+    let options = options(args, now)?;
+    let timeout = std::time::Duration::from_secs(args.timeout);
+    let resolver = crate::resolve::resolver(&args.resolver, args.trust_anchor.as_deref(), timeout)?;
+    // Read now, so a bundle records exactly the anchors this run used.
+    let anchors_text = match (&args.save_evidence, &args.trust_anchor) {
+        (Some(_), Some(path)) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("--trust-anchor {}", path.display()))?,
+        ),
+        _ => None,
+    };
+    let prober = dane_probe::Prober::new(TrustStore::webpki_roots())
+        .with_limits(dane_probe::Limits::with_timeout(timeout));
+    let recorder = args.save_evidence.as_ref().map(|_| Recorder::new());
+    let mut dns = LiveDns::new(Arc::new(resolver), now);
+    let mut prober = LiveProber::new(prober, now);
+    if let Some(r) = &recorder {
+        dns = dns.with_recorder(r.clone());
+        prober = prober.with_recorder(r.clone());
+    }
+    let report = run_engine(Arc::new(dns), Arc::new(prober), &domain, &service, &options)?;
+    if let (Some(path), Some(recorder)) = (&args.save_evidence, &recorder) {
+        let (dns_items, probes) = recorder.take();
+        let custom = service.name == "custom";
+        let bundle = Bundle {
+            kind: dane_check::evidence::KIND.into(),
+            version: dane_check::evidence::VERSION,
+            domain: report.domain.clone(),
+            service: service.name.into(),
+            port: custom.then_some(service.port),
+            protocol: custom.then(|| service.protocol.name().to_owned()),
+            host: args.host.clone(),
+            at: now.as_secs(),
+            anchors: anchors_text,
+            dns: dns_items,
+            probes,
+        };
+        let mut text = serde_json::to_string_pretty(&bundle)?;
+        text.push('\n');
+        std::fs::write(path, text)
+            .with_context(|| format!("--save-evidence {}", path.display()))?;
+    }
+    render(&report, args, ctx, now)
+}
+
+/// The engine options every run takes from the arguments.
+fn options(args: &Args, now: rustls_pki_types::UnixTime) -> anyhow::Result<Options> {
+    let mut options = Options::new(now);
+    options.concurrency = args.concurrency;
+    options.warn_days = args.warn_days;
+    options.host = args.host.clone();
+    options.candidate = load_candidate(args)?;
+    options.tlsa_override = load_tlsa_override(args)?;
+    if args.ipv4 {
+        options.families = vec![Family::V4];
+    } else if args.ipv6 {
+        options.families = vec![Family::V6];
+    }
+    Ok(options)
+}
+
+fn run_engine<D: dane_check::engine::Dns, P: dane_check::engine::Prober>(
+    dns: Arc<D>,
+    prober: Arc<P>,
+    domain: &str,
+    service: &Service,
+    options: &Options,
+) -> anyhow::Result<Report> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(dane_check::engine::verify(
+        dns, prober, domain, service, options,
+    ));
+    // A probe still blocked past its deadline is abandoned, not waited for.
+    runtime.shutdown_background();
+    Ok(report)
+}
+
+/// Evidence files larger than this are refused (a recorded run is a few hundred KiB).
+const MAX_EVIDENCE: u64 = 64 << 20;
+
+/// `--evidence FILE`: the same checks over a saved run, offline.
+fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<Exit> {
+    let label = format!("--evidence {}", path.display());
+    let size = std::fs::metadata(path)
+        .with_context(|| label.clone())?
+        .len();
+    if size > MAX_EVIDENCE {
+        bail!("{label}: {size} bytes, more than the {MAX_EVIDENCE} an evidence file may have");
+    }
+    let text = std::fs::read_to_string(path).with_context(|| label.clone())?;
+    let bundle = Bundle::from_json(&text).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+    if let Some(d) = &args.domain {
+        let d = dane_tlsa::normalize_host(d)
+            .with_context(|| format!("DOMAIN {:?}", term::sanitize(d)))?;
+        if d != bundle.domain.trim_end_matches('.') && format!("{d}.") != bundle.domain {
+            bail!(
+                "{label}: recorded for {}, not {d}",
+                term::sanitize(&bundle.domain)
+            );
+        }
+    }
+    let service = match (bundle.service.as_str(), bundle.port, &bundle.protocol) {
+        ("custom", Some(port), Some(p)) => {
+            let protocol = dane_check::evidence::protocol_named(p).ok_or_else(|| {
+                anyhow::anyhow!("{label}: unknown protocol {:?}", term::sanitize(p))
+            })?;
+            dane_check::service::custom(port, protocol)
+        }
+        (name, _, _) => dane_check::service::by_name(name).ok_or_else(|| {
+            anyhow::anyhow!("{label}: unknown service {:?}", term::sanitize(name))
+        })?,
+    };
+    let now = match &args.at {
+        Some(at) => clock::parse_at(at)?,
+        None => {
+            rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(bundle.at))
+        }
+    };
+    let anchors = match (&args.trust_anchor, &bundle.anchors) {
+        (Some(p), _) => dane_resolver::read_anchors(p).context("--trust-anchor")?,
+        (None, Some(text)) => dane_dnssec::TrustAnchors::parse(text)
+            .map_err(|e| anyhow::anyhow!("{label}: the recorded trust anchors: {e}"))?,
+        (None, None) => dane_dnssec::TrustAnchors::iana_root(),
+    };
+    let evidence = bundle
+        .evidence()
+        .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+    let mut options = options(args, now)?;
+    if options.host.is_none() {
+        options.host.clone_from(&bundle.host);
+    }
+    let dns = Arc::new(ReplayDns::new(evidence, anchors, now));
+    let prober = Arc::new(ReplayProber::new(bundle.probes));
+    let report = run_engine(dns, prober, &bundle.domain, &service, &options)?;
+    render(&report, args, ctx, now)
+}
+
+/// Loads `--cert`, `--key` or `--csr`.
+pub fn load_candidate(args: &Args) -> anyhow::Result<Option<Candidate>> {
+    if let Some(path) = &args.cert {
+        let bytes = read_input("--cert", path, false)?;
+        let chain = dane_tlsa::parse_certificates(&bytes)
+            .with_context(|| format!("--cert {}", path.display()))?;
+        return Ok(Some(Candidate::Chain(chain)));
+    }
+    if let Some(path) = &args.key {
+        let bytes = read_input("--key", path, false)?;
+        let spki = dane_tlsa::parse_private_key(&bytes)
+            .with_context(|| format!("--key {}", path.display()))?;
+        return Ok(Some(Candidate::Key(spki)));
+    }
+    if let Some(path) = &args.csr {
+        let bytes = read_input("--csr", path, false)?;
+        let spki =
+            dane_tlsa::parse_csr(&bytes).with_context(|| format!("--csr {}", path.display()))?;
+        return Ok(Some(Candidate::Key(spki)));
+    }
+    Ok(None)
+}
+
+/// Loads `--tlsa FILE`: records with their owner names (when written).
+pub fn load_tlsa_override(args: &Args) -> anyhow::Result<Option<TlsaSet>> {
+    let Some(path) = &args.tlsa else {
+        return Ok(None);
+    };
+    let bytes = read_input("--tlsa", path, true)?;
+    let label = path.display();
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| anyhow::anyhow!("--tlsa {label}: not UTF-8 text: {e}"))?;
+    let fragment = dane_tlsa::parse_zone(text).with_context(|| format!("--tlsa {label}"))?;
+    if fragment.entries.is_empty() {
+        bail!("--tlsa {label}: no TLSA records found");
+    }
+    Ok(Some(
+        fragment
+            .entries
+            .into_iter()
+            .map(|e| (e.owner, e.record))
+            .collect(),
+    ))
+}
+
+/// The exit code for a report (README, "Exit codes").
+pub fn exit_for(report: &Report, require_dane: bool, strict: bool) -> Exit {
+    let exit = match report.verdict {
+        DomainVerdict::Verified => Exit::Ok,
+        DomainVerdict::Failed | DomainVerdict::Partial => Exit::Failure,
+        DomainVerdict::Indeterminate => Exit::Indeterminate,
+        DomainVerdict::NotProtected
+        | DomainVerdict::UnauthenticatedTls
+        | DomainVerdict::Nonexistent => {
+            if require_dane {
+                Exit::Failure
+            } else {
+                Exit::NotProtected
+            }
+        }
+    };
+    if strict && !report.warnings.is_empty() && matches!(exit, Exit::Ok | Exit::NotProtected) {
+        return Exit::Failure;
+    }
+    exit
+}
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    /// When the checks were evaluated (`--at` or the clock).
+    at: String,
+    #[serde(flatten)]
+    report: &'a Report,
+}
+
+/// Writes the report as text or JSON and returns the exit code.
+pub fn render(
+    report: &Report,
+    args: &Args,
+    ctx: &Context,
+    at: rustls_pki_types::UnixTime,
+) -> anyhow::Result<Exit> {
+    let exit = exit_for(report, args.require_dane, args.strict);
+    // Everything is formatted before the first byte is written (a broken pipe then leaves
+    // nothing half-written that looks like a result).
+    let out = if args.json {
+        let mut s = serde_json::to_string_pretty(&Doc {
+            at: clock::format_time(at),
+            report,
+        })?;
+        s.push('\n');
+        s
+    } else {
+        text(report, ctx.color)
+    };
+    std::io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(exit)
+}
+
+fn verdict_word(v: DomainVerdict) -> &'static str {
+    match v {
+        DomainVerdict::Verified => "VERIFIED",
+        DomainVerdict::Failed => "FAILED",
+        DomainVerdict::Partial => "PARTIAL",
+        DomainVerdict::UnauthenticatedTls => "UNAUTHENTICATED TLS",
+        DomainVerdict::NotProtected => "NOT PROTECTED",
+        DomainVerdict::Indeterminate => "INDETERMINATE",
+        DomainVerdict::Nonexistent => "NONEXISTENT",
+    }
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Verified => "verified",
+        Status::Failed => "FAILED",
+        Status::Indeterminate => "indeterminate",
+        Status::NotProtected => "not-protected",
+        Status::UnauthenticatedTls => "unauthenticated-tls",
+    }
+}
+
+fn colour(s: Status) -> &'static str {
+    match s {
+        Status::Verified => "32",
+        Status::Failed => "31",
+        Status::Indeterminate | Status::UnauthenticatedTls => "33",
+        Status::NotProtected => "0",
+    }
+}
+
+fn clean(s: &str) -> String {
+    term::sanitize(s).into_owned()
+}
+
+/// The text report: the verdict first, then every host and address, then warnings.
+pub fn text(report: &Report, color: bool) -> String {
+    let mut o = String::new();
+    let head = format!(
+        "{}: {}",
+        clean(&report.domain),
+        verdict_word(report.verdict)
+    );
+    let _ = writeln!(
+        o,
+        "{}: {}",
+        term::paint(color, colour(report.verdict.status()), &head),
+        clean(&report.reason)
+    );
+    if let Some(ready) = report.rollover_ready {
+        let _ = writeln!(
+            o,
+            "rollover: {}",
+            if ready {
+                "ready: the candidate TLSA set authenticates the current certificates and the candidate"
+            } else {
+                "NOT ready: the candidate TLSA set does not cover both the current certificates and the candidate"
+            }
+        );
+    }
+    if let Some(mx) = &report.mx {
+        let hosts: Vec<String> = mx
+            .records()
+            .iter()
+            .map(|m| format!("{} {}", m.preference, clean(&m.exchange)))
+            .collect();
+        let _ = writeln!(
+            o,
+            "MX {} ({}): {}",
+            clean(&mx.name),
+            clean(&mx.security.describe()),
+            if hosts.is_empty() {
+                "none".to_owned()
+            } else {
+                hosts.join(", ")
+            }
+        );
+    }
+    for h in &report.hosts {
+        host_text(&mut o, h, color);
+    }
+    if !report.warnings.is_empty() {
+        let _ = writeln!(o, "\nwarnings:");
+        for w in &report.warnings {
+            let _ = writeln!(o, "  [{}] {}", w.code, clean(&w.message));
+        }
+    }
+    o
+}
+
+fn host_text(o: &mut String, h: &HostReport, color: bool) {
+    let pref = h
+        .preference
+        .map_or_else(String::new, |p| format!(" (MX {p})"));
+    let _ = writeln!(
+        o,
+        "\n{}{pref}  {}: {}",
+        clean(&h.name),
+        term::paint(
+            color,
+            colour(h.verdict.status),
+            status_word(h.verdict.status)
+        ),
+        clean(&h.verdict.reason)
+    );
+    for AddressLookup { rtype, lookup: a } in &h.addresses {
+        let addrs: Vec<String> = a.records().iter().map(ToString::to_string).collect();
+        let _ = writeln!(
+            o,
+            "  {rtype} {} ({}): {}",
+            clean(&a.canonical),
+            clean(&a.security.describe()),
+            if addrs.is_empty() {
+                "none".to_owned()
+            } else {
+                addrs.join(" ")
+            }
+        );
+    }
+    if let Some(t) = &h.tlsa {
+        for l in &t.lookups {
+            let source = if t.source == "file" {
+                ", from --tlsa"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                o,
+                "  TLSA {} ({}{source}): {} record(s)",
+                clean(&l.name),
+                clean(&l.security.describe()),
+                l.records().len()
+            );
+            for r in l.records() {
+                let _ = writeln!(o, "    {} {}", r.parameters(), short_hex(r));
+            }
+        }
+        if let Some(base) = &t.base {
+            let _ = writeln!(
+                o,
+                "  TLSA base domain {} (SNI), {} usable record(s)",
+                clean(base),
+                t.usable.unwrap_or(0)
+            );
+        }
+    }
+    for e in &h.endpoints {
+        endpoint_text(o, e, color);
+    }
+    if let Some(c) = &h.candidate {
+        let _ = writeln!(
+            o,
+            "  candidate  {}: {}",
+            term::paint(
+                color,
+                colour(c.verdict.status),
+                status_word(c.verdict.status)
+            ),
+            clean(&c.verdict.reason)
+        );
+        if let Some(m) = &c.tlsa_match {
+            records_text(o, m);
+        }
+    }
+}
+
+fn endpoint_text(o: &mut String, e: &EndpointReport, color: bool) {
+    let addr = match e.address {
+        std::net::IpAddr::V4(a) => format!("{a}:{}", e.port),
+        std::net::IpAddr::V6(a) => format!("[{a}]:{}", e.port),
+    };
+    let _ = writeln!(
+        o,
+        "  {addr}  {}: {}",
+        term::paint(
+            color,
+            colour(e.verdict.status),
+            status_word(e.verdict.status)
+        ),
+        clean(&e.verdict.reason)
+    );
+    if let Some(tls) = &e.tls {
+        let group = tls
+            .group
+            .as_deref()
+            .map_or_else(String::new, |g| format!(", {}", clean(g)));
+        let _ = writeln!(
+            o,
+            "    {} {}{group}",
+            clean(&tls.version),
+            clean(&tls.cipher)
+        );
+    }
+    for (depth, c) in e.chain.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "    [{depth}] {} ({}, until {}) issuer {}",
+            clean(&c.subject),
+            clean(&c.key),
+            clock::format_time(rustls_pki_types::UnixTime::since_unix_epoch(
+                std::time::Duration::from_secs(u64::try_from(c.not_after).unwrap_or(0))
+            )),
+            clean(&c.issuer)
+        );
+    }
+    if let Some(m) = &e.tlsa_match {
+        records_text(o, m);
+    }
+}
+
+fn records_text(o: &mut String, m: &dane_tlsa::MatchReport) {
+    for r in &m.records {
+        let word = match r.status {
+            RecordStatus::Matched => "matched",
+            RecordStatus::Rejected => "rejected",
+            RecordStatus::NotMatched => "not-matched",
+            RecordStatus::Superseded => "superseded",
+            RecordStatus::Unusable => "unusable",
+            RecordStatus::NotEvaluated => "not-evaluated",
+        };
+        let _ = writeln!(
+            o,
+            "      {} {}  {word}: {}",
+            r.record.parameters(),
+            short_hex(&r.record),
+            clean(&r.detail)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dane_check::Verdict;
+    use dane_check::report::Warning;
+
+    fn report(verdict: DomainVerdict, warnings: usize) -> Report {
+        Report {
+            version: 1,
+            domain: "example.test.".into(),
+            service: "smtp",
+            verdict,
+            reason: "because\x1b[2J".into(),
+            mx: None,
+            mx_plan: None,
+            srv: None,
+            srv_plan: None,
+            hosts: vec![],
+            warnings: (0..warnings)
+                .map(|_| Warning {
+                    code: "no-spare-record",
+                    host: None,
+                    message: "w".into(),
+                })
+                .collect(),
+            rollover_ready: None,
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_documented_table() {
+        use DomainVerdict::*;
+        let table = [
+            (Verified, false, false, 0, Exit::Ok),
+            (Verified, false, true, 1, Exit::Failure),
+            (Verified, false, true, 0, Exit::Ok),
+            (Partial, false, false, 0, Exit::Failure),
+            (Failed, false, false, 0, Exit::Failure),
+            (Indeterminate, false, true, 3, Exit::Indeterminate),
+            (NotProtected, false, false, 0, Exit::NotProtected),
+            (NotProtected, true, false, 0, Exit::Failure),
+            (UnauthenticatedTls, false, false, 1, Exit::NotProtected),
+            (UnauthenticatedTls, false, true, 1, Exit::Failure),
+            (Nonexistent, false, false, 0, Exit::NotProtected),
+        ];
+        for (verdict, require, strict, warnings, expected) in table {
+            let r = report(verdict, warnings);
+            assert_eq!(
+                exit_for(&r, require, strict),
+                expected,
+                "{verdict:?} require={require} strict={strict} warnings={warnings}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_is_sanitised() {
+        let mut r = report(DomainVerdict::Failed, 0);
+        r.hosts.push(HostReport {
+            name: "mx\x07.example.test.".into(),
+            port: 25,
+            preference: Some(10),
+            addresses: vec![],
+            tlsa: None,
+            no_dane: None,
+            verdict: Verdict::new(Status::Failed, "banner said \x1b]0;owned\x07"),
+            endpoints: vec![],
+            candidate: None,
+        });
+        let t = text(&r, false);
+        assert!(!t.contains('\x1b') && !t.contains('\x07'), "{t:?}");
+        assert!(t.starts_with("example.test.: FAILED: because"), "{t}");
+    }
+}
