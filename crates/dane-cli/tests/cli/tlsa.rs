@@ -1,5 +1,6 @@
 //! `dane tlsa generate` and `dane tlsa match`: outputs, exit codes, every bad-input case,
-//! the JSON schema from the consumer's side, and agreement with ldns-dane and danetool.
+//! the JSON schema from the consumer's side, and agreement with ldns-dane, danetool and
+//! hash-slinger.
 
 use std::process::Command;
 
@@ -971,6 +972,83 @@ fn agrees_with_danetool() {
                 "generate",
                 "--cert",
                 &chain,
+                "--usage",
+                u,
+                "--selector",
+                s,
+                "--mtype",
+                m,
+            ]);
+            assert_eq!(mine, theirs, "{name} {u} {s} {m}");
+        }
+    }
+}
+
+#[test]
+fn agrees_with_hash_slinger() {
+    let Some(tlsa) = require_tool("tlsa", "hash-slinger") else {
+        return;
+    };
+    // hash-slinger's `tlsa --create --certificate` reads only the file; it runs in an empty
+    // network namespace (`unshare --net`, root) when it can, so it cannot reach a resolver.
+    let isolate = Command::new("unshare")
+        .args(["--net", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    for name in ["rsa", "ec", "ed25519", "p384"] {
+        let leaf = pki(&format!("leaf-{name}.pem"));
+        let issuer = pki("intermediate-ca.pem");
+        // Every key type for 3 1 1 and 3 0 1; the other forms once (a Python start each).
+        let mut forms = vec![("3", "1", "1", &leaf), ("3", "0", "1", &leaf)];
+        if name == "rsa" {
+            forms.extend([
+                ("3", "1", "2", &leaf),
+                ("3", "0", "0", &leaf),
+                ("2", "1", "1", &issuer),
+            ]);
+        }
+        for (u, s, m, cert) in forms {
+            let args = [
+                "--create",
+                "--certificate",
+                cert.as_str(),
+                "--port",
+                "25",
+                "--usage",
+                u,
+                "--selector",
+                s,
+                "--mtype",
+                m,
+                "mx.example.test",
+            ];
+            let out = if isolate {
+                Command::new("unshare")
+                    .arg("--net")
+                    .arg(&tlsa)
+                    .args(args)
+                    .output()
+            } else {
+                Command::new(&tlsa).args(args).output()
+            }
+            .unwrap();
+            assert!(
+                out.status.success(),
+                "tlsa {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            let line = text
+                .lines()
+                .find(|l| l.contains(" TLSA "))
+                .unwrap_or_else(|| panic!("no TLSA line: {text}"));
+            assert!(line.contains(&format!("TLSA {u} {s} {m} ")), "{line}");
+            let theirs = line.split_whitespace().last().unwrap().to_ascii_lowercase();
+            let mine = ours(&[
+                "tlsa",
+                "generate",
+                "--cert",
+                cert,
                 "--usage",
                 u,
                 "--selector",
