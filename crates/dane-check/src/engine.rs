@@ -283,7 +283,7 @@ pub async fn verify<D: Dns, P: Prober>(
     for h in &report.hosts {
         report
             .warnings
-            .extend(host_warnings(h, now, options.warn_days));
+            .extend(host_warnings(h, now, options.warn_days, service.mx));
     }
     let (verdict, reason) = domain_verdict(&report.hosts);
     if verdict == DomainVerdict::Verified {
@@ -414,6 +414,12 @@ async fn check_host<D: Dns, P: Prober>(
                 HostPolicy::Dane { base, usable, .. } => (Some(base.clone()), Some(*usable)),
                 _ => (None, None),
             };
+            // The original name's TLSA too, when the expanded one is used: only to warn when
+            // the two differ (a sender never looks there).
+            let original = match (&base, &options.tlsa_override) {
+                (Some(b), None) if *b != fqdn(host) => Some(dns.tlsa(&rules.owner(host)).await),
+                _ => None,
+            };
             report.tlsa = Some(TlsaReport {
                 lookups,
                 base,
@@ -423,6 +429,7 @@ async fn check_host<D: Dns, P: Prober>(
                 } else {
                     "dns"
                 },
+                original,
             });
             (policy, addresses)
         }

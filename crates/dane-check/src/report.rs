@@ -109,6 +109,9 @@ pub struct TlsaReport {
     /// Where the records came from: `dns`, or `file` for a candidate set (`--tlsa`), which
     /// is treated as if it were published and secure.
     pub source: &'static str,
+    /// When the CNAME-expanded base domain was used: the TLSA lookup at the original host
+    /// name too, for comparison only (senders use the expanded one).
+    pub original: Option<Lookup<TlsaRecord>>,
 }
 
 /// The rollover pre-check of one host: the candidate certificate or key against its TLSA
@@ -253,7 +256,7 @@ pub fn domain_verdict(hosts: &[HostReport]) -> (DomainVerdict, String) {
 }
 
 /// The warnings a host's results call for, at `now` with a horizon of `warn_days`.
-pub fn host_warnings(host: &HostReport, now: u64, warn_days: u32) -> Vec<Warning> {
+pub fn host_warnings(host: &HostReport, now: u64, warn_days: u32, smtp: bool) -> Vec<Warning> {
     let horizon = now.saturating_add(u64::from(warn_days) * 86_400);
     let warn = |code, message: String| Warning {
         code,
@@ -268,7 +271,7 @@ pub fn host_warnings(host: &HostReport, now: u64, warn_days: u32) -> Vec<Warning
         .flat_map(|l| l.records())
         .collect();
     for r in &records {
-        if matches!(r.usage, CertUsage::PkixTa | CertUsage::PkixEe) {
+        if smtp && matches!(r.usage, CertUsage::PkixTa | CertUsage::PkixEe) {
             out.push(warn(
                 "pkix-usage-in-smtp",
                 format!(
@@ -304,10 +307,49 @@ pub fn host_warnings(host: &HostReport, now: u64, warn_days: u32) -> Vec<Warning
             ));
         }
     }
+    if let Some(t) = &host.tlsa {
+        if let (Some(original), Some(used)) = (&t.original, t.lookups.last()) {
+            let mut a: Vec<String> = used
+                .records()
+                .iter()
+                .map(TlsaRecord::presentation)
+                .collect();
+            let mut b: Vec<String> = original
+                .records()
+                .iter()
+                .map(TlsaRecord::presentation)
+                .collect();
+            a.sort();
+            b.sort();
+            if original.security.is_secure() && !b.is_empty() && a != b {
+                out.push(warn(
+                    "tlsa-differs",
+                    format!(
+                        "the TLSA records at {} differ from those at {} (which senders use, RFC 7672 2.2.3): keep them in step or remove one",
+                        original.name, used.name
+                    ),
+                ));
+            }
+        }
+    }
     for e in &host.endpoints {
         let Some(report) = &e.tlsa_match else {
             continue;
         };
+        // RFC 7671 5.2.2: the server must send the CA a DANE-TA record designates (except a
+        // full 2 x 0 key or certificate, which carries it).
+        for o in &report.records {
+            if o.record.usage == CertUsage::DaneTa && o.status == RecordStatus::NotMatched {
+                out.push(warn(
+                    "ta-not-sent",
+                    format!(
+                        "{}: TLSA {} matches no certificate the server sends: if it designates a CA (the root?), the server must send that CA in its chain (RFC 7671 5.2.2)",
+                        e.address,
+                        o.record.parameters()
+                    ),
+                ));
+            }
+        }
         let matched: Vec<_> = report
             .records
             .iter()

@@ -1271,6 +1271,64 @@ mod engine {
         assert_eq!(report.rollover_ready, Some(true), "{}", report.reason);
     }
 
+    #[tokio::test]
+    async fn warnings_for_an_unsent_anchor_and_tlsa_that_differs_across_a_cname() {
+        let (mut dns, prober) = world();
+        let ee_rsa = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
+        let ee_ec = golden(CertUsage::DaneEe, "leaf-ec.pem", 1, 1);
+        let root_ta = golden(CertUsage::DaneTa, "root-ca.pem", 1, 1);
+        // mx1: the leaf's record and a DANE-TA record for the root, which it does not send.
+        dns.tlsa.insert(
+            "_25._tcp.mx1.example.test.".into(),
+            records(
+                "_25._tcp.mx1.example.test.",
+                Security::Secure,
+                vec![ee_rsa.clone(), root_ta],
+            ),
+        );
+        // mx2 (CNAME to real.hosting.test): records at both names, and they differ.
+        dns.tlsa.insert(
+            "_25._tcp.real.hosting.test.".into(),
+            records("_25._tcp.real.hosting.test.", Security::Secure, vec![ee_ec]),
+        );
+        dns.tlsa.insert(
+            "_25._tcp.mx2.example.test.".into(),
+            records("_25._tcp.mx2.example.test.", Security::Secure, vec![ee_rsa]),
+        );
+        let (report, _, _) = run(dns, prober).await;
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+        let mx2 = &report.hosts[1];
+        let t = mx2.tlsa.as_ref().unwrap();
+        assert_eq!(
+            t.base.as_deref(),
+            Some("real.hosting.test."),
+            "the expanded name first"
+        );
+        assert!(t.original.is_some());
+        let codes: Vec<_> = report
+            .warnings
+            .iter()
+            .map(|w| (w.code, w.host.clone()))
+            .collect();
+        assert!(
+            codes.contains(&("tlsa-differs", Some("mx2.example.test.".into()))),
+            "{codes:?}"
+        );
+        let ta: Vec<_> = report
+            .warnings
+            .iter()
+            .filter(|w| w.code == "ta-not-sent")
+            .collect();
+        assert_eq!(
+            ta.len(),
+            2,
+            "once per address of mx1: {:?}",
+            report.warnings
+        );
+        assert!(ta[0].message.contains("RFC 7671 5.2.2"));
+        assert!(!codes.iter().any(|(c, _)| *c == "pkix-usage-in-smtp"));
+    }
+
     fn srv_record(priority: u16, port: u16, target: &str) -> Srv {
         Srv {
             priority,
@@ -1439,6 +1497,14 @@ mod engine {
         let (dns, prober) = world(vec![pkix_ee.clone()], validated.clone());
         let (report, _, prober) = run_service(dns, prober, "www.example.test", "https").await;
         assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+        assert!(
+            !report
+                .warnings
+                .iter()
+                .any(|w| w.code == "pkix-usage-in-smtp"),
+            "{:?}",
+            report.warnings
+        );
         assert_eq!(
             prober.dialogues.lock().unwrap().clone(),
             vec![(443, Protocol::Https)]
