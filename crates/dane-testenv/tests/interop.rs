@@ -1,0 +1,380 @@
+//! The interop environment proven with the reference tools only (no dane code):
+//! posttls-finger for every SMTP scenario, ldns-dane for HTTPS, delv and dig for every DNS
+//! lookup, plus lifecycle (second run, stale namespace clean-up, a fresh process).
+//! Needs root: `Interop::start` fails (and these tests with it) when it cannot run.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+use std::path::Path;
+use std::process::Command;
+
+use dane_testenv::interop::{
+    delv_verdict, interop_dir, posttls_finger_agrees, posttls_finger_outcome,
+};
+use dane_testenv::{Interop, read_table, scenarios};
+
+fn start() -> Interop {
+    Interop::start().expect("the interop environment must start (run as root; see the error)")
+}
+
+fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn posttls_finger_reaches_each_scenarios_outcome_except_the_listed_exceptions() {
+    let env = start();
+    let mut differences = Vec::new();
+    let mut checked = 0;
+    for s in scenarios().unwrap().iter().filter(|s| s.service == "smtp") {
+        for family in ["ipv4", "ipv6"] {
+            let out = env
+                .posttls_finger()
+                .unwrap()
+                .args(["-a", family, &s.domain])
+                .output()
+                .unwrap();
+            let log = output_text(&out);
+            let got = posttls_finger_outcome(&log);
+            assert_ne!(
+                got, "unknown",
+                "{} {family}: unrecognised output:\n{log}",
+                s.domain
+            );
+            if !posttls_finger_agrees(&s.expected_verdict).contains(&got) {
+                differences.push(format!(
+                    "{}\t{family}\t{}\t{got}",
+                    s.domain, s.expected_verdict
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 46, "{checked} runs");
+    let exceptions: Vec<String> =
+        read_table(&interop_dir().join("posttls-finger-exceptions.tsv"), 5)
+            .unwrap()
+            .into_iter()
+            .map(|r| format!("{}\t{}\t{}\t{}", r[0], r[1], r[2], r[3]))
+            .collect();
+    assert_eq!(
+        differences, exceptions,
+        "posttls-finger's differences (domain, family, verdict, outcome) must be exactly \
+         posttls-finger-exceptions.tsv"
+    );
+}
+
+#[test]
+fn each_address_of_the_split_host_is_what_the_scenario_says() {
+    // The host with two addresses: IPv4 serves the matching certificate, IPv6 does not.
+    let env = start();
+    for (family, want) in [("ipv4", "verified"), ("ipv6", "dane-untrusted")] {
+        let out = env
+            .posttls_finger()
+            .unwrap()
+            .args(["-a", family, "[mx.split.test]"])
+            .output()
+            .unwrap();
+        let log = output_text(&out);
+        assert_eq!(posttls_finger_outcome(&log), want, "{family}:\n{log}");
+    }
+    // And the two MX hosts of twomx.test, one at a time.
+    for (host, want) in [
+        ("[mx1.twomx.test]", "verified"),
+        ("[mx2.twomx.test]", "dane-untrusted"),
+    ] {
+        let out = env.posttls_finger().unwrap().arg(host).output().unwrap();
+        let log = output_text(&out);
+        assert_eq!(posttls_finger_outcome(&log), want, "{host}:\n{log}");
+    }
+}
+
+#[test]
+fn ldns_dane_verifies_the_https_scenario_with_the_anchor() {
+    let env = start();
+    let https: Vec<_> = scenarios()
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.service == "https")
+        .collect();
+    assert_eq!(https.len(), 1);
+    let host = format!("www.{}", https[0].domain);
+    // -S: ldns-dane chases signatures itself from the private root's DNSKEY; -n: DANE-EE
+    // names are not checked (RFC 7671 section 5.1).
+    let out = env
+        .command("ldns-dane")
+        .arg("-S")
+        .arg("-k")
+        .arg(env.anchor_dnskey())
+        .args(["-n", "verify", &host, "443"])
+        .output()
+        .unwrap();
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(
+        text.matches("dane-validated successfully").count(),
+        2,
+        "{text}"
+    );
+    // Negative control: the SMTP scenario whose TLSA matches nothing is refused by
+    // ldns-dane too (connecting to its port 25 without STARTTLS is a TLS failure, so ask
+    // about the HTTPS host with the wrong TLSA file instead).
+    let tlsa = std::env::temp_dir().join(format!("dane-it-tlsa-{}", std::process::id()));
+    std::fs::write(
+        &tlsa,
+        format!("_443._tcp.{host}. 300 IN TLSA 3 1 1 {}\n", "00".repeat(32)),
+    )
+    .unwrap();
+    let out = env
+        .command("ldns-dane")
+        .arg("-t")
+        .arg(&tlsa)
+        .args(["-d", "-n", "verify"])
+        .output()
+        .unwrap();
+    std::fs::remove_file(&tlsa).unwrap();
+    assert!(!out.status.success(), "{}", output_text(&out));
+}
+
+#[test]
+fn delv_and_dig_give_each_lookup_its_expected_dnssec_status() {
+    let env = start();
+    let rows = read_table(&interop_dir().join("dns.tsv"), 5).unwrap();
+    assert!(rows.len() >= 50, "{}", rows.len());
+    // Every scenario's domain has its lookups listed.
+    for s in scenarios().unwrap() {
+        let lookup = if s.service == "https" {
+            format!("_443._tcp.www.{}.", s.domain)
+        } else {
+            format!("{}.", s.domain)
+        };
+        assert!(
+            rows.iter().any(|r| r[0] == lookup),
+            "dns.tsv lacks {lookup}"
+        );
+    }
+    let mut wrong = Vec::new();
+    for r in &rows {
+        let (name, rtype, verdict, answer) = (&r[0], &r[1], &r[2], &r[3]);
+        let out = env
+            .command("delv")
+            .arg("@127.0.0.1")
+            .arg("-a")
+            .arg(env.anchor_bind())
+            .args(["+root=.", name, rtype])
+            .output()
+            .unwrap();
+        let got = delv_verdict(
+            &String::from_utf8_lossy(&out.stdout),
+            &String::from_utf8_lossy(&out.stderr),
+        );
+        if got != verdict {
+            wrong.push(format!(
+                "delv {name} {rtype}: {got}, want {verdict}\n{}",
+                output_text(&out)
+            ));
+        }
+        // dig through Unbound: AD exactly for secure, SERVFAIL for bogus, the right rcode.
+        let out = env
+            .command("dig")
+            .args(["@127.0.0.1", "+dnssec", "+time=5", "+tries=1", name, rtype])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let flags = text
+            .lines()
+            .find(|l| l.starts_with(";; flags:"))
+            .unwrap_or("");
+        // ";; flags: qr rd ra ad; QUERY: ..." -> the third ';'-separated piece.
+        let ad = flags
+            .split(';')
+            .nth(2)
+            .unwrap_or("")
+            .split_whitespace()
+            .any(|f| f == "ad");
+        let status = if verdict == "bogus" {
+            "SERVFAIL"
+        } else if answer == "nxdomain" {
+            "NXDOMAIN"
+        } else {
+            "NOERROR"
+        };
+        let has_answer = text
+            .lines()
+            .skip_while(|l| !l.starts_with(";; ANSWER SECTION"))
+            .any(|l| l.split_whitespace().nth(3) == Some(rtype.as_str()));
+        let ok = text.contains(&format!("status: {status}"))
+            && ad == (verdict == "secure")
+            && (verdict == "bogus" || has_answer == (answer == "records"));
+        if !ok {
+            wrong.push(format!(
+                "dig {name} {rtype}: want {verdict} {answer}\n{text}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn anchors_and_zones_are_written_for_the_reference_tools() {
+    let env = start();
+    let ds = std::fs::read_to_string(env.anchor_ds()).unwrap();
+    assert!(
+        ds.starts_with(". ") && ds.contains(" DS ") && ds.contains(" 8 2 "),
+        "{ds}"
+    );
+    let dnskey = std::fs::read_to_string(env.anchor_dnskey()).unwrap();
+    assert!(dnskey.contains("DNSKEY 257 3 8 "), "{dnskey}");
+    let bind = std::fs::read_to_string(env.anchor_bind()).unwrap();
+    assert!(
+        bind.contains("trust-anchors") && bind.contains("static-ds"),
+        "{bind}"
+    );
+    // The DS in both files is the same key: tag and digest agree.
+    let f: Vec<&str> = ds.split_whitespace().collect();
+    let i = f.iter().position(|w| *w == "DS").unwrap();
+    assert!(bind.contains(&format!(
+        ". static-ds {} {} {} \"{}\"",
+        f[i + 1],
+        f[i + 2],
+        f[i + 3],
+        f[i + 4]
+    )));
+    // Two signers: the NSEC3 zone signed by dnssec-signzone (BIND's output has its
+    // `; File written on` header), the others by ldns-signzone.
+    let nsec3 = std::fs::read_to_string(env.zone_dir().join("nsec3-notlsa.test.zone")).unwrap();
+    assert!(nsec3.contains("NSEC3PARAM") && nsec3.contains("File written on"));
+    // Algorithms across zones: 8 (RSA/SHA-256), 13 (ECDSA P-256), 15 (Ed25519).
+    let all: String = dane_testenv::zone_files(&env.zone_dir())
+        .unwrap()
+        .iter()
+        .map(|(_, p)| std::fs::read_to_string(p).unwrap())
+        .collect();
+    for alg in [" 8 ", " 13 ", " 15 "] {
+        assert!(
+            all.contains(&format!("DNSKEY\t257 3{alg}"))
+                || all.contains(&format!("DNSKEY 257 3{alg}")),
+            "alg{alg}"
+        );
+    }
+    // The resolver file inside the namespace is the namespace's, the host's is untouched.
+    let inside = env.command("cat").arg("/etc/resolv.conf").output().unwrap();
+    assert!(String::from_utf8_lossy(&inside.stdout).contains("nameserver 127.0.0.1"));
+    let ns_file = Path::new("/etc/netns")
+        .join(env.netns())
+        .join("resolv.conf");
+    assert!(ns_file.is_file());
+}
+
+fn netns_exists(name: &str) -> bool {
+    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some(name))
+}
+
+fn validates(env: &Interop) -> bool {
+    let out = env
+        .command("dig")
+        .args(["@127.0.0.1", "+dnssec", "ee311.test", "MX"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ad = text
+        .lines()
+        .find(|l| l.starts_with(";; flags:"))
+        .is_some_and(|l| {
+            l.split(';')
+                .nth(2)
+                .unwrap_or("")
+                .split_whitespace()
+                .any(|f| f == "ad")
+        });
+    text.contains("status: NOERROR") && ad
+}
+
+#[test]
+fn drop_stops_every_pid_and_removes_the_namespace_and_a_second_run_works() {
+    let env = start();
+    let name = env.netns().to_string();
+    let pids = env.pids();
+    assert!(
+        pids.len() >= 7,
+        "nsd, unbound, nginx, four postfix masters: {pids:?}"
+    );
+    assert!(validates(&env));
+    let in_ns = Command::new("ip")
+        .args(["netns", "pids", &name])
+        .output()
+        .unwrap();
+    let in_ns = String::from_utf8_lossy(&in_ns.stdout).to_string();
+    for pid in &pids {
+        assert!(
+            in_ns.split_whitespace().any(|p| p == pid.to_string()),
+            "{pid} not in {name}"
+        );
+    }
+    drop(env);
+    assert!(!netns_exists(&name), "{name} left behind");
+    assert!(!Path::new("/etc/netns").join(&name).exists());
+    for pid in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "{pid} still running"
+        );
+    }
+    let again = start();
+    assert_ne!(again.netns(), name);
+    assert!(validates(&again));
+}
+
+#[test]
+fn a_namespace_left_by_a_dead_process_is_removed_at_the_next_start() {
+    // A PID that no longer exists: a child that has exited and been reaped.
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let stale = format!("dane-it-{dead}-0-1");
+    assert!(
+        Command::new("ip")
+            .args(["netns", "add", &stale])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::create_dir_all(Path::new("/etc/netns").join(&stale)).unwrap();
+    let env = start();
+    let gone = !netns_exists(&stale) && !Path::new("/etc/netns").join(&stale).exists();
+    if !gone {
+        let _ = Command::new("ip").args(["netns", "del", &stale]).status();
+        let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(&stale));
+    }
+    assert!(gone, "stale {stale} not removed");
+    assert!(validates(&env));
+}
+
+/// Run by `a_fresh_process_brings_the_environment_up` in a child process.
+#[test]
+#[ignore = "run in a child process by a_fresh_process_brings_the_environment_up"]
+fn child_process_brings_the_environment_up() {
+    let env = start();
+    assert!(validates(&env));
+}
+
+#[test]
+fn a_fresh_process_brings_the_environment_up() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_process_brings_the_environment_up",
+            "--include-ignored",
+            "--test-threads=1",
+        ])
+        .output()
+        .unwrap();
+    let text = output_text(&out);
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+}
