@@ -182,6 +182,18 @@ fn run(cmd: &mut Command, what: &str) -> Result<Output, Error> {
     Ok(out)
 }
 
+/// Writes a Postfix configuration file dated an hour ago: Postfix waits (in 300 ms steps)
+/// for a main.cf modified in the last seconds to settle, which costs every command 2 s.
+fn write_settled(path: &Path, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(io(format!("writing {}", path.display())))?;
+    let past = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(past))
+        .map_err(io(format!("dating {}", path.display())))
+}
+
 fn pid_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
@@ -348,10 +360,19 @@ impl Interop {
                 .arg(pki_dir()),
             "interop/build-zones.sh",
         )?;
+        let client = self.dir.join("client");
+        std::fs::create_dir_all(&client).map_err(io("creating the posttls-finger config"))?;
+        write_settled(
+            &client.join("main.cf"),
+            "compatibility_level = 3.6\nsmtp_dns_support_level = dnssec\n",
+        )?;
         self.network()?;
         self.start_nsd()?;
         self.start_unbound()?;
         let listeners = read_table(&self.dir.join("listeners.tsv"), 3)?;
+        // The instances start concurrently: `postfix start` spends seconds in its own
+        // integrity checks before the master runs.
+        let mut starting = Vec::new();
         for (name, tls) in POSTFIX_SERVERS {
             let addrs: Vec<&str> = listeners
                 .iter()
@@ -359,8 +380,29 @@ impl Interop {
                 .map(|r| r[1].as_str())
                 .collect();
             if !addrs.is_empty() {
-                self.start_postfix(name, tls, &addrs)?;
+                let base = self.configure_postfix(name, tls, &addrs)?;
+                let child = self
+                    .command(&self.postfix_bin)
+                    .arg("-c")
+                    .arg(base.join("conf"))
+                    .arg("start")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .map_err(io("running postfix start"))?;
+                starting.push((base, child));
             }
+        }
+        let mut first_error = None;
+        for (base, mut child) in starting {
+            let status = child.wait().map_err(io("waiting for postfix start"))?;
+            if let Err(e) = self.record_postfix(&base, status) {
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
         }
         let https: Vec<&str> = listeners
             .iter()
@@ -434,6 +476,29 @@ impl Interop {
         Ok(())
     }
 
+    /// Waits (up to 20 s) until one of `logs` contains `needle` (a server's "started"
+    /// line, written once its sockets are bound), failing early if the server exits.
+    fn wait_log(
+        &mut self,
+        name: &'static str,
+        logs: &[PathBuf],
+        needle: &str,
+    ) -> Result<(), Error> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !crate::read_logs(logs).contains(needle) {
+            self.check_alive(name, logs)?;
+            if Instant::now() > deadline {
+                return Err(Error::Startup {
+                    program: name,
+                    reason: format!("no {needle:?} in its log within 20 s"),
+                    log: crate::read_logs(logs),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
     fn start_nsd(&mut self) -> Result<(), Error> {
         let nsd = find_program("nsd", "nsd")?;
         let zones = zone_files(&self.dir.join("zones"))?;
@@ -449,6 +514,7 @@ impl Interop {
             &["-d".as_ref(), "-c".as_ref(), conf.as_os_str()],
         )?;
         let logs = [nsd_dir.join("nsd.log"), self.dir.join("nsd.stderr")];
+        self.wait_log("nsd", &logs, "nsd started")?;
         // Every zone must be served authoritatively (NSD logs and skips a zone it cannot load).
         let mut args = vec![
             "@192.0.2.53".to_string(),
@@ -516,6 +582,7 @@ impl Interop {
             &["-d".as_ref(), "-c".as_ref(), conf_path.as_os_str()],
         )?;
         let logs = [udir.join("unbound.log"), self.dir.join("unbound.stderr")];
+        self.wait_log("unbound", &logs, "start of service")?;
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             self.check_alive("unbound", &logs)?;
@@ -544,12 +611,13 @@ impl Interop {
         }
     }
 
-    fn start_postfix(
-        &mut self,
+    /// Writes one instance's main.cf and master.cf; returns its base directory.
+    fn configure_postfix(
+        &self,
         name: &str,
         tls: Option<(&str, &str)>,
         addrs: &[&str],
-    ) -> Result<(), Error> {
+    ) -> Result<PathBuf, Error> {
         let base = self.dir.join(format!("postfix-{name}"));
         let (conf, queue, data) = (base.join("conf"), base.join("queue"), base.join("data"));
         for d in [&conf, &queue, &data] {
@@ -579,7 +647,7 @@ impl Interop {
             base.display(),
             base.display(),
         );
-        std::fs::write(conf.join("main.cf"), main).map_err(io("writing main.cf"))?;
+        write_settled(&conf.join("main.cf"), &main)?;
         let mut master = String::new();
         for a in addrs {
             let a = if a.contains(':') {
@@ -590,14 +658,17 @@ impl Interop {
             master.push_str(&format!("{a}:smtp inet n - n - - smtpd\n"));
         }
         master.push_str(MASTER_CF);
-        std::fs::write(conf.join("master.cf"), master).map_err(io("writing master.cf"))?;
-        let started = self
-            .command(&self.postfix_bin)
-            .arg("-c")
-            .arg(&conf)
-            .arg("start")
-            .output()
-            .map_err(io("running postfix start"))?;
+        write_settled(&conf.join("master.cf"), &master)?;
+        Ok(base)
+    }
+
+    /// Records the master PID of a started instance, or fails with its log.
+    fn record_postfix(
+        &mut self,
+        base: &Path,
+        started: std::process::ExitStatus,
+    ) -> Result<(), Error> {
+        let (conf, queue) = (base.join("conf"), base.join("queue"));
         let pid_file = queue.join("pid/master.pid");
         let pid = std::fs::read_to_string(&pid_file)
             .ok()
@@ -606,13 +677,12 @@ impl Interop {
         if let Some(pid) = pid {
             self.postfix.push((conf.clone(), pid));
         }
-        if !started.status.success() || pid.is_none() {
+        if !started.success() || pid.is_none() {
             return Err(Error::Startup {
                 program: "postfix",
                 reason: format!(
-                    "`postfix -c {} start` exited with {}",
+                    "`postfix -c {} start` exited with {started}",
                     conf.display(),
-                    started.status
                 ),
                 log: crate::read_logs(&[base.join("maillog")]),
             });
@@ -713,12 +783,6 @@ impl Interop {
     pub fn posttls_finger(&self) -> Result<Command, Error> {
         let pf = find_program("posttls-finger", "postfix")?;
         let conf = self.dir.join("client");
-        std::fs::create_dir_all(&conf).map_err(io("creating the posttls-finger config"))?;
-        std::fs::write(
-            conf.join("main.cf"),
-            "compatibility_level = 3.6\nsmtp_dns_support_level = dnssec\n",
-        )
-        .map_err(io("writing the posttls-finger main.cf"))?;
         let mut cmd = self.command(pf);
         cmd.env("MAIL_CONFIG", &conf).args([
             "-t",
@@ -849,16 +913,27 @@ pub fn delv_verdict(stdout: &str, stderr: &str) -> &'static str {
 
 impl Drop for Interop {
     fn drop(&mut self) {
-        for (conf, pid) in &self.postfix {
-            let _ = self
-                .command(&self.postfix_bin)
-                .arg("-c")
-                .arg(conf)
-                .arg("stop")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(5);
+        // `postfix stop` signals the master by the PID in its pid file; all at once.
+        let stopping: Vec<_> = self
+            .postfix
+            .iter()
+            .filter_map(|(conf, _)| {
+                self.command(&self.postfix_bin)
+                    .arg("-c")
+                    .arg(conf)
+                    .arg("stop")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .ok()
+            })
+            .collect();
+        for mut child in stopping {
+            let _ = child.wait();
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for (_, pid) in &self.postfix {
             while pid_alive(*pid) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
