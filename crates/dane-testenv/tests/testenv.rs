@@ -1,9 +1,14 @@
-//! dane-testenv against the real fixtures: NSD answers for every zone, DS from the parent.
+//! dane-testenv against the real fixtures: NSD answers for every zone, DS from the parent;
+//! and (module `interop`) the interop environment proven with the reference tools.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+#[path = "testenv/interop.rs"]
+mod interop;
 
 use std::net::UdpSocket;
 use std::time::Duration;
 
+use dane_testenv::interop::delv_verdict;
 use dane_testenv::{Nsd, fixtures_dir, zone_name};
 
 /// Sends one query (CD set, EDNS DO) and returns the raw response.
@@ -119,24 +124,6 @@ fn bad_zone_file_is_a_startup_error_with_the_log() {
     assert!(err.contains("nsd did not start"), "{err}");
 }
 
-/// delv's verdict from its output (BIND 9.18 wording). A CNAME chain prints one status per
-/// link; the weakest wins (a failure, then an unsigned link, then fully validated).
-fn delv_verdict(stdout: &str, stderr: &str) -> &'static str {
-    let all = format!("{stdout}\n{stderr}");
-    let failed = all
-        .lines()
-        .any(|l| l.contains("resolution failed") && !l.contains("ncache"));
-    if failed {
-        "bogus"
-    } else if all.contains("unsigned answer") {
-        "insecure"
-    } else if all.contains("fully validated") {
-        "secure"
-    } else {
-        "indeterminate"
-    }
-}
-
 #[test]
 fn delv_agrees_with_cases_except_the_listed_exceptions() {
     let delv = dane_testenv::find_program("delv", "bind9-dnsutils").expect("delv");
@@ -171,30 +158,6 @@ fn delv_agrees_with_cases_except_the_listed_exceptions() {
         "delv's differences from cases.tsv (name, type, delv verdict) must be exactly \
          those in delv-exceptions.tsv"
     );
-}
-
-#[test]
-fn delv_output_parsing() {
-    assert_eq!(
-        delv_verdict("; fully validated\nx. A 1.2.3.4\n", ""),
-        "secure"
-    );
-    assert_eq!(
-        delv_verdict(
-            "; negative response, fully validated\n",
-            ";; resolution failed: ncache nxdomain\n"
-        ),
-        "secure"
-    );
-    assert_eq!(
-        delv_verdict("; fully validated\n; unsigned answer\n", ""),
-        "insecure"
-    );
-    assert_eq!(
-        delv_verdict("", ";; resolution failed: RRSIG failed to verify\n"),
-        "bogus"
-    );
-    assert_eq!(delv_verdict("", ""), "indeterminate");
 }
 
 /// Sends a recursive query (RD, DO) to Unbound and returns the raw response.

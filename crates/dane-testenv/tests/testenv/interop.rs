@@ -2,7 +2,6 @@
 //! posttls-finger for every SMTP scenario, ldns-dane for HTTPS, delv and dig for every DNS
 //! lookup, plus lifecycle (second run, stale namespace clean-up, a fresh process).
 //! Needs root: `Interop::start` fails (and these tests with it) when it cannot run.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 use std::path::Path;
 use std::process::Command;
@@ -119,9 +118,8 @@ fn ldns_dane_verifies_the_https_scenario_with_the_anchor() {
         2,
         "{text}"
     );
-    // Negative control: the SMTP scenario whose TLSA matches nothing is refused by
-    // ldns-dane too (connecting to its port 25 without STARTTLS is a TLS failure, so ask
-    // about the HTTPS host with the wrong TLSA file instead).
+    // Negative controls. A TLSA set matching nothing (given as a file, DNSSEC assumed with
+    // -d) is refused by the same server:
     let tlsa = std::env::temp_dir().join(format!("dane-it-tlsa-{}", std::process::id()));
     std::fs::write(
         &tlsa,
@@ -136,7 +134,27 @@ fn ldns_dane_verifies_the_https_scenario_with_the_anchor() {
         .output()
         .unwrap();
     std::fs::remove_file(&tlsa).unwrap();
-    assert!(!out.status.success(), "{}", output_text(&out));
+    let text = output_text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("did not dane-validate, because: no matching DANE TLSA records"),
+        "{text}"
+    );
+    // And a different root anchor (the hermetic fixtures' private root) cannot validate the
+    // TLSA record, so the environment's anchor is what makes it secure.
+    let out = env
+        .command("ldns-dane")
+        .arg("-S")
+        .arg("-k")
+        .arg(dane_testenv::fixtures_dir().join("anchors/root.dnskey"))
+        .args(["-n", "verify", &host, "443"])
+        .output()
+        .unwrap();
+    let text = output_text(&out);
+    assert!(
+        !out.status.success() && !text.contains("dane-validated successfully"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -346,13 +364,25 @@ fn a_namespace_left_by_a_dead_process_is_removed_at_the_next_start() {
             .success()
     );
     std::fs::create_dir_all(Path::new("/etc/netns").join(&stale)).unwrap();
+    // A process the crashed run left running inside its namespace.
+    let mut orphan = Command::new("ip")
+        .args(["netns", "exec", &stale, "sleep", "300"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
     let env = start();
     let gone = !netns_exists(&stale) && !Path::new("/etc/netns").join(&stale).exists();
     if !gone {
         let _ = Command::new("ip").args(["netns", "del", &stale]).status();
         let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(&stale));
     }
+    let killed = orphan.try_wait().unwrap().is_some();
+    if !killed {
+        let _ = orphan.kill();
+    }
+    let _ = orphan.wait();
     assert!(gone, "stale {stale} not removed");
+    assert!(killed, "the process left in {stale} is still running");
     assert!(validates(&env));
 }
 
@@ -369,7 +399,7 @@ fn a_fresh_process_brings_the_environment_up() {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "child_process_brings_the_environment_up",
+            "interop::child_process_brings_the_environment_up",
             "--include-ignored",
             "--test-threads=1",
         ])
