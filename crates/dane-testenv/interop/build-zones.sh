@@ -272,6 +272,12 @@ signed https.test ECDSAP256SHA256
 { apex nullmx.test; echo "@ MX 0 ."; } > "$work/nullmx.test"
 signed nullmx.test ECDSAP256SHA256
 
+# --- indeterminate: lame.test is delegated (with a DS) to 192.0.2.99, where no server
+# listens, so every lookup below it fails (SERVFAIL): neither secure nor provably not.
+ksk=$(ldns_key lame.test ECDSAP256SHA256 ksk)
+deleg+=("lame.test. NS ns.lame.test." "ns.lame.test. A 192.0.2.99" "$(ds_of "$ksk")")
+echo "192.0.2.99" >> "$out/addresses.txt"
+
 # --- the TLD and the root -------------------------------------------------------------------
 { apex test; printf '%s\n' "${deleg[@]}"; } > "$work/test"
 signed test ECDSAP256SHA256
