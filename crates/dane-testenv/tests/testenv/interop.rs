@@ -433,3 +433,122 @@ fn without_root_start_fails_saying_how_to_fix_it() {
         "{text}"
     );
 }
+
+/// The TLSA RDATA of `dig +short` or ldns-dane output lines, normalised (upper case, no
+/// spaces inside the hex).
+fn tlsa_rdata(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let i = f.iter().position(|w| *w == "TLSA").map_or(0, |i| i + 1);
+            (f.len() >= i + 4).then(|| {
+                format!("{} {} {} {}", f[i], f[i + 1], f[i + 2], f[i + 3..].concat()).to_uppercase()
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn published_tlsa_records_are_what_ldns_dane_creates_from_the_certificates() {
+    // The zones' TLSA data comes from openssl pipelines in build-zones.sh; ldns-dane (a
+    // different implementation) must derive the same records from the same certificates:
+    // from the chain files offline (-c), and from the live HTTPS server.
+    let env = start();
+    let pki = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/pki");
+    let none: &[&str] = &[];
+    let cases = [
+        ("mx.ee311.test", "chain-rsa.pem", none, "3 1 1"),
+        ("mx.ee301.test", "chain-rsa.pem", none, "3 0 1"),
+        ("mx.ee312.test", "chain-rsa.pem", none, "3 1 2"),
+        ("mx.ee300.test", "chain-rsa.pem", none, "3 0 0"),
+        ("mx.ecdsa.test", "chain-ec.pem", none, "3 1 1"),
+        ("mx.expired-leaf.test", "chain-expired.pem", none, "3 1 1"),
+        ("mx.rollover.test", "chain-rsa.pem", none, "3 1 1"),
+        // -o 0: the intermediate, the last certificate of the file (the root is not in it).
+        ("mx1.example.test", "chain-rsa.pem", &["-o", "0"], "2 1 1"),
+    ];
+    for (host, chain, options, params) in cases {
+        let published = env
+            .command("dig")
+            .args(["@127.0.0.1", "+short", &format!("_25._tcp.{host}"), "TLSA"])
+            .output()
+            .unwrap();
+        let published = tlsa_rdata(&String::from_utf8_lossy(&published.stdout));
+        // -n: the leaf names are mx1..mx4.example.test, not these hosts.
+        let created = Command::new("ldns-dane")
+            .arg("-n")
+            .arg("-c")
+            .arg(pki.join(chain))
+            .args(options)
+            .args(["create", host, "25"])
+            .args(params.split(' '))
+            .output()
+            .unwrap();
+        let created = tlsa_rdata(&String::from_utf8_lossy(&created.stdout));
+        assert_eq!(created.len(), 1, "{host}: {created:?}");
+        assert!(
+            published.contains(&created[0]),
+            "{host}: {published:?} lacks {created:?}"
+        );
+    }
+    let live = env
+        .command("ldns-dane")
+        .args(["-n", "create", "www.https.test", "443", "3", "1", "1"])
+        .output()
+        .unwrap();
+    let live = tlsa_rdata(&String::from_utf8_lossy(&live.stdout));
+    let published = env
+        .command("dig")
+        .args(["@127.0.0.1", "+short", "_443._tcp.www.https.test", "TLSA"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        tlsa_rdata(&String::from_utf8_lossy(&published.stdout)),
+        live
+    );
+}
+
+#[test]
+fn signatures_are_valid_now_except_the_expired_one() {
+    let env = start();
+    let now = Command::new("date")
+        .args(["-u", "+%Y%m%d%H%M%S"])
+        .output()
+        .unwrap();
+    let now = String::from_utf8_lossy(&now.stdout).trim().to_string();
+    // RRSIG fields after the type: covered alg labels ttl EXPIRATION INCEPTION tag signer sig.
+    let window = |zone: &str, owner: &str, covered: &str| -> (String, String) {
+        let text = std::fs::read_to_string(env.zone_dir().join(format!("{zone}.zone"))).unwrap();
+        let line = text
+            .lines()
+            .find(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.len() > 9 && f[0] == owner && f[3] == "RRSIG" && f[4] == covered
+            })
+            .unwrap_or_else(|| panic!("no RRSIG {covered} at {owner}"));
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f[9].to_string(), f[8].to_string())
+    };
+    for (zone, owner, covered) in [
+        ("ee311.test", "_25._tcp.mx.ee311.test.", "TLSA"),
+        ("root", ".", "SOA"),
+        ("test", "test.", "DNSKEY"),
+        (
+            "tlsa-tampered.test",
+            "_25._tcp.mx.tlsa-tampered.test.",
+            "TLSA",
+        ),
+    ] {
+        let (inception, expiration) = window(zone, owner, covered);
+        assert!(
+            inception < now && now < expiration,
+            "{owner} {covered}: {inception}..{expiration}, now {now}"
+        );
+    }
+    let (_, expiration) = window(
+        "tlsa-expired.test",
+        "_25._tcp.mx.tlsa-expired.test.",
+        "TLSA",
+    );
+    assert!(expiration < now, "{expiration} not before {now}");
+}
