@@ -20,9 +20,10 @@
 //!   and `notls` without it; nginx on 443 (leaf-rsa) for `https.test`.
 //!
 //! Every process is started with `ip netns exec` and recorded by PID; on drop each is
-//! stopped by its PID (Postfix by `postfix -c DIR stop`, which signals the master's PID
-//! from its pid file, then SIGKILL to that PID), then any process still in the namespace
-//! is killed by PID, the namespace and `/etc/netns/<name>` are removed. Namespaces with
+//! stopped by its PID (SIGTERM, SIGKILL after 5 s; Postfix by `postfix -c DIR stop`, which
+//! signals the master's PID from its pid file, then SIGKILL to that PID if it is still
+//! there after 5 s), then any process still in the namespace is killed by PID, and the
+//! namespace and `/etc/netns/<name>` are removed. Namespaces with
 //! this prefix left by a process that no longer exists (a crashed run) are removed the
 //! same way at the next start.
 //!
@@ -316,10 +317,11 @@ impl Interop {
     /// Builds and starts everything; returns once every server answers.
     pub fn start() -> Result<Self, Error> {
         let ip = find_program("ip", "iproute2")?;
+        let postfix_bin = find_program("postfix", "postfix")?;
         for (program, package) in [
             ("nsd", "nsd"),
             ("unbound", "unbound"),
-            ("postfix", "postfix"),
+            ("posttls-finger", "postfix"),
             ("nginx", "nginx-light"),
             ("ldns-signzone", "ldnsutils"),
             ("dnssec-signzone", "bind9-utils"),
@@ -368,7 +370,7 @@ impl Interop {
             dir,
             servers: Vec::new(),
             postfix: Vec::new(),
-            postfix_bin: find_program("postfix", "postfix")?,
+            postfix_bin,
         };
         // From here on, a failure drops `env`, which stops whatever started.
         env.build()?;

@@ -8,6 +8,11 @@
 //! trust anchor and stub zones for every zone of an [`Nsd`] (with Unbound's built-in RFC 6761
 //! local zone for `test.` turned off, since the fixtures live there).
 //!
+//! [`Interop`] (module [`interop`]) is the interop environment: a network namespace with
+//! zones signed at run time, NSD, a validating Unbound as its resolver, Postfix instances
+//! and nginx, for end-to-end tests and the reference tools (posttls-finger, delv, ldns-dane);
+//! its scenarios are data ([`scenarios`]). It needs root.
+//!
 //! ```no_run
 //! let nsd = dane_testenv::Nsd::start_fixtures().expect("nsd");
 //! println!("dig @127.0.0.1 -p {} +dnssec +cd DS alg8.test.", nsd.port());
