@@ -5,7 +5,9 @@
 # the current time (ldns-signzone for most zones, dnssec-signzone for an NSEC3 one), with
 # TLSA records computed from the fixture certificates by openssl pipelines (no dane code).
 #
-# Usage: build-zones.sh OUT_DIR PKI_DIR
+# Usage: build-zones.sh OUT_DIR PKI_DIR [BULK]
+#   BULK (default 0): also bulk1.test .. bulkBULK.test, each signed, with an MX host and a
+#   3 1 1 record, sharing the rsa (192.0.2.11) and ec (192.0.2.32) servers (for benchmarks).
 # Output:
 #   OUT/zones/<zone>.zone      what NSD serves ("root.zone" is ".")
 #   OUT/anchors/root.ds        the root KSK as a DS line (`dane --trust-anchor`, Unbound)
@@ -22,6 +24,7 @@ set -euo pipefail
 
 out=$1
 pki=$2
+bulk=${3:-0}
 mkdir -p "$out/zones" "$out/anchors" "$out/keys" "$out/work"
 work=$out/work
 keys=$out/keys
@@ -277,6 +280,30 @@ signed nullmx.test ECDSAP256SHA256
 ksk=$(ldns_key lame.test ECDSAP256SHA256 ksk)
 deleg+=("lame.test. NS ns.lame.test." "ns.lame.test. A 192.0.2.99" "$(ds_of "$ksk")")
 echo "192.0.2.99" >> "$out/addresses.txt"
+
+# --- bulk: N domains sharing two servers and one key pair (owner rewritten per zone) -----
+if [ "$bulk" -gt 0 ]; then
+  bksk=$(ldns_key bulk ECDSAP256SHA256 ksk)
+  bzsk=$(ldns_key bulk ECDSAP256SHA256 zsk)
+  EC311="3 1 1 $(tlsa_data 1 1 "$EC")"
+  mkdir -p "$keys/bulk-zones"
+  : > "$out/bulk.txt"
+  for i in $(seq 1 "$bulk"); do
+    zone=bulk$i.test
+    if [ $((i % 2)) -eq 1 ]; then n=11 rr=$RSA311; else n=32 rr=$EC311; fi
+    { apex "$zone"; echo "@ MX 10 mx.$zone."; echo "mx A 192.0.2.$n"; echo "mx AAAA 2001:db8::$n"
+      echo "_25._tcp.mx TLSA $rr"; } > "$work/$zone"
+    k=$keys/bulk-zones/$zone
+    for role in ksk zsk; do
+      base=$bksk; [ $role = zsk ] && base=$bzsk
+      sed -E "s/^bulk\./$zone./" "$base.key" > "$k.$role.key"
+      cp "$base.private" "$k.$role.private"
+    done
+    ldns_sign "$work/$zone" "$out/zones/$zone.zone" "$zone" "$INCEPTION" "$EXPIRATION" -- "$k.ksk" "$k.zsk"
+    delegate "$zone" "$(ds_of "$k.ksk")"
+    echo "$zone" >> "$out/bulk.txt"
+  done
+fi
 
 # --- the TLD and the root -------------------------------------------------------------------
 { apex test; printf '%s\n' "${deleg[@]}"; } > "$work/test"

@@ -552,3 +552,22 @@ fn signatures_are_valid_now_except_the_expired_one() {
     );
     assert!(expiration < now, "{expiration} not before {now}");
 }
+
+#[test]
+fn bulk_domains_are_signed_and_verified_by_posttls_finger() {
+    let env = Interop::start_bulk(6).expect("the interop environment (bulk) must start");
+    let domains = env.bulk_domains();
+    assert_eq!(domains.len(), 6, "{domains:?}");
+    for d in &domains {
+        let out = env
+            .posttls_finger()
+            .unwrap()
+            .args(["-a", "ipv4", d])
+            .output()
+            .unwrap();
+        let log = output_text(&out);
+        assert_eq!(posttls_finger_outcome(&log), "verified", "{d}:\n{log}");
+    }
+    // The plain environment has none.
+    assert!(start().bulk_domains().is_empty());
+}
