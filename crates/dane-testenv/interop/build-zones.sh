@@ -174,11 +174,12 @@ simple_mx() {
 
 RSA311="3 1 1 $(tlsa_data 1 1 "$RSA")"
 
-# --- DANE-EE variants (the rsa server: leaf-rsa + intermediate) -------------------------
+# --- DANE-EE variants (mostly the rsa server: leaf-rsa + intermediate; ee312 on the
+# ed25519 server, ee300 on the p384 one) ---------------------------------------------------
 simple_mx ee311.test 11 rsa ECDSAP256SHA256 "$RSA311"
 simple_mx ee301.test 15 rsa RSASHA256 "3 0 1 $(tlsa_data 0 1 "$RSA")"
-simple_mx ee312.test 16 rsa ED25519 "3 1 2 $(tlsa_data 1 2 "$RSA")"
-simple_mx ee300.test 17 rsa ECDSAP256SHA256 "3 0 0 $(tlsa_data 0 0 "$RSA")"
+simple_mx ee312.test 16 ed25519 ED25519 "3 1 2 $(tlsa_data 1 2 "$pki/leaf-ed25519.pem")"
+simple_mx ee300.test 17 p384 ECDSAP256SHA256 "3 0 0 $(tlsa_data 0 0 "$pki/leaf-p384.pem")"
 simple_mx nomatch.test 14 rsa ECDSAP256SHA256 "3 1 1 $(tlsa_data 1 1 "$EC")"
 simple_mx rollover.test 18 rsa ED25519 "$RSA311" "3 1 1 $(csr_spki_sha256 "$pki/next.csr")"
 simple_mx usage1.test 30 rsa ECDSAP256SHA256 "1 1 1 $(tlsa_data 1 1 "$RSA")" "0 1 1 $(tlsa_data 1 1 "$pki/root-ca.pem")"
