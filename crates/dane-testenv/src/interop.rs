@@ -449,10 +449,7 @@ impl Interop {
             .map(|r| r[1].as_str())
             .collect();
         self.start_nginx(&https)?;
-        for row in &listeners {
-            self.wait_tcp(&row[1], &row[2], &row[0])?;
-        }
-        Ok(())
+        self.wait_listeners(&listeners)
     }
 
     /// lo up with every address, and the namespace's resolv.conf.
@@ -770,40 +767,42 @@ impl Interop {
         )
     }
 
-    /// Waits until ADDR:PORT accepts a TCP connection inside the namespace (bash /dev/tcp).
-    fn wait_tcp(&mut self, addr: &str, port: &str, server: &str) -> Result<(), Error> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let probe = format!("exec 3<>/dev/tcp/{addr}/{port}");
-        loop {
-            if server == "nginx" {
-                let logs = [
-                    self.dir.join("nginx/error.log"),
-                    self.dir.join("nginx.stderr"),
-                ];
-                self.check_alive("nginx", &logs)?;
-            }
-            let ok = self
-                .command("bash")
-                .args(["-c", &probe])
-                .stderr(Stdio::null())
-                .status()
-                .map_err(io("running bash"))?
-                .success();
-            if ok {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(Error::Startup {
-                    program: "postfix/nginx",
-                    reason: format!("{server} not listening on {addr} port {port} after 20 s"),
-                    log: crate::read_logs(&[
-                        self.dir.join(format!("postfix-{server}/maillog")),
-                        self.dir.join("nginx/error.log"),
-                    ]),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(50));
+    /// Waits until every listener (SERVER, ADDRESS, PORT rows) accepts a TCP connection
+    /// inside the namespace: one bash (/dev/tcp) tries them in turn for up to 20 s and
+    /// prints the first one that never answered.
+    fn wait_listeners(&mut self, listeners: &[Vec<String>]) -> Result<(), Error> {
+        let mut script = String::from("deadline=$((SECONDS + 20))\n");
+        for row in listeners {
+            let (server, addr, port) = (&row[0], &row[1], &row[2]);
+            script.push_str(&format!(
+                "until : 2>/dev/null 3<>/dev/tcp/{addr}/{port}; do\n  \
+                 [ $SECONDS -lt $deadline ] || {{ echo '{server} {addr} {port}'; exit 1; }}\n  \
+                 sleep 0.05\ndone\n"
+            ));
         }
+        let out = self
+            .command("bash")
+            .args(["-c", &script])
+            .output()
+            .map_err(io("running bash"))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let logs = [
+            self.dir.join("nginx/error.log"),
+            self.dir.join("nginx.stderr"),
+        ];
+        self.check_alive("nginx", &logs)?;
+        let missing = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let server = missing.split(' ').next().unwrap_or("");
+        Err(Error::Startup {
+            program: "postfix/nginx",
+            reason: format!("not listening after 20 s (server, address, port): {missing}"),
+            log: crate::read_logs(&[
+                self.dir.join(format!("postfix-{server}/maillog")),
+                self.dir.join("nginx/error.log"),
+            ]),
+        })
     }
 
     /// A command that runs `program` inside the namespace (`ip netns exec NAME program`),
