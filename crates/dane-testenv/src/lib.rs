@@ -8,6 +8,11 @@
 //! trust anchor and stub zones for every zone of an [`Nsd`] (with Unbound's built-in RFC 6761
 //! local zone for `test.` turned off, since the fixtures live there).
 //!
+//! [`Interop`] (module [`interop`]) is the interop environment: a network namespace with
+//! zones signed at run time, NSD, a validating Unbound as its resolver, Postfix instances
+//! and nginx, for end-to-end tests and the reference tools (posttls-finger, delv, ldns-dane);
+//! its scenarios are data ([`scenarios`]). It needs root.
+//!
 //! ```no_run
 //! let nsd = dane_testenv::Nsd::start_fixtures().expect("nsd");
 //! println!("dig @127.0.0.1 -p {} +dnssec +cd DS alg8.test.", nsd.port());
@@ -27,10 +32,12 @@
 //! `kill(1)` to send SIGTERM so NSD can stop its own child processes).
 
 mod fixtures;
+pub mod interop;
 
 pub use fixtures::{
     Case, EvidenceItem, cases, evidence_dir, read_evidence, read_table, write_evidence,
 };
+pub use interop::{Interop, Scenario, scenarios};
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
@@ -65,6 +72,15 @@ pub enum Error {
     ZoneName {
         /// The zone file.
         path: PathBuf,
+    },
+    /// The environment cannot be set up (not root, `ip netns` refused, a setup command
+    /// failed).
+    #[error("{what}: {reason}")]
+    Environment {
+        /// What was being set up.
+        what: String,
+        /// Why it failed, and how to fix it when we know.
+        reason: String,
     },
     /// The server exited or never answered.
     #[error("{program} did not start: {reason}\n--- log ---\n{log}")]
@@ -198,6 +214,60 @@ pub fn zone_name(path: &Path) -> Result<String, Error> {
     })
 }
 
+/// Every `*.zone` file in `zone_dir` with its zone name (from `$ORIGIN` or the first
+/// record), canonical paths, sorted by name; an error when there is none.
+pub fn zone_files(zone_dir: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
+    let mut zones = Vec::new();
+    let entries = std::fs::read_dir(zone_dir)
+        .map_err(io(format!("listing zone directory {}", zone_dir.display())))?;
+    for entry in entries {
+        let path = entry
+            .map_err(io(format!("listing zone directory {}", zone_dir.display())))?
+            .path();
+        if path.extension().is_some_and(|e| e == "zone") {
+            let path = path
+                .canonicalize()
+                .map_err(io(format!("resolving {}", path.display())))?;
+            zones.push((zone_name(&path)?, path));
+        }
+    }
+    zones.sort();
+    if zones.is_empty() {
+        return Err(Error::Io {
+            what: format!("zone directory {}", zone_dir.display()),
+            source: std::io::Error::other("no *.zone files"),
+        });
+    }
+    Ok(zones)
+}
+
+/// NSD's configuration: listening on `listen` (`ADDR@PORT` entries), state and logs in
+/// `dir`, one `zone:` block per zone.
+fn nsd_config(dir: &Path, listen: &[String], do_ip6: bool, zones: &[(String, PathBuf)]) -> String {
+    let d = dir.display();
+    let mut conf = String::from("server:\n");
+    for addr in listen {
+        let _ = writeln!(conf, "  ip-address: {addr}");
+    }
+    let _ = write!(
+        conf,
+        "  do-ip6: {}\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"\"\n  database: \"\"\n  \
+         pidfile: \"{d}/nsd.pid\"\n  xfrdfile: \"{d}/xfrd.state\"\n  \
+         zonelistfile: \"{d}/zone.list\"\n  xfrdir: \"{d}\"\n  logfile: \"{d}/nsd.log\"\n  \
+         server-count: 1\n  verbosity: 1\n  hide-version: yes\n\
+         remote-control:\n  control-enable: no\n",
+        if do_ip6 { "yes" } else { "no" }
+    );
+    for (name, path) in zones {
+        let _ = write!(
+            conf,
+            "zone:\n  name: \"{name}\"\n  zonefile: \"{}\"\n",
+            path.display()
+        );
+    }
+    conf
+}
+
 /// A minimal DNS query (ID, RD clear, one question, class IN) for readiness probes.
 fn probe_query(id: u16, name: &str, rtype: u16) -> Vec<u8> {
     let mut q = Vec::with_capacity(64);
@@ -302,21 +372,7 @@ impl Nsd {
     /// record), all from one NSD.
     pub fn start(zone_dir: &Path) -> Result<Self, Error> {
         let nsd = find_program("nsd", "nsd")?;
-        let mut zones = Vec::new();
-        let entries = std::fs::read_dir(zone_dir)
-            .map_err(io(format!("listing zone directory {}", zone_dir.display())))?;
-        for entry in entries {
-            let path = entry
-                .map_err(io(format!("listing zone directory {}", zone_dir.display())))?
-                .path();
-            if path.extension().is_some_and(|e| e == "zone") {
-                let path = path
-                    .canonicalize()
-                    .map_err(io(format!("resolving {}", path.display())))?;
-                zones.push((zone_name(&path)?, path));
-            }
-        }
-        zones.sort();
+        let zones = zone_files(zone_dir)?;
         let probe_zone = zones
             .first()
             .map(|(name, _)| name.clone())
@@ -341,22 +397,7 @@ impl Nsd {
     fn try_start(nsd: &Path, zones: &[(String, PathBuf)], probe: &str) -> Result<Self, Error> {
         let dir = TempDir::new("dane-testenv-nsd")?;
         let port = free_port()?;
-        let d = dir.0.display();
-        let mut conf = format!(
-            "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  do-ip6: no\n  \
-             username: \"\"\n  chroot: \"\"\n  zonesdir: \"\"\n  database: \"\"\n  \
-             pidfile: \"{d}/nsd.pid\"\n  xfrdfile: \"{d}/xfrd.state\"\n  \
-             zonelistfile: \"{d}/zone.list\"\n  xfrdir: \"{d}\"\n  logfile: \"{d}/nsd.log\"\n  \
-             server-count: 1\n  verbosity: 1\n  hide-version: yes\n\
-             remote-control:\n  control-enable: no\n"
-        );
-        for (name, path) in zones {
-            let _ = write!(
-                conf,
-                "zone:\n  name: \"{name}\"\n  zonefile: \"{}\"\n",
-                path.display()
-            );
-        }
+        let conf = nsd_config(&dir.0, &[format!("127.0.0.1@{port}")], false, zones);
         let conf_path = dir.0.join("nsd.conf");
         std::fs::write(&conf_path, conf).map_err(io("writing nsd.conf"))?;
         let stderr_path = dir.0.join("stderr");
