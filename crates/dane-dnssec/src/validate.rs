@@ -572,6 +572,21 @@ impl<'a> Engine<'a, '_> {
             Err(v) => return Ok(Walk::Stop(v)),
         };
         let Some(set) = resp.answer_rrset(zone, RecordType::DNSKEY) else {
+            // RFC 2308 2.2: a NODATA answer carries the zone's SOA. An empty NOERROR with
+            // nothing in the authority section is no answer at all: what a recursive resolver
+            // returns under CD when none of the zone's servers replied (a lame delegation).
+            // The keys could not be had: Indeterminate. A NODATA with the SOA (the zone is
+            // served, but unsigned while its parent has a DS) stays Bogus.
+            if resp.rcode == 0 && resp.answer.is_empty() && resp.authority.is_empty() {
+                let r = Reason::new(
+                    C::ServerError,
+                    format!(
+                        "{zone}: the DNSKEY query got an empty answer without SOA: no server of the zone answered (a lame delegation?)"
+                    ),
+                );
+                self.step(StepKind::Failure, zone, r.detail.clone());
+                return Ok(Walk::Stop(Verdict::Indeterminate(r)));
+            }
             let r = Reason::new(
                 C::NoDnskey,
                 format!("{zone}: no DNSKEY RRset in the answer"),

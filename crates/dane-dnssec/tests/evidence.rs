@@ -639,3 +639,25 @@ fn error_rcodes_are_indeterminate() {
     );
     assert!(o.reason.unwrap().detail.contains("SERVFAIL"));
 }
+
+#[test]
+fn an_empty_dnskey_answer_is_a_lame_zone_not_a_bogus_one() {
+    // Under CD a recursive resolver answers an empty NOERROR (no SOA) when none of the
+    // zone's servers replied: the keys could not be had (seen from Unbound with a lame
+    // delegation in the interop environment).
+    let mut ev = items("www.alg8.test.", "A");
+    replace(&mut ev, "alg8.test.", "DNSKEY", |w| cut(w, 0));
+    let o = check(
+        "www.alg8.test.",
+        "A",
+        &ev,
+        PINNED,
+        &Limits::default(),
+        "indeterminate",
+        Some(ReasonCode::ServerError),
+    );
+    assert!(
+        o.reason.unwrap().detail.contains("lame delegation"),
+        "the reason says what to look at"
+    );
+}
