@@ -6,6 +6,7 @@
 
 mod common;
 mod dnssec;
+mod interop;
 mod probe;
 mod tlsa;
 mod verify;

@@ -265,3 +265,42 @@ fn bad_input_is_one_line_exit_2_and_nothing_on_stdout() {
         assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
     }
 }
+
+/// Every interop scenario, replayed from the evidence recorded in the interop environment
+/// (`fixtures/interop/evidence`, refreshed by `DANE_RECORD_EVIDENCE=1 cargo test -p dane-cli
+/// --test cli interop` as root): the verdict and exit code of `scenarios.tsv`, with no
+/// network, no namespace and no root.
+#[test]
+fn interop_scenarios_replay_from_recorded_evidence() {
+    let dir = dane_testenv::interop::interop_dir().join("evidence");
+    let scenarios = dane_testenv::scenarios().unwrap();
+    assert!(scenarios.len() >= 26);
+    for s in &scenarios {
+        let file = dir.join(format!("{}.json", s.domain));
+        assert!(
+            file.exists(),
+            "{}: no recorded evidence (record it: DANE_RECORD_EVIDENCE=1 cargo test -p dane-cli --test cli interop)",
+            file.display()
+        );
+        let r = run(&["verify", "--evidence", file.to_str().unwrap(), "--json"]);
+        let d = doc(&r.stdout);
+        assert_eq!(
+            (d.verdict.as_str(), r.code),
+            (s.expected_verdict.as_str(), s.expected_exit),
+            "{}: {}",
+            s.domain,
+            d.reason
+        );
+    }
+    // The same servers and zones 40 days later: every signature has expired (the zones are
+    // signed for 30 days), so what was verified is now bogus and fails.
+    let ee311 = dir.join("ee311.test.json");
+    let at = {
+        let b: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&ee311).unwrap()).unwrap();
+        format!("@{}", b["at"].as_u64().unwrap() + 40 * 86_400)
+    };
+    let r = run(&["verify", "--evidence", ee311.to_str().unwrap(), "--at", &at]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("expired"), "{}", r.stdout);
+}
