@@ -7,7 +7,7 @@
 //! shared by the whole run; the report keeps MX preference order and address order.
 
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use dane_tlsa::TlsaRecord;
@@ -492,10 +492,16 @@ async fn check_host<D: Dns, P: Prober>(
                 },
             };
             let judged = host::endpoint_verdict(&rules, &host, &policy, &result.probe, now);
+            let mut verdict = judged.verdict;
+            // Name the address in the reason: a host's addresses can differ.
+            if let Some(rest) = verdict.reason.strip_prefix(&format!("{}: ", fqdn(&host))) {
+                verdict.reason =
+                    format!("{} {}: {rest}", fqdn(&host), SocketAddr::new(address, port));
+            }
             let endpoint = EndpointReport {
                 address,
                 port,
-                verdict: judged.verdict,
+                verdict,
                 tls: result.tls,
                 chain: result.chain,
                 tlsa_match: judged.matched,

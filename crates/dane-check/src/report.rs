@@ -296,16 +296,26 @@ pub fn host_warnings(host: &HostReport, now: u64, warn_days: u32, smtp: bool) ->
                 .flat_map(|t| t.lookups.iter())
                 .map(|l| (l.name.as_str(), "TLSA", l.expires)),
         );
+    // One warning per expiry time: the lookups of a host usually share a chain of trust.
+    let mut expiring: Vec<(u64, Vec<String>)> = Vec::new();
     for (name, what, expires) in lookups_expiring {
         if let Some(exp) = expires.filter(|&e| e <= horizon) {
-            out.push(warn(
-                "rrsig-expires",
-                format!(
-                    "a signature over the {what} lookup of {name} (or its chain of trust) expires at {}, within {warn_days} days: re-sign the zone",
-                    fmt_time(exp)
-                ),
-            ));
+            let lookup = format!("{what} {name}");
+            match expiring.iter_mut().find(|(e, _)| *e == exp) {
+                Some((_, lookups)) => lookups.push(lookup),
+                None => expiring.push((exp, vec![lookup])),
+            }
         }
+    }
+    for (exp, lookups) in expiring {
+        out.push(warn(
+            "rrsig-expires",
+            format!(
+                "a signature that validates {} (itself or its chain of trust) expires at {}, within {warn_days} days: the zone must be re-signed before then",
+                lookups.join(", "),
+                fmt_time(exp)
+            ),
+        ));
     }
     if let Some(t) = &host.tlsa {
         if let (Some(original), Some(used)) = (&t.original, t.lookups.last()) {
