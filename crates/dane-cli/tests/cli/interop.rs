@@ -241,3 +241,49 @@ fn dane_and_posttls_finger_differ_only_where_the_exceptions_say() {
         "dane verify and posttls-finger must differ exactly as posttls-finger-exceptions.tsv says"
     );
 }
+
+#[test]
+fn dane_dnssec_and_delv_agree_on_every_lookup_behind_the_scenarios() {
+    let env = Interop::start().expect("the interop environment (run as root; see the error)");
+    let rows = read_table(&interop_dir().join("dns.tsv"), 5).unwrap();
+    assert!(rows.len() >= 50, "{} rows", rows.len());
+    let mut wrong = Vec::new();
+    for row in &rows {
+        let (name, rtype, want, answer) = (&row[0], &row[1], &row[2], &row[3]);
+        let out = env
+            .command(env!("CARGO_BIN_EXE_dane"))
+            .args(["dnssec", name, rtype, "--json", "--trust-anchor"])
+            .arg(env.anchor_ds())
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{name} {rtype}: {e}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let ours = doc["verdict"].as_str().unwrap_or("?");
+        let our_answer = doc["answer"].as_str().unwrap_or("?");
+        // delv with the same anchor, through the same resolver.
+        let delv = env
+            .command("delv")
+            .args(["@127.0.0.1", "-a"])
+            .arg(env.anchor_bind())
+            .args(["+root=.", name, rtype])
+            .output()
+            .unwrap();
+        let theirs = dane_testenv::delv_verdict(
+            &String::from_utf8_lossy(&delv.stdout),
+            &String::from_utf8_lossy(&delv.stderr),
+        );
+        // delv prints the same failure for bogus and for no answer at all.
+        let delv_ok = theirs == want || (want == "indeterminate" && theirs == "bogus");
+        let answer_ok = want != "secure" || our_answer == answer;
+        if ours != want || !answer_ok || !delv_ok {
+            wrong.push(format!(
+                "{name} {rtype}: want {want} {answer}, dane {ours} {our_answer}, delv {theirs}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
