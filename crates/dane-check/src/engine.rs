@@ -28,6 +28,11 @@ use crate::smtp::{self, MxPlan};
 use crate::verdict::{Status, Verdict, combine};
 use dane_probe::Protocol;
 
+/// Most hosts (MX exchanges, SRV targets) checked per domain.
+pub const MAX_HOSTS: usize = 64;
+/// Most addresses probed per host.
+pub const MAX_ADDRESSES: usize = 32;
+
 /// An address family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
@@ -249,6 +254,21 @@ pub async fn verify<D: Dns, P: Prober>(
         vec![direct(&domain)]
     };
 
+    // Bounded work (ARCHITECTURE.md invariant 7): a hostile zone can list thousands of MX
+    // or SRV targets; the first MAX_HOSTS in preference order are checked, and the report
+    // says how many were left out.
+    let mut targets = targets;
+    if targets.len() > MAX_HOSTS {
+        report.warnings.push(Warning {
+            code: "too-many-hosts",
+            host: None,
+            message: format!(
+                "{} hosts published; only the first {MAX_HOSTS} by preference were checked",
+                targets.len()
+            ),
+        });
+        targets.truncate(MAX_HOSTS);
+    }
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for (index, target) in targets.into_iter().enumerate() {
@@ -391,6 +411,7 @@ async fn check_host<D: Dns, P: Prober>(
         verdict: Verdict::new(Status::Indeterminate, "not checked"),
         endpoints: Vec::new(),
         candidate: None,
+        addresses_left_out: 0,
     };
     let (policy, targets) = match host::address_step(insecure, host, &refs) {
         AddressStep::Unusable { verdict } => {
@@ -465,6 +486,12 @@ async fn check_host<D: Dns, P: Prober>(
         _ => host.trim_end_matches('.').to_owned(),
     };
     let policy = Arc::new(policy);
+    let mut targets = targets;
+    let mut left_out = 0;
+    if targets.len() > MAX_ADDRESSES {
+        left_out = targets.len() - MAX_ADDRESSES;
+        targets.truncate(MAX_ADDRESSES);
+    }
     let mut tasks = JoinSet::new();
     for (index, address) in targets.iter().copied().enumerate() {
         let (prober, limit, policy, sni) =
@@ -546,5 +573,6 @@ async fn check_host<D: Dns, P: Prober>(
             format!("{host}: no endpoint could be probed"),
         )
     });
+    report.addresses_left_out = left_out;
     report
 }

@@ -156,6 +156,8 @@ pub struct HostReport {
     pub endpoints: Vec<EndpointReport>,
     /// The rollover pre-check, with `--cert`, `--key` or `--csr`.
     pub candidate: Option<CandidateReport>,
+    /// Addresses not probed because the host has more than the engine's limit.
+    pub addresses_left_out: usize,
 }
 
 /// A warning: never changes the verdict (the CLI's `--strict` may change the exit code).
@@ -264,6 +266,17 @@ pub fn host_warnings(host: &HostReport, now: u64, warn_days: u32, smtp: bool) ->
         message,
     };
     let mut out = Vec::new();
+    if host.addresses_left_out > 0 {
+        out.push(warn(
+            "too-many-addresses",
+            format!(
+                "{} more addresses of {} were not probed (at most {} per host)",
+                host.addresses_left_out,
+                host.name,
+                crate::engine::MAX_ADDRESSES
+            ),
+        ));
+    }
     let records: Vec<&TlsaRecord> = host
         .tlsa
         .iter()
@@ -446,6 +459,7 @@ mod tests {
             no_dane: None,
             verdict: Verdict::new(Status::NotProtected, "host not covered"),
             candidate: None,
+            addresses_left_out: 0,
             endpoints: verdicts
                 .iter()
                 .map(|(s, r)| EndpointReport {

@@ -1329,6 +1329,53 @@ mod engine {
         assert!(!codes.iter().any(|(c, _)| *c == "pkix-usage-in-smtp"));
     }
 
+    #[tokio::test]
+    async fn hostile_zones_with_too_many_hosts_or_addresses_are_bounded() {
+        use dane_check::engine::{MAX_ADDRESSES, MAX_HOSTS};
+        let mut dns = FakeDns::default();
+        let prober = FakeProber::default();
+        let ee = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
+        let mut mxs = Vec::new();
+        for i in 0..(MAX_HOSTS + 6) {
+            let host = format!("mx{i}.example.test.");
+            mxs.push(mx(u16::try_from(i).unwrap(), &host));
+            // The first host has far too many addresses.
+            let count = if i == 0 { MAX_ADDRESSES + 8 } else { 1 };
+            let ips: Vec<IpAddr> = (0..count)
+                .map(|j| format!("10.{}.{}.1", i, j).parse().unwrap())
+                .collect();
+            dns.a
+                .insert(host.clone(), records(&host, Security::Secure, ips));
+            dns.aaaa.insert(host.clone(), nodata(&host));
+            let owner = format!("_25._tcp.{host}");
+            dns.tlsa.insert(
+                owner.clone(),
+                records(&owner, Security::Secure, vec![ee.clone()]),
+            );
+        }
+        dns.mx.insert(
+            "example.test.".into(),
+            records("example.test.", Security::Secure, mxs),
+        );
+        let (report, _, prober) = run(dns, prober).await;
+        assert_eq!(report.hosts.len(), MAX_HOSTS);
+        assert_eq!(report.hosts[0].endpoints.len(), MAX_ADDRESSES);
+        assert_eq!(
+            prober.probes.load(Ordering::SeqCst),
+            MAX_ADDRESSES + MAX_HOSTS - 1
+        );
+        let codes: Vec<_> = report.warnings.iter().map(|w| w.code).collect();
+        assert!(codes.contains(&"too-many-hosts"), "{codes:?}");
+        assert!(codes.contains(&"too-many-addresses"), "{codes:?}");
+        // Nothing was probed, so nothing is verified (the fake refuses unknown addresses).
+        assert_eq!(
+            report.verdict,
+            DomainVerdict::Indeterminate,
+            "{}",
+            report.reason
+        );
+    }
+
     fn srv_record(priority: u16, port: u16, target: &str) -> Srv {
         Srv {
             priority,

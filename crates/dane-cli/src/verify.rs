@@ -737,6 +737,7 @@ mod tests {
             verdict: Verdict::new(Status::Failed, "banner said \x1b]0;owned\x07"),
             endpoints: vec![],
             candidate: None,
+            addresses_left_out: 0,
         });
         let t = text(&r, false);
         assert!(!t.contains('\x1b') && !t.contains('\x07'), "{t:?}");
