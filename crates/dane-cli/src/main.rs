@@ -6,11 +6,15 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // the CLI owns stdout and stderr
 
+mod checkopts;
 mod clock;
 mod dnssec;
 mod exit;
+mod nagios;
+mod openmetrics;
 mod probe;
 mod resolve;
+mod summary;
 mod term;
 mod tlsa;
 mod verify;

@@ -265,3 +265,60 @@ fn bad_input_is_one_line_exit_2_and_nothing_on_stdout() {
         assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
     }
 }
+
+#[test]
+fn monitoring_formats_over_a_secure_nxdomain() {
+    let nsd = nsd();
+    let r = verify(&nsd, &["nonexistent.test", "--format", "nagios"]);
+    assert_eq!(r.code, 1, "not protected is WARNING: {r:?}");
+    assert!(
+        r.stdout
+            .starts_with("DANE WARNING - nonexistent.test.: nonexistent: "),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+    assert!(r.stdout.contains(" | rrsig_days="), "{}", r.stdout);
+    let r = verify(
+        &nsd,
+        &["nonexistent.test", "--format", "nagios", "--require-dane"],
+    );
+    assert_eq!(r.code, 2, "CRITICAL with --require-dane: {r:?}");
+    let r = verify(&nsd, &["nonexistent.test", "--format", "openmetrics"]);
+    assert_eq!(
+        r.code, 4,
+        "openmetrics keeps the documented exit codes: {r:?}"
+    );
+    assert!(r.stdout.ends_with("# EOF\n"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "dane_domain_verdict{domain=\"nonexistent.test.\",service=\"smtp\",state=\"nonexistent\"} 1"
+        ),
+        "{}",
+        r.stdout
+    );
+    let r = verify(&nsd, &["nonexistent.test", "--format", "json"]);
+    assert_eq!(doc(&r.stdout).verdict, "nonexistent");
+    let r = verify(&nsd, &["nonexistent.test", "--format", "json", "--json"]);
+    assert_eq!(r.code, 2, "--json and --format conflict: {r:?}");
+}
+
+#[test]
+fn nagios_reports_a_check_that_cannot_run_as_unknown() {
+    let r = run(&[
+        "verify",
+        "nonexistent.test",
+        "--format",
+        "nagios",
+        "--resolver",
+        "127.0.0.1:9",
+        "--timeout",
+        "0",
+    ]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stdout.starts_with("DANE UNKNOWN - --timeout 0"),
+        "{}",
+        r.stdout
+    );
+}
