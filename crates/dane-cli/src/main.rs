@@ -14,6 +14,7 @@ mod nagios;
 mod openmetrics;
 mod probe;
 mod resolve;
+mod scan;
 mod summary;
 mod term;
 mod tlsa;
@@ -52,6 +53,8 @@ enum Command {
     Dnssec(dnssec::Args),
     /// Check a domain end to end: DNSSEC, TLSA, every MX host and address (RFC 7672).
     Verify(Box<verify::Args>),
+    /// Check many targets (a file or stdin, one a line) concurrently; NDJSON out.
+    Scan(Box<scan::Args>),
 }
 
 /// What every subcommand gets from `main`.
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
         Command::Probe(args) => probe::run(args, &ctx),
         Command::Dnssec(args) => dnssec::run(args, &ctx),
         Command::Verify(args) => verify::run(args, &ctx),
+        Command::Scan(args) => scan::run(args, &ctx),
     };
     match result {
         Ok(exit) => {

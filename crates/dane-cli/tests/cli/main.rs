@@ -7,5 +7,6 @@
 mod common;
 mod dnssec;
 mod probe;
+mod scan;
 mod tlsa;
 mod verify;
