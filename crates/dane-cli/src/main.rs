@@ -15,6 +15,7 @@ mod openmetrics;
 mod probe;
 mod resolve;
 mod scan;
+mod serve;
 mod summary;
 mod term;
 mod tlsa;
@@ -55,6 +56,8 @@ enum Command {
     Verify(Box<verify::Args>),
     /// Check many targets (a file or stdin, one a line) concurrently; NDJSON out.
     Scan(Box<scan::Args>),
+    /// Serve /probe?target=DOMAIN as OpenMetrics over HTTP (blackbox-exporter style).
+    ServeMetrics(Box<serve::Args>),
 }
 
 /// What every subcommand gets from `main`.
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Dnssec(args) => dnssec::run(args, &ctx),
         Command::Verify(args) => verify::run(args, &ctx),
         Command::Scan(args) => scan::run(args, &ctx),
+        Command::ServeMetrics(args) => serve::run(args, &ctx),
     };
     match result {
         Ok(exit) => {

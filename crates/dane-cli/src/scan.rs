@@ -278,7 +278,7 @@ fn read_lines(mut input: impl BufRead, tx: &mpsc::Sender<Item>) {
 pub struct PerAddress<P> {
     inner: P,
     limit: usize,
-    slots: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
+    slots: Arc<Mutex<HashMap<IpAddr, Arc<Semaphore>>>>,
 }
 
 impl<P> PerAddress<P> {
@@ -287,7 +287,16 @@ impl<P> PerAddress<P> {
         PerAddress {
             inner,
             limit: limit.max(1),
-            slots: Mutex::new(HashMap::new()),
+            slots: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The same limits (shared with `self`) over another prober.
+    pub fn with_inner<Q>(&self, inner: Q) -> PerAddress<Q> {
+        PerAddress {
+            inner,
+            limit: self.limit,
+            slots: self.slots.clone(),
         }
     }
 
@@ -399,12 +408,12 @@ fn rank(e: Exit) -> u8 {
     }
 }
 
-/// The report of a target that missed its deadline.
-fn deadline_report(target: &Target, deadline: Duration) -> Report {
+/// The report of a check that missed its deadline.
+pub fn deadline_report(domain: &str, service: &Service, deadline: Duration) -> Report {
     Report {
         version: dane_check::report::SCHEMA_VERSION,
-        domain: dane_check::dns::fqdn(&target.domain),
-        service: target.service.name,
+        domain: dane_check::dns::fqdn(domain),
+        service: service.name,
         verdict: DomainVerdict::Indeterminate,
         reason: format!(
             "no verdict within the per-target deadline of {} s (--deadline)",
@@ -437,13 +446,16 @@ async fn check<D: Dns, P: Prober>(
     match tokio::time::timeout(config.deadline, task).await {
         Ok(Ok(report)) => (report, false),
         Ok(Err(e)) => {
-            let mut r = deadline_report(target, config.deadline);
+            let mut r = deadline_report(&target.domain, &target.service, config.deadline);
             r.reason = format!("internal error: the check did not finish: {e}");
             (r, false)
         }
         Err(_) => {
             abort.abort();
-            (deadline_report(target, config.deadline), true)
+            (
+                deadline_report(&target.domain, &target.service, config.deadline),
+                true,
+            )
         }
     }
 }

@@ -8,5 +8,6 @@ mod common;
 mod dnssec;
 mod probe;
 mod scan;
+mod serve;
 mod tlsa;
 mod verify;
