@@ -322,3 +322,44 @@ fn nagios_reports_a_check_that_cannot_run_as_unknown() {
         r.stdout
     );
 }
+
+/// examples/ci/dane-precheck.sh: the report is written and the pipeline fails when the
+/// check does (here a domain that securely does not exist: decided by DNS, no connection).
+#[test]
+fn ci_precheck_script_keeps_the_report_and_fails_the_pipeline() {
+    let nsd = nsd();
+    let script = crate::common::root().join("examples/ci/dane-precheck.sh");
+    let tlsa = temp_file(
+        "ci.tlsa",
+        b"_25._tcp.mx.nonexistent.test. IN TLSA 3 1 1 2af7acfd0ca1a5df0deb4e750af8a3799a4f4ad582ebd16b671bdddeb26394c7\n",
+    );
+    let report = std::env::temp_dir().join(format!("dane-ci-report-{}.json", std::process::id()));
+    let flags = format!(
+        "--resolver 127.0.0.1:{} --trust-anchor {} --at 2026-12-01T00:00:00Z --timeout 5",
+        nsd.port(),
+        fixture("dns/anchors/root.ds")
+    );
+    let out = std::process::Command::new("sh")
+        .arg(&script)
+        .args(["nonexistent.test", &tlsa, &fixture("pki/chain-ec.pem")])
+        .arg(&report)
+        .env("DANE", env!("CARGO_BIN_EXE_dane"))
+        .env("DANE_FLAGS", &flags)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "--require-dane: {stderr}");
+    assert!(stderr.contains("dane verify exited 1"), "{stderr}");
+    assert!(
+        stderr.contains("DANE CRITICAL - nonexistent.test."),
+        "{stderr}"
+    );
+    let d = doc(&std::fs::read_to_string(&report).unwrap());
+    assert_eq!(d.verdict, "nonexistent");
+    let _ = std::fs::remove_file(&report);
+    let usage = std::process::Command::new("sh")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+}
