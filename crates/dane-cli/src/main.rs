@@ -79,6 +79,13 @@ impl Context {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() && nagios_requested() => {
+            // Monitoring-plugins guidelines: bad arguments are UNKNOWN (3), on one line.
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or("bad arguments");
+            println!("DANE UNKNOWN - {}", term::sanitize(first));
+            return Exit::Indeterminate.code();
+        }
         Err(e) => {
             // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
             let _ = e.print();
@@ -116,6 +123,15 @@ fn main() -> ExitCode {
             Exit::Usage.code()
         }
     }
+}
+
+/// Whether the command line asks for `--format nagios` (for errors clap finds first).
+fn nagios_requested() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().any(|a| a == "--format=nagios")
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--format" && w[1] == "nagios")
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
