@@ -6,11 +6,17 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // the CLI owns stdout and stderr
 
+mod checkopts;
 mod clock;
 mod dnssec;
 mod exit;
+mod nagios;
+mod openmetrics;
 mod probe;
 mod resolve;
+mod scan;
+mod serve;
+mod summary;
 mod term;
 mod tlsa;
 mod verify;
@@ -48,6 +54,10 @@ enum Command {
     Dnssec(dnssec::Args),
     /// Check a domain end to end: DNSSEC, TLSA, every MX host and address (RFC 7672).
     Verify(Box<verify::Args>),
+    /// Check many targets (a file or stdin, one a line) concurrently; NDJSON out.
+    Scan(Box<scan::Args>),
+    /// Serve /probe?target=DOMAIN as OpenMetrics over HTTP (blackbox-exporter style).
+    ServeMetrics(Box<serve::Args>),
 }
 
 /// What every subcommand gets from `main`.
@@ -69,6 +79,13 @@ impl Context {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() && nagios_requested() => {
+            // Monitoring-plugins guidelines: bad arguments are UNKNOWN (3), on one line.
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or("bad arguments");
+            println!("DANE UNKNOWN - {}", term::sanitize(first));
+            return Exit::Indeterminate.code();
+        }
         Err(e) => {
             // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
             let _ = e.print();
@@ -88,6 +105,8 @@ fn main() -> ExitCode {
         Command::Probe(args) => probe::run(args, &ctx),
         Command::Dnssec(args) => dnssec::run(args, &ctx),
         Command::Verify(args) => verify::run(args, &ctx),
+        Command::Scan(args) => scan::run(args, &ctx),
+        Command::ServeMetrics(args) => serve::run(args, &ctx),
     };
     match result {
         Ok(exit) => {
@@ -104,6 +123,15 @@ fn main() -> ExitCode {
             Exit::Usage.code()
         }
     }
+}
+
+/// Whether the command line asks for `--format nagios` (for errors clap finds first).
+fn nagios_requested() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().any(|a| a == "--format=nagios")
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--format" && w[1] == "nagios")
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

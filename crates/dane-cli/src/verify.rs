@@ -11,23 +11,23 @@ use clap::{ArgGroup, Args as ClapArgs};
 use std::sync::Arc;
 
 use dane_check::Status;
-use dane_check::engine::{Family, Options, TlsaSet};
+use dane_check::engine::{Options, TlsaSet};
 use dane_check::evidence::{Bundle, Recorder, ReplayDns, ReplayProber};
 use dane_check::host::Candidate;
 use dane_check::live::{LiveDns, LiveProber};
 use dane_check::report::{AddressLookup, DomainVerdict, EndpointReport, HostReport, Report};
 use dane_check::service::Service;
-use dane_probe::{Protocol, TrustStore};
+use dane_probe::Protocol;
 use dane_tlsa::RecordStatus;
 use serde::Serialize;
 
+use crate::checkopts::CheckOpts;
 use crate::tlsa::{read_input, short_hex};
 use crate::{Context, Exit, clock, term};
 
 /// `dane verify`
 #[derive(Debug, ClapArgs)]
 #[command(group(ArgGroup::new("candidate").args(["cert", "key", "csr"])))]
-#[command(group(ArgGroup::new("family").args(["ipv4", "ipv6"])))]
 #[command(after_help = "\
 Checks delivery to DOMAIN as a DANE sender would (RFC 7672): the MX lookup, every MX host in
 preference order, every IPv4 and IPv6 address, the TLSA records (following CNAMEs for the base
@@ -79,24 +79,12 @@ pub struct Args {
     /// Check this one host instead of the domain's MX hosts.
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
-    /// Recursive resolver to ask (repeatable; default: /etc/resolv.conf).
-    #[arg(long, value_name = "ADDR[:PORT]")]
-    pub resolver: Vec<String>,
-    /// Trust anchors (DS or DNSKEY lines) instead of the IANA root anchors.
-    #[arg(long, value_name = "FILE")]
-    pub trust_anchor: Option<PathBuf>,
-    /// Evaluate DNSSEC signatures and certificate dates at TIME (RFC 3339, YYYY-MM-DD,
-    /// @SECONDS).
-    #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
-    /// IPv4 addresses only.
-    #[arg(short = '4', long = "ipv4")]
-    pub ipv4: bool,
-    /// IPv6 addresses only.
-    #[arg(short = '6', long = "ipv6")]
-    pub ipv6: bool,
-    /// One JSON document (schema in the README) instead of text.
-    #[arg(long)]
+    /// Output: text, json (schema in the README), nagios (a monitoring plugin: one status
+    /// line with perfdata, exit 0/1/2/3), openmetrics (Prometheus textfile collector).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub format: Format,
+    /// The same as --format json.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
     /// Rollover pre-check: a new certificate chain (PEM or DER, leaf first).
     #[arg(long, value_name = "FILE")]
@@ -116,22 +104,9 @@ pub struct Args {
     /// Replay a saved run offline (DOMAIN optional; --at re-judges it at another time).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["resolver", "service", "port"])]
     pub evidence: Option<PathBuf>,
-    /// Not protected by DANE is a failure (exit 1 instead of 4).
-    #[arg(long)]
-    pub require_dane: bool,
-    /// Any warning is a failure (exit 1).
-    #[arg(long)]
-    pub strict: bool,
-    /// Warn about certificates and signatures expiring within N days.
-    #[arg(long, value_name = "N", default_value_t = 30)]
-    pub warn_days: u32,
-    /// Most servers probed at once.
-    #[arg(long, value_name = "N", default_value_t = 16)]
-    pub concurrency: usize,
-    /// Per-phase network timeout in seconds (DNS queries, connect, banner, STARTTLS,
-    /// handshake).
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub timeout: u64,
+    /// The flags shared with `dane scan`.
+    #[command(flatten)]
+    pub check: CheckOpts,
 }
 
 /// `--starttls` values.
@@ -179,12 +154,16 @@ pub fn service(args: &Args) -> anyhow::Result<Service> {
 
 /// Runs `dane verify`.
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
-    if args.timeout == 0 || args.timeout > 600 {
-        bail!("--timeout {}: must be 1 to 600 seconds", args.timeout);
+    if args.format() == Format::Nagios {
+        // Monitoring-plugins guidelines: a check that cannot run is UNKNOWN (3), with one
+        // status line on stdout.
+        return run_checked(args, ctx).or_else(|e| Ok(crate::nagios::unknown(&e)));
     }
-    if args.concurrency == 0 || args.concurrency > 1024 {
-        bail!("--concurrency {}: must be 1 to 1024", args.concurrency);
-    }
+    run_checked(args, ctx)
+}
+
+fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
+    args.check.validate()?;
     if let Some(host) = &args.host {
         dane_tlsa::normalize_host(host)
             .with_context(|| format!("--host {:?}", term::sanitize(host)))?;
@@ -195,23 +174,21 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let Some(domain_arg) = &args.domain else {
         bail!("DOMAIN is required (or --evidence FILE)");
     };
-    let now = ctx.now(args.at.as_deref())?;
+    let now = ctx.now(args.check.at.as_deref())?;
     let service = service(args)?;
     let domain = dane_tlsa::normalize_host(domain_arg)
         .with_context(|| format!("DOMAIN {:?}", term::sanitize(domain_arg)))?;
     let options = options(args, now)?;
-    let timeout = std::time::Duration::from_secs(args.timeout);
-    let resolver = crate::resolve::resolver(&args.resolver, args.trust_anchor.as_deref(), timeout)?;
+    let resolver = args.check.resolver()?;
     // Read now, so a bundle records exactly the anchors this run used.
-    let anchors_text = match (&args.save_evidence, &args.trust_anchor) {
+    let anchors_text = match (&args.save_evidence, &args.check.trust_anchor) {
         (Some(_), Some(path)) => Some(
             std::fs::read_to_string(path)
                 .with_context(|| format!("--trust-anchor {}", path.display()))?,
         ),
         _ => None,
     };
-    let prober = dane_probe::Prober::new(TrustStore::webpki_roots())
-        .with_limits(dane_probe::Limits::with_timeout(timeout));
+    let prober = args.check.prober();
     let recorder = args.save_evidence.as_ref().map(|_| Recorder::new());
     let mut dns = LiveDns::new(Arc::new(resolver), now);
     let mut prober = LiveProber::new(prober, now);
@@ -219,7 +196,9 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         dns = dns.with_recorder(r.clone());
         prober = prober.with_recorder(r.clone());
     }
+    let started = std::time::Instant::now();
     let report = run_engine(Arc::new(dns), Arc::new(prober), &domain, &service, &options)?;
+    let elapsed = started.elapsed();
     if let (Some(path), Some(recorder)) = (&args.save_evidence, &recorder) {
         let (dns_items, probes) = recorder.take();
         let custom = service.name == "custom";
@@ -241,26 +220,20 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         std::fs::write(path, text)
             .with_context(|| format!("--save-evidence {}", path.display()))?;
     }
-    render(&report, args, ctx, now)
+    render(&report, args, ctx, now, elapsed)
 }
 
 /// The engine options every run takes from the arguments.
 fn options(args: &Args, now: rustls_pki_types::UnixTime) -> anyhow::Result<Options> {
-    let mut options = Options::new(now);
-    options.concurrency = args.concurrency;
-    options.warn_days = args.warn_days;
+    let mut options = args.check.options(now);
     options.host = args.host.clone();
     options.candidate = load_candidate(args)?;
     options.tlsa_override = load_tlsa_override(args)?;
-    if args.ipv4 {
-        options.families = vec![Family::V4];
-    } else if args.ipv6 {
-        options.families = vec![Family::V6];
-    }
     Ok(options)
 }
 
-fn run_engine<D: dane_check::engine::Dns, P: dane_check::engine::Prober>(
+/// Runs the engine once on a runtime of its own.
+pub fn run_engine<D: dane_check::engine::Dns, P: dane_check::engine::Prober>(
     dns: Arc<D>,
     prober: Arc<P>,
     domain: &str,
@@ -315,13 +288,13 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
             anyhow::anyhow!("{label}: unknown service {:?}", term::sanitize(name))
         })?,
     };
-    let now = match &args.at {
+    let now = match &args.check.at {
         Some(at) => clock::parse_at(at)?,
         None => {
             rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(bundle.at))
         }
     };
-    let anchors = match (&args.trust_anchor, &bundle.anchors) {
+    let anchors = match (&args.check.trust_anchor, &bundle.anchors) {
         (Some(p), _) => dane_resolver::read_anchors(p).context("--trust-anchor")?,
         (None, Some(text)) => dane_dnssec::TrustAnchors::parse(text)
             .map_err(|e| anyhow::anyhow!("{label}: the recorded trust anchors: {e}"))?,
@@ -336,8 +309,9 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
     }
     let dns = Arc::new(ReplayDns::new(evidence, anchors, now));
     let prober = Arc::new(ReplayProber::new(bundle.probes));
+    let started = std::time::Instant::now();
     let report = run_engine(dns, prober, &bundle.domain, &service, &options)?;
-    render(&report, args, ctx, now)
+    render(&report, args, ctx, now, started.elapsed())
 }
 
 /// Loads `--cert`, `--key` or `--csr`.
@@ -407,33 +381,69 @@ pub fn exit_for(report: &Report, require_dane: bool, strict: bool) -> Exit {
     exit
 }
 
-#[derive(Serialize)]
-struct Doc<'a> {
-    /// When the checks were evaluated (`--at` or the clock).
-    at: String,
-    #[serde(flatten)]
-    report: &'a Report,
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// The versioned JSON document (README, "dane verify --json").
+    Json,
+    /// A monitoring plugin (Nagios, Icinga, Naemon, Sensu): one status line, perfdata,
+    /// exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    Nagios,
+    /// OpenMetrics text for the Prometheus node-exporter textfile collector.
+    Openmetrics,
 }
 
-/// Writes the report as text or JSON and returns the exit code.
+impl Args {
+    /// The output format (`--json` is `--format json`).
+    pub fn format(&self) -> Format {
+        if self.json { Format::Json } else { self.format }
+    }
+}
+
+/// The `--json` document: the evaluation time and the report (also one `dane scan` line).
+#[derive(Serialize)]
+pub struct Doc<'a> {
+    /// When the checks were evaluated (`--at` or the clock).
+    pub at: String,
+    /// The report, flattened.
+    #[serde(flatten)]
+    pub report: &'a Report,
+}
+
+/// Writes the report in the chosen format and returns the exit code.
 pub fn render(
     report: &Report,
     args: &Args,
     ctx: &Context,
     at: rustls_pki_types::UnixTime,
+    elapsed: std::time::Duration,
 ) -> anyhow::Result<Exit> {
-    let exit = exit_for(report, args.require_dane, args.strict);
+    let mut exit = exit_for(report, args.check.require_dane, args.check.strict);
     // Everything is formatted before the first byte is written (a broken pipe then leaves
     // nothing half-written that looks like a result).
-    let out = if args.json {
-        let mut s = serde_json::to_string_pretty(&Doc {
-            at: clock::format_time(at),
-            report,
-        })?;
-        s.push('\n');
-        s
-    } else {
-        text(report, ctx.color)
+    let out = match args.format() {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&Doc {
+                at: clock::format_time(at),
+                report,
+            })?;
+            s.push('\n');
+            s
+        }
+        Format::Text => text(report, ctx.color),
+        Format::Nagios => {
+            let policy = crate::nagios::Policy {
+                require_dane: args.check.require_dane,
+                strict: args.check.strict,
+                warn_days: args.check.warn_days,
+            };
+            let (state, line) = crate::nagios::render(report, at.as_secs(), &policy);
+            exit = state.exit();
+            line
+        }
+        Format::Openmetrics => crate::openmetrics::render(report, elapsed),
     };
     std::io::stdout().lock().write_all(out.as_bytes())?;
     Ok(exit)

@@ -29,7 +29,10 @@
 //!   with the wrong ID, question or source is ignored; one that does not parse becomes a
 //!   failed item of evidence (the verdict is then Indeterminate), never a panic.
 //! - One cache per [`Resolver`] (one run): every answer is fetched once and shared by
-//!   concurrent lookups (the first asker fetches, the others wait for it).
+//!   concurrent lookups (the first asker fetches, the others wait for it). The cache is
+//!   bounded by [`Config::max_cached`]: past it, finished answers other than DNSKEY and DS
+//!   (the keys of the zones, shared by every name under them) are dropped, so a run over
+//!   millions of names keeps flat memory while the root and TLD keys are fetched once.
 //! - Trust anchors: the IANA root anchors unless [`Config::anchors`] is replaced.
 //!
 //! # Time
@@ -117,6 +120,9 @@ pub struct Config {
     pub anchors: TrustAnchors,
     /// Validator limits.
     pub limits: Limits,
+    /// Cached answers at most before those other than DNSKEY and DS are dropped (they are
+    /// fetched again when asked again).
+    pub max_cached: usize,
 }
 
 impl Config {
@@ -131,6 +137,7 @@ impl Config {
             lookup_timeout: Duration::from_secs(30),
             anchors: TrustAnchors::iana_root(),
             limits: Limits::default(),
+            max_cached: 10_000,
         }
     }
 }
@@ -165,6 +172,11 @@ impl Resolver {
     /// The settings.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// How many answers the cache holds now (at most about [`Config::max_cached`]).
+    pub fn cached(&self) -> usize {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// Looks up `name`/`rtype` and validates the answer at `now`.
@@ -227,6 +239,14 @@ impl Resolver {
             // A poisoned lock only means another task panicked while inserting; the map
             // itself is still consistent (insertions are single calls).
             let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() >= self.config.max_cached && !cache.contains_key(q) {
+                // Keys stay (every name below a zone needs them); answers being fetched
+                // stay (their askers wait on them). Clearing everything else at once keeps
+                // the cost amortised O(1) per insertion.
+                cache.retain(|q, cell| {
+                    matches!(q.rtype, RecordType::DNSKEY | RecordType::DS) || !cell.initialized()
+                });
+            }
             cache.entry(q.clone()).or_default().clone()
         };
         cell.get_or_init(|| self.fetch(q)).await.clone()

@@ -220,6 +220,50 @@ fn concurrent_lookups_share_the_cache() {
     );
 }
 
+/// The cache is bounded: past `max_cached`, answers other than DNSKEY and DS are dropped
+/// (so a run over many names keeps flat memory), and the keys are never fetched again.
+#[test]
+fn the_cache_is_bounded_and_keeps_the_keys() {
+    let nsd = Nsd::start_fixtures().expect("start nsd");
+    let mut r = resolver(&nsd);
+    let mut config = r.config().clone();
+    config.max_cached = 8;
+    r = Resolver::new(config);
+    let rt = rt();
+    let mut most = 0;
+    for i in 0..40 {
+        let name = Name::from_str(&format!("nx{i}.test.")).unwrap();
+        let l = rt
+            .block_on(r.lookup(&name, RecordType::MX, pinned()))
+            .unwrap();
+        assert_eq!(
+            l.outcome.verdict.as_str(),
+            "secure",
+            "{:?}",
+            l.outcome.reason
+        );
+        most = most.max(r.cached());
+    }
+    // DNSKEY . and test., DS test.: kept; at most max_cached others before a clear.
+    assert!(most <= 8 + 1, "the cache grew to {most}");
+    // The keys survived every clear: with NSD gone, a name whose answer was just cached
+    // still validates from the cache alone.
+    drop(nsd);
+    let again = rt
+        .block_on(r.lookup(
+            &Name::from_str("nx39.test.").unwrap(),
+            RecordType::MX,
+            pinned(),
+        ))
+        .unwrap();
+    assert_eq!(
+        again.outcome.verdict.as_str(),
+        "secure",
+        "{:?}",
+        again.outcome.reason
+    );
+}
+
 /// A server that answers garbage, or with the wrong ID, or not at all: a typed failure
 /// (Indeterminate), quickly, never a panic or a hang.
 #[test]

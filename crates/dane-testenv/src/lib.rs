@@ -243,6 +243,9 @@ pub fn zone_files(zone_dir: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
 
 /// NSD's configuration: listening on `listen` (`ADDR@PORT` entries), state and logs in
 /// `dir`, one `zone:` block per zone.
+/// NSD's configuration. Response rate limiting is off (`rrl-ratelimit: 0`): one test client
+/// asks thousands of questions a second (bulk scans), which RRL would answer with dropped or
+/// truncated responses.
 fn nsd_config(dir: &Path, listen: &[String], do_ip6: bool, zones: &[(String, PathBuf)]) -> String {
     let d = dir.display();
     let mut conf = String::from("server:\n");
@@ -254,7 +257,7 @@ fn nsd_config(dir: &Path, listen: &[String], do_ip6: bool, zones: &[(String, Pat
         "  do-ip6: {}\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"\"\n  database: \"\"\n  \
          pidfile: \"{d}/nsd.pid\"\n  xfrdfile: \"{d}/xfrd.state\"\n  \
          zonelistfile: \"{d}/zone.list\"\n  xfrdir: \"{d}\"\n  logfile: \"{d}/nsd.log\"\n  \
-         server-count: 1\n  verbosity: 1\n  hide-version: yes\n\
+         server-count: 1\n  verbosity: 1\n  hide-version: yes\n  rrl-ratelimit: 0\n\
          remote-control:\n  control-enable: no\n",
         if do_ip6 { "yes" } else { "no" }
     );

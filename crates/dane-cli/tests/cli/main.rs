@@ -8,5 +8,7 @@ mod common;
 mod dnssec;
 mod interop;
 mod probe;
+mod scan;
+mod serve;
 mod tlsa;
 mod verify;

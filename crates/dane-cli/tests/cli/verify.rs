@@ -304,3 +304,101 @@ fn interop_scenarios_replay_from_recorded_evidence() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stdout.contains("expired"), "{}", r.stdout);
 }
+
+#[test]
+fn monitoring_formats_over_a_secure_nxdomain() {
+    let nsd = nsd();
+    let r = verify(&nsd, &["nonexistent.test", "--format", "nagios"]);
+    assert_eq!(r.code, 1, "not protected is WARNING: {r:?}");
+    assert!(
+        r.stdout
+            .starts_with("DANE WARNING - nonexistent.test.: nonexistent: "),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+    assert!(r.stdout.contains(" | rrsig_days="), "{}", r.stdout);
+    let r = verify(
+        &nsd,
+        &["nonexistent.test", "--format", "nagios", "--require-dane"],
+    );
+    assert_eq!(r.code, 2, "CRITICAL with --require-dane: {r:?}");
+    let r = verify(&nsd, &["nonexistent.test", "--format", "openmetrics"]);
+    assert_eq!(
+        r.code, 4,
+        "openmetrics keeps the documented exit codes: {r:?}"
+    );
+    assert!(r.stdout.ends_with("# EOF\n"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "dane_domain_verdict{domain=\"nonexistent.test.\",service=\"smtp\",state=\"nonexistent\"} 1"
+        ),
+        "{}",
+        r.stdout
+    );
+    let r = verify(&nsd, &["nonexistent.test", "--format", "json"]);
+    assert_eq!(doc(&r.stdout).verdict, "nonexistent");
+    let r = verify(&nsd, &["nonexistent.test", "--format", "json", "--json"]);
+    assert_eq!(r.code, 2, "--json and --format conflict: {r:?}");
+}
+
+#[test]
+fn nagios_reports_a_check_that_cannot_run_as_unknown() {
+    let r = run(&[
+        "verify",
+        "nonexistent.test",
+        "--format",
+        "nagios",
+        "--resolver",
+        "127.0.0.1:9",
+        "--timeout",
+        "0",
+    ]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stdout.starts_with("DANE UNKNOWN - --timeout 0"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// examples/ci/dane-precheck.sh: the report is written and the pipeline fails when the
+/// check does (here a domain that securely does not exist: decided by DNS, no connection).
+#[test]
+fn ci_precheck_script_keeps_the_report_and_fails_the_pipeline() {
+    let nsd = nsd();
+    let script = crate::common::root().join("examples/ci/dane-precheck.sh");
+    let tlsa = temp_file(
+        "ci.tlsa",
+        b"_25._tcp.mx.nonexistent.test. IN TLSA 3 1 1 2af7acfd0ca1a5df0deb4e750af8a3799a4f4ad582ebd16b671bdddeb26394c7\n",
+    );
+    let report = std::env::temp_dir().join(format!("dane-ci-report-{}.json", std::process::id()));
+    let flags = format!(
+        "--resolver 127.0.0.1:{} --trust-anchor {} --at 2026-12-01T00:00:00Z --timeout 5",
+        nsd.port(),
+        fixture("dns/anchors/root.ds")
+    );
+    let out = std::process::Command::new("sh")
+        .arg(&script)
+        .args(["nonexistent.test", &tlsa, &fixture("pki/chain-ec.pem")])
+        .arg(&report)
+        .env("DANE", env!("CARGO_BIN_EXE_dane"))
+        .env("DANE_FLAGS", &flags)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "--require-dane: {stderr}");
+    assert!(stderr.contains("dane verify exited 1"), "{stderr}");
+    assert!(
+        stderr.contains("DANE CRITICAL - nonexistent.test."),
+        "{stderr}"
+    );
+    let d = doc(&std::fs::read_to_string(&report).unwrap());
+    assert_eq!(d.verdict, "nonexistent");
+    let _ = std::fs::remove_file(&report);
+    let usage = std::process::Command::new("sh")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+}

@@ -1,0 +1,1109 @@
+//! `dane scan [FILE|-]`: `dane verify` over many targets, concurrently, streaming one NDJSON
+//! object per target (the `dane verify --json` document plus `line` and `target`) as
+//! results complete.
+//!
+//! One run shares one validating resolver (its cache holds the root and TLD keys for every
+//! target) and one prober, limited per destination address. Memory is flat in the input
+//! size: the input is read as a stream (lines bounded in length), targets in flight are
+//! bounded by `-j` (and by the reorder window with `--ordered`), and nothing of a target is
+//! kept once its line is written but its duration if it is among the slowest.
+
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::hash::{Hash as _, Hasher as _};
+use std::io::{BufRead, IsTerminal as _, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use clap::Args as ClapArgs;
+use dane_check::engine::{self, Dns, Options, ProbeRequest, ProbeResult, Prober};
+use dane_check::live::{LiveDns, LiveProber};
+use dane_check::report::{DomainVerdict, Report};
+use dane_check::service::{self, Service};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+
+use crate::checkopts::CheckOpts;
+use crate::verify::{Doc, exit_for};
+use crate::{Context, Exit, clock, summary, term};
+
+/// `dane scan`
+#[derive(Debug, ClapArgs)]
+#[command(after_help = "\
+Input: one target a line: `example.com` (SMTP to its MX hosts), `example.com SERVICE`
+(a service of the dane verify table), `host:port SERVICE` (that host and port, speaking the
+service's protocol, no MX or SRV indirection). `#` starts a comment; blank lines are skipped.
+A bad line is reported on stderr with its number and skipped.
+
+Output: NDJSON on stdout, one `dane verify --json` document a line, with `line` (the input
+line number) and `target` (the target as normalised) added, in completion order (--ordered:
+input order). A summary goes to stderr at the end; a progress line too while stderr is a
+terminal.
+
+Exit status: 1 if any target failed (or partial; warnings with --strict; not protected with
+--require-dane); else 2 if any input line was bad; else 3 if any was indeterminate; else 4 if
+any was not protected; else 0.
+
+Examples:
+  dane scan domains.txt > results.ndjson
+  dane scan domains.txt --resume results.ndjson >> results.ndjson
+  dane scan domains.txt --shard \"$((JOB_COMPLETION_INDEX + 1))/8\" > part.ndjson")]
+pub struct Args {
+    /// The targets (`-` or absent: stdin).
+    #[arg(value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Most targets checked at once.
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 64)]
+    pub jobs: usize,
+    /// Per-target deadline in seconds: a target still unfinished is reported
+    /// indeterminate.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub deadline: u64,
+    /// Most connections at once to one destination address (over all targets).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub per_address: usize,
+    /// Write results in input order (buffering at most 8 x -j finished results).
+    #[arg(long)]
+    pub ordered: bool,
+    /// Skip the targets that already have a result in this NDJSON file (an earlier run's
+    /// output).
+    #[arg(long, value_name = "RESULTS")]
+    pub resume: Option<PathBuf>,
+    /// Take only every Nth target, starting with the Kth (1 <= K <= N).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// How many of the slowest targets the summary names.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub slowest: usize,
+    /// The flags shared with `dane verify`.
+    #[command(flatten)]
+    pub check: CheckOpts,
+}
+
+/// One target of the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The domain (or host, for `host:port`), normalised, without the trailing dot.
+    pub domain: String,
+    /// The service.
+    pub service: Service,
+    /// The target as written back: `domain service` or `host:port service`.
+    pub key: String,
+}
+
+/// The longest input line accepted (a DNS name is at most 253 characters).
+const MAX_LINE: usize = 1024;
+
+/// Parses one input line: `Ok(None)` for blank lines and comments.
+pub fn parse_line(line: &str) -> Result<Option<Target>, String> {
+    let content = line.split('#').next().unwrap_or("");
+    let words: Vec<&str> = content.split_whitespace().collect();
+    let (first, service_word) = match words.as_slice() {
+        [] => return Ok(None),
+        [first] => (*first, None),
+        [first, service] => (*first, Some(*service)),
+        _ => {
+            return Err(format!(
+                "expected `DOMAIN [SERVICE]` or `HOST:PORT SERVICE`, found {} words",
+                words.len()
+            ));
+        }
+    };
+    let named = |word: &str| {
+        service::by_name(word).ok_or_else(|| {
+            let names: Vec<&str> = service::SERVICES.iter().map(|s| s.name).collect();
+            format!(
+                "unknown service {:?} (one of {})",
+                term::sanitize(word),
+                names.join(", ")
+            )
+        })
+    };
+    let host = |word: &str| {
+        dane_tlsa::normalize_host(word).map_err(|e| term::sanitize(&e.to_string()).into_owned())
+    };
+    if let Some((h, port)) = first.rsplit_once(':') {
+        let port: u16 = port
+            .parse()
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or_else(|| format!("{:?}: not a port (1-65535)", term::sanitize(port)))?;
+        let Some(word) = service_word else {
+            return Err(format!(
+                "{}: HOST:PORT needs a SERVICE (the protocol to speak)",
+                term::sanitize(first)
+            ));
+        };
+        let named = named(word)?;
+        let domain = host(h)?;
+        return Ok(Some(Target {
+            key: format!("{domain}:{port} {}", named.name),
+            domain,
+            service: service::custom(port, named.protocol),
+        }));
+    }
+    let service = named(service_word.unwrap_or("smtp"))?;
+    let domain = host(first)?;
+    Ok(Some(Target {
+        key: format!("{domain} {}", service.name),
+        domain,
+        service,
+    }))
+}
+
+/// `--shard K/N`: (K - 1, N).
+fn parse_shard(text: &str) -> anyhow::Result<(u64, u64)> {
+    let parsed = text.split_once('/').and_then(|(k, n)| {
+        let (k, n) = (k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?);
+        // `then`, not `then_some`: K - 1 only once K >= 1 is known.
+        (k >= 1 && k <= n && n <= 1_000_000).then(|| (k - 1, n))
+    });
+    parsed.ok_or_else(|| {
+        anyhow::anyhow!(
+            "--shard {:?}: expected K/N with 1 <= K <= N <= 1000000",
+            term::sanitize(text)
+        )
+    })
+}
+
+fn key_hash(key: &str) -> u64 {
+    // One process computes and compares the hashes: a fixed-key SipHash is enough, and
+    // 8 bytes a finished target keep --resume small for millions of results.
+    let mut h = std::hash::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
+}
+
+/// The targets already in a results file; lines that do not parse (a run killed mid-line)
+/// are counted, not fatal.
+fn read_resume(path: &Path) -> anyhow::Result<(HashSet<u64>, usize)> {
+    #[derive(Deserialize)]
+    struct Done {
+        target: String,
+    }
+    let label = format!("--resume {}", path.display());
+    let file = std::fs::File::open(path).with_context(|| label.clone())?;
+    let mut done = HashSet::new();
+    let mut unreadable = 0;
+    for line in std::io::BufReader::new(file).split(b'\n') {
+        let line = line.with_context(|| label.clone())?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Done>(&line) {
+            Ok(d) => {
+                done.insert(key_hash(&d.target));
+            }
+            Err(_) => unreadable += 1,
+        }
+    }
+    Ok((done, unreadable))
+}
+
+/// What the reader thread hands over.
+enum Item {
+    Target(u64, Target),
+    Bad(u64, String),
+    Failed(std::io::Error),
+}
+
+/// Reads lines of at most [`MAX_LINE`] bytes (longer ones are consumed and reported).
+fn read_lines(mut input: impl BufRead, tx: &mpsc::Sender<Item>) {
+    let mut number = 0u64;
+    let mut line = Vec::with_capacity(256);
+    loop {
+        line.clear();
+        let mut too_long = false;
+        let mut eof = false;
+        loop {
+            let buf = match input.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let _ = tx.blocking_send(Item::Failed(e));
+                    return;
+                }
+            };
+            if buf.is_empty() {
+                eof = true;
+                break;
+            }
+            let (chunk, end) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (&buf[..i], Some(i + 1)),
+                None => (buf, None),
+            };
+            if line.len() + chunk.len() > MAX_LINE {
+                too_long = true;
+            } else {
+                line.extend_from_slice(chunk);
+            }
+            let used = end.unwrap_or(buf.len());
+            input.consume(used);
+            if end.is_some() {
+                break;
+            }
+        }
+        if eof && line.is_empty() && !too_long {
+            return;
+        }
+        number += 1;
+        let item = if too_long {
+            Some(Item::Bad(number, format!("longer than {MAX_LINE} bytes")))
+        } else {
+            match std::str::from_utf8(&line) {
+                Err(_) => Some(Item::Bad(number, "not UTF-8".into())),
+                Ok(text) => match parse_line(text.trim_end_matches('\r')) {
+                    Ok(Some(t)) => Some(Item::Target(number, t)),
+                    Ok(None) => None,
+                    Err(e) => Some(Item::Bad(number, e)),
+                },
+            }
+        };
+        if let Some(item) = item {
+            if tx.blocking_send(item).is_err() {
+                return; // the run stopped (stdout closed)
+            }
+        }
+        if eof {
+            return;
+        }
+    }
+}
+
+/// [`Prober`] that lets at most `limit` probes at once reach one destination address,
+/// over every target of the run. Idle addresses are forgotten, so the map holds only the
+/// addresses being probed.
+pub struct PerAddress<P> {
+    inner: P,
+    limit: usize,
+    slots: Arc<Mutex<HashMap<IpAddr, Arc<Semaphore>>>>,
+}
+
+impl<P> PerAddress<P> {
+    /// Wraps `inner`.
+    pub fn new(inner: P, limit: usize) -> PerAddress<P> {
+        PerAddress {
+            inner,
+            limit: limit.max(1),
+            slots: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The same limits (shared with `self`) over another prober.
+    pub fn with_inner<Q>(&self, inner: Q) -> PerAddress<Q> {
+        PerAddress {
+            inner,
+            limit: self.limit,
+            slots: self.slots.clone(),
+        }
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Arc<Semaphore>>> {
+        // The map is consistent after every statement: a panic elsewhere cannot leave it
+        // half-updated, so a poisoned lock is still usable.
+        self.slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl<P: Prober> Prober for PerAddress<P> {
+    async fn probe(&self, request: &ProbeRequest) -> ProbeResult {
+        let slot = self
+            .slots()
+            .entry(request.address)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.limit)))
+            .clone();
+        // The semaphores are never closed, so acquiring only waits.
+        let permit = slot.clone().acquire_owned().await.ok();
+        let result = self.inner.probe(request).await;
+        drop(permit);
+        let mut slots = self.slots();
+        // Ours and the map's: nobody else holds or waits for this address.
+        if Arc::strong_count(&slot) == 2 {
+            slots.remove(&request.address);
+        }
+        result
+    }
+}
+
+/// How a scan runs (from the arguments).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Targets in flight.
+    pub jobs: usize,
+    /// Per-target deadline.
+    pub deadline: Duration,
+    /// Input order.
+    pub ordered: bool,
+    /// `--shard`: (index from 0, count).
+    pub shard: Option<(u64, u64)>,
+    /// `--resume`: the targets done.
+    pub done: HashSet<u64>,
+    /// Engine options for every target.
+    pub options: Options,
+    /// `--require-dane`, `--strict`.
+    pub require_dane: bool,
+    /// `--strict`.
+    pub strict: bool,
+    /// The `at` of every document.
+    pub at: String,
+    /// Slowest targets kept for the summary.
+    pub slowest: usize,
+    /// Progress on stderr.
+    pub progress: bool,
+}
+
+/// What a scan did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Targets checked, per verdict.
+    pub verdicts: BTreeMap<&'static str, u64>,
+    /// Targets that hit the deadline.
+    pub deadline: u64,
+    /// Bad input lines.
+    pub bad_lines: u64,
+    /// Skipped by --resume.
+    pub resumed: u64,
+    /// In other shards.
+    pub other_shards: u64,
+    /// The worst exit over the targets (bad lines not included).
+    pub worst: Option<Exit>,
+    /// The slowest targets, slowest first.
+    pub slowest: Vec<(Duration, String)>,
+    /// Targets written.
+    pub checked: u64,
+}
+
+/// One finished target on its way to the writer.
+struct Done {
+    seq: u64,
+    json: String,
+    verdict: DomainVerdict,
+    exit: Exit,
+    deadline: bool,
+    elapsed: Duration,
+    key: String,
+    _window: OwnedSemaphorePermit,
+}
+
+#[derive(Serialize)]
+struct Line<'a> {
+    line: u64,
+    target: &'a str,
+    #[serde(flatten)]
+    doc: Doc<'a>,
+}
+
+/// How bad an exit is, for "the worst over all targets".
+fn rank(e: Exit) -> u8 {
+    match e {
+        Exit::Ok => 0,
+        Exit::NotProtected => 1,
+        Exit::Indeterminate => 2,
+        Exit::Usage => 3,
+        Exit::Failure => 4,
+    }
+}
+
+/// The report of a check that missed its deadline.
+pub fn deadline_report(domain: &str, service: &Service, deadline: Duration) -> Report {
+    Report {
+        version: dane_check::report::SCHEMA_VERSION,
+        domain: dane_check::dns::fqdn(domain),
+        service: service.name,
+        verdict: DomainVerdict::Indeterminate,
+        reason: format!(
+            "no verdict within the per-target deadline of {} s (--deadline)",
+            deadline.as_secs()
+        ),
+        mx: None,
+        mx_plan: None,
+        srv: None,
+        srv_plan: None,
+        hosts: Vec::new(),
+        warnings: Vec::new(),
+        rollover_ready: None,
+    }
+}
+
+/// Checks one target under the deadline; never fails (a panic becomes an indeterminate
+/// report saying so).
+async fn check<D: Dns, P: Prober>(
+    dns: Arc<D>,
+    prober: Arc<P>,
+    target: &Target,
+    config: &Config,
+) -> (Report, bool) {
+    let (t, options) = (target.clone(), config.options.clone());
+    let task =
+        tokio::spawn(
+            async move { engine::verify(dns, prober, &t.domain, &t.service, &options).await },
+        );
+    let abort = task.abort_handle();
+    match tokio::time::timeout(config.deadline, task).await {
+        Ok(Ok(report)) => (report, false),
+        Ok(Err(e)) => {
+            let mut r = deadline_report(&target.domain, &target.service, config.deadline);
+            r.reason = format!("internal error: the check did not finish: {e}");
+            (r, false)
+        }
+        Err(_) => {
+            abort.abort();
+            (
+                deadline_report(&target.domain, &target.service, config.deadline),
+                true,
+            )
+        }
+    }
+}
+
+/// Runs the scan: targets from `input`, NDJSON to `out`, bad lines and progress to stderr.
+pub async fn scan<D: Dns, P: Prober>(
+    dns: Arc<D>,
+    prober: Arc<P>,
+    input: Box<dyn BufRead + Send>,
+    out: &mut dyn Write,
+    config: Arc<Config>,
+) -> anyhow::Result<Summary> {
+    let (items_tx, mut items) = mpsc::channel(256);
+    std::thread::spawn(move || read_lines(input, &items_tx));
+    let window = Arc::new(Semaphore::new(if config.ordered {
+        config.jobs.saturating_mul(8)
+    } else {
+        config.jobs
+    }));
+    let running = Arc::new(Semaphore::new(config.jobs));
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+    let dispatch_config = config.clone();
+    let in_flight = running.clone();
+    let dispatcher = tokio::spawn(async move {
+        let config = dispatch_config;
+        let mut s = Summary::default();
+        let mut ordinal = 0u64;
+        let mut seq = 0u64;
+        while let Some(item) = items.recv().await {
+            let (number, target) = match item {
+                Item::Target(n, t) => (n, t),
+                Item::Bad(n, why) => {
+                    s.bad_lines += 1;
+                    eprintln!("dane scan: line {n}: {why}; skipped");
+                    continue;
+                }
+                Item::Failed(e) => return Err(anyhow::Error::new(e).context("reading the targets")),
+            };
+            let mine = config.shard.is_none_or(|(k, n)| ordinal % n == k);
+            ordinal += 1;
+            if !mine {
+                s.other_shards += 1;
+                continue;
+            }
+            if !config.done.is_empty() && config.done.contains(&key_hash(&target.key)) {
+                s.resumed += 1;
+                continue;
+            }
+            let Ok(window) = window.clone().acquire_owned().await else {
+                break;
+            };
+            let (dns, prober, running, config, tx) = (
+                dns.clone(),
+                prober.clone(),
+                running.clone(),
+                config.clone(),
+                done_tx.clone(),
+            );
+            let this = seq;
+            seq += 1;
+            tokio::spawn(async move {
+                let _running = running.acquire_owned().await;
+                let started = Instant::now();
+                let (report, deadline) = check(dns, prober, &target, &config).await;
+                let elapsed = started.elapsed();
+                let json = serde_json::to_string(&Line {
+                    line: number,
+                    target: &target.key,
+                    doc: Doc {
+                        at: config.at.clone(),
+                        report: &report,
+                    },
+                })
+                .unwrap_or_else(|e| {
+                    format!("{{\"line\":{number},\"error\":\"cannot serialise: {e}\"}}")
+                });
+                let _ = tx.send(Done {
+                    seq: this,
+                    json,
+                    verdict: report.verdict,
+                    exit: exit_for(&report, config.require_dane, config.strict),
+                    deadline,
+                    elapsed,
+                    key: target.key,
+                    _window: window,
+                });
+            });
+        }
+        Ok(s)
+    });
+
+    let mut written = Summary::default();
+    let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut slowest: BinaryHeap<std::cmp::Reverse<(Duration, String)>> = BinaryHeap::new();
+    let mut last_progress = Instant::now();
+    let started = Instant::now();
+    while let Some(done) = done_rx.recv().await {
+        let ready: Vec<Done> = if config.ordered {
+            pending.insert(done.seq, done);
+            let mut ready = Vec::new();
+            while let Some(d) = pending.remove(&next) {
+                ready.push(d);
+                next += 1;
+            }
+            ready
+        } else {
+            vec![done]
+        };
+        for d in ready {
+            out.write_all(d.json.as_bytes())?;
+            out.write_all(b"\n")?;
+            out.flush()?;
+            written.checked += 1;
+            *written
+                .verdicts
+                .entry(summary::verdict_name(d.verdict))
+                .or_default() += 1;
+            written.deadline += u64::from(d.deadline);
+            if written.worst.is_none_or(|w| rank(d.exit) > rank(w)) {
+                written.worst = Some(d.exit);
+            }
+            if config.slowest > 0 {
+                slowest.push(std::cmp::Reverse((d.elapsed, d.key)));
+                if slowest.len() > config.slowest {
+                    slowest.pop();
+                }
+            }
+        }
+        if config.progress && last_progress.elapsed() > Duration::from_millis(200) {
+            last_progress = Instant::now();
+            let rate = rate(written.checked, started.elapsed());
+            eprint!(
+                "\r\x1b[Kdane scan: {} done, {} in flight, {rate:.0}/s",
+                written.checked,
+                config.jobs - in_flight.available_permits()
+            );
+        }
+    }
+    if config.progress {
+        eprint!("\r\x1b[K");
+    }
+    let s = match dispatcher.await {
+        Ok(r) => r?,
+        Err(e) => bail!("the scan's dispatcher stopped: {e}"),
+    };
+    let mut slowest: Vec<_> = slowest.into_iter().map(|r| r.0).collect();
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
+    Ok(Summary {
+        slowest,
+        bad_lines: s.bad_lines,
+        resumed: s.resumed,
+        other_shards: s.other_shards,
+        ..written
+    })
+}
+
+fn rate(n: u64, elapsed: Duration) -> f64 {
+    // Counts far below 2^53: the conversion is exact.
+    #[allow(clippy::cast_precision_loss)]
+    let n = n as f64;
+    n / elapsed.as_secs_f64().max(1e-9)
+}
+
+/// Peak resident set size of this process in KiB (Linux `VmHWM`), if known.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The exit status for a summary (see the help text).
+pub fn exit_for_summary(s: &Summary) -> Exit {
+    let worst = s.worst.unwrap_or(Exit::Ok);
+    if s.bad_lines > 0 && rank(worst) < rank(Exit::Usage) {
+        Exit::Usage
+    } else {
+        worst
+    }
+}
+
+/// Runs `dane scan`.
+pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
+    args.check.validate()?;
+    if args.jobs == 0 || args.jobs > 10_000 {
+        bail!("-j {}: must be 1 to 10000", args.jobs);
+    }
+    if args.deadline == 0 || args.deadline > 3600 {
+        bail!("--deadline {}: must be 1 to 3600 seconds", args.deadline);
+    }
+    if args.per_address == 0 || args.per_address > 1024 {
+        bail!("--per-address {}: must be 1 to 1024", args.per_address);
+    }
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let (done, unreadable) = match &args.resume {
+        Some(p) => read_resume(p)?,
+        None => (HashSet::new(), 0),
+    };
+    if unreadable > 0 {
+        eprintln!(
+            "dane scan: --resume: {unreadable} unreadable line(s) ignored (their targets are checked again)"
+        );
+    }
+    let input: Box<dyn BufRead + Send> = match &args.input {
+        Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p).with_context(|| format!("{}", p.display()))?,
+        )),
+        _ => Box::new(std::io::BufReader::new(std::io::stdin())),
+    };
+    let now = ctx.now(args.check.at.as_deref())?;
+    let resolver = Arc::new(args.check.resolver()?);
+    let dns = Arc::new(LiveDns::new(resolver, now));
+    let prober = Arc::new(PerAddress::new(
+        LiveProber::new(args.check.prober(), now),
+        args.per_address,
+    ));
+    let config = Arc::new(Config {
+        jobs: args.jobs,
+        deadline: Duration::from_secs(args.deadline),
+        ordered: args.ordered,
+        shard,
+        done,
+        options: args.check.options(now),
+        require_dane: args.check.require_dane,
+        strict: args.check.strict,
+        at: clock::format_time(now),
+        slowest: args.slowest,
+        progress: std::io::stderr().is_terminal(),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let started = Instant::now();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = runtime.block_on(scan(dns, prober, input, &mut out, config));
+    // Probes still blocked past their deadlines are abandoned, not waited for.
+    runtime.shutdown_background();
+    let s = result?;
+    print_summary(&s, started.elapsed());
+    Ok(exit_for_summary(&s))
+}
+
+fn print_summary(s: &Summary, elapsed: Duration) {
+    let verdicts: Vec<String> = s.verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
+    eprintln!(
+        "dane scan: {} target(s) in {:.1} s ({:.0}/s){}{}",
+        s.checked,
+        elapsed.as_secs_f64(),
+        rate(s.checked, elapsed),
+        if verdicts.is_empty() { "" } else { ": " },
+        verdicts.join(", ")
+    );
+    if s.deadline > 0 {
+        eprintln!("  {} target(s) missed the --deadline", s.deadline);
+    }
+    if s.bad_lines + s.resumed + s.other_shards > 0 {
+        eprintln!(
+            "  skipped: {} bad line(s), {} already in --resume, {} in other shards",
+            s.bad_lines, s.resumed, s.other_shards
+        );
+    }
+    if !s.slowest.is_empty() {
+        let list: Vec<String> = s
+            .slowest
+            .iter()
+            .map(|(d, k)| format!("{} ({:.3} s)", term::sanitize(k), d.as_secs_f64()))
+            .collect();
+        eprintln!("  slowest: {}", list.join(", "));
+    }
+    if let Some(kib) = peak_rss_kib() {
+        eprintln!("  peak RSS: {kib} KiB");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dane_check::dns::{Answer, Lookup, Mx, Security, Srv};
+    use dane_check::engine::Family;
+    use dane_tlsa::TlsaRecord;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Every name securely does not exist; `slowN.` answers after N x 30 ms, `hang.` never.
+    struct FakeDns;
+
+    fn nx<T>(name: &str) -> Lookup<T> {
+        Lookup {
+            name: name.into(),
+            canonical: name.into(),
+            security: Security::Secure,
+            answer: Answer::NxDomain,
+            expires: None,
+        }
+    }
+
+    impl Dns for FakeDns {
+        async fn mx(&self, domain: &str) -> Lookup<Mx> {
+            if domain.starts_with("hang") {
+                std::future::pending::<()>().await;
+            }
+            if let Some(n) = domain
+                .strip_prefix("slow")
+                .and_then(|r| r.split('.').next())
+            {
+                let n: u64 = n.parse().unwrap();
+                tokio::time::sleep(Duration::from_millis(30 * n)).await;
+            }
+            nx(domain)
+        }
+        async fn addresses(&self, host: &str, _: Family) -> Lookup<IpAddr> {
+            nx(host)
+        }
+        async fn tlsa(&self, owner: &str) -> Lookup<TlsaRecord> {
+            nx(owner)
+        }
+        async fn srv(&self, name: &str) -> Lookup<Srv> {
+            nx(name)
+        }
+    }
+
+    /// Never asked: every target is decided by DNS.
+    struct NoProber;
+
+    impl Prober for NoProber {
+        async fn probe(&self, request: &ProbeRequest) -> ProbeResult {
+            panic!("no probe expected: {request:?}")
+        }
+    }
+
+    fn config(ordered: bool) -> Config {
+        Config {
+            jobs: 8,
+            deadline: Duration::from_secs(5),
+            ordered,
+            shard: None,
+            done: HashSet::new(),
+            options: Options::new(rustls_pki_types::UnixTime::since_unix_epoch(
+                Duration::from_secs(1_796_083_200),
+            )),
+            require_dane: false,
+            strict: false,
+            at: "2026-12-01T00:00:00Z".into(),
+            slowest: 2,
+            progress: false,
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct Out {
+        line: u64,
+        target: String,
+        verdict: String,
+        reason: String,
+    }
+
+    fn run_scan(input: &str, config: Config) -> (Vec<Out>, Summary) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut out = Vec::new();
+        let input: Box<dyn BufRead + Send> =
+            Box::new(std::io::Cursor::new(input.as_bytes().to_vec()));
+        let s = rt
+            .block_on(scan(
+                Arc::new(FakeDns),
+                Arc::new(NoProber),
+                input,
+                &mut out,
+                Arc::new(config),
+            ))
+            .unwrap();
+        let lines = String::from_utf8(out).unwrap();
+        let parsed = lines
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        (parsed, s)
+    }
+
+    fn check(line: &str, expected: Result<Option<(&str, &str, u16, &str)>, &str>) {
+        let got = parse_line(line);
+        match (got, expected) {
+            (Ok(None), Ok(None)) => {}
+            (Ok(Some(t)), Ok(Some((domain, service, port, key)))) => {
+                assert_eq!(
+                    (
+                        t.domain.as_str(),
+                        t.service.name,
+                        t.service.port,
+                        t.key.as_str()
+                    ),
+                    (domain, service, port, key),
+                    "{line:?}"
+                );
+            }
+            (Err(e), Err(says)) => assert!(e.contains(says), "{line:?}: {e}"),
+            (got, expected) => panic!("{line:?}: got {got:?}, expected {expected:?}"),
+        }
+    }
+
+    #[test]
+    fn input_lines() {
+        check("", Ok(None));
+        check("   # only a comment", Ok(None));
+        check(
+            "Example.COM.",
+            Ok(Some(("example.com", "smtp", 25, "example.com smtp"))),
+        );
+        check(
+            "example.com xmpp-server # note",
+            Ok(Some((
+                "example.com",
+                "xmpp-server",
+                5269,
+                "example.com xmpp-server",
+            ))),
+        );
+        check(
+            "mail.example.com:2525 smtp",
+            Ok(Some((
+                "mail.example.com",
+                "custom",
+                2525,
+                "mail.example.com:2525 smtp",
+            ))),
+        );
+        check(
+            "\texample.com\t https ",
+            Ok(Some(("example.com", "https", 443, "example.com https"))),
+        );
+        check("a b c", Err("found 3 words"));
+        check("example.com gopher", Err("unknown service \"gopher\""));
+        check("mail.example.com:2525", Err("needs a SERVICE"));
+        check("mail.example.com:0 smtp", Err("not a port"));
+        check("mail.example.com:99999 smtp", Err("not a port"));
+        check("bad..name", Err("empty label"));
+        check("[2001:db8::1]:25 smtp", Err("invalid DNS name"));
+    }
+
+    #[test]
+    fn shards() {
+        assert_eq!(parse_shard("1/4").unwrap(), (0, 4));
+        assert_eq!(parse_shard("4/4").unwrap(), (3, 4));
+        for bad in ["0/4", "5/4", "1/0", "x/2", "1", "1/2/3", ""] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn streams_every_target_and_reports_bad_lines() {
+        let input = "a.test\n\n# c\nbad..name\nb.test https\r\nc.test:25 smtp\n";
+        let (out, s) = run_scan(input, config(false));
+        let mut lines: Vec<(u64, &str, &str)> = out
+            .iter()
+            .map(|o| (o.line, o.target.as_str(), o.verdict.as_str()))
+            .collect();
+        lines.sort_unstable();
+        assert_eq!(
+            lines,
+            [
+                (1, "a.test smtp", "nonexistent"),
+                (5, "b.test https", "failed"),
+                (6, "c.test:25 smtp", "failed"),
+            ]
+        );
+        assert_eq!((s.checked, s.bad_lines), (3, 1));
+        assert_eq!(s.verdicts.get("nonexistent"), Some(&1));
+        assert_eq!(s.worst, Some(Exit::Failure));
+        assert_eq!(exit_for_summary(&s), Exit::Failure);
+        assert_eq!(s.slowest.len(), 2);
+    }
+
+    #[test]
+    fn ordered_keeps_input_order_and_unordered_streams() {
+        // Later lines finish first.
+        let input: String = (0..6).rev().map(|n| format!("slow{n}.test\n")).collect();
+        let (out, _) = run_scan(&input, config(true));
+        let order: Vec<u64> = out.iter().map(|o| o.line).collect();
+        assert_eq!(order, [1, 2, 3, 4, 5, 6]);
+        let (out, _) = run_scan(&input, config(false));
+        let order: Vec<u64> = out.iter().map(|o| o.line).collect();
+        assert_eq!(order.len(), 6);
+        assert_ne!(
+            order,
+            [1, 2, 3, 4, 5, 6],
+            "completion order, not input order"
+        );
+    }
+
+    #[test]
+    fn a_hanging_target_meets_its_deadline() {
+        let mut c = config(true);
+        c.deadline = Duration::from_millis(200);
+        let (out, s) = run_scan("hang.test\na.test\n", c);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].verdict, "indeterminate");
+        assert!(out[0].reason.contains("deadline"), "{}", out[0].reason);
+        assert_eq!(s.deadline, 1);
+        assert_eq!(exit_for_summary(&s), Exit::Indeterminate);
+    }
+
+    #[test]
+    fn shard_and_resume_skip_targets() {
+        let input: String = (0..10).map(|n| format!("t{n}.test\n")).collect();
+        let mut c = config(false);
+        c.shard = Some((1, 3));
+        let (out, s) = run_scan(&input, c);
+        let mut got: Vec<&str> = out.iter().map(|o| o.target.as_str()).collect();
+        got.sort_unstable();
+        assert_eq!(got, ["t1.test smtp", "t4.test smtp", "t7.test smtp"]);
+        assert_eq!(s.other_shards, 7);
+        let mut c = config(false);
+        c.done = ["t0.test smtp", "t9.test smtp"]
+            .iter()
+            .map(|k| key_hash(k))
+            .collect();
+        let (out, s) = run_scan(&input, c);
+        assert_eq!((out.len(), s.resumed), (8, 2));
+        assert!(out.iter().all(|o| o.target != "t0.test smtp"));
+    }
+
+    #[test]
+    fn long_and_binary_lines_are_bad_lines() {
+        let mut input = "x".repeat(MAX_LINE + 10);
+        input.push_str("\na.test\n\u{0}\u{ff}\n");
+        let mut bytes = input.into_bytes();
+        bytes.extend_from_slice(b"\xff\xfe\nb.test");
+        let (tx, mut rx) = mpsc::channel(16);
+        read_lines(std::io::Cursor::new(bytes), &tx);
+        drop(tx);
+        let mut seen = Vec::new();
+        while let Ok(item) = rx.try_recv() {
+            seen.push(match item {
+                Item::Target(n, t) => format!("{n} ok {}", t.key),
+                Item::Bad(n, why) => format!("{n} bad {why}"),
+                Item::Failed(e) => format!("failed {e}"),
+            });
+        }
+        assert_eq!(seen.len(), 5, "{seen:?}");
+        assert!(seen[0].starts_with("1 bad longer than"), "{seen:?}");
+        assert_eq!(seen[1], "2 ok a.test smtp");
+        assert!(seen[2].starts_with("3 bad"), "{seen:?}");
+        assert_eq!(seen[3], "4 bad not UTF-8");
+        assert_eq!(seen[4], "5 ok b.test smtp", "a last line without newline");
+    }
+
+    #[test]
+    fn exit_is_the_worst_verdict() {
+        let s = |worst, bad| Summary {
+            worst,
+            bad_lines: bad,
+            ..Summary::default()
+        };
+        assert_eq!(exit_for_summary(&s(None, 0)), Exit::Ok);
+        assert_eq!(
+            exit_for_summary(&s(Some(Exit::NotProtected), 0)),
+            Exit::NotProtected
+        );
+        assert_eq!(
+            exit_for_summary(&s(Some(Exit::NotProtected), 1)),
+            Exit::Usage
+        );
+        assert_eq!(exit_for_summary(&s(Some(Exit::Failure), 1)), Exit::Failure);
+        let mut order = [
+            Exit::Failure,
+            Exit::Ok,
+            Exit::Indeterminate,
+            Exit::NotProtected,
+        ];
+        order.sort_by_key(|e| rank(*e));
+        assert_eq!(
+            order,
+            [
+                Exit::Ok,
+                Exit::NotProtected,
+                Exit::Indeterminate,
+                Exit::Failure
+            ]
+        );
+    }
+
+    /// Counts probes in flight per address.
+    struct Counting {
+        now: Mutex<HashMap<IpAddr, usize>>,
+        max: AtomicUsize,
+    }
+
+    impl Prober for Counting {
+        async fn probe(&self, request: &ProbeRequest) -> ProbeResult {
+            {
+                let mut m = self.now.lock().unwrap();
+                let n = m.entry(request.address).or_default();
+                *n += 1;
+                self.max.fetch_max(*n, Ordering::SeqCst);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            *self.now.lock().unwrap().get_mut(&request.address).unwrap() -= 1;
+            ProbeResult {
+                probe: dane_check::host::Probe::Failed {
+                    failure: dane_check::host::ProbeFailure::Unreachable,
+                    detail: "fake".into(),
+                },
+                tls: None,
+                chain: vec![],
+            }
+        }
+    }
+
+    #[test]
+    fn connections_per_address_are_limited_and_idle_addresses_forgotten() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let limited = Arc::new(PerAddress::new(
+            Counting {
+                now: Mutex::new(HashMap::new()),
+                max: AtomicUsize::new(0),
+            },
+            2,
+        ));
+        rt.block_on(async {
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in 0..20u8 {
+                let p = limited.clone();
+                tasks.spawn(async move {
+                    let request = ProbeRequest {
+                        address: IpAddr::from([127, 0, 0, 1 + i % 2]),
+                        port: 25,
+                        sni: "x".into(),
+                        protocol: dane_probe::Protocol::Smtp,
+                        service_domain: "x".into(),
+                    };
+                    p.probe(&request).await
+                });
+            }
+            while tasks.join_next().await.is_some() {}
+        });
+        assert_eq!(limited.inner.max.load(Ordering::SeqCst), 2);
+        assert!(
+            limited.slots().is_empty(),
+            "no state kept for idle addresses"
+        );
+    }
+}

@@ -1,0 +1,375 @@
+//! Facts the monitoring formats (nagios, openmetrics) and `dane scan` draw from a report:
+//! the nearest expiries and the endpoint counts. Read off the report, never recomputed.
+
+use dane_check::Status;
+use dane_check::dns::Lookup;
+use dane_check::report::Report;
+
+/// Every DNS lookup of the report with its record type, in report order.
+pub fn lookups(
+    report: &Report,
+) -> Vec<(&'static str, &str, Option<u64>, &dane_check::dns::Security)> {
+    fn row<'a, T>(
+        rtype: &'static str,
+        l: &'a Lookup<T>,
+    ) -> (
+        &'static str,
+        &'a str,
+        Option<u64>,
+        &'a dane_check::dns::Security,
+    ) {
+        (rtype, l.name.as_str(), l.expires, &l.security)
+    }
+    let mut out = Vec::new();
+    if let Some(mx) = &report.mx {
+        out.push(row("MX", mx));
+    }
+    if let Some(srv) = &report.srv {
+        out.push(row("SRV", srv));
+    }
+    for h in &report.hosts {
+        for a in &h.addresses {
+            out.push(row(a.rtype, &a.lookup));
+        }
+        for t in h.tlsa.iter().filter(|t| t.source == "dns") {
+            for l in &t.lookups {
+                out.push(row("TLSA", l));
+            }
+        }
+    }
+    out
+}
+
+/// The earliest RRSIG expiration over every lookup (seconds since the epoch).
+pub fn nearest_rrsig_expiry(report: &Report) -> Option<u64> {
+    lookups(report).iter().filter_map(|l| l.2).min()
+}
+
+/// The earliest notAfter over every certificate every endpoint presented.
+pub fn nearest_certificate_expiry(report: &Report) -> Option<i64> {
+    report
+        .hosts
+        .iter()
+        .flat_map(|h| &h.endpoints)
+        .flat_map(|e| &e.chain)
+        .map(|c| c.not_after)
+        .min()
+}
+
+/// Endpoints by status: (all, verified, failed, indeterminate, other).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Every endpoint probed.
+    pub endpoints: usize,
+    /// Authenticated with DANE.
+    pub verified: usize,
+    /// Definite failures.
+    pub failed: usize,
+    /// No decision.
+    pub indeterminate: usize,
+    /// Not protected or unauthenticated TLS.
+    pub unprotected: usize,
+}
+
+/// Counts the report's endpoints by status.
+pub fn counts(report: &Report) -> Counts {
+    let mut c = Counts::default();
+    for e in report.hosts.iter().flat_map(|h| &h.endpoints) {
+        c.endpoints += 1;
+        match e.verdict.status {
+            Status::Verified => c.verified += 1,
+            Status::Failed => c.failed += 1,
+            Status::Indeterminate => c.indeterminate += 1,
+            Status::NotProtected | Status::UnauthenticatedTls => c.unprotected += 1,
+        }
+    }
+    c
+}
+
+/// The verdict's JSON word (`verified`, `not-protected`, ...).
+pub fn verdict_name(v: dane_check::report::DomainVerdict) -> &'static str {
+    use dane_check::report::DomainVerdict::*;
+    match v {
+        Verified => "verified",
+        Failed => "failed",
+        Partial => "partial",
+        UnauthenticatedTls => "unauthenticated-tls",
+        NotProtected => "not-protected",
+        Indeterminate => "indeterminate",
+        Nonexistent => "nonexistent",
+    }
+}
+
+/// Every domain verdict, in the order of the JSON schema.
+pub const VERDICTS: [dane_check::report::DomainVerdict; 7] = {
+    use dane_check::report::DomainVerdict::*;
+    [
+        Verified,
+        Partial,
+        Failed,
+        UnauthenticatedTls,
+        NotProtected,
+        Indeterminate,
+        Nonexistent,
+    ]
+};
+
+/// Constructed reports for the renderers' golden tests, and a golden-file comparison.
+#[cfg(test)]
+pub mod sample {
+    use dane_check::dns::{Answer, Lookup, Mx, Security};
+    use dane_check::report::{
+        AddressLookup, CertInfo, DomainVerdict, EndpointReport, HostReport, Report, TlsaReport,
+        Warning,
+    };
+    use dane_check::{Status, Verdict};
+    use dane_tlsa::{MatchReport, RecordOutcome, RecordStatus, TlsaRecord};
+
+    /// 2026-12-01T00:00:00Z, the time the samples are judged at.
+    pub const NOW: u64 = 1_796_083_200;
+
+    fn lookup<T>(
+        name: &str,
+        security: Security,
+        records: Vec<T>,
+        expires: Option<u64>,
+    ) -> Lookup<T> {
+        Lookup {
+            name: name.into(),
+            canonical: name.into(),
+            security,
+            answer: Answer::Records(records),
+            expires,
+        }
+    }
+
+    fn cert(subject: &str, not_after: i64) -> CertInfo {
+        CertInfo {
+            subject: subject.into(),
+            issuer: "CN=Test CA".into(),
+            sans: vec![],
+            not_before: 0,
+            not_after,
+            key: "EC P-256".into(),
+            spki_sha256: "00".repeat(32),
+        }
+    }
+
+    /// Two MX hosts: one verified at both addresses (a spare record that does not match),
+    /// one whose second address fails; an RRSIG expiring in 10 days; a warning; a host
+    /// name with characters that must be escaped in label values.
+    pub fn partial() -> Report {
+        let r1: TlsaRecord =
+            "3 1 1 0000000000000000000000000000000000000000000000000000000000000000"
+                .parse()
+                .unwrap();
+        let r2: TlsaRecord =
+            "2 1 1 1111111111111111111111111111111111111111111111111111111111111111"
+                .parse()
+                .unwrap();
+        let matched = |first: RecordStatus| MatchReport {
+            verdict: if first == RecordStatus::Matched {
+                dane_tlsa::Verdict::Authenticated
+            } else {
+                dane_tlsa::Verdict::NotAuthenticated
+            },
+            reason: "r".into(),
+            records: vec![
+                RecordOutcome {
+                    index: 0,
+                    record: r1.clone(),
+                    status: first,
+                    depth: Some(0),
+                    unusable: None,
+                    detail: "d".into(),
+                },
+                RecordOutcome {
+                    index: 1,
+                    record: r2.clone(),
+                    status: RecordStatus::NotMatched,
+                    depth: None,
+                    unusable: None,
+                    detail: "d".into(),
+                },
+            ],
+            chain_length: 2,
+        };
+        let endpoint =
+            |addr: &str, status: Status, first: RecordStatus, leaf: i64| EndpointReport {
+                address: addr.parse().unwrap(),
+                port: 25,
+                verdict: Verdict::new(status, "why"),
+                tls: None,
+                chain: vec![cert("CN=mx", leaf), cert("CN=Test CA", leaf + 86_400 * 365)],
+                tlsa_match: Some(matched(first)),
+            };
+        let host = |name: &str, endpoints: Vec<EndpointReport>, pref: u16| HostReport {
+            name: name.into(),
+            port: 25,
+            preference: Some(pref),
+            addresses: vec![AddressLookup {
+                rtype: "A",
+                lookup: lookup(
+                    name,
+                    Security::Secure,
+                    endpoints.iter().map(|e| e.address).collect(),
+                    Some(NOW + 86_400 * 10),
+                ),
+            }],
+            tlsa: Some(TlsaReport {
+                lookups: vec![lookup(
+                    &format!("_25._tcp.{name}"),
+                    Security::Secure,
+                    vec![r1.clone(), r2.clone()],
+                    Some(NOW + 86_400 * 20),
+                )],
+                base: Some(name.into()),
+                usable: Some(2),
+                source: "dns",
+                original: None,
+            }),
+            no_dane: None,
+            verdict: Verdict::new(Status::Verified, "ok"),
+            endpoints,
+            candidate: None,
+            addresses_left_out: 0,
+        };
+        let now = i64::try_from(NOW).unwrap();
+        Report {
+            version: 1,
+            domain: "example.test.".into(),
+            service: "smtp",
+            verdict: DomainVerdict::Partial,
+            reason: "1 of 3 endpoints fail: mx2 | 192.0.2.3: no TLSA record matched".into(),
+            mx: Some(lookup(
+                "example.test.",
+                Security::Secure,
+                vec![
+                    Mx {
+                        preference: 10,
+                        exchange: "mx1.example.test.".into(),
+                    },
+                    Mx {
+                        preference: 20,
+                        exchange: "mx\"2\\.example.test.".into(),
+                    },
+                ],
+                Some(NOW + 86_400 * 40),
+            )),
+            mx_plan: None,
+            srv: None,
+            srv_plan: None,
+            hosts: vec![
+                host(
+                    "mx1.example.test.",
+                    vec![
+                        endpoint(
+                            "192.0.2.1",
+                            Status::Verified,
+                            RecordStatus::Matched,
+                            now + 86_400 * 45,
+                        ),
+                        endpoint(
+                            "192.0.2.2",
+                            Status::Verified,
+                            RecordStatus::Matched,
+                            now + 86_400 * 5,
+                        ),
+                    ],
+                    10,
+                ),
+                host(
+                    "mx\"2\\.example.test.",
+                    vec![endpoint(
+                        "192.0.2.3",
+                        Status::Failed,
+                        RecordStatus::NotMatched,
+                        now + 86_400 * 90,
+                    )],
+                    20,
+                ),
+            ],
+            warnings: vec![Warning {
+                code: "rrsig-expires",
+                host: Some("mx1.example.test.".into()),
+                message: "a signature expires\nsoon".into(),
+            }],
+            rollover_ready: None,
+        }
+    }
+
+    /// A secure NXDOMAIN: no hosts, no endpoints.
+    pub fn nonexistent() -> Report {
+        Report {
+            version: 1,
+            domain: "nonexistent.test.".into(),
+            service: "smtp",
+            verdict: DomainVerdict::Nonexistent,
+            reason: "nonexistent.test. does not exist (secure NXDOMAIN)".into(),
+            mx: Some(Lookup {
+                name: "nonexistent.test.".into(),
+                canonical: "nonexistent.test.".into(),
+                security: Security::Secure,
+                answer: Answer::NxDomain,
+                expires: Some(NOW + 86_400 * 3),
+            }),
+            mx_plan: None,
+            srv: None,
+            srv_plan: None,
+            hosts: vec![],
+            warnings: vec![],
+            rollover_ready: None,
+        }
+    }
+
+    /// Compares `actual` with `tests/golden/NAME` (rewrites it with DANE_UPDATE_GOLDEN=1).
+    pub fn golden(name: &str, actual: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name);
+        if std::env::var_os("DANE_UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (DANE_UPDATE_GOLDEN=1 writes it)", path.display()));
+        assert_eq!(actual, expected, "{name} differs from its golden file");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_names_are_the_json_words() {
+        for v in VERDICTS {
+            assert_eq!(
+                serde_json::to_string(&v).unwrap(),
+                format!("\"{}\"", verdict_name(v))
+            );
+        }
+    }
+
+    #[test]
+    fn facts_of_the_sample() {
+        let r = sample::partial();
+        assert_eq!(nearest_rrsig_expiry(&r), Some(sample::NOW + 86_400 * 10));
+        assert_eq!(
+            nearest_certificate_expiry(&r),
+            Some(i64::try_from(sample::NOW).unwrap() + 86_400 * 5)
+        );
+        let c = counts(&r);
+        assert_eq!(
+            (
+                c.endpoints,
+                c.verified,
+                c.failed,
+                c.indeterminate,
+                c.unprotected
+            ),
+            (3, 2, 1, 0, 0)
+        );
+        assert_eq!(lookups(&sample::nonexistent()).len(), 1);
+    }
+}

@@ -1,0 +1,186 @@
+//! `dane scan` over a loopback NSD serving the signed fixtures, with targets decided by DNS
+//! alone (secure NXDOMAIN): no connection leaves the machine (the fixtures' addresses are in
+//! 192.0.2.0/24 and are never probed by these targets).
+
+use serde::Deserialize;
+
+use crate::common::{fixture, run_stdin, temp_file};
+
+fn nsd() -> dane_testenv::Nsd {
+    dane_testenv::Nsd::start_fixtures().expect("start nsd (scripts/install-test-deps)")
+}
+
+/// Runs `dane scan` over `input`, given as a file (stdin written whole before stdout is read
+/// would deadlock once the output fills the pipe).
+fn scan(nsd: &dane_testenv::Nsd, extra: &[&str], input: &str) -> crate::common::Run {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let file = temp_file(
+        &format!("scan-input-{}", N.fetch_add(1, Ordering::SeqCst)),
+        input.as_bytes(),
+    );
+    let server = format!("127.0.0.1:{}", nsd.port());
+    let anchor = fixture("dns/anchors/root.ds");
+    let mut args = vec![
+        "scan",
+        &file,
+        "--resolver",
+        &server,
+        "--trust-anchor",
+        &anchor,
+        "--at",
+        "2026-12-01T00:00:00Z",
+        "--timeout",
+        "5",
+    ];
+    args.extend_from_slice(extra);
+    run_stdin(&args, None)
+}
+
+/// The consumer's view of one NDJSON line.
+#[derive(Debug, Deserialize)]
+struct Line {
+    line: u64,
+    target: String,
+    version: u32,
+    at: String,
+    domain: String,
+    verdict: String,
+    hosts: Vec<serde_json::Value>,
+}
+
+fn lines(stdout: &str) -> Vec<Line> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// Secure NXDOMAINs in the fixtures (NSEC, NSEC3, the root's NSEC).
+const NX: [&str; 5] = [
+    "nonexistent.test",
+    "nx.test",
+    "nx.nsec.test",
+    "nx.nsec3.test",
+    "nx.alg7.test",
+];
+
+#[test]
+fn ndjson_with_line_numbers_bad_lines_and_a_summary() {
+    let nsd = nsd();
+    let input = "# survey\nnonexistent.test\n\nnx.test smtp\nnot a target line\nnx.nsec.test gopher\nnx.nsec3.test\n";
+    let r = scan(&nsd, &["--ordered"], input);
+    assert_eq!(r.code, 2, "bad lines and no failure: exit 2: {r:?}");
+    let out = lines(&r.stdout);
+    let got: Vec<(u64, &str, &str)> = out
+        .iter()
+        .map(|l| (l.line, l.target.as_str(), l.verdict.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (2, "nonexistent.test smtp", "nonexistent"),
+            (4, "nx.test smtp", "nonexistent"),
+            (7, "nx.nsec3.test smtp", "nonexistent"),
+        ]
+    );
+    for l in &out {
+        assert_eq!((l.version, l.at.as_str()), (1, "2026-12-01T00:00:00Z"));
+        assert!(l.domain.ends_with('.') && l.hosts.is_empty(), "{l:?}");
+    }
+    assert!(r.stderr.contains("line 5: expected"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("line 6: unknown service \"gopher\""),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("3 target(s) in"), "{}", r.stderr);
+    assert!(r.stderr.contains("3 nonexistent"), "{}", r.stderr);
+    assert!(r.stderr.contains("slowest: "), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains('\r'),
+        "no progress line when stderr is not a terminal"
+    );
+
+    let r = scan(&nsd, &["--require-dane"], "nonexistent.test\n");
+    assert_eq!(r.code, 1, "{r:?}");
+    let r = scan(&nsd, &[], "");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.is_empty());
+    let r = scan(&nsd, &["--shard", "0/2"], "");
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--shard \"0/2\""), "{}", r.stderr);
+}
+
+#[test]
+fn targets_from_stdin() {
+    let nsd = nsd();
+    let server = format!("127.0.0.1:{}", nsd.port());
+    let anchor = fixture("dns/anchors/root.ds");
+    let r = run_stdin(
+        &[
+            "scan",
+            "-",
+            "--resolver",
+            &server,
+            "--trust-anchor",
+            &anchor,
+            "--at",
+            "2026-12-01",
+        ],
+        Some(b"nonexistent.test\n"),
+    );
+    assert_eq!(r.code, 4, "{r:?}");
+    assert_eq!(lines(&r.stdout)[0].target, "nonexistent.test smtp");
+}
+
+#[test]
+fn resume_skips_what_an_earlier_run_wrote() {
+    let nsd = nsd();
+    let first = scan(&nsd, &[], "nonexistent.test\nnx.test\n");
+    assert_eq!(first.code, 4, "{first:?}");
+    // A run killed mid-line leaves a partial last line: it is ignored.
+    let mut results = first.stdout.clone();
+    results.push_str("{\"line\":3,\"target\":\"nx.ns");
+    let path = temp_file("scan-resume.ndjson", results.as_bytes());
+    let r = scan(
+        &nsd,
+        &["--resume", &path],
+        "nonexistent.test\nnx.test\nnx.nsec.test\n",
+    );
+    assert_eq!(r.code, 4, "{r:?}");
+    let targets: Vec<String> = lines(&r.stdout).into_iter().map(|l| l.target).collect();
+    assert_eq!(targets, ["nx.nsec.test smtp"]);
+    assert!(r.stderr.contains("2 already in --resume"), "{}", r.stderr);
+    assert!(r.stderr.contains("1 unreadable line"), "{}", r.stderr);
+}
+
+fn peak_rss_kib(stderr: &str) -> u64 {
+    let line = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("peak RSS: "))
+        .unwrap_or_else(|| panic!("no peak RSS in {stderr}"));
+    line.trim_end_matches(" KiB").parse().unwrap()
+}
+
+/// Memory is flat in the input size: 10,000 targets (over a few names, so the resolver's
+/// cache answers most) peak within a few MiB of 200 targets, and under a fixed bound.
+/// BENCHMARKS.md has the 100,000-target figure.
+#[test]
+fn memory_is_flat_in_the_number_of_targets() {
+    let nsd = nsd();
+    let input =
+        |n: usize| -> String { (0..n).map(|i| format!("{}\n", NX[i % NX.len()])).collect() };
+    let small = scan(&nsd, &[], &input(200));
+    assert_eq!(small.code, 4, "{}", small.stderr);
+    let big = scan(&nsd, &[], &input(10_000));
+    assert_eq!(big.code, 4, "{}", big.stderr);
+    assert_eq!(big.stdout.lines().count(), 10_000);
+    assert!(big.stderr.contains("10000 nonexistent"), "{}", big.stderr);
+    let (small, big) = (peak_rss_kib(&small.stderr), peak_rss_kib(&big.stderr));
+    assert!(big < 64 * 1024, "peak RSS {big} KiB for 10,000 targets");
+    assert!(
+        big < small + 8 * 1024,
+        "peak RSS grew from {small} KiB (200 targets) to {big} KiB (10,000 targets)"
+    );
+}
