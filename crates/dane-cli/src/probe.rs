@@ -86,14 +86,20 @@ Examples:
   dane probe www.example.com --starttls none   HTTPS on port 443 (ALPN h2, http/1.1)
   dane probe mx1.example.com --pem > chain.pem && dane tlsa generate --recommended --cert chain.pem";
 
-/// `--starttls`
+/// `--starttls` (dane probe, dane verify --port).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum StartTls {
+pub(crate) enum StartTls {
+    /// SMTP STARTTLS.
     Smtp,
+    /// IMAP STARTTLS.
     Imap,
+    /// POP3 STLS.
     Pop3,
+    /// XMPP client-to-server.
     XmppClient,
+    /// XMPP server-to-server.
     XmppServer,
+    /// TLS from the first byte.
     None,
 }
 
@@ -109,7 +115,9 @@ impl StartTls {
         }
     }
 
-    fn protocol(self, port: u16) -> Protocol {
+    /// The prober's protocol for this dialogue on `port` (implicit TLS: HTTPS with ALPN on
+    /// 443, SMTPS/IMAPS/POP3S on theirs, plain TLS elsewhere).
+    pub(crate) fn protocol(self, port: u16) -> Protocol {
         match self {
             StartTls::Smtp => Protocol::Smtp,
             StartTls::Imap => Protocol::Imap,

@@ -335,17 +335,26 @@ fn load_records(args: &MatchArgs) -> anyhow::Result<Vec<TlsaRecord>> {
         records.push(r);
     }
     if let Some(path) = &args.records {
-        let bytes = read_input("--records", path, true)?;
-        let label = path.display();
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|e| anyhow::anyhow!("--records {label}: not UTF-8 text: {e}"))?;
-        let fragment = dane_tlsa::parse_zone(text).with_context(|| format!("--records {label}"))?;
-        if fragment.entries.is_empty() {
-            bail!("--records {label}: no TLSA records found");
-        }
-        records.extend(fragment.records());
+        records.extend(read_zone_fragment("--records", path)?.records());
     }
     Ok(records)
+}
+
+/// Reads a zone-file fragment of TLSA records (`-` is stdin): an error when the file
+/// cannot be read, is not UTF-8, does not parse, or holds no TLSA record.
+pub(crate) fn read_zone_fragment(
+    flag: &str,
+    path: &Path,
+) -> anyhow::Result<dane_tlsa::ZoneFragment> {
+    let bytes = read_input(flag, path, true)?;
+    let label = path.display();
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| anyhow::anyhow!("{flag} {label}: not UTF-8 text: {e}"))?;
+    let fragment = dane_tlsa::parse_zone(text).with_context(|| format!("{flag} {label}"))?;
+    if fragment.entries.is_empty() {
+        bail!("{flag} {label}: no TLSA records found");
+    }
+    Ok(fragment)
 }
 
 #[derive(Debug, Serialize)]

@@ -17,12 +17,12 @@ use dane_check::host::Candidate;
 use dane_check::live::{LiveDns, LiveProber};
 use dane_check::report::{AddressLookup, DomainVerdict, EndpointReport, HostReport, Report};
 use dane_check::service::Service;
-use dane_probe::Protocol;
 use dane_tlsa::RecordStatus;
 use serde::Serialize;
 
 use crate::checkopts::CheckOpts;
-use crate::tlsa::{read_input, short_hex};
+use crate::probe::StartTls;
+use crate::tlsa::{read_input, read_zone_fragment, short_hex};
 use crate::{Context, Exit, clock, term};
 
 /// `dane verify`
@@ -75,7 +75,7 @@ pub struct Args {
         requires = "port",
         default_value = "none"
     )]
-    pub starttls: StarttlsArg,
+    pub starttls: StartTls,
     /// Check this one host instead of the domain's MX hosts.
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
@@ -109,34 +109,10 @@ pub struct Args {
     pub check: CheckOpts,
 }
 
-/// `--starttls` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StarttlsArg {
-    /// SMTP STARTTLS.
-    Smtp,
-    /// IMAP STARTTLS.
-    Imap,
-    /// POP3 STLS.
-    Pop3,
-    /// XMPP client-to-server.
-    XmppClient,
-    /// XMPP server-to-server.
-    XmppServer,
-    /// TLS from the first byte.
-    None,
-}
-
 /// The service `dane verify` checks, from `--service` or `--port`/`--starttls`.
 pub fn service(args: &Args) -> anyhow::Result<Service> {
     if let Some(port) = args.port {
-        let protocol = match args.starttls {
-            StarttlsArg::Smtp => Protocol::Smtp,
-            StarttlsArg::Imap => Protocol::Imap,
-            StarttlsArg::Pop3 => Protocol::Pop3,
-            StarttlsArg::XmppClient => Protocol::XmppClient,
-            StarttlsArg::XmppServer => Protocol::XmppServer,
-            StarttlsArg::None => Protocol::Tls,
-        };
+        let protocol = args.starttls.protocol(port);
         return Ok(dane_check::service::custom(port, protocol));
     }
     dane_check::service::by_name(&args.service).ok_or_else(|| {
@@ -342,14 +318,7 @@ pub fn load_tlsa_override(args: &Args) -> anyhow::Result<Option<TlsaSet>> {
     let Some(path) = &args.tlsa else {
         return Ok(None);
     };
-    let bytes = read_input("--tlsa", path, true)?;
-    let label = path.display();
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|e| anyhow::anyhow!("--tlsa {label}: not UTF-8 text: {e}"))?;
-    let fragment = dane_tlsa::parse_zone(text).with_context(|| format!("--tlsa {label}"))?;
-    if fragment.entries.is_empty() {
-        bail!("--tlsa {label}: no TLSA records found");
-    }
+    let fragment = read_zone_fragment("--tlsa", path)?;
     Ok(Some(
         fragment
             .entries
