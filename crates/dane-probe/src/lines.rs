@@ -1,7 +1,52 @@
 //! A bounded line splitter for the line-based protocols (SMTP, IMAP, POP3).
 
-use crate::outcome::Violation;
-use crate::transcript::bytes_excerpt;
+use crate::dialogue::{Action, Dialogue};
+use crate::outcome::{ProbeOutcome, Violation};
+use crate::transcript::{Transcript, bytes_excerpt};
+
+/// A dialogue that answers the server line by line (IMAP, POP3): each complete line goes to
+/// [`LineDialogue::handle_line`] until it decides on an action.
+pub(crate) trait LineDialogue: Dialogue {
+    /// The line splitter.
+    fn lines(&mut self) -> &mut Lines;
+    /// The outcome for a line-level violation in the current phase.
+    fn line_violation(&self, violation: Violation) -> ProbeOutcome;
+    /// One complete line from the server.
+    fn handle_line(&mut self, line: &str, t: &mut Transcript) -> Result<Action, ProbeOutcome>;
+
+    /// Feeds `bytes`; every complete line is recorded and handled, until one calls for an
+    /// action. Nothing may follow the reply that makes us send our next command: such bytes
+    /// are pipelined by the server, a protocol violation in the phase they arrived in.
+    fn receive_lines(&mut self, bytes: &[u8], t: &mut Transcript) -> Result<Action, ProbeOutcome> {
+        if let Err(v) = self.lines().push(bytes) {
+            return Err(self.line_violation(v));
+        }
+        loop {
+            let line = match self.lines().next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => return Ok(Action::Receive),
+                Err(v) => return Err(self.line_violation(v)),
+            };
+            t.received(&line);
+            // The phase the line belongs to, before `handle_line` moves on.
+            let phase = self.phase();
+            let action = self.handle_line(&line, t)?;
+            if action == Action::Receive {
+                continue;
+            }
+            if matches!(action, Action::Send(_)) && !self.lines().pending().is_empty() {
+                return Err(ProbeOutcome::ProtocolViolation {
+                    phase,
+                    violation: Violation::Garbage {
+                        expected: "nothing until the next command",
+                        excerpt: bytes_excerpt(self.lines().pending(), 40),
+                    },
+                });
+            }
+            return Ok(action);
+        }
+    }
+}
 
 /// Accumulates bytes from the server and yields complete lines, enforcing a line-length
 /// limit (a line that never ends is caught as soon as it passes the limit) and a limit

@@ -2,9 +2,9 @@
 //! sans-IO state machine: greeting, CAPA, STLS, +OK, then (inside TLS) QUIT.
 
 use crate::dialogue::{Action, Dialogue, DialogueConfig};
-use crate::lines::Lines;
+use crate::lines::{LineDialogue, Lines};
 use crate::outcome::{Phase, ProbeOutcome, Reply, Violation};
-use crate::transcript::{Transcript, bytes_excerpt, sanitize};
+use crate::transcript::{Transcript, sanitize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -162,6 +162,20 @@ impl Pop3 {
     }
 }
 
+impl LineDialogue for Pop3 {
+    fn lines(&mut self) -> &mut Lines {
+        &mut self.lines
+    }
+
+    fn line_violation(&self, violation: Violation) -> ProbeOutcome {
+        self.violation(violation)
+    }
+
+    fn handle_line(&mut self, line: &str, t: &mut Transcript) -> Result<Action, ProbeOutcome> {
+        self.on_line(line, t)
+    }
+}
+
 impl Dialogue for Pop3 {
     fn start(&mut self, _: &mut Transcript) -> Action {
         if self.state == State::AwaitTls {
@@ -177,32 +191,7 @@ impl Dialogue for Pop3 {
             State::Done => return Ok(Action::Done),
             _ => {}
         }
-        self.lines.push(bytes).map_err(|v| self.violation(v))?;
-        loop {
-            let line = match self.lines.next_line() {
-                Ok(Some(line)) => line,
-                Ok(None) => return Ok(Action::Receive),
-                Err(v) => return Err(self.violation(v)),
-            };
-            t.received(&line);
-            // The phase the line belongs to, before `on_line` moves on.
-            let phase = self.phase();
-            let action = self.on_line(&line, t)?;
-            if action == Action::Receive {
-                continue;
-            }
-            // Nothing may follow the reply before our next command.
-            if matches!(action, Action::Send(_)) && !self.lines.pending().is_empty() {
-                return Err(ProbeOutcome::ProtocolViolation {
-                    phase,
-                    violation: Violation::Garbage {
-                        expected: "nothing until the next command",
-                        excerpt: bytes_excerpt(self.lines.pending(), 40),
-                    },
-                });
-            }
-            return Ok(action);
-        }
+        self.receive_lines(bytes, t)
     }
 
     fn tls_established(&mut self, t: &mut Transcript) -> Action {
