@@ -30,8 +30,8 @@
 //!   failed item of evidence (the verdict is then Indeterminate), never a panic.
 //! - One cache per [`Resolver`] (one run): every answer is fetched once and shared by
 //!   concurrent lookups (the first asker fetches, the others wait for it). The cache is
-//!   bounded by [`Config::max_cached`]: past it, finished answers other than DNSKEY and DS
-//!   (the keys of the zones, shared by every name under them) are dropped, so a run over
+//!   bounded by [`Config::max_cached`]: past it, finished answers other than the DNSKEY and
+//!   DS of the root and the TLDs (the keys every name needs) are dropped, so a run over
 //!   millions of names keeps flat memory while the root and TLD keys are fetched once.
 //! - Trust anchors: the IANA root anchors unless [`Config::anchors`] is replaced.
 //!
@@ -120,8 +120,8 @@ pub struct Config {
     pub anchors: TrustAnchors,
     /// Validator limits.
     pub limits: Limits,
-    /// Cached answers at most before those other than DNSKEY and DS are dropped (they are
-    /// fetched again when asked again).
+    /// Cached answers at most before all but the root's and the TLDs' DNSKEY and DS are
+    /// dropped (they are fetched again when asked again).
     pub max_cached: usize,
 }
 
@@ -240,11 +240,15 @@ impl Resolver {
             // itself is still consistent (insertions are single calls).
             let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             if cache.len() >= self.config.max_cached && !cache.contains_key(q) {
-                // Keys stay (every name below a zone needs them); answers being fetched
-                // stay (their askers wait on them). Clearing everything else at once keeps
-                // the cost amortised O(1) per insertion.
+                // The keys of the root and the TLDs stay (every name needs them), and so do
+                // answers being fetched (their askers wait on them). Everything else goes,
+                // the keys of lower zones too: a run over a million registered domains has
+                // a million of those. Clearing all at once keeps the cost amortised O(1)
+                // per insertion.
                 cache.retain(|q, cell| {
-                    matches!(q.rtype, RecordType::DNSKEY | RecordType::DS) || !cell.initialized()
+                    (matches!(q.rtype, RecordType::DNSKEY | RecordType::DS)
+                        && q.name.num_labels() <= 1)
+                        || !cell.initialized()
                 });
             }
             cache.entry(q.clone()).or_default().clone()

@@ -220,8 +220,9 @@ fn concurrent_lookups_share_the_cache() {
     );
 }
 
-/// The cache is bounded: past `max_cached`, answers other than DNSKEY and DS are dropped
-/// (so a run over many names keeps flat memory), and the keys are never fetched again.
+/// The cache is bounded: past `max_cached`, answers other than the root's and the TLDs'
+/// DNSKEY and DS are dropped (so a run over many names keeps flat memory), and those keys
+/// are never fetched again.
 #[test]
 fn the_cache_is_bounded_and_keeps_the_keys() {
     let nsd = Nsd::start_fixtures().expect("start nsd");
