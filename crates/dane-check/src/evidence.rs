@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::str::FromStr as _;
 use std::sync::{Arc, Mutex};
 
-use dane_dnssec::{Evidence, Limits, Question, Step, TrustAnchors, validate};
+use dane_dnssec::{Evidence, Limits, Question, SignatureMemo, Step, TrustAnchors, validate_memo};
 use dane_probe::Protocol;
 use data_encoding::HEXLOWER;
 use hickory_proto::rr::{Name, RecordType};
@@ -283,6 +283,7 @@ pub struct ReplayDns {
     anchors: TrustAnchors,
     now: UnixTime,
     limits: Limits,
+    memo: SignatureMemo,
 }
 
 impl ReplayDns {
@@ -293,6 +294,7 @@ impl ReplayDns {
             anchors,
             now,
             limits: Limits::default(),
+            memo: SignatureMemo::new(100_000),
         }
     }
 
@@ -308,13 +310,14 @@ impl ReplayDns {
         let Ok(qname) = Name::from_str(&name) else {
             return indeterminate(format!("{name:?} is not a DNS name"));
         };
-        match validate(
+        match validate_memo(
             &self.evidence,
             &self.anchors,
             &qname,
             rtype,
             self.now,
             &self.limits,
+            &self.memo,
         ) {
             Step::Done(outcome) => from_dnssec(&name, rtype, &outcome, parse),
             Step::Need(q) => indeterminate(format!(

@@ -72,7 +72,9 @@ pub use anchor::{Anchor, TrustAnchors};
 pub use crypto::{algorithm_name, algorithm_supported, digest_supported, key_tag};
 pub use error::Error;
 pub use evidence::{Evidence, Question};
-pub use validate::{Step, VerifiedSignature, validate, validate_recording};
+pub use validate::{
+    SignatureMemo, Step, VerifiedSignature, validate, validate_memo, validate_recording,
+};
 pub use verdict::{
     AnswerKind, Limits, Link, Outcome, Reason, ReasonCode, StepKind, TraceStep, Verdict,
 };

@@ -37,7 +37,97 @@ pub fn validate(
     now: UnixTime,
     limits: &Limits,
 ) -> Step {
-    run(evidence, anchors, name, rtype, now, limits, None)
+    run(evidence, anchors, name, rtype, now, limits, None, None)
+}
+
+/// Signatures already verified in this run, so that the same signature over the same data
+/// with the same key is checked by ring once, not once per lookup (a scan asks for the root
+/// and TLD keys thousands of times; the resolver re-validates as the evidence grows). The
+/// key is a SHA-256 over the algorithm, the key, the signed data and the signature, so a
+/// hit means byte-identical inputs, for which ring's answer cannot differ. Only successes
+/// are remembered. Everything else (validity windows at `now`, key tags, budgets: a hit
+/// still counts against [`Limits::max_signatures`]) is checked every time. Bounded: past
+/// `max` entries it starts over.
+#[derive(Debug)]
+pub struct SignatureMemo {
+    verified: std::sync::Mutex<std::collections::HashSet<[u8; 32]>>,
+    max: usize,
+}
+
+impl SignatureMemo {
+    /// An empty memo of at most `max` signatures.
+    pub fn new(max: usize) -> Self {
+        Self {
+            verified: std::sync::Mutex::new(std::collections::HashSet::new()),
+            max,
+        }
+    }
+
+    fn key(algorithm: u8, public_key: &[u8], data: &[u8], signature: &[u8]) -> [u8; 32] {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(&[algorithm]);
+        for part in [public_key, data, signature] {
+            ctx.update(&(part.len() as u64).to_be_bytes());
+            ctx.update(part);
+        }
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.finish().as_ref());
+        out
+    }
+
+    fn contains(&self, key: &[u8; 32]) -> bool {
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(key)
+    }
+
+    fn insert(&self, key: [u8; 32]) {
+        let mut set = self
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if set.len() >= self.max {
+            set.clear();
+        }
+        set.insert(key);
+    }
+
+    /// How many signatures are remembered.
+    pub fn len(&self) -> usize {
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// [`validate`], with signatures verified earlier in the run remembered in `memo`. The
+/// outcome is the same as without it; only the work differs.
+pub fn validate_memo(
+    evidence: &Evidence,
+    anchors: &TrustAnchors,
+    name: &Name,
+    rtype: RecordType,
+    now: UnixTime,
+    limits: &Limits,
+    memo: &SignatureMemo,
+) -> Step {
+    run(
+        evidence,
+        anchors,
+        name,
+        rtype,
+        now,
+        limits,
+        None,
+        Some(memo),
+    )
 }
 
 /// One signature that verified during a validation: its algorithm, the DNSKEY public key
@@ -74,10 +164,12 @@ pub fn validate_recording(
         now,
         limits,
         Some(&mut verified),
+        None,
     );
     (step, verified)
 }
 
+#[allow(clippy::too_many_arguments)] // the three public entry points' common body
 fn run(
     evidence: &Evidence,
     anchors: &TrustAnchors,
@@ -86,6 +178,7 @@ fn run(
     now: UnixTime,
     limits: &Limits,
     record: Option<&mut Vec<VerifiedSignature>>,
+    memo: Option<&SignatureMemo>,
 ) -> Step {
     let mut e = Engine {
         ev: evidence,
@@ -99,6 +192,7 @@ fn run(
         earliest_expiration: None,
         zones: HashMap::new(),
         record,
+        memo,
     };
     let q = Question::new(name, rtype);
     match e.resolve(&q) {
@@ -189,6 +283,7 @@ pub(crate) struct Engine<'a, 'r> {
     earliest_expiration: Option<u64>,
     zones: HashMap<Name, Walk>,
     record: Option<&'r mut Vec<VerifiedSignature>>,
+    memo: Option<&'a SignatureMemo>,
 }
 
 /// RFC 1982 serial-number comparison: `a <= b`.
@@ -473,7 +568,17 @@ impl<'a> Engine<'a, '_> {
                     )));
                 }
                 self.sigs_checked += 1;
-                match crypto::verify(sig.algorithm, &key.public, &data, &sig.signature) {
+                let memo_key = self
+                    .memo
+                    .map(|_| SignatureMemo::key(sig.algorithm, &key.public, &data, &sig.signature));
+                let checked = match (self.memo, &memo_key) {
+                    (Some(m), Some(k)) if m.contains(k) => Ok(()),
+                    _ => crypto::verify(sig.algorithm, &key.public, &data, &sig.signature),
+                };
+                if let (Ok(()), Some(m), Some(k)) = (&checked, self.memo, memo_key) {
+                    m.insert(k);
+                }
+                match checked {
                     Ok(()) => {
                         if let Some(rec) = self.record.as_mut() {
                             rec.push(VerifiedSignature {

@@ -661,3 +661,91 @@ fn an_empty_dnskey_answer_is_a_lame_zone_not_a_bogus_one() {
         "the reason says what to look at"
     );
 }
+
+/// A run-wide memo of verified signatures changes the work, never the outcome: every case
+/// validated twice through one shared memo (the second time from memo hits) is identical
+/// to the plain validation, trace and all; a tampered answer under a memo warmed with the
+/// genuine one is still bogus (different signed data, different memo key).
+#[test]
+fn the_signature_memo_changes_nothing_but_the_work() {
+    use dane_dnssec::{SignatureMemo, validate_memo};
+    let memo = SignatureMemo::new(100_000);
+    for round in 0..2 {
+        for case in cases().unwrap() {
+            let items = read_evidence(&evidence_dir().join(case.evidence_file())).unwrap();
+            let n = Name::from_str(&case.name).unwrap();
+            let t = RecordType::from_str(&case.rtype).unwrap();
+            let plain = run(
+                &items,
+                &case.name,
+                &case.rtype,
+                PINNED,
+                &anchors(),
+                &Limits::default(),
+            );
+            let memoised = match validate_memo(
+                &evidence(&items),
+                &anchors(),
+                &n,
+                t,
+                at(PINNED),
+                &Limits::default(),
+                &memo,
+            ) {
+                Step::Done(o) => *o,
+                Step::Need(q) => panic!("{} {}: needs {q:?}", case.name, case.rtype),
+            };
+            assert_eq!(
+                memoised, plain,
+                "round {round}: {} {}",
+                case.name, case.rtype
+            );
+        }
+    }
+    assert!(!memo.is_empty());
+    // Warm with the genuine www.alg8.test A, then tamper with its RDATA: still bogus.
+    let items = items("www.alg8.test.", "A");
+    let n = Name::from_str("www.alg8.test.").unwrap();
+    let genuine = validate_memo(
+        &evidence(&items),
+        &anchors(),
+        &n,
+        RecordType::A,
+        at(PINNED),
+        &Limits::default(),
+        &memo,
+    );
+    assert!(matches!(genuine, Step::Done(ref o) if o.verdict.as_str() == "secure"));
+    let mut tampered = items.clone();
+    replace(&mut tampered, "www.alg8.test.", "A", |w| {
+        let mut w = w.to_vec();
+        // The last octet of the first A record's address (header 12, question, then the
+        // answer's name pointer 2, type 2, class 2, TTL 4, length 2, address 4).
+        let q_end = 12 + "www.alg8.test.".len() + 1 + 4;
+        w[q_end + 2 + 2 + 2 + 4 + 2 + 3] ^= 1;
+        w
+    });
+    match validate_memo(
+        &evidence(&tampered),
+        &anchors(),
+        &n,
+        RecordType::A,
+        at(PINNED),
+        &Limits::default(),
+        &memo,
+    ) {
+        Step::Done(o) => assert_eq!(o.verdict.as_str(), "bogus", "{:?}", o.reason),
+        Step::Need(q) => panic!("needs {q:?}"),
+    }
+    // Time is still checked on every call: the memo does not make an expired signature valid.
+    let later = validate_memo(
+        &evidence(&items),
+        &anchors(),
+        &n,
+        RecordType::A,
+        at(2_100_000_000),
+        &Limits::default(),
+        &memo,
+    );
+    assert!(matches!(later, Step::Done(ref o) if o.verdict.as_str() == "bogus"));
+}

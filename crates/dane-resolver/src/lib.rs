@@ -58,7 +58,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dane_dnssec::{Evidence, Limits, Outcome, Question, Step, TrustAnchors, validate};
+use dane_dnssec::{
+    Evidence, Limits, Outcome, Question, SignatureMemo, Step, TrustAnchors, validate_memo,
+};
 use hickory_proto::rr::{Name, RecordType};
 use rustls_pki_types::UnixTime;
 use tokio::sync::OnceCell;
@@ -158,12 +160,16 @@ type Cached = Arc<OnceCell<Result<Vec<u8>, String>>>;
 pub struct Resolver {
     config: Config,
     cache: Mutex<HashMap<Question, Cached>>,
+    /// Signatures verified in this run (the root's and the TLDs' keys verify once per run,
+    /// not once per lookup and again each time the evidence grows).
+    memo: SignatureMemo,
 }
 
 impl Resolver {
     /// A resolver with an empty cache.
     pub fn new(config: Config) -> Self {
         Self {
+            memo: SignatureMemo::new(config.max_cached.saturating_mul(4).max(1024)),
             config,
             cache: Mutex::new(HashMap::new()),
         }
@@ -189,13 +195,14 @@ impl Resolver {
         let mut evidence = Evidence::new();
         let deadline = tokio::time::Instant::now() + self.config.lookup_timeout;
         for _ in 0..=self.config.max_queries {
-            match validate(
+            match validate_memo(
                 &evidence,
                 &self.config.anchors,
                 name,
                 rtype,
                 now,
                 &self.config.limits,
+                &self.memo,
             ) {
                 Step::Done(outcome) => {
                     return Ok(Lookup {
