@@ -27,7 +27,9 @@
 //! # Invariants
 //!
 //! - Pure: no I/O, no clock (a crate-local clippy.toml bans clocks, sockets and files).
-//!   The same evidence, anchors, `now` and limits give the same outcome.
+//!   The same evidence, anchors, `now` and limits give the same outcome, with or without
+//!   a [`SignatureMemo`] (which only spares ring a signature it already verified over
+//!   byte-identical inputs; times, tags and budgets are checked on every call).
 //! - Never Secure without an unbroken chain: trust anchor, then at every zone cut a DS
 //!   RRset signed by the parent and a DNSKEY RRset signed by a key a DS names, then the
 //!   RRset signed by a zone key (RFC 4035 section 5). A resolver's AD bit is never read.
