@@ -52,6 +52,33 @@ fn nsec_covers(n: &Nsec, name: &Name) -> bool {
 
 /// An NSEC at a delegation point (NS without SOA) or DNAME above `name` says nothing about
 /// names below it (RFC 4035 5.4, RFC 6672 5.3.4).
+/// Why an existing wildcard `wild` (an NSEC or NSEC3 record matches it, with `types`)
+/// cannot prove wildcard NODATA for `name`/`rtype`: the response claimed NXDOMAIN, or the
+/// wildcard has the type (or a CNAME) and the answer should have been synthesised.
+fn wildcard_nodata_refuted(
+    nx: bool,
+    name: &Name,
+    wild: &Name,
+    types: &RecordTypeSet,
+    rtype: RecordType,
+) -> Option<Reason> {
+    if nx {
+        return Some(Reason::new(
+            C::BadResponse,
+            format!("NXDOMAIN for {name}, but the wildcard {wild} exists"),
+        ));
+    }
+    if types.contains(rtype) || types.contains(RecordType::CNAME) {
+        return Some(Reason::new(
+            C::BadWildcard,
+            format!(
+                "the wildcard {wild} has {rtype} or CNAME: the answer should have been synthesised"
+            ),
+        ));
+    }
+    None
+}
+
 fn above_cut(types: &RecordTypeSet, owner: &Name, name: &Name) -> bool {
     owner != name
         && owner.zone_of(name)
@@ -301,19 +328,8 @@ impl Engine<'_, '_> {
         };
         if let Some(w) = nsecs.iter().find(|n| n.owner == wild) {
             // Wildcard NODATA (RFC 4035 3.1.3.4).
-            if nx {
-                return fail(
-                    C::BadResponse,
-                    format!("NXDOMAIN for {name}, but the wildcard {wild} exists"),
-                );
-            }
-            if w.types.contains(rtype) || w.types.contains(RecordType::CNAME) {
-                return fail(
-                    C::BadWildcard,
-                    format!(
-                        "the wildcard {wild} has {rtype} or CNAME: the answer should have been synthesised"
-                    ),
-                );
+            if let Some(r) = wildcard_nodata_refuted(nx, name, &wild, &w.types, rtype) {
+                return Denial::Failed(r);
             }
             self.step(
                 StepKind::Denial,
@@ -518,19 +534,8 @@ impl Engine<'_, '_> {
         let hw = h(&wild);
         if let Some(w) = n3.iter().find(|n| n.hash == hw) {
             // RFC 5155 8.7: wildcard NODATA.
-            if nx {
-                return fail(
-                    C::BadResponse,
-                    format!("NXDOMAIN for {name}, but the wildcard {wild} exists"),
-                );
-            }
-            if w.types.contains(rtype) || w.types.contains(RecordType::CNAME) {
-                return fail(
-                    C::BadWildcard,
-                    format!(
-                        "the wildcard {wild} has {rtype} or CNAME: the answer should have been synthesised"
-                    ),
-                );
+            if let Some(r) = wildcard_nodata_refuted(nx, name, &wild, &w.types, rtype) {
+                return Denial::Failed(r);
             }
             self.step(StepKind::Denial, &wild, format!("NSEC3 {} matches the wildcard {wild} with types {}: no {rtype} (wildcard NODATA)", w.owner, types_text(&w.types)));
             return Denial::Nodata { delegation: false };
@@ -638,6 +643,26 @@ mod tests {
         hickory_proto::dnssec::rdata::NSEC::new(Name::root(), types.iter().copied())
             .type_set()
             .clone()
+    }
+
+    /// RFC 4035 3.1.3.4 / RFC 5155 8.7: a matching wildcard proves NODATA only when it lacks
+    /// the type and CNAME, and never goes with an NXDOMAIN.
+    #[test]
+    fn wildcard_nodata_is_refuted_by_the_type_a_cname_or_an_nxdomain() {
+        let (name, wild) = (n("foo.wild.example."), n("*.wild.example."));
+        let check = |nx, types: &[RecordType], rtype, expected: Option<C>| {
+            let got = wildcard_nodata_refuted(nx, &name, &wild, &set(types), rtype);
+            assert_eq!(
+                got.as_ref().map(|r| r.code),
+                expected,
+                "{nx} {types:?} {rtype}"
+            );
+        };
+        use RecordType::{A, CNAME, RRSIG, TXT};
+        check(false, &[A, RRSIG], TXT, None);
+        check(false, &[A, RRSIG], A, Some(C::BadWildcard));
+        check(false, &[CNAME, RRSIG], TXT, Some(C::BadWildcard));
+        check(true, &[A, RRSIG], TXT, Some(C::BadResponse));
     }
 
     fn nsec(owner: &str, next: &str) -> Nsec {
