@@ -103,22 +103,27 @@ mod cert;
 mod dialogue;
 mod driver;
 mod imap;
+mod implicit;
 mod limits;
 mod lines;
 mod outcome;
 mod pkix;
 mod pop3;
+mod protocol;
+mod select;
 mod smtp;
 mod transcript;
 mod verifier;
 mod xmpp;
 
 pub use cert::CertSummary;
-pub use dialogue::{Action, Dialogue, DialogueConfig, Protocol, dialogue};
+pub use dialogue::{Action, Dialogue, DialogueConfig};
 pub use driver::{Prober, Target};
 pub use limits::Limits;
 pub use outcome::{Phase, Probe, ProbeOutcome, Reply, TlsSession, Violation};
 pub use pkix::{PkixVerdict, TrustSource, TrustStore, verify_chain};
+pub use protocol::Protocol;
+pub use select::dialogue;
 pub use transcript::{Direction, Entry, Transcript, sanitize};
 
 /// What stops a probe from being asked: bad input. Findings about the server are never
