@@ -8,7 +8,6 @@ use rustls_pki_types::{CertificateDer, Der, TrustAnchor, UnixTime};
 use serde::Serialize;
 use x509_parser::prelude::FromDer as _;
 
-use crate::der;
 use crate::error::Error;
 use crate::generate::associate;
 use crate::input::{MAX_CERTIFICATES, Spki};
@@ -155,9 +154,10 @@ impl Digests<'_> {
 
 /// The value inside a DER TLV whose tag is SEQUENCE (what webpki's TrustAnchor fields hold).
 fn sequence_contents(tlv: &[u8]) -> Option<&[u8]> {
-    let mut r = der::Reader::new(tlv);
-    let v = r.expect(der::SEQUENCE, "").ok()?;
-    r.is_empty().then_some(v)
+    use der::Decode as _;
+    <&der::asn1::SequenceRef>::from_der(tlv)
+        .ok()
+        .map(der::asn1::SequenceRef::as_bytes)
 }
 
 /// Formats seconds since the epoch as RFC 3339 UTC (civil-from-days, H. Hinnant).
