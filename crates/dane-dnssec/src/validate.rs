@@ -294,29 +294,23 @@ fn serial_le(a: u32, b: u32) -> bool {
 /// Formats a 32-bit RRSIG time (interpreted near `now`, RFC 4034 3.1.5) as RFC 3339 UTC.
 pub(crate) fn fmt_time(t: u32, now: u32, now_secs: u64) -> String {
     let delta = i64::from(t.wrapping_sub(now) as i32);
-    fmt_unix(now_secs as i64 + delta)
+    fmt_unix(
+        i64::try_from(now_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_add(delta),
+    )
 }
 
+/// Formats seconds since the epoch as RFC 3339 UTC, for messages; outside the years
+/// 0 to 9999 as `@SECONDS`. Formats the time it is given: no clock.
 pub(crate) fn fmt_unix(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("@{secs}"))
 }
 
 fn priority(code: C) -> u8 {
@@ -1332,6 +1326,10 @@ mod tests {
         assert_eq!(fmt_unix(0), "1970-01-01T00:00:00Z");
         assert_eq!(fmt_unix(1_780_272_000), "2026-06-01T00:00:00Z");
         assert_eq!(fmt_unix(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(fmt_unix(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(fmt_unix(253_402_300_800), "@253402300800");
+        assert_eq!(fmt_unix(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(fmt_unix(i64::MIN), format!("@{}", i64::MIN));
         // A 32-bit RRSIG time after 2106 read relative to now.
         let now = 4_294_967_000u64;
         assert_eq!(fmt_time(100, now as u32, now), fmt_unix(4_294_967_396));
