@@ -49,6 +49,8 @@
 //! [`Action`] (send these bytes, read more, start TLS, done). It owns no socket and reads
 //! no clock, so it is tested against scripted transcripts. A small tokio driver
 //! ([`Prober::probe`]) runs it: it owns the socket, the deadlines and the TLS handshake.
+//! Each protocol module knows only the [`Dialogue`] trait; [`dialogue()`] is the one place
+//! that maps a [`Protocol`] (plain data: names, default ports, ALPN) to its machine.
 //!
 //! The rustls client uses the ring provider (TLS 1.2 and 1.3, its AEAD suites and groups)
 //! with a certificate verifier that accepts any chain and records it, while still
