@@ -75,9 +75,11 @@ pub use crypto::{algorithm_name, algorithm_supported, digest_supported, key_tag}
 pub use error::Error;
 pub use evidence::{Evidence, Question};
 pub use validate::{
-    SignatureMemo, Step, VerifiedSignature, validate, validate_memo, validate_recording,
+    Budget, SignatureMemo, Step, VerifiedSignature, validate, validate_memo, validate_recording,
+    validate_with,
 };
 pub use verdict::{
-    AnswerKind, Limits, Link, Outcome, Reason, ReasonCode, StepKind, TraceStep, Verdict,
+    AnswerKind, Limits, Link, Outcome, Reason, ReasonCode, StepKind, TraceStep, Verdict, Warning,
+    WarningCode,
 };
 pub use wire::{MAX_MESSAGE, MAX_RECORDS};
