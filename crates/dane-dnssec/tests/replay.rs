@@ -763,3 +763,64 @@ fn an_empty_scenario_asks_for_the_question() {
     );
     assert!(matches!(step, Step::Need(q) if q == Question::new(&s.name, s.rtype)));
 }
+
+/// One budget per lookup: a lookup validated pass by pass, as the resolver does (one pass
+/// per answer added), counts each signature check once, exactly as many as one pass over
+/// the complete evidence (before, every pass started from zero and repeated the checks).
+#[test]
+fn a_multi_pass_lookup_counts_each_check_once() {
+    for file in ["nsec3-nxdomain", "dname-weak-link", "cname-bogus-link"] {
+        let s = scenario(file);
+        let single = outcome(&s).signatures_checked;
+        let mut budget = Budget::new();
+        let mut done = None;
+        for n in 0..=s.answers.len() {
+            let ev = evidence(&s, &s.answers[..n]);
+            let step = validate_with(
+                &ev,
+                &anchors(&s),
+                &s.name,
+                s.rtype,
+                at(s.at),
+                &s.limits,
+                None,
+                &mut budget,
+            );
+            if let Step::Done(o) = step {
+                done = Some(*o);
+                break;
+            }
+        }
+        let o = done.expect("the lookup ends");
+        assert!(s.answers.len() > 3, "{file}: a multi-pass lookup");
+        assert_eq!(budget.verifications(), single, "{file}");
+        assert_eq!(o.signatures_checked, single, "{file}");
+        assert_eq!(budget.crypto_verifications(), single, "{file}");
+    }
+}
+
+/// Failed verifications are remembered too: the KeyTrap zone's junk signatures cost ring
+/// once per run, not once per lookup.
+#[test]
+fn failed_verifications_are_memoised_across_lookups() {
+    let s = scenario("keytrap");
+    let memo = dane_dnssec::SignatureMemo::new(10_000);
+    let mut crypto = Vec::new();
+    for _ in 0..2 {
+        let mut budget = Budget::new();
+        let step = validate_with(
+            &evidence(&s, &s.answers),
+            &anchors(&s),
+            &s.name,
+            s.rtype,
+            at(s.at),
+            &s.limits,
+            Some(&memo),
+            &mut budget,
+        );
+        assert!(matches!(step, Step::Done(ref o) if o.verdict.as_str() == "bogus"));
+        crypto.push(budget.crypto_verifications());
+    }
+    assert!(crypto[0] > 100, "{crypto:?}");
+    assert_eq!(crypto[1], 0, "{crypto:?}");
+}
