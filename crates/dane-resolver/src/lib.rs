@@ -178,6 +178,9 @@ pub struct Resolver {
     memo: Arc<SignatureMemo>,
     /// The anchors, shared with the validation threads.
     anchors: Arc<TrustAnchors>,
+    /// Validation passes running at once, at most one per CPU: the work is CPU-bound, and
+    /// each extra blocking-pool thread costs memory (its stack, its malloc arena).
+    validators: Arc<tokio::sync::Semaphore>,
 }
 
 impl Resolver {
@@ -188,6 +191,9 @@ impl Resolver {
                 config.max_cached.saturating_mul(4).max(1024),
             )),
             anchors: Arc::new(config.anchors.clone()),
+            validators: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 16)),
+            )),
             config,
             cache: Mutex::new(HashMap::new()),
         }
@@ -221,8 +227,22 @@ impl Resolver {
             // lookup's deadline still fires.
             let (anchors, memo, limits) =
                 (self.anchors.clone(), self.memo.clone(), self.config.limits);
+            let deadline_error = || Error::Deadline {
+                name: name.to_string(),
+                rtype: rtype.to_string(),
+                after: self.config.lookup_timeout,
+            };
+            let permit =
+                match tokio::time::timeout_at(deadline, self.validators.clone().acquire_owned())
+                    .await
+                {
+                    Ok(Ok(p)) => p,
+                    // The semaphore is never closed; a deadline while waiting ends the lookup.
+                    Ok(Err(_)) | Err(_) => return Err(deadline_error()),
+                };
             let (qname, ev) = (name.clone(), evidence);
             let pass = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
                 let step = validate_with(
                     &ev,
                     &anchors,
@@ -235,11 +255,6 @@ impl Resolver {
                 );
                 (step, ev, budget)
             });
-            let deadline_error = || Error::Deadline {
-                name: name.to_string(),
-                rtype: rtype.to_string(),
-                after: self.config.lookup_timeout,
-            };
             let (step, ev, b) = match tokio::time::timeout_at(deadline, pass).await {
                 Ok(Ok(done)) => done,
                 // A panic in the validator is a bug: pass it on. The only other join error
