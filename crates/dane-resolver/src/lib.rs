@@ -94,8 +94,9 @@ pub enum Error {
         /// The parse error.
         source: dane_dnssec::Error,
     },
-    /// The lookup deadline ([`Config::lookup_timeout`]) passed while the validator worked
-    /// (validation runs on tokio's blocking pool, so the deadline still fires).
+    /// The lookup deadline ([`Config::lookup_timeout`], plus a grace of up to 2 s for the
+    /// validator to conclude from what was answered in time) passed while the validator
+    /// worked (validation runs on tokio's blocking pool, so the deadline still fires).
     #[error("{name} {rtype}: the lookup deadline of {after:?} passed during validation")]
     Deadline {
         /// The name looked up.
@@ -221,6 +222,11 @@ impl Resolver {
         // before, and those are counted (and computed) once, not once per pass.
         let mut budget = Budget::new();
         let deadline = tokio::time::Instant::now() + self.config.lookup_timeout;
+        // Questions not answered by `deadline` count as failed, and the validator then
+        // concludes from what it has (Indeterminate where the chain needs them); those last
+        // passes get a grace of up to 2 s. Validation still running at `hard` ends the
+        // lookup with Error::Deadline.
+        let hard = deadline + self.config.lookup_timeout.min(Duration::from_secs(2));
         for _ in 0..=self.config.max_queries {
             // Validation is CPU work (up to Limits::max_signatures checks): it runs on the
             // blocking pool so the async workers keep serving other lookups and this
@@ -232,14 +238,16 @@ impl Resolver {
                 rtype: rtype.to_string(),
                 after: self.config.lookup_timeout,
             };
-            let permit =
-                match tokio::time::timeout_at(deadline, self.validators.clone().acquire_owned())
-                    .await
-                {
-                    Ok(Ok(p)) => p,
-                    // The semaphore is never closed; a deadline while waiting ends the lookup.
-                    Ok(Err(_)) | Err(_) => return Err(deadline_error()),
-                };
+            let permit = match tokio::time::timeout_at(
+                hard,
+                self.validators.clone().acquire_owned(),
+            )
+            .await
+            {
+                Ok(Ok(p)) => p,
+                // The semaphore is never closed; a deadline while waiting ends the lookup.
+                Ok(Err(_)) | Err(_) => return Err(deadline_error()),
+            };
             let (qname, ev) = (name.clone(), evidence);
             let pass = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
@@ -255,7 +263,7 @@ impl Resolver {
                 );
                 (step, ev, budget)
             });
-            let (step, ev, b) = match tokio::time::timeout_at(deadline, pass).await {
+            let (step, ev, b) = match tokio::time::timeout_at(hard, pass).await {
                 Ok(Ok(done)) => done,
                 // A panic in the validator is a bug: pass it on. The only other join error
                 // is cancellation, when the runtime shuts down: the lookup is over.
