@@ -77,6 +77,10 @@ pub struct Lookup<T> {
     /// answer secure, along the whole chain of trust (DS, DNSKEY, CNAME links, the answer or
     /// its denial); `None` when nothing was signed.
     pub expires: Option<u64>,
+    /// What validated but deserves attention along the chain (`weak-key`: an RSA key under
+    /// 1024 bits verified a signature); omitted from JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dnssec_warnings: Vec<dane_dnssec::Warning>,
 }
 
 impl<T> Lookup<T> {
@@ -148,6 +152,7 @@ mod tests {
             security: Security::Bogus { reason: "x".into() },
             answer: Answer::Records(vec![1]),
             expires: None,
+            dnssec_warnings: Vec::new(),
         };
         assert!(bogus.records().is_empty());
         assert!(!bogus.is_secure_denial());
@@ -160,6 +165,7 @@ mod tests {
                 security: Security::Insecure,
                 answer: Answer::NoData,
                 expires: None,
+                dnssec_warnings: Vec::new(),
             }
         };
         assert!(denial.is_secure_denial());

@@ -371,6 +371,7 @@ fn override_lookup(owner: &str, set: &[(Option<String>, TlsaRecord)]) -> Lookup<
             Answer::Records(records)
         },
         expires: None,
+        dnssec_warnings: Vec::new(),
     }
 }
 

@@ -306,6 +306,7 @@ impl ReplayDns {
             security: Security::Indeterminate { reason },
             answer: crate::dns::Answer::NoData,
             expires: None,
+            dnssec_warnings: Vec::new(),
         };
         let Ok(qname) = Name::from_str(&name) else {
             return indeterminate(format!("{name:?} is not a DNS name"));

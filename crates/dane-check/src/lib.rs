@@ -18,6 +18,7 @@
 //!         Mx { preference: 10, exchange: "mx1.example.test.".into() },
 //!     ]),
 //!     expires: None,
+//!     dnssec_warnings: Vec::new(),
 //! };
 //! let MxPlan::Hosts { secure, hosts, .. } = smtp::mx_plan(&mx) else { unreachable!() };
 //! assert!(secure);

@@ -96,6 +96,7 @@ fn failed<T>(name: &str, reason: String) -> Lookup<T> {
         security: Security::Indeterminate { reason },
         answer: Answer::NoData,
         expires: None,
+        dnssec_warnings: Vec::new(),
     }
 }
 
@@ -183,6 +184,7 @@ pub fn from_dnssec<T>(
         security,
         answer,
         expires: outcome.earliest_expiration,
+        dnssec_warnings: outcome.warnings.clone(),
     }
 }
 

@@ -164,7 +164,7 @@ pub struct HostReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
     /// A stable code for scripts (`certificate-expires`, `rrsig-expires`, `no-spare-record`,
-    /// `pkix-usage-in-smtp`, `unusable-record`, `ignored-mx`, `not-covered`).
+    /// `pkix-usage-in-smtp`, `unusable-record`, `ignored-mx`, `not-covered`, `weak-key`).
     pub code: &'static str,
     /// The host it concerns, if any.
     pub host: Option<String>,
@@ -329,6 +329,25 @@ pub fn host_warnings(host: &HostReport, now: u64, warn_days: u32, smtp: bool) ->
                 fmt_time(exp)
             ),
         ));
+    }
+    // The validator's own warnings (`weak-key`), once per zone and key.
+    let mut seen: Vec<(&str, u16)> = Vec::new();
+    let dnssec = host
+        .addresses
+        .iter()
+        .flat_map(|a| a.lookup.dnssec_warnings.iter())
+        .chain(
+            host.tlsa
+                .iter()
+                .flat_map(|t| t.lookups.iter())
+                .flat_map(|l| l.dnssec_warnings.iter()),
+        );
+    for w in dnssec {
+        if seen.contains(&(w.zone.as_str(), w.key_tag)) {
+            continue;
+        }
+        seen.push((w.zone.as_str(), w.key_tag));
+        out.push(warn(w.code.as_str(), w.detail.clone()));
     }
     if let Some(t) = &host.tlsa {
         if let (Some(original), Some(used)) = (&t.original, t.lookups.last()) {

@@ -32,6 +32,7 @@ fn lookup<T>(name: &str, security: Security, answer: Answer<T>) -> Lookup<T> {
         security,
         answer,
         expires: None,
+        dnssec_warnings: Vec::new(),
     }
 }
 
@@ -683,6 +684,7 @@ mod engine {
             },
             answer: Answer::NoData,
             expires: None,
+            dnssec_warnings: Vec::new(),
         }
     }
 
@@ -722,6 +724,7 @@ mod engine {
             security,
             answer: Answer::Records(records),
             expires: Some(1_900_000_000),
+            dnssec_warnings: Vec::new(),
         }
     }
 
@@ -732,6 +735,7 @@ mod engine {
             security: Security::Secure,
             answer: Answer::NoData,
             expires: Some(1_900_000_000),
+            dnssec_warnings: Vec::new(),
         }
     }
 
@@ -1013,6 +1017,7 @@ mod engine {
                     security: Security::Secure,
                     answer,
                     expires: None,
+                    dnssec_warnings: Vec::new(),
                 },
             );
             let (report, _, _) = run(dns, prober).await;
@@ -1053,6 +1058,32 @@ mod engine {
             report.reason
         );
         assert!(report.reason.contains("refused"), "{}", report.reason);
+    }
+
+    /// The validator's `weak-key` warning (an RSA key under 1024 bits verified part of the
+    /// chain) reaches the report once, whichever lookups met the key.
+    #[tokio::test]
+    async fn weak_keys_warn_once() {
+        let (mut dns, prober) = world();
+        let weak = dane_dnssec::Warning {
+            code: dane_dnssec::WarningCode::WeakKey,
+            zone: "example.test.".into(),
+            key_tag: 4711,
+            key_bits: 512,
+            detail: "example.test. key 4711 (RSASHA256) is a 512-bit RSA key".into(),
+        };
+        let mut a = dns.a["mx1.example.test."].clone();
+        a.dnssec_warnings = vec![weak.clone(), weak];
+        dns.a.insert("mx1.example.test.".into(), a);
+        let (report, _, _) = run(dns, prober).await;
+        assert_eq!(report.verdict, DomainVerdict::Verified);
+        let weak: Vec<_> = report
+            .warnings
+            .iter()
+            .filter(|w| w.code == "weak-key")
+            .collect();
+        assert_eq!(weak.len(), 1, "{:?}", report.warnings);
+        assert!(weak[0].message.contains("512-bit"), "{:?}", weak[0]);
     }
 
     #[tokio::test]

@@ -107,7 +107,10 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         .context("starting the async runtime")?;
     let lookup = match runtime.block_on(resolver.lookup(&name, rtype, now)) {
         Ok(l) => l,
-        Err(e @ dane_resolver::Error::TooManyQueries { .. }) => {
+        Err(
+            e @ (dane_resolver::Error::TooManyQueries { .. }
+            | dane_resolver::Error::Deadline { .. }),
+        ) => {
             eprintln!("dane: {}", sanitize(&e.to_string()));
             return Ok(Exit::Indeterminate);
         }
@@ -203,6 +206,14 @@ fn render(o: &Outcome, checked_at: &str, color: bool) -> String {
             ";; reason: {} [{}]",
             sanitize(&r.detail),
             r.code.as_str()
+        );
+    }
+    for w in &o.warnings {
+        let _ = writeln!(
+            s,
+            ";; warning: {} [{}]",
+            sanitize(&w.detail),
+            w.code.as_str()
         );
     }
     if o.links.len() > 1 {

@@ -751,6 +751,7 @@ mod tests {
             security: Security::Secure,
             answer: Answer::NxDomain,
             expires: None,
+            dnssec_warnings: Vec::new(),
         }
     }
 

@@ -140,6 +140,7 @@ pub mod sample {
             security,
             answer: Answer::Records(records),
             expires,
+            dnssec_warnings: Vec::new(),
         }
     }
 
@@ -312,6 +313,7 @@ pub mod sample {
                 security: Security::Secure,
                 answer: Answer::NxDomain,
                 expires: Some(NOW + 86_400 * 3),
+                dnssec_warnings: Vec::new(),
             }),
             mx_plan: None,
             srv: None,

@@ -25,7 +25,9 @@
 //!
 //! - Every exchange has a deadline ([`Config::timeout`] per attempt) and a size limit
 //!   (65535 octets); a lookup asks at most [`Config::max_queries`] questions and ends by
-//!   [`Config::lookup_timeout`]. A response
+//!   [`Config::lookup_timeout`], validation included: each validation pass runs on tokio's
+//!   blocking pool, and one [`dane_dnssec::Budget`] spans all the passes of a lookup (so
+//!   [`Limits::max_signatures`] caps the lookup, not each of its up to 200 passes). A response
 //!   with the wrong ID, question or source is ignored; one that does not parse becomes a
 //!   failed item of evidence (the verdict is then Indeterminate), never a panic.
 //! - One cache per [`Resolver`] (one run): every answer is fetched once and shared by
@@ -59,7 +61,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dane_dnssec::{
-    Evidence, Limits, Outcome, Question, SignatureMemo, Step, TrustAnchors, validate_memo,
+    Budget, Evidence, Limits, Outcome, Question, SignatureMemo, Step, TrustAnchors, validate_with,
 };
 use hickory_proto::rr::{Name, RecordType};
 use rustls_pki_types::UnixTime;
@@ -91,6 +93,18 @@ pub enum Error {
         path: String,
         /// The parse error.
         source: dane_dnssec::Error,
+    },
+    /// The lookup deadline ([`Config::lookup_timeout`], plus a grace of up to 2 s for the
+    /// validator to conclude from what was answered in time) passed while the validator
+    /// worked (validation runs on tokio's blocking pool, so the deadline still fires).
+    #[error("{name} {rtype}: the lookup deadline of {after:?} passed during validation")]
+    Deadline {
+        /// The name looked up.
+        name: String,
+        /// The type looked up.
+        rtype: String,
+        /// The deadline.
+        after: Duration,
     },
     /// The validator kept asking for more than [`Config::max_queries`] answers.
     #[error("{name} {rtype}: more than {limit} questions needed; giving up")]
@@ -162,14 +176,25 @@ pub struct Resolver {
     cache: Mutex<HashMap<Question, Cached>>,
     /// Signatures verified in this run (the root's and the TLDs' keys verify once per run,
     /// not once per lookup and again each time the evidence grows).
-    memo: SignatureMemo,
+    memo: Arc<SignatureMemo>,
+    /// The anchors, shared with the validation threads.
+    anchors: Arc<TrustAnchors>,
+    /// Validation passes running at once, at most one per CPU: the work is CPU-bound, and
+    /// each extra blocking-pool thread costs memory (its stack, its malloc arena).
+    validators: Arc<tokio::sync::Semaphore>,
 }
 
 impl Resolver {
     /// A resolver with an empty cache.
     pub fn new(config: Config) -> Self {
         Self {
-            memo: SignatureMemo::new(config.max_cached.saturating_mul(4).max(1024)),
+            memo: Arc::new(SignatureMemo::new(
+                config.max_cached.saturating_mul(4).max(1024),
+            )),
+            anchors: Arc::new(config.anchors.clone()),
+            validators: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 16)),
+            )),
             config,
             cache: Mutex::new(HashMap::new()),
         }
@@ -193,17 +218,62 @@ impl Resolver {
         now: UnixTime,
     ) -> Result<Lookup, Error> {
         let mut evidence = Evidence::new();
+        // One work budget for the whole lookup: every pass repeats the checks of the one
+        // before, and those are counted (and computed) once, not once per pass.
+        let mut budget = Budget::new();
         let deadline = tokio::time::Instant::now() + self.config.lookup_timeout;
+        // Questions not answered by `deadline` count as failed, and the validator then
+        // concludes from what it has (Indeterminate where the chain needs them); those last
+        // passes get a grace of up to 2 s. Validation still running at `hard` ends the
+        // lookup with Error::Deadline.
+        let hard = deadline + self.config.lookup_timeout.min(Duration::from_secs(2));
         for _ in 0..=self.config.max_queries {
-            match validate_memo(
-                &evidence,
-                &self.config.anchors,
-                name,
-                rtype,
-                now,
-                &self.config.limits,
-                &self.memo,
-            ) {
+            // Validation is CPU work (up to Limits::max_signatures checks): it runs on the
+            // blocking pool so the async workers keep serving other lookups and this
+            // lookup's deadline still fires.
+            let (anchors, memo, limits) =
+                (self.anchors.clone(), self.memo.clone(), self.config.limits);
+            let deadline_error = || Error::Deadline {
+                name: name.to_string(),
+                rtype: rtype.to_string(),
+                after: self.config.lookup_timeout,
+            };
+            let permit = match tokio::time::timeout_at(
+                hard,
+                self.validators.clone().acquire_owned(),
+            )
+            .await
+            {
+                Ok(Ok(p)) => p,
+                // The semaphore is never closed; a deadline while waiting ends the lookup.
+                Ok(Err(_)) | Err(_) => return Err(deadline_error()),
+            };
+            let (qname, ev) = (name.clone(), evidence);
+            let pass = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                let step = validate_with(
+                    &ev,
+                    &anchors,
+                    &qname,
+                    rtype,
+                    now,
+                    &limits,
+                    Some(&memo),
+                    &mut budget,
+                );
+                (step, ev, budget)
+            });
+            let (step, ev, b) = match tokio::time::timeout_at(hard, pass).await {
+                Ok(Ok(done)) => done,
+                // A panic in the validator is a bug: pass it on. The only other join error
+                // is cancellation, when the runtime shuts down: the lookup is over.
+                Ok(Err(join)) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+                Ok(Err(_)) => return Err(deadline_error()),
+                Err(_) => return Err(deadline_error()),
+            };
+            evidence = ev;
+            budget = b;
+            match step {
                 Step::Done(outcome) => {
                     return Ok(Lookup {
                         outcome: *outcome,

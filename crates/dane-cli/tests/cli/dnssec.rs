@@ -329,3 +329,46 @@ fn text_output_matches_the_goldens() {
         );
     }
 }
+
+/// Issue 10: a zone signed with 512-bit RSA keys validates (as Unbound and BIND do) and the
+/// `weak-key` warning names the zone, key tag and size, in the text and in `--json`.
+#[test]
+fn weak_rsa_keys_validate_with_a_warning() {
+    let zones = std::path::PathBuf::from(fixture("dns/replay/zones"));
+    let nsd = dane_testenv::Nsd::start(&zones).expect("start nsd");
+    let server = format!("127.0.0.1:{}", nsd.port());
+    let anchor = fixture("dns/replay/anchor.ds");
+    let base = [
+        "dnssec",
+        "--resolver",
+        &server,
+        "--trust-anchor",
+        &anchor,
+        "--at",
+        "2026-06-01T00:00:00Z",
+    ];
+    let mut args = base.to_vec();
+    args.extend(["www.rsa512.replay", "A"]);
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains(";; verdict: secure"), "{}", r.stdout);
+    let warning = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(";; warning:"))
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(
+        warning.contains("rsa512.replay.")
+            && warning.contains("512-bit")
+            && warning.ends_with("[weak-key]"),
+        "{warning}"
+    );
+    args.push("--json");
+    let r = run(&args);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let w = &doc["warnings"][0];
+    assert_eq!(w["code"], "weak-key");
+    assert_eq!(w["zone"], "rsa512.replay.");
+    assert_eq!(w["key_bits"], 512);
+    assert!(w["key_tag"].as_u64().is_some());
+}
