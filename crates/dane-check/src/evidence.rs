@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::dns::{Lookup, Mx, Security, Srv, fqdn};
 use crate::engine::{Dns, Family, ProbeRequest, ProbeResult, Prober};
 use crate::host::{Probe, ProbeFailure};
-use crate::live::{from_dnssec, parse_ip, parse_mx, parse_srv, parse_tlsa};
+use crate::observe::{cert_info, from_dnssec, parse_ip, parse_mx, parse_srv, parse_tlsa};
 use crate::report::TlsInfo;
 use dane_tlsa::{Pkix, TlsaRecord};
 
@@ -416,7 +416,7 @@ impl Prober for ReplayProber {
                         reason: reason.clone(),
                     },
                 };
-                let chain = ders.iter().map(crate::live::cert_info).collect();
+                let chain = ders.iter().map(cert_info).collect();
                 ProbeResult {
                     probe: Probe::Tls { chain: ders, pkix },
                     tls: tls.clone(),

@@ -276,9 +276,11 @@ pub struct Outcome {
     pub trace: Vec<TraceStep>,
     /// Signature verifications performed.
     pub signatures_checked: u32,
-    /// The earliest expiration (Unix seconds) among the signatures that verified, over the
-    /// whole chain of trust (DS, DNSKEY, CNAME links, the answer or its denial): when the
-    /// answer stops validating unless the zones are re-signed. `None` when none verified.
+    /// The earliest expiration (Unix seconds) among the signatures the verdict rests on,
+    /// over the whole chain of trust (DS, DNSKEY, CNAME links, the answer or its denial):
+    /// when the answer stops validating unless the zones are re-signed. Signatures that
+    /// verified count, and so do those of an RRset that failed because its signatures had
+    /// expired (the time is then in the past). `None` when no signature counts.
     pub earliest_expiration: Option<u64>,
 }
 
