@@ -281,7 +281,9 @@ pub fn domain_verdict(hosts: &[HostReport]) -> (DomainVerdict, String) {
         return (DomainVerdict::UnauthenticatedTls, reason);
     }
     if verified > 0 {
-        let reason = if verified == parts.len() {
+        let reason = if verified == 1 && parts.len() == 1 {
+            format!("{all} authenticates with DANE")
+        } else if verified == parts.len() {
             format!("all {all} authenticate with DANE")
         } else {
             let ok = parts_phrase(&parts, |v| v.status == Status::Verified);
@@ -465,19 +467,22 @@ fn tlsa_differs(host: &HostReport) -> Option<Warning> {
 /// RFC 7671 8.1 (advice): a single TLSA record that matches leaves no room for a key
 /// rollover; one warning per host (its addresses share the record set).
 fn spare_record(host: &HostReport) -> Option<Warning> {
-    let single_match = |e: &EndpointReport| {
-        e.tlsa_match
-            .as_ref()
-            .is_some_and(|m| m.records.len() == 1 && m.records[0].status == RecordStatus::Matched)
+    // The set senders use: the last TLSA lookup made (RFC 7672 2.2.3).
+    let used = host.tlsa.as_ref()?.lookups.last()?.records();
+    let [only] = used else {
+        return None;
     };
-    let record = host.endpoints.iter().find(|e| single_match(e))?;
-    let parameters = record
-        .tlsa_match
-        .as_ref()?
-        .records
-        .first()?
-        .record
-        .parameters();
+    let matched = host.endpoints.iter().any(|e| {
+        e.tlsa_match.as_ref().is_some_and(|m| {
+            m.records
+                .iter()
+                .any(|r| r.record == *only && r.status == RecordStatus::Matched)
+        })
+    });
+    if !matched {
+        return None;
+    }
+    let parameters = only.parameters();
     Some(warn(
         host,
         "no-spare-record",
