@@ -258,7 +258,9 @@ fn long_output(report: &Report, headline: Option<&str>, policy: &Policy) -> Vec<
     let on_a_host_line = report.hosts.iter().any(|h| {
         h.endpoints.is_empty() && h.candidate.is_none() && h.verdict.reason == report.reason
     });
-    if !whole_on_first_line && !on_a_host_line {
+    // Verified: the first line's counts say it.
+    let verified = report.verdict == DomainVerdict::Verified;
+    if !whole_on_first_line && !on_a_host_line && !verified {
         lines.push(report.reason.clone());
     }
     for h in &report.hosts {

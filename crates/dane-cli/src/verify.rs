@@ -514,18 +514,30 @@ pub fn text(report: &Report, color: bool) -> String {
         );
     }
     for h in &report.hosts {
-        host_text(&mut o, h, color);
+        host_text(&mut o, h, &report.reason, color);
     }
-    if !report.warnings.is_empty() {
-        let _ = writeln!(o, "\nwarnings:");
-        for w in &report.warnings {
-            let _ = writeln!(o, "  [{}] {}", w.code, clean(&w.message));
+    let (advice, warnings): (Vec<_>, Vec<_>) = report.warnings.iter().partition(|w| w.is_advice());
+    for (title, list) in [("warnings", warnings), ("advice", advice)] {
+        if !list.is_empty() {
+            let _ = writeln!(o, "\n{title}:");
+            for w in list {
+                let _ = writeln!(o, "  [{}] {}", w.code, clean(&w.message));
+            }
         }
     }
     o
 }
 
-fn host_text(o: &mut String, h: &HostReport, color: bool) {
+/// `reason`, or a pointer to the first line when that already says it.
+fn once(reason: &str, headline: &str) -> String {
+    if reason == headline {
+        "(the reason above)".to_owned()
+    } else {
+        clean(reason)
+    }
+}
+
+fn host_text(o: &mut String, h: &HostReport, headline: &str, color: bool) {
     let pref = h
         .preference
         .map_or_else(String::new, |p| format!(" (MX {p})"));
@@ -533,7 +545,7 @@ fn host_text(o: &mut String, h: &HostReport, color: bool) {
     // printed there, once, and the host line only counts.
     let judged = h.endpoints.len() + usize::from(h.candidate.is_some());
     let summary = if judged == 0 {
-        clean(&h.verdict.reason)
+        once(&h.verdict.reason, headline)
     } else {
         let verified = h
             .endpoints
@@ -542,7 +554,12 @@ fn host_text(o: &mut String, h: &HostReport, color: bool) {
             .chain(h.candidate.iter().map(|c| c.verdict.status))
             .filter(|s| *s == Status::Verified)
             .count();
-        format!("{verified} of {judged} verified")
+        let what = match (h.endpoints.len(), h.candidate.is_some()) {
+            (_, false) => "addresses",
+            (0, true) => "candidate",
+            (_, true) => "addresses and the candidate",
+        };
+        format!("{verified} of {judged} ({what}) authenticate")
     };
     let _ = writeln!(
         o,
@@ -598,7 +615,7 @@ fn host_text(o: &mut String, h: &HostReport, color: bool) {
         }
     }
     for e in &h.endpoints {
-        endpoint_text(o, e, color);
+        endpoint_text(o, e, headline, color);
     }
     if let Some(c) = &h.candidate {
         let _ = writeln!(
@@ -609,7 +626,7 @@ fn host_text(o: &mut String, h: &HostReport, color: bool) {
                 colour(c.verdict.status),
                 status_word(c.verdict.status)
             ),
-            clean(&c.verdict.reason)
+            once(&c.verdict.reason, headline)
         );
         if let Some(m) = &c.tlsa_match {
             records_text(o, m);
@@ -638,7 +655,7 @@ fn security_text(security: &dane_check::dns::Security, said: &str) -> String {
     }
 }
 
-fn endpoint_text(o: &mut String, e: &EndpointReport, color: bool) {
+fn endpoint_text(o: &mut String, e: &EndpointReport, headline: &str, color: bool) {
     let addr = match e.address {
         std::net::IpAddr::V4(a) => format!("{a}:{}", e.port),
         std::net::IpAddr::V6(a) => format!("[{a}]:{}", e.port),
@@ -651,7 +668,7 @@ fn endpoint_text(o: &mut String, e: &EndpointReport, color: bool) {
             colour(e.verdict.status),
             status_word(e.verdict.status)
         ),
-        clean(&e.verdict.reason)
+        once(&e.verdict.reason, headline)
     );
     if let Some(tls) = &e.tls {
         let group = tls
