@@ -50,7 +50,9 @@ Examples:
 const MATCH_HELP: &str = "\
 Records come from --record (repeatable) and/or --records FILE ('-' for stdin): bare record
 data, full RR lines or a zone-file fragment (comments, parentheses, $ORIGIN, $TTL; other RR
-types such as RRSIG are skipped). A --record must be a well-formed, usable record (a wrong
+types such as RRSIG are skipped). They are numbered in RFC 4034 6.3 canonical order (by
+RDATA), duplicates removed; the matched record is shown whole, the others by a prefix of
+their data unique within the set. A --record must be a well-formed, usable record (a wrong
 digest length or an unknown parameter there is an input error, exit 2); in a --records file
 such a record is reported as unusable and the others still count (RFC 7671 4.1).
 
@@ -349,6 +351,9 @@ fn load_records(args: &MatchArgs) -> anyhow::Result<Vec<TlsaRecord>> {
     if let Some(path) = &args.records {
         records.extend(read_zone_fragment("--records", path)?.records());
     }
+    // RFC 4034 6.3: the set in canonical order, as `dane verify` reports it, so a record
+    // has the same number whichever order it was given in.
+    dane_check::records::canonical_order(&mut records);
     Ok(records)
 }
 

@@ -464,7 +464,7 @@ fn evidence(scenario: &str) -> String {
 }
 
 /// Compares `actual` with `tests/golden/NAME` (DANE_UPDATE_GOLDEN=1 rewrites it).
-fn golden(name: &str, actual: &str) {
+pub(crate) fn golden(name: &str, actual: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(name);
