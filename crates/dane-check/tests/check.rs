@@ -1270,7 +1270,7 @@ mod engine {
             );
             reports.push(run(dns, prober).await.0);
         }
-        let mut expected = vec![ee_rsa, ee_ec, ta];
+        let mut expected = [ee_rsa, ee_ec, ta];
         expected.sort_by_key(TlsaRecord::to_rdata);
         let mx1 = &reports[0].hosts[0];
         assert_eq!(

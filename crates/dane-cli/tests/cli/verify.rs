@@ -525,6 +525,7 @@ fn an_expired_signature_reads_in_the_past() {
     let r = run(&["verify", "--evidence", &file, "--json"]);
     let d = doc(&r.stdout);
     let t = &d.hosts[0].tlsa.as_ref().unwrap().lookups[0];
+    assert_eq!(t.name, "_25._tcp.mx.tlsa-expired.test.");
     assert_eq!(t.security.status, "bogus");
     let expires = t.expires.expect("the expired signature's time");
     assert!(expires < at, "{expires} is not before {at}");
