@@ -40,7 +40,8 @@ fn id_source(r: &TlsaRecord) -> String {
 }
 
 /// Stable ids for the records of one set, in the same order: the first 16 hex digits of
-/// each record's data (see [`id_source`]), or all of them for records that would share an
+/// each record's association data (of its SHA-256 for matching type 0, whose data starts
+/// with the same DER header for every record), or all of them for records that would share an
 /// id with another of the same usage, selector and matching type. The id depends on the
 /// record alone (not on its place in the set) unless such a collision forces more digits.
 pub fn record_ids(records: &[TlsaRecord]) -> Vec<String> {
