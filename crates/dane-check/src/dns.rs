@@ -73,9 +73,10 @@ pub struct Lookup<T> {
     pub security: Security,
     /// The answer at the end of the chain. Meaningless when `security` is a failure.
     pub answer: Answer<T>,
-    /// The earliest expiration (seconds since the Unix epoch) of the RRSIGs that made the
-    /// answer secure, along the whole chain of trust (DS, DNSKEY, CNAME links, the answer or
-    /// its denial); `None` when nothing was signed.
+    /// The earliest expiration (seconds since the Unix epoch) of the RRSIGs the verdict
+    /// rests on, along the whole chain of trust (DS, DNSKEY, CNAME links, the answer or its
+    /// denial): for a bogus answer whose signatures expired, when they expired (in the
+    /// past); `None` when nothing was signed or the lookup is indeterminate.
     pub expires: Option<u64>,
     /// What validated but deserves attention along the chain (`weak-key`: an RSA key under
     /// 1024 bits verified a signature); omitted from JSON when empty.

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::dns::{Lookup, Mx, Security, Srv, fqdn};
 use crate::engine::{Dns, Family, ProbeRequest, ProbeResult, Prober};
 use crate::host::{Probe, ProbeFailure};
-use crate::live::{from_dnssec, parse_ip, parse_mx, parse_srv, parse_tlsa};
+use crate::observe::{cert_info, from_dnssec, parse_ip, parse_mx, parse_srv, parse_tlsa};
 use crate::report::TlsInfo;
 use dane_tlsa::{Pkix, TlsaRecord};
 
@@ -123,7 +123,7 @@ pub struct Bundle {
     /// The trust anchors used, as DS/DNSKEY lines; `None` for the IANA root anchors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anchors: Option<String>,
-    /// Every DNS answer used, in the order first asked.
+    /// Every DNS answer used, in canonical name order (RFC 4034 6.1), then by type.
     pub dns: Vec<DnsItem>,
     /// Every probe made.
     pub probes: Vec<ProbeItem>,
@@ -247,10 +247,15 @@ impl Recorder {
             });
     }
 
-    /// What was collected: DNS items in first-asked order, probes sorted by address and
-    /// port (so a bundle does not depend on task scheduling).
+    /// What was collected: DNS items in canonical name order (RFC 4034 6.1), then by type;
+    /// probes sorted by address and port (so a bundle does not depend on the order the
+    /// concurrent lookups and probes happened to finish in). Replay looks items up by
+    /// question, so the order is for people and diffs only.
     pub fn take(&self) -> (Vec<DnsItem>, Vec<ProbeItem>) {
-        let dns = std::mem::take(&mut self.dns.lock().unwrap_or_else(|p| p.into_inner()).items);
+        let mut dns = std::mem::take(&mut self.dns.lock().unwrap_or_else(|p| p.into_inner()).items);
+        dns.sort_by(|a, b| {
+            crate::records::canonical_name_cmp(&a.name, &b.name).then_with(|| a.rtype.cmp(&b.rtype))
+        });
         let mut probes =
             std::mem::take(&mut *self.probes.lock().unwrap_or_else(|p| p.into_inner()));
         probes.sort_by(|a, b| (a.address, a.port, &a.sni).cmp(&(b.address, b.port, &b.sni)));
@@ -417,7 +422,7 @@ impl Prober for ReplayProber {
                         reason: reason.clone(),
                     },
                 };
-                let chain = ders.iter().map(crate::live::cert_info).collect();
+                let chain = ders.iter().map(cert_info).collect();
                 ProbeResult {
                     probe: Probe::Tls { chain: ders, pkix },
                     tls: tls.clone(),

@@ -913,13 +913,22 @@ mod engine {
             3,
             "{asked:?}"
         );
-        // mx1 has a single record: the no-spare warning, once per address.
+        // mx1 has a single record: the no-spare advice, once for the host (its two
+        // addresses share the record set), naming the host.
         let spares: Vec<_> = report
             .warnings
             .iter()
             .filter(|w| w.code == "no-spare-record")
             .collect();
-        assert_eq!(spares.len(), 2, "{:?}", report.warnings);
+        assert_eq!(spares.len(), 1, "{:?}", report.warnings);
+        assert!(spares[0].is_advice());
+        assert!(
+            spares[0]
+                .message
+                .starts_with("mx1.example.test.: only one TLSA record"),
+            "{}",
+            spares[0].message
+        );
     }
 
     #[tokio::test]
@@ -1202,6 +1211,25 @@ mod engine {
             "{}",
             mx1.verdict.reason
         );
+        // What to publish at mx1, as `dane tlsa generate --recommended --cert chain-ec.pem
+        // --name mx1.example.test` prints it: the leaf's 3 1 1 and its issuer's 2 1 1.
+        let expected: Vec<String> = dane_tlsa::recommended(&chain("chain-ec.pem"))
+            .unwrap()
+            .iter()
+            .map(|r| format!("_25._tcp.mx1.example.test. IN TLSA {r}"))
+            .collect();
+        assert_eq!(expected.len(), 2);
+        assert_eq!(mx1.publish, expected);
+        assert!(
+            mx1.publish[0].contains(" IN TLSA 3 1 1 "),
+            "{:?}",
+            mx1.publish
+        );
+        assert!(
+            mx1.publish[1].contains(" IN TLSA 2 1 1 "),
+            "{:?}",
+            mx1.publish
+        );
         let mx2 = report.hosts[1].candidate.as_ref().unwrap();
         assert_eq!(
             mx2.verdict.status,
@@ -1209,7 +1237,82 @@ mod engine {
             "{}",
             mx2.verdict.reason
         );
+        assert!(mx2.publish.is_empty(), "accepted: nothing to publish");
+        // The counts say what was judged: candidates, not endpoints.
+        assert!(
+            report.reason.starts_with("1 of 2 candidates fail: "),
+            "{}",
+            report.reason
+        );
         assert!(report.rollover_ready.is_none());
+    }
+
+    #[tokio::test]
+    async fn rollover_candidate_key_says_which_record_to_publish() {
+        use dane_check::host::Candidate;
+        let next =
+            dane_tlsa::parse_csr(&std::fs::read(format!("{}/next.csr", super::PKI)).unwrap())
+                .unwrap();
+        let (dns, _) = world();
+        let mut options = Options::new(now());
+        options.candidate = Some(Candidate::Key(next.clone()));
+        let report = verify(
+            Arc::new(dns),
+            Arc::new(FakeProber::default()),
+            "example.test",
+            &SMTP,
+            &options,
+        )
+        .await;
+        let digest = dane_tlsa::associate(next.as_der(), dane_tlsa::MatchingType::Sha256).unwrap();
+        let hex: String = digest.iter().map(|b| format!("{b:02X}")).collect();
+        for (h, owner) in report
+            .hosts
+            .iter()
+            .zip(["_25._tcp.mx1.example.test.", "_25._tcp.mx2.example.test."])
+        {
+            let c = h.candidate.as_ref().unwrap();
+            assert_eq!(
+                c.publish,
+                [format!("{owner} IN TLSA 3 1 1 {hex}")],
+                "{}",
+                h.name
+            );
+        }
+    }
+
+    /// RFC 4034 6.3: the same RRset in any order gives the same report (record numbers,
+    /// match reports, reasons), so nothing flaps between runs.
+    #[tokio::test]
+    async fn tlsa_records_are_reported_in_canonical_order() {
+        let ee_rsa = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
+        let ee_ec = golden(CertUsage::DaneEe, "leaf-ec.pem", 1, 1);
+        let ta = golden(CertUsage::DaneTa, "root-ca.pem", 1, 1);
+        let mut reports = Vec::new();
+        for order in [
+            vec![ee_rsa.clone(), ee_ec.clone(), ta.clone()],
+            vec![ta.clone(), ee_ec.clone(), ee_rsa.clone()],
+            vec![ee_ec.clone(), ta.clone(), ee_rsa.clone(), ee_ec.clone()],
+        ] {
+            let (mut dns, prober) = world();
+            dns.tlsa.insert(
+                "_25._tcp.mx1.example.test.".into(),
+                records("_25._tcp.mx1.example.test.", Security::Secure, order),
+            );
+            reports.push(run(dns, prober).await.0);
+        }
+        let mut expected = [ee_rsa, ee_ec, ta];
+        expected.sort_by_key(TlsaRecord::to_rdata);
+        let mx1 = &reports[0].hosts[0];
+        assert_eq!(
+            mx1.tlsa.as_ref().unwrap().lookups[0].records(),
+            &expected[..]
+        );
+        let m = mx1.endpoints[0].tlsa_match.as_ref().unwrap();
+        let order: Vec<&TlsaRecord> = m.records.iter().map(|o| &o.record).collect();
+        assert_eq!(order, expected.iter().collect::<Vec<_>>());
+        assert_eq!(reports[0], reports[1]);
+        assert_eq!(reports[0], reports[2]);
     }
 
     #[tokio::test]

@@ -524,6 +524,9 @@ impl<'a> Engine<'a, '_> {
             return Ok(Err(r));
         }
         let mut worst: Option<Reason> = None;
+        // The latest expiration among signatures refused as expired: when nothing verifies
+        // for that reason, the verdict rests on them, and so does the expiry reported.
+        let mut latest_expired: Option<u64> = None;
         let owner_labels = rrset.name.num_labels();
         for sig in &rrset.sigs {
             let id = format!(
@@ -572,6 +575,8 @@ impl<'a> Engine<'a, '_> {
             // RFC 4035 5.3.1 and RFC 4034 3.1.5: inception <= now <= expiration (serial
             // arithmetic, RFC 1982).
             if !serial_le(self.now, sig.expiration) {
+                let expired = self.expiry_secs(sig.expiration);
+                latest_expired = Some(latest_expired.map_or(expired, |e| e.max(expired)));
                 keep_worst(
                     &mut worst,
                     Reason::new(
@@ -645,11 +650,7 @@ impl<'a> Engine<'a, '_> {
                                 signature: sig.signature.clone(),
                             });
                         }
-                        // RFC 4034 3.1.5: the expiration is a serial number near `now`.
-                        let delta = i64::from(sig.expiration.wrapping_sub(self.now) as i32);
-                        let expires = u64::try_from(self.now_secs as i64 + delta).unwrap_or(0);
-                        self.earliest_expiration =
-                            Some(self.earliest_expiration.map_or(expires, |e| e.min(expires)));
+                        self.note_expiration(self.expiry_secs(sig.expiration));
                         let wildcard = (sig.labels < owner_labels).then_some(sig.labels);
                         let mut detail = format!(
                             "{} verified by {zone} key {} ({}), valid {} to {}",
@@ -694,6 +695,11 @@ impl<'a> Engine<'a, '_> {
                 format!("{what}: no signature verifies"),
             )
         });
+        // An RRset that fails because its signatures expired: the lookup's expiry is then
+        // in the past, never a later one of the signatures that did verify.
+        if let (C::SignatureExpired, Some(expired)) = (r.code, latest_expired) {
+            self.note_expiration(expired);
+        }
         self.step(StepKind::Failure, &rrset.name, r.detail.clone());
         Ok(Err(r))
     }
@@ -764,6 +770,19 @@ impl<'a> Engine<'a, '_> {
             key_bits: bits,
             detail,
         });
+    }
+
+    /// An RRSIG expiration as Unix seconds. RFC 4034 3.1.5: it is a serial number near
+    /// `now` (RFC 1982), so it is read relative to `now`.
+    fn expiry_secs(&self, expiration: u32) -> u64 {
+        let delta = i64::from(expiration.wrapping_sub(self.now) as i32);
+        u64::try_from(self.now_secs as i64 + delta).unwrap_or(0)
+    }
+
+    /// Folds one signature expiration into the outcome's earliest.
+    fn note_expiration(&mut self, expires: u64) {
+        self.earliest_expiration =
+            Some(self.earliest_expiration.map_or(expires, |e| e.min(expires)));
     }
 
     /// RFC 4035 5.2: the DNSKEY RRset of `zone` authenticated by DS records (from the

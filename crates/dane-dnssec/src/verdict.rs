@@ -283,9 +283,11 @@ pub struct Outcome {
     pub nsec3_hashes: u32,
     /// What validated but deserves attention (e.g. `weak-key`), in the order found.
     pub warnings: Vec<Warning>,
-    /// The earliest expiration (Unix seconds) among the signatures that verified, over the
-    /// whole chain of trust (DS, DNSKEY, CNAME links, the answer or its denial): when the
-    /// answer stops validating unless the zones are re-signed. `None` when none verified.
+    /// The earliest expiration (Unix seconds) among the signatures the verdict rests on,
+    /// over the whole chain of trust (DS, DNSKEY, CNAME links, the answer or its denial):
+    /// when the answer stops validating unless the zones are re-signed. Signatures that
+    /// verified count, and so do those of an RRset that failed because its signatures had
+    /// expired (the time is then in the past). `None` when no signature counts.
     pub earliest_expiration: Option<u64>,
 }
 

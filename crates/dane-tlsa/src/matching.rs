@@ -384,7 +384,7 @@ impl Matcher<'_> {
                 return Ok(Some(self.with_names(
                     depth,
                     format!(
-                        "the key (not in the chain) signs the certificate at depth {below}; the path verifies"
+                        "the key at depth {depth} (not in the chain) signs the certificate at depth {below}; the path verifies"
                     ),
                 )));
             }
@@ -408,10 +408,11 @@ impl Matcher<'_> {
             .iter()
             .position(|c| sequence_contents(&c.issuer) == Some(subject.as_slice()))
             .unwrap_or(self.chain.len() - 1);
+        let depth = below + 1;
         Ok(Some(self.with_names(
-            below + 1,
+            depth,
             format!(
-                "the certificate (not in the chain) issued the certificate at depth {below}; the path verifies"
+                "the certificate at depth {depth} (not in the chain) issued the certificate at depth {below}; the path verifies"
             ),
         )))
     }

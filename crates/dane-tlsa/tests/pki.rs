@@ -508,7 +508,9 @@ fn dane_ta_root_must_be_sent_unless_full_2_1_0_or_2_0_0() {
         names: &["mx1.example.test"],
         verdict: Verdict::Authenticated,
         expect: vec![(Matched, Some(2))],
-        reason: "key (not in the chain) signs the certificate at depth 1",
+        // DEPTH and text in one convention: the key takes depth 2, above the
+        // intermediate at depth 1 that it signs.
+        reason: "key at depth 2 (not in the chain) signs the certificate at depth 1",
         ..Case::default()
     });
     check(Case {
@@ -534,7 +536,7 @@ fn dane_ta_root_must_be_sent_unless_full_2_1_0_or_2_0_0() {
         names: &["mx1.example.test"],
         verdict: Verdict::Authenticated,
         expect: vec![(Matched, Some(2))],
-        reason: "certificate (not in the chain) issued the certificate at depth 1",
+        reason: "certificate at depth 2 (not in the chain) issued the certificate at depth 1",
         ..Case::default()
     });
     check(Case {

@@ -499,21 +499,85 @@ fn match_authenticates_with_exit_0_and_a_table() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert!(lines[0].starts_with("#  RECORD"), "{}", r.stdout);
+    // Canonical order (RFC 4034 6.3): 2 1 1 sorts before 3 1 1, whatever the input order;
+    // matched records are shown whole.
     assert!(
-        lines[1].contains("matched") && lines[1].contains(" 0 "),
+        lines[1].starts_with(&format!("1  2 1 1 {} ", up(&g("intermediate-ca", 1, 1))))
+            && lines[1].contains("matched")
+            && lines[1].contains(" 1 "),
         "{}",
         lines[1]
     );
     assert!(
-        lines[2].contains("matched") && lines[2].contains(" 1 "),
+        lines[2].starts_with(&format!("2  3 1 1 {} ", up(&g("leaf-rsa", 1, 1))))
+            && lines[2].contains("matched")
+            && lines[2].contains(" 0 "),
         "{}",
         lines[2]
     );
     assert!(
-        lines[3].starts_with("authenticated: record 1 (3 1 1)"),
+        lines[3].starts_with("authenticated: record 1 (2 1 1)"),
         "{}",
         lines[3]
     );
+}
+
+/// Issue 12.10: PKIX usages offline, with --ca-file (and --system-roots): a `1 1 1` of the
+/// leaf and a `0 1 1` of the intermediate count only when the chain validates for --name.
+#[test]
+fn match_pkix_usages_with_a_ca_file() {
+    let ee = format!("1 1 1 {}", g("leaf-rsa", 1, 1));
+    let ta = format!("0 1 1 {}", g("intermediate-ca", 1, 1));
+    let base = |extra: &[&str]| {
+        let chain = pki("chain-rsa.pem");
+        let mut args = vec![
+            "tlsa", "match", "--chain", &chain, "--record", &ee, "--record", &ta,
+        ];
+        args.extend_from_slice(extra);
+        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&refs)
+    };
+    let root = pki("root-ca.pem");
+    // Without anchors: unusable, as before.
+    let r = base(&["--name", "mx1.example.test"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.stdout.matches("unusable").count(), 4, "{}", r.stdout);
+    // With the test root: both match, at the depth the DEPTH column gives.
+    let r = base(&["--name", "mx1.example.test", "--ca-file", &root]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let out = r.stdout.replace(&root, "ROOT");
+    crate::verify::golden("tlsa-match-pkix.txt", &out);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[1].contains("matched  1      matches at depth 1; PKIX validation passed"),
+        "{out}"
+    );
+    assert!(
+        lines[2].contains("matched  0      matches at depth 0; PKIX validation passed"),
+        "{out}"
+    );
+    // The wrong name: PKIX fails, so the records are rejected.
+    let r = base(&["--name", "other.example.test", "--ca-file", &root]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.stdout.matches("rejected").count(), 2, "{}", r.stdout);
+    // The system store does not hold the test root.
+    if std::path::Path::new("/etc/ssl/certs/ca-certificates.crt").is_file() {
+        let r = base(&["--name", "mx1.example.test", "--system-roots"]);
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(r.stdout.contains("PKIX validation failed"), "{}", r.stdout);
+    }
+    // With --smtp they stay unusable (RFC 7672 3.1.3).
+    let r = base(&["--name", "mx1.example.test", "--ca-file", &root, "--smtp"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    // PKIX needs a name; a bad anchor file is an input error.
+    let r = base(&["--ca-file", &root]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--ca-file needs --name"), "{}", r.stderr);
+    let r = base(&["--name", "mx1.example.test", "--ca-file", &pki("README.md")]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--ca-file"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
 }
 
 #[test]
@@ -781,15 +845,16 @@ fn match_json_schema() {
     let doc: MatchDoc = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(doc.version, 1);
     assert_eq!(doc.verdict, "authenticated");
-    assert!(doc.reason.contains("record 1 (2 0 2)"), "{}", doc.reason);
+    assert!(doc.reason.contains("record 2 (2 0 2)"), "{}", doc.reason);
     assert_eq!(doc.at, "2030-01-01T00:00:00Z");
     assert_eq!(doc.reference_ids, vec!["x.mail.example.test"]);
     assert_eq!(doc.chain_length, 3);
     assert_eq!(doc.records.len(), 2);
-    let ta = &doc.records[0];
+    // Canonical order: 1 1 1 before 2 0 2.
+    let ta = &doc.records[1];
     assert_eq!(
         (ta.index, ta.status.as_str(), ta.depth),
-        (0, "matched", Some(2))
+        (1, "matched", Some(2))
     );
     assert_eq!(
         (ta.record.usage, ta.record.selector, ta.record.matching_type),
@@ -797,7 +862,7 @@ fn match_json_schema() {
     );
     assert_eq!(ta.record.data, g("root-ca", 0, 2));
     assert!(ta.detail.contains("x.mail.example.test"), "{}", ta.detail);
-    let pkix = &doc.records[1];
+    let pkix = &doc.records[0];
     assert_eq!(pkix.status, "unusable");
     assert_eq!(
         pkix.unusable.as_ref().map(|u| u.kind.as_str()),
