@@ -69,6 +69,16 @@ fn send(addr: &str, raw: &[u8]) -> (u16, String) {
     (status, text)
 }
 
+/// The Accept header Prometheus 2 sends on every scrape.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+fn get_accept(addr: &str, target: &str, accept: &str) -> (u16, String) {
+    send(
+        addr,
+        format!("GET {target} HTTP/1.1\r\nHost: x\r\nAccept: {accept}\r\n\r\n").as_bytes(),
+    )
+}
+
 fn get(addr: &str, target: &str) -> (u16, String) {
     send(
         addr,
@@ -80,7 +90,11 @@ fn get(addr: &str, target: &str) -> (u16, String) {
 fn probe_answers_openmetrics() {
     let nsd = dane_testenv::Nsd::start_fixtures().unwrap();
     let server = start(&nsd, &[]);
-    let (status, text) = get(&server.addr, "/probe?target=nonexistent.test&service=smtp");
+    let (status, text) = get_accept(
+        &server.addr,
+        "/probe?target=nonexistent.test&service=smtp",
+        PROMETHEUS_ACCEPT,
+    );
     assert_eq!(status, 200, "{text}");
     assert!(
         text.contains("Content-Type: application/openmetrics-text; version=1.0.0"),
@@ -93,9 +107,24 @@ fn probe_answers_openmetrics() {
     );
     assert!(text.contains("dane_dnssec_status{"), "{text}");
     assert!(text.ends_with("# EOF\n"), "{text}");
-    // Percent-encoded and defaulted service.
+    assert!(text.contains("\r\nVary: Accept\r\n"), "{text}");
+    assert!(text.contains("\nprobe_success 0\n"), "{text}");
+    assert!(
+        text.contains("\n# UNIT probe_duration_seconds seconds\n"),
+        "{text}"
+    );
+    // Percent-encoded and defaulted module; no Accept header: the text format 0.0.4.
     let (status, text) = get(&server.addr, "/probe?target=nx%2Etest");
     assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("# EOF") && !text.contains("# UNIT"),
+        "{text}"
+    );
+    assert!(text.contains("\nprobe_success 0\n"), "{text}");
     assert!(
         text.contains("domain=\"nx.test.\",service=\"smtp\""),
         "{text}"
@@ -115,9 +144,19 @@ fn hostile_and_unknown_requests_are_refused() {
     let server = start(&nsd, &["--header-timeout", "1"]);
     let cases: &[(&str, u16, &str)] = &[
         (
+            "/probe?target=nonexistent.test&modules=x",
+            400,
+            "unknown parameter \"modules\"",
+        ),
+        (
             "/probe?target=nonexistent.test&module=x",
             400,
-            "unknown parameter \"module\"",
+            "unknown module \"x\"",
+        ),
+        (
+            "/probe?target=nonexistent.test&module=smtp&service=smtp",
+            400,
+            "not both",
         ),
         ("/probe?target=a.test&target=b.test", 400, "given twice"),
         ("/probe?target=%zz", 400, "bad percent-encoding"),
