@@ -208,7 +208,7 @@ fn progress_only_on_a_terminal() {
     assert_eq!(quiet.stdout.lines().count(), 5, "{quiet:?}");
     assert_eq!(quiet.stderr, "", "--quiet: nothing on stderr");
 
-    let Some(script) = crate::common::require_tool("script", "bsdutils") else {
+    let Some(script) = dane_testenv::require_tool("script", "bsdutils") else {
         return;
     };
     let file = temp_file("progress-input", input.as_bytes());

@@ -9,7 +9,8 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{dane, fixture, require_tool, run};
+use crate::common::{dane, fixture, run};
+use dane_testenv::require_tool;
 
 /// The server process, killed (by its own handle) when the test ends.
 struct Server {
