@@ -66,6 +66,7 @@ pub mod engine;
 pub mod evidence;
 pub mod host;
 pub mod live;
+pub mod query;
 pub mod report;
 pub mod service;
 pub mod smtp;

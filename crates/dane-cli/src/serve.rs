@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::Args as ClapArgs;
 use dane_check::live::{LiveDns, LiveProber};
-use dane_check::service::{self, Service};
-use dane_probe::Protocol;
+use dane_check::query::{ProbeQuery, RequestTarget, parse_request_target, probe_query};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -134,45 +133,8 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// A parsed request: the path and the decoded query parameters.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Request {
-    path: String,
-    params: Vec<(String, String)>,
-}
-
-/// Strict percent-decoding (RFC 3986 2.1) of a query component, `+` as space (HTML form
-/// encoding, which Prometheus uses); the result must be UTF-8.
-fn decode(component: &str) -> Result<String, String> {
-    let bytes = component.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or("bad percent-encoding")?;
-                out.push(hex);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| "a parameter is not UTF-8 once decoded".to_owned())
-}
-
 /// Parses the request head (without the final empty line). `Err` is the response to send.
-pub fn parse_head(head: &str) -> Result<Request, Response> {
+pub fn parse_head(head: &str) -> Result<RequestTarget, Response> {
     let mut lines = head.split("\r\n");
     let line = lines.next().unwrap_or("");
     if line.len() > MAX_REQUEST_LINE {
@@ -222,89 +184,7 @@ pub fn parse_head(head: &str) -> Result<Request, Response> {
     if method != "GET" {
         return Err(error(405, "only GET"));
     }
-    // Origin form only (RFC 9112 3.2.1): no absolute URLs, so no proxying.
-    if !target.starts_with('/') {
-        return Err(error(400, "the request target must be a path"));
-    }
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let mut params: Vec<(String, String)> = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (
-            decode(k).map_err(|e| error(400, &e))?,
-            decode(v).map_err(|e| error(400, &e))?,
-        );
-        if params.iter().any(|(seen, _)| *seen == k) {
-            return Err(error(400, &format!("parameter {k:?} given twice")));
-        }
-        params.push((k, v));
-    }
-    Ok(Request {
-        path: path.to_owned(),
-        params,
-    })
-}
-
-/// What `/probe` is asked to check.
-#[derive(Debug, PartialEq, Eq)]
-pub struct ProbeQuery {
-    domain: String,
-    service: Service,
-}
-
-/// Validates the `/probe` parameters.
-pub fn probe_query(params: &[(String, String)], allow_ports: bool) -> Result<ProbeQuery, String> {
-    let mut target = None;
-    let mut service_name = None;
-    let mut port = None;
-    let mut starttls = None;
-    for (k, v) in params {
-        match k.as_str() {
-            "target" => target = Some(v),
-            "service" => service_name = Some(v),
-            "port" | "starttls" if !allow_ports => {
-                return Err(format!("parameter {k:?} needs --allow-ports"));
-            }
-            "port" => port = Some(v),
-            "starttls" => starttls = Some(v),
-            other => {
-                return Err(format!(
-                    "unknown parameter {other:?} (target, service{})",
-                    if allow_ports { ", port, starttls" } else { "" }
-                ));
-            }
-        }
-    }
-    let target = target.ok_or("missing parameter \"target\"")?;
-    let domain = dane_tlsa::normalize_host(target).map_err(|e| format!("target: {e}"))?;
-    let service = match (port, starttls) {
-        (None, None) => {
-            let name = service_name.map_or("smtp", String::as_str);
-            service::by_name(name).ok_or_else(|| format!("unknown service {name:?}"))?
-        }
-        (Some(p), proto) => {
-            if service_name.is_some() {
-                return Err("give service or port, not both".into());
-            }
-            let port: u16 = p
-                .parse()
-                .ok()
-                .filter(|&p| p != 0)
-                .ok_or_else(|| format!("port {p:?}: not 1-65535"))?;
-            let protocol = match proto.map_or("none", String::as_str) {
-                "smtp" => Protocol::Smtp,
-                "imap" => Protocol::Imap,
-                "pop3" => Protocol::Pop3,
-                "xmpp-client" => Protocol::XmppClient,
-                "xmpp-server" => Protocol::XmppServer,
-                "none" => Protocol::Tls,
-                other => return Err(format!("unknown starttls {other:?}")),
-            };
-            service::custom(port, protocol)
-        }
-        (None, Some(_)) => return Err("starttls needs port".into()),
-    };
-    Ok(ProbeQuery { domain, service })
+    parse_request_target(target).map_err(|e| error(400, &e))
 }
 
 impl State {
