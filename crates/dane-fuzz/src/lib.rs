@@ -44,9 +44,12 @@ use hickory_proto::op::{Header, Query};
 use hickory_proto::serialize::binary::{BinDecodable as _, BinDecoder};
 use rustls_pki_types::UnixTime;
 
+/// A fuzz target's body: takes the fuzzer's bytes.
+pub type Body = fn(&[u8]);
+
 /// Every target: its name (the file in `fuzz/fuzz_targets/` and the corpus directory) and
 /// its body.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Body)] = &[
     ("dnssec_messages", dnssec_messages),
     ("tlsa_zone", tlsa_zone),
     ("trust_anchor", trust_anchor),

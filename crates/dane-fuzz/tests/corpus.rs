@@ -2,6 +2,8 @@
 //! (`fuzz/corpus/<target>/*`) and the crashes found so far, minimised
 //! (`fuzz/artifacts/<target>/*`). Plain `cargo test`, stable, no fuzzer needed.
 
+#![allow(clippy::unwrap_used)] // test helpers: an unreadable corpus file should fail loudly
+
 use std::path::{Path, PathBuf};
 
 fn fuzz_dir() -> PathBuf {
