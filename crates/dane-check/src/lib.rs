@@ -70,6 +70,7 @@ pub mod limits;
 pub mod live;
 pub mod observe;
 pub mod records;
+pub mod query;
 pub mod report;
 pub mod service;
 pub mod smtp;

@@ -20,8 +20,9 @@ use anyhow::{Context as _, bail};
 use clap::Args as ClapArgs;
 use dane_check::engine::{self, Dns, Options, ProbeRequest, ProbeResult, Prober};
 use dane_check::live::{LiveDns, LiveProber};
+use dane_check::query::{Target, parse_line};
 use dane_check::report::{DomainVerdict, Report};
-use dane_check::service::{self, Service};
+use dane_check::service::Service;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -86,76 +87,8 @@ pub struct Args {
     pub check: CheckOpts,
 }
 
-/// One target of the input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The domain (or host, for `host:port`), normalised, without the trailing dot.
-    pub domain: String,
-    /// The service.
-    pub service: Service,
-    /// The target as written back: `domain service` or `host:port service`.
-    pub key: String,
-}
-
 /// The longest input line accepted (a DNS name is at most 253 characters).
 const MAX_LINE: usize = 1024;
-
-/// Parses one input line: `Ok(None)` for blank lines and comments.
-pub fn parse_line(line: &str) -> Result<Option<Target>, String> {
-    let content = line.split('#').next().unwrap_or("");
-    let words: Vec<&str> = content.split_whitespace().collect();
-    let (first, service_word) = match words.as_slice() {
-        [] => return Ok(None),
-        [first] => (*first, None),
-        [first, service] => (*first, Some(*service)),
-        _ => {
-            return Err(format!(
-                "expected `DOMAIN [SERVICE]` or `HOST:PORT SERVICE`, found {} words",
-                words.len()
-            ));
-        }
-    };
-    let named = |word: &str| {
-        service::by_name(word).ok_or_else(|| {
-            let names: Vec<&str> = service::SERVICES.iter().map(|s| s.name).collect();
-            format!(
-                "unknown service {:?} (one of {})",
-                term::sanitize(word),
-                names.join(", ")
-            )
-        })
-    };
-    let host = |word: &str| {
-        dane_tlsa::normalize_host(word).map_err(|e| term::sanitize(&e.to_string()).into_owned())
-    };
-    if let Some((h, port)) = first.rsplit_once(':') {
-        let port: u16 = port
-            .parse()
-            .ok()
-            .filter(|&p| p != 0)
-            .ok_or_else(|| format!("{:?}: not a port (1-65535)", term::sanitize(port)))?;
-        let Some(word) = service_word else {
-            return Err(format!(
-                "{}: HOST:PORT needs a SERVICE (the protocol to speak)",
-                term::sanitize(first)
-            ));
-        };
-        let named = named(word)?;
-        let domain = host(h)?;
-        return Ok(Some(Target {
-            key: format!("{domain}:{port} {}", named.name),
-            domain,
-            service: service::custom(port, named.protocol),
-        }));
-    }
-    let service = named(service_word.unwrap_or("smtp"))?;
-    let domain = host(first)?;
-    Ok(Some(Target {
-        key: format!("{domain} {}", service.name),
-        domain,
-        service,
-    }))
-}
 
 /// `--shard K/N`: (K - 1, N).
 fn parse_shard(text: &str) -> anyhow::Result<(u64, u64)> {
@@ -345,7 +278,7 @@ fn read_lines(mut input: impl BufRead, mut emit: impl FnMut(Item) -> bool) {
                 Ok(text) => match parse_line(text.trim_end_matches('\r')) {
                     Ok(Some(t)) => Some(Item::Target(number, t)),
                     Ok(None) => None,
-                    Err(e) => Some(Item::Bad(number, e)),
+                    Err(e) => Some(Item::Bad(number, term::sanitize(&e).into_owned())),
                 },
             }
         };
@@ -943,66 +876,6 @@ mod tests {
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect();
         (parsed, s)
-    }
-
-    fn check(line: &str, expected: Result<Option<(&str, &str, u16, &str)>, &str>) {
-        let got = parse_line(line);
-        match (got, expected) {
-            (Ok(None), Ok(None)) => {}
-            (Ok(Some(t)), Ok(Some((domain, service, port, key)))) => {
-                assert_eq!(
-                    (
-                        t.domain.as_str(),
-                        t.service.name,
-                        t.service.port,
-                        t.key.as_str()
-                    ),
-                    (domain, service, port, key),
-                    "{line:?}"
-                );
-            }
-            (Err(e), Err(says)) => assert!(e.contains(says), "{line:?}: {e}"),
-            (got, expected) => panic!("{line:?}: got {got:?}, expected {expected:?}"),
-        }
-    }
-
-    #[test]
-    fn input_lines() {
-        check("", Ok(None));
-        check("   # only a comment", Ok(None));
-        check(
-            "Example.COM.",
-            Ok(Some(("example.com", "smtp", 25, "example.com smtp"))),
-        );
-        check(
-            "example.com xmpp-server # note",
-            Ok(Some((
-                "example.com",
-                "xmpp-server",
-                5269,
-                "example.com xmpp-server",
-            ))),
-        );
-        check(
-            "mail.example.com:2525 smtp",
-            Ok(Some((
-                "mail.example.com",
-                "custom",
-                2525,
-                "mail.example.com:2525 smtp",
-            ))),
-        );
-        check(
-            "\texample.com\t https ",
-            Ok(Some(("example.com", "https", 443, "example.com https"))),
-        );
-        check("a b c", Err("found 3 words"));
-        check("example.com gopher", Err("unknown service \"gopher\""));
-        check("mail.example.com:2525", Err("needs a SERVICE"));
-        check("mail.example.com:0 smtp", Err("not a port"));
-        check("mail.example.com:99999 smtp", Err("not a port"));
-        check("bad..name", Err("empty label"));
-        check("[2001:db8::1]:25 smtp", Err("invalid DNS name"));
     }
 
     #[test]
