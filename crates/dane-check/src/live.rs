@@ -15,7 +15,7 @@ use dane_probe::{CertSummary, PkixVerdict, ProbeOutcome, Target};
 use dane_tlsa::Pkix;
 use rustls_pki_types::UnixTime;
 
-use crate::dns::{Answer, Lookup, Mx, Security, Srv, fqdn};
+use crate::dns::{Answer, Lookup, Mx, Resolution, Security, Srv, fqdn};
 use crate::engine::{Dns, Family, ProbeRequest, ProbeResult, Prober};
 use crate::evidence::Recorder;
 use crate::host::{Probe, ProbeFailure};
@@ -86,6 +86,35 @@ impl Dns for LiveDns {
 
     async fn srv(&self, name: &str) -> Lookup<Srv> {
         self.lookup(name, RecordType::SRV, parse_srv).await
+    }
+
+    async fn resolution(&self) -> Option<Resolution> {
+        let r = resolution(self.resolver.resolution(self.now).await);
+        if let Some(rec) = &self.recorder {
+            rec.set_resolution(r.clone());
+        }
+        Some(r)
+    }
+}
+
+/// The resolver's path in the report's vocabulary.
+pub fn resolution(r: &dane_resolver::Resolution) -> Resolution {
+    match r {
+        dane_resolver::Resolution::Resolver { .. } => Resolution {
+            mode: r.mode().to_owned(),
+            reason: None,
+            unsuitable: false,
+        },
+        dane_resolver::Resolution::Iterative { reason } => Resolution {
+            mode: r.mode().to_owned(),
+            reason: Some(reason.clone()),
+            unsuitable: false,
+        },
+        dane_resolver::Resolution::Unsuitable(u) => Resolution {
+            mode: r.mode().to_owned(),
+            reason: Some(u.to_string()),
+            unsuitable: true,
+        },
     }
 }
 

@@ -295,6 +295,7 @@ pub mod sample {
                 message: "a signature expires\nsoon".into(),
             }],
             rollover_ready: None,
+            resolution: None,
         }
     }
 
@@ -319,6 +320,7 @@ pub mod sample {
             hosts: vec![],
             warnings: vec![],
             rollover_ready: None,
+            resolution: None,
         }
     }
 

@@ -333,10 +333,10 @@ impl Iterator {
                 }
             }
         }
-        let detail = if tried.is_empty() {
-            "no server to ask".to_owned()
-        } else {
-            tried.join("; ")
+        let detail = match tried.len() {
+            0 => "no server to ask".to_owned(),
+            1..=3 => tried.join("; "),
+            n => format!("{}; and {} more", tried[..3].join("; "), n - 3),
         };
         if asked.is_empty() {
             return Err(IterateError::NoServerAddress {

@@ -328,16 +328,13 @@ impl Resolver {
                 }
             }
         }
-        let zone = self
-            .config
-            .anchors
-            .anchors()
-            .iter()
-            .map(|a| a.zone().clone())
-            .min_by_key(Name::num_labels)
-            .unwrap_or_else(Name::root)
-            .to_string();
-        (good, Unsuitable { zone, servers: bad })
+        (
+            good,
+            Unsuitable {
+                zone: ".".into(),
+                servers: bad,
+            },
+        )
     }
 
     /// The settings.
