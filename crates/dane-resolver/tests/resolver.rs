@@ -1,5 +1,6 @@
 //! dane-resolver against NSD serving the fixtures: every row of cases.tsv, the evidence
-//! recorder, the delv differential, and hostile-server behaviour.
+//! recorder, and hostile-server behaviour (the delv differential is in the e2e suite,
+//! `tests/e2e/tests/e2e/delv.rs`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -342,39 +343,6 @@ fn hostile_servers_give_indeterminate() {
         started.elapsed() < Duration::from_secs(10),
         "{:?}",
         started.elapsed()
-    );
-}
-
-/// The differential: for every case, delv (BIND) and our resolver with the same anchor and
-/// server. They differ on exactly the rows of delv-exceptions.tsv, where ours is the
-/// expected verdict and delv's is the one listed (each row gives the RFC reasoning).
-#[test]
-fn delv_differs_from_us_exactly_on_the_listed_exceptions() {
-    let nsd = Nsd::start_fixtures().expect("start nsd");
-    let r = resolver(&nsd);
-    let rt = rt();
-    let mut differences = Vec::new();
-    for case in cases().unwrap() {
-        let name = Name::from_str(&case.name).unwrap();
-        let rtype = RecordType::from_str(&case.rtype).unwrap();
-        // delv validates at the real clock; the fixtures are valid until 2036.
-        let ours = rt.block_on(r.lookup(&name, rtype, pinned())).unwrap();
-        let theirs = dane_testenv::delv(&nsd, &case.name, &case.rtype)
-            .expect("delv (scripts/install-test-deps)");
-        let ours = ours.outcome.verdict.as_str();
-        if ours != theirs {
-            differences.push(format!("{}\t{}\t{ours}\t{theirs}", case.name, case.rtype));
-        }
-    }
-    let exceptions: Vec<String> =
-        dane_testenv::read_table(&fixtures_dir().join("delv-exceptions.tsv"), 5)
-            .unwrap()
-            .into_iter()
-            .map(|row| format!("{}\t{}\t{}\t{}", row[0], row[1], row[2], row[3]))
-            .collect();
-    assert_eq!(
-        differences, exceptions,
-        "(name, type, ours, delv) must be exactly delv-exceptions.tsv"
     );
 }
 

@@ -6,7 +6,6 @@
 
 mod common;
 mod dnssec;
-mod interop;
 mod probe;
 mod scan;
 mod serve;

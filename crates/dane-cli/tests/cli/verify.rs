@@ -267,8 +267,8 @@ fn bad_input_is_one_line_exit_2_and_nothing_on_stdout() {
 }
 
 /// Every interop scenario, replayed from the evidence recorded in the interop environment
-/// (`fixtures/interop/evidence`, refreshed by `DANE_RECORD_EVIDENCE=1 cargo test -p dane-cli
-/// --test cli interop` as root): the verdict and exit code of `scenarios.tsv`, with no
+/// (`fixtures/interop/evidence`, refreshed by `DANE_RECORD_EVIDENCE=1 cargo test -p dane-e2e
+/// interop` as root): the verdict and exit code of `scenarios.tsv`, with no
 /// network, no namespace and no root.
 #[test]
 fn interop_scenarios_replay_from_recorded_evidence() {
@@ -279,7 +279,7 @@ fn interop_scenarios_replay_from_recorded_evidence() {
         let file = dir.join(format!("{}.json", s.domain));
         assert!(
             file.exists(),
-            "{}: no recorded evidence (record it: DANE_RECORD_EVIDENCE=1 cargo test -p dane-cli --test cli interop)",
+            "{}: no recorded evidence (record it: DANE_RECORD_EVIDENCE=1 cargo test -p dane-e2e interop)",
             file.display()
         );
         let r = run(&["verify", "--evidence", file.to_str().unwrap(), "--json"]);

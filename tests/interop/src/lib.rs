@@ -33,11 +33,13 @@
 
 mod fixtures;
 pub mod interop;
+mod process;
 
 pub use fixtures::{
     Case, EvidenceItem, cases, evidence_dir, read_evidence, read_table, write_evidence,
 };
 pub use interop::{Interop, Scenario, scenarios};
+pub use process::{Run, require_tool, run_command, temp_file};
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, UdpSocket};

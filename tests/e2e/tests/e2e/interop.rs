@@ -83,7 +83,7 @@ fn evidence_dir() -> PathBuf {
 
 /// `dane verify` for a scenario, inside the namespace.
 fn dane_verify(env: &Interop, s: &Scenario, extra: &[&str]) -> (i32, String, String) {
-    let mut cmd = env.command(env!("CARGO_BIN_EXE_dane"));
+    let mut cmd = env.command(dane_e2e::dane_bin());
     cmd.env("NO_COLOR", "1").arg("verify");
     if s.service == "https" {
         cmd.args([format!("www.{}", s.domain).as_str(), "--service", "https"]);
@@ -152,7 +152,7 @@ fn every_scenario_verdict_reason_exit_and_replay() {
             continue;
         }
         // The run replays offline from its evidence to the same document and exit code.
-        let replay = std::process::Command::new(env!("CARGO_BIN_EXE_dane"))
+        let replay = std::process::Command::new(dane_e2e::dane_bin())
             .args(["verify", "--evidence", file_arg, "--json"])
             .output()
             .unwrap();
@@ -251,7 +251,7 @@ fn dane_dnssec_and_delv_agree_on_every_lookup_behind_the_scenarios() {
     for row in &rows {
         let (name, rtype, want, answer) = (&row[0], &row[1], &row[2], &row[3]);
         let out = env
-            .command(env!("CARGO_BIN_EXE_dane"))
+            .command(dane_e2e::dane_bin())
             .args(["dnssec", name, rtype, "--json", "--trust-anchor"])
             .arg(env.anchor_ds())
             .output()
