@@ -1,7 +1,9 @@
 //! DNS evidence collection for DNSSEC validation.
 //!
 //! [`Resolver::lookup`] asks a recursive resolver (or an authoritative server that holds
-//! every zone, as in the tests) with DO=1 and CD=1, and feeds the answers to
+//! every zone, as in the tests) with DO=1 and CD=1, checked once per run
+//! ([`Resolver::resolution`]), or iterates from the root hints ([`Mode`]), and feeds the
+//! answers to
 //! [`dane_dnssec::validate`], which says which question it needs next (the DNSKEY of the
 //! trust anchor's zone, the DS at each label down to the signer, the DNSKEY at each cut,
 //! the answer, each CNAME/DNAME target). The verdict comes from `dane-dnssec` alone
@@ -44,8 +46,19 @@
 //!
 //! - UDP and TCP only (no DoT/DoH); no EDNS Client Subnet, no cookies.
 //! - A failed question stays failed for the life of the [`Resolver`] (one run).
-//! - The servers must be recursive (or authoritative for every zone asked); there is no
-//!   iteration from the root servers.
+//! - The resolution path ([`Mode`], [`Resolution`]) is decided once per resolver; if the
+//!   check's task is cancelled (a scrape's deadline), the next lookup checks again.
+//! - The iterative path ignores TTLs (one run's cache) and has no QNAME minimisation, no
+//!   server selection by RTT and no DNS cookies.
+//!
+//! # Why hickory-proto and not hickory-resolver
+//!
+//! hickory-resolver's `Recursor` (feature `recursor`) returns a `Message` assembled from its
+//! own record cache, not the response an authoritative server sent; its roots are bare
+//! addresses on port 53; its caching, budgets and errors are its own. Its name server pools
+//! hand back records rather than raw messages. The validator needs the messages as
+//! received, so both the resolver path and the iterative path ([`iterate`]) are built here
+//! on hickory-proto (the transport in `transport.rs`), and the resolv.conf reader stays ours.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
