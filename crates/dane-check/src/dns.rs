@@ -121,6 +121,23 @@ pub struct Srv {
     pub target: String,
 }
 
+/// How a run's DNS answers were obtained (issue 11): through the configured resolver, or
+/// iteratively from the root servers, and why. The answers are validated the same way on
+/// either path; this says only where they came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Resolution {
+    /// `resolver` or `iterative`.
+    pub mode: String,
+    /// Why this path: the unsuitable-resolver line when the resolver failed the check,
+    /// `--iterate`, ...; absent for a resolver used as configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The configured resolver failed the capability check and iteration was off
+    /// (`--no-iterate`): nothing could be looked up, the verdict is indeterminate.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsuitable: bool,
+}
+
 /// Lowercases a DNS name and gives it a trailing dot, for comparisons and TLSA owners.
 pub fn fqdn(name: &str) -> String {
     let mut n = name.trim().to_ascii_lowercase();

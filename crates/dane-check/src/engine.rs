@@ -15,7 +15,7 @@ use rustls_pki_types::UnixTime;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::dns::{Answer, Lookup, Mx, Security, Srv, fqdn};
+use crate::dns::{Answer, Lookup, Mx, Resolution, Security, Srv, fqdn};
 use crate::host::{
     self, AddressStep, Candidate, HostPolicy, NoDane, Probe, ProbeFailure, Rules, TlsaStep,
 };
@@ -52,6 +52,11 @@ pub trait Dns: Send + Sync + 'static {
     fn tlsa(&self, owner: &str) -> impl Future<Output = Lookup<TlsaRecord>> + Send;
     /// `name SRV` (`_service._tcp.domain`).
     fn srv(&self, name: &str) -> impl Future<Output = Lookup<Srv>> + Send;
+    /// Where the answers come from (decided once per run by a live source; recorded in
+    /// evidence). `None`: the source does not say (in-memory fakes).
+    fn resolution(&self) -> impl Future<Output = Option<Resolution>> + Send {
+        async { None }
+    }
 }
 
 /// What a probe of one SMTP server saw.
@@ -138,7 +143,49 @@ struct Target {
 /// Checks `service` at `domain` as a DANE client would: for SMTP (RFC 7672) every MX host,
 /// for SRV services (RFC 7673) every target, otherwise the domain itself (RFC 7671); every
 /// address of each.
+///
+/// When the DNS source says its resolver is unsuitable (it failed the capability check and
+/// iteration is off), nothing is looked up: the report is indeterminate with the resolver's
+/// problem as the reason (a local fault is never a verdict on the domain).
 pub async fn verify<D: Dns, P: Prober>(
+    dns: Arc<D>,
+    prober: Arc<P>,
+    domain: &str,
+    service: &Service,
+    options: &Options,
+) -> Report {
+    let resolution = dns.resolution().await;
+    if let Some(r) = resolution.as_ref().filter(|r| r.unsuitable) {
+        return unsuitable_resolver(domain, service, r);
+    }
+    let mut report = verify_domain(dns, prober, domain, service, options).await;
+    report.resolution = resolution;
+    report
+}
+
+/// The report of a run whose resolver failed the capability check (iteration off).
+pub fn unsuitable_resolver(domain: &str, service: &Service, resolution: &Resolution) -> Report {
+    Report {
+        version: SCHEMA_VERSION,
+        domain: fqdn(domain),
+        service: service.name,
+        verdict: DomainVerdict::Indeterminate,
+        reason: resolution
+            .reason
+            .clone()
+            .unwrap_or_else(|| "unsuitable resolver".to_owned()),
+        mx: None,
+        mx_plan: None,
+        srv: None,
+        srv_plan: None,
+        hosts: Vec::new(),
+        warnings: Vec::new(),
+        rollover_ready: None,
+        resolution: Some(resolution.clone()),
+    }
+}
+
+async fn verify_domain<D: Dns, P: Prober>(
     dns: Arc<D>,
     prober: Arc<P>,
     domain: &str,
@@ -174,6 +221,7 @@ fn empty_report(domain: &str, service: &Service) -> Report {
         hosts: Vec::new(),
         warnings: Vec::new(),
         rollover_ready: None,
+        resolution: None,
     }
 }
 

@@ -16,7 +16,7 @@ use hickory_proto::rr::{Name, RecordType};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use serde::{Deserialize, Serialize};
 
-use crate::dns::{Lookup, Mx, Security, Srv, fqdn};
+use crate::dns::{Lookup, Mx, Resolution, Security, Srv, fqdn};
 use crate::engine::{Dns, Family, ProbeRequest, ProbeResult, Prober};
 use crate::host::{Probe, ProbeFailure};
 use crate::observe::{cert_info, from_dnssec, parse_ip, parse_mx, parse_srv, parse_tlsa};
@@ -127,6 +127,10 @@ pub struct Bundle {
     pub dns: Vec<DnsItem>,
     /// Every probe made.
     pub probes: Vec<ProbeItem>,
+    /// Where the DNS answers came from (the resolver or iteration); absent in bundles of
+    /// older versions. A replay reports the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
 }
 
 impl Bundle {
@@ -191,6 +195,7 @@ struct DnsLog {
 pub struct Recorder {
     dns: Mutex<DnsLog>,
     probes: Mutex<Vec<ProbeItem>>,
+    resolution: Mutex<Option<Resolution>>,
 }
 
 impl Recorder {
@@ -214,6 +219,19 @@ impl Recorder {
                 failed: answer.as_ref().err().cloned(),
             });
         }
+    }
+
+    /// Records the run's resolution path.
+    pub fn set_resolution(&self, resolution: Resolution) {
+        *self.resolution.lock().unwrap_or_else(|p| p.into_inner()) = Some(resolution);
+    }
+
+    /// The run's resolution path, when the DNS source said.
+    pub fn resolution(&self) -> Option<Resolution> {
+        self.resolution
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Adds one probe.
@@ -289,6 +307,7 @@ pub struct ReplayDns {
     now: UnixTime,
     limits: Limits,
     memo: SignatureMemo,
+    resolution: Option<Resolution>,
 }
 
 impl ReplayDns {
@@ -300,7 +319,14 @@ impl ReplayDns {
             now,
             limits: Limits::default(),
             memo: SignatureMemo::new(100_000),
+            resolution: None,
         }
+    }
+
+    /// Reports `resolution` as the recorded run's path (the bundle's `resolution`).
+    pub fn with_resolution(mut self, resolution: Option<Resolution>) -> ReplayDns {
+        self.resolution = resolution;
+        self
     }
 
     fn lookup<T>(&self, name: &str, rtype: RecordType, parse: fn(&str) -> Option<T>) -> Lookup<T> {
@@ -352,6 +378,10 @@ impl Dns for ReplayDns {
 
     async fn srv(&self, name: &str) -> Lookup<Srv> {
         self.lookup(name, RecordType::SRV, parse_srv)
+    }
+
+    async fn resolution(&self) -> Option<Resolution> {
+        self.resolution.clone()
     }
 }
 

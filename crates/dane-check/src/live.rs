@@ -13,7 +13,7 @@ use hickory_proto::rr::{Name, RecordType};
 use dane_probe::Target;
 use rustls_pki_types::UnixTime;
 
-use crate::dns::{Lookup, Mx, Srv, fqdn};
+use crate::dns::{Lookup, Mx, Resolution, Srv, fqdn};
 use crate::engine::{Dns, Family, ProbeRequest, ProbeResult, Prober};
 use crate::evidence::Recorder;
 use crate::host::{Probe, ProbeFailure};
@@ -86,6 +86,35 @@ impl Dns for LiveDns {
 
     async fn srv(&self, name: &str) -> Lookup<Srv> {
         self.lookup(name, RecordType::SRV, parse_srv).await
+    }
+
+    async fn resolution(&self) -> Option<Resolution> {
+        let r = resolution(self.resolver.resolution(self.now).await);
+        if let Some(rec) = &self.recorder {
+            rec.set_resolution(r.clone());
+        }
+        Some(r)
+    }
+}
+
+/// The resolver's path in the report's vocabulary.
+pub fn resolution(r: &dane_resolver::Resolution) -> Resolution {
+    match r {
+        dane_resolver::Resolution::Resolver { .. } => Resolution {
+            mode: r.mode().to_owned(),
+            reason: None,
+            unsuitable: false,
+        },
+        dane_resolver::Resolution::Iterative { reason } => Resolution {
+            mode: r.mode().to_owned(),
+            reason: Some(reason.clone()),
+            unsuitable: false,
+        },
+        dane_resolver::Resolution::Unsuitable(u) => Resolution {
+            mode: r.mode().to_owned(),
+            reason: Some(u.to_string()),
+            unsuitable: true,
+        },
     }
 }
 

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use dane_tlsa::{CertUsage, MatchReport, RecordStatus, TlsaRecord};
 use serde::Serialize;
 
-use crate::dns::{Lookup, Mx, Srv};
+use crate::dns::{Lookup, Mx, Resolution, Srv};
 use crate::host::NoDane;
 use crate::service::SrvPlan;
 use crate::smtp::MxPlan;
@@ -203,6 +203,10 @@ pub struct Report {
     /// With a candidate and a candidate TLSA set: whether that set authenticates both the
     /// certificates served now and the candidate, at every host DANE covers.
     pub rollover_ready: Option<bool>,
+    /// Where the DNS answers came from (the resolver or iteration from the root), when the
+    /// DNS source says (live runs and replays of their evidence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
 }
 
 /// What one part of a domain's verdict is: an endpoint probed, a candidate judged, or a

@@ -1820,6 +1820,12 @@ mod live_dns {
                 live.tlsa(n).await,
             ));
         }
+        let resolution = live.resolution().await;
+        assert_eq!(
+            resolution.as_ref().map(|r| r.mode.as_str()),
+            Some("resolver")
+        );
+        assert_eq!(recorder.resolution(), resolution, "the path is recorded");
         drop(nsd); // the replay needs no server
         let (dns_items, probes) = recorder.take();
         let bundle = Bundle {
@@ -1837,6 +1843,7 @@ mod live_dns {
             ),
             dns: dns_items,
             probes,
+            resolution: recorder.resolution(),
         };
         let text = serde_json::to_string(&bundle).unwrap();
         let back = Bundle::from_json(&text).unwrap();

@@ -447,6 +447,7 @@ pub fn deadline_report(domain: &str, service: &Service, deadline: Duration) -> R
         hosts: Vec::new(),
         warnings: Vec::new(),
         rollover_ready: None,
+        resolution: None,
     }
 }
 

@@ -315,6 +315,7 @@ pub mod sample {
                 message: "a signature expires\nsoon".into(),
             }],
             rollover_ready: None,
+            resolution: None,
         }
     }
 
@@ -412,6 +413,7 @@ pub mod sample {
             hosts,
             warnings,
             rollover_ready,
+            resolution: None,
         }
     }
 
@@ -500,6 +502,7 @@ pub mod sample {
             hosts: vec![],
             warnings: vec![],
             rollover_ready: None,
+            resolution: None,
         }
     }
 

@@ -194,6 +194,7 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             anchors: anchors_text,
             dns: dns_items,
             probes,
+            resolution: recorder.resolution(),
         };
         let mut text = serde_json::to_string_pretty(&bundle)?;
         text.push('\n');
@@ -287,7 +288,7 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
     if options.host.is_none() {
         options.host.clone_from(&bundle.host);
     }
-    let dns = Arc::new(ReplayDns::new(evidence, anchors, now));
+    let dns = Arc::new(ReplayDns::new(evidence, anchors, now).with_resolution(bundle.resolution));
     let prober = Arc::new(ReplayProber::new(bundle.probes));
     let started = std::time::Instant::now();
     let report = run_engine(dns, prober, &bundle.domain, &service, &options)?;
@@ -484,6 +485,14 @@ pub fn text(report: &Report, color: bool) -> String {
         term::paint(color, colour(report.verdict.status()), &head),
         clean(&report.reason)
     );
+    if let Some(r) = report.resolution.as_ref().filter(|r| r.mode == "iterative") {
+        let why = r.reason.as_deref().unwrap_or("");
+        let _ = writeln!(
+            o,
+            "resolution: iterative from the root servers ({})",
+            clean(why)
+        );
+    }
     if let Some(ready) = report.rollover_ready {
         let _ = writeln!(
             o,
@@ -749,6 +758,7 @@ mod tests {
                 })
                 .collect(),
             rollover_ready: None,
+            resolution: None,
         }
     }
 

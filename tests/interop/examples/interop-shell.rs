@@ -7,7 +7,8 @@
 //!
 //! The command's environment has `DANE_INTEROP_ANCHOR` (the root DS file),
 //! `DANE_INTEROP_BIND_ANCHOR` (delv's), `DANE_INTEROP_DNSKEY_ANCHOR` (ldns-dane's),
-//! `DANE_INTEROP_BULK` (the bulk domains, one a line) and `MAIL_CONFIG` (so
+//! `DANE_INTEROP_BULK` (the bulk domains, one a line), `DANE_INTEROP_ROOT_HINTS` (the
+//! private root's hints, for `dane --iterate --root-hints`) and `MAIL_CONFIG` (so
 //! `posttls-finger` finds a configuration).
 #![allow(clippy::print_stdout, clippy::print_stderr)] // an example prints what it does
 
@@ -56,6 +57,7 @@ fn main() {
         .env("DANE_INTEROP_BIND_ANCHOR", env.anchor_bind())
         .env("DANE_INTEROP_DNSKEY_ANCHOR", env.anchor_dnskey())
         .env("DANE_INTEROP_BULK", &bulk_file)
+        .env("DANE_INTEROP_ROOT_HINTS", env.root_hints())
         .env("MAIL_CONFIG", env.posttls_finger_config())
         .status();
     drop(env);

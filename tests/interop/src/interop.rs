@@ -865,6 +865,12 @@ impl Interop {
         "127.0.0.1"
     }
 
+    /// Root hints for the private root (`. NS ns.test.` at NSD's address): `dane --iterate
+    /// --root-hints`, as Unbound uses them.
+    pub fn root_hints(&self) -> PathBuf {
+        self.dir.join("root.hints")
+    }
+
     /// The private root's KSK as a DS line (zone-file syntax; `dane --trust-anchor`).
     pub fn anchor_ds(&self) -> PathBuf {
         self.dir.join("anchors/root.ds")

@@ -279,6 +279,8 @@ fn checks_are_limited_and_deadlined() {
             "127.0.0.1:0",
             "--resolver",
             &resolver,
+            // Never resolve from the (real) root servers from a test on the host.
+            "--no-iterate",
         ])
         .args(["--max-checks", "1", "--deadline", "2", "--timeout", "10"])
         .stdin(Stdio::null())

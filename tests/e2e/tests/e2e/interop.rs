@@ -287,3 +287,97 @@ fn dane_dnssec_and_delv_agree_on_every_lookup_behind_the_scenarios() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Iteration from the environment's private root (`--iterate --root-hints`, issue 11)
+/// reaches, for every scenario, the verdict, reason and exit code it reaches through
+/// Unbound, and the report says which path was taken.
+#[test]
+fn iterating_from_the_private_root_matches_every_scenario() {
+    let env = Interop::start().expect("the interop environment (run as root; see the error)");
+    let hints = env.root_hints();
+    let hints = hints.to_str().unwrap();
+    let mut failures = Vec::new();
+    for s in &scenarios().unwrap() {
+        let (code, stdout, stderr) =
+            dane_verify(&env, s, &["--json", "--iterate", "--root-hints", hints]);
+        let doc: serde_json::Value = match serde_json::from_str(&stdout) {
+            Ok(d) => d,
+            Err(e) => {
+                failures.push(format!("{}: no JSON ({e}): {stdout}{stderr}", s.domain));
+                continue;
+            }
+        };
+        let want_reason = REASONS
+            .iter()
+            .find(|(d, _)| *d == s.domain)
+            .map(|(_, r)| *r)
+            .unwrap();
+        let verdict = doc["verdict"].as_str().unwrap_or("");
+        let reason = doc["reason"].as_str().unwrap_or("");
+        if verdict != s.expected_verdict
+            || code != s.expected_exit
+            || !(reason.contains(want_reason) || verdict == want_reason)
+            || doc["resolution"]["mode"] != "iterative"
+        {
+            failures.push(format!(
+                "{}: got {verdict} (exit {code}, {reason:?}, resolution {}), want {} (exit {}, reason with {want_reason:?})",
+                s.domain, doc["resolution"], s.expected_verdict, s.expected_exit
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A resolver that cannot be reached (nothing listens on 127.0.0.2:53 in the namespace)
+/// fails the capability check: with --no-iterate the verdict is indeterminate (exit 3) with
+/// one reason naming the resolver and the fix, never failed; by default dane then iterates
+/// from the root (here the private one) and reaches the scenario's own verdict.
+#[test]
+fn an_unsuitable_resolver_is_indeterminate_or_replaced_by_iteration() {
+    let env = Interop::start().expect("the interop environment (run as root; see the error)");
+    let hints = env.root_hints();
+    let hints = hints.to_str().unwrap();
+    let all = scenarios().unwrap();
+    for domain in ["ee311.test", "tlsa-tampered.test", "insecure.test"] {
+        let s = all.iter().find(|s| s.domain == domain).unwrap();
+        let (code, stdout, stderr) = dane_verify(
+            &env,
+            s,
+            &["--json", "--resolver", "127.0.0.2", "--no-iterate"],
+        );
+        let doc: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{domain}: {e}: {stdout}{stderr}"));
+        assert_eq!(code, 3, "{domain}: {stdout}");
+        assert_eq!(doc["verdict"], "indeterminate", "{domain}");
+        let reason = doc["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("unsuitable resolver")
+                && reason.contains("resolver 127.0.0.2:53 unreachable")
+                && reason.contains("fix:"),
+            "{domain}: {reason}"
+        );
+        assert_eq!(doc["resolution"]["unsuitable"], true);
+        let (code, stdout, stderr) = dane_verify(
+            &env,
+            s,
+            &["--json", "--resolver", "127.0.0.2", "--root-hints", hints],
+        );
+        let doc: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{domain}: {e}: {stdout}{stderr}"));
+        assert_eq!(
+            doc["verdict"],
+            s.expected_verdict.as_str(),
+            "{domain}: {stdout}"
+        );
+        assert_eq!(code, s.expected_exit, "{domain}");
+        assert_eq!(doc["resolution"]["mode"], "iterative", "{domain}");
+        assert!(
+            doc["resolution"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("127.0.0.2:53 unreachable"),
+            "{domain}: {}",
+            doc["resolution"]
+        );
+    }
+}
