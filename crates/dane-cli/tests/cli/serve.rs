@@ -601,12 +601,22 @@ fn prometheus_scrapes_like_a_blackbox_exporter() {
         .collect();
     instances.sort_unstable();
     assert_eq!(instances, wanted, "{verdicts:?}");
-    let own = query(
-        &prometheus,
-        "dane_exporter_checks_total{job=\"blackbox_exporter\"}",
-    );
-    assert_eq!(own.len(), 1, "{own:?}");
-    let checks: f64 = own[0]["value"][1].as_str().unwrap().parse().unwrap();
+    // The exporter's own series is scraped on its own schedule: a scrape taken before the
+    // second check finished counts one; wait (bounded) for a later scrape.
+    let mut own = Vec::new();
+    let mut checks = 0.0;
+    for _ in 0..30 {
+        own = query(
+            &prometheus,
+            "dane_exporter_checks_total{job=\"blackbox_exporter\"}",
+        );
+        assert_eq!(own.len(), 1, "{own:?}");
+        checks = own[0]["value"][1].as_str().unwrap().parse().unwrap();
+        if checks >= 2.0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
     assert!(checks >= 2.0, "{own:?}");
     // The unit is only in OpenMetrics: Prometheus parsed that format.
     let metadata = prometheus_api(
