@@ -7,6 +7,7 @@
 mod common;
 mod dnssec;
 mod interop;
+mod interop_services;
 mod probe;
 mod scan;
 mod serve;
