@@ -496,8 +496,14 @@ pub fn text(report: &Report, color: bool) -> String {
             }
         );
     }
+    // A host's preference is its MX preference, or its SRV priority (RFC 2782).
+    let pref_label = if report.srv.is_some() {
+        "SRV priority"
+    } else {
+        "MX"
+    };
     for h in &report.hosts {
-        host_text(&mut o, h, color);
+        host_text(&mut o, h, pref_label, color);
     }
     if !report.warnings.is_empty() {
         let _ = writeln!(o, "\nwarnings:");
@@ -508,10 +514,10 @@ pub fn text(report: &Report, color: bool) -> String {
     o
 }
 
-fn host_text(o: &mut String, h: &HostReport, color: bool) {
+fn host_text(o: &mut String, h: &HostReport, pref_label: &str, color: bool) {
     let pref = h
         .preference
-        .map_or_else(String::new, |p| format!(" (MX {p})"));
+        .map_or_else(String::new, |p| format!(" ({pref_label} {p})"));
     let _ = writeln!(
         o,
         "\n{}{pref}  {}: {}",

@@ -215,10 +215,7 @@ fn every_service_scenario_verdict_reason_exit_chain_and_replay() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Both addresses of every scenario that reaches a TLS handshake: 2 x (8 verified + 8
     // mismatch + 8 insecure-SRV + 3 + 3 SNI).
-    assert!(
-        compared >= 44,
-        "only {compared} chains compared with openssl"
-    );
+    assert_eq!(compared, 60, "chains compared with openssl");
 }
 
 /// The same server, two names: with the TLSA base domain as SNI the server presents the
@@ -265,4 +262,12 @@ fn service_scenarios_replay_from_recorded_evidence() {
             str_of(&doc, "reason")
         );
     }
+    // The text report names an SRV target's priority as such, not as an MX preference.
+    let file = evidence_dir().join("imap.svc-ok.test.json");
+    let r = run(&["verify", "--evidence", file.to_str().unwrap()]);
+    assert!(
+        r.stdout.contains("mail.svc-ok.test. (SRV priority 0)") && !r.stdout.contains("(MX "),
+        "{}",
+        r.stdout
+    );
 }
