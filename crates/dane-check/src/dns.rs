@@ -73,10 +73,15 @@ pub struct Lookup<T> {
     pub security: Security,
     /// The answer at the end of the chain. Meaningless when `security` is a failure.
     pub answer: Answer<T>,
-    /// The earliest expiration (seconds since the Unix epoch) of the RRSIGs that made the
-    /// answer secure, along the whole chain of trust (DS, DNSKEY, CNAME links, the answer or
-    /// its denial); `None` when nothing was signed.
+    /// The earliest expiration (seconds since the Unix epoch) of the RRSIGs the verdict
+    /// rests on, along the whole chain of trust (DS, DNSKEY, CNAME links, the answer or its
+    /// denial): for a bogus answer whose signatures expired, when they expired (in the
+    /// past); `None` when nothing was signed or the lookup is indeterminate.
     pub expires: Option<u64>,
+    /// What validated but deserves attention along the chain (`weak-key`: an RSA key under
+    /// 1024 bits verified a signature); omitted from JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dnssec_warnings: Vec<dane_dnssec::Warning>,
 }
 
 impl<T> Lookup<T> {
@@ -116,6 +121,23 @@ pub struct Srv {
     pub target: String,
 }
 
+/// How a run's DNS answers were obtained (issue 11): through the configured resolver, or
+/// iteratively from the root servers, and why. The answers are validated the same way on
+/// either path; this says only where they came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Resolution {
+    /// `resolver` or `iterative`.
+    pub mode: String,
+    /// Why this path: the unsuitable-resolver line when the resolver failed the check,
+    /// `--iterate`, ...; absent for a resolver used as configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The configured resolver failed the capability check and iteration was off
+    /// (`--no-iterate`): nothing could be looked up, the verdict is indeterminate.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsuitable: bool,
+}
+
 /// Lowercases a DNS name and gives it a trailing dot, for comparisons and TLSA owners.
 pub fn fqdn(name: &str) -> String {
     let mut n = name.trim().to_ascii_lowercase();
@@ -148,6 +170,7 @@ mod tests {
             security: Security::Bogus { reason: "x".into() },
             answer: Answer::Records(vec![1]),
             expires: None,
+            dnssec_warnings: Vec::new(),
         };
         assert!(bogus.records().is_empty());
         assert!(!bogus.is_secure_denial());
@@ -160,6 +183,7 @@ mod tests {
                 security: Security::Insecure,
                 answer: Answer::NoData,
                 expires: None,
+                dnssec_warnings: Vec::new(),
             }
         };
         assert!(denial.is_secure_denial());

@@ -15,10 +15,11 @@ use rustls_pki_types::UnixTime;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::dns::{Answer, Lookup, Mx, Security, Srv, fqdn};
+use crate::dns::{Answer, Lookup, Mx, Resolution, Security, Srv, fqdn};
 use crate::host::{
     self, AddressStep, Candidate, HostPolicy, NoDane, Probe, ProbeFailure, Rules, TlsaStep,
 };
+use crate::records::canonical_lookup;
 use crate::report::{
     AddressLookup, CandidateReport, CertInfo, DomainVerdict, EndpointReport, HostReport, Report,
     SCHEMA_VERSION, TlsInfo, TlsaReport, Warning, domain_verdict, host_warnings,
@@ -28,10 +29,7 @@ use crate::smtp::{self, MxPlan};
 use crate::verdict::{Status, Verdict, combine};
 use dane_probe::Protocol;
 
-/// Most hosts (MX exchanges, SRV targets) checked per domain.
-pub const MAX_HOSTS: usize = 64;
-/// Most addresses probed per host.
-pub const MAX_ADDRESSES: usize = 32;
+pub use crate::limits::{MAX_ADDRESSES, MAX_HOSTS};
 
 /// An address family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +52,11 @@ pub trait Dns: Send + Sync + 'static {
     fn tlsa(&self, owner: &str) -> impl Future<Output = Lookup<TlsaRecord>> + Send;
     /// `name SRV` (`_service._tcp.domain`).
     fn srv(&self, name: &str) -> impl Future<Output = Lookup<Srv>> + Send;
+    /// Where the answers come from (decided once per run by a live source; recorded in
+    /// evidence). `None`: the source does not say (in-memory fakes).
+    fn resolution(&self) -> impl Future<Output = Option<Resolution>> + Send {
+        async { None }
+    }
 }
 
 /// What a probe of one SMTP server saw.
@@ -140,6 +143,10 @@ struct Target {
 /// Checks `service` at `domain` as a DANE client would: for SMTP (RFC 7672) every MX host,
 /// for SRV services (RFC 7673) every target, otherwise the domain itself (RFC 7671); every
 /// address of each.
+///
+/// When the DNS source says its resolver is unsuitable (it failed the capability check and
+/// iteration is off), nothing is looked up: the report is indeterminate with the resolver's
+/// problem as the reason (a local fault is never a verdict on the domain).
 pub async fn verify<D: Dns, P: Prober>(
     dns: Arc<D>,
     prober: Arc<P>,
@@ -147,10 +154,63 @@ pub async fn verify<D: Dns, P: Prober>(
     service: &Service,
     options: &Options,
 ) -> Report {
-    let domain = fqdn(domain);
-    let mut report = Report {
+    let resolution = dns.resolution().await;
+    if let Some(r) = resolution.as_ref().filter(|r| r.unsuitable) {
+        return unsuitable_resolver(domain, service, r);
+    }
+    let mut report = verify_domain(dns, prober, domain, service, options).await;
+    report.resolution = resolution;
+    report
+}
+
+/// The report of a run whose resolver failed the capability check (iteration off).
+pub fn unsuitable_resolver(domain: &str, service: &Service, resolution: &Resolution) -> Report {
+    Report {
         version: SCHEMA_VERSION,
-        domain: domain.clone(),
+        domain: fqdn(domain),
+        service: service.name,
+        verdict: DomainVerdict::Indeterminate,
+        reason: resolution
+            .reason
+            .clone()
+            .unwrap_or_else(|| "unsuitable resolver".to_owned()),
+        mx: None,
+        mx_plan: None,
+        srv: None,
+        srv_plan: None,
+        hosts: Vec::new(),
+        warnings: Vec::new(),
+        rollover_ready: None,
+        resolution: Some(resolution.clone()),
+    }
+}
+
+async fn verify_domain<D: Dns, P: Prober>(
+    dns: Arc<D>,
+    prober: Arc<P>,
+    domain: &str,
+    service: &Service,
+    options: &Options,
+) -> Report {
+    let domain = fqdn(domain);
+    let mut report = empty_report(&domain, service);
+    let Some(targets) = discover_targets(&*dns, &domain, service, options, &mut report).await
+    else {
+        return report;
+    };
+    let targets = bound_hosts(targets, &mut report.warnings);
+    report.hosts = check_hosts(dns, prober, targets, service, &domain, options, &mut report).await;
+    add_host_warnings(&mut report, options, service.mx);
+    decide_domain(&mut report);
+    report.rollover_ready = rollover_ready(&report.hosts, options);
+    report
+}
+
+/// The report before anything is known.
+fn empty_report(domain: &str, service: &Service) -> Report {
+    Report {
+        version: SCHEMA_VERSION,
+        domain: domain.to_owned(),
         service: service.name,
         verdict: DomainVerdict::Indeterminate,
         reason: String::new(),
@@ -161,105 +221,146 @@ pub async fn verify<D: Dns, P: Prober>(
         hosts: Vec::new(),
         warnings: Vec::new(),
         rollover_ready: None,
-    };
-    let direct = |host: &str| Target {
+        resolution: None,
+    }
+}
+
+/// The host at `host` without indirection, on the service's port.
+fn direct_target(host: &str, service: &Service) -> Target {
+    Target {
         host: fqdn(host),
         port: service.port,
         preference: None,
         insecure: None,
-    };
-    let targets: Vec<Target> = if let Some(host) = &options.host {
-        // RFC 7671 6: without indirection the host named by the user is the base domain.
-        vec![direct(host)]
-    } else if service.mx {
-        let mx = dns.mx(&domain).await;
-        let plan = smtp::mx_plan(&mx);
-        report.mx = Some(mx);
-        if let Some(v) = smtp::plan_verdict(&domain, &plan) {
-            report.verdict = match plan {
-                MxPlan::NullMx | MxPlan::NoSuchDomain { .. } => DomainVerdict::Nonexistent,
-                _ if v.status == Status::Failed => DomainVerdict::Failed,
-                _ => DomainVerdict::Indeterminate,
-            };
-            report.reason = v.reason;
-            report.mx_plan = Some(plan);
-            return report;
-        }
-        let insecure = |secure: bool| (!secure).then_some(NoDane::InsecureMx);
-        let targets = match &plan {
-            MxPlan::Hosts {
-                secure,
-                hosts,
-                ignored,
-            } => {
-                for message in ignored {
-                    report.warnings.push(Warning {
-                        code: "ignored-mx",
-                        host: None,
-                        message: message.clone(),
-                    });
-                }
-                hosts
-                    .iter()
-                    .map(|m| Target {
-                        host: m.exchange.clone(),
-                        port: service.port,
-                        preference: Some(m.preference),
-                        insecure: insecure(*secure),
-                    })
-                    .collect()
-            }
-            // RFC 5321 5.1: the domain itself is the host; RFC 7672 2.2.1: DANE applies
-            // when the MX denial is secure.
-            MxPlan::Implicit { secure } => vec![Target {
-                insecure: insecure(*secure),
-                ..direct(&domain)
-            }],
-            _ => Vec::new(),
-        };
-        report.mx_plan = Some(plan);
-        targets
-    } else if let Some(label) = service.srv {
-        let owner = format!("{label}.{domain}");
-        let srv = dns.srv(&owner).await;
-        let plan = service::srv_plan(&srv);
-        report.srv = Some(srv);
-        if let Some(v) = service::srv_plan_verdict(&owner, &plan) {
-            report.verdict = match plan {
-                SrvPlan::NotOffered => DomainVerdict::Nonexistent,
-                _ if v.status == Status::Failed => DomainVerdict::Failed,
-                _ => DomainVerdict::Indeterminate,
-            };
-            report.reason = v.reason;
-            report.srv_plan = Some(plan);
-            return report;
-        }
-        let targets = match &plan {
-            SrvPlan::Targets { secure, targets } => targets
-                .iter()
-                .map(|t| Target {
-                    host: t.target.clone(),
-                    port: t.port,
-                    preference: Some(t.priority),
-                    insecure: (!secure).then_some(NoDane::InsecureSrv),
-                })
-                .collect(),
-            // No SRV records: the domain itself at the default port, no indirection.
-            SrvPlan::Fallback { .. } => vec![direct(&domain)],
-            _ => Vec::new(),
-        };
-        report.srv_plan = Some(plan);
-        targets
-    } else {
-        vec![direct(&domain)]
-    };
+    }
+}
 
-    // Bounded work (ARCHITECTURE.md invariant 7): a hostile zone can list thousands of MX
-    // or SRV targets; the first MAX_HOSTS in preference order are checked, and the report
-    // says how many were left out.
-    let mut targets = targets;
+/// The hosts to check, by the service's discovery rule; `None` when discovery itself
+/// decided the domain's verdict (recorded in `report`).
+async fn discover_targets<D: Dns>(
+    dns: &D,
+    domain: &str,
+    service: &Service,
+    options: &Options,
+    report: &mut Report,
+) -> Option<Vec<Target>> {
+    if let Some(host) = &options.host {
+        // RFC 7671 6: without indirection the host named by the user is the base domain.
+        return Some(vec![direct_target(host, service)]);
+    }
+    if service.mx {
+        return mx_targets(dns, domain, service, report).await;
+    }
+    if let Some(label) = service.srv {
+        return srv_targets(dns, domain, label, service, report).await;
+    }
+    Some(vec![direct_target(domain, service)])
+}
+
+/// RFC 7672 2.2.1: the MX hosts in preference order (the domain itself for the implicit
+/// MX); an insecure MX RRset makes DANE inapplicable to every host it names.
+async fn mx_targets<D: Dns>(
+    dns: &D,
+    domain: &str,
+    service: &Service,
+    report: &mut Report,
+) -> Option<Vec<Target>> {
+    let mx = dns.mx(domain).await;
+    let plan = smtp::mx_plan(&mx);
+    report.mx = Some(mx);
+    if let Some(v) = smtp::plan_verdict(domain, &plan) {
+        report.verdict = match plan {
+            MxPlan::NullMx | MxPlan::NoSuchDomain { .. } => DomainVerdict::Nonexistent,
+            _ if v.status == Status::Failed => DomainVerdict::Failed,
+            _ => DomainVerdict::Indeterminate,
+        };
+        report.reason = v.reason;
+        report.mx_plan = Some(plan);
+        return None;
+    }
+    let insecure = |secure: bool| (!secure).then_some(NoDane::InsecureMx);
+    let targets = match &plan {
+        MxPlan::Hosts {
+            secure,
+            hosts,
+            ignored,
+        } => {
+            report
+                .warnings
+                .extend(ignored.iter().map(|message| Warning {
+                    code: "ignored-mx",
+                    host: None,
+                    message: message.clone(),
+                }));
+            hosts
+                .iter()
+                .map(|m| Target {
+                    host: m.exchange.clone(),
+                    port: service.port,
+                    preference: Some(m.preference),
+                    insecure: insecure(*secure),
+                })
+                .collect()
+        }
+        // RFC 5321 5.1: the domain itself is the host; RFC 7672 2.2.1: DANE applies when
+        // the MX denial is secure.
+        MxPlan::Implicit { secure } => vec![Target {
+            insecure: insecure(*secure),
+            ..direct_target(domain, service)
+        }],
+        _ => Vec::new(),
+    };
+    report.mx_plan = Some(plan);
+    Some(targets)
+}
+
+/// RFC 7673 3: the SRV targets in priority order (the domain itself at the default port
+/// when there are none); an insecure SRV RRset makes DANE inapplicable to its targets.
+async fn srv_targets<D: Dns>(
+    dns: &D,
+    domain: &str,
+    label: &str,
+    service: &Service,
+    report: &mut Report,
+) -> Option<Vec<Target>> {
+    let owner = format!("{label}.{domain}");
+    let srv = dns.srv(&owner).await;
+    let plan = service::srv_plan(&srv);
+    report.srv = Some(srv);
+    if let Some(v) = service::srv_plan_verdict(&owner, &plan) {
+        report.verdict = match plan {
+            SrvPlan::NotOffered => DomainVerdict::Nonexistent,
+            _ if v.status == Status::Failed => DomainVerdict::Failed,
+            _ => DomainVerdict::Indeterminate,
+        };
+        report.reason = v.reason;
+        report.srv_plan = Some(plan);
+        return None;
+    }
+    let targets = match &plan {
+        SrvPlan::Targets { secure, targets } => targets
+            .iter()
+            .map(|t| Target {
+                host: t.target.clone(),
+                port: t.port,
+                preference: Some(t.priority),
+                insecure: (!secure).then_some(NoDane::InsecureSrv),
+            })
+            .collect(),
+        // No SRV records: the domain itself at the default port, no indirection.
+        SrvPlan::Fallback { .. } => vec![direct_target(domain, service)],
+        _ => Vec::new(),
+    };
+    report.srv_plan = Some(plan);
+    Some(targets)
+}
+
+/// Bounded work (ARCHITECTURE.md invariant 7): a hostile zone can list thousands of MX or
+/// SRV targets; the first [`MAX_HOSTS`] in preference order are checked, and a warning says
+/// how many were left out.
+fn bound_hosts(mut targets: Vec<Target>, warnings: &mut Vec<Warning>) -> Vec<Target> {
     if targets.len() > MAX_HOSTS {
-        report.warnings.push(Warning {
+        warnings.push(Warning {
             code: "too-many-hosts",
             host: None,
             message: format!(
@@ -269,6 +370,20 @@ pub async fn verify<D: Dns, P: Prober>(
         });
         targets.truncate(MAX_HOSTS);
     }
+    targets
+}
+
+/// Every host checked concurrently (probes bounded by one semaphore for the run), in
+/// discovery order.
+async fn check_hosts<D: Dns, P: Prober>(
+    dns: Arc<D>,
+    prober: Arc<P>,
+    targets: Vec<Target>,
+    service: &Service,
+    domain: &str,
+    options: &Options,
+    report: &mut Report,
+) -> Vec<HostReport> {
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for (index, target) in targets.into_iter().enumerate() {
@@ -276,7 +391,7 @@ pub async fn verify<D: Dns, P: Prober>(
         let rules = Rules {
             port: target.port,
             smtp: service.mx,
-            service_domain: domain.clone(),
+            service_domain: domain.to_owned(),
         };
         let (options, protocol) = (options.clone(), service.protocol);
         tasks.spawn(async move {
@@ -297,52 +412,58 @@ pub async fn verify<D: Dns, P: Prober>(
         }
     }
     results.sort_by_key(|(i, _)| *i);
-    report.hosts = results.into_iter().map(|(_, h)| h).collect();
+    results.into_iter().map(|(_, h)| h).collect()
+}
 
+/// The warnings each host's results call for, at `--at` with the `--warn-days` horizon.
+fn add_host_warnings(report: &mut Report, options: &Options, smtp: bool) {
     let now = options.now.as_secs();
     for h in &report.hosts {
         report
             .warnings
-            .extend(host_warnings(h, now, options.warn_days, service.mx));
+            .extend(host_warnings(h, now, options.warn_days, smtp));
     }
+}
+
+/// The domain's verdict from its hosts; when it is verified, a warning for every host DANE
+/// does not cover (a sender delivering there is not protected).
+fn decide_domain(report: &mut Report) {
     let (verdict, reason) = domain_verdict(&report.hosts);
     if verdict == DomainVerdict::Verified {
-        for h in &report.hosts {
-            if h.no_dane.is_some() {
-                report.warnings.push(Warning {
-                    code: "not-covered",
-                    host: Some(h.name.clone()),
-                    message: format!(
-                        "{}: {}; a DANE sender delivering there is not protected",
-                        h.name, h.verdict.reason
-                    ),
-                });
-            }
+        for h in report.hosts.iter().filter(|h| h.no_dane.is_some()) {
+            report.warnings.push(Warning {
+                code: "not-covered",
+                host: Some(h.name.clone()),
+                message: format!(
+                    "{}: {}; a DANE sender delivering there is not protected",
+                    h.name, h.verdict.reason
+                ),
+            });
         }
     }
     report.verdict = verdict;
     report.reason = reason;
-    if options.candidate.is_some() && options.tlsa_override.is_some() {
-        // Ready when every host DANE covers authenticates both now and after the change.
-        let covered: Vec<&HostReport> = report
-            .hosts
-            .iter()
-            .filter(|h| h.candidate.is_some())
-            .collect();
-        report.rollover_ready = Some(
-            !covered.is_empty()
-                && covered.iter().all(|h| {
-                    h.candidate
-                        .as_ref()
-                        .is_some_and(|c| c.verdict.status == Status::Verified)
-                        && !h.endpoints.is_empty()
-                        && h.endpoints
-                            .iter()
-                            .all(|e| e.verdict.status == Status::Verified)
-                }),
-        );
+}
+
+/// With a candidate and a candidate TLSA set: ready when every host DANE covers
+/// authenticates both the certificates served now and the candidate.
+fn rollover_ready(hosts: &[HostReport], options: &Options) -> Option<bool> {
+    if options.candidate.is_none() || options.tlsa_override.is_none() {
+        return None;
     }
-    report
+    let covered: Vec<&HostReport> = hosts.iter().filter(|h| h.candidate.is_some()).collect();
+    Some(
+        !covered.is_empty()
+            && covered.iter().all(|h| {
+                h.candidate
+                    .as_ref()
+                    .is_some_and(|c| c.verdict.status == Status::Verified)
+                    && !h.endpoints.is_empty()
+                    && h.endpoints
+                        .iter()
+                        .all(|e| e.verdict.status == Status::Verified)
+            }),
+    )
 }
 
 /// The candidate TLSA set as the answer for `owner`: the records for that owner, or those
@@ -371,6 +492,7 @@ fn override_lookup(owner: &str, set: &[(Option<String>, TlsaRecord)]) -> Lookup<
             Answer::Records(records)
         },
         expires: None,
+        dnssec_warnings: Vec::new(),
     }
 }
 
@@ -424,10 +546,15 @@ async fn check_host<D: Dns, P: Prober>(
             let mut lookups = Vec::new();
             let policy = loop {
                 match host::tlsa_step(rules, host, &bases, &lookups) {
-                    TlsaStep::Query { owner } => lookups.push(match &options.tlsa_override {
-                        Some(set) => override_lookup(&owner, set),
-                        None => dns.tlsa(&owner).await,
-                    }),
+                    // RFC 4034 6.3: records in canonical order, whatever order the
+                    // resolver (or the file) gave them in, so every output numbers them
+                    // the same way.
+                    TlsaStep::Query { owner } => {
+                        lookups.push(canonical_lookup(match &options.tlsa_override {
+                            Some(set) => override_lookup(&owner, set),
+                            None => dns.tlsa(&owner).await,
+                        }))
+                    }
                     TlsaStep::Decided(p) => break p,
                 }
             };
@@ -438,7 +565,9 @@ async fn check_host<D: Dns, P: Prober>(
             // The original name's TLSA too, when the expanded one is used: only to warn when
             // the two differ (a sender never looks there).
             let original = match (&base, &options.tlsa_override) {
-                (Some(b), None) if *b != fqdn(host) => Some(dns.tlsa(&rules.owner(host)).await),
+                (Some(b), None) if *b != fqdn(host) => {
+                    Some(canonical_lookup(dns.tlsa(&rules.owner(host)).await))
+                }
                 _ => None,
             };
             report.tlsa = Some(TlsaReport {
@@ -466,6 +595,10 @@ async fn check_host<D: Dns, P: Prober>(
     if let Some(candidate) = &options.candidate {
         report.candidate = host::candidate_verdict(rules, host, &policy, candidate, options.now)
             .map(|v| CandidateReport {
+                publish: match v.verdict.status {
+                    Status::Verified => Vec::new(),
+                    _ => host::records_to_publish(rules, &policy, candidate),
+                },
                 verdict: v.verdict,
                 tlsa_match: v.matched,
             });

@@ -16,10 +16,10 @@ use hickory_proto::rr::{Name, RecordType};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use serde::{Deserialize, Serialize};
 
-use crate::dns::{Lookup, Mx, Security, Srv, fqdn};
+use crate::dns::{Lookup, Mx, Resolution, Security, Srv, fqdn};
 use crate::engine::{Dns, Family, ProbeRequest, ProbeResult, Prober};
 use crate::host::{Probe, ProbeFailure};
-use crate::live::{from_dnssec, parse_ip, parse_mx, parse_srv, parse_tlsa};
+use crate::observe::{cert_info, from_dnssec, parse_ip, parse_mx, parse_srv, parse_tlsa};
 use crate::report::TlsInfo;
 use dane_tlsa::{Pkix, TlsaRecord};
 
@@ -123,10 +123,14 @@ pub struct Bundle {
     /// The trust anchors used, as DS/DNSKEY lines; `None` for the IANA root anchors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anchors: Option<String>,
-    /// Every DNS answer used, in the order first asked.
+    /// Every DNS answer used, in canonical name order (RFC 4034 6.1), then by type.
     pub dns: Vec<DnsItem>,
     /// Every probe made.
     pub probes: Vec<ProbeItem>,
+    /// Where the DNS answers came from (the resolver or iteration); absent in bundles of
+    /// older versions. A replay reports the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
 }
 
 impl Bundle {
@@ -191,6 +195,7 @@ struct DnsLog {
 pub struct Recorder {
     dns: Mutex<DnsLog>,
     probes: Mutex<Vec<ProbeItem>>,
+    resolution: Mutex<Option<Resolution>>,
 }
 
 impl Recorder {
@@ -214,6 +219,19 @@ impl Recorder {
                 failed: answer.as_ref().err().cloned(),
             });
         }
+    }
+
+    /// Records the run's resolution path.
+    pub fn set_resolution(&self, resolution: Resolution) {
+        *self.resolution.lock().unwrap_or_else(|p| p.into_inner()) = Some(resolution);
+    }
+
+    /// The run's resolution path, when the DNS source said.
+    pub fn resolution(&self) -> Option<Resolution> {
+        self.resolution
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Adds one probe.
@@ -247,10 +265,15 @@ impl Recorder {
             });
     }
 
-    /// What was collected: DNS items in first-asked order, probes sorted by address and
-    /// port (so a bundle does not depend on task scheduling).
+    /// What was collected: DNS items in canonical name order (RFC 4034 6.1), then by type;
+    /// probes sorted by address and port (so a bundle does not depend on the order the
+    /// concurrent lookups and probes happened to finish in). Replay looks items up by
+    /// question, so the order is for people and diffs only.
     pub fn take(&self) -> (Vec<DnsItem>, Vec<ProbeItem>) {
-        let dns = std::mem::take(&mut self.dns.lock().unwrap_or_else(|p| p.into_inner()).items);
+        let mut dns = std::mem::take(&mut self.dns.lock().unwrap_or_else(|p| p.into_inner()).items);
+        dns.sort_by(|a, b| {
+            crate::records::canonical_name_cmp(&a.name, &b.name).then_with(|| a.rtype.cmp(&b.rtype))
+        });
         let mut probes =
             std::mem::take(&mut *self.probes.lock().unwrap_or_else(|p| p.into_inner()));
         probes.sort_by(|a, b| (a.address, a.port, &a.sni).cmp(&(b.address, b.port, &b.sni)));
@@ -284,6 +307,7 @@ pub struct ReplayDns {
     now: UnixTime,
     limits: Limits,
     memo: SignatureMemo,
+    resolution: Option<Resolution>,
 }
 
 impl ReplayDns {
@@ -295,7 +319,14 @@ impl ReplayDns {
             now,
             limits: Limits::default(),
             memo: SignatureMemo::new(100_000),
+            resolution: None,
         }
+    }
+
+    /// Reports `resolution` as the recorded run's path (the bundle's `resolution`).
+    pub fn with_resolution(mut self, resolution: Option<Resolution>) -> ReplayDns {
+        self.resolution = resolution;
+        self
     }
 
     fn lookup<T>(&self, name: &str, rtype: RecordType, parse: fn(&str) -> Option<T>) -> Lookup<T> {
@@ -306,6 +337,7 @@ impl ReplayDns {
             security: Security::Indeterminate { reason },
             answer: crate::dns::Answer::NoData,
             expires: None,
+            dnssec_warnings: Vec::new(),
         };
         let Ok(qname) = Name::from_str(&name) else {
             return indeterminate(format!("{name:?} is not a DNS name"));
@@ -346,6 +378,10 @@ impl Dns for ReplayDns {
 
     async fn srv(&self, name: &str) -> Lookup<Srv> {
         self.lookup(name, RecordType::SRV, parse_srv)
+    }
+
+    async fn resolution(&self) -> Option<Resolution> {
+        self.resolution.clone()
     }
 }
 
@@ -416,7 +452,7 @@ impl Prober for ReplayProber {
                         reason: reason.clone(),
                     },
                 };
-                let chain = ders.iter().map(crate::live::cert_info).collect();
+                let chain = ders.iter().map(cert_info).collect();
                 ProbeResult {
                     probe: Probe::Tls { chain: ders, pkix },
                     tls: tls.clone(),

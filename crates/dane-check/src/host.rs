@@ -563,6 +563,38 @@ pub fn candidate_verdict(
     ))
 }
 
+/// The zone-file lines that would make `candidate` acceptable at a host DANE covers, as
+/// `dane tlsa generate --recommended` prints them: `3 1 1` for the new key (RFC 7671 5.1,
+/// survives renewals of the same key) and, when the candidate is a chain with an issuer,
+/// `2 1 1` for its issuing CA (RFC 7671 5.2); records the set already has are left out.
+/// Empty when DANE does not apply or the candidate cannot be read.
+pub fn records_to_publish(
+    rules: &Rules,
+    policy: &HostPolicy,
+    candidate: &Candidate,
+) -> Vec<String> {
+    let HostPolicy::Dane { base, records, .. } = policy else {
+        return Vec::new();
+    };
+    let wanted = match candidate {
+        Candidate::Chain(chain) => dane_tlsa::recommended(chain).unwrap_or_default(),
+        Candidate::Key(spki) => dane_tlsa::generate(
+            &dane_tlsa::Source::PublicKey(spki.clone()),
+            CertUsage::DaneEe,
+            dane_tlsa::Selector::Spki,
+            dane_tlsa::MatchingType::Sha256,
+        )
+        .map(|r| vec![r])
+        .unwrap_or_default(),
+    };
+    let owner = rules.owner(base);
+    wanted
+        .into_iter()
+        .filter(|r| !records.contains(r))
+        .map(|r| format!("{owner} IN TLSA {}", r.presentation()))
+        .collect()
+}
+
 /// RFC 7672 2.2: under DANE, TLS is mandatory: a missing or failing STARTTLS is a
 /// definite failure (a downgrade); network trouble is indeterminate.
 fn failure_verdict(rules: &Rules, host: &str, failure: ProbeFailure, detail: &str) -> Verdict {

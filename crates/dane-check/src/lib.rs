@@ -18,6 +18,7 @@
 //!         Mx { preference: 10, exchange: "mx1.example.test.".into() },
 //!     ]),
 //!     expires: None,
+//!     dnssec_warnings: Vec::new(),
 //! };
 //! let MxPlan::Hosts { secure, hosts, .. } = smtp::mx_plan(&mx) else { unreachable!() };
 //! assert!(secure);
@@ -65,7 +66,11 @@ pub mod dns;
 pub mod engine;
 pub mod evidence;
 pub mod host;
+pub mod limits;
 pub mod live;
+pub mod observe;
+pub mod query;
+pub mod records;
 pub mod report;
 pub mod service;
 pub mod smtp;

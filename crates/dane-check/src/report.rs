@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use dane_tlsa::{CertUsage, MatchReport, RecordStatus, TlsaRecord};
 use serde::Serialize;
 
-use crate::dns::{Lookup, Mx, Srv};
+use crate::dns::{Lookup, Mx, Resolution, Srv};
 use crate::host::NoDane;
 use crate::service::SrvPlan;
 use crate::smtp::MxPlan;
@@ -122,6 +122,9 @@ pub struct CandidateReport {
     pub verdict: Verdict,
     /// Every record's outcome against the candidate.
     pub tlsa_match: Option<MatchReport>,
+    /// When the candidate would not be accepted: the zone-file lines to add at the host's
+    /// TLSA owner (`3 1 1` for its key, `2 1 1` for its issuer when a chain was given).
+    pub publish: Vec<String>,
 }
 
 /// One address lookup of a host.
@@ -164,7 +167,7 @@ pub struct HostReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
     /// A stable code for scripts (`certificate-expires`, `rrsig-expires`, `no-spare-record`,
-    /// `pkix-usage-in-smtp`, `unusable-record`, `ignored-mx`, `not-covered`).
+    /// `pkix-usage-in-smtp`, `unusable-record`, `ignored-mx`, `not-covered`, `weak-key`).
     pub code: &'static str,
     /// The host it concerns, if any.
     pub host: Option<String>,
@@ -200,35 +203,77 @@ pub struct Report {
     /// With a candidate and a candidate TLSA set: whether that set authenticates both the
     /// certificates served now and the candidate, at every host DANE covers.
     pub rollover_ready: Option<bool>,
+    /// Where the DNS answers came from (the resolver or iteration from the root), when the
+    /// DNS source says (live runs and replays of their evidence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
 }
 
-/// The domain's verdict from its hosts' endpoints (or the host verdicts of hosts without
-/// endpoints), with the reason of the part that decided it.
+/// What one part of a domain's verdict is: an endpoint probed, a candidate judged, or a
+/// host that has neither (its own verdict stands for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Endpoint,
+    Candidate,
+    Host,
+}
+
+/// `n` parts of each kind, in words: `2 endpoints`, `1 endpoint and 1 candidate`.
+fn parts_phrase(parts: &[(Part, &Verdict)], keep: impl Fn(&Verdict) -> bool) -> String {
+    let count = |k: Part| parts.iter().filter(|(p, v)| *p == k && keep(v)).count();
+    let mut words = Vec::new();
+    for (kind, one, many) in [
+        (Part::Endpoint, "endpoint", "endpoints"),
+        (Part::Candidate, "candidate", "candidates"),
+        (Part::Host, "host", "hosts"),
+    ] {
+        match count(kind) {
+            0 => {}
+            1 => words.push(format!("1 {one}")),
+            n => words.push(format!("{n} {many}")),
+        }
+    }
+    if words.is_empty() {
+        "nothing".to_owned()
+    } else {
+        words.join(" and ")
+    }
+}
+
+/// The domain's verdict from its hosts' endpoints and candidates (or the host verdicts of
+/// hosts with neither), with the reason of the part that decided it. The counts in the
+/// reason are those of endpoints and candidates separately, as the monitoring formats
+/// count them.
 pub fn domain_verdict(hosts: &[HostReport]) -> (DomainVerdict, String) {
-    let mut parts: Vec<&Verdict> = Vec::new();
+    let mut parts: Vec<(Part, &Verdict)> = Vec::new();
     for h in hosts {
         let before = parts.len();
-        parts.extend(h.endpoints.iter().map(|e| &e.verdict));
-        parts.extend(h.candidate.iter().map(|c| &c.verdict));
+        parts.extend(h.endpoints.iter().map(|e| (Part::Endpoint, &e.verdict)));
+        parts.extend(h.candidate.iter().map(|c| (Part::Candidate, &c.verdict)));
         if parts.len() == before {
-            parts.push(&h.verdict);
+            parts.push((Part::Host, &h.verdict));
         }
     }
     let first = |s: Status| {
         parts
             .iter()
-            .find(|v| v.status == s)
-            .map(|v| v.reason.clone())
+            .find(|(_, v)| v.status == s)
+            .map(|(_, v)| v.reason.clone())
     };
-    let count = |s: Status| parts.iter().filter(|v| v.status == s).count();
+    let count = |s: Status| parts.iter().filter(|(_, v)| v.status == s).count();
     let (verified, failed) = (count(Status::Verified), count(Status::Failed));
+    let all = parts_phrase(&parts, |_| true);
     if failed > 0 {
         let reason = first(Status::Failed).unwrap_or_default();
         return if verified > 0 {
-            (
-                DomainVerdict::Partial,
-                format!("{failed} of {} endpoints fail: {reason}", parts.len()),
-            )
+            let one_kind = parts.iter().all(|(k, _)| *k == parts[0].0);
+            let failing = if one_kind {
+                format!("{failed} of {all}")
+            } else {
+                let f = parts_phrase(&parts, |v| v.status == Status::Failed);
+                format!("{f} (of {all})")
+            };
+            (DomainVerdict::Partial, format!("{failing} fail: {reason}"))
         } else {
             (DomainVerdict::Failed, reason)
         };
@@ -240,14 +285,14 @@ pub fn domain_verdict(hosts: &[HostReport]) -> (DomainVerdict, String) {
         return (DomainVerdict::UnauthenticatedTls, reason);
     }
     if verified > 0 {
-        let n = parts.len();
-        let reason = if verified == n {
-            format!("all {n} endpoints authenticate with DANE")
+        let reason = if verified == 1 && parts.len() == 1 {
+            format!("{all} authenticates with DANE")
+        } else if verified == parts.len() {
+            format!("all {all} authenticate with DANE")
         } else {
-            format!(
-                "{verified} endpoints authenticate with DANE; {} are not covered by DANE",
-                n - verified
-            )
+            let ok = parts_phrase(&parts, |v| v.status == Status::Verified);
+            let rest = parts_phrase(&parts, |v| v.status != Status::Verified);
+            format!("{ok} authenticate with DANE; {rest} not covered by DANE")
         };
         return (DomainVerdict::Verified, reason);
     }
@@ -257,49 +302,110 @@ pub fn domain_verdict(hosts: &[HostReport]) -> (DomainVerdict, String) {
     }
 }
 
+/// Warning codes that are advice, not trouble: they are reported (text, JSON, the long
+/// output of the nagios format) but make neither a nagios WARNING nor a `--strict`
+/// failure unless asked for (`--require-spare` for `no-spare-record`).
+pub const ADVICE: [&str; 1] = ["no-spare-record"];
+
+impl Warning {
+    /// Whether the warning is advice (see [`ADVICE`]).
+    pub fn is_advice(&self) -> bool {
+        ADVICE.contains(&self.code)
+    }
+}
+
 /// The warnings a host's results call for, at `now` with a horizon of `warn_days`.
 pub fn host_warnings(host: &HostReport, now: u64, warn_days: u32, smtp: bool) -> Vec<Warning> {
     let horizon = now.saturating_add(u64::from(warn_days) * 86_400);
-    let warn = |code, message: String| Warning {
+    let mut out = Vec::new();
+    out.extend(addresses_left_out(host));
+    out.extend(record_usability(host, smtp));
+    out.extend(signature_expiry(host, now, horizon, warn_days));
+    out.extend(validator_warnings(host));
+    out.extend(tlsa_differs(host));
+    out.extend(spare_record(host));
+    for e in &host.endpoints {
+        out.extend(ta_not_sent(host, e));
+        out.extend(certificate_expiry(host, e, horizon));
+    }
+    out.sort_by(|a, b| (a.code, &a.message).cmp(&(b.code, &b.message)));
+    out.dedup();
+    out
+}
+
+fn warn(host: &HostReport, code: &'static str, message: String) -> Warning {
+    Warning {
         code,
         host: Some(host.name.clone()),
         message,
-    };
-    let mut out = Vec::new();
-    if host.addresses_left_out > 0 {
-        out.push(warn(
+    }
+}
+
+/// `host address:port`, as the warnings name an endpoint (two MX hosts can share an
+/// address).
+fn endpoint_name(host: &HostReport, e: &EndpointReport) -> String {
+    format!(
+        "{} {}",
+        host.name,
+        std::net::SocketAddr::new(e.address, e.port)
+    )
+}
+
+/// The host's TLSA records, every lookup's.
+fn tlsa_records(host: &HostReport) -> Vec<&TlsaRecord> {
+    host.tlsa
+        .iter()
+        .flat_map(|t| t.lookups.iter())
+        .flat_map(|l| l.records())
+        .collect()
+}
+
+/// Bounded work (ARCHITECTURE.md invariant 7): the addresses not probed.
+fn addresses_left_out(host: &HostReport) -> Option<Warning> {
+    (host.addresses_left_out > 0).then(|| {
+        warn(
+            host,
             "too-many-addresses",
             format!(
                 "{} more addresses of {} were not probed (at most {} per host)",
                 host.addresses_left_out,
                 host.name,
-                crate::engine::MAX_ADDRESSES
+                crate::limits::MAX_ADDRESSES
             ),
-        ));
-    }
-    let records: Vec<&TlsaRecord> = host
-        .tlsa
-        .iter()
-        .flat_map(|t| t.lookups.iter())
-        .flat_map(|l| l.records())
-        .collect();
-    for r in &records {
+        )
+    })
+}
+
+/// RFC 7672 3.1.3 (PKIX usages, which SMTP senders ignore) and RFC 7671 4.1 (records no
+/// client can use).
+fn record_usability(host: &HostReport, smtp: bool) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for r in tlsa_records(host) {
         if smtp && matches!(r.usage, CertUsage::PkixTa | CertUsage::PkixEe) {
             out.push(warn(
+                host,
                 "pkix-usage-in-smtp",
                 format!(
-                    "TLSA {} uses a PKIX usage, which SMTP senders ignore (RFC 7672 3.1.3)",
+                    "{}: TLSA {} uses a PKIX usage, which SMTP senders ignore (RFC 7672 3.1.3)",
+                    host.name,
                     r.parameters()
                 ),
             ));
         } else if let Err(why) = r.usability() {
             out.push(warn(
+                host,
                 "unusable-record",
-                format!("TLSA {} is unusable: {why}", r.parameters()),
+                format!("{}: TLSA {} is unusable: {why}", host.name, r.parameters()),
             ));
         }
     }
-    let lookups_expiring = host
+    out
+}
+
+/// The signatures the host's lookups rest on, expired or expiring within the horizon: one
+/// warning per expiry time (the lookups of a host usually share a chain of trust).
+fn signature_expiry(host: &HostReport, now: u64, horizon: u64, warn_days: u32) -> Vec<Warning> {
+    let lookups = host
         .addresses
         .iter()
         .map(|a| (a.lookup.name.as_str(), a.rtype, a.lookup.expires))
@@ -309,9 +415,8 @@ pub fn host_warnings(host: &HostReport, now: u64, warn_days: u32, smtp: bool) ->
                 .flat_map(|t| t.lookups.iter())
                 .map(|l| (l.name.as_str(), "TLSA", l.expires)),
         );
-    // One warning per expiry time: the lookups of a host usually share a chain of trust.
     let mut expiring: Vec<(u64, Vec<String>)> = Vec::new();
-    for (name, what, expires) in lookups_expiring {
+    for (name, what, expires) in lookups {
         if let Some(exp) = expires.filter(|&e| e <= horizon) {
             let lookup = format!("{what} {name}");
             match expiring.iter_mut().find(|(e, _)| *e == exp) {
@@ -320,104 +425,166 @@ pub fn host_warnings(host: &HostReport, now: u64, warn_days: u32, smtp: bool) ->
             }
         }
     }
-    for (exp, lookups) in expiring {
-        out.push(warn(
-            "rrsig-expires",
-            format!(
-                "a signature that validates {} (itself or its chain of trust) expires at {}, within {warn_days} days: the zone must be re-signed before then",
-                lookups.join(", "),
-                fmt_time(exp)
-            ),
-        ));
-    }
-    if let Some(t) = &host.tlsa {
-        if let (Some(original), Some(used)) = (&t.original, t.lookups.last()) {
-            let mut a: Vec<String> = used
-                .records()
-                .iter()
-                .map(TlsaRecord::presentation)
-                .collect();
-            let mut b: Vec<String> = original
-                .records()
-                .iter()
-                .map(TlsaRecord::presentation)
-                .collect();
-            a.sort();
-            b.sort();
-            if original.security.is_secure() && !b.is_empty() && a != b {
-                out.push(warn(
-                    "tlsa-differs",
-                    format!(
-                        "the TLSA records at {} differ from those at {} (which senders use, RFC 7672 2.2.3): keep them in step or remove one",
-                        original.name, used.name
-                    ),
-                ));
-            }
-        }
-    }
-    for e in &host.endpoints {
-        let Some(report) = &e.tlsa_match else {
-            continue;
-        };
-        // RFC 7671 5.2.2: the server must send the CA a DANE-TA record designates (except a
-        // full 2 x 0 key or certificate, which carries it).
-        for o in &report.records {
-            if o.record.usage == CertUsage::DaneTa && o.status == RecordStatus::NotMatched {
-                out.push(warn(
-                    "ta-not-sent",
-                    format!(
-                        "{}: TLSA {} matches no certificate the server sends: if it designates a CA (the root?), the server must send that CA in its chain (RFC 7671 5.2.2)",
-                        e.address,
-                        o.record.parameters()
-                    ),
-                ));
-            }
-        }
-        let matched: Vec<_> = report
-            .records
-            .iter()
-            .filter(|r| r.status == RecordStatus::Matched)
-            .collect();
-        if matched.len() == 1 && report.records.len() == 1 {
-            out.push(warn(
-                "no-spare-record",
+    expiring
+        .into_iter()
+        .map(|(exp, lookups)| {
+            let message = if exp <= now {
                 format!(
-                    "{}: only one TLSA record, and it matches: publish the next key's record before the rollover (RFC 7671 8.1)",
-                    e.address
-                ),
-            ));
-        }
-        // Certificate expiry: informational under DANE-EE (no dates are checked), a
-        // coming outage under DANE-TA (dates below the anchor are checked).
-        for m in &matched {
-            let Some(depth) = m.depth else { continue };
-            let (label, span) = match m.record.usage {
-                CertUsage::DaneEe => (
-                    "informational: DANE-EE ignores dates, but the certificate is due for renewal",
-                    0..1,
-                ),
-                _ => ("DANE-TA checks dates: the endpoint fails then", 0..depth),
+                    "a signature that {} rests on (itself or its chain of trust) expired at {}: the zone must be re-signed",
+                    lookups.join(", "),
+                    fmt_time(exp)
+                )
+            } else {
+                format!(
+                    "a signature that validates {} (itself or its chain of trust) expires at {}, within {warn_days} days: the zone must be re-signed before then",
+                    lookups.join(", "),
+                    fmt_time(exp)
+                )
             };
-            for d in span {
-                if let Some(c) = e.chain.get(d) {
-                    let not_after = u64::try_from(c.not_after).unwrap_or(0);
-                    if not_after <= horizon {
-                        out.push(warn(
-                            "certificate-expires",
-                            format!(
-                                "{}: certificate {d} ({}) expires at {} ({label})",
-                                e.address,
-                                c.subject,
-                                fmt_time(not_after)
-                            ),
-                        ));
-                    }
-                }
+            warn(host, "rrsig-expires", message)
+        })
+        .collect()
+}
+
+/// RFC 7672 2.2.3: senders use the TLSA records at the CNAME-expanded name; records at the
+/// original name that differ are a trap for the next change.
+/// The validator's own warnings (`weak-key`: an RSA key under 1024 bits verified a
+/// signature, RFC 5702 allows it), once per zone and key.
+fn validator_warnings(host: &HostReport) -> Vec<Warning> {
+    let mut seen: Vec<(&str, u16)> = Vec::new();
+    let mut out = Vec::new();
+    let dnssec = host
+        .addresses
+        .iter()
+        .flat_map(|a| a.lookup.dnssec_warnings.iter())
+        .chain(
+            host.tlsa
+                .iter()
+                .flat_map(|t| t.lookups.iter())
+                .flat_map(|l| l.dnssec_warnings.iter()),
+        );
+    for w in dnssec {
+        if seen.contains(&(w.zone.as_str(), w.key_tag)) {
+            continue;
+        }
+        seen.push((w.zone.as_str(), w.key_tag));
+        out.push(warn(host, w.code.as_str(), w.detail.clone()));
+    }
+    out
+}
+
+fn tlsa_differs(host: &HostReport) -> Option<Warning> {
+    let t = host.tlsa.as_ref()?;
+    let (original, used) = (t.original.as_ref()?, t.lookups.last()?);
+    let texts = |l: &crate::dns::Lookup<TlsaRecord>| {
+        let mut v: Vec<String> = l.records().iter().map(TlsaRecord::presentation).collect();
+        v.sort();
+        v
+    };
+    let (a, b) = (texts(used), texts(original));
+    (original.security.is_secure() && !b.is_empty() && a != b).then(|| {
+        warn(
+            host,
+            "tlsa-differs",
+            format!(
+                "the TLSA records at {} differ from those at {} (which senders use, RFC 7672 2.2.3): keep them in step or remove one",
+                original.name, used.name
+            ),
+        )
+    })
+}
+
+/// RFC 7671 8.1 (advice): a single TLSA record that matches leaves no room for a key
+/// rollover; one warning per host (its addresses share the record set).
+fn spare_record(host: &HostReport) -> Option<Warning> {
+    // The set senders use: the last TLSA lookup made (RFC 7672 2.2.3).
+    let used = host.tlsa.as_ref()?.lookups.last()?.records();
+    let [only] = used else {
+        return None;
+    };
+    let matched = host.endpoints.iter().any(|e| {
+        e.tlsa_match.as_ref().is_some_and(|m| {
+            m.records
+                .iter()
+                .any(|r| r.record == *only && r.status == RecordStatus::Matched)
+        })
+    });
+    if !matched {
+        return None;
+    }
+    let parameters = only.parameters();
+    Some(warn(
+        host,
+        "no-spare-record",
+        format!(
+            "{}: only one TLSA record ({parameters}), and it matches: publish the next key's record before the rollover (RFC 7671 8.1)",
+            host.name
+        ),
+    ))
+}
+
+/// RFC 7671 5.2.2: the server must send the CA a DANE-TA record designates (except a full
+/// `2 x 0` key or certificate, which carries it).
+fn ta_not_sent(host: &HostReport, e: &EndpointReport) -> Vec<Warning> {
+    let Some(report) = &e.tlsa_match else {
+        return Vec::new();
+    };
+    report
+        .records
+        .iter()
+        .filter(|o| o.record.usage == CertUsage::DaneTa && o.status == RecordStatus::NotMatched)
+        .map(|o| {
+            warn(
+                host,
+                "ta-not-sent",
+                format!(
+                    "{}: TLSA {} matches no certificate the server sends: if it designates a CA (the root?), the server must send that CA in its chain (RFC 7671 5.2.2)",
+                    endpoint_name(host, e),
+                    o.record.parameters()
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Certificate expiry of what a matched record rests on: informational under DANE-EE
+/// (RFC 7671 5.1: no dates are checked), a coming outage under DANE-TA (dates below the
+/// anchor are checked, RFC 7671 5.2).
+fn certificate_expiry(host: &HostReport, e: &EndpointReport, horizon: u64) -> Vec<Warning> {
+    let Some(report) = &e.tlsa_match else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for m in report
+        .records
+        .iter()
+        .filter(|r| r.status == RecordStatus::Matched)
+    {
+        let Some(depth) = m.depth else { continue };
+        let (label, span) = match m.record.usage {
+            CertUsage::DaneEe => (
+                "informational: DANE-EE ignores dates, but the certificate is due for renewal",
+                0..1,
+            ),
+            _ => ("DANE-TA checks dates: the endpoint fails then", 0..depth),
+        };
+        for d in span {
+            let Some(c) = e.chain.get(d) else { continue };
+            let not_after = u64::try_from(c.not_after).unwrap_or(0);
+            if not_after <= horizon {
+                out.push(warn(
+                    host,
+                    "certificate-expires",
+                    format!(
+                        "{}: certificate {d} ({}) expires at {} ({label})",
+                        endpoint_name(host, e),
+                        c.subject,
+                        fmt_time(not_after)
+                    ),
+                ));
             }
         }
     }
-    out.sort_by(|a, b| (a.code, &a.message).cmp(&(b.code, &b.message)));
-    out.dedup();
     out
 }
 
@@ -485,7 +652,7 @@ mod tests {
         check(
             &[(Verified, "a"), (Verified, "b")],
             DomainVerdict::Verified,
-            "all 2",
+            "all 2 endpoints",
         );
         check(
             &[(Verified, "a"), (Failed, "bad cert")],

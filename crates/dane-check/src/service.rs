@@ -216,6 +216,7 @@ mod tests {
             security,
             answer,
             expires: None,
+            dnssec_warnings: Vec::new(),
         }
     }
 

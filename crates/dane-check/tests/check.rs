@@ -32,6 +32,7 @@ fn lookup<T>(name: &str, security: Security, answer: Answer<T>) -> Lookup<T> {
         security,
         answer,
         expires: None,
+        dnssec_warnings: Vec::new(),
     }
 }
 
@@ -683,6 +684,7 @@ mod engine {
             },
             answer: Answer::NoData,
             expires: None,
+            dnssec_warnings: Vec::new(),
         }
     }
 
@@ -722,6 +724,7 @@ mod engine {
             security,
             answer: Answer::Records(records),
             expires: Some(1_900_000_000),
+            dnssec_warnings: Vec::new(),
         }
     }
 
@@ -732,6 +735,7 @@ mod engine {
             security: Security::Secure,
             answer: Answer::NoData,
             expires: Some(1_900_000_000),
+            dnssec_warnings: Vec::new(),
         }
     }
 
@@ -909,13 +913,22 @@ mod engine {
             3,
             "{asked:?}"
         );
-        // mx1 has a single record: the no-spare warning, once per address.
+        // mx1 has a single record: the no-spare advice, once for the host (its two
+        // addresses share the record set), naming the host.
         let spares: Vec<_> = report
             .warnings
             .iter()
             .filter(|w| w.code == "no-spare-record")
             .collect();
-        assert_eq!(spares.len(), 2, "{:?}", report.warnings);
+        assert_eq!(spares.len(), 1, "{:?}", report.warnings);
+        assert!(spares[0].is_advice());
+        assert!(
+            spares[0]
+                .message
+                .starts_with("mx1.example.test.: only one TLSA record"),
+            "{}",
+            spares[0].message
+        );
     }
 
     #[tokio::test]
@@ -1013,6 +1026,7 @@ mod engine {
                     security: Security::Secure,
                     answer,
                     expires: None,
+                    dnssec_warnings: Vec::new(),
                 },
             );
             let (report, _, _) = run(dns, prober).await;
@@ -1053,6 +1067,32 @@ mod engine {
             report.reason
         );
         assert!(report.reason.contains("refused"), "{}", report.reason);
+    }
+
+    /// The validator's `weak-key` warning (an RSA key under 1024 bits verified part of the
+    /// chain) reaches the report once, whichever lookups met the key.
+    #[tokio::test]
+    async fn weak_keys_warn_once() {
+        let (mut dns, prober) = world();
+        let weak = dane_dnssec::Warning {
+            code: dane_dnssec::WarningCode::WeakKey,
+            zone: "example.test.".into(),
+            key_tag: 4711,
+            key_bits: 512,
+            detail: "example.test. key 4711 (RSASHA256) is a 512-bit RSA key".into(),
+        };
+        let mut a = dns.a["mx1.example.test."].clone();
+        a.dnssec_warnings = vec![weak.clone(), weak];
+        dns.a.insert("mx1.example.test.".into(), a);
+        let (report, _, _) = run(dns, prober).await;
+        assert_eq!(report.verdict, DomainVerdict::Verified);
+        let weak: Vec<_> = report
+            .warnings
+            .iter()
+            .filter(|w| w.code == "weak-key")
+            .collect();
+        assert_eq!(weak.len(), 1, "{:?}", report.warnings);
+        assert!(weak[0].message.contains("512-bit"), "{:?}", weak[0]);
     }
 
     #[tokio::test]
@@ -1171,6 +1211,25 @@ mod engine {
             "{}",
             mx1.verdict.reason
         );
+        // What to publish at mx1, as `dane tlsa generate --recommended --cert chain-ec.pem
+        // --name mx1.example.test` prints it: the leaf's 3 1 1 and its issuer's 2 1 1.
+        let expected: Vec<String> = dane_tlsa::recommended(&chain("chain-ec.pem"))
+            .unwrap()
+            .iter()
+            .map(|r| format!("_25._tcp.mx1.example.test. IN TLSA {r}"))
+            .collect();
+        assert_eq!(expected.len(), 2);
+        assert_eq!(mx1.publish, expected);
+        assert!(
+            mx1.publish[0].contains(" IN TLSA 3 1 1 "),
+            "{:?}",
+            mx1.publish
+        );
+        assert!(
+            mx1.publish[1].contains(" IN TLSA 2 1 1 "),
+            "{:?}",
+            mx1.publish
+        );
         let mx2 = report.hosts[1].candidate.as_ref().unwrap();
         assert_eq!(
             mx2.verdict.status,
@@ -1178,7 +1237,82 @@ mod engine {
             "{}",
             mx2.verdict.reason
         );
+        assert!(mx2.publish.is_empty(), "accepted: nothing to publish");
+        // The counts say what was judged: candidates, not endpoints.
+        assert!(
+            report.reason.starts_with("1 of 2 candidates fail: "),
+            "{}",
+            report.reason
+        );
         assert!(report.rollover_ready.is_none());
+    }
+
+    #[tokio::test]
+    async fn rollover_candidate_key_says_which_record_to_publish() {
+        use dane_check::host::Candidate;
+        let next =
+            dane_tlsa::parse_csr(&std::fs::read(format!("{}/next.csr", super::PKI)).unwrap())
+                .unwrap();
+        let (dns, _) = world();
+        let mut options = Options::new(now());
+        options.candidate = Some(Candidate::Key(next.clone()));
+        let report = verify(
+            Arc::new(dns),
+            Arc::new(FakeProber::default()),
+            "example.test",
+            &SMTP,
+            &options,
+        )
+        .await;
+        let digest = dane_tlsa::associate(next.as_der(), dane_tlsa::MatchingType::Sha256).unwrap();
+        let hex: String = digest.iter().map(|b| format!("{b:02X}")).collect();
+        for (h, owner) in report
+            .hosts
+            .iter()
+            .zip(["_25._tcp.mx1.example.test.", "_25._tcp.mx2.example.test."])
+        {
+            let c = h.candidate.as_ref().unwrap();
+            assert_eq!(
+                c.publish,
+                [format!("{owner} IN TLSA 3 1 1 {hex}")],
+                "{}",
+                h.name
+            );
+        }
+    }
+
+    /// RFC 4034 6.3: the same RRset in any order gives the same report (record numbers,
+    /// match reports, reasons), so nothing flaps between runs.
+    #[tokio::test]
+    async fn tlsa_records_are_reported_in_canonical_order() {
+        let ee_rsa = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
+        let ee_ec = golden(CertUsage::DaneEe, "leaf-ec.pem", 1, 1);
+        let ta = golden(CertUsage::DaneTa, "root-ca.pem", 1, 1);
+        let mut reports = Vec::new();
+        for order in [
+            vec![ee_rsa.clone(), ee_ec.clone(), ta.clone()],
+            vec![ta.clone(), ee_ec.clone(), ee_rsa.clone()],
+            vec![ee_ec.clone(), ta.clone(), ee_rsa.clone(), ee_ec.clone()],
+        ] {
+            let (mut dns, prober) = world();
+            dns.tlsa.insert(
+                "_25._tcp.mx1.example.test.".into(),
+                records("_25._tcp.mx1.example.test.", Security::Secure, order),
+            );
+            reports.push(run(dns, prober).await.0);
+        }
+        let mut expected = [ee_rsa, ee_ec, ta];
+        expected.sort_by_key(TlsaRecord::to_rdata);
+        let mx1 = &reports[0].hosts[0];
+        assert_eq!(
+            mx1.tlsa.as_ref().unwrap().lookups[0].records(),
+            &expected[..]
+        );
+        let m = mx1.endpoints[0].tlsa_match.as_ref().unwrap();
+        let order: Vec<&TlsaRecord> = m.records.iter().map(|o| &o.record).collect();
+        assert_eq!(order, expected.iter().collect::<Vec<_>>());
+        assert_eq!(reports[0], reports[1]);
+        assert_eq!(reports[0], reports[2]);
     }
 
     #[tokio::test]
@@ -1686,6 +1820,12 @@ mod live_dns {
                 live.tlsa(n).await,
             ));
         }
+        let resolution = live.resolution().await;
+        assert_eq!(
+            resolution.as_ref().map(|r| r.mode.as_str()),
+            Some("resolver")
+        );
+        assert_eq!(recorder.resolution(), resolution, "the path is recorded");
         drop(nsd); // the replay needs no server
         let (dns_items, probes) = recorder.take();
         let bundle = Bundle {
@@ -1703,6 +1843,7 @@ mod live_dns {
             ),
             dns: dns_items,
             probes,
+            resolution: recorder.resolution(),
         };
         let text = serde_json::to_string(&bundle).unwrap();
         let back = Bundle::from_json(&text).unwrap();

@@ -19,6 +19,9 @@ pub struct CheckOpts {
     /// Trust anchors (DS or DNSKEY lines) instead of the IANA root anchors.
     #[arg(long, value_name = "FILE")]
     pub trust_anchor: Option<PathBuf>,
+    /// --iterate, --no-iterate, --root-hints.
+    #[command(flatten)]
+    pub resolution: crate::resolve::ResolutionOpts,
     /// Evaluate DNSSEC signatures and certificate dates at TIME (RFC 3339, YYYY-MM-DD,
     /// @SECONDS).
     #[arg(long, value_name = "TIME")]
@@ -79,7 +82,12 @@ impl CheckOpts {
 
     /// The validating resolver these flags describe (one per run: its cache is shared).
     pub fn resolver(&self) -> anyhow::Result<dane_resolver::Resolver> {
-        crate::resolve::resolver(&self.resolver, self.trust_anchor.as_deref(), self.timeout())
+        crate::resolve::resolver(
+            &self.resolver,
+            self.trust_anchor.as_deref(),
+            self.timeout(),
+            &self.resolution,
+        )
     }
 
     /// The live prober with the `--timeout` limits.

@@ -37,6 +37,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub trust_anchor: Option<PathBuf>,
 
+    /// --iterate, --no-iterate, --root-hints.
+    #[command(flatten)]
+    pub resolution: crate::resolve::ResolutionOpts,
+
     /// Validate signatures as of this time (RFC 3339, YYYY-MM-DD or @SECONDS).
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
@@ -51,8 +55,14 @@ struct Doc<'a> {
     version: u32,
     checked_at: String,
     servers: Vec<String>,
+    resolution: dane_check::dns::Resolution,
     #[serde(flatten)]
-    outcome: &'a Outcome,
+    outcome: Option<&'a Outcome>,
+    /// Only when the resolver was unsuitable (no outcome then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verdict: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
 }
 
 fn parse_name(text: &str) -> anyhow::Result<Name> {
@@ -99,15 +109,46 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         &args.resolvers,
         args.trust_anchor.as_deref(),
         std::time::Duration::from_secs(8),
+        &args.resolution,
     )?;
-    let servers = resolver.config().servers.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    // The resolver capability check, once, before the lookup.
+    let path = runtime.block_on(resolver.resolution(now)).clone();
+    let resolution = dane_check::live::resolution(&path);
+    let servers = match &path {
+        dane_resolver::Resolution::Resolver { servers, .. } => servers.clone(),
+        _ => resolver.config().servers.clone(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let dane_resolver::Resolution::Unsuitable(u) = &path {
+        // A local fault: indeterminate, never bogus (issue 11).
+        if args.json {
+            let doc = Doc {
+                version: 1,
+                checked_at: format_time(now),
+                servers: servers.iter().map(ToString::to_string).collect(),
+                resolution,
+                outcome: None,
+                verdict: Some("indeterminate"),
+                reason: Some(u.to_string()),
+            };
+            let text = serde_json::to_string_pretty(&doc)?;
+            writeln!(stdout, "{text}")?;
+        } else {
+            let line = format!(";; verdict: indeterminate: {}\n", sanitize(&u.to_string()));
+            stdout.write_all(line.as_bytes())?;
+        }
+        return Ok(Exit::Indeterminate);
+    }
     let lookup = match runtime.block_on(resolver.lookup(&name, rtype, now)) {
         Ok(l) => l,
-        Err(e @ dane_resolver::Error::TooManyQueries { .. }) => {
+        Err(
+            e @ (dane_resolver::Error::TooManyQueries { .. }
+            | dane_resolver::Error::Deadline { .. }),
+        ) => {
             eprintln!("dane: {}", sanitize(&e.to_string()));
             return Ok(Exit::Indeterminate);
         }
@@ -120,20 +161,28 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         Verdict::Indeterminate(_) => Exit::Indeterminate,
         Verdict::Insecure(_) => Exit::NotProtected,
     };
-    let mut stdout = std::io::stdout().lock();
     if args.json {
         let doc = Doc {
             version: 1,
             checked_at: format_time(now),
             servers: servers.iter().map(ToString::to_string).collect(),
-            outcome: o,
+            resolution,
+            outcome: Some(o),
+            verdict: None,
+            reason: None,
         };
         // Serialise first, then write: a broken pipe stays an io::Error (quiet exit).
         let text = serde_json::to_string_pretty(&doc)?;
         writeln!(stdout, "{text}")?;
         return Ok(exit);
     }
-    let text = render(o, &format_time(now), ctx.color);
+    let mut text = render(o, &format_time(now), ctx.color);
+    if let dane_resolver::Resolution::Iterative { reason } = &path {
+        text.push_str(&format!(
+            ";; resolution: iterative from the root servers ({})\n",
+            sanitize(reason)
+        ));
+    }
     stdout.write_all(text.as_bytes())?;
     Ok(exit)
 }
@@ -203,6 +252,14 @@ fn render(o: &Outcome, checked_at: &str, color: bool) -> String {
             ";; reason: {} [{}]",
             sanitize(&r.detail),
             r.code.as_str()
+        );
+    }
+    for w in &o.warnings {
+        let _ = writeln!(
+            s,
+            ";; warning: {} [{}]",
+            sanitize(&w.detail),
+            w.code.as_str()
         );
     }
     if o.links.len() > 1 {

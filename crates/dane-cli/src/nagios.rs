@@ -1,15 +1,21 @@
 //! `dane verify --format nagios`: the monitoring-plugins conventions
-//! (<https://www.monitoring-plugins.org/doc/guidelines.html>): one status line
-//! `DANE STATE - text | perfdata` and the exit status 0 OK, 1 WARNING, 2 CRITICAL,
-//! 3 UNKNOWN (in this mode only; the other formats keep the documented exit codes).
+//! (<https://www.monitoring-plugins.org/doc/guidelines.html>): a short first line
+//! `DANE STATE - DOMAIN: VERDICT, COUNTS: REASON | perfdata` (what a pager shows: the
+//! verdict, the endpoint and candidate counts, rollover readiness and the single most
+//! important reason), then the long output, one line per host, endpoint, candidate,
+//! record to publish, warning and advice (the multi-line form of the guidelines, no `|`
+//! in it), and the exit status 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (in this mode only;
+//! the other formats keep the documented exit codes).
 //!
 //! Mapping: verified is OK, or WARNING when the report has warnings (CRITICAL with
-//! `--strict`); failed and partial are CRITICAL; indeterminate is UNKNOWN; not protected,
+//! `--strict`); advice (`no-spare-record`) is not a warning unless `--require-spare` asks
+//! for a spare; failed and partial are CRITICAL; indeterminate is UNKNOWN; not protected,
 //! unauthenticated TLS and nonexistent are WARNING (CRITICAL with `--require-dane`).
 
 use std::fmt::Write as _;
 
-use dane_check::report::{DomainVerdict, Report};
+use dane_check::Status;
+use dane_check::report::{DomainVerdict, HostReport, Report};
 
 use crate::summary;
 use crate::{Exit, term};
@@ -57,13 +63,15 @@ pub struct Policy {
     pub require_dane: bool,
     /// Warnings are CRITICAL.
     pub strict: bool,
+    /// A missing spare record (advice) is a warning.
+    pub require_spare: bool,
     /// The warning threshold for the day counts in the perfdata.
     pub warn_days: u32,
 }
 
 /// The state for a report.
 pub fn state(report: &Report, policy: &Policy) -> State {
-    let warned = !report.warnings.is_empty();
+    let warned = summary::counted_warnings(report, policy.require_spare) > 0;
     match report.verdict {
         DomainVerdict::Verified if warned && policy.strict => State::Critical,
         DomainVerdict::Verified if warned => State::Warning,
@@ -100,26 +108,106 @@ fn days(now: u64, at: i64) -> String {
     format!("{d:.1}")
 }
 
-/// The status line (with its newline) and the state, for `report` evaluated at `now`.
+/// The most a reason on the first line holds (the guidelines ask for short lines; the
+/// whole reason is in the long output).
+const MAX_REASON: usize = 100;
+
+/// The plugin output (first line, long output, each line with its newline) and the state,
+/// for `report` evaluated at `now`.
 pub fn render(report: &Report, now: u64, policy: &Policy) -> (State, String) {
     let state = state(report, policy);
-    let mut text = format!(
-        "{}: {}: {}",
-        report.domain,
-        summary::verdict_name(report.verdict),
-        report.reason
-    );
-    if let Some(first) = report.warnings.first() {
-        let _ = write!(
-            text,
-            "; {} warning(s), first: {}",
-            report.warnings.len(),
-            first.message
-        );
-    }
     let c = summary::counts(report);
-    // Perfdata: 'label'=value[UOM];[warn];[crit];[min];[max] (guidelines, section 2.6);
-    // a warning range `N:` alerts below N days.
+    let reason = headline_reason(report, policy);
+    let mut first = format!(
+        "{}: {}",
+        report.domain,
+        summary::verdict_name(report.verdict)
+    );
+    for part in counts_phrase(&c, report.rollover_ready) {
+        let _ = write!(first, ", {part}");
+    }
+    if let Some(reason) = &reason {
+        let _ = write!(first, ": {}", shorten(reason, MAX_REASON));
+    }
+    let mut out = format!(
+        "DANE {} - {} | {}\n",
+        state.word(),
+        plugin_text(&first),
+        perfdata(report, &c, now, policy).join(" ")
+    );
+    for line in long_output(report, reason.as_deref(), policy) {
+        out.push_str(&plugin_text(&line));
+        out.push('\n');
+    }
+    (state, out)
+}
+
+/// The counts of the first line: endpoints verified, candidates accepted, rollover
+/// readiness (the same numbers as the perfdata).
+fn counts_phrase(c: &summary::Counts, rollover_ready: Option<bool>) -> Vec<String> {
+    let mut parts = Vec::new();
+    if c.endpoints > 0 {
+        parts.push(format!("{}/{} endpoints verified", c.verified, c.endpoints));
+    }
+    if c.candidates > 0 {
+        parts.push(format!(
+            "candidate accepted at {}/{} hosts",
+            c.candidates_verified, c.candidates
+        ));
+    }
+    match rollover_ready {
+        Some(true) => parts.push("rollover-ready".to_owned()),
+        Some(false) => parts.push("NOT rollover-ready".to_owned()),
+        None => {}
+    }
+    parts
+}
+
+/// The single most important reason: for a verdict other than verified, that of the first
+/// endpoint, candidate or host (in report order) whose status decided it; for verified,
+/// the first warning that counts, if any (the counts say the rest).
+fn headline_reason(report: &Report, policy: &Policy) -> Option<String> {
+    if report.verdict == DomainVerdict::Verified {
+        return report
+            .warnings
+            .iter()
+            .find(|w| policy.require_spare || !w.is_advice())
+            .map(|w| w.message.clone());
+    }
+    let wanted = report.verdict.status();
+    let deciding = report.hosts.iter().find_map(|h| {
+        let parts: Vec<&dane_check::Verdict> = h
+            .endpoints
+            .iter()
+            .map(|e| &e.verdict)
+            .chain(h.candidate.iter().map(|c| &c.verdict))
+            .collect();
+        let parts = if parts.is_empty() {
+            vec![&h.verdict]
+        } else {
+            parts
+        };
+        parts
+            .into_iter()
+            .find(|v| v.status == wanted)
+            .map(|v| v.reason.clone())
+    });
+    Some(deciding.unwrap_or_else(|| report.reason.clone()))
+}
+
+/// `text` cut to at most `max` characters (at a character boundary), marked with `...`.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(3)).collect();
+    cut.push_str("...");
+    cut
+}
+
+/// Perfdata: 'label'=value[UOM];[warn];[crit];[min];[max] (guidelines, section 2.6); a
+/// warning range `N:` alerts below N days.
+fn perfdata(report: &Report, c: &summary::Counts, now: u64, policy: &Policy) -> Vec<String> {
     let mut perf = Vec::new();
     if let Some(at) = summary::nearest_certificate_expiry(report) {
         perf.push(format!(
@@ -145,14 +233,96 @@ pub fn render(report: &Report, now: u64, policy: &Policy) -> (State, String) {
     ] {
         perf.push(format!("{label}={n};;;0"));
     }
-    perf.push(format!("warnings={};;;0", report.warnings.len()));
-    let line = format!(
-        "DANE {} - {} | {}\n",
-        state.word(),
-        plugin_text(&text),
-        perf.join(" ")
-    );
-    (state, line)
+    if c.candidates > 0 {
+        perf.push(format!("candidates={};;;0", c.candidates));
+        perf.push(format!("candidates_verified={};;;0", c.candidates_verified));
+    }
+    if let Some(ready) = report.rollover_ready {
+        perf.push(format!("rollover_ready={};;;0;1", u8::from(ready)));
+    }
+    let counted = summary::counted_warnings(report, policy.require_spare);
+    perf.push(format!("warnings={counted};;;0"));
+    perf.push(format!("advice={};;;0", report.warnings.len() - counted));
+    perf
+}
+
+/// The long output: the domain's reason when the first line shortened or replaced it, each
+/// host with its endpoints and candidate (each reason once), the records to publish, then
+/// warnings and advice.
+fn long_output(report: &Report, headline: Option<&str>, policy: &Policy) -> Vec<String> {
+    let mut lines = Vec::new();
+    // The domain's reason, unless the first line has it whole or a host line below
+    // carries it (a host with no endpoint or candidate prints its own reason).
+    let whole_on_first_line =
+        headline == Some(report.reason.as_str()) && report.reason.chars().count() <= MAX_REASON;
+    let on_a_host_line = report.hosts.iter().any(|h| {
+        h.endpoints.is_empty() && h.candidate.is_none() && h.verdict.reason == report.reason
+    });
+    // Verified: the first line's counts say it.
+    let verified = report.verdict == DomainVerdict::Verified;
+    if !whole_on_first_line && !on_a_host_line && !verified {
+        lines.push(report.reason.clone());
+    }
+    for h in &report.hosts {
+        host_lines(h, &mut lines);
+    }
+    for w in &report.warnings {
+        let kind = if policy.require_spare || !w.is_advice() {
+            "warning"
+        } else {
+            "advice"
+        };
+        lines.push(format!("{kind} [{}] {}", w.code, w.message));
+    }
+    lines
+}
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Verified => "verified",
+        Status::Failed => "failed",
+        Status::Indeterminate => "indeterminate",
+        Status::NotProtected => "not-protected",
+        Status::UnauthenticatedTls => "unauthenticated-tls",
+    }
+}
+
+/// One host: its line (with its own reason only when no endpoint or candidate carries it),
+/// then each endpoint and the candidate.
+fn host_lines(h: &HostReport, lines: &mut Vec<String>) {
+    let judged = !h.endpoints.is_empty() || h.candidate.is_some();
+    let mut line = format!("{} {}", h.name, status_name(h.verdict.status));
+    if !judged {
+        let _ = write!(line, ": {}", h.verdict.reason);
+    }
+    lines.push(line);
+    for e in &h.endpoints {
+        let at = std::net::SocketAddr::new(e.address, e.port).to_string();
+        // The reason names the endpoint already when it is a failure; once is enough.
+        let reason = e
+            .verdict
+            .reason
+            .strip_prefix(&format!("{} {at}: ", h.name))
+            .unwrap_or(&e.verdict.reason);
+        lines.push(format!(
+            "  {at} {}: {reason}",
+            status_name(e.verdict.status)
+        ));
+    }
+    if let Some(c) = &h.candidate {
+        let reason = c
+            .verdict
+            .reason
+            .strip_prefix(&format!("{}: ", h.name))
+            .unwrap_or(&c.verdict.reason);
+        lines.push(format!(
+            "  candidate {}: {reason}",
+            status_name(c.verdict.status)
+        ));
+        for p in &c.publish {
+            lines.push(format!("    add to the zone: {p}"));
+        }
+    }
 }
 
 /// The UNKNOWN line for a check that could not run (bad arguments, unreadable files).
@@ -172,6 +342,7 @@ mod tests {
     const POLICY: Policy = Policy {
         require_dane: false,
         strict: false,
+        require_spare: false,
         warn_days: 30,
     };
 
@@ -185,12 +356,63 @@ mod tests {
         sample::golden("nagios-nonexistent.txt", &line);
     }
 
+    /// The guidelines' multi-line form: a short first line with the only `|`, then long
+    /// output lines without one; every line ends with a newline.
     #[test]
-    fn one_line_and_one_separator() {
-        let (_, line) = render(&sample::partial(), sample::NOW, &POLICY);
-        assert_eq!(line.matches('\n').count(), 1, "{line:?}");
-        assert!(line.ends_with('\n'));
-        assert_eq!(line.matches('|').count(), 1, "{line:?}");
+    fn a_short_first_line_and_one_separator() {
+        for r in [
+            sample::partial(),
+            sample::nonexistent(),
+            sample::single_record(),
+            sample::rollover(),
+            sample::expired_tlsa(),
+        ] {
+            let (_, out) = render(&r, sample::NOW, &POLICY);
+            assert!(out.ends_with('\n'));
+            assert_eq!(out.matches('|').count(), 1, "{out:?}");
+            let first = out.lines().next().unwrap();
+            assert!(first.contains(" | "), "{first}");
+            let text = first.split(" | ").next().unwrap();
+            assert!(text.len() <= 200, "{} chars: {text}", text.len());
+        }
+    }
+
+    #[test]
+    fn golden_advice_rollover_and_expiry() {
+        // One 3 1 1 record that matches: OK, the advice in the long output only...
+        let (state, out) = render(&sample::single_record(), sample::NOW, &POLICY);
+        assert_eq!(state, State::Ok);
+        sample::golden("nagios-single-record.txt", &out);
+        // ... WARNING when a spare is asked for.
+        let spare = Policy {
+            require_spare: true,
+            ..POLICY
+        };
+        let (state, out) = render(&sample::single_record(), sample::NOW, &spare);
+        assert_eq!(state, State::Warning);
+        assert!(out.contains("warnings=1;;;0 advice=0;;;0"), "{out}");
+        // --tlsa with --cert: the line and the perfdata count the same things, and say
+        // rollover-ready.
+        let (state, out) = render(&sample::rollover(), sample::NOW, &POLICY);
+        assert_eq!(state, State::Ok);
+        sample::golden("nagios-rollover.txt", &out);
+        let first = out.lines().next().unwrap();
+        assert!(
+            first.contains(
+                "1/1 endpoints verified, candidate accepted at 1/1 hosts, rollover-ready"
+            ),
+            "{first}"
+        );
+        assert!(first.contains("endpoints=1;;;0"), "{first}");
+        assert!(
+            first.contains("candidates=1;;;0 candidates_verified=1;;;0 rollover_ready=1;;;0;1"),
+            "{first}"
+        );
+        // An expired TLSA signature: the expiry it rests on, in the past.
+        let (state, out) = render(&sample::expired_tlsa(), sample::NOW, &POLICY);
+        assert_eq!(state, State::Critical);
+        sample::golden("nagios-expired-tlsa.txt", &out);
+        assert!(out.contains("rrsig_days=-1.0;30:;;"), "{out}");
     }
 
     #[test]

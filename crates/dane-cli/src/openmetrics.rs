@@ -70,15 +70,50 @@ fn security_word(s: &Security) -> &'static str {
     }
 }
 
-/// The report as OpenMetrics text; `elapsed` is how long the check took.
+/// The report as OpenMetrics text; `elapsed` is how long the check took. Families in a
+/// fixed order, each a step of its own.
 pub fn render(report: &Report, elapsed: Duration) -> String {
     let mut o = String::new();
-    let domain = report.domain.as_str();
-    let service = report.service;
-    let base = [("domain", domain), ("service", service)];
+    let base = [
+        ("domain", report.domain.as_str()),
+        ("service", report.service),
+    ];
+    domain_verdict(&mut o, report, &base);
+    endpoint_verified(&mut o, report, &base);
+    tlsa_record_match(&mut o, report, &base);
+    certificate_expiry(&mut o, report, &base);
+    let lookups = unique_lookups(report);
+    rrsig_expiry(&mut o, &lookups, &base);
+    dnssec_status(&mut o, &lookups, &base);
+    warnings(&mut o, report, &base);
+    duration(&mut o, elapsed, &base);
+    o.push_str("# EOF\n");
+    o
+}
 
+/// The labels every series carries: `domain`, `service`.
+type Base<'a> = [(&'a str, &'a str); 2];
+
+/// The labels of one endpoint: the base, `host`, `address`, `port`.
+fn endpoint_labels<'a>(
+    base: &Base<'a>,
+    host: &'a str,
+    address: &'a str,
+    port: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        base[0],
+        base[1],
+        ("host", host),
+        ("address", address),
+        ("port", port),
+    ]
+}
+
+/// `dane_domain_verdict{state}`: the domain's verdict as a state set.
+fn domain_verdict(o: &mut String, report: &Report, base: &Base<'_>) {
     let mut f = family(
-        &mut o,
+        o,
         "dane_domain_verdict",
         None,
         "The domain's verdict (1 for the state it is in), as dane verify --json says.",
@@ -91,9 +126,12 @@ pub fn render(report: &Report, elapsed: Duration) -> String {
             u8::from(v == report.verdict),
         );
     }
+}
 
+/// `dane_verified{host,address,port}`: each endpoint authenticated or not.
+fn endpoint_verified(o: &mut String, report: &Report, base: &Base<'_>) {
     let mut f = family(
-        &mut o,
+        o,
         "dane_verified",
         None,
         "1 when the endpoint authenticated with DANE, else 0.",
@@ -103,56 +141,57 @@ pub fn render(report: &Report, elapsed: Duration) -> String {
             let (address, port) = (e.address.to_string(), e.port.to_string());
             f.sample(
                 "dane_verified",
-                &[
-                    base[0],
-                    base[1],
-                    ("host", &h.name),
-                    ("address", &address),
-                    ("port", &port),
-                ],
+                &endpoint_labels(base, &h.name, &address, &port),
                 u8::from(e.verdict.status == Status::Verified),
             );
         }
     }
+}
 
+/// `dane_tlsa_record_match{...,usage,selector,matching_type,record}`: each record at each
+/// endpoint, labelled by what the record is (its parameters and a stable id from its data,
+/// `dane_check::records::record_ids`), never by its place in the RRset.
+fn tlsa_record_match(o: &mut String, report: &Report, base: &Base<'_>) {
     let mut f = family(
-        &mut o,
+        o,
         "dane_tlsa_record_match",
         None,
-        "1 when the TLSA record matched the endpoint's chain, else 0 (index: the record's place in the RRset).",
+        "1 when the TLSA record matched the endpoint's chain, else 0 (record: the first 16 hex digits of its association data; of their SHA-256 for matching type 0).",
     );
     for h in &report.hosts {
         for e in &h.endpoints {
             let Some(m) = &e.tlsa_match else { continue };
             let (address, port) = (e.address.to_string(), e.port.to_string());
-            for (i, r) in m.records.iter().enumerate() {
+            let set: Vec<dane_tlsa::TlsaRecord> =
+                m.records.iter().map(|r| r.record.clone()).collect();
+            let ids = dane_check::records::record_ids(&set);
+            for (r, id) in m.records.iter().zip(&ids) {
                 let (usage, selector, mtype) = (
                     r.record.usage.value().to_string(),
                     r.record.selector.value().to_string(),
                     r.record.matching_type.value().to_string(),
                 );
-                let index = i.to_string();
+                let mut labels = endpoint_labels(base, &h.name, &address, &port);
+                labels.extend([
+                    ("usage", usage.as_str()),
+                    ("selector", selector.as_str()),
+                    ("matching_type", mtype.as_str()),
+                    ("record", id.as_str()),
+                ]);
                 f.sample(
                     "dane_tlsa_record_match",
-                    &[
-                        base[0],
-                        base[1],
-                        ("host", &h.name),
-                        ("address", &address),
-                        ("port", &port),
-                        ("index", &index),
-                        ("usage", &usage),
-                        ("selector", &selector),
-                        ("matching_type", &mtype),
-                    ],
+                    &labels,
                     u8::from(r.status == RecordStatus::Matched),
                 );
             }
         }
     }
+}
 
+/// `dane_certificate_expiry_timestamp_seconds{...,depth}`: each presented certificate.
+fn certificate_expiry(o: &mut String, report: &Report, base: &Base<'_>) {
     let mut f = family(
-        &mut o,
+        o,
         "dane_certificate_expiry_timestamp_seconds",
         Some("seconds"),
         "notAfter of each certificate the endpoint presented (depth 0 is the leaf).",
@@ -162,36 +201,40 @@ pub fn render(report: &Report, elapsed: Duration) -> String {
             let (address, port) = (e.address.to_string(), e.port.to_string());
             for (depth, c) in e.chain.iter().enumerate() {
                 let depth = depth.to_string();
+                let mut labels = endpoint_labels(base, &h.name, &address, &port);
+                labels.push(("depth", &depth));
                 f.sample(
                     "dane_certificate_expiry_timestamp_seconds",
-                    &[
-                        base[0],
-                        base[1],
-                        ("host", &h.name),
-                        ("address", &address),
-                        ("port", &port),
-                        ("depth", &depth),
-                    ],
+                    &labels,
                     c.not_after,
                 );
             }
         }
     }
+}
 
-    // A name and type can be looked up for more than one host; each is reported once.
-    let lookups = summary::lookups(report);
+/// One lookup: type, name, expiry, status.
+type LookupRow<'a> = (&'static str, &'a str, Option<u64>, &'a Security);
+
+/// Every lookup once: a name and type can be looked up for more than one host.
+fn unique_lookups(report: &Report) -> Vec<LookupRow<'_>> {
     let mut seen = BTreeSet::new();
-    let unique: Vec<_> = lookups
-        .iter()
+    summary::lookups(report)
+        .into_iter()
         .filter(|(t, n, _, _)| seen.insert((*t, *n)))
-        .collect();
+        .collect()
+}
+
+/// `dane_rrsig_expiry_timestamp_seconds{name,type}`: when each lookup stops validating
+/// (in the past for one whose signatures expired).
+fn rrsig_expiry(o: &mut String, lookups: &[LookupRow<'_>], base: &Base<'_>) {
     let mut f = family(
-        &mut o,
+        o,
         "dane_rrsig_expiry_timestamp_seconds",
         Some("seconds"),
-        "The earliest expiration of the RRSIGs that made the lookup secure, along its chain of trust.",
+        "The earliest expiration of the RRSIGs the lookup's verdict rests on, along its chain of trust (in the past when they expired).",
     );
-    for (rtype, name, expires, _) in &unique {
+    for (rtype, name, expires, _) in lookups {
         if let Some(at) = expires {
             f.sample(
                 "dane_rrsig_expiry_timestamp_seconds",
@@ -200,13 +243,17 @@ pub fn render(report: &Report, elapsed: Duration) -> String {
             );
         }
     }
+}
+
+/// `dane_dnssec_status{name,type,state}`: each lookup's DNSSEC status as a state set.
+fn dnssec_status(o: &mut String, lookups: &[LookupRow<'_>], base: &Base<'_>) {
     let mut f = family(
-        &mut o,
+        o,
         "dane_dnssec_status",
         None,
         "The DNSSEC status of each lookup (1 for the state it is in).",
     );
-    for (rtype, name, _, security) in &unique {
+    for (rtype, name, _, security) in lookups {
         let current = security_word(security);
         for state in ["secure", "insecure", "bogus", "indeterminate"] {
             f.sample(
@@ -222,27 +269,32 @@ pub fn render(report: &Report, elapsed: Duration) -> String {
             );
         }
     }
+}
 
+/// `dane_warnings`: how many warnings the report has (advice included).
+fn warnings(o: &mut String, report: &Report, base: &Base<'_>) {
     let mut f = family(
-        &mut o,
+        o,
         "dane_warnings",
         None,
         "Warnings in the report (certificate or signature expiring, no spare record, ...).",
     );
-    f.sample("dane_warnings", &base, report.warnings.len());
+    f.sample("dane_warnings", base, report.warnings.len());
+}
+
+/// `dane_probe_duration_seconds`: how long the check took.
+fn duration(o: &mut String, elapsed: Duration, base: &Base<'_>) {
     let mut f = family(
-        &mut o,
+        o,
         "dane_probe_duration_seconds",
         Some("seconds"),
         "How long the whole check took (DNS and every probe).",
     );
     f.sample(
         "dane_probe_duration_seconds",
-        &base,
+        base,
         format_args!("{:.6}", elapsed.as_secs_f64()),
     );
-    o.push_str("# EOF\n");
-    o
 }
 
 #[cfg(test)]
@@ -295,5 +347,38 @@ mod tests {
             }
         }
         assert!(families.contains("dane_tlsa_record_match"));
+    }
+
+    /// Issue 12: a record's series is named by the record, so reordering the RRset (a
+    /// resolver's whim) changes no series.
+    #[test]
+    fn record_series_do_not_depend_on_rrset_order() {
+        let r = sample::partial();
+        let mut reordered = r.clone();
+        for h in &mut reordered.hosts {
+            for e in &mut h.endpoints {
+                if let Some(m) = &mut e.tlsa_match {
+                    m.records.reverse();
+                }
+            }
+        }
+        let series = |r: &Report| {
+            let text = render(r, Duration::from_secs(1));
+            let mut lines: Vec<String> = text
+                .lines()
+                .filter(|l| l.starts_with("dane_tlsa_record_match{"))
+                .map(str::to_owned)
+                .collect();
+            lines.sort();
+            lines
+        };
+        let (a, b) = (series(&r), series(&reordered));
+        assert_eq!(a, b);
+        assert!(!a.iter().any(|l| l.contains("index=")), "{a:?}");
+        assert!(
+            a[0].contains("record=\"0000000000000000\"")
+                || a[0].contains("record=\"1111111111111111\""),
+            "{a:?}"
+        );
     }
 }

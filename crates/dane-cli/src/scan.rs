@@ -20,8 +20,9 @@ use anyhow::{Context as _, bail};
 use clap::Args as ClapArgs;
 use dane_check::engine::{self, Dns, Options, ProbeRequest, ProbeResult, Prober};
 use dane_check::live::{LiveDns, LiveProber};
+use dane_check::query::{Target, parse_line};
 use dane_check::report::{DomainVerdict, Report};
-use dane_check::service::{self, Service};
+use dane_check::service::Service;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -39,8 +40,9 @@ A bad line is reported on stderr with its number and skipped.
 
 Output: NDJSON on stdout, one `dane verify --json` document a line, with `line` (the input
 line number) and `target` (the target as normalised) added, in completion order (--ordered:
-input order). A summary goes to stderr at the end; a progress line too while stderr is a
-terminal.
+input order). A summary goes to stderr at the end; while stderr is a terminal, a progress
+bar too (done/total, rate, ETA; the total once the input is read, the count so far before).
+--quiet: neither.
 
 Exit status: 1 if any target failed (or partial; warnings with --strict; not protected with
 --require-dane); else 2 if any input line was bad; else 3 if any was indeterminate; else 4 if
@@ -74,6 +76,9 @@ pub struct Args {
     /// Take only every Nth target, starting with the Kth (1 <= K <= N).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+    /// No progress bar and no summary on stderr (bad input lines are still reported).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
     /// How many of the slowest targets the summary names.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub slowest: usize,
@@ -82,76 +87,8 @@ pub struct Args {
     pub check: CheckOpts,
 }
 
-/// One target of the input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The domain (or host, for `host:port`), normalised, without the trailing dot.
-    pub domain: String,
-    /// The service.
-    pub service: Service,
-    /// The target as written back: `domain service` or `host:port service`.
-    pub key: String,
-}
-
 /// The longest input line accepted (a DNS name is at most 253 characters).
 const MAX_LINE: usize = 1024;
-
-/// Parses one input line: `Ok(None)` for blank lines and comments.
-pub fn parse_line(line: &str) -> Result<Option<Target>, String> {
-    let content = line.split('#').next().unwrap_or("");
-    let words: Vec<&str> = content.split_whitespace().collect();
-    let (first, service_word) = match words.as_slice() {
-        [] => return Ok(None),
-        [first] => (*first, None),
-        [first, service] => (*first, Some(*service)),
-        _ => {
-            return Err(format!(
-                "expected `DOMAIN [SERVICE]` or `HOST:PORT SERVICE`, found {} words",
-                words.len()
-            ));
-        }
-    };
-    let named = |word: &str| {
-        service::by_name(word).ok_or_else(|| {
-            let names: Vec<&str> = service::SERVICES.iter().map(|s| s.name).collect();
-            format!(
-                "unknown service {:?} (one of {})",
-                term::sanitize(word),
-                names.join(", ")
-            )
-        })
-    };
-    let host = |word: &str| {
-        dane_tlsa::normalize_host(word).map_err(|e| term::sanitize(&e.to_string()).into_owned())
-    };
-    if let Some((h, port)) = first.rsplit_once(':') {
-        let port: u16 = port
-            .parse()
-            .ok()
-            .filter(|&p| p != 0)
-            .ok_or_else(|| format!("{:?}: not a port (1-65535)", term::sanitize(port)))?;
-        let Some(word) = service_word else {
-            return Err(format!(
-                "{}: HOST:PORT needs a SERVICE (the protocol to speak)",
-                term::sanitize(first)
-            ));
-        };
-        let named = named(word)?;
-        let domain = host(h)?;
-        return Ok(Some(Target {
-            key: format!("{domain}:{port} {}", named.name),
-            domain,
-            service: service::custom(port, named.protocol),
-        }));
-    }
-    let service = named(service_word.unwrap_or("smtp"))?;
-    let domain = host(first)?;
-    Ok(Some(Target {
-        key: format!("{domain} {}", service.name),
-        domain,
-        service,
-    }))
-}
 
 /// `--shard K/N`: (K - 1, N).
 fn parse_shard(text: &str) -> anyhow::Result<(u64, u64)> {
@@ -202,6 +139,89 @@ fn read_resume(path: &Path) -> anyhow::Result<(HashSet<u64>, usize)> {
     Ok((done, unreadable))
 }
 
+/// Which targets of the input this run checks: its `--shard`, less those in `--resume`.
+/// The dispatcher and the progress bar's counter apply the same selection.
+#[derive(Debug, Default)]
+struct Selection {
+    /// Targets seen so far (the shard is taken over every target line).
+    ordinal: u64,
+}
+
+/// Why a target is not checked.
+enum Skip {
+    OtherShard,
+    Resumed,
+}
+
+impl Selection {
+    fn take(&mut self, config: &Config, target: &Target) -> Result<(), Skip> {
+        let mine = config.shard.is_none_or(|(k, n)| self.ordinal % n == k);
+        self.ordinal += 1;
+        if !mine {
+            return Err(Skip::OtherShard);
+        }
+        if !config.done.is_empty() && config.done.contains(&key_hash(&target.key)) {
+            return Err(Skip::Resumed);
+        }
+        Ok(())
+    }
+}
+
+/// The targets a run over the file at `path` checks, counted by reading it a second time
+/// (for the progress bar's total while the run reads it); `None` if it cannot be read.
+fn count_targets(path: &Path, config: &Config) -> Option<u64> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut selection = Selection::default();
+    let mut count = 0;
+    let mut failed = false;
+    read_lines(std::io::BufReader::new(file), |item| match item {
+        Item::Target(_, t) => {
+            count += u64::from(selection.take(config, &t).is_ok());
+            true
+        }
+        Item::Bad(..) => true,
+        Item::Failed(_) => {
+            failed = true;
+            false
+        }
+    });
+    (!failed).then_some(count)
+}
+
+/// The progress bar's templates: before the total is known, and once it is.
+const COUNTING: &str = "{spinner} dane scan: {pos} done, {msg}, {rate} (reading the input)";
+const COUNTED: &str = "{spinner} dane scan: {pos}/{len} done, {msg}, {rate}, ETA {eta}";
+
+fn progress_style(template: &str) -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1}/s", state.per_sec());
+            },
+        )
+}
+
+/// The total is known: the bar shows it and an ETA.
+fn set_total(bar: &indicatif::ProgressBar, total: u64) {
+    bar.set_length(total);
+    bar.set_style(progress_style(COUNTED));
+}
+
+/// The progress bar on stderr: drawn only on a terminal and without --quiet.
+fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(progress_style(COUNTING));
+    bar.set_message("0 in flight");
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
 /// What the reader thread hands over.
 enum Item {
     Target(u64, Target),
@@ -209,8 +229,9 @@ enum Item {
     Failed(std::io::Error),
 }
 
-/// Reads lines of at most [`MAX_LINE`] bytes (longer ones are consumed and reported).
-fn read_lines(mut input: impl BufRead, tx: &mpsc::Sender<Item>) {
+/// Reads lines of at most [`MAX_LINE`] bytes (longer ones are consumed and reported),
+/// handing each item to `emit` until it returns false.
+fn read_lines(mut input: impl BufRead, mut emit: impl FnMut(Item) -> bool) {
     let mut number = 0u64;
     let mut line = Vec::with_capacity(256);
     loop {
@@ -222,7 +243,7 @@ fn read_lines(mut input: impl BufRead, tx: &mpsc::Sender<Item>) {
                 Ok(b) => b,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    let _ = tx.blocking_send(Item::Failed(e));
+                    emit(Item::Failed(e));
                     return;
                 }
             };
@@ -257,12 +278,12 @@ fn read_lines(mut input: impl BufRead, tx: &mpsc::Sender<Item>) {
                 Ok(text) => match parse_line(text.trim_end_matches('\r')) {
                     Ok(Some(t)) => Some(Item::Target(number, t)),
                     Ok(None) => None,
-                    Err(e) => Some(Item::Bad(number, e)),
+                    Err(e) => Some(Item::Bad(number, term::sanitize(&e).into_owned())),
                 },
             }
         };
         if let Some(item) = item {
-            if tx.blocking_send(item).is_err() {
+            if !emit(item) {
                 return; // the run stopped (stdout closed)
             }
         }
@@ -352,8 +373,8 @@ pub struct Config {
     pub at: String,
     /// Slowest targets kept for the summary.
     pub slowest: usize,
-    /// Progress on stderr.
-    pub progress: bool,
+    /// Progress on stderr (hidden when not a terminal or with --quiet).
+    pub progress: indicatif::ProgressBar,
 }
 
 /// What a scan did.
@@ -426,6 +447,7 @@ pub fn deadline_report(domain: &str, service: &Service, deadline: Duration) -> R
         hosts: Vec::new(),
         warnings: Vec::new(),
         rollover_ready: None,
+        resolution: None,
     }
 }
 
@@ -469,7 +491,8 @@ pub async fn scan<D: Dns, P: Prober>(
     config: Arc<Config>,
 ) -> anyhow::Result<Summary> {
     let (items_tx, mut items) = mpsc::channel(256);
-    std::thread::spawn(move || read_lines(input, &items_tx));
+    // A closed channel: the run stopped (stdout closed).
+    std::thread::spawn(move || read_lines(input, |item| items_tx.blocking_send(item).is_ok()));
     let window = Arc::new(Semaphore::new(if config.ordered {
         config.jobs.saturating_mul(8)
     } else {
@@ -482,27 +505,30 @@ pub async fn scan<D: Dns, P: Prober>(
     let dispatcher = tokio::spawn(async move {
         let config = dispatch_config;
         let mut s = Summary::default();
-        let mut ordinal = 0u64;
+        let mut selection = Selection::default();
         let mut seq = 0u64;
         while let Some(item) = items.recv().await {
             let (number, target) = match item {
                 Item::Target(n, t) => (n, t),
                 Item::Bad(n, why) => {
                     s.bad_lines += 1;
-                    eprintln!("dane scan: line {n}: {why}; skipped");
+                    config
+                        .progress
+                        .suspend(|| eprintln!("dane scan: line {n}: {why}; skipped"));
                     continue;
                 }
                 Item::Failed(e) => return Err(anyhow::Error::new(e).context("reading the targets")),
             };
-            let mine = config.shard.is_none_or(|(k, n)| ordinal % n == k);
-            ordinal += 1;
-            if !mine {
-                s.other_shards += 1;
-                continue;
-            }
-            if !config.done.is_empty() && config.done.contains(&key_hash(&target.key)) {
-                s.resumed += 1;
-                continue;
+            match selection.take(&config, &target) {
+                Ok(()) => {}
+                Err(Skip::OtherShard) => {
+                    s.other_shards += 1;
+                    continue;
+                }
+                Err(Skip::Resumed) => {
+                    s.resumed += 1;
+                    continue;
+                }
             }
             let Ok(window) = window.clone().acquire_owned().await else {
                 break;
@@ -517,7 +543,7 @@ pub async fn scan<D: Dns, P: Prober>(
             let this = seq;
             seq += 1;
             tokio::spawn(async move {
-                let _running = running.acquire_owned().await;
+                let running = running.acquire_owned().await;
                 let started = Instant::now();
                 let (report, deadline) = check(dns, prober, &target, &config).await;
                 let elapsed = started.elapsed();
@@ -532,6 +558,8 @@ pub async fn scan<D: Dns, P: Prober>(
                 .unwrap_or_else(|e| {
                     format!("{{\"line\":{number},\"error\":\"cannot serialise: {e}\"}}")
                 });
+                // No longer in flight once it is on its way to the writer.
+                drop(running);
                 let _ = tx.send(Done {
                     seq: this,
                     json,
@@ -544,6 +572,8 @@ pub async fn scan<D: Dns, P: Prober>(
                 });
             });
         }
+        // The input is read: every target is dispatched, so the total is known.
+        set_total(&config.progress, seq);
         Ok(s)
     });
 
@@ -551,8 +581,6 @@ pub async fn scan<D: Dns, P: Prober>(
     let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
     let mut next = 0u64;
     let mut slowest: BinaryHeap<std::cmp::Reverse<(Duration, String)>> = BinaryHeap::new();
-    let mut last_progress = Instant::now();
-    let started = Instant::now();
     while let Some(done) = done_rx.recv().await {
         let ready: Vec<Done> = if config.ordered {
             pending.insert(done.seq, done);
@@ -585,19 +613,13 @@ pub async fn scan<D: Dns, P: Prober>(
                 }
             }
         }
-        if config.progress && last_progress.elapsed() > Duration::from_millis(200) {
-            last_progress = Instant::now();
-            let rate = rate(written.checked, started.elapsed());
-            eprint!(
-                "\r\x1b[Kdane scan: {} done, {} in flight, {rate:.0}/s",
-                written.checked,
-                config.jobs - in_flight.available_permits()
-            );
-        }
+        config.progress.set_position(written.checked);
+        config.progress.set_message(format!(
+            "{} in flight",
+            config.jobs - in_flight.available_permits()
+        ));
     }
-    if config.progress {
-        eprint!("\r\x1b[K");
-    }
+    config.progress.finish_and_clear();
     let s = match dispatcher.await {
         Ok(r) => r?,
         Err(e) => bail!("the scan's dispatcher stopped: {e}"),
@@ -683,8 +705,22 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         strict: args.check.strict,
         at: clock::format_time(now),
         slowest: args.slowest,
-        progress: std::io::stderr().is_terminal(),
+        progress: progress_bar(args.quiet),
     });
+    if let Some(path) = args.input.as_ref().filter(|p| p.as_os_str() != "-") {
+        // A file can be read twice: its total is known long before the run has read it
+        // (the run reads at the pace of the checks). Stdin: the count so far until its end.
+        if !config.progress.is_hidden() {
+            let (path, counter) = (path.clone(), config.clone());
+            std::thread::spawn(move || {
+                if let Some(total) = count_targets(&path, &counter) {
+                    if counter.progress.length().is_none() {
+                        set_total(&counter.progress, total);
+                    }
+                }
+            });
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -697,7 +733,9 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     // Probes still blocked past their deadlines are abandoned, not waited for.
     runtime.shutdown_background();
     let s = result?;
-    print_summary(&s, started.elapsed());
+    if !args.quiet {
+        print_summary(&s, started.elapsed());
+    }
     Ok(exit_for_summary(&s))
 }
 
@@ -751,6 +789,7 @@ mod tests {
             security: Security::Secure,
             answer: Answer::NxDomain,
             expires: None,
+            dnssec_warnings: Vec::new(),
         }
     }
 
@@ -802,7 +841,7 @@ mod tests {
             strict: false,
             at: "2026-12-01T00:00:00Z".into(),
             slowest: 2,
-            progress: false,
+            progress: indicatif::ProgressBar::hidden(),
         }
     }
 
@@ -838,66 +877,6 @@ mod tests {
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect();
         (parsed, s)
-    }
-
-    fn check(line: &str, expected: Result<Option<(&str, &str, u16, &str)>, &str>) {
-        let got = parse_line(line);
-        match (got, expected) {
-            (Ok(None), Ok(None)) => {}
-            (Ok(Some(t)), Ok(Some((domain, service, port, key)))) => {
-                assert_eq!(
-                    (
-                        t.domain.as_str(),
-                        t.service.name,
-                        t.service.port,
-                        t.key.as_str()
-                    ),
-                    (domain, service, port, key),
-                    "{line:?}"
-                );
-            }
-            (Err(e), Err(says)) => assert!(e.contains(says), "{line:?}: {e}"),
-            (got, expected) => panic!("{line:?}: got {got:?}, expected {expected:?}"),
-        }
-    }
-
-    #[test]
-    fn input_lines() {
-        check("", Ok(None));
-        check("   # only a comment", Ok(None));
-        check(
-            "Example.COM.",
-            Ok(Some(("example.com", "smtp", 25, "example.com smtp"))),
-        );
-        check(
-            "example.com xmpp-server # note",
-            Ok(Some((
-                "example.com",
-                "xmpp-server",
-                5269,
-                "example.com xmpp-server",
-            ))),
-        );
-        check(
-            "mail.example.com:2525 smtp",
-            Ok(Some((
-                "mail.example.com",
-                "custom",
-                2525,
-                "mail.example.com:2525 smtp",
-            ))),
-        );
-        check(
-            "\texample.com\t https ",
-            Ok(Some(("example.com", "https", 443, "example.com https"))),
-        );
-        check("a b c", Err("found 3 words"));
-        check("example.com gopher", Err("unknown service \"gopher\""));
-        check("mail.example.com:2525", Err("needs a SERVICE"));
-        check("mail.example.com:0 smtp", Err("not a port"));
-        check("mail.example.com:99999 smtp", Err("not a port"));
-        check("bad..name", Err("empty label"));
-        check("[2001:db8::1]:25 smtp", Err("invalid DNS name"));
     }
 
     #[test]
@@ -989,7 +968,9 @@ mod tests {
         let mut bytes = input.into_bytes();
         bytes.extend_from_slice(b"\xff\xfe\nb.test");
         let (tx, mut rx) = mpsc::channel(16);
-        read_lines(std::io::Cursor::new(bytes), &tx);
+        read_lines(std::io::Cursor::new(bytes), |item| {
+            tx.try_send(item).is_ok()
+        });
         drop(tx);
         let mut seen = Vec::new();
         while let Ok(item) = rx.try_recv() {

@@ -1,20 +1,27 @@
-//! `dane serve-metrics --listen ADDR`: a blackbox-exporter style HTTP endpoint.
-//! `GET /probe?target=DOMAIN[&service=S]` checks DOMAIN as `dane verify` does and answers
-//! with the OpenMetrics rendering (`dane verify --format openmetrics`); `GET /metrics`
-//! gives the exporter's own counters.
+//! `dane serve-metrics --listen ADDR`: a blackbox-exporter drop-in over HTTP/1.1.
+//! `GET /probe?target=DOMAIN[&module=SERVICE]` checks DOMAIN as `dane verify` does and
+//! answers with its metrics (those of `dane verify --format openmetrics`) and the blackbox
+//! exporter's `probe_success` and `probe_duration_seconds`; `GET /metrics` gives the
+//! exporter's own counters. Both are OpenMetrics when the `Accept` header asks for it, else
+//! the Prometheus text format 0.0.4 ([`crate::exposition`]).
 //!
-//! A deliberately small and strict HTTP/1.1 server: one request per connection
-//! (`Connection: close`), GET only, no request body, no redirects. Bounded everywhere: the
-//! request head (size, line length, header count) must arrive whole within
+//! HTTP is hyper's (HTTP/1 only), held to a strict subset: one request per connection
+//! (`Connection: close`), GET only, no request body, origin-form targets only, no
+//! redirects. Bounded everywhere: the request head (8 KiB and 32 fields, hyper's limits;
+//! the request line 2 KiB, checked as it arrives) must arrive whole within
 //! `--header-timeout` (slowloris), responses are written within a timeout, open
-//! connections and checks running at once are capped (beyond that: 503). Only the
+//! connections and checks running at once are capped (beyond that: closed, 503). Only the
 //! documented parameters are accepted, only the services of the `dane verify` table, and
 //! no port of the caller's choosing unless `--allow-ports` is given.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context as TaskContext, Poll, ready};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -22,11 +29,19 @@ use clap::Args as ClapArgs;
 use dane_check::live::{LiveDns, LiveProber};
 use dane_check::service::{self, Service};
 use dane_probe::Protocol;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::{Method, StatusCode, Version};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use crate::checkopts::CheckOpts;
+use crate::exposition::{self, Format};
+use crate::request_target;
 use crate::scan::PerAddress;
 use crate::{Context, Exit, clock, term};
 
@@ -34,14 +49,20 @@ use crate::{Context, Exit, clock, term};
 #[derive(Debug, ClapArgs)]
 #[command(after_help = "\
 Endpoints:
-  GET /probe?target=DOMAIN[&service=SERVICE]   OpenMetrics for DOMAIN (default service smtp)
+  GET /probe?target=DOMAIN[&module=MODULE]      metrics for DOMAIN (default module smtp;
+                                                `service` is a synonym of `module`)
   GET /probe?target=HOST&port=N&starttls=PROTO  with --allow-ports only
   GET /metrics                                  the exporter's own counters
 
-Prometheus scrape config (blackbox-exporter style):
+Modules (the services of dane verify): smtp, submission, smtps, imap, imaps, pop3, pop3s,
+xmpp-client, xmpp-server, https. probe_success is 1 when dane verify would exit 0 with the
+same flags, else 0. Answers are OpenMetrics when the Accept header asks for it (Prometheus
+does), else the Prometheus text format 0.0.4.
+
+Prometheus scrape config (as for the blackbox exporter):
   - job_name: dane
     metrics_path: /probe
-    params: { service: [smtp] }
+    params: { module: [smtp] }
     static_configs: [{ targets: [example.com, example.net] }]
     relabel_configs:
       - { source_labels: [__address__], target_label: __param_target }
@@ -74,14 +95,20 @@ pub struct Args {
     pub check: CheckOpts,
 }
 
-/// The longest request head accepted (request line and headers).
+/// The longest request head accepted (request line and headers): hyper's `max_header_size`.
 const MAX_HEAD: usize = 8192;
-/// The longest request line accepted.
+/// The longest request line accepted, checked as its bytes arrive ([`LineGuard`]).
 const MAX_REQUEST_LINE: usize = 2048;
-/// Most header fields accepted.
+/// Most header fields accepted: hyper's `max_headers`.
 const MAX_HEADERS: usize = 32;
-/// Seconds to write a response.
+/// Time to write a response.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// After its answer, a connection is read from (and what arrives discarded) for at most
+/// this long and this much, until the client closes: closing with unread data would reset
+/// the connection and could destroy the answer before the client reads it (RFC 9112 9.6).
+const LINGER: Duration = Duration::from_secs(1);
+/// See [`LINGER`].
+const LINGER_BYTES: usize = 64 * 1024;
 
 /// The server's shared state.
 pub struct State {
@@ -98,151 +125,92 @@ pub struct State {
     header_timeout: Duration,
     deadline: Duration,
     allow_ports: bool,
+    http: http1::Builder,
     requests: std::sync::Mutex<BTreeMap<u16, u64>>,
     checks_done: AtomicU64,
 }
 
-/// A response: status, content type, body.
+/// What to answer: status, content type, body.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Response {
-    status: u16,
+pub struct Reply {
+    status: StatusCode,
     content_type: &'static str,
     body: String,
+    /// Whether the body was chosen by the `Accept` header (`Vary: Accept`).
+    negotiated: bool,
 }
 
-fn error(status: u16, message: &str) -> Response {
-    Response {
+fn error(status: StatusCode, message: &str) -> Reply {
+    Reply {
         status,
         content_type: "text/plain; charset=utf-8",
         body: format!("{}\n", term::sanitize(message)),
+        negotiated: false,
     }
 }
 
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        413 => "Content Too Large",
-        414 => "URI Too Long",
-        431 => "Request Header Fields Too Large",
-        503 => "Service Unavailable",
-        505 => "HTTP Version Not Supported",
-        _ => "Error",
-    }
-}
-
-/// A parsed request: the path and the decoded query parameters.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Request {
-    path: String,
-    params: Vec<(String, String)>,
-}
-
-/// Strict percent-decoding (RFC 3986 2.1) of a query component, `+` as space (HTML form
-/// encoding, which Prometheus uses); the result must be UTF-8.
-fn decode(component: &str) -> Result<String, String> {
-    let bytes = component.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or("bad percent-encoding")?;
-                out.push(hex);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| "a parameter is not UTF-8 once decoded".to_owned())
-}
-
-/// Parses the request head (without the final empty line). `Err` is the response to send.
-pub fn parse_head(head: &str) -> Result<Request, Response> {
-    let mut lines = head.split("\r\n");
-    let line = lines.next().unwrap_or("");
-    if line.len() > MAX_REQUEST_LINE {
-        return Err(error(414, "request line too long"));
-    }
-    let mut parts = line.split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(error(400, "malformed request line"));
-    };
-    if !matches!(version, "HTTP/1.1" | "HTTP/1.0") {
-        return Err(error(505, "only HTTP/1.1 and HTTP/1.0"));
-    }
-    let mut headers = 0;
-    let mut host = false;
-    for field in lines {
-        headers += 1;
-        if headers > MAX_HEADERS {
-            return Err(error(431, "too many header fields"));
-        }
-        // RFC 9112 5.2: obsolete line folding is rejected.
-        if field.starts_with([' ', '\t']) {
-            return Err(error(400, "obsolete line folding"));
-        }
-        let Some((name, value)) = field.split_once(':') else {
-            return Err(error(400, "malformed header field"));
-        };
-        let token = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c);
-        if name.is_empty() || !name.bytes().all(token) {
-            return Err(error(400, "malformed header field name"));
-        }
-        let value = value.trim_matches([' ', '\t']);
-        match name.to_ascii_lowercase().as_str() {
-            "host" => host = true,
-            "content-length" if value != "0" => {
-                return Err(error(413, "no request body is accepted"));
-            }
-            "transfer-encoding" => return Err(error(400, "no request body is accepted")),
-            _ => {}
-        }
-    }
-    // RFC 9112 3.2: an HTTP/1.1 request without Host is rejected.
-    if version == "HTTP/1.1" && !host {
-        return Err(error(400, "missing Host header"));
-    }
-    if method != "GET" {
-        return Err(error(405, "only GET"));
-    }
-    // Origin form only (RFC 9112 3.2.1): no absolute URLs, so no proxying.
-    if !target.starts_with('/') {
-        return Err(error(400, "the request target must be a path"));
-    }
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let mut params: Vec<(String, String)> = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (
-            decode(k).map_err(|e| error(400, &e))?,
-            decode(v).map_err(|e| error(400, &e))?,
+impl Reply {
+    fn into_response(self) -> hyper::Response<String> {
+        let mut response = hyper::Response::new(self.body);
+        *response.status_mut() = self.status;
+        let h = response.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
         );
-        if params.iter().any(|(seen, _)| *seen == k) {
-            return Err(error(400, &format!("parameter {k:?} given twice")));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        if self.negotiated {
+            h.insert(header::VARY, HeaderValue::from_static("Accept"));
         }
-        params.push((k, v));
+        if self.status == StatusCode::METHOD_NOT_ALLOWED {
+            h.insert(header::ALLOW, HeaderValue::from_static("GET"));
+        }
+        response
     }
-    Ok(Request {
-        path: path.to_owned(),
-        params,
-    })
+
+    /// The reply as bytes on the wire, for the refusals written once hyper has been
+    /// stopped (408, 414, 505): a status line and the same headers as hyper writes.
+    fn to_wire(&self) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{}",
+            self.status.as_str(),
+            self.status.canonical_reason().unwrap_or("Error"),
+            self.content_type,
+            self.body.len(),
+            self.body
+        )
+        .into_bytes()
+    }
+}
+
+/// The request head beyond what hyper checks: no body (RFC 9112 6.1, 6.2), `Host` on
+/// HTTP/1.1 (RFC 9112 3.2), GET only.
+pub fn check_head(method: &Method, version: Version, headers: &HeaderMap) -> Result<(), Reply> {
+    if headers
+        .get_all(header::CONTENT_LENGTH)
+        .iter()
+        .any(|v| v.as_bytes() != b"0")
+    {
+        return Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "no request body is accepted",
+        ));
+    }
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "no request body is accepted",
+        ));
+    }
+    // RFC 9112 3.2: a server responds 400 to an HTTP/1.1 request without Host.
+    if version == Version::HTTP_11 && !headers.contains_key(header::HOST) {
+        return Err(error(StatusCode::BAD_REQUEST, "missing Host header"));
+    }
+    if method != Method::GET {
+        return Err(error(StatusCode::METHOD_NOT_ALLOWED, "only GET"));
+    }
+    Ok(())
 }
 
 /// What `/probe` is asked to check.
@@ -252,16 +220,20 @@ pub struct ProbeQuery {
     service: Service,
 }
 
-/// Validates the `/probe` parameters.
+/// Validates the `/probe` parameters: `target`, `module` (the blackbox exporter's name) or
+/// its synonym `service`, and with `allow_ports` also `port` and `starttls`.
 pub fn probe_query(params: &[(String, String)], allow_ports: bool) -> Result<ProbeQuery, String> {
     let mut target = None;
-    let mut service_name = None;
+    let mut module = None;
     let mut port = None;
     let mut starttls = None;
     for (k, v) in params {
         match k.as_str() {
             "target" => target = Some(v),
-            "service" => service_name = Some(v),
+            "module" | "service" if module.is_some() => {
+                return Err("give module or service, not both".into());
+            }
+            "module" | "service" => module = Some((k.as_str(), v)),
             "port" | "starttls" if !allow_ports => {
                 return Err(format!("parameter {k:?} needs --allow-ports"));
             }
@@ -269,7 +241,7 @@ pub fn probe_query(params: &[(String, String)], allow_ports: bool) -> Result<Pro
             "starttls" => starttls = Some(v),
             other => {
                 return Err(format!(
-                    "unknown parameter {other:?} (target, service{})",
+                    "unknown parameter {other:?} (target, module{})",
                     if allow_ports { ", port, starttls" } else { "" }
                 ));
             }
@@ -279,12 +251,15 @@ pub fn probe_query(params: &[(String, String)], allow_ports: bool) -> Result<Pro
     let domain = dane_tlsa::normalize_host(target).map_err(|e| format!("target: {e}"))?;
     let service = match (port, starttls) {
         (None, None) => {
-            let name = service_name.map_or("smtp", String::as_str);
-            service::by_name(name).ok_or_else(|| format!("unknown service {name:?}"))?
+            let (param, name) = module.map_or(("module", "smtp"), |(k, v)| (k, v.as_str()));
+            service::by_name(name).ok_or_else(|| {
+                let names: Vec<&str> = service::SERVICES.iter().map(|s| s.name).collect();
+                format!("unknown {param} {name:?} (one of {})", names.join(", "))
+            })?
         }
         (Some(p), proto) => {
-            if service_name.is_some() {
-                return Err("give service or port, not both".into());
+            if let Some((param, _)) = module {
+                return Err(format!("give {param} or port, not both"));
             }
             let port: u16 = p
                 .parse()
@@ -307,16 +282,38 @@ pub fn probe_query(params: &[(String, String)], allow_ports: bool) -> Result<Pro
     Ok(ProbeQuery { domain, service })
 }
 
+/// A probe's OpenMetrics document with the blackbox exporter's two series added before its
+/// `# EOF`: `probe_success` (1 when `dane verify` would exit 0 with the server's flags) and
+/// `probe_duration_seconds` (the whole check: DNS and every probe).
+pub fn with_probe_series(mut document: String, success: bool, elapsed: Duration) -> String {
+    if document.ends_with("# EOF\n") {
+        document.truncate(document.len() - "# EOF\n".len());
+    }
+    document.push_str(&format!(
+        "# TYPE probe_success gauge\n\
+         # HELP probe_success Whether the probe succeeded: 1 when dane verify would exit 0 (DANE-verified), else 0.\n\
+         probe_success {}\n\
+         # TYPE probe_duration_seconds gauge\n\
+         # UNIT probe_duration_seconds seconds\n\
+         # HELP probe_duration_seconds How long the probe took to complete in seconds.\n\
+         probe_duration_seconds {:.6}\n\
+         # EOF\n",
+        u8::from(success),
+        elapsed.as_secs_f64()
+    ));
+    document
+}
+
 impl State {
-    fn count(&self, status: u16) {
+    fn count(&self, status: StatusCode) {
         let mut m = self
             .requests
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *m.entry(status).or_default() += 1;
+        *m.entry(status.as_u16()).or_default() += 1;
     }
 
-    fn own_metrics(&self) -> Response {
+    fn own_metrics(&self, format: Format) -> Reply {
         let mut body = String::from(
             "# TYPE dane_exporter_requests counter\n# HELP dane_exporter_requests HTTP requests answered, by status.\n",
         );
@@ -335,17 +332,21 @@ impl State {
             self.checks_done.load(Ordering::Relaxed),
             self.max_checks.saturating_sub(self.checks.available_permits()),
         ));
-        Response {
-            status: 200,
-            content_type: "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            body,
+        Reply {
+            status: StatusCode::OK,
+            content_type: format.content_type(),
+            body: format.render(&body),
+            negotiated: true,
         }
     }
 
     /// Runs one `/probe` check.
-    async fn probe(&self, query: ProbeQuery) -> Response {
+    async fn probe(&self, query: ProbeQuery, format: Format) -> Reply {
         let Ok(_permit) = self.checks.clone().try_acquire_owned() else {
-            return error(503, "too many checks running; try again later");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many checks running; try again later",
+            );
         };
         let now = self.at.unwrap_or_else(clock::read_system_clock);
         let dns = Arc::new(LiveDns::new(self.dns_resolver.clone(), now));
@@ -361,92 +362,299 @@ impl State {
             Ok(r) => r,
             Err(_) => crate::scan::deadline_report(&query.domain, &query.service, self.deadline),
         };
+        let elapsed = started.elapsed();
         self.checks_done.fetch_add(1, Ordering::Relaxed);
-        Response {
-            status: 200,
-            content_type: "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            body: crate::openmetrics::render(&report, started.elapsed()),
+        let success = crate::verify::exit_for(&report, self.check.require_dane, self.check.strict)
+            == Exit::Ok;
+        let document = crate::openmetrics::render(&report, elapsed);
+        Reply {
+            status: StatusCode::OK,
+            content_type: format.content_type(),
+            body: format.render(&with_probe_series(document, success, elapsed)),
+            negotiated: true,
         }
     }
 
-    async fn respond(&self, head: Result<String, Response>) -> Response {
-        let request = match head.and_then(|h| parse_head(&h)) {
-            Ok(r) => r,
-            Err(e) => return e,
+    /// Answers a request whose head hyper has parsed.
+    async fn answer(&self, request: &hyper::Request<Incoming>) -> Reply {
+        if let Err(refused) = check_head(request.method(), request.version(), request.headers()) {
+            return refused;
+        }
+        let target = match request_target::parse(&request.uri().to_string()) {
+            Ok(t) => t,
+            Err(e) => {
+                let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+                return error(status, &e.reason);
+            }
         };
-        match request.path.as_str() {
-            "/probe" => match probe_query(&request.params, self.allow_ports) {
-                Ok(q) => self.probe(q).await,
-                Err(e) => error(400, &e),
+        let accept: Vec<&str> = request
+            .headers()
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let format =
+            exposition::negotiate((!accept.is_empty()).then(|| accept.join(",")).as_deref());
+        match target.path.as_str() {
+            "/probe" => match probe_query(&target.params, self.allow_ports) {
+                Ok(q) => self.probe(q, format).await,
+                Err(e) => error(StatusCode::BAD_REQUEST, &e),
             },
-            "/metrics" if request.params.is_empty() => self.own_metrics(),
-            "/" if request.params.is_empty() => error(
-                200,
-                "dane serve-metrics: GET /probe?target=DOMAIN[&service=SERVICE], GET /metrics",
+            "/metrics" if target.params.is_empty() => self.own_metrics(format),
+            "/" if target.params.is_empty() => error(
+                StatusCode::OK,
+                "dane serve-metrics: GET /probe?target=DOMAIN[&module=SERVICE], GET /metrics",
             ),
-            "/metrics" | "/" => error(400, "no parameters here"),
-            _ => error(404, "not found (GET /probe?target=DOMAIN or /metrics)"),
+            "/metrics" | "/" => error(StatusCode::BAD_REQUEST, "no parameters here"),
+            _ => error(
+                StatusCode::NOT_FOUND,
+                "not found (GET /probe?target=DOMAIN or /metrics)",
+            ),
         }
     }
 }
 
-/// Reads the request head within the header timeout; `Err` is the response to send.
-async fn read_head(stream: &mut TcpStream, timeout: Duration) -> Result<String, Response> {
-    let mut buf = Vec::with_capacity(1024);
-    let read = async {
-        let mut chunk = [0u8; 1024];
-        loop {
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                buf.truncate(end);
-                return Ok(());
-            }
-            if buf.len() > MAX_HEAD {
-                let line_end = buf.windows(2).position(|w| w == b"\r\n");
-                return Err(if line_end.is_none_or(|e| e > MAX_REQUEST_LINE) {
-                    error(414, "request line too long")
-                } else {
-                    error(431, "request head too large")
-                });
-            }
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => {
-                    return Err(error(400, "connection closed before the request ended"));
-                }
-                Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
-            }
+/// Watches the request line (RFC 9112 3: method SP request-target SP HTTP-version CRLF) go
+/// by, before hyper parses it: hyper caps only the whole head (answering an over-long line
+/// with 431) and answers an unknown version with 400; this gives 414 and 505, which say
+/// what is wrong.
+#[derive(Debug, Default)]
+struct LineGuard {
+    /// The request line so far (at most `MAX_REQUEST_LINE` + 1 bytes, with its CR).
+    line: Vec<u8>,
+    done: bool,
+}
+
+impl LineGuard {
+    /// Takes the next bytes read; `Err` is the status to refuse the request with.
+    fn feed(&mut self, bytes: &[u8]) -> Result<(), StatusCode> {
+        if self.done {
+            return Ok(());
         }
-    };
-    match tokio::time::timeout(timeout, read).await {
-        Ok(Ok(())) => {
-            String::from_utf8(buf).map_err(|_| error(400, "the request head is not UTF-8"))
+        for &b in bytes {
+            // RFC 9112 2.2: empty lines before the request line are ignored (as hyper does).
+            if self.line.is_empty() && (b == b'\r' || b == b'\n') {
+                continue;
+            }
+            if b == b'\n' {
+                self.done = true;
+                return check_version(&self.line);
+            }
+            if self.line.len() > MAX_REQUEST_LINE {
+                return Err(StatusCode::URI_TOO_LONG);
+            }
+            self.line.push(b);
         }
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(error(408, "the request head did not arrive in time")),
+        Ok(())
     }
 }
 
+/// 505 for an HTTP version other than 1.0 and 1.1 (RFC 9110 15.6.6); anything else
+/// malformed in the line is hyper's to refuse (400).
+fn check_version(line: &[u8]) -> Result<(), StatusCode> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match line.rsplit(|&b| b == b' ').next() {
+        Some(v) if v.starts_with(b"HTTP/") && v != b"HTTP/1.1" && v != b"HTTP/1.0" => {
+            Err(StatusCode::HTTP_VERSION_NOT_SUPPORTED)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The socket as hyper sees it: reads pass through the [`LineGuard`]. The socket is
+/// borrowed, so that once hyper is stopped the connection can still be answered.
+struct Transport<'a> {
+    read: ReadHalf<'a>,
+    write: WriteHalf<'a>,
+    guard: LineGuard,
+    /// Set when the guard refuses the request line.
+    refused: &'a std::sync::OnceLock<StatusCode>,
+}
+
+impl AsyncRead for Transport<'_> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.read).poll_read(cx, buf))?;
+        if let Err(status) = this
+            .guard
+            .feed(buf.filled().get(before..).unwrap_or_default())
+        {
+            let _ = this.refused.set(status);
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "request line refused",
+            )));
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Transport<'_> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.write).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.write).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.write.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.write).poll_flush(cx)
+    }
+
+    /// A no-op: `connection` shuts the socket down once hyper is done, after writing a
+    /// refusal of its own if there is one.
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Where a connection is: waiting for its head, being answered, writing the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Head,
+    Answering,
+    Writing,
+}
+
+/// How hyper's part of a connection ended.
+enum Outcome {
+    /// hyper finished (its error, if any: it has answered parse errors itself).
+    Ended(Result<(), hyper::Error>),
+    /// The head did not arrive within `--header-timeout`.
+    HeadTimeout,
+    /// The answer was not written within [`WRITE_TIMEOUT`].
+    WriteTimeout,
+}
+
+/// hyper's settings for every connection: HTTP/1 only, one request, the head limits.
+fn http1_settings() -> http1::Builder {
+    let mut b = http1::Builder::new();
+    b.keep_alive(false)
+        .half_close(false)
+        .title_case_headers(true)
+        .max_headers(MAX_HEADERS)
+        .max_header_size(MAX_HEAD)
+        .max_buf_size(2 * MAX_HEAD)
+        // Ours (in `connection`) answers 408; hyper's would close without a word.
+        .header_read_timeout(None);
+    b
+}
+
+/// Serves one connection: hyper parses and answers, under our deadlines.
 async fn connection(mut stream: TcpStream, state: Arc<State>) {
-    let head = read_head(&mut stream, state.header_timeout).await;
-    let response = state.respond(head).await;
-    state.count(response.status);
-    let mut out = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n",
-        response.status,
-        reason(response.status),
-        response.content_type,
-        response.body.len()
-    );
-    if response.status == 405 {
-        out.push_str("Allow: GET\r\n");
+    let refused = std::sync::OnceLock::new();
+    let outcome = {
+        let (read, write) = stream.split();
+        let io = TokioIo::new(Transport {
+            read,
+            write,
+            guard: LineGuard::default(),
+            refused: &refused,
+        });
+        let (phase_tx, mut phase) = watch::channel(Phase::Head);
+        let phase_tx = Arc::new(phase_tx);
+        let service_state = state.clone();
+        let service = hyper::service::service_fn(move |request| {
+            let (state, phase) = (service_state.clone(), phase_tx.clone());
+            async move {
+                phase.send_replace(Phase::Answering);
+                let reply = state.answer(&request).await;
+                state.count(reply.status);
+                phase.send_replace(Phase::Writing);
+                Ok::<_, Infallible>(reply.into_response())
+            }
+        });
+        let conn = state.http.serve_connection(io, service);
+        tokio::pin!(conn);
+        async {
+            // The whole head within --header-timeout (slowloris).
+            tokio::select! {
+                r = conn.as_mut() => return Outcome::Ended(r),
+                _ = phase.wait_for(|p| *p != Phase::Head) => {}
+                () = tokio::time::sleep(state.header_timeout) => return Outcome::HeadTimeout,
+            }
+            // The check is bounded by --deadline; then the answer is written in time.
+            tokio::select! {
+                r = conn.as_mut() => return Outcome::Ended(r),
+                _ = phase.wait_for(|p| *p == Phase::Writing) => {}
+            }
+            match tokio::time::timeout(WRITE_TIMEOUT, conn.as_mut()).await {
+                Ok(r) => Outcome::Ended(r),
+                Err(_) => Outcome::WriteTimeout,
+            }
+        }
+        .await
+    };
+    let refusal = match outcome {
+        Outcome::HeadTimeout => Some(error(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request head did not arrive in time",
+        )),
+        Outcome::Ended(_) if refused.get() == Some(&StatusCode::URI_TOO_LONG) => {
+            Some(error(StatusCode::URI_TOO_LONG, "request line too long"))
+        }
+        Outcome::Ended(_) if refused.get().is_some() => Some(error(
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+            "only HTTP/1.1 and HTTP/1.0",
+        )),
+        Outcome::Ended(Err(e)) => {
+            // hyper answered a malformed head itself (RFC 9112 and its limits).
+            if e.is_parse_too_large() {
+                state.count(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+            } else if e.is_parse() {
+                state.count(StatusCode::BAD_REQUEST);
+            }
+            None
+        }
+        Outcome::Ended(Ok(())) => None,
+        Outcome::WriteTimeout => return, // a client that does not read is dropped
+    };
+    if let Some(reply) = &refusal {
+        state.count(reply.status);
     }
-    out.push_str("\r\n");
-    out.push_str(&response.body);
     let write = async {
-        stream.write_all(out.as_bytes()).await?;
+        if let Some(reply) = &refusal {
+            stream.write_all(&reply.to_wire()).await?;
+        }
         stream.shutdown().await
     };
-    // A client that does not read its response is dropped at the timeout.
-    let _ = tokio::time::timeout(WRITE_TIMEOUT, write).await;
+    if matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(()))) {
+        linger(&mut stream).await;
+    }
+}
+
+/// Reads and discards what the client still sends, until it closes, for at most
+/// [`LINGER`] and [`LINGER_BYTES`] (see there).
+async fn linger(stream: &mut TcpStream) {
+    let drain = async {
+        let mut chunk = [0u8; 4096];
+        let mut total = 0;
+        while total < LINGER_BYTES {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => total += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
 }
 
 /// Accepts connections until the listener fails.
@@ -510,6 +718,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         header_timeout: Duration::from_secs(args.header_timeout),
         deadline: Duration::from_secs(args.deadline),
         allow_ports: args.allow_ports,
+        http: http1_settings(),
         requests: std::sync::Mutex::new(BTreeMap::new()),
         checks_done: AtomicU64::new(0),
     });
@@ -528,4 +737,196 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         Ok::<(), anyhow::Error>(())
     })?;
     Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(chunks: &[&[u8]]) -> Result<(), StatusCode> {
+        let mut guard = LineGuard::default();
+        for chunk in chunks {
+            guard.feed(chunk)?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn request_line_guard() {
+        assert_eq!(feed(&[b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"]), Ok(()));
+        assert_eq!(feed(&[b"GET /metrics HTTP/1.0\r\n"]), Ok(()));
+        assert_eq!(feed(&[b"\r\nGET / HTTP/1.1\r\n"]), Ok(()));
+        assert_eq!(feed(&[b"GET /me", b"trics HTTP/1.1\r", b"\n"]), Ok(()));
+        // Malformed but not a version problem: hyper's to refuse.
+        assert_eq!(feed(&[b"GET  /metrics HTTP/1.1\r\n"]), Ok(()));
+        assert_eq!(feed(&[b"garbage\r\n"]), Ok(()));
+        let v505 = Err(StatusCode::HTTP_VERSION_NOT_SUPPORTED);
+        assert_eq!(feed(&[b"GET /metrics HTTP/2.0\r\n"]), v505);
+        assert_eq!(feed(&[b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"]), v505);
+        assert_eq!(feed(&[b"GET / HTTP/0.9\n"]), v505);
+        // The line limit counts the line, not what follows it, and holds across reads.
+        let at_limit = format!("GET /{} HTTP/1.1", "a".repeat(MAX_REQUEST_LINE - 14));
+        assert_eq!(at_limit.len(), MAX_REQUEST_LINE);
+        assert_eq!(feed(&[at_limit.as_bytes(), b"\r\n", &[b'h'; 9000]]), Ok(()));
+        let over = format!("GET /{} HTTP/1.1\r\n", "a".repeat(MAX_REQUEST_LINE - 13));
+        assert_eq!(feed(&[over.as_bytes()]), Err(StatusCode::URI_TOO_LONG));
+        let chunks: Vec<&[u8]> = std::iter::repeat_n(&b"aaaa"[..], 600).collect();
+        assert_eq!(feed(&chunks), Err(StatusCode::URI_TOO_LONG));
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn probe_parameters() {
+        for (pairs, allow, expected) in [
+            (
+                &[("target", "example.com")][..],
+                false,
+                Ok(("example.com", "smtp")),
+            ),
+            (
+                &[("target", "example.com"), ("module", "https")],
+                false,
+                Ok(("example.com", "https")),
+            ),
+            (
+                &[("service", "imaps"), ("target", "Example.COM.")],
+                false,
+                Ok(("example.com", "imaps")),
+            ),
+            (
+                &[
+                    ("target", "x.example"),
+                    ("port", "8443"),
+                    ("starttls", "none"),
+                ],
+                true,
+                Ok(("x.example", "custom")),
+            ),
+            (
+                &[("target", "x.example"), ("module", "http_2xx")],
+                false,
+                Err("unknown module \"http_2xx\" (one of smtp,"),
+            ),
+            (
+                &[("target", "x.example"), ("service", "gopher")],
+                false,
+                Err("unknown service \"gopher\""),
+            ),
+            (
+                &[("target", "x"), ("module", "smtp"), ("service", "smtp")],
+                false,
+                Err("not both"),
+            ),
+            (
+                &[("target", "x"), ("module", "smtp"), ("port", "25")],
+                true,
+                Err("give module or port"),
+            ),
+            (
+                &[("target", "x"), ("port", "25")],
+                false,
+                Err("needs --allow-ports"),
+            ),
+            (
+                &[("target", "x"), ("debug", "true")],
+                false,
+                Err("unknown parameter \"debug\" (target, module)"),
+            ),
+            (
+                &[("module", "smtp")],
+                false,
+                Err("missing parameter \"target\""),
+            ),
+        ] {
+            let got = probe_query(&params(pairs), allow);
+            match expected {
+                Ok((domain, service)) => {
+                    let q = got.unwrap_or_else(|e| panic!("{pairs:?}: {e}"));
+                    assert_eq!((q.domain.as_str(), q.service.name), (domain, service));
+                }
+                Err(says) => {
+                    let e = got.expect_err("refused");
+                    assert!(e.contains(says), "{pairs:?}: {e}");
+                }
+            }
+        }
+    }
+
+    /// The modules the help text lists are the services of the table, in its order.
+    #[test]
+    fn help_lists_every_module() {
+        let mut cli = <crate::Cli as clap::CommandFactory>::command();
+        let help = cli
+            .find_subcommand_mut("serve-metrics")
+            .expect("the subcommand")
+            .render_long_help()
+            .to_string();
+        let names: Vec<&str> = service::SERVICES.iter().map(|s| s.name).collect();
+        assert!(
+            help.replace('\n', " ").contains(&names.join(", ")),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn head_checks() {
+        let mut h = HeaderMap::new();
+        assert_eq!(
+            check_head(&Method::GET, Version::HTTP_11, &h)
+                .unwrap_err()
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        assert!(check_head(&Method::GET, Version::HTTP_10, &h).is_ok());
+        h.insert(header::HOST, HeaderValue::from_static("x"));
+        assert!(check_head(&Method::GET, Version::HTTP_11, &h).is_ok());
+        for (method, status) in [
+            (Method::HEAD, StatusCode::METHOD_NOT_ALLOWED),
+            (Method::POST, StatusCode::METHOD_NOT_ALLOWED),
+            (Method::CONNECT, StatusCode::METHOD_NOT_ALLOWED),
+        ] {
+            assert_eq!(
+                check_head(&method, Version::HTTP_11, &h)
+                    .unwrap_err()
+                    .status,
+                status
+            );
+        }
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        assert!(check_head(&Method::GET, Version::HTTP_11, &h).is_ok());
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("1"));
+        assert_eq!(
+            check_head(&Method::GET, Version::HTTP_11, &h)
+                .unwrap_err()
+                .status,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+    }
+
+    #[test]
+    fn probe_series_go_before_eof() {
+        let doc = with_probe_series(
+            "# TYPE a gauge\na 1\n# EOF\n".to_owned(),
+            true,
+            Duration::from_millis(1500),
+        );
+        assert!(
+            doc.starts_with("# TYPE a gauge\na 1\n# TYPE probe_success gauge\n"),
+            "{doc}"
+        );
+        assert!(doc.contains("\nprobe_success 1\n"), "{doc}");
+        assert!(
+            doc.ends_with("\nprobe_duration_seconds 1.500000\n# EOF\n"),
+            "{doc}"
+        );
+        assert_eq!(doc.matches("# EOF").count(), 1);
+        let failed = with_probe_series("# EOF\n".to_owned(), false, Duration::ZERO);
+        assert!(failed.contains("\nprobe_success 0\n"), "{failed}");
+    }
 }

@@ -56,7 +56,18 @@ pub fn nearest_certificate_expiry(report: &Report) -> Option<i64> {
         .min()
 }
 
-/// Endpoints by status: (all, verified, failed, indeterminate, other).
+/// The warnings that count (nagios WARNING, `--strict`): all but advice, and advice too
+/// with `require_spare` (`--require-spare`).
+pub fn counted_warnings(report: &Report, require_spare: bool) -> usize {
+    report
+        .warnings
+        .iter()
+        .filter(|w| require_spare || !w.is_advice())
+        .count()
+}
+
+/// Endpoints by status: (all, verified, failed, indeterminate, other), and the rollover
+/// candidates judged (`--cert`, `--key`, `--csr`) with how many were accepted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Every endpoint probed.
@@ -69,6 +80,10 @@ pub struct Counts {
     pub indeterminate: usize,
     /// Not protected or unauthenticated TLS.
     pub unprotected: usize,
+    /// Hosts at which a candidate was judged.
+    pub candidates: usize,
+    /// Hosts that would accept the candidate.
+    pub candidates_verified: usize,
 }
 
 /// Counts the report's endpoints by status.
@@ -82,6 +97,10 @@ pub fn counts(report: &Report) -> Counts {
             Status::Indeterminate => c.indeterminate += 1,
             Status::NotProtected | Status::UnauthenticatedTls => c.unprotected += 1,
         }
+    }
+    for k in report.hosts.iter().filter_map(|h| h.candidate.as_ref()) {
+        c.candidates += 1;
+        c.candidates_verified += usize::from(k.verdict.status == Status::Verified);
     }
     c
 }
@@ -119,8 +138,8 @@ pub const VERDICTS: [dane_check::report::DomainVerdict; 7] = {
 pub mod sample {
     use dane_check::dns::{Answer, Lookup, Mx, Security};
     use dane_check::report::{
-        AddressLookup, CertInfo, DomainVerdict, EndpointReport, HostReport, Report, TlsaReport,
-        Warning,
+        AddressLookup, CandidateReport, CertInfo, DomainVerdict, EndpointReport, HostReport,
+        Report, TlsaReport, Warning,
     };
     use dane_check::{Status, Verdict};
     use dane_tlsa::{MatchReport, RecordOutcome, RecordStatus, TlsaRecord};
@@ -140,6 +159,7 @@ pub mod sample {
             security,
             answer: Answer::Records(records),
             expires,
+            dnssec_warnings: Vec::new(),
         }
     }
 
@@ -295,7 +315,169 @@ pub mod sample {
                 message: "a signature expires\nsoon".into(),
             }],
             rollover_ready: None,
+            resolution: None,
         }
+    }
+
+    fn one_host(
+        name: &str,
+        records: Vec<TlsaRecord>,
+        tlsa_security: Security,
+        tlsa_expires: u64,
+    ) -> HostReport {
+        HostReport {
+            name: name.into(),
+            port: 25,
+            preference: Some(10),
+            addresses: vec![AddressLookup {
+                rtype: "A",
+                lookup: lookup(
+                    name,
+                    Security::Secure,
+                    vec!["192.0.2.1".parse().unwrap()],
+                    Some(NOW + 86_400 * 60),
+                ),
+            }],
+            tlsa: Some(TlsaReport {
+                lookups: vec![lookup(
+                    &format!("_25._tcp.{name}"),
+                    tlsa_security,
+                    records,
+                    Some(tlsa_expires),
+                )],
+                base: Some(name.into()),
+                usable: Some(1),
+                source: "dns",
+                original: None,
+            }),
+            no_dane: None,
+            verdict: Verdict::new(Status::Verified, "ok"),
+            endpoints: vec![],
+            candidate: None,
+            addresses_left_out: 0,
+        }
+    }
+
+    fn matched_endpoint(record: &TlsaRecord) -> EndpointReport {
+        EndpointReport {
+            address: "192.0.2.1".parse().unwrap(),
+            port: 25,
+            verdict: Verdict::new(
+                Status::Verified,
+                "record 1 (3 1 1) matches the leaf certificate",
+            ),
+            tls: None,
+            chain: vec![cert("CN=mx", i64::try_from(NOW).unwrap() + 86_400 * 80)],
+            tlsa_match: Some(MatchReport {
+                verdict: dane_tlsa::Verdict::Authenticated,
+                reason: "record 1 (3 1 1) matches the leaf certificate".into(),
+                records: vec![RecordOutcome {
+                    index: 0,
+                    record: record.clone(),
+                    status: RecordStatus::Matched,
+                    depth: Some(0),
+                    unusable: None,
+                    detail: "matches the leaf certificate".into(),
+                }],
+                chain_length: 1,
+            }),
+        }
+    }
+
+    fn finish(domain: &str, mut hosts: Vec<HostReport>, rollover_ready: Option<bool>) -> Report {
+        for h in &mut hosts {
+            if let Some(v) = dane_check::verdict::combine(
+                h.endpoints
+                    .iter()
+                    .map(|e| &e.verdict)
+                    .chain(h.candidate.iter().map(|c| &c.verdict)),
+            ) {
+                h.verdict = v;
+            }
+        }
+        let (verdict, reason) = dane_check::report::domain_verdict(&hosts);
+        let warnings = hosts
+            .iter()
+            .flat_map(|h| dane_check::report::host_warnings(h, NOW, 30, true))
+            .collect();
+        Report {
+            version: 1,
+            domain: domain.into(),
+            service: "smtp",
+            verdict,
+            reason,
+            mx: None,
+            mx_plan: None,
+            srv: None,
+            srv_plan: None,
+            hosts,
+            warnings,
+            rollover_ready,
+            resolution: None,
+        }
+    }
+
+    fn record(hex_digit: char) -> TlsaRecord {
+        format!("3 1 1 {}", hex_digit.to_string().repeat(64))
+            .parse()
+            .unwrap()
+    }
+
+    /// One MX host whose single `3 1 1` record matches: verified, with the no-spare advice.
+    pub fn single_record() -> Report {
+        let r = record('A');
+        let mut h = one_host(
+            "mx.single.test.",
+            vec![r.clone()],
+            Security::Secure,
+            NOW + 86_400 * 60,
+        );
+        h.endpoints.push(matched_endpoint(&r));
+        finish("single.test.", vec![h], None)
+    }
+
+    /// `--tlsa` with `--cert`: the candidate set covers the served certificate and the
+    /// candidate: one endpoint verified, one candidate accepted, rollover-ready.
+    pub fn rollover() -> Report {
+        let (now, next) = (record('A'), record('B'));
+        let mut h = one_host(
+            "mx.rollover.test.",
+            vec![now.clone(), next.clone()],
+            Security::Secure,
+            NOW + 86_400 * 60,
+        );
+        h.tlsa.as_mut().unwrap().source = "file";
+        h.endpoints.push(matched_endpoint(&now));
+        h.candidate = Some(CandidateReport {
+            verdict: Verdict::new(
+                Status::Verified,
+                "record 2 (3 1 1) matches the leaf certificate",
+            ),
+            tlsa_match: None,
+            publish: vec![],
+        });
+        finish("rollover.test.", vec![h], Some(true))
+    }
+
+    /// The TLSA RRSIG expired a day ago (bogus); the keys above it are signed for a year.
+    pub fn expired_tlsa() -> Report {
+        let mut h = one_host(
+            "mx.expired.test.",
+            vec![],
+            Security::Bogus {
+                reason: "_25._tcp.mx.expired.test. TLSA: RRSIG TLSA alg 13 tag 1 expired at 2026-11-30T00:00:00Z, checked at 2026-12-01T00:00:00Z (signature-expired)".into(),
+            },
+            NOW - 86_400,
+        );
+        let t = h.tlsa.as_mut().unwrap();
+        t.lookups[0].answer = Answer::NoData;
+        t.base = None;
+        t.usable = None;
+        h.verdict = Verdict::new(
+            Status::Failed,
+            "TLSA lookup at _25._tcp.mx.expired.test. is bogus (_25._tcp.mx.expired.test. TLSA: RRSIG TLSA alg 13 tag 1 expired at 2026-11-30T00:00:00Z, checked at 2026-12-01T00:00:00Z (signature-expired)): DANE clients will not connect to mx.expired.test.",
+        );
+        finish("expired.test.", vec![h], None)
     }
 
     /// A secure NXDOMAIN: no hosts, no endpoints.
@@ -312,6 +494,7 @@ pub mod sample {
                 security: Security::Secure,
                 answer: Answer::NxDomain,
                 expires: Some(NOW + 86_400 * 3),
+                dnssec_warnings: Vec::new(),
             }),
             mx_plan: None,
             srv: None,
@@ -319,6 +502,7 @@ pub mod sample {
             hosts: vec![],
             warnings: vec![],
             rollover_ready: None,
+            resolution: None,
         }
     }
 

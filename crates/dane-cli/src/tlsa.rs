@@ -50,15 +50,22 @@ Examples:
 const MATCH_HELP: &str = "\
 Records come from --record (repeatable) and/or --records FILE ('-' for stdin): bare record
 data, full RR lines or a zone-file fragment (comments, parentheses, $ORIGIN, $TTL; other RR
-types such as RRSIG are skipped). A --record must be a well-formed, usable record (a wrong
+types such as RRSIG are skipped). They are numbered in RFC 4034 6.3 canonical order (by
+RDATA), duplicates removed; the matched record is shown whole, the others by a prefix of
+their data unique within the set. A --record must be a well-formed, usable record (a wrong
 digest length or an unknown parameter there is an input error, exit 2); in a --records file
 such a record is reported as unusable and the others still count (RFC 7671 4.1).
 
 DANE-EE (3) records match the leaf only, with no name or date checks. DANE-TA (2) records
 must match an issuer in the chain (or, for 2 1 0, a key that signs it); the leaf must chain
 to it by signature, the certificates below it must be valid at --at (default: now), and the
-leaf's names must match a --name. PKIX usages (0, 1) are reported unusable: this offline
-command does no PKIX validation. With --smtp they are unusable anyway (RFC 7672 3.1.3).
+leaf's names must match a --name. PKIX usages (0, 1) need a PKIX verdict: with --ca-file
+FILE (PEM anchors) or --system-roots (the operating system's CA bundle) the chain is
+validated offline for the first --name at --at, and a 0 or 1 record counts only when that
+validation passes (RFC 6698 2.1.1); without either they are reported unusable. With --smtp
+they are unusable anyway (RFC 7672 3.1.3). DEPTH is the place in the chain (0 = leaf) of
+the certificate or key the record matched; for a key or CA certificate the server does not
+send, the place it would take above the certificate it signs.
 
 Exit status: 0 the records authenticate the chain, 1 they do not, 2 bad input.
 
@@ -149,6 +156,13 @@ pub struct MatchArgs {
     /// SMTP rules (RFC 7672 3.1.3): PKIX usages 0 and 1 are unusable.
     #[arg(long)]
     smtp: bool,
+    /// Trust anchors (PEM) for PKIX validation, so usages 0 and 1 can be checked offline.
+    #[arg(long, value_name = "FILE", conflicts_with = "system_roots")]
+    ca_file: Option<PathBuf>,
+    /// PKIX validation against the operating system's CA bundle (the first of
+    /// /etc/ssl/certs/ca-certificates.crt, /etc/pki/tls/certs/ca-bundle.crt, /etc/ssl/cert.pem).
+    #[arg(long)]
+    system_roots: bool,
     /// One JSON document instead of the table.
     #[arg(long)]
     json: bool,
@@ -337,6 +351,9 @@ fn load_records(args: &MatchArgs) -> anyhow::Result<Vec<TlsaRecord>> {
     if let Some(path) = &args.records {
         records.extend(read_zone_fragment("--records", path)?.records());
     }
+    // RFC 4034 6.3: the set in canonical order, as `dane verify` reports it, so a record
+    // has the same number whichever order it was given in.
+    dane_check::records::canonical_order(&mut records);
     Ok(records)
 }
 
@@ -366,13 +383,23 @@ struct MatchDoc<'a> {
     report: &'a MatchReport,
 }
 
-pub(crate) fn short_hex(r: &TlsaRecord) -> String {
-    let hex = r.data_hex();
-    if hex.len() > 24 {
-        format!("{}..{}", &hex[..12], &hex[hex.len() - 8..])
-    } else {
-        hex
-    }
+/// The association data of each record of a set as a table shows it: whole for the
+/// records `full` picks (the one that matched), otherwise the shortest prefix unique within
+/// the set followed by `...` (whole when that is all of it).
+pub(crate) fn shown_data(records: &[TlsaRecord], full: impl Fn(usize) -> bool) -> Vec<String> {
+    dane_check::records::unique_prefixes(records)
+        .into_iter()
+        .zip(records)
+        .enumerate()
+        .map(|(i, (prefix, r))| {
+            let hex = r.data_hex();
+            if full(i) || prefix.len() == hex.len() {
+                hex
+            } else {
+                format!("{prefix}...")
+            }
+        })
+        .collect()
 }
 
 fn match_records(args: &MatchArgs, ctx: &Context) -> anyhow::Result<Exit> {
@@ -387,7 +414,7 @@ fn match_records(args: &MatchArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let options = MatchOptions {
         reference_ids: args.name.clone(),
         smtp: args.smtp,
-        ..MatchOptions::default()
+        pkix: pkix_verdict(args, &chain, now)?,
     };
     let report = dane_tlsa::match_chain(&records, &chain, &options, now)
         .with_context(|| format!("--chain {}", args.chain.display()))?;
@@ -406,19 +433,21 @@ fn match_records(args: &MatchArgs, ctx: &Context) -> anyhow::Result<Exit> {
         writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(exit);
     }
+    let set: Vec<TlsaRecord> = report.records.iter().map(|o| o.record.clone()).collect();
+    let shown = shown_data(&set, |i| report.records[i].status == RecordStatus::Matched);
     let rows: Vec<[String; 5]> = report
         .records
         .iter()
-        .map(|o| {
+        .zip(shown)
+        .map(|(o, data)| {
             let r = &o.record;
             [
                 (o.index + 1).to_string(),
                 format!(
-                    "{} {} {} {}",
+                    "{} {} {} {data}",
                     r.usage.value(),
                     r.selector.value(),
                     r.matching_type.value(),
-                    short_hex(r)
                 ),
                 status_word(o.status).to_owned(),
                 o.depth.map_or_else(|| "-".to_owned(), |d| d.to_string()),
@@ -467,6 +496,57 @@ fn match_records(args: &MatchArgs, ctx: &Context) -> anyhow::Result<Exit> {
     };
     writeln!(stdout, "{verdict}: {}", term::sanitize(&report.reason))?;
     Ok(exit)
+}
+
+/// The operating system CA bundles `--system-roots` looks for, in order (Debian and
+/// derivatives, Fedora and RHEL, BSDs and macOS).
+const SYSTEM_BUNDLES: [&str; 3] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+];
+
+/// The PKIX verdict for usages 0 and 1 (`--ca-file`, `--system-roots`): dane-probe's
+/// validation of the chain for the first `--name` at `now`; not evaluated without either.
+fn pkix_verdict(
+    args: &MatchArgs,
+    chain: &[rustls_pki_types::CertificateDer<'static>],
+    now: rustls_pki_types::UnixTime,
+) -> anyhow::Result<dane_tlsa::Pkix> {
+    let (flag, path) = match (&args.ca_file, args.system_roots) {
+        (Some(path), _) => ("--ca-file", path.clone()),
+        (None, true) => (
+            "--system-roots",
+            SYSTEM_BUNDLES
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| p.is_file())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--system-roots: no CA bundle found (looked for {}); use --ca-file FILE",
+                        SYSTEM_BUNDLES.join(", ")
+                    )
+                })?,
+        ),
+        (None, false) => return Ok(dane_tlsa::Pkix::NotEvaluated),
+    };
+    let Some(name) = args.name.first() else {
+        bail!("{flag} needs --name: PKIX validation checks the leaf against a name");
+    };
+    let server_name = rustls_pki_types::ServerName::try_from(name.clone())
+        .map_err(|e| anyhow::anyhow!("--name {:?}: {e}", term::sanitize(name)))?;
+    let store = dane_probe::TrustStore::from_pem_file(&path)
+        .with_context(|| format!("{flag} {}", path.display()))?;
+    Ok(
+        match dane_probe::verify_chain(chain, &server_name, &store, now) {
+            // An empty path means the presented chain: PKIX-TA records are matched against
+            // the certificates it holds (dane_tlsa::Pkix).
+            dane_probe::PkixVerdict::Valid { .. } => {
+                dane_tlsa::Pkix::Validated { path: Vec::new() }
+            }
+            dane_probe::PkixVerdict::Invalid { reason, .. } => dane_tlsa::Pkix::Failed { reason },
+        },
+    )
 }
 
 fn status_word(s: RecordStatus) -> &'static str {

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::checkopts::CheckOpts;
 use crate::probe::StartTls;
-use crate::tlsa::{read_input, read_zone_fragment, short_hex};
+use crate::tlsa::{read_input, read_zone_fragment, shown_data};
 use crate::{Context, Exit, clock, term};
 
 /// `dane verify`
@@ -98,6 +98,10 @@ pub struct Args {
     /// A candidate TLSA set (zone-file lines) to use instead of the published one.
     #[arg(long, value_name = "FILE")]
     pub tlsa: Option<PathBuf>,
+    /// Ask for a spare TLSA record: the no-spare-record advice (a single record that
+    /// matches, RFC 7671 8.1) then counts as a warning (nagios WARNING, a --strict failure).
+    #[arg(long)]
+    pub require_spare: bool,
     /// Write every DNS message and probe result used to FILE (JSON), for --evidence.
     #[arg(long, value_name = "FILE", conflicts_with = "evidence")]
     pub save_evidence: Option<PathBuf>,
@@ -190,6 +194,7 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             anchors: anchors_text,
             dns: dns_items,
             probes,
+            resolution: recorder.resolution(),
         };
         let mut text = serde_json::to_string_pretty(&bundle)?;
         text.push('\n');
@@ -283,7 +288,7 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
     if options.host.is_none() {
         options.host.clone_from(&bundle.host);
     }
-    let dns = Arc::new(ReplayDns::new(evidence, anchors, now));
+    let dns = Arc::new(ReplayDns::new(evidence, anchors, now).with_resolution(bundle.resolution));
     let prober = Arc::new(ReplayProber::new(bundle.probes));
     let started = std::time::Instant::now();
     let report = run_engine(dns, prober, &bundle.domain, &service, &options)?;
@@ -328,8 +333,14 @@ pub fn load_tlsa_override(args: &Args) -> anyhow::Result<Option<TlsaSet>> {
     ))
 }
 
-/// The exit code for a report (README, "Exit codes").
+/// The exit code for a report (README, "Exit codes"); advice (a missing spare record)
+/// does not count as a warning for `--strict`.
 pub fn exit_for(report: &Report, require_dane: bool, strict: bool) -> Exit {
+    exit_with(report, require_dane, strict, false)
+}
+
+/// [`exit_for`], with `require_spare` (`--require-spare`: advice counts as a warning too).
+pub fn exit_with(report: &Report, require_dane: bool, strict: bool, require_spare: bool) -> Exit {
     let exit = match report.verdict {
         DomainVerdict::Verified => Exit::Ok,
         DomainVerdict::Failed | DomainVerdict::Partial => Exit::Failure,
@@ -344,7 +355,8 @@ pub fn exit_for(report: &Report, require_dane: bool, strict: bool) -> Exit {
             }
         }
     };
-    if strict && !report.warnings.is_empty() && matches!(exit, Exit::Ok | Exit::NotProtected) {
+    let warned = crate::summary::counted_warnings(report, require_spare) > 0;
+    if strict && warned && matches!(exit, Exit::Ok | Exit::NotProtected) {
         return Exit::Failure;
     }
     exit
@@ -389,7 +401,12 @@ pub fn render(
     at: rustls_pki_types::UnixTime,
     elapsed: std::time::Duration,
 ) -> anyhow::Result<Exit> {
-    let mut exit = exit_for(report, args.check.require_dane, args.check.strict);
+    let mut exit = exit_with(
+        report,
+        args.check.require_dane,
+        args.check.strict,
+        args.require_spare,
+    );
     // Everything is formatted before the first byte is written (a broken pipe then leaves
     // nothing half-written that looks like a result).
     let out = match args.format() {
@@ -406,6 +423,7 @@ pub fn render(
             let policy = crate::nagios::Policy {
                 require_dane: args.check.require_dane,
                 strict: args.check.strict,
+                require_spare: args.require_spare,
                 warn_days: args.check.warn_days,
             };
             let (state, line) = crate::nagios::render(report, at.as_secs(), &policy);
@@ -467,6 +485,14 @@ pub fn text(report: &Report, color: bool) -> String {
         term::paint(color, colour(report.verdict.status()), &head),
         clean(&report.reason)
     );
+    if let Some(r) = report.resolution.as_ref().filter(|r| r.mode == "iterative") {
+        let why = r.reason.as_deref().unwrap_or("");
+        let _ = writeln!(
+            o,
+            "resolution: iterative from the root servers ({})",
+            clean(why)
+        );
+    }
     if let Some(ready) = report.rollover_ready {
         let _ = writeln!(
             o,
@@ -503,39 +529,71 @@ pub fn text(report: &Report, color: bool) -> String {
         "MX"
     };
     for h in &report.hosts {
-        host_text(&mut o, h, pref_label, color);
+        host_text(&mut o, h, &report.reason, pref_label, color);
     }
-    if !report.warnings.is_empty() {
-        let _ = writeln!(o, "\nwarnings:");
-        for w in &report.warnings {
-            let _ = writeln!(o, "  [{}] {}", w.code, clean(&w.message));
+    let (advice, warnings): (Vec<_>, Vec<_>) = report.warnings.iter().partition(|w| w.is_advice());
+    for (title, list) in [("warnings", warnings), ("advice", advice)] {
+        if !list.is_empty() {
+            let _ = writeln!(o, "\n{title}:");
+            for w in list {
+                let _ = writeln!(o, "  [{}] {}", w.code, clean(&w.message));
+            }
         }
     }
     o
 }
 
-fn host_text(o: &mut String, h: &HostReport, pref_label: &str, color: bool) {
+/// `reason`, or a pointer to the first line when that already says it.
+fn once(reason: &str, headline: &str) -> String {
+    if reason == headline {
+        "(the reason above)".to_owned()
+    } else {
+        clean(reason)
+    }
+}
+
+fn host_text(o: &mut String, h: &HostReport, headline: &str, pref_label: &str, color: bool) {
     let pref = h
         .preference
         .map_or_else(String::new, |p| format!(" ({pref_label} {p})"));
+    // The host's reason is one of its endpoints' or its candidate's when it has them: it is
+    // printed there, once, and the host line only counts.
+    let judged = h.endpoints.len() + usize::from(h.candidate.is_some());
+    let summary = if judged == 0 {
+        once(&h.verdict.reason, headline)
+    } else {
+        let verified = h
+            .endpoints
+            .iter()
+            .map(|e| e.verdict.status)
+            .chain(h.candidate.iter().map(|c| c.verdict.status))
+            .filter(|s| *s == Status::Verified)
+            .count();
+        let what = match (h.endpoints.len(), h.candidate.is_some()) {
+            (_, false) => "addresses",
+            (0, true) => "candidate",
+            (_, true) => "addresses and the candidate",
+        };
+        format!("{verified} of {judged} ({what}) authenticate")
+    };
     let _ = writeln!(
         o,
-        "\n{}{pref}  {}: {}",
+        "\n{}{pref}  {}: {summary}",
         clean(&h.name),
         term::paint(
             color,
             colour(h.verdict.status),
             status_word(h.verdict.status)
         ),
-        clean(&h.verdict.reason)
     );
+    let said = &h.verdict.reason;
     for AddressLookup { rtype, lookup: a } in &h.addresses {
         let addrs: Vec<String> = a.records().iter().map(ToString::to_string).collect();
         let _ = writeln!(
             o,
             "  {rtype} {} ({}): {}",
             clean(&a.canonical),
-            clean(&a.security.describe()),
+            security_text(&a.security, said),
             if addrs.is_empty() {
                 "none".to_owned()
             } else {
@@ -554,11 +612,12 @@ fn host_text(o: &mut String, h: &HostReport, pref_label: &str, color: bool) {
                 o,
                 "  TLSA {} ({}{source}): {} record(s)",
                 clean(&l.name),
-                clean(&l.security.describe()),
+                security_text(&l.security, said),
                 l.records().len()
             );
-            for r in l.records() {
-                let _ = writeln!(o, "    {} {}", r.parameters(), short_hex(r));
+            let shown = shown_data(l.records(), |_| false);
+            for (i, (r, data)) in l.records().iter().zip(shown).enumerate() {
+                let _ = writeln!(o, "    [{}] {} {data}", i + 1, r.parameters());
             }
         }
         if let Some(base) = &t.base {
@@ -571,7 +630,7 @@ fn host_text(o: &mut String, h: &HostReport, pref_label: &str, color: bool) {
         }
     }
     for e in &h.endpoints {
-        endpoint_text(o, e, color);
+        endpoint_text(o, e, headline, color);
     }
     if let Some(c) = &h.candidate {
         let _ = writeln!(
@@ -582,15 +641,36 @@ fn host_text(o: &mut String, h: &HostReport, pref_label: &str, color: bool) {
                 colour(c.verdict.status),
                 status_word(c.verdict.status)
             ),
-            clean(&c.verdict.reason)
+            once(&c.verdict.reason, headline)
         );
         if let Some(m) = &c.tlsa_match {
             records_text(o, m);
         }
+        if !c.publish.is_empty() {
+            let _ = writeln!(o, "    to accept the candidate, add to the zone:");
+            for line in &c.publish {
+                let _ = writeln!(o, "      {}", clean(line));
+            }
+        }
     }
 }
 
-fn endpoint_text(o: &mut String, e: &EndpointReport, color: bool) {
+/// A lookup's DNSSEC status: in full, or the status word alone when `said` (the host's
+/// reason, printed already) gives its reason.
+fn security_text(security: &dane_check::dns::Security, said: &str) -> String {
+    use dane_check::dns::Security;
+    let full = security.describe();
+    match security {
+        Security::Bogus { reason } | Security::Indeterminate { reason }
+            if said.contains(reason.as_str()) =>
+        {
+            full.split(' ').next().unwrap_or_default().to_owned()
+        }
+        _ => clean(&full),
+    }
+}
+
+fn endpoint_text(o: &mut String, e: &EndpointReport, headline: &str, color: bool) {
     let addr = match e.address {
         std::net::IpAddr::V4(a) => format!("{a}:{}", e.port),
         std::net::IpAddr::V6(a) => format!("[{a}]:{}", e.port),
@@ -603,7 +683,7 @@ fn endpoint_text(o: &mut String, e: &EndpointReport, color: bool) {
             colour(e.verdict.status),
             status_word(e.verdict.status)
         ),
-        clean(&e.verdict.reason)
+        once(&e.verdict.reason, headline)
     );
     if let Some(tls) = &e.tls {
         let group = tls
@@ -634,8 +714,12 @@ fn endpoint_text(o: &mut String, e: &EndpointReport, color: bool) {
     }
 }
 
+/// Every record's outcome: the matched record with its whole association data (as
+/// posttls-finger shows it), the others shortened to a prefix unique within the set.
 fn records_text(o: &mut String, m: &dane_tlsa::MatchReport) {
-    for r in &m.records {
+    let records: Vec<dane_tlsa::TlsaRecord> = m.records.iter().map(|r| r.record.clone()).collect();
+    let shown = shown_data(&records, |i| m.records[i].status == RecordStatus::Matched);
+    for (r, data) in m.records.iter().zip(shown) {
         let word = match r.status {
             RecordStatus::Matched => "matched",
             RecordStatus::Rejected => "rejected",
@@ -646,9 +730,9 @@ fn records_text(o: &mut String, m: &dane_tlsa::MatchReport) {
         };
         let _ = writeln!(
             o,
-            "      {} {}  {word}: {}",
+            "      [{}] {} {data}  {word}: {}",
+            r.index + 1,
             r.record.parameters(),
-            short_hex(&r.record),
             clean(&r.detail)
         );
     }
@@ -674,12 +758,13 @@ mod tests {
             hosts: vec![],
             warnings: (0..warnings)
                 .map(|_| Warning {
-                    code: "no-spare-record",
+                    code: "certificate-expires",
                     host: None,
                     message: "w".into(),
                 })
                 .collect(),
             rollover_ready: None,
+            resolution: None,
         }
     }
 
@@ -707,6 +792,12 @@ mod tests {
                 "{verdict:?} require={require} strict={strict} warnings={warnings}"
             );
         }
+        // Advice (no spare record) is not a warning for --strict unless --require-spare.
+        let mut r = report(Verified, 1);
+        r.warnings[0].code = "no-spare-record";
+        assert_eq!(exit_with(&r, false, true, false), Exit::Ok);
+        assert_eq!(exit_with(&r, false, true, true), Exit::Failure);
+        assert_eq!(exit_with(&r, false, false, true), Exit::Ok);
     }
 
     #[test]

@@ -72,9 +72,9 @@ impl TrustAnchors {
     /// or BIND's `trust-anchors { "name" static-ds|initial-ds|static-key|initial-key ...; };`
     /// (also `managed-keys` / `trusted-keys`).
     pub fn parse(text: &str) -> Result<Self, Error> {
-        let bind = text.contains('{');
+        let bind = is_bind(text);
         let entries = if bind {
-            bind_entries(text)?
+            bind_entries(&strip_block_comments(text))?
         } else {
             zone_entries(text)
         };
@@ -104,6 +104,68 @@ impl TrustAnchors {
             .filter(|z| z.zone_of(name))
             .max_by_key(|z| z.num_labels())
     }
+}
+
+/// Whether the text is BIND configuration: a `trust-anchors`, `managed-keys` or
+/// `trusted-keys` statement outside comments. A `{` alone says nothing: Unbound's
+/// autotrust files carry `;{id = 20326 (ksk), size = 2048b}` comments.
+fn is_bind(text: &str) -> bool {
+    strip_block_comments(text).lines().any(|l| {
+        let l = l.split(['#', ';']).next().unwrap_or("");
+        let l = l.split("//").next().unwrap_or("");
+        let first = l.split_whitespace().next().unwrap_or("");
+        matches!(
+            first.trim_end_matches('{'),
+            "trust-anchors" | "managed-keys" | "trusted-keys"
+        )
+    })
+}
+
+/// BIND's `/* ... */` comments removed (line breaks kept, so line numbers stay right).
+fn strip_block_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("/*") {
+        out.push_str(&rest[..start]);
+        match rest[start + 2..].find("*/") {
+            Some(end) => {
+                let inner = &rest[start + 2..start + 2 + end];
+                out.extend(inner.chars().filter(|&c| c == '\n'));
+                rest = &rest[start + 2 + end + 2..];
+            }
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// RFC 4034 2.2 and 5.3 (with A.1): the algorithm field may be a number or the mnemonic.
+fn algorithm_number(field: &str) -> Option<u64> {
+    if let Ok(n) = field.parse::<u64>() {
+        return Some(n);
+    }
+    Some(match field.to_ascii_uppercase().as_str() {
+        "RSAMD5" => 1,
+        "DH" => 2,
+        "DSA" => 3,
+        "RSASHA1" => 5,
+        "DSA-NSEC3-SHA1" => 6,
+        "RSASHA1-NSEC3-SHA1" => 7,
+        "RSASHA256" => 8,
+        "RSASHA512" => 10,
+        "ECC-GOST" => 12,
+        "ECDSAP256SHA256" => 13,
+        "ECDSAP384SHA384" => 14,
+        "ED25519" => 15,
+        "ED448" => 16,
+        "INDIRECT" => 252,
+        "PRIVATEDNS" => 253,
+        "PRIVATEOID" => 254,
+        _ => return None,
+    })
 }
 
 /// Zone-file text into logical records (parentheses joined, comments removed).
@@ -248,10 +310,24 @@ fn parse_fields(line: usize, fields: &[String], _bind: bool) -> Result<Anchor, E
         .ok_or_else(|| bad("no record type".into()))?;
     let rest = &fields[i + 1..];
     let num = |idx: usize, what: &str| -> Result<u64, Error> {
-        rest.get(idx)
-            .ok_or_else(|| bad(format!("{rtype}: missing {what}")))?
-            .parse::<u64>()
-            .map_err(|_| bad(format!("{rtype}: {what} {:?} is not a number", rest[idx])))
+        let field = rest
+            .get(idx)
+            .ok_or_else(|| bad(format!("{rtype}: missing {what}")))?;
+        let parsed = if what == "algorithm" {
+            algorithm_number(field)
+        } else {
+            field.parse::<u64>().ok()
+        };
+        parsed.ok_or_else(|| {
+            bad(format!(
+                "{rtype}: {what} {field:?} is not a number{}",
+                if what == "algorithm" {
+                    " or an algorithm mnemonic"
+                } else {
+                    ""
+                }
+            ))
+        })
     };
     match rtype.as_str() {
         "DS" => {
@@ -340,6 +416,77 @@ mod tests {
                 .to_ascii(),
             "example."
         );
+    }
+
+    fn fixture(name: &str) -> String {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/dns/anchors/real/"
+        );
+        #[allow(clippy::disallowed_methods)] // test fixture, not library I/O
+        std::fs::read_to_string(format!("{path}{name}")).unwrap()
+    }
+
+    fn summary(a: &TrustAnchors) -> Vec<String> {
+        a.anchors()
+            .iter()
+            .map(|x| match x {
+                Anchor::Ds {
+                    zone,
+                    key_tag,
+                    algorithm,
+                    digest_type,
+                    ..
+                } => format!("{zone} DS {key_tag} {algorithm} {digest_type}"),
+                Anchor::Dnskey { zone, rdata } => {
+                    format!("{zone} DNSKEY {}", crate::crypto::key_tag(rdata))
+                }
+            })
+            .collect()
+    }
+
+    /// The files real tools write and ship (fixtures/dns/anchors/real, see its README).
+    #[test]
+    fn real_anchor_files() {
+        // Unbound's autotrust file: `;;` state comments, and `;{id = ...}` on the key line
+        // (a `{` in a comment once made it look like BIND syntax).
+        let a = TrustAnchors::parse(&fixture("unbound-autotrust.key")).unwrap();
+        assert_eq!(summary(&a), [". DNSKEY 25102"]);
+        let a = TrustAnchors::parse(&fixture("dns-root-data.root.key")).unwrap();
+        assert_eq!(summary(&a), [". DNSKEY 20326", ". DNSKEY 38696"]);
+        let a = TrustAnchors::parse(&fixture("dns-root-data.root.ds")).unwrap();
+        assert_eq!(summary(&a), [". DS 20326 8 2", ". DS 38696 8 2"]);
+        assert_eq!(a, TrustAnchors::iana_root());
+        // BIND's bind.keys: `#` comments, an initial-key over seven lines, an initial-ds
+        // whose quoted digest is broken over two lines.
+        let b = TrustAnchors::parse(&fixture("bind.keys")).unwrap();
+        assert_eq!(summary(&b), [". DNSKEY 20326", ". DS 38696 8 2"]);
+        assert_eq!(b.anchors()[1], TrustAnchors::iana_root().anchors()[1]);
+    }
+
+    #[test]
+    fn comments_with_braces_and_algorithm_mnemonics() {
+        let ds =
+            ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D";
+        let plain = TrustAnchors::parse(ds).unwrap();
+        for text in [
+            format!("; a comment {{ with a brace }}\n{ds}\n"),
+            format!("{ds} ; {{id = 20326 (ksk), size = 2048b}}\n"),
+            ds.replace(" 8 2 ", " RSASHA256 2 "),
+            ds.replace(" 8 2 ", " rsasha256 2 "),
+        ] {
+            assert_eq!(TrustAnchors::parse(&text).unwrap(), plain, "{text}");
+        }
+        let key = ". IN DNSKEY 257 3 ED25519 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=";
+        let k = TrustAnchors::parse(key).unwrap();
+        assert!(matches!(&k.anchors()[0], Anchor::Dnskey { rdata, .. } if rdata[3] == 15));
+        let bind = "/* block\n comment */\ntrust-anchors {\n  example. static-ds 1 ECDSAP256SHA256 2 \"00ff\";\n};\n";
+        let b = TrustAnchors::parse(bind).unwrap();
+        assert!(matches!(&b.anchors()[0], Anchor::Ds { algorithm: 13, .. }));
+        let err = TrustAnchors::parse(&ds.replace(" 8 2 ", " RSASHA999 2 "))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("algorithm mnemonic"), "{err}");
     }
 
     #[test]

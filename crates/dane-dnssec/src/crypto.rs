@@ -102,8 +102,11 @@ pub fn verify(alg: u8, public_key: &[u8], data: &[u8], sig: &[u8]) -> Result<(),
             };
             let n = strip_zeros(n);
             if n.len() < 128 {
-                // ring's minimum (and RFC 8624 practice): modulus of at least 1024 bits.
-                return Err(VerifyError::BadKey("RSA modulus under 1024 bits"));
+                // ring verifies moduli of 1024 bits and more only. RFC 3110 and RFC 5702
+                // allow shorter ones and Unbound and BIND validate them (with OpenSSL), so
+                // a DANE sender behind them delivers: verify them here (public data only,
+                // so no constant-time concern), and the caller warns (`weak-key`).
+                return small_rsa::verify(alg, strip_zeros(e), n, data, sig);
             }
             let key = RsaPublicKeyComponents {
                 n,
@@ -138,6 +141,188 @@ pub fn verify(alg: u8, public_key: &[u8], data: &[u8], sig: &[u8]) -> Result<(),
                 .map_err(|_| VerifyError::Invalid)
         }
         _ => Err(VerifyError::Unsupported),
+    }
+}
+
+/// The modulus size in bits of an RSA DNSKEY public key field (RFC 3110 section 2), for
+/// algorithms 5, 7, 8 and 10; `None` for other algorithms or a malformed key.
+pub(crate) fn rsa_modulus_bits(alg: u8, public_key: &[u8]) -> Option<u32> {
+    if !matches!(alg, 5 | 7 | 8 | 10) {
+        return None;
+    }
+    let (elen, rest) = match public_key {
+        [0, hi, lo, rest @ ..] => ((usize::from(*hi) << 8) | usize::from(*lo), rest),
+        [len, rest @ ..] => (usize::from(*len), rest),
+        [] => return None,
+    };
+    let n = strip_zeros(rest.get(elen..)?);
+    let first = *n.first()?;
+    Some((n.len() as u32 - 1) * 8 + (8 - first.leading_zeros()))
+}
+
+/// RSA PKCS#1 v1.5 verification (RFC 8017 8.2.2) for moduli under 1024 bits, which ring
+/// refuses. Plain schoolbook arithmetic on public values: the exponent is capped at 64
+/// bits (real keys use 3 or 65537) so a hostile key costs at most ~130 modular products.
+mod small_rsa {
+    use super::VerifyError;
+
+    /// Little-endian 32-bit limbs.
+    type Big = Vec<u32>;
+
+    fn from_be(b: &[u8]) -> Big {
+        let mut out = vec![0u32; b.len().div_ceil(4)];
+        for (i, &byte) in b.iter().rev().enumerate() {
+            out[i / 4] |= u32::from(byte) << (8 * (i % 4));
+        }
+        out
+    }
+
+    fn to_be(a: &[u32], len: usize) -> Vec<u8> {
+        (0..len)
+            .rev()
+            .map(|i| a.get(i / 4).map_or(0, |l| (l >> (8 * (i % 4))) as u8))
+            .collect()
+    }
+
+    fn bits(a: &[u32]) -> usize {
+        a.iter()
+            .rposition(|&l| l != 0)
+            .map_or(0, |i| i * 32 + 32 - a[i].leading_zeros() as usize)
+    }
+
+    fn bit(a: &[u32], i: usize) -> bool {
+        a.get(i / 32).is_some_and(|l| l >> (i % 32) & 1 == 1)
+    }
+
+    /// `a >= b` for equal-length limb vectors.
+    fn ge(a: &[u32], b: &[u32]) -> bool {
+        for i in (0..a.len()).rev() {
+            if a[i] != b[i] {
+                return a[i] > b[i];
+            }
+        }
+        true
+    }
+
+    fn sub_in_place(a: &mut [u32], b: &[u32]) {
+        let mut borrow = 0i64;
+        for i in 0..a.len() {
+            let d = i64::from(a[i]) - i64::from(b[i]) - borrow;
+            borrow = i64::from(d < 0);
+            a[i] = (d + (borrow << 32)) as u32;
+        }
+    }
+
+    /// `x mod n` by shift and subtract, one bit of `x` at a time (`n` has `w` limbs, one
+    /// spare so the shifted remainder cannot overflow).
+    fn reduce(x: &[u32], n: &[u32]) -> Big {
+        let w = n.len();
+        let mut r = vec![0u32; w];
+        for i in (0..bits(x)).rev() {
+            let mut carry = u32::from(bit(x, i));
+            for l in r.iter_mut() {
+                let next = *l >> 31;
+                *l = (*l << 1) | carry;
+                carry = next;
+            }
+            if ge(&r, n) {
+                sub_in_place(&mut r, n);
+            }
+        }
+        r
+    }
+
+    fn mul_mod(a: &[u32], b: &[u32], n: &[u32]) -> Big {
+        let mut p = vec![0u64; a.len() + b.len() + 1];
+        for (i, &x) in a.iter().enumerate() {
+            let mut carry = 0u64;
+            for (j, &y) in b.iter().enumerate() {
+                let t = p[i + j] + u64::from(x) * u64::from(y) + carry;
+                p[i + j] = t & 0xffff_ffff;
+                carry = t >> 32;
+            }
+            let mut k = i + b.len();
+            while carry != 0 {
+                let t = p[k] + carry;
+                p[k] = t & 0xffff_ffff;
+                carry = t >> 32;
+                k += 1;
+            }
+        }
+        let p: Big = p.into_iter().map(|l| l as u32).collect();
+        reduce(&p, n)
+    }
+
+    /// DER DigestInfo prefixes (RFC 8017 9.2 note 1).
+    const SHA1: &[u8] = &[
+        0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14,
+    ];
+    const SHA256: &[u8] = &[
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00, 0x04, 0x20,
+    ];
+    const SHA512: &[u8] = &[
+        0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03,
+        0x05, 0x00, 0x04, 0x40,
+    ];
+
+    pub(super) fn verify(
+        alg: u8,
+        e: &[u8],
+        n: &[u8],
+        data: &[u8],
+        sig: &[u8],
+    ) -> Result<(), VerifyError> {
+        let (prefix, digest) = match alg {
+            8 => (SHA256, ring::digest::digest(&ring::digest::SHA256, data)),
+            10 => (SHA512, ring::digest::digest(&ring::digest::SHA512, data)),
+            _ => (
+                SHA1,
+                ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, data),
+            ),
+        };
+        let k = n.len();
+        // RFC 8017 9.2: the encoding needs at least 11 octets beyond the DigestInfo.
+        if k < prefix.len() + digest.as_ref().len() + 11 {
+            return Err(VerifyError::BadKey("RSA modulus too short for its digest"));
+        }
+        if e.is_empty() || e.len() > 8 {
+            return Err(VerifyError::BadKey(
+                "RSA exponent over 64 bits with a modulus under 1024 bits",
+            ));
+        }
+        // RFC 8017 8.2.2 step 1: the signature has the modulus' length.
+        if sig.len() != k {
+            return Err(VerifyError::Invalid);
+        }
+        let mut nb = from_be(n);
+        nb.push(0);
+        let mut s = from_be(sig);
+        s.resize(nb.len(), 0);
+        // RFC 8017 5.2.2: the signature representative is below the modulus.
+        if ge(&s, &nb) {
+            return Err(VerifyError::Invalid);
+        }
+        let eb = from_be(e);
+        let mut m: Big = vec![0u32; nb.len()];
+        m[0] = 1;
+        for i in (0..bits(&eb)).rev() {
+            m = mul_mod(&m, &m, &nb);
+            if bit(&eb, i) {
+                m = mul_mod(&m, &s, &nb);
+            }
+        }
+        let em = to_be(&m, k);
+        let mut expected = vec![0x00, 0x01];
+        expected.resize(k - prefix.len() - digest.as_ref().len() - 1, 0xff);
+        expected.push(0x00);
+        expected.extend_from_slice(prefix);
+        expected.extend_from_slice(digest.as_ref());
+        if em == expected {
+            Ok(())
+        } else {
+            Err(VerifyError::Invalid)
+        }
     }
 }
 
@@ -189,6 +374,42 @@ mod tests {
         assert_eq!(
             data_encoding::HEXUPPER.encode(&ds),
             "E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D"
+        );
+    }
+
+    /// A 512-bit key (made with `openssl genrsa 512`, signed with `openssl dgst -sha256
+    /// -sign`): ring refuses it, our small-modulus path verifies it and rejects any change.
+    #[test]
+    fn rsa_under_1024_bits_verifies() {
+        let n = data_encoding::HEXUPPER.decode(b"BBB0B8BA18E42D54A0B9CAE1724E67C98FB20DEF56E885FE527CB4CD80C1539FFC03262413CCF49280168822BC2DC8449AB8F9B78B7C532867128C77D56C15D5").unwrap();
+        let sig = data_encoding::HEXLOWER.decode(b"199b6d7a1dffd8590e49628aa9d55ba15e9a380eb5f72ad3b6cfaead16a292f551dfb818cccedc15e8a88dbac74ba35028c3a9b5b4fcff5016c81b7d8ba02982").unwrap();
+        let mut key = vec![3, 1, 0, 1];
+        key.extend_from_slice(&n);
+        assert_eq!(rsa_modulus_bits(8, &key), Some(512));
+        assert_eq!(verify(8, &key, b"dane small rsa", &sig), Ok(()));
+        assert_eq!(
+            verify(8, &key, b"dane small rsb", &sig),
+            Err(VerifyError::Invalid)
+        );
+        let mut bad = sig.clone();
+        bad[10] ^= 1;
+        assert_eq!(
+            verify(8, &key, b"dane small rsa", &bad),
+            Err(VerifyError::Invalid)
+        );
+        // The SHA-512 encoding does not fit in 512 bits.
+        assert!(matches!(
+            verify(10, &key, b"dane small rsa", &sig),
+            Err(VerifyError::BadKey(_))
+        ));
+        // A signature not below the modulus, or of the wrong length.
+        assert_eq!(
+            verify(8, &key, b"dane small rsa", &[0xff; 64]),
+            Err(VerifyError::Invalid)
+        );
+        assert_eq!(
+            verify(8, &key, b"dane small rsa", &sig[1..]),
+            Err(VerifyError::Invalid)
         );
     }
 

@@ -2,14 +2,13 @@
 //! section 8), with wildcards, empty non-terminals, opt-out and insecure delegations.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::rr::{Name, RData, RecordType, RecordTypeSet};
 
 use crate::crypto;
 use crate::evidence::Response;
-use crate::validate::{Denial, Engine, Key, R, Used, ancestor, label_count};
+use crate::validate::{Denial, Engine, Halt, Key, R, Used, ancestor, label_count};
 use crate::verdict::{Reason, ReasonCode as C, StepKind, Verdict};
 use crate::wire::{self, canonical_cmp, name_wire};
 
@@ -28,6 +27,9 @@ struct Nsec3 {
     salt: Vec<u8>,
     types: RecordTypeSet,
 }
+
+/// An NSEC3 parameter set: salt and iterations.
+type Params = (Vec<u8>, u16);
 
 fn types_text(t: &RecordTypeSet) -> String {
     let v: Vec<String> = t.iter().map(|t| t.to_string()).collect();
@@ -169,7 +171,11 @@ impl Engine<'_, '_> {
                         else {
                             continue;
                         };
-                        if ancestor(&set.name, label_count(&set.name) - 1) != *zone {
+                        // Checked: an owner of one label (the zone is the root) leaves zero.
+                        let Some(up) = label_count(&set.name).checked_sub(1) else {
+                            continue;
+                        };
+                        if ancestor(&set.name, up) != *zone {
                             continue;
                         }
                         nsec3s.push(Nsec3 {
@@ -189,6 +195,76 @@ impl Engine<'_, '_> {
         Ok((nsecs, nsec3s, failure))
     }
 
+    /// Unbound and BIND answer SERVFAIL when any signed RRset of a negative answer's
+    /// authority section fails to validate, even beside a good proof: the SOA (RFC 4035
+    /// 3.1.3 requires it signed) and every other RRset signed by `zone` must verify. The
+    /// NSEC/NSEC3 records are checked by `denial_records`. `Some(reason)` for the first
+    /// that does not.
+    fn authority_unverified(
+        &mut self,
+        resp: &Response,
+        zone: &Name,
+        keys: &[Key],
+    ) -> R<Option<Reason>> {
+        for set in &resp.authority {
+            if matches!(set.rtype, RecordType::NSEC | RecordType::NSEC3) || !zone.zone_of(&set.name)
+            {
+                continue;
+            }
+            let by_zone = set.sigs.iter().any(|s| &s.signer == zone);
+            if !by_zone && set.rtype != RecordType::SOA {
+                continue;
+            }
+            if let Err(r) = self.verify_rrset(set, zone, keys)? {
+                return Ok(Some(Reason::new(
+                    r.code,
+                    format!(
+                        "the negative answer's {} {} does not validate: {}",
+                        set.name, set.rtype, r.detail
+                    ),
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    /// An NSEC3 hash, counted once per lookup against `Limits::max_nsec3_hashes`
+    /// (CVE-2023-50868); repeats in this or a later pass of the lookup come from the budget.
+    fn nsec3_hash(&mut self, name: &Name, salt: &[u8], iterations: u16) -> R<Vec<u8>> {
+        let key = (name_wire(name), salt.to_vec(), iterations);
+        if let Some(h) = self.budget.nsec3.get(&key) {
+            return Ok(h.to_vec());
+        }
+        if self.budget.hashes >= self.limits.max_nsec3_hashes {
+            return Err(Halt::Budget(Reason::new(
+                C::BudgetExceeded,
+                format!(
+                    "more than {} NSEC3 hashes in one lookup (Limits::max_nsec3_hashes)",
+                    self.limits.max_nsec3_hashes
+                ),
+            )));
+        }
+        self.budget.hashes += 1;
+        self.budget.sha1_runs += u64::from(iterations) + 1;
+        let h = crypto::nsec3_hash(&key.0, salt, iterations);
+        self.budget.nsec3.insert(key, h);
+        Ok(h.to_vec())
+    }
+
+    /// The NSEC3 parameter sets (salt, iterations) present, those within the insecure cap
+    /// first (fewest iterations first), then those over it.
+    fn nsec3_params(&self, all: &[Nsec3]) -> (Vec<Params>, Vec<Params>) {
+        let mut sets: Vec<Params> = Vec::new();
+        for n in all {
+            if !sets.iter().any(|(s, i)| *s == n.salt && *i == n.iterations) {
+                sets.push((n.salt.clone(), n.iterations));
+            }
+        }
+        sets.sort_by_key(|(_, i)| *i);
+        sets.into_iter()
+            .partition(|(_, i)| *i <= self.limits.nsec3_iterations_insecure)
+    }
+
     /// What the authority section of `resp` proves about `name`/`rtype` (NXDOMAIN when the
     /// rcode says so, else NODATA), with the records of `zone`.
     pub(crate) fn deny(
@@ -201,10 +277,12 @@ impl Engine<'_, '_> {
     ) -> R<Denial> {
         let (nsecs, nsec3s, failure) = self.denial_records(resp, zone, keys)?;
         let nx = resp.rcode == 3;
-        let d = if !nsecs.is_empty() {
+        let d = if let Some(r) = self.authority_unverified(resp, zone, keys)? {
+            Denial::Failed(r)
+        } else if !nsecs.is_empty() {
             self.nsec_denial(name, rtype, zone, &nsecs, nx)
         } else if !nsec3s.is_empty() {
-            self.nsec3_denial(name, rtype, zone, &nsec3s, nx)
+            self.nsec3_denial(name, rtype, zone, &nsec3s, nx)?
         } else {
             let detail = match failure {
                 Some(r) => format!(
@@ -364,9 +442,11 @@ impl Engine<'_, '_> {
         )
     }
 
-    /// RFC 9276 3.2: NSEC3 iterations over the caps, checked before any hashing.
-    fn nsec3_iterations(&mut self, name: &Name, nsec3s: &[Nsec3]) -> Option<Verdict> {
-        let max = nsec3s.iter().map(|n| n.iterations).max().unwrap_or(0);
+    /// RFC 9276 3.2: the verdict when the proof would need NSEC3 records over the caps
+    /// (`over`: their parameter sets), decided before any hashing: the lowest iteration
+    /// count among them decides (the records a proof would use share one set).
+    fn nsec3_iterations(&mut self, name: &Name, over: &[Params]) -> Option<Verdict> {
+        let max = over.iter().map(|(_, i)| *i).min()?;
         if max > self.limits.nsec3_iterations_bogus {
             let r = Reason::new(
                 C::Nsec3IterationsBogus,
@@ -392,6 +472,10 @@ impl Engine<'_, '_> {
         None
     }
 
+    /// RFC 5155 8: the NSEC3 proof, from the records of one parameter set at a time (all
+    /// NSEC3 of a zone share one, RFC 5155 7.1). RFC 9276 3.2: the iteration caps apply to
+    /// the records the proof uses: a set over the cap decides only when no set within it
+    /// proves the denial (an irrelevant NSEC3 with many iterations changes nothing).
     fn nsec3_denial(
         &mut self,
         name: &Name,
@@ -399,29 +483,47 @@ impl Engine<'_, '_> {
         zone: &Name,
         all: &[Nsec3],
         nx: bool,
-    ) -> Denial {
-        let fail = |code, s: String| Denial::Failed(Reason::new(code, s));
-        if let Some(v) = self.nsec3_iterations(name, all) {
-            return Denial::NotSecure(v);
+    ) -> R<Denial> {
+        let (within, over) = self.nsec3_params(all);
+        let mut first_failure = None;
+        for (salt, iterations) in within {
+            let n3: Vec<&Nsec3> = all
+                .iter()
+                .filter(|n| n.salt == salt && n.iterations == iterations)
+                .collect();
+            match self.nsec3_proof(name, rtype, zone, &n3, &salt, iterations, nx)? {
+                Denial::Failed(r) => {
+                    first_failure.get_or_insert(r);
+                }
+                d => return Ok(d),
+            }
         }
-        // All NSEC3 of a zone share one parameter set (RFC 5155 7.1); use the first one's.
-        let (salt, iterations) = (all[0].salt.clone(), all[0].iterations);
-        let n3: Vec<&Nsec3> = all
-            .iter()
-            .filter(|n| n.salt == salt && n.iterations == iterations)
-            .collect();
-        let mut memo: HashMap<Name, Vec<u8>> = HashMap::new();
-        let mut h = |n: &Name| -> Vec<u8> {
-            memo.entry(n.clone())
-                .or_insert_with(|| crypto::nsec3_hash(&name_wire(n), &salt, iterations).to_vec())
-                .clone()
-        };
+        if let Some(v) = self.nsec3_iterations(name, &over) {
+            return Ok(Denial::NotSecure(v));
+        }
+        Ok(Denial::Failed(first_failure.unwrap_or_else(|| {
+            Reason::new(C::BadDenial, format!("no usable NSEC3 for {name}"))
+        })))
+    }
+
+    #[allow(clippy::too_many_arguments)] // one parameter set's records and the question
+    fn nsec3_proof(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        zone: &Name,
+        n3: &[&Nsec3],
+        salt: &[u8],
+        iterations: u16,
+        nx: bool,
+    ) -> R<Denial> {
+        let fail = |code, s: String| Ok(Denial::Failed(Reason::new(code, s)));
         let b32 = |h: &[u8]| {
             data_encoding::BASE32HEX_NOPAD
                 .encode(h)
                 .to_ascii_lowercase()
         };
-        let hn = h(name);
+        let hn = self.nsec3_hash(name, salt, iterations)?;
         if let Some(m) = n3.iter().find(|n| n.hash == hn) {
             // RFC 5155 8.5 / 8.6: NODATA from the matching NSEC3.
             if nx {
@@ -462,14 +564,14 @@ impl Engine<'_, '_> {
                     types_text(&m.types)
                 ),
             );
-            return Denial::Nodata { delegation };
+            return Ok(Denial::Nodata { delegation });
         }
         // RFC 5155 8.3: closest encloser proof.
         let top = label_count(zone);
         let mut found = None;
         for k in (top..label_count(name)).rev() {
             let cand = ancestor(name, k);
-            let hc = h(&cand);
+            let hc = self.nsec3_hash(&cand, salt, iterations)?;
             if let Some(m) = n3.iter().find(|n| n.hash == hc) {
                 if m.types.contains(RecordType::DNAME)
                     || (m.types.contains(RecordType::NS) && !m.types.contains(RecordType::SOA))
@@ -482,7 +584,7 @@ impl Engine<'_, '_> {
                     );
                 }
                 let nc = ancestor(name, k + 1);
-                let hnc = h(&nc);
+                let hnc = self.nsec3_hash(&nc, salt, iterations)?;
                 let Some(cover) = n3.iter().find(|n| hash_covers(&n.hash, &n.next, &hnc)) else {
                     return fail(
                         C::BadDenial,
@@ -526,19 +628,19 @@ impl Engine<'_, '_> {
                     "the next closer name of {name} is covered by an opt-out NSEC3: an unsigned delegation may exist there (RFC 5155 8.6, 9.2)"
                 ),
             );
-            return Denial::OptOut(r);
+            return Ok(Denial::OptOut(r));
         }
         let Some(wild) = wildcard_of(&ce) else {
             return fail(C::BadDenial, format!("no wildcard name under {ce}"));
         };
-        let hw = h(&wild);
+        let hw = self.nsec3_hash(&wild, salt, iterations)?;
         if let Some(w) = n3.iter().find(|n| n.hash == hw) {
             // RFC 5155 8.7: wildcard NODATA.
             if let Some(r) = wildcard_nodata_refuted(nx, name, &wild, &w.types, rtype) {
-                return Denial::Failed(r);
+                return Ok(Denial::Failed(r));
             }
             self.step(StepKind::Denial, &wild, format!("NSEC3 {} matches the wildcard {wild} with types {}: no {rtype} (wildcard NODATA)", w.owner, types_text(&w.types)));
-            return Denial::Nodata { delegation: false };
+            return Ok(Denial::Nodata { delegation: false });
         }
         if let Some(w) = n3.iter().find(|n| hash_covers(&n.hash, &n.next, &hw)) {
             // RFC 5155 8.4: NXDOMAIN.
@@ -556,7 +658,7 @@ impl Engine<'_, '_> {
                     format!("NOERROR for {name}, but the NSEC3 records prove it does not exist"),
                 );
             }
-            return Denial::Nxdomain;
+            return Ok(Denial::Nxdomain);
         }
         fail(C::BadDenial, format!("no NSEC3 covers the wildcard {wild}"))
     }
@@ -592,32 +694,51 @@ impl Engine<'_, '_> {
             );
         }
         if !nsec3s.is_empty() {
-            if let Some(v) = self.nsec3_iterations(owner, &nsec3s) {
+            // RFC 9276 3.2: only the records used count against the caps (see nsec3_denial).
+            let (within, over) = self.nsec3_params(&nsec3s);
+            for (salt, iterations) in within {
+                let hnc = self.nsec3_hash(&nc, &salt, iterations)?;
+                let Some(c) = nsec3s.iter().find(|n| {
+                    n.salt == salt
+                        && n.iterations == iterations
+                        && hash_covers(&n.hash, &n.next, &hnc)
+                }) else {
+                    continue;
+                };
+                if c.opt_out {
+                    // RFC 5155 8.8 and 9.2: an opt-out NSEC3 covering the next closer name
+                    // does not prove it absent (an unsigned delegation may be there), so the
+                    // wildcard answer is not proven: insecure, as the opt-out NXDOMAIN.
+                    let r = Reason::new(
+                        C::OptOut,
+                        format!(
+                            "wildcard answer at {owner}: the next closer name {nc} is covered by an opt-out NSEC3 ({}): an unsigned delegation may exist there (RFC 5155 8.8, 9.2)",
+                            c.owner
+                        ),
+                    );
+                    self.step(StepKind::Insecure, &nc, r.detail.clone());
+                    return Ok(Err(Verdict::Insecure(r)));
+                }
+                self.step(
+                    StepKind::Denial,
+                    &nc,
+                    format!(
+                        "NSEC3 {} covers the next closer name {nc}: the wildcard applies",
+                        c.owner
+                    ),
+                );
+                return Ok(Ok(()));
+            }
+            if let Some(v) = self.nsec3_iterations(owner, &over) {
                 return Ok(Err(v));
             }
-            let hnc = crypto::nsec3_hash(&name_wire(&nc), &nsec3s[0].salt, nsec3s[0].iterations);
-            return Ok(
-                match nsec3s.iter().find(|n| {
-                    n.salt == nsec3s[0].salt
-                        && n.iterations == nsec3s[0].iterations
-                        && hash_covers(&n.hash, &n.next, &hnc)
-                }) {
-                    Some(c) => {
-                        self.step(
-                            StepKind::Denial,
-                            &nc,
-                            format!(
-                                "NSEC3 {} covers the next closer name {nc}: the wildcard applies",
-                                c.owner
-                            ),
-                        );
-                        Ok(())
-                    }
-                    None => Err(bad(format!(
-                        "wildcard answer at {owner} without an NSEC3 covering {nc}"
-                    ))),
-                },
-            );
+            let v = bad(format!(
+                "wildcard answer at {owner} without an NSEC3 covering {nc}"
+            ));
+            if let Some(r) = v.reason() {
+                self.step(StepKind::Failure, owner, r.detail.clone());
+            }
+            return Ok(Err(v));
         }
         let why = failure.map_or_else(String::new, |r| format!(": {}", r.detail));
         let v = bad(format!(

@@ -38,8 +38,9 @@
 //!   order, duplicates removed, the original TTL, `*.` owners for wildcard expansions.
 //! - Verdicts are data with a [`ReasonCode`]; [`Error`] means unparsable input.
 //! - Bounded work: [`Limits`] caps candidate keys per signature, signature verifications
-//!   per lookup, alias chain length, labels walked, and NSEC3 iterations (checked before
-//!   any hashing). A hit limit gives a verdict naming it, never unbounded work.
+//!   and NSEC3 hashes per lookup (a [`Budget`] carried across the passes of one lookup with
+//!   [`validate_with`]), alias chain length, labels walked, and NSEC3 iterations (checked
+//!   before any hashing). A hit limit gives a verdict naming it, never unbounded work.
 //!
 //! # Time
 //!
@@ -48,7 +49,9 @@
 //!
 //! # Limitations
 //!
-//! - Algorithms 5, 7, 8, 10, 13, 14, 15 (ring); RSA moduli under 1024 bits are refused.
+//! - Algorithms 5, 7, 8, 10, 13, 14, 15 (ring); RSA moduli under 1024 bits (which ring
+//!   refuses) are verified by our own PKCS#1 v1.5 code and reported in
+//!   [`Outcome::warnings`] (`weak-key`), as Unbound and BIND validate them.
 //!   Ed448 (16) and GOST are unsupported: a DS set with only those makes a zone Insecure.
 //! - Names inside the RDATA of obsolete types that hickory-proto does not decode (MD, MF,
 //!   MB, MG, MR, MINFO, RP, AFSDB, RT, PX, KX) are decompressed and lowercased by our own
@@ -75,9 +78,11 @@ pub use crypto::{algorithm_name, algorithm_supported, digest_supported, key_tag}
 pub use error::Error;
 pub use evidence::{Evidence, Question};
 pub use validate::{
-    SignatureMemo, Step, VerifiedSignature, validate, validate_memo, validate_recording,
+    Budget, SignatureMemo, Step, VerifiedSignature, validate, validate_memo, validate_recording,
+    validate_with,
 };
 pub use verdict::{
-    AnswerKind, Limits, Link, Outcome, Reason, ReasonCode, StepKind, TraceStep, Verdict,
+    AnswerKind, Limits, Link, Outcome, Reason, ReasonCode, StepKind, TraceStep, Verdict, Warning,
+    WarningCode,
 };
 pub use wire::{MAX_MESSAGE, MAX_RECORDS};

@@ -12,6 +12,7 @@ use crate::crypto::{self, VerifyError};
 use crate::evidence::{Evidence, Question, Response, Rrset, Sig};
 use crate::verdict::{
     AnswerKind, Limits, Link, Outcome, Reason, ReasonCode as C, StepKind, TraceStep, Verdict,
+    Warning, WarningCode,
 };
 use crate::wire::{self, name_wire};
 
@@ -37,20 +38,94 @@ pub fn validate(
     now: UnixTime,
     limits: &Limits,
 ) -> Step {
-    run(evidence, anchors, name, rtype, now, limits, None, None)
+    run(
+        evidence,
+        anchors,
+        name,
+        rtype,
+        now,
+        limits,
+        None,
+        None,
+        &mut Budget::new(),
+    )
+}
+
+/// The work budget of one lookup, carried across its validation passes: the resolver
+/// validates again each time the evidence grows (up to `max_queries` times), and every
+/// pass repeats the checks of the one before. Each distinct signature check (algorithm,
+/// key, signed data, signature) and each distinct NSEC3 hash (name, salt, iterations) is
+/// counted once per lookup against [`Limits::max_signatures`] and
+/// [`Limits::max_nsec3_hashes`], and its result is kept for the later passes, failures
+/// included. Bounded: it holds at most that many results.
+#[derive(Debug, Default, Clone)]
+pub struct Budget {
+    pub(crate) verifications: u32,
+    pub(crate) crypto: u32,
+    pub(crate) hashes: u32,
+    pub(crate) sha1_runs: u64,
+    pub(crate) results: HashMap<[u8; 32], Result<(), VerifyError>>,
+    pub(crate) nsec3: HashMap<(Vec<u8>, Vec<u8>, u16), [u8; 20]>,
+}
+
+impl Budget {
+    /// A fresh budget (one per lookup).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Signature checks counted so far (what [`Limits::max_signatures`] caps).
+    pub fn verifications(&self) -> u32 {
+        self.verifications
+    }
+
+    /// Signature checks actually computed (not answered by a [`SignatureMemo`]).
+    pub fn crypto_verifications(&self) -> u32 {
+        self.crypto
+    }
+
+    /// NSEC3 owner-name hashes counted so far (what [`Limits::max_nsec3_hashes`] caps).
+    pub fn nsec3_hashes(&self) -> u32 {
+        self.hashes
+    }
+
+    /// SHA-1 runs those hashes took (each hash is `iterations + 1` runs).
+    pub fn sha1_runs(&self) -> u64 {
+        self.sha1_runs
+    }
+}
+
+/// [`validate`] as one pass of a lookup: `budget` carries the work done by the earlier
+/// passes of the same lookup (start each lookup with [`Budget::new`]), `memo` (if any)
+/// the signatures checked earlier in the run. The outcome does not depend on `memo`.
+#[allow(clippy::too_many_arguments)] // the inputs of a pass, each needed
+pub fn validate_with(
+    evidence: &Evidence,
+    anchors: &TrustAnchors,
+    name: &Name,
+    rtype: RecordType,
+    now: UnixTime,
+    limits: &Limits,
+    memo: Option<&SignatureMemo>,
+    budget: &mut Budget,
+) -> Step {
+    run(
+        evidence, anchors, name, rtype, now, limits, None, memo, budget,
+    )
 }
 
 /// Signatures already verified in this run, so that the same signature over the same data
 /// with the same key is checked by ring once, not once per lookup (a scan asks for the root
 /// and TLD keys thousands of times; the resolver re-validates as the evidence grows). The
 /// key is a SHA-256 over the algorithm, the key, the signed data and the signature, so a
-/// hit means byte-identical inputs, for which ring's answer cannot differ. Only successes
-/// are remembered. Everything else (validity windows at `now`, key tags, budgets: a hit
+/// hit means byte-identical inputs, for which ring's answer cannot differ. Successes and
+/// failures are remembered (a hostile zone's bad signatures cost ring once per run, not
+/// once per lookup). Everything else (validity windows at `now`, key tags, budgets: a hit
 /// still counts against [`Limits::max_signatures`]) is checked every time. Bounded: past
 /// `max` entries it starts over.
 #[derive(Debug)]
 pub struct SignatureMemo {
-    verified: std::sync::Mutex<std::collections::HashSet<[u8; 32]>>,
+    verified: std::sync::Mutex<HashMap<[u8; 32], bool>>,
     max: usize,
 }
 
@@ -58,7 +133,7 @@ impl SignatureMemo {
     /// An empty memo of at most `max` signatures.
     pub fn new(max: usize) -> Self {
         Self {
-            verified: std::sync::Mutex::new(std::collections::HashSet::new()),
+            verified: std::sync::Mutex::new(HashMap::new()),
             max,
         }
     }
@@ -75,14 +150,15 @@ impl SignatureMemo {
         out
     }
 
-    fn contains(&self, key: &[u8; 32]) -> bool {
+    fn get(&self, key: &[u8; 32]) -> Option<bool> {
         self.verified
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .contains(key)
+            .get(key)
+            .copied()
     }
 
-    fn insert(&self, key: [u8; 32]) {
+    fn insert(&self, key: [u8; 32], verified: bool) {
         let mut set = self
             .verified
             .lock()
@@ -90,7 +166,7 @@ impl SignatureMemo {
         if set.len() >= self.max {
             set.clear();
         }
-        set.insert(key);
+        set.insert(key, verified);
     }
 
     /// How many signatures are remembered.
@@ -127,6 +203,7 @@ pub fn validate_memo(
         limits,
         None,
         Some(memo),
+        &mut Budget::new(),
     )
 }
 
@@ -165,11 +242,12 @@ pub fn validate_recording(
         limits,
         Some(&mut verified),
         None,
+        &mut Budget::new(),
     );
     (step, verified)
 }
 
-#[allow(clippy::too_many_arguments)] // the three public entry points' common body
+#[allow(clippy::too_many_arguments)] // the public entry points' common body
 fn run(
     evidence: &Evidence,
     anchors: &TrustAnchors,
@@ -179,6 +257,7 @@ fn run(
     limits: &Limits,
     record: Option<&mut Vec<VerifiedSignature>>,
     memo: Option<&SignatureMemo>,
+    budget: &mut Budget,
 ) -> Step {
     let mut e = Engine {
         ev: evidence,
@@ -188,7 +267,8 @@ fn run(
         now: now.as_secs() as u32,
         limits: *limits,
         trace: Vec::new(),
-        sigs_checked: 0,
+        warnings: Vec::new(),
+        budget,
         earliest_expiration: None,
         zones: HashMap::new(),
         record,
@@ -278,7 +358,8 @@ pub(crate) struct Engine<'a, 'r> {
     now: u32,
     pub limits: Limits,
     trace: Vec<TraceStep>,
-    sigs_checked: u32,
+    warnings: Vec<Warning>,
+    pub(crate) budget: &'r mut Budget,
     /// The earliest expiration (Unix seconds) of the signatures that verified.
     earliest_expiration: Option<u64>,
     zones: HashMap<Name, Walk>,
@@ -294,29 +375,23 @@ fn serial_le(a: u32, b: u32) -> bool {
 /// Formats a 32-bit RRSIG time (interpreted near `now`, RFC 4034 3.1.5) as RFC 3339 UTC.
 pub(crate) fn fmt_time(t: u32, now: u32, now_secs: u64) -> String {
     let delta = i64::from(t.wrapping_sub(now) as i32);
-    fmt_unix(now_secs as i64 + delta)
+    fmt_unix(
+        i64::try_from(now_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_add(delta),
+    )
 }
 
+/// Formats seconds since the epoch as RFC 3339 UTC, for messages; outside the years
+/// 0 to 9999 as `@SECONDS`. Formats the time it is given: no clock.
 pub(crate) fn fmt_unix(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("@{secs}"))
 }
 
 fn priority(code: C) -> u8 {
@@ -449,6 +524,9 @@ impl<'a> Engine<'a, '_> {
             return Ok(Err(r));
         }
         let mut worst: Option<Reason> = None;
+        // The latest expiration among signatures refused as expired: when nothing verifies
+        // for that reason, the verdict rests on them, and so does the expiry reported.
+        let mut latest_expired: Option<u64> = None;
         let owner_labels = rrset.name.num_labels();
         for sig in &rrset.sigs {
             let id = format!(
@@ -497,6 +575,8 @@ impl<'a> Engine<'a, '_> {
             // RFC 4035 5.3.1 and RFC 4034 3.1.5: inception <= now <= expiration (serial
             // arithmetic, RFC 1982).
             if !serial_le(self.now, sig.expiration) {
+                let expired = self.expiry_secs(sig.expiration);
+                latest_expired = Some(latest_expired.map_or(expired, |e| e.max(expired)));
                 keep_worst(
                     &mut worst,
                     Reason::new(
@@ -558,28 +638,10 @@ impl<'a> Engine<'a, '_> {
                     );
                     break;
                 }
-                if self.sigs_checked >= self.limits.max_signatures {
-                    return Err(Halt::Budget(Reason::new(
-                        C::BudgetExceeded,
-                        format!(
-                            "more than {} signature verifications in one lookup (Limits::max_signatures)",
-                            self.limits.max_signatures
-                        ),
-                    )));
-                }
-                self.sigs_checked += 1;
-                let memo_key = self
-                    .memo
-                    .map(|_| SignatureMemo::key(sig.algorithm, &key.public, &data, &sig.signature));
-                let checked = match (self.memo, &memo_key) {
-                    (Some(m), Some(k)) if m.contains(k) => Ok(()),
-                    _ => crypto::verify(sig.algorithm, &key.public, &data, &sig.signature),
-                };
-                if let (Ok(()), Some(m), Some(k)) = (&checked, self.memo, memo_key) {
-                    m.insert(k);
-                }
+                let checked = self.check_signature(sig, key, &data)?;
                 match checked {
                     Ok(()) => {
+                        self.weak_key_warning(zone, key);
                         if let Some(rec) = self.record.as_mut() {
                             rec.push(VerifiedSignature {
                                 algorithm: sig.algorithm,
@@ -588,11 +650,7 @@ impl<'a> Engine<'a, '_> {
                                 signature: sig.signature.clone(),
                             });
                         }
-                        // RFC 4034 3.1.5: the expiration is a serial number near `now`.
-                        let delta = i64::from(sig.expiration.wrapping_sub(self.now) as i32);
-                        let expires = u64::try_from(self.now_secs as i64 + delta).unwrap_or(0);
-                        self.earliest_expiration =
-                            Some(self.earliest_expiration.map_or(expires, |e| e.min(expires)));
+                        self.note_expiration(self.expiry_secs(sig.expiration));
                         let wildcard = (sig.labels < owner_labels).then_some(sig.labels);
                         let mut detail = format!(
                             "{} verified by {zone} key {} ({}), valid {} to {}",
@@ -637,8 +695,94 @@ impl<'a> Engine<'a, '_> {
                 format!("{what}: no signature verifies"),
             )
         });
+        // An RRset that fails because its signatures expired: the lookup's expiry is then
+        // in the past, never a later one of the signatures that did verify.
+        if let (C::SignatureExpired, Some(expired)) = (r.code, latest_expired) {
+            self.note_expiration(expired);
+        }
         self.step(StepKind::Failure, &rrset.name, r.detail.clone());
         Ok(Err(r))
+    }
+
+    /// One signature check, counted once per lookup against `Limits::max_signatures` (a
+    /// repeat in a later pass, or in this one, is answered from the budget's results), and
+    /// answered by the run-wide memo when it has it.
+    fn check_signature(&mut self, sig: &Sig, key: &Key, data: &[u8]) -> R<Result<(), VerifyError>> {
+        let k = SignatureMemo::key(sig.algorithm, &key.public, data, &sig.signature);
+        if let Some(r) = self.budget.results.get(&k) {
+            return Ok(r.clone());
+        }
+        if self.budget.verifications >= self.limits.max_signatures {
+            return Err(Halt::Budget(Reason::new(
+                C::BudgetExceeded,
+                format!(
+                    "more than {} signature verifications in one lookup (Limits::max_signatures)",
+                    self.limits.max_signatures
+                ),
+            )));
+        }
+        self.budget.verifications += 1;
+        let r = match self.memo.and_then(|m| m.get(&k)) {
+            Some(true) => Ok(()),
+            Some(false) => Err(VerifyError::Invalid),
+            None => {
+                self.budget.crypto += 1;
+                let r = crypto::verify(sig.algorithm, &key.public, data, &sig.signature);
+                if let Some(m) = self.memo {
+                    match r {
+                        Ok(()) => m.insert(k, true),
+                        Err(VerifyError::Invalid) => m.insert(k, false),
+                        Err(_) => {}
+                    }
+                }
+                r
+            }
+        };
+        self.budget.results.insert(k, r.clone());
+        Ok(r)
+    }
+
+    /// RFC 5702 allows RSA keys under 1024 bits and Unbound and BIND validate with them;
+    /// so do we, and say so once per key.
+    fn weak_key_warning(&mut self, zone: &Name, key: &Key) {
+        let Some(bits) = crypto::rsa_modulus_bits(key.algorithm, &key.public) else {
+            return;
+        };
+        let z = zone.to_string();
+        if bits >= 1024
+            || self
+                .warnings
+                .iter()
+                .any(|w| w.zone == z && w.key_tag == key.tag)
+        {
+            return;
+        }
+        let detail = format!(
+            "{zone} key {} ({}) is a {bits}-bit RSA key: validated as Unbound and BIND do (RFC 5702), but keys under 1024 bits can be factored; the zone should roll to a stronger key",
+            key.tag,
+            crypto::algorithm_name(key.algorithm)
+        );
+        tracing::debug!(%zone, tag = key.tag, bits, "weak key");
+        self.warnings.push(Warning {
+            code: WarningCode::WeakKey,
+            zone: z,
+            key_tag: key.tag,
+            key_bits: bits,
+            detail,
+        });
+    }
+
+    /// An RRSIG expiration as Unix seconds. RFC 4034 3.1.5: it is a serial number near
+    /// `now` (RFC 1982), so it is read relative to `now`.
+    fn expiry_secs(&self, expiration: u32) -> u64 {
+        let delta = i64::from(expiration.wrapping_sub(self.now) as i32);
+        u64::try_from(self.now_secs as i64 + delta).unwrap_or(0)
+    }
+
+    /// Folds one signature expiration into the outcome's earliest.
+    fn note_expiration(&mut self, expires: u64) {
+        self.earliest_expiration =
+            Some(self.earliest_expiration.map_or(expires, |e| e.min(expires)));
     }
 
     /// RFC 4035 5.2: the DNSKEY RRset of `zone` authenticated by DS records (from the
@@ -658,6 +802,24 @@ impl<'a> Engine<'a, '_> {
             }
             supported.push((tag, alg, dt, &d[4..]));
         }
+        // RFC 4509 3: a SHA-1 DS is ignored when a SHA-256 (or stronger, SHA-384) DS names
+        // the same key (tag and algorithm), so a downgrade to SHA-1 cannot pass.
+        let stronger: Vec<(u16, u8)> = supported
+            .iter()
+            .filter(|&&(_, _, dt, _)| dt != 1)
+            .map(|&(tag, alg, _, _)| (tag, alg))
+            .collect();
+        supported.retain(|&(tag, alg, dt, _)| {
+            let drop = dt == 1 && stronger.contains(&(tag, alg));
+            if drop {
+                self.step(
+                    StepKind::Skipped,
+                    zone,
+                    format!("DS {tag} {alg} 1 ignored: a SHA-256 or SHA-384 DS names the same key (RFC 4509 3)"),
+                );
+            }
+            !drop
+        });
         let anchor_usable: Vec<&Vec<u8>> = anchor_keys
             .iter()
             .filter(|k| k.len() > 4 && crypto::algorithm_supported(k[3]))
@@ -931,6 +1093,36 @@ impl<'a> Engine<'a, '_> {
                 Err(r) => DsStep::Stop(Verdict::Bogus(r)),
             });
         }
+        // RFC 6672 2.4: nothing exists below a DNAME owner, so no zone cut either. A DS
+        // question below one is answered with the (signed) DNAME and the CNAME synthesised
+        // from it (unsigned, RFC 6672 3.4 and 5.3.3): validate the DNAME and accept exactly
+        // the CNAME it synthesises.
+        if let Some(dname) = covering_dname(resp, name).filter(|d| zone.zone_of(&d.name)) {
+            match self.verify_rrset(dname, zone, keys)? {
+                Ok(Used {
+                    wildcard_labels: None,
+                }) => {}
+                Ok(_) => {
+                    return Ok(DsStep::Stop(Verdict::Bogus(Reason::new(
+                        C::BadWildcard,
+                        format!("the DNAME at {} is a wildcard expansion", dname.name),
+                    ))));
+                }
+                Err(r) => return Ok(DsStep::Stop(Verdict::Bogus(r))),
+            }
+            if let Some(r) = self.synthesis_mismatch(resp, name, dname) {
+                return Ok(DsStep::Stop(Verdict::Bogus(r)));
+            }
+            self.step(
+                StepKind::NotACut,
+                name,
+                format!(
+                    "below the DNAME at {}: no zone cut (RFC 6672 2.4)",
+                    dname.name
+                ),
+            );
+            return Ok(DsStep::NoName);
+        }
         if let Some(set) = resp.answer_rrset(name, RecordType::CNAME) {
             // A CNAME owner is not a zone cut.
             return Ok(match self.verify_rrset(set, zone, keys)? {
@@ -993,24 +1185,17 @@ impl<'a> Engine<'a, '_> {
             };
             let mut name = current.clone();
             loop {
-                if let Some(set) = resp.answer_rrset(&name, q.rtype) {
-                    links.push(self.positive(resp, set)?);
-                    return Ok(links);
+                // RFC 6672 3.4 / 5.3.3: a DNAME above the name is validated and the CNAME
+                // it synthesises (unsigned) is checked against it, never trusted alone; so
+                // a covering DNAME comes first, for every type (DNAME too).
+                let dname = covering_dname(resp, &name);
+                if dname.is_none() {
+                    if let Some(set) = resp.answer_rrset(&name, q.rtype) {
+                        links.push(self.positive(resp, set)?);
+                        return Ok(links);
+                    }
                 }
-                // RFC 6672 3.4 / 5.3.3: a DNAME is validated and the CNAME it synthesises
-                // (unsigned) is not used; so a covering DNAME wins over a CNAME at the name.
-                let dname = if q.rtype == RecordType::DNAME {
-                    None
-                } else {
-                    resp.answer
-                        .iter()
-                        .filter(|s| {
-                            s.rtype == RecordType::DNAME && s.name != name && s.name.zone_of(&name)
-                        })
-                        .max_by_key(|s| s.name.num_labels())
-                        .map(|s| (s, Some(s.name.clone())))
-                };
-                let next = dname.or_else(|| {
+                let next = dname.map(|s| (s, Some(s.name.clone()))).or_else(|| {
                     (q.rtype != RecordType::CNAME)
                         .then(|| {
                             resp.answer_rrset(&name, RecordType::CNAME)
@@ -1038,9 +1223,9 @@ impl<'a> Engine<'a, '_> {
                     ));
                     return Ok(links);
                 };
-                let new = match dname {
+                let new = match &dname {
                     None => target.to_lowercase(),
-                    Some(owner) => match substitute(&name, &owner, &target) {
+                    Some(owner) => match substitute(&name, owner, &target) {
                         Some(n) => n,
                         None => {
                             links.push(bad_link(&name, q.rtype, C::BadResponse, format!("DNAME substitution of {name} by {owner} -> {target} is longer than 255 octets")));
@@ -1048,6 +1233,40 @@ impl<'a> Engine<'a, '_> {
                         }
                     },
                 };
+                if dname.is_some() {
+                    if let Some(r) = self.synthesis_mismatch(resp, &name, set) {
+                        links.push(link(
+                            &name,
+                            q.rtype,
+                            AnswerKind::Unknown,
+                            Verdict::Bogus(r),
+                            None,
+                            Vec::new(),
+                        ));
+                        return Ok(links);
+                    }
+                    if q.rtype == RecordType::CNAME {
+                        // The answer to a CNAME question below a DNAME is the synthesised
+                        // CNAME, as good as the DNAME it was checked against.
+                        if let Some(c) = resp.answer_rrset(&name, RecordType::CNAME) {
+                            let dname_link = links.last().cloned();
+                            let (verdict, zone) = dname_link
+                                .map(|l| (l.verdict, l.zone))
+                                .unwrap_or((Verdict::Secure, None));
+                            let mut l = link(
+                                &name,
+                                RecordType::CNAME,
+                                AnswerKind::Records,
+                                verdict,
+                                None,
+                                c.display(),
+                            );
+                            l.zone = zone;
+                            links.push(l);
+                            return Ok(links);
+                        }
+                    }
+                }
                 self.step(
                     StepKind::Alias,
                     &name,
@@ -1086,10 +1305,10 @@ impl<'a> Engine<'a, '_> {
             .sigs
             .iter()
             .map(|s| s.signer.clone())
-            .find(|s| s.zone_of(&set.name))
+            .find(|s| signer_may_hold(s, &set.name, set.rtype))
         else {
             // Unsigned: secure only if we can prove the zone is unsigned.
-            return Ok(match self.walk(&set.name)? {
+            return Ok(match self.walk(&holder(&set.name, set.rtype))? {
                 Walk::Secure { zone, .. } => {
                     let r = Reason::new(
                         C::MissingSignature,
@@ -1180,9 +1399,9 @@ impl<'a> Engine<'a, '_> {
             })
             .flat_map(|s| s.sigs.iter())
             .map(|s| s.signer.clone())
-            .find(|s| s.zone_of(name));
+            .find(|s| signer_may_hold(s, name, rtype));
         let Some(signer) = signer else {
-            return Ok(match self.walk(name)? {
+            return Ok(match self.walk(&holder(name, rtype))? {
                 Walk::Secure { zone, .. } => {
                     let r = Reason::new(
                         C::MissingSignature,
@@ -1218,6 +1437,34 @@ impl<'a> Engine<'a, '_> {
         Ok(link(name, rtype, kind, verdict, Some(zone), Vec::new()))
     }
 
+    /// RFC 6672 3.4: the CNAME at `name` that comes with a DNAME must be exactly the one the
+    /// DNAME synthesises (one record, target = `name` with the owner replaced by the
+    /// DNAME's target); `Some(reason)` when it is not.
+    fn synthesis_mismatch(
+        &mut self,
+        resp: &Response,
+        name: &Name,
+        dname: &Rrset,
+    ) -> Option<Reason> {
+        let cname = resp.answer_rrset(name, RecordType::CNAME)?;
+        let want = alias_target(dname).and_then(|t| substitute(name, &dname.name, &t));
+        let got = alias_target(cname);
+        if cname.rdatas.len() == 1 && want.is_some() && got == want {
+            return None;
+        }
+        let r = Reason::new(
+            C::BadResponse,
+            format!(
+                "the CNAME at {name} ({}) is not the one the DNAME at {} synthesises ({})",
+                got.map_or_else(|| "no target".into(), |n| n.to_string()),
+                dname.name,
+                want.map_or_else(|| "none".into(), |n| n.to_string())
+            ),
+        );
+        self.step(StepKind::Failure, name, r.detail.clone());
+        Some(r)
+    }
+
     fn finish(&self, q: &Question, links: Vec<Link>) -> Outcome {
         let verdict = links
             .iter()
@@ -1233,7 +1480,9 @@ impl<'a> Engine<'a, '_> {
             answer,
             links,
             trace: self.trace.clone(),
-            signatures_checked: self.sigs_checked,
+            signatures_checked: self.budget.verifications,
+            nsec3_hashes: self.budget.hashes,
+            warnings: self.warnings.clone(),
             earliest_expiration: self.earliest_expiration,
         }
     }
@@ -1285,9 +1534,41 @@ fn bad_link(name: &Name, rtype: RecordType, code: C, detail: String) -> Link {
     )
 }
 
+/// The DNAME RRset of the answer section whose owner is a proper ancestor of `name` (the
+/// deepest one), which applies to `name` whatever the question type (RFC 6672 2.3).
+fn covering_dname<'r>(resp: &'r Response, name: &Name) -> Option<&'r Rrset> {
+    resp.answer
+        .iter()
+        .filter(|s| s.rtype == RecordType::DNAME && &s.name != name && s.name.zone_of(name))
+        .max_by_key(|s| s.name.num_labels())
+}
+
+/// The first name in an alias RRset's RDATA (CNAME or DNAME target).
+fn alias_target(set: &Rrset) -> Option<Name> {
+    set.rdatas
+        .first()
+        .and_then(|rd| wire::rdata_name(rd, 0).ok().map(|(n, _)| n.to_lowercase()))
+}
+
+/// RFC 4035 4.3 / RFC 4034 5: a DS RRset lives in the parent zone, so a DS at `name` (not
+/// the root) is held by a zone above it; everything else by `name`'s own zone or above.
+fn holder(name: &Name, rtype: RecordType) -> Name {
+    if rtype == RecordType::DS && !name.is_root() {
+        name.base_name()
+    } else {
+        name.clone()
+    }
+}
+
+/// Whether `signer` may be the zone holding `name`/`rtype`: an ancestor (or `name` itself,
+/// except for a DS, which the child's own keys cannot vouch for).
+fn signer_may_hold(signer: &Name, name: &Name, rtype: RecordType) -> bool {
+    signer.zone_of(&holder(name, rtype))
+}
+
 /// RFC 6672 2.2: replace the suffix `owner` of `name` by `target`.
 fn substitute(name: &Name, owner: &Name, target: &Name) -> Option<Name> {
-    let keep = label_count(name) - label_count(owner);
+    let keep = label_count(name).saturating_sub(label_count(owner));
     let labels: Vec<Vec<u8>> = name
         .iter()
         .take(keep)
@@ -1332,6 +1613,10 @@ mod tests {
         assert_eq!(fmt_unix(0), "1970-01-01T00:00:00Z");
         assert_eq!(fmt_unix(1_780_272_000), "2026-06-01T00:00:00Z");
         assert_eq!(fmt_unix(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(fmt_unix(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(fmt_unix(253_402_300_800), "@253402300800");
+        assert_eq!(fmt_unix(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(fmt_unix(i64::MIN), format!("@{}", i64::MIN));
         // A 32-bit RRSIG time after 2106 read relative to now.
         let now = 4_294_967_000u64;
         assert_eq!(fmt_time(100, now as u32, now), fmt_unix(4_294_967_396));

@@ -274,12 +274,60 @@ pub struct Outcome {
     pub links: Vec<Link>,
     /// Every step, in order.
     pub trace: Vec<TraceStep>,
-    /// Signature verifications performed.
+    /// Signature verifications counted against [`Limits::max_signatures`] over the whole
+    /// lookup (every validation pass of it): each distinct (key, signed data, signature)
+    /// tried once, whether ring computed it or a memo remembered it.
     pub signatures_checked: u32,
-    /// The earliest expiration (Unix seconds) among the signatures that verified, over the
-    /// whole chain of trust (DS, DNSKEY, CNAME links, the answer or its denial): when the
-    /// answer stops validating unless the zones are re-signed. `None` when none verified.
+    /// NSEC3 owner-name hashes counted against [`Limits::max_nsec3_hashes`] over the whole
+    /// lookup (each distinct name, salt and iteration count once).
+    pub nsec3_hashes: u32,
+    /// What validated but deserves attention (e.g. `weak-key`), in the order found.
+    pub warnings: Vec<Warning>,
+    /// The earliest expiration (Unix seconds) among the signatures the verdict rests on,
+    /// over the whole chain of trust (DS, DNSKEY, CNAME links, the answer or its denial):
+    /// when the answer stops validating unless the zones are re-signed. Signatures that
+    /// verified count, and so do those of an RRset that failed because its signatures had
+    /// expired (the time is then in the past). `None` when no signature counts.
     pub earliest_expiration: Option<u64>,
+}
+
+/// What a warning is about, as a stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WarningCode {
+    /// An RSA key under 1024 bits verified a signature of the chain: validated, as Unbound
+    /// and BIND do (RFC 5702 allows such keys), but an attacker may be able to factor it.
+    WeakKey,
+}
+
+impl WarningCode {
+    /// The stable kebab-case code (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningCode::WeakKey => "weak-key",
+        }
+    }
+}
+
+/// Something that validated but deserves the operator's attention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// The stable code.
+    pub code: WarningCode,
+    /// The zone the key belongs to.
+    pub zone: String,
+    /// The key tag.
+    pub key_tag: u16,
+    /// The key size in bits.
+    pub key_bits: u32,
+    /// What exactly, for a human.
+    pub detail: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.detail, self.code.as_str())
+    }
 }
 
 /// Work budgets and caps (ARCHITECTURE.md invariant 7).
@@ -292,8 +340,13 @@ pub struct Limits {
     pub nsec3_iterations_bogus: u16,
     /// Candidate keys tried per signature (key-tag collisions, KeyTrap CVE-2023-50387).
     pub max_keys_per_signature: u32,
-    /// Signature verifications per lookup.
+    /// Signature verifications per lookup (over all its validation passes; KeyTrap,
+    /// CVE-2023-50387).
     pub max_signatures: u32,
+    /// NSEC3 owner-name hashes per lookup (over all its validation passes; CVE-2023-50868).
+    /// Each costs `iterations + 1` SHA-1 runs, at most `nsec3_iterations_insecure + 1`:
+    /// NSEC3 over the caps are never hashed.
+    pub max_nsec3_hashes: u32,
     /// CNAME/DNAME links followed.
     pub max_chain: u32,
     /// Labels walked below a trust anchor looking for zone cuts.
@@ -307,6 +360,7 @@ impl Default for Limits {
             nsec3_iterations_bogus: 500,
             max_keys_per_signature: 4,
             max_signatures: 256,
+            max_nsec3_hashes: 128,
             max_chain: 12,
             max_depth: 32,
         }

@@ -17,10 +17,12 @@ use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsConnector;
 
 use crate::ProbeError;
-use crate::dialogue::{Action, Dialogue, DialogueConfig, Protocol, dialogue};
+use crate::dialogue::{Action, Dialogue, DialogueConfig};
 use crate::limits::Limits;
 use crate::outcome::{Phase, Probe, ProbeOutcome, TlsSession, Violation};
 use crate::pkix::{TrustStore, verify_chain};
+use crate::protocol::Protocol;
+use crate::select::dialogue;
 use crate::transcript::{Transcript, bytes_excerpt, sanitize};
 use crate::verifier::{client_config, provider};
 

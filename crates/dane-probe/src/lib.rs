@@ -49,6 +49,8 @@
 //! [`Action`] (send these bytes, read more, start TLS, done). It owns no socket and reads
 //! no clock, so it is tested against scripted transcripts. A small tokio driver
 //! ([`Prober::probe`]) runs it: it owns the socket, the deadlines and the TLS handshake.
+//! Each protocol module knows only the [`Dialogue`] trait; [`dialogue()`] is the one place
+//! that maps a [`Protocol`] (plain data: names, default ports, ALPN) to its machine.
 //!
 //! The rustls client uses the ring provider (TLS 1.2 and 1.3, its AEAD suites and groups)
 //! with a certificate verifier that accepts any chain and records it, while still
@@ -103,22 +105,27 @@ mod cert;
 mod dialogue;
 mod driver;
 mod imap;
+mod implicit;
 mod limits;
 mod lines;
 mod outcome;
 mod pkix;
 mod pop3;
+mod protocol;
+mod select;
 mod smtp;
 mod transcript;
 mod verifier;
 mod xmpp;
 
 pub use cert::CertSummary;
-pub use dialogue::{Action, Dialogue, DialogueConfig, Protocol, dialogue};
+pub use dialogue::{Action, Dialogue, DialogueConfig};
 pub use driver::{Prober, Target};
 pub use limits::Limits;
 pub use outcome::{Phase, Probe, ProbeOutcome, Reply, TlsSession, Violation};
 pub use pkix::{PkixVerdict, TrustSource, TrustStore, verify_chain};
+pub use protocol::Protocol;
+pub use select::dialogue;
 pub use transcript::{Direction, Entry, Transcript, sanitize};
 
 /// What stops a probe from being asked: bad input. Findings about the server are never

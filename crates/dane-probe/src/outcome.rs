@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 
 use rustls_pki_types::CertificateDer;
 
-use crate::Protocol;
 use crate::pkix::PkixVerdict;
+use crate::protocol::Protocol;
 use crate::transcript::Transcript;
 
 /// The part of a probe an outcome belongs to; each phase has its own deadline.

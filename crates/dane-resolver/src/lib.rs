@@ -1,7 +1,9 @@
 //! DNS evidence collection for DNSSEC validation.
 //!
 //! [`Resolver::lookup`] asks a recursive resolver (or an authoritative server that holds
-//! every zone, as in the tests) with DO=1 and CD=1, and feeds the answers to
+//! every zone, as in the tests) with DO=1 and CD=1, checked once per run
+//! ([`Resolver::resolution`]), or iterates from the root hints ([`Mode`]), and feeds the
+//! answers to
 //! [`dane_dnssec::validate`], which says which question it needs next (the DNSKEY of the
 //! trust anchor's zone, the DS at each label down to the signer, the DNSKEY at each cut,
 //! the answer, each CNAME/DNAME target). The verdict comes from `dane-dnssec` alone
@@ -25,7 +27,9 @@
 //!
 //! - Every exchange has a deadline ([`Config::timeout`] per attempt) and a size limit
 //!   (65535 octets); a lookup asks at most [`Config::max_queries`] questions and ends by
-//!   [`Config::lookup_timeout`]. A response
+//!   [`Config::lookup_timeout`], validation included: each validation pass runs on tokio's
+//!   blocking pool, and one [`dane_dnssec::Budget`] spans all the passes of a lookup (so
+//!   [`Limits::max_signatures`] caps the lookup, not each of its up to 200 passes). A response
 //!   with the wrong ID, question or source is ignored; one that does not parse becomes a
 //!   failed item of evidence (the verdict is then Indeterminate), never a panic.
 //! - One cache per [`Resolver`] (one run): every answer is fetched once and shared by
@@ -44,12 +48,26 @@
 //!
 //! - UDP and TCP only (no DoT/DoH); no EDNS Client Subnet, no cookies.
 //! - A failed question stays failed for the life of the [`Resolver`] (one run).
-//! - The servers must be recursive (or authoritative for every zone asked); there is no
-//!   iteration from the root servers.
+//! - The resolution path ([`Mode`], [`Resolution`]) is decided once per resolver; if the
+//!   check's task is cancelled (a scrape's deadline), the next lookup checks again.
+//! - The iterative path ignores TTLs (one run's cache) and has no QNAME minimisation, no
+//!   server selection by RTT and no DNS cookies.
+//!
+//! # Why hickory-proto and not hickory-resolver
+//!
+//! hickory-resolver's `Recursor` (feature `recursor`) returns a `Message` assembled from its
+//! own record cache, not the response an authoritative server sent; its roots are bare
+//! addresses on port 53; its caching, budgets and errors are its own. Its name server pools
+//! hand back records rather than raw messages. The validator needs the messages as
+//! received, so both the resolver path and the iterative path ([`iterate`]) are built here
+//! on hickory-proto (the transport in `transport.rs`), and the resolv.conf reader stays ours.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod capability;
+mod hints;
+pub mod iterate;
 mod transport;
 
 use std::collections::HashMap;
@@ -59,13 +77,61 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dane_dnssec::{
-    Evidence, Limits, Outcome, Question, SignatureMemo, Step, TrustAnchors, validate_memo,
+    Budget, Evidence, Limits, Outcome, Question, SignatureMemo, Step, TrustAnchors, validate_with,
 };
 use hickory_proto::rr::{Name, RecordType};
 use rustls_pki_types::UnixTime;
 use tokio::sync::OnceCell;
 
+pub use capability::{Problem, Unsuitable};
+pub use hints::{IANA_NAMED_ROOT, RootHints};
+pub use iterate::{IterLimits, IterateError};
 pub use transport::EDNS_BUFFER;
+
+/// How a [`Resolver`] gets its answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Ask [`Config::servers`] without checking them first (the library default: the
+    /// caller vouches for the servers, as the tests do for their NSD).
+    Unchecked,
+    /// Check the servers once ([`Resolver::resolution`]); if none is suitable, every
+    /// lookup is Indeterminate with the [`Unsuitable`] line (`--no-iterate`).
+    Checked,
+    /// Check the servers once; if none is suitable, iterate from the root hints instead
+    /// (the `dane` default).
+    Auto,
+    /// Iterate from the root hints; the servers are not asked (`--iterate`).
+    Iterate,
+}
+
+/// The path a run's answers take, decided once per [`Resolver`] (one run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// Through the configured resolvers.
+    Resolver {
+        /// The servers used (those that passed the check, when checked).
+        servers: Vec<SocketAddr>,
+        /// Whether they were checked ([`Mode::Checked`], [`Mode::Auto`]).
+        checked: bool,
+    },
+    /// Iteratively from the root hints.
+    Iterative {
+        /// Why: `--iterate`, or the unsuitable-resolver line.
+        reason: String,
+    },
+    /// The resolvers failed the check and iteration is off: no lookup can be trusted.
+    Unsuitable(Unsuitable),
+}
+
+impl Resolution {
+    /// `resolver` or `iterative` (the JSON `resolution.mode`).
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Resolution::Iterative { .. } => "iterative",
+            Resolution::Resolver { .. } | Resolution::Unsuitable(_) => "resolver",
+        }
+    }
+}
 
 /// What can stop a lookup from producing a verdict at all.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +157,18 @@ pub enum Error {
         path: String,
         /// The parse error.
         source: dane_dnssec::Error,
+    },
+    /// The lookup deadline ([`Config::lookup_timeout`], plus a grace of up to 2 s for the
+    /// validator to conclude from what was answered in time) passed while the validator
+    /// worked (validation runs on tokio's blocking pool, so the deadline still fires).
+    #[error("{name} {rtype}: the lookup deadline of {after:?} passed during validation")]
+    Deadline {
+        /// The name looked up.
+        name: String,
+        /// The type looked up.
+        rtype: String,
+        /// The deadline.
+        after: Duration,
     },
     /// The validator kept asking for more than [`Config::max_queries`] answers.
     #[error("{name} {rtype}: more than {limit} questions needed; giving up")]
@@ -123,8 +201,17 @@ pub struct Config {
     /// Validator limits.
     pub limits: Limits,
     /// Cached answers at most before all but the root's and the TLDs' DNSKEY and DS are
-    /// dropped (they are fetched again when asked again).
+    /// dropped (they are fetched again when asked again). The iterative path's delegation
+    /// cache has the same bound.
     pub max_cached: usize,
+    /// Resolver, checked resolver, resolver or iteration, iteration.
+    pub mode: Mode,
+    /// Where iteration starts (default: the IANA root servers).
+    pub root_hints: RootHints,
+    /// The port of every authoritative server asked when iterating (53; tests use another).
+    pub iterate_port: u16,
+    /// Bounds of the iterative path.
+    pub iteration: IterLimits,
 }
 
 impl Config {
@@ -140,6 +227,10 @@ impl Config {
             anchors: TrustAnchors::iana_root(),
             limits: Limits::default(),
             max_cached: 10_000,
+            mode: Mode::Unchecked,
+            root_hints: RootHints::iana(),
+            iterate_port: 53,
+            iteration: IterLimits::default(),
         }
     }
 }
@@ -162,22 +253,137 @@ pub struct Resolver {
     cache: Mutex<HashMap<Question, Cached>>,
     /// Signatures verified in this run (the root's and the TLDs' keys verify once per run,
     /// not once per lookup and again each time the evidence grows).
-    memo: SignatureMemo,
+    memo: Arc<SignatureMemo>,
+    /// The anchors, shared with the validation threads.
+    anchors: Arc<TrustAnchors>,
+    /// Validation passes running at once, at most one per CPU: the work is CPU-bound, and
+    /// each extra blocking-pool thread costs memory (its stack, its malloc arena).
+    validators: Arc<tokio::sync::Semaphore>,
+    /// The path decided for the run (the capability check runs once, here).
+    resolution: OnceCell<Resolution>,
+    /// The iterative path and its delegation cache.
+    iterator: iterate::Iterator,
 }
 
 impl Resolver {
     /// A resolver with an empty cache.
     pub fn new(config: Config) -> Self {
         Self {
-            memo: SignatureMemo::new(config.max_cached.saturating_mul(4).max(1024)),
+            memo: Arc::new(SignatureMemo::new(
+                config.max_cached.saturating_mul(4).max(1024),
+            )),
+            anchors: Arc::new(config.anchors.clone()),
+            validators: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 16)),
+            )),
+            iterator: iterate::Iterator::new(
+                &config.root_hints,
+                config.iterate_port,
+                config.timeout,
+                config.iteration.clone(),
+                config.max_cached,
+            ),
             config,
             cache: Mutex::new(HashMap::new()),
+            resolution: OnceCell::new(),
         }
+    }
+
+    /// The path this run's answers take. The first call decides it, once per resolver
+    /// (one run: not per target of a scan, not per scrape): in [`Mode::Checked`] and
+    /// [`Mode::Auto`] by checking every configured server ([`Unsuitable`] lists what each
+    /// did wrong), validating the trust anchor's DNSKEY RRset at `now`.
+    pub async fn resolution(&self, now: UnixTime) -> &Resolution {
+        self.resolution
+            .get_or_init(|| async move {
+                let servers = self.config.servers.clone();
+                match self.config.mode {
+                    Mode::Unchecked => Resolution::Resolver {
+                        servers,
+                        checked: false,
+                    },
+                    Mode::Iterate => Resolution::Iterative {
+                        reason: "--iterate: resolving from the root servers".into(),
+                    },
+                    Mode::Checked | Mode::Auto => {
+                        let unsuitable = if servers.is_empty() {
+                            None
+                        } else {
+                            let (good, unsuitable) = self.check(&servers, now).await;
+                            if !good.is_empty() {
+                                return Resolution::Resolver {
+                                    servers: good,
+                                    checked: true,
+                                };
+                            }
+                            Some(unsuitable)
+                        };
+                        match (self.config.mode, unsuitable) {
+                            (Mode::Checked, Some(u)) => Resolution::Unsuitable(u),
+                            (_, Some(u)) => Resolution::Iterative {
+                                reason: format!("{u}; resolving from the root servers instead"),
+                            },
+                            (_, None) => Resolution::Iterative {
+                                reason: "no resolver configured; resolving from the root servers"
+                                    .into(),
+                            },
+                        }
+                    }
+                }
+            })
+            .await
+    }
+
+    /// Checks every server concurrently; the suitable ones in order, and what the others
+    /// did.
+    async fn check(&self, servers: &[SocketAddr], now: UnixTime) -> (Vec<SocketAddr>, Unsuitable) {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, &server) in servers.iter().enumerate() {
+            let (anchors, limits) = (self.config.anchors.clone(), self.config.limits);
+            let (timeout, attempts) = (self.config.timeout, self.config.attempts);
+            set.spawn(async move {
+                let r = capability::check_server(server, &anchors, &limits, timeout, attempts, now)
+                    .await;
+                (i, server, r)
+            });
+        }
+        let mut results = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(r) => results.push(r),
+                Err(e) => tracing::debug!(error = %e, "capability check task"),
+            }
+        }
+        results.sort_by_key(|r| r.0);
+        let mut good = Vec::new();
+        let mut bad = Vec::new();
+        for (_, server, r) in results {
+            match r {
+                Ok(()) => good.push(server),
+                Err(p) => {
+                    tracing::info!(%server, problem = %p, "unsuitable resolver");
+                    bad.push((server, p));
+                }
+            }
+        }
+        (
+            good,
+            Unsuitable {
+                zone: ".".into(),
+                servers: bad,
+            },
+        )
     }
 
     /// The settings.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// How many delegations the iterative path has cached (at most about
+    /// [`Config::max_cached`]).
+    pub fn cached_delegations(&self) -> usize {
+        self.iterator.cached_zones()
     }
 
     /// How many answers the cache holds now (at most about [`Config::max_cached`]).
@@ -193,17 +399,64 @@ impl Resolver {
         now: UnixTime,
     ) -> Result<Lookup, Error> {
         let mut evidence = Evidence::new();
+        // One work budget for the whole lookup: every pass repeats the checks of the one
+        // before, and those are counted (and computed) once, not once per pass.
+        let mut budget = Budget::new();
         let deadline = tokio::time::Instant::now() + self.config.lookup_timeout;
+        // Decided once per run; the answers below follow it.
+        let _ = tokio::time::timeout_at(deadline, self.resolution(now)).await;
+        // Questions not answered by `deadline` count as failed, and the validator then
+        // concludes from what it has (Indeterminate where the chain needs them); those last
+        // passes get a grace of up to 2 s. Validation still running at `hard` ends the
+        // lookup with Error::Deadline.
+        let hard = deadline + self.config.lookup_timeout.min(Duration::from_secs(2));
         for _ in 0..=self.config.max_queries {
-            match validate_memo(
-                &evidence,
-                &self.config.anchors,
-                name,
-                rtype,
-                now,
-                &self.config.limits,
-                &self.memo,
-            ) {
+            // Validation is CPU work (up to Limits::max_signatures checks): it runs on the
+            // blocking pool so the async workers keep serving other lookups and this
+            // lookup's deadline still fires.
+            let (anchors, memo, limits) =
+                (self.anchors.clone(), self.memo.clone(), self.config.limits);
+            let deadline_error = || Error::Deadline {
+                name: name.to_string(),
+                rtype: rtype.to_string(),
+                after: self.config.lookup_timeout,
+            };
+            let permit = match tokio::time::timeout_at(
+                hard,
+                self.validators.clone().acquire_owned(),
+            )
+            .await
+            {
+                Ok(Ok(p)) => p,
+                // The semaphore is never closed; a deadline while waiting ends the lookup.
+                Ok(Err(_)) | Err(_) => return Err(deadline_error()),
+            };
+            let (qname, ev) = (name.clone(), evidence);
+            let pass = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                let step = validate_with(
+                    &ev,
+                    &anchors,
+                    &qname,
+                    rtype,
+                    now,
+                    &limits,
+                    Some(&memo),
+                    &mut budget,
+                );
+                (step, ev, budget)
+            });
+            let (step, ev, b) = match tokio::time::timeout_at(hard, pass).await {
+                Ok(Ok(done)) => done,
+                // A panic in the validator is a bug: pass it on. The only other join error
+                // is cancellation, when the runtime shuts down: the lookup is over.
+                Ok(Err(join)) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+                Ok(Err(_)) => return Err(deadline_error()),
+                Err(_) => return Err(deadline_error()),
+            };
+            evidence = ev;
+            budget = b;
+            match step {
                 Step::Done(outcome) => {
                     return Ok(Lookup {
                         outcome: *outcome,
@@ -264,13 +517,42 @@ impl Resolver {
     }
 
     async fn fetch(&self, q: &Question) -> Result<Vec<u8>, String> {
-        if self.config.servers.is_empty() {
+        // Before any lookup decided it (a caller of `answer` alone): the configured path
+        // without the check (iteration for `Mode::Iterate`).
+        let unchecked;
+        let resolution = match self.resolution.get() {
+            Some(r) => r,
+            None => {
+                unchecked = match self.config.mode {
+                    Mode::Iterate => Resolution::Iterative {
+                        reason: String::new(),
+                    },
+                    _ => Resolution::Resolver {
+                        servers: self.config.servers.clone(),
+                        checked: false,
+                    },
+                };
+                &unchecked
+            }
+        };
+        let servers = match resolution {
+            Resolution::Resolver { servers, .. } => servers,
+            Resolution::Iterative { .. } => {
+                return self
+                    .iterator
+                    .resolve(&q.name, q.rtype)
+                    .await
+                    .map_err(|e| e.to_string());
+            }
+            Resolution::Unsuitable(u) => return Err(u.to_string()),
+        };
+        if servers.is_empty() {
             return Err("no DNS server configured".into());
         }
         let mut last_error = String::new();
         let mut last_error_response = None;
         for _ in 0..self.config.attempts.max(1) {
-            for &server in &self.config.servers {
+            for &server in servers {
                 match transport::ask(server, &q.name, q.rtype, self.config.timeout).await {
                     // NOERROR and NXDOMAIN are answers; SERVFAIL, REFUSED, ...: try another.
                     transport::Answer::Response { wire, rcode: 0 | 3 } => return Ok(wire),

@@ -1,22 +1,33 @@
 //! DNS over UDP with TCP fallback on truncation (RFC 1035 4.2, RFC 7766), EDNS(0) with a
 //! 1232-octet buffer (RFC 6891; DNS flag day 2020) and the DO bit (RFC 3225), CD set
 //! (RFC 4035 3.2.2) so the upstream resolver hands us even data it thinks is bogus.
+//!
+//! Every query has a fresh random ID (hickory's `Message::query`) and a fresh socket, so a
+//! fresh ephemeral source port; IPv4 and IPv6 servers alike. A response counts only if it
+//! comes from the server asked (a connected UDP socket: the kernel drops datagrams from any
+//! other address and port), has our ID and QR set, and repeats our question: name
+//! (case-insensitively), type and class IN (RFC 5452 section 9.1).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, Query};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 /// EDNS UDP payload size we advertise.
 pub const EDNS_BUFFER: u16 = 1232;
 
-/// Builds the query message: RD (the server may be a recursive resolver), CD, EDNS DO.
-pub fn query_message(name: &Name, rtype: RecordType) -> Result<(u16, Vec<u8>), String> {
+/// Builds the query message: RD when asking a recursive resolver (not when iterating), CD,
+/// EDNS DO.
+pub fn query_message(
+    name: &Name,
+    rtype: RecordType,
+    recursion_desired: bool,
+) -> Result<(u16, Vec<u8>), String> {
     let mut m = Message::query();
-    m.metadata.recursion_desired = true;
+    m.metadata.recursion_desired = recursion_desired;
     m.metadata.checking_disabled = true;
     m.add_query(Query::query(name.clone(), rtype));
     let mut edns = Edns::new();
@@ -34,7 +45,11 @@ fn matches(wire: &[u8], id: u16, name: &Name, rtype: RecordType) -> Result<Messa
         return Err("response ID or QR bit does not match the query".into());
     }
     match m.queries.first() {
-        Some(q) if q.query_type() == rtype && q.name().to_lowercase() == name.to_lowercase() => {
+        Some(q)
+            if q.query_type() == rtype
+                && q.query_class() == DNSClass::IN
+                && q.name().to_lowercase() == name.to_lowercase() =>
+        {
             Ok(m)
         }
         _ => Err("response question does not match the query".into()),
@@ -58,9 +73,21 @@ fn zero_id(mut wire: Vec<u8>) -> Vec<u8> {
     wire
 }
 
-/// Asks `server` over UDP, and again over TCP if the answer is truncated.
+/// Asks the recursive resolver `server` (RD set) over UDP, and again over TCP if the answer
+/// is truncated.
 pub async fn ask(server: SocketAddr, name: &Name, rtype: RecordType, timeout: Duration) -> Answer {
-    let (id, query) = match query_message(name, rtype) {
+    ask_with(server, name, rtype, timeout, true).await
+}
+
+/// As [`ask`], with RD as given (clear when asking authoritative servers: RFC 1034 5.3.1).
+pub async fn ask_with(
+    server: SocketAddr,
+    name: &Name,
+    rtype: RecordType,
+    timeout: Duration,
+    recursion_desired: bool,
+) -> Answer {
+    let (id, query) = match query_message(name, rtype, recursion_desired) {
         Ok(q) => q,
         Err(e) => return Answer::Failed(e),
     };

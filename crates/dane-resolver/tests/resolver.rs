@@ -1,5 +1,6 @@
 //! dane-resolver against NSD serving the fixtures: every row of cases.tsv, the evidence
-//! recorder, the delv differential, and hostile-server behaviour.
+//! recorder, and hostile-server behaviour (the delv differential is in the e2e suite,
+//! `tests/e2e/tests/e2e/delv.rs`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -345,39 +346,6 @@ fn hostile_servers_give_indeterminate() {
     );
 }
 
-/// The differential: for every case, delv (BIND) and our resolver with the same anchor and
-/// server. They differ on exactly the rows of delv-exceptions.tsv, where ours is the
-/// expected verdict and delv's is the one listed (each row gives the RFC reasoning).
-#[test]
-fn delv_differs_from_us_exactly_on_the_listed_exceptions() {
-    let nsd = Nsd::start_fixtures().expect("start nsd");
-    let r = resolver(&nsd);
-    let rt = rt();
-    let mut differences = Vec::new();
-    for case in cases().unwrap() {
-        let name = Name::from_str(&case.name).unwrap();
-        let rtype = RecordType::from_str(&case.rtype).unwrap();
-        // delv validates at the real clock; the fixtures are valid until 2036.
-        let ours = rt.block_on(r.lookup(&name, rtype, pinned())).unwrap();
-        let theirs = dane_testenv::delv(&nsd, &case.name, &case.rtype)
-            .expect("delv (scripts/install-test-deps)");
-        let ours = ours.outcome.verdict.as_str();
-        if ours != theirs {
-            differences.push(format!("{}\t{}\t{ours}\t{theirs}", case.name, case.rtype));
-        }
-    }
-    let exceptions: Vec<String> =
-        dane_testenv::read_table(&fixtures_dir().join("delv-exceptions.tsv"), 5)
-            .unwrap()
-            .into_iter()
-            .map(|row| format!("{}\t{}\t{}\t{}", row[0], row[1], row[2], row[3]))
-            .collect();
-    assert_eq!(
-        differences, exceptions,
-        "(name, type, ours, delv) must be exactly delv-exceptions.tsv"
-    );
-}
-
 /// A server that never answers: the lookup ends at its deadline, Indeterminate, saying so.
 #[test]
 fn a_black_hole_ends_at_the_lookup_deadline() {
@@ -441,4 +409,221 @@ fn every_case_through_unbound_as_the_recursive_resolver() {
         wrong.len(),
         wrong.join("\n")
     );
+}
+
+/// Hostile authoritative servers for the iterative path (issue 11): in-process UDP servers
+/// on 127.0.0.N, all on one port (`Config::iterate_port`), each answering every query with
+/// a scripted response. Every case ends within its bound with a typed error, never an
+/// answer, and the lookup is never Secure.
+mod hostile {
+    use super::*;
+    use dane_dnssec::Question;
+    use dane_resolver::{Mode, RootHints};
+    use hickory_proto::op::{Message, MessageType, OpCode};
+    use hickory_proto::rr::rdata::{A, NS};
+    use hickory_proto::rr::{RData, Record};
+    use std::net::{Ipv4Addr, UdpSocket};
+    use std::time::Instant;
+
+    type Script = fn(&Message) -> Option<Message>;
+
+    fn ns(zone: &str, host: &str) -> Record {
+        Record::from_rdata(
+            Name::from_str(zone).unwrap(),
+            3600,
+            RData::NS(NS(Name::from_str(host).unwrap())),
+        )
+    }
+
+    fn glue(host: &str, ip: [u8; 4]) -> Record {
+        Record::from_rdata(
+            Name::from_str(host).unwrap(),
+            3600,
+            RData::A(A(Ipv4Addr::from(ip))),
+        )
+    }
+
+    fn reply(q: &Message, authorities: Vec<Record>, additionals: Vec<Record>) -> Message {
+        let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+        m.queries = q.queries.clone();
+        m.authorities = authorities;
+        m.additionals = additionals;
+        m
+    }
+
+    /// Starts one server per (last octet, script) on 127.0.0.N:port; returns the port.
+    fn servers(scripts: &[(u8, Script)]) -> u16 {
+        // A port free on 127.0.0.1; the other loopback addresses are very likely free too.
+        let first = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = first.local_addr().unwrap().port();
+        drop(first);
+        for &(n, script) in scripts {
+            let sock = UdpSocket::bind((Ipv4Addr::new(127, 0, 0, n), port)).unwrap();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok((len, from)) = sock.recv_from(&mut buf) {
+                    let Ok(q) = Message::from_vec(&buf[..len]) else {
+                        continue;
+                    };
+                    if let Some(r) = script(&q) {
+                        let _ = sock.send_to(&r.to_vec().unwrap(), from);
+                    }
+                }
+            });
+        }
+        port
+    }
+
+    fn iterating(port: u16) -> Resolver {
+        let mut config = Config::new(Vec::new());
+        config.mode = Mode::Iterate;
+        config.root_hints = RootHints::parse(". NS root.\nroot. A 127.0.0.11\n").unwrap();
+        config.iterate_port = port;
+        config.timeout = Duration::from_millis(300);
+        config.lookup_timeout = Duration::from_secs(10);
+        config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+        Resolver::new(config)
+    }
+
+    /// Asks `name A` through the hostile root at 127.0.0.11; the error must say `says`.
+    fn check(scripts: &[(u8, Script)], name: &str, says: &str, bound: Duration) {
+        let port = servers(scripts);
+        let r = iterating(port);
+        let name = Name::from_str(name).unwrap();
+        let started = Instant::now();
+        let answer = rt().block_on(r.answer(&Question::new(&name, RecordType::A)));
+        assert!(started.elapsed() < bound, "{says}: {:?}", started.elapsed());
+        let e = answer.expect_err("never an answer");
+        assert!(e.contains(says), "{says}: {e}");
+        let lookup = rt()
+            .block_on(r.lookup(&name, RecordType::A, pinned()))
+            .unwrap();
+        assert!(
+            !matches!(lookup.outcome.verdict, dane_dnssec::Verdict::Secure),
+            "{says}: {:?}",
+            lookup.outcome.verdict
+        );
+    }
+
+    #[test]
+    fn a_referral_to_the_zone_itself_is_lame() {
+        check(
+            &[(11, |q| {
+                Some(reply(
+                    q,
+                    vec![ns(".", "root.")],
+                    vec![glue("root.", [127, 0, 0, 11])],
+                ))
+            })],
+            "www.loop.test.",
+            "lame delegation",
+            Duration::from_secs(5),
+        );
+    }
+
+    #[test]
+    fn an_upward_referral_is_lame() {
+        // The root refers test. to 127.0.0.12, which refers back up to the root.
+        check(
+            &[
+                (11, |q| {
+                    Some(reply(
+                        q,
+                        vec![ns("test.", "ns.test.")],
+                        vec![glue("ns.test.", [127, 0, 0, 12])],
+                    ))
+                }),
+                (12, |q| {
+                    Some(reply(
+                        q,
+                        vec![ns(".", "root.")],
+                        vec![glue("root.", [127, 0, 0, 11])],
+                    ))
+                }),
+            ],
+            "www.up.test.",
+            "lame delegation",
+            Duration::from_secs(5),
+        );
+    }
+
+    #[test]
+    fn a_referral_loop_without_glue_ends() {
+        // a.test is served by ns.b.test and b.test by ns.a.test, no glue: the name server
+        // lookups chase each other until the nesting bound.
+        check(
+            &[(11, |q| {
+                let n = q.queries[0].name().to_ascii();
+                let (zone, host) = if n.ends_with("a.test.") {
+                    ("a.test.", "ns.b.test.")
+                } else {
+                    ("b.test.", "ns.a.test.")
+                };
+                Some(reply(q, vec![ns(zone, host)], vec![]))
+            })],
+            "www.a.test.",
+            "no address for any name server of a.test.",
+            Duration::from_secs(5),
+        );
+    }
+
+    #[test]
+    fn out_of_bailiwick_glue_is_not_used() {
+        // The root refers test. to 127.0.0.12 (in bailiwick); test.'s server refers
+        // glue.test. to ns.evil. with "glue" 127.0.0.13, outside test.: ignored, so the
+        // name server is looked up from the root, which refuses evil.; were the glue used,
+        // the silent 127.0.0.13 would make it a timeout instead.
+        check(
+            &[
+                (11, |q| {
+                    if q.queries[0].name().to_ascii().ends_with("evil.") {
+                        let mut m = reply(q, vec![], vec![]);
+                        m.metadata.response_code = hickory_proto::op::ResponseCode::Refused;
+                        return Some(m);
+                    }
+                    Some(reply(
+                        q,
+                        vec![ns("test.", "ns.test.")],
+                        vec![glue("ns.test.", [127, 0, 0, 12])],
+                    ))
+                }),
+                (12, |q| {
+                    Some(reply(
+                        q,
+                        vec![ns("glue.test.", "ns.evil.")],
+                        vec![glue("ns.evil.", [127, 0, 0, 13])],
+                    ))
+                }),
+                (13, |_| None),
+            ],
+            "www.glue.test.",
+            "no address for any name server of glue.test.",
+            Duration::from_secs(5),
+        );
+    }
+
+    #[test]
+    fn thousands_of_ns_records_are_bounded() {
+        check(
+            &[(11, |q| {
+                let records = (0..2000)
+                    .map(|i| ns("test.", &format!("ns{i}.nowhere.test.")))
+                    .collect();
+                Some(reply(q, records, vec![]))
+            })],
+            "www.many.test.",
+            "test.",
+            Duration::from_secs(10),
+        );
+    }
+
+    #[test]
+    fn a_server_that_never_answers_times_out() {
+        check(
+            &[(11, |_| None)],
+            "www.silent.test.",
+            "no server of . answered",
+            Duration::from_secs(5),
+        );
+    }
 }

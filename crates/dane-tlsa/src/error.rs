@@ -56,6 +56,14 @@ pub enum Error {
         /// The algorithm, by name or OID.
         algorithm: String,
     },
+    /// The private key is encrypted: this crate takes no passphrase.
+    #[error(
+        "the private key is encrypted ({scheme}); decrypt it first, e.g. openssl pkey -in KEY -out PLAIN.key"
+    )]
+    EncryptedKey {
+        /// How it is encrypted, e.g. `PKCS#8, PBES2`.
+        scheme: String,
+    },
     /// The private key's parts disagree (e.g. embedded public key does not match).
     #[error("inconsistent private key: {reason}")]
     InconsistentKey {

@@ -3,28 +3,34 @@
 //!
 //! Private keys are only read to find their public half: the SubjectPublicKeyInfo is built
 //! from the key's own fields (RSA modulus and exponent; the EC public point stored in the
-//! key, as OpenSSL does; Ed25519 derived from the seed with ring).
+//! key, as OpenSSL does; Ed25519 derived from the seed with ring). The key structures are
+//! read, and the SubjectPublicKeyInfo written, with the RustCrypto `pkcs8`, `pkcs1`, `sec1`
+//! and `spki` crates (on `der`); certificates and CSRs with x509-parser.
 
+use der::asn1::{AnyRef, BitStringRef, Null, ObjectIdentifier, OctetStringRef, SequenceRef};
+use der::{Decode as _, Encode as _, Reader as _, SliceReader, Tag, Tagged as _};
 use rustls_pki_types::CertificateDer;
+use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 use x509_parser::prelude::FromDer as _;
 
-use crate::der;
 use crate::error::Error;
 
 /// Most certificates accepted in one chain file (a work budget).
 pub const MAX_CERTIFICATES: usize = 32;
 
-const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
-const OID_RSA_PSS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
-const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
-const OID_P521: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x23];
-const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
-const OID_ED448: &[u8] = &[0x2b, 0x65, 0x71];
-const OID_X25519: &[u8] = &[0x2b, 0x65, 0x6e];
-const OID_X448: &[u8] = &[0x2b, 0x65, 0x6f];
-const OID_DSA: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01];
+// RFC 8017 A.1, RFC 5480 2.1.1, RFC 8410 3, RFC 3279 2.3.2, RFC 8018 A.4.
+const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const OID_RSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+const OID_EC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+const OID_ED448: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.113");
+const OID_X25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.110");
+const OID_X448: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.111");
+const OID_DSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10040.4.1");
+const OID_PBES2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.5.13");
 
 /// A DER SubjectPublicKeyInfo that parses (RFC 5280 4.1.2.7).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -73,7 +79,8 @@ fn decode<'a>(bytes: &'a [u8], expected: &'static str) -> Result<Encoded<'a>, Er
         }
         return Ok(Encoded::Pem(blocks));
     }
-    if bytes.first() == Some(&der::SEQUENCE) {
+    // X.690 8.9 / 8.1.2: a DER SEQUENCE starts with the octet 0x30 (universal 16, constructed).
+    if bytes.first() == Some(&0x30) {
         return Ok(Encoded::Der(bytes));
     }
     Err(Error::Encoding {
@@ -156,13 +163,10 @@ pub fn parse_public_key(bytes: &[u8]) -> Result<Spki, Error> {
                 return Spki::from_der(b.contents());
             }
             if let Some(b) = blocks.iter().find(|b| b.tag() == "RSA PUBLIC KEY") {
-                der::single(b.contents(), der::SEQUENCE, "PKCS#1 RSA public key").map_err(
-                    |reason| Error::Der {
-                        what: "PKCS#1 RSA public key".into(),
-                        reason,
-                    },
-                )?;
-                return Ok(rsa_spki(b.contents()));
+                let what = "PKCS#1 RSA public key";
+                let key =
+                    pkcs1::RsaPublicKeyRef::from_der(b.contents()).map_err(der_error(what))?;
+                return rsa_spki(key);
             }
             Err(Error::WrongPemBlock {
                 wanted: "PUBLIC KEY or RSA PUBLIC KEY",
@@ -175,50 +179,101 @@ pub fn parse_public_key(bytes: &[u8]) -> Result<Spki, Error> {
 
 /// The public key of a private key: PEM `PRIVATE KEY` (PKCS#8), `RSA PRIVATE KEY` (PKCS#1),
 /// `EC PRIVATE KEY` (SEC1), or DER in any of these. RSA, ECDSA P-256/P-384/P-521 and Ed25519.
+///
+/// An encrypted key (PEM `ENCRYPTED PRIVATE KEY`, a DER EncryptedPrivateKeyInfo, or a legacy
+/// OpenSSL PEM block with `Proc-Type: 4,ENCRYPTED`) is [`Error::EncryptedKey`]: this crate
+/// takes no passphrase, so the key must be decrypted first.
 pub fn parse_private_key(bytes: &[u8]) -> Result<Spki, Error> {
     match decode(bytes, "a private key (PEM or DER)")? {
         Encoded::Pem(blocks) => {
             for b in &blocks {
-                match b.tag() {
-                    "PRIVATE KEY" => return pkcs8_spki(b.contents()),
-                    "RSA PRIVATE KEY" => return pkcs1_spki(b.contents()),
-                    "EC PRIVATE KEY" => return sec1_spki(b.contents(), None),
-                    "ENCRYPTED PRIVATE KEY" => {
-                        return Err(Error::UnsupportedKey {
-                            algorithm: "encrypted PKCS#8 (decrypt it first: openssl pkey -in KEY)"
-                                .into(),
-                        });
-                    }
-                    _ => {}
+                let form = match b.tag() {
+                    "PRIVATE KEY" => KeyForm::Pkcs8,
+                    "RSA PRIVATE KEY" => KeyForm::Pkcs1,
+                    "EC PRIVATE KEY" => KeyForm::Sec1,
+                    "ENCRYPTED PRIVATE KEY" => KeyForm::EncryptedPkcs8,
+                    _ => continue,
+                };
+                // RFC 1421 4.6.1.1: OpenSSL's legacy encryption of the traditional forms marks
+                // the block `Proc-Type: 4,ENCRYPTED` and names the cipher in `DEK-Info`.
+                let headers = b.headers();
+                if headers
+                    .get("Proc-Type")
+                    .is_some_and(|v| v.contains("ENCRYPTED"))
+                {
+                    let cipher: String = headers
+                        .get("DEK-Info")
+                        .and_then(|v| v.split(',').next())
+                        .unwrap_or("cipher not named")
+                        .chars()
+                        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == ' ')
+                        .take(40)
+                        .collect();
+                    return Err(Error::EncryptedKey {
+                        scheme: format!("legacy OpenSSL PEM encryption, {cipher}"),
+                    });
                 }
+                return form.spki(b.contents());
             }
             Err(Error::WrongPemBlock {
                 wanted: "PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY",
                 found: labels(&blocks),
             })
         }
-        Encoded::Der(d) => {
-            // Tell the three DER forms apart by their second element: PKCS#8 has an
-            // AlgorithmIdentifier SEQUENCE, PKCS#1 an INTEGER modulus, SEC1 an OCTET STRING.
-            let mut outer = der::Reader::new(d);
-            let body = outer
-                .expect(der::SEQUENCE, "private key")
-                .map_err(|reason| Error::Der {
-                    what: "private key".into(),
-                    reason,
-                })?;
-            let mut r = der::Reader::new(body);
-            let _ = r.read();
-            match r.peek_tag() {
-                Some(der::SEQUENCE) => pkcs8_spki(d),
-                Some(der::INTEGER) => pkcs1_spki(d),
-                Some(der::OCTET_STRING) => sec1_spki(d, None),
-                _ => Err(Error::Der {
-                    what: "private key".into(),
-                    reason: "neither PKCS#8, PKCS#1 nor SEC1".into(),
-                }),
-            }
+        Encoded::Der(d) => der_form(d)?.spki(d),
+    }
+}
+
+/// The container a private key comes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyForm {
+    /// PKCS#8 PrivateKeyInfo / OneAsymmetricKey (RFC 5208 5, RFC 5958 2).
+    Pkcs8,
+    /// PKCS#1 RSAPrivateKey (RFC 8017 A.1.2).
+    Pkcs1,
+    /// SEC1 ECPrivateKey (RFC 5915 3).
+    Sec1,
+    /// PKCS#8 EncryptedPrivateKeyInfo (RFC 5958 3).
+    EncryptedPkcs8,
+}
+
+impl KeyForm {
+    fn spki(self, der: &[u8]) -> Result<Spki, Error> {
+        match self {
+            KeyForm::Pkcs8 => pkcs8_spki(der),
+            KeyForm::Pkcs1 => pkcs1_spki(der),
+            KeyForm::Sec1 => sec1_spki(der, None, None),
+            KeyForm::EncryptedPkcs8 => Err(encrypted_pkcs8(der)),
         }
+    }
+}
+
+/// Tells the DER forms apart by their first two elements: PKCS#8 has INTEGER (version),
+/// SEQUENCE (AlgorithmIdentifier); PKCS#1 INTEGER, INTEGER (modulus); SEC1 INTEGER, OCTET
+/// STRING (privateKey); EncryptedPrivateKeyInfo SEQUENCE (AlgorithmIdentifier), OCTET STRING.
+fn der_form(d: &[u8]) -> Result<KeyForm, Error> {
+    let what = "private key";
+    let tags = || -> der::Result<(Tag, Option<Tag>)> {
+        let body = <&SequenceRef>::from_der(d)?;
+        let mut r = SliceReader::new(body.as_bytes())?;
+        let first = Tag::peek(&r)?;
+        r.tlv_bytes()?;
+        let second = if r.is_finished() {
+            None
+        } else {
+            Some(Tag::peek(&r)?)
+        };
+        Ok((first, second))
+    };
+    match tags().map_err(der_error(what))? {
+        (Tag::Integer, Some(Tag::Sequence)) => Ok(KeyForm::Pkcs8),
+        (Tag::Integer, Some(Tag::Integer)) => Ok(KeyForm::Pkcs1),
+        (Tag::Integer, Some(Tag::OctetString)) => Ok(KeyForm::Sec1),
+        (Tag::Sequence, Some(Tag::OctetString)) => Ok(KeyForm::EncryptedPkcs8),
+        _ => Err(Error::Der {
+            what: what.into(),
+            reason: "neither PKCS#8, PKCS#1 nor SEC1".into(),
+        }),
     }
 }
 
@@ -249,7 +304,7 @@ pub fn parse_csr(bytes: &[u8]) -> Result<Spki, Error> {
     }
 }
 
-fn algorithm_name(oid: &[u8]) -> String {
+fn algorithm_name(oid: ObjectIdentifier) -> String {
     let known = [
         (OID_ED448, "Ed448"),
         (OID_X25519, "X25519"),
@@ -261,102 +316,92 @@ fn algorithm_name(oid: &[u8]) -> String {
         .iter()
         .find(|(o, _)| *o == oid)
         .map(|(_, n)| (*n).to_owned())
-        .unwrap_or_else(|| format!("OID {}", dotted(oid)))
+        .unwrap_or_else(|| format!("OID {oid}"))
 }
 
-/// Dotted-decimal form of a DER OID body (for messages only).
-fn dotted(oid: &[u8]) -> String {
-    let mut parts = Vec::new();
-    let mut acc: u64 = 0;
-    for (i, &b) in oid.iter().enumerate() {
-        acc = (acc << 7) | u64::from(b & 0x7f);
-        if b & 0x80 == 0 {
-            if parts.is_empty() {
-                let first = if acc < 80 { acc / 40 } else { 2 };
-                parts.push(first.to_string());
-                parts.push((acc - first * 40).to_string());
-            } else {
-                parts.push(acc.to_string());
-            }
-            acc = 0;
-        }
-        if i > 64 {
-            break;
-        }
-    }
-    parts.join(".")
-}
-
-fn der_err(what: &str) -> impl Fn(String) -> Error + '_ {
-    move |reason| Error::Der {
+/// Maps a DER decoding or encoding error to [`Error::Der`] for `what`.
+fn der_error(what: &str) -> impl Fn(der::Error) -> Error + '_ {
+    move |e| Error::Der {
         what: what.to_owned(),
-        reason,
+        reason: e.to_string(),
     }
 }
 
-/// SPKI for an RSA public key given as PKCS#1 RSAPublicKey DER (RFC 8017 A.1.1, RFC 3279 2.3.1).
-fn rsa_spki(rsa_public_key: &[u8]) -> Spki {
-    let mut alg = der::tlv(der::OID, OID_RSA);
-    der::write(&mut alg, der::NULL, &[]);
-    let mut bits = vec![0u8];
-    bits.extend_from_slice(rsa_public_key);
-    let mut body = der::tlv(der::SEQUENCE, &alg);
-    der::write(&mut body, der::BIT_STRING, &bits);
-    Spki(der::tlv(der::SEQUENCE, &body))
+/// A DER SubjectPublicKeyInfo (RFC 5280 4.1.2.7) of `oid` with `parameters`, holding the
+/// public key `public` as its BIT STRING.
+fn spki(
+    oid: ObjectIdentifier,
+    parameters: Option<AnyRef<'_>>,
+    public: &[u8],
+) -> Result<Spki, Error> {
+    let what = "SubjectPublicKeyInfo";
+    let info = SubjectPublicKeyInfoRef {
+        algorithm: AlgorithmIdentifierRef { oid, parameters },
+        subject_public_key: BitStringRef::from_bytes(public).map_err(der_error(what))?,
+    };
+    info.to_der().map(Spki).map_err(der_error(what))
 }
 
-/// PKCS#1 RSAPrivateKey (RFC 8017 A.1.2): version, modulus n, publicExponent e, ...
-fn pkcs1_spki(d: &[u8]) -> Result<Spki, Error> {
-    let what = "PKCS#1 RSA private key";
-    let mut outer = der::Reader::new(d);
-    let body = outer.expect(der::SEQUENCE, what).map_err(der_err(what))?;
-    outer.finish(what).map_err(der_err(what))?;
-    let mut r = der::Reader::new(body);
-    r.expect(der::INTEGER, "version").map_err(der_err(what))?;
-    let n = r.expect(der::INTEGER, "modulus").map_err(der_err(what))?;
-    let e = r
-        .expect(der::INTEGER, "public exponent")
-        .map_err(der_err(what))?;
-    // Both must be positive integers for a usable key.
-    for (name, v) in [("modulus", n), ("public exponent", e)] {
-        if v.is_empty() || v[0] & 0x80 != 0 || v.iter().all(|&b| b == 0) {
+/// SPKI for an RSA public key (RFC 3279 2.3.1: rsaEncryption, NULL parameters, the PKCS#1
+/// RSAPublicKey of RFC 8017 A.1.1 as the key bits).
+fn rsa_spki(key: pkcs1::RsaPublicKeyRef<'_>) -> Result<Spki, Error> {
+    // RFC 8017 A.1.1: both are positive. `der` refuses negative INTEGERs; zero is left.
+    for (name, v) in [
+        ("modulus", key.modulus),
+        ("public exponent", key.public_exponent),
+    ] {
+        if v.as_bytes().iter().all(|&b| b == 0) {
             return Err(Error::InconsistentKey {
                 reason: format!("RSA {name} is not positive"),
             });
         }
     }
-    let mut pk = der::tlv(der::INTEGER, n);
-    der::write(&mut pk, der::INTEGER, e);
-    Ok(rsa_spki(&der::tlv(der::SEQUENCE, &pk)))
+    let public = key.to_der().map_err(der_error("PKCS#1 RSA public key"))?;
+    spki(OID_RSA, Some(AnyRef::from(Null)), &public)
+}
+
+/// PKCS#1 RSAPrivateKey (RFC 8017 A.1.2): its public half is the modulus and the exponent.
+fn pkcs1_spki(d: &[u8]) -> Result<Spki, Error> {
+    let key = pkcs1::RsaPrivateKeyRef::from_der(d).map_err(der_error("PKCS#1 RSA private key"))?;
+    rsa_spki(key.public_key())
+}
+
+/// Whether a decoding error is explicit EC parameters (a SEQUENCE where RFC 5480 2.1.1
+/// wants the namedCurve OID).
+fn explicit_parameters(e: &der::Error) -> bool {
+    matches!(
+        e.kind(),
+        der::ErrorKind::TagUnexpected {
+            expected: Some(Tag::ObjectIdentifier),
+            actual: Tag::Sequence,
+        }
+    )
+}
+
+fn explicit_parameters_error() -> Error {
+    Error::UnsupportedKey {
+        algorithm: "EC key with explicit curve parameters".into(),
+    }
 }
 
 /// SEC1 ECPrivateKey (RFC 5915 3): version 1, privateKey, [0] parameters, [1] publicKey.
-/// `curve` comes from the PKCS#8 AlgorithmIdentifier when wrapped.
-fn sec1_spki(d: &[u8], curve: Option<&[u8]>) -> Result<Spki, Error> {
+/// When the key is wrapped in PKCS#8, `wrapper_curve` is the curve its AlgorithmIdentifier
+/// names and `wrapper_public` the OneAsymmetricKey publicKey, if any (RFC 5958 2).
+fn sec1_spki(
+    d: &[u8],
+    wrapper_curve: Option<ObjectIdentifier>,
+    wrapper_public: Option<&[u8]>,
+) -> Result<Spki, Error> {
     let what = "SEC1 EC private key";
-    let mut outer = der::Reader::new(d);
-    let body = outer.expect(der::SEQUENCE, what).map_err(der_err(what))?;
-    outer.finish(what).map_err(der_err(what))?;
-    let mut r = der::Reader::new(body);
-    r.expect(der::INTEGER, "version").map_err(der_err(what))?;
-    r.expect(der::OCTET_STRING, "privateKey")
-        .map_err(der_err(what))?;
-    let params = r.optional(der::CONTEXT_0).map_err(der_err(what))?;
-    let inner_curve = match params {
-        Some(p) => {
-            let mut pr = der::Reader::new(p);
-            match pr.read().map_err(der_err(what))? {
-                t if t.tag == der::OID => Some(t.value),
-                _ => {
-                    return Err(Error::UnsupportedKey {
-                        algorithm: "EC key with explicit curve parameters".into(),
-                    });
-                }
-            }
+    let key = sec1::EcPrivateKey::from_der(d).map_err(|e| {
+        if explicit_parameters(&e) {
+            explicit_parameters_error()
+        } else {
+            der_error(what)(e)
         }
-        None => None,
-    };
-    let curve = match (curve, inner_curve) {
+    })?;
+    let inner_curve = key.parameters.and_then(|p| p.named_curve());
+    let curve = match (wrapper_curve, inner_curve) {
         (Some(a), Some(b)) if a != b => {
             return Err(Error::InconsistentKey {
                 reason: "PKCS#8 and SEC1 name different curves".into(),
@@ -376,24 +421,28 @@ fn sec1_spki(d: &[u8], curve: Option<&[u8]>) -> Result<Spki, Error> {
         c if c == OID_P521 => 66,
         other => {
             return Err(Error::UnsupportedKey {
-                algorithm: format!("EC curve {}", dotted(other)),
+                algorithm: format!("EC curve {other}"),
             });
         }
     };
-    let public = r
-        .optional(der::CONTEXT_1)
-        .map_err(der_err(what))?
-        .ok_or_else(|| Error::UnsupportedKey {
-            algorithm: "EC private key without its public key (re-export it with openssl pkey)"
-                .into(),
-        })?;
-    let bits = der::Reader::new(public)
-        .expect(der::BIT_STRING, "publicKey")
-        .map_err(der_err(what))?;
+    let public = match (key.public_key, wrapper_public) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(Error::InconsistentKey {
+                reason: "the PKCS#8 and SEC1 public keys differ".into(),
+            });
+        }
+        (Some(p), _) | (None, Some(p)) => p,
+        (None, None) => {
+            return Err(Error::UnsupportedKey {
+                algorithm: "EC private key without its public key (re-export it with openssl pkey)"
+                    .into(),
+            });
+        }
+    };
     // SEC1 2.3.3: 0x04 || X || Y uncompressed, or 0x02/0x03 || X compressed.
-    let valid = match bits {
-        [0, 0x04, point @ ..] => point.len() == 2 * field_len,
-        [0, 0x02 | 0x03, x @ ..] => x.len() == field_len,
+    let valid = match public {
+        [0x04, point @ ..] => point.len() == 2 * field_len,
+        [0x02 | 0x03, x @ ..] => x.len() == field_len,
         _ => false,
     };
     if !valid {
@@ -401,38 +450,39 @@ fn sec1_spki(d: &[u8], curve: Option<&[u8]>) -> Result<Spki, Error> {
             reason: "EC public point has the wrong form or length for its curve".into(),
         });
     }
-    let mut alg = der::tlv(der::OID, OID_EC);
-    der::write(&mut alg, der::OID, curve);
-    let mut spki = der::tlv(der::SEQUENCE, &alg);
-    der::write(&mut spki, der::BIT_STRING, bits);
-    Ok(Spki(der::tlv(der::SEQUENCE, &spki)))
+    // RFC 5480 2.1.1: id-ecPublicKey with the namedCurve as parameters.
+    spki(OID_EC, Some(AnyRef::from(&curve)), public)
 }
 
 /// PKCS#8 PrivateKeyInfo / OneAsymmetricKey (RFC 5208 5, RFC 5958 2).
 fn pkcs8_spki(d: &[u8]) -> Result<Spki, Error> {
     let what = "PKCS#8 private key";
-    let mut outer = der::Reader::new(d);
-    let body = outer.expect(der::SEQUENCE, what).map_err(der_err(what))?;
-    outer.finish(what).map_err(der_err(what))?;
-    let mut r = der::Reader::new(body);
-    r.expect(der::INTEGER, "version").map_err(der_err(what))?;
-    let alg = r
-        .expect(der::SEQUENCE, "privateKeyAlgorithm")
-        .map_err(der_err(what))?;
-    let key = r
-        .expect(der::OCTET_STRING, "privateKey")
-        .map_err(der_err(what))?;
-    let mut ar = der::Reader::new(alg);
-    let oid = ar.expect(der::OID, "algorithm").map_err(der_err(what))?;
-    match oid {
+    let info = pkcs8::PrivateKeyInfoRef::from_der(d).map_err(|e| {
+        if explicit_parameters(&e) {
+            explicit_parameters_error()
+        } else {
+            der_error(what)(e)
+        }
+    })?;
+    let key = info.private_key.as_bytes();
+    let wrapper_public = info.public_key.and_then(|p| p.as_bytes());
+    match info.algorithm.oid {
         o if o == OID_RSA => pkcs1_spki(key),
         o if o == OID_EC => {
-            let curve = ar
-                .expect(der::OID, "named curve")
-                .map_err(|_| Error::UnsupportedKey {
-                    algorithm: "EC key without a named curve".into(),
-                })?;
-            sec1_spki(key, Some(curve))
+            // RFC 5480 2.1.1: the parameters are the namedCurve OID; explicit parameters
+            // (a SEQUENCE) are not taken.
+            let curve = match info.algorithm.parameters {
+                Some(p) if p.tag() == Tag::ObjectIdentifier => {
+                    p.decode_as::<ObjectIdentifier>().map_err(der_error(what))?
+                }
+                Some(p) if p.tag() == Tag::Sequence => return Err(explicit_parameters_error()),
+                _ => {
+                    return Err(Error::UnsupportedKey {
+                        algorithm: "EC key without a named curve".into(),
+                    });
+                }
+            };
+            sec1_spki(key, Some(curve), wrapper_public)
         }
         o if o == OID_ED25519 => {
             // ring derives the public key from the seed and, for a v2 key carrying its
@@ -443,18 +493,39 @@ fn pkcs8_spki(d: &[u8]) -> Result<Spki, Error> {
                         reason: format!("Ed25519: {e}"),
                     }
                 })?;
-            let public = ring::signature::KeyPair::public_key(&pair)
-                .as_ref()
-                .to_vec();
-            let mut bits = vec![0u8];
-            bits.extend_from_slice(&public);
-            let mut spki = der::tlv(der::SEQUENCE, &der::tlv(der::OID, OID_ED25519));
-            der::write(&mut spki, der::BIT_STRING, &bits);
-            Ok(Spki(der::tlv(der::SEQUENCE, &spki)))
+            // RFC 8410 3: id-Ed25519 with the parameters absent.
+            spki(
+                OID_ED25519,
+                None,
+                ring::signature::KeyPair::public_key(&pair).as_ref(),
+            )
         }
         other => Err(Error::UnsupportedKey {
             algorithm: algorithm_name(other),
         }),
+    }
+}
+
+/// The error for a PKCS#8 EncryptedPrivateKeyInfo (RFC 5958 3: encryptionAlgorithm, then
+/// encryptedData as an OCTET STRING): [`Error::EncryptedKey`] naming the scheme, or
+/// [`Error::Der`] when it is not even that.
+fn encrypted_pkcs8(d: &[u8]) -> Error {
+    let read = || -> der::Result<ObjectIdentifier> {
+        let body = <&SequenceRef>::from_der(d)?;
+        let mut r = SliceReader::new(body.as_bytes())?;
+        let algorithm: AlgorithmIdentifierRef<'_> = r.decode()?;
+        let _data: &OctetStringRef = r.decode()?;
+        r.finish()?;
+        Ok(algorithm.oid)
+    };
+    match read() {
+        Ok(oid) if oid == OID_PBES2 => Error::EncryptedKey {
+            scheme: "PKCS#8, PBES2".into(),
+        },
+        Ok(oid) => Error::EncryptedKey {
+            scheme: format!("PKCS#8, scheme OID {oid}"),
+        },
+        Err(e) => der_error("PKCS#8 encrypted private key")(e),
     }
 }
 
@@ -500,27 +571,65 @@ mod tests {
     fn private_key_structure_errors() {
         let e = parse_private_key(&[0x30, 0x03, 0x02, 0x01, 0x00]).unwrap_err();
         assert!(matches!(e, Error::Der { .. }), "{e}");
+        // Two INTEGERs make it look like PKCS#1, which then does not parse.
+        let e = parse_private_key(&[0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x01]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("PKCS#1 RSA private key: malformed DER"),
+            "{e}"
+        );
         // PKCS#8 with an Ed448 OID.
-        let mut alg = der::tlv(der::SEQUENCE, &der::tlv(der::OID, OID_ED448));
-        let mut body = der::tlv(der::INTEGER, &[0]);
-        body.append(&mut alg);
-        der::write(&mut body, der::OCTET_STRING, &[0x04, 0x00]);
-        let key = der::tlv(der::SEQUENCE, &body);
+        let algorithm = AlgorithmIdentifierRef {
+            oid: OID_ED448,
+            parameters: None,
+        };
+        let secret = OctetStringRef::new(&[0x04, 0x00]).unwrap();
+        let key = pkcs8::PrivateKeyInfoRef::new(algorithm, secret)
+            .to_der()
+            .unwrap();
         assert_eq!(
             parse_private_key(&key).unwrap_err().to_string(),
             "unsupported key type: Ed448"
         );
+        // A PEM block labelled encrypted that is not even an EncryptedPrivateKeyInfo.
         let enc = pem::encode(&pem::Pem::new("ENCRYPTED PRIVATE KEY", vec![0x30, 0x00]));
+        let e = parse_private_key(enc.as_bytes()).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("PKCS#8 encrypted private key: malformed DER"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rsa_parts_must_be_positive() {
+        // RSAPublicKey { modulus 0, publicExponent 3 }.
+        let zero = pem::encode(&pem::Pem::new(
+            "RSA PUBLIC KEY",
+            vec![0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x03],
+        ));
+        assert_eq!(
+            parse_public_key(zero.as_bytes()).unwrap_err().to_string(),
+            "inconsistent private key: RSA modulus is not positive"
+        );
+        // A negative modulus is not a DER unsigned INTEGER at all.
+        let negative = pem::encode(&pem::Pem::new(
+            "RSA PUBLIC KEY",
+            vec![0x30, 0x06, 0x02, 0x01, 0x80, 0x02, 0x01, 0x03],
+        ));
         assert!(matches!(
-            parse_private_key(enc.as_bytes()),
-            Err(Error::UnsupportedKey { .. })
+            parse_public_key(negative.as_bytes()),
+            Err(Error::Der { .. })
         ));
     }
 
     #[test]
     fn oid_names() {
-        assert_eq!(dotted(OID_P256), "1.2.840.10045.3.1.7");
-        assert_eq!(dotted(OID_ED25519), "1.3.101.112");
-        assert_eq!(algorithm_name(&[0x2a, 0x03]), "OID 1.2.3");
+        assert_eq!(OID_P256.to_string(), "1.2.840.10045.3.1.7");
+        assert_eq!(algorithm_name(OID_ED448), "Ed448");
+        assert_eq!(
+            algorithm_name(ObjectIdentifier::new_unwrap("1.2.3")),
+            "OID 1.2.3"
+        );
     }
 }

@@ -39,6 +39,10 @@
 //! - Signature algorithms are those of rustls-webpki with ring (RSA PKCS#1/PSS >= 2048
 //!   bits with SHA-2, ECDSA P-256/P-384, Ed25519); chains signed with SHA-1 do not verify.
 //! - DANE-TA path checks use the serverAuth extended key usage when an EKU is present.
+//! - Private keys: RSA, ECDSA on the named curves P-256/P-384/P-521, Ed25519 (PKCS#8, PKCS#1,
+//!   SEC1; read with the RustCrypto `pkcs8`/`pkcs1`/`sec1` crates). Ed448, X25519/X448, DSA,
+//!   RSA-PSS and explicit curve parameters are [`Error::UnsupportedKey`]; an encrypted key
+//!   is [`Error::EncryptedKey`] (no passphrase is taken).
 //! - EC private keys: the public point stored in the key is used (as OpenSSL does); it is
 //!   not recomputed from the scalar. CSR self-signatures are not verified.
 //! - Budgets: chains up to [`MAX_CERTIFICATES`] certificates, zone fragments up to
@@ -48,7 +52,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod der;
 mod error;
 mod generate;
 mod input;

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use rustls_pki_types::{CertificateDer, Der, TrustAnchor, UnixTime};
 use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
 use x509_parser::prelude::FromDer as _;
 
-use crate::der;
 use crate::error::Error;
 use crate::generate::associate;
 use crate::input::{MAX_CERTIFICATES, Spki};
@@ -155,31 +155,21 @@ impl Digests<'_> {
 
 /// The value inside a DER TLV whose tag is SEQUENCE (what webpki's TrustAnchor fields hold).
 fn sequence_contents(tlv: &[u8]) -> Option<&[u8]> {
-    let mut r = der::Reader::new(tlv);
-    let v = r.expect(der::SEQUENCE, "").ok()?;
-    r.is_empty().then_some(v)
+    use der::Decode as _;
+    <&der::asn1::SequenceRef>::from_der(tlv)
+        .ok()
+        .map(der::asn1::SequenceRef::as_bytes)
 }
 
-/// Formats seconds since the epoch as RFC 3339 UTC (civil-from-days, H. Hinnant).
+/// Formats a time as RFC 3339 UTC (`2026-11-27T12:00:00Z`), for messages; a time past
+/// the year 9999 as `@SECONDS`.
 pub(crate) fn fmt_time(t: UnixTime) -> String {
     let secs = t.as_secs();
-    let days = (secs / 86_400) as i64; // u64 seconds / 86400 fits i64
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| format!("@{secs}"))
 }
 
 fn describe_webpki(e: &webpki::Error) -> String {
@@ -394,7 +384,7 @@ impl Matcher<'_> {
                 return Ok(Some(self.with_names(
                     depth,
                     format!(
-                        "the key (not in the chain) signs the certificate at depth {below}; the path verifies"
+                        "the key at depth {depth} (not in the chain) signs the certificate at depth {below}; the path verifies"
                     ),
                 )));
             }
@@ -418,10 +408,11 @@ impl Matcher<'_> {
             .iter()
             .position(|c| sequence_contents(&c.issuer) == Some(subject.as_slice()))
             .unwrap_or(self.chain.len() - 1);
+        let depth = below + 1;
         Ok(Some(self.with_names(
-            below + 1,
+            depth,
             format!(
-                "the certificate (not in the chain) issued the certificate at depth {below}; the path verifies"
+                "the certificate at depth {depth} (not in the chain) issued the certificate at depth {below}; the path verifies"
             ),
         )))
     }
@@ -768,6 +759,10 @@ mod tests {
         check(1_577_836_800, "2020-01-01T00:00:00Z");
         check(1_795_780_800, "2026-11-27T12:00:00Z");
         check(951_782_400, "2000-02-29T00:00:00Z");
+        // The last second RFC 3339 can write (a common notAfter), then the first it cannot.
+        check(253_402_300_799, "9999-12-31T23:59:59Z");
+        check(253_402_300_800, "@253402300800");
+        check(u64::MAX, "@18446744073709551615");
     }
 
     #[test]

@@ -546,6 +546,18 @@ mod tests {
         );
     }
 
+    /// Found by fuzzing (fuzz/artifacts/tlsa_zone): `\# 3 3553F2` (a record with no
+    /// association data) printed as `53 83 242 `, which does not read back.
+    #[test]
+    fn empty_association_data_prints_in_a_form_that_reads_back() {
+        let r = TlsaRecord::parse("\\# 3 3553F2").unwrap();
+        assert!(r.data.is_empty());
+        assert_eq!(r.presentation(), "\\# 3 3553F2");
+        assert_eq!(TlsaRecord::parse(&r.presentation()).unwrap(), r);
+        let line = format!("_25._tcp.mx.example. IN TLSA {r}");
+        assert_eq!(TlsaRecord::parse(&line).unwrap(), r);
+    }
+
     #[test]
     fn single_record_errors() {
         check("3 1 1 abc", Err("odd number of hex digits (3)"));

@@ -327,7 +327,8 @@ impl TlsaRecord {
         data_encoding::HEXUPPER.encode(&self.data)
     }
 
-    /// Canonical presentation RDATA: `3 1 1 <HEX>` (numbers, upper-case hex, one line).
+    /// Canonical presentation RDATA: `3 1 1 <HEX>` (numbers, upper-case hex, one line);
+    /// the RFC 3597 generic form `\# 3 030101` when the data is empty.
     pub fn presentation(&self) -> String {
         self.to_string()
     }
@@ -351,6 +352,12 @@ impl TlsaRecord {
 impl fmt::Display for TlsaRecord {
     /// Canonical presentation RDATA, e.g. `3 1 1 0A1B...`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // RFC 6698 2.2 writes the data as hex, which has no form for zero octets (`3 1 1 `
+        // would read back as a record without data); the wire allows it, so such a record
+        // (unusable anyway) is written in the RFC 3597 generic form, valid for any type.
+        if self.data.is_empty() {
+            return f.write_str(&self.generic());
+        }
         write!(
             f,
             "{} {} {} {}",

@@ -84,7 +84,9 @@ fn data_hex(r: &TlsaRecord) -> String {
 fn generation_from_keys_pubkeys_and_csr_equals_openssl() {
     let lines = golden("keys.txt");
     assert!(lines.len() >= 30, "goldens missing");
-    for f in lines {
+    let derived = golden("derived-keys.txt");
+    assert_eq!(derived.len(), 18, "derived goldens missing");
+    for f in lines.into_iter().chain(derived) {
         let bytes = read(&f[0]);
         let spki = match f[1].as_str() {
             "key" => dane_tlsa::parse_private_key(&bytes),
@@ -167,6 +169,117 @@ fn bad_key_inputs_are_typed_errors() {
         e.to_string().starts_with("certificate 1: malformed DER"),
         "{e}"
     );
+}
+
+/// Every key type dane takes, in every container and encoding it reads, gives the
+/// SubjectPublicKeyInfo openssl derives (golden/keys.txt and golden/derived-keys.txt hold
+/// the digests; here the same key in each form must also give the same SPKI).
+#[test]
+fn every_key_type_in_every_container() {
+    let spki = |f: &str| {
+        dane_tlsa::parse_private_key(&read(f))
+            .unwrap_or_else(|e| panic!("{f}: {e}"))
+            .as_der()
+            .to_vec()
+    };
+    let same = |files: &[&str], public: &str| {
+        let expected = dane_tlsa::parse_public_key(&read(public)).unwrap();
+        for f in files {
+            assert_eq!(spki(f), expected.as_der(), "{f}");
+        }
+    };
+    // RSA: PKCS#8 and PKCS#1, PEM and DER.
+    same(
+        &[
+            "leaf-rsa.key",
+            "leaf-rsa.key.der",
+            "leaf-rsa.pkcs1.key",
+            "leaf-rsa.pkcs1.der",
+        ],
+        "leaf-rsa.pub.pem",
+    );
+    // P-256: PKCS#8 and SEC1, PEM and DER.
+    same(
+        &[
+            "leaf-ec.key",
+            "leaf-ec.key.der",
+            "leaf-ec.sec1.key",
+            "leaf-ec.sec1.der",
+        ],
+        "leaf-ec.pub.der",
+    );
+    // Ed25519: PKCS#8, PEM and DER.
+    same(
+        &["leaf-ed25519.key", "leaf-ed25519.key.der"],
+        "leaf-ed25519.pub.pem",
+    );
+    // P-384 and P-521: PKCS#8 and SEC1 agree.
+    assert_eq!(spki("leaf-p384.key"), spki("leaf-p384.sec1.key"));
+    assert_eq!(spki("key-p521.key"), spki("key-p521.sec1.key"));
+    // And the key of a certificate is the key of its private key.
+    for (key, cert) in [
+        ("leaf-rsa.key", "leaf-rsa.pem"),
+        ("leaf-ec.key", "leaf-ec.pem"),
+        ("leaf-p384.key", "leaf-p384.pem"),
+        ("leaf-ed25519.key", "leaf-ed25519.pem"),
+    ] {
+        let r = dane_tlsa::generate(
+            &Source::Certificate(chain(cert).remove(0)),
+            CertUsage::DaneEe,
+            Selector::Spki,
+            MatchingType::Full,
+        )
+        .unwrap();
+        assert_eq!(spki(key), r.data, "{key}");
+    }
+}
+
+/// Encrypted keys are refused with a message that says so and what to do, whatever the
+/// container: PKCS#8 EncryptedPrivateKeyInfo in PEM or DER, or OpenSSL's legacy PEM
+/// encryption of PKCS#1 and SEC1 keys.
+#[test]
+fn encrypted_keys_are_a_clear_error() {
+    for (file, scheme) in [
+        ("leaf-rsa.enc.key", "PKCS#8, PBES2"),
+        ("leaf-ec.enc.der", "PKCS#8, PBES2"),
+        (
+            "leaf-rsa.pkcs1.enc.key",
+            "legacy OpenSSL PEM encryption, AES-256-CBC",
+        ),
+        (
+            "leaf-ec.sec1.enc.key",
+            "legacy OpenSSL PEM encryption, AES-256-CBC",
+        ),
+    ] {
+        let e = dane_tlsa::parse_private_key(&read(file)).unwrap_err();
+        assert_eq!(
+            e,
+            dane_tlsa::Error::EncryptedKey {
+                scheme: scheme.into()
+            },
+            "{file}"
+        );
+        assert!(
+            e.to_string().contains("is encrypted") && e.to_string().contains("openssl pkey"),
+            "{file}: {e}"
+        );
+    }
+}
+
+/// EC keys dane cannot use: explicit curve parameters (SEC1 and PKCS#8), and a SEC1 key
+/// stored without its public point (dane does no EC arithmetic to recompute it).
+#[test]
+fn unusable_ec_keys_are_typed_errors() {
+    for file in ["ec-explicit.sec1.key", "ec-explicit.key"] {
+        let e = dane_tlsa::parse_private_key(&read(file)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unsupported key type: EC key with explicit curve parameters",
+            "{file}"
+        );
+    }
+    let e = dane_tlsa::parse_private_key(&read("leaf-ec.nopub.key")).unwrap_err();
+    assert!(e.to_string().contains("without its public key"), "{e}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -395,7 +508,9 @@ fn dane_ta_root_must_be_sent_unless_full_2_1_0_or_2_0_0() {
         names: &["mx1.example.test"],
         verdict: Verdict::Authenticated,
         expect: vec![(Matched, Some(2))],
-        reason: "key (not in the chain) signs the certificate at depth 1",
+        // DEPTH and text in one convention: the key takes depth 2, above the
+        // intermediate at depth 1 that it signs.
+        reason: "key at depth 2 (not in the chain) signs the certificate at depth 1",
         ..Case::default()
     });
     check(Case {
@@ -421,7 +536,7 @@ fn dane_ta_root_must_be_sent_unless_full_2_1_0_or_2_0_0() {
         names: &["mx1.example.test"],
         verdict: Verdict::Authenticated,
         expect: vec![(Matched, Some(2))],
-        reason: "certificate (not in the chain) issued the certificate at depth 1",
+        reason: "certificate at depth 2 (not in the chain) issued the certificate at depth 1",
         ..Case::default()
     });
     check(Case {
@@ -870,6 +985,8 @@ fn mutated_inputs_never_panic() {
         "leaf-rsa.pkcs1.key",
         "leaf-ec.sec1.key",
         "leaf-ed25519.key",
+        "leaf-rsa.enc.key",
+        "leaf-p384.sec1.key",
         "next.csr",
         "leaf-rsa.pub.pem",
         "leaf-ec.pem",

@@ -6,8 +6,6 @@
 
 mod common;
 mod dnssec;
-mod interop;
-mod interop_services;
 mod probe;
 mod scan;
 mod serve;

@@ -184,3 +184,64 @@ fn memory_is_flat_in_the_number_of_targets() {
         "peak RSS grew from {small} KiB (200 targets) to {big} KiB (10,000 targets)"
     );
 }
+
+/// The progress bar is for a terminal only: with stderr a pipe (as in every other test
+/// here) there is no trace of it, and with --quiet there is no summary either. Under a
+/// pseudo-terminal (`script`), a file's total is known at once (done/total, rate, ETA); on
+/// stdin that is still open, the count so far.
+#[test]
+fn progress_only_on_a_terminal() {
+    let nsd = nsd();
+    let input: String = NX.iter().map(|d| format!("{d}\n")).collect();
+    let r = scan(&nsd, &[], &input);
+    assert_eq!(r.stdout.lines().count(), 5, "{r:?}");
+    assert!(
+        r.stderr.starts_with("dane scan: 5 target(s) in "),
+        "{}",
+        r.stderr
+    );
+    for trace in ['\r', '\u{1b}'] {
+        assert!(!r.stderr.contains(trace), "{:?}", r.stderr);
+    }
+    assert!(!r.stderr.contains(" done,"), "{}", r.stderr);
+    let quiet = scan(&nsd, &["--quiet"], &input);
+    assert_eq!(quiet.stdout.lines().count(), 5, "{quiet:?}");
+    assert_eq!(quiet.stderr, "", "--quiet: nothing on stderr");
+
+    let Some(script) = dane_testenv::require_tool("script", "bsdutils") else {
+        return;
+    };
+    let file = temp_file("progress-input", input.as_bytes());
+    let flags = format!(
+        "--resolver 127.0.0.1:{} --trust-anchor {} --at 2026-12-01T00:00:00Z --timeout 5",
+        nsd.port(),
+        fixture("dns/anchors/root.ds")
+    );
+    let dane = env!("CARGO_BIN_EXE_dane");
+    let on_a_terminal = |command: String| {
+        let out = std::process::Command::new(&script)
+            .args(["-q", "-e", "-c", &command, "/dev/null"])
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        // `script -e` exits as the scan does: 4, the NXDOMAINs are not protected.
+        assert_eq!(out.status.code(), Some(4), "{command}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let tty = on_a_terminal(format!("{dane} scan {file} {flags} >/dev/null"));
+    assert!(tty.contains("dane scan: 1/5 done, "), "{tty:?}");
+    assert!(tty.contains("/s, ETA "), "{tty:?}");
+    assert!(tty.contains("dane scan: 5 target(s) in "), "{tty:?}");
+    let tty = on_a_terminal(format!(
+        "(cat {file}; sleep 1) | {dane} scan - {flags} >/dev/null"
+    ));
+    assert!(tty.contains("dane scan: 5 done, 0 in flight, "), "{tty:?}");
+    assert!(tty.contains("(reading the input)"), "{tty:?}");
+    assert!(
+        !tty.contains("/5 done"),
+        "no total before stdin ends: {tty:?}"
+    );
+    let tty = on_a_terminal(format!("{dane} scan {file} {flags} --quiet >/dev/null"));
+    assert_eq!(tty, "", "--quiet on a terminal: nothing");
+}

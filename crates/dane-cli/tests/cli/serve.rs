@@ -1,13 +1,16 @@
 //! `dane serve-metrics` on 127.0.0.1, checking domains the loopback NSD decides by DNS alone,
 //! and hostile requests: over-long lines, too many headers, slowloris, bad percent-encoding,
 //! unknown or duplicate parameters, methods, bodies, absolute URLs, ports without the flag.
+//! Every exposition passes `promtool check metrics`, and a real Prometheus scrapes the
+//! exporter through the blackbox exporter's relabelling.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{dane, fixture};
+use crate::common::{dane, fixture, run};
+use dane_testenv::require_tool;
 
 /// The server process, killed (by its own handle) when the test ends.
 struct Server {
@@ -69,6 +72,16 @@ fn send(addr: &str, raw: &[u8]) -> (u16, String) {
     (status, text)
 }
 
+/// The Accept header Prometheus 2 sends on every scrape.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+fn get_accept(addr: &str, target: &str, accept: &str) -> (u16, String) {
+    send(
+        addr,
+        format!("GET {target} HTTP/1.1\r\nHost: x\r\nAccept: {accept}\r\n\r\n").as_bytes(),
+    )
+}
+
 fn get(addr: &str, target: &str) -> (u16, String) {
     send(
         addr,
@@ -80,7 +93,11 @@ fn get(addr: &str, target: &str) -> (u16, String) {
 fn probe_answers_openmetrics() {
     let nsd = dane_testenv::Nsd::start_fixtures().unwrap();
     let server = start(&nsd, &[]);
-    let (status, text) = get(&server.addr, "/probe?target=nonexistent.test&service=smtp");
+    let (status, text) = get_accept(
+        &server.addr,
+        "/probe?target=nonexistent.test&service=smtp",
+        PROMETHEUS_ACCEPT,
+    );
     assert_eq!(status, 200, "{text}");
     assert!(
         text.contains("Content-Type: application/openmetrics-text; version=1.0.0"),
@@ -93,9 +110,24 @@ fn probe_answers_openmetrics() {
     );
     assert!(text.contains("dane_dnssec_status{"), "{text}");
     assert!(text.ends_with("# EOF\n"), "{text}");
-    // Percent-encoded and defaulted service.
+    assert!(text.contains("\r\nVary: Accept\r\n"), "{text}");
+    assert!(text.contains("\nprobe_success 0\n"), "{text}");
+    assert!(
+        text.contains("\n# UNIT probe_duration_seconds seconds\n"),
+        "{text}"
+    );
+    // Percent-encoded and defaulted module; no Accept header: the text format 0.0.4.
     let (status, text) = get(&server.addr, "/probe?target=nx%2Etest");
     assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("# EOF") && !text.contains("# UNIT"),
+        "{text}"
+    );
+    assert!(text.contains("\nprobe_success 0\n"), "{text}");
     assert!(
         text.contains("domain=\"nx.test.\",service=\"smtp\""),
         "{text}"
@@ -115,9 +147,19 @@ fn hostile_and_unknown_requests_are_refused() {
     let server = start(&nsd, &["--header-timeout", "1"]);
     let cases: &[(&str, u16, &str)] = &[
         (
+            "/probe?target=nonexistent.test&modules=x",
+            400,
+            "unknown parameter \"modules\"",
+        ),
+        (
             "/probe?target=nonexistent.test&module=x",
             400,
-            "unknown parameter \"module\"",
+            "unknown module \"x\"",
+        ),
+        (
+            "/probe?target=nonexistent.test&module=smtp&service=smtp",
+            400,
+            "not both",
         ),
         ("/probe?target=a.test&target=b.test", 400, "given twice"),
         ("/probe?target=%zz", 400, "bad percent-encoding"),
@@ -237,6 +279,8 @@ fn checks_are_limited_and_deadlined() {
             "127.0.0.1:0",
             "--resolver",
             &resolver,
+            // Never resolve from the (real) root servers from a test on the host.
+            "--no-iterate",
         ])
         .args(["--max-checks", "1", "--deadline", "2", "--timeout", "10"])
         .stdin(Stdio::null())
@@ -266,4 +310,311 @@ fn checks_are_limited_and_deadlined() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
     drop(silent);
+}
+
+/// The body of an HTTP response (after the head).
+fn body(response: &str) -> &str {
+    response.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+}
+
+/// `promtool check metrics` on `text`: (passed, what it said).
+fn promtool_check(promtool: &std::path::Path, text: &str) -> (bool, String) {
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success() && said.trim().is_empty(), said)
+}
+
+/// Every exposition the exporter and `dane verify` produce passes Prometheus's own linter:
+/// /probe and /metrics in the text format, /probe in OpenMetrics, and
+/// `dane verify --format openmetrics`. promtool 2.42 parses the text format only; our
+/// OpenMetrics documents parse as text too as long as they hold gauges alone, which /probe
+/// and verify do. The OpenMetrics /metrics has counters (`# TYPE x counter` over
+/// `x_total`), which promtool reads as series without help: it is the negative control
+/// here (promtool does find fault), and the real Prometheus scrape below parses it.
+#[test]
+fn every_output_passes_promtool() {
+    let Some(promtool) = require_tool("promtool", "prometheus") else {
+        return;
+    };
+    let nsd = dane_testenv::Nsd::start_fixtures().unwrap();
+    let server = start(&nsd, &[]);
+    let mut outputs = Vec::new();
+    for target in [
+        "/probe?target=nonexistent.test&module=smtp",
+        "/probe?target=nx.nsec3.test&module=https",
+        "/metrics",
+    ] {
+        for accept in [None, Some(PROMETHEUS_ACCEPT)] {
+            let (status, text) = match accept {
+                Some(a) => get_accept(&server.addr, target, a),
+                None => get(&server.addr, target),
+            };
+            assert_eq!(status, 200, "{text}");
+            let openmetrics =
+                text.contains("Content-Type: application/openmetrics-text; version=1.0.0;");
+            assert_eq!(openmetrics, accept.is_some(), "{text}");
+            if openmetrics && target == "/metrics" {
+                let (passed, said) = promtool_check(&promtool, body(&text));
+                assert!(
+                    !passed && said.contains("dane_exporter_checks_total no help text"),
+                    "{said}"
+                );
+                continue;
+            }
+            outputs.push((
+                format!("{target} (Accept {accept:?})"),
+                body(&text).to_owned(),
+            ));
+        }
+    }
+    let resolver = format!("127.0.0.1:{}", nsd.port());
+    let anchor = fixture("dns/anchors/root.ds");
+    for domain in ["nonexistent.test", "nx.nsec.test"] {
+        let r = run(&[
+            "verify",
+            domain,
+            "--format",
+            "openmetrics",
+            "--resolver",
+            &resolver,
+            "--trust-anchor",
+            &anchor,
+            "--at",
+            "2026-12-01T00:00:00Z",
+            "--timeout",
+            "5",
+        ]);
+        assert!(r.stdout.ends_with("# EOF\n"), "{r:?}");
+        outputs.push((
+            format!("dane verify {domain} --format openmetrics"),
+            r.stdout,
+        ));
+    }
+    for (what, text) in &outputs {
+        let (passed, said) = promtool_check(&promtool, text);
+        assert!(passed, "{what}: promtool says {said}\n{text}");
+    }
+}
+
+/// A Prometheus process with its own config and storage, killed (by its handle) at the end.
+struct Prometheus {
+    child: Child,
+    addr: String,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// GET from Prometheus's HTTP API (HTTP/1.0: no chunking); the JSON `data`.
+fn prometheus_api(prometheus: &Prometheus, path_and_query: &str) -> serde_json::Value {
+    let (status, text) = send(
+        &prometheus.addr,
+        format!("GET {path_and_query} HTTP/1.0\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(status, 200, "{path_and_query}: {text}");
+    let doc: serde_json::Value = serde_json::from_str(body(&text)).unwrap();
+    assert_eq!(doc["status"], "success", "{text}");
+    doc["data"].clone()
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// An instant query's result vector.
+fn query(prometheus: &Prometheus, promql: &str) -> Vec<serde_json::Value> {
+    let data = prometheus_api(
+        prometheus,
+        &format!("/api/v1/query?query={}", url_encode(promql)),
+    );
+    data["result"].as_array().cloned().unwrap_or_default()
+}
+
+fn start_prometheus(binary: &std::path::Path, exporter: &str) -> Prometheus {
+    let dir = std::env::temp_dir().join(format!(
+        "dane-cli-prometheus-{}-{}",
+        std::process::id(),
+        exporter.replace([':', '.'], "-")
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The scrape configs of the blackbox exporter's README ("Prometheus Configuration"),
+    // with our module names and this exporter's address.
+    let config = format!(
+        "global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: 'blackbox'
+    metrics_path: /probe
+    params:
+      module: [smtp]
+    static_configs:
+      - targets:
+        - nonexistent.test
+        - nx.nsec.test
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: {exporter}  # The blackbox exporter's real hostname:port.
+  - job_name: 'blackbox_exporter'  # collect blackbox exporter's operational metrics.
+    static_configs:
+      - targets: ['{exporter}']
+"
+    );
+    std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+    for _attempt in 0..3 {
+        // A port free now; Prometheus failing to bind it (a race) is retried.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+        let child = std::process::Command::new(binary)
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut p = Prometheus {
+            child,
+            addr,
+            dir: dir.clone(),
+        };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if p.child.try_wait().unwrap().is_some() {
+                break; // exited: most likely the port was taken
+            }
+            if let Ok(mut s) = TcpStream::connect(&p.addr) {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = s.write_all(b"GET /-/ready HTTP/1.0\r\n\r\n");
+                let mut out = String::new();
+                let _ = s.read_to_string(&mut out);
+                if out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200") {
+                    return p;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let _ = p.child.kill();
+        let _ = p.child.wait();
+        std::mem::forget(p); // keep the directory for the next attempt
+    }
+    let log = std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default();
+    panic!("prometheus did not start:\n{log}");
+}
+
+/// A real Prometheus scrapes the exporter as it would a blackbox exporter: the README's
+/// relabel rules turn each static target into `?target=` and `instance`, `module` comes
+/// from `params`. Prometheus asks for OpenMetrics first, and parses it strictly: the
+/// targets are up with no scrape error, the series are there under the target's
+/// instance, and `probe_duration_seconds` carries its OpenMetrics unit.
+#[test]
+fn prometheus_scrapes_like_a_blackbox_exporter() {
+    let Some(binary) = require_tool("prometheus", "prometheus") else {
+        return;
+    };
+    let nsd = dane_testenv::Nsd::start_fixtures().unwrap();
+    let server = start(&nsd, &[]);
+    let prometheus = start_prometheus(&binary, &server.addr);
+    let started = Instant::now();
+    let wanted = ["nonexistent.test", "nx.nsec.test"];
+    loop {
+        let up = query(&prometheus, "up");
+        let probes = query(&prometheus, "probe_success");
+        if up.len() == 3 && probes.len() == 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no scrape yet: up {up:?}, probe_success {probes:?}, targets {}",
+            prometheus_api(&prometheus, "/api/v1/targets")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let targets = prometheus_api(&prometheus, "/api/v1/targets");
+    let active = targets["activeTargets"].as_array().unwrap();
+    assert_eq!(active.len(), 3, "{targets}");
+    for t in active {
+        assert_eq!(t["health"], "up", "{t}");
+        assert_eq!(t["lastError"], "", "{t}");
+    }
+    for r in query(&prometheus, "probe_success") {
+        let instance = r["metric"]["instance"].as_str().unwrap();
+        assert!(wanted.contains(&instance), "{r}");
+        assert_eq!(r["metric"]["job"], "blackbox", "{r}");
+        assert_eq!(r["value"][1], "0", "not DANE-verified: {r}");
+    }
+    assert_eq!(query(&prometheus, "probe_duration_seconds").len(), 2);
+    let verdicts = query(
+        &prometheus,
+        "dane_domain_verdict{job=\"blackbox\",state=\"nonexistent\",service=\"smtp\"} == 1",
+    );
+    let mut instances: Vec<&str> = verdicts
+        .iter()
+        .map(|r| r["metric"]["instance"].as_str().unwrap())
+        .collect();
+    instances.sort_unstable();
+    assert_eq!(instances, wanted, "{verdicts:?}");
+    let own = query(
+        &prometheus,
+        "dane_exporter_checks_total{job=\"blackbox_exporter\"}",
+    );
+    assert_eq!(own.len(), 1, "{own:?}");
+    let checks: f64 = own[0]["value"][1].as_str().unwrap().parse().unwrap();
+    assert!(checks >= 2.0, "{own:?}");
+    // The unit is only in OpenMetrics: Prometheus parsed that format.
+    let metadata = prometheus_api(
+        &prometheus,
+        "/api/v1/metadata?metric=probe_duration_seconds",
+    );
+    assert_eq!(
+        metadata["probe_duration_seconds"][0]["unit"], "seconds",
+        "{metadata}"
+    );
 }

@@ -1,12 +1,10 @@
 //! `dane tlsa generate` and `dane tlsa match`: outputs, exit codes, every bad-input case,
-//! the JSON schema from the consumer's side, and agreement with ldns-dane, danetool and
-//! hash-slinger.
-
-use std::process::Command;
+//! the JSON schema from the consumer's side. Agreement with ldns-dane, danetool,
+//! hash-slinger and the zone checkers is in the e2e suite (`tests/e2e/tests/e2e/tools.rs`).
 
 use serde::Deserialize;
 
-use crate::common::{fixture, fixture_text, require_tool, run, run_stdin, temp_file};
+use crate::common::{fixture, fixture_text, run, run_stdin, temp_file};
 
 fn pki(name: &str) -> String {
     fixture(&format!("pki/{name}"))
@@ -264,60 +262,6 @@ fn generate_json_schema() {
     assert_eq!(doc.records[1].usage, 2);
 }
 
-#[test]
-fn generated_zone_lines_load_in_real_zone_checkers() {
-    // The lines must paste into a zone file: BIND's named-checkzone and NSD's nsd-checkzone.
-    let r = run(&[
-        "tlsa",
-        "generate",
-        "--recommended",
-        "--cert",
-        &pki("chain-rsa-full.pem"),
-        "--name",
-        "mx1.example.test",
-        "--ttl",
-        "3600",
-    ]);
-    let generic = run(&[
-        "tlsa",
-        "generate",
-        "--cert",
-        &pki("leaf-ec.pem"),
-        "--name",
-        "mx2.example.test",
-        "--format",
-        "generic",
-        "--selector",
-        "0",
-        "--mtype",
-        "0",
-    ]);
-    let zone = format!(
-        "$ORIGIN example.test.\n$TTL 3600\n@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n{}{}",
-        r.stdout, generic.stdout
-    );
-    let path = temp_file("zone.example.test", zone.as_bytes());
-    for (tool, package, args) in [
-        (
-            "named-checkzone",
-            "bind9-utils",
-            vec!["example.test", path.as_str()],
-        ),
-        ("nsd-checkzone", "nsd", vec!["example.test", path.as_str()]),
-    ] {
-        let Some(bin) = require_tool(tool, package) else {
-            continue;
-        };
-        let out = Command::new(bin).args(&args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{tool}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
 // ---------------------------------------------------------------------------- bad input
 
 /// Bad input: exit 2, nothing on stdout, exactly one line on stderr naming the input and
@@ -555,21 +499,85 @@ fn match_authenticates_with_exit_0_and_a_table() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert!(lines[0].starts_with("#  RECORD"), "{}", r.stdout);
+    // Canonical order (RFC 4034 6.3): 2 1 1 sorts before 3 1 1, whatever the input order;
+    // matched records are shown whole.
     assert!(
-        lines[1].contains("matched") && lines[1].contains(" 0 "),
+        lines[1].starts_with(&format!("1  2 1 1 {} ", up(&g("intermediate-ca", 1, 1))))
+            && lines[1].contains("matched")
+            && lines[1].contains(" 1 "),
         "{}",
         lines[1]
     );
     assert!(
-        lines[2].contains("matched") && lines[2].contains(" 1 "),
+        lines[2].starts_with(&format!("2  3 1 1 {} ", up(&g("leaf-rsa", 1, 1))))
+            && lines[2].contains("matched")
+            && lines[2].contains(" 0 "),
         "{}",
         lines[2]
     );
     assert!(
-        lines[3].starts_with("authenticated: record 1 (3 1 1)"),
+        lines[3].starts_with("authenticated: record 1 (2 1 1)"),
         "{}",
         lines[3]
     );
+}
+
+/// Issue 12.10: PKIX usages offline, with --ca-file (and --system-roots): a `1 1 1` of the
+/// leaf and a `0 1 1` of the intermediate count only when the chain validates for --name.
+#[test]
+fn match_pkix_usages_with_a_ca_file() {
+    let ee = format!("1 1 1 {}", g("leaf-rsa", 1, 1));
+    let ta = format!("0 1 1 {}", g("intermediate-ca", 1, 1));
+    let base = |extra: &[&str]| {
+        let chain = pki("chain-rsa.pem");
+        let mut args = vec![
+            "tlsa", "match", "--chain", &chain, "--record", &ee, "--record", &ta,
+        ];
+        args.extend_from_slice(extra);
+        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&refs)
+    };
+    let root = pki("root-ca.pem");
+    // Without anchors: unusable, as before.
+    let r = base(&["--name", "mx1.example.test"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.stdout.matches("unusable").count(), 4, "{}", r.stdout);
+    // With the test root: both match, at the depth the DEPTH column gives.
+    let r = base(&["--name", "mx1.example.test", "--ca-file", &root]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let out = r.stdout.replace(&root, "ROOT");
+    crate::verify::golden("tlsa-match-pkix.txt", &out);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[1].contains("matched  1      matches at depth 1; PKIX validation passed"),
+        "{out}"
+    );
+    assert!(
+        lines[2].contains("matched  0      matches at depth 0; PKIX validation passed"),
+        "{out}"
+    );
+    // The wrong name: PKIX fails, so the records are rejected.
+    let r = base(&["--name", "other.example.test", "--ca-file", &root]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.stdout.matches("rejected").count(), 2, "{}", r.stdout);
+    // The system store does not hold the test root.
+    if std::path::Path::new("/etc/ssl/certs/ca-certificates.crt").is_file() {
+        let r = base(&["--name", "mx1.example.test", "--system-roots"]);
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(r.stdout.contains("PKIX validation failed"), "{}", r.stdout);
+    }
+    // With --smtp they stay unusable (RFC 7672 3.1.3).
+    let r = base(&["--name", "mx1.example.test", "--ca-file", &root, "--smtp"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    // PKIX needs a name; a bad anchor file is an input error.
+    let r = base(&["--ca-file", &root]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--ca-file needs --name"), "{}", r.stderr);
+    let r = base(&["--name", "mx1.example.test", "--ca-file", &pki("README.md")]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--ca-file"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
 }
 
 #[test]
@@ -837,15 +845,16 @@ fn match_json_schema() {
     let doc: MatchDoc = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(doc.version, 1);
     assert_eq!(doc.verdict, "authenticated");
-    assert!(doc.reason.contains("record 1 (2 0 2)"), "{}", doc.reason);
+    assert!(doc.reason.contains("record 2 (2 0 2)"), "{}", doc.reason);
     assert_eq!(doc.at, "2030-01-01T00:00:00Z");
     assert_eq!(doc.reference_ids, vec!["x.mail.example.test"]);
     assert_eq!(doc.chain_length, 3);
     assert_eq!(doc.records.len(), 2);
-    let ta = &doc.records[0];
+    // Canonical order: 1 1 1 before 2 0 2.
+    let ta = &doc.records[1];
     assert_eq!(
         (ta.index, ta.status.as_str(), ta.depth),
-        (0, "matched", Some(2))
+        (1, "matched", Some(2))
     );
     assert_eq!(
         (ta.record.usage, ta.record.selector, ta.record.matching_type),
@@ -853,210 +862,10 @@ fn match_json_schema() {
     );
     assert_eq!(ta.record.data, g("root-ca", 0, 2));
     assert!(ta.detail.contains("x.mail.example.test"), "{}", ta.detail);
-    let pkix = &doc.records[1];
+    let pkix = &doc.records[0];
     assert_eq!(pkix.status, "unusable");
     assert_eq!(
         pkix.unusable.as_ref().map(|u| u.kind.as_str()),
         Some("pkix-usage-in-smtp")
     );
-}
-
-// --------------------------------------------------------------- reference implementations
-
-/// The association data (lower-case hex) from an `ldns-dane ... create` or `danetool
-/// --tlsa-rr` output line: the last hex token of the TLSA line.
-fn tool_hex(output: &str) -> String {
-    let line = output
-        .lines()
-        .find(|l| l.contains("TLSA"))
-        .unwrap_or_else(|| panic!("no TLSA line in {output:?}"));
-    line.split_whitespace()
-        .rfind(|t| t.len() >= 40 && t.bytes().all(|b| b.is_ascii_hexdigit()))
-        .unwrap_or_else(|| panic!("no data in {line:?}"))
-        .to_ascii_lowercase()
-}
-
-fn ours(args: &[&str]) -> String {
-    let r = run(args);
-    assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
-    r.stdout
-        .split_whitespace()
-        .next_back()
-        .unwrap()
-        .to_ascii_lowercase()
-}
-
-#[test]
-fn agrees_with_ldns_dane() {
-    let Some(ldns_dane) = require_tool("ldns-dane", "ldnsutils") else {
-        return;
-    };
-    for (name, host) in [
-        ("rsa", "mx1"),
-        ("ec", "mx2"),
-        ("ed25519", "mx3"),
-        ("p384", "mx4"),
-    ] {
-        let chain = pki(&format!("chain-{name}-full.pem"));
-        let host = format!("{host}.example.test");
-        for (u, s, m, offset) in [
-            ("3", "1", "1", None),
-            ("3", "0", "1", None),
-            ("2", "1", "1", Some("1")),
-        ] {
-            let mut args = vec!["-c", chain.as_str()];
-            if let Some(o) = offset {
-                // -o N: the Nth certificate from the end of the chain (1 = the intermediate).
-                args.extend(["-o", o]);
-            }
-            args.extend(["create", host.as_str(), "25", u, s, m]);
-            let out = Command::new(&ldns_dane).args(&args).output().unwrap();
-            assert!(
-                out.status.success(),
-                "ldns-dane {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let theirs = tool_hex(&String::from_utf8_lossy(&out.stdout));
-            let mine = ours(&[
-                "tlsa",
-                "generate",
-                "--cert",
-                &chain,
-                "--usage",
-                u,
-                "--selector",
-                s,
-                "--mtype",
-                m,
-            ]);
-            assert_eq!(mine, theirs, "{name} {u} {s} {m}");
-        }
-    }
-}
-
-#[test]
-fn agrees_with_danetool() {
-    let Some(danetool) = require_tool("danetool", "gnutls-bin") else {
-        return;
-    };
-    for name in ["rsa", "ec", "ed25519", "p384"] {
-        let leaf = pki(&format!("leaf-{name}.pem"));
-        let chain = pki(&format!("chain-{name}.pem"));
-        let issuer = pki("intermediate-ca.pem");
-        for (u, s, m, cert, extra) in [
-            ("3", "1", "1", &leaf, vec![]),
-            ("3", "0", "1", &leaf, vec!["--x509"]),
-            ("2", "1", "1", &issuer, vec!["--ca"]),
-        ] {
-            let mut args = vec![
-                "--tlsa-rr",
-                "--load-certificate",
-                cert.as_str(),
-                "--host",
-                "mx.example.test",
-                "--port",
-                "25",
-            ];
-            args.extend(extra);
-            let out = Command::new(&danetool).args(&args).output().unwrap();
-            assert!(
-                out.status.success(),
-                "danetool {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let text = String::from_utf8_lossy(&out.stdout);
-            assert!(text.contains(&format!("( 0{u} 0{s} 0{m} ")), "{text}");
-            let theirs = tool_hex(&text);
-            let mine = ours(&[
-                "tlsa",
-                "generate",
-                "--cert",
-                &chain,
-                "--usage",
-                u,
-                "--selector",
-                s,
-                "--mtype",
-                m,
-            ]);
-            assert_eq!(mine, theirs, "{name} {u} {s} {m}");
-        }
-    }
-}
-
-#[test]
-fn agrees_with_hash_slinger() {
-    let Some(tlsa) = require_tool("tlsa", "hash-slinger") else {
-        return;
-    };
-    // hash-slinger's `tlsa --create --certificate` reads only the file; it runs in an empty
-    // network namespace (`unshare --net`, root) when it can, so it cannot reach a resolver.
-    let isolate = Command::new("unshare")
-        .args(["--net", "true"])
-        .status()
-        .is_ok_and(|s| s.success());
-    for name in ["rsa", "ec", "ed25519", "p384"] {
-        let leaf = pki(&format!("leaf-{name}.pem"));
-        let issuer = pki("intermediate-ca.pem");
-        // Every key type for 3 1 1 and 3 0 1; the other forms once (a Python start each).
-        let mut forms = vec![("3", "1", "1", &leaf), ("3", "0", "1", &leaf)];
-        if name == "rsa" {
-            forms.extend([
-                ("3", "1", "2", &leaf),
-                ("3", "0", "0", &leaf),
-                ("2", "1", "1", &issuer),
-            ]);
-        }
-        for (u, s, m, cert) in forms {
-            let args = [
-                "--create",
-                "--certificate",
-                cert.as_str(),
-                "--port",
-                "25",
-                "--usage",
-                u,
-                "--selector",
-                s,
-                "--mtype",
-                m,
-                "mx.example.test",
-            ];
-            let out = if isolate {
-                Command::new("unshare")
-                    .arg("--net")
-                    .arg(&tlsa)
-                    .args(args)
-                    .output()
-            } else {
-                Command::new(&tlsa).args(args).output()
-            }
-            .unwrap();
-            assert!(
-                out.status.success(),
-                "tlsa {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let text = String::from_utf8_lossy(&out.stdout);
-            let line = text
-                .lines()
-                .find(|l| l.contains(" TLSA "))
-                .unwrap_or_else(|| panic!("no TLSA line: {text}"));
-            assert!(line.contains(&format!("TLSA {u} {s} {m} ")), "{line}");
-            let theirs = line.split_whitespace().last().unwrap().to_ascii_lowercase();
-            let mine = ours(&[
-                "tlsa",
-                "generate",
-                "--cert",
-                cert,
-                "--usage",
-                u,
-                "--selector",
-                s,
-                "--mtype",
-                m,
-            ]);
-            assert_eq!(mine, theirs, "{name} {u} {s} {m}");
-        }
-    }
 }

@@ -77,16 +77,43 @@ struct TlsaDoc {
     base: Option<String>,
     usable: Option<usize>,
     source: String,
+    lookups: Vec<TlsaLookupDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TlsaLookupDoc {
+    name: String,
+    security: SecurityDoc,
+    expires: Option<u64>,
+    answer: TlsaAnswerDoc,
+}
+
+#[derive(Debug, Deserialize)]
+struct TlsaAnswerDoc {
+    kind: String,
+    #[serde(default)]
+    records: Vec<RecordDoc>,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord, Clone)]
+struct RecordDoc {
+    usage: u8,
+    selector: u8,
+    matching_type: u8,
+    data: String,
 }
 
 #[derive(Debug, Deserialize)]
 struct CandidateDoc {
     verdict: VerdictDoc,
+    publish: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Warning {
     code: String,
+    host: Option<String>,
+    message: String,
 }
 
 fn doc(stdout: &str) -> Doc {
@@ -144,6 +171,30 @@ fn rollover_precheck_of_a_csr_needs_no_connection() {
         c.verdict.reason
     );
     assert_eq!(h.verdict.status, "failed");
+    // What to publish: the line `dane tlsa generate --csr next.csr --name mx.alg13.test`
+    // prints, for the host's TLSA owner.
+    let generated = run(&["tlsa", "generate", "--csr", &csr, "--name", "mx.alg13.test"]);
+    assert_eq!(generated.code, 0, "{generated:?}");
+    let lines: Vec<String> = generated.stdout.lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 1, "{}", generated.stdout);
+    assert_eq!(c.publish, lines);
+    let text = verify(&nsd, &["alg13.test", "--csr", &csr]);
+    assert!(
+        text.stdout.contains(&format!(
+            "to accept the candidate, add to the zone:\n      {}\n",
+            lines[0]
+        )),
+        "{}",
+        text.stdout
+    );
+    let nagios = verify(&nsd, &["alg13.test", "--csr", &csr, "--format", "nagios"]);
+    assert!(
+        nagios
+            .stdout
+            .contains(&format!("    add to the zone: {}\n", lines[0])),
+        "{}",
+        nagios.stdout
+    );
     assert!(d.rollover_ready.is_none());
     assert!(!d.reason.is_empty());
     // Signatures end 2036-01-01: nothing expires within the default 30 days...
@@ -267,8 +318,8 @@ fn bad_input_is_one_line_exit_2_and_nothing_on_stdout() {
 }
 
 /// Every interop scenario, replayed from the evidence recorded in the interop environment
-/// (`fixtures/interop/evidence`, refreshed by `DANE_RECORD_EVIDENCE=1 cargo test -p dane-cli
-/// --test cli interop` as root): the verdict and exit code of `scenarios.tsv`, with no
+/// (`fixtures/interop/evidence`, refreshed by `DANE_RECORD_EVIDENCE=1 cargo test -p dane-e2e
+/// interop` as root): the verdict and exit code of `scenarios.tsv`, with no
 /// network, no namespace and no root.
 #[test]
 fn interop_scenarios_replay_from_recorded_evidence() {
@@ -279,7 +330,7 @@ fn interop_scenarios_replay_from_recorded_evidence() {
         let file = dir.join(format!("{}.json", s.domain));
         assert!(
             file.exists(),
-            "{}: no recorded evidence (record it: DANE_RECORD_EVIDENCE=1 cargo test -p dane-cli --test cli interop)",
+            "{}: no recorded evidence (record it: DANE_RECORD_EVIDENCE=1 cargo test -p dane-e2e interop)",
             file.display()
         );
         let r = run(&["verify", "--evidence", file.to_str().unwrap(), "--json"]);
@@ -401,4 +452,269 @@ fn ci_precheck_script_keeps_the_report_and_fails_the_pipeline() {
         .output()
         .unwrap();
     assert_eq!(usage.status.code(), Some(2));
+}
+
+/// The interop evidence of one scenario.
+fn evidence(scenario: &str) -> String {
+    dane_testenv::interop::interop_dir()
+        .join("evidence")
+        .join(format!("{scenario}.json"))
+        .display()
+        .to_string()
+}
+
+/// Compares `actual` with `tests/golden/NAME` (DANE_UPDATE_GOLDEN=1 rewrites it).
+pub(crate) fn golden(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("DANE_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (DANE_UPDATE_GOLDEN=1 writes it)", path.display()));
+    assert_eq!(actual, expected, "{name} differs from its golden file");
+}
+
+/// The outputs an operator reads mid-rollover, from recorded scenarios (no network): the
+/// text, nagios and OpenMetrics documents as golden files.
+#[test]
+fn recorded_scenarios_render_as_their_golden_files() {
+    for (scenario, format, code) in [
+        ("rollover.test", "text", 0),
+        ("twomx.test", "text", 1),
+        ("twomx.test", "nagios", 2),
+        ("tlsa-expired.test", "text", 1),
+        ("tlsa-expired.test", "nagios", 2),
+        ("tlsa-expired.test", "openmetrics", 1),
+        ("expired-leaf.test", "text", 0),
+    ] {
+        let r = run(&[
+            "verify",
+            "--evidence",
+            &evidence(scenario),
+            "--format",
+            format,
+        ]);
+        assert_eq!(r.code, code, "{scenario} {format}: {r:?}");
+        // The one figure that depends on the machine: how long the replay took.
+        let out: String = r
+            .stdout
+            .lines()
+            .map(|l| match l.split_once("} ") {
+                Some((series, _)) if series.starts_with("dane_probe_duration_seconds{") => {
+                    format!("{series}}} 0.000000\n")
+                }
+                _ => format!("{l}\n"),
+            })
+            .collect();
+        golden(&format!("verify-{scenario}-{format}.txt"), &out);
+    }
+}
+
+/// Issue 12.3: a TLSA signature that expired reads in the past in every output, never the
+/// later expiry of the keys above it.
+#[test]
+fn an_expired_signature_reads_in_the_past() {
+    let file = evidence("tlsa-expired.test");
+    let at = {
+        let b: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        b["at"].as_u64().unwrap()
+    };
+    let r = run(&["verify", "--evidence", &file, "--json"]);
+    let d = doc(&r.stdout);
+    let t = &d.hosts[0].tlsa.as_ref().unwrap().lookups[0];
+    assert_eq!(t.name, "_25._tcp.mx.tlsa-expired.test.");
+    assert_eq!(t.security.status, "bogus");
+    let expires = t.expires.expect("the expired signature's time");
+    assert!(expires < at, "{expires} is not before {at}");
+    let r = run(&["verify", "--evidence", &file, "--format", "nagios"]);
+    let days: f64 = r
+        .stdout
+        .split("rrsig_days=")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(days <= 0.0, "rrsig_days={days}: {}", r.stdout);
+    let r = run(&["verify", "--evidence", &file, "--format", "openmetrics"]);
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| {
+            l.starts_with("dane_rrsig_expiry_timestamp_seconds{") && l.contains("type=\"TLSA\"")
+        })
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    let value: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(value < at, "{line}");
+}
+
+/// Issue 12.1: records in RFC 4034 6.3 canonical order everywhere; the text shows the
+/// matched record's data whole and the others by a prefix unique within the set.
+#[test]
+fn records_are_in_canonical_order_and_the_match_is_shown_whole() {
+    let file = evidence("rollover.test");
+    let d = doc(&run(&["verify", "--evidence", &file, "--json"]).stdout);
+    let records = &d.hosts[0].tlsa.as_ref().unwrap().lookups[0].answer.records;
+    assert_eq!(
+        d.hosts[0].tlsa.as_ref().unwrap().lookups[0].answer.kind,
+        "records"
+    );
+    assert_eq!(records.len(), 2);
+    let mut sorted = records.clone();
+    sorted.sort();
+    assert_eq!(records, &sorted, "canonical order is RDATA order");
+    let text = run(&["verify", "--evidence", &file]).stdout;
+    let matched = records
+        .iter()
+        .find(|r| text.contains(&r.data.to_uppercase()))
+        .expect("the matched record's data, whole");
+    let other = records.iter().find(|r| *r != matched).unwrap();
+    assert!(!text.contains(&other.data.to_uppercase()), "{text}");
+    assert!(
+        text.contains(&format!("{}...", &other.data.to_uppercase()[..8])),
+        "{text}"
+    );
+}
+
+/// Issue 12.5: a single record that matches is advice (OK), a WARNING with
+/// --require-spare; --tlsa with --cert counts endpoints and candidates apart, the same on
+/// the line and in the perfdata, and says rollover-ready.
+#[test]
+fn nagios_advice_and_rollover_readiness() {
+    let file = evidence("ee311.test");
+    // --warn-days 1: the recorded signatures expire within 30 days of the recording.
+    let r = run(&[
+        "verify",
+        "--evidence",
+        &file,
+        "--format",
+        "nagios",
+        "--warn-days",
+        "1",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .starts_with("DANE OK - ee311.test.: verified, 2/2 endpoints verified |"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("\nadvice [no-spare-record] mx.ee311.test.: "),
+        "{}",
+        r.stdout
+    );
+    let r = run(&[
+        "verify",
+        "--evidence",
+        &file,
+        "--format",
+        "nagios",
+        "--warn-days",
+        "1",
+        "--require-spare",
+    ]);
+    assert_eq!(r.code, 1, "WARNING when a spare is asked for: {r:?}");
+    let r = run(&[
+        "verify",
+        "--evidence",
+        &file,
+        "--warn-days",
+        "1",
+        "--strict",
+    ]);
+    assert_eq!(r.code, 0, "advice is no --strict failure: {r:?}");
+    let r = run(&[
+        "verify",
+        "--evidence",
+        &file,
+        "--warn-days",
+        "1",
+        "--strict",
+        "--require-spare",
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+
+    // rollover.test serves leaf-rsa; the candidate set has its record and leaf-ec's, the
+    // candidate certificate is chain-ec.
+    let rsa = run(&["tlsa", "generate", "--cert", &fixture("pki/leaf-rsa.pem")]).stdout;
+    let ec = run(&["tlsa", "generate", "--cert", &fixture("pki/leaf-ec.pem")]).stdout;
+    let set = temp_file("rollover.tlsa", format!("{rsa}{ec}").as_bytes());
+    let r = run(&[
+        "verify",
+        "--evidence",
+        &evidence("rollover.test"),
+        "--tlsa",
+        &set,
+        "--cert",
+        &fixture("pki/chain-ec.pem"),
+        "--format",
+        "nagios",
+        "--warn-days",
+        "1",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let first = r.stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with("DANE OK - rollover.test.: verified, 2/2 endpoints verified, candidate accepted at 1/1 hosts, rollover-ready |"),
+        "{first}"
+    );
+    assert!(
+        first.contains(" endpoints=2;;;0 verified=2;;;0 "),
+        "{first}"
+    );
+    assert!(
+        first.contains(" candidates=1;;;0 candidates_verified=1;;;0 rollover_ready=1;;;0;1 "),
+        "{first}"
+    );
+    let d = doc(&run(&[
+        "verify",
+        "--evidence",
+        &evidence("rollover.test"),
+        "--tlsa",
+        &set,
+        "--cert",
+        &fixture("pki/chain-ec.pem"),
+        "--json",
+    ])
+    .stdout);
+    assert_eq!(d.rollover_ready, Some(true));
+    assert_eq!(
+        d.reason,
+        "all 2 endpoints and 1 candidate authenticate with DANE"
+    );
+}
+
+/// Issue 12.6: warnings about an endpoint name its host and address.
+#[test]
+fn endpoint_warnings_name_host_and_address() {
+    let d = doc(&run(&[
+        "verify",
+        "--evidence",
+        &evidence("expired-leaf.test"),
+        "--json",
+    ])
+    .stdout);
+    let w: Vec<&Warning> = d
+        .warnings
+        .iter()
+        .filter(|w| w.code == "certificate-expires")
+        .collect();
+    assert_eq!(w.len(), 2, "{:?}", d.warnings);
+    assert!(
+        w[0].message
+            .starts_with("mx.expired-leaf.test. 192.0.2.33:25: "),
+        "{}",
+        w[0].message
+    );
+    assert!(
+        w[1].message
+            .starts_with("mx.expired-leaf.test. [2001:db8::33]:25: "),
+        "{}",
+        w[1].message
+    );
+    assert_eq!(w[0].host.as_deref(), Some("mx.expired-leaf.test."));
 }
