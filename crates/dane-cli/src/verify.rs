@@ -522,8 +522,14 @@ pub fn text(report: &Report, color: bool) -> String {
             }
         );
     }
+    // A host's preference is its MX preference, or its SRV priority (RFC 2782).
+    let pref_label = if report.srv.is_some() {
+        "SRV priority"
+    } else {
+        "MX"
+    };
     for h in &report.hosts {
-        host_text(&mut o, h, &report.reason, color);
+        host_text(&mut o, h, &report.reason, pref_label, color);
     }
     let (advice, warnings): (Vec<_>, Vec<_>) = report.warnings.iter().partition(|w| w.is_advice());
     for (title, list) in [("warnings", warnings), ("advice", advice)] {
@@ -546,10 +552,10 @@ fn once(reason: &str, headline: &str) -> String {
     }
 }
 
-fn host_text(o: &mut String, h: &HostReport, headline: &str, color: bool) {
+fn host_text(o: &mut String, h: &HostReport, headline: &str, pref_label: &str, color: bool) {
     let pref = h
         .preference
-        .map_or_else(String::new, |p| format!(" (MX {p})"));
+        .map_or_else(String::new, |p| format!(" ({pref_label} {p})"));
     // The host's reason is one of its endpoints' or its candidate's when it has them: it is
     // printed there, once, and the host line only counts.
     let judged = h.endpoints.len() + usize::from(h.candidate.is_some());

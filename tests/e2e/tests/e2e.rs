@@ -11,5 +11,7 @@
 mod delv;
 #[path = "e2e/interop.rs"]
 mod interop;
+#[path = "e2e/services.rs"]
+mod services;
 #[path = "e2e/tools.rs"]
 mod tools;

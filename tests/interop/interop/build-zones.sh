@@ -306,6 +306,10 @@ if [ "$bulk" -gt 0 ]; then
   done
 fi
 
+# --- services other than SMTP to MX: SRV, Dovecot, Postfix submission, Prosody -------------
+# shellcheck source=service-zones.sh
+. "$(dirname "$0")/service-zones.sh"
+
 # --- the TLD and the root -------------------------------------------------------------------
 { apex test; printf '%s\n' "${deleg[@]}"; } > "$work/test"
 signed test ECDSAP256SHA256

@@ -90,6 +90,9 @@ use std::time::{Duration, Instant};
 
 use crate::{Error, find_program, io, nsd_config, read_table, stop, zone_files};
 
+mod services;
+pub use services::{SERVICES, SNI_MAIL, SNI_WWW, ServiceScenario, service_scenarios};
+
 /// The netns name prefix: only namespaces with this prefix are ever removed.
 const PREFIX: &str = "dane-it-";
 
@@ -413,10 +416,10 @@ impl Interop {
         // integrity checks before the master runs.
         let mut starting = Vec::new();
         for (name, tls) in POSTFIX_SERVERS {
-            let addrs: Vec<&str> = listeners
+            let addrs: Vec<(&str, &str)> = listeners
                 .iter()
                 .filter(|r| r[0] == name)
-                .map(|r| r[1].as_str())
+                .map(|r| (r[1].as_str(), r[2].as_str()))
                 .collect();
             if !addrs.is_empty() {
                 let base = self.configure_postfix(name, tls, &addrs)?;
@@ -433,6 +436,8 @@ impl Interop {
                 starting.push((base, child));
             }
         }
+        // Dovecot and Prosody start while Postfix does; every listener is waited for below.
+        self.start_services(&listeners)?;
         let mut first_error = None;
         for (base, mut child) in starting {
             let status = child.wait().map_err(io("waiting for postfix start"))?;
@@ -652,7 +657,7 @@ impl Interop {
         &self,
         name: &str,
         tls: Option<(&str, &str)>,
-        addrs: &[&str],
+        addrs: &[(&str, &str)],
     ) -> Result<PathBuf, Error> {
         let base = self.dir.join(format!("postfix-{name}"));
         let (conf, queue, data) = (base.join("conf"), base.join("queue"), base.join("data"));
@@ -677,21 +682,17 @@ impl Interop {
              mail_owner = postfix\nsetgid_group = postdrop\nmyhostname = {name}.servers.test\n\
              mydestination =\ninet_interfaces = all\ninet_protocols = all\n\
              maillog_file_prefixes = {}\nmaillog_file = {}/maillog\nsmtpd_peername_lookup = no\n\
-             smtpd_banner = $myhostname ESMTP dane interop ({name})\n{tls_lines}",
+             smtpd_banner = $myhostname ESMTP dane interop ({name})\n{tls_lines}{}",
             queue.display(),
             data.display(),
             base.display(),
             base.display(),
+            services::postfix_extra(self, name, &base)?,
         );
         write_settled(&conf.join("main.cf"), &main)?;
         let mut master = String::new();
-        for a in addrs {
-            let a = if a.contains(':') {
-                format!("[{a}]")
-            } else {
-                a.to_string()
-            };
-            master.push_str(&format!("{a}:smtp inet n - n - - smtpd\n"));
+        for (addr, port) in addrs {
+            master.push_str(&services::postfix_master_line(addr, port));
         }
         master.push_str(MASTER_CF);
         write_settled(&conf.join("master.cf"), &master)?;
@@ -746,9 +747,13 @@ impl Interop {
              http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
              fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
              server {{\n{listen}    server_name www.https.test;\n    ssl_certificate {};\n    \
-             ssl_certificate_key {};\n    location / {{ return 200 \"dane interop\\n\"; }}\n  }}\n}}\n",
+             ssl_certificate_key {};\n    location / {{ return 200 \"dane interop\\n\"; }}\n  }}\n  \
+             server {{\n{listen}    server_name {SNI_WWW};\n    ssl_certificate {};\n    \
+             ssl_certificate_key {};\n    location / {{ return 200 \"dane interop (SNI)\\n\"; }}\n  }}\n}}\n",
             pki_dir().join("chain-rsa.pem").display(),
             pki_dir().join("leaf-rsa.key").display(),
+            pki_dir().join("chain-ec.pem").display(),
+            pki_dir().join("leaf-ec.key").display(),
         );
         let conf_path = ndir.join("nginx.conf");
         std::fs::write(&conf_path, conf).map_err(io("writing nginx.conf"))?;
@@ -793,14 +798,20 @@ impl Interop {
             self.dir.join("nginx.stderr"),
         ];
         self.check_alive("nginx", &logs)?;
+        let service_logs = self.service_logs();
+        for name in ["dovecot", "dovecot-notls", "prosody", "prosody-notls"] {
+            self.check_alive(name, &service_logs)?;
+        }
         let missing = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let server = missing.split(' ').next().unwrap_or("");
         Err(Error::Startup {
-            program: "postfix/nginx",
+            program: "postfix/nginx/dovecot/prosody",
             reason: format!("not listening after 20 s (server, address, port): {missing}"),
             log: crate::read_logs(&[
                 self.dir.join(format!("postfix-{server}/maillog")),
                 self.dir.join("nginx/error.log"),
+                self.dir.join(format!("{server}/{server}.log")),
+                self.dir.join(format!("{server}.stderr")),
             ]),
         })
     }
