@@ -205,7 +205,7 @@ fn shorten(text: &str, max: usize) -> String {
     cut
 }
 
-/// Perfdata: 'label'=value[UOM];[warn];[crit];[min];[max] (guidelines, section 2.6); a
+/// Perfdata: `'label'=value[UOM];[warn];[crit];[min];[max]` (guidelines, section 2.6); a
 /// warning range `N:` alerts below N days.
 fn perfdata(report: &Report, c: &summary::Counts, now: u64, policy: &Policy) -> Vec<String> {
     let mut perf = Vec::new();
