@@ -82,6 +82,9 @@ pub struct RequestTarget {
     pub params: Vec<(String, String)>,
 }
 
+/// Most query parameters accepted (the documented ones number four).
+pub const MAX_PARAMS: usize = 16;
+
 /// Strict percent-decoding (RFC 3986 2.1) of a query component, `+` as space (HTML form
 /// encoding, which Prometheus uses); the result must be UTF-8.
 fn decode(component: &str) -> Result<String, String> {
@@ -94,6 +97,7 @@ fn decode(component: &str) -> Result<String, String> {
                 let hex = bytes
                     .get(i + 1..i + 3)
                     .and_then(|h| std::str::from_utf8(h).ok())
+                    .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
                     .ok_or("bad percent-encoding")?;
                 out.push(hex);
@@ -112,16 +116,24 @@ fn decode(component: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| "a parameter is not UTF-8 once decoded".to_owned())
 }
 
-/// Parses a request target: origin form only (a path, no absolute URL, so no proxying),
-/// query parameters percent-decoded, none given twice.
+/// Checks an HTTP request-target (what `dane serve-metrics` is asked for) and splits it
+/// into the path and the decoded query parameters. Origin form only (RFC 9112 3.2.1): absolute
+/// URLs (proxy requests), authority form and `*` are refused. A parameter given twice is
+/// refused rather than guessed at.
 pub fn parse_request_target(target: &str) -> Result<RequestTarget, String> {
-    // Origin form only (RFC 9112 3.2.1): no absolute URLs, so no proxying.
     if !target.starts_with('/') {
         return Err("the request target must be a path".into());
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    // RFC 3986 3.5: a fragment is never sent; one here is a malformed target.
+    if target.contains('#') {
+        return Err("the request target has a fragment".into());
+    }
     let mut params: Vec<(String, String)> = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
+        if params.len() == MAX_PARAMS {
+            return Err("too many parameters".into());
+        }
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let (k, v) = (decode(k)?, decode(v)?);
         if params.iter().any(|(seen, _)| *seen == k) {
@@ -144,18 +156,20 @@ pub struct ProbeQuery {
     pub service: Service,
 }
 
-/// Validates the `/probe` parameters: `target`, `service`, and `port`/`starttls` only when
-/// `allow_ports` (otherwise callers could make the exporter connect to ports of their
-/// choosing).
+/// Validates the `/probe` parameters: `target`, `module` (the blackbox exporter's name) or
+/// its synonym `service`, and with `allow_ports` also `port` and `starttls`.
 pub fn probe_query(params: &[(String, String)], allow_ports: bool) -> Result<ProbeQuery, String> {
     let mut target = None;
-    let mut service_name = None;
+    let mut module = None;
     let mut port = None;
     let mut starttls = None;
     for (k, v) in params {
         match k.as_str() {
             "target" => target = Some(v),
-            "service" => service_name = Some(v),
+            "module" | "service" if module.is_some() => {
+                return Err("give module or service, not both".into());
+            }
+            "module" | "service" => module = Some((k.as_str(), v)),
             "port" | "starttls" if !allow_ports => {
                 return Err(format!("parameter {k:?} needs --allow-ports"));
             }
@@ -163,7 +177,7 @@ pub fn probe_query(params: &[(String, String)], allow_ports: bool) -> Result<Pro
             "starttls" => starttls = Some(v),
             other => {
                 return Err(format!(
-                    "unknown parameter {other:?} (target, service{})",
+                    "unknown parameter {other:?} (target, module{})",
                     if allow_ports { ", port, starttls" } else { "" }
                 ));
             }
@@ -173,12 +187,15 @@ pub fn probe_query(params: &[(String, String)], allow_ports: bool) -> Result<Pro
     let domain = dane_tlsa::normalize_host(target).map_err(|e| format!("target: {e}"))?;
     let service = match (port, starttls) {
         (None, None) => {
-            let name = service_name.map_or("smtp", String::as_str);
-            service::by_name(name).ok_or_else(|| format!("unknown service {name:?}"))?
+            let (param, name) = module.map_or(("module", "smtp"), |(k, v)| (k, v.as_str()));
+            service::by_name(name).ok_or_else(|| {
+                let names: Vec<&str> = service::SERVICES.iter().map(|s| s.name).collect();
+                format!("unknown {param} {name:?} (one of {})", names.join(", "))
+            })?
         }
         (Some(p), proto) => {
-            if service_name.is_some() {
-                return Err("give service or port, not both".into());
+            if let Some((param, _)) = module {
+                return Err(format!("give {param} or port, not both"));
             }
             let port: u16 = p
                 .parse()
@@ -305,6 +322,11 @@ mod tests {
             ("/probe?target=a&port=25", false, "needs --allow-ports"),
             ("/probe?target=a&port=0", true, "not 1-65535"),
             ("/probe?target=a&port=25&service=smtp", true, "not both"),
+            (
+                "/probe?target=a&module=smtp&service=smtp",
+                false,
+                "not both",
+            ),
             ("/probe?target=a&starttls=smtp", true, "starttls needs port"),
             (
                 "/probe?target=a&port=25&starttls=gopher",
@@ -317,5 +339,54 @@ mod tests {
             let e = probe(target, allow).unwrap_err();
             assert!(e.contains(says), "{target}: {e}");
         }
+    }
+
+    /// The path and parameters expected, or what the refusal says.
+    type Expected<'a> = Result<(&'a str, &'a [(&'a str, &'a str)]), &'a str>;
+
+    fn check_target(target: &str, expected: Expected<'_>) {
+        let got = parse_request_target(target);
+        match expected {
+            Ok((path, params)) => {
+                let got = got.unwrap_or_else(|e| panic!("{target}: {e:?}"));
+                assert_eq!(got.path, path, "{target}");
+                let params: Vec<(String, String)> = params
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect();
+                assert_eq!(got.params, params, "{target}");
+            }
+            Err(says) => {
+                let e = got.expect_err(target);
+                assert!(e.contains(says), "{target}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn request_target_table() {
+        check_target("/", Ok(("/", &[])));
+        check_target("/metrics", Ok(("/metrics", &[])));
+        check_target(
+            "/probe?target=nx%2Etest&module=smtp",
+            Ok(("/probe", &[("target", "nx.test"), ("module", "smtp")])),
+        );
+        check_target("/probe?a+b=c+d&&", Ok(("/probe", &[("a b", "c d")])));
+        check_target("/probe?flag", Ok(("/probe", &[("flag", "")])));
+        check_target("/probe?x=%C3%BC", Ok(("/probe", &[("x", "ü")])));
+        check_target("http://evil.example/probe", Err("must be a path"));
+        check_target("*", Err("must be a path"));
+        check_target("evil.example:443", Err("must be a path"));
+        check_target("", Err("must be a path"));
+        check_target("/probe?target=x#frag", Err("fragment"));
+        check_target("/probe?target=%zz", Err("bad percent-encoding"));
+        check_target("/probe?target=%4", Err("bad percent-encoding"));
+        check_target("/probe?target=%+4", Err("bad percent-encoding"));
+        check_target("/probe?target=%-1", Err("bad percent-encoding"));
+        check_target("/probe?target=%ff%fe", Err("not UTF-8"));
+        check_target("/probe?target=a&target=b", Err("given twice"));
+        check_target("/probe?target=a&targe%74=b", Err("given twice"));
+        let many: String = (0..17).map(|i| format!("p{i}=v&")).collect();
+        check_target(&format!("/probe?{many}"), Err("too many parameters"));
     }
 }

@@ -14,7 +14,6 @@ mod exposition;
 mod nagios;
 mod openmetrics;
 mod probe;
-mod request_target;
 mod resolve;
 mod scan;
 mod serve;

@@ -27,8 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::Args as ClapArgs;
 use dane_check::live::{LiveDns, LiveProber};
-use dane_check::service::{self, Service};
-use dane_probe::Protocol;
+use dane_check::query::{ProbeQuery, parse_request_target, probe_query};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::server::conn::http1;
@@ -41,7 +40,6 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::checkopts::CheckOpts;
 use crate::exposition::{self, Format};
-use crate::request_target;
 use crate::scan::PerAddress;
 use crate::{Context, Exit, clock, term};
 
@@ -213,75 +211,6 @@ pub fn check_head(method: &Method, version: Version, headers: &HeaderMap) -> Res
     Ok(())
 }
 
-/// What `/probe` is asked to check.
-#[derive(Debug, PartialEq, Eq)]
-pub struct ProbeQuery {
-    domain: String,
-    service: Service,
-}
-
-/// Validates the `/probe` parameters: `target`, `module` (the blackbox exporter's name) or
-/// its synonym `service`, and with `allow_ports` also `port` and `starttls`.
-pub fn probe_query(params: &[(String, String)], allow_ports: bool) -> Result<ProbeQuery, String> {
-    let mut target = None;
-    let mut module = None;
-    let mut port = None;
-    let mut starttls = None;
-    for (k, v) in params {
-        match k.as_str() {
-            "target" => target = Some(v),
-            "module" | "service" if module.is_some() => {
-                return Err("give module or service, not both".into());
-            }
-            "module" | "service" => module = Some((k.as_str(), v)),
-            "port" | "starttls" if !allow_ports => {
-                return Err(format!("parameter {k:?} needs --allow-ports"));
-            }
-            "port" => port = Some(v),
-            "starttls" => starttls = Some(v),
-            other => {
-                return Err(format!(
-                    "unknown parameter {other:?} (target, module{})",
-                    if allow_ports { ", port, starttls" } else { "" }
-                ));
-            }
-        }
-    }
-    let target = target.ok_or("missing parameter \"target\"")?;
-    let domain = dane_tlsa::normalize_host(target).map_err(|e| format!("target: {e}"))?;
-    let service = match (port, starttls) {
-        (None, None) => {
-            let (param, name) = module.map_or(("module", "smtp"), |(k, v)| (k, v.as_str()));
-            service::by_name(name).ok_or_else(|| {
-                let names: Vec<&str> = service::SERVICES.iter().map(|s| s.name).collect();
-                format!("unknown {param} {name:?} (one of {})", names.join(", "))
-            })?
-        }
-        (Some(p), proto) => {
-            if let Some((param, _)) = module {
-                return Err(format!("give {param} or port, not both"));
-            }
-            let port: u16 = p
-                .parse()
-                .ok()
-                .filter(|&p| p != 0)
-                .ok_or_else(|| format!("port {p:?}: not 1-65535"))?;
-            let protocol = match proto.map_or("none", String::as_str) {
-                "smtp" => Protocol::Smtp,
-                "imap" => Protocol::Imap,
-                "pop3" => Protocol::Pop3,
-                "xmpp-client" => Protocol::XmppClient,
-                "xmpp-server" => Protocol::XmppServer,
-                "none" => Protocol::Tls,
-                other => return Err(format!("unknown starttls {other:?}")),
-            };
-            service::custom(port, protocol)
-        }
-        (None, Some(_)) => return Err("starttls needs port".into()),
-    };
-    Ok(ProbeQuery { domain, service })
-}
-
 /// A probe's OpenMetrics document with the blackbox exporter's two series added before its
 /// `# EOF`: `probe_success` (1 when `dane verify` would exit 0 with the server's flags) and
 /// `probe_duration_seconds` (the whole check: DNS and every probe).
@@ -380,12 +309,9 @@ impl State {
         if let Err(refused) = check_head(request.method(), request.version(), request.headers()) {
             return refused;
         }
-        let target = match request_target::parse(&request.uri().to_string()) {
+        let target = match parse_request_target(&request.uri().to_string()) {
             Ok(t) => t,
-            Err(e) => {
-                let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-                return error(status, &e.reason);
-            }
+            Err(e) => return error(StatusCode::BAD_REQUEST, &e),
         };
         let accept: Vec<&str> = request
             .headers()
@@ -742,6 +668,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dane_check::service;
 
     fn feed(chunks: &[&[u8]]) -> Result<(), StatusCode> {
         let mut guard = LineGuard::default();
