@@ -90,6 +90,8 @@ use std::time::{Duration, Instant};
 
 use crate::{Error, find_program, io, nsd_config, read_table, stop, zone_files};
 
+mod forwarders;
+pub use forwarders::{BrokenResolver, TestResolver};
 mod services;
 pub use services::{SERVICES, SNI_MAIL, SNI_WWW, ServiceScenario, service_scenarios};
 

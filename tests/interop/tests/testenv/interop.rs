@@ -572,3 +572,86 @@ fn bulk_domains_are_signed_and_verified_by_posttls_finger() {
     // The plain environment has none.
     assert!(start().bulk_domains().is_empty());
 }
+
+/// The broken resolvers (issue 11), seen by dig inside the namespace: the stripping one
+/// answers `. DNSKEY` and a signed MX without RRSIGs and without DO (Unbound itself gives
+/// both with RRSIGs), the NXDOMAIN one says NXDOMAIN for the root, the silent one never
+/// answers over UDP or TCP; each logs what it was asked and stops by its PID on drop.
+#[test]
+fn broken_resolvers_strip_deny_or_ignore_and_stop_on_drop() {
+    use dane_testenv::interop::BrokenResolver;
+    let env = start();
+    let dig = |server: &str, args: &[&str]| {
+        let out = env
+            .command("dig")
+            .arg(format!("@{server}"))
+            .args(["+dnssec", "+cd", "+time=2", "+tries=1"])
+            .args(args)
+            .output()
+            .unwrap();
+        output_text(&out)
+    };
+    let has_rrsig = |text: &str| {
+        text.lines()
+            .any(|l| !l.starts_with(';') && l.split_whitespace().nth(3) == Some("RRSIG"))
+    };
+    // The reference: Unbound gives the signatures.
+    for q in [[".", "DNSKEY"], ["ee311.test", "MX"]] {
+        let text = dig(env.resolver(), &q);
+        assert!(
+            text.contains("status: NOERROR") && has_rrsig(&text),
+            "{text}"
+        );
+    }
+    let mut pids = Vec::new();
+    {
+        let strip = env.broken_resolver(BrokenResolver::StripsDnssec).unwrap();
+        pids.push(strip.pid());
+        for q in [[".", "DNSKEY"], ["ee311.test", "MX"]] {
+            let text = dig(strip.address(), &q);
+            assert!(text.contains("status: NOERROR"), "{text}");
+            assert!(text.contains(&format!("IN\t{}", q[1])), "{text}");
+            assert!(!has_rrsig(&text), "{text}");
+            // dig prints `flags: do;` in the OPT pseudosection when DO came back.
+            assert!(!text.contains("flags: do;"), "{text}");
+        }
+        // Over TCP too.
+        let text = dig(strip.address(), &["+tcp", ".", "DNSKEY"]);
+        assert!(
+            text.contains("status: NOERROR") && !has_rrsig(&text),
+            "{text}"
+        );
+        assert_eq!(
+            strip.queries(),
+            ["udp . DNSKEY", "udp ee311.test. MX", "tcp . DNSKEY"]
+        );
+
+        let nx = env.broken_resolver(BrokenResolver::Nxdomain).unwrap();
+        pids.push(nx.pid());
+        for q in [[".", "DNSKEY"], ["ee311.test", "MX"]] {
+            let text = dig(nx.address(), &q);
+            assert!(text.contains("status: NXDOMAIN"), "{text}");
+        }
+        assert_eq!(nx.queries().len(), 2);
+
+        let silent = env.broken_resolver(BrokenResolver::Silent).unwrap();
+        pids.push(silent.pid());
+        for extra in ["+notcp", "+tcp"] {
+            let text = dig(silent.address(), &[extra, ".", "DNSKEY"]);
+            assert!(
+                text.contains("timed out") && !text.contains("status:"),
+                "{text}"
+            );
+        }
+        assert_eq!(silent.queries(), ["udp . DNSKEY", "tcp . DNSKEY"]);
+        for pid in &pids {
+            assert!(Path::new(&format!("/proc/{pid}")).exists(), "{pid}");
+        }
+    }
+    for pid in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "{pid} still running after drop"
+        );
+    }
+}
