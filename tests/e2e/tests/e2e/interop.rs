@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 /// What each scenario's reason (or, where the domain verdict comes from one host, a host's)
 /// must say, so a verdict reached for the wrong reason fails.
-const REASONS: &[(&str, &str)] = &[
+pub(crate) const REASONS: &[(&str, &str)] = &[
     ("ee311.test", "all 2 endpoints authenticate"),
     ("ta-good.test", "authenticate"),
     ("ta-badname.test", "match none of"),
@@ -82,7 +82,7 @@ fn evidence_dir() -> PathBuf {
 }
 
 /// `dane verify` for a scenario, inside the namespace.
-fn dane_verify(env: &Interop, s: &Scenario, extra: &[&str]) -> (i32, String, String) {
+pub(crate) fn dane_verify(env: &Interop, s: &Scenario, extra: &[&str]) -> (i32, String, String) {
     let mut cmd = env.command(dane_e2e::dane_bin());
     cmd.env("NO_COLOR", "1").arg("verify");
     if s.service == "https" {
