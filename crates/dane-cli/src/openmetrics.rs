@@ -79,6 +79,7 @@ pub fn render(report: &Report, elapsed: Duration) -> String {
         ("service", report.service),
     ];
     domain_verdict(&mut o, report, &base);
+    resolution(&mut o, report, &base);
     endpoint_verified(&mut o, report, &base);
     tlsa_record_match(&mut o, report, &base);
     certificate_expiry(&mut o, report, &base);
@@ -126,6 +127,37 @@ fn domain_verdict(o: &mut String, report: &Report, base: &Base<'_>) {
             u8::from(v == report.verdict),
         );
     }
+}
+
+/// `dane_resolution_info{mode,unsuitable,reason}`: where the answers came from, when that
+/// is not the configured resolver as such (issue 11): iterating from the root (`reason`: the
+/// resolver's problem, or `--iterate`), or an unsuitable resolver under `--no-iterate`
+/// (`unsuitable="true"`; the verdict is then indeterminate for that reason). Absent for a
+/// resolver that passed the check, so a series appears only when something is off.
+fn resolution(o: &mut String, report: &Report, base: &Base<'_>) {
+    let Some(r) = report.resolution.as_ref() else {
+        return;
+    };
+    let Some(reason) = r.reason.as_deref() else {
+        return;
+    };
+    let mut f = family(
+        o,
+        "dane_resolution_info",
+        None,
+        "1: the answers did not come from the configured resolver as such (mode iterative: resolved from the root; unsuitable: the resolver failed the DNSSEC capability check), and why.",
+    );
+    f.sample(
+        "dane_resolution_info",
+        &[
+            base[0],
+            base[1],
+            ("mode", r.mode.as_str()),
+            ("unsuitable", if r.unsuitable { "true" } else { "false" }),
+            ("reason", reason),
+        ],
+        1,
+    );
 }
 
 /// `dane_verified{host,address,port}`: each endpoint authenticated or not.
@@ -380,5 +412,43 @@ mod tests {
                 || a[0].contains("record=\"1111111111111111\""),
             "{a:?}"
         );
+    }
+
+    /// Issue 11: where the answers came from, when not from the configured resolver as
+    /// such; no series for a resolver that passed the check.
+    #[test]
+    fn resolution_series_only_when_something_is_off() {
+        let line = |r: &Report| {
+            render(r, Duration::from_secs(1))
+                .lines()
+                .find(|l| l.starts_with("dane_resolution_info{"))
+                .map(str::to_owned)
+        };
+        let mut r = sample::partial();
+        assert_eq!(line(&r), None);
+        r.resolution = Some(dane_check::dns::Resolution {
+            mode: "resolver".into(),
+            reason: None,
+            unsuitable: false,
+        });
+        assert_eq!(line(&r), None);
+        r.resolution = Some(dane_check::dns::Resolution {
+            mode: "iterative".into(),
+            reason: Some("unsuitable resolver: ... \"x\"".into()),
+            unsuitable: false,
+        });
+        let l = line(&r).unwrap();
+        assert!(
+            l.contains("mode=\"iterative\",unsuitable=\"false\",reason=\"unsuitable resolver: ... \\\"x\\\"\"}"),
+            "{l}"
+        );
+        assert!(l.ends_with("} 1"), "{l}");
+        r.resolution = Some(dane_check::dns::Resolution {
+            mode: "resolver".into(),
+            reason: Some("unsuitable resolver: resolver 192.0.2.1:53 timed out".into()),
+            unsuitable: true,
+        });
+        let l = line(&r).unwrap();
+        assert!(l.contains("unsuitable=\"true\""), "{l}");
     }
 }

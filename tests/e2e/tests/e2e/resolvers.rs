@@ -505,6 +505,19 @@ fn scrape(env: &Interop, exporter: &Exporter, target: &str) -> String {
     let out = env.command("bash").args(["-c", &script]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    // Prometheus's linter accepts the document, the resolution series included.
+    if let Some(promtool) = dane_e2e::require_tool("promtool", "prometheus") {
+        let mut cmd = std::process::Command::new(promtool);
+        cmd.args(["check", "metrics"]);
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        let lint = dane_e2e::run_command(cmd, Some(body.as_bytes()));
+        assert!(
+            lint.code == 0 && lint.stdout.trim().is_empty() && lint.stderr.trim().is_empty(),
+            "promtool: {}{}\n{body}",
+            lint.stdout,
+            lint.stderr
+        );
+    }
     text
 }
 
@@ -528,7 +541,7 @@ fn serve_metrics_checks_the_resolver_once_per_process() {
                     "{text}"
                 );
                 assert!(
-                    text.lines().any(|l| l.starts_with("dane_resolution{")
+                    text.lines().any(|l| l.starts_with("dane_resolution_info{")
                         && l.contains("mode=\"resolver\"")
                         && l.contains("unsuitable=\"true\"")
                         && l.contains(&said)),
@@ -549,7 +562,7 @@ fn serve_metrics_checks_the_resolver_once_per_process() {
                     "{target}: {text}"
                 );
                 assert!(
-                    text.lines().any(|l| l.starts_with("dane_resolution{")
+                    text.lines().any(|l| l.starts_with("dane_resolution_info{")
                         && l.contains("mode=\"iterative\"")
                         && l.contains(&said)),
                     "{text}"
@@ -570,7 +583,7 @@ fn serve_metrics_checks_the_resolver_once_per_process() {
             "{target}: {text}"
         );
         assert!(
-            text.lines().any(|l| l.starts_with("dane_resolution{")
+            text.lines().any(|l| l.starts_with("dane_resolution_info{")
                 && l.contains("mode=\"iterative\"")
                 && l.contains("--iterate")),
             "{text}"
