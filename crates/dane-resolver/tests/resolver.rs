@@ -626,4 +626,59 @@ mod hostile {
             Duration::from_secs(5),
         );
     }
+
+    #[test]
+    fn a_lame_delegation_to_servers_nobody_answers_at_ends() {
+        // The root refers test. to two name servers with in-bailiwick glue: ns1 at
+        // 127.0.0.14, where nothing listens (port unreachable), and ns2 at 127.0.0.13, a
+        // black hole that reads and never answers. Neither answers: the zone's servers are
+        // exhausted within the per-exchange timeouts, not the whole lookup deadline.
+        check(
+            &[
+                (11, |q| {
+                    Some(reply(
+                        q,
+                        vec![ns("test.", "ns1.test."), ns("test.", "ns2.test.")],
+                        vec![
+                            glue("ns1.test.", [127, 0, 0, 14]),
+                            glue("ns2.test.", [127, 0, 0, 13]),
+                        ],
+                    ))
+                }),
+                (13, |_| None),
+            ],
+            "www.lame.test.",
+            "no server of test. answered",
+            Duration::from_secs(5),
+        );
+    }
+
+    #[test]
+    fn a_lame_delegation_whose_name_server_has_an_unreachable_address_ends() {
+        // No glue: the name server's address is looked up (from the root, which refers
+        // elsewhere.example. to a black hole at 127.0.0.13), so the delegation is lame by
+        // way of a lookup that never gets an answer.
+        check(
+            &[
+                (11, |q| {
+                    if q.queries[0]
+                        .name()
+                        .to_ascii()
+                        .ends_with("elsewhere.example.")
+                    {
+                        return Some(reply(
+                            q,
+                            vec![ns("example.", "ns.example.")],
+                            vec![glue("ns.example.", [127, 0, 0, 13])],
+                        ));
+                    }
+                    Some(reply(q, vec![ns("test.", "ns.elsewhere.example.")], vec![]))
+                }),
+                (13, |_| None),
+            ],
+            "www.lame.test.",
+            "no address for any name server of test.",
+            Duration::from_secs(5),
+        );
+    }
 }
