@@ -84,6 +84,23 @@ fn json(what: &str, stdout: &str, stderr: &str) -> serde_json::Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{what}: {e}: {stdout}{stderr}"))
 }
 
+/// A fresh path for a run's evidence bundle.
+fn evidence_file(what: &str) -> String {
+    let tag: String = what
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    dane_e2e::temp_file(&format!("resolvers-evidence-{tag}.json"), b"")
+}
+
+/// The saved evidence replays offline (outside the namespace) to the same document and
+/// exit code, its `resolution` included: either path is recorded and replayed.
+fn assert_replays(what: &str, evidence: &str, code: i32, stdout: &str) {
+    let replay = dane_e2e::run(&["verify", "--evidence", evidence, "--json"]);
+    assert_eq!(replay.code, code, "{what}: replay: {}", replay.stderr);
+    assert_eq!(replay.stdout, stdout, "{what}: the replay differs");
+}
+
 fn run_in(env: &Interop, args: &[&str]) -> (i32, String, String) {
     let out = env
         .command(dane_e2e::dane_bin())
@@ -110,9 +127,21 @@ fn broken_resolvers_are_unsuitable_under_no_iterate() {
         for domain in SAMPLE {
             let s = scenario(domain);
             let what = format!("{} via {}", domain, kind.mode());
-            let (code, stdout, stderr) =
-                dane_verify(&env, &s, &["--json", "--resolver", addr, "--no-iterate"]);
+            let evidence = evidence_file(&what);
+            let (code, stdout, stderr) = dane_verify(
+                &env,
+                &s,
+                &[
+                    "--json",
+                    "--resolver",
+                    addr,
+                    "--no-iterate",
+                    "--save-evidence",
+                    &evidence,
+                ],
+            );
             let doc = json(&what, &stdout, &stderr);
+            assert_replays(&what, &evidence, code, &stdout);
             assert_eq!(code, 3, "{what}: {stdout}");
             assert_eq!(doc["verdict"], "indeterminate", "{what}");
             let reason = doc["reason"].as_str().unwrap();
@@ -211,12 +240,22 @@ fn broken_resolvers_are_replaced_by_iteration_from_the_root() {
         for domain in SAMPLE {
             let s = scenario(domain);
             let what = format!("{} via {}", domain, kind.mode());
+            let evidence = evidence_file(&what);
             let (code, stdout, stderr) = dane_verify(
                 &env,
                 &s,
-                &["--json", "--resolver", addr, "--root-hints", hints],
+                &[
+                    "--json",
+                    "--resolver",
+                    addr,
+                    "--root-hints",
+                    hints,
+                    "--save-evidence",
+                    &evidence,
+                ],
             );
             let doc = json(&what, &stdout, &stderr);
+            assert_replays(&what, &evidence, code, &stdout);
             let reason = doc["reason"].as_str().unwrap_or("");
             assert_eq!(
                 doc["verdict"],
