@@ -48,8 +48,10 @@
 //!
 //! - UDP and TCP only (no DoT/DoH); no EDNS Client Subnet, no cookies.
 //! - A failed question stays failed for the life of the [`Resolver`] (one run).
-//! - The resolution path ([`Mode`], [`Resolution`]) is decided once per resolver; if the
-//!   check's task is cancelled (a scrape's deadline), the next lookup checks again.
+//! - The resolution path ([`Mode`], [`Resolution`]) is decided once per resolver. The
+//!   capability check runs in a task of its own on the runtime of its first caller: a caller
+//!   that gives up (a scrape's deadline) leaves it running for the next; only when that
+//!   runtime shuts down before the check ends does a later caller start it again.
 //! - The iterative path ignores TTLs (one run's cache) and has no QNAME minimisation, no
 //!   server selection by RTT and no DNS cookies.
 //!
@@ -246,6 +248,10 @@ pub struct Lookup {
 
 type Cached = Arc<OnceCell<Result<Vec<u8>, String>>>;
 
+/// The outcome of a capability check: the suitable servers in order, and what the others
+/// did.
+type Checked = (Vec<SocketAddr>, Unsuitable);
+
 /// A validating lookup service with a per-run cache, shareable across tasks (`Arc`).
 #[derive(Debug)]
 pub struct Resolver {
@@ -261,8 +267,60 @@ pub struct Resolver {
     validators: Arc<tokio::sync::Semaphore>,
     /// The path decided for the run (the capability check runs once, here).
     resolution: OnceCell<Resolution>,
+    /// The capability check in flight or done, shared by every caller of
+    /// [`Resolver::resolution`]: it runs in a task of its own, so a caller cancelled
+    /// mid-check (a scrape's deadline, a scan target's) does not cancel it, and the next
+    /// caller waits for the same check rather than starting another.
+    checking: Mutex<Option<tokio::sync::watch::Receiver<Option<Checked>>>>,
     /// The iterative path and its delegation cache.
     iterator: iterate::Iterator,
+}
+
+/// The capability check of every server, concurrently: the suitable ones in order, and
+/// what the others did.
+async fn check_servers(
+    servers: Vec<SocketAddr>,
+    anchors: TrustAnchors,
+    limits: Limits,
+    timeout: Duration,
+    attempts: u32,
+    now: UnixTime,
+) -> Checked {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, &server) in servers.iter().enumerate() {
+        let anchors = anchors.clone();
+        set.spawn(async move {
+            let r =
+                capability::check_server(server, &anchors, &limits, timeout, attempts, now).await;
+            (i, server, r)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(r) => results.push(r),
+            Err(e) => tracing::debug!(error = %e, "capability check task"),
+        }
+    }
+    results.sort_by_key(|r| r.0);
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for (_, server, r) in results {
+        match r {
+            Ok(()) => good.push(server),
+            Err(p) => {
+                tracing::info!(%server, problem = %p, "unsuitable resolver");
+                bad.push((server, p));
+            }
+        }
+    }
+    (
+        good,
+        Unsuitable {
+            zone: ".".into(),
+            servers: bad,
+        },
+    )
 }
 
 impl Resolver {
@@ -286,6 +344,7 @@ impl Resolver {
             config,
             cache: Mutex::new(HashMap::new()),
             resolution: OnceCell::new(),
+            checking: Mutex::new(None),
         }
     }
 
@@ -335,44 +394,38 @@ impl Resolver {
     }
 
     /// Checks every server concurrently; the suitable ones in order, and what the others
-    /// did.
-    async fn check(&self, servers: &[SocketAddr], now: UnixTime) -> (Vec<SocketAddr>, Unsuitable) {
-        let mut set = tokio::task::JoinSet::new();
-        for (i, &server) in servers.iter().enumerate() {
-            let (anchors, limits) = (self.config.anchors.clone(), self.config.limits);
-            let (timeout, attempts) = (self.config.timeout, self.config.attempts);
-            set.spawn(async move {
-                let r = capability::check_server(server, &anchors, &limits, timeout, attempts, now)
-                    .await;
-                (i, server, r)
-            });
-        }
-        let mut results = Vec::new();
-        while let Some(joined) = set.join_next().await {
-            match joined {
-                Ok(r) => results.push(r),
-                Err(e) => tracing::debug!(error = %e, "capability check task"),
-            }
-        }
-        results.sort_by_key(|r| r.0);
-        let mut good = Vec::new();
-        let mut bad = Vec::new();
-        for (_, server, r) in results {
-            match r {
-                Ok(()) => good.push(server),
-                Err(p) => {
-                    tracing::info!(%server, problem = %p, "unsuitable resolver");
-                    bad.push((server, p));
+    /// did. One check per resolver, in a task of its own (see `checking`); a check whose
+    /// task died without a result (its runtime shut down) is started again.
+    async fn check(&self, servers: &[SocketAddr], now: UnixTime) -> Checked {
+        loop {
+            let mut rx = {
+                let mut slot = self.checking.lock().unwrap_or_else(|p| p.into_inner());
+                match slot.as_ref() {
+                    Some(rx) if rx.has_changed().is_ok() || rx.borrow().is_some() => rx.clone(),
+                    _ => {
+                        let (tx, rx) = tokio::sync::watch::channel(None);
+                        let task = check_servers(
+                            servers.to_vec(),
+                            self.config.anchors.clone(),
+                            self.config.limits,
+                            self.config.timeout,
+                            self.config.attempts,
+                            now,
+                        );
+                        tokio::spawn(async move {
+                            let _ = tx.send(Some(task.await));
+                        });
+                        *slot = Some(rx.clone());
+                        rx
+                    }
+                }
+            };
+            if let Ok(done) = rx.wait_for(Option::is_some).await {
+                if let Some(checked) = done.as_ref() {
+                    return checked.clone();
                 }
             }
         }
-        (
-            good,
-            Unsuitable {
-                zone: ".".into(),
-                servers: bad,
-            },
-        )
     }
 
     /// The settings.

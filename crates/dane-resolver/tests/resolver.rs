@@ -371,6 +371,62 @@ fn a_black_hole_ends_at_the_lookup_deadline() {
     drop(sock);
 }
 
+/// The capability check runs once per resolver even when its first caller is cancelled
+/// mid-check (a scrape's or a scan target's deadline): the check goes on in a task of its
+/// own and the next caller waits for it, rather than starting another check per caller
+/// (regression: each cancelled caller used to send the check's queries again, and with
+/// deadlines shorter than the check it never finished at all).
+#[test]
+fn the_capability_check_survives_a_cancelled_caller() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap();
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while sock.recv_from(&mut buf).is_ok() {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let mut config = Config::new(vec![addr]);
+    config.mode = dane_resolver::Mode::Checked;
+    config.timeout = Duration::from_millis(400);
+    config.attempts = 2;
+    config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+    let r = Resolver::new(config);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    rt.block_on(async {
+        // Three callers in turn, each giving up before the check (2 x 400 ms) ends.
+        for _ in 0..3 {
+            let cancelled =
+                tokio::time::timeout(Duration::from_millis(250), r.resolution(pinned())).await;
+            assert!(cancelled.is_err(), "the check cannot be done yet");
+        }
+        let path = r.resolution(pinned()).await;
+        let dane_resolver::Resolution::Unsuitable(u) = path else {
+            panic!("{path:?}");
+        };
+        assert_eq!(u.servers, [(addr, dane_resolver::Problem::TimedOut)]);
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        received.load(Ordering::SeqCst),
+        2,
+        "one check (two attempts) for every caller"
+    );
+}
+
 /// The same cases through a real recursive resolver (Unbound, stub zones to NSD), asked
 /// with CD so that it hands over even what it finds bogus: our verdicts do not change.
 #[test]

@@ -613,6 +613,38 @@ fn serve_metrics_checks_the_resolver_once_per_process() {
             &format!("fallback, 3 scrapes via {}", kind.mode()),
         );
     }
+    // Scrapes whose deadline (2 s) is shorter than the check of the silent resolver (two
+    // attempts of 2.5 s): the check goes on across them and ends once; a scrape after that
+    // has the reason. (Regression: each cancelled scrape started the check again, so it
+    // never ended and the resolver was asked once per scrape.)
+    {
+        let silent = env.broken_resolver(BrokenResolver::Silent).unwrap();
+        let e = exporter(
+            &env,
+            &[
+                "--resolver",
+                silent.address(),
+                "--no-iterate",
+                "--deadline",
+                "2",
+            ],
+        );
+        let mut scrapes = 0;
+        let text = loop {
+            scrapes += 1;
+            let text = scrape(&env, &e, "ee311.test");
+            assert!(text.contains("\nprobe_success 0\n"), "{text}");
+            if text.contains("dane_resolution_info{") || scrapes == 8 {
+                break text;
+            }
+        };
+        assert!(
+            text.contains("unsuitable=\"true\"") && text.contains(&problem(BrokenResolver::Silent)),
+            "after {scrapes} scrapes: {text}"
+        );
+        assert!(scrapes >= 2, "the first scrape cannot outlast the check");
+        assert_checked_once(&silent, &format!("{scrapes} scrapes cut short"));
+    }
     // --iterate: no resolver asked at all.
     let e = exporter(&env, &["--iterate", "--root-hints", hints]);
     for (target, success) in [("ee311.test", 1), ("insecure.test", 0)] {
