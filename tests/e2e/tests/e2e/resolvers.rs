@@ -84,13 +84,17 @@ fn json(what: &str, stdout: &str, stderr: &str) -> serde_json::Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{what}: {e}: {stdout}{stderr}"))
 }
 
-/// A fresh path for a run's evidence bundle.
+/// A fresh path for a run's evidence bundle (unique in the process: the tests run
+/// concurrently and share the directory).
 fn evidence_file(what: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
     let tag: String = what
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    dane_e2e::temp_file(&format!("resolvers-evidence-{tag}.json"), b"")
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    dane_e2e::temp_file(&format!("resolvers-evidence-{n}-{tag}.json"), b"")
 }
 
 /// The saved evidence replays offline (outside the namespace) to the same document and
