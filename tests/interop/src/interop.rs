@@ -21,7 +21,11 @@
 //!   with STARTTLS, and `notls` without it; nginx on 443 (leaf-rsa) for `https.test`;
 //! - for `dane rollover` (module `rollover`, [`Interop::rollover`]): `roll.test`, signed
 //!   online by a Knot primary that takes TSIG-authenticated dynamic updates, a Knot
-//!   secondary that transfers only when told to, and Postfix `roll` at its two MX hosts.
+//!   secondary that transfers only when told to, and Postfix `roll` at its two MX hosts;
+//! - on demand, resolvers that cannot feed a validator (module `forwarders`,
+//!   [`Interop::broken_resolver`]): one that strips DNSSEC records, one that answers
+//!   NXDOMAIN for everything, one that never answers, each stopped by PID when its handle
+//!   drops.
 //!
 //! Every process is started with `ip netns exec` and recorded by PID; on drop each is
 //! stopped by its PID (SIGTERM, SIGKILL after 5 s; Postfix by `postfix -c DIR stop`, which
