@@ -71,6 +71,7 @@ pub mod live;
 pub mod observe;
 pub mod query;
 pub mod records;
+pub mod rollover;
 pub mod report;
 pub mod service;
 pub mod smtp;
