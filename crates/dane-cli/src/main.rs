@@ -15,6 +15,9 @@ mod nagios;
 mod openmetrics;
 mod probe;
 mod resolve;
+mod rollover;
+mod rollover_files;
+mod rollover_update;
 mod scan;
 mod serve;
 mod summary;
@@ -34,7 +37,8 @@ pub use exit::Exit;
 #[derive(Debug, Parser)]
 #[command(name = "dane", version, propagate_version = true)]
 #[command(after_help = "Exit codes: 0 ok/verified/secure, 1 definite failure, \
-2 usage or input error, 3 indeterminate, 4 not protected (insecure / no TLSA).")]
+2 usage or input error, 3 indeterminate, 4 not protected (insecure / no TLSA), \
+5 waiting (dane rollover status: published, TTL not passed yet).")]
 struct Cli {
     /// Colour on stdout: auto (terminal and NO_COLOR unset), always, never.
     #[arg(long, global = true, value_enum, default_value = "auto")]
@@ -59,6 +63,10 @@ enum Command {
     Scan(Box<scan::Args>),
     /// Serve /probe?target=DOMAIN as OpenMetrics over HTTP (blackbox-exporter style).
     ServeMetrics(Box<serve::Args>),
+    /// Roll a key safely: stage the next key, wait until its TLSA record is everywhere,
+    /// promote it after the switch.
+    #[command(subcommand)]
+    Rollover(rollover::Command),
 }
 
 /// What every subcommand gets from `main`.
@@ -108,6 +116,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args, &ctx),
         Command::Scan(args) => scan::run(args, &ctx),
         Command::ServeMetrics(args) => serve::run(args, &ctx),
+        Command::Rollover(cmd) => rollover::run(cmd, &ctx),
     };
     match result {
         Ok(exit) => {
