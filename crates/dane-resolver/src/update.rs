@@ -170,53 +170,23 @@ impl TsigKey {
     /// `ALG:NAME:BASE64` form (`knsupdate -y`, `keymgr -t`'s comment line). The first key
     /// in the file is used.
     pub fn parse(text: &str) -> Result<TsigKey, UpdateError> {
-        let (mut name, mut algorithm, mut secret) = (None::<String>, None::<String>, None);
+        // `ALG:NAME:SECRET`, alone or as keymgr -t's comment line.
         for raw in text.lines() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with("//") {
-                continue;
-            }
-            // keymgr -t's comment line: `# hmac-sha256:NAME:SECRET`.
-            let body = line.trim_start_matches('#').trim();
-            if name.is_none() {
-                let parts: Vec<&str> = body.split(':').collect();
-                if parts.len() == 3
-                    && parts[0].starts_with("hmac-")
-                    && !parts[1].is_empty()
-                    && !parts[2].trim().is_empty()
-                {
-                    return TsigKey::new(parts[1], parts[0], decode_secret(parts[2].trim())?);
-                }
-            }
-            if line.starts_with('#') {
-                continue;
-            }
-            let line = line.trim_start_matches("- ").trim();
-            if let Some(rest) = line.strip_prefix("key ").or_else(|| line.strip_prefix("key\t")) {
-                // BIND: key "NAME" {
-                let n = rest.trim().trim_end_matches('{').trim();
-                if name.is_some() {
-                    break;
-                }
-                name = Some(unquote(n).to_owned());
-                continue;
-            }
-            if let Some(rest) = line.strip_prefix("id:") {
-                if name.is_some() {
-                    break;
-                }
-                name = Some(unquote(rest).to_owned());
-                continue;
-            }
-            for (word, slot) in [("algorithm", &mut algorithm), ("secret", &mut secret)] {
-                if let Some(rest) = line.strip_prefix(word) {
-                    let value = unquote(rest.trim_start_matches(':'));
-                    if slot.is_none() && !value.is_empty() {
-                        *slot = Some(value.to_owned());
-                    }
-                }
+            let body = raw.trim().trim_start_matches('#').trim();
+            let parts: Vec<&str> = body.split(':').collect();
+            if parts.len() == 3
+                && parts[0].starts_with("hmac-")
+                && !parts[1].is_empty()
+                && !parts[2].trim().is_empty()
+            {
+                return TsigKey::new(parts[1], parts[0], decode_secret(parts[2].trim())?);
             }
         }
+        let (name, algorithm, secret) = if text.lines().any(|l| l.trim_end() == "key:") {
+            parse_knot(text)
+        } else {
+            parse_bind(text)
+        };
         match (name, algorithm, secret) {
             (Some(n), Some(a), Some(s)) => TsigKey::new(&n, &a, decode_secret(&s)?),
             (None, _, _) => Err(UpdateError::BadKey(
@@ -237,6 +207,104 @@ impl TsigKey {
         )
         .map_err(|e| UpdateError::BadKey(e.to_string()))
     }
+}
+
+type Parts = (Option<String>, Option<String>, Option<String>);
+
+/// Knot's YAML `key:` section: the first `- id:` item with its `algorithm:` and `secret:`.
+fn parse_knot(text: &str) -> Parts {
+    let (mut name, mut algorithm, mut secret) = (None, None, None);
+    for raw in text.lines() {
+        let line = raw.trim();
+        if line.starts_with('#') {
+            continue;
+        }
+        let line = line.trim_start_matches("- ").trim();
+        let value = |rest: &str| unquote(rest).to_owned();
+        if let Some(rest) = line.strip_prefix("id:") {
+            if name.is_some() {
+                break;
+            }
+            name = Some(value(rest));
+        } else if let Some(rest) = line.strip_prefix("algorithm:") {
+            algorithm.get_or_insert_with(|| value(rest));
+        } else if let Some(rest) = line.strip_prefix("secret:") {
+            secret.get_or_insert_with(|| value(rest));
+        }
+    }
+    (name, algorithm, secret)
+}
+
+/// BIND's `key "NAME" { algorithm ALG; secret "BASE64"; };`, on one line or many, with
+/// `//`, `#` and `/* */` comments: the first key statement.
+fn parse_bind(text: &str) -> Parts {
+    let mut tokens: Vec<String> = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                let mut t = String::new();
+                for d in chars.by_ref() {
+                    if d == '"' {
+                        break;
+                    }
+                    t.push(d);
+                }
+                tokens.push(t);
+            }
+            '{' | '}' | ';' => tokens.push(c.to_string()),
+            '#' => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'/') => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                let mut last = ' ';
+                for d in chars.by_ref() {
+                    if last == '*' && d == '/' {
+                        break;
+                    }
+                    last = d;
+                }
+            }
+            c if c.is_whitespace() => {}
+            c => {
+                let mut t = c.to_string();
+                while let Some(&d) = chars.peek() {
+                    if d.is_whitespace() || "{};\"".contains(d) {
+                        break;
+                    }
+                    t.push(d);
+                    chars.next();
+                }
+                tokens.push(t);
+            }
+        }
+    }
+    let (mut name, mut algorithm, mut secret) = (None, None, None);
+    let Some(at) = tokens.iter().position(|t| t == "key") else {
+        return (None, None, None);
+    };
+    name = tokens.get(at + 1).cloned().or(name);
+    let mut i = at + 2;
+    while i < tokens.len() && tokens[i] != "}" {
+        match tokens[i].as_str() {
+            "algorithm" => algorithm = tokens.get(i + 1).cloned(),
+            "secret" => secret = tokens.get(i + 1).cloned(),
+            _ => {}
+        }
+        i += 1;
+    }
+    (name, algorithm, secret)
 }
 
 fn decode_secret(text: &str) -> Result<Vec<u8>, UpdateError> {
@@ -664,5 +732,232 @@ mod tests {
         let mut c = change(Vec::new());
         c.zone = Name::from_ascii("other.test.").unwrap();
         assert!(update_message(&c).is_err());
+    }
+
+    // An in-process primary on loopback: TCP, TSIG (hickory's own signer and verifier),
+    // RFC 2136 prerequisites over one in-memory TLSA RRset.
+    mod primary {
+        use super::*;
+        use hickory_proto::rr::TSigResponseContext;
+        use std::sync::{Arc, Mutex};
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+        pub struct Primary {
+            pub address: SocketAddr,
+            pub rrset: Arc<Mutex<Vec<Vec<u8>>>>,
+        }
+
+        fn rdata_of(r: &Record) -> Option<Vec<u8>> {
+            match &r.data {
+                RData::TLSA(t) => {
+                    let mut v = vec![
+                        u8::from(t.cert_usage),
+                        u8::from(t.selector),
+                        u8::from(t.matching),
+                    ];
+                    v.extend_from_slice(&t.cert_data);
+                    Some(v)
+                }
+                _ => None,
+            }
+        }
+
+        /// Answers one update as a primary with key `known` would; `sign_with` signs
+        /// NOERROR answers (another key: a forged answer).
+        fn answer(
+            wire: &[u8],
+            known: &TsigKey,
+            sign_with: &TsigKey,
+            rrset: &Mutex<Vec<Vec<u8>>>,
+        ) -> Vec<u8> {
+            let m = Message::from_vec(wire).unwrap();
+            let mut resp = Message::response(m.metadata.id, OpCode::Update);
+            resp.add_zone(m.queries[0].clone());
+            let tsig = m.signature().unwrap();
+            let time = tsig.data.time;
+            if tsig.name != known.name {
+                resp.metadata.response_code = ResponseCode::NotAuth;
+                let sig = TSigResponseContext::unknown_key(m.metadata.id, time, tsig.name.clone())
+                    .sign(&resp.to_vec().unwrap())
+                    .unwrap();
+                resp.set_signature(sig);
+                return resp.to_vec().unwrap();
+            }
+            let signer = known.signer().unwrap();
+            let Ok((mac, _, _)) = signer.verify_message_byte(wire, None, true) else {
+                resp.metadata.response_code = ResponseCode::NotAuth;
+                let sig = TSigResponseContext::bad_signature(m.metadata.id, time, signer)
+                    .sign(&resp.to_vec().unwrap())
+                    .unwrap();
+                resp.set_signature(sig);
+                return resp.to_vec().unwrap();
+            };
+            let mut set = rrset.lock().unwrap();
+            // RFC 2136 3.2: prerequisites.
+            let mut expected: Vec<Vec<u8>> = Vec::new();
+            let mut must_not_exist = false;
+            for p in m.prerequisites() {
+                match (&p.data, p.dns_class) {
+                    (RData::Update0(_), DNSClass::NONE) => must_not_exist = true,
+                    _ => expected.extend(rdata_of(p)),
+                }
+            }
+            let same = {
+                let (mut a, mut b) = (expected.clone(), set.clone());
+                a.sort();
+                b.sort();
+                a == b
+            };
+            let rcode = if must_not_exist && !set.is_empty() {
+                ResponseCode::YXRRSet
+            } else if !must_not_exist && !same {
+                ResponseCode::NXRRSet
+            } else {
+                for u in m.updates() {
+                    let Some(rd) = rdata_of(u) else { continue };
+                    if u.dns_class == DNSClass::NONE {
+                        set.retain(|r| r != &rd);
+                    } else if !set.contains(&rd) {
+                        set.push(rd);
+                    }
+                }
+                ResponseCode::NoError
+            };
+            resp.metadata.response_code = rcode;
+            let ctx = TSigResponseContext::new(
+                m.metadata.id,
+                time,
+                sign_with.signer().unwrap(),
+                mac,
+                None,
+            );
+            let sig = ctx.sign(&resp.to_vec().unwrap()).unwrap();
+            resp.set_signature(sig);
+            resp.to_vec().unwrap()
+        }
+
+        pub async fn start(known: TsigKey, sign_with: TsigKey, initial: Vec<Vec<u8>>) -> Primary {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let rrset = Arc::new(Mutex::new(initial));
+            let shared = rrset.clone();
+            tokio::spawn(async move {
+                loop {
+                    let Ok((mut s, _)) = listener.accept().await else { return };
+                    let mut lb = [0u8; 2];
+                    if s.read_exact(&mut lb).await.is_err() {
+                        continue;
+                    }
+                    let mut wire = vec![0u8; usize::from(u16::from_be_bytes(lb))];
+                    if s.read_exact(&mut wire).await.is_err() {
+                        continue;
+                    }
+                    let out = answer(&wire, &known, &sign_with, &shared);
+                    let mut framed = u16::try_from(out.len()).unwrap().to_be_bytes().to_vec();
+                    framed.extend(out);
+                    let _ = s.write_all(&framed).await;
+                }
+            });
+            Primary { address, rrset }
+        }
+    }
+
+    fn key(name: &str, secret: &[u8]) -> TsigKey {
+        TsigKey::new(name, "hmac-sha256", secret.to_vec()).unwrap()
+    }
+
+    fn now() -> u64 {
+        #[allow(clippy::disallowed_methods)]
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    const CUR: [u8; 5] = [3, 1, 1, 0xaa, 0x01];
+    const NEXT: [u8; 5] = [3, 1, 1, 0xbb, 0x02];
+
+    fn stage_change(expected: Vec<Vec<u8>>) -> RrsetChange {
+        RrsetChange {
+            zone: Name::from_ascii("example.test.").unwrap(),
+            owner: Name::from_ascii("_25._tcp.mx.example.test.").unwrap(),
+            ttl: 300,
+            expected,
+            delete: Vec::new(),
+            add: vec![NEXT.to_vec()],
+        }
+    }
+
+    #[tokio::test]
+    async fn update_applies_then_a_stale_read_fails_its_prerequisite() {
+        let k = key("rollover-key", b"0123456789abcdef0123456789abcdef");
+        let p = primary::start(k.clone(), k.clone(), vec![CUR.to_vec()]).await;
+        let t = Duration::from_secs(5);
+        send_update(p.address, &stage_change(vec![CUR.to_vec()]), &k, now(), t)
+            .await
+            .unwrap();
+        assert_eq!(*p.rrset.lock().unwrap(), vec![CUR.to_vec(), NEXT.to_vec()]);
+        // The same change again, from the read before the first update: the RRset changed
+        // in between (a racing writer), so the prerequisite fails and nothing is applied.
+        let mut racing = stage_change(vec![CUR.to_vec()]);
+        racing.add = vec![vec![3, 1, 1, 0xcc]];
+        let e = send_update(p.address, &racing, &k, now(), t).await.unwrap_err();
+        assert!(matches!(e, UpdateError::Prerequisite { ref rcode, .. } if rcode == "NXRRSET"), "{e}");
+        assert!(e.to_string().contains("changed since it was read"), "{e}");
+        assert_eq!(p.rrset.lock().unwrap().len(), 2);
+        // "Must not exist" while it exists: YXRRSET.
+        let e = send_update(p.address, &stage_change(Vec::new()), &k, now(), t)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, UpdateError::Prerequisite { ref rcode, .. } if rcode == "YXRRSET"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn tsig_refused_bad_secret_and_unknown_key() {
+        let k = key("rollover-key", b"0123456789abcdef0123456789abcdef");
+        let p = primary::start(k.clone(), k.clone(), vec![CUR.to_vec()]).await;
+        let t = Duration::from_secs(5);
+        let wrong_secret = key("rollover-key", b"not the secret at all, not at all");
+        let e = send_update(p.address, &stage_change(vec![CUR.to_vec()]), &wrong_secret, now(), t)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, UpdateError::TsigRefused { ref detail, .. } if detail.starts_with("BADSIG")), "{e}");
+        let unknown = key("other-key", b"0123456789abcdef0123456789abcdef");
+        let e = send_update(p.address, &stage_change(vec![CUR.to_vec()]), &unknown, now(), t)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, UpdateError::TsigRefused { ref detail, .. } if detail.starts_with("BADKEY")), "{e}");
+        assert_eq!(*p.rrset.lock().unwrap(), vec![CUR.to_vec()], "nothing applied");
+    }
+
+    #[tokio::test]
+    async fn an_answer_signed_with_another_key_is_not_trusted() {
+        let k = key("rollover-key", b"0123456789abcdef0123456789abcdef");
+        let forger = key("rollover-key", b"a forger's secret, not the real1");
+        let p = primary::start(k.clone(), forger, vec![CUR.to_vec()]).await;
+        let e = send_update(
+            p.address,
+            &stage_change(vec![CUR.to_vec()]),
+            &k,
+            now(),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, UpdateError::Unauthenticated { .. }), "{e}");
+    }
+
+    #[tokio::test]
+    async fn no_primary_is_an_exchange_error() {
+        let k = key("rollover-key", b"0123456789abcdef0123456789abcdef");
+        // A port nothing listens on (bound, then closed).
+        let addr = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let e = send_update(addr, &stage_change(Vec::new()), &k, now(), Duration::from_secs(2))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, UpdateError::Exchange { .. }), "{e}");
     }
 }
