@@ -9,6 +9,7 @@
 mod checkopts;
 mod clock;
 mod dnssec;
+mod docs;
 mod exit;
 mod exposition;
 mod nagios;
@@ -28,7 +29,7 @@ mod verify;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use rustls_pki_types::UnixTime;
 
 pub use exit::Exit;
@@ -36,9 +37,6 @@ pub use exit::Exit;
 /// DANE (TLSA) and DNSSEC checks for mail and DNS operators.
 #[derive(Debug, Parser)]
 #[command(name = "dane", version, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 ok/verified/secure, 1 definite failure, \
-2 usage or input error, 3 indeterminate, 4 not protected (insecure / no TLSA), \
-5 waiting (dane rollover status: published, TTL not passed yet).")]
 struct Cli {
     /// Colour on stdout: auto (terminal and NO_COLOR unset), always, never.
     #[arg(long, global = true, value_enum, default_value = "auto")]
@@ -67,6 +65,20 @@ enum Command {
     /// promote it after the switch.
     #[command(subcommand)]
     Rollover(rollover::Command),
+    /// Write a shell completion script (bash, zsh, fish, ...) to stdout.
+    Completions(docs::CompletionsArgs),
+    /// Write the manual page dane.1 (roff) to stdout, or every page with --dir.
+    Man(docs::ManArgs),
+}
+
+/// The clap command line, with the exit-code list of `--help` rendered from
+/// [`Exit::DOCUMENTED`] (the man page and completions are generated from this too).
+pub fn command() -> clap::Command {
+    let codes: Vec<String> = Exit::DOCUMENTED
+        .iter()
+        .map(|(exit, meaning)| format!("  {}  {meaning}", *exit as u8))
+        .collect();
+    Cli::command().after_help(format!("Exit codes:\n{}", codes.join("\n")))
 }
 
 /// What every subcommand gets from `main`.
@@ -86,7 +98,10 @@ impl Context {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() && nagios_requested() => {
             // Monitoring-plugins guidelines: bad arguments are UNKNOWN (3), on one line.
@@ -117,6 +132,8 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args, &ctx),
         Command::ServeMetrics(args) => serve::run(args, &ctx),
         Command::Rollover(cmd) => rollover::run(cmd, &ctx),
+        Command::Completions(args) => docs::completions(args, &ctx),
+        Command::Man(args) => docs::man(args, &ctx),
     };
     match result {
         Ok(exit) => {
