@@ -74,6 +74,10 @@ pub struct StageArgs {
     /// `2 1 1` record as an optional third.
     #[arg(long, value_name = "FILE")]
     pub chain: Option<PathBuf>,
+    /// A key no longer in use (repeatable): its `3 1 1` is left out and, with --update,
+    /// deleted (for ACME clients that move their key files themselves, e.g. dehydrated).
+    #[arg(long, value_name = "FILE")]
+    pub retire_key: Vec<PathBuf>,
     /// Publishing.
     #[command(flatten)]
     pub update: UpdateOpts,
@@ -279,8 +283,8 @@ fn current_spki(key: Option<&Path>, cert: Option<&Path>) -> anyhow::Result<(Spki
         bail!("--key or --cert is required");
     };
     let bytes = crate::tlsa::read_input("--cert", c, false)?;
-    let chain = dane_tlsa::parse_certificates(&bytes)
-        .with_context(|| format!("--cert {}", c.display()))?;
+    let chain =
+        dane_tlsa::parse_certificates(&bytes).with_context(|| format!("--cert {}", c.display()))?;
     let leaf = chain
         .first()
         .ok_or_else(|| anyhow::anyhow!("--cert {}: no certificate", c.display()))?;
@@ -324,9 +328,26 @@ fn stage(a: &StageArgs, ctx: &Context) -> anyhow::Result<Exit> {
             kind.name()
         );
     } else {
-        eprintln!("next key: using {} (exists; left unchanged)", next_path.display());
+        eprintln!(
+            "next key: using {} (exists; left unchanged)",
+            next_path.display()
+        );
     }
     let set = rrset::staged(&current, &next.spki, issuer.as_ref());
+    let mut retire = Vec::new();
+    for p in &a.retire_key {
+        let k = files::read_key("--retire-key", p)?;
+        if k == current || k == next.spki {
+            bail!(
+                "--retire-key {}: is the current or the next key; it cannot be retired",
+                p.display()
+            );
+        }
+        retire.push(rrset::key_record(&k));
+    }
+    for r in &retire {
+        eprintln!("retire: {}", rrset::zone_line(&owner, None, r));
+    }
     let roles = ["current", "next", "issuer"];
     let records: Vec<RecordOut> = set
         .iter()
@@ -341,11 +362,15 @@ fn stage(a: &StageArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let mut prepared = None;
     if a.update.update.is_some() {
         let rt = runtime()?;
-        prepared = update::prepare(&a.update, &rt, &owner, &set, &[])?;
-        if let Some(p) = prepared.as_mut() {
-            update::show_diff(p, a.update.dry_run);
-            if let Some(e) = update::send(p, a.update.dry_run, &rt, ctx.clock.as_secs()) {
-                exit = e;
+        match update::prepare(&a.update, &rt, &owner, &set, &retire)? {
+            update::Plan::None => {}
+            update::Plan::Failed(e) => exit = e,
+            update::Plan::Ready(mut p) => {
+                update::show_diff(&p, a.update.dry_run);
+                if let Some(e) = update::send(&mut p, a.update.dry_run, &rt, ctx.clock.as_secs()) {
+                    exit = e;
+                }
+                prepared = Some(p);
             }
         }
         rt.shutdown_background();
@@ -647,8 +672,16 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     // 2. The moves: current kept as retired, next renamed over current, a new next key.
     files::promote_files(&a.key, &a.next_key, &retired)?;
     let mut moves = vec![
-        format!("{} -> {} (the former current key, kept)", a.key.display(), retired.display()),
-        format!("{} -> {} (the next key is current now)", a.next_key.display(), a.key.display()),
+        format!(
+            "{} -> {} (the former current key, kept)",
+            a.key.display(),
+            retired.display()
+        ),
+        format!(
+            "{} -> {} (the next key is current now)",
+            a.next_key.display(),
+            a.key.display()
+        ),
     ];
     let new_next = files::next_key("--new-next-key", &new_next_path, kind).with_context(|| {
         format!(
@@ -677,9 +710,9 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
             continue;
         }
         if let Ok(name) = Name::from_str(&owner) {
-            if let Ok(wire) = rt.block_on(
-                resolver.answer(&dane_dnssec::Question::new(&name, RecordType::TLSA)),
-            ) {
+            if let Ok(wire) =
+                rt.block_on(resolver.answer(&dane_dnssec::Question::new(&name, RecordType::TLSA)))
+            {
                 ttl = ttl.max(dane_check::rollover::rrset_ttl(&wire, RecordType::TLSA));
             }
         }
@@ -714,14 +747,24 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let mut reports = Vec::new();
     if a.update.update.is_some() {
         for owner in &owners {
-            if let Some(mut p) =
-                update::prepare(&a.update, &rt, owner, &wanted, std::slice::from_ref(&old_record))?
-            {
-                update::show_diff(&p, a.update.dry_run);
-                if let Some(e) = update::send(&mut p, a.update.dry_run, &rt, ctx.clock.as_secs()) {
-                    exit = exit.max(e);
+            match update::prepare(
+                &a.update,
+                &rt,
+                owner,
+                &wanted,
+                std::slice::from_ref(&old_record),
+            )? {
+                update::Plan::None => {}
+                update::Plan::Failed(e) => exit = exit.max(e),
+                update::Plan::Ready(mut p) => {
+                    update::show_diff(&p, a.update.dry_run);
+                    if let Some(e) =
+                        update::send(&mut p, a.update.dry_run, &rt, ctx.clock.as_secs())
+                    {
+                        exit = exit.max(e);
+                    }
+                    reports.push(p.report);
                 }
-                reports.push(p.report);
             }
         }
     }

@@ -107,7 +107,10 @@ pub fn read_state(path: &Path) -> anyhow::Result<Option<State>> {
         Err(e) => bail!("{label}: cannot read: {e}"),
     };
     if meta.len() > MAX_STATE {
-        bail!("{label}: {} bytes, more than the {MAX_STATE} a state file may have", meta.len());
+        bail!(
+            "{label}: {} bytes, more than the {MAX_STATE} a state file may have",
+            meta.len()
+        );
     }
     let text = fs::read_to_string(path).with_context(|| format!("{label}: cannot read"))?;
     State::from_json(&text)
@@ -127,10 +130,7 @@ pub fn write_atomic(label: &str, path: &Path, contents: &[u8]) -> anyhow::Result
         .map_or_else(|| "state".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(contents)?;
         f.sync_all()?;
         drop(f);
@@ -199,7 +199,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         let e = write_new_private("--next-key", &p, b"two").unwrap_err();
         assert!(e.to_string().contains("exists already"), "{e}");
@@ -236,7 +239,11 @@ mod tests {
         fs::write(&p, "{ not json").unwrap();
         let e = read_state(&p).unwrap_err();
         assert!(e.to_string().contains("corrupt state file"), "{e}");
-        assert_eq!(fs::read_to_string(&p).unwrap(), "{ not json", "left as it was");
+        assert_eq!(
+            fs::read_to_string(&p).unwrap(),
+            "{ not json",
+            "left as it was"
+        );
         // A directory that cannot be written: a clear error, the old file unchanged.
         let e = write_state(&d.join("missing-dir").join("s.json"), &s).unwrap_err();
         assert!(e.to_string().contains("cannot write"), "{e}");
@@ -246,7 +253,11 @@ mod tests {
     #[test]
     fn promotion_moves_keep_every_key() {
         let d = dir("promote");
-        let (cur, next, old) = (d.join("mx.key"), d.join("mx.next.key"), d.join("mx.key.old"));
+        let (cur, next, old) = (
+            d.join("mx.key"),
+            d.join("mx.next.key"),
+            d.join("mx.key.old"),
+        );
         fs::write(&cur, "current").unwrap();
         fs::write(&next, "next").unwrap();
         promote_files(&cur, &next, &old).unwrap();

@@ -70,6 +70,18 @@ pub struct Prepared {
 const DEFAULT_TTL: u32 = 3600;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What [`prepare`] gives: nothing to do (no `--update`), a change ready to show and send,
+/// or a failure already reported on stderr with its exit code (the primary could not be
+/// read: indeterminate).
+pub enum Plan {
+    /// No `--update`.
+    None,
+    /// Ready.
+    Ready(Box<Prepared>),
+    /// Reported; exit with this.
+    Failed(Exit),
+}
+
 /// Reads the RRset at `owner` from the primary and works out the change that gives it every
 /// record of `wanted` and none of `retire`.
 pub fn prepare(
@@ -78,9 +90,9 @@ pub fn prepare(
     owner: &str,
     wanted: &[TlsaRecord],
     retire: &[TlsaRecord],
-) -> anyhow::Result<Option<Prepared>> {
+) -> anyhow::Result<Plan> {
     let (Some(server_text), Some(key_path)) = (&opts.update, &opts.tsig_key) else {
-        return Ok(None);
+        return Ok(Plan::None);
     };
     let server = dane_resolver::parse_server(server_text)
         .with_context(|| format!("--update {:?}", term::sanitize(server_text)))?;
@@ -90,16 +102,28 @@ pub fn prepare(
     let owner_name = Name::from_str(owner).with_context(|| format!("owner {owner}"))?;
     let zone = match &opts.zone {
         Some(z) => {
-            let mut n = Name::from_str(z)
-                .with_context(|| format!("--zone {:?}", term::sanitize(z)))?;
+            let mut n =
+                Name::from_str(z).with_context(|| format!("--zone {:?}", term::sanitize(z)))?;
             n.set_fqdn(true);
             Some(n)
         }
         None => None,
     };
-    let read = runtime
-        .block_on(update::read_rrset(server, &owner_name, zone.as_ref(), TIMEOUT))
-        .with_context(|| format!("--update {server}: reading {owner} TLSA"))?;
+    let read = match runtime.block_on(update::read_rrset(
+        server,
+        &owner_name,
+        zone.as_ref(),
+        TIMEOUT,
+    )) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "dane: --update {server}: reading {owner} TLSA: {}",
+                term::sanitize(&e.to_string())
+            );
+            return Ok(Plan::Failed(Exit::Indeterminate));
+        }
+    };
     let published: Vec<TlsaRecord> = read
         .records
         .iter()
@@ -126,12 +150,12 @@ pub fn prepare(
         delete: diff.delete.iter().map(TlsaRecord::to_rdata).collect(),
         add: diff.add.iter().map(TlsaRecord::to_rdata).collect(),
     };
-    Ok(Some(Prepared {
+    Ok(Plan::Ready(Box::new(Prepared {
         server,
         key,
         change,
         report,
-    }))
+    })))
 }
 
 /// Prints the diff on stderr (before anything is sent).
@@ -185,7 +209,11 @@ pub fn send(
                 UpdateError::BadKey(_) | UpdateError::Build(_) => Exit::Usage,
                 _ => Exit::Failure,
             };
-            eprintln!("dane: --update {}: {}", p.server, term::sanitize(&e.to_string()));
+            eprintln!(
+                "dane: --update {}: {}",
+                p.server,
+                term::sanitize(&e.to_string())
+            );
             p.report.result = "failed";
             p.report.error = Some(e.to_string());
             Some(exit)

@@ -174,12 +174,10 @@ impl Resolver {
             for t in [RecordType::A, RecordType::AAAA] {
                 match self.answer(&Question::new(ns, t)).await {
                     Ok(wire) => match parse(&wire) {
-                        Ok(m) => addresses.extend(m.answers.iter().filter_map(|r| {
-                            match &r.data {
-                                RData::A(a) if t == RecordType::A => Some(IpAddr::V4(a.0)),
-                                RData::AAAA(a) if t == RecordType::AAAA => Some(IpAddr::V6(a.0)),
-                                _ => None,
-                            }
+                        Ok(m) => addresses.extend(m.answers.iter().filter_map(|r| match &r.data {
+                            RData::A(a) if t == RecordType::A => Some(IpAddr::V4(a.0)),
+                            RData::AAAA(a) if t == RecordType::AAAA => Some(IpAddr::V6(a.0)),
+                            _ => None,
                         })),
                         Err(e) => why.push(format!("{t}: {e}")),
                     },

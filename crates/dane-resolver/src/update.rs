@@ -20,10 +20,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode, UpdateMessage as _};
+use hickory_proto::rr::TSigVerifier;
 use hickory_proto::rr::rdata::TLSA;
 use hickory_proto::rr::rdata::tsig::{TsigAlgorithm, TsigError};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType, TSigner};
-use hickory_proto::rr::TSigVerifier;
 
 use crate::transport;
 
@@ -469,7 +469,9 @@ impl UpdateExchange {
             let detail = match e {
                 TsigError::BadKey => "BADKEY (the primary does not know this key)".to_owned(),
                 TsigError::BadSig => "BADSIG (wrong secret or algorithm)".to_owned(),
-                TsigError::BadTime => "BADTIME (the clocks differ by more than the fudge)".to_owned(),
+                TsigError::BadTime => {
+                    "BADTIME (the clocks differ by more than the fudge)".to_owned()
+                }
                 TsigError::BadTrunc => "BADTRUNC".to_owned(),
                 TsigError::Unknown(c) => format!("TSIG error {c}"),
             };
@@ -693,7 +695,10 @@ mod tests {
             "key \"x\" {\n algorithm hmac-sha256;\n secret \"@@@\";\n};",
             Err("not base64"),
         );
-        check("key \"x\" {\n algorithm hmac-sha256;\n};", Err("has no secret"));
+        check(
+            "key \"x\" {\n algorithm hmac-sha256;\n};",
+            Err("has no secret"),
+        );
         check("hello", Err("no key found"));
     }
 
@@ -716,10 +721,11 @@ mod tests {
         assert_eq!(m.zones()[0].query_type(), RecordType::SOA);
         // Value-dependent prerequisite: the whole RRset, class IN, TTL 0.
         assert_eq!(m.prerequisites().len(), 2);
-        assert!(m
-            .prerequisites()
-            .iter()
-            .all(|r| r.dns_class == DNSClass::IN && r.ttl == 0));
+        assert!(
+            m.prerequisites()
+                .iter()
+                .all(|r| r.dns_class == DNSClass::IN && r.ttl == 0)
+        );
         let u = m.updates();
         assert_eq!((u[0].dns_class, u[0].ttl), (DNSClass::NONE, 0));
         assert_eq!((u[1].dns_class, u[1].ttl), (DNSClass::IN, 300));
@@ -843,7 +849,9 @@ mod tests {
             let shared = rrset.clone();
             tokio::spawn(async move {
                 loop {
-                    let Ok((mut s, _)) = listener.accept().await else { return };
+                    let Ok((mut s, _)) = listener.accept().await else {
+                        return;
+                    };
                     let mut lb = [0u8; 2];
                     if s.read_exact(&mut lb).await.is_err() {
                         continue;
@@ -901,15 +909,23 @@ mod tests {
         // in between (a racing writer), so the prerequisite fails and nothing is applied.
         let mut racing = stage_change(vec![CUR.to_vec()]);
         racing.add = vec![vec![3, 1, 1, 0xcc]];
-        let e = send_update(p.address, &racing, &k, now(), t).await.unwrap_err();
-        assert!(matches!(e, UpdateError::Prerequisite { ref rcode, .. } if rcode == "NXRRSET"), "{e}");
+        let e = send_update(p.address, &racing, &k, now(), t)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, UpdateError::Prerequisite { ref rcode, .. } if rcode == "NXRRSET"),
+            "{e}"
+        );
         assert!(e.to_string().contains("changed since it was read"), "{e}");
         assert_eq!(p.rrset.lock().unwrap().len(), 2);
         // "Must not exist" while it exists: YXRRSET.
         let e = send_update(p.address, &stage_change(Vec::new()), &k, now(), t)
             .await
             .unwrap_err();
-        assert!(matches!(e, UpdateError::Prerequisite { ref rcode, .. } if rcode == "YXRRSET"), "{e}");
+        assert!(
+            matches!(e, UpdateError::Prerequisite { ref rcode, .. } if rcode == "YXRRSET"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
@@ -918,16 +934,38 @@ mod tests {
         let p = primary::start(k.clone(), k.clone(), vec![CUR.to_vec()]).await;
         let t = Duration::from_secs(5);
         let wrong_secret = key("rollover-key", b"not the secret at all, not at all");
-        let e = send_update(p.address, &stage_change(vec![CUR.to_vec()]), &wrong_secret, now(), t)
-            .await
-            .unwrap_err();
-        assert!(matches!(e, UpdateError::TsigRefused { ref detail, .. } if detail.starts_with("BADSIG")), "{e}");
+        let e = send_update(
+            p.address,
+            &stage_change(vec![CUR.to_vec()]),
+            &wrong_secret,
+            now(),
+            t,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(e, UpdateError::TsigRefused { ref detail, .. } if detail.starts_with("BADSIG")),
+            "{e}"
+        );
         let unknown = key("other-key", b"0123456789abcdef0123456789abcdef");
-        let e = send_update(p.address, &stage_change(vec![CUR.to_vec()]), &unknown, now(), t)
-            .await
-            .unwrap_err();
-        assert!(matches!(e, UpdateError::TsigRefused { ref detail, .. } if detail.starts_with("BADKEY")), "{e}");
-        assert_eq!(*p.rrset.lock().unwrap(), vec![CUR.to_vec()], "nothing applied");
+        let e = send_update(
+            p.address,
+            &stage_change(vec![CUR.to_vec()]),
+            &unknown,
+            now(),
+            t,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(e, UpdateError::TsigRefused { ref detail, .. } if detail.starts_with("BADKEY")),
+            "{e}"
+        );
+        assert_eq!(
+            *p.rrset.lock().unwrap(),
+            vec![CUR.to_vec()],
+            "nothing applied"
+        );
     }
 
     #[tokio::test]
@@ -955,9 +993,15 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap()
         };
-        let e = send_update(addr, &stage_change(Vec::new()), &k, now(), Duration::from_secs(2))
-            .await
-            .unwrap_err();
+        let e = send_update(
+            addr,
+            &stage_change(Vec::new()),
+            &k,
+            now(),
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(e, UpdateError::Exchange { .. }), "{e}");
     }
 }

@@ -698,13 +698,19 @@ mod hostile {
             ["a.root.", "b.root."]
         );
         assert_eq!(auth.replies.len(), 2);
-        assert_eq!(auth.replies[0].address.to_string(), format!("127.0.0.21:{port}"));
+        assert_eq!(
+            auth.replies[0].address.to_string(),
+            format!("127.0.0.21:{port}")
+        );
         match &auth.replies[0].result {
             dane_resolver::authoritative::ServerResult::Answered { wire, lookup } => {
                 let m = Message::from_vec(wire).unwrap();
                 assert_eq!(m.answers.len(), 1, "the server's own answer, as sent");
                 // Unsigned data under a signed root: never Secure.
-                assert!(!matches!(lookup.outcome.verdict, dane_dnssec::Verdict::Secure));
+                assert!(!matches!(
+                    lookup.outcome.verdict,
+                    dane_dnssec::Verdict::Secure
+                ));
             }
             other => panic!("a.root.: {other:?}"),
         }

@@ -131,7 +131,10 @@ mod tests {
         for kind in [KeyType::P256, KeyType::Ed25519] {
             let a = generate(kind).unwrap();
             let b = generate(kind).unwrap();
-            assert!(a.pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{kind:?}");
+            assert!(
+                a.pem.starts_with("-----BEGIN PRIVATE KEY-----\n"),
+                "{kind:?}"
+            );
             assert!(a.pem.ends_with("-----END PRIVATE KEY-----\n"), "{kind:?}");
             assert_ne!(a.spki, b.spki, "{kind:?}: two keys must differ");
         }

@@ -110,7 +110,10 @@ pub fn promote_check(report: &Report, next: &Spki) -> PromoteCheck {
     let mut problems = Vec::new();
     for h in &report.hosts {
         if h.endpoints.is_empty() {
-            problems.push(format!("{}: no address was probed ({})", h.name, h.verdict.reason));
+            problems.push(format!(
+                "{}: no address was probed ({})",
+                h.name, h.verdict.reason
+            ));
         }
         for e in &h.endpoints {
             let leaf = e.chain.first();

@@ -261,7 +261,9 @@ fn server_status(
                         s.detail = if n == 0 {
                             "does not serve it: no TLSA records (secure denial)".to_owned()
                         } else {
-                            format!("does not serve it: its TLSA RRset has {n} record(s), none for the next key")
+                            format!(
+                                "does not serve it: its TLSA RRset has {n} record(s), none for the next key"
+                            )
                         };
                     }
                 }
@@ -279,7 +281,10 @@ fn host_status(
     margin: u64,
 ) -> HostStatus {
     let validated_has_next = h.validated.security.is_secure()
-        && h.validated.records().iter().any(|r| designates_key(r, next));
+        && h.validated
+            .records()
+            .iter()
+            .any(|r| designates_key(r, next));
     let mut out = HostStatus {
         host: h.host.clone(),
         owner: h.owner.clone(),
@@ -293,7 +298,10 @@ fn host_status(
     let observations = match &h.servers {
         Ok(o) => o,
         Err(e) => {
-            out.reason = format!("the authoritative servers of {} could not be found: {e}", h.owner);
+            out.reason = format!(
+                "the authoritative servers of {} could not be found: {e}",
+                h.owner
+            );
             if let Security::Bogus { reason } = &h.validated.security {
                 out.readiness = Readiness::Blocked;
                 out.reason = format!("the TLSA RRset at {} is bogus: {reason}", h.owner);
@@ -305,7 +313,12 @@ fn host_status(
         .iter()
         .map(|o| server_status(o, &h.owner, next, state, now, margin))
         .collect();
-    let with = |st: ServerState| out.servers.iter().filter(|s| s.state == st).collect::<Vec<_>>();
+    let with = |st: ServerState| {
+        out.servers
+            .iter()
+            .filter(|s| s.state == st)
+            .collect::<Vec<_>>()
+    };
     let (bogus, insecure, missing, failed) = (
         with(ServerState::Bogus),
         with(ServerState::Insecure),
@@ -315,11 +328,20 @@ fn host_status(
     let name = |s: &ServerStatus| format!("{} ({})", s.ns, s.address);
     let total = out.servers.len();
     let (readiness, reason) = if total == 0 {
-        (Readiness::Indeterminate, format!("no authoritative server of {} to ask", h.owner))
+        (
+            Readiness::Indeterminate,
+            format!("no authoritative server of {} to ask", h.owner),
+        )
     } else if let Some(b) = bogus.first() {
-        (Readiness::Blocked, format!("server {}: {}", name(b), b.detail))
+        (
+            Readiness::Blocked,
+            format!("server {}: {}", name(b), b.detail),
+        )
     } else if let Some(i) = insecure.first() {
-        (Readiness::Blocked, format!("server {}: {}", name(i), i.detail))
+        (
+            Readiness::Blocked,
+            format!("server {}: {}", name(i), i.detail),
+        )
     } else if !missing.is_empty() && missing.len() + failed.len() == total {
         (
             Readiness::Blocked,
@@ -339,16 +361,25 @@ fn host_status(
             ),
         )
     } else if let Some(f) = failed.first() {
-        (Readiness::Indeterminate, format!("server {}: {}", name(f), f.detail))
+        (
+            Readiness::Indeterminate,
+            format!("server {}: {}", name(f), f.detail),
+        )
     } else {
         match &h.validated.security {
             Security::Bogus { reason } => (
                 Readiness::Blocked,
-                format!("the validating path finds the TLSA RRset at {} bogus: {reason}", h.owner),
+                format!(
+                    "the validating path finds the TLSA RRset at {} bogus: {reason}",
+                    h.owner
+                ),
             ),
             Security::Insecure => (
                 Readiness::Blocked,
-                format!("the validating path finds the TLSA RRset at {} insecure", h.owner),
+                format!(
+                    "the validating path finds the TLSA RRset at {} insecure",
+                    h.owner
+                ),
             ),
             Security::Indeterminate { reason } => (
                 Readiness::Indeterminate,
@@ -523,8 +554,20 @@ mod tests {
         let v = match validated {
             "with" => lookup(&owner, Security::Secure, vec![cur, next]),
             "without" => lookup(&owner, Security::Secure, vec![cur]),
-            "bogus" => lookup(&owner, Security::Bogus { reason: "bad".into() }, vec![]),
-            _ => lookup(&owner, Security::Indeterminate { reason: "timeout".into() }, vec![]),
+            "bogus" => lookup(
+                &owner,
+                Security::Bogus {
+                    reason: "bad".into(),
+                },
+                vec![],
+            ),
+            _ => lookup(
+                &owner,
+                Security::Indeterminate {
+                    reason: "timeout".into(),
+                },
+                vec![],
+            ),
         };
         HostObservation {
             host: format!("{name}."),
@@ -552,7 +595,11 @@ mod tests {
     ) -> RolloverStatus {
         let s = decide(&spki("next"), hosts, state, now, 60);
         assert_eq!(s.readiness, expected, "{s:#?}");
-        assert!(s.reason.contains(reason), "reason {:?} lacks {reason:?}", s.reason);
+        assert!(
+            s.reason.contains(reason),
+            "reason {:?} lacks {reason:?}",
+            s.reason
+        );
         assert_eq!(s.seconds_left, left, "{s:#?}");
         s
     }
@@ -570,14 +617,49 @@ mod tests {
         )];
         let mut st = fresh();
         // First seen at 1000: ready at 1000 + 300 + 60.
-        check(&hosts, &mut st, 1000, Readiness::Waiting, "(6m left)", Some(360));
-        check(&hosts, &mut st, 1100, Readiness::Waiting, "4m 20s left", Some(260));
-        check(&hosts, &mut st, 1359, Readiness::Waiting, "1s left", Some(1));
-        let s = check(&hosts, &mut st, 1360, Readiness::Ready, "all 2 servers", None);
+        check(
+            &hosts,
+            &mut st,
+            1000,
+            Readiness::Waiting,
+            "(6m left)",
+            Some(360),
+        );
+        check(
+            &hosts,
+            &mut st,
+            1100,
+            Readiness::Waiting,
+            "4m 20s left",
+            Some(260),
+        );
+        check(
+            &hosts,
+            &mut st,
+            1359,
+            Readiness::Waiting,
+            "1s left",
+            Some(1),
+        );
+        let s = check(
+            &hosts,
+            &mut st,
+            1360,
+            Readiness::Ready,
+            "all 2 servers",
+            None,
+        );
         assert_eq!(s.ready_at, Some(1360));
         // The first-seen times survive a round trip through the state file.
         let mut reread = State::from_json(&st.to_json()).unwrap();
-        check(&hosts, &mut reread, 1400, Readiness::Ready, "longer than the TTL", None);
+        check(
+            &hosts,
+            &mut reread,
+            1400,
+            Readiness::Ready,
+            "longer than the TTL",
+            None,
+        );
     }
 
     #[test]
@@ -587,7 +669,14 @@ mod tests {
             vec![server("ns1", "without", 300), server("ns2", "empty", 300)],
             "without",
         )];
-        check(&hosts, &mut fresh(), 1000, Readiness::Blocked, "lacks the next key's record at every server", None);
+        check(
+            &hosts,
+            &mut fresh(),
+            1000,
+            Readiness::Blocked,
+            "lacks the next key's record at every server",
+            None,
+        );
     }
 
     #[test]
@@ -598,16 +687,37 @@ mod tests {
             vec![server("ns1", "with", 300), server("ns2", "without", 300)],
             "with",
         )];
-        check(&lagging, &mut st, 1000, Readiness::Blocked, "1 of 2 servers do not serve", None);
+        check(
+            &lagging,
+            &mut st,
+            1000,
+            Readiness::Blocked,
+            "1 of 2 servers do not serve",
+            None,
+        );
         let caught_up = [host(
             "mx1.example",
             vec![server("ns1", "with", 300), server("ns2", "with", 300)],
             "with",
         )];
         // ns1 counts from 1000, ns2 from 1200: ready at 1200 + 360.
-        check(&caught_up, &mut st, 1200, Readiness::Waiting, "6m left", Some(360));
+        check(
+            &caught_up,
+            &mut st,
+            1200,
+            Readiness::Waiting,
+            "6m left",
+            Some(360),
+        );
         // ns2 drops it again: blocked, and its first-seen time is forgotten.
-        check(&lagging, &mut st, 1300, Readiness::Blocked, "ns2 (ns2:53)", None);
+        check(
+            &lagging,
+            &mut st,
+            1300,
+            Readiness::Blocked,
+            "ns2 (ns2:53)",
+            None,
+        );
         assert_eq!(st.first_seen("_25._tcp.mx1.example.", "ns2:53"), None);
         assert_eq!(st.first_seen("_25._tcp.mx1.example.", "ns1:53"), Some(1000));
     }
@@ -616,9 +726,20 @@ mod tests {
     fn published_at_one_of_two_mx_hosts_is_blocked() {
         let hosts = [
             host("mx1.example", vec![server("ns1", "with", 300)], "with"),
-            host("mx2.example", vec![server("ns1", "without", 300)], "without"),
+            host(
+                "mx2.example",
+                vec![server("ns1", "without", 300)],
+                "without",
+            ),
         ];
-        let s = check(&hosts, &mut fresh(), 5000, Readiness::Blocked, "mx2.example.: the TLSA RRset", None);
+        let s = check(
+            &hosts,
+            &mut fresh(),
+            5000,
+            Readiness::Blocked,
+            "mx2.example.: the TLSA RRset",
+            None,
+        );
         assert_eq!(s.hosts[0].readiness, Readiness::Waiting);
     }
 
@@ -629,11 +750,36 @@ mod tests {
             vec![server("ns1", "with", 300), server("ns2", "bogus", 300)],
             "with",
         )];
-        check(&bogus, &mut fresh(), 1000, Readiness::Blocked, "bogus: RRSIG expired", None);
-        let insecure = [host("mx1.example", vec![server("ns1", "insecure", 300)], "with")];
-        check(&insecure, &mut fresh(), 1000, Readiness::Blocked, "insecure", None);
+        check(
+            &bogus,
+            &mut fresh(),
+            1000,
+            Readiness::Blocked,
+            "bogus: RRSIG expired",
+            None,
+        );
+        let insecure = [host(
+            "mx1.example",
+            vec![server("ns1", "insecure", 300)],
+            "with",
+        )];
+        check(
+            &insecure,
+            &mut fresh(),
+            1000,
+            Readiness::Blocked,
+            "insecure",
+            None,
+        );
         let validated_bogus = [host("mx1.example", vec![server("ns1", "with", 0)], "bogus")];
-        check(&validated_bogus, &mut fresh(), 1000, Readiness::Blocked, "validating path", None);
+        check(
+            &validated_bogus,
+            &mut fresh(),
+            1000,
+            Readiness::Blocked,
+            "validating path",
+            None,
+        );
     }
 
     #[test]
@@ -643,32 +789,91 @@ mod tests {
             vec![server("ns1", "with", 300), server("ns2", "down", 300)],
             "with",
         )];
-        check(&down, &mut fresh(), 1000, Readiness::Indeterminate, "no answer within 2s", None);
+        check(
+            &down,
+            &mut fresh(),
+            1000,
+            Readiness::Indeterminate,
+            "no answer within 2s",
+            None,
+        );
         let down_and_missing = [host(
             "mx1.example",
             vec![server("ns1", "without", 300), server("ns2", "down", 300)],
             "with",
         )];
-        check(&down_and_missing, &mut fresh(), 1000, Readiness::Blocked, "lacks", None);
+        check(
+            &down_and_missing,
+            &mut fresh(),
+            1000,
+            Readiness::Blocked,
+            "lacks",
+            None,
+        );
         let mut no_servers = host("mx1.example", vec![], "with");
         no_servers.servers = Err("SOA lookup failed".into());
-        check(&[no_servers], &mut fresh(), 1000, Readiness::Indeterminate, "could not be found", None);
+        check(
+            &[no_servers],
+            &mut fresh(),
+            1000,
+            Readiness::Indeterminate,
+            "could not be found",
+            None,
+        );
         let validated_down = [host("mx1.example", vec![server("ns1", "with", 0)], "down")];
-        check(&validated_down, &mut fresh(), 1000, Readiness::Indeterminate, "validating lookup", None);
-        check(&[], &mut fresh(), 1000, Readiness::Indeterminate, "no host", None);
+        check(
+            &validated_down,
+            &mut fresh(),
+            1000,
+            Readiness::Indeterminate,
+            "validating lookup",
+            None,
+        );
+        check(
+            &[],
+            &mut fresh(),
+            1000,
+            Readiness::Indeterminate,
+            "no host",
+            None,
+        );
     }
 
     #[test]
     fn every_server_ready_but_validating_path_lacks_it_is_blocked() {
-        let hosts = [host("mx1.example", vec![server("ns1", "with", 10)], "without")];
+        let hosts = [host(
+            "mx1.example",
+            vec![server("ns1", "with", 10)],
+            "without",
+        )];
         let mut st = fresh();
-        check(&hosts, &mut st, 1000, Readiness::Waiting, "1m 10s left", Some(70));
-        check(&hosts, &mut st, 2000, Readiness::Blocked, "still returns an RRset", None);
+        check(
+            &hosts,
+            &mut st,
+            1000,
+            Readiness::Waiting,
+            "1m 10s left",
+            Some(70),
+        );
+        check(
+            &hosts,
+            &mut st,
+            2000,
+            Readiness::Blocked,
+            "still returns an RRset",
+            None,
+        );
     }
 
     #[test]
     fn durations() {
-        for (secs, text) in [(0, "0s"), (59, "59s"), (60, "1m"), (3661, "1h 1m 1s"), (90_000, "1d 1h")] {
+        for (secs, text) in [
+            (0, "0s"),
+            (59, "59s"),
+            (60, "1m"),
+            (3661, "1h 1m 1s"),
+            (90_000, "1d 1h"),
+        ] {
             assert_eq!(fmt_duration(secs), text);
         }
     }
@@ -687,22 +892,28 @@ pub fn mx_hosts(domain: &str, plan: &crate::smtp::MxPlan) -> Result<Vec<String>,
         hosts: Vec::new(),
     };
     match plan {
-        MxPlan::Hosts { secure: true, hosts, .. } => {
-            Ok(hosts.iter().map(|m| crate::dns::fqdn(&m.exchange)).collect())
-        }
+        MxPlan::Hosts {
+            secure: true,
+            hosts,
+            ..
+        } => Ok(hosts
+            .iter()
+            .map(|m| crate::dns::fqdn(&m.exchange))
+            .collect()),
         MxPlan::Implicit { secure: true } => Ok(vec![crate::dns::fqdn(domain)]),
         MxPlan::Hosts { secure: false, .. } | MxPlan::Implicit { secure: false } => Err(stop(
             Readiness::Blocked,
-            format!("the MX RRset of {domain} is not DNSSEC-secure: DANE applies to none of its hosts"),
+            format!(
+                "the MX RRset of {domain} is not DNSSEC-secure: DANE applies to none of its hosts"
+            ),
         )),
         MxPlan::NullMx => Err(stop(
             Readiness::Blocked,
             format!("{domain} has a null MX (RFC 7505): it accepts no mail"),
         )),
-        MxPlan::NoSuchDomain { .. } => Err(stop(
-            Readiness::Blocked,
-            format!("{domain} does not exist"),
-        )),
+        MxPlan::NoSuchDomain { .. } => {
+            Err(stop(Readiness::Blocked, format!("{domain} does not exist")))
+        }
         MxPlan::Failed { security } => Err(stop(
             Readiness::Indeterminate,
             format!("the MX lookup of {domain} is {}", security.describe()),

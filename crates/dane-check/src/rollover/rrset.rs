@@ -135,7 +135,11 @@ mod tests {
     #[test]
     fn designates_key_for_every_spki_matching_type() {
         let (k, other) = (spki(1), spki(2));
-        for mt in [MatchingType::Full, MatchingType::Sha256, MatchingType::Sha512] {
+        for mt in [
+            MatchingType::Full,
+            MatchingType::Sha256,
+            MatchingType::Sha512,
+        ] {
             let r = TlsaRecord::new(
                 CertUsage::DaneEe,
                 Selector::Spki,
@@ -147,7 +151,10 @@ mod tests {
         }
         let mut ta = key_record(&k);
         ta.usage = CertUsage::DaneTa;
-        assert!(!designates_key(&ta, &k), "2 1 1 is not a DANE-EE key record");
+        assert!(
+            !designates_key(&ta, &k),
+            "2 1 1 is not a DANE-EE key record"
+        );
     }
 
     #[test]

@@ -61,7 +61,9 @@ pub enum StateError {
     #[error("corrupt state file (not a {KIND} document: {0}); fix or remove it")]
     Corrupt(String),
     /// Another kind or version.
-    #[error("state file of kind {kind:?} version {version}; this dane reads {KIND} version {VERSION}")]
+    #[error(
+        "state file of kind {kind:?} version {version}; this dane reads {KIND} version {VERSION}"
+    )]
     Version {
         /// The kind found.
         kind: String,
@@ -163,14 +165,23 @@ mod tests {
     #[test]
     fn documents() {
         let mut s = State::new(KEY);
-        assert_eq!(s.mark_seen("_25._tcp.mx.", "ns1.", "192.0.2.1:53", 100), 100);
-        assert_eq!(s.mark_seen("_25._tcp.mx.", "ns1.", "192.0.2.1:53", 200), 100);
+        assert_eq!(
+            s.mark_seen("_25._tcp.mx.", "ns1.", "192.0.2.1:53", 100),
+            100
+        );
+        assert_eq!(
+            s.mark_seen("_25._tcp.mx.", "ns1.", "192.0.2.1:53", 200),
+            100
+        );
         check(&s.to_json(), Ok(()));
         assert_eq!(State::from_json(&s.to_json()).unwrap(), s);
         s.forget("_25._tcp.mx.", "192.0.2.1:53");
         assert_eq!(s.first_seen("_25._tcp.mx.", "192.0.2.1:53"), None);
         check("", Err("corrupt state file"));
-        check("{\"kind\": \"dane-rollover-state\", \"version\": 1", Err("corrupt"));
+        check(
+            "{\"kind\": \"dane-rollover-state\", \"version\": 1",
+            Err("corrupt"),
+        );
         check("[1, 2]", Err("corrupt"));
         check(
             "{\"kind\": \"dane-rollover-state\", \"version\": 2, \"next_key\": \"\"}",
