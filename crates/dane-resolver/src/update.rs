@@ -593,7 +593,7 @@ pub async fn read_rrset(
 ) -> Result<ReadRrset, UpdateError> {
     let ask = |rtype| async move {
         match transport::ask_with(server, owner, rtype, timeout, false).await {
-            transport::Answer::Response { wire, rcode } if matches!(rcode, 0 | 3) => {
+            transport::Answer::Response { wire, rcode: 0 | 3 } => {
                 Message::from_vec(&wire).map_err(|e| UpdateError::Exchange {
                     server,
                     detail: format!("malformed answer to {owner} {rtype}: {e}"),

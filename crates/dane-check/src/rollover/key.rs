@@ -78,6 +78,26 @@ pub struct KeyError {
     pub detail: String,
 }
 
+/// ring writes Ed25519 keys as PKCS#8 v2 (RFC 5958, with the public key), which OpenSSL 3
+/// does not read; the v1 form (RFC 8410 7: version 0, the seed alone) is what
+/// `openssl genpkey -algorithm ed25519` writes and every client reads.
+fn ed25519_v1(v2: &[u8]) -> Option<Vec<u8>> {
+    // SEQUENCE { INTEGER 1, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING seed } ...
+    const V2_PREFIX: [u8; 16] = [
+        0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    // SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING seed } }
+    const V1_PREFIX: [u8; 16] = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    let seed = v2.strip_prefix(&V2_PREFIX)?.get(..32)?;
+    let mut v1 = V1_PREFIX.to_vec();
+    v1.extend_from_slice(seed);
+    Some(v1)
+}
+
 /// Generates a key of type `kind`.
 pub fn generate(kind: KeyType) -> Result<NewKey, KeyError> {
     let err = |detail: String| KeyError {
@@ -90,10 +110,10 @@ pub fn generate(kind: KeyType) -> Result<NewKey, KeyError> {
             .map_err(|e| err(e.to_string()))?
             .as_ref()
             .to_vec(),
-        KeyType::Ed25519 => Ed25519KeyPair::generate_pkcs8(&rng)
-            .map_err(|e| err(e.to_string()))?
-            .as_ref()
-            .to_vec(),
+        KeyType::Ed25519 => {
+            let v2 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|e| err(e.to_string()))?;
+            ed25519_v1(v2.as_ref()).ok_or_else(|| err("unexpected PKCS#8 from ring".into()))?
+        }
         KeyType::Rsa2048 | KeyType::Rsa3072 => {
             let bits = if kind == KeyType::Rsa2048 { 2048 } else { 3072 };
             let mut os = rand::rngs::SysRng;
@@ -138,6 +158,11 @@ mod tests {
             assert!(a.pem.ends_with("-----END PRIVATE KEY-----\n"), "{kind:?}");
             assert_ne!(a.spki, b.spki, "{kind:?}: two keys must differ");
         }
+        // Ed25519 as PKCS#8 v1 (version 0, RFC 8410 7), the form OpenSSL reads.
+        let k = generate(KeyType::Ed25519).unwrap();
+        let der = pem::parse(&k.pem).unwrap();
+        assert_eq!(&der.contents()[..5], &[0x30, 0x2e, 0x02, 0x01, 0x00]);
+        assert_eq!(der.contents().len(), 48);
     }
 
     #[test]

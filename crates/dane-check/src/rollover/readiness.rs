@@ -478,6 +478,48 @@ pub fn decide(
     }
 }
 
+/// The hosts whose TLSA RRsets a rollover for `domain` must cover, from its MX plan
+/// (RFC 7672 2.2.1), or the run's verdict when there is none to check: an insecure MX RRset
+/// (DANE applies to no host) or a null MX blocks, a failed MX lookup is indeterminate.
+pub fn mx_hosts(domain: &str, plan: &crate::smtp::MxPlan) -> Result<Vec<String>, RolloverStatus> {
+    use crate::smtp::MxPlan;
+    let stop = |readiness, reason: String| RolloverStatus {
+        readiness,
+        reason,
+        ready_at: None,
+        seconds_left: None,
+        hosts: Vec::new(),
+    };
+    match plan {
+        MxPlan::Hosts {
+            secure: true,
+            hosts,
+            ..
+        } => Ok(hosts
+            .iter()
+            .map(|m| crate::dns::fqdn(&m.exchange))
+            .collect()),
+        MxPlan::Implicit { secure: true } => Ok(vec![crate::dns::fqdn(domain)]),
+        MxPlan::Hosts { secure: false, .. } | MxPlan::Implicit { secure: false } => Err(stop(
+            Readiness::Blocked,
+            format!(
+                "the MX RRset of {domain} is not DNSSEC-secure: DANE applies to none of its hosts"
+            ),
+        )),
+        MxPlan::NullMx => Err(stop(
+            Readiness::Blocked,
+            format!("{domain} has a null MX (RFC 7505): it accepts no mail"),
+        )),
+        MxPlan::NoSuchDomain { .. } => {
+            Err(stop(Readiness::Blocked, format!("{domain} does not exist")))
+        }
+        MxPlan::Failed { security } => Err(stop(
+            Readiness::Indeterminate,
+            format!("the MX lookup of {domain} is {}", security.describe()),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -876,47 +918,5 @@ mod tests {
         ] {
             assert_eq!(fmt_duration(secs), text);
         }
-    }
-}
-
-/// The hosts whose TLSA RRsets a rollover for `domain` must cover, from its MX plan
-/// (RFC 7672 2.2.1), or the run's verdict when there is none to check: an insecure MX RRset
-/// (DANE applies to no host) or a null MX blocks, a failed MX lookup is indeterminate.
-pub fn mx_hosts(domain: &str, plan: &crate::smtp::MxPlan) -> Result<Vec<String>, RolloverStatus> {
-    use crate::smtp::MxPlan;
-    let stop = |readiness, reason: String| RolloverStatus {
-        readiness,
-        reason,
-        ready_at: None,
-        seconds_left: None,
-        hosts: Vec::new(),
-    };
-    match plan {
-        MxPlan::Hosts {
-            secure: true,
-            hosts,
-            ..
-        } => Ok(hosts
-            .iter()
-            .map(|m| crate::dns::fqdn(&m.exchange))
-            .collect()),
-        MxPlan::Implicit { secure: true } => Ok(vec![crate::dns::fqdn(domain)]),
-        MxPlan::Hosts { secure: false, .. } | MxPlan::Implicit { secure: false } => Err(stop(
-            Readiness::Blocked,
-            format!(
-                "the MX RRset of {domain} is not DNSSEC-secure: DANE applies to none of its hosts"
-            ),
-        )),
-        MxPlan::NullMx => Err(stop(
-            Readiness::Blocked,
-            format!("{domain} has a null MX (RFC 7505): it accepts no mail"),
-        )),
-        MxPlan::NoSuchDomain { .. } => {
-            Err(stop(Readiness::Blocked, format!("{domain} does not exist")))
-        }
-        MxPlan::Failed { security } => Err(stop(
-            Readiness::Indeterminate,
-            format!("the MX lookup of {domain} is {}", security.describe()),
-        )),
     }
 }

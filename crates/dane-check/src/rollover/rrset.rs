@@ -165,7 +165,11 @@ mod tests {
             r.data = vec![1; 64];
             r
         });
-        let d = diff(&[a.clone(), c.clone()], &[b.clone()], &[a.clone()]);
+        let d = diff(
+            &[a.clone(), c.clone()],
+            std::slice::from_ref(&b),
+            std::slice::from_ref(&a),
+        );
         assert_eq!(d.add, vec![b.clone()]);
         assert_eq!(d.delete, vec![a.clone()]);
         assert_eq!(d.apply(&[a.clone(), c.clone()]), vec![c.clone(), b.clone()]);
