@@ -20,7 +20,7 @@ use crate::{Exit, term};
 #[derive(Debug, Clone, ClapArgs)]
 pub struct UpdateOpts {
     /// Publish the change with an RFC 2136 dynamic update sent to the zone's primary
-    /// SERVER (ADDR[:PORT]), signed with --tsig-key.
+    /// SERVER (ADDR or ADDR:PORT), signed with --tsig-key.
     #[arg(long, value_name = "SERVER", requires = "tsig_key")]
     pub update: Option<String>,
     /// The TSIG key for --update: a BIND `tsig-keygen` file or Knot `keymgr -t` output.
