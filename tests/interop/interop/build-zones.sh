@@ -310,6 +310,10 @@ fi
 # shellcheck source=service-zones.sh
 . "$(dirname "$0")/service-zones.sh"
 
+# --- the rollover zone (issue 14): signed online by Knot, not by this script ---------------
+# shellcheck source=rollover-zones.sh
+. "$(dirname "$0")/rollover-zones.sh"
+
 # --- the TLD and the root -------------------------------------------------------------------
 { apex test; printf '%s\n' "${deleg[@]}"; } > "$work/test"
 signed test ECDSAP256SHA256

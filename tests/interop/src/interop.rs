@@ -18,7 +18,10 @@
 //! - Postfix instances (each its own config and queue directory) on port 25, each with
 //!   its own leaf and key from `fixtures/pki` (sent with the intermediate): `rsa`
 //!   (leaf-rsa), `ec` (leaf-ec, P-256), `ed25519`, `p384`, `expired` (leaf-expired), all
-//!   with STARTTLS, and `notls` without it; nginx on 443 (leaf-rsa) for `https.test`.
+//!   with STARTTLS, and `notls` without it; nginx on 443 (leaf-rsa) for `https.test`;
+//! - for `dane rollover` (module `rollover`, [`Interop::rollover`]): `roll.test`, signed
+//!   online by a Knot primary that takes TSIG-authenticated dynamic updates, a Knot
+//!   secondary that transfers only when told to, and Postfix `roll` at its two MX hosts.
 //!
 //! Every process is started with `ip netns exec` and recorded by PID; on drop each is
 //! stopped by its PID (SIGTERM, SIGKILL after 5 s; Postfix by `postfix -c DIR stop`, which
@@ -90,7 +93,11 @@ use std::time::{Duration, Instant};
 
 use crate::{Error, find_program, io, nsd_config, read_table, stop, zone_files};
 
+mod rollover;
 mod services;
+pub use rollover::{
+    ROLL_MX, ROLL_PRIMARY, ROLL_SECONDARY, ROLL_TSIG_NAME, ROLL_TTL, ROLL_ZONE, Rollover,
+};
 pub use services::{SERVICES, SNI_MAIL, SNI_WWW, ServiceScenario, service_scenarios};
 
 /// The netns name prefix: only namespaces with this prefix are ever removed.
@@ -341,6 +348,10 @@ impl Interop {
             ("dnssec-signzone", "bind9-utils"),
             ("dig", "bind9-dnsutils"),
             ("openssl", "openssl"),
+            ("knotd", "knot"),
+            ("keymgr", "knot"),
+            ("knotc", "knot"),
+            ("nsupdate", "bind9-dnsutils"),
         ] {
             find_program(program, package)?;
         }
@@ -436,9 +447,15 @@ impl Interop {
                 starting.push((base, child));
             }
         }
+        // The rollover zone's Knot primary and secondary, and Postfix `roll` (rollover.rs).
+        let rollover = self.start_rollover(&listeners);
         // Dovecot and Prosody start while Postfix does; every listener is waited for below.
         self.start_services(&listeners)?;
         let mut first_error = None;
+        match rollover {
+            Ok(started) => starting.push(started),
+            Err(e) => first_error = Some(e),
+        }
         for (base, mut child) in starting {
             let status = child.wait().map_err(io("waiting for postfix start"))?;
             if let Err(e) = self.record_postfix(&base, status) {
@@ -902,7 +919,8 @@ impl Interop {
         self.dir.join("zones")
     }
 
-    /// The PIDs of every server started (NSD, Unbound, nginx, each Postfix master).
+    /// The PIDs of every server started (NSD, Unbound, nginx, Dovecot, Prosody, the two
+    /// Knot servers, each Postfix master).
     pub fn pids(&self) -> Vec<u32> {
         let mut pids: Vec<u32> = self.servers.iter().map(|(_, c)| c.id()).collect();
         pids.extend(self.postfix.iter().map(|(_, pid)| *pid));

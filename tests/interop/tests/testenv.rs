@@ -4,6 +4,8 @@
 
 #[path = "testenv/interop.rs"]
 mod interop;
+#[path = "testenv/rollover.rs"]
+mod rollover;
 
 use std::net::UdpSocket;
 use std::time::Duration;

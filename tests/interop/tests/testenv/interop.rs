@@ -324,8 +324,8 @@ fn drop_stops_every_pid_and_removes_the_namespace_and_a_second_run_works() {
     let pids = env.pids();
     assert_eq!(
         pids.len(),
-        13,
-        "nsd, unbound, nginx, two dovecot, two prosody, six postfix masters: {pids:?}"
+        16,
+        "nsd, unbound, nginx, two dovecot, two prosody, two knot, seven postfix masters: {pids:?}"
     );
     assert!(validates(&env));
     let in_ns = Command::new("ip")
