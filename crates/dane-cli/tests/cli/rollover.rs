@@ -455,3 +455,24 @@ fn acme_hook_recipes_are_valid_shell() {
         assert!(text.contains("dane rollover"), "{}", p.display());
     }
 }
+
+/// The staged RRset of fixed keys, as a golden file: the lines an operator pastes into
+/// the zone (current, next, issuer).
+#[test]
+fn staged_rrset_matches_its_golden_file() {
+    let out = run(&[
+        "rollover",
+        "stage",
+        "--key",
+        &fixture("pki/leaf-rsa.key"),
+        "--next-key",
+        &fixture("pki/next.key"),
+        "--name",
+        "mx1.example.test",
+        "--chain",
+        &fixture("pki/chain-rsa.pem"),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("exists; left unchanged"), "{}", out.stderr);
+    crate::verify::golden("rollover-stage.txt", &out.stdout);
+}
