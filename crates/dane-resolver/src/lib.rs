@@ -23,6 +23,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! For `dane rollover`, [`Resolver::ask_authoritative`] asks every authoritative server of a
+//! name's zone directly and validates each answer ([`authoritative`]), and [`update`] sends
+//! RFC 2136 updates signed with TSIG, guarded by prerequisites.
+//!
 //! # Invariants
 //!
 //! - Every exchange has a deadline ([`Config::timeout`] per attempt) and a size limit

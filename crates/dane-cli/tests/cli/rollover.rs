@@ -473,6 +473,10 @@ fn staged_rrset_matches_its_golden_file() {
         &fixture("pki/chain-rsa.pem"),
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("exists; left unchanged"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("exists; left unchanged"),
+        "{}",
+        out.stderr
+    );
     crate::verify::golden("rollover-stage.txt", &out.stdout);
 }
