@@ -480,3 +480,49 @@ fn staged_rrset_matches_its_golden_file() {
     );
     crate::verify::golden("rollover-stage.txt", &out.stdout);
 }
+
+/// The recipes run: `stage` through common.sh stages one next key for every host, and
+/// `roll` does nothing (exit 0, no client called) while the switch is not known to be safe.
+#[test]
+fn acme_hook_recipes_stage_and_hold_off_the_switch() {
+    let d = dir("hooks");
+    std::fs::copy(fixture("pki/leaf-ec.key"), d.join("mx1.example.test.key")).unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_dane")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let hook = |script: &str, action: &str| {
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg(root().join("examples/rollover").join(script))
+            .arg(action)
+            .env("PATH", &path)
+            .env("DANE_DOMAIN", "example.test")
+            .env("DANE_HOSTS", "mx1.example.test mx2.example.test")
+            .env("DANE_KEY_DIR", &d)
+            .env(
+                "DANE_FLAGS",
+                "--resolver 127.0.0.1:9 --no-iterate --timeout 1",
+            )
+            .env("HOME", &d)
+            .env("NO_COLOR", "1");
+        run_command(cmd, None)
+    };
+    let out = hook("certbot-hook.sh", "stage");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", out.stdout);
+    assert!(lines[0].starts_with("_25._tcp.mx1.example.test. IN TLSA 3 1 1 "));
+    assert!(lines[3].starts_with("_25._tcp.mx2.example.test. IN TLSA 3 1 1 "));
+    // One next key for both hosts.
+    assert_eq!(lines[1].rsplit(' ').next(), lines[3].rsplit(' ').next());
+    assert!(d.join("mx1.example.test.next.key").exists());
+    // No resolver: not known to be safe, so no switch (and no ACME client run).
+    let out = hook("acme.sh-hook.sh", "roll");
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.starts_with("indeterminate: "), "{}", out.stdout);
+    let out = hook("lego-hook.sh", "nonsense");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    std::fs::remove_dir_all(d).unwrap();
+}
