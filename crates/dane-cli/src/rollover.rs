@@ -205,6 +205,16 @@ pub fn parse_duration(flag: &str, text: &str) -> anyhow::Result<u64> {
     Ok(total)
 }
 
+/// The flags of `dane verify` that change only its exit code mean nothing here.
+fn no_policy_flags(check: &CheckOpts) -> anyhow::Result<()> {
+    if check.strict || check.require_dane {
+        bail!(
+            "--strict and --require-dane are `dane verify`'s; dane rollover's verdicts are its own (exit 0, 1, 3, 5)"
+        );
+    }
+    Ok(())
+}
+
 fn key_type(text: &str) -> anyhow::Result<KeyType> {
     KeyType::from_name(text).ok_or_else(|| {
         anyhow::anyhow!(
@@ -439,6 +449,7 @@ fn exit_of(r: Readiness) -> Exit {
 
 fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
     a.check.validate()?;
+    no_policy_flags(&a.check)?;
     let now = ctx.now(a.check.at.as_deref())?;
     let margin = parse_duration("--margin", &a.margin)?;
     let domain = dane_tlsa::normalize_host(&a.domain)
@@ -592,6 +603,7 @@ fn retired_path(current: &Path, now: rustls_pki_types::UnixTime) -> PathBuf {
 
 fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     a.check.validate()?;
+    no_policy_flags(&a.check)?;
     let now = ctx.now(a.check.at.as_deref())?;
     let margin = parse_duration("--margin", &a.margin)?;
     let kind = key_type(&a.key_type)?;
