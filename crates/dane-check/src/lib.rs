@@ -34,10 +34,17 @@
 //! [`report::domain_verdict`] into the domain's. [`engine::verify`] runs all of it over a
 //! [`engine::Dns`] and a [`engine::Prober`], concurrently, into a [`report::Report`].
 //!
+//! [`rollover`] holds the decisions of `dane rollover`: the RRsets of a "current + next"
+//! rollover, whether the switch is safe now (from every authoritative server's validated
+//! answer and when each was first seen serving the next key, at an injected `now`), the
+//! state document, and whether every endpoint presents the next key.
+//!
 //! # Invariants
 //!
 //! - Pure: no I/O, no clock (crate-local clippy.toml). Lookups and probe results in, verdicts
 //!   out; the same inputs always give the same report, so saved evidence replays exactly.
+//!   One exception: [`rollover::key::generate`] reads the operating system's randomness to
+//!   make a key (it writes no file; the caller does).
 //! - Nothing is `Verified` unless DANE applies (secure MX, secure addresses, secure TLSA
 //!   with a usable record) and `dane_tlsa::match_chain` authenticated the presented chain.
 //! - A bogus or indeterminate lookup is never treated as "no DANE": it makes the domain or
@@ -72,6 +79,7 @@ pub mod observe;
 pub mod query;
 pub mod records;
 pub mod report;
+pub mod rollover;
 pub mod service;
 pub mod smtp;
 pub mod verdict;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 /// What a `dane` run concluded, as a process exit status.
 ///
 /// The meanings are shared by all subcommands so that scripts can rely on them:
-/// a verdict is data (0, 1, 3, 4); 2 means the question itself could not be asked.
+/// a verdict is data (0, 1, 3, 4, 5); 2 means the question itself could not be asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {
     /// 0: verified / secure / the records authenticate the chain.
@@ -18,6 +18,9 @@ pub enum Exit {
     Indeterminate = 3,
     /// 4: not protected: DNSSEC-insecure, or no TLSA records anywhere.
     NotProtected = 4,
+    /// 5: waiting (`dane rollover status`): the next key's record is on every server, but
+    /// caches may still hold the RRset from before (its TTL plus the margin has not passed).
+    Waiting = 5,
 }
 
 impl Exit {
@@ -45,6 +48,11 @@ impl Exit {
             Exit::NotProtected,
             "not protected: DNSSEC-insecure, or no TLSA records",
         ),
+        (
+            Exit::Waiting,
+            "waiting (dane rollover status): the next key's record is on every authoritative \
+             server, but its TTL plus the margin has not passed yet",
+        ),
     ];
 
     /// The process exit status for this outcome.
@@ -65,6 +73,7 @@ mod tests {
             (Exit::Usage, 2),
             (Exit::Indeterminate, 3),
             (Exit::NotProtected, 4),
+            (Exit::Waiting, 5),
         ];
         for (exit, value) in table {
             assert_eq!(exit as u8, value, "{exit:?}");

@@ -16,6 +16,9 @@ mod nagios;
 mod openmetrics;
 mod probe;
 mod resolve;
+mod rollover;
+mod rollover_files;
+mod rollover_update;
 mod scan;
 mod serve;
 mod summary;
@@ -58,6 +61,10 @@ enum Command {
     Scan(Box<scan::Args>),
     /// Serve /probe?target=DOMAIN as OpenMetrics over HTTP (blackbox-exporter style).
     ServeMetrics(Box<serve::Args>),
+    /// Roll a key safely: stage the next key, wait until its TLSA record is everywhere,
+    /// promote it after the switch.
+    #[command(subcommand)]
+    Rollover(rollover::Command),
     /// Write a shell completion script (bash, zsh, fish, ...) to stdout.
     Completions(docs::CompletionsArgs),
     /// Write the manual page dane.1 (roff) to stdout, or every page with --dir.
@@ -124,6 +131,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args, &ctx),
         Command::Scan(args) => scan::run(args, &ctx),
         Command::ServeMetrics(args) => serve::run(args, &ctx),
+        Command::Rollover(cmd) => rollover::run(cmd, &ctx),
         Command::Completions(args) => docs::completions(args, &ctx),
         Command::Man(args) => docs::man(args, &ctx),
     };

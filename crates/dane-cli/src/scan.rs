@@ -422,7 +422,8 @@ struct Line<'a> {
 fn rank(e: Exit) -> u8 {
     match e {
         Exit::Ok => 0,
-        Exit::NotProtected => 1,
+        // Waiting is `dane rollover status`'s; a scan never returns it.
+        Exit::NotProtected | Exit::Waiting => 1,
         Exit::Indeterminate => 2,
         Exit::Usage => 3,
         Exit::Failure => 4,

@@ -63,6 +63,8 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("serve_query", serve_query),
     ("evidence_json", evidence_json),
     ("scan_line", scan_line),
+    ("rollover_state", rollover_state),
+    ("tsig_key", tsig_key),
 ];
 
 /// The time every body evaluates at: 2026-06-01T00:00:00Z, inside the validity of the
@@ -433,6 +435,31 @@ pub fn scan_line(data: &[u8]) {
     }
 }
 
+/// `dane rollover`'s state file (`dane_check::rollover::state::State::from_json`): a
+/// document that reads writes back to one that reads the same.
+pub fn rollover_state(data: &[u8]) {
+    use dane_check::rollover::state::State;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(state) = State::from_json(text) {
+        let again = State::from_json(&state.to_json());
+        assert_eq!(again.as_ref(), Ok(&state), "a state document reads back");
+    }
+}
+
+/// TSIG key files for `--update` (`dane_resolver::update::TsigKey::parse`: BIND, Knot,
+/// `ALG:NAME:SECRET`): a key that parses has a fully qualified name and a supported
+/// algorithm, so a signer can be made from it.
+pub fn tsig_key(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(key) = dane_resolver::update::TsigKey::parse(&text) {
+        assert!(key.name.is_fqdn(), "{:?}", key.name);
+        assert!(key.algorithm.supported(), "{:?}", key.algorithm);
+        assert!(key.signer().is_ok());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The bodies reach deep: the seeds built from the fixtures get the verdicts the
@@ -447,6 +474,29 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         );
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn rollover_seeds_parse() {
+        for name in [
+            "bind-tsig-keygen.key",
+            "knot-keymgr.yaml",
+            "alg-name-secret.txt",
+            "bind-one-line.key",
+        ] {
+            let text = String::from_utf8(seed("tsig_key", name)).unwrap();
+            assert!(
+                dane_resolver::update::TsigKey::parse(&text).is_ok(),
+                "{name}"
+            );
+        }
+        for name in ["two-servers.json", "empty.json"] {
+            let text = String::from_utf8(seed("rollover_state", name)).unwrap();
+            assert!(
+                dane_check::rollover::state::State::from_json(&text).is_ok(),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -23,6 +23,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! For `dane rollover`, [`Resolver::ask_authoritative`] asks every authoritative server of a
+//! name's zone directly and validates each answer ([`authoritative`]), and [`update`] sends
+//! RFC 2136 updates signed with TSIG, guarded by prerequisites.
+//!
 //! # Invariants
 //!
 //! - Every exchange has a deadline ([`Config::timeout`] per attempt) and a size limit
@@ -67,10 +71,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod authoritative;
 mod capability;
 mod hints;
 pub mod iterate;
 mod transport;
+pub mod update;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -451,6 +457,32 @@ impl Resolver {
         rtype: RecordType,
         now: UnixTime,
     ) -> Result<Lookup, Error> {
+        self.lookup_inner(name, rtype, now, None).await
+    }
+
+    /// As [`Resolver::lookup`], with `answer` (a response as received, e.g. from one
+    /// authoritative server: [`Resolver::ask_authoritative`]) standing in for the answer to
+    /// `name`/`rtype` itself; every other question of the chain (DS, DNSKEY, CNAME targets)
+    /// takes the normal path. So one server's answer is validated exactly as the normal
+    /// path's would be.
+    pub async fn lookup_with_answer(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        now: UnixTime,
+        answer: Vec<u8>,
+    ) -> Result<Lookup, Error> {
+        self.lookup_inner(name, rtype, now, Some(answer)).await
+    }
+
+    async fn lookup_inner(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        now: UnixTime,
+        mut substitute: Option<Vec<u8>>,
+    ) -> Result<Lookup, Error> {
+        let own = Question::new(name, rtype);
         let mut evidence = Evidence::new();
         // One work budget for the whole lookup: every pass repeats the checks of the one
         // before, and those are counted (and computed) once, not once per pass.
@@ -521,13 +553,17 @@ impl Resolver {
                         // The validator never asks twice; if it did, stop rather than loop.
                         break;
                     }
-                    let answer = tokio::time::timeout_at(deadline, self.answer(&q)).await;
-                    let answer = answer.unwrap_or_else(|_| {
-                        Err(format!(
-                            "the lookup deadline of {:?} passed",
-                            self.config.lookup_timeout
-                        ))
-                    });
+                    let answer = match substitute.take_if(|_| q == own) {
+                        Some(wire) => Ok(wire),
+                        None => tokio::time::timeout_at(deadline, self.answer(&q))
+                            .await
+                            .unwrap_or_else(|_| {
+                                Err(format!(
+                                    "the lookup deadline of {:?} passed",
+                                    self.config.lookup_timeout
+                                ))
+                            }),
+                    };
                     match answer {
                         Ok(wire) => {
                             if let Err(e) = evidence.insert_wire(q.clone(), wire) {

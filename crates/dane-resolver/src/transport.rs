@@ -185,3 +185,30 @@ async fn tcp(
     }
     Ok(wire)
 }
+
+/// One TCP exchange of an already encoded message (an UPDATE): the answer with our `id`,
+/// at most 65535 octets. The caller bounds the time.
+pub async fn tcp_exchange(server: SocketAddr, id: u16, message: &[u8]) -> Result<Vec<u8>, String> {
+    let mut s = TcpStream::connect(server)
+        .await
+        .map_err(|e| format!("connecting over TCP: {e}"))?;
+    let len = u16::try_from(message.len()).map_err(|_| "message too long".to_string())?;
+    let mut out = len.to_be_bytes().to_vec();
+    out.extend_from_slice(message);
+    s.write_all(&out)
+        .await
+        .map_err(|e| format!("sending: {e}"))?;
+    let mut lb = [0u8; 2];
+    s.read_exact(&mut lb)
+        .await
+        .map_err(|e| format!("reading the length: {e}"))?;
+    let n = usize::from(u16::from_be_bytes(lb));
+    let mut wire = vec![0u8; n];
+    s.read_exact(&mut wire)
+        .await
+        .map_err(|e| format!("reading {n} octets: {e}"))?;
+    if wire.len() < 2 || u16::from_be_bytes([wire[0], wire[1]]) != id {
+        return Err("the answer's ID does not match".into());
+    }
+    Ok(wire)
+}

@@ -737,4 +737,99 @@ mod hostile {
             Duration::from_secs(5),
         );
     }
+
+    /// `dane rollover status`'s question: every authoritative server of the owner's zone,
+    /// asked directly. Here the root (127.0.0.11) holds the zone `.` itself, with two name
+    /// servers: a.root. (127.0.0.21, serves a TLSA record) and b.root. (127.0.0.22,
+    /// REFUSED: it does not serve the zone).
+    #[test]
+    fn every_authoritative_server_is_asked() {
+        fn soa() -> Record {
+            use hickory_proto::rr::rdata::SOA;
+            Record::from_rdata(
+                Name::root(),
+                300,
+                RData::SOA(SOA::new(
+                    Name::from_str("a.root.").unwrap(),
+                    Name::from_str("hostmaster.root.").unwrap(),
+                    1,
+                    3600,
+                    600,
+                    86_400,
+                    300,
+                )),
+            )
+        }
+        fn zone(q: &Message) -> Option<Message> {
+            let query = q.queries.first()?;
+            let mut m = reply(q, Vec::new(), Vec::new());
+            m.metadata.authoritative = true;
+            let name = query.name().to_ascii().to_ascii_lowercase();
+            match (name.as_str(), query.query_type()) {
+                (".", RecordType::NS) => {
+                    m.answers = vec![ns(".", "a.root."), ns(".", "b.root.")];
+                }
+                ("a.root.", RecordType::A) => m.answers = vec![glue("a.root.", [127, 0, 0, 21])],
+                ("b.root.", RecordType::A) => m.answers = vec![glue("b.root.", [127, 0, 0, 22])],
+                _ => m.authorities = vec![soa()],
+            }
+            Some(m)
+        }
+        fn with_tlsa(q: &Message) -> Option<Message> {
+            use hickory_proto::rr::rdata::TLSA;
+            let query = q.queries.first()?;
+            let mut m = reply(q, Vec::new(), Vec::new());
+            m.metadata.authoritative = true;
+            if query.query_type() == RecordType::TLSA {
+                m.answers = vec![Record::from_rdata(
+                    query.name().clone(),
+                    300,
+                    RData::TLSA(TLSA::new(3.into(), 1.into(), 1.into(), vec![0xab; 32])),
+                )];
+            }
+            Some(m)
+        }
+        fn refused(q: &Message) -> Option<Message> {
+            let mut m = reply(q, Vec::new(), Vec::new());
+            m.metadata.response_code = hickory_proto::op::ResponseCode::Refused;
+            Some(m)
+        }
+        let port = servers(&[(11, zone), (21, with_tlsa), (22, refused)]);
+        let r = iterating(port);
+        let owner = Name::from_str("_25._tcp.mx.example.").unwrap();
+        let auth = rt()
+            .block_on(r.ask_authoritative(&owner, RecordType::TLSA, pinned()))
+            .unwrap();
+        assert_eq!(auth.zone, Name::root());
+        assert_eq!(
+            auth.name_servers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["a.root.", "b.root."]
+        );
+        assert_eq!(auth.replies.len(), 2);
+        assert_eq!(
+            auth.replies[0].address.to_string(),
+            format!("127.0.0.21:{port}")
+        );
+        match &auth.replies[0].result {
+            dane_resolver::authoritative::ServerResult::Answered { wire, lookup } => {
+                let m = Message::from_vec(wire).unwrap();
+                assert_eq!(m.answers.len(), 1, "the server's own answer, as sent");
+                // Unsigned data under a signed root: never Secure.
+                assert!(!matches!(
+                    lookup.outcome.verdict,
+                    dane_dnssec::Verdict::Secure
+                ));
+            }
+            other => panic!("a.root.: {other:?}"),
+        }
+        match &auth.replies[1].result {
+            dane_resolver::authoritative::ServerResult::Failed(why) => {
+                assert!(why.contains("REFUSED"), "{why}");
+            }
+            other => panic!("b.root.: {other:?}"),
+        }
+    }
 }

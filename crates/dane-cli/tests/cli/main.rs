@@ -8,6 +8,7 @@ mod common;
 mod dnssec;
 mod docs;
 mod probe;
+mod rollover;
 mod scan;
 mod serve;
 mod tlsa;

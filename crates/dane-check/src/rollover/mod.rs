@@ -1,0 +1,167 @@
+//! `dane rollover`: a "current + next" key rollover (RFC 6698 A.4, RFC 7671 8.1) made safe.
+//!
+//! - [`key`]: the next key (P-256, RSA 2048/3072, Ed25519) as PKCS#8 PEM;
+//! - [`rrset`]: the RRset to publish while staged and after a promotion, and the change
+//!   from what is published;
+//! - [`readiness`]: whether the switch is safe now, from every authoritative server's
+//!   validated answer and the time each was first seen serving the next key;
+//! - [`state`]: the state file's document;
+//! - [`promote_check`]: whether every address of every host presents the next key.
+//!
+//! All of it is data in, data out: the CLI reads the clock (or `--at`), the files and the
+//! network (through `dane-resolver` and the engine), and passes them in.
+
+pub mod key;
+pub mod readiness;
+pub mod rrset;
+pub mod state;
+
+use dane_resolver::authoritative::{Authoritative, ServerResult};
+use dane_tlsa::Spki;
+use hickory_proto::op::Message;
+use hickory_proto::rr::{RData, RecordType};
+use serde::Serialize;
+
+use crate::Status;
+use crate::observe::{from_dnssec, parse_tlsa};
+use crate::report::Report;
+use readiness::{ServerAnswer, ServerObservation};
+
+/// The TTL a cache may hold the RRset of `owner`/`rtype` in `wire` for: the largest of the
+/// records' TTLs and the original TTL of the RRSIGs covering it (RFC 4035 5.3.3: a
+/// validator caps the TTL at the original TTL, so the records' TTL alone may understate it
+/// only when a server serves them with a smaller one). For a denial, the SOA's negative
+/// TTL (RFC 2308 5: the smaller of its TTL and MINIMUM). 0 when the message has neither.
+pub fn rrset_ttl(wire: &[u8], rtype: RecordType) -> u32 {
+    let Ok(m) = Message::from_vec(wire) else {
+        return 0;
+    };
+    let mut ttl = 0u32;
+    for r in &m.answers {
+        if r.record_type() == rtype {
+            ttl = ttl.max(r.ttl);
+        }
+        if let RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(sig)) = &r.data {
+            if sig.input().type_covered == rtype {
+                ttl = ttl.max(sig.input().original_ttl);
+            }
+        }
+    }
+    if ttl == 0 {
+        for r in &m.authorities {
+            if let RData::SOA(soa) = &r.data {
+                ttl = ttl.max(r.ttl.min(soa.minimum));
+            }
+        }
+    }
+    ttl
+}
+
+/// Every authoritative server's validated answer for `owner`'s TLSA RRset, in the policy's
+/// vocabulary.
+pub fn observations(owner: &str, auth: &Authoritative) -> Vec<ServerObservation> {
+    auth.replies
+        .iter()
+        .map(|r| ServerObservation {
+            ns: r.ns.to_string(),
+            address: r.address.to_string(),
+            answer: match &r.result {
+                ServerResult::Failed(why) => ServerAnswer::Failed(why.clone()),
+                ServerResult::Answered { wire, lookup } => ServerAnswer::Answered {
+                    lookup: from_dnssec(owner, RecordType::TLSA, &lookup.outcome, parse_tlsa),
+                    ttl: rrset_ttl(wire, RecordType::TLSA),
+                },
+            },
+        })
+        .collect()
+}
+
+/// One endpoint as `promote` sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EndpointKey {
+    /// The host.
+    pub host: String,
+    /// `192.0.2.1:25`.
+    pub address: String,
+    /// Whether the leaf it presented has the next key.
+    pub presents_next: bool,
+    /// Whether DANE authenticates it (the endpoint's verdict is verified).
+    pub verified: bool,
+    /// The endpoint's verdict reason, or what it presented.
+    pub detail: String,
+}
+
+/// Whether it is safe to promote: every address of every host presents the next key and
+/// authenticates with DANE.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PromoteCheck {
+    /// Whether every endpoint presents the next key and verifies.
+    pub ok: bool,
+    /// Why not, in one sentence (or what was checked).
+    pub reason: String,
+    /// Every endpoint.
+    pub endpoints: Vec<EndpointKey>,
+}
+
+/// Judges a `dane verify` report for a promotion to `next`.
+pub fn promote_check(report: &Report, next: &Spki) -> PromoteCheck {
+    let want = rrset::key_record(next).data_hex();
+    let mut endpoints = Vec::new();
+    let mut problems = Vec::new();
+    for h in &report.hosts {
+        if h.endpoints.is_empty() {
+            problems.push(format!(
+                "{}: no address was probed ({})",
+                h.name, h.verdict.reason
+            ));
+        }
+        for e in &h.endpoints {
+            let leaf = e.chain.first();
+            let presents_next = leaf.is_some_and(|c| c.spki_sha256.eq_ignore_ascii_case(&want));
+            let verified = e.verdict.status == Status::Verified;
+            let address = std::net::SocketAddr::new(e.address, e.port).to_string();
+            let detail = match leaf {
+                None => format!("presented no certificate: {}", e.verdict.reason),
+                Some(_) if !presents_next => {
+                    "presents another key (not the next key yet)".to_owned()
+                }
+                Some(_) if !verified => format!(
+                    "presents the next key, but senders reject it: {}",
+                    e.verdict.reason
+                ),
+                Some(_) => "presents the next key, verified".to_owned(),
+            };
+            if !(presents_next && verified) {
+                problems.push(format!("{} {address}: {detail}", h.name));
+            }
+            endpoints.push(EndpointKey {
+                host: h.name.clone(),
+                address,
+                presents_next,
+                verified,
+                detail,
+            });
+        }
+    }
+    if report.hosts.is_empty() {
+        problems.push(format!("no host to check: {}", report.reason));
+    }
+    let ok = problems.is_empty();
+    PromoteCheck {
+        ok,
+        reason: if ok {
+            format!(
+                "all {} endpoints present the next key and verify",
+                endpoints.len()
+            )
+        } else {
+            format!(
+                "{} of {} endpoint(s) not switched: {}",
+                problems.len(),
+                endpoints.len().max(problems.len()),
+                problems[0]
+            )
+        },
+        endpoints,
+    }
+}

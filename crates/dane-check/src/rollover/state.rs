@@ -1,0 +1,203 @@
+//! The rollover state file: when each authoritative server was first seen serving the next
+//! key's record, per TLSA owner. JSON, versioned ([`KIND`], [`VERSION`]); reading and writing
+//! the file (atomically) is the caller's, this module only turns it into data and back.
+
+use serde::{Deserialize, Serialize};
+
+/// The `kind` of a state document.
+pub const KIND: &str = "dane-rollover-state";
+/// The schema version written; others are refused.
+pub const VERSION: u32 = 1;
+
+/// One server seen serving the next key's record at one owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    /// The TLSA owner, e.g. `_25._tcp.mx1.example.`.
+    pub owner: String,
+    /// The name server (from the zone's NS RRset).
+    pub ns: String,
+    /// Its address (`192.0.2.1:53`).
+    pub address: String,
+    /// When it was first seen serving the record, validated (seconds since the epoch).
+    pub first_seen: u64,
+}
+
+/// A key that was current before a promotion: what to retire, and from when on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retired {
+    /// The key file it was moved to.
+    pub key_file: String,
+    /// Its `3 1 1` record (to delete from the zone).
+    pub record: String,
+    /// When the promotion happened.
+    pub promoted_at: u64,
+    /// From when on the key file may be deleted (the record's removal has had a TTL plus
+    /// the margin to reach every cache).
+    pub delete_after: u64,
+}
+
+/// The state of one rollover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// Always [`KIND`].
+    pub kind: String,
+    /// Always [`VERSION`].
+    pub version: u32,
+    /// SHA-256 of the next key's SubjectPublicKeyInfo, hex (the `3 1 1` data): the state
+    /// belongs to this key, and starts over for another.
+    pub next_key: String,
+    /// The servers seen serving it.
+    #[serde(default)]
+    pub seen: Vec<Seen>,
+    /// Keys retired by promotions, oldest first.
+    #[serde(default)]
+    pub retired: Vec<Retired>,
+}
+
+/// Why a state document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// Not JSON, or not this schema.
+    #[error("corrupt state file (not a {KIND} document: {0}); fix or remove it")]
+    Corrupt(String),
+    /// Another kind or version.
+    #[error(
+        "state file of kind {kind:?} version {version}; this dane reads {KIND} version {VERSION}"
+    )]
+    Version {
+        /// The kind found.
+        kind: String,
+        /// The version found.
+        version: u32,
+    },
+}
+
+impl State {
+    /// An empty state for the next key whose `3 1 1` data is `next_key` (hex).
+    pub fn new(next_key: &str) -> State {
+        State {
+            kind: KIND.into(),
+            version: VERSION,
+            next_key: next_key.to_ascii_uppercase(),
+            seen: Vec::new(),
+            retired: Vec::new(),
+        }
+    }
+
+    /// Parses a state document.
+    pub fn from_json(text: &str) -> Result<State, StateError> {
+        #[derive(Deserialize)]
+        struct Head {
+            kind: String,
+            version: u32,
+        }
+        let head: Head =
+            serde_json::from_str(text).map_err(|e| StateError::Corrupt(e.to_string()))?;
+        if head.kind != KIND || head.version != VERSION {
+            return Err(StateError::Version {
+                kind: head.kind,
+                version: head.version,
+            });
+        }
+        let state: State =
+            serde_json::from_str(text).map_err(|e| StateError::Corrupt(e.to_string()))?;
+        if state.next_key.len() != 64 || !state.next_key.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(StateError::Corrupt(format!(
+                "next_key {:?} is not a SHA-256 in hex",
+                state.next_key
+            )));
+        }
+        Ok(state)
+    }
+
+    /// The document (pretty JSON, a final newline).
+    pub fn to_json(&self) -> String {
+        // Plain data with string keys: serialising cannot fail.
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// When `address` (of `ns`) was first seen serving the record at `owner`.
+    pub fn first_seen(&self, owner: &str, address: &str) -> Option<u64> {
+        self.seen
+            .iter()
+            .find(|s| s.owner == owner && s.address == address)
+            .map(|s| s.first_seen)
+    }
+
+    /// Records `address` as serving the record at `owner` since `now` unless it already is.
+    pub fn mark_seen(&mut self, owner: &str, ns: &str, address: &str, now: u64) -> u64 {
+        if let Some(t) = self.first_seen(owner, address) {
+            return t;
+        }
+        self.seen.push(Seen {
+            owner: owner.into(),
+            ns: ns.into(),
+            address: address.into(),
+            first_seen: now,
+        });
+        now
+    }
+
+    /// Forgets `address` at `owner` (it served the record, then did not: its clock starts
+    /// again when it serves it again).
+    pub fn forget(&mut self, owner: &str, address: &str) {
+        self.seen
+            .retain(|s| !(s.owner == owner && s.address == address));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "1D4A16FDF4599E5D4CEE2C7739FEABA7F17786585F6A45F1C8F858E89EFCB5F8";
+
+    fn check(text: &str, expected: Result<(), &str>) {
+        match (State::from_json(text), expected) {
+            (Ok(_), Ok(())) => {}
+            (Err(e), Err(want)) => assert!(e.to_string().contains(want), "{text}: {e}"),
+            (got, want) => panic!("{text}: got {got:?}, wanted {want:?}"),
+        }
+    }
+
+    #[test]
+    fn documents() {
+        let mut s = State::new(KEY);
+        assert_eq!(
+            s.mark_seen("_25._tcp.mx.", "ns1.", "192.0.2.1:53", 100),
+            100
+        );
+        assert_eq!(
+            s.mark_seen("_25._tcp.mx.", "ns1.", "192.0.2.1:53", 200),
+            100
+        );
+        check(&s.to_json(), Ok(()));
+        assert_eq!(State::from_json(&s.to_json()).unwrap(), s);
+        s.forget("_25._tcp.mx.", "192.0.2.1:53");
+        assert_eq!(s.first_seen("_25._tcp.mx.", "192.0.2.1:53"), None);
+        check("", Err("corrupt state file"));
+        check(
+            "{\"kind\": \"dane-rollover-state\", \"version\": 1",
+            Err("corrupt"),
+        );
+        check("[1, 2]", Err("corrupt"));
+        check(
+            "{\"kind\": \"dane-rollover-state\", \"version\": 2, \"next_key\": \"\"}",
+            Err("version 2"),
+        );
+        check(
+            "{\"kind\": \"dane-verify-evidence\", \"version\": 1}",
+            Err("kind \"dane-verify-evidence\""),
+        );
+        check(
+            "{\"kind\": \"dane-rollover-state\", \"version\": 1, \"next_key\": \"zz\"}",
+            Err("not a SHA-256"),
+        );
+        check(
+            "{\"kind\": \"dane-rollover-state\", \"version\": 1, \"next_key\": \"1D4A16FDF4599E5D4CEE2C7739FEABA7F17786585F6A45F1C8F858E89EFCB5F8\", \"seen\": [{\"owner\": 1}]}",
+            Err("corrupt"),
+        );
+    }
+}

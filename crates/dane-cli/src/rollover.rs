@@ -1,0 +1,843 @@
+//! `dane rollover stage|status|promote`: a "current + next" key rollover (RFC 6698 A.4,
+//! RFC 7671 8.1). The decisions are `dane_check::rollover`'s; this module parses the
+//! arguments, reads the files and the clock (once; `--at` replaces it), asks the network
+//! through dane-resolver and the engine, renders and maps the result to the exit code.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{ArgGroup, Args as ClapArgs, Subcommand};
+use dane_check::engine::Dns as _;
+use dane_check::live::{LiveDns, LiveProber};
+use dane_check::rollover::key::KeyType;
+use dane_check::rollover::readiness::{self, HostObservation, Readiness, RolloverStatus};
+use dane_check::rollover::rrset;
+use dane_check::rollover::state::{Retired, State};
+use dane_tlsa::{CertUsage, MatchingType, Selector, Source, Spki, TlsaRecord};
+use hickory_proto::rr::{Name, RecordType};
+use serde::Serialize;
+
+use crate::checkopts::CheckOpts;
+use crate::rollover_files as files;
+use crate::rollover_update::{self as update, UpdateOpts, UpdateReport};
+use crate::{Context, Exit, clock, term};
+
+/// `dane rollover`
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create (or take) the next key and print the TLSA RRset to publish: current + next.
+    Stage(Box<StageArgs>),
+    /// Is the next key's record on every authoritative server, validated, for longer than
+    /// the TTL? Exit 0 ready, 5 waiting, 1 blocked, 3 indeterminate.
+    Status(Box<StatusArgs>),
+    /// After the switch: check every server presents the next key, make it current, stage
+    /// a new next key, and print the RRset to publish.
+    Promote(Box<PromoteArgs>),
+}
+
+const ROLLOVER_HELP: &str = "\
+Exit status: 0 ready (status, --check-only: the switch is safe) or done (stage, promote);
+1 blocked (a server without the record, a bogus or unsigned answer, a host whose RRset lacks
+it; promote: a server that does not present the next key yet; an update refused: TSIG, a
+prerequisite, the primary's policy); 2 bad input (flags, key files, a corrupt or unwritable
+state file, a key file that exists already); 3 indeterminate (servers that could not be
+asked); 5 waiting (published everywhere, the TTL and margin not passed yet).";
+
+/// `dane rollover stage`
+#[derive(Debug, ClapArgs)]
+#[command(group(ArgGroup::new("current").args(["key", "cert"]).required(true)))]
+#[command(after_help = ROLLOVER_HELP)]
+pub struct StageArgs {
+    /// The current private key (PKCS#8, PKCS#1, SEC1).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// The current certificate (PEM or DER; the leaf is the first).
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// The TLSA base domain (the MX host).
+    #[arg(long, value_name = "HOST")]
+    pub name: String,
+    /// The port of the TLSA owner `_PORT._tcp.HOST`.
+    #[arg(long, value_name = "N", default_value_t = 25)]
+    pub port: u16,
+    /// The next key: used when the file exists (never overwritten), created there
+    /// otherwise. Default: STEM.next.key beside --key/--cert, which must not exist.
+    #[arg(long, value_name = "FILE")]
+    pub next_key: Option<PathBuf>,
+    /// The type of a key created: p256, rsa2048, rsa3072, ed25519 (public ACME CAs do
+    /// not issue for Ed25519).
+    #[arg(long, value_name = "TYPE", default_value = "p256")]
+    pub key_type: String,
+    /// The issuer's chain (leaf first, or the issuer alone after the leaf): adds its
+    /// `2 1 1` record as an optional third.
+    #[arg(long, value_name = "FILE")]
+    pub chain: Option<PathBuf>,
+    /// A key no longer in use (repeatable): its `3 1 1` is left out and, with --update,
+    /// deleted (for ACME clients that move their key files themselves, e.g. dehydrated).
+    #[arg(long, value_name = "FILE")]
+    pub retire_key: Vec<PathBuf>,
+    /// Publishing.
+    #[command(flatten)]
+    pub update: UpdateOpts,
+    /// One JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `dane rollover status`
+#[derive(Debug, ClapArgs)]
+#[command(after_help = ROLLOVER_HELP)]
+pub struct StatusArgs {
+    /// The mail domain (its MX hosts are checked), or any name with --host.
+    #[arg(value_name = "DOMAIN")]
+    pub domain: String,
+    /// The next key (its `3 1 1` record is looked for).
+    #[arg(long, value_name = "FILE")]
+    pub next_key: PathBuf,
+    /// Check this host instead of DOMAIN's MX hosts.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// The TLSA port.
+    #[arg(long, value_name = "N", default_value_t = 25)]
+    pub port: u16,
+    /// The state file (JSON; default NEXT.key.rollover.json beside --next-key).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Added to the TTL before a server counts as ready (SECONDS, or 90s, 10m, 2h, 1d).
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub margin: String,
+    /// One line, and exit 0 only when the switch is safe (for ACME client hooks).
+    #[arg(long, conflicts_with = "json")]
+    pub check_only: bool,
+    /// One JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// The resolver and time flags of `dane verify`.
+    #[command(flatten)]
+    pub check: CheckOpts,
+}
+
+/// `dane rollover promote`
+#[derive(Debug, ClapArgs)]
+#[command(after_help = ROLLOVER_HELP)]
+pub struct PromoteArgs {
+    /// The mail domain (its MX hosts are probed), or any name with --host.
+    #[arg(value_name = "DOMAIN")]
+    pub domain: String,
+    /// The current key file: the next key is moved here; the current key is kept as
+    /// FILE.retired-TIME.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The next key file (the servers must present it already).
+    #[arg(long, value_name = "FILE")]
+    pub next_key: PathBuf,
+    /// Where the new next key is created (default: the --next-key path, free after the
+    /// move).
+    #[arg(long, value_name = "FILE")]
+    pub new_next_key: Option<PathBuf>,
+    /// The type of the new next key.
+    #[arg(long, value_name = "TYPE", default_value = "p256")]
+    pub key_type: String,
+    /// Check this host instead of DOMAIN's MX hosts.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// The TLSA port (SMTP with STARTTLS).
+    #[arg(long, value_name = "N", default_value_t = 25)]
+    pub port: u16,
+    /// The state file (default NEXT.key.rollover.json beside --next-key): started again
+    /// for the new next key, with the retired key's dates.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Added to the TTL for the retired key's deletion date.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub margin: String,
+    /// Publishing.
+    #[command(flatten)]
+    pub update: UpdateOpts,
+    /// One JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// The resolver, time and probe flags of `dane verify`.
+    #[command(flatten)]
+    pub check: CheckOpts,
+}
+
+/// Runs a `dane rollover` subcommand.
+pub fn run(cmd: &Command, ctx: &Context) -> anyhow::Result<Exit> {
+    match cmd {
+        Command::Stage(a) => stage(a, ctx),
+        Command::Status(a) => status(a, ctx),
+        Command::Promote(a) => promote(a, ctx),
+    }
+}
+
+/// Parses `--margin`: seconds, or a number with s, m, h or d (combinable: `1h30m`).
+pub fn parse_duration(flag: &str, text: &str) -> anyhow::Result<u64> {
+    let t = text.trim();
+    if let Ok(n) = t.parse::<u64>() {
+        return Ok(n);
+    }
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => bail!("{flag} {t:?}: not a duration (SECONDS, or e.g. 90s, 10m, 2h, 1d, 1h30m)"),
+        };
+        let n: u64 = number
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{flag} {t:?}: a unit without a number"))?;
+        total = total.saturating_add(n.saturating_mul(unit));
+        number.clear();
+    }
+    if !number.is_empty() || t.is_empty() {
+        bail!("{flag} {t:?}: not a duration (SECONDS, or e.g. 90s, 10m, 2h, 1d, 1h30m)");
+    }
+    Ok(total)
+}
+
+/// The flags of `dane verify` that change only its exit code mean nothing here.
+fn no_policy_flags(check: &CheckOpts) -> anyhow::Result<()> {
+    if check.strict || check.require_dane {
+        bail!(
+            "--strict and --require-dane are `dane verify`'s; dane rollover's verdicts are its own (exit 0, 1, 3, 5)"
+        );
+    }
+    Ok(())
+}
+
+fn key_type(text: &str) -> anyhow::Result<KeyType> {
+    KeyType::from_name(text).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--key-type {:?}: one of p256, rsa2048, rsa3072, ed25519",
+            term::sanitize(text)
+        )
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn owner_of(flag: &str, host: &str, port: u16) -> anyhow::Result<String> {
+    dane_tlsa::tlsa_owner(port, dane_tlsa::Proto::Tcp, host)
+        .with_context(|| format!("{flag} {:?}", term::sanitize(host)))
+}
+
+/// The issuer's `2 1 1` from `--chain`.
+fn issuer_record(path: &Path) -> anyhow::Result<TlsaRecord> {
+    let bytes = crate::tlsa::read_input("--chain", path, false)?;
+    let chain = dane_tlsa::parse_certificates(&bytes)
+        .with_context(|| format!("--chain {}", path.display()))?;
+    // A chain file with the leaf first (fullchain.pem), or the issuer alone (chain.pem).
+    let issuer = match dane_tlsa::issuer(&chain) {
+        Ok(Some(i)) => i,
+        Ok(None) => chain
+            .first()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("--chain {}: no certificate", path.display()))?,
+        Err(_) => chain[0].clone(),
+    };
+    dane_tlsa::generate(
+        &Source::Certificate(issuer),
+        CertUsage::DaneTa,
+        Selector::Spki,
+        MatchingType::Sha256,
+    )
+    .with_context(|| format!("--chain {}", path.display()))
+}
+
+#[derive(Serialize)]
+struct RecordOut {
+    role: &'static str,
+    record: String,
+    line: String,
+}
+
+#[derive(Serialize)]
+struct KeyOut {
+    path: String,
+    created: bool,
+    key_type: Option<&'static str>,
+    tlsa: String,
+}
+
+#[derive(Serialize)]
+struct StageOut<'a> {
+    version: u32,
+    kind: &'static str,
+    owner: &'a str,
+    next_key: KeyOut,
+    records: Vec<RecordOut>,
+    update: Option<&'a UpdateReport>,
+}
+
+fn current_spki(key: Option<&Path>, cert: Option<&Path>) -> anyhow::Result<(Spki, PathBuf)> {
+    if let Some(k) = key {
+        return Ok((files::read_key("--key", k)?, k.to_owned()));
+    }
+    let Some(c) = cert else {
+        bail!("--key or --cert is required");
+    };
+    let bytes = crate::tlsa::read_input("--cert", c, false)?;
+    let chain =
+        dane_tlsa::parse_certificates(&bytes).with_context(|| format!("--cert {}", c.display()))?;
+    let leaf = chain
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("--cert {}: no certificate", c.display()))?;
+    let der = dane_tlsa::certificate_spki(leaf.as_ref())
+        .with_context(|| format!("--cert {}", c.display()))?;
+    let spki = Spki::from_der(&der).with_context(|| format!("--cert {}", c.display()))?;
+    Ok((spki, c.to_owned()))
+}
+
+fn stage(a: &StageArgs, ctx: &Context) -> anyhow::Result<Exit> {
+    let _ = ctx;
+    let kind = key_type(&a.key_type)?;
+    let owner = owner_of("--name", &a.name, a.port)?;
+    let (current, current_path) = current_spki(a.key.as_deref(), a.cert.as_deref())?;
+    let issuer = a.chain.as_deref().map(issuer_record).transpose()?;
+    let next_path = match &a.next_key {
+        Some(p) => p.clone(),
+        None => {
+            let p = files::default_next_path(&current_path);
+            if p.exists() {
+                bail!(
+                    "{}: exists already (the default next-key path); use it with --next-key {}",
+                    p.display(),
+                    p.display()
+                );
+            }
+            p
+        }
+    };
+    let next = files::next_key("--next-key", &next_path, kind)?;
+    if next.spki == current {
+        bail!(
+            "--next-key {}: is the current key; the next key must be another",
+            next_path.display()
+        );
+    }
+    if next.created {
+        eprintln!(
+            "next key: created {} ({}, PKCS#8, mode 0600)",
+            next_path.display(),
+            kind.name()
+        );
+    } else {
+        eprintln!(
+            "next key: using {} (exists; left unchanged)",
+            next_path.display()
+        );
+    }
+    let set = rrset::staged(&current, &next.spki, issuer.as_ref());
+    let mut retire = Vec::new();
+    for p in &a.retire_key {
+        let k = files::read_key("--retire-key", p)?;
+        if k == current || k == next.spki {
+            bail!(
+                "--retire-key {}: is the current or the next key; it cannot be retired",
+                p.display()
+            );
+        }
+        retire.push(rrset::key_record(&k));
+    }
+    for r in &retire {
+        eprintln!("retire: {}", rrset::zone_line(&owner, None, r));
+    }
+    let roles = ["current", "next", "issuer"];
+    let records: Vec<RecordOut> = set
+        .iter()
+        .zip(roles)
+        .map(|(r, role)| RecordOut {
+            role,
+            record: r.to_string(),
+            line: rrset::zone_line(&owner, None, r),
+        })
+        .collect();
+    let mut exit = Exit::Ok;
+    let mut prepared = None;
+    if a.update.update.is_some() {
+        let rt = runtime()?;
+        match update::prepare(&a.update, &rt, &owner, &set, &retire)? {
+            update::Plan::None => {}
+            update::Plan::Failed(e) => exit = e,
+            update::Plan::Ready(mut p) => {
+                update::show_diff(&p, a.update.dry_run);
+                if let Some(e) = update::send(&mut p, a.update.dry_run, &rt, ctx.clock.as_secs()) {
+                    exit = e;
+                }
+                prepared = Some(p);
+            }
+        }
+        rt.shutdown_background();
+    }
+    if a.json {
+        let out = StageOut {
+            version: 1,
+            kind: "dane-rollover-stage",
+            owner: &owner,
+            next_key: KeyOut {
+                path: next_path.display().to_string(),
+                created: next.created,
+                key_type: next.created.then_some(kind.name()),
+                tlsa: rrset::key_record(&next.spki).to_string(),
+            },
+            records,
+            update: prepared.as_ref().map(|p| &p.report),
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for r in &records {
+            println!("{}", r.line);
+        }
+    }
+    Ok(exit)
+}
+
+/// The hosts of the run: `--host`, or DOMAIN's MX hosts.
+fn hosts(
+    rt: &tokio::runtime::Runtime,
+    dns: &LiveDns,
+    domain: &str,
+    host: Option<&str>,
+) -> anyhow::Result<Result<Vec<String>, RolloverStatus>> {
+    if let Some(h) = host {
+        let h = dane_tlsa::normalize_host(h)
+            .with_context(|| format!("--host {:?}", term::sanitize(h)))?;
+        return Ok(Ok(vec![dane_check::dns::fqdn(&h)]));
+    }
+    let mx = rt.block_on(dns.mx(domain));
+    let plan = dane_check::smtp::mx_plan(&mx);
+    Ok(readiness::mx_hosts(domain, &plan))
+}
+
+#[derive(Serialize)]
+struct StatusOut<'a> {
+    version: u32,
+    kind: &'static str,
+    at: String,
+    domain: &'a str,
+    next_key: String,
+    state_file: String,
+    margin: u64,
+    #[serde(flatten)]
+    status: &'a RolloverStatus,
+}
+
+fn exit_of(r: Readiness) -> Exit {
+    match r {
+        Readiness::Ready => Exit::Ok,
+        Readiness::Waiting => Exit::Waiting,
+        Readiness::Blocked => Exit::Failure,
+        Readiness::Indeterminate => Exit::Indeterminate,
+    }
+}
+
+fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
+    a.check.validate()?;
+    no_policy_flags(&a.check)?;
+    let now = ctx.now(a.check.at.as_deref())?;
+    let margin = parse_duration("--margin", &a.margin)?;
+    let domain = dane_tlsa::normalize_host(&a.domain)
+        .with_context(|| format!("DOMAIN {:?}", term::sanitize(&a.domain)))?;
+    let next = files::read_key("--next-key", &a.next_key)?;
+    let next_hex = rrset::key_record(&next).data_hex();
+    let state_path = a
+        .state
+        .clone()
+        .unwrap_or_else(|| files::default_state_path(&a.next_key));
+    let mut state = match files::read_state(&state_path)? {
+        Some(s) if s.next_key.eq_ignore_ascii_case(&next_hex) => s,
+        Some(s) => {
+            eprintln!(
+                "state {}: was for another next key ({}...); starting again for this one",
+                state_path.display(),
+                &s.next_key[..16.min(s.next_key.len())]
+            );
+            State {
+                next_key: next_hex.clone(),
+                seen: Vec::new(),
+                ..s
+            }
+        }
+        None => State::new(&next_hex),
+    };
+    let resolver = Arc::new(a.check.resolver()?);
+    let dns = LiveDns::new(resolver.clone(), now);
+    let rt = runtime()?;
+    let result = match hosts(&rt, &dns, &domain, a.host.as_deref())? {
+        Err(stop) => stop,
+        Ok(names) => {
+            let mut observed = Vec::new();
+            for host in names {
+                let owner = owner_of("host", &host, a.port)?;
+                let validated = rt.block_on(dns.tlsa(&owner));
+                let owner_name =
+                    Name::from_str(&owner).with_context(|| format!("owner {owner}"))?;
+                let servers = rt
+                    .block_on(resolver.ask_authoritative(&owner_name, RecordType::TLSA, now))
+                    .map(|auth| dane_check::rollover::observations(&owner, &auth))
+                    .map_err(|e| e.to_string());
+                observed.push(HostObservation {
+                    host,
+                    owner,
+                    servers,
+                    validated,
+                });
+            }
+            readiness::decide(&next, &observed, &mut state, now.as_secs(), margin)
+        }
+    };
+    rt.shutdown_background();
+    files::write_state(&state_path, &state)?;
+    let exit = exit_of(result.readiness);
+    if a.check_only {
+        println!(
+            "{}: {}",
+            result.readiness.name(),
+            term::sanitize(&result.reason)
+        );
+        return Ok(exit);
+    }
+    if a.json {
+        let out = StatusOut {
+            version: 1,
+            kind: "dane-rollover-status",
+            at: clock::format_time(now),
+            domain: &domain,
+            next_key: rrset::key_record(&next).to_string(),
+            state_file: state_path.display().to_string(),
+            margin,
+            status: &result,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(exit);
+    }
+    println!(
+        "{}: {}",
+        result.readiness.name(),
+        term::sanitize(&result.reason)
+    );
+    if let Some(left) = result.seconds_left {
+        println!(
+            "ready at {} ({} left)",
+            dane_check::report::fmt_time(now.as_secs() + left),
+            readiness::fmt_duration(left)
+        );
+    }
+    for h in &result.hosts {
+        println!(
+            "{} ({})  {}: {}",
+            term::sanitize(&h.host),
+            term::sanitize(&h.owner),
+            h.readiness.name(),
+            term::sanitize(&h.reason)
+        );
+        for s in &h.servers {
+            println!(
+                "  {} {}  {}: {}",
+                term::sanitize(&s.ns),
+                s.address,
+                serde_json::to_value(s.state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                term::sanitize(&s.detail)
+            );
+        }
+        println!(
+            "  validating path: {}, {}",
+            term::sanitize(&h.validated),
+            if h.validated_has_next {
+                "has the next key's record"
+            } else {
+                "without the next key's record"
+            }
+        );
+    }
+    Ok(exit)
+}
+
+#[derive(Serialize)]
+struct PromoteOut<'a> {
+    version: u32,
+    kind: &'static str,
+    at: String,
+    domain: &'a str,
+    check: &'a dane_check::rollover::PromoteCheck,
+    promoted: bool,
+    moves: Vec<String>,
+    new_next_key: Option<KeyOut>,
+    records: Vec<RecordOut>,
+    remove: Vec<String>,
+    retire: Option<&'a Retired>,
+    updates: Vec<&'a UpdateReport>,
+}
+
+/// `FILE.retired-20261202T150000Z`.
+fn retired_path(current: &Path, now: rustls_pki_types::UnixTime) -> PathBuf {
+    let stamp: String = clock::format_time(now)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let mut name = current
+        .file_name()
+        .map_or_else(|| "key".into(), |n| n.to_os_string());
+    name.push(format!(".retired-{stamp}"));
+    current.with_file_name(name)
+}
+
+fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
+    a.check.validate()?;
+    no_policy_flags(&a.check)?;
+    let now = ctx.now(a.check.at.as_deref())?;
+    let margin = parse_duration("--margin", &a.margin)?;
+    let kind = key_type(&a.key_type)?;
+    let domain = dane_tlsa::normalize_host(&a.domain)
+        .with_context(|| format!("DOMAIN {:?}", term::sanitize(&a.domain)))?;
+    let current = files::read_key("--key", &a.key)?;
+    let next = files::read_key("--next-key", &a.next_key)?;
+    if current == next {
+        bail!("--key and --next-key hold the same key");
+    }
+    let new_next_path = a.new_next_key.clone().unwrap_or_else(|| a.next_key.clone());
+    if a.new_next_key.is_some() && new_next_path.exists() {
+        bail!(
+            "--new-next-key {}: exists already; it is never overwritten",
+            new_next_path.display()
+        );
+    }
+    let state_path = a
+        .state
+        .clone()
+        .unwrap_or_else(|| files::default_state_path(&a.next_key));
+    // A corrupt state file stops the run before anything moves.
+    let old_state = files::read_state(&state_path)?;
+    let retired = retired_path(&a.key, now);
+    if retired.exists() {
+        bail!("{}: exists already; nothing was moved", retired.display());
+    }
+
+    // 1. Every address of every host must present the next key, and verify.
+    let resolver = Arc::new(a.check.resolver()?);
+    let mut options = a.check.options(now);
+    options.host = a.host.clone();
+    let service = dane_check::service::custom(a.port, dane_probe::Protocol::Smtp);
+    let service = if a.port == 25 {
+        dane_check::service::by_name("smtp").unwrap_or(service)
+    } else {
+        service
+    };
+    let report = crate::verify::run_engine(
+        Arc::new(LiveDns::new(resolver.clone(), now)),
+        Arc::new(LiveProber::new(a.check.prober(), now)),
+        &domain,
+        &service,
+        &options,
+    )?;
+    let check = dane_check::rollover::promote_check(&report, &next);
+    if !check.ok {
+        if a.json {
+            let out = PromoteOut {
+                version: 1,
+                kind: "dane-rollover-promote",
+                at: clock::format_time(now),
+                domain: &domain,
+                check: &check,
+                promoted: false,
+                moves: Vec::new(),
+                new_next_key: None,
+                records: Vec::new(),
+                remove: Vec::new(),
+                retire: None,
+                updates: Vec::new(),
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            println!("not promoted: {}", term::sanitize(&check.reason));
+            for e in &check.endpoints {
+                println!(
+                    "  {} {}  {}",
+                    term::sanitize(&e.host),
+                    e.address,
+                    term::sanitize(&e.detail)
+                );
+            }
+        }
+        return Ok(Exit::Failure);
+    }
+
+    // 2. The moves: current kept as retired, next renamed over current, a new next key.
+    files::promote_files(&a.key, &a.next_key, &retired)?;
+    let mut moves = vec![
+        format!(
+            "{} -> {} (the former current key, kept)",
+            a.key.display(),
+            retired.display()
+        ),
+        format!(
+            "{} -> {} (the next key is current now)",
+            a.next_key.display(),
+            a.key.display()
+        ),
+    ];
+    let new_next = files::next_key("--new-next-key", &new_next_path, kind).with_context(|| {
+        format!(
+            "the keys were moved ({}), but the new next key could not be created; run `dane rollover stage --key {}` to create one",
+            moves.join("; "),
+            a.key.display()
+        )
+    })?;
+    moves.push(format!(
+        "{} created (the new next key, {}, mode 0600)",
+        new_next_path.display(),
+        kind.name()
+    ));
+    eprintln!("promoted: {}", moves.join("; "));
+
+    // 3. The new RRset per host: the new current and the new next; the old current goes.
+    let old_record = rrset::key_record(&current);
+    let wanted = rrset::staged(&next, &new_next.spki, None);
+    let mut records = Vec::new();
+    let mut owners = Vec::new();
+    let mut ttl = 0u32;
+    let rt = runtime()?;
+    for h in &report.hosts {
+        let owner = owner_of("host", &h.name, a.port)?;
+        if owners.contains(&owner) {
+            continue;
+        }
+        if let Ok(name) = Name::from_str(&owner) {
+            if let Ok(wire) =
+                rt.block_on(resolver.answer(&dane_dnssec::Question::new(&name, RecordType::TLSA)))
+            {
+                ttl = ttl.max(dane_check::rollover::rrset_ttl(&wire, RecordType::TLSA));
+            }
+        }
+        for (r, role) in wanted.iter().zip(["current", "next"]) {
+            records.push(RecordOut {
+                role,
+                record: r.to_string(),
+                line: rrset::zone_line(&owner, None, r),
+            });
+        }
+        owners.push(owner);
+    }
+    let remove: Vec<String> = owners
+        .iter()
+        .map(|o| rrset::zone_line(o, None, &old_record))
+        .collect();
+    let retire = Retired {
+        key_file: retired.display().to_string(),
+        record: old_record.to_string(),
+        promoted_at: now.as_secs(),
+        delete_after: now.as_secs() + u64::from(ttl) + margin,
+    };
+    let mut state = State::new(&rrset::key_record(&new_next.spki).data_hex());
+    if let Some(old) = old_state {
+        state.retired = old.retired;
+    }
+    state.retired.push(retire.clone());
+    files::write_state(&state_path, &state)?;
+
+    // 4. Publishing, per owner.
+    let mut exit = Exit::Ok;
+    let mut reports = Vec::new();
+    if a.update.update.is_some() {
+        for owner in &owners {
+            match update::prepare(
+                &a.update,
+                &rt,
+                owner,
+                &wanted,
+                std::slice::from_ref(&old_record),
+            )? {
+                update::Plan::None => {}
+                update::Plan::Failed(e) => exit = exit.max(e),
+                update::Plan::Ready(mut p) => {
+                    update::show_diff(&p, a.update.dry_run);
+                    if let Some(e) =
+                        update::send(&mut p, a.update.dry_run, &rt, ctx.clock.as_secs())
+                    {
+                        exit = exit.max(e);
+                    }
+                    reports.push(p.report);
+                }
+            }
+        }
+    }
+    rt.shutdown_background();
+    if a.json {
+        let out = PromoteOut {
+            version: 1,
+            kind: "dane-rollover-promote",
+            at: clock::format_time(now),
+            domain: &domain,
+            check: &check,
+            promoted: true,
+            moves,
+            new_next_key: Some(KeyOut {
+                path: new_next_path.display().to_string(),
+                created: true,
+                key_type: Some(kind.name()),
+                tlsa: rrset::key_record(&new_next.spki).to_string(),
+            }),
+            records,
+            remove,
+            retire: Some(&retire),
+            updates: reports.iter().collect(),
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for r in &records {
+            println!("{}", r.line);
+        }
+        for l in &remove {
+            eprintln!("remove now: {l}");
+        }
+        eprintln!(
+            "delete {} after {} (the record's removal needs the TTL of {ttl} s plus the margin to reach every cache; keep it until then to roll back)",
+            retired.display(),
+            dane_check::report::fmt_time(retire.delete_after)
+        );
+    }
+    Ok(exit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        for (text, want) in [
+            ("600", Some(600)),
+            ("90s", Some(90)),
+            ("10m", Some(600)),
+            ("2h", Some(7200)),
+            ("1d", Some(86_400)),
+            ("1h30m", Some(5400)),
+            ("", None),
+            ("10", Some(10)),
+            ("10x", None),
+            ("m", None),
+            ("5m3", None),
+        ] {
+            assert_eq!(parse_duration("--margin", text).ok(), want, "{text}");
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! `--update SERVER --tsig-key FILE`: the RRset change sent to the primary as an RFC 2136
+//! update with TSIG (dane-resolver's `update`), after the diff is shown; `--dry-run`
+//! shows it and sends nothing.
+
+use std::path::PathBuf;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args as ClapArgs;
+use dane_check::rollover::rrset::{self, Diff};
+use dane_resolver::update::{self, RrsetChange, TsigKey, UpdateError};
+use dane_tlsa::TlsaRecord;
+use hickory_proto::rr::Name;
+use serde::Serialize;
+
+use crate::{Exit, term};
+
+/// The publishing flags.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct UpdateOpts {
+    /// Publish the change with an RFC 2136 dynamic update sent to the zone's primary
+    /// SERVER (ADDR or ADDR:PORT), signed with --tsig-key.
+    #[arg(long, value_name = "SERVER", requires = "tsig_key")]
+    pub update: Option<String>,
+    /// The TSIG key for --update: a BIND `tsig-keygen` file or Knot `keymgr -t` output.
+    #[arg(long, value_name = "FILE", requires = "update")]
+    pub tsig_key: Option<PathBuf>,
+    /// The zone to update (default: the zone the primary names in its SOA answer).
+    #[arg(long, value_name = "ZONE", requires = "update")]
+    pub zone: Option<String>,
+    /// Show the update that would be sent, send nothing.
+    #[arg(long, requires = "update")]
+    pub dry_run: bool,
+    /// TTL of the records added (default: the TTL of the RRset published now, or 3600).
+    #[arg(long, value_name = "SECONDS")]
+    pub ttl: Option<u32>,
+}
+
+/// What an update did, for the text and JSON outputs.
+#[derive(Debug, Serialize)]
+pub struct UpdateReport {
+    /// The primary.
+    pub server: String,
+    /// The zone updated.
+    pub zone: String,
+    /// The owner.
+    pub owner: String,
+    /// The RRset as read from the primary (zone-file lines).
+    pub published: Vec<String>,
+    /// Lines added.
+    pub add: Vec<String>,
+    /// Lines deleted.
+    pub delete: Vec<String>,
+    /// `sent`, `dry-run`, `nothing-to-do` or `failed`.
+    pub result: &'static str,
+    /// The failure, when it failed.
+    pub error: Option<String>,
+}
+
+/// A prepared update: the change and its report.
+pub struct Prepared {
+    server: std::net::SocketAddr,
+    key: TsigKey,
+    change: RrsetChange,
+    /// The report (result filled in by [`send`]).
+    pub report: UpdateReport,
+}
+
+const DEFAULT_TTL: u32 = 3600;
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What [`prepare`] gives: nothing to do (no `--update`), a change ready to show and send,
+/// or a failure already reported on stderr with its exit code (the primary could not be
+/// read: indeterminate).
+pub enum Plan {
+    /// No `--update`.
+    None,
+    /// Ready.
+    Ready(Box<Prepared>),
+    /// Reported; exit with this.
+    Failed(Exit),
+}
+
+/// Reads the RRset at `owner` from the primary and works out the change that gives it every
+/// record of `wanted` and none of `retire`.
+pub fn prepare(
+    opts: &UpdateOpts,
+    runtime: &tokio::runtime::Runtime,
+    owner: &str,
+    wanted: &[TlsaRecord],
+    retire: &[TlsaRecord],
+) -> anyhow::Result<Plan> {
+    let (Some(server_text), Some(key_path)) = (&opts.update, &opts.tsig_key) else {
+        return Ok(Plan::None);
+    };
+    let server = dane_resolver::parse_server(server_text)
+        .with_context(|| format!("--update {:?}", term::sanitize(server_text)))?;
+    let key_text = crate::tlsa::read_input("--tsig-key", key_path, false)?;
+    let key = TsigKey::parse(&String::from_utf8_lossy(&key_text))
+        .with_context(|| format!("--tsig-key {}", key_path.display()))?;
+    let owner_name = Name::from_str(owner).with_context(|| format!("owner {owner}"))?;
+    let zone = match &opts.zone {
+        Some(z) => {
+            let mut n =
+                Name::from_str(z).with_context(|| format!("--zone {:?}", term::sanitize(z)))?;
+            n.set_fqdn(true);
+            Some(n)
+        }
+        None => None,
+    };
+    let read = match runtime.block_on(update::read_rrset(
+        server,
+        &owner_name,
+        zone.as_ref(),
+        TIMEOUT,
+    )) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "dane: --update {server}: reading {owner} TLSA: {}",
+                term::sanitize(&e.to_string())
+            );
+            return Ok(Plan::Failed(Exit::Indeterminate));
+        }
+    };
+    let published: Vec<TlsaRecord> = read
+        .records
+        .iter()
+        .filter_map(|rd| dane_tlsa::TlsaRecord::from_rdata(rd).ok())
+        .collect();
+    let diff: Diff = rrset::diff(&published, wanted, retire);
+    let ttl = opts.ttl.or(read.ttl).unwrap_or(DEFAULT_TTL);
+    let line = |r: &TlsaRecord| rrset::zone_line(owner, Some(ttl), r);
+    let report = UpdateReport {
+        server: server.to_string(),
+        zone: read.zone.to_string(),
+        owner: owner.to_owned(),
+        published: published.iter().map(line).collect(),
+        add: diff.add.iter().map(line).collect(),
+        delete: diff.delete.iter().map(line).collect(),
+        result: "dry-run",
+        error: None,
+    };
+    let change = RrsetChange {
+        zone: read.zone,
+        owner: owner_name,
+        ttl,
+        expected: read.records,
+        delete: diff.delete.iter().map(TlsaRecord::to_rdata).collect(),
+        add: diff.add.iter().map(TlsaRecord::to_rdata).collect(),
+    };
+    Ok(Plan::Ready(Box::new(Prepared {
+        server,
+        key,
+        change,
+        report,
+    })))
+}
+
+/// Prints the diff on stderr (before anything is sent).
+pub fn show_diff(p: &Prepared, dry_run: bool) {
+    let r = &p.report;
+    eprintln!(
+        "update of {} at {} (zone {}){}:",
+        r.owner,
+        r.server,
+        r.zone,
+        if dry_run { ", dry run" } else { "" }
+    );
+    if r.add.is_empty() && r.delete.is_empty() {
+        eprintln!("  no change: the primary already serves this RRset");
+    }
+    for l in &r.delete {
+        eprintln!("- {l}");
+    }
+    for l in &r.add {
+        eprintln!("+ {l}");
+    }
+}
+
+/// Sends the update (unless a dry run or nothing changes) with the wall clock `time` for
+/// TSIG; the exit code a failure maps to.
+pub fn send(
+    p: &mut Prepared,
+    dry_run: bool,
+    runtime: &tokio::runtime::Runtime,
+    time: u64,
+) -> Option<Exit> {
+    if dry_run {
+        p.report.result = "dry-run";
+        return None;
+    }
+    if p.change.add.is_empty() && p.change.delete.is_empty() {
+        p.report.result = "nothing-to-do";
+        return None;
+    }
+    match runtime.block_on(update::send_update(
+        p.server, &p.change, &p.key, time, TIMEOUT,
+    )) {
+        Ok(()) => {
+            p.report.result = "sent";
+            eprintln!("update sent: {} accepted it", p.server);
+            None
+        }
+        Err(e) => {
+            let exit = match e {
+                UpdateError::Exchange { .. } => Exit::Indeterminate,
+                UpdateError::BadKey(_) | UpdateError::Build(_) => Exit::Usage,
+                _ => Exit::Failure,
+            };
+            eprintln!(
+                "dane: --update {}: {}",
+                p.server,
+                term::sanitize(&e.to_string())
+            );
+            p.report.result = "failed";
+            p.report.error = Some(e.to_string());
+            Some(exit)
+        }
+    }
+}

@@ -1,0 +1,528 @@
+//! `dane rollover`: staging (keys, records, JSON), the state file's failures, the
+//! `--check-only` line and exit codes, promotion refusals, the ACME hook recipes. The walk
+//! against real servers (Knot, Postfix) is in the e2e suite.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::common::{fixture, root, run, run_command};
+
+fn dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("dane-cli-rollover-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// A copy of the fixture P-256 key as the current key in `d`.
+fn current(d: &Path) -> PathBuf {
+    let k = d.join("mx.key");
+    std::fs::copy(fixture("pki/leaf-ec.key"), &k).unwrap();
+    k
+}
+
+fn record_of(key: &str, name: &str) -> String {
+    let out = run(&["tlsa", "generate", "--key", key, "--name", name]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout.trim().to_owned()
+}
+
+fn openssl_reads(key: &Path) -> String {
+    let mut cmd = std::process::Command::new("openssl");
+    cmd.args(["pkey", "-in", &s(key), "-noout", "-text"]);
+    let out = run_command(cmd, None);
+    assert_eq!(
+        out.code,
+        0,
+        "openssl pkey {}: {}",
+        key.display(),
+        out.stderr
+    );
+    out.stdout.lines().next().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn stage_creates_the_next_key_and_prints_current_next_and_issuer() {
+    let d = dir("stage");
+    let cur = current(&d);
+    let out = run(&[
+        "rollover",
+        "stage",
+        "--key",
+        &s(&cur),
+        "--name",
+        "MX.Example.Test",
+        "--chain",
+        &fixture("pki/chain-ec.pem"),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let next = d.join("mx.next.key");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+    assert_eq!(lines[0], record_of(&s(&cur), "mx.example.test"));
+    assert_eq!(lines[1], record_of(&s(&next), "mx.example.test"));
+    assert!(
+        lines[2].starts_with("_25._tcp.mx.example.test. IN TLSA 2 1 1 "),
+        "{}",
+        lines[2]
+    );
+    assert!(out.stderr.contains("created"), "{}", out.stderr);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&next).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let pem = std::fs::read_to_string(&next).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
+    assert!(openssl_reads(&next).contains("256 bit"));
+
+    // Again without --next-key: the default path exists, so it refuses (exit 2), and the
+    // key is unchanged.
+    let again = run(&[
+        "rollover",
+        "stage",
+        "--key",
+        &s(&cur),
+        "--name",
+        "mx.example.test",
+    ]);
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(again.stderr.contains("exists already"), "{}", again.stderr);
+    assert_eq!(again.stderr.lines().count(), 1, "{}", again.stderr);
+    assert!(again.stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(&next).unwrap(), pem);
+
+    // With --next-key naming it: used, never overwritten, the same records.
+    let reuse = run(&[
+        "rollover",
+        "stage",
+        "--key",
+        &s(&cur),
+        "--name",
+        "mx.example.test",
+        "--next-key",
+        &s(&next),
+    ]);
+    assert_eq!(reuse.code, 0, "{}", reuse.stderr);
+    assert_eq!(reuse.stdout.lines().collect::<Vec<_>>(), lines[..2]);
+    assert_eq!(std::fs::read_to_string(&next).unwrap(), pem);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[derive(Deserialize)]
+struct StageDoc {
+    version: u32,
+    kind: String,
+    owner: String,
+    next_key: StageKey,
+    records: Vec<StageRecord>,
+    update: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct StageKey {
+    path: String,
+    created: bool,
+    key_type: Option<String>,
+    tlsa: String,
+}
+
+#[derive(Deserialize)]
+struct StageRecord {
+    role: String,
+    record: String,
+    line: String,
+}
+
+#[test]
+fn stage_json_and_every_key_type() {
+    let d = dir("types");
+    for (kind, openssl_says) in [
+        ("p256", "256 bit"),
+        ("rsa2048", "2048 bit"),
+        ("rsa3072", "3072 bit"),
+        ("ed25519", "ED25519"),
+    ] {
+        let next = d.join(format!("{kind}.key"));
+        let cert = fixture("pki/leaf-rsa.pem");
+        let out = run(&[
+            "rollover",
+            "stage",
+            "--cert",
+            &cert,
+            "--name",
+            "mx1.example.test",
+            "--port",
+            "587",
+            "--next-key",
+            &s(&next),
+            "--key-type",
+            kind,
+            "--json",
+        ]);
+        assert_eq!(out.code, 0, "{kind}: {}", out.stderr);
+        let doc: StageDoc = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!((doc.version, doc.kind.as_str()), (1, "dane-rollover-stage"));
+        assert_eq!(doc.owner, "_587._tcp.mx1.example.test.");
+        assert_eq!(doc.next_key.path, s(&next));
+        assert!(doc.next_key.created);
+        assert_eq!(doc.next_key.key_type.as_deref(), Some(kind));
+        assert!(doc.update.is_none());
+        let roles: Vec<&str> = doc.records.iter().map(|r| r.role.as_str()).collect();
+        assert_eq!(roles, ["current", "next"]);
+        assert_eq!(doc.records[1].record, doc.next_key.tlsa);
+        // The current record is the certificate's key's.
+        let want = run(&[
+            "tlsa",
+            "generate",
+            "--cert",
+            &cert,
+            "--name",
+            "mx1.example.test",
+            "--port",
+            "587",
+        ]);
+        assert_eq!(doc.records[0].line, want.stdout.trim());
+        assert!(openssl_reads(&next).contains(openssl_says), "{kind}");
+    }
+    let bad = run(&[
+        "rollover",
+        "stage",
+        "--key",
+        &fixture("pki/leaf-ec.key"),
+        "--name",
+        "mx.example.test",
+        "--next-key",
+        &s(&d.join("x.key")),
+        "--key-type",
+        "dsa",
+    ]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("--key-type \"dsa\""), "{}", bad.stderr);
+    assert!(!d.join("x.key").exists());
+    // The next key may not be the current one.
+    let same = run(&[
+        "rollover",
+        "stage",
+        "--key",
+        &fixture("pki/leaf-ec.key"),
+        "--name",
+        "mx.example.test",
+        "--next-key",
+        &fixture("pki/leaf-ec.key"),
+    ]);
+    assert_eq!(same.code, 2);
+    assert!(
+        same.stderr.contains("is the current key"),
+        "{}",
+        same.stderr
+    );
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+/// `status` flags that keep it on loopback: a resolver that is not there, no iteration.
+fn offline<'a>(state: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "rollover",
+        "status",
+        "example.test",
+        "--host",
+        "mx.example.test",
+        "--resolver",
+        "127.0.0.1:9",
+        "--no-iterate",
+        "--timeout",
+        "1",
+        "--state",
+        state,
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+#[test]
+fn status_state_file_corrupt_or_unwritable_is_a_clear_error_and_nothing_is_lost() {
+    let d = dir("state");
+    let next = fixture("pki/next.key");
+    let state = d.join("state.json");
+    std::fs::write(
+        &state,
+        "{\"kind\": \"dane-rollover-state\", \"version\": 1, trunc",
+    )
+    .unwrap();
+    let st = s(&state);
+    let mut args = offline(&st, &[]);
+    args.extend(["--next-key", &next]);
+    let out = run(&args);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("corrupt state file"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "{\"kind\": \"dane-rollover-state\", \"version\": 1, trunc",
+        "the corrupt file is left as it was"
+    );
+    // A state file in a directory that does not exist cannot be written: exit 2.
+    let missing = s(&d.join("no-such-dir").join("state.json"));
+    let mut args = offline(&missing, &[]);
+    args.extend(["--next-key", &next]);
+    let out = run(&args);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("cannot write"), "{}", out.stderr);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[derive(Deserialize)]
+struct StatusDoc {
+    version: u32,
+    kind: String,
+    readiness: String,
+    reason: String,
+    hosts: Vec<serde_json::Value>,
+}
+
+#[test]
+fn status_without_a_usable_resolver_is_indeterminate_and_check_only_is_one_line() {
+    let d = dir("check-only");
+    let next = fixture("pki/next.key");
+    let state = s(&d.join("state.json"));
+    let mut args = offline(&state, &["--check-only"]);
+    args.extend(["--next-key", &next]);
+    let out = run(&args);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with("indeterminate: mx.example.test.: "),
+        "{}",
+        out.stdout
+    );
+    // The state file was written, and is a state document for this key.
+    let text = std::fs::read_to_string(&state).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["kind"], "dane-rollover-state");
+    assert_eq!(
+        v["next_key"],
+        "1D4A16FDF4599E5D4CEE2C7739FEABA7F17786585F6A45F1C8F858E89EFCB5F8"
+    );
+    let mut args = offline(&state, &["--json"]);
+    args.extend(["--next-key", &next]);
+    let out = run(&args);
+    assert_eq!(out.code, 3);
+    let doc: StatusDoc = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        (doc.version, doc.kind.as_str()),
+        (1, "dane-rollover-status")
+    );
+    assert_eq!(doc.readiness, "indeterminate");
+    assert!(!doc.reason.is_empty());
+    assert_eq!(doc.hosts.len(), 1);
+    let bad_margin = {
+        let mut a = offline(&state, &["--margin", "soon"]);
+        a.extend(["--next-key", &next]);
+        run(&a)
+    };
+    assert_eq!(bad_margin.code, 2);
+    assert!(
+        bad_margin.stderr.contains("--margin \"soon\""),
+        "{}",
+        bad_margin.stderr
+    );
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn promote_refuses_before_moving_anything() {
+    let d = dir("promote");
+    let cur = current(&d);
+    let next = d.join("mx.next.key");
+    std::fs::copy(fixture("pki/next.key"), &next).unwrap();
+    let base = |extra: &[&str]| {
+        let mut v = vec![
+            "rollover".to_owned(),
+            "promote".into(),
+            "example.test".into(),
+            "--key".into(),
+            s(&cur),
+            "--next-key".into(),
+            s(&next),
+            "--resolver".into(),
+            "127.0.0.1:9".into(),
+            "--no-iterate".into(),
+            "--timeout".into(),
+            "1".into(),
+            "--host".into(),
+            "mx.example.test".into(),
+        ];
+        v.extend(extra.iter().map(|e| (*e).to_owned()));
+        v
+    };
+    let exists = d.join("taken.key");
+    std::fs::write(&exists, "taken").unwrap();
+    let args = base(&["--new-next-key", &s(&exists)]);
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("exists already"), "{}", out.stderr);
+    // No server presents the next key (there is none to probe): refused, exit 1.
+    let args = base(&[]);
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.starts_with("not promoted: "), "{}", out.stdout);
+    // Nothing moved.
+    assert_eq!(
+        std::fs::read(&cur).unwrap(),
+        std::fs::read(fixture("pki/leaf-ec.key")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(&next).unwrap(),
+        std::fs::read(fixture("pki/next.key")).unwrap()
+    );
+    assert_eq!(std::fs::read_dir(&d).unwrap().count(), 3);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn update_with_a_bad_tsig_key_file_is_refused_before_sending() {
+    let d = dir("tsig");
+    let key = d.join("bad.tsig");
+    std::fs::write(&key, "key \"k\" { algorithm hmac-sha256; };\n").unwrap();
+    let out = run(&[
+        "rollover",
+        "stage",
+        "--key",
+        &fixture("pki/leaf-ec.key"),
+        "--name",
+        "mx.example.test",
+        "--next-key",
+        &fixture("pki/next.key"),
+        "--update",
+        "127.0.0.1:9",
+        "--tsig-key",
+        &s(&key),
+        "--dry-run",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("has no secret"), "{}", out.stderr);
+    // --tsig-key without --update is a usage error.
+    let out = run(&[
+        "rollover",
+        "stage",
+        "--key",
+        &fixture("pki/leaf-ec.key"),
+        "--name",
+        "mx.example.test",
+        "--tsig-key",
+        &s(&key),
+    ]);
+    assert_eq!(out.code, 2);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn acme_hook_recipes_are_valid_shell() {
+    let dir = root().join("examples/rollover");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    scripts.sort();
+    let names: Vec<String> = scripts
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for want in [
+        "acme.sh-hook.sh",
+        "certbot-hook.sh",
+        "dehydrated-hook.sh",
+        "lego-hook.sh",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
+    }
+    for p in &scripts {
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg("-n").arg(p);
+        let out = run_command(cmd, None);
+        assert_eq!(out.code, 0, "bash -n {}: {}", p.display(), out.stderr);
+        let text = std::fs::read_to_string(p).unwrap();
+        assert!(text.starts_with("#!/"), "{}: no shebang", p.display());
+        assert!(text.contains("dane rollover"), "{}", p.display());
+    }
+}
+
+/// The staged RRset of fixed keys, as a golden file: the lines an operator pastes into
+/// the zone (current, next, issuer).
+#[test]
+fn staged_rrset_matches_its_golden_file() {
+    let out = run(&[
+        "rollover",
+        "stage",
+        "--key",
+        &fixture("pki/leaf-rsa.key"),
+        "--next-key",
+        &fixture("pki/next.key"),
+        "--name",
+        "mx1.example.test",
+        "--chain",
+        &fixture("pki/chain-rsa.pem"),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("exists; left unchanged"),
+        "{}",
+        out.stderr
+    );
+    crate::verify::golden("rollover-stage.txt", &out.stdout);
+}
+
+/// The recipes run: `stage` through common.sh stages one next key for every host, and
+/// `roll` does nothing (exit 0, no client called) while the switch is not known to be safe.
+#[test]
+fn acme_hook_recipes_stage_and_hold_off_the_switch() {
+    let d = dir("hooks");
+    std::fs::copy(fixture("pki/leaf-ec.key"), d.join("mx1.example.test.key")).unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_dane")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let hook = |script: &str, action: &str| {
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg(root().join("examples/rollover").join(script))
+            .arg(action)
+            .env("PATH", &path)
+            .env("DANE_DOMAIN", "example.test")
+            .env("DANE_HOSTS", "mx1.example.test mx2.example.test")
+            .env("DANE_KEY_DIR", &d)
+            .env(
+                "DANE_FLAGS",
+                "--resolver 127.0.0.1:9 --no-iterate --timeout 1",
+            )
+            .env("HOME", &d)
+            .env("NO_COLOR", "1");
+        run_command(cmd, None)
+    };
+    let out = hook("certbot-hook.sh", "stage");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", out.stdout);
+    assert!(lines[0].starts_with("_25._tcp.mx1.example.test. IN TLSA 3 1 1 "));
+    assert!(lines[3].starts_with("_25._tcp.mx2.example.test. IN TLSA 3 1 1 "));
+    // One next key for both hosts.
+    assert_eq!(lines[1].rsplit(' ').next(), lines[3].rsplit(' ').next());
+    assert!(d.join("mx1.example.test.next.key").exists());
+    // No resolver: not known to be safe, so no switch (and no ACME client run).
+    let out = hook("acme.sh-hook.sh", "roll");
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.starts_with("indeterminate: "), "{}", out.stdout);
+    let out = hook("lego-hook.sh", "nonsense");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    std::fs::remove_dir_all(d).unwrap();
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# acme.sh: by default acme.sh renews with the domain key it has
+# (~/.acme.sh/DOMAIN_ecc/DOMAIN.key), so the `3 1 1` keeps matching. Never issue with
+# --always-force-new-domain-key for a DANE host: that makes a new key at every renewal,
+# one no TLSA record names yet. The rollover uses a pre-generated key instead: dane stages
+# it, and `roll` puts it in acme.sh's domain key file and forces a renewal only once
+# `dane rollover status` says it is safe.
+#
+# One-time setup:
+#   acme.sh --issue -d mx1.example.com -d mx2.example.com --keylength ec-256 ...
+#   acme.sh --install-cert -d mx1.example.com --ecc --key-file /etc/postfix/mx.key \
+#       --fullchain-file /etc/postfix/mx.pem --reloadcmd "/usr/local/bin/acme.sh-hook.sh deploy"
+#   install -d -m 700 /etc/dane && install -m 600 /etc/postfix/mx.key /etc/dane/NAME.key
+#   acme.sh-hook.sh stage
+# cron (daily), after acme.sh's own cron job:
+#   acme.sh-hook.sh roll
+#
+# If the domain was issued with --always-force-new-domain-key, turn it off first:
+# `acme.sh --renew -d DOMAIN --ecc --force` without it, or remove Le_ForceNewDomainKey
+# from ~/.acme.sh/DOMAIN_ecc/DOMAIN.conf.
+#
+# Usage: acme.sh-hook.sh stage | roll | deploy
+# Environment: common.sh; ACME_DOMAIN (acme.sh's main domain, default DANE_NAME),
+# ACME_HOME (default ~/.acme.sh), ACME_ECC (1: an ECC certificate, the default).
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=common.sh
+. "$here/common.sh"
+
+ACME_DOMAIN=${ACME_DOMAIN:-$DANE_NAME}
+ACME_HOME=${ACME_HOME:-$HOME/.acme.sh}
+if [[ "${ACME_ECC:-1}" == 1 ]]; then
+    dir="$ACME_HOME/${ACME_DOMAIN}_ecc"
+    ecc=(--ecc)
+else
+    dir="$ACME_HOME/$ACME_DOMAIN"
+    ecc=()
+fi
+domain_key="$dir/$ACME_DOMAIN.key"
+
+case "${1:-}" in
+stage)
+    dane_stage "$CURRENT_KEY"
+    ;;
+roll)
+    if ! dane_ready; then
+        exit 0
+    fi
+    if grep -q "^Le_ForceNewDomainKey='1'" "$dir/$ACME_DOMAIN.conf" 2>/dev/null; then
+        echo "acme.sh-hook: $ACME_DOMAIN has --always-force-new-domain-key: acme.sh would make a key no TLSA record names; turn it off" >&2
+        exit 1
+    fi
+    backup=$(mktemp "$DANE_KEY_DIR/.acme-key.XXXXXX")
+    cat "$domain_key" >"$backup"
+    install_key "$NEXT_KEY" "$domain_key"
+    if ! acme.sh --renew -d "$ACME_DOMAIN" "${ecc[@]}" --force; then
+        install_key "$backup" "$domain_key"
+        rm -f "$backup"
+        echo "acme.sh-hook: renewal failed; the current key is back in place" >&2
+        exit 1
+    fi
+    rm -f "$backup"
+    ;;
+deploy)
+    # acme.sh's --reloadcmd: reload the MTA; promote when the new key is the staged one.
+    $DANE_RELOAD
+    if cmp -s "$domain_key" "$NEXT_KEY"; then
+        dane_promote
+    fi
+    ;;
+*)
+    echo "usage: $0 stage | roll | deploy" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# lego: `lego renew --reuse-key` renews with the key it has
+# (.lego/certificates/DOMAIN.key), so the `3 1 1` keeps matching. For a rollover the key
+# dane staged goes into that file, and a forced renewal with --reuse-key makes the CSR
+# from it, only once `dane rollover status` says it is safe.
+#
+# One-time setup:
+#   lego --path /etc/lego --email admin@example.com --domains mx1.example.com \
+#       --domains mx2.example.com --key-type ec256 --dns ... run
+#   install -d -m 700 /etc/dane
+#   install -m 600 /etc/lego/certificates/mx1.example.com.key /etc/dane/NAME.key
+#   lego-hook.sh stage
+# cron (daily):
+#   lego --path /etc/lego --domains ... --dns ... renew --reuse-key \
+#       --renew-hook "/usr/local/bin/lego-hook.sh deploy"
+#   lego-hook.sh roll
+#
+# Usage: lego-hook.sh stage | roll | deploy
+# Environment: common.sh; LEGO_PATH (default /etc/lego), LEGO_DOMAIN (lego's first domain,
+# default DANE_NAME), LEGO_ARGS (the account and challenge flags: --email ... --dns ...).
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=common.sh
+. "$here/common.sh"
+
+LEGO_PATH=${LEGO_PATH:-/etc/lego}
+LEGO_DOMAIN=${LEGO_DOMAIN:-$DANE_NAME}
+read -r -a lego_args <<<"${LEGO_ARGS:-}"
+domain_key="$LEGO_PATH/certificates/$LEGO_DOMAIN.key"
+
+case "${1:-}" in
+stage)
+    dane_stage "$CURRENT_KEY"
+    ;;
+roll)
+    if ! dane_ready; then
+        exit 0
+    fi
+    backup=$(mktemp "$DANE_KEY_DIR/.lego-key.XXXXXX")
+    cat "$domain_key" >"$backup"
+    install_key "$NEXT_KEY" "$domain_key"
+    domains=()
+    for host in "${_hosts[@]}"; do
+        domains+=(--domains "$host")
+    done
+    # --days 100000: renew now, whatever the certificate's age.
+    if ! lego --path "$LEGO_PATH" "${lego_args[@]}" "${domains[@]}" renew --reuse-key \
+        --days 100000 --renew-hook "$0 deploy"; then
+        install_key "$backup" "$domain_key"
+        rm -f "$backup"
+        echo "lego-hook: renewal failed; the current key is back in place" >&2
+        exit 1
+    fi
+    rm -f "$backup"
+    ;;
+deploy)
+    # lego's --renew-hook (LEGO_CERT_KEY_PATH is the key file): reload; promote when the
+    # key is the staged one.
+    $DANE_RELOAD
+    if cmp -s "${LEGO_CERT_KEY_PATH:-$domain_key}" "$NEXT_KEY"; then
+        dane_promote
+    fi
+    ;;
+*)
+    echo "usage: $0 stage | roll | deploy" >&2
+    exit 2
+    ;;
+esac
