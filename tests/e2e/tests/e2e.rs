@@ -11,6 +11,8 @@
 mod delv;
 #[path = "e2e/interop.rs"]
 mod interop;
+#[path = "e2e/rollover.rs"]
+mod rollover;
 #[path = "e2e/services.rs"]
 mod services;
 #[path = "e2e/tools.rs"]
