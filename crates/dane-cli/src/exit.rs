@@ -21,6 +21,32 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// Every exit code with its meaning, in code order: the one table the man page's
+    /// EXIT STATUS section and `--help` are rendered from (the README table repeats it).
+    pub const DOCUMENTED: &'static [(Exit, &'static str)] = &[
+        (
+            Exit::Ok,
+            "ok: verified / secure / the records authenticate the chain",
+        ),
+        (
+            Exit::Failure,
+            "a definite failure: mismatch, bogus DNSSEC, STARTTLS missing under TLSA, name mismatch",
+        ),
+        (
+            Exit::Usage,
+            "usage or input error: bad flag, unreadable or malformed file, record or certificate",
+        ),
+        (
+            Exit::Indeterminate,
+            "indeterminate: timeouts, SERVFAIL, unreachable, an unsuitable resolver under \
+             --no-iterate, and no definite failure",
+        ),
+        (
+            Exit::NotProtected,
+            "not protected: DNSSEC-insecure, or no TLSA records",
+        ),
+    ];
+
     /// The process exit status for this outcome.
     pub fn code(self) -> ExitCode {
         ExitCode::from(self as u8)
@@ -43,5 +69,12 @@ mod tests {
         for (exit, value) in table {
             assert_eq!(exit as u8, value, "{exit:?}");
         }
+    }
+
+    #[test]
+    fn every_code_is_documented_once_in_order() {
+        let codes: Vec<u8> = Exit::DOCUMENTED.iter().map(|(e, _)| *e as u8).collect();
+        let expected: Vec<u8> = (0..codes.len() as u8).collect();
+        assert_eq!(codes, expected);
     }
 }

@@ -9,6 +9,7 @@
 mod checkopts;
 mod clock;
 mod dnssec;
+mod docs;
 mod exit;
 mod exposition;
 mod nagios;
@@ -25,7 +26,7 @@ mod verify;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use rustls_pki_types::UnixTime;
 
 pub use exit::Exit;
@@ -33,8 +34,6 @@ pub use exit::Exit;
 /// DANE (TLSA) and DNSSEC checks for mail and DNS operators.
 #[derive(Debug, Parser)]
 #[command(name = "dane", version, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 ok/verified/secure, 1 definite failure, \
-2 usage or input error, 3 indeterminate, 4 not protected (insecure / no TLSA).")]
 struct Cli {
     /// Colour on stdout: auto (terminal and NO_COLOR unset), always, never.
     #[arg(long, global = true, value_enum, default_value = "auto")]
@@ -59,6 +58,20 @@ enum Command {
     Scan(Box<scan::Args>),
     /// Serve /probe?target=DOMAIN as OpenMetrics over HTTP (blackbox-exporter style).
     ServeMetrics(Box<serve::Args>),
+    /// Write a shell completion script (bash, zsh, fish, ...) to stdout.
+    Completions(docs::CompletionsArgs),
+    /// Write the manual page dane.1 (roff) to stdout, or every page with --dir.
+    Man(docs::ManArgs),
+}
+
+/// The clap command line, with the exit-code list of `--help` rendered from
+/// [`Exit::DOCUMENTED`] (the man page and completions are generated from this too).
+pub fn command() -> clap::Command {
+    let codes: Vec<String> = Exit::DOCUMENTED
+        .iter()
+        .map(|(exit, meaning)| format!("  {}  {meaning}", *exit as u8))
+        .collect();
+    Cli::command().after_help(format!("Exit codes:\n{}", codes.join("\n")))
 }
 
 /// What every subcommand gets from `main`.
@@ -78,7 +91,10 @@ impl Context {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() && nagios_requested() => {
             // Monitoring-plugins guidelines: bad arguments are UNKNOWN (3), on one line.
@@ -108,6 +124,8 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args, &ctx),
         Command::Scan(args) => scan::run(args, &ctx),
         Command::ServeMetrics(args) => serve::run(args, &ctx),
+        Command::Completions(args) => docs::completions(args, &ctx),
+        Command::Man(args) => docs::man(args, &ctx),
     };
     match result {
         Ok(exit) => {

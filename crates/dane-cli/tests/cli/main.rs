@@ -6,6 +6,7 @@
 
 mod common;
 mod dnssec;
+mod docs;
 mod probe;
 mod scan;
 mod serve;

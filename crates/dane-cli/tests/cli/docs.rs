@@ -1,0 +1,220 @@
+//! `dane completions` and `dane man`: the generated scripts load in the real shells and
+//! complete our subcommands and options; the manual pages pass groff's and man's checks and
+//! carry every subcommand and the exit status table.
+
+use crate::common::{run, temp_file};
+use dane_testenv::{require_tool, run_command};
+use std::process::Command;
+
+/// The subcommands every generated artefact must know.
+const SUBCOMMANDS: &[&str] = &[
+    "tlsa",
+    "probe",
+    "dnssec",
+    "verify",
+    "scan",
+    "serve-metrics",
+    "completions",
+    "man",
+];
+
+/// Runs `program ARGS` to completion.
+fn exec(program: &std::path::Path, args: &[&str]) -> dane_testenv::Run {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    run_command(cmd, None)
+}
+
+fn script(shell: &str) -> String {
+    let out = run(&["completions", shell]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.is_empty(), "empty {shell} script");
+    temp_file(&format!("completion.{shell}"), out.stdout.as_bytes())
+}
+
+#[test]
+fn bash_completes_subcommands_and_options() {
+    let Some(bash) = require_tool("bash", "bash") else {
+        return;
+    };
+    let path = script("bash");
+    let syntax = exec(&bash, &["-n", &path]);
+    assert_eq!(syntax.code, 0, "bash -n: {syntax:?}");
+    // What bash-completion does on TAB: call the registered function with COMP_WORDS.
+    let complete = |words: &str| {
+        let program = format!(
+            "source {path}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}}-1)); \
+             COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}; \
+             _dane dane \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        );
+        let out = exec(&bash, &["-c", &program]);
+        assert_eq!(out.code, 0, "{words}: {out:?}");
+        out.stdout
+    };
+    let top = complete("dane ''");
+    for sub in SUBCOMMANDS {
+        assert!(top.lines().any(|l| l == *sub), "no {sub} in {top}");
+    }
+    assert_eq!(complete("dane ver").trim(), "verify");
+    let opts = complete("dane verify --no-it");
+    assert_eq!(opts.trim(), "--no-iterate", "{opts}");
+    let shells = complete("dane completions ''");
+    for shell in ["bash", "zsh", "fish"] {
+        assert!(shells.lines().any(|l| l == shell), "{shells}");
+    }
+}
+
+#[test]
+fn fish_completes_subcommands_and_options() {
+    let Some(fish) = require_tool("fish", "fish") else {
+        return;
+    };
+    let path = script("fish");
+    let syntax = exec(&fish, &["--no-execute", &path]);
+    assert_eq!(syntax.code, 0, "fish --no-execute: {syntax:?}");
+    let complete = |line: &str| {
+        let program = format!("source {path}; complete --do-complete '{line}'");
+        let mut cmd = Command::new(&fish);
+        cmd.args(["--no-config", "-c", &program]);
+        let out = run_command(cmd, None);
+        assert_eq!(out.code, 0, "{line}: {out:?}");
+        // Each line: candidate TAB description.
+        out.stdout
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or("").to_owned())
+            .collect::<Vec<_>>()
+    };
+    let top = complete("dane ");
+    for sub in SUBCOMMANDS {
+        assert!(top.iter().any(|l| l == sub), "no {sub} in {top:?}");
+    }
+    assert!(complete("dane verify --no-it").contains(&"--no-iterate".to_owned()));
+}
+
+#[test]
+fn zsh_script_loads() {
+    let Some(zsh) = require_tool("zsh", "zsh") else {
+        return;
+    };
+    let path = script("zsh");
+    let syntax = exec(&zsh, &["-n", &path]);
+    assert_eq!(syntax.code, 0, "zsh -n: {syntax:?}");
+    // Loaded through compinit from an fpath directory, as installed; `_dane` is defined.
+    let dir = std::path::Path::new(&path)
+        .parent()
+        .unwrap()
+        .join("zsh-fpath");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&path, dir.join("_dane")).unwrap();
+    let program = format!(
+        "fpath=({} $fpath); autoload -Uz compinit; compinit -u -D; autoload -Uz _dane; \
+         whence -w _dane; print -r -- ${{_comps[dane]}}",
+        dir.display()
+    );
+    let out = exec(&zsh, &["-f", "-c", &program]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("_dane: function"), "{out:?}");
+    assert!(out.stdout.lines().any(|l| l == "_dane"), "compdef: {out:?}");
+}
+
+#[test]
+fn unknown_shell_is_a_usage_error() {
+    let out = run(&["completions", "tcsh"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("tcsh"), "{out:?}");
+}
+
+#[test]
+fn man_page_renders_cleanly_with_every_subcommand() {
+    let out = run(&["man"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let page = out.stdout;
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH dane 1"),
+        "{page}"
+    );
+    for sub in SUBCOMMANDS {
+        assert!(
+            page.contains(&format!("dane\\-{}(1)", sub.replace('-', "\\-"))),
+            "{sub}"
+        );
+    }
+    assert!(!page.contains("dane\\-help"), "help pseudo-command listed");
+    assert!(page.contains(".SH \"EXIT STATUS\""));
+    for code in 0..=4 {
+        assert!(
+            page.contains(&format!(".TP\n\\fB{code}\\fR\n")),
+            "exit {code}"
+        );
+    }
+    let Some(groff) = require_tool("groff", "groff-base") else {
+        return;
+    };
+    // -ww: all warnings; groff prints them on stderr, and a clean page has none.
+    let mut cmd = Command::new(groff);
+    cmd.args(["-man", "-Tutf8", "-ww", "-z"]);
+    let lint = run_command(cmd, Some(page.as_bytes()));
+    assert_eq!(lint.code, 0, "{lint:?}");
+    assert_eq!(lint.stderr, "", "groff warnings");
+}
+
+#[test]
+fn man_dir_writes_one_page_per_command() {
+    let dir = std::path::Path::new(&temp_file("man-probe", b""))
+        .parent()
+        .unwrap()
+        .join("man1");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = run(&["man", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut pages: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    for expected in [
+        "dane.1",
+        "dane-verify.1",
+        "dane-tlsa.1",
+        "dane-tlsa-generate.1",
+        "dane-tlsa-match.1",
+        "dane-serve-metrics.1",
+    ] {
+        assert!(
+            pages.iter().any(|p| p == expected),
+            "{expected} in {pages:?}"
+        );
+    }
+    assert!(!pages.iter().any(|p| p.contains("help")), "{pages:?}");
+    let verify = std::fs::read_to_string(dir.join("dane-verify.1")).unwrap();
+    assert!(
+        verify.contains("dane verify"),
+        "synopsis names the full command"
+    );
+    assert!(verify.contains("\\-\\-no\\-iterate"), "options listed");
+    assert!(verify.contains("\\fBdane\\fR(1)"), "SEE ALSO dane(1)");
+    if let Some(man) = require_tool("man", "man-db") {
+        let mut cmd = Command::new(man);
+        cmd.args(["--warnings", "-l", "-P", "cat"])
+            .arg(dir.join("dane-verify.1"))
+            .env("MANWIDTH", "80");
+        let shown = run_command(cmd, None);
+        assert_eq!(shown.code, 0, "{shown:?}");
+        assert!(shown.stdout.contains("EXIT STATUS"), "{shown:?}");
+        assert_eq!(shown.stderr, "", "man warnings");
+    }
+}
+
+#[test]
+fn man_dir_that_cannot_be_written_is_an_error() {
+    let out = run(&["man", "--dir", "/nonexistent/dir"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("dane: /nonexistent/dir/dane.1: cannot write"),
+        "{out:?}"
+    );
+    assert_eq!(out.stdout, "");
+}
