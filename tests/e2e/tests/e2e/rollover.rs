@@ -360,6 +360,7 @@ fn the_walk_from_stage_to_promote_never_breaks_delivery() {
         a.extend(["--new-next-key".into(), s(&new_next)]);
         a.extend(update_args(primary, &roll.tsig_key()));
         a.extend(["--at".into(), format!("@{at}"), "--json".into()]);
+        a.extend(resolution(&env));
         a
     };
     let serial = roll.serial(primary).unwrap();
@@ -416,6 +417,18 @@ fn the_walk_from_stage_to_promote_never_breaks_delivery() {
     );
     let new_hex = roll.spki_sha256(&new_next).unwrap();
     assert!(new_hex != next_hex && new_hex != cur_hex);
+    // The next key is current now (at the current key's path); the former one is kept.
+    assert_eq!(roll.spki_sha256(&cur).unwrap(), next_hex, "{promoted:?}");
+    let kept: Vec<PathBuf> = std::fs::read_dir(&work)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| roll.spki_sha256(p).is_ok_and(|h| h == cur_hex))
+        .collect();
+    assert_eq!(
+        kept.len(),
+        1,
+        "the former current key is kept once: {kept:?}"
+    );
     let after = sorted(vec![rec(&next_hex), rec(&new_hex)]);
     for host in ROLL_MX {
         assert_eq!(rrset(&roll, primary, host), after, "{host} after promote");
@@ -904,6 +917,7 @@ fn a_key_file_that_exists_already_is_never_overwritten() {
     a.extend(["--new-next-key".into(), s(&exists)]);
     a.extend(update_args(roll.primary(), &roll.tsig_key()));
     a.extend(["--at".into(), format!("@{ready}")]);
+    a.extend(resolution(&env));
     let state_before = std::fs::read(&state).unwrap();
     let run = dane(&env, &a);
     assert_ne!(run.code, 0, "{run:?}");
