@@ -295,6 +295,21 @@ fn the_walk_from_stage_to_promote_never_breaks_delivery() {
         "the blocking server is named: {}",
         run.stdout
     );
+    // Per server: the primary's addresses serve it (waiting for the TTL), the secondary's
+    // do not (what blocks).
+    for host in doc.as_ref().unwrap()["hosts"].as_array().unwrap() {
+        let servers = host["servers"].as_array().unwrap();
+        assert_eq!(servers.len(), 4, "two servers, two addresses each: {host}");
+        for server in servers {
+            let ns = server["ns"].as_str().unwrap().trim_end_matches('.');
+            let state = server["state"].as_str().unwrap();
+            match ns {
+                "ns1.roll.test" => assert_eq!(state, "waiting", "{server}"),
+                "ns2.roll.test" => assert!(!["waiting", "ready"].contains(&state), "{server}"),
+                _ => panic!("unknown server {server}"),
+            }
+        }
+    }
     let (check, _) = status(&env, &next, &state, t1, &["--check-only"]);
     assert_ne!(check.code, 0, "--check-only while blocked: {check:?}");
     assert!(state.is_file(), "the state file is written");
