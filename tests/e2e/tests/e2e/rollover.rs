@@ -13,7 +13,8 @@
 //! delivery fails the test. Then the failure cases: a next key never published, a record
 //! published at only one of the two MX hosts, a refused TSIG key, an update racing another
 //! change (a proxy in front of the primary applies a change between dane's read and its
-//! update), a corrupt and an unwritable state file, key files that exist already.
+//! update), a corrupt and an unwritable state file, key files that exist already, and a
+//! resolver that still caches the old RRset when the clock of `--at` says the TTL passed.
 //!
 //! Every dane process runs inside the namespace, and the commands that resolve pass
 //! `--iterate --root-hints` (the private root), so nothing reaches the real root servers.
@@ -1015,4 +1016,78 @@ fn the_race_proxy_makes_an_update_with_prerequisites_fail() {
         rrset(&roll, roll.primary(), ROLL_MX[0]),
         sorted(vec![rec(&cur_hex), OTHER.to_string()])
     );
+}
+
+/// What `--at` cannot move: a real cache. The namespace's Unbound holds the current RRsets
+/// (asked before the next record was published, TTL 300 s of real time). Once every
+/// authoritative server has served the next record for TTL + margin by the clock of
+/// `--at`, `status` iterating itself (no cache) says ready, but through that Unbound the
+/// validating path still lacks the record: blocked, never ready.
+#[test]
+fn a_resolver_still_holding_the_old_rrset_blocks_the_switch() {
+    let env = start();
+    let roll = env.rollover();
+    let work = work_dir("cache");
+    let (next, state) = (work.join("next.key"), work.join("state.json"));
+    openssl_key(&next);
+    for host in ROLL_MX {
+        let out = env
+            .command("dig")
+            .args(["@127.0.0.1", "+dnssec", &roll.tlsa_owner(host), "TLSA"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("status: NOERROR"), "{text}");
+    }
+    for host in ROLL_MX {
+        let published = stage(
+            &env,
+            &roll.current_key(),
+            Some(&next),
+            host,
+            &update_args(roll.primary(), &roll.tsig_key()),
+        );
+        assert_eq!(published.code, 0, "{host}: {published:?}");
+    }
+    roll.transfer().unwrap();
+    let through_unbound = |state: &Path, at: u64| {
+        let mut a = args(&["rollover", "status", ROLL_ZONE, "--next-key"]);
+        a.extend([s(&next), "--state".into(), s(state), "--margin".into()]);
+        a.extend([
+            MARGIN_ARG.into(),
+            "--at".into(),
+            format!("@{at}"),
+            "--json".into(),
+        ]);
+        a.extend(args(&[
+            "--resolver",
+            "127.0.0.1",
+            "--no-iterate",
+            "--trust-anchor",
+        ]));
+        a.push(s(&env.anchor_ds()));
+        let run = dane(&env, &a);
+        let doc: Option<Value> = serde_json::from_str(&run.stdout).ok();
+        (run, doc)
+    };
+    let t = now();
+    let (run, doc) = through_unbound(&state, t);
+    assert_eq!(run.code, 5, "just published: waiting: {run:?}");
+    assert_eq!(readiness(&doc), "waiting");
+    let ready = t + served_ttl(&roll, ROLL_MX[0]) + MARGIN + 1;
+    let (run, doc) = through_unbound(&state, ready);
+    assert_eq!(run.code, 1, "the cache still has the old RRset: {run:?}");
+    assert_eq!(readiness(&doc), "blocked", "{run:?}");
+    for host in doc.as_ref().unwrap()["hosts"].as_array().unwrap() {
+        assert_eq!(host["validated_has_next"], false, "{host}");
+    }
+    // The same servers, the same clock, iterating (no cache): ready.
+    let (run, _) = status(&env, &next, &work.join("iterating.json"), t, &[]);
+    assert_eq!(run.code, 5, "{run:?}");
+    let (run, doc) = status(&env, &next, &work.join("iterating.json"), ready, &[]);
+    assert_eq!(run.code, 0, "iterating, no cache: ready: {run:?}");
+    for host in doc.as_ref().unwrap()["hosts"].as_array().unwrap() {
+        assert_eq!(host["validated_has_next"], true, "{host}");
+    }
+    let _ = std::fs::remove_dir_all(&work);
 }
