@@ -255,7 +255,8 @@ impl Rollover<'_> {
         self.dir().join("tsig.key")
     }
 
-    /// The same key as `ALG:NAME:SECRET` (`knsupdate -k`).
+    /// The same key as `ALG:NAME:SECRET` (the form of `knsupdate -y`; the primary's Knot
+    /// configuration is written from it).
     pub fn tsig_key_knot(&self) -> PathBuf {
         self.dir().join("tsig.knot")
     }
