@@ -13,6 +13,8 @@ mod delv;
 mod interop;
 #[path = "e2e/resolvers.rs"]
 mod resolvers;
+#[path = "e2e/rollover.rs"]
+mod rollover;
 #[path = "e2e/rollover_publish.rs"]
 mod rollover_publish;
 #[path = "e2e/services.rs"]

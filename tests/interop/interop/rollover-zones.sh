@@ -16,7 +16,8 @@
 #   kasp/            Knot's KASP database with the zone's key (keymgr)
 #   current.key      the current key (PKCS#8 PEM), current.pem its certificate
 #   tsig.key         the TSIG key in BIND `tsig-keygen` format (nsupdate -k, dane --tsig-key)
-#   tsig.knot        the same key as ALG:NAME:SECRET (knsupdate -k, the Knot configuration)
+#   tsig.knot        the same key as ALG:NAME:SECRET (the form of `knsupdate -y`; the Knot
+#                    configuration is written from it)
 #   tsig-wrong.key   the same key name with another secret (the primary refuses it: BADSIG)
 # and the delegation with its DS in test. (appended to deleg).
 # Needs: knot (keymgr), openssl.

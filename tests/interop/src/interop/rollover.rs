@@ -255,7 +255,8 @@ impl Rollover<'_> {
         self.dir().join("tsig.key")
     }
 
-    /// The same key as `ALG:NAME:SECRET` (`knsupdate -k`).
+    /// The same key as `ALG:NAME:SECRET` (the form of `knsupdate -y`; the primary's Knot
+    /// configuration is written from it).
     pub fn tsig_key_knot(&self) -> PathBuf {
         self.dir().join("tsig.knot")
     }
@@ -417,16 +418,23 @@ impl Rollover<'_> {
 
     /// Switches Postfix `roll` to `key` (any key openssl reads: a self-signed certificate
     /// naming both hosts is made for it), by rewriting its main.cf and `postfix reload`;
-    /// returns once every address presents the key (up to 20 s).
+    /// returns once every address presents the key (up to 20 s). Postfix is given a copy
+    /// of the key (mode 0600, in [`Rollover::dir`]), as a deployment would be: the caller's
+    /// file may be moved afterwards (`dane rollover promote` renames key files).
     pub fn use_key(&self, key: &Path) -> Result<(), Error> {
         static N: AtomicU32 = AtomicU32::new(0);
-        let cert = self
-            .dir()
-            .join(format!("postfix-{}.pem", N.fetch_add(1, Ordering::Relaxed)));
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let (copy, cert) = (
+            self.dir().join(format!("postfix-{n}.key")),
+            self.dir().join(format!("postfix-{n}.pem")),
+        );
+        std::fs::copy(key, &copy).map_err(io(format!("copying {}", key.display())))?;
+        std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(io(format!("chmod 0600 {}", copy.display())))?;
         run(
             Command::new("openssl")
                 .args(["req", "-x509", "-new", "-key"])
-                .arg(key)
+                .arg(&copy)
                 .args(["-subj", "/CN=mx1.roll.test", "-days", "30", "-addext"])
                 .arg("subjectAltName=DNS:mx1.roll.test,DNS:mx2.roll.test")
                 .arg("-out")
@@ -440,10 +448,9 @@ impl Rollover<'_> {
             .filter(|r| r[0] == "roll")
             .map(|r| (r[1].as_str(), r[2].as_str()))
             .collect();
-        let key_abs = std::path::absolute(key).map_err(io("resolving the key path"))?;
         let base = self.env.configure_postfix(
             "roll",
-            Some((&key_abs.display().to_string(), &cert.display().to_string())),
+            Some((&copy.display().to_string(), &cert.display().to_string())),
             &addrs,
         )?;
         run(
