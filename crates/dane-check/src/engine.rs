@@ -496,15 +496,68 @@ fn override_lookup(owner: &str, set: &[(Option<String>, TlsaRecord)]) -> Lookup<
     }
 }
 
-async fn check_host<D: Dns, P: Prober>(
-    dns: Arc<D>,
-    prober: Arc<P>,
-    limit: Arc<Semaphore>,
+/// One host as the DNS half of a check leaves it: the report so far (addresses, TLSA
+/// lookups, no endpoints) and the policy a DANE client will apply to its servers.
+#[derive(Debug, Clone)]
+pub struct HostDecision {
+    /// The host's report without endpoints; `verdict` is set only when the host is
+    /// unusable, `no_dane` when DANE does not apply.
+    pub report: HostReport,
+    /// What a client requires of the host's servers (for [`HostPolicy::Dane`], the TLSA
+    /// owner name the client uses, after RFC 7671 7 / RFC 7672 2.2.3).
+    pub policy: HostPolicy,
+}
+
+/// The DNS half of [`verify`], without connecting to any server: the service's target
+/// discovery (MX hosts, SRV targets, the domain itself or `options.host`) and, for each
+/// host, the address and TLSA steps, CNAME expansion included. `Err` is the report when
+/// discovery itself decided (a null MX, a failed MX or SRV lookup, an unsuitable
+/// resolver): no host to look at.
+pub async fn decide_hosts<D: Dns>(
+    dns: &D,
+    domain: &str,
+    service: &Service,
+    options: &Options,
+) -> Result<Vec<HostDecision>, Box<Report>> {
+    let resolution = dns.resolution().await;
+    if let Some(r) = resolution.as_ref().filter(|r| r.unsuitable) {
+        return Err(Box::new(unsuitable_resolver(domain, service, r)));
+    }
+    let domain = fqdn(domain);
+    let mut report = empty_report(&domain, service);
+    report.resolution = resolution;
+    let Some(targets) = discover_targets(dns, &domain, service, options, &mut report).await else {
+        return Err(Box::new(report));
+    };
+    let mut out = Vec::new();
+    for target in bound_hosts(targets, &mut report.warnings) {
+        let rules = Rules {
+            port: target.port,
+            smtp: service.mx,
+            service_domain: domain.clone(),
+        };
+        let (mut host, policy, _) = host_dns(dns, &rules, target, options).await;
+        match &policy {
+            HostPolicy::Unusable { verdict } => host.verdict = verdict.clone(),
+            HostPolicy::NoDane { why } => host.no_dane = Some(why.clone()),
+            HostPolicy::Dane { .. } => {}
+        }
+        out.push(HostDecision {
+            report: host,
+            policy,
+        });
+    }
+    Ok(out)
+}
+
+/// The DNS steps of one host (RFC 7672 2.2.2, 2.2.3; RFC 7671 7): its report with the
+/// address and TLSA lookups, the policy, and the addresses to probe.
+async fn host_dns<D: Dns>(
+    dns: &D,
     rules: &Rules,
-    protocol: Protocol,
     target: Target,
     options: &Options,
-) -> HostReport {
+) -> (HostReport, HostPolicy, Vec<IpAddr>) {
     let Target {
         host,
         port,
@@ -538,8 +591,7 @@ async fn check_host<D: Dns, P: Prober>(
     let (policy, targets) = match host::address_step(insecure, host, &refs) {
         AddressStep::Unusable { verdict } => {
             report.addresses = addresses;
-            report.verdict = verdict;
-            return report;
+            return (report, HostPolicy::Unusable { verdict }, Vec::new());
         }
         AddressStep::NoDane { why, addresses } => (HostPolicy::NoDane { why }, addresses),
         AddressStep::LookupTlsa { bases, addresses } => {
@@ -585,6 +637,22 @@ async fn check_host<D: Dns, P: Prober>(
         }
     };
     report.addresses = addresses;
+    (report, policy, targets)
+}
+
+async fn check_host<D: Dns, P: Prober>(
+    dns: Arc<D>,
+    prober: Arc<P>,
+    limit: Arc<Semaphore>,
+    rules: &Rules,
+    protocol: Protocol,
+    target: Target,
+    options: &Options,
+) -> HostReport {
+    let port = target.port;
+    let (mut report, policy, targets) = host_dns(&*dns, rules, target, options).await;
+    let host = report.name.clone();
+    let host = host.as_str();
     if let HostPolicy::Unusable { verdict } = &policy {
         report.verdict = verdict.clone();
         return report;

@@ -1,6 +1,9 @@
 //! The flags every domain check shares (`dane verify`, `dane scan`, `dane serve-metrics`):
 //! the resolver and trust anchors, the evaluation time, families, timeouts and the policy
 //! switches that change the exit code. One definition, flattened into each subcommand.
+//! `dane rollover status|promote` take [`LookupOpts`]: the same flags without the policy
+//! switches (its verdicts are its own, so `--strict`, `--require-dane` and `--warn-days`
+//! would mean nothing there).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,10 +12,10 @@ use anyhow::bail;
 use clap::{ArgGroup, Args as ClapArgs};
 use dane_check::engine::{Family, Options};
 
-/// Resolver, time, family, timeout and policy flags.
+/// Resolver, trust anchor, time and family flags.
 #[derive(Debug, Clone, ClapArgs)]
 #[command(group(ArgGroup::new("family").args(["ipv4", "ipv6"])))]
-pub struct CheckOpts {
+pub struct NetOpts {
     /// Recursive resolver to ask (repeatable; default: /etc/resolv.conf).
     #[arg(long, value_name = "ADDR[:PORT]")]
     pub resolver: Vec<String>,
@@ -32,15 +35,11 @@ pub struct CheckOpts {
     /// IPv6 addresses only.
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
-    /// Not protected by DANE is a failure (exit 1 instead of 4).
-    #[arg(long)]
-    pub require_dane: bool,
-    /// Any warning is a failure (exit 1).
-    #[arg(long)]
-    pub strict: bool,
-    /// Warn about certificates and signatures expiring within N days.
-    #[arg(long, value_name = "N", default_value_t = 30)]
-    pub warn_days: u32,
+}
+
+/// Concurrency and timeout flags.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct LimitOpts {
     /// Most servers probed at once (per domain).
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub concurrency: usize,
@@ -50,9 +49,40 @@ pub struct CheckOpts {
     pub timeout: u64,
 }
 
-impl CheckOpts {
+/// Resolver, time, family, timeout and policy flags.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct CheckOpts {
+    /// Resolver, anchors, time, families.
+    #[command(flatten)]
+    pub net: NetOpts,
+    /// Not protected by DANE is a failure (exit 1 instead of 4).
+    #[arg(long)]
+    pub require_dane: bool,
+    /// Any warning is a failure (exit 1).
+    #[arg(long)]
+    pub strict: bool,
+    /// Warn about certificates and signatures expiring within N days.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub warn_days: u32,
+    /// Concurrency, timeout.
+    #[command(flatten)]
+    pub limits: LimitOpts,
+}
+
+/// The flags of [`CheckOpts`] without the policy switches (`dane rollover`).
+#[derive(Debug, Clone, ClapArgs)]
+pub struct LookupOpts {
+    /// Resolver, anchors, time, families.
+    #[command(flatten)]
+    pub net: NetOpts,
+    /// Concurrency, timeout.
+    #[command(flatten)]
+    pub limits: LimitOpts,
+}
+
+impl LimitOpts {
     /// Checks the ranges clap cannot express.
-    pub fn validate(&self) -> anyhow::Result<()> {
+    fn validate(&self) -> anyhow::Result<()> {
         if self.timeout == 0 || self.timeout > 600 {
             bail!("--timeout {}: must be 1 to 600 seconds", self.timeout);
         }
@@ -62,37 +92,79 @@ impl CheckOpts {
         Ok(())
     }
 
-    /// `--timeout` as a duration.
-    pub fn timeout(&self) -> Duration {
+    fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout)
+    }
+}
+
+/// The engine options of these flags at `now` (no host, candidate or TLSA override).
+fn options(net: &NetOpts, limits: &LimitOpts, now: rustls_pki_types::UnixTime) -> Options {
+    let mut options = Options::new(now);
+    options.concurrency = limits.concurrency;
+    if net.ipv4 {
+        options.families = vec![Family::V4];
+    } else if net.ipv6 {
+        options.families = vec![Family::V6];
+    }
+    options
+}
+
+fn resolver(net: &NetOpts, limits: &LimitOpts) -> anyhow::Result<dane_resolver::Resolver> {
+    crate::resolve::resolver(
+        &net.resolver,
+        net.trust_anchor.as_deref(),
+        limits.timeout(),
+        &net.resolution,
+    )
+}
+
+fn prober(limits: &LimitOpts) -> dane_probe::Prober {
+    dane_probe::Prober::new(dane_probe::TrustStore::webpki_roots())
+        .with_limits(dane_probe::Limits::with_timeout(limits.timeout()))
+}
+
+impl CheckOpts {
+    /// Checks the ranges clap cannot express.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.limits.validate()
     }
 
     /// The engine options these flags set, at `now` (no host, candidate or TLSA override).
     pub fn options(&self, now: rustls_pki_types::UnixTime) -> Options {
-        let mut options = Options::new(now);
-        options.concurrency = self.concurrency;
-        options.warn_days = self.warn_days;
-        if self.ipv4 {
-            options.families = vec![Family::V4];
-        } else if self.ipv6 {
-            options.families = vec![Family::V6];
-        }
-        options
+        let mut o = options(&self.net, &self.limits, now);
+        o.warn_days = self.warn_days;
+        o
     }
 
     /// The validating resolver these flags describe (one per run: its cache is shared).
     pub fn resolver(&self) -> anyhow::Result<dane_resolver::Resolver> {
-        crate::resolve::resolver(
-            &self.resolver,
-            self.trust_anchor.as_deref(),
-            self.timeout(),
-            &self.resolution,
-        )
+        resolver(&self.net, &self.limits)
     }
 
     /// The live prober with the `--timeout` limits.
     pub fn prober(&self) -> dane_probe::Prober {
-        dane_probe::Prober::new(dane_probe::TrustStore::webpki_roots())
-            .with_limits(dane_probe::Limits::with_timeout(self.timeout()))
+        prober(&self.limits)
+    }
+}
+
+impl LookupOpts {
+    /// Checks the ranges clap cannot express.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.limits.validate()
+    }
+
+    /// The engine options these flags set, at `now` (no host, candidate or TLSA override).
+    pub fn options(&self, now: rustls_pki_types::UnixTime) -> Options {
+        options(&self.net, &self.limits, now)
+    }
+
+    /// The validating resolver these flags describe (one per run: its cache is shared).
+    pub fn resolver(&self) -> anyhow::Result<dane_resolver::Resolver> {
+        resolver(&self.net, &self.limits)
+    }
+
+    /// The live prober with the `--timeout` limits.
+    pub fn prober(&self) -> dane_probe::Prober {
+        prober(&self.limits)
     }
 }

@@ -9,17 +9,20 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::{ArgGroup, Args as ClapArgs, Subcommand};
-use dane_check::engine::Dns as _;
 use dane_check::live::{LiveDns, LiveProber};
+use dane_check::rollover::HostTarget;
 use dane_check::rollover::key::KeyType;
-use dane_check::rollover::readiness::{self, HostObservation, Readiness, RolloverStatus};
+use dane_check::rollover::readiness::{
+    self, HostInput, HostObservation, Readiness, RolloverStatus,
+};
 use dane_check::rollover::rrset;
 use dane_check::rollover::state::{Retired, State};
 use dane_tlsa::{CertUsage, MatchingType, Selector, Source, Spki, TlsaRecord};
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 
-use crate::checkopts::CheckOpts;
+use crate::checkopts::LookupOpts;
+use crate::probe::StartTls;
 use crate::rollover_files as files;
 use crate::rollover_update::{self as update, UpdateOpts, UpdateReport};
 use crate::{Context, Exit, clock, term};
@@ -90,18 +93,30 @@ pub struct StageArgs {
 #[derive(Debug, ClapArgs)]
 #[command(after_help = ROLLOVER_HELP)]
 pub struct StatusArgs {
-    /// The mail domain (its MX hosts are checked), or any name with --host.
+    /// The domain: the mail domain for smtp (its MX hosts are checked), the service domain
+    /// otherwise (its SRV targets, or itself); any name with --host.
     #[arg(value_name = "DOMAIN")]
     pub domain: String,
     /// The next key (its `3 1 1` record is looked for).
     #[arg(long, value_name = "FILE")]
     pub next_key: PathBuf,
-    /// Check this host instead of DOMAIN's MX hosts.
+    /// The service, as `dane verify --service`: smtp (MX hosts, RFC 7672), submission,
+    /// smtps, imap, imaps, pop3, pop3s, xmpp-client, xmpp-server (SRV when published,
+    /// RFC 7673), https.
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "smtp",
+        conflicts_with = "port"
+    )]
+    pub service: String,
+    /// A port instead of a named service: DOMAIN itself (or --host) at `_N._tcp` (no MX or
+    /// SRV indirection; RFC 7671).
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Check this host instead of the service's hosts (MX hosts, SRV targets).
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
-    /// The TLSA port.
-    #[arg(long, value_name = "N", default_value_t = 25)]
-    pub port: u16,
     /// The state file (JSON; default NEXT.key.rollover.json beside --next-key).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -114,16 +129,17 @@ pub struct StatusArgs {
     /// One JSON document on stdout.
     #[arg(long)]
     pub json: bool,
-    /// The resolver and time flags of `dane verify`.
+    /// The resolver, time and timeout flags of `dane verify`.
     #[command(flatten)]
-    pub check: CheckOpts,
+    pub check: LookupOpts,
 }
 
 /// `dane rollover promote`
 #[derive(Debug, ClapArgs)]
 #[command(after_help = ROLLOVER_HELP)]
 pub struct PromoteArgs {
-    /// The mail domain (its MX hosts are probed), or any name with --host.
+    /// The domain: the mail domain for smtp (its MX hosts are probed), the service domain
+    /// otherwise (its SRV targets, or itself); any name with --host.
     #[arg(value_name = "DOMAIN")]
     pub domain: String,
     /// The current key file: the next key is moved here; the current key is kept as
@@ -140,12 +156,31 @@ pub struct PromoteArgs {
     /// The type of the new next key.
     #[arg(long, value_name = "TYPE", default_value = "p256")]
     pub key_type: String,
-    /// Check this host instead of DOMAIN's MX hosts.
+    /// The service, as `dane verify --service` (its hosts, and the dialogue each probe
+    /// speaks): smtp (MX hosts), submission, smtps, imap, imaps, pop3, pop3s, xmpp-client,
+    /// xmpp-server (SRV when published), https.
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "smtp",
+        conflicts_with = "port"
+    )]
+    pub service: String,
+    /// A port instead of a named service: DOMAIN itself (or --host) at N (RFC 7671).
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// The dialogue before TLS on --port: smtp, imap, pop3, xmpp-client, xmpp-server, none.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "PROTO",
+        requires = "port",
+        default_value = "none"
+    )]
+    pub starttls: StartTls,
+    /// Check this host instead of the service's hosts (MX hosts, SRV targets).
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
-    /// The TLSA port (SMTP with STARTTLS).
-    #[arg(long, value_name = "N", default_value_t = 25)]
-    pub port: u16,
     /// The state file (default NEXT.key.rollover.json beside --next-key): started again
     /// for the new next key, with the retired key's dates.
     #[arg(long, value_name = "FILE")]
@@ -159,9 +194,9 @@ pub struct PromoteArgs {
     /// One JSON document on stdout.
     #[arg(long)]
     pub json: bool,
-    /// The resolver, time and probe flags of `dane verify`.
+    /// The resolver, time, timeout and probe flags of `dane verify`.
     #[command(flatten)]
-    pub check: CheckOpts,
+    pub check: LookupOpts,
 }
 
 /// Runs a `dane rollover` subcommand.
@@ -203,16 +238,6 @@ pub fn parse_duration(flag: &str, text: &str) -> anyhow::Result<u64> {
         bail!("{flag} {t:?}: not a duration (SECONDS, or e.g. 90s, 10m, 2h, 1d, 1h30m)");
     }
     Ok(total)
-}
-
-/// The flags of `dane verify` that change only its exit code mean nothing here.
-fn no_policy_flags(check: &CheckOpts) -> anyhow::Result<()> {
-    if check.strict || check.require_dane {
-        bail!(
-            "--strict and --require-dane are `dane verify`'s; dane rollover's verdicts are its own (exit 0, 1, 3, 5)"
-        );
-    }
-    Ok(())
 }
 
 fn key_type(text: &str) -> anyhow::Result<KeyType> {
@@ -408,23 +433,6 @@ fn stage(a: &StageArgs, ctx: &Context) -> anyhow::Result<Exit> {
     Ok(exit)
 }
 
-/// The hosts of the run: `--host`, or DOMAIN's MX hosts.
-fn hosts(
-    rt: &tokio::runtime::Runtime,
-    dns: &LiveDns,
-    domain: &str,
-    host: Option<&str>,
-) -> anyhow::Result<Result<Vec<String>, RolloverStatus>> {
-    if let Some(h) = host {
-        let h = dane_tlsa::normalize_host(h)
-            .with_context(|| format!("--host {:?}", term::sanitize(h)))?;
-        return Ok(Ok(vec![dane_check::dns::fqdn(&h)]));
-    }
-    let mx = rt.block_on(dns.mx(domain));
-    let plan = dane_check::smtp::mx_plan(&mx);
-    Ok(readiness::mx_hosts(domain, &plan))
-}
-
 #[derive(Serialize)]
 struct StatusOut<'a> {
     version: u32,
@@ -449,8 +457,7 @@ fn exit_of(r: Readiness) -> Exit {
 
 fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
     a.check.validate()?;
-    no_policy_flags(&a.check)?;
-    let now = ctx.now(a.check.at.as_deref())?;
+    let now = ctx.now(a.check.net.at.as_deref())?;
     let margin = parse_duration("--margin", &a.margin)?;
     let domain = dane_tlsa::normalize_host(&a.domain)
         .with_context(|| format!("DOMAIN {:?}", term::sanitize(&a.domain)))?;
@@ -476,30 +483,55 @@ fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
         }
         None => State::new(&next_hex),
     };
+    let service = crate::verify::service_from(&a.service, a.port, StartTls::None)?;
+    let host = a
+        .host
+        .as_deref()
+        .map(|h| {
+            dane_tlsa::normalize_host(h).with_context(|| format!("--host {:?}", term::sanitize(h)))
+        })
+        .transpose()?;
+    let mut options = a.check.options(now);
+    options.host = host;
     let resolver = Arc::new(a.check.resolver()?);
     let dns = LiveDns::new(resolver.clone(), now);
     let rt = runtime()?;
-    let result = match hosts(&rt, &dns, &domain, a.host.as_deref())? {
-        Err(stop) => stop,
-        Ok(names) => {
+    // The hosts and their TLSA owners as `dane verify` finds them: MX hosts, SRV targets
+    // or the domain itself, CNAMEs at the host names followed (RFC 7671 7, RFC 7672 2.2.3).
+    let result = match rt.block_on(dane_check::engine::decide_hosts(
+        &dns, &domain, &service, &options,
+    )) {
+        Err(stop) => dane_check::rollover::discovery_status(&stop),
+        Ok(decisions) => {
             let mut observed = Vec::new();
-            for host in names {
-                let owner = owner_of("host", &host, a.port)?;
-                let validated = rt.block_on(dns.tlsa(&owner));
-                let owner_name =
-                    Name::from_str(&owner).with_context(|| format!("owner {owner}"))?;
-                let servers = rt
-                    .block_on(resolver.ask_authoritative(&owner_name, RecordType::TLSA, now))
-                    .map(|auth| dane_check::rollover::observations(&owner, &auth))
-                    .map_err(|e| e.to_string());
-                observed.push(HostObservation {
-                    host,
-                    owner,
-                    servers,
-                    validated,
+            for d in &decisions {
+                observed.push(match dane_check::rollover::host_target(d) {
+                    HostTarget::Unchecked(u) => HostInput::Unchecked(u),
+                    HostTarget::Owner {
+                        host,
+                        owner,
+                        validated,
+                    } => {
+                        let owner_name =
+                            Name::from_str(&owner).with_context(|| format!("owner {owner}"))?;
+                        let servers = rt
+                            .block_on(resolver.ask_authoritative(
+                                &owner_name,
+                                RecordType::TLSA,
+                                now,
+                            ))
+                            .map(|auth| dane_check::rollover::observations(&owner, &auth))
+                            .map_err(|e| e.to_string());
+                        HostInput::Observed(HostObservation {
+                            host,
+                            owner,
+                            servers,
+                            validated,
+                        })
+                    }
                 });
             }
-            readiness::decide(&next, &observed, &mut state, now.as_secs(), margin)
+            readiness::decide_all(&next, &observed, &mut state, now.as_secs(), margin)
         }
     };
     rt.shutdown_background();
@@ -540,6 +572,16 @@ fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
         );
     }
     for h in &result.hosts {
+        if h.owner.is_empty() {
+            // Decided before any TLSA server was asked (DANE does not apply to it).
+            println!(
+                "{}  {}: {}",
+                term::sanitize(&h.host),
+                h.readiness.name(),
+                term::sanitize(&h.reason)
+            );
+            continue;
+        }
         println!(
             "{} ({})  {}: {}",
             term::sanitize(&h.host),
@@ -603,8 +645,7 @@ fn retired_path(current: &Path, now: rustls_pki_types::UnixTime) -> PathBuf {
 
 fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     a.check.validate()?;
-    no_policy_flags(&a.check)?;
-    let now = ctx.now(a.check.at.as_deref())?;
+    let now = ctx.now(a.check.net.at.as_deref())?;
     let margin = parse_duration("--margin", &a.margin)?;
     let kind = key_type(&a.key_type)?;
     let domain = dane_tlsa::normalize_host(&a.domain)
@@ -636,12 +677,9 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let resolver = Arc::new(a.check.resolver()?);
     let mut options = a.check.options(now);
     options.host = a.host.clone();
-    let service = dane_check::service::custom(a.port, dane_probe::Protocol::Smtp);
-    let service = if a.port == 25 {
-        dane_check::service::by_name("smtp").unwrap_or(service)
-    } else {
-        service
-    };
+    // The service's hosts and, for each, the dialogue `dane verify` speaks (SMTP STARTTLS,
+    // IMAP, POP3, XMPP, implicit TLS).
+    let service = crate::verify::service_from(&a.service, a.port, a.starttls)?;
     let report = crate::verify::run_engine(
         Arc::new(LiveDns::new(resolver.clone(), now)),
         Arc::new(LiveProber::new(a.check.prober(), now)),
@@ -717,7 +755,14 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let mut ttl = 0u32;
     let rt = runtime()?;
     for h in &report.hosts {
-        let owner = owner_of("host", &h.name, a.port)?;
+        // The owner senders use: at the TLSA base domain (a secure CNAME's target when it
+        // has the records, RFC 7672 2.2.3), on the host's port (an SRV target's own).
+        let base = h
+            .tlsa
+            .as_ref()
+            .and_then(|t| t.base.as_deref())
+            .unwrap_or(&h.name);
+        let owner = owner_of("host", base, h.port)?;
         if owners.contains(&owner) {
             continue;
         }

@@ -688,7 +688,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         )),
         _ => Box::new(std::io::BufReader::new(std::io::stdin())),
     };
-    let now = ctx.now(args.check.at.as_deref())?;
+    let now = ctx.now(args.check.net.at.as_deref())?;
     let resolver = Arc::new(args.check.resolver()?);
     let dns = Arc::new(LiveDns::new(resolver, now));
     let prober = Arc::new(PerAddress::new(

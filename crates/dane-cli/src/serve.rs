@@ -628,8 +628,8 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     if args.deadline == 0 || args.deadline > 3600 {
         bail!("--deadline {}: must be 1 to 3600 seconds", args.deadline);
     }
-    let at = match &args.check.at {
-        Some(_) => Some(ctx.now(args.check.at.as_deref())?),
+    let at = match &args.check.net.at {
+        Some(_) => Some(ctx.now(args.check.net.at.as_deref())?),
         None => None,
     };
     let state = Arc::new(State {

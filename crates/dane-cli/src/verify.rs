@@ -115,18 +115,28 @@ pub struct Args {
 
 /// The service `dane verify` checks, from `--service` or `--port`/`--starttls`.
 pub fn service(args: &Args) -> anyhow::Result<Service> {
-    if let Some(port) = args.port {
-        let protocol = args.starttls.protocol(port);
+    service_from(&args.service, args.port, args.starttls)
+}
+
+/// The service named by `--service NAME`, or `--port N` with the `--starttls` dialogue
+/// (no MX or SRV indirection); shared with `dane rollover`.
+pub(crate) fn service_from(
+    name: &str,
+    port: Option<u16>,
+    starttls: StartTls,
+) -> anyhow::Result<Service> {
+    if let Some(port) = port {
+        let protocol = starttls.protocol(port);
         return Ok(dane_check::service::custom(port, protocol));
     }
-    dane_check::service::by_name(&args.service).ok_or_else(|| {
+    dane_check::service::by_name(name).ok_or_else(|| {
         let names: Vec<&str> = dane_check::service::SERVICES
             .iter()
             .map(|s| s.name)
             .collect();
         anyhow::anyhow!(
             "--service {:?}: unknown service (one of {}; or --port N --starttls PROTO)",
-            term::sanitize(&args.service),
+            term::sanitize(name),
             names.join(", ")
         )
     })
@@ -154,14 +164,14 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let Some(domain_arg) = &args.domain else {
         bail!("DOMAIN is required (or --evidence FILE)");
     };
-    let now = ctx.now(args.check.at.as_deref())?;
+    let now = ctx.now(args.check.net.at.as_deref())?;
     let service = service(args)?;
     let domain = dane_tlsa::normalize_host(domain_arg)
         .with_context(|| format!("DOMAIN {:?}", term::sanitize(domain_arg)))?;
     let options = options(args, now)?;
     let resolver = args.check.resolver()?;
     // Read now, so a bundle records exactly the anchors this run used.
-    let anchors_text = match (&args.save_evidence, &args.check.trust_anchor) {
+    let anchors_text = match (&args.save_evidence, &args.check.net.trust_anchor) {
         (Some(_), Some(path)) => Some(
             std::fs::read_to_string(path)
                 .with_context(|| format!("--trust-anchor {}", path.display()))?,
@@ -269,13 +279,13 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
             anyhow::anyhow!("{label}: unknown service {:?}", term::sanitize(name))
         })?,
     };
-    let now = match &args.check.at {
+    let now = match &args.check.net.at {
         Some(at) => clock::parse_at(at)?,
         None => {
             rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(bundle.at))
         }
     };
-    let anchors = match (&args.check.trust_anchor, &bundle.anchors) {
+    let anchors = match (&args.check.net.trust_anchor, &bundle.anchors) {
         (Some(p), _) => dane_resolver::read_anchors(p).context("--trust-anchor")?,
         (None, Some(text)) => dane_dnssec::TrustAnchors::parse(text)
             .map_err(|e| anyhow::anyhow!("{label}: the recorded trust anchors: {e}"))?,

@@ -6,7 +6,9 @@
 //! - [`readiness`]: whether the switch is safe now, from every authoritative server's
 //!   validated answer and the time each was first seen serving the next key;
 //! - [`state`]: the state file's document;
-//! - [`promote_check`]: whether every address of every host presents the next key.
+//! - [`promote_check`]: whether every address of every host presents the next key;
+//! - [`host_target`]: where a host's TLSA records are, as a DANE client finds them (the
+//!   engine's discovery and address and TLSA steps, [`crate::engine::decide_hosts`]).
 //!
 //! All of it is data in, data out: the CLI reads the clock (or `--at`), the files and the
 //! network (through `dane-resolver` and the engine), and passes them in.
@@ -23,9 +25,104 @@ use hickory_proto::rr::{RData, RecordType};
 use serde::Serialize;
 
 use crate::Status;
+use crate::dns::{Lookup, fqdn};
+use crate::engine::HostDecision;
+use crate::host::{HostPolicy, NoDane};
 use crate::observe::{from_dnssec, parse_tlsa};
-use crate::report::Report;
-use readiness::{ServerAnswer, ServerObservation};
+use crate::report::{DomainVerdict, Report};
+use dane_tlsa::TlsaRecord;
+use readiness::{HostUnchecked, Readiness, RolloverStatus, ServerAnswer, ServerObservation};
+
+/// Where `status` looks for the next key's record at one host.
+#[derive(Debug, Clone)]
+pub enum HostTarget {
+    /// The TLSA owner a client uses, and the validating path's answer there.
+    Owner {
+        /// The host.
+        host: String,
+        /// The TLSA owner name.
+        owner: String,
+        /// The validating lookup at `owner` (already done by the engine).
+        validated: Lookup<TlsaRecord>,
+    },
+    /// No TLSA owner to ask about: DANE does not apply to the host, or it is unusable.
+    Unchecked(HostUnchecked),
+}
+
+/// The TLSA owner of a host as a DANE client finds it: the owner of the policy when DANE
+/// applies (at the end of a secure CNAME chain unless that name securely has no TLSA
+/// records: RFC 7671 7, RFC 7672 2.2.3); the failing lookup's owner when the TLSA lookup
+/// failed (its servers say why); the first candidate when there are securely no TLSA
+/// records or the lookup is insecure (where the record would be looked for first). A host
+/// that an insecure MX or SRV RRset named, with insecure address records, or whose address
+/// lookup failed is decided here: blocked (indeterminate for a lookup that could not be
+/// done).
+pub fn host_target(d: &HostDecision) -> HostTarget {
+    let host = d.report.name.clone();
+    let lookups = d
+        .report
+        .tlsa
+        .as_ref()
+        .map(|t| &t.lookups[..])
+        .unwrap_or(&[]);
+    let at = |owner: &str| {
+        lookups
+            .iter()
+            .find(|l| fqdn(&l.name) == fqdn(owner))
+            .cloned()
+    };
+    let chosen = match &d.policy {
+        HostPolicy::Dane { owner, .. } => at(owner),
+        HostPolicy::Unusable { .. } => lookups.last().cloned(),
+        HostPolicy::NoDane {
+            why: NoDane::InsecureTlsa { owner },
+        } => at(owner),
+        HostPolicy::NoDane {
+            why: NoDane::NoTlsa { .. },
+        } => lookups.first().cloned(),
+        HostPolicy::NoDane { .. } => None,
+    };
+    if let Some(validated) = chosen {
+        return HostTarget::Owner {
+            host,
+            owner: fqdn(&validated.name),
+            validated,
+        };
+    }
+    let (readiness, reason) = match &d.policy {
+        HostPolicy::Unusable { verdict } if verdict.status == Status::Indeterminate => {
+            (Readiness::Indeterminate, verdict.reason.clone())
+        }
+        HostPolicy::Unusable { verdict } => (Readiness::Blocked, verdict.reason.clone()),
+        HostPolicy::NoDane { why } => (Readiness::Blocked, why.describe(&host)),
+        HostPolicy::Dane { owner, .. } => (
+            Readiness::Indeterminate,
+            format!("internal error: no TLSA lookup at {owner}"),
+        ),
+    };
+    HostTarget::Unchecked(HostUnchecked {
+        host,
+        readiness,
+        reason,
+    })
+}
+
+/// The run's verdict when the service's discovery left no host (a null MX, a domain that
+/// does not exist, a failed MX or SRV lookup, an unsuitable resolver): indeterminate when
+/// the lookup could not be done, blocked otherwise.
+pub fn discovery_status(report: &Report) -> RolloverStatus {
+    RolloverStatus {
+        readiness: if report.verdict == DomainVerdict::Indeterminate {
+            Readiness::Indeterminate
+        } else {
+            Readiness::Blocked
+        },
+        reason: report.reason.clone(),
+        ready_at: None,
+        seconds_left: None,
+        hosts: Vec::new(),
+    }
+}
 
 /// The TTL a cache may hold the RRset of `owner`/`rtype` in `wire` for: the largest of the
 /// records' TTLs and the original TTL of the RRSIGs covering it (RFC 4035 5.3.3: a

@@ -56,14 +56,36 @@ pub struct ServerObservation {
 /// What was seen for one host.
 #[derive(Debug, Clone)]
 pub struct HostObservation {
-    /// The host (MX exchange or `--host`).
+    /// The host (MX exchange, SRV target, the domain itself, or `--host`).
     pub host: String,
-    /// The TLSA owner (`_25._tcp.HOST.`).
+    /// The TLSA owner a client uses (`_25._tcp.HOST.`; at a secure CNAME's target first,
+    /// RFC 7672 2.2.3).
     pub owner: String,
     /// Every authoritative server's answer, or why the servers could not be found.
     pub servers: Result<Vec<ServerObservation>, String>,
     /// The normal validating lookup (the resolver, or iteration).
     pub validated: Lookup<TlsaRecord>,
+}
+
+/// A host whose servers are not asked: DANE does not apply to it (an insecure MX or SRV
+/// RRset, insecure address records), or no client can use it (a failed address lookup).
+#[derive(Debug, Clone)]
+pub struct HostUnchecked {
+    /// The host.
+    pub host: String,
+    /// Its readiness (blocked, or indeterminate when a lookup could not be done).
+    pub readiness: Readiness,
+    /// Why, in one sentence.
+    pub reason: String,
+}
+
+/// One host of the run, as [`decide_all`] takes it.
+#[derive(Debug, Clone)]
+pub enum HostInput {
+    /// Its TLSA owner's servers and validating path were asked.
+    Observed(HostObservation),
+    /// Decided before any TLSA server was asked.
+    Unchecked(HostUnchecked),
 }
 
 /// The conclusion, for a server, a host or the run (exit codes 0, 5, 1, 3).
@@ -432,9 +454,33 @@ pub fn decide(
     now: u64,
     margin: u64,
 ) -> RolloverStatus {
+    let hosts: Vec<HostInput> = hosts.iter().cloned().map(HostInput::Observed).collect();
+    decide_all(next, &hosts, state, now, margin)
+}
+
+/// [`decide`] over hosts some of which were decided before their servers were asked.
+pub fn decide_all(
+    next: &Spki,
+    hosts: &[HostInput],
+    state: &mut State,
+    now: u64,
+    margin: u64,
+) -> RolloverStatus {
     let hosts: Vec<HostStatus> = hosts
         .iter()
-        .map(|h| host_status(h, next, state, now, margin))
+        .map(|h| match h {
+            HostInput::Observed(h) => host_status(h, next, state, now, margin),
+            HostInput::Unchecked(u) => HostStatus {
+                host: u.host.clone(),
+                owner: String::new(),
+                readiness: u.readiness,
+                reason: u.reason.clone(),
+                ready_at: None,
+                servers: Vec::new(),
+                validated: "not looked up".into(),
+                validated_has_next: false,
+            },
+        })
         .collect();
     let Some(worst) = hosts
         .iter()
@@ -475,48 +521,6 @@ pub fn decide(
             _ => None,
         },
         hosts,
-    }
-}
-
-/// The hosts whose TLSA RRsets a rollover for `domain` must cover, from its MX plan
-/// (RFC 7672 2.2.1), or the run's verdict when there is none to check: an insecure MX RRset
-/// (DANE applies to no host) or a null MX blocks, a failed MX lookup is indeterminate.
-pub fn mx_hosts(domain: &str, plan: &crate::smtp::MxPlan) -> Result<Vec<String>, RolloverStatus> {
-    use crate::smtp::MxPlan;
-    let stop = |readiness, reason: String| RolloverStatus {
-        readiness,
-        reason,
-        ready_at: None,
-        seconds_left: None,
-        hosts: Vec::new(),
-    };
-    match plan {
-        MxPlan::Hosts {
-            secure: true,
-            hosts,
-            ..
-        } => Ok(hosts
-            .iter()
-            .map(|m| crate::dns::fqdn(&m.exchange))
-            .collect()),
-        MxPlan::Implicit { secure: true } => Ok(vec![crate::dns::fqdn(domain)]),
-        MxPlan::Hosts { secure: false, .. } | MxPlan::Implicit { secure: false } => Err(stop(
-            Readiness::Blocked,
-            format!(
-                "the MX RRset of {domain} is not DNSSEC-secure: DANE applies to none of its hosts"
-            ),
-        )),
-        MxPlan::NullMx => Err(stop(
-            Readiness::Blocked,
-            format!("{domain} has a null MX (RFC 7505): it accepts no mail"),
-        )),
-        MxPlan::NoSuchDomain { .. } => {
-            Err(stop(Readiness::Blocked, format!("{domain} does not exist")))
-        }
-        MxPlan::Failed { security } => Err(stop(
-            Readiness::Indeterminate,
-            format!("the MX lookup of {domain} is {}", security.describe()),
-        )),
     }
 }
 
