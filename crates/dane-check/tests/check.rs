@@ -1720,6 +1720,184 @@ mod engine {
         );
         assert!(report.reason.contains("PKIX alone"), "{}", report.reason);
     }
+
+    /// `dane rollover status` finds hosts and TLSA owners through the engine's own DNS half
+    /// ([`dane_check::engine::decide_hosts`]): the same MX, SRV and CNAME rules as verify.
+    mod rollover_targets {
+        use super::*;
+        use dane_check::rollover::readiness::Readiness;
+        use dane_check::rollover::{HostTarget, discovery_status, host_target};
+
+        /// (host, owner or readiness, reason fragment) per host.
+        async fn targets(dns: &FakeDns, domain: &str, service: &str) -> Vec<(String, String)> {
+            let service = dane_check::service::by_name(service).unwrap();
+            let hosts =
+                dane_check::engine::decide_hosts(dns, domain, &service, &Options::new(now()))
+                    .await
+                    .unwrap_or_else(|r| panic!("discovery stopped: {}", r.reason));
+            hosts
+                .iter()
+                .map(|d| match host_target(d) {
+                    HostTarget::Owner { host, owner, .. } => (host, owner),
+                    HostTarget::Unchecked(u) => {
+                        (u.host, format!("{:?}: {}", u.readiness, u.reason))
+                    }
+                })
+                .collect()
+        }
+
+        fn pair(host: &str, owner: &str) -> (String, String) {
+            (host.to_owned(), owner.to_owned())
+        }
+
+        #[tokio::test]
+        async fn a_secure_cname_at_the_mx_host_moves_the_owner_to_its_target() {
+            let (mut dns, _) = world();
+            // mx2 is a CNAME to real.hosting.test, whose TLSA RRset is securely empty: the
+            // original name is the owner (RFC 7672 2.2.3).
+            assert_eq!(
+                targets(&dns, "example.test", "smtp").await,
+                [
+                    pair("mx1.example.test.", "_25._tcp.mx1.example.test."),
+                    pair("mx2.example.test.", "_25._tcp.mx2.example.test."),
+                ]
+            );
+            // With records at the expanded name, that name is the owner senders use.
+            let ee = golden(CertUsage::DaneEe, "leaf-ec.pem", 1, 1);
+            dns.tlsa.insert(
+                "_25._tcp.real.hosting.test.".into(),
+                records("_25._tcp.real.hosting.test.", Security::Secure, vec![ee]),
+            );
+            assert_eq!(
+                targets(&dns, "example.test", "smtp").await[1],
+                pair("mx2.example.test.", "_25._tcp.real.hosting.test.")
+            );
+            // Bogus at the expanded name: that owner, whose servers then say why.
+            dns.tlsa.insert(
+                "_25._tcp.real.hosting.test.".into(),
+                records("_25._tcp.real.hosting.test.", bogus(), vec![]),
+            );
+            let hosts =
+                dane_check::engine::decide_hosts(&dns, "example.test", &SMTP, &Options::new(now()))
+                    .await
+                    .unwrap();
+            match host_target(&hosts[1]) {
+                HostTarget::Owner {
+                    owner, validated, ..
+                } => {
+                    assert_eq!(owner, "_25._tcp.real.hosting.test.");
+                    assert!(validated.security.is_failure(), "{validated:?}");
+                }
+                other => panic!("{other:?}"),
+            }
+            // An insecure CNAME chain: the addresses are insecure, DANE does not apply, and
+            // the rollover is blocked there, without asking any TLSA server.
+            let mut insecure = records(
+                "mx2.example.test.",
+                Security::Insecure,
+                vec![addr("192.0.2.2")],
+            );
+            insecure.canonical = "real.hosting.test.".into();
+            dns.a.insert("mx2.example.test.".into(), insecure);
+            let (host, said) = targets(&dns, "example.test", "smtp").await.remove(1);
+            assert_eq!(host, "mx2.example.test.");
+            assert!(
+                said.starts_with("Blocked: DANE does not apply to mx2.example.test.: its address records are not DNSSEC-signed"),
+                "{said}"
+            );
+        }
+
+        #[tokio::test]
+        async fn srv_targets_on_their_own_port_and_the_fallback() {
+            let (mut dns, _) = xmpp_world(Security::Secure);
+            assert_eq!(
+                targets(&dns, "xmpp.test", "xmpp-client").await,
+                [pair("chat.xmpp.test.", "_5223._tcp.chat.xmpp.test.")]
+            );
+            // No SRV records: the domain itself at the service's port.
+            dns.srv.insert(
+                "_xmpp-client._tcp.xmpp.test.".into(),
+                nodata("_xmpp-client._tcp.xmpp.test."),
+            );
+            assert_eq!(
+                targets(&dns, "xmpp.test", "xmpp-client").await,
+                [pair("xmpp.test.", "_5222._tcp.xmpp.test.")]
+            );
+            // An insecure SRV RRset: its target could be anyone's: blocked.
+            let (dns, _) = xmpp_world(Security::Insecure);
+            let (_, said) = targets(&dns, "xmpp.test", "xmpp-client").await.remove(0);
+            assert!(
+                said.starts_with("Blocked: ") && said.contains("SRV RRset is not DNSSEC-signed"),
+                "{said}"
+            );
+            // A bogus SRV lookup: no host at all; blocked (a failure, not a local fault).
+            let (dns, _) = xmpp_world(bogus());
+            let stop = dane_check::engine::decide_hosts(
+                &dns,
+                "xmpp.test",
+                &dane_check::service::by_name("xmpp-client").unwrap(),
+                &Options::new(now()),
+            )
+            .await
+            .unwrap_err();
+            let status = discovery_status(&stop);
+            assert_eq!(status.readiness, Readiness::Blocked, "{}", status.reason);
+            assert!(status.reason.contains("SRV lookup"), "{}", status.reason);
+        }
+
+        #[tokio::test]
+        async fn mx_plans_without_hosts_and_hosts_without_dane() {
+            let (mut dns, _) = world();
+            // A failed MX lookup cannot be decided: indeterminate.
+            dns.mx.remove("example.test.");
+            let stop =
+                dane_check::engine::decide_hosts(&dns, "example.test", &SMTP, &Options::new(now()))
+                    .await
+                    .unwrap_err();
+            assert_eq!(discovery_status(&stop).readiness, Readiness::Indeterminate);
+            // A null MX: blocked.
+            dns.mx.insert(
+                "example.test.".into(),
+                records("example.test.", Security::Secure, vec![mx(0, ".")]),
+            );
+            let stop =
+                dane_check::engine::decide_hosts(&dns, "example.test", &SMTP, &Options::new(now()))
+                    .await
+                    .unwrap_err();
+            let status = discovery_status(&stop);
+            assert_eq!(status.readiness, Readiness::Blocked);
+            assert!(status.reason.contains("null MX"), "{}", status.reason);
+            // An insecure MX RRset: every host is blocked.
+            let (mut dns, _) = world();
+            let mut mxs = dns.mx.remove("example.test.").unwrap();
+            mxs.security = Security::Insecure;
+            dns.mx.insert("example.test.".into(), mxs);
+            for (_, said) in targets(&dns, "example.test", "smtp").await {
+                assert!(
+                    said.starts_with("Blocked: ") && said.contains("MX RRset is not DNSSEC-signed"),
+                    "{said}"
+                );
+            }
+            // Securely no TLSA at all: the first owner a client looks at (the secure CNAME's
+            // target), where `status` then finds no record at any server.
+            let (mut dns, _) = world();
+            dns.tlsa.insert(
+                "_25._tcp.mx2.example.test.".into(),
+                nodata("_25._tcp.mx2.example.test."),
+            );
+            assert_eq!(
+                targets(&dns, "example.test", "smtp").await[1],
+                pair("mx2.example.test.", "_25._tcp.real.hosting.test.")
+            );
+            // A failed address lookup: no owner; indeterminate.
+            dns.a.remove("mx2.example.test.");
+            let (_, said) = targets(&dns, "example.test", "smtp").await.remove(1);
+            assert!(
+                said.starts_with("Indeterminate: address lookup for mx2.example.test."),
+                "{said}"
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
