@@ -10,6 +10,8 @@
 #   .82  ns2.roll.test: Knot secondary (SOA refresh 2 h: it lags until `knotc zone-refresh`)
 #   .83  mx1.roll.test and .84 mx2.roll.test: Postfix "roll" on 25, presenting the current
 #        key (a P-256 key made here, a self-signed certificate), until the test switches it
+# Also `_submission._tcp SRV 0 1 25 smtp.roll.test.` with `smtp CNAME mx2`: `dane rollover
+# --service submission` finds mx2's TLSA owner through the SRV target and the CNAME.
 #
 # Output (OUT/rollover/):
 #   roll.test.zone   the unsigned zone the primary loads (TTL 300 everywhere)
@@ -61,6 +63,8 @@ ns2 A 192.0.2.82
 ns2 AAAA 2001:db8::82
 @ MX 10 mx1.roll.test.
 @ MX 20 mx2.roll.test.
+_submission._tcp SRV 0 1 25 smtp.roll.test.
+smtp CNAME mx2.roll.test.
 EOF
   host_records mx1 83 roll
   host_records mx2 84 roll

@@ -538,6 +538,94 @@ fn a_record_published_at_one_of_two_mx_hosts_blocks_naming_the_other() {
     let _ = std::fs::remove_dir_all(&work);
 }
 
+/// `--service submission`: the SRV target `smtp.roll.test` (port 25) is a CNAME to mx2, so
+/// `status` watches `_25._tcp.mx2.roll.test` (RFC 7673, RFC 7672 2.2.3) and `promote`
+/// probes it with the SMTP dialogue; SMTP to the MX hosts is still blocked by mx1.
+#[test]
+fn status_and_promote_follow_an_srv_target_through_a_cname() {
+    let env = start();
+    let roll = env.rollover();
+    let work = work_dir("srv");
+    let (next, state) = (work.join("next.key"), work.join("state.json"));
+    openssl_key(&next);
+    let published = stage(
+        &env,
+        &roll.current_key(),
+        Some(&next),
+        ROLL_MX[1],
+        &update_args(roll.primary(), &roll.tsig_key()),
+    );
+    assert_eq!(published.code, 0, "{published:?}");
+    roll.transfer().unwrap();
+    let t = now();
+    let submission = ["--service", "submission"];
+    let (run, doc) = status(&env, &next, &state, t, &submission);
+    assert_eq!(run.code, 5, "waiting: {run:?}");
+    let hosts = doc.as_ref().unwrap()["hosts"].as_array().unwrap().clone();
+    assert_eq!(hosts.len(), 1, "{hosts:?}");
+    assert_eq!(hosts[0]["host"], "smtp.roll.test.", "{hosts:?}");
+    assert_eq!(hosts[0]["owner"], "_25._tcp.mx2.roll.test.", "{hosts:?}");
+    assert_eq!(
+        hosts[0]["servers"].as_array().unwrap().len(),
+        4,
+        "{hosts:?}"
+    );
+    let (run, _) = status(&env, &next, &state, t + 86400, &submission);
+    assert_eq!(run.code, 0, "ready a day later: {run:?}");
+    // SMTP to the MX hosts: mx1's RRset lacks the next key.
+    let (run, _) = status(&env, &next, &state, t + 86400, &[]);
+    assert_eq!(run.code, 1, "smtp: blocked by mx1: {run:?}");
+    assert_delivers(&env, t + 86400, "next key at mx2 only");
+
+    // promote over the SRV target, with the current key as the "next" one (Postfix serves
+    // it): every endpoint presents it over SMTP STARTTLS, and the RRset to publish is at
+    // the owner senders use.
+    let (old, cur) = (work.join("old.key"), work.join("cur.key"));
+    openssl_key(&old);
+    std::fs::copy(roll.current_key(), &cur).unwrap();
+    let promote = |extra: &[&str]| {
+        let mut a = args(&["rollover", "promote", ROLL_ZONE, "--key"]);
+        a.extend([s(&old), "--next-key".into(), s(&cur), "--json".into()]);
+        a.extend(["--state".into(), s(&work.join("promote.json"))]);
+        a.extend(resolution(&env));
+        a.extend(args(extra));
+        dane(&env, &a)
+    };
+    // The wrong dialogue (TLS from the first byte on the SMTP port) gets no certificate.
+    let wrong = promote(&[
+        "--port",
+        "25",
+        "--starttls",
+        "none",
+        "--host",
+        "smtp.roll.test",
+    ]);
+    assert_eq!(wrong.code, 1, "implicit TLS against Postfix: {wrong:?}");
+    let doc = json(&wrong, "promote --starttls none");
+    assert_eq!(doc["promoted"], false, "{doc}");
+    let run = promote(&submission);
+    assert_eq!(run.code, 0, "promote --service submission: {run:?}");
+    let doc = json(&run, "promote --service submission");
+    assert_eq!(doc["promoted"], true, "{doc}");
+    let endpoints = doc["check"]["endpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len(), 2, "{doc}");
+    for e in endpoints {
+        assert_eq!(e["host"], "smtp.roll.test.", "{e}");
+        assert_eq!(e["presents_next"], true, "{e}");
+        assert_eq!(e["verified"], true, "{e}");
+    }
+    for r in doc["records"].as_array().unwrap() {
+        assert!(
+            r["line"]
+                .as_str()
+                .unwrap()
+                .starts_with("_25._tcp.mx2.roll.test. "),
+            "{r}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
 /// A wrong TSIG key (same name, other secret) and a missing key file: refused with one
 /// clear line, nothing changed.
 #[test]

@@ -3,7 +3,8 @@
 //!
 //! - `roll.test` (built by `interop/rollover-zones.sh`, delegated from `test.` with the DS
 //!   of its key, so it validates from the private root), MX `mx1.roll.test` (10) and
-//!   `mx2.roll.test` (20), each with `3 1 1` of the current key, TTL 300 everywhere.
+//!   `mx2.roll.test` (20), each with `3 1 1` of the current key, TTL 300 everywhere; and
+//!   `_submission._tcp SRV 0 1 25 smtp.roll.test.` whose target is a CNAME to mx2.
 //! - A Knot DNS primary at [`ROLL_PRIMARY`] (`ns1.roll.test`) that signs online
 //!   (`dnssec-signing: on`, one ECDSA P-256 CSK that `keymgr` made before the parent was
 //!   signed) and takes RFC 2136 updates authenticated by the TSIG key [`Rollover::tsig_key`]
