@@ -15,7 +15,8 @@
 #   DANE_UPDATE     the zone's primary for RFC 2136 updates (ADDR[:PORT]); empty: print
 #                   the records and let the operator publish them
 #   DANE_TSIG_KEY   the TSIG key file for DANE_UPDATE (tsig-keygen or keymgr -t output)
-#   DANE_FLAGS      more flags for dane (e.g. --resolver 127.0.0.1)
+#   DANE_FLAGS      more flags for dane rollover status and promote (e.g. --resolver
+#                   127.0.0.1; --service imaps for a certificate of another service)
 #   DANE_RELOAD     the command that makes the MTA load the new key and certificate
 #                   (default: systemctl reload postfix)
 

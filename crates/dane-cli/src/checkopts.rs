@@ -1,9 +1,10 @@
 //! The flags every domain check shares (`dane verify`, `dane scan`, `dane serve-metrics`):
 //! the resolver and trust anchors, the evaluation time, families, timeouts and the policy
 //! switches that change the exit code. One definition, flattened into each subcommand.
-//! `dane rollover status|promote` take [`LookupOpts`]: the same flags without the policy
-//! switches (its verdicts are its own, so `--strict`, `--require-dane` and `--warn-days`
-//! would mean nothing there).
+//! `dane rollover promote` takes [`ProbeOpts`], `dane rollover status` [`LookupOpts`]: the
+//! same flags without the policy switches (their verdicts are their own, so `--strict`,
+//! `--require-dane` and `--warn-days` would mean nothing there), and without
+//! `--concurrency` for `status`, which probes nothing.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,16 +38,24 @@ pub struct NetOpts {
     pub ipv6: bool,
 }
 
+/// The network timeout flag.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct TimeoutOpts {
+    /// Per-phase network timeout in seconds (DNS queries, connect, banner, STARTTLS,
+    /// handshake).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub timeout: u64,
+}
+
 /// Concurrency and timeout flags.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct LimitOpts {
     /// Most servers probed at once (per domain).
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub concurrency: usize,
-    /// Per-phase network timeout in seconds (DNS queries, connect, banner, STARTTLS,
-    /// handshake).
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub timeout: u64,
+    /// --timeout.
+    #[command(flatten)]
+    pub timeout: TimeoutOpts,
 }
 
 /// Resolver, time, family, timeout and policy flags.
@@ -69,9 +78,9 @@ pub struct CheckOpts {
     pub limits: LimitOpts,
 }
 
-/// The flags of [`CheckOpts`] without the policy switches (`dane rollover`).
+/// The flags of [`CheckOpts`] without the policy switches (`dane rollover promote`).
 #[derive(Debug, Clone, ClapArgs)]
-pub struct LookupOpts {
+pub struct ProbeOpts {
     /// Resolver, anchors, time, families.
     #[command(flatten)]
     pub net: NetOpts,
@@ -80,27 +89,47 @@ pub struct LookupOpts {
     pub limits: LimitOpts,
 }
 
-impl LimitOpts {
-    /// Checks the ranges clap cannot express.
+/// The flags of [`CheckOpts`] for a run that probes no server (`dane rollover status`):
+/// no policy switches, no `--concurrency`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct LookupOpts {
+    /// Resolver, anchors, time, families.
+    #[command(flatten)]
+    pub net: NetOpts,
+    /// --timeout.
+    #[command(flatten)]
+    pub timeout: TimeoutOpts,
+}
+
+impl TimeoutOpts {
+    /// Checks the range clap cannot express.
     fn validate(&self) -> anyhow::Result<()> {
         if self.timeout == 0 || self.timeout > 600 {
             bail!("--timeout {}: must be 1 to 600 seconds", self.timeout);
         }
+        Ok(())
+    }
+
+    fn duration(&self) -> Duration {
+        Duration::from_secs(self.timeout)
+    }
+}
+
+impl LimitOpts {
+    /// Checks the ranges clap cannot express.
+    fn validate(&self) -> anyhow::Result<()> {
+        self.timeout.validate()?;
         if self.concurrency == 0 || self.concurrency > 1024 {
             bail!("--concurrency {}: must be 1 to 1024", self.concurrency);
         }
         Ok(())
     }
-
-    fn timeout(&self) -> Duration {
-        Duration::from_secs(self.timeout)
-    }
 }
 
 /// The engine options of these flags at `now` (no host, candidate or TLSA override).
-fn options(net: &NetOpts, limits: &LimitOpts, now: rustls_pki_types::UnixTime) -> Options {
+fn options(net: &NetOpts, concurrency: usize, now: rustls_pki_types::UnixTime) -> Options {
     let mut options = Options::new(now);
-    options.concurrency = limits.concurrency;
+    options.concurrency = concurrency;
     if net.ipv4 {
         options.families = vec![Family::V4];
     } else if net.ipv6 {
@@ -109,18 +138,18 @@ fn options(net: &NetOpts, limits: &LimitOpts, now: rustls_pki_types::UnixTime) -
     options
 }
 
-fn resolver(net: &NetOpts, limits: &LimitOpts) -> anyhow::Result<dane_resolver::Resolver> {
+fn resolver(net: &NetOpts, timeout: &TimeoutOpts) -> anyhow::Result<dane_resolver::Resolver> {
     crate::resolve::resolver(
         &net.resolver,
         net.trust_anchor.as_deref(),
-        limits.timeout(),
+        timeout.duration(),
         &net.resolution,
     )
 }
 
-fn prober(limits: &LimitOpts) -> dane_probe::Prober {
+fn prober(timeout: &TimeoutOpts) -> dane_probe::Prober {
     dane_probe::Prober::new(dane_probe::TrustStore::webpki_roots())
-        .with_limits(dane_probe::Limits::with_timeout(limits.timeout()))
+        .with_limits(dane_probe::Limits::with_timeout(timeout.duration()))
 }
 
 impl CheckOpts {
@@ -131,23 +160,23 @@ impl CheckOpts {
 
     /// The engine options these flags set, at `now` (no host, candidate or TLSA override).
     pub fn options(&self, now: rustls_pki_types::UnixTime) -> Options {
-        let mut o = options(&self.net, &self.limits, now);
+        let mut o = options(&self.net, self.limits.concurrency, now);
         o.warn_days = self.warn_days;
         o
     }
 
     /// The validating resolver these flags describe (one per run: its cache is shared).
     pub fn resolver(&self) -> anyhow::Result<dane_resolver::Resolver> {
-        resolver(&self.net, &self.limits)
+        resolver(&self.net, &self.limits.timeout)
     }
 
     /// The live prober with the `--timeout` limits.
     pub fn prober(&self) -> dane_probe::Prober {
-        prober(&self.limits)
+        prober(&self.limits.timeout)
     }
 }
 
-impl LookupOpts {
+impl ProbeOpts {
     /// Checks the ranges clap cannot express.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.limits.validate()
@@ -155,16 +184,34 @@ impl LookupOpts {
 
     /// The engine options these flags set, at `now` (no host, candidate or TLSA override).
     pub fn options(&self, now: rustls_pki_types::UnixTime) -> Options {
-        options(&self.net, &self.limits, now)
+        options(&self.net, self.limits.concurrency, now)
     }
 
     /// The validating resolver these flags describe (one per run: its cache is shared).
     pub fn resolver(&self) -> anyhow::Result<dane_resolver::Resolver> {
-        resolver(&self.net, &self.limits)
+        resolver(&self.net, &self.limits.timeout)
     }
 
     /// The live prober with the `--timeout` limits.
     pub fn prober(&self) -> dane_probe::Prober {
-        prober(&self.limits)
+        prober(&self.limits.timeout)
+    }
+}
+
+impl LookupOpts {
+    /// Checks the range clap cannot express.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.timeout.validate()
+    }
+
+    /// The engine options these flags set, at `now` (no host, candidate or TLSA override;
+    /// nothing is probed, so the default concurrency).
+    pub fn options(&self, now: rustls_pki_types::UnixTime) -> Options {
+        options(&self.net, Options::new(now).concurrency, now)
+    }
+
+    /// The validating resolver these flags describe (one per run: its cache is shared).
+    pub fn resolver(&self) -> anyhow::Result<dane_resolver::Resolver> {
+        resolver(&self.net, &self.timeout)
     }
 }

@@ -21,7 +21,7 @@ use dane_tlsa::{CertUsage, MatchingType, Selector, Source, Spki, TlsaRecord};
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 
-use crate::checkopts::LookupOpts;
+use crate::checkopts::{LookupOpts, ProbeOpts};
 use crate::probe::StartTls;
 use crate::rollover_files as files;
 use crate::rollover_update::{self as update, UpdateOpts, UpdateReport};
@@ -196,7 +196,7 @@ pub struct PromoteArgs {
     pub json: bool,
     /// The resolver, time, timeout and probe flags of `dane verify`.
     #[command(flatten)]
-    pub check: LookupOpts,
+    pub check: ProbeOpts,
 }
 
 /// Runs a `dane rollover` subcommand.
