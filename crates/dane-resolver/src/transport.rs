@@ -161,24 +161,7 @@ async fn tcp(
     name: &Name,
     rtype: RecordType,
 ) -> Result<Vec<u8>, String> {
-    let mut s = TcpStream::connect(server)
-        .await
-        .map_err(|e| format!("connecting: {e}"))?;
-    let len = u16::try_from(query.len()).map_err(|_| "query too long".to_string())?;
-    let mut out = len.to_be_bytes().to_vec();
-    out.extend_from_slice(query);
-    s.write_all(&out)
-        .await
-        .map_err(|e| format!("sending: {e}"))?;
-    let mut lb = [0u8; 2];
-    s.read_exact(&mut lb)
-        .await
-        .map_err(|e| format!("reading the length: {e}"))?;
-    let n = usize::from(u16::from_be_bytes(lb));
-    let mut wire = vec![0u8; n];
-    s.read_exact(&mut wire)
-        .await
-        .map_err(|e| format!("reading {n} octets: {e}"))?;
+    let wire = tcp_exchange(server, id, query).await?;
     let m = matches(&wire, id, name, rtype)?;
     if m.metadata.truncation {
         return Err("truncated even over TCP".into());
@@ -191,7 +174,7 @@ async fn tcp(
 pub async fn tcp_exchange(server: SocketAddr, id: u16, message: &[u8]) -> Result<Vec<u8>, String> {
     let mut s = TcpStream::connect(server)
         .await
-        .map_err(|e| format!("connecting over TCP: {e}"))?;
+        .map_err(|e| format!("connecting: {e}"))?;
     let len = u16::try_from(message.len()).map_err(|_| "message too long".to_string())?;
     let mut out = len.to_be_bytes().to_vec();
     out.extend_from_slice(message);

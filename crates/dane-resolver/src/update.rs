@@ -561,7 +561,12 @@ pub async fn send_update(
     .await
     {
         Ok(Ok(w)) => w,
-        Ok(Err(detail)) => return Err(UpdateError::Exchange { server, detail }),
+        Ok(Err(detail)) => {
+            return Err(UpdateError::Exchange {
+                server,
+                detail: format!("over TCP: {detail}"),
+            });
+        }
         Err(_) => {
             return Err(UpdateError::Exchange {
                 server,
