@@ -154,6 +154,23 @@ pub fn rrset_ttl(wire: &[u8], rtype: RecordType) -> u32 {
     ttl
 }
 
+/// The target of a CNAME at `owner` in the answer section of `wire`, when the answer has
+/// no TLSA record at `owner` itself (RFC 2181 10.1: a CNAME owner has no other data).
+pub fn cname_at_owner(wire: &[u8], owner: &str) -> Option<String> {
+    let m = Message::from_vec(wire).ok()?;
+    let at_owner = |name: &hickory_proto::rr::Name| fqdn(&name.to_ascii()) == fqdn(owner);
+    if m.answers
+        .iter()
+        .any(|r| r.record_type() == RecordType::TLSA && at_owner(&r.name))
+    {
+        return None;
+    }
+    m.answers.iter().find_map(|r| match &r.data {
+        RData::CNAME(target) if at_owner(&r.name) => Some(target.0.to_ascii()),
+        _ => None,
+    })
+}
+
 /// Every authoritative server's validated answer for `owner`'s TLSA RRset, in the policy's
 /// vocabulary.
 pub fn observations(owner: &str, auth: &Authoritative) -> Vec<ServerObservation> {
@@ -164,6 +181,18 @@ pub fn observations(owner: &str, auth: &Authoritative) -> Vec<ServerObservation>
             address: r.address.to_string(),
             answer: match &r.result {
                 ServerResult::Failed(why) => ServerAnswer::Failed(why.clone()),
+                // Asked directly, a server answers a CNAME at the owner with the CNAME
+                // (and the target's records only when it holds them): the next key's
+                // record is at the target, on the servers of the target's zone, which this
+                // question does not reach. Say so, rather than "does not serve it".
+                ServerResult::Answered { wire, .. } if cname_at_owner(wire, owner).is_some() => {
+                    let target = cname_at_owner(wire, owner).unwrap_or_default();
+                    ServerAnswer::Failed(format!(
+                        "answers a CNAME at {owner} (to {target}): the record is looked for at \
+                         the CNAME's target, whose zone's servers dane rollover does not ask; \
+                         check the target with --host or dane verify"
+                    ))
+                }
                 ServerResult::Answered { wire, lookup } => ServerAnswer::Answered {
                     lookup: from_dnssec(owner, RecordType::TLSA, &lookup.outcome, parse_tlsa),
                     ttl: rrset_ttl(wire, RecordType::TLSA),
@@ -260,5 +289,67 @@ pub fn promote_check(report: &Report, next: &Spki) -> PromoteCheck {
             )
         },
         endpoints,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cname_at_owner;
+    use hickory_proto::op::Message;
+    use hickory_proto::rr::rdata::{CNAME, TLSA, tlsa};
+    use hickory_proto::rr::{Name, RData, Record};
+    use std::str::FromStr;
+
+    fn wire(answers: &[(&str, RData)]) -> Vec<u8> {
+        let mut m = Message::query();
+        for (owner, data) in answers {
+            m.add_answer(Record::from_rdata(
+                Name::from_str(owner).unwrap(),
+                300,
+                data.clone(),
+            ));
+        }
+        m.to_vec().unwrap()
+    }
+
+    fn cname(target: &str) -> RData {
+        RData::CNAME(CNAME(Name::from_str(target).unwrap()))
+    }
+
+    fn tlsa_rdata() -> RData {
+        RData::TLSA(TLSA::new(
+            tlsa::CertUsage::DaneEe,
+            tlsa::Selector::Spki,
+            tlsa::Matching::Sha256,
+            vec![0xab; 32],
+        ))
+    }
+
+    #[test]
+    fn a_cname_at_the_tlsa_owner_is_recognised() {
+        let owner = "_25._tcp.mx.example.";
+        let check = |answers: &[(&str, RData)], expected: Option<&str>| {
+            assert_eq!(
+                cname_at_owner(&wire(answers), owner).as_deref(),
+                expected,
+                "{answers:?}"
+            );
+        };
+        check(
+            &[(owner, cname("_dane.example.net."))],
+            Some("_dane.example.net."),
+        );
+        // Case-insensitive owner match; an in-zone target's records come along.
+        check(
+            &[
+                ("_25._TCP.MX.example.", cname("t.example.")),
+                ("t.example.", tlsa_rdata()),
+            ],
+            Some("t.example."),
+        );
+        check(&[(owner, tlsa_rdata())], None);
+        check(&[("other.example.", cname("t.example."))], None);
+        check(&[], None);
+        assert_eq!(cname_at_owner(b"\x00\x01junk", owner), None);
     }
 }
