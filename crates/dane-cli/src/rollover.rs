@@ -40,6 +40,11 @@ pub enum Command {
     Promote(Box<PromoteArgs>),
 }
 
+/// How many CNAMEs at a TLSA owner `status` follows to the servers of the target's zone
+/// (the chain of a DANE client is bounded too; past this the last answers are judged as
+/// they are: a CNAME, reported as such).
+const MAX_OWNER_CNAMES: usize = 8;
+
 const ROLLOVER_HELP: &str = "\
 Exit status: 0 ready (status, --check-only: the switch is safe) or done (stage, promote);
 1 blocked (a server without the record, a bogus or unsigned answer, a host whose RRset lacks
@@ -512,16 +517,31 @@ fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
                         owner,
                         validated,
                     } => {
-                        let owner_name =
-                            Name::from_str(&owner).with_context(|| format!("owner {owner}"))?;
-                        let servers = rt
-                            .block_on(resolver.ask_authoritative(
+                        // A CNAME at the TLSA owner that every server of its zone serves
+                        // is followed to the servers of the target's zone (a bounded chain:
+                        // RFC 7671 7), where the record and its rollover are.
+                        let mut owner = owner;
+                        let mut servers = Err(String::new());
+                        for followed in 0..=MAX_OWNER_CNAMES {
+                            let owner_name =
+                                Name::from_str(&owner).with_context(|| format!("owner {owner}"))?;
+                            let auth = rt.block_on(resolver.ask_authoritative(
                                 &owner_name,
                                 RecordType::TLSA,
                                 now,
-                            ))
-                            .map(|auth| dane_check::rollover::observations(&owner, &auth))
-                            .map_err(|e| e.to_string());
+                            ));
+                            let target = auth
+                                .as_ref()
+                                .ok()
+                                .and_then(|auth| dane_check::rollover::cname_target(auth, &owner));
+                            servers = auth
+                                .map(|auth| dane_check::rollover::observations(&owner, &auth))
+                                .map_err(|e| e.to_string());
+                            match target {
+                                Some(t) if followed < MAX_OWNER_CNAMES => owner = t,
+                                _ => break,
+                            }
+                        }
                         HostInput::Observed(HostObservation {
                             host,
                             owner,

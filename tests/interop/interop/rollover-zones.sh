@@ -11,7 +11,9 @@
 #   .83  mx1.roll.test and .84 mx2.roll.test: Postfix "roll" on 25, presenting the current
 #        key (a P-256 key made here, a self-signed certificate), until the test switches it
 # Also `_submission._tcp SRV 0 1 25 smtp.roll.test.` with `smtp CNAME mx2`: `dane rollover
-# --service submission` finds mx2's TLSA owner through the SRV target and the CNAME.
+# --service submission` finds mx2's TLSA owner through the SRV target and the CNAME. And
+# mx3 (mx1's address, no MX names it) whose TLSA owner is an alias, `_25._tcp.mx3 CNAME
+# _dane.roll.test.`: `dane rollover status --host mx3.roll.test` follows it to the record.
 #
 # Output (OUT/rollover/):
 #   roll.test.zone   the unsigned zone the primary loads (TTL 300 everywhere)
@@ -70,6 +72,9 @@ EOF
   host_records mx2 84 roll
   echo "_25._tcp.mx1 TLSA $ROLL_CURRENT"
   echo "_25._tcp.mx2 TLSA $ROLL_CURRENT"
+  echo "mx3 A 192.0.2.83"
+  echo "_25._tcp.mx3 CNAME _dane.roll.test."
+  echo "_dane TLSA $ROLL_CURRENT"
 } > "$roll/roll.test.zone"
 printf '%s\n' 192.0.2.81 2001:db8::81 192.0.2.82 2001:db8::82 >> "$out/addresses.txt"
 

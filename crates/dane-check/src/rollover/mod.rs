@@ -171,6 +171,31 @@ pub fn cname_at_owner(wire: &[u8], owner: &str) -> Option<String> {
     })
 }
 
+/// The name to ask the authoritative servers about instead of `owner`, when every server
+/// of `owner`'s zone that answered answered with one and the same CNAME at `owner` (RFC 7671
+/// 7: a TLSA owner may be an alias; the record, and its rollover, are at the target, on the
+/// servers of the target's zone). `None` when any server answered otherwise (the TLSA
+/// RRset itself, another target, a denial): those answers are judged as they are.
+pub fn cname_target(auth: &Authoritative, owner: &str) -> Option<String> {
+    common_cname_target(
+        auth.replies.iter().filter_map(|r| match &r.result {
+            ServerResult::Answered { wire, .. } => Some(&wire[..]),
+            ServerResult::Failed(_) => None,
+        }),
+        owner,
+    )
+}
+
+fn common_cname_target<'a>(
+    mut wires: impl Iterator<Item = &'a [u8]>,
+    owner: &str,
+) -> Option<String> {
+    let first = cname_at_owner(wires.next()?, owner)?;
+    wires
+        .all(|w| cname_at_owner(w, owner).is_some_and(|t| fqdn(&t) == fqdn(&first)))
+        .then_some(first)
+}
+
 /// Every authoritative server's validated answer for `owner`'s TLSA RRset, in the policy's
 /// vocabulary.
 pub fn observations(owner: &str, auth: &Authoritative) -> Vec<ServerObservation> {
@@ -294,7 +319,7 @@ pub fn promote_check(report: &Report, next: &Spki) -> PromoteCheck {
 
 #[cfg(test)]
 mod tests {
-    use super::cname_at_owner;
+    use super::{cname_at_owner, common_cname_target};
     use hickory_proto::op::Message;
     use hickory_proto::rr::rdata::{CNAME, TLSA, tlsa};
     use hickory_proto::rr::{Name, RData, Record};
@@ -351,5 +376,28 @@ mod tests {
         check(&[("other.example.", cname("t.example."))], None);
         check(&[], None);
         assert_eq!(cname_at_owner(b"\x00\x01junk", owner), None);
+    }
+
+    #[test]
+    fn the_servers_are_followed_to_a_cname_target_only_when_they_all_agree() {
+        let owner = "_25._tcp.mx.example.";
+        let to = |t: &str| wire(&[(owner, cname(t))]);
+        let check = |answers: &[Vec<u8>], expected: Option<&str>| {
+            let got = common_cname_target(answers.iter().map(|w| &w[..]), owner);
+            assert_eq!(got.as_deref(), expected);
+        };
+        check(
+            &[to("_dane.example.net."), to("_DANE.example.net.")],
+            Some("_dane.example.net."),
+        );
+        check(&[to("_dane.example.net.")], Some("_dane.example.net."));
+        // One server already serves another target, or still the TLSA RRset itself: no
+        // single place to follow; each answer is judged as it is.
+        check(&[to("_dane.example.net."), to("_dane2.example.net.")], None);
+        check(
+            &[to("_dane.example.net."), wire(&[(owner, tlsa_rdata())])],
+            None,
+        );
+        check(&[], None);
     }
 }

@@ -31,7 +31,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dane_e2e::{Run, dane_bin, run_command};
 use dane_testenv::Interop;
-use dane_testenv::interop::{ROLL_MX, ROLL_ZONE, Rollover, posttls_finger_outcome};
+use dane_testenv::interop::{ROLL_MX, ROLL_TTL, ROLL_ZONE, Rollover, posttls_finger_outcome};
 use serde_json::Value;
 
 /// The margin passed to every `status` (seconds, and as the `--margin` value).
@@ -623,6 +623,49 @@ fn status_and_promote_follow_an_srv_target_through_a_cname() {
             "{r}"
         );
     }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// A CNAME at the TLSA owner (`_25._tcp.mx3 CNAME _dane.roll.test.`, RFC 7671 7): status
+/// follows it to the servers of the target's zone, where the record and its rollover are,
+/// rather than calling the alias "a server without the record" or stopping at it.
+#[test]
+fn status_follows_a_cname_at_the_tlsa_owner_to_its_target() {
+    let env = start();
+    let roll = env.rollover();
+    let work = work_dir("owner-cname");
+    let (next, state) = (work.join("next.key"), work.join("state.json"));
+    openssl_key(&next);
+    let hex = roll.spki_sha256(&next).unwrap();
+    let host = ["--host", "mx3.roll.test"];
+    // Published at the primary only: the lagging secondary blocks, named at the target.
+    let added = roll
+        .update(
+            &roll.tsig_key(),
+            &format!("update add _dane.{ROLL_ZONE}. {ROLL_TTL} IN TLSA 3 1 1 {hex}"),
+        )
+        .unwrap();
+    assert_eq!(added.code, 0, "nsupdate: {added:?}");
+    let t = now();
+    let (run, doc) = status(&env, &next, &state, t, &host);
+    assert_eq!(run.code, 1, "blocked by the secondary: {run:?}");
+    let doc = doc.unwrap();
+    let h = &doc["hosts"][0];
+    assert_eq!(h["owner"], "_dane.roll.test.", "{doc}");
+    let servers = h["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 4, "{doc}");
+    for s in servers {
+        let lagging = s["ns"] == "ns2.roll.test.";
+        let want = if lagging { "missing" } else { "waiting" };
+        assert_eq!(s["state"], want, "{s}");
+    }
+    roll.transfer().unwrap();
+    let (run, doc) = status(&env, &next, &state, t, &host);
+    assert_eq!(run.code, 5, "waiting once both serve it: {run:?}");
+    assert_eq!(doc.unwrap()["hosts"][0]["owner"], "_dane.roll.test.");
+    let later = t + u64::from(ROLL_TTL) + 3600;
+    let (run, _) = status(&env, &next, &state, later, &host);
+    assert_eq!(run.code, 0, "ready after the TTL and the margin: {run:?}");
     let _ = std::fs::remove_dir_all(&work);
 }
 
