@@ -1,9 +1,9 @@
 //! The resolver capability check (issue 11): before any lookup of a run, each configured
-//! resolver is asked for the root DNSKEY RRset with DO and
-//! CD set. A resolver is suitable when the answer carries RRSIGs that a root trust anchor
-//! validates and echoes DO (RFC 3225 section 3: "MUST copy the DO bit") and, unless the
-//! answer is authoritative, CD (RFC 4035 section 3.2.2). Anything else (no RRSIGs,
-//! NXDOMAIN for the root, REFUSED, no answer, the AD bit without the records) means the
+//! resolver is asked for the root DNSKEY RRset with DO and CD set. A resolver is suitable
+//! when the answer carries RRSIGs that a root trust anchor validates and echoes DO (RFC 3225
+//! section 3: "MUST copy the DO bit") and, unless the answer is authoritative, CD (RFC 4035
+//! section 3.2.2). Anything else (no RRSIGs, NXDOMAIN for the root, REFUSED, no answer, the
+//! AD bit without the records or without their signatures, CD not copied) means the
 //! resolver cannot feed a validator: a local fault, reported as such, never as a verdict on
 //! the domain.
 
@@ -40,6 +40,9 @@ pub enum Problem {
     NoRecords,
     /// The DNSKEY records came without RRSIGs (DNSSEC records stripped, or DO ignored).
     NoSignatures,
+    /// The DNSKEY records came with the AD bit but without RRSIGs: the resolver validates
+    /// and asks to be trusted, which dane does not (it validates every answer itself).
+    AdWithoutSignatures,
     /// The response had no EDNS, or DO clear (RFC 3225 section 3).
     DoIgnored,
     /// A non-authoritative response had CD clear although the query set it (RFC 4035
@@ -67,6 +70,11 @@ impl std::fmt::Display for Problem {
             Problem::NoSignatures => write!(
                 f,
                 "returned no RRSIGs (it strips DNSSEC records or ignores DO)"
+            ),
+            Problem::AdWithoutSignatures => write!(
+                f,
+                "set AD but returned no RRSIGs (dane validates every answer itself and does \
+                 not trust the AD bit)"
             ),
             Problem::DoIgnored => write!(f, "ignored the DO bit (no EDNS DO in the response)"),
             Problem::CdIgnored => write!(f, "ignored the CD bit (not copied into the response)"),
@@ -216,7 +224,11 @@ fn classify(wire: &[u8]) -> Result<(), Problem> {
         });
     }
     if !sigs {
-        return Err(Problem::NoSignatures);
+        return Err(if m.metadata.authentic_data {
+            Problem::AdWithoutSignatures
+        } else {
+            Problem::NoSignatures
+        });
     }
     // RFC 3225 section 3: the DO bit is copied into the response.
     if !m.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok) {
@@ -276,6 +288,10 @@ mod tests {
         check(
             response(true, false, false, Some(true), true),
             Err(Problem::NoSignatures),
+        );
+        check(
+            response(true, false, true, Some(true), true),
+            Err(Problem::AdWithoutSignatures),
         );
         check(
             response(false, false, true, Some(true), true),

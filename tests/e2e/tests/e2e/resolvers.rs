@@ -1,7 +1,9 @@
 //! dane behind the resolvers that cannot feed a validator (issue 11), in the interop
 //! environment: one that strips DNSSEC records and ignores DO, one that answers NXDOMAIN
-//! for everything, one that never answers (`dane_testenv::interop::BrokenResolver`, small
-//! forwarders inside the namespace that log every query they get).
+//! for everything, one that never answers, one that refuses, one that vouches with the AD
+//! bit but strips the signatures, one that drops CD (its validating upstream then turns
+//! bogus answers into SERVFAIL) (`dane_testenv::interop::BrokenResolver`, small forwarders
+//! inside the namespace that log every query they get).
 //!
 //! - With `--no-iterate`, `dane verify` (text, JSON, nagios), `dane dnssec`, `dane scan` and
 //!   `dane serve-metrics` give the unsuitable-resolver outcome: indeterminate, exit 3,
@@ -59,6 +61,9 @@ fn problem(kind: BrokenResolver) -> String {
         BrokenResolver::StripsDnssec => "returned no RRSIGs",
         BrokenResolver::Nxdomain => "answered NXDOMAIN for the root",
         BrokenResolver::Silent => "timed out",
+        BrokenResolver::Refused => "refused the query (REFUSED)",
+        BrokenResolver::AdOnly => "set AD but returned no RRSIGs",
+        BrokenResolver::IgnoresCd => "ignored the CD bit",
     };
     format!("resolver {}:53 {did}", kind.address())
 }

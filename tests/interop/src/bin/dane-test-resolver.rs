@@ -7,7 +7,14 @@
 //!   drops DNSSEC;
 //! - `nxdomain`: answers NXDOMAIN to every query, the root included, without asking anyone;
 //! - `silent`: reads every query and never answers (UDP, and TCP connections held open
-//!   until the client gives up).
+//!   until the client gives up);
+//! - `refused`: answers REFUSED to every query (a resolver whose ACL does not admit us);
+//! - `ad-only`: forwards with DO set, so the upstream validates, and hands back its answer
+//!   with the AD bit and DO but without RRSIG, NSEC and NSEC3 records: a validating stub
+//!   that asks to be trusted on the AD bit alone;
+//! - `ignore-cd`: forwards with CD cleared and answers with CD clear, everything else as the
+//!   upstream said: a forwarder that drops CD, so its validating upstream turns bogus
+//!   answers into SERVFAIL.
 //!
 //! Each query is appended to the log file as one line, `PROTO NAME TYPE` (`udp . DNSKEY`),
 //! so tests can count what a run asked. Usage:
@@ -34,6 +41,9 @@ enum Mode {
     Strip,
     Nxdomain,
     Silent,
+    Refused,
+    AdOnly,
+    IgnoreCd,
 }
 
 struct Forwarder {
@@ -45,8 +55,8 @@ struct Forwarder {
 #[allow(clippy::print_stderr, clippy::print_stdout)] // a program: usage on stderr, readiness on stdout
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let usage =
-        "usage: dane-test-resolver strip|nxdomain|silent LISTEN_IP:PORT UPSTREAM_IP:PORT LOG_FILE";
+    let usage = "usage: dane-test-resolver strip|nxdomain|silent|refused|ad-only|ignore-cd LISTEN_IP:PORT \
+         UPSTREAM_IP:PORT LOG_FILE";
     let [_, mode, listen, upstream, log] = args.as_slice() else {
         eprintln!("{usage}");
         return ExitCode::from(2);
@@ -55,6 +65,9 @@ fn main() -> ExitCode {
         "strip" => Mode::Strip,
         "nxdomain" => Mode::Nxdomain,
         "silent" => Mode::Silent,
+        "refused" => Mode::Refused,
+        "ad-only" => Mode::AdOnly,
+        "ignore-cd" => Mode::IgnoreCd,
         other => {
             eprintln!("dane-test-resolver: unknown mode {other:?}; {usage}");
             return ExitCode::from(2);
@@ -150,19 +163,11 @@ impl Forwarder {
         }
         let reply = match self.mode {
             Mode::Silent => return None,
-            Mode::Nxdomain => {
-                let mut m =
-                    Message::error_msg(q.metadata.id, q.metadata.op_code, ResponseCode::NXDomain);
-                m.queries = q.queries.clone();
-                m.metadata.recursion_desired = q.metadata.recursion_desired;
-                m.metadata.recursion_available = true;
-                m.metadata.checking_disabled = q.metadata.checking_disabled;
-                if q.edns.is_some() {
-                    m.set_edns(plain_edns());
-                }
-                m
-            }
+            Mode::Nxdomain => error_reply(&q, ResponseCode::NXDomain),
+            Mode::Refused => error_reply(&q, ResponseCode::Refused),
             Mode::Strip => self.stripped(&q, proto)?,
+            Mode::AdOnly => self.ad_only(&q, proto)?,
+            Mode::IgnoreCd => self.without_cd(&q, proto)?,
         };
         let mut wire = reply.to_vec().ok()?;
         if proto == "udp" {
@@ -183,24 +188,43 @@ impl Forwarder {
         if let Some(edns) = up.edns.as_mut() {
             edns.set_dnssec_ok(false);
         }
+        let mut m = self.forward(&up, proto)?;
+        strip_dnssec(&mut m);
+        m.edns = q.edns.as_ref().map(|_| plain_edns());
+        Some(m)
+    }
+
+    /// Asks upstream with DO (it validates and sets AD) and drops the records that would
+    /// let the client validate, keeping AD and DO.
+    fn ad_only(&self, q: &Message, proto: &str) -> Option<Message> {
+        let mut up = q.clone();
+        up.metadata.checking_disabled = false;
+        let mut e = up.edns.take().unwrap_or_else(plain_edns);
+        e.set_dnssec_ok(true);
+        up.set_edns(e);
+        let mut m = self.forward(&up, proto)?;
+        strip_dnssec(&mut m);
+        m.metadata.checking_disabled = q.metadata.checking_disabled;
+        Some(m)
+    }
+
+    /// Asks upstream with CD cleared and answers with CD clear.
+    fn without_cd(&self, q: &Message, proto: &str) -> Option<Message> {
+        let mut up = q.clone();
+        up.metadata.checking_disabled = false;
+        self.forward(&up, proto)
+    }
+
+    /// One upstream exchange over the client's transport; the answer must match `up`.
+    fn forward(&self, up: &Message, proto: &str) -> Option<Message> {
         let wire = up.to_vec().ok()?;
         let answer = if proto == "tcp" {
             self.ask_tcp(&wire)?
         } else {
             self.ask_udp(&wire)?
         };
-        let mut m = Message::from_vec(&answer).ok()?;
-        if m.metadata.id != q.metadata.id || m.queries != q.queries {
-            return None;
-        }
-        let dnssec =
-            |t: RecordType| matches!(t, RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3);
-        m.answers.retain(|r| !dnssec(r.record_type()));
-        for section in [&mut m.authorities, &mut m.additionals] {
-            section.retain(|r| !dnssec(r.record_type()) && r.record_type() != RecordType::DS);
-        }
-        m.edns = q.edns.as_ref().map(|_| plain_edns());
-        Some(m)
+        let m = Message::from_vec(&answer).ok()?;
+        (m.metadata.id == up.metadata.id && m.queries == up.queries).then_some(m)
     }
 
     fn ask_udp(&self, wire: &[u8]) -> Option<Vec<u8>> {
@@ -230,6 +254,29 @@ impl Forwarder {
         let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
         s.read_exact(&mut buf).ok()?;
         Some(buf)
+    }
+}
+
+/// An error response to `q` (no records), echoing its question, RD, CD and EDNS.
+fn error_reply(q: &Message, rcode: ResponseCode) -> Message {
+    let mut m = Message::error_msg(q.metadata.id, q.metadata.op_code, rcode);
+    m.queries = q.queries.clone();
+    m.metadata.recursion_desired = q.metadata.recursion_desired;
+    m.metadata.recursion_available = true;
+    m.metadata.checking_disabled = q.metadata.checking_disabled;
+    if q.edns.is_some() {
+        m.set_edns(plain_edns());
+    }
+    m
+}
+
+/// Drops RRSIG, NSEC and NSEC3 records everywhere, and DS records outside the answer.
+fn strip_dnssec(m: &mut Message) {
+    let dnssec =
+        |t: RecordType| matches!(t, RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3);
+    m.answers.retain(|r| !dnssec(r.record_type()));
+    for section in [&mut m.authorities, &mut m.additionals] {
+        section.retain(|r| !dnssec(r.record_type()) && r.record_type() != RecordType::DS);
     }
 }
 

@@ -11,6 +11,9 @@
 //! | [`BrokenResolver::StripsDnssec`] | 127.0.0.11 | asks Unbound with DO clear; RRSIG/NSEC/NSEC3 (and DS outside the answer) removed, DO clear in the response |
 //! | [`BrokenResolver::Nxdomain`] | 127.0.0.12 | NXDOMAIN for every name, the root included |
 //! | [`BrokenResolver::Silent`] | 127.0.0.13 | reads every query over UDP and TCP and never answers |
+//! | [`BrokenResolver::Refused`] | 127.0.0.14 | REFUSED for every query |
+//! | [`BrokenResolver::AdOnly`] | 127.0.0.15 | asks Unbound with DO (it validates); hands back AD and DO but no RRSIG/NSEC/NSEC3 |
+//! | [`BrokenResolver::IgnoresCd`] | 127.0.0.16 | asks Unbound with CD clear (bogus becomes SERVFAIL); CD clear in the response |
 //!
 //! Every query it receives is logged ([`TestResolver::queries`]), so a test can count
 //! what a run asked (the capability check asks `. DNSKEY`). The handle stops the process by
@@ -37,22 +40,35 @@ pub enum BrokenResolver {
     Nxdomain,
     /// Never answers.
     Silent,
+    /// Answers REFUSED to everything (an ACL that does not admit the client).
+    Refused,
+    /// Validates and vouches with the AD bit, without the records to check it by.
+    AdOnly,
+    /// Drops the CD bit: its validating upstream turns bogus answers into SERVFAIL.
+    IgnoresCd,
 }
 
 impl BrokenResolver {
     /// Every kind.
-    pub const ALL: [BrokenResolver; 3] = [
+    pub const ALL: [BrokenResolver; 6] = [
         BrokenResolver::StripsDnssec,
         BrokenResolver::Nxdomain,
         BrokenResolver::Silent,
+        BrokenResolver::Refused,
+        BrokenResolver::AdOnly,
+        BrokenResolver::IgnoresCd,
     ];
 
-    /// The binary's mode argument (`strip`, `nxdomain`, `silent`).
+    /// The binary's mode argument (`strip`, `nxdomain`, `silent`, `refused`, `ad-only`,
+    /// `ignore-cd`).
     pub fn mode(self) -> &'static str {
         match self {
             BrokenResolver::StripsDnssec => "strip",
             BrokenResolver::Nxdomain => "nxdomain",
             BrokenResolver::Silent => "silent",
+            BrokenResolver::Refused => "refused",
+            BrokenResolver::AdOnly => "ad-only",
+            BrokenResolver::IgnoresCd => "ignore-cd",
         }
     }
 
@@ -62,6 +78,9 @@ impl BrokenResolver {
             BrokenResolver::StripsDnssec => "127.0.0.11",
             BrokenResolver::Nxdomain => "127.0.0.12",
             BrokenResolver::Silent => "127.0.0.13",
+            BrokenResolver::Refused => "127.0.0.14",
+            BrokenResolver::AdOnly => "127.0.0.15",
+            BrokenResolver::IgnoresCd => "127.0.0.16",
         }
     }
 }

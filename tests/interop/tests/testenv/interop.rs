@@ -576,7 +576,9 @@ fn bulk_domains_are_signed_and_verified_by_posttls_finger() {
 /// The broken resolvers (issue 11), seen by dig inside the namespace: the stripping one
 /// answers `. DNSKEY` and a signed MX without RRSIGs and without DO (Unbound itself gives
 /// both with RRSIGs), the NXDOMAIN one says NXDOMAIN for the root, the silent one never
-/// answers over UDP or TCP; each logs what it was asked and stops by its PID on drop.
+/// answers over UDP or TCP, the refusing one says REFUSED, the AD-only one sets AD and DO
+/// without RRSIGs, and the CD-dropping one clears CD so that Unbound's validation turns a
+/// tampered TLSA into SERVFAIL; each logs what it was asked and stops by its PID on drop.
 #[test]
 fn broken_resolvers_strip_deny_or_ignore_and_stop_on_drop() {
     use dane_testenv::interop::BrokenResolver;
@@ -644,6 +646,49 @@ fn broken_resolvers_strip_deny_or_ignore_and_stop_on_drop() {
             );
         }
         assert_eq!(silent.queries(), ["udp . DNSKEY", "tcp . DNSKEY"]);
+
+        let refused = env.broken_resolver(BrokenResolver::Refused).unwrap();
+        pids.push(refused.pid());
+        let text = dig(refused.address(), &[".", "DNSKEY"]);
+        assert!(text.contains("status: REFUSED"), "{text}");
+        assert_eq!(refused.queries(), ["udp . DNSKEY"]);
+
+        // The header flags dig prints: `;; flags: qr rd ra ad; QUERY: ...`.
+        let flags = |text: &str| -> Vec<String> {
+            let line = text
+                .lines()
+                .find_map(|l| l.strip_prefix(";; flags: "))
+                .unwrap_or_else(|| panic!("no header flags in {text}"));
+            let flags = line.split(';').next().unwrap_or_default();
+            flags.split_whitespace().map(str::to_owned).collect()
+        };
+        let ad = env.broken_resolver(BrokenResolver::AdOnly).unwrap();
+        pids.push(ad.pid());
+        for q in [[".", "DNSKEY"], ["ee311.test", "MX"]] {
+            let text = dig(ad.address(), &q);
+            assert!(text.contains("status: NOERROR"), "{text}");
+            assert!(text.contains(&format!("IN\t{}", q[1])), "{text}");
+            assert!(!has_rrsig(&text), "{text}");
+            assert!(flags(&text).contains(&"ad".to_owned()), "{text}");
+            assert!(text.contains("flags: do;"), "{text}");
+        }
+
+        // Through Unbound with CD the tampered TLSA comes back (the client judges it);
+        // through the CD-dropping forwarder, Unbound validates: SERVFAIL.
+        let tampered = ["_25._tcp.mx.tlsa-tampered.test", "TLSA"];
+        let text = dig(env.resolver(), &tampered);
+        assert!(text.contains("status: NOERROR"), "{text}");
+        let cd = env.broken_resolver(BrokenResolver::IgnoresCd).unwrap();
+        pids.push(cd.pid());
+        let text = dig(cd.address(), &[".", "DNSKEY"]);
+        assert!(
+            text.contains("status: NOERROR") && has_rrsig(&text),
+            "{text}"
+        );
+        assert!(!flags(&text).contains(&"cd".to_owned()), "{text}");
+        let text = dig(cd.address(), &tampered);
+        assert!(text.contains("status: SERVFAIL"), "{text}");
+        assert_eq!(cd.queries().len(), 2);
         for pid in &pids {
             assert!(Path::new(&format!("/proc/{pid}")).exists(), "{pid}");
         }
