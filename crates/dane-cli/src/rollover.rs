@@ -25,6 +25,7 @@ use crate::checkopts::{LookupOpts, ProbeOpts};
 use crate::probe::StartTls;
 use crate::rollover_files as files;
 use crate::rollover_update::{self as update, UpdateOpts, UpdateReport};
+use crate::verify::{ProbeTargetOpts, TargetOpts};
 use crate::{Context, Exit, clock, term};
 
 /// `dane rollover`
@@ -105,23 +106,9 @@ pub struct StatusArgs {
     /// The next key (its `3 1 1` record is looked for).
     #[arg(long, value_name = "FILE")]
     pub next_key: PathBuf,
-    /// The service, as `dane verify --service`: smtp (MX hosts, RFC 7672), submission,
-    /// smtps, imap, imaps, pop3, pop3s, xmpp-client, xmpp-server (SRV when published,
-    /// RFC 7673), https.
-    #[arg(
-        long,
-        value_name = "S",
-        default_value = "smtp",
-        conflicts_with = "port"
-    )]
-    pub service: String,
-    /// A port instead of a named service: DOMAIN itself (or --host) at `_N._tcp` (no MX or
-    /// SRV indirection; RFC 7671).
-    #[arg(long, value_name = "N")]
-    pub port: Option<u16>,
-    /// Check this host instead of the service's hosts (MX hosts, SRV targets).
-    #[arg(long, value_name = "HOST")]
-    pub host: Option<String>,
+    /// --service, --port, --host, as `dane verify` takes them.
+    #[command(flatten)]
+    pub target: TargetOpts,
     /// The state file (JSON; default NEXT.key.rollover.json beside --next-key).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -161,31 +148,10 @@ pub struct PromoteArgs {
     /// The type of the new next key.
     #[arg(long, value_name = "TYPE", default_value = "p256")]
     pub key_type: String,
-    /// The service, as `dane verify --service` (its hosts, and the dialogue each probe
-    /// speaks): smtp (MX hosts), submission, smtps, imap, imaps, pop3, pop3s, xmpp-client,
-    /// xmpp-server (SRV when published), https.
-    #[arg(
-        long,
-        value_name = "S",
-        default_value = "smtp",
-        conflicts_with = "port"
-    )]
-    pub service: String,
-    /// A port instead of a named service: DOMAIN itself (or --host) at N (RFC 7671).
-    #[arg(long, value_name = "N")]
-    pub port: Option<u16>,
-    /// The dialogue before TLS on --port: smtp, imap, pop3, xmpp-client, xmpp-server, none.
-    #[arg(
-        long,
-        value_enum,
-        value_name = "PROTO",
-        requires = "port",
-        default_value = "none"
-    )]
-    pub starttls: StartTls,
-    /// Check this host instead of the service's hosts (MX hosts, SRV targets).
-    #[arg(long, value_name = "HOST")]
-    pub host: Option<String>,
+    /// --service, --port, --host, --starttls, as `dane verify` takes them (the hosts, and
+    /// the dialogue each probe speaks).
+    #[command(flatten)]
+    pub target: ProbeTargetOpts,
     /// The state file (default NEXT.key.rollover.json beside --next-key): started again
     /// for the new next key, with the retired key's dates.
     #[arg(long, value_name = "FILE")]
@@ -488,8 +454,9 @@ fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
         }
         None => State::new(&next_hex),
     };
-    let service = crate::verify::service_from(&a.service, a.port, StartTls::None)?;
+    let service = a.target.service(StartTls::None)?;
     let host = a
+        .target
         .host
         .as_deref()
         .map(|h| {
@@ -696,10 +663,10 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     // 1. Every address of every host must present the next key, and verify.
     let resolver = Arc::new(a.check.resolver()?);
     let mut options = a.check.options(now);
-    options.host = a.host.clone();
+    options.host = a.target.hosts.host.clone();
     // The service's hosts and, for each, the dialogue `dane verify` speaks (SMTP STARTTLS,
     // IMAP, POP3, XMPP, implicit TLS).
-    let service = crate::verify::service_from(&a.service, a.port, a.starttls)?;
+    let service = a.target.service()?;
     let report = crate::verify::run_engine(
         Arc::new(LiveDns::new(resolver.clone(), now)),
         Arc::new(LiveProber::new(a.check.prober(), now)),
