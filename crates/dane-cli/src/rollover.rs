@@ -263,6 +263,19 @@ struct RecordOut {
     line: String,
 }
 
+/// The lines of a [`rrset::staged`] set at `owner`: the current key's record, the next
+/// key's and the issuer's, in that order.
+fn records_out(owner: &str, set: &[TlsaRecord]) -> Vec<RecordOut> {
+    set.iter()
+        .zip(["current", "next", "issuer"])
+        .map(|(r, role)| RecordOut {
+            role,
+            record: r.to_string(),
+            line: rrset::zone_line(owner, None, r),
+        })
+        .collect()
+}
+
 #[derive(Serialize)]
 struct KeyOut {
     path: String,
@@ -354,31 +367,13 @@ fn stage(a: &StageArgs, ctx: &Context) -> anyhow::Result<Exit> {
     for r in &retire {
         eprintln!("retire: {}", rrset::zone_line(&owner, None, r));
     }
-    let roles = ["current", "next", "issuer"];
-    let records: Vec<RecordOut> = set
-        .iter()
-        .zip(roles)
-        .map(|(r, role)| RecordOut {
-            role,
-            record: r.to_string(),
-            line: rrset::zone_line(&owner, None, r),
-        })
-        .collect();
+    let records = records_out(&owner, &set);
     let mut exit = Exit::Ok;
-    let mut prepared = None;
+    let mut report = None;
     if a.update.update.is_some() {
         let rt = runtime()?;
-        match update::prepare(&a.update, &rt, &owner, &set, &retire)? {
-            update::Plan::None => {}
-            update::Plan::Failed(e) => exit = e,
-            update::Plan::Ready(mut p) => {
-                update::show_diff(&p, a.update.dry_run);
-                if let Some(e) = update::send(&mut p, a.update.dry_run, &rt, ctx.clock.as_secs()) {
-                    exit = e;
-                }
-                prepared = Some(p);
-            }
-        }
+        (exit, report) =
+            update::publish(&a.update, &rt, &owner, &set, &retire, ctx.clock.as_secs())?;
         rt.shutdown_background();
     }
     if a.json {
@@ -393,7 +388,7 @@ fn stage(a: &StageArgs, ctx: &Context) -> anyhow::Result<Exit> {
                 tlsa: rrset::key_record(&next.spki).to_string(),
             },
             records,
-            update: prepared.as_ref().map(|p| &p.report),
+            update: report.as_ref(),
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -617,6 +612,30 @@ struct PromoteOut<'a> {
     updates: Vec<&'a UpdateReport>,
 }
 
+impl<'a> PromoteOut<'a> {
+    /// The document of a run whose check failed: nothing moved, nothing to publish.
+    fn not_promoted(
+        now: rustls_pki_types::UnixTime,
+        domain: &'a str,
+        check: &'a dane_check::rollover::PromoteCheck,
+    ) -> Self {
+        PromoteOut {
+            version: 1,
+            kind: "dane-rollover-promote",
+            at: clock::format_time(now),
+            domain,
+            check,
+            promoted: false,
+            moves: Vec::new(),
+            new_next_key: None,
+            records: Vec::new(),
+            remove: Vec::new(),
+            retire: None,
+            updates: Vec::new(),
+        }
+    }
+}
+
 /// `FILE.retired-20261202T150000Z`.
 fn retired_path(current: &Path, now: rustls_pki_types::UnixTime) -> PathBuf {
     let stamp: String = clock::format_time(now)
@@ -677,20 +696,7 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let check = dane_check::rollover::promote_check(&report, &next);
     if !check.ok {
         if a.json {
-            let out = PromoteOut {
-                version: 1,
-                kind: "dane-rollover-promote",
-                at: clock::format_time(now),
-                domain: &domain,
-                check: &check,
-                promoted: false,
-                moves: Vec::new(),
-                new_next_key: None,
-                records: Vec::new(),
-                remove: Vec::new(),
-                retire: None,
-                updates: Vec::new(),
-            };
+            let out = PromoteOut::not_promoted(now, &domain, &check);
             println!("{}", serde_json::to_string_pretty(&out)?);
         } else {
             println!("not promoted: {}", term::sanitize(&check.reason));
@@ -760,13 +766,7 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
                 ttl = ttl.max(dane_check::rollover::rrset_ttl(&wire, RecordType::TLSA));
             }
         }
-        for (r, role) in wanted.iter().zip(["current", "next"]) {
-            records.push(RecordOut {
-                role,
-                record: r.to_string(),
-                line: rrset::zone_line(&owner, None, r),
-            });
-        }
+        records.extend(records_out(&owner, &wanted));
         owners.push(owner);
     }
     let remove: Vec<String> = owners
@@ -791,35 +791,21 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let mut reports = Vec::new();
     if a.update.update.is_some() {
         for owner in &owners {
-            match update::prepare(
+            let (e, published) = update::publish(
                 &a.update,
                 &rt,
                 owner,
                 &wanted,
                 std::slice::from_ref(&old_record),
-            )? {
-                update::Plan::None => {}
-                update::Plan::Failed(e) => exit = exit.max(e),
-                update::Plan::Ready(mut p) => {
-                    update::show_diff(&p, a.update.dry_run);
-                    if let Some(e) =
-                        update::send(&mut p, a.update.dry_run, &rt, ctx.clock.as_secs())
-                    {
-                        exit = exit.max(e);
-                    }
-                    reports.push(p.report);
-                }
-            }
+                ctx.clock.as_secs(),
+            )?;
+            exit = exit.max(e);
+            reports.extend(published);
         }
     }
     rt.shutdown_background();
     if a.json {
         let out = PromoteOut {
-            version: 1,
-            kind: "dane-rollover-promote",
-            at: clock::format_time(now),
-            domain: &domain,
-            check: &check,
             promoted: true,
             moves,
             new_next_key: Some(KeyOut {
@@ -832,6 +818,7 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
             remove,
             retire: Some(&retire),
             updates: reports.iter().collect(),
+            ..PromoteOut::not_promoted(now, &domain, &check)
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
