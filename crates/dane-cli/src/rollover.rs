@@ -25,6 +25,7 @@ use crate::checkopts::{LookupOpts, ProbeOpts};
 use crate::probe::StartTls;
 use crate::rollover_files as files;
 use crate::rollover_update::{self as update, UpdateOpts, UpdateReport};
+use crate::verify::{ProbeTargetOpts, TargetOpts};
 use crate::{Context, Exit, clock, term};
 
 /// `dane rollover`
@@ -105,23 +106,9 @@ pub struct StatusArgs {
     /// The next key (its `3 1 1` record is looked for).
     #[arg(long, value_name = "FILE")]
     pub next_key: PathBuf,
-    /// The service, as `dane verify --service`: smtp (MX hosts, RFC 7672), submission,
-    /// smtps, imap, imaps, pop3, pop3s, xmpp-client, xmpp-server (SRV when published,
-    /// RFC 7673), https.
-    #[arg(
-        long,
-        value_name = "S",
-        default_value = "smtp",
-        conflicts_with = "port"
-    )]
-    pub service: String,
-    /// A port instead of a named service: DOMAIN itself (or --host) at `_N._tcp` (no MX or
-    /// SRV indirection; RFC 7671).
-    #[arg(long, value_name = "N")]
-    pub port: Option<u16>,
-    /// Check this host instead of the service's hosts (MX hosts, SRV targets).
-    #[arg(long, value_name = "HOST")]
-    pub host: Option<String>,
+    /// --service, --port, --host, as `dane verify` takes them.
+    #[command(flatten)]
+    pub target: TargetOpts,
     /// The state file (JSON; default NEXT.key.rollover.json beside --next-key).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -161,31 +148,10 @@ pub struct PromoteArgs {
     /// The type of the new next key.
     #[arg(long, value_name = "TYPE", default_value = "p256")]
     pub key_type: String,
-    /// The service, as `dane verify --service` (its hosts, and the dialogue each probe
-    /// speaks): smtp (MX hosts), submission, smtps, imap, imaps, pop3, pop3s, xmpp-client,
-    /// xmpp-server (SRV when published), https.
-    #[arg(
-        long,
-        value_name = "S",
-        default_value = "smtp",
-        conflicts_with = "port"
-    )]
-    pub service: String,
-    /// A port instead of a named service: DOMAIN itself (or --host) at N (RFC 7671).
-    #[arg(long, value_name = "N")]
-    pub port: Option<u16>,
-    /// The dialogue before TLS on --port: smtp, imap, pop3, xmpp-client, xmpp-server, none.
-    #[arg(
-        long,
-        value_enum,
-        value_name = "PROTO",
-        requires = "port",
-        default_value = "none"
-    )]
-    pub starttls: StartTls,
-    /// Check this host instead of the service's hosts (MX hosts, SRV targets).
-    #[arg(long, value_name = "HOST")]
-    pub host: Option<String>,
+    /// --service, --port, --host, --starttls, as `dane verify` takes them (the hosts, and
+    /// the dialogue each probe speaks).
+    #[command(flatten)]
+    pub target: ProbeTargetOpts,
     /// The state file (default NEXT.key.rollover.json beside --next-key): started again
     /// for the new next key, with the retired key's dates.
     #[arg(long, value_name = "FILE")]
@@ -297,6 +263,19 @@ struct RecordOut {
     line: String,
 }
 
+/// The lines of a [`rrset::staged`] set at `owner`: the current key's record, the next
+/// key's and the issuer's, in that order.
+fn records_out(owner: &str, set: &[TlsaRecord]) -> Vec<RecordOut> {
+    set.iter()
+        .zip(["current", "next", "issuer"])
+        .map(|(r, role)| RecordOut {
+            role,
+            record: r.to_string(),
+            line: rrset::zone_line(owner, None, r),
+        })
+        .collect()
+}
+
 #[derive(Serialize)]
 struct KeyOut {
     path: String,
@@ -388,31 +367,13 @@ fn stage(a: &StageArgs, ctx: &Context) -> anyhow::Result<Exit> {
     for r in &retire {
         eprintln!("retire: {}", rrset::zone_line(&owner, None, r));
     }
-    let roles = ["current", "next", "issuer"];
-    let records: Vec<RecordOut> = set
-        .iter()
-        .zip(roles)
-        .map(|(r, role)| RecordOut {
-            role,
-            record: r.to_string(),
-            line: rrset::zone_line(&owner, None, r),
-        })
-        .collect();
+    let records = records_out(&owner, &set);
     let mut exit = Exit::Ok;
-    let mut prepared = None;
+    let mut report = None;
     if a.update.update.is_some() {
         let rt = runtime()?;
-        match update::prepare(&a.update, &rt, &owner, &set, &retire)? {
-            update::Plan::None => {}
-            update::Plan::Failed(e) => exit = e,
-            update::Plan::Ready(mut p) => {
-                update::show_diff(&p, a.update.dry_run);
-                if let Some(e) = update::send(&mut p, a.update.dry_run, &rt, ctx.clock.as_secs()) {
-                    exit = e;
-                }
-                prepared = Some(p);
-            }
-        }
+        (exit, report) =
+            update::publish(&a.update, &rt, &owner, &set, &retire, ctx.clock.as_secs())?;
         rt.shutdown_background();
     }
     if a.json {
@@ -427,7 +388,7 @@ fn stage(a: &StageArgs, ctx: &Context) -> anyhow::Result<Exit> {
                 tlsa: rrset::key_record(&next.spki).to_string(),
             },
             records,
-            update: prepared.as_ref().map(|p| &p.report),
+            update: report.as_ref(),
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -488,8 +449,9 @@ fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
         }
         None => State::new(&next_hex),
     };
-    let service = crate::verify::service_from(&a.service, a.port, StartTls::None)?;
+    let service = a.target.service(StartTls::None)?;
     let host = a
+        .target
         .host
         .as_deref()
         .map(|h| {
@@ -650,6 +612,30 @@ struct PromoteOut<'a> {
     updates: Vec<&'a UpdateReport>,
 }
 
+impl<'a> PromoteOut<'a> {
+    /// The document of a run whose check failed: nothing moved, nothing to publish.
+    fn not_promoted(
+        now: rustls_pki_types::UnixTime,
+        domain: &'a str,
+        check: &'a dane_check::rollover::PromoteCheck,
+    ) -> Self {
+        PromoteOut {
+            version: 1,
+            kind: "dane-rollover-promote",
+            at: clock::format_time(now),
+            domain,
+            check,
+            promoted: false,
+            moves: Vec::new(),
+            new_next_key: None,
+            records: Vec::new(),
+            remove: Vec::new(),
+            retire: None,
+            updates: Vec::new(),
+        }
+    }
+}
+
 /// `FILE.retired-20261202T150000Z`.
 fn retired_path(current: &Path, now: rustls_pki_types::UnixTime) -> PathBuf {
     let stamp: String = clock::format_time(now)
@@ -696,10 +682,10 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     // 1. Every address of every host must present the next key, and verify.
     let resolver = Arc::new(a.check.resolver()?);
     let mut options = a.check.options(now);
-    options.host = a.host.clone();
+    options.host = a.target.hosts.host.clone();
     // The service's hosts and, for each, the dialogue `dane verify` speaks (SMTP STARTTLS,
     // IMAP, POP3, XMPP, implicit TLS).
-    let service = crate::verify::service_from(&a.service, a.port, a.starttls)?;
+    let service = a.target.service()?;
     let report = crate::verify::run_engine(
         Arc::new(LiveDns::new(resolver.clone(), now)),
         Arc::new(LiveProber::new(a.check.prober(), now)),
@@ -710,20 +696,7 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let check = dane_check::rollover::promote_check(&report, &next);
     if !check.ok {
         if a.json {
-            let out = PromoteOut {
-                version: 1,
-                kind: "dane-rollover-promote",
-                at: clock::format_time(now),
-                domain: &domain,
-                check: &check,
-                promoted: false,
-                moves: Vec::new(),
-                new_next_key: None,
-                records: Vec::new(),
-                remove: Vec::new(),
-                retire: None,
-                updates: Vec::new(),
-            };
+            let out = PromoteOut::not_promoted(now, &domain, &check);
             println!("{}", serde_json::to_string_pretty(&out)?);
         } else {
             println!("not promoted: {}", term::sanitize(&check.reason));
@@ -793,13 +766,7 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
                 ttl = ttl.max(dane_check::rollover::rrset_ttl(&wire, RecordType::TLSA));
             }
         }
-        for (r, role) in wanted.iter().zip(["current", "next"]) {
-            records.push(RecordOut {
-                role,
-                record: r.to_string(),
-                line: rrset::zone_line(&owner, None, r),
-            });
-        }
+        records.extend(records_out(&owner, &wanted));
         owners.push(owner);
     }
     let remove: Vec<String> = owners
@@ -824,35 +791,21 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let mut reports = Vec::new();
     if a.update.update.is_some() {
         for owner in &owners {
-            match update::prepare(
+            let (e, published) = update::publish(
                 &a.update,
                 &rt,
                 owner,
                 &wanted,
                 std::slice::from_ref(&old_record),
-            )? {
-                update::Plan::None => {}
-                update::Plan::Failed(e) => exit = exit.max(e),
-                update::Plan::Ready(mut p) => {
-                    update::show_diff(&p, a.update.dry_run);
-                    if let Some(e) =
-                        update::send(&mut p, a.update.dry_run, &rt, ctx.clock.as_secs())
-                    {
-                        exit = exit.max(e);
-                    }
-                    reports.push(p.report);
-                }
-            }
+                ctx.clock.as_secs(),
+            )?;
+            exit = exit.max(e);
+            reports.extend(published);
         }
     }
     rt.shutdown_background();
     if a.json {
         let out = PromoteOut {
-            version: 1,
-            kind: "dane-rollover-promote",
-            at: clock::format_time(now),
-            domain: &domain,
-            check: &check,
             promoted: true,
             moves,
             new_next_key: Some(KeyOut {
@@ -865,6 +818,7 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
             remove,
             retire: Some(&retire),
             updates: reports.iter().collect(),
+            ..PromoteOut::not_promoted(now, &domain, &check)
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {

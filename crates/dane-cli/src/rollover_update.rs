@@ -59,7 +59,7 @@ pub struct UpdateReport {
 }
 
 /// A prepared update: the change and its report.
-pub struct Prepared {
+struct Prepared {
     server: std::net::SocketAddr,
     key: TsigKey,
     change: RrsetChange,
@@ -73,7 +73,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// What [`prepare`] gives: nothing to do (no `--update`), a change ready to show and send,
 /// or a failure already reported on stderr with its exit code (the primary could not be
 /// read: indeterminate).
-pub enum Plan {
+enum Plan {
     /// No `--update`.
     None,
     /// Ready.
@@ -82,9 +82,31 @@ pub enum Plan {
     Failed(Exit),
 }
 
+/// Publishes one owner's RRset: reads it from the primary and works out the change (as
+/// [`prepare`]), shows the diff and sends it (as [`send`]). Gives the exit code a failure
+/// maps to ([`Exit::Ok`] when none) and the report, when an update was prepared.
+pub fn publish(
+    opts: &UpdateOpts,
+    runtime: &tokio::runtime::Runtime,
+    owner: &str,
+    wanted: &[TlsaRecord],
+    retire: &[TlsaRecord],
+    time: u64,
+) -> anyhow::Result<(Exit, Option<UpdateReport>)> {
+    Ok(match prepare(opts, runtime, owner, wanted, retire)? {
+        Plan::None => (Exit::Ok, None),
+        Plan::Failed(e) => (e, None),
+        Plan::Ready(mut p) => {
+            show_diff(&p, opts.dry_run);
+            let exit = send(&mut p, opts.dry_run, runtime, time).unwrap_or(Exit::Ok);
+            (exit, Some(p.report))
+        }
+    })
+}
+
 /// Reads the RRset at `owner` from the primary and works out the change that gives it every
 /// record of `wanted` and none of `retire`.
-pub fn prepare(
+fn prepare(
     opts: &UpdateOpts,
     runtime: &tokio::runtime::Runtime,
     owner: &str,
@@ -159,7 +181,7 @@ pub fn prepare(
 }
 
 /// Prints the diff on stderr (before anything is sent).
-pub fn show_diff(p: &Prepared, dry_run: bool) {
+fn show_diff(p: &Prepared, dry_run: bool) {
     let r = &p.report;
     eprintln!(
         "update of {} at {} (zone {}){}:",
@@ -181,7 +203,7 @@ pub fn show_diff(p: &Prepared, dry_run: bool) {
 
 /// Sends the update (unless a dry run or nothing changes) with the wall clock `time` for
 /// TSIG; the exit code a failure maps to.
-pub fn send(
+fn send(
     p: &mut Prepared,
     dry_run: bool,
     runtime: &tokio::runtime::Runtime,

@@ -55,30 +55,9 @@ pub struct Args {
     /// The domain: the next-hop mail domain for SMTP, the service domain otherwise.
     #[arg(value_name = "DOMAIN", required_unless_present = "evidence")]
     pub domain: Option<String>,
-    /// The service: smtp (MX hosts, RFC 7672), submission, smtps, imap, imaps, pop3, pop3s,
-    /// xmpp-client, xmpp-server (SRV when published, RFC 7673), https.
-    #[arg(
-        long,
-        value_name = "S",
-        default_value = "smtp",
-        conflicts_with = "port"
-    )]
-    pub service: String,
-    /// A port instead of a named service (no MX or SRV indirection; RFC 7671).
-    #[arg(long, value_name = "N")]
-    pub port: Option<u16>,
-    /// The dialogue before TLS on --port: smtp, imap, pop3, xmpp-client, xmpp-server, none.
-    #[arg(
-        long,
-        value_enum,
-        value_name = "PROTO",
-        requires = "port",
-        default_value = "none"
-    )]
-    pub starttls: StartTls,
-    /// Check this one host instead of the domain's MX hosts.
-    #[arg(long, value_name = "NAME")]
-    pub host: Option<String>,
+    /// --service, --port, --host, --starttls (shared with `dane rollover promote`).
+    #[command(flatten)]
+    pub target: ProbeTargetOpts,
     /// Output: text, json (schema in the README), nagios (a monitoring plugin: one status
     /// line with perfdata, exit 0/1/2/3), openmetrics (Prometheus textfile collector).
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
@@ -113,33 +92,76 @@ pub struct Args {
     pub check: CheckOpts,
 }
 
-/// The service `dane verify` checks, from `--service` or `--port`/`--starttls`.
-pub fn service(args: &Args) -> anyhow::Result<Service> {
-    service_from(&args.service, args.port, args.starttls)
+/// Which hosts a run checks: `--service`, `--port`, `--host`, flattened into `dane verify`
+/// (through [`ProbeTargetOpts`]) and `dane rollover status` (which probes nothing, so it
+/// takes no `--starttls`).
+#[derive(Debug, ClapArgs)]
+pub struct TargetOpts {
+    /// The service: smtp (MX hosts, RFC 7672), submission, smtps, imap, imaps, pop3, pop3s,
+    /// xmpp-client, xmpp-server (SRV when published, RFC 7673), https.
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "smtp",
+        conflicts_with = "port"
+    )]
+    pub service: String,
+    /// A port instead of a named service: DOMAIN itself (or --host) at N, no MX or SRV
+    /// indirection (RFC 7671).
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Check this one host instead of the domain's hosts (its MX hosts for smtp, its SRV
+    /// targets or itself otherwise).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
 }
 
-/// The service named by `--service NAME`, or `--port N` with the `--starttls` dialogue
-/// (no MX or SRV indirection); shared with `dane rollover`.
-pub(crate) fn service_from(
-    name: &str,
-    port: Option<u16>,
-    starttls: StartTls,
-) -> anyhow::Result<Service> {
-    if let Some(port) = port {
-        let protocol = starttls.protocol(port);
-        return Ok(dane_check::service::custom(port, protocol));
+/// [`TargetOpts`] and the dialogue the probes speak on `--port`: `dane verify` and
+/// `dane rollover promote`.
+#[derive(Debug, ClapArgs)]
+pub struct ProbeTargetOpts {
+    /// --service, --port, --host.
+    #[command(flatten)]
+    pub hosts: TargetOpts,
+    /// The dialogue before TLS on --port: smtp, imap, pop3, xmpp-client, xmpp-server, none.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "PROTO",
+        requires = "port",
+        default_value = "none"
+    )]
+    pub starttls: StartTls,
+}
+
+impl TargetOpts {
+    /// The service named by `--service NAME`, or `--port N` with the `starttls` dialogue
+    /// (no MX or SRV indirection).
+    pub fn service(&self, starttls: StartTls) -> anyhow::Result<Service> {
+        if let Some(port) = self.port {
+            let protocol = starttls.protocol(port);
+            return Ok(dane_check::service::custom(port, protocol));
+        }
+        let name = &self.service;
+        dane_check::service::by_name(name).ok_or_else(|| {
+            let names: Vec<&str> = dane_check::service::SERVICES
+                .iter()
+                .map(|s| s.name)
+                .collect();
+            anyhow::anyhow!(
+                "--service {:?}: unknown service (one of {}; or --port N --starttls PROTO)",
+                term::sanitize(name),
+                names.join(", ")
+            )
+        })
     }
-    dane_check::service::by_name(name).ok_or_else(|| {
-        let names: Vec<&str> = dane_check::service::SERVICES
-            .iter()
-            .map(|s| s.name)
-            .collect();
-        anyhow::anyhow!(
-            "--service {:?}: unknown service (one of {}; or --port N --starttls PROTO)",
-            term::sanitize(name),
-            names.join(", ")
-        )
-    })
+}
+
+impl ProbeTargetOpts {
+    /// The service of `--service`, or of `--port` with the `--starttls` dialogue.
+    pub fn service(&self) -> anyhow::Result<Service> {
+        self.hosts.service(self.starttls)
+    }
 }
 
 /// Runs `dane verify`.
@@ -154,7 +176,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
 
 fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     args.check.validate()?;
-    if let Some(host) = &args.host {
+    if let Some(host) = &args.target.hosts.host {
         dane_tlsa::normalize_host(host)
             .with_context(|| format!("--host {:?}", term::sanitize(host)))?;
     }
@@ -165,7 +187,7 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         bail!("DOMAIN is required (or --evidence FILE)");
     };
     let now = ctx.now(args.check.net.at.as_deref())?;
-    let service = service(args)?;
+    let service = args.target.service()?;
     let domain = dane_tlsa::normalize_host(domain_arg)
         .with_context(|| format!("DOMAIN {:?}", term::sanitize(domain_arg)))?;
     let options = options(args, now)?;
@@ -199,7 +221,7 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             service: service.name.into(),
             port: custom.then_some(service.port),
             protocol: custom.then(|| service.protocol.name().to_owned()),
-            host: args.host.clone(),
+            host: args.target.hosts.host.clone(),
             at: now.as_secs(),
             anchors: anchors_text,
             dns: dns_items,
@@ -217,7 +239,7 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
 /// The engine options every run takes from the arguments.
 fn options(args: &Args, now: rustls_pki_types::UnixTime) -> anyhow::Result<Options> {
     let mut options = args.check.options(now);
-    options.host = args.host.clone();
+    options.host = args.target.hosts.host.clone();
     options.candidate = load_candidate(args)?;
     options.tlsa_override = load_tlsa_override(args)?;
     Ok(options)

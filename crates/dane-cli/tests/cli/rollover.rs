@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::common::{fixture, root, run, run_command};
+use crate::common::{Run, fixture, root, run, run_command};
 
 fn dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("dane-cli-rollover-{tag}-{}", std::process::id()));
@@ -44,6 +44,27 @@ fn openssl_reads(key: &Path) -> String {
         out.stderr
     );
     out.stdout.lines().next().unwrap_or_default().to_owned()
+}
+
+/// `out` is refused as bad input (exit 2) with a message that says `says`.
+#[track_caller]
+fn assert_refused(out: &Run, says: &str) {
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains(says), "{}", out.stderr);
+}
+
+/// Runs `dane rollover stage --key KEY --name mx.example.test` with `extra`.
+fn stage(key: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "rollover",
+        "stage",
+        "--key",
+        key,
+        "--name",
+        "mx.example.test",
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
 }
 
 #[test]
@@ -84,31 +105,14 @@ fn stage_creates_the_next_key_and_prints_current_next_and_issuer() {
 
     // Again without --next-key: the default path exists, so it refuses (exit 2), and the
     // key is unchanged.
-    let again = run(&[
-        "rollover",
-        "stage",
-        "--key",
-        &s(&cur),
-        "--name",
-        "mx.example.test",
-    ]);
-    assert_eq!(again.code, 2, "{}", again.stderr);
-    assert!(again.stderr.contains("exists already"), "{}", again.stderr);
+    let again = stage(&s(&cur), &[]);
+    assert_refused(&again, "exists already");
     assert_eq!(again.stderr.lines().count(), 1, "{}", again.stderr);
     assert!(again.stdout.is_empty());
     assert_eq!(std::fs::read_to_string(&next).unwrap(), pem);
 
     // With --next-key naming it: used, never overwritten, the same records.
-    let reuse = run(&[
-        "rollover",
-        "stage",
-        "--key",
-        &s(&cur),
-        "--name",
-        "mx.example.test",
-        "--next-key",
-        &s(&next),
-    ]);
+    let reuse = stage(&s(&cur), &["--next-key", &s(&next)]);
     assert_eq!(reuse.code, 0, "{}", reuse.stderr);
     assert_eq!(reuse.stdout.lines().collect::<Vec<_>>(), lines[..2]);
     assert_eq!(std::fs::read_to_string(&next).unwrap(), pem);
@@ -151,21 +155,18 @@ fn stage_json_and_every_key_type() {
     ] {
         let next = d.join(format!("{kind}.key"));
         let cert = fixture("pki/leaf-rsa.pem");
-        let out = run(&[
-            "rollover",
-            "stage",
+        // The same certificate, name and port for `stage` and for `tlsa generate`.
+        let target = [
             "--cert",
-            &cert,
+            cert.as_str(),
             "--name",
             "mx1.example.test",
             "--port",
             "587",
-            "--next-key",
-            &s(&next),
-            "--key-type",
-            kind,
-            "--json",
-        ]);
+        ];
+        let next_path = s(&next);
+        let extra = ["--next-key", &next_path, "--key-type", kind, "--json"];
+        let out = run(&[&["rollover", "stage"][..], &target, &extra].concat());
         assert_eq!(out.code, 0, "{kind}: {}", out.stderr);
         let doc: StageDoc = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!((doc.version, doc.kind.as_str()), (1, "dane-rollover-stage"));
@@ -178,57 +179,30 @@ fn stage_json_and_every_key_type() {
         assert_eq!(roles, ["current", "next"]);
         assert_eq!(doc.records[1].record, doc.next_key.tlsa);
         // The current record is the certificate's key's.
-        let want = run(&[
-            "tlsa",
-            "generate",
-            "--cert",
-            &cert,
-            "--name",
-            "mx1.example.test",
-            "--port",
-            "587",
-        ]);
+        let want = run(&[&["tlsa", "generate"][..], &target].concat());
         assert_eq!(doc.records[0].line, want.stdout.trim());
         assert!(openssl_reads(&next).contains(openssl_says), "{kind}");
     }
-    let bad = run(&[
-        "rollover",
-        "stage",
-        "--key",
+    let bad = stage(
         &fixture("pki/leaf-ec.key"),
-        "--name",
-        "mx.example.test",
-        "--next-key",
-        &s(&d.join("x.key")),
-        "--key-type",
-        "dsa",
-    ]);
-    assert_eq!(bad.code, 2);
-    assert!(bad.stderr.contains("--key-type \"dsa\""), "{}", bad.stderr);
+        &["--next-key", &s(&d.join("x.key")), "--key-type", "dsa"],
+    );
+    assert_refused(&bad, "--key-type \"dsa\"");
     assert!(!d.join("x.key").exists());
     // The next key may not be the current one.
-    let same = run(&[
-        "rollover",
-        "stage",
-        "--key",
+    let same = stage(
         &fixture("pki/leaf-ec.key"),
-        "--name",
-        "mx.example.test",
-        "--next-key",
-        &fixture("pki/leaf-ec.key"),
-    ]);
-    assert_eq!(same.code, 2);
-    assert!(
-        same.stderr.contains("is the current key"),
-        "{}",
-        same.stderr
+        &["--next-key", &fixture("pki/leaf-ec.key")],
     );
+    assert_refused(&same, "is the current key");
     std::fs::remove_dir_all(d).unwrap();
 }
 
-/// `status` flags that keep it on loopback: a resolver that is not there, no iteration.
-fn offline<'a>(state: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec![
+/// Runs `dane rollover status` for the fixture next key with the state file `state` and
+/// `extra`, kept on loopback: a resolver that is not there, no iteration.
+fn status_offline(state: &str, extra: &[&str]) -> Run {
+    let next = fixture("pki/next.key");
+    let mut args = vec![
         "rollover",
         "status",
         "example.test",
@@ -241,28 +215,25 @@ fn offline<'a>(state: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         "1",
         "--state",
         state,
+        "--next-key",
+        &next,
     ];
-    v.extend_from_slice(extra);
-    v
+    args.extend_from_slice(extra);
+    run(&args)
 }
 
 #[test]
 fn status_state_file_corrupt_or_unwritable_is_a_clear_error_and_nothing_is_lost() {
     let d = dir("state");
-    let next = fixture("pki/next.key");
     let state = d.join("state.json");
     std::fs::write(
         &state,
         "{\"kind\": \"dane-rollover-state\", \"version\": 1, trunc",
     )
     .unwrap();
-    let st = s(&state);
-    let mut args = offline(&st, &[]);
-    args.extend(["--next-key", &next]);
-    let out = run(&args);
-    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let out = status_offline(&s(&state), &[]);
+    assert_refused(&out, "corrupt state file");
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert!(out.stderr.contains("corrupt state file"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
     assert_eq!(
         std::fs::read_to_string(&state).unwrap(),
@@ -271,11 +242,8 @@ fn status_state_file_corrupt_or_unwritable_is_a_clear_error_and_nothing_is_lost(
     );
     // A state file in a directory that does not exist cannot be written: exit 2.
     let missing = s(&d.join("no-such-dir").join("state.json"));
-    let mut args = offline(&missing, &[]);
-    args.extend(["--next-key", &next]);
-    let out = run(&args);
-    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("cannot write"), "{}", out.stderr);
+    let out = status_offline(&missing, &[]);
+    assert_refused(&out, "cannot write");
     std::fs::remove_dir_all(d).unwrap();
 }
 
@@ -291,11 +259,8 @@ struct StatusDoc {
 #[test]
 fn status_without_a_usable_resolver_is_indeterminate_and_check_only_is_one_line() {
     let d = dir("check-only");
-    let next = fixture("pki/next.key");
     let state = s(&d.join("state.json"));
-    let mut args = offline(&state, &["--check-only"]);
-    args.extend(["--next-key", &next]);
-    let out = run(&args);
+    let out = status_offline(&state, &["--check-only"]);
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
     assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
     // As `dane verify` says it: the resolver's problem, once, not a verdict on a host.
@@ -313,9 +278,7 @@ fn status_without_a_usable_resolver_is_indeterminate_and_check_only_is_one_line(
         v["next_key"],
         "1D4A16FDF4599E5D4CEE2C7739FEABA7F17786585F6A45F1C8F858E89EFCB5F8"
     );
-    let mut args = offline(&state, &["--json"]);
-    args.extend(["--next-key", &next]);
-    let out = run(&args);
+    let out = status_offline(&state, &["--json"]);
     assert_eq!(out.code, 3);
     let doc: StatusDoc = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(
@@ -325,17 +288,8 @@ fn status_without_a_usable_resolver_is_indeterminate_and_check_only_is_one_line(
     assert_eq!(doc.readiness, "indeterminate");
     assert!(doc.reason.contains("127.0.0.1:9"), "{}", doc.reason);
     assert!(doc.hosts.is_empty(), "{:?}", doc.hosts);
-    let bad_margin = {
-        let mut a = offline(&state, &["--margin", "soon"]);
-        a.extend(["--next-key", &next]);
-        run(&a)
-    };
-    assert_eq!(bad_margin.code, 2);
-    assert!(
-        bad_margin.stderr.contains("--margin \"soon\""),
-        "{}",
-        bad_margin.stderr
-    );
+    let bad_margin = status_offline(&state, &["--margin", "soon"]);
+    assert_refused(&bad_margin, "--margin \"soon\"");
     std::fs::remove_dir_all(d).unwrap();
 }
 
@@ -369,8 +323,7 @@ fn promote_refuses_before_moving_anything() {
     std::fs::write(&exists, "taken").unwrap();
     let args = base(&["--new-next-key", &s(&exists)]);
     let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("exists already"), "{}", out.stderr);
+    assert_refused(&out, "exists already");
     // No server presents the next key (there is none to probe): refused, exit 1.
     let args = base(&[]);
     let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
@@ -394,34 +347,21 @@ fn update_with_a_bad_tsig_key_file_is_refused_before_sending() {
     let d = dir("tsig");
     let key = d.join("bad.tsig");
     std::fs::write(&key, "key \"k\" { algorithm hmac-sha256; };\n").unwrap();
-    let out = run(&[
-        "rollover",
-        "stage",
-        "--key",
+    let out = stage(
         &fixture("pki/leaf-ec.key"),
-        "--name",
-        "mx.example.test",
-        "--next-key",
-        &fixture("pki/next.key"),
-        "--update",
-        "127.0.0.1:9",
-        "--tsig-key",
-        &s(&key),
-        "--dry-run",
-    ]);
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("has no secret"), "{}", out.stderr);
+        &[
+            "--next-key",
+            &fixture("pki/next.key"),
+            "--update",
+            "127.0.0.1:9",
+            "--tsig-key",
+            &s(&key),
+            "--dry-run",
+        ],
+    );
+    assert_refused(&out, "has no secret");
     // --tsig-key without --update is a usage error.
-    let out = run(&[
-        "rollover",
-        "stage",
-        "--key",
-        &fixture("pki/leaf-ec.key"),
-        "--name",
-        "mx.example.test",
-        "--tsig-key",
-        &s(&key),
-    ]);
+    let out = stage(&fixture("pki/leaf-ec.key"), &["--tsig-key", &s(&key)]);
     assert_eq!(out.code, 2);
     std::fs::remove_dir_all(d).unwrap();
 }
@@ -549,8 +489,7 @@ fn status_and_promote_help_offer_no_verify_policy_flags() {
         }
         // Refused by clap as unknown, exit 2, one clear line.
         let out = run(&["rollover", sub, "example.test", "--strict"]);
-        assert_eq!(out.code, 2, "{}", out.stderr);
-        assert!(out.stderr.contains("--strict"), "{}", out.stderr);
+        assert_refused(&out, "--strict");
     }
     assert!(
         run(&["rollover", "promote", "--help"])
@@ -573,27 +512,16 @@ fn status_and_promote_help_offer_no_verify_policy_flags() {
 #[test]
 fn status_service_is_checked_like_verify() {
     let d = dir("service");
-    let next = fixture("pki/next.key");
     let state = s(&d.join("state.json"));
-    let mut args = offline(&state, &["--service", "gopher"]);
-    args.extend(["--next-key", &next]);
-    let out = run(&args);
-    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr
-            .contains("--service \"gopher\": unknown service (one of smtp, submission"),
-        "{}",
-        out.stderr
+    let out = status_offline(&state, &["--service", "gopher"]);
+    assert_refused(
+        &out,
+        "--service \"gopher\": unknown service (one of smtp, submission",
     );
-    let mut args = offline(&state, &["--service", "imaps", "--port", "993"]);
-    args.extend(["--next-key", &next]);
-    let out = run(&args);
-    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("--port"), "{}", out.stderr);
+    let out = status_offline(&state, &["--service", "imaps", "--port", "993"]);
+    assert_refused(&out, "--port");
     // A known service runs (and, with no resolver, is indeterminate).
-    let mut args = offline(&state, &["--service", "xmpp-client", "--json"]);
-    args.extend(["--next-key", &next]);
-    let out = run(&args);
+    let out = status_offline(&state, &["--service", "xmpp-client", "--json"]);
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
     std::fs::remove_dir_all(d).unwrap();
 }
