@@ -450,16 +450,8 @@ fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
         None => State::new(&next_hex),
     };
     let service = a.target.service(StartTls::None)?;
-    let host = a
-        .target
-        .host
-        .as_deref()
-        .map(|h| {
-            dane_tlsa::normalize_host(h).with_context(|| format!("--host {:?}", term::sanitize(h)))
-        })
-        .transpose()?;
     let mut options = a.check.options(now);
-    options.host = host;
+    options.host = a.target.host()?;
     let resolver = Arc::new(a.check.resolver()?);
     let dns = LiveDns::new(resolver.clone(), now);
     let rt = runtime()?;
@@ -656,6 +648,7 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let kind = key_type(&a.key_type)?;
     let domain = dane_tlsa::normalize_host(&a.domain)
         .with_context(|| format!("DOMAIN {:?}", term::sanitize(&a.domain)))?;
+    let host = a.target.hosts.host()?;
     let current = files::read_key("--key", &a.key)?;
     let next = files::read_key("--next-key", &a.next_key)?;
     if current == next {
@@ -682,7 +675,7 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     // 1. Every address of every host must present the next key, and verify.
     let resolver = Arc::new(a.check.resolver()?);
     let mut options = a.check.options(now);
-    options.host = a.target.hosts.host.clone();
+    options.host = host;
     // The service's hosts and, for each, the dialogue `dane verify` speaks (SMTP STARTTLS,
     // IMAP, POP3, XMPP, implicit TLS).
     let service = a.target.service()?;

@@ -135,6 +135,18 @@ pub struct ProbeTargetOpts {
 }
 
 impl TargetOpts {
+    /// `--host`, normalised (IDNA A-label, lower case, no final dot) as DOMAIN is, or a
+    /// one-line error naming it.
+    pub fn host(&self) -> anyhow::Result<Option<String>> {
+        self.host
+            .as_deref()
+            .map(|h| {
+                dane_tlsa::normalize_host(h)
+                    .with_context(|| format!("--host {:?}", term::sanitize(h)))
+            })
+            .transpose()
+    }
+
     /// The service named by `--service NAME`, or `--port N` with the `starttls` dialogue
     /// (no MX or SRV indirection).
     pub fn service(&self, starttls: StartTls) -> anyhow::Result<Service> {
@@ -176,10 +188,8 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
 
 fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     args.check.validate()?;
-    if let Some(host) = &args.target.hosts.host {
-        dane_tlsa::normalize_host(host)
-            .with_context(|| format!("--host {:?}", term::sanitize(host)))?;
-    }
+    // A bad --host is refused before anything else, a replay included.
+    args.target.hosts.host()?;
     if let Some(path) = &args.evidence {
         return replay(args, ctx, path);
     }
@@ -239,7 +249,7 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
 /// The engine options every run takes from the arguments.
 fn options(args: &Args, now: rustls_pki_types::UnixTime) -> anyhow::Result<Options> {
     let mut options = args.check.options(now);
-    options.host = args.target.hosts.host.clone();
+    options.host = args.target.hosts.host()?;
     options.candidate = load_candidate(args)?;
     options.tlsa_override = load_tlsa_override(args)?;
     Ok(options)

@@ -324,6 +324,12 @@ fn promote_refuses_before_moving_anything() {
     let args = base(&["--new-next-key", &s(&exists)]);
     let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_refused(&out, "exists already");
+    // A bad --host is bad input, named, before anything is read or asked.
+    let mut args = base(&[]);
+    let host = args.iter().position(|a| a == "mx.example.test").unwrap();
+    args[host] = "mx..example.test".into();
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_refused(&out, "--host \"mx..example.test\"");
     // No server presents the next key (there is none to probe): refused, exit 1.
     let args = base(&[]);
     let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
@@ -520,6 +526,19 @@ fn status_service_is_checked_like_verify() {
     );
     let out = status_offline(&state, &["--service", "imaps", "--port", "993"]);
     assert_refused(&out, "--port");
+    let next = fixture("pki/next.key");
+    let out = run(&[
+        "rollover",
+        "status",
+        "example.test",
+        "--host",
+        "mx..example.test",
+        "--next-key",
+        &next,
+        "--state",
+        &state,
+    ]);
+    assert_refused(&out, "--host \"mx..example.test\"");
     // A known service runs (and, with no resolver, is indeterminate).
     let out = status_offline(&state, &["--service", "xmpp-client", "--json"]);
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);

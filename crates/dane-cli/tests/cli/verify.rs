@@ -291,6 +291,10 @@ fn bad_input_is_one_line_exit_2_and_nothing_on_stdout() {
         ),
         (vec!["verify", "exa mple.test"], "DOMAIN"),
         (
+            vec!["verify", "example.test", "--host", "mx..example.test"],
+            "--host \"mx..example.test\"",
+        ),
+        (
             vec!["verify", "example.test", "--timeout", "0"],
             "--timeout",
         ),
