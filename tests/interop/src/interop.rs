@@ -884,6 +884,21 @@ impl Interop {
         Ok(cmd)
     }
 
+    /// Runs [`Interop::posttls_finger`] with `args` (the destination, and `-a ipv4|ipv6`);
+    /// its log, stdout then stderr, for [`posttls_finger_outcome`].
+    pub fn posttls_finger_log(&self, args: &[&str]) -> Result<String, Error> {
+        let out = self
+            .posttls_finger()?
+            .args(args)
+            .output()
+            .map_err(io("running posttls-finger"))?;
+        Ok(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+
     /// The bulk domains (`bulk1.test` ...) of [`Interop::start_bulk`], in order; empty
     /// after [`Interop::start`].
     pub fn bulk_domains(&self) -> Vec<String> {
