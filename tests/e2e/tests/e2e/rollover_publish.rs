@@ -192,17 +192,10 @@ fn update_to_knot_then_the_lagging_secondary_blocks_then_waiting_then_ready() {
     // Promote before the switch: refused, nothing moved.
     let promote_args = update_args(primary, &r.tsig_key());
     let early = promote(&env, &cur, &next, &state, &promote_args);
+    let said = &early.stdout;
     assert_eq!(early.code, 1, "{early:?}");
-    assert!(
-        early.stdout.starts_with("not promoted: "),
-        "{}",
-        early.stdout
-    );
-    assert!(
-        early.stdout.contains("presents another key"),
-        "{}",
-        early.stdout
-    );
+    assert!(said.starts_with("not promoted: "), "{said}");
+    assert!(said.contains("presents another key"), "{said}");
     assert_eq!(r.spki_sha256(&cur).unwrap(), cur_hex);
 
     // Postfix switches to the next key; dane verify is still verified (the record is
