@@ -3,7 +3,17 @@
 //! Knot secondary blocking `status`, `waiting` with the time left after the transfer, and
 //! `ready` once the TTL and the margin have passed (`--at`); a TSIG key the primary refuses;
 //! Knot's own key format; an update racing another change (the prerequisite fails, nothing
-//! is lost). The whole walk with Postfix and `promote` is `rollover.rs`'s.
+//! is lost).
+//!
+//! Its walk is not `rollover.rs`'s, and the two cannot be one: this one publishes one host
+//! at a time (ready at mx1 while the domain is blocked at mx2, then waiting for mx2's later
+//! first sighting), lets `stage --dry-run` create the next key, and promotes in the default
+//! text mode (the new next key at `--next-key`'s path, the old one `mx.key.retired-*`, one
+//! retired entry in the state); `rollover.rs`'s publishes both hosts before the first
+//! `status` (so the secondary lacks both), takes an openssl key, and promotes with
+//! `--new-next-key --json`. The secondary transfers the whole zone, so one walk cannot
+//! have both orders, and a walk promotes once. The steps they share are in
+//! `rollover_steps.rs`.
 //!
 //! Needs root (network namespaces); every dane, dig and nsupdate process runs inside the
 //! namespace.
