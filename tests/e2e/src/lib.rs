@@ -28,44 +28,49 @@ pub fn fixture(rel: &str) -> String {
 }
 
 /// The `dane` binary under test (see the crate docs).
-#[allow(clippy::expect_used, clippy::panic)] // test support: no binary is a failed test
 pub fn dane_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Some(bin) = std::env::var_os("DANE_BIN") {
             return PathBuf::from(bin);
         }
-        // This test binary is TARGET/PROFILE/deps/NAME-HASH; `dane` goes to TARGET/PROFILE.
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary inside TARGET/PROFILE/deps");
-        let target_dir = profile_dir.parent().expect("TARGET/PROFILE");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .current_dir(root())
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "dane-cli",
-                "--bin",
-                "dane",
-                "--target-dir",
-            ])
-            .arg(target_dir);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build for the dane binary");
-        assert!(
-            status.success(),
-            "cargo build -p dane-cli --bin dane failed"
-        );
-        profile_dir.join("dane")
+        build(&["-p", "dane-cli", "--bin", "dane"]).join("dane")
     })
+}
+
+/// An example program of the workspace (`cargo build -p PACKAGE --example NAME`), built
+/// like [`dane_bin`] builds `dane`, into the same target directory and profile.
+pub fn example_bin(package: &str, name: &str) -> PathBuf {
+    build(&["-p", package, "--example", name])
+        .join("examples")
+        .join(name)
+}
+
+/// Runs `cargo build --quiet ARGS` into the target directory and profile of this test
+/// binary; returns that profile's directory (TARGET/PROFILE).
+#[allow(clippy::expect_used)] // test support: a failed build is a failed test
+fn build(args: &[&str]) -> PathBuf {
+    // This test binary is TARGET/PROFILE/deps/NAME-HASH.
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary inside TARGET/PROFILE/deps");
+    let target_dir = profile_dir.parent().expect("TARGET/PROFILE");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .current_dir(root())
+        .args(["build", "--quiet"])
+        .args(args)
+        .arg("--target-dir")
+        .arg(target_dir);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("run cargo build");
+    assert!(status.success(), "cargo build {} failed", args.join(" "));
+    profile_dir.to_owned()
 }
 
 /// A `dane` command with a clean, colourless environment.

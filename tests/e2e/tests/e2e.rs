@@ -17,6 +17,8 @@ mod resolvers;
 mod rollover;
 #[path = "e2e/rollover_publish.rs"]
 mod rollover_publish;
+#[path = "e2e/rollover_steps.rs"]
+mod rollover_steps;
 #[path = "e2e/services.rs"]
 mod services;
 #[path = "e2e/tools.rs"]

@@ -215,6 +215,16 @@ fn run(cmd: &mut Command, what: &str) -> Result<Output, Error> {
     Ok(out)
 }
 
+/// The `(address, port)` rows of `listeners.tsv` (rows `NAME ADDRESS PORT`) for one Postfix
+/// instance.
+fn listener_addrs<'a>(listeners: &'a [Vec<String>], name: &str) -> Vec<(&'a str, &'a str)> {
+    listeners
+        .iter()
+        .filter(|r| r[0] == name)
+        .map(|r| (r[1].as_str(), r[2].as_str()))
+        .collect()
+}
+
 /// Writes a Postfix configuration file dated an hour ago: Postfix waits (in 300 ms steps)
 /// for a main.cf modified in the last seconds to settle, which costs every command 2 s.
 fn write_settled(path: &Path, text: &str) -> Result<(), Error> {
@@ -433,23 +443,10 @@ impl Interop {
         // integrity checks before the master runs.
         let mut starting = Vec::new();
         for (name, tls) in POSTFIX_SERVERS {
-            let addrs: Vec<(&str, &str)> = listeners
-                .iter()
-                .filter(|r| r[0] == name)
-                .map(|r| (r[1].as_str(), r[2].as_str()))
-                .collect();
+            let addrs = listener_addrs(&listeners, name);
             if !addrs.is_empty() {
                 let base = self.configure_postfix(name, tls, &addrs)?;
-                let child = self
-                    .command(&self.postfix_bin)
-                    .arg("-c")
-                    .arg(base.join("conf"))
-                    .arg("start")
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .map_err(io("running postfix start"))?;
+                let child = self.spawn_postfix_start(name, &base)?;
                 starting.push((base, child));
             }
         }
@@ -722,6 +719,20 @@ impl Interop {
         Ok(base)
     }
 
+    /// Runs `postfix -c BASE/conf start` for instance `name` inside the namespace, without
+    /// waiting: it returns once the master runs (or fails); then [`Interop::record_postfix`].
+    fn spawn_postfix_start(&self, name: &str, base: &Path) -> Result<Child, Error> {
+        self.command(&self.postfix_bin)
+            .arg("-c")
+            .arg(base.join("conf"))
+            .arg("start")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(io(format!("running postfix start ({name})")))
+    }
+
     /// Records the master PID of a started instance, or fails with its log.
     fn record_postfix(
         &mut self,
@@ -871,6 +882,21 @@ impl Interop {
             "smtp_dns_support_level=dnssec",
         ]);
         Ok(cmd)
+    }
+
+    /// Runs [`Interop::posttls_finger`] with `args` (the destination, and `-a ipv4|ipv6`);
+    /// its log, stdout then stderr, for [`posttls_finger_outcome`].
+    pub fn posttls_finger_log(&self, args: &[&str]) -> Result<String, Error> {
+        let out = self
+            .posttls_finger()?
+            .args(args)
+            .output()
+            .map_err(io("running posttls-finger"))?;
+        Ok(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 
     /// The bulk domains (`bulk1.test` ...) of [`Interop::start_bulk`], in order; empty

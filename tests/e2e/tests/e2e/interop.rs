@@ -210,17 +210,7 @@ fn dane_and_posttls_finger_differ_only_where_the_exceptions_say() {
         let ours: Doc = serde_json::from_str(&stdout)
             .unwrap_or_else(|e| panic!("{}: {e}: {stdout}{stderr}", s.domain));
         for family in ["ipv4", "ipv6"] {
-            let out = env
-                .posttls_finger()
-                .unwrap()
-                .args(["-a", family, &s.domain])
-                .output()
-                .unwrap();
-            let log = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let log = env.posttls_finger_log(&["-a", family, &s.domain]).unwrap();
             let theirs = posttls_finger_outcome(&log);
             if !posttls_finger_agrees(&ours.verdict).contains(&theirs) {
                 differences.push(format!(

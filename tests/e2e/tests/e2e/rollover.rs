@@ -19,210 +19,30 @@
 //! Every dane process runs inside the namespace, and the commands that resolve pass
 //! `--iterate --root-hints` (the private root), so nothing reaches the real root servers.
 //! Needs root; until `dane rollover` exists in the binary, every test here fails saying
-//! so (see [`require_rollover`]).
+//! so (see [`crate::rollover_steps::require_rollover`]). The steps themselves are in
+//! `rollover_steps.rs`, shared with `rollover_publish.rs`.
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use dane_e2e::{Run, dane_bin, run_command};
+use dane_e2e::run_command;
 use dane_testenv::Interop;
-use dane_testenv::interop::{ROLL_MX, ROLL_TTL, ROLL_ZONE, Rollover, posttls_finger_outcome};
+use dane_testenv::interop::{ROLL_MX, ROLL_TTL, ROLL_ZONE, posttls_finger_outcome};
 use serde_json::Value;
 
-/// The margin passed to every `status` (seconds, and as the `--margin` value).
-const MARGIN: u64 = 60;
-const MARGIN_ARG: &str = "60s";
+use crate::rollover_steps::{
+    MARGIN, args, assert_delivers, dane, dane_command, hosts, json, mode, now, openssl_key,
+    promote, publish, publish_everywhere, readiness, rec, rrset, s, served_ttl, sorted, stage,
+    start, status, status_with, update_args, verify_at, wait_until_ready, work_dir,
+    work_with_next_key,
+};
 
 /// A record nobody stages: what the racing change adds.
 const OTHER: &str = "3 1 1 eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
-
-/// Fails the calling test, saying so, when the binary has no `rollover` command (the
-/// command is built on another branch; these tests are written against its contract).
-fn require_rollover() {
-    let out = dane_e2e::run(&["rollover", "--help"]);
-    assert!(
-        out.code == 0 && out.stdout.contains("stage") && out.stdout.contains("promote"),
-        "PENDING: `dane rollover` is not in this dane binary ({}): the rollover e2e tests \
-         cannot run until the command is merged (issue 14). `dane rollover --help` exited \
-         {}: {}{}",
-        dane_bin().display(),
-        out.code,
-        out.stdout,
-        out.stderr
-    );
-}
-
-fn start() -> Interop {
-    require_rollover();
-    Interop::start().expect("the interop environment (run as root; see the error)")
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// A fresh work directory of this test's own.
-fn work_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dane-rollover-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
-/// `dane ARGS` inside the namespace.
-fn dane(env: &Interop, args: &[String]) -> Run {
-    let mut cmd = env.command(dane_bin());
-    cmd.env("NO_COLOR", "1").env_remove("RUST_LOG").args(args);
-    run_command(cmd, None)
-}
-
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|a| a.to_string()).collect()
-}
-
-/// The resolution flags: the private root's anchor, iteration from its hints.
-fn resolution(env: &Interop) -> Vec<String> {
-    vec![
-        "--trust-anchor".into(),
-        s(&env.anchor_ds()),
-        "--iterate".into(),
-        "--root-hints".into(),
-        s(&env.root_hints()),
-    ]
-}
-
-fn json(run: &Run, what: &str) -> Value {
-    serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{what}: no JSON ({e}), exit {}: {run:?}", run.code))
-}
-
-/// A P-256 key in PKCS#8 PEM by openssl (what an ACME client would be given).
-fn openssl_key(path: &Path) {
-    let status = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-        ])
-        .arg("-out")
-        .arg(path)
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "openssl genpkey {}", path.display());
-}
-
-/// `dane verify roll.test` must say verified (exit 0) at `at`: delivery works at this step.
-fn assert_delivers(env: &Interop, at: u64, step: &str) {
-    let mut a = args(&["verify", ROLL_ZONE, "--json", "--timeout", "10", "--at"]);
-    a.push(format!("@{at}"));
-    a.extend(resolution(env));
-    let run = dane(env, &a);
-    let doc = json(&run, step);
-    assert!(
-        run.code == 0 && doc["verdict"] == "verified",
-        "{step}: delivery would break: dane verify exit {}, verdict {}, reason {}",
-        run.code,
-        doc["verdict"],
-        doc["reason"]
-    );
-}
-
-/// `dane rollover status roll.test --next-key NEXT --state STATE --margin 60s --at AT`
-/// (plus `extra`), with the resolution flags; the run and its JSON document.
-fn status(
-    env: &Interop,
-    next: &Path,
-    state: &Path,
-    at: u64,
-    extra: &[&str],
-) -> (Run, Option<Value>) {
-    let mut a = args(&["rollover", "status", ROLL_ZONE, "--next-key"]);
-    a.extend([s(next), "--state".into(), s(state), "--margin".into()]);
-    a.extend([MARGIN_ARG.into(), "--at".into(), format!("@{at}")]);
-    a.extend(resolution(env));
-    a.extend(args(extra));
-    if !extra.contains(&"--check-only") {
-        a.push("--json".into());
-    }
-    let run = dane(env, &a);
-    let doc = serde_json::from_str(&run.stdout).ok();
-    (run, doc)
-}
-
-/// `dane rollover stage --key CUR --next-key NEXT --name HOST` plus `extra`.
-fn stage(env: &Interop, cur: &Path, next: Option<&Path>, host: &str, extra: &[String]) -> Run {
-    let mut a = args(&["rollover", "stage", "--key"]);
-    a.push(s(cur));
-    if let Some(next) = next {
-        a.extend(["--next-key".into(), s(next)]);
-    }
-    a.extend(["--name".into(), host.into(), "--port".into(), "25".into()]);
-    a.extend(extra.iter().cloned());
-    dane(env, &a)
-}
-
-/// `--update PRIMARY --tsig-key KEY`.
-fn update_args(server: &str, key: &Path) -> Vec<String> {
-    vec![
-        "--update".into(),
-        server.into(),
-        "--tsig-key".into(),
-        s(key),
-    ]
-}
-
-/// The TLSA RRset of `host` at a server, as sorted `3 1 1 hex` lines.
-fn rrset(roll: &Rollover<'_>, server: &str, host: &str) -> Vec<String> {
-    roll.tlsa_at(server, host).unwrap()
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
-}
-
-fn rec(hex: &str) -> String {
-    format!("3 1 1 {hex}")
-}
-
-/// The TTL the primary serves `host`'s TLSA RRset with.
-fn served_ttl(roll: &Rollover<'_>, host: &str) -> u64 {
-    let text = roll
-        .dig(
-            roll.primary(),
-            &["+noall", "+answer", &roll.tlsa_owner(host), "TLSA"],
-        )
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or_else(|| panic!("no TTL in {text:?}"))
-}
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
-fn readiness(doc: &Option<Value>) -> String {
-    doc.as_ref()
-        .and_then(|d| d["readiness"].as_str())
-        .unwrap_or("")
-        .to_string()
-}
 
 /// The whole procedure, every step delivering.
 #[test]
@@ -298,7 +118,7 @@ fn the_walk_from_stage_to_promote_never_breaks_delivery() {
     );
     // Per server: the primary's addresses serve it (waiting for the TTL), the secondary's
     // do not (what blocks).
-    for host in doc.as_ref().unwrap()["hosts"].as_array().unwrap() {
+    for host in hosts(&doc) {
         let servers = host["servers"].as_array().unwrap();
         assert_eq!(servers.len(), 4, "two servers, two addresses each: {host}");
         for server in servers {
@@ -364,23 +184,11 @@ fn the_walk_from_stage_to_promote_never_breaks_delivery() {
     // Promote before the switch: the servers still present the current key: refused,
     // nothing changed.
     let new_next = work.join("new-next.key");
-    let promote_args = |at: u64| {
-        let mut a = args(&["rollover", "promote", ROLL_ZONE, "--key"]);
-        a.extend([
-            s(&cur),
-            "--next-key".into(),
-            s(&next),
-            "--state".into(),
-            s(&state),
-        ]);
-        a.extend(["--new-next-key".into(), s(&new_next)]);
-        a.extend(update_args(primary, &roll.tsig_key()));
-        a.extend(["--at".into(), format!("@{at}"), "--json".into()]);
-        a.extend(resolution(&env));
-        a
-    };
+    let mut promote_args = update_args(primary, &roll.tsig_key());
+    promote_args.extend(["--new-next-key".into(), s(&new_next)]);
+    promote_args.extend(["--at".into(), format!("@{t3}"), "--json".into()]);
     let serial = roll.serial(primary).unwrap();
-    let early = dane(&env, &promote_args(t3));
+    let early = promote(&env, &cur, &next, &state, &promote_args);
     assert_ne!(
         early.code, 0,
         "promote before Postfix presents the next key: {early:?}"
@@ -402,23 +210,13 @@ fn the_walk_from_stage_to_promote_never_breaks_delivery() {
     roll.use_key(&next).unwrap();
     assert_delivers(&env, t3, "after the switch");
     for host in ROLL_MX {
-        let out = env
-            .posttls_finger()
-            .unwrap()
-            .arg(format!("[{host}]"))
-            .output()
-            .unwrap();
-        let log = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let log = env.posttls_finger_log(&[&format!("[{host}]")]).unwrap();
         assert_eq!(posttls_finger_outcome(&log), "verified", "{host}:\n{log}");
     }
 
     // Promote: the next key is current, a new next key is staged and published, the old
     // current record removed.
-    let promoted = dane(&env, &promote_args(t3));
+    let promoted = promote(&env, &cur, &next, &state, &promote_args);
     assert_eq!(promoted.code, 0, "{promoted:?}");
     assert!(
         new_next.is_file(),
@@ -463,9 +261,7 @@ fn the_walk_from_stage_to_promote_never_breaks_delivery() {
 fn a_next_key_never_published_blocks() {
     let env = start();
     let roll = env.rollover();
-    let work = work_dir("unpublished");
-    let (next, state) = (work.join("next.key"), work.join("state.json"));
-    openssl_key(&next);
+    let (work, next, state) = work_with_next_key("unpublished");
     let printed = stage(&env, &roll.current_key(), Some(&next), ROLL_MX[0], &[]);
     assert_eq!(printed.code, 0, "{printed:?}");
     let t = now();
@@ -473,7 +269,7 @@ fn a_next_key_never_published_blocks() {
         let (run, doc) = status(&env, &next, &state, at, &[]);
         assert_eq!(run.code, 1, "at +{}: {run:?}", at - t);
         assert_eq!(readiness(&doc), "blocked");
-        for host in doc.as_ref().unwrap()["hosts"].as_array().unwrap() {
+        for host in hosts(&doc) {
             assert_eq!(host["readiness"], "blocked", "{host}");
         }
         let (check, _) = status(&env, &next, &state, at, &["--check-only"]);
@@ -488,24 +284,15 @@ fn a_next_key_never_published_blocks() {
 fn a_record_published_at_one_of_two_mx_hosts_blocks_naming_the_other() {
     let env = start();
     let roll = env.rollover();
-    let work = work_dir("onehost");
-    let (next, state) = (work.join("next.key"), work.join("state.json"));
-    openssl_key(&next);
-    let published = stage(
-        &env,
-        &roll.current_key(),
-        Some(&next),
-        ROLL_MX[0],
-        &update_args(roll.primary(), &roll.tsig_key()),
-    );
-    assert_eq!(published.code, 0, "{published:?}");
+    let (work, next, state) = work_with_next_key("onehost");
+    publish(&env, &roll, &roll.current_key(), &next, ROLL_MX[0]);
     roll.transfer().unwrap();
     let t = now();
     let (run, _) = status(&env, &next, &state, t, &[]);
     assert_eq!(run.code, 1, "{run:?}");
     let (run, doc) = status(&env, &next, &state, t + 86400, &[]);
     assert_eq!(run.code, 1, "a day later, still blocked: {run:?}");
-    let hosts = doc.as_ref().unwrap()["hosts"].as_array().unwrap().clone();
+    let hosts = hosts(&doc);
     let of = |name: &str| {
         hosts
             .iter()
@@ -517,22 +304,7 @@ fn a_record_published_at_one_of_two_mx_hosts_blocks_naming_the_other() {
     assert_eq!(of(ROLL_MX[1])["readiness"], "blocked", "mx2: {run:?}");
     assert!(run.stdout.contains(ROLL_MX[1]), "{}", run.stdout);
     // With --host mx1 alone it is ready: the block is mx2's.
-    let mut a = args(&["rollover", "status", ROLL_ZONE, "--next-key"]);
-    a.extend([
-        s(&next),
-        "--host".into(),
-        ROLL_MX[0].into(),
-        "--state".into(),
-        s(&state),
-    ]);
-    a.extend([
-        "--margin".into(),
-        MARGIN_ARG.into(),
-        "--at".into(),
-        format!("@{}", t + 86400),
-    ]);
-    a.extend(resolution(&env));
-    let one = dane(&env, &a);
+    let (one, _) = status(&env, &next, &state, t + 86400, &["--host", ROLL_MX[0]]);
     assert_eq!(one.code, 0, "--host mx1: {one:?}");
     assert_delivers(&env, t + 86400, "one host published");
     let _ = std::fs::remove_dir_all(&work);
@@ -545,23 +317,14 @@ fn a_record_published_at_one_of_two_mx_hosts_blocks_naming_the_other() {
 fn status_and_promote_follow_an_srv_target_through_a_cname() {
     let env = start();
     let roll = env.rollover();
-    let work = work_dir("srv");
-    let (next, state) = (work.join("next.key"), work.join("state.json"));
-    openssl_key(&next);
-    let published = stage(
-        &env,
-        &roll.current_key(),
-        Some(&next),
-        ROLL_MX[1],
-        &update_args(roll.primary(), &roll.tsig_key()),
-    );
-    assert_eq!(published.code, 0, "{published:?}");
+    let (work, next, state) = work_with_next_key("srv");
+    publish(&env, &roll, &roll.current_key(), &next, ROLL_MX[1]);
     roll.transfer().unwrap();
     let t = now();
     let submission = ["--service", "submission"];
     let (run, doc) = status(&env, &next, &state, t, &submission);
     assert_eq!(run.code, 5, "waiting: {run:?}");
-    let hosts = doc.as_ref().unwrap()["hosts"].as_array().unwrap().clone();
+    let hosts = hosts(&doc);
     assert_eq!(hosts.len(), 1, "{hosts:?}");
     assert_eq!(hosts[0]["host"], "smtp.roll.test.", "{hosts:?}");
     assert_eq!(hosts[0]["owner"], "_25._tcp.mx2.roll.test.", "{hosts:?}");
@@ -583,13 +346,11 @@ fn status_and_promote_follow_an_srv_target_through_a_cname() {
     let (old, cur) = (work.join("old.key"), work.join("cur.key"));
     openssl_key(&old);
     std::fs::copy(roll.current_key(), &cur).unwrap();
+    let promote_state = work.join("promote.json");
     let promote = |extra: &[&str]| {
-        let mut a = args(&["rollover", "promote", ROLL_ZONE, "--key"]);
-        a.extend([s(&old), "--next-key".into(), s(&cur), "--json".into()]);
-        a.extend(["--state".into(), s(&work.join("promote.json"))]);
-        a.extend(resolution(&env));
+        let mut a = args(&["--json"]);
         a.extend(args(extra));
-        dane(&env, &a)
+        promote(&env, &old, &cur, &promote_state, &a)
     };
     // The wrong dialogue (TLS from the first byte on the SMTP port) gets no certificate.
     let wrong = promote(&[
@@ -633,9 +394,7 @@ fn status_and_promote_follow_an_srv_target_through_a_cname() {
 fn status_follows_a_cname_at_the_tlsa_owner_to_its_target() {
     let env = start();
     let roll = env.rollover();
-    let work = work_dir("owner-cname");
-    let (next, state) = (work.join("next.key"), work.join("state.json"));
-    openssl_key(&next);
+    let (work, next, state) = work_with_next_key("owner-cname");
     let hex = roll.spki_sha256(&next).unwrap();
     let host = ["--host", "mx3.roll.test"];
     // Published at the primary only: the lagging secondary blocks, named at the target.
@@ -675,9 +434,7 @@ fn status_follows_a_cname_at_the_tlsa_owner_to_its_target() {
 fn a_refused_tsig_key_changes_nothing_and_says_so() {
     let env = start();
     let roll = env.rollover();
-    let work = work_dir("tsig");
-    let next = work.join("next.key");
-    openssl_key(&next);
+    let (work, next, _) = work_with_next_key("tsig");
     let serial = roll.serial(roll.primary()).unwrap();
     let before = rrset(&roll, roll.primary(), ROLL_MX[0]);
     let wrong = stage(
@@ -852,9 +609,7 @@ fn start_race_proxy(env: &Interop, listen: &str, change: &str) -> Child {
 fn an_update_racing_another_change_fails_and_loses_nothing() {
     let env = start();
     let roll = env.rollover();
-    let work = work_dir("race");
-    let next = work.join("next.key");
-    openssl_key(&next);
+    let (work, next, _) = work_with_next_key("race");
     let cur_hex = roll.spki_sha256(&roll.current_key()).unwrap();
     let next_hex = roll.spki_sha256(&next).unwrap();
     let owner = roll.tlsa_owner(ROLL_MX[0]);
@@ -899,17 +654,8 @@ fn an_update_racing_another_change_fails_and_loses_nothing() {
 fn a_corrupt_or_unwritable_state_file_is_a_clear_error_and_loses_nothing() {
     let env = start();
     let roll = env.rollover();
-    let work = work_dir("state");
-    let next = work.join("next.key");
-    openssl_key(&next);
-    let published = stage(
-        &env,
-        &roll.current_key(),
-        Some(&next),
-        ROLL_MX[0],
-        &update_args(roll.primary(), &roll.tsig_key()),
-    );
-    assert_eq!(published.code, 0, "{published:?}");
+    let (work, next, _) = work_with_next_key("state");
+    publish(&env, &roll, &roll.current_key(), &next, ROLL_MX[0]);
     let t = now();
     let corrupt = work.join("corrupt.json");
     let garbage = "{\"kind\": \"dane-rollover-state\", \"seen\": [ this is not JSON\n";
@@ -987,13 +733,16 @@ fn a_key_file_that_exists_already_is_never_overwritten() {
     };
     // Stage without --next-key, run in the work directory: a new key appears (wherever the
     // command puts it, it names it), mode 0600, and its record is printed.
-    let mut cmd = env.command(dane_bin());
-    cmd.current_dir(&work)
-        .env("NO_COLOR", "1")
-        .args(["rollover", "stage", "--key"])
-        .arg(&cur)
-        .args(["--name", ROLL_MX[0], "--key-type", "p256", "--json"]);
-    let first = run_command(cmd, None);
+    let stage_in_work = |extra: &[&str]| {
+        let mut cmd = dane_command(&env);
+        cmd.current_dir(&work)
+            .args(["rollover", "stage", "--key"])
+            .arg(&cur)
+            .args(["--name", ROLL_MX[0], "--json"])
+            .args(extra);
+        run_command(cmd, None)
+    };
+    let first = stage_in_work(&["--key-type", "p256"]);
     assert_eq!(first.code, 0, "{first:?}");
     let doc: Value = serde_json::from_str(&first.stdout).unwrap();
     let mut created = Vec::new();
@@ -1020,13 +769,7 @@ fn a_key_file_that_exists_already_is_never_overwritten() {
         "{}",
         first.stdout
     );
-    let mut cmd = env.command(dane_bin());
-    cmd.current_dir(&work)
-        .env("NO_COLOR", "1")
-        .args(["rollover", "stage", "--key"])
-        .arg(&cur)
-        .args(["--name", ROLL_MX[0], "--json"]);
-    let second = run_command(cmd, None);
+    let second = stage_in_work(&[]);
     assert_eq!(std::fs::read(&key).unwrap(), pem, "overwritten: {second:?}");
     assert!(!second.stderr.contains("panicked"), "{second:?}");
 
@@ -1036,37 +779,21 @@ fn a_key_file_that_exists_already_is_never_overwritten() {
     let next = work.join("next.key");
     openssl_key(&next);
     for host in ROLL_MX {
-        let published = stage(
-            &env,
-            &cur,
-            Some(&next),
-            host,
-            &update_args(roll.primary(), &roll.tsig_key()),
-        );
-        assert_eq!(published.code, 0, "{host}: {published:?}");
+        publish(&env, &roll, &cur, &next, host);
     }
     roll.transfer().unwrap();
     let state = work.join("state.json");
-    let t = now();
-    let (run, _) = status(&env, &next, &state, t, &[]);
-    assert_eq!(run.code, 5, "{run:?}");
-    let ready = t + served_ttl(&roll, ROLL_MX[0]) + MARGIN + 1;
-    let (run, _) = status(&env, &next, &state, ready, &[]);
-    assert_eq!(run.code, 0, "{run:?}");
+    let ready = wait_until_ready(&env, &roll, &next, &state, now());
     roll.use_key(&next).unwrap();
     let exists = work.join("exists.key");
     std::fs::write(&exists, "precious\n").unwrap();
     let before = listing(&work);
     let serial = roll.serial(roll.primary()).unwrap();
-    let mut a = args(&["rollover", "promote", ROLL_ZONE, "--key"]);
-    a.extend([s(&cur), "--next-key".into(), s(&next)]);
-    a.extend(["--state".into(), s(&state)]);
+    let mut a = update_args(roll.primary(), &roll.tsig_key());
     a.extend(["--new-next-key".into(), s(&exists)]);
-    a.extend(update_args(roll.primary(), &roll.tsig_key()));
     a.extend(["--at".into(), format!("@{ready}")]);
-    a.extend(resolution(&env));
     let state_before = std::fs::read(&state).unwrap();
-    let run = dane(&env, &a);
+    let run = promote(&env, &cur, &next, &state, &a);
     assert_ne!(run.code, 0, "{run:?}");
     assert!(run.stderr.contains("exists.key"), "names the file: {run:?}");
     assert_eq!(std::fs::read_to_string(&exists).unwrap(), "precious\n");
@@ -1104,11 +831,7 @@ fn dane_verify_sees_the_rollover_zone_and_a_switch_too_early_fails() {
     let other = work.join("other.key");
     openssl_key(&other);
     roll.use_key(&other).unwrap();
-    let mut a = args(&["verify", ROLL_ZONE, "--json", "--at"]);
-    a.push(format!("@{t}"));
-    a.extend(resolution(&env));
-    let run = dane(&env, &a);
-    let doc = json(&run, "switched too early");
+    let (run, doc) = verify_at(&env, t, "switched too early");
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(doc["verdict"], "failed", "{}", run.stdout);
     let _ = std::fs::remove_dir_all(&work);
@@ -1158,9 +881,7 @@ fn the_race_proxy_makes_an_update_with_prerequisites_fail() {
 fn a_resolver_still_holding_the_old_rrset_blocks_the_switch() {
     let env = start();
     let roll = env.rollover();
-    let work = work_dir("cache");
-    let (next, state) = (work.join("next.key"), work.join("state.json"));
-    openssl_key(&next);
+    let (work, next, state) = work_with_next_key("cache");
     for host in ROLL_MX {
         let out = env
             .command("dig")
@@ -1170,37 +891,12 @@ fn a_resolver_still_holding_the_old_rrset_blocks_the_switch() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("status: NOERROR"), "{text}");
     }
-    for host in ROLL_MX {
-        let published = stage(
-            &env,
-            &roll.current_key(),
-            Some(&next),
-            host,
-            &update_args(roll.primary(), &roll.tsig_key()),
-        );
-        assert_eq!(published.code, 0, "{host}: {published:?}");
-    }
+    publish_everywhere(&env, &roll, &next);
     roll.transfer().unwrap();
-    let through_unbound = |state: &Path, at: u64| {
-        let mut a = args(&["rollover", "status", ROLL_ZONE, "--next-key"]);
-        a.extend([s(&next), "--state".into(), s(state), "--margin".into()]);
-        a.extend([
-            MARGIN_ARG.into(),
-            "--at".into(),
-            format!("@{at}"),
-            "--json".into(),
-        ]);
-        a.extend(args(&[
-            "--resolver",
-            "127.0.0.1",
-            "--no-iterate",
-            "--trust-anchor",
-        ]));
-        a.push(s(&env.anchor_ds()));
-        let run = dane(&env, &a);
-        let doc: Option<Value> = serde_json::from_str(&run.stdout).ok();
-        (run, doc)
-    };
+    let mut unbound = args(&["--resolver", "127.0.0.1", "--no-iterate", "--trust-anchor"]);
+    unbound.push(s(&env.anchor_ds()));
+    let through_unbound =
+        |state: &Path, at: u64| status_with(&env, &next, state, at, unbound.clone(), &[]);
     let t = now();
     let (run, doc) = through_unbound(&state, t);
     assert_eq!(run.code, 5, "just published: waiting: {run:?}");
@@ -1209,7 +905,7 @@ fn a_resolver_still_holding_the_old_rrset_blocks_the_switch() {
     let (run, doc) = through_unbound(&state, ready);
     assert_eq!(run.code, 1, "the cache still has the old RRset: {run:?}");
     assert_eq!(readiness(&doc), "blocked", "{run:?}");
-    for host in doc.as_ref().unwrap()["hosts"].as_array().unwrap() {
+    for host in hosts(&doc) {
         assert_eq!(host["validated_has_next"], false, "{host}");
     }
     // The same servers, the same clock, iterating (no cache): ready.
@@ -1217,7 +913,7 @@ fn a_resolver_still_holding_the_old_rrset_blocks_the_switch() {
     assert_eq!(run.code, 5, "{run:?}");
     let (run, doc) = status(&env, &next, &work.join("iterating.json"), ready, &[]);
     assert_eq!(run.code, 0, "iterating, no cache: ready: {run:?}");
-    for host in doc.as_ref().unwrap()["hosts"].as_array().unwrap() {
+    for host in hosts(&doc) {
         assert_eq!(host["validated_has_next"], true, "{host}");
     }
     let _ = std::fs::remove_dir_all(&work);

@@ -30,11 +30,11 @@
 //! ([`Interop::pids`] lists them).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Interop, run};
+use super::{Interop, listener_addrs, run};
 use crate::{Error, Run, find_program, io, run_command};
 
 /// The rollover zone (no trailing dot).
@@ -146,27 +146,13 @@ impl Interop {
                 .map_err(io(format!("writing {}", conf.display())))?;
             self.spawn(name, &knotd, &["-c".as_ref(), conf.as_os_str()])?;
         }
-        let addrs: Vec<(&str, &str)> = listeners
-            .iter()
-            .filter(|r| r[0] == "roll")
-            .map(|r| (r[1].as_str(), r[2].as_str()))
-            .collect();
         let (key, cert) = (roll.join("current.key"), roll.join("current.pem"));
         let base = self.configure_postfix(
             "roll",
             Some((&key.display().to_string(), &cert.display().to_string())),
-            &addrs,
+            &listener_addrs(listeners, "roll"),
         )?;
-        let mut child = self
-            .command(&self.postfix_bin)
-            .arg("-c")
-            .arg(base.join("conf"))
-            .arg("start")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(io("running postfix start (roll)"))?;
+        let mut child = self.spawn_postfix_start("roll", &base)?;
         if let Err(e) = self.wait_knot() {
             // Record the master, so that drop stops it.
             if let Ok(status) = child.wait() {
@@ -444,15 +430,10 @@ impl Rollover<'_> {
         )?;
         let want = self.spki_sha256(key)?;
         let listeners = crate::read_table(&self.env.dir.join("listeners.tsv"), 3)?;
-        let addrs: Vec<(&str, &str)> = listeners
-            .iter()
-            .filter(|r| r[0] == "roll")
-            .map(|r| (r[1].as_str(), r[2].as_str()))
-            .collect();
         let base = self.env.configure_postfix(
             "roll",
             Some((&copy.display().to_string(), &cert.display().to_string())),
-            &addrs,
+            &listener_addrs(&listeners, "roll"),
         )?;
         run(
             self.env

@@ -30,13 +30,7 @@ fn posttls_finger_reaches_each_scenarios_outcome_except_the_listed_exceptions() 
     let mut checked = 0;
     for s in scenarios().unwrap().iter().filter(|s| s.service == "smtp") {
         for family in ["ipv4", "ipv6"] {
-            let out = env
-                .posttls_finger()
-                .unwrap()
-                .args(["-a", family, &s.domain])
-                .output()
-                .unwrap();
-            let log = output_text(&out);
+            let log = env.posttls_finger_log(&["-a", family, &s.domain]).unwrap();
             let got = posttls_finger_outcome(&log);
             assert_ne!(
                 got, "unknown",
@@ -71,13 +65,9 @@ fn each_address_of_the_split_host_is_what_the_scenario_says() {
     // The host with two addresses: IPv4 serves the matching certificate, IPv6 does not.
     let env = start();
     for (family, want) in [("ipv4", "verified"), ("ipv6", "dane-untrusted")] {
-        let out = env
-            .posttls_finger()
-            .unwrap()
-            .args(["-a", family, "[mx.split.test]"])
-            .output()
+        let log = env
+            .posttls_finger_log(&["-a", family, "[mx.split.test]"])
             .unwrap();
-        let log = output_text(&out);
         assert_eq!(posttls_finger_outcome(&log), want, "{family}:\n{log}");
     }
     // And the two MX hosts of twomx.test, one at a time.
@@ -85,8 +75,7 @@ fn each_address_of_the_split_host_is_what_the_scenario_says() {
         ("[mx1.twomx.test]", "verified"),
         ("[mx2.twomx.test]", "dane-untrusted"),
     ] {
-        let out = env.posttls_finger().unwrap().arg(host).output().unwrap();
-        let log = output_text(&out);
+        let log = env.posttls_finger_log(&[host]).unwrap();
         assert_eq!(posttls_finger_outcome(&log), want, "{host}:\n{log}");
     }
 }
@@ -560,13 +549,7 @@ fn bulk_domains_are_signed_and_verified_by_posttls_finger() {
     let domains = env.bulk_domains();
     assert_eq!(domains.len(), 6, "{domains:?}");
     for d in &domains {
-        let out = env
-            .posttls_finger()
-            .unwrap()
-            .args(["-a", "ipv4", d])
-            .output()
-            .unwrap();
-        let log = output_text(&out);
+        let log = env.posttls_finger_log(&["-a", "ipv4", d]).unwrap();
         assert_eq!(posttls_finger_outcome(&log), "verified", "{d}:\n{log}");
     }
     // The plain environment has none.

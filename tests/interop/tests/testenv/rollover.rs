@@ -13,11 +13,21 @@ fn start() -> Interop {
     Interop::start().expect("the interop environment must start (run as root; see the error)")
 }
 
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+/// `delv @127.0.0.1 -a ANCHOR +root=. NAME TYPE` inside the namespace (through its
+/// Unbound, from the private root's anchor): stdout and stderr.
+fn delv(env: &Interop, name: &str, rtype: &str) -> (String, String) {
+    let out = env
+        .command("delv")
+        .arg("@127.0.0.1")
+        .arg("-a")
+        .arg(env.anchor_bind())
+        .arg("+root=.")
+        .args([name, rtype])
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
 
@@ -113,19 +123,7 @@ fn update_with_the_tsig_key_is_signed_at_the_primary_lags_at_the_secondary_then_
     assert!(signed2.contains("RRSIG\tTLSA 13 "), "{signed2}");
 
     // Through the namespace's Unbound (either server now): secure, with both records.
-    let delv = env
-        .command("delv")
-        .arg("@127.0.0.1")
-        .arg("-a")
-        .arg(env.anchor_bind())
-        .arg("+root=.")
-        .args([owner.as_str(), "TLSA"])
-        .output()
-        .unwrap();
-    let (out, err) = (
-        String::from_utf8_lossy(&delv.stdout),
-        String::from_utf8_lossy(&delv.stderr),
-    );
+    let (out, err) = delv(&env, &owner, "TLSA");
     assert_eq!(delv_verdict(&out, &err), "secure", "{out}{err}");
     assert!(
         out.to_ascii_lowercase()
@@ -144,19 +142,7 @@ fn update_with_the_tsig_key_is_signed_at_the_primary_lags_at_the_secondary_then_
         "{dig}"
     );
     // The delegation validates too: the zone's DNSKEY from the private root.
-    let key = env
-        .command("delv")
-        .arg("@127.0.0.1")
-        .arg("-a")
-        .arg(env.anchor_bind())
-        .arg("+root=.")
-        .args(["roll.test", "DNSKEY"])
-        .output()
-        .unwrap();
-    let (out, err) = (
-        String::from_utf8_lossy(&key.stdout),
-        String::from_utf8_lossy(&key.stderr),
-    );
+    let (out, err) = delv(&env, "roll.test", "DNSKEY");
     assert_eq!(delv_verdict(&out, &err), "secure", "{out}{err}");
 }
 
@@ -170,13 +156,8 @@ fn postfix_presents_the_current_key_then_the_one_it_is_switched_to() {
     }
     // posttls-finger (DANE, through Unbound) verifies both hosts with the current record.
     for host in ROLL_MX {
-        let out = env
-            .posttls_finger()
-            .unwrap()
-            .arg(format!("[{host}]"))
-            .output()
-            .unwrap();
-        assert_eq!(posttls_finger_outcome(&text(&out)), "verified", "{host}");
+        let log = env.posttls_finger_log(&[&format!("[{host}]")]).unwrap();
+        assert_eq!(posttls_finger_outcome(&log), "verified", "{host}");
     }
     // Switch to a new key: every address presents it, and posttls-finger no longer
     // verifies (the zone still has only the current key's record).
@@ -195,18 +176,10 @@ fn postfix_presents_the_current_key_then_the_one_it_is_switched_to() {
     for addr in roll.mx_addresses() {
         assert_eq!(roll.presented_spki(addr).unwrap(), want, "{addr}");
     }
-    let out = env
-        .posttls_finger()
-        .unwrap()
-        .arg(format!("[{}]", ROLL_MX[0]))
-        .output()
+    let log = env
+        .posttls_finger_log(&[&format!("[{}]", ROLL_MX[0])])
         .unwrap();
-    assert_eq!(
-        posttls_finger_outcome(&text(&out)),
-        "dane-untrusted",
-        "{}",
-        text(&out)
-    );
+    assert_eq!(posttls_finger_outcome(&log), "dane-untrusted", "{log}");
     // And back.
     roll.use_key(&roll.current_key()).unwrap();
     assert_eq!(
