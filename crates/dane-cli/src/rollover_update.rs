@@ -138,6 +138,12 @@ fn prepare(
         TIMEOUT,
     )) {
         Ok(r) => r,
+        // Blocked, not indeterminate: the primary answered, and the owner cannot take the
+        // records.
+        Err(e @ UpdateError::Alias { .. }) => {
+            eprintln!("dane: --update {}", term::sanitize(&e.to_string()));
+            return Ok(Plan::Failed(Exit::Failure));
+        }
         Err(e) => {
             eprintln!(
                 "dane: --update {server}: reading {owner} TLSA: {}",
@@ -178,6 +184,63 @@ fn prepare(
         change,
         report,
     })))
+}
+
+/// After an accepted update, reads the RRset again: a primary that accepted the update but
+/// serves something else (a policy that drops records, data added at a name that became
+/// an alias) is a failure, never "sent". A read that fails is only a warning: the answer to
+/// the update was TSIG-verified, and `dane rollover status` asks every server anyway.
+fn read_back(p: &mut Prepared, runtime: &tokio::runtime::Runtime) -> Option<Exit> {
+    let c = &p.change;
+    let mut want: Vec<&Vec<u8>> = c
+        .expected
+        .iter()
+        .filter(|r| !c.delete.contains(r))
+        .chain(c.add.iter())
+        .collect();
+    want.sort();
+    want.dedup();
+    let read = runtime.block_on(update::read_rrset(
+        p.server,
+        &c.owner,
+        Some(&c.zone),
+        TIMEOUT,
+    ));
+    match read {
+        Ok(read) => {
+            let mut served: Vec<&Vec<u8>> = read.records.iter().collect();
+            served.sort();
+            served.dedup();
+            if served == want {
+                return None;
+            }
+            let error = format!(
+                "{} accepted the update but serves {} TLSA record(s) at {}, not the {} wanted",
+                p.server,
+                served.len(),
+                p.report.owner,
+                want.len()
+            );
+            eprintln!("dane: --update {}", term::sanitize(&error));
+            p.report.result = "failed";
+            p.report.error = Some(error);
+            Some(Exit::Failure)
+        }
+        Err(e @ UpdateError::Alias { .. }) => {
+            eprintln!("dane: --update {}", term::sanitize(&e.to_string()));
+            p.report.result = "failed";
+            p.report.error = Some(e.to_string());
+            Some(Exit::Failure)
+        }
+        Err(e) => {
+            eprintln!(
+                "dane: warning: --update {}: reading the RRset back: {}",
+                p.server,
+                term::sanitize(&e.to_string())
+            );
+            None
+        }
+    }
 }
 
 /// Prints the diff on stderr (before anything is sent).
@@ -223,7 +286,7 @@ fn send(
         Ok(()) => {
             p.report.result = "sent";
             eprintln!("update sent: {} accepted it", p.server);
-            None
+            read_back(p, runtime)
         }
         Err(e) => {
             let exit = match e {

@@ -98,6 +98,20 @@ pub enum UpdateError {
         /// Why.
         detail: String,
     },
+    /// The owner is an alias at the primary: TLSA data added there would be ignored (RFC
+    /// 2136 3.4.2.2: an update adding a non-CNAME record at a CNAME owner is ignored), so
+    /// nothing is sent.
+    #[error(
+        "{server}: {owner} is an alias (CNAME to {target}): an update adding TLSA records there is ignored (RFC 2136 3.4.2.2), so none was sent; publish the records at {target}"
+    )]
+    Alias {
+        /// The primary.
+        server: SocketAddr,
+        /// The owner asked.
+        owner: String,
+        /// The CNAME's target.
+        target: String,
+    },
     /// No answer, or a malformed one.
     #[error("{server}: {detail}")]
     Exchange {
@@ -589,7 +603,8 @@ pub struct ReadRrset {
 }
 
 /// Reads the TLSA RRset at `owner` from the primary `server` (RD clear), and the zone it
-/// belongs to (from `zone`, or the SOA the server names).
+/// belongs to (from `zone`, or the SOA the server names). A CNAME at `owner` is
+/// [`UpdateError::Alias`]: an update there would be ignored.
 pub async fn read_rrset(
     server: SocketAddr,
     owner: &Name,
@@ -626,6 +641,13 @@ pub async fn read_rrset(
     for r in &m.answers {
         if r.name.to_lowercase() != owner.to_lowercase() {
             continue;
+        }
+        if let RData::CNAME(target) = &r.data {
+            return Err(UpdateError::Alias {
+                server,
+                owner: owner.to_string(),
+                target: target.0.to_string(),
+            });
         }
         if let RData::TLSA(t) = &r.data {
             let mut rd = vec![

@@ -397,6 +397,29 @@ fn status_follows_a_cname_at_the_tlsa_owner_to_its_target() {
     let (work, next, state) = work_with_next_key("owner-cname");
     let hex = roll.spki_sha256(&next).unwrap();
     let host = ["--host", "mx3.roll.test"];
+    // stage --update at the alias sends nothing: the primary would ignore TLSA data added
+    // at a CNAME owner (RFC 2136 3.4.2.2), and "sent" would be a lie. Exit 1, the target
+    // named, the zone untouched.
+    let serial = roll.serial(roll.primary()).unwrap();
+    let at_alias = stage(
+        &env,
+        &roll.current_key(),
+        Some(&next),
+        "mx3.roll.test",
+        &update_args(roll.primary(), &roll.tsig_key()),
+    );
+    assert_eq!(at_alias.code, 1, "{at_alias:?}");
+    assert!(
+        at_alias
+            .stderr
+            .contains("is an alias (CNAME to _dane.roll.test.)")
+            && at_alias
+                .stderr
+                .contains("publish the records at _dane.roll.test."),
+        "{at_alias:?}"
+    );
+    assert!(!at_alias.stderr.contains("update sent"), "{at_alias:?}");
+    assert_eq!(roll.serial(roll.primary()).unwrap(), serial);
     // Published at the primary only: the lagging secondary blocks, named at the target.
     let added = roll
         .update(
