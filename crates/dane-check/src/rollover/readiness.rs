@@ -631,6 +631,11 @@ mod tests {
         }
     }
 
+    /// The one host most tests need: mx1.example.
+    fn mx1(servers: Vec<ServerObservation>, validated: &str) -> HostObservation {
+        host("mx1.example", servers, validated)
+    }
+
     fn check(
         hosts: &[HostObservation],
         state: &mut State,
@@ -654,10 +659,14 @@ mod tests {
         State::new(&key_record(&spki("next")).data_hex())
     }
 
+    /// One decision at 1000 from a fresh state, for the outcomes that have no time left.
+    fn once(hosts: &[HostObservation], expected: Readiness, reason: &str) -> RolloverStatus {
+        check(hosts, &mut fresh(), 1000, expected, reason, None)
+    }
+
     #[test]
     fn ttl_not_elapsed_waits_with_the_time_left_then_ready() {
-        let hosts = [host(
-            "mx1.example",
+        let hosts = [mx1(
             vec![server("ns1", "with", 300), server("ns2", "with", 300)],
             "with",
         )];
@@ -710,26 +719,21 @@ mod tests {
 
     #[test]
     fn never_published_is_blocked() {
-        let hosts = [host(
-            "mx1.example",
+        let hosts = [mx1(
             vec![server("ns1", "without", 300), server("ns2", "empty", 300)],
             "without",
         )];
-        check(
+        once(
             &hosts,
-            &mut fresh(),
-            1000,
             Readiness::Blocked,
             "lacks the next key's record at every server",
-            None,
         );
     }
 
     #[test]
     fn a_lagging_server_blocks_and_restarts_its_clock() {
         let mut st = fresh();
-        let lagging = [host(
-            "mx1.example",
+        let lagging = [mx1(
             vec![server("ns1", "with", 300), server("ns2", "without", 300)],
             "with",
         )];
@@ -741,8 +745,7 @@ mod tests {
             "1 of 2 servers do not serve",
             None,
         );
-        let caught_up = [host(
-            "mx1.example",
+        let caught_up = [mx1(
             vec![server("ns1", "with", 300), server("ns2", "with", 300)],
             "with",
         )];
@@ -791,107 +794,48 @@ mod tests {
 
     #[test]
     fn bogus_and_insecure_block() {
-        let bogus = [host(
-            "mx1.example",
+        let bogus = [mx1(
             vec![server("ns1", "with", 300), server("ns2", "bogus", 300)],
             "with",
         )];
-        check(
-            &bogus,
-            &mut fresh(),
-            1000,
-            Readiness::Blocked,
-            "bogus: RRSIG expired",
-            None,
-        );
-        let insecure = [host(
-            "mx1.example",
-            vec![server("ns1", "insecure", 300)],
-            "with",
-        )];
-        check(
-            &insecure,
-            &mut fresh(),
-            1000,
-            Readiness::Blocked,
-            "insecure",
-            None,
-        );
-        let validated_bogus = [host("mx1.example", vec![server("ns1", "with", 0)], "bogus")];
-        check(
-            &validated_bogus,
-            &mut fresh(),
-            1000,
-            Readiness::Blocked,
-            "validating path",
-            None,
-        );
+        once(&bogus, Readiness::Blocked, "bogus: RRSIG expired");
+        let insecure = [mx1(vec![server("ns1", "insecure", 300)], "with")];
+        once(&insecure, Readiness::Blocked, "insecure");
+        let validated_bogus = [mx1(vec![server("ns1", "with", 0)], "bogus")];
+        once(&validated_bogus, Readiness::Blocked, "validating path");
     }
 
     #[test]
     fn unreachable_server_is_indeterminate_but_blocked_wins() {
-        let down = [host(
-            "mx1.example",
+        let down = [mx1(
             vec![server("ns1", "with", 300), server("ns2", "down", 300)],
             "with",
         )];
-        check(
-            &down,
-            &mut fresh(),
-            1000,
-            Readiness::Indeterminate,
-            "no answer within 2s",
-            None,
-        );
-        let down_and_missing = [host(
-            "mx1.example",
+        once(&down, Readiness::Indeterminate, "no answer within 2s");
+        let down_and_missing = [mx1(
             vec![server("ns1", "without", 300), server("ns2", "down", 300)],
             "with",
         )];
-        check(
-            &down_and_missing,
-            &mut fresh(),
-            1000,
-            Readiness::Blocked,
-            "lacks",
-            None,
-        );
+        once(&down_and_missing, Readiness::Blocked, "lacks");
         let mut no_servers = host("mx1.example", vec![], "with");
         no_servers.servers = Err("SOA lookup failed".into());
-        check(
+        once(
             &[no_servers],
-            &mut fresh(),
-            1000,
             Readiness::Indeterminate,
             "could not be found",
-            None,
         );
-        let validated_down = [host("mx1.example", vec![server("ns1", "with", 0)], "down")];
-        check(
+        let validated_down = [mx1(vec![server("ns1", "with", 0)], "down")];
+        once(
             &validated_down,
-            &mut fresh(),
-            1000,
             Readiness::Indeterminate,
             "validating lookup",
-            None,
         );
-        check(
-            &[],
-            &mut fresh(),
-            1000,
-            Readiness::Indeterminate,
-            "no host",
-            None,
-        );
+        once(&[], Readiness::Indeterminate, "no host");
     }
 
     #[test]
     fn every_server_ready_but_validating_path_lacks_it_is_blocked() {
-        let hosts = [host(
-            "mx1.example",
-            vec![server("ns1", "with", 10)],
-            "without",
-        )];
+        let hosts = [mx1(vec![server("ns1", "with", 10)], "without")];
         let mut st = fresh();
         check(
             &hosts,
