@@ -50,23 +50,12 @@ roll)
         echo "acme.sh-hook: $ACME_DOMAIN has --always-force-new-domain-key: acme.sh would make a key no TLSA record names; turn it off" >&2
         exit 1
     fi
-    backup=$(mktemp "$DANE_KEY_DIR/.acme-key.XXXXXX")
-    cat "$domain_key" >"$backup"
-    install_key "$NEXT_KEY" "$domain_key"
-    if ! acme.sh --renew -d "$ACME_DOMAIN" "${ecc[@]}" --force; then
-        install_key "$backup" "$domain_key"
-        rm -f "$backup"
-        echo "acme.sh-hook: renewal failed; the current key is back in place" >&2
-        exit 1
-    fi
-    rm -f "$backup"
+    renew_with_next_key acme.sh "$domain_key" \
+        acme.sh --renew -d "$ACME_DOMAIN" "${ecc[@]}" --force
     ;;
 deploy)
     # acme.sh's --reloadcmd: reload the MTA; promote when the new key is the staged one.
-    $DANE_RELOAD
-    if cmp -s "$domain_key" "$NEXT_KEY"; then
-        dane_promote
-    fi
+    dane_deploy "$domain_key"
     ;;
 *)
     echo "usage: $0 stage | roll | deploy" >&2

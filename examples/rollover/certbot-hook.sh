@@ -40,25 +40,13 @@ roll)
     fi
     # The file certbot reads its key from (live/ links into archive/).
     keyfile=$(readlink -f "$LIVE/privkey.pem")
-    backup=$(mktemp "$DANE_KEY_DIR/.certbot-key.XXXXXX")
-    cat "$keyfile" >"$backup"
-    install_key "$NEXT_KEY" "$keyfile"
-    if ! certbot renew --cert-name "$LINEAGE" --reuse-key --force-renewal -q; then
-        install_key "$backup" "$keyfile"
-        rm -f "$backup"
-        echo "certbot-hook: renewal failed; the current key is back in place" >&2
-        exit 1
-    fi
-    rm -f "$backup"
+    renew_with_next_key certbot "$keyfile" \
+        certbot renew --cert-name "$LINEAGE" --reuse-key --force-renewal -q
     ;;
 deploy)
     # certbot's --deploy-hook, after every renewal: reload the MTA; when the key changed,
     # promote (after checking every MX address presents the new key).
-    $DANE_RELOAD
-    new=$(readlink -f "${RENEWED_LINEAGE:-$LIVE}/privkey.pem")
-    if cmp -s "$new" "$NEXT_KEY"; then
-        dane_promote
-    fi
+    dane_deploy "$(readlink -f "${RENEWED_LINEAGE:-$LIVE}/privkey.pem")"
     ;;
 *)
     echo "usage: $0 stage | roll | deploy" >&2

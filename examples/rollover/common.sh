@@ -86,3 +86,32 @@ install_key() {
     cat "$src" >"$tmp"
     mv -f "$tmp" "$dst"
 }
+
+# renew_with_next_key CLIENT KEY_FILE COMMAND...: put the staged next key into KEY_FILE, the
+# file the ACME client reads its key from, and run COMMAND, the renewal that reuses it. When
+# the renewal fails the current key goes back (the served certificate is still the current
+# key's) and the hook exits 1. Call it as a plain command, not in `if` or `||`: there bash
+# turns off `set -e` inside it, and a failed backup would go unnoticed.
+renew_with_next_key() {
+    local client=$1 keyfile=$2 backup
+    shift 2
+    backup=$(mktemp "$DANE_KEY_DIR/.$client-key.XXXXXX")
+    cat "$keyfile" >"$backup"
+    install_key "$NEXT_KEY" "$keyfile"
+    if ! "$@"; then
+        install_key "$backup" "$keyfile"
+        rm -f "$backup"
+        echo "$client-hook: renewal failed; the current key is back in place" >&2
+        exit 1
+    fi
+    rm -f "$backup"
+}
+
+# dane_deploy KEY_FILE: the client's deploy hook, after a renewal: reload the MTA, and when
+# the certificate's key (KEY_FILE) is the staged next key, promote.
+dane_deploy() {
+    $DANE_RELOAD
+    if cmp -s "$1" "$NEXT_KEY"; then
+        dane_promote
+    fi
+}

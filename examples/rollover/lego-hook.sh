@@ -36,30 +36,19 @@ roll)
     if ! dane_ready; then
         exit 0
     fi
-    backup=$(mktemp "$DANE_KEY_DIR/.lego-key.XXXXXX")
-    cat "$domain_key" >"$backup"
-    install_key "$NEXT_KEY" "$domain_key"
     domains=()
     for host in "${_hosts[@]}"; do
         domains+=(--domains "$host")
     done
     # --days 100000: renew now, whatever the certificate's age.
-    if ! lego --path "$LEGO_PATH" "${lego_args[@]}" "${domains[@]}" renew --reuse-key \
-        --days 100000 --renew-hook "$0 deploy"; then
-        install_key "$backup" "$domain_key"
-        rm -f "$backup"
-        echo "lego-hook: renewal failed; the current key is back in place" >&2
-        exit 1
-    fi
-    rm -f "$backup"
+    renew_with_next_key lego "$domain_key" \
+        lego --path "$LEGO_PATH" "${lego_args[@]}" "${domains[@]}" renew --reuse-key \
+        --days 100000 --renew-hook "$0 deploy"
     ;;
 deploy)
     # lego's --renew-hook (LEGO_CERT_KEY_PATH is the key file): reload; promote when the
     # key is the staged one.
-    $DANE_RELOAD
-    if cmp -s "${LEGO_CERT_KEY_PATH:-$domain_key}" "$NEXT_KEY"; then
-        dane_promote
-    fi
+    dane_deploy "${LEGO_CERT_KEY_PATH:-$domain_key}"
     ;;
 *)
     echo "usage: $0 stage | roll | deploy" >&2
