@@ -16,9 +16,14 @@
 //!
 //! Bounds: at most [`MAX_SERVERS`] name servers and [`MAX_ADDRESSES`] addresses in all,
 //! each asked [`crate::Config::attempts`] times at most with [`crate::Config::timeout`]
-//! per exchange, one after the other.
+//! per exchange. The name servers' addresses are looked up concurrently, then every address
+//! is asked at once (one question in flight per address), so a zone with dead servers costs
+//! one server's timeouts, not the sum of them; the replies keep the NS RRset's order.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::task::Poll;
 
 use dane_dnssec::Question;
 use hickory_proto::op::Message;
@@ -167,57 +172,82 @@ impl Resolver {
         }
         let mut left_out = all.len().saturating_sub(MAX_SERVERS);
         all.truncate(MAX_SERVERS);
-        let mut replies = Vec::new();
-        for ns in &all {
-            let mut addresses: Vec<IpAddr> = Vec::new();
-            let mut why = Vec::new();
-            for t in [RecordType::A, RecordType::AAAA] {
-                match self.answer(&Question::new(ns, t)).await {
-                    Ok(wire) => match parse(&wire) {
-                        Ok(m) => addresses.extend(m.answers.iter().filter_map(|r| match &r.data {
-                            RData::A(a) if t == RecordType::A => Some(IpAddr::V4(a.0)),
-                            RData::AAAA(a) if t == RecordType::AAAA => Some(IpAddr::V6(a.0)),
-                            _ => None,
-                        })),
-                        Err(e) => why.push(format!("{t}: {e}")),
-                    },
-                    Err(e) => why.push(format!("{t}: {e}")),
-                }
-            }
-            addresses.dedup();
+        let found = join_all(all.iter().map(|ns| self.addresses_of(ns)).collect()).await;
+        // What to ask, in NS order: each address (within the bound), or the failure of a
+        // name server without one.
+        let mut targets: Vec<(&Name, Result<SocketAddr, String>)> = Vec::new();
+        let mut asked = 0;
+        for (ns, (addresses, why)) in all.iter().zip(found) {
             if addresses.is_empty() {
                 let detail = if why.is_empty() {
                     "no address records".to_owned()
                 } else {
                     why.join("; ")
                 };
-                replies.push(ServerReply {
-                    ns: ns.clone(),
-                    address: SocketAddr::from(([0, 0, 0, 0], 0)),
-                    result: ServerResult::Failed(format!("no address for {ns}: {detail}")),
-                });
+                targets.push((ns, Err(format!("no address for {ns}: {detail}"))));
                 continue;
             }
             for ip in addresses {
-                if replies.len() >= MAX_ADDRESSES {
+                if targets.len() >= MAX_ADDRESSES {
                     left_out += 1;
                     continue;
                 }
-                let address = SocketAddr::new(ip, self.config.iterate_port);
-                let result = self.ask_one(address, &name, rtype, now).await;
-                replies.push(ServerReply {
-                    ns: ns.clone(),
-                    address,
-                    result,
-                });
+                asked += 1;
+                targets.push((ns, Ok(SocketAddr::new(ip, self.config.iterate_port))));
             }
         }
+        tracing::debug!(zone = %zone, servers = all.len(), addresses = asked, "asking every authoritative server");
+        let results = join_all(
+            targets
+                .iter()
+                .map(|(_, t)| async {
+                    match t {
+                        Ok(address) => self.ask_one(*address, &name, rtype, now).await,
+                        Err(e) => ServerResult::Failed(e.clone()),
+                    }
+                })
+                .collect(),
+        )
+        .await;
+        let replies = targets
+            .iter()
+            .zip(results)
+            .map(|((ns, t), result)| ServerReply {
+                ns: (*ns).clone(),
+                address: t
+                    .as_ref()
+                    .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |a| *a),
+                result,
+            })
+            .collect();
         Ok(Authoritative {
             zone,
             name_servers: all,
             replies,
             left_out,
         })
+    }
+
+    /// The addresses of name server `ns` (A, then AAAA, through the run's path), and what
+    /// went wrong with either question.
+    async fn addresses_of(&self, ns: &Name) -> (Vec<IpAddr>, Vec<String>) {
+        let mut addresses: Vec<IpAddr> = Vec::new();
+        let mut why = Vec::new();
+        for t in [RecordType::A, RecordType::AAAA] {
+            match self.answer(&Question::new(ns, t)).await {
+                Ok(wire) => match parse(&wire) {
+                    Ok(m) => addresses.extend(m.answers.iter().filter_map(|r| match &r.data {
+                        RData::A(a) if t == RecordType::A => Some(IpAddr::V4(a.0)),
+                        RData::AAAA(a) if t == RecordType::AAAA => Some(IpAddr::V6(a.0)),
+                        _ => None,
+                    })),
+                    Err(e) => why.push(format!("{t}: {e}")),
+                },
+                Err(e) => why.push(format!("{t}: {e}")),
+            }
+        }
+        addresses.dedup();
+        (addresses, why)
     }
 
     async fn ask_one(
@@ -266,5 +296,70 @@ impl Resolver {
             }
         }
         ServerResult::Failed(last)
+    }
+}
+
+/// Runs `futures` concurrently on the calling task and returns their outputs in order (a
+/// `join_all` without the futures crate: the futures borrow the resolver, so they cannot be
+/// spawned).
+async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, out) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if out.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *out = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join_all;
+    use std::time::Duration;
+
+    /// The first future can finish only after the second has run: run one after the
+    /// other, they would never end. The outputs keep the input order.
+    #[tokio::test]
+    async fn join_all_runs_the_futures_together_and_keeps_their_order() {
+        let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
+        let mut tx = Some(tx);
+        let mut rx = Some(rx);
+        let futures: Vec<_> = (0..3)
+            .map(|i| {
+                let rx = if i == 0 { rx.take() } else { None };
+                let tx = if i == 1 { tx.take() } else { None };
+                async move {
+                    if let Some(rx) = rx {
+                        return rx.await.unwrap_or(99);
+                    }
+                    if let Some(tx) = tx {
+                        let _ = tx.send(10);
+                    }
+                    i
+                }
+            })
+            .collect();
+        let out = tokio::time::timeout(Duration::from_secs(10), join_all(futures))
+            .await
+            .expect("join_all ran the futures one after the other");
+        assert_eq!(out, [10, 1, 2]);
+        assert!(
+            join_all(Vec::<std::future::Ready<()>>::new())
+                .await
+                .is_empty()
+        );
     }
 }
