@@ -39,7 +39,7 @@ pub use fixtures::{
     Case, EvidenceItem, cases, evidence_dir, read_evidence, read_table, write_evidence,
 };
 pub use interop::{Interop, Scenario, scenarios};
-pub use process::{Run, require_tool, run_command, temp_file};
+pub use process::{Listening, Run, require_tool, run_command, temp_file};
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, UdpSocket};

@@ -1,9 +1,9 @@
 //! Running a program under test and the reference tools: the [`Run`] of one process, and
 //! where a reference tool is installed.
 
-use std::io::Write as _;
+use std::io::{BufRead as _, Write as _};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 /// The result of one process run: exit code (-1 when killed by a signal) and its output.
 #[derive(Debug)]
@@ -66,4 +66,50 @@ pub fn temp_file(tag: &str, bytes: &[u8]) -> String {
     let path = dir.join(tag);
     std::fs::write(&path, bytes).expect("write the temporary file");
     path.display().to_string()
+}
+
+/// A server under test that says where it listens on its first line of stderr (`dane
+/// serve-metrics`: "dane serve-metrics: listening on ADDR"); killed by its own handle and
+/// reaped on drop.
+#[derive(Debug)]
+pub struct Listening {
+    /// The process.
+    pub child: Child,
+    /// What followed the prefix on its first stderr line.
+    pub addr: String,
+}
+
+impl Listening {
+    /// Spawns `cmd` (stdin and stdout null, stderr piped) and reads its first stderr line,
+    /// which must start with `prefix`. A failed spawn or another first line is a panic (a
+    /// failed test).
+    #[allow(clippy::expect_used)] // test support: a server that did not start is a failed test
+    pub fn spawn(cmd: &mut Command, prefix: &str) -> Listening {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the server under test");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stderr.take().expect("piped stderr"))
+            .read_line(&mut line)
+            .expect("read the server's first stderr line");
+        let Some(addr) = line.trim().strip_prefix(prefix) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server's first stderr line is {line:?}, not {prefix:?}…");
+        };
+        Listening {
+            addr: addr.to_owned(),
+            child,
+        }
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

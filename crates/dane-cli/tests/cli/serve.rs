@@ -4,56 +4,34 @@
 //! Every exposition passes `promtool check metrics`, and a real Prometheus scrapes the
 //! exporter through the blackbox exporter's relabelling.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{dane, fixture, run};
-use dane_testenv::require_tool;
+use dane_testenv::{Listening, require_tool};
 
 /// The server process, killed (by its own handle) when the test ends.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Server = Listening;
 
 fn start(nsd: &dane_testenv::Nsd, extra: &[&str]) -> Server {
     let server = format!("127.0.0.1:{}", nsd.port());
-    let mut child = dane()
-        .args([
-            "serve-metrics",
-            "--listen",
-            "127.0.0.1:0",
-            "--resolver",
-            &server,
-            "--no-iterate",
-        ])
-        .args(["--trust-anchor", &fixture("dns/anchors/root.ds")])
-        .args(["--at", "2026-12-01T00:00:00Z", "--timeout", "5"])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("dane serve-metrics: listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_owned();
-    Server { child, addr }
+    Listening::spawn(
+        dane()
+            .args([
+                "serve-metrics",
+                "--listen",
+                "127.0.0.1:0",
+                "--resolver",
+                &server,
+                "--no-iterate",
+            ])
+            .args(["--trust-anchor", &fixture("dns/anchors/root.ds")])
+            .args(["--at", "2026-12-01T00:00:00Z", "--timeout", "5"])
+            .args(extra),
+        "dane serve-metrics: listening on ",
+    )
 }
 
 /// Sends `raw` and returns (status, whole response).
@@ -273,28 +251,20 @@ fn ports_only_with_the_flag() {
 fn checks_are_limited_and_deadlined() {
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let resolver = silent.local_addr().unwrap().to_string();
-    let mut child = dane()
-        .args([
-            "serve-metrics",
-            "--listen",
-            "127.0.0.1:0",
-            "--resolver",
-            &resolver,
-            // Never resolve from the (real) root servers from a test on the host.
-            "--no-iterate",
-        ])
-        .args(["--max-checks", "1", "--deadline", "2", "--timeout", "10"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line.trim().rsplit(' ').next().unwrap().to_owned();
-    let server = Server { child, addr };
+    let server = Listening::spawn(
+        dane()
+            .args([
+                "serve-metrics",
+                "--listen",
+                "127.0.0.1:0",
+                "--resolver",
+                &resolver,
+                // Never resolve from the (real) root servers from a test on the host.
+                "--no-iterate",
+            ])
+            .args(["--max-checks", "1", "--deadline", "2", "--timeout", "10"]),
+        "dane serve-metrics: listening on ",
+    );
     let first = {
         let addr = server.addr.clone();
         std::thread::spawn(move || get(&addr, "/probe?target=example.test"))

@@ -19,11 +19,8 @@
 //!
 //! Needs root (network namespaces); CI runs as root.
 
-use std::io::BufRead as _;
-use std::process::{Child, Stdio};
-
 use dane_testenv::interop::{BrokenResolver, TestResolver};
-use dane_testenv::{Interop, Scenario, scenarios};
+use dane_testenv::{Interop, Listening, Scenario, scenarios};
 
 use crate::interop::{REASONS, dane_verify};
 
@@ -110,6 +107,39 @@ fn assert_replays(what: &str, evidence: &str, code: i32, stdout: &str) {
     assert_eq!(replay.stdout, stdout, "{what}: the replay differs");
 }
 
+/// `dane verify --json` on scenario `s` with `args`, its evidence saved and replayed
+/// ([`assert_replays`]): the exit code, stdout and the parsed document.
+fn verify_replayed(
+    env: &Interop,
+    s: &Scenario,
+    what: &str,
+    args: &[&str],
+) -> (i32, String, serde_json::Value) {
+    let evidence = evidence_file(what);
+    let mut all = vec!["--json", "--save-evidence", &evidence];
+    all.extend_from_slice(args);
+    let (code, stdout, stderr) = dane_verify(env, s, &all);
+    let doc = json(what, &stdout, &stderr);
+    assert_replays(what, &evidence, code, &stdout);
+    (code, stdout, doc)
+}
+
+/// `dane dnssec NAME TYPE --json` with `args`: the exit code, stdout and the parsed
+/// document.
+fn dnssec_json(
+    env: &Interop,
+    what: &str,
+    name: &str,
+    rtype: &str,
+    args: &[&str],
+) -> (i32, String, serde_json::Value) {
+    let mut all = vec!["dnssec", name, rtype, "--json"];
+    all.extend_from_slice(args);
+    let (code, stdout, stderr) = run_in(env, &all);
+    let doc = json(what, &stdout, &stderr);
+    (code, stdout, doc)
+}
+
 fn run_in(env: &Interop, args: &[&str]) -> (i32, String, String) {
     let out = env
         .command(dane_e2e::dane_bin())
@@ -136,21 +166,8 @@ fn broken_resolvers_are_unsuitable_under_no_iterate() {
         for domain in SAMPLE {
             let s = scenario(domain);
             let what = format!("{} via {}", domain, kind.mode());
-            let evidence = evidence_file(&what);
-            let (code, stdout, stderr) = dane_verify(
-                &env,
-                &s,
-                &[
-                    "--json",
-                    "--resolver",
-                    addr,
-                    "--no-iterate",
-                    "--save-evidence",
-                    &evidence,
-                ],
-            );
-            let doc = json(&what, &stdout, &stderr);
-            assert_replays(&what, &evidence, code, &stdout);
+            let (code, stdout, doc) =
+                verify_replayed(&env, &s, &what, &["--resolver", addr, "--no-iterate"]);
             assert_eq!(code, 3, "{what}: {stdout}");
             assert_eq!(doc["verdict"], "indeterminate", "{what}");
             let reason = doc["reason"].as_str().unwrap();
@@ -193,19 +210,13 @@ fn broken_resolvers_are_unsuitable_under_no_iterate() {
             ("_25._tcp.mx.tlsa-tampered.test", "TLSA"),
         ] {
             let what = format!("dnssec {name} via {}", kind.mode());
-            let (code, stdout, stderr) = run_in(
+            let (code, stdout, doc) = dnssec_json(
                 &env,
-                &[
-                    "dnssec",
-                    name,
-                    rtype,
-                    "--json",
-                    "--resolver",
-                    addr,
-                    "--no-iterate",
-                ],
+                &what,
+                name,
+                rtype,
+                &["--resolver", addr, "--no-iterate"],
             );
-            let doc = json(&what, &stdout, &stderr);
             assert_eq!(code, 3, "{what}: {stdout}");
             assert_eq!(doc["verdict"], "indeterminate", "{what}");
             assert!(
@@ -249,22 +260,12 @@ fn broken_resolvers_are_replaced_by_iteration_from_the_root() {
         for domain in SAMPLE {
             let s = scenario(domain);
             let what = format!("{} via {}", domain, kind.mode());
-            let evidence = evidence_file(&what);
-            let (code, stdout, stderr) = dane_verify(
+            let (code, _, doc) = verify_replayed(
                 &env,
                 &s,
-                &[
-                    "--json",
-                    "--resolver",
-                    addr,
-                    "--root-hints",
-                    hints,
-                    "--save-evidence",
-                    &evidence,
-                ],
+                &what,
+                &["--resolver", addr, "--root-hints", hints],
             );
-            let doc = json(&what, &stdout, &stderr);
-            assert_replays(&what, &evidence, code, &stdout);
             let reason = doc["reason"].as_str().unwrap_or("");
             assert_eq!(
                 doc["verdict"],
@@ -301,20 +302,13 @@ fn broken_resolvers_are_replaced_by_iteration_from_the_root() {
             ("_25._tcp.mx.insecure.test", "TLSA", "insecure", 4),
         ] {
             let what = format!("dnssec {name} via {}", kind.mode());
-            let (code, stdout, stderr) = run_in(
+            let (code, stdout, doc) = dnssec_json(
                 &env,
-                &[
-                    "dnssec",
-                    name,
-                    rtype,
-                    "--json",
-                    "--resolver",
-                    addr,
-                    "--root-hints",
-                    hints,
-                ],
+                &what,
+                name,
+                rtype,
+                &["--resolver", addr, "--root-hints", hints],
             );
-            let doc = json(&what, &stdout, &stderr);
             assert_eq!(doc["verdict"], want, "{what}: {stdout}");
             assert_eq!(code, code_want, "{what}");
             assert_eq!(doc["resolution"]["mode"], "iterative", "{what}");
@@ -500,55 +494,31 @@ fn scan_with_a_broken_resolver_checks_it_once() {
     }
 }
 
-/// `dane serve-metrics` inside the namespace; killed (by its own handle) on drop.
-struct Exporter {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn exporter(env: &Interop, extra: &[&str]) -> Exporter {
-    let mut child = env
-        .command(dane_e2e::dane_bin())
-        .args([
-            "serve-metrics",
-            "--listen",
-            "127.0.0.1:0",
-            "--timeout",
-            "10",
-        ])
-        .arg("--trust-anchor")
-        .arg(env.anchor_ds())
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .strip_prefix("dane serve-metrics: listening on 127.0.0.1:")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("{line:?}"));
-    Exporter { child, port }
+/// `dane serve-metrics` inside the namespace (listening on 127.0.0.1 there); killed (by
+/// its own handle) on drop.
+fn exporter(env: &Interop, extra: &[&str]) -> Listening {
+    Listening::spawn(
+        env.command(dane_e2e::dane_bin())
+            .args([
+                "serve-metrics",
+                "--listen",
+                "127.0.0.1:0",
+                "--timeout",
+                "10",
+            ])
+            .arg("--trust-anchor")
+            .arg(env.anchor_ds())
+            .args(extra),
+        "dane serve-metrics: listening on ",
+    )
 }
 
 /// One scrape of `/probe?target=...` from inside the namespace (bash's /dev/tcp: the
 /// exporter answers one request per connection and closes).
-fn scrape(env: &Interop, exporter: &Exporter, target: &str) -> String {
+fn scrape(env: &Interop, exporter: &Listening, target: &str) -> String {
     let script = format!(
         "exec 3<>/dev/tcp/127.0.0.1/{}; printf 'GET /probe?target={target} HTTP/1.1\\r\\nHost: x\\r\\nAccept: application/openmetrics-text; version=1.0.0\\r\\n\\r\\n' >&3; cat <&3",
-        exporter.port
+        exporter.addr.trim_start_matches("127.0.0.1:")
     );
     let out = env.command("bash").args(["-c", &script]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
