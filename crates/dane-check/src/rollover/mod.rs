@@ -5,14 +5,20 @@
 //!   from what is published;
 //! - [`readiness`]: whether the switch is safe now, from every authoritative server's
 //!   validated answer and the time each was first seen serving the next key;
-//! - [`state`]: the state file's document;
+//! - [`state`]: the state file's document, with the plan of a promotion or rollback in
+//!   progress;
+//! - [`files`]: the key and state files, every write a transaction (0600 from the first
+//!   byte, fsynced, renamed or linked, the directory fsynced), and the promotion and
+//!   rollback as plans written before any key moves, finished by the next run when a run
+//!   is killed;
 //! - [`promote_check`]: whether every address of every host presents the next key;
 //! - [`host_target`]: where a host's TLSA records are, as a DANE client finds them (the
 //!   engine's discovery and address and TLSA steps, [`crate::engine::decide_hosts`]).
 //!
-//! All of it is data in, data out: the CLI reads the clock (or `--at`), the files and the
-//! network (through `dane-resolver` and the engine), and passes them in.
+//! All of it but [`files`] is data in, data out: the CLI reads the clock (or `--at`) and
+//! the network (through `dane-resolver` and the engine), and passes them in.
 
+pub mod files;
 pub mod key;
 pub mod readiness;
 pub mod rrset;
