@@ -42,15 +42,15 @@ pub enum FileError {
     /// A key file exists where a new one was to be made.
     #[error("{0}: exists already; it is never overwritten")]
     Exists(PathBuf),
-    /// An I/O error.
-    #[error("{path}: cannot {action}: {source}")]
+    /// An I/O error (in the message, not a `source`: the message says it all once).
+    #[error("{path}: cannot {action}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
         /// What was being done (`read`, `create`, `write`, `rename to ...`).
         action: String,
         /// The error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A file that is not what it should be (too large, not a key, a corrupt state).
     #[error("{path}: {detail}")]
@@ -74,10 +74,10 @@ pub enum FileError {
 
 fn io(path: &Path, action: impl Into<String>) -> impl FnOnce(std::io::Error) -> FileError {
     let (path, action) = (path.to_owned(), action.into());
-    move |source| FileError::Io {
+    move |cause| FileError::Io {
         path,
         action,
-        source,
+        cause,
     }
 }
 
@@ -133,7 +133,7 @@ fn create_temp(path: &Path) -> Result<(File, PathBuf), FileError> {
             }
             // A leftover of a killed run with the same process id: take another name.
             Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(io(path, "create a temporary file beside")(e)),
+            Err(e) => return Err(io(path, "write (creating a temporary file beside it)")(e)),
         }
     }
     Err(FileError::Invalid {
@@ -316,7 +316,7 @@ pub fn create_next_key(
     })?;
     let hex = key_record(&new.spki).data_hex();
     let mut next = std::mem::replace(state, State::new(&hex)).for_next_key(&hex);
-    next.next_key_file = Some(path.display().to_string());
+    next.next_key_file = Some(absolute(path).display().to_string());
     *state = next;
     write_state(state_path, state)?;
     failpoint();
@@ -324,12 +324,19 @@ pub fn create_next_key(
     Ok(new.spki)
 }
 
+/// `path` made absolute (against the working directory, symbolic links left alone), as
+/// the state file records paths: a plan is finished, and a next key recognised, from
+/// whatever directory the next run starts in.
+pub fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
 /// Whether the key at `path`, whose `3 1 1` data is `hex`, is the next key `dane` made
 /// there (the state file says so): `stage` may then reuse its default next-key path.
 pub fn made_by_dane(state: Option<&State>, path: &Path, hex: &str) -> bool {
     state.is_some_and(|s| {
         s.next_key.eq_ignore_ascii_case(hex)
-            && s.next_key_file.as_deref() == Some(&*path.display().to_string())
+            && s.next_key_file.as_deref() == Some(&*absolute(path).display().to_string())
     })
 }
 

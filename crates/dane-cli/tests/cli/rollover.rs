@@ -103,10 +103,22 @@ fn stage_creates_the_next_key_and_prints_current_next_and_issuer() {
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
     assert!(openssl_reads(&next).contains("256 bit"));
 
-    // Again without --next-key: the default path exists, so it refuses (exit 2), and the
-    // key is unchanged.
+    // Again without --next-key: the state file says dane made the key at the default
+    // path, so it is used (the README's steps, followed in order), never rewritten.
+    let again = stage(&s(&cur), &[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.stdout.lines().collect::<Vec<_>>(), lines[..2]);
+    assert_eq!(std::fs::read_to_string(&next).unwrap(), pem);
+    // A file there that the state file does not name is not taken: refused (exit 2), the
+    // key unchanged.
+    std::fs::remove_file(d.join("mx.next.key.rollover.json")).unwrap();
     let again = stage(&s(&cur), &[]);
     assert_refused(&again, "exists already");
+    assert!(
+        again.stderr.contains("does not say dane made it"),
+        "{}",
+        again.stderr
+    );
     assert_eq!(again.stderr.lines().count(), 1, "{}", again.stderr);
     assert!(again.stdout.is_empty());
     assert_eq!(std::fs::read_to_string(&next).unwrap(), pem);
@@ -270,7 +282,11 @@ fn status_without_a_usable_resolver_is_indeterminate_and_check_only_is_one_line(
         "{}",
         out.stdout
     );
-    // The state file was written, and is a state document for this key.
+    // --check-only reads the state file and records nothing.
+    assert!(!Path::new(&state).exists());
+    // A plain status records: the state file is a state document for this key.
+    let out = status_offline(&state, &[]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
     let text = std::fs::read_to_string(&state).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["kind"], "dane-rollover-state");

@@ -83,7 +83,8 @@ fn state_file_corrupt_too_large_or_unwritable() {
     assert!(e.to_string().contains("more than the"), "{e}");
     let e = write_state(&d.join("missing").join("s.json"), &State::new(&hex(NEXT))).unwrap_err();
     assert!(
-        e.to_string().contains("cannot create a temporary file"),
+        e.to_string()
+            .contains("cannot write (creating a temporary file beside it)"),
         "{e}"
     );
     fs::remove_dir_all(d).unwrap();
