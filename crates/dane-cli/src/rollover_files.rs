@@ -329,6 +329,15 @@ fn render_plan(
     for l in &out.remove {
         eprintln!("remove now: {l}");
     }
+    if plan.action == Action::Rollback {
+        for o in &plan.owners {
+            eprintln!(
+                "remove once every server presents the current key again: {} (dane rollover stage --retire-key {})",
+                rrset::zone_line(o, None, &record_of(&plan.from)?),
+                plan.keep_as
+            );
+        }
+    }
     eprintln!(
         "delete {} after {} (keep it until then to roll back: dane rollover rollback)",
         plan.keep_as,
@@ -590,7 +599,12 @@ fn finish_interrupted(
         );
     }
     eprintln!(
-        "finishing the promotion of {} started at {} (its check passed then; a run was interrupted)",
+        "{} the promotion of {} started at {} (its check passed then; a run was interrupted)",
+        if what_if {
+            "dry run: nothing is changed; what would finish"
+        } else {
+            "finishing"
+        },
         plan.key_file,
         dane_check::report::fmt_time(plan.started_at)
     );
