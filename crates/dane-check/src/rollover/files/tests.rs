@@ -314,3 +314,57 @@ fn a_plan_the_files_do_not_match_is_refused_saying_what_was_found() {
     assert!(!d.join("mx.key.retired").exists());
     fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+#[ignore = "run by the tests above as a child process"]
+fn child_stage() {
+    let d = PathBuf::from(std::env::var("DANE_CHECK_DIR").unwrap());
+    let state_path = d.join("state.json");
+    let mut state = read_state(&state_path).unwrap().unwrap();
+    create_next_key(
+        &d.join("mx.next.key"),
+        KeyType::P256,
+        &state_path,
+        &mut state,
+    )
+    .unwrap();
+}
+
+/// `stage` making a next key, killed at any step: either no key and a state that does not
+/// name one there that exists, or the complete key the state names; a temporary file at
+/// most, never a torn key; the next run makes or reuses it.
+#[test]
+fn a_next_key_made_by_stage_killed_at_any_step() {
+    let d = dir("stage-kill");
+    let mut step = 1;
+    loop {
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        let mut old = State::new(&hex(NEXT));
+        old.retired.push(Retired {
+            key_file: "/k/old".into(),
+            record: "3 1 1 AB".into(),
+            promoted_at: 1,
+            delete_after: 2,
+        });
+        write_state(&d.join("state.json"), &old).unwrap();
+        let finished = run_child("child_stage", &d, Some(step), "000");
+        let next = d.join("mx.next.key");
+        let state = read_state(&d.join("state.json")).unwrap().unwrap();
+        assert_eq!(state.retired, old.retired, "step {step}: retired keys kept");
+        match key_hex(&next).unwrap() {
+            Some(h) => {
+                assert!(made_by_dane(Some(&state), &next, &h), "step {step}");
+                assert_eq!(mode(&next), 0o600);
+            }
+            None => assert!(state == old || state.next_key_file.is_some(), "step {step}"),
+        }
+        if finished {
+            break;
+        }
+        step += 1;
+        assert!(step < 50, "no end to the steps");
+    }
+    assert!(step > 5, "only {step} steps were tried");
+    fs::remove_dir_all(d).unwrap();
+}
