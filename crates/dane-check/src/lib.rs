@@ -43,8 +43,9 @@
 //!
 //! - Pure: no I/O, no clock (crate-local clippy.toml). Lookups and probe results in, verdicts
 //!   out; the same inputs always give the same report, so saved evidence replays exactly.
-//!   One exception: [`rollover::key::generate`] reads the operating system's randomness to
-//!   make a key (it writes no file; the caller does).
+//!   Two exceptions: [`rollover::key::generate`] reads the operating system's randomness to
+//!   make a key, and [`rollover::files`] writes the rollover's key and state files, each
+//!   write a transaction (ARCHITECTURE.md invariant 10).
 //! - Nothing is `Verified` unless DANE applies (secure MX, secure addresses, secure TLSA
 //!   with a usable record) and `dane_tlsa::match_chain` authenticated the presented chain.
 //! - A bogus or indeterminate lookup is never treated as "no DANE": it makes the domain or

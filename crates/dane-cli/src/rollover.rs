@@ -1,7 +1,9 @@
-//! `dane rollover stage|status|promote`: a "current + next" key rollover (RFC 6698 A.4,
-//! RFC 7671 8.1). The decisions are `dane_check::rollover`'s; this module parses the
-//! arguments, reads the files and the clock (once; `--at` replaces it), asks the network
-//! through dane-resolver and the engine, renders and maps the result to the exit code.
+//! `dane rollover stage|status|promote|rollback`: a "current + next" key rollover (RFC 6698
+//! A.4, RFC 7671 8.1). The decisions and the file transactions are `dane_check::rollover`'s;
+//! this module parses the arguments, reads the clock (once; `--at` replaces it), asks the
+//! network through dane-resolver and the engine, renders and maps the result to the exit
+//! code. `promote` and `rollback`, the commands that move key files, are in
+//! `rollover_files.rs`.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
@@ -9,23 +11,24 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::{ArgGroup, Args as ClapArgs, Subcommand};
-use dane_check::live::{LiveDns, LiveProber};
-use dane_check::rollover::HostTarget;
+use dane_check::live::LiveDns;
+use dane_check::rollover::files;
 use dane_check::rollover::key::KeyType;
 use dane_check::rollover::readiness::{
-    self, HostInput, HostObservation, Readiness, RolloverStatus,
+    self, HostInput, HostObservation, Readiness, RolloverStatus, ServerObservation,
 };
-use dane_check::rollover::rrset;
-use dane_check::rollover::state::{Retired, State};
+use dane_check::rollover::state::State;
+use dane_check::rollover::{HostTarget, rrset};
+use dane_resolver::Resolver;
 use dane_tlsa::{CertUsage, MatchingType, Selector, Source, Spki, TlsaRecord};
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 
-use crate::checkopts::{LookupOpts, ProbeOpts};
+use crate::checkopts::LookupOpts;
 use crate::probe::StartTls;
-use crate::rollover_files as files;
+use crate::rollover_files::{PromoteArgs, RollbackArgs};
 use crate::rollover_update::{self as update, UpdateOpts, UpdateReport};
-use crate::verify::{ProbeTargetOpts, TargetOpts};
+use crate::verify::TargetOpts;
 use crate::{Context, Exit, clock, term};
 
 /// `dane rollover`
@@ -39,6 +42,9 @@ pub enum Command {
     /// After the switch: check every server presents the next key, make it current, stage
     /// a new next key, and print the RRset to publish.
     Promote(Box<PromoteArgs>),
+    /// Undo a promotion while the retired key may still be used: put it back as the current
+    /// key, keep the key it replaces, and print the RRset to publish.
+    Rollback(Box<RollbackArgs>),
 }
 
 /// How many CNAMEs at a TLSA owner `status` follows to the servers of the target's zone
@@ -46,13 +52,17 @@ pub enum Command {
 /// they are: a CNAME, reported as such).
 const MAX_OWNER_CNAMES: usize = 8;
 
-const ROLLOVER_HELP: &str = "\
-Exit status: 0 ready (status, --check-only: the switch is safe) or done (stage, promote);
-1 blocked (a server without the record, a bogus or unsigned answer, a host whose RRset lacks
-it; promote: a server that does not present the next key yet; an update refused: TSIG, a
-prerequisite, the primary's policy); 2 bad input (flags, key files, a corrupt or unwritable
-state file, a key file that exists already); 3 indeterminate (servers that could not be
-asked); 5 waiting (published everywhere, the TTL and margin not passed yet).";
+/// The exit codes of `dane rollover`, for `--help`.
+pub const ROLLOVER_HELP: &str = "\
+Exit status: 0 ready (status, --check-only: the switch is safe) or done (stage, promote,
+rollback); 1 blocked (a server without the record, a bogus or unsigned answer, a host whose
+RRset lacks it; promote: a server that does not present the next key yet, or with
+--require-ready a switch before status said ready; rollback: the retired key's keep-until
+time has passed; an update refused: TSIG, a prerequisite, the primary's policy); 2 bad input
+(flags, key files, a corrupt or unwritable state file, a key file that exists already, key
+files that match no interrupted promotion); 3 indeterminate (servers that could not be
+asked); 5 waiting (published everywhere, the TTL and margin not passed yet).
+--dry-run, --at and --check-only change no file.";
 
 /// `dane rollover stage`
 #[derive(Debug, ClapArgs)]
@@ -65,14 +75,16 @@ pub struct StageArgs {
     /// The current certificate (PEM or DER; the leaf is the first).
     #[arg(long, value_name = "FILE")]
     pub cert: Option<PathBuf>,
-    /// The TLSA base domain (the MX host).
-    #[arg(long, value_name = "HOST")]
-    pub name: String,
+    /// The TLSA base domain (the MX host); repeat it for every host of the key: one next
+    /// key, one RRset each.
+    #[arg(long, value_name = "HOST", required = true)]
+    pub name: Vec<String>,
     /// The port of the TLSA owner `_PORT._tcp.HOST`.
     #[arg(long, value_name = "N", default_value_t = 25)]
     pub port: u16,
     /// The next key: used when the file exists (never overwritten), created there
-    /// otherwise. Default: STEM.next.key beside --key/--cert, which must not exist.
+    /// otherwise. Default: STEM.next.key beside --key/--cert, which must not exist unless
+    /// the state file says `dane` made it there.
     #[arg(long, value_name = "FILE")]
     pub next_key: Option<PathBuf>,
     /// The type of a key created: p256, rsa2048, rsa3072, ed25519 (public ACME CAs do
@@ -87,6 +99,10 @@ pub struct StageArgs {
     /// deleted (for ACME clients that move their key files themselves, e.g. dehydrated).
     #[arg(long, value_name = "FILE")]
     pub retire_key: Vec<PathBuf>,
+    /// The state file (default NEXT.key.rollover.json beside the next key): records that
+    /// `dane` made the next key.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// Publishing.
     #[command(flatten)]
     pub update: UpdateOpts,
@@ -115,7 +131,8 @@ pub struct StatusArgs {
     /// Added to the TTL before a server counts as ready (SECONDS, or 90s, 10m, 2h, 1d).
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub margin: String,
-    /// One line, and exit 0 only when the switch is safe (for ACME client hooks).
+    /// One line, and exit 0 only when the switch is safe (for ACME client hooks); reads
+    /// the state file, records nothing.
     #[arg(long, conflicts_with = "json")]
     pub check_only: bool,
     /// One JSON document on stdout.
@@ -126,56 +143,13 @@ pub struct StatusArgs {
     pub check: LookupOpts,
 }
 
-/// `dane rollover promote`
-#[derive(Debug, ClapArgs)]
-#[command(after_help = ROLLOVER_HELP)]
-pub struct PromoteArgs {
-    /// The domain: the mail domain for smtp (its MX hosts are probed), the service domain
-    /// otherwise (its SRV targets, or itself); any name with --host.
-    #[arg(value_name = "DOMAIN")]
-    pub domain: String,
-    /// The current key file: the next key is moved here; the current key is kept as
-    /// FILE.retired-TIME.
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
-    /// The next key file (the servers must present it already).
-    #[arg(long, value_name = "FILE")]
-    pub next_key: PathBuf,
-    /// Where the new next key is created (default: the --next-key path, free after the
-    /// move).
-    #[arg(long, value_name = "FILE")]
-    pub new_next_key: Option<PathBuf>,
-    /// The type of the new next key.
-    #[arg(long, value_name = "TYPE", default_value = "p256")]
-    pub key_type: String,
-    /// --service, --port, --host, --starttls, as `dane verify` takes them (the hosts, and
-    /// the dialogue each probe speaks).
-    #[command(flatten)]
-    pub target: ProbeTargetOpts,
-    /// The state file (default NEXT.key.rollover.json beside --next-key): started again
-    /// for the new next key, with the retired key's dates.
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
-    /// Added to the TTL for the retired key's deletion date.
-    #[arg(long, value_name = "DURATION", default_value = "10m")]
-    pub margin: String,
-    /// Publishing.
-    #[command(flatten)]
-    pub update: UpdateOpts,
-    /// One JSON document on stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// The resolver, time, timeout and probe flags of `dane verify`.
-    #[command(flatten)]
-    pub check: ProbeOpts,
-}
-
 /// Runs a `dane rollover` subcommand.
 pub fn run(cmd: &Command, ctx: &Context) -> anyhow::Result<Exit> {
     match cmd {
         Command::Stage(a) => stage(a, ctx),
         Command::Status(a) => status(a, ctx),
-        Command::Promote(a) => promote(a, ctx),
+        Command::Promote(a) => crate::rollover_files::promote(a, ctx),
+        Command::Rollback(a) => crate::rollover_files::rollback(a, ctx),
     }
 }
 
@@ -211,7 +185,7 @@ pub fn parse_duration(flag: &str, text: &str) -> anyhow::Result<u64> {
     Ok(total)
 }
 
-fn key_type(text: &str) -> anyhow::Result<KeyType> {
+pub(crate) fn key_type(text: &str) -> anyhow::Result<KeyType> {
     KeyType::from_name(text).ok_or_else(|| {
         anyhow::anyhow!(
             "--key-type {:?}: one of p256, rsa2048, rsa3072, ed25519",
@@ -220,7 +194,7 @@ fn key_type(text: &str) -> anyhow::Result<KeyType> {
     })
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -228,9 +202,56 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-fn owner_of(flag: &str, host: &str, port: u16) -> anyhow::Result<String> {
+pub(crate) fn owner_of(flag: &str, host: &str, port: u16) -> anyhow::Result<String> {
     dane_tlsa::tlsa_owner(port, dane_tlsa::Proto::Tcp, host)
         .with_context(|| format!("{flag} {:?}", term::sanitize(host)))
+}
+
+/// The owners of `--name` (each once, in the order given).
+pub(crate) fn owners_of(names: &[String], port: u16) -> anyhow::Result<Vec<String>> {
+    let mut owners: Vec<String> = Vec::new();
+    for n in names {
+        let o = owner_of("--name", n, port)?;
+        if !owners.contains(&o) {
+            owners.push(o);
+        }
+    }
+    Ok(owners)
+}
+
+/// The domain as the JSON documents name it: fully qualified, as `dane verify` does.
+pub(crate) fn domain_of(text: &str) -> anyhow::Result<String> {
+    dane_tlsa::normalize_host(text)
+        .map(|d| dane_check::dns::fqdn(&d))
+        .with_context(|| format!("DOMAIN {:?}", term::sanitize(text)))
+}
+
+/// Reads the private key at `path` (any form `dane tlsa generate --key` reads).
+pub(crate) fn read_key(flag: &str, path: &Path) -> anyhow::Result<Spki> {
+    let bytes = crate::tlsa::read_input(flag, path, false)?;
+    dane_tlsa::parse_private_key(&bytes).with_context(|| format!("{flag} {}", path.display()))
+}
+
+/// Reads the state file; one with an interrupted promotion or rollback stops every command
+/// but the one that finishes it, saying how.
+pub(crate) fn read_state(path: &Path, finishing: Option<&str>) -> anyhow::Result<Option<State>> {
+    let state = files::read_state(path).map_err(|e| anyhow::anyhow!("--state {e}"))?;
+    if let Some(p) = state.as_ref().and_then(|s| s.pending.as_ref()) {
+        let (action, cmd) = match p.action {
+            dane_check::rollover::state::Action::Promote => ("promotion", "promote"),
+            dane_check::rollover::state::Action::Rollback => ("rollback", "rollback"),
+        };
+        if finishing != Some(cmd) {
+            bail!(
+                "--state {}: a {action} of {} was interrupted (started {}); run `dane rollover {cmd} --key {}` with the same files to finish it",
+                path.display(),
+                p.key_file,
+                dane_check::report::fmt_time(p.started_at),
+                p.key_file
+            );
+        }
+    }
+    Ok(state)
 }
 
 /// The issuer's `2 1 1` from `--chain`.
@@ -256,19 +277,18 @@ fn issuer_record(path: &Path) -> anyhow::Result<TlsaRecord> {
     .with_context(|| format!("--chain {}", path.display()))
 }
 
+/// One line of an RRset to publish.
 #[derive(Serialize)]
-struct RecordOut {
-    role: &'static str,
-    record: String,
-    line: String,
+pub(crate) struct RecordOut {
+    pub role: &'static str,
+    pub record: String,
+    pub line: String,
 }
 
-/// The lines of a [`rrset::staged`] set at `owner`: the current key's record, the next
-/// key's and the issuer's, in that order.
-fn records_out(owner: &str, set: &[TlsaRecord]) -> Vec<RecordOut> {
+/// The lines of an RRset at `owner`, each with its role.
+pub(crate) fn records_out(owner: &str, set: &[(&'static str, &TlsaRecord)]) -> Vec<RecordOut> {
     set.iter()
-        .zip(["current", "next", "issuer"])
-        .map(|(r, role)| RecordOut {
+        .map(|(role, r)| RecordOut {
             role,
             record: r.to_string(),
             line: rrset::zone_line(owner, None, r),
@@ -276,27 +296,46 @@ fn records_out(owner: &str, set: &[TlsaRecord]) -> Vec<RecordOut> {
         .collect()
 }
 
+/// The lines of a [`rrset::staged`] set: the current key's record, the next key's (unless
+/// it is not made yet) and the issuer's, in that order.
+fn staged_out(owner: &str, set: &[TlsaRecord], unmade: bool) -> Vec<RecordOut> {
+    let names: &[&'static str] = if unmade {
+        &["current", "issuer"]
+    } else {
+        &["current", "next", "issuer"]
+    };
+    let roles: Vec<(&'static str, &TlsaRecord)> = names.iter().copied().zip(set).collect();
+    records_out(owner, &roles)
+}
+
+/// A key file in a JSON document.
 #[derive(Serialize)]
-struct KeyOut {
-    path: String,
-    created: bool,
-    key_type: Option<&'static str>,
-    tlsa: String,
+pub(crate) struct KeyOut {
+    pub path: String,
+    pub created: bool,
+    pub key_type: Option<&'static str>,
+    /// Its `3 1 1` record; null when it is not made yet (`--dry-run`).
+    pub tlsa: Option<String>,
 }
 
 #[derive(Serialize)]
 struct StageOut<'a> {
     version: u32,
     kind: &'static str,
+    dry_run: bool,
+    /// The first owner (the one of the first `--name`).
     owner: &'a str,
+    owners: &'a [String],
     next_key: KeyOut,
     records: Vec<RecordOut>,
+    /// The first owner's update.
     update: Option<&'a UpdateReport>,
+    updates: &'a [UpdateReport],
 }
 
 fn current_spki(key: Option<&Path>, cert: Option<&Path>) -> anyhow::Result<(Spki, PathBuf)> {
     if let Some(k) = key {
-        return Ok((files::read_key("--key", k)?, k.to_owned()));
+        return Ok((read_key("--key", k)?, k.to_owned()));
     }
     let Some(c) = cert else {
         bail!("--key or --cert is required");
@@ -313,90 +352,203 @@ fn current_spki(key: Option<&Path>, cert: Option<&Path>) -> anyhow::Result<(Spki
     Ok((spki, c.to_owned()))
 }
 
+/// The next key of `stage`: its path, its key (`None` when `--dry-run` would make it) and
+/// whether this run made it.
+struct StagedKey {
+    path: PathBuf,
+    spki: Option<Spki>,
+    created: bool,
+}
+
+/// Finds, reads or (unless `--dry-run`) makes the next key of `stage`.
+fn stage_next_key(a: &StageArgs, current_path: &Path, kind: KeyType) -> anyhow::Result<StagedKey> {
+    let path = a
+        .next_key
+        .clone()
+        .unwrap_or_else(|| files::default_next_path(current_path));
+    let state_path = a
+        .state
+        .clone()
+        .unwrap_or_else(|| files::default_state_path(&path));
+    let state = read_state(&state_path, None)?;
+    let exists = std::fs::symlink_metadata(&path).is_ok();
+    if exists {
+        let spki = read_key("--next-key", &path)?;
+        let hex = rrset::key_record(&spki).data_hex();
+        // The default path is taken only when dane made the key there for this rollover.
+        if a.next_key.is_none() && !files::made_by_dane(state.as_ref(), &path, &hex) {
+            bail!(
+                "{}: exists already (the default next-key path), and the state file {} does not say dane made it; use it with --next-key {}",
+                path.display(),
+                state_path.display(),
+                path.display()
+            );
+        }
+        return Ok(StagedKey {
+            path,
+            spki: Some(spki),
+            created: false,
+        });
+    }
+    if a.update.dry_run {
+        return Ok(StagedKey {
+            path,
+            spki: None,
+            created: false,
+        });
+    }
+    let mut state = state.unwrap_or_else(|| State::new(&"0".repeat(64)));
+    let spki = files::create_next_key(&path, kind, &state_path, &mut state)
+        .map_err(|e| anyhow::anyhow!("--next-key {e}"))?;
+    Ok(StagedKey {
+        path,
+        spki: Some(spki),
+        created: true,
+    })
+}
+
 fn stage(a: &StageArgs, ctx: &Context) -> anyhow::Result<Exit> {
-    let _ = ctx;
     let kind = key_type(&a.key_type)?;
-    let owner = owner_of("--name", &a.name, a.port)?;
+    let owners = owners_of(&a.name, a.port)?;
     let (current, current_path) = current_spki(a.key.as_deref(), a.cert.as_deref())?;
     let issuer = a.chain.as_deref().map(issuer_record).transpose()?;
-    let next_path = match &a.next_key {
-        Some(p) => p.clone(),
-        None => {
-            let p = files::default_next_path(&current_path);
-            if p.exists() {
-                bail!(
-                    "{}: exists already (the default next-key path); use it with --next-key {}",
-                    p.display(),
-                    p.display()
-                );
-            }
-            p
-        }
-    };
-    let next = files::next_key("--next-key", &next_path, kind)?;
-    if next.spki == current {
+    let retire = retired_records(&a.retire_key, &current)?;
+    let next = stage_next_key(a, &current_path, kind)?;
+    if next.spki.as_ref() == Some(&current) {
         bail!(
             "--next-key {}: is the current key; the next key must be another",
-            next_path.display()
+            next.path.display()
         );
     }
-    if next.created {
-        eprintln!(
-            "next key: created {} ({}, PKCS#8, mode 0600)",
-            next_path.display(),
-            kind.name()
-        );
-    } else {
-        eprintln!(
-            "next key: using {} (exists; left unchanged)",
-            next_path.display()
-        );
+    say_next_key(&next, kind);
+    if next
+        .spki
+        .as_ref()
+        .is_some_and(|k| retire.contains(&rrset::key_record(k)))
+    {
+        bail!("--retire-key: is the next key; it cannot be retired");
     }
-    let set = rrset::staged(&current, &next.spki, issuer.as_ref());
+    // Without the next key (a dry run that would make it): current and issuer.
+    let set = rrset::staged(
+        &current,
+        next.spki.as_ref().unwrap_or(&current),
+        issuer.as_ref(),
+    );
+    for r in &retire {
+        for o in &owners {
+            eprintln!("retire: {}", rrset::zone_line(o, None, r));
+        }
+    }
+    let (exit, reports) = stage_publish(a, &owners, &set, &retire, next.spki.is_none(), ctx)?;
+    let unmade = next.spki.is_none();
+    let records: Vec<RecordOut> = owners
+        .iter()
+        .flat_map(|o| staged_out(o, &set, unmade))
+        .collect();
+    render_stage(a, &owners, &next, kind, records, &reports)?;
+    Ok(exit)
+}
+
+fn retired_records(paths: &[PathBuf], current: &Spki) -> anyhow::Result<Vec<TlsaRecord>> {
     let mut retire = Vec::new();
-    for p in &a.retire_key {
-        let k = files::read_key("--retire-key", p)?;
-        if k == current || k == next.spki {
+    for p in paths {
+        let k = read_key("--retire-key", p)?;
+        if &k == current {
             bail!(
-                "--retire-key {}: is the current or the next key; it cannot be retired",
+                "--retire-key {}: is the current key; it cannot be retired",
                 p.display()
             );
         }
         retire.push(rrset::key_record(&k));
     }
-    for r in &retire {
-        eprintln!("retire: {}", rrset::zone_line(&owner, None, r));
+    Ok(retire)
+}
+
+fn say_next_key(next: &StagedKey, kind: KeyType) {
+    let p = next.path.display();
+    match (&next.spki, next.created) {
+        (None, _) => eprintln!(
+            "next key: would create {p} ({}, PKCS#8, mode 0600); dry run: nothing was written, and its record is known once a run without --dry-run makes it",
+            kind.name()
+        ),
+        (Some(_), true) => eprintln!("next key: created {p} ({}, PKCS#8, mode 0600)", kind.name()),
+        (Some(_), false) => eprintln!("next key: using {p} (exists; left unchanged)"),
     }
-    let records = records_out(&owner, &set);
+}
+
+/// The next key's record in a dry run that would make the key: a zone-file comment, so it
+/// cannot be published by mistake.
+fn unmade_next_line(owner: &str) -> String {
+    format!(
+        "; {owner} IN TLSA 3 1 1 (the next key's record, once a run without --dry-run makes it)"
+    )
+}
+
+/// With `--update`, the change at every owner (without the next key's record when it is not
+/// made yet: a dry run).
+fn stage_publish(
+    a: &StageArgs,
+    owners: &[String],
+    set: &[TlsaRecord],
+    retire: &[TlsaRecord],
+    unmade: bool,
+    ctx: &Context,
+) -> anyhow::Result<(Exit, Vec<UpdateReport>)> {
     let mut exit = Exit::Ok;
-    let mut report = None;
-    if a.update.update.is_some() {
-        let rt = runtime()?;
-        (exit, report) =
-            update::publish(&a.update, &rt, &owner, &set, &retire, ctx.clock.as_secs())?;
-        rt.shutdown_background();
+    let mut reports = Vec::new();
+    if a.update.update.is_none() {
+        return Ok((exit, reports));
     }
+    let rt = runtime()?;
+    for owner in owners {
+        let (e, report) = update::publish(&a.update, &rt, owner, set, retire, ctx.clock.as_secs())?;
+        if unmade {
+            eprintln!("+ {}", unmade_next_line(owner));
+        }
+        exit = exit.max(e);
+        reports.extend(report);
+    }
+    rt.shutdown_background();
+    Ok((exit, reports))
+}
+
+fn render_stage(
+    a: &StageArgs,
+    owners: &[String],
+    next: &StagedKey,
+    kind: KeyType,
+    records: Vec<RecordOut>,
+    reports: &[UpdateReport],
+) -> anyhow::Result<()> {
+    let next_record = next.spki.as_ref().map(rrset::key_record);
     if a.json {
         let out = StageOut {
             version: 1,
             kind: "dane-rollover-stage",
-            owner: &owner,
+            dry_run: a.update.dry_run,
+            owner: &owners[0],
+            owners,
             next_key: KeyOut {
-                path: next_path.display().to_string(),
+                path: next.path.display().to_string(),
                 created: next.created,
-                key_type: next.created.then_some(kind.name()),
-                tlsa: rrset::key_record(&next.spki).to_string(),
+                key_type: (next.created || next.spki.is_none()).then_some(kind.name()),
+                tlsa: next_record.map(|r| r.to_string()),
             },
             records,
-            update: report.as_ref(),
+            update: reports.first(),
+            updates: reports,
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        for r in &records {
-            println!("{}", r.line);
+        return Ok(());
+    }
+    for r in &records {
+        println!("{}", r.line);
+        if next.spki.is_none() && r.role == "current" {
+            let owner = r.line.split(' ').next().unwrap_or_default();
+            println!("{}", unmade_next_line(owner));
         }
     }
-    Ok(exit)
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -407,6 +559,8 @@ struct StatusOut<'a> {
     domain: &'a str,
     next_key: String,
     state_file: String,
+    /// Whether this run recorded what it saw in the state file (not with --at).
+    recorded: bool,
     margin: u64,
     #[serde(flatten)]
     status: &'a RolloverStatus,
@@ -421,34 +575,87 @@ fn exit_of(r: Readiness) -> Exit {
     }
 }
 
+/// The state for the next key `next_hex`: the file's, or a new one when it was for another
+/// key (or there is none).
+fn state_for(loaded: Option<&State>, next_hex: &str, path: &Path) -> State {
+    match loaded {
+        Some(s) if s.next_key.eq_ignore_ascii_case(next_hex) => s.clone(),
+        Some(s) => {
+            eprintln!(
+                "state {}: was for another next key ({}...); starting again for this one",
+                path.display(),
+                &s.next_key[..16.min(s.next_key.len())]
+            );
+            s.clone().for_next_key(next_hex)
+        }
+        None => State::new(next_hex),
+    }
+}
+
 fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
     a.check.validate()?;
     let now = ctx.now(a.check.net.at.as_deref())?;
     let margin = parse_duration("--margin", &a.margin)?;
-    let domain = dane_tlsa::normalize_host(&a.domain)
-        .with_context(|| format!("DOMAIN {:?}", term::sanitize(&a.domain)))?;
-    let next = files::read_key("--next-key", &a.next_key)?;
+    let domain = domain_of(&a.domain)?;
+    let next = read_key("--next-key", &a.next_key)?;
     let next_hex = rrset::key_record(&next).data_hex();
     let state_path = a
         .state
         .clone()
         .unwrap_or_else(|| files::default_state_path(&a.next_key));
-    let mut state = match files::read_state(&state_path)? {
-        Some(s) if s.next_key.eq_ignore_ascii_case(&next_hex) => s,
-        Some(s) => {
-            eprintln!(
-                "state {}: was for another next key ({}...); starting again for this one",
-                state_path.display(),
-                &s.next_key[..16.min(s.next_key.len())]
-            );
-            State {
-                next_key: next_hex.clone(),
-                seen: Vec::new(),
-                ..s
-            }
+    let loaded = read_state(&state_path, None)?;
+    let mut state = state_for(loaded.as_ref(), &next_hex, &state_path);
+    let result = observe_and_decide(a, now, &domain, &next, &mut state, margin)?;
+    // What-ifs write nothing: --at evaluates another time, --check-only only asks.
+    let record = !a.check_only && a.check.net.at.is_none();
+    if record {
+        state.ready_at = match result.readiness {
+            Readiness::Ready | Readiness::Waiting => result.ready_at,
+            _ => None,
+        };
+        if loaded.as_ref() != Some(&state) {
+            files::write_state(&state_path, &state).map_err(|e| anyhow::anyhow!("--state {e}"))?;
         }
-        None => State::new(&next_hex),
-    };
+    }
+    let exit = exit_of(result.readiness);
+    if a.check_only {
+        println!(
+            "{}: {}",
+            result.readiness.name(),
+            term::sanitize(&result.reason)
+        );
+    } else if a.json {
+        let out = StatusOut {
+            version: 1,
+            kind: "dane-rollover-status",
+            at: clock::format_time(now),
+            domain: &domain,
+            next_key: rrset::key_record(&next).to_string(),
+            state_file: state_path.display().to_string(),
+            recorded: record,
+            margin,
+            status: &result,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        if !record {
+            eprintln!("--at: a what-if; nothing is recorded in the state file");
+        }
+        render_status(&result, now.as_secs());
+    }
+    Ok(exit)
+}
+
+/// Finds the hosts and their TLSA owners as `dane verify` does, asks every authoritative
+/// server of each owner's zone, and decides.
+fn observe_and_decide(
+    a: &StatusArgs,
+    now: rustls_pki_types::UnixTime,
+    domain: &str,
+    next: &Spki,
+    state: &mut State,
+    margin: u64,
+) -> anyhow::Result<RolloverStatus> {
     let service = a.target.service(StartTls::None)?;
     let mut options = a.check.options(now);
     options.host = a.target.host()?;
@@ -457,9 +664,10 @@ fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let rt = runtime()?;
     // The hosts and their TLSA owners as `dane verify` finds them: MX hosts, SRV targets
     // or the domain itself, CNAMEs at the host names followed (RFC 7671 7, RFC 7672 2.2.3).
-    let result = match rt.block_on(dane_check::engine::decide_hosts(
-        &dns, &domain, &service, &options,
-    )) {
+    let decided = rt.block_on(dane_check::engine::decide_hosts(
+        &dns, domain, &service, &options,
+    ));
+    let result = match decided {
         Err(stop) => dane_check::rollover::discovery_status(&stop),
         Ok(decisions) => {
             let mut observed = Vec::new();
@@ -471,31 +679,7 @@ fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
                         owner,
                         validated,
                     } => {
-                        // A CNAME at the TLSA owner that every server of its zone serves
-                        // is followed to the servers of the target's zone (a bounded chain:
-                        // RFC 7671 7), where the record and its rollover are.
-                        let mut owner = owner;
-                        let mut servers = Err(String::new());
-                        for followed in 0..=MAX_OWNER_CNAMES {
-                            let owner_name =
-                                Name::from_str(&owner).with_context(|| format!("owner {owner}"))?;
-                            let auth = rt.block_on(resolver.ask_authoritative(
-                                &owner_name,
-                                RecordType::TLSA,
-                                now,
-                            ));
-                            let target = auth
-                                .as_ref()
-                                .ok()
-                                .and_then(|auth| dane_check::rollover::cname_target(auth, &owner));
-                            servers = auth
-                                .map(|auth| dane_check::rollover::observations(&owner, &auth))
-                                .map_err(|e| e.to_string());
-                            match target {
-                                Some(t) if followed < MAX_OWNER_CNAMES => owner = t,
-                                _ => break,
-                            }
-                        }
+                        let (owner, servers) = ask_servers(&rt, &resolver, owner, now)?;
                         HostInput::Observed(HostObservation {
                             host,
                             owner,
@@ -505,34 +689,44 @@ fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
                     }
                 });
             }
-            readiness::decide_all(&next, &observed, &mut state, now.as_secs(), margin)
+            readiness::decide_all(next, &observed, state, now.as_secs(), margin)
         }
     };
     rt.shutdown_background();
-    files::write_state(&state_path, &state)?;
-    let exit = exit_of(result.readiness);
-    if a.check_only {
-        println!(
-            "{}: {}",
-            result.readiness.name(),
-            term::sanitize(&result.reason)
-        );
-        return Ok(exit);
+    Ok(result)
+}
+
+type Servers = Result<Vec<ServerObservation>, String>;
+
+/// Every authoritative server's answer at `owner`. A CNAME at the TLSA owner that every
+/// server of its zone serves is followed to the servers of the target's zone (a bounded
+/// chain: RFC 7671 7), where the record and its rollover are.
+fn ask_servers(
+    rt: &tokio::runtime::Runtime,
+    resolver: &Resolver,
+    mut owner: String,
+    now: rustls_pki_types::UnixTime,
+) -> anyhow::Result<(String, Servers)> {
+    let mut servers = Err(String::new());
+    for followed in 0..=MAX_OWNER_CNAMES {
+        let owner_name = Name::from_str(&owner).with_context(|| format!("owner {owner}"))?;
+        let auth = rt.block_on(resolver.ask_authoritative(&owner_name, RecordType::TLSA, now));
+        let target = auth
+            .as_ref()
+            .ok()
+            .and_then(|auth| dane_check::rollover::cname_target(auth, &owner));
+        servers = auth
+            .map(|auth| dane_check::rollover::observations(&owner, &auth))
+            .map_err(|e| e.to_string());
+        match target {
+            Some(t) if followed < MAX_OWNER_CNAMES => owner = t,
+            _ => break,
+        }
     }
-    if a.json {
-        let out = StatusOut {
-            version: 1,
-            kind: "dane-rollover-status",
-            at: clock::format_time(now),
-            domain: &domain,
-            next_key: rrset::key_record(&next).to_string(),
-            state_file: state_path.display().to_string(),
-            margin,
-            status: &result,
-        };
-        println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(exit);
-    }
+    Ok((owner, servers))
+}
+
+fn render_status(result: &RolloverStatus, now: u64) {
     println!(
         "{}: {}",
         result.readiness.name(),
@@ -541,7 +735,7 @@ fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
     if let Some(left) = result.seconds_left {
         println!(
             "ready at {} ({} left)",
-            dane_check::report::fmt_time(now.as_secs() + left),
+            dane_check::report::fmt_time(now + left),
             readiness::fmt_duration(left)
         );
     }
@@ -585,249 +779,6 @@ fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
             }
         );
     }
-    Ok(exit)
-}
-
-#[derive(Serialize)]
-struct PromoteOut<'a> {
-    version: u32,
-    kind: &'static str,
-    at: String,
-    domain: &'a str,
-    check: &'a dane_check::rollover::PromoteCheck,
-    promoted: bool,
-    moves: Vec<String>,
-    new_next_key: Option<KeyOut>,
-    records: Vec<RecordOut>,
-    remove: Vec<String>,
-    retire: Option<&'a Retired>,
-    updates: Vec<&'a UpdateReport>,
-}
-
-impl<'a> PromoteOut<'a> {
-    /// The document of a run whose check failed: nothing moved, nothing to publish.
-    fn not_promoted(
-        now: rustls_pki_types::UnixTime,
-        domain: &'a str,
-        check: &'a dane_check::rollover::PromoteCheck,
-    ) -> Self {
-        PromoteOut {
-            version: 1,
-            kind: "dane-rollover-promote",
-            at: clock::format_time(now),
-            domain,
-            check,
-            promoted: false,
-            moves: Vec::new(),
-            new_next_key: None,
-            records: Vec::new(),
-            remove: Vec::new(),
-            retire: None,
-            updates: Vec::new(),
-        }
-    }
-}
-
-/// `FILE.retired-20261202T150000Z`.
-fn retired_path(current: &Path, now: rustls_pki_types::UnixTime) -> PathBuf {
-    let stamp: String = clock::format_time(now)
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let mut name = current
-        .file_name()
-        .map_or_else(|| "key".into(), |n| n.to_os_string());
-    name.push(format!(".retired-{stamp}"));
-    current.with_file_name(name)
-}
-
-fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
-    a.check.validate()?;
-    let now = ctx.now(a.check.net.at.as_deref())?;
-    let margin = parse_duration("--margin", &a.margin)?;
-    let kind = key_type(&a.key_type)?;
-    let domain = dane_tlsa::normalize_host(&a.domain)
-        .with_context(|| format!("DOMAIN {:?}", term::sanitize(&a.domain)))?;
-    let host = a.target.hosts.host()?;
-    let current = files::read_key("--key", &a.key)?;
-    let next = files::read_key("--next-key", &a.next_key)?;
-    if current == next {
-        bail!("--key and --next-key hold the same key");
-    }
-    let new_next_path = a.new_next_key.clone().unwrap_or_else(|| a.next_key.clone());
-    if a.new_next_key.is_some() && new_next_path.exists() {
-        bail!(
-            "--new-next-key {}: exists already; it is never overwritten",
-            new_next_path.display()
-        );
-    }
-    let state_path = a
-        .state
-        .clone()
-        .unwrap_or_else(|| files::default_state_path(&a.next_key));
-    // A corrupt state file stops the run before anything moves.
-    let old_state = files::read_state(&state_path)?;
-    let retired = retired_path(&a.key, now);
-    if retired.exists() {
-        bail!("{}: exists already; nothing was moved", retired.display());
-    }
-
-    // 1. Every address of every host must present the next key, and verify.
-    let resolver = Arc::new(a.check.resolver()?);
-    let mut options = a.check.options(now);
-    options.host = host;
-    // The service's hosts and, for each, the dialogue `dane verify` speaks (SMTP STARTTLS,
-    // IMAP, POP3, XMPP, implicit TLS).
-    let service = a.target.service()?;
-    let report = crate::verify::run_engine(
-        Arc::new(LiveDns::new(resolver.clone(), now)),
-        Arc::new(LiveProber::new(a.check.prober(), now)),
-        &domain,
-        &service,
-        &options,
-    )?;
-    let check = dane_check::rollover::promote_check(&report, &next);
-    if !check.ok {
-        if a.json {
-            let out = PromoteOut::not_promoted(now, &domain, &check);
-            println!("{}", serde_json::to_string_pretty(&out)?);
-        } else {
-            println!("not promoted: {}", term::sanitize(&check.reason));
-            for e in &check.endpoints {
-                println!(
-                    "  {} {}  {}",
-                    term::sanitize(&e.host),
-                    e.address,
-                    term::sanitize(&e.detail)
-                );
-            }
-        }
-        return Ok(Exit::Failure);
-    }
-
-    // 2. The moves: current kept as retired, next renamed over current, a new next key.
-    files::promote_files(&a.key, &a.next_key, &retired)?;
-    let mut moves = vec![
-        format!(
-            "{} -> {} (the former current key, kept)",
-            a.key.display(),
-            retired.display()
-        ),
-        format!(
-            "{} -> {} (the next key is current now)",
-            a.next_key.display(),
-            a.key.display()
-        ),
-    ];
-    let new_next = files::next_key("--new-next-key", &new_next_path, kind).with_context(|| {
-        format!(
-            "the keys were moved ({}), but the new next key could not be created; run `dane rollover stage --key {}` to create one",
-            moves.join("; "),
-            a.key.display()
-        )
-    })?;
-    moves.push(format!(
-        "{} created (the new next key, {}, mode 0600)",
-        new_next_path.display(),
-        kind.name()
-    ));
-    eprintln!("promoted: {}", moves.join("; "));
-
-    // 3. The new RRset per host: the new current and the new next; the old current goes.
-    let old_record = rrset::key_record(&current);
-    let wanted = rrset::staged(&next, &new_next.spki, None);
-    let mut records = Vec::new();
-    let mut owners = Vec::new();
-    let mut ttl = 0u32;
-    let rt = runtime()?;
-    for h in &report.hosts {
-        // The owner senders use: at the TLSA base domain (a secure CNAME's target when it
-        // has the records, RFC 7672 2.2.3), on the host's port (an SRV target's own).
-        let base = h
-            .tlsa
-            .as_ref()
-            .and_then(|t| t.base.as_deref())
-            .unwrap_or(&h.name);
-        let owner = owner_of("host", base, h.port)?;
-        if owners.contains(&owner) {
-            continue;
-        }
-        if let Ok(name) = Name::from_str(&owner) {
-            if let Ok(wire) =
-                rt.block_on(resolver.answer(&dane_dnssec::Question::new(&name, RecordType::TLSA)))
-            {
-                ttl = ttl.max(dane_check::rollover::rrset_ttl(&wire, RecordType::TLSA));
-            }
-        }
-        records.extend(records_out(&owner, &wanted));
-        owners.push(owner);
-    }
-    let remove: Vec<String> = owners
-        .iter()
-        .map(|o| rrset::zone_line(o, None, &old_record))
-        .collect();
-    let retire = Retired {
-        key_file: retired.display().to_string(),
-        record: old_record.to_string(),
-        promoted_at: now.as_secs(),
-        delete_after: now.as_secs() + u64::from(ttl) + margin,
-    };
-    let mut state = State::new(&rrset::key_record(&new_next.spki).data_hex());
-    if let Some(old) = old_state {
-        state.retired = old.retired;
-    }
-    state.retired.push(retire.clone());
-    files::write_state(&state_path, &state)?;
-
-    // 4. Publishing, per owner.
-    let mut exit = Exit::Ok;
-    let mut reports = Vec::new();
-    if a.update.update.is_some() {
-        for owner in &owners {
-            let (e, published) = update::publish(
-                &a.update,
-                &rt,
-                owner,
-                &wanted,
-                std::slice::from_ref(&old_record),
-                ctx.clock.as_secs(),
-            )?;
-            exit = exit.max(e);
-            reports.extend(published);
-        }
-    }
-    rt.shutdown_background();
-    if a.json {
-        let out = PromoteOut {
-            promoted: true,
-            moves,
-            new_next_key: Some(KeyOut {
-                path: new_next_path.display().to_string(),
-                created: true,
-                key_type: Some(kind.name()),
-                tlsa: rrset::key_record(&new_next.spki).to_string(),
-            }),
-            records,
-            remove,
-            retire: Some(&retire),
-            updates: reports.iter().collect(),
-            ..PromoteOut::not_promoted(now, &domain, &check)
-        };
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        for r in &records {
-            println!("{}", r.line);
-        }
-        for l in &remove {
-            eprintln!("remove now: {l}");
-        }
-        eprintln!(
-            "delete {} after {} (the record's removal needs the TTL of {ttl} s plus the margin to reach every cache; keep it until then to roll back)",
-            retired.display(),
-            dane_check::report::fmt_time(retire.delete_after)
-        );
-    }
-    Ok(exit)
 }
 
 #[cfg(test)]

@@ -29,8 +29,9 @@ pub struct UpdateOpts {
     /// The zone to update (default: the zone the primary names in its SOA answer).
     #[arg(long, value_name = "ZONE", requires = "update")]
     pub zone: Option<String>,
-    /// Show the update that would be sent, send nothing.
-    #[arg(long, requires = "update")]
+    /// A what-if: show the key files that would be made or moved and the update that would
+    /// be sent; change no file, send nothing.
+    #[arg(long)]
     pub dry_run: bool,
     /// TTL of the records added (default: the TTL of the RRset published now, or 3600).
     #[arg(long, value_name = "SECONDS")]

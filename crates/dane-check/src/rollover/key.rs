@@ -6,7 +6,7 @@
 //! P-256 and Ed25519 come from ring; RSA from the RustCrypto `rsa` crate (pure Rust, with
 //! e = 65537). Randomness is the operating system's (ring's `SystemRandom`, `getrandom` for
 //! RSA): this is the only place in the crate that reads it. Writing the file (mode 0600,
-//! never over an existing file) is the caller's.
+//! never over an existing file) is [`super::files`]'s.
 
 use dane_tlsa::Spki;
 use ring::rand::SystemRandom;

@@ -5,14 +5,20 @@
 //!   from what is published;
 //! - [`readiness`]: whether the switch is safe now, from every authoritative server's
 //!   validated answer and the time each was first seen serving the next key;
-//! - [`state`]: the state file's document;
+//! - [`state`]: the state file's document, with the plan of a promotion or rollback in
+//!   progress;
+//! - [`files`]: the key and state files, every write a transaction (0600 from the first
+//!   byte, fsynced, renamed or linked, the directory fsynced), and the promotion and
+//!   rollback as plans written before any key moves, finished by the next run when a run
+//!   is killed;
 //! - [`promote_check`]: whether every address of every host presents the next key;
 //! - [`host_target`]: where a host's TLSA records are, as a DANE client finds them (the
 //!   engine's discovery and address and TLSA steps, [`crate::engine::decide_hosts`]).
 //!
-//! All of it is data in, data out: the CLI reads the clock (or `--at`), the files and the
-//! network (through `dane-resolver` and the engine), and passes them in.
+//! All of it but [`files`] is data in, data out: the CLI reads the clock (or `--at`) and
+//! the network (through `dane-resolver` and the engine), and passes them in.
 
+pub mod files;
 pub mod key;
 pub mod readiness;
 pub mod rrset;
@@ -227,6 +233,35 @@ pub fn observations(owner: &str, auth: &Authoritative) -> Vec<ServerObservation>
         .collect()
 }
 
+/// Why a switch to the next key (whose `3 1 1` data is `next_hex`) at `now` came before
+/// `dane rollover status` would have said ready, from what its runs recorded in the state
+/// file; `None` when status had said ready by `now`. `promote` warns with it
+/// (`--require-ready`: refuses).
+pub fn early_switch(state: Option<&state::State>, next_hex: &str, now: u64) -> Option<String> {
+    let Some(s) = state.filter(|s| s.next_key.eq_ignore_ascii_case(next_hex)) else {
+        return Some(
+            "no `dane rollover status` run recorded the next key's record on the authoritative \
+             servers (the state file has nothing for this key): caches may hold a TLSA RRset \
+             without it"
+                .into(),
+        );
+    };
+    match s.ready_at {
+        None => Some(
+            "the last `dane rollover status` run did not find the next key's record on every \
+             authoritative server: caches may hold a TLSA RRset without it"
+                .into(),
+        ),
+        Some(t) if now < t => Some(format!(
+            "the switch came {} before `dane rollover status` would have said ready (at {}): \
+             caches may still hold the TLSA RRset without the next key's record",
+            readiness::fmt_duration(t - now),
+            crate::report::fmt_time(t)
+        )),
+        Some(_) => None,
+    }
+}
+
 /// One endpoint as `promote` sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EndpointKey {
@@ -319,7 +354,45 @@ pub fn promote_check(report: &Report, next: &Spki) -> PromoteCheck {
 
 #[cfg(test)]
 mod tests {
-    use super::{cname_at_owner, common_cname_target};
+    use super::{cname_at_owner, common_cname_target, early_switch, state::State};
+
+    #[test]
+    fn a_switch_before_status_said_ready_is_named() {
+        let key = "AB".repeat(32);
+        let at = |ready_at: Option<u64>| State {
+            ready_at,
+            ..State::new(&key)
+        };
+        let check = |state: Option<&State>, now: u64, says: Option<&str>| {
+            let got = early_switch(state, &key, now);
+            match (got, says) {
+                (None, None) => {}
+                (Some(g), Some(s)) => assert!(g.contains(s), "{g}"),
+                (g, s) => panic!("got {g:?}, wanted {s:?}"),
+            }
+        };
+        check(None, 100, Some("no `dane rollover status` run recorded"));
+        check(
+            Some(&State::new(&"CD".repeat(32))),
+            100,
+            Some("has nothing for this key"),
+        );
+        check(
+            Some(&at(None)),
+            100,
+            Some("did not find the next key's record"),
+        );
+        check(
+            Some(&at(Some(760))),
+            100,
+            Some("the switch came 11m before `dane rollover status` would have said ready"),
+        );
+        check(Some(&at(Some(100))), 100, None);
+        check(Some(&at(Some(50))), 100, None);
+        // The state's key is compared without regard to case.
+        check(Some(&at(Some(50))), 100, None);
+        assert!(early_switch(Some(&at(Some(50))), &key.to_lowercase(), 100).is_none());
+    }
     use hickory_proto::op::Message;
     use hickory_proto::rr::rdata::{CNAME, TLSA, tlsa};
     use hickory_proto::rr::{Name, RData, Record};

@@ -22,6 +22,22 @@ pub fn key_record(spki: &Spki) -> TlsaRecord {
     })
 }
 
+/// The `3 1 1` record whose data is `hex` (as the state file keeps keys); `None` when it is
+/// not a SHA-256 in hex.
+pub fn key_record_hex(hex: &str) -> Option<TlsaRecord> {
+    let data = data_encoding::HEXUPPER_PERMISSIVE
+        .decode(hex.as_bytes())
+        .ok()?;
+    (data.len() == 32).then(|| {
+        TlsaRecord::new(
+            CertUsage::DaneEe,
+            Selector::Spki,
+            MatchingType::Sha256,
+            data,
+        )
+    })
+}
+
 /// Whether `record` designates the key `spki` as DANE-EE with the SPKI selector, whatever
 /// the matching type (`3 1 0`, `3 1 1`, `3 1 2`): a sender that sees it accepts the key.
 pub fn designates_key(record: &TlsaRecord, spki: &Spki) -> bool {
@@ -175,6 +191,13 @@ mod tests {
         assert_eq!(d.apply(&[a.clone(), c.clone()]), vec![c.clone(), b.clone()]);
         // Already as wanted: nothing to do.
         assert!(diff(&[a.clone(), b.clone()], &[a.clone(), b.clone()], &[]).is_empty());
+        assert_eq!(key_record_hex(&a.data_hex()), Some(a.clone()));
+        assert_eq!(
+            key_record_hex(&a.data_hex().to_lowercase()),
+            Some(a.clone())
+        );
+        assert_eq!(key_record_hex("AB"), None);
+        assert_eq!(key_record_hex("zz"), None);
         assert_eq!(
             zone_line("_25._tcp.mx.example.", None, &a),
             format!("_25._tcp.mx.example. IN TLSA {a}")

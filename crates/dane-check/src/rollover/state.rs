@@ -1,6 +1,9 @@
 //! The rollover state file: when each authoritative server was first seen serving the next
-//! key's record, per TLSA owner. JSON, versioned ([`KIND`], [`VERSION`]); reading and writing
-//! the file (atomically) is the caller's, this module only turns it into data and back.
+//! key's record, per TLSA owner; where `dane` made the next key; the plan of a promotion or
+//! rollback in progress (written before any key file moves, so that an interrupted run can
+//! be finished: [`super::files`]) and the last promotion done. JSON, versioned ([`KIND`],
+//! [`VERSION`]; fields added since are optional, so older documents read). Reading and
+//! writing the file (as a transaction) is [`super::files`]'s; this module is the data.
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +39,54 @@ pub struct Retired {
     pub delete_after: u64,
 }
 
+/// What a [`Pending`] transaction does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// `dane rollover promote`: the next key becomes current, the current is retired, a
+    /// new next key is made.
+    Promote,
+    /// `dane rollover rollback`: the retired key becomes current again, the current is
+    /// kept as retired.
+    Rollback,
+}
+
+/// The key moves of a promotion or rollback, written into the state file before the first
+/// of them: a run killed at any step leaves the key files as before or after one of the
+/// steps, and the next run reads this plan and finishes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// Promotion or rollback.
+    pub action: Action,
+    /// When it started (seconds since the epoch).
+    pub started_at: u64,
+    /// The current key file (`--key`).
+    pub key_file: String,
+    /// `3 1 1` data (hex) of the key in `key_file` before the moves.
+    pub from: String,
+    /// Where the key in `key_file` is kept (a new file, mode 0600).
+    pub keep_as: String,
+    /// The file whose key becomes current (renamed over `key_file`, taking its owner,
+    /// group and mode): the next key (promote), the retired key (rollback).
+    pub replacement: String,
+    /// `3 1 1` data (hex) of the key in `replacement`.
+    pub to: String,
+    /// Where the new next key is made (promote only).
+    #[serde(default)]
+    pub new_next_key_file: Option<String>,
+    /// The type of the new next key (`p256`, ...; promote only).
+    #[serde(default)]
+    pub key_type: Option<String>,
+    /// `3 1 1` data (hex) of the new next key, once made.
+    #[serde(default)]
+    pub new_next: Option<String>,
+    /// The TLSA owners whose RRset changes.
+    #[serde(default)]
+    pub owners: Vec<String>,
+    /// The retired key may be deleted after this (seconds since the epoch).
+    pub delete_after: u64,
+}
+
 /// The state of one rollover.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
@@ -52,6 +103,20 @@ pub struct State {
     /// Keys retired by promotions, oldest first.
     #[serde(default)]
     pub retired: Vec<Retired>,
+    /// The file `dane` created the next key in (by `stage` or `promote`): `stage` reuses
+    /// its default next-key path only when it is this file and holds `next_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_key_file: Option<String>,
+    /// When the last `status` that recorded its observations said every server of every
+    /// host is (or will be) ready; `None` when it was blocked or indeterminate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<u64>,
+    /// A promotion or rollback whose key moves have started and not finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Pending>,
+    /// The last promotion done (its owners and keys: what to publish).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted: Option<Pending>,
 }
 
 /// Why a state document was refused.
@@ -81,6 +146,21 @@ impl State {
             next_key: next_key.to_ascii_uppercase(),
             seen: Vec::new(),
             retired: Vec::new(),
+            next_key_file: None,
+            ready_at: None,
+            pending: None,
+            promoted: None,
+        }
+    }
+
+    /// The state for another next key: what was seen is forgotten (it was about another
+    /// record), the retired keys and the last promotion are kept.
+    pub fn for_next_key(self, next_key: &str) -> State {
+        State {
+            retired: self.retired,
+            promoted: self.promoted,
+            pending: self.pending,
+            ..State::new(next_key)
         }
     }
 
