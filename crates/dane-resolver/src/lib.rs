@@ -1,8 +1,8 @@
 //! DNS evidence collection for DNSSEC validation.
 //!
 //! [`Resolver::lookup`] asks a recursive resolver (or an authoritative server that holds
-//! every zone, as in the tests) with DO=1 and CD=1, checked once per run
-//! ([`Resolver::resolution`]), or iterates from the root hints ([`Mode`]), and feeds the
+//! every zone, as in the tests) with DO=1 and CD=1, checked before the first lookup and
+//! again as the check ages ([`Resolver::resolution`]), or iterates from the root hints ([`Mode`]), and feeds the
 //! answers to
 //! [`dane_dnssec::validate`], which says which question it needs next (the DNSKEY of the
 //! trust anchor's zone, the DS at each label down to the signer, the DNSKEY at each cut,
@@ -33,31 +33,44 @@
 //!   (65535 octets); a lookup asks at most [`Config::max_queries`] questions and ends by
 //!   [`Config::lookup_timeout`], validation included: each validation pass runs on tokio's
 //!   blocking pool, and one [`dane_dnssec::Budget`] spans all the passes of a lookup (so
-//!   [`Limits::max_signatures`] caps the lookup, not each of its up to 200 passes). A response
+//!   [`Limits::max_signatures`] caps the lookup, not each of its up to 200 passes). Queries
+//!   to servers are budgeted per question (64 when iterating: [`IterLimits::max_queries`]),
+//!   per lookup ([`Config::max_lookup_queries`], 200) and per check
+//!   ([`Config::max_check_queries`], 2000, with [`Resolver::lookup_within`]). A response
 //!   with the wrong ID, question or source is ignored; one that does not parse becomes a
 //!   failed item of evidence (the verdict is then Indeterminate), never a panic.
-//! - One cache per [`Resolver`] (one run): every answer is fetched once and shared by
-//!   concurrent lookups (the first asker fetches, the others wait for it). The cache is
-//!   bounded by [`Config::max_cached`]: past it, finished answers other than the DNSKEY and
-//!   DS of the root and the TLDs (the keys every name needs) are dropped, so a run over
-//!   millions of names keeps flat memory while the root and TLD keys are fetched once.
+//! - One cache per [`Resolver`], shared by concurrent lookups (the first asker fetches, the
+//!   others wait for it) and ageing (ARCHITECTURE.md invariant 8): an answer lives for its
+//!   shortest TTL (capped by its RRSIGs' original TTL), its SOA minimum when negative
+//!   (RFC 2308), and until its first RRSIG expires; failures 30 s; at most a day
+//!   ([`CacheLimits`]). Bounded by [`Config::max_cached`] entries and
+//!   [`CacheLimits::max_bytes`] octets: expired answers go first, then all but the root's
+//!   and the TLDs' DNSKEY and DS. So one resolver serves a scan or an exporter for weeks:
+//!   a removed record disappears within its TTL, and a transient failure within 30 s.
+//! - The capability check is redone hourly, after a failed check with backoff (30 s
+//!   doubling), and when the checked resolver stops answering (`path.rs`).
+//! - Addresses that DNS names point iteration at are asked only within
+//!   [`Config::address_policy`] ([`address`]); the configured servers and root hints are
+//!   the operator's.
 //! - Trust anchors: the IANA root anchors unless [`Config::anchors`] is replaced.
 //!
 //! # Time
 //!
-//! `now` is passed through to the validator; the resolver itself reads no clock except
-//! tokio's timers for its deadlines.
+//! `now` is passed through to the validator and measures how long signatures in cached
+//! answers have left; a long-running caller passes a fresh `now` to each lookup. How long
+//! cached answers, delegations and checks live is measured on [`Config::clock`], a
+//! monotonic [`Clock`] ([`SystemClock`]; tests use a [`ManualClock`]); tokio's timers
+//! bound the exchanges.
 //!
 //! # Limitations
 //!
 //! - UDP and TCP only (no DoT/DoH); no EDNS Client Subnet, no cookies.
-//! - A failed question stays failed for the life of the [`Resolver`] (one run).
-//! - The resolution path ([`Mode`], [`Resolution`]) is decided once per resolver. The
-//!   capability check runs in a task of its own on the runtime of its first caller: a caller
+//! - The capability check runs in a task of its own on the runtime of its caller: a caller
 //!   that gives up (a scrape's deadline) leaves it running for the next; only when that
-//!   runtime shuts down before the check ends does a later caller start it again.
-//! - The iterative path ignores TTLs (one run's cache) and has no QNAME minimisation, no
-//!   server selection by RTT and no DNS cookies.
+//!   runtime shuts down before the check ends does a later caller start it again. A re-check
+//!   runs in the background: lookups meanwhile take the previous path.
+//! - The iterative path has no QNAME minimisation, no server selection by RTT and no DNS
+//!   cookies; a name server's AAAA is asked only when its A gives no address.
 //!
 //! # Why hickory-proto and not hickory-resolver
 //!
