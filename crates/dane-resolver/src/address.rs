@@ -48,7 +48,7 @@ impl std::fmt::Display for SpecialRange {
 /// An address the policy refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{address} is in {range}, where a name on the Internet may not send us (--allow-private allows it)"
+    "{address} is in {range}: a name on the Internet may not send us there (--allow-private allows it)"
 )]
 pub struct Refused {
     /// The address.
@@ -80,51 +80,46 @@ const V4: &[(u32, u8, &str, &str)] = &[
         0x0000_0000,
         8,
         "0.0.0.0/8",
-        "this network, unspecified (RFC 791)",
+        "this network, unspecified, RFC 791",
     ),
-    (0x0a00_0000, 8, "10.0.0.0/8", "private (RFC 1918)"),
+    (0x0a00_0000, 8, "10.0.0.0/8", "private, RFC 1918"),
     (
         0x6440_0000,
         10,
         "100.64.0.0/10",
-        "shared address space, CGNAT (RFC 6598)",
+        "shared address space, CGNAT, RFC 6598",
     ),
-    (0x7f00_0000, 8, "127.0.0.0/8", "loopback (RFC 1122)"),
-    (0xa9fe_0000, 16, "169.254.0.0/16", "link-local (RFC 3927)"),
-    (0xac10_0000, 12, "172.16.0.0/12", "private (RFC 1918)"),
+    (0x7f00_0000, 8, "127.0.0.0/8", "loopback, RFC 1122"),
+    (0xa9fe_0000, 16, "169.254.0.0/16", "link-local, RFC 3927"),
+    (0xac10_0000, 12, "172.16.0.0/12", "private, RFC 1918"),
     (
         0xc000_0000,
         24,
         "192.0.0.0/24",
-        "IETF protocol assignments (RFC 6890)",
+        "IETF protocol assignments, RFC 6890",
     ),
-    (0xc000_0200, 24, "192.0.2.0/24", "documentation (RFC 5737)"),
+    (0xc000_0200, 24, "192.0.2.0/24", "documentation, RFC 5737"),
     (
         0xc058_6300,
         24,
         "192.88.99.0/24",
-        "deprecated 6to4 relay anycast (RFC 7526)",
+        "deprecated 6to4 relay anycast, RFC 7526",
     ),
-    (0xc0a8_0000, 16, "192.168.0.0/16", "private (RFC 1918)"),
-    (0xc612_0000, 15, "198.18.0.0/15", "benchmarking (RFC 2544)"),
+    (0xc0a8_0000, 16, "192.168.0.0/16", "private, RFC 1918"),
+    (0xc612_0000, 15, "198.18.0.0/15", "benchmarking, RFC 2544"),
     (
         0xc633_6400,
         24,
         "198.51.100.0/24",
-        "documentation (RFC 5737)",
+        "documentation, RFC 5737",
     ),
-    (
-        0xcb00_7100,
-        24,
-        "203.0.113.0/24",
-        "documentation (RFC 5737)",
-    ),
-    (0xe000_0000, 4, "224.0.0.0/4", "multicast (RFC 5771)"),
+    (0xcb00_7100, 24, "203.0.113.0/24", "documentation, RFC 5737"),
+    (0xe000_0000, 4, "224.0.0.0/4", "multicast, RFC 5771"),
     (
         0xf000_0000,
         4,
         "240.0.0.0/4",
-        "reserved, broadcast (RFC 1112, RFC 919)",
+        "reserved and broadcast, RFC 1112 and RFC 919",
     ),
 ];
 
@@ -132,30 +127,30 @@ const V4: &[(u32, u8, &str, &str)] = &[
 /// Special-Purpose Address Registry); everything outside `2000::/3` is refused as a whole,
 /// except the NAT64 well-known prefix, judged by the IPv4 address it embeds.
 const V6: &[(u128, u8, &str, &str)] = &[
-    (0x2001_0000 << 96, 32, "2001::/32", "Teredo (RFC 4380)"),
+    (0x2001_0000 << 96, 32, "2001::/32", "Teredo, RFC 4380"),
     (
         0x2001_0002 << 96,
         48,
         "2001:2::/48",
-        "benchmarking (RFC 5180)",
+        "benchmarking, RFC 5180",
     ),
     (
         0x2001_0010 << 96,
         28,
         "2001:10::/28",
-        "deprecated ORCHID (RFC 4843)",
+        "deprecated ORCHID, RFC 4843",
     ),
     (
         0x2001_0db8 << 96,
         32,
         "2001:db8::/32",
-        "documentation (RFC 3849)",
+        "documentation, RFC 3849",
     ),
     (
         0x3fff_0000 << 96,
         20,
         "3fff::/20",
-        "documentation (RFC 9637)",
+        "documentation, RFC 9637",
     ),
 ];
 
@@ -211,13 +206,13 @@ fn outside_prefix(bits: u128) -> &'static str {
 
 fn outside_purpose(bits: u128) -> &'static str {
     match outside_prefix(bits) {
-        "::/128" => "unspecified (RFC 4291)",
-        "::1/128" => "loopback (RFC 4291)",
-        "::ffff:0:0/96" => "IPv4-mapped (RFC 4291)",
-        "fc00::/7" => "unique local (RFC 4193)",
-        "fe80::/10" => "link-local (RFC 4291)",
-        "ff00::/8" => "multicast (RFC 4291)",
-        _ => "not global unicast (RFC 4291 2.4)",
+        "::/128" => "unspecified, RFC 4291",
+        "::1/128" => "loopback, RFC 4291",
+        "::ffff:0:0/96" => "IPv4-mapped, RFC 4291",
+        "fc00::/7" => "unique local, RFC 4193",
+        "fe80::/10" => "link-local, RFC 4291",
+        "ff00::/8" => "multicast, RFC 4291",
+        _ => "not global unicast, RFC 4291 2.4",
     }
 }
 

@@ -434,11 +434,15 @@ impl Iterator {
         let mut allowance = self.limits.glueless_per_referral;
         for (i, ns) in zone.unresolved.iter().enumerate() {
             if allowance == 0 {
-                tally.tried.push(format!(
-                    "{} more name servers without glue not looked up (at most {} per referral)",
-                    zone.unresolved.len() - i,
-                    self.limits.glueless_per_referral
-                ));
+                // First in the detail: it explains the rest.
+                tally.tried.insert(
+                    0,
+                    format!(
+                        "{} more name servers without glue not looked up (at most {} per referral)",
+                        zone.unresolved.len() - i,
+                        self.limits.glueless_per_referral
+                    ),
+                );
                 break;
             }
             allowance -= 1;
