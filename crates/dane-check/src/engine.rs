@@ -28,6 +28,7 @@ use crate::service::{self, Service, SrvPlan};
 use crate::smtp::{self, MxPlan};
 use crate::verdict::{Status, Verdict, combine};
 use dane_probe::Protocol;
+use dane_resolver::AddressPolicy;
 
 pub use crate::limits::{MAX_ADDRESSES, MAX_HOSTS};
 
@@ -56,6 +57,12 @@ pub trait Dns: Send + Sync + 'static {
     /// evidence). `None`: the source does not say (in-memory fakes).
     fn resolution(&self) -> impl Future<Output = Option<Resolution>> + Send {
         async { None }
+    }
+    /// The source for one check ([`verify`] of one domain): a live source gives each check
+    /// a query budget of its own (ARCHITECTURE.md invariant 9); others are shared as they
+    /// are.
+    fn for_check(self: Arc<Self>) -> Arc<Self> {
+        self
     }
 }
 
@@ -113,6 +120,10 @@ pub struct Options {
     /// A candidate TLSA set used instead of the published one (`--tlsa FILE`): records with
     /// an owner name apply to that owner, records without one to every host.
     pub tlsa_override: Option<TlsaSet>,
+    /// Which addresses of hosts named by DNS (MX, SRV, the domain's own A/AAAA) are probed
+    /// (public ones only by default; `--allow-private`). The addresses of `host` (`--host`,
+    /// the operator's choice) are always probed.
+    pub address_policy: AddressPolicy,
 }
 
 impl Options {
@@ -126,6 +137,7 @@ impl Options {
             host: None,
             candidate: None,
             tlsa_override: None,
+            address_policy: AddressPolicy::PublicOnly,
         }
     }
 }
@@ -154,6 +166,8 @@ pub async fn verify<D: Dns, P: Prober>(
     service: &Service,
     options: &Options,
 ) -> Report {
+    // One check: a live source gives it a query budget of its own.
+    let dns = dns.for_check();
     let resolution = dns.resolution().await;
     if let Some(r) = resolution.as_ref().filter(|r| r.unsuitable) {
         return unsuitable_resolver(domain, service, r);
@@ -693,14 +707,34 @@ async fn check_host<D: Dns, P: Prober>(
         left_out = targets.len() - MAX_ADDRESSES;
         targets.truncate(MAX_ADDRESSES);
     }
+    // ARCHITECTURE.md invariant 9: the operator's `--host` is probed wherever it points;
+    // hosts that DNS named, only within the address policy.
+    let addresses = match options.host {
+        Some(_) => AddressPolicy::AllowAll,
+        None => options.address_policy,
+    };
     let mut tasks = JoinSet::new();
     for (index, address) in targets.iter().copied().enumerate() {
         let (prober, limit, policy, sni) =
             (prober.clone(), limit.clone(), policy.clone(), sni.clone());
         let (host, rules, now) = (host.to_owned(), rules.clone(), options.now);
+        let refused = addresses.check(address).err();
         tasks.spawn(async move {
-            let result = match limit.acquire_owned().await {
-                Ok(_permit) => {
+            let permit = match refused {
+                Some(_) => None,
+                None => Some(limit.acquire_owned().await),
+            };
+            let result = match (refused, permit) {
+                // A refused address is reported as such, never dropped.
+                (Some(refused), _) => ProbeResult {
+                    probe: Probe::Failed {
+                        failure: ProbeFailure::NotPermitted,
+                        detail: refused.to_string(),
+                    },
+                    tls: None,
+                    chain: Vec::new(),
+                },
+                (_, Some(Ok(_permit))) => {
                     let request = ProbeRequest {
                         address,
                         port,
@@ -710,7 +744,7 @@ async fn check_host<D: Dns, P: Prober>(
                     };
                     prober.probe(&request).await
                 }
-                Err(_) => ProbeResult {
+                (_, _) => ProbeResult {
                     probe: Probe::Failed {
                         failure: ProbeFailure::Unreachable,
                         detail: "the run was shut down before this probe".into(),

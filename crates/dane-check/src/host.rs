@@ -348,6 +348,10 @@ pub enum ProbeFailure {
     TlsUnsupported,
     /// The server broke the protocol (garbage, over-long lines, injected plaintext).
     ProtocolViolation,
+    /// Not probed: the address is loopback, private, link-local or another special-purpose
+    /// one, which a name on the Internet may not point the checker at (ARCHITECTURE.md
+    /// invariant 9; `--allow-private` allows it).
+    NotPermitted,
 }
 
 /// One endpoint (an address of a host) judged: the verdict, and the TLSA match report when
@@ -602,6 +606,11 @@ fn failure_verdict(rules: &Rules, host: &str, failure: ProbeFailure, detail: &st
         ProbeFailure::Unreachable | ProbeFailure::Timeout | ProbeFailure::Rejected => Verdict::new(
             Status::Indeterminate,
             format!("{host}: {detail}: could not check the TLSA records against the server"),
+        ),
+        // Nothing was seen: no verdict on the server, and never "verified".
+        ProbeFailure::NotPermitted => Verdict::new(
+            Status::Indeterminate,
+            format!("{host}: not probed: {detail}"),
         ),
         ProbeFailure::TlsUnsupported => Verdict::new(
             Status::Indeterminate,

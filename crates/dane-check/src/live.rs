@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr as _;
 use std::sync::Arc;
 
-use dane_resolver::Resolver;
+use dane_resolver::{QueryBudget, Resolver};
 use hickory_proto::rr::{Name, RecordType};
 
 use dane_probe::Target;
@@ -28,6 +28,8 @@ pub struct LiveDns {
     resolver: Arc<Resolver>,
     now: UnixTime,
     recorder: Option<Arc<Recorder>>,
+    /// The query budget of the check this source serves ([`Dns::for_check`]).
+    check: Option<Arc<QueryBudget>>,
 }
 
 impl LiveDns {
@@ -37,6 +39,7 @@ impl LiveDns {
             resolver,
             now,
             recorder: None,
+            check: None,
         }
     }
 
@@ -56,7 +59,15 @@ impl LiveDns {
         let Ok(qname) = Name::from_str(&name) else {
             return failed(&name, format!("{name:?} is not a DNS name"));
         };
-        match self.resolver.lookup(&qname, rtype, self.now).await {
+        let lookup = match &self.check {
+            Some(budget) => {
+                self.resolver
+                    .lookup_within(&qname, rtype, self.now, budget)
+                    .await
+            }
+            None => self.resolver.lookup(&qname, rtype, self.now).await,
+        };
+        match lookup {
             Ok(l) => {
                 if let Some(r) = &self.recorder {
                     r.add_evidence(&l.evidence);
@@ -69,6 +80,13 @@ impl LiveDns {
 }
 
 impl Dns for LiveDns {
+    fn for_check(self: Arc<Self>) -> Arc<Self> {
+        Arc::new(LiveDns {
+            check: Some(self.resolver.check_budget()),
+            ..(*self).clone()
+        })
+    }
+
     async fn mx(&self, domain: &str) -> Lookup<Mx> {
         self.lookup(domain, RecordType::MX, parse_mx).await
     }
@@ -89,7 +107,7 @@ impl Dns for LiveDns {
     }
 
     async fn resolution(&self) -> Option<Resolution> {
-        let r = resolution(self.resolver.resolution(self.now).await);
+        let r = resolution(&*self.resolver.resolution(self.now).await);
         if let Some(rec) = &self.recorder {
             rec.set_resolution(r.clone());
         }

@@ -800,6 +800,80 @@ mod engine {
 
     const FAR: i64 = 2_000_000_000;
 
+    /// The engine's options for these tests: the fake world lives on documentation
+    /// addresses (192.0.2.0/24, 2001:db8::/32), which the default address policy refuses.
+    fn options() -> Options {
+        Options {
+            address_policy: dane_resolver::AddressPolicy::AllowAll,
+            ..Options::new(now())
+        }
+    }
+
+    /// ARCHITECTURE.md invariant 9: by default, addresses that DNS names (MX hosts here) and
+    /// that lie in special-purpose ranges are not probed; each is an endpoint of its own,
+    /// indeterminate, saying why, and the domain is never verified. The operator's --host is
+    /// probed wherever it points.
+    #[tokio::test]
+    async fn addresses_dns_points_at_private_ranges_are_reported_not_probed() {
+        let (dns, prober) = world();
+        let (dns, prober) = (Arc::new(dns), Arc::new(prober));
+        let defaults = Options::new(now());
+        let report = verify(
+            dns.clone(),
+            prober.clone(),
+            "example.test",
+            &SMTP,
+            &defaults,
+        )
+        .await;
+        assert_eq!(
+            prober.probes.load(Ordering::SeqCst),
+            0,
+            "nothing was probed"
+        );
+        assert_ne!(report.verdict, DomainVerdict::Verified);
+        assert_eq!(
+            report.verdict,
+            DomainVerdict::Indeterminate,
+            "{}",
+            report.reason
+        );
+        let endpoints: Vec<_> = report.hosts.iter().flat_map(|h| &h.endpoints).collect();
+        assert_eq!(endpoints.len(), 3, "every address is reported");
+        for e in &endpoints {
+            assert_eq!(e.verdict.status, Status::Indeterminate);
+            assert!(
+                e.verdict.reason.contains("not probed"),
+                "{}",
+                e.verdict.reason
+            );
+            assert!(
+                e.verdict.reason.contains("--allow-private"),
+                "{}",
+                e.verdict.reason
+            );
+        }
+        assert!(
+            endpoints[1]
+                .verdict
+                .reason
+                .contains("2001:db8::/32 (documentation"),
+            "{}",
+            endpoints[1].verdict.reason
+        );
+        let host = Options {
+            host: Some("mx1.example.test".into()),
+            ..Options::new(now())
+        };
+        let report = verify(dns, prober.clone(), "example.test", &SMTP, &host).await;
+        assert_eq!(
+            prober.probes.load(Ordering::SeqCst),
+            2,
+            "--host is the operator's"
+        );
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+    }
+
     /// example.test: MX 10 mx1 (192.0.2.1 and 2001:db8::1), MX 20 mx2 (a CNAME to
     /// real.hosting.test, TLSA only at the original name), all signed.
     fn world() -> (FakeDns, FakeProber) {
@@ -882,7 +956,7 @@ mod engine {
             prober.clone(),
             "Example.Test",
             &SMTP,
-            &Options::new(now()),
+            &options(),
         )
         .await;
         (report, dns, prober)
@@ -1144,7 +1218,7 @@ mod engine {
             records("example.test.", Security::Secure, mxs),
         );
         let (dns, prober) = (Arc::new(dns), Arc::new(prober));
-        let mut options = Options::new(now());
+        let mut options = options();
         options.concurrency = 4;
         let report = verify(dns, prober.clone(), "example.test", &SMTP, &options).await;
         assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
@@ -1178,7 +1252,7 @@ mod engine {
     async fn one_host_with_host_option_skips_mx() {
         let (dns, prober) = world();
         let (dns, prober) = (Arc::new(dns), Arc::new(prober));
-        let mut options = Options::new(now());
+        let mut options = options();
         options.host = Some("MX1.example.test".into());
         options.families = vec![Family::V4];
         let report = verify(dns.clone(), prober, "example.test", &SMTP, &options).await;
@@ -1194,7 +1268,7 @@ mod engine {
         use dane_check::host::Candidate;
         let (dns, prober) = world();
         let (dns, prober) = (Arc::new(dns), Arc::new(prober));
-        let mut options = Options::new(now());
+        let mut options = options();
         // The next certificate is the ECDSA one: mx2 publishes its record, mx1 does not.
         options.candidate = Some(Candidate::Chain(chain("chain-ec.pem")));
         let report = verify(dns, prober.clone(), "example.test", &SMTP, &options).await;
@@ -1254,7 +1328,7 @@ mod engine {
             dane_tlsa::parse_csr(&std::fs::read(format!("{}/next.csr", super::PKI)).unwrap())
                 .unwrap();
         let (dns, _) = world();
-        let mut options = Options::new(now());
+        let mut options = options();
         options.candidate = Some(Candidate::Key(next.clone()));
         let report = verify(
             Arc::new(dns),
@@ -1323,7 +1397,7 @@ mod engine {
                 .unwrap();
         let (mut dns, prober) = world();
         let (dns_plain, _) = world();
-        let mut options = Options::new(now());
+        let mut options = options();
         options.candidate = Some(Candidate::Key(next.clone()));
         let report = verify(
             Arc::new(dns_plain),
@@ -1374,7 +1448,7 @@ mod engine {
             prober
                 .servers
                 .insert(addr("192.0.2.2"), serving("chain-rsa.pem", FAR));
-            let mut options = Options::new(now());
+            let mut options = options();
             options.candidate = Some(Candidate::Chain(chain("chain-ec.pem")));
             options.tlsa_override = Some(set);
             verify(
@@ -1564,14 +1638,7 @@ mod engine {
     ) -> (dane_check::report::Report, Arc<FakeDns>, Arc<FakeProber>) {
         let (dns, prober) = (Arc::new(dns), Arc::new(prober));
         let service = dane_check::service::by_name(service).unwrap();
-        let report = verify(
-            dns.clone(),
-            prober.clone(),
-            domain,
-            &service,
-            &Options::new(now()),
-        )
-        .await;
+        let report = verify(dns.clone(), prober.clone(), domain, &service, &options()).await;
         (report, dns, prober)
     }
 
@@ -1731,10 +1798,9 @@ mod engine {
         /// (host, owner or readiness, reason fragment) per host.
         async fn targets(dns: &FakeDns, domain: &str, service: &str) -> Vec<(String, String)> {
             let service = dane_check::service::by_name(service).unwrap();
-            let hosts =
-                dane_check::engine::decide_hosts(dns, domain, &service, &Options::new(now()))
-                    .await
-                    .unwrap_or_else(|r| panic!("discovery stopped: {}", r.reason));
+            let hosts = dane_check::engine::decide_hosts(dns, domain, &service, &options())
+                .await
+                .unwrap_or_else(|r| panic!("discovery stopped: {}", r.reason));
             hosts
                 .iter()
                 .map(|d| match host_target(d) {
@@ -1777,10 +1843,9 @@ mod engine {
                 "_25._tcp.real.hosting.test.".into(),
                 records("_25._tcp.real.hosting.test.", bogus(), vec![]),
             );
-            let hosts =
-                dane_check::engine::decide_hosts(&dns, "example.test", &SMTP, &Options::new(now()))
-                    .await
-                    .unwrap();
+            let hosts = dane_check::engine::decide_hosts(&dns, "example.test", &SMTP, &options())
+                .await
+                .unwrap();
             match host_target(&hosts[1]) {
                 HostTarget::Owner {
                     owner, validated, ..
@@ -1836,7 +1901,7 @@ mod engine {
                 &dns,
                 "xmpp.test",
                 &dane_check::service::by_name("xmpp-client").unwrap(),
-                &Options::new(now()),
+                &options(),
             )
             .await
             .unwrap_err();
@@ -1850,20 +1915,18 @@ mod engine {
             let (mut dns, _) = world();
             // A failed MX lookup cannot be decided: indeterminate.
             dns.mx.remove("example.test.");
-            let stop =
-                dane_check::engine::decide_hosts(&dns, "example.test", &SMTP, &Options::new(now()))
-                    .await
-                    .unwrap_err();
+            let stop = dane_check::engine::decide_hosts(&dns, "example.test", &SMTP, &options())
+                .await
+                .unwrap_err();
             assert_eq!(discovery_status(&stop).readiness, Readiness::Indeterminate);
             // A null MX: blocked.
             dns.mx.insert(
                 "example.test.".into(),
                 records("example.test.", Security::Secure, vec![mx(0, ".")]),
             );
-            let stop =
-                dane_check::engine::decide_hosts(&dns, "example.test", &SMTP, &Options::new(now()))
-                    .await
-                    .unwrap_err();
+            let stop = dane_check::engine::decide_hosts(&dns, "example.test", &SMTP, &options())
+                .await
+                .unwrap_err();
             let status = discovery_status(&stop);
             assert_eq!(status.readiness, Readiness::Blocked);
             assert!(status.reason.contains("null MX"), "{}", status.reason);

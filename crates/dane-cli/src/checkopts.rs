@@ -23,7 +23,7 @@ pub struct NetOpts {
     /// Trust anchors (DS or DNSKEY lines) instead of the IANA root anchors.
     #[arg(long, value_name = "FILE")]
     pub trust_anchor: Option<PathBuf>,
-    /// --iterate, --no-iterate, --root-hints.
+    /// --iterate, --no-iterate, --root-hints, --allow-private.
     #[command(flatten)]
     pub resolution: crate::resolve::ResolutionOpts,
     /// Evaluate DNSSEC signatures and certificate dates at TIME (RFC 3339, YYYY-MM-DD,
@@ -130,6 +130,7 @@ impl LimitOpts {
 fn options(net: &NetOpts, concurrency: usize, now: rustls_pki_types::UnixTime) -> Options {
     let mut options = Options::new(now);
     options.concurrency = concurrency;
+    options.address_policy = net.resolution.address_policy();
     if net.ipv4 {
         options.families = vec![Family::V4];
     } else if net.ipv6 {

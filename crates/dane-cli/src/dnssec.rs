@@ -116,7 +116,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         .build()
         .context("starting the async runtime")?;
     // The resolver capability check, once, before the lookup.
-    let path = runtime.block_on(resolver.resolution(now)).clone();
+    let path = (*runtime.block_on(resolver.resolution(now))).clone();
     let resolution = dane_check::live::resolution(&path);
     let servers = match &path {
         dane_resolver::Resolution::Resolver { servers, .. } => servers.clone(),

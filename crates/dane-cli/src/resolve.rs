@@ -1,14 +1,14 @@
 //! The validating resolver from the command line: `--resolver ADDR[:PORT]` (repeatable;
 //! default the nameservers of /etc/resolv.conf), `--trust-anchor FILE` (default the IANA
-//! root anchors) and the resolution path (`--iterate`, `--no-iterate`, `--root-hints FILE`),
-//! shared by every subcommand that does DNS.
+//! root anchors), the resolution path (`--iterate`, `--no-iterate`, `--root-hints FILE`)
+//! and the address policy (`--allow-private`), shared by every subcommand that does DNS.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args as ClapArgs;
-use dane_resolver::{Config, Mode, Resolver, RootHints};
+use dane_resolver::{AddressPolicy, Config, Mode, Resolver, RootHints};
 
 use crate::term;
 
@@ -27,9 +27,24 @@ pub struct ResolutionOpts {
     /// IANA root servers: a private root.
     #[arg(long, value_name = "FILE")]
     pub root_hints: Option<PathBuf>,
+    /// Also query and probe loopback, private (RFC 1918, ULA), link-local, CGNAT,
+    /// documentation and other special-purpose addresses that DNS names point to (by
+    /// default they are refused and reported; --resolver, --root-hints and --host are
+    /// always used wherever they point).
+    #[arg(long)]
+    pub allow_private: bool,
 }
 
 impl ResolutionOpts {
+    /// The address policy `--allow-private` selects.
+    pub fn address_policy(&self) -> AddressPolicy {
+        if self.allow_private {
+            AddressPolicy::AllowAll
+        } else {
+            AddressPolicy::PublicOnly
+        }
+    }
+
     fn mode(&self) -> Mode {
         if self.iterate {
             Mode::Iterate
@@ -75,6 +90,7 @@ pub fn resolver(
     };
     let mut config = Config::new(servers);
     config.mode = mode;
+    config.address_policy = resolution.address_policy();
     // Each exchange gets a share of the per-phase timeout; the whole lookup at most thrice it.
     config.timeout = (timeout / 4).max(Duration::from_millis(500));
     config.lookup_timeout = timeout * 3;

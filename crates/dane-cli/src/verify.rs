@@ -330,6 +330,8 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
     if options.host.is_none() {
         options.host.clone_from(&bundle.host);
     }
+    // A replay connects nowhere: the recording's probes stand, whatever their addresses.
+    options.address_policy = dane_resolver::AddressPolicy::AllowAll;
     let dns = Arc::new(ReplayDns::new(evidence, anchors, now).with_resolution(bundle.resolution));
     let prober = Arc::new(ReplayProber::new(bundle.probes));
     let started = std::time::Instant::now();

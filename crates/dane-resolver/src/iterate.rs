@@ -13,15 +13,27 @@
 //!   lives at the parent side of the cut), so iteration for it starts above the name.
 //! - CNAME and DNAME answers come back as they are; `dane-dnssec` follows the chain and asks
 //!   for each target that lies outside the message, which is iterated in its turn.
+//! - Address policy (ARCHITECTURE.md invariant 9): glue and name server addresses are asked
+//!   only when [`AddressPolicy`] allows them (by default no loopback, private, link-local,
+//!   documentation or other special-purpose address); the root hints are the operator's and
+//!   always asked. A refused address is named in the error, never silently skipped.
 //! - Bounds ([`IterLimits`]): referrals per question, server queries per question (name
-//!   server address lookups included), nesting of name server address lookups, name servers
-//!   taken from one referral, queries in flight per server; the caller's lookup deadline
-//!   bounds the time.
-//! - One cache per run: the delegations learned (zone -> server addresses) and name server
-//!   addresses; bounded like the answer cache (past the limit only the root's and the TLDs'
-//!   delegations stay). While the root or a TLD is being asked about a child zone not yet
-//!   known, other lookups wanting the same child wait for that answer, so a scan fetches the
-//!   root's and each TLD's referrals once.
+//!   server address lookups included), plus the caller's per-lookup and per-check budgets;
+//!   nesting of name server address lookups, name servers taken from one referral, queries
+//!   in flight per server; the caller's lookup deadline bounds the time.
+//! - NXNS (Afek, Bremler-Barr, Shafir 2020): a referral's name servers without glue are
+//!   looked up only when no address known answered, one at a time, at most
+//!   [`IterLimits::glueless_per_referral`] (3) of them, plus one more for each whose
+//!   addresses were found but did not answer (a server down, not a made-up name); their
+//!   A records first, AAAA only when A gives no address (and not after NXDOMAIN). So a
+//!   referral with 16 glue-less names in a victim's zone costs the victim 3 queries, not 32.
+//! - The delegations learned (zone -> server addresses) and name server addresses are cached
+//!   for the shortest TTL of the NS and glue (or A/AAAA) records, at most
+//!   [`CacheLimits::max_ttl`]; failures for [`CacheLimits::failure_ttl`]. Bounded like the
+//!   answer cache (past the limit, expired ones go, then all but the TLDs' delegations).
+//!   While the root or a TLD is being asked about a child zone not yet known, other lookups
+//!   wanting the same child wait for that answer, so a scan fetches the root's and each
+//!   TLD's referrals once per TTL.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -30,10 +42,13 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hickory_proto::op::Message;
+use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::sync::Semaphore;
 
+use crate::address::AddressPolicy;
+use crate::cache::{CacheLimits, Spend};
+use crate::clock::Clock;
 use crate::hints::RootHints;
 use crate::transport;
 
@@ -50,6 +65,9 @@ pub struct IterLimits {
     pub max_nesting: usize,
     /// Name servers taken from one referral at most (the rest are ignored).
     pub max_ns: usize,
+    /// Name servers without glue looked up per referral (3), plus one for each whose
+    /// addresses did not answer (NXNS bound; see the module docs).
+    pub glueless_per_referral: usize,
     /// Queries in flight to one server address at most.
     pub per_server: usize,
 }
@@ -61,6 +79,7 @@ impl Default for IterLimits {
             max_queries: 64,
             max_nesting: 4,
             max_ns: 16,
+            glueless_per_referral: 3,
             per_server: 8,
         }
     }
@@ -113,7 +132,14 @@ pub enum IterateError {
         /// The limit.
         limit: usize,
     },
-    /// The zone's servers have no address that could be found.
+    /// The caller's per-lookup or per-check query budget ran out.
+    #[error("{detail}")]
+    Exhausted {
+        /// Which budget, and its limit.
+        detail: String,
+    },
+    /// The zone's servers have no address that could be found (or that the address
+    /// policy allows).
     #[error("no address for any name server of {zone} ({detail})")]
     NoServerAddress {
         /// The zone.
@@ -131,6 +157,10 @@ struct Zone {
     addresses: Vec<IpAddr>,
     /// Name servers without glue, looked up when no address answers.
     unresolved: Vec<Name>,
+    /// When the delegation goes stale (on the resolver's clock).
+    expires: Duration,
+    /// The operator's (the root hints): not subject to the address policy.
+    trusted: bool,
 }
 
 /// What one server said.
@@ -143,14 +173,79 @@ enum Said {
     Useless(bool, String),
 }
 
-/// Per-question budget.
+/// Per-question budget, and the caller's budgets every query is also charged to.
 struct Budget {
     queries: usize,
+    spend: Spend,
+}
+
+/// What the servers of one zone did, for the error when none answered.
+#[derive(Default)]
+struct Tally {
+    tried: Vec<String>,
+    lame: usize,
+    asked: Vec<IpAddr>,
+    refused: Vec<IpAddr>,
+}
+
+impl Tally {
+    fn error(&self, zone: &Zone, name: &Name, rtype: RecordType) -> IterateError {
+        let tried = &self.tried;
+        let detail = match tried.len() {
+            0 => "no server to ask".to_owned(),
+            1..=3 => tried.join("; "),
+            n => format!("{}; and {} more", tried[..3].join("; "), n - 3),
+        };
+        if self.asked.is_empty() {
+            return IterateError::NoServerAddress {
+                zone: zone.name.to_string(),
+                detail,
+            };
+        }
+        let (zone, name, rtype) = (zone.name.to_string(), name.to_string(), rtype.to_string());
+        if self.lame > 0 {
+            IterateError::Lame {
+                zone,
+                name,
+                rtype,
+                detail,
+            }
+        } else {
+            IterateError::NoAnswer {
+                zone,
+                name,
+                rtype,
+                detail,
+            }
+        }
+    }
 }
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The iterating resolver: root hints, limits and the per-run delegation cache.
+/// What [`Iterator::new`] needs.
+#[derive(Debug)]
+pub(crate) struct Setup<'a> {
+    pub(crate) hints: &'a RootHints,
+    /// The port of every server asked (53; tests use another).
+    pub(crate) port: u16,
+    /// Deadline per exchange.
+    pub(crate) timeout: Duration,
+    pub(crate) limits: IterLimits,
+    pub(crate) max_cached: usize,
+    pub(crate) cache: CacheLimits,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) policy: AddressPolicy,
+}
+
+/// A name server's addresses as cached, and until when.
+#[derive(Debug, Clone)]
+struct NsAddresses {
+    addresses: Vec<IpAddr>,
+    expires: Duration,
+}
+
+/// The iterating resolver: root hints, limits and the ageing delegation cache.
 #[derive(Debug)]
 pub struct Iterator {
     root: Arc<Zone>,
@@ -158,8 +253,11 @@ pub struct Iterator {
     timeout: Duration,
     limits: IterLimits,
     max_cached: usize,
+    cache: CacheLimits,
+    clock: Arc<dyn Clock>,
+    policy: AddressPolicy,
     zones: Mutex<HashMap<Name, Arc<Zone>>>,
-    ns_addresses: Mutex<HashMap<Name, Vec<IpAddr>>>,
+    ns_addresses: Mutex<HashMap<Name, NsAddresses>>,
     learning: Mutex<HashMap<Name, Arc<tokio::sync::Mutex<()>>>>,
     in_flight: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
 }
@@ -171,25 +269,23 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Iterator {
-    /// An iterator starting from `hints`, asking every server on `port` (53; tests use
-    /// another), `timeout` per exchange.
-    pub fn new(
-        hints: &RootHints,
-        port: u16,
-        timeout: Duration,
-        limits: IterLimits,
-        max_cached: usize,
-    ) -> Iterator {
+    /// An iterator starting from the root hints.
+    pub(crate) fn new(setup: Setup<'_>) -> Iterator {
         Iterator {
             root: Arc::new(Zone {
                 name: Name::root(),
-                addresses: hints.addresses.clone(),
+                addresses: setup.hints.addresses.clone(),
                 unresolved: Vec::new(),
+                expires: Duration::MAX,
+                trusted: true,
             }),
-            port,
-            timeout,
-            limits,
-            max_cached: max_cached.max(16),
+            port: setup.port,
+            timeout: setup.timeout,
+            limits: setup.limits,
+            max_cached: setup.max_cached.max(16),
+            cache: setup.cache,
+            clock: setup.clock,
+            policy: setup.policy,
             zones: Mutex::new(HashMap::new()),
             ns_addresses: Mutex::new(HashMap::new()),
             learning: Mutex::new(HashMap::new()),
@@ -202,10 +298,17 @@ impl Iterator {
         lock(&self.zones).len()
     }
 
-    /// The response to `name`/`rtype` from the servers of the zone holding it.
-    pub async fn resolve(&self, name: &Name, rtype: RecordType) -> Result<Vec<u8>, IterateError> {
+    /// The response to `name`/`rtype` from the servers of the zone holding it; every query
+    /// is charged to `spend` too.
+    pub(crate) async fn resolve(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        spend: &Spend,
+    ) -> Result<Vec<u8>, IterateError> {
         let mut budget = Budget {
             queries: self.limits.max_queries,
+            spend: spend.clone(),
         };
         self.resolve_in(name.to_lowercase(), rtype, &mut budget, 0)
             .await
@@ -270,28 +373,47 @@ impl Iterator {
         } else {
             name.clone()
         };
-        let zones = lock(&self.zones);
+        let now = self.clock.elapsed();
+        let mut zones = lock(&self.zones);
         loop {
             if n.is_root() {
                 return self.root.clone();
             }
-            if let Some(z) = zones.get(&n) {
-                return z.clone();
+            match zones.get(&n) {
+                Some(z) if z.expires > now => return z.clone(),
+                Some(_) => {
+                    zones.remove(&n);
+                }
+                None => {}
             }
             n = n.base_name();
         }
     }
 
     fn store(&self, zone: Arc<Zone>) {
+        let now = self.clock.elapsed();
         let mut zones = lock(&self.zones);
         if zones.len() >= self.max_cached {
+            zones.retain(|_, z| z.expires > now);
+        }
+        if zones.len() >= self.max_cached - self.max_cached / 4 {
             // The root's children (the TLDs) stay: every name needs them.
             zones.retain(|n, _| n.num_labels() <= 1);
         }
         zones.insert(zone.name.clone(), zone);
     }
 
-    /// Asks the servers of `zone` in turn until one answers or refers downwards.
+    /// When something learned now with `ttl` seconds goes stale (failures: `None`).
+    fn expiry(&self, ttl: Option<u32>) -> Duration {
+        let life = ttl.map_or(self.cache.failure_ttl, |t| {
+            Duration::from_secs(u64::from(t)).min(self.cache.max_ttl)
+        });
+        self.clock.elapsed().saturating_add(life)
+    }
+
+    /// Asks the servers of `zone` in turn until one answers or refers downwards: the
+    /// addresses it came with first, then name servers without glue, on demand and within
+    /// [`IterLimits::glueless_per_referral`] (see the module docs).
     async fn ask_zone(
         &self,
         zone: &Zone,
@@ -300,77 +422,93 @@ impl Iterator {
         budget: &mut Budget,
         nesting: usize,
     ) -> Result<Said, IterateError> {
-        let mut tried: Vec<String> = Vec::new();
-        let mut lame = 0usize;
-        let mut asked = Vec::new();
+        let mut tally = Tally::default();
         for &ip in &zone.addresses {
-            asked.push(ip);
-            match self.ask_server(ip, zone, name, rtype, budget).await? {
-                Said::Useless(is_lame, what) => {
-                    lame += usize::from(is_lame);
-                    tried.push(what);
-                }
-                said => return Ok(said),
+            if let Some(said) = self
+                .try_server(ip, zone, name, rtype, budget, &mut tally)
+                .await?
+            {
+                return Ok(said);
             }
         }
-        // Name servers without glue: find their addresses (each once per run).
-        for ns in &zone.unresolved {
+        let mut allowance = self.limits.glueless_per_referral;
+        for (i, ns) in zone.unresolved.iter().enumerate() {
+            if allowance == 0 {
+                // First in the detail: it explains the rest.
+                tally.tried.insert(
+                    0,
+                    format!(
+                        "{} more name servers without glue not looked up (at most {} per referral)",
+                        zone.unresolved.len() - i,
+                        self.limits.glueless_per_referral
+                    ),
+                );
+                break;
+            }
+            allowance -= 1;
             let addresses = self.ns_addresses(ns, budget, nesting).await?;
             if addresses.is_empty() {
-                tried.push(format!("{ns}: no address"));
+                tally.tried.push(format!("{ns}: no address"));
+                continue;
             }
             for ip in addresses {
-                if asked.contains(&ip) {
-                    continue;
-                }
-                asked.push(ip);
-                match self.ask_server(ip, zone, name, rtype, budget).await? {
-                    Said::Useless(is_lame, what) => {
-                        lame += usize::from(is_lame);
-                        tried.push(what);
-                    }
-                    said => return Ok(said),
+                if let Some(said) = self
+                    .try_server(ip, zone, name, rtype, budget, &mut tally)
+                    .await?
+                {
+                    return Ok(said);
                 }
             }
+            // Its addresses exist and did not answer: a server down, worth one more name.
+            allowance += 1;
         }
-        let detail = match tried.len() {
-            0 => "no server to ask".to_owned(),
-            1..=3 => tried.join("; "),
-            n => format!("{}; and {} more", tried[..3].join("; "), n - 3),
-        };
-        if asked.is_empty() {
-            return Err(IterateError::NoServerAddress {
-                zone: zone.name.to_string(),
-                detail,
-            });
-        }
-        let (zone, name, rtype) = (zone.name.to_string(), name.to_string(), rtype.to_string());
-        Err(if lame > 0 {
-            IterateError::Lame {
-                zone,
-                name,
-                rtype,
-                detail,
-            }
-        } else {
-            IterateError::NoAnswer {
-                zone,
-                name,
-                rtype,
-                detail,
-            }
-        })
+        Err(tally.error(zone, name, rtype))
     }
 
-    /// The addresses of name server `ns` (A and AAAA, iterated), cached for the run.
+    /// Asks `ip` unless it was asked already or the address policy refuses it; `Some` when
+    /// it answered or referred.
+    async fn try_server(
+        &self,
+        ip: IpAddr,
+        zone: &Zone,
+        name: &Name,
+        rtype: RecordType,
+        budget: &mut Budget,
+        tally: &mut Tally,
+    ) -> Result<Option<Said>, IterateError> {
+        if tally.asked.contains(&ip) || tally.refused.contains(&ip) {
+            return Ok(None);
+        }
+        if !zone.trusted {
+            if let Err(refused) = self.policy.check(ip) {
+                tracing::debug!(zone = %zone.name, %refused, "address refused");
+                tally.refused.push(ip);
+                tally.tried.push(refused.to_string());
+                return Ok(None);
+            }
+        }
+        tally.asked.push(ip);
+        match self.ask_server(ip, zone, name, rtype, budget).await? {
+            Said::Useless(is_lame, what) => {
+                tally.lame += usize::from(is_lame);
+                tally.tried.push(what);
+                Ok(None)
+            }
+            said => Ok(Some(said)),
+        }
+    }
+
+    /// The addresses of name server `ns`, iterated, cached for their TTL: A, and AAAA only
+    /// when A gave none (and the name exists).
     async fn ns_addresses(
         &self,
         ns: &Name,
         budget: &mut Budget,
         nesting: usize,
     ) -> Result<Vec<IpAddr>, IterateError> {
-        if let Some(a) = lock(&self.ns_addresses).get(ns) {
-            return Ok(a.clone());
+        let now = self.clock.elapsed();
+        if let Some(a) = lock(&self.ns_addresses).get(ns).filter(|a| a.expires > now) {
+            return Ok(a.addresses.clone());
         }
         if nesting >= self.limits.max_nesting {
             // A cycle (a.test served by ns.b.test, b.test by ns.a.test, no glue) or a
@@ -378,32 +516,54 @@ impl Iterator {
             return Ok(Vec::new());
         }
         let mut found = Vec::new();
+        let mut ttl = None;
         for rtype in [RecordType::A, RecordType::AAAA] {
             match self
                 .resolve_in(ns.to_lowercase(), rtype, budget, nesting + 1)
                 .await
             {
                 Ok(wire) => {
-                    if let Ok(m) = Message::from_vec(&wire) {
-                        found.extend(m.answers.iter().filter(|r| &r.name == ns).filter_map(|r| {
-                            match &r.data {
-                                RData::A(a) => Some(IpAddr::V4(a.0)),
-                                RData::AAAA(a) => Some(IpAddr::V6(a.0)),
-                                _ => None,
-                            }
-                        }));
+                    let Ok(m) = Message::from_vec(&wire) else {
+                        continue;
+                    };
+                    for r in m.answers.iter().filter(|r| &r.name == ns) {
+                        match &r.data {
+                            RData::A(a) => found.push(IpAddr::V4(a.0)),
+                            RData::AAAA(a) => found.push(IpAddr::V6(a.0)),
+                            _ => continue,
+                        }
+                        ttl = Some(ttl.map_or(r.ttl, |t: u32| t.min(r.ttl)));
+                    }
+                    // RFC 8020: no name, no AAAA either.
+                    if m.metadata.response_code == ResponseCode::NXDomain {
+                        break;
                     }
                 }
-                Err(e @ IterateError::TooManyQueries { .. }) => return Err(e),
+                Err(e @ (IterateError::TooManyQueries { .. } | IterateError::Exhausted { .. })) => {
+                    return Err(e);
+                }
                 Err(e) => tracing::debug!(%ns, %rtype, error = %e, "name server address"),
+            }
+            if !found.is_empty() {
+                break;
             }
         }
         found.truncate(self.limits.max_ns);
+        let expires = self.expiry(ttl);
         let mut cache = lock(&self.ns_addresses);
         if cache.len() >= self.max_cached {
-            cache.clear();
+            cache.retain(|_, a| a.expires > now);
+            if cache.len() >= self.max_cached - self.max_cached / 4 {
+                cache.clear();
+            }
         }
-        cache.insert(ns.clone(), found.clone());
+        cache.insert(
+            ns.clone(),
+            NsAddresses {
+                addresses: found.clone(),
+                expires,
+            },
+        );
         Ok(found)
     }
 
@@ -424,6 +584,10 @@ impl Iterator {
             });
         }
         budget.queries -= 1;
+        budget
+            .spend
+            .take()
+            .map_err(|e| IterateError::Exhausted { detail: e.0 })?;
         let server = SocketAddr::new(ip, self.port);
         let semaphore = {
             let mut map = lock(&self.in_flight);
@@ -548,10 +712,23 @@ impl Iterator {
             if names.is_empty() {
                 return Said::Useless(true, format!("{server}: referral without name servers"));
             }
+            // The delegation lives as long as its shortest NS or glue record.
+            let ttl = ns
+                .iter()
+                .map(|r| r.ttl)
+                .chain(
+                    m.additionals
+                        .iter()
+                        .filter(|r| names.contains(&r.name.to_lowercase()))
+                        .map(|r| r.ttl),
+                )
+                .min();
             return Said::Referral(Zone {
                 name: cut.to_lowercase(),
                 addresses,
                 unresolved,
+                expires: self.expiry(ttl),
+                trusted: false,
             });
         }
         // NODATA: an authoritative empty answer (with the zone's SOA, when the server

@@ -1,8 +1,8 @@
 //! DNS evidence collection for DNSSEC validation.
 //!
 //! [`Resolver::lookup`] asks a recursive resolver (or an authoritative server that holds
-//! every zone, as in the tests) with DO=1 and CD=1, checked once per run
-//! ([`Resolver::resolution`]), or iterates from the root hints ([`Mode`]), and feeds the
+//! every zone, as in the tests) with DO=1 and CD=1, checked before the first lookup and
+//! again as the check ages ([`Resolver::resolution`]), or iterates from the root hints ([`Mode`]), and feeds the
 //! answers to
 //! [`dane_dnssec::validate`], which says which question it needs next (the DNSKEY of the
 //! trust anchor's zone, the DS at each label down to the signer, the DNSKEY at each cut,
@@ -33,31 +33,44 @@
 //!   (65535 octets); a lookup asks at most [`Config::max_queries`] questions and ends by
 //!   [`Config::lookup_timeout`], validation included: each validation pass runs on tokio's
 //!   blocking pool, and one [`dane_dnssec::Budget`] spans all the passes of a lookup (so
-//!   [`Limits::max_signatures`] caps the lookup, not each of its up to 200 passes). A response
+//!   [`Limits::max_signatures`] caps the lookup, not each of its up to 200 passes). Queries
+//!   to servers are budgeted per question (64 when iterating: [`IterLimits::max_queries`]),
+//!   per lookup ([`Config::max_lookup_queries`], 200) and per check
+//!   ([`Config::max_check_queries`], 2000, with [`Resolver::lookup_within`]). A response
 //!   with the wrong ID, question or source is ignored; one that does not parse becomes a
 //!   failed item of evidence (the verdict is then Indeterminate), never a panic.
-//! - One cache per [`Resolver`] (one run): every answer is fetched once and shared by
-//!   concurrent lookups (the first asker fetches, the others wait for it). The cache is
-//!   bounded by [`Config::max_cached`]: past it, finished answers other than the DNSKEY and
-//!   DS of the root and the TLDs (the keys every name needs) are dropped, so a run over
-//!   millions of names keeps flat memory while the root and TLD keys are fetched once.
+//! - One cache per [`Resolver`], shared by concurrent lookups (the first asker fetches, the
+//!   others wait for it) and ageing (ARCHITECTURE.md invariant 8): an answer lives for its
+//!   shortest TTL (capped by its RRSIGs' original TTL), its SOA minimum when negative
+//!   (RFC 2308), and until its first RRSIG expires; failures 30 s; at most a day
+//!   ([`CacheLimits`]). Bounded by [`Config::max_cached`] entries and
+//!   [`CacheLimits::max_bytes`] octets: expired answers go first, then all but the root's
+//!   and the TLDs' DNSKEY and DS. So one resolver serves a scan or an exporter for weeks:
+//!   a removed record disappears within its TTL, and a transient failure within 30 s.
+//! - The capability check is redone hourly, after a failed check with backoff (30 s
+//!   doubling), and when the checked resolver stops answering (`path.rs`).
+//! - Addresses that DNS names point iteration at are asked only within
+//!   [`Config::address_policy`] ([`address`]); the configured servers and root hints are
+//!   the operator's.
 //! - Trust anchors: the IANA root anchors unless [`Config::anchors`] is replaced.
 //!
 //! # Time
 //!
-//! `now` is passed through to the validator; the resolver itself reads no clock except
-//! tokio's timers for its deadlines.
+//! `now` is passed through to the validator and measures how long signatures in cached
+//! answers have left; a long-running caller passes a fresh `now` to each lookup. How long
+//! cached answers, delegations and checks live is measured on [`Config::clock`], a
+//! monotonic [`Clock`] ([`SystemClock`]; tests use a [`ManualClock`]); tokio's timers
+//! bound the exchanges.
 //!
 //! # Limitations
 //!
 //! - UDP and TCP only (no DoT/DoH); no EDNS Client Subnet, no cookies.
-//! - A failed question stays failed for the life of the [`Resolver`] (one run).
-//! - The resolution path ([`Mode`], [`Resolution`]) is decided once per resolver. The
-//!   capability check runs in a task of its own on the runtime of its first caller: a caller
+//! - The capability check runs in a task of its own on the runtime of its caller: a caller
 //!   that gives up (a scrape's deadline) leaves it running for the next; only when that
-//!   runtime shuts down before the check ends does a later caller start it again.
-//! - The iterative path ignores TTLs (one run's cache) and has no QNAME minimisation, no
-//!   server selection by RTT and no DNS cookies.
+//!   runtime shuts down before the check ends does a later caller start it again. A re-check
+//!   runs in the background: lookups meanwhile take the previous path.
+//! - The iterative path has no QNAME minimisation, no server selection by RTT and no DNS
+//!   cookies; a name server's AAAA is asked only when its A gives no address.
 //!
 //! # Why hickory-proto and not hickory-resolver
 //!
@@ -71,14 +84,17 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod address;
 pub mod authoritative;
+mod cache;
 mod capability;
+pub mod clock;
 mod hints;
 pub mod iterate;
+mod path;
 mod transport;
 pub mod update;
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -89,9 +105,11 @@ use dane_dnssec::{
 };
 use hickory_proto::rr::{Name, RecordType};
 use rustls_pki_types::UnixTime;
-use tokio::sync::OnceCell;
 
+pub use address::{AddressPolicy, Refused, SpecialRange};
+pub use cache::{CacheLimits, QueryBudget};
 pub use capability::{Problem, Unsuitable};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use hints::{IANA_NAMED_ROOT, RootHints};
 pub use iterate::{IterLimits, IterateError};
 pub use transport::EDNS_BUFFER;
@@ -112,7 +130,9 @@ pub enum Mode {
     Iterate,
 }
 
-/// The path a run's answers take, decided once per [`Resolver`] (one run).
+/// The path a resolver's answers take: decided by the capability check, which is run again
+/// an hour after a success ([`CacheLimits::recheck`]) and after a failure with backoff
+/// (30 s, doubling up to the hour), and sooner when the checked resolver stops answering.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
     /// Through the configured resolvers.
@@ -208,10 +228,23 @@ pub struct Config {
     pub anchors: TrustAnchors,
     /// Validator limits.
     pub limits: Limits,
-    /// Cached answers at most before all but the root's and the TLDs' DNSKEY and DS are
-    /// dropped (they are fetched again when asked again). The iterative path's delegation
+    /// Cached answers at most: past it, expired answers are dropped, and if too few were,
+    /// all but the root's and the TLDs' DNSKEY and DS. The iterative path's delegation
     /// cache has the same bound.
     pub max_cached: usize,
+    /// Cache lifetimes and the octet bound ([`CacheLimits`]).
+    pub cache: CacheLimits,
+    /// The monotonic clock the caches age by ([`SystemClock`]; tests pass a
+    /// [`ManualClock`]).
+    pub clock: Arc<dyn Clock>,
+    /// Which addresses named by DNS iteration may query ([`AddressPolicy::PublicOnly`];
+    /// the configured servers and root hints are the operator's and always allowed).
+    pub address_policy: AddressPolicy,
+    /// Queries to servers per lookup at most (200), over all its questions.
+    pub max_lookup_queries: usize,
+    /// Queries to servers per check at most (2000): one `verify` run, one scan target,
+    /// one scrape ([`Resolver::check_budget`]).
+    pub max_check_queries: usize,
     /// Resolver, checked resolver, resolver or iteration, iteration.
     pub mode: Mode,
     /// Where iteration starts (default: the IANA root servers).
@@ -223,8 +256,9 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults (2 s per exchange, 2 attempts, 200 questions, 30 s per lookup, IANA root
-    /// anchors) for `servers`.
+    /// Defaults (2 s per exchange, 2 attempts, 200 questions and 200 queries per lookup,
+    /// 2000 queries per check, 30 s per lookup, IANA root anchors, 10 000 cached answers,
+    /// public addresses only) for `servers`.
     pub fn new(servers: Vec<SocketAddr>) -> Self {
         Self {
             servers,
@@ -235,6 +269,11 @@ impl Config {
             anchors: TrustAnchors::iana_root(),
             limits: Limits::default(),
             max_cached: 10_000,
+            cache: CacheLimits::default(),
+            clock: Arc::new(SystemClock::new()),
+            address_policy: AddressPolicy::PublicOnly,
+            max_lookup_queries: 200,
+            max_check_queries: 2000,
             mode: Mode::Unchecked,
             root_hints: RootHints::iana(),
             iterate_port: 53,
@@ -252,81 +291,27 @@ pub struct Lookup {
     pub evidence: Evidence,
 }
 
-type Cached = Arc<OnceCell<Result<Vec<u8>, String>>>;
-
-/// The outcome of a capability check: the suitable servers in order, and what the others
-/// did.
-type Checked = (Vec<SocketAddr>, Unsuitable);
-
-/// A validating lookup service with a per-run cache, shareable across tasks (`Arc`).
+/// A validating lookup service with an ageing answer cache, shareable across tasks (`Arc`)
+/// and across runs: a long-running exporter keeps one, and gives each lookup its `now`.
 #[derive(Debug)]
 pub struct Resolver {
     config: Config,
-    cache: Mutex<HashMap<Question, Cached>>,
-    /// Signatures verified in this run (the root's and the TLDs' keys verify once per run,
-    /// not once per lookup and again each time the evidence grows).
+    cache: cache::AnswerCache,
+    /// Signatures verified by this resolver (the root's and the TLDs' keys verify once,
+    /// not once per lookup and again each time the evidence grows). Time-independent:
+    /// validity windows are checked at each lookup's `now`.
     memo: Arc<SignatureMemo>,
     /// The anchors, shared with the validation threads.
     anchors: Arc<TrustAnchors>,
     /// Validation passes running at once, at most one per CPU: the work is CPU-bound, and
     /// each extra blocking-pool thread costs memory (its stack, its malloc arena).
     validators: Arc<tokio::sync::Semaphore>,
-    /// The path decided for the run (the capability check runs once, here).
-    resolution: OnceCell<Resolution>,
-    /// The capability check in flight or done, shared by every caller of
-    /// [`Resolver::resolution`]: it runs in a task of its own, so a caller cancelled
-    /// mid-check (a scrape's deadline, a scan target's) does not cancel it, and the next
-    /// caller waits for the same check rather than starting another.
-    checking: Mutex<Option<tokio::sync::watch::Receiver<Option<Checked>>>>,
+    /// The path when no check decides it (`Unchecked`, `Iterate`, no server).
+    fixed: Option<Arc<Resolution>>,
+    /// The path decided by the last capability check, and the check in flight (`path.rs`).
+    path: Arc<Mutex<path::PathState>>,
     /// The iterative path and its delegation cache.
     iterator: iterate::Iterator,
-}
-
-/// The capability check of every server, concurrently: the suitable ones in order, and
-/// what the others did.
-async fn check_servers(
-    servers: Vec<SocketAddr>,
-    anchors: TrustAnchors,
-    limits: Limits,
-    timeout: Duration,
-    attempts: u32,
-    now: UnixTime,
-) -> Checked {
-    let mut set = tokio::task::JoinSet::new();
-    for (i, &server) in servers.iter().enumerate() {
-        let anchors = anchors.clone();
-        set.spawn(async move {
-            let r =
-                capability::check_server(server, &anchors, &limits, timeout, attempts, now).await;
-            (i, server, r)
-        });
-    }
-    let mut results = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        match joined {
-            Ok(r) => results.push(r),
-            Err(e) => tracing::debug!(error = %e, "capability check task"),
-        }
-    }
-    results.sort_by_key(|r| r.0);
-    let mut good = Vec::new();
-    let mut bad = Vec::new();
-    for (_, server, r) in results {
-        match r {
-            Ok(()) => good.push(server),
-            Err(p) => {
-                tracing::info!(%server, problem = %p, "unsuitable resolver");
-                bad.push((server, p));
-            }
-        }
-    }
-    (
-        good,
-        Unsuitable {
-            zone: ".".into(),
-            servers: bad,
-        },
-    )
 }
 
 impl Resolver {
@@ -340,97 +325,24 @@ impl Resolver {
             validators: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 16)),
             )),
-            iterator: iterate::Iterator::new(
-                &config.root_hints,
-                config.iterate_port,
-                config.timeout,
-                config.iteration.clone(),
+            iterator: iterate::Iterator::new(iterate::Setup {
+                hints: &config.root_hints,
+                port: config.iterate_port,
+                timeout: config.timeout,
+                limits: config.iteration.clone(),
+                max_cached: config.max_cached,
+                cache: config.cache.clone(),
+                clock: config.clock.clone(),
+                policy: config.address_policy,
+            }),
+            cache: cache::AnswerCache::new(
                 config.max_cached,
+                config.cache.clone(),
+                config.clock.clone(),
             ),
+            fixed: path::fixed(config.mode, &config.servers).map(Arc::new),
+            path: Arc::default(),
             config,
-            cache: Mutex::new(HashMap::new()),
-            resolution: OnceCell::new(),
-            checking: Mutex::new(None),
-        }
-    }
-
-    /// The path this run's answers take. The first call decides it, once per resolver
-    /// (one run: not per target of a scan, not per scrape): in [`Mode::Checked`] and
-    /// [`Mode::Auto`] by checking every configured server ([`Unsuitable`] lists what each
-    /// did wrong), validating the trust anchor's DNSKEY RRset at `now`.
-    pub async fn resolution(&self, now: UnixTime) -> &Resolution {
-        self.resolution
-            .get_or_init(|| async move {
-                let servers = self.config.servers.clone();
-                match self.config.mode {
-                    Mode::Unchecked => Resolution::Resolver {
-                        servers,
-                        checked: false,
-                    },
-                    Mode::Iterate => Resolution::Iterative {
-                        reason: "--iterate: resolving from the root servers".into(),
-                    },
-                    Mode::Checked | Mode::Auto => {
-                        let unsuitable = if servers.is_empty() {
-                            None
-                        } else {
-                            let (good, unsuitable) = self.check(&servers, now).await;
-                            if !good.is_empty() {
-                                return Resolution::Resolver {
-                                    servers: good,
-                                    checked: true,
-                                };
-                            }
-                            Some(unsuitable)
-                        };
-                        match (self.config.mode, unsuitable) {
-                            (Mode::Checked, Some(u)) => Resolution::Unsuitable(u),
-                            (_, Some(u)) => Resolution::Iterative {
-                                reason: format!("{u}; resolving from the root servers instead"),
-                            },
-                            (_, None) => Resolution::Iterative {
-                                reason: "no resolver configured; resolving from the root servers"
-                                    .into(),
-                            },
-                        }
-                    }
-                }
-            })
-            .await
-    }
-
-    /// Checks every server concurrently; the suitable ones in order, and what the others
-    /// did. One check per resolver, in a task of its own (see `checking`); a check whose
-    /// task died without a result (its runtime shut down) is started again.
-    async fn check(&self, servers: &[SocketAddr], now: UnixTime) -> Checked {
-        loop {
-            let mut rx = {
-                let mut slot = self.checking.lock().unwrap_or_else(|p| p.into_inner());
-                match slot.as_ref() {
-                    Some(rx) if rx.has_changed().is_ok() || rx.borrow().is_some() => rx.clone(),
-                    _ => {
-                        let (tx, rx) = tokio::sync::watch::channel(None);
-                        let task = check_servers(
-                            servers.to_vec(),
-                            self.config.anchors.clone(),
-                            self.config.limits,
-                            self.config.timeout,
-                            self.config.attempts,
-                            now,
-                        );
-                        tokio::spawn(async move {
-                            let _ = tx.send(Some(task.await));
-                        });
-                        *slot = Some(rx.clone());
-                        rx
-                    }
-                }
-            };
-            if let Ok(done) = rx.wait_for(Option::is_some).await {
-                if let Some(checked) = done.as_ref() {
-                    return checked.clone();
-                }
-            }
         }
     }
 
@@ -445,19 +357,45 @@ impl Resolver {
         self.iterator.cached_zones()
     }
 
-    /// How many answers the cache holds now (at most about [`Config::max_cached`]).
+    /// How many answers the cache holds now (at most about [`Config::max_cached`]),
+    /// expired ones not yet dropped included.
     pub fn cached(&self) -> usize {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.cache.len()
     }
 
-    /// Looks up `name`/`rtype` and validates the answer at `now`.
+    /// Octets of answers the cache holds now (at most about [`CacheLimits::max_bytes`]).
+    pub fn cached_bytes(&self) -> usize {
+        self.cache.bytes()
+    }
+
+    /// A fresh query budget for one check ([`Config::max_check_queries`]): a `verify` run,
+    /// a scan target, a scrape; pass it to every [`Resolver::lookup_within`] of the check.
+    pub fn check_budget(&self) -> Arc<QueryBudget> {
+        Arc::new(QueryBudget::new("check", self.config.max_check_queries))
+    }
+
+    /// Looks up `name`/`rtype` and validates the answer at `now` (within the per-question
+    /// and per-lookup budgets).
     pub async fn lookup(
         &self,
         name: &Name,
         rtype: RecordType,
         now: UnixTime,
     ) -> Result<Lookup, Error> {
-        self.lookup_inner(name, rtype, now, None).await
+        self.lookup_inner(name, rtype, now, None, None).await
+    }
+
+    /// As [`Resolver::lookup`], with the queries also charged to `check` (from
+    /// [`Resolver::check_budget`]): once it is spent, the questions still needed fail and
+    /// the verdict is Indeterminate. A long-running caller passes a fresh `now` each time.
+    pub async fn lookup_within(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        now: UnixTime,
+        check: &Arc<QueryBudget>,
+    ) -> Result<Lookup, Error> {
+        self.lookup_inner(name, rtype, now, None, Some(check)).await
     }
 
     /// As [`Resolver::lookup`], with `answer` (a response as received, e.g. from one
@@ -472,7 +410,8 @@ impl Resolver {
         now: UnixTime,
         answer: Vec<u8>,
     ) -> Result<Lookup, Error> {
-        self.lookup_inner(name, rtype, now, Some(answer)).await
+        self.lookup_inner(name, rtype, now, Some(answer), None)
+            .await
     }
 
     async fn lookup_inner(
@@ -481,14 +420,17 @@ impl Resolver {
         rtype: RecordType,
         now: UnixTime,
         mut substitute: Option<Vec<u8>>,
+        check: Option<&Arc<QueryBudget>>,
     ) -> Result<Lookup, Error> {
         let own = Question::new(name, rtype);
+        let lookup = Arc::new(QueryBudget::new("lookup", self.config.max_lookup_queries));
+        let spend = cache::Spend::new(std::iter::once(lookup).chain(check.cloned()));
         let mut evidence = Evidence::new();
         // One work budget for the whole lookup: every pass repeats the checks of the one
         // before, and those are counted (and computed) once, not once per pass.
         let mut budget = Budget::new();
         let deadline = tokio::time::Instant::now() + self.config.lookup_timeout;
-        // Decided once per run; the answers below follow it.
+        // Decided before the first lookup, re-checked as it ages; the answers follow it.
         let _ = tokio::time::timeout_at(deadline, self.resolution(now)).await;
         // Questions not answered by `deadline` count as failed, and the validator then
         // concludes from what it has (Indeterminate where the chain needs them); those last
@@ -555,14 +497,16 @@ impl Resolver {
                     }
                     let answer = match substitute.take_if(|_| q == own) {
                         Some(wire) => Ok(wire),
-                        None => tokio::time::timeout_at(deadline, self.answer(&q))
-                            .await
-                            .unwrap_or_else(|_| {
-                                Err(format!(
-                                    "the lookup deadline of {:?} passed",
-                                    self.config.lookup_timeout
-                                ))
-                            }),
+                        None => {
+                            tokio::time::timeout_at(deadline, self.answer_at(&q, Some(now), &spend))
+                                .await
+                                .unwrap_or_else(|_| {
+                                    Err(format!(
+                                        "the lookup deadline of {:?} passed",
+                                        self.config.lookup_timeout
+                                    ))
+                                })
+                        }
                     };
                     match answer {
                         Ok(wire) => {
@@ -582,69 +526,61 @@ impl Resolver {
         })
     }
 
-    /// The raw answer to a question, from the cache or the servers.
+    /// The raw answer to a question, from the cache or the servers (its lifetime by TTLs
+    /// alone: no validation time is known here).
     pub async fn answer(&self, q: &Question) -> Result<Vec<u8>, String> {
-        let cell = {
-            // A poisoned lock only means another task panicked while inserting; the map
-            // itself is still consistent (insertions are single calls).
-            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if cache.len() >= self.config.max_cached && !cache.contains_key(q) {
-                // The keys of the root and the TLDs stay (every name needs them), and so do
-                // answers being fetched (their askers wait on them). Everything else goes,
-                // the keys of lower zones too: a run over a million registered domains has
-                // a million of those. Clearing all at once keeps the cost amortised O(1)
-                // per insertion.
-                cache.retain(|q, cell| {
-                    (matches!(q.rtype, RecordType::DNSKEY | RecordType::DS)
-                        && q.name.num_labels() <= 1)
-                        || !cell.initialized()
-                });
-            }
-            cache.entry(q.clone()).or_default().clone()
-        };
-        cell.get_or_init(|| self.fetch(q)).await.clone()
+        self.answer_at(q, None, &cache::Spend::default()).await
     }
 
-    async fn fetch(&self, q: &Question) -> Result<Vec<u8>, String> {
-        // Before any lookup decided it (a caller of `answer` alone): the configured path
-        // without the check (iteration for `Mode::Iterate`).
-        let unchecked;
-        let resolution = match self.resolution.get() {
-            Some(r) => r,
-            None => {
-                unchecked = match self.config.mode {
-                    Mode::Iterate => Resolution::Iterative {
-                        reason: String::new(),
-                    },
-                    _ => Resolution::Resolver {
-                        servers: self.config.servers.clone(),
-                        checked: false,
-                    },
+    /// The raw answer to `q`, from the cache while it lives, else fetched (the first asker
+    /// fetches, concurrent askers wait for it) and cached for its lifetime at `now`.
+    async fn answer_at(
+        &self,
+        q: &Question,
+        now: Option<UnixTime>,
+        spend: &cache::Spend,
+    ) -> Result<Vec<u8>, String> {
+        let cell = self.cache.cell(q);
+        let stored = cell
+            .get_or_init(|| async {
+                let (result, cacheable) = match self.fetch(q, spend).await {
+                    Ok(r) => (r, true),
+                    Err(cache::Exhausted(why)) => (Err(why), false),
                 };
-                &unchecked
-            }
-        };
-        let servers = match resolution {
-            Resolution::Resolver { servers, .. } => servers,
+                self.cache.store(result, cacheable, now)
+            })
+            .await;
+        stored.result.clone()
+    }
+
+    /// Asks the path in force; `Err(Exhausted)` when a caller's budget ran out.
+    async fn fetch(
+        &self,
+        q: &Question,
+        spend: &cache::Spend,
+    ) -> Result<Result<Vec<u8>, String>, cache::Exhausted> {
+        let servers = match &*self.current_path() {
+            Resolution::Resolver { servers, .. } => servers.clone(),
             Resolution::Iterative { .. } => {
-                return self
-                    .iterator
-                    .resolve(&q.name, q.rtype)
-                    .await
-                    .map_err(|e| e.to_string());
+                return match self.iterator.resolve(&q.name, q.rtype, spend).await {
+                    Ok(wire) => Ok(Ok(wire)),
+                    Err(IterateError::Exhausted { detail }) => Err(cache::Exhausted(detail)),
+                    Err(e) => Ok(Err(e.to_string())),
+                };
             }
-            Resolution::Unsuitable(u) => return Err(u.to_string()),
+            Resolution::Unsuitable(u) => return Ok(Err(u.to_string())),
         };
         if servers.is_empty() {
-            return Err("no DNS server configured".into());
+            return Ok(Err("no DNS server configured".into()));
         }
         let mut last_error = String::new();
         let mut last_error_response = None;
         for _ in 0..self.config.attempts.max(1) {
-            for &server in servers {
+            for &server in &servers {
+                spend.take()?;
                 match transport::ask(server, &q.name, q.rtype, self.config.timeout).await {
                     // NOERROR and NXDOMAIN are answers; SERVFAIL, REFUSED, ...: try another.
-                    transport::Answer::Response { wire, rcode: 0 | 3 } => return Ok(wire),
+                    transport::Answer::Response { wire, rcode: 0 | 3 } => return Ok(Ok(wire)),
                     transport::Answer::Response { wire, rcode } => {
                         tracing::debug!(%server, name = %q.name, rtype = %q.rtype, rcode, "error rcode");
                         last_error_response = Some(wire);
@@ -656,8 +592,12 @@ impl Resolver {
                 }
             }
         }
+        if last_error_response.is_none() {
+            // No server answered at all: the checked path may be gone (a resolver down).
+            self.path_failed();
+        }
         // An error rcode is evidence too (the validator reports it as Indeterminate).
-        last_error_response.ok_or(last_error)
+        Ok(last_error_response.ok_or(last_error))
     }
 }
 

@@ -410,7 +410,7 @@ fn the_capability_check_survives_a_cancelled_caller() {
             assert!(cancelled.is_err(), "the check cannot be done yet");
         }
         let path = r.resolution(pinned()).await;
-        let dane_resolver::Resolution::Unsuitable(u) = path else {
+        let dane_resolver::Resolution::Unsuitable(u) = &*path else {
             panic!("{path:?}");
         };
         assert_eq!(u.servers, [(addr, dane_resolver::Problem::TimedOut)]);
@@ -509,15 +509,26 @@ mod hostile {
 
     /// Starts one server per (last octet, script) on 127.0.0.N:port; returns the port.
     fn servers(scripts: &[(u8, Script)]) -> u16 {
+        counted_servers(scripts).0
+    }
+
+    /// Queries received, per server (by last octet).
+    type Counts = std::sync::Arc<Vec<std::sync::atomic::AtomicUsize>>;
+
+    /// As [`servers`], also counting the queries each server receives.
+    fn counted_servers(scripts: &[(u8, Script)]) -> (u16, Counts) {
         // A port free on 127.0.0.1; the other loopback addresses are very likely free too.
         let first = UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = first.local_addr().unwrap().port();
         drop(first);
+        let counts: Counts = std::sync::Arc::new((0..256).map(|_| Default::default()).collect());
         for &(n, script) in scripts {
             let sock = UdpSocket::bind((Ipv4Addr::new(127, 0, 0, n), port)).unwrap();
+            let counts = counts.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 while let Ok((len, from)) = sock.recv_from(&mut buf) {
+                    counts[usize::from(n)].fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let Ok(q) = Message::from_vec(&buf[..len]) else {
                         continue;
                     };
@@ -527,7 +538,7 @@ mod hostile {
                 }
             });
         }
-        port
+        (port, counts)
     }
 
     fn iterating(port: u16) -> Resolver {
@@ -535,6 +546,8 @@ mod hostile {
         config.mode = Mode::Iterate;
         config.root_hints = RootHints::parse(". NS root.\nroot. A 127.0.0.11\n").unwrap();
         config.iterate_port = port;
+        // The hostile servers live on loopback (127.0.0.N).
+        config.address_policy = dane_resolver::AddressPolicy::AllowAll;
         config.timeout = Duration::from_millis(300);
         config.lookup_timeout = Duration::from_secs(10);
         config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
@@ -831,5 +844,325 @@ mod hostile {
             }
             other => panic!("b.root.: {other:?}"),
         }
+    }
+
+    /// The NXNS world (Afek et al. 2020): the root (127.0.0.11) refers `evil.` to the
+    /// attacker's server (127.0.0.12) and `victim.` to the victim's (127.0.0.13). The
+    /// attacker refers every name below `evil.` to 16 name servers without glue, all in the
+    /// victim's zone; the victim answers NXDOMAIN for each.
+    fn nxns_world() -> (u16, Counts) {
+        fn root(q: &Message) -> Option<Message> {
+            let n = q.queries[0].name().to_ascii();
+            Some(if n.ends_with("evil.") {
+                reply(
+                    q,
+                    vec![ns("evil.", "ns.evil.")],
+                    vec![glue("ns.evil.", [127, 0, 0, 12])],
+                )
+            } else {
+                reply(
+                    q,
+                    vec![ns("victim.", "ns.victim.")],
+                    vec![glue("ns.victim.", [127, 0, 0, 13])],
+                )
+            })
+        }
+        fn attacker(q: &Message) -> Option<Message> {
+            let name = q.queries[0].name().clone();
+            let zone = name.trim_to(2).to_ascii();
+            let records = (0..16)
+                .map(|i| ns(&zone, &format!("ns{i}-{}.victim.", name.num_labels())))
+                .collect();
+            Some(reply(q, records, vec![]))
+        }
+        fn victim(q: &Message) -> Option<Message> {
+            let mut m = reply(q, vec![], vec![]);
+            m.metadata.authoritative = true;
+            m.metadata.response_code = hickory_proto::op::ResponseCode::NXDomain;
+            Some(m)
+        }
+        counted_servers(&[(11, root), (12, attacker), (13, victim)])
+    }
+
+    fn count(counts: &Counts, n: usize) -> usize {
+        counts[n].load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// One question whose referral names 16 glue-less servers in the victim's zone costs the
+    /// victim 3 queries (the first three names' A records, NXDOMAIN: no AAAA), not 32; the
+    /// error says why the others were not looked up.
+    #[test]
+    fn a_referral_with_many_glueless_name_servers_costs_the_victim_three_queries() {
+        let (port, counts) = nxns_world();
+        let r = iterating(port);
+        let q = Question::new(&Name::from_str("www.sub.evil.").unwrap(), RecordType::A);
+        let e = rt().block_on(r.answer(&q)).expect_err("no answer");
+        assert_eq!(count(&counts, 13), 3, "queries to the victim per question");
+        assert!(
+            e.contains("13 more name servers without glue not looked up"),
+            "{e}"
+        );
+        // Asked again while the failure is cached: nothing is sent.
+        let _ = rt().block_on(r.answer(&q));
+        assert_eq!(count(&counts, 13), 3);
+    }
+
+    /// A resolver for the NXNS world whose trust anchors sit at `zones` (so the validator's
+    /// first question, the anchor's DNSKEY, is one the hostile referral answers).
+    fn anchored(port: u16, zones: &[String]) -> Config {
+        let mut config = iterating(port).config().clone();
+        let digest = "ab".repeat(32);
+        let text: String = zones
+            .iter()
+            .map(|z| format!("{z} 3600 IN DS 12345 8 2 {digest}\n"))
+            .collect();
+        config.anchors = dane_dnssec::TrustAnchors::parse(&text).unwrap();
+        config
+    }
+
+    /// The per-lookup budget bounds what one lookup sends, whatever the question budget
+    /// (64) leaves: every query to every server counts. Unbounded, this lookup sends 6.
+    #[test]
+    fn the_lookup_budget_bounds_every_query() {
+        let (port, counts) = nxns_world();
+        let mut config = anchored(port, &["sub.evil.".into()]);
+        config.max_lookup_queries = 4;
+        let r = Resolver::new(config);
+        let name = Name::from_str("www.sub.evil.").unwrap();
+        let lookup = rt()
+            .block_on(r.lookup(&name, RecordType::A, pinned()))
+            .unwrap();
+        assert!(!matches!(
+            lookup.outcome.verdict,
+            dane_dnssec::Verdict::Secure
+        ));
+        let total = count(&counts, 11) + count(&counts, 12) + count(&counts, 13);
+        assert_eq!(total, 4, "queries in one lookup");
+        let why = format!("{:?}", lookup.outcome.reason);
+        assert!(
+            why.contains("more than 4 queries to servers in this lookup"),
+            "{why}"
+        );
+    }
+
+    /// A check's budget spans its lookups: once spent, the check's later lookups send
+    /// nothing. Unbounded, these five lookups send 10 queries (6, then 1 each: the
+    /// delegations and the failed name server addresses are cached).
+    #[test]
+    fn the_check_budget_bounds_every_query_of_the_check() {
+        let (port, counts) = nxns_world();
+        let zones: Vec<String> = (0..5).map(|i| format!("sub{i}.evil.")).collect();
+        let mut config = anchored(port, &zones);
+        config.max_check_queries = 7;
+        let r = Resolver::new(config);
+        let budget = r.check_budget();
+        for zone in &zones {
+            let name = Name::from_str(&format!("www.{zone}")).unwrap();
+            let lookup = rt()
+                .block_on(r.lookup_within(&name, RecordType::A, pinned(), &budget))
+                .unwrap();
+            assert!(!matches!(
+                lookup.outcome.verdict,
+                dane_dnssec::Verdict::Secure
+            ));
+        }
+        let total = count(&counts, 11) + count(&counts, 12) + count(&counts, 13);
+        assert_eq!(total, 7, "queries in one check");
+        assert_eq!(count(&counts, 13), 3, "queries to the victim in one check");
+        // A fresh check (a new scrape) asks what the spent budget stopped: that failure
+        // was the check's, not the zone's, and was not cached.
+        let next = r.check_budget();
+        let name = Name::from_str("www.sub4.evil.").unwrap();
+        let _ = rt().block_on(r.lookup_within(&name, RecordType::A, pinned(), &next));
+        assert_eq!(next.used(), 1, "a budget failure is not cached");
+    }
+
+    /// ARCHITECTURE.md invariant 9: glue and name server addresses in special-purpose
+    /// ranges are not queried by default (here loopback, the test's own servers), and the
+    /// error names the refused address and the switch.
+    #[test]
+    fn private_glue_is_not_queried_by_default() {
+        let (port, counts) = nxns_world();
+        let mut config = iterating(port).config().clone();
+        config.address_policy = dane_resolver::AddressPolicy::PublicOnly;
+        let r = Resolver::new(config);
+        let q = Question::new(&Name::from_str("www.sub.evil.").unwrap(), RecordType::A);
+        let e = rt().block_on(r.answer(&q)).expect_err("no answer");
+        assert_eq!(count(&counts, 11), 1, "the root hints are the operator's");
+        assert_eq!(
+            count(&counts, 12) + count(&counts, 13),
+            0,
+            "nothing sent to glue"
+        );
+        assert!(e.contains("127.0.0.12 is in 127.0.0.0/8 (loopback"), "{e}");
+        assert!(e.contains("--allow-private"), "{e}");
+    }
+}
+
+/// The caches age (ARCHITECTURE.md invariant 8) on the resolver's clock, here a
+/// [`ManualClock`](dane_resolver::ManualClock) moved by hand: NSD serves the fixtures
+/// (TTL 3600) through an in-process UDP relay that the tests take down and bring back up.
+mod ageing {
+    use super::*;
+    use dane_resolver::{ManualClock, Mode, Resolution};
+    use std::net::{SocketAddr, UdpSocket};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// A UDP relay to `upstream` that drops every query while `up` is false.
+    fn relay(upstream: SocketAddr) -> (SocketAddr, Arc<AtomicBool>) {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = sock.local_addr().unwrap();
+        let up = Arc::new(AtomicBool::new(true));
+        let flag = up.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 65_535];
+            while let Ok((len, from)) = sock.recv_from(&mut buf) {
+                if !flag.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let out = UdpSocket::bind("127.0.0.1:0").unwrap();
+                out.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                out.send_to(&buf[..len], upstream).unwrap();
+                let mut answer = [0u8; 65_535];
+                if let Ok(n) = out.recv(&mut answer) {
+                    let _ = sock.send_to(&answer[..n], from);
+                }
+            }
+        });
+        (addr, up)
+    }
+
+    /// Background re-checks run on the runtime's workers, between the test's calls.
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn through(addr: SocketAddr, mode: Mode, clock: &Arc<ManualClock>) -> Resolver {
+        let mut config = Config::new(vec![addr]);
+        config.mode = mode;
+        config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+        config.timeout = Duration::from_millis(300);
+        config.attempts = 1;
+        config.clock = clock.clone();
+        Resolver::new(config)
+    }
+
+    fn verdict(r: &Resolver, name: &str) -> String {
+        let name = Name::from_str(name).unwrap();
+        let l = rt()
+            .block_on(r.lookup(&name, RecordType::A, pinned()))
+            .unwrap();
+        l.outcome.verdict.as_str().to_owned()
+    }
+
+    /// An answer lives its TTL: served from the cache while the server is away, gone
+    /// after 3600 s. A failure lives 30 s: the server back, it is used within that time.
+    #[test]
+    fn answers_live_their_ttl_and_failures_thirty_seconds() {
+        let nsd = Nsd::start_fixtures().expect("start nsd");
+        let (addr, up) = relay(nsd.addr());
+        let clock = Arc::new(ManualClock::new());
+        let r = through(addr, Mode::Unchecked, &clock);
+        assert_eq!(verdict(&r, "www.alg8.test."), "secure");
+        up.store(false, Ordering::SeqCst);
+        clock.advance(Duration::from_secs(3599));
+        assert_eq!(verdict(&r, "www.alg8.test."), "secure", "within its TTL");
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(
+            verdict(&r, "www.alg8.test."),
+            "indeterminate",
+            "past its TTL"
+        );
+        // The failure is kept, even with the server back ...
+        up.store(true, Ordering::SeqCst);
+        assert_eq!(verdict(&r, "www.alg8.test."), "indeterminate");
+        // ... for 30 s.
+        clock.advance(Duration::from_secs(31));
+        assert_eq!(verdict(&r, "www.alg8.test."), "secure");
+    }
+
+    /// Regression (issue 22): an exporter started while its resolver was down never used
+    /// it. Now a failed check is redone after 30 s (then with backoff), a passed one when
+    /// the resolver stops answering, and lookups follow.
+    #[test]
+    fn the_resolver_check_is_redone_after_a_failure_and_when_the_resolver_goes_away() {
+        let nsd = Nsd::start_fixtures().expect("start nsd");
+        let (addr, up) = relay(nsd.addr());
+        let clock = Arc::new(ManualClock::new());
+        let r = through(addr, Mode::Checked, &clock);
+        let rt = rt();
+        let path = |r: &Resolver| (*rt.block_on(r.resolution(pinned()))).clone();
+        // Settles a background re-check: the first call starts it, the next ones see it.
+        let settled = |r: &Resolver, want: fn(&Resolution) -> bool| {
+            for _ in 0..50 {
+                if want(&path(r)) {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            false
+        };
+        let unsuitable = |p: &Resolution| matches!(p, Resolution::Unsuitable(_));
+        let checked = |p: &Resolution| matches!(p, Resolution::Resolver { checked: true, .. });
+        up.store(false, Ordering::SeqCst);
+        assert!(unsuitable(&path(&r)), "{:?}", path(&r));
+        up.store(true, Ordering::SeqCst);
+        // Within the backoff, the decision holds.
+        clock.advance(Duration::from_secs(29));
+        assert!(unsuitable(&path(&r)));
+        clock.advance(Duration::from_secs(2));
+        assert!(
+            settled(&r, checked),
+            "re-checked after 30 s: {:?}",
+            path(&r)
+        );
+        assert_eq!(verdict(&r, "www.alg8.test."), "secure");
+        // The resolver goes away: a question nobody answers makes the path suspect, and
+        // the next check (due at once: the last is older than 30 s) finds it gone.
+        up.store(false, Ordering::SeqCst);
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(verdict(&r, "www.nsec.test."), "indeterminate");
+        assert!(settled(&r, unsuitable), "{:?}", path(&r));
+        // Back again: after a second failure the backoff is 60 s.
+        up.store(true, Ordering::SeqCst);
+        clock.advance(Duration::from_secs(45));
+        assert!(unsuitable(&path(&r)), "still backing off");
+        clock.advance(Duration::from_secs(20));
+        assert!(settled(&r, checked), "{:?}", path(&r));
+    }
+
+    /// A passed check is redone hourly, even when all goes well.
+    #[test]
+    fn a_passed_check_is_redone_hourly() {
+        let nsd = Nsd::start_fixtures().expect("start nsd");
+        let (addr, up) = relay(nsd.addr());
+        let clock = Arc::new(ManualClock::new());
+        let r = through(addr, Mode::Checked, &clock);
+        let rt = rt();
+        let checked = |r: &Resolver| {
+            matches!(
+                *rt.block_on(r.resolution(pinned())),
+                Resolution::Resolver { checked: true, .. }
+            )
+        };
+        assert!(checked(&r));
+        up.store(false, Ordering::SeqCst);
+        clock.advance(Duration::from_secs(3599));
+        assert!(checked(&r), "within the hour: no check");
+        clock.advance(Duration::from_secs(2));
+        let mut gone = false;
+        for _ in 0..50 {
+            if !checked(&r) {
+                gone = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(gone, "re-checked after an hour, and found down");
     }
 }

@@ -90,9 +90,11 @@ pub(crate) fn dane_verify(env: &Interop, s: &Scenario, extra: &[&str]) -> (i32, 
     } else {
         cmd.arg(&s.domain);
     }
+    // The namespace's names point at documentation addresses (192.0.2.0/24,
+    // 2001:db8::/32), which the default address policy refuses.
     cmd.arg("--trust-anchor")
         .arg(env.anchor_ds())
-        .args(["--timeout", "10"])
+        .args(["--timeout", "10", "--allow-private"])
         .args(extra);
     let out = cmd.output().expect("run dane in the namespace");
     (
@@ -242,7 +244,14 @@ fn dane_dnssec_and_delv_agree_on_every_lookup_behind_the_scenarios() {
         let (name, rtype, want, answer) = (&row[0], &row[1], &row[2], &row[3]);
         let out = env
             .command(dane_e2e::dane_bin())
-            .args(["dnssec", name, rtype, "--json", "--trust-anchor"])
+            .args([
+                "dnssec",
+                name,
+                rtype,
+                "--json",
+                "--allow-private",
+                "--trust-anchor",
+            ])
             .arg(env.anchor_ds())
             .output()
             .unwrap();

@@ -845,6 +845,7 @@ fn dane_verify_sees_the_rollover_zone_and_a_switch_too_early_fails() {
         ROLL_ZONE,
         "--json",
         "--no-iterate",
+        "--allow-private",
         "--trust-anchor",
     ]);
     a.push(s(&env.anchor_ds()));

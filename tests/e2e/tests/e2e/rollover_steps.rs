@@ -95,6 +95,8 @@ pub fn resolution(env: &Interop) -> Vec<String> {
         "--iterate".into(),
         "--root-hints".into(),
         s(&env.root_hints()),
+        // The private root's delegations and hosts live on documentation addresses.
+        "--allow-private".into(),
     ]
 }
 
