@@ -372,8 +372,7 @@ fn stage(a: &StageArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let mut report = None;
     if a.update.update.is_some() {
         let rt = runtime()?;
-        (exit, report) =
-            update::publish(&a.update, &rt, &owner, &set, &retire, ctx.clock.as_secs())?;
+        (exit, report) = update::publish(&a.update, &rt, &owner, &set, &retire)?;
         rt.shutdown_background();
     }
     if a.json {
@@ -790,7 +789,6 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
                 owner,
                 &wanted,
                 std::slice::from_ref(&old_record),
-                ctx.clock.as_secs(),
             )?;
             exit = exit.max(e);
             reports.extend(published);

@@ -76,6 +76,7 @@ mod capability;
 mod hints;
 pub mod iterate;
 mod transport;
+pub mod tsig;
 pub mod update;
 
 use std::collections::HashMap;
