@@ -118,6 +118,10 @@ pub struct StatusArgs {
     /// One line, and exit 0 only when the switch is safe (for ACME client hooks).
     #[arg(long, conflicts_with = "json")]
     pub check_only: bool,
+    /// The run's deadline (SECONDS, or 90s, 10m, ...): servers not asked by then leave the
+    /// status indeterminate. Each question also ends by its lookup deadline (--timeout).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub deadline: String,
     /// One JSON document on stdout.
     #[arg(long)]
     pub json: bool,
@@ -159,6 +163,11 @@ pub struct PromoteArgs {
     /// Added to the TTL for the retired key's deletion date.
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub margin: String,
+    /// The deadline of the check that every endpoint presents the next key (SECONDS, or
+    /// 90s, 10m, ...): endpoints not probed by then make it indeterminate (exit 3), and
+    /// nothing is moved.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub deadline: String,
     /// Publishing.
     #[command(flatten)]
     pub update: UpdateOpts,
@@ -420,6 +429,64 @@ fn exit_of(r: Readiness) -> Exit {
     }
 }
 
+/// Every authoritative server of each host's TLSA owner, asked at `now`. A CNAME at the
+/// owner that every server of its zone serves is followed to the servers of the target's
+/// zone (a bounded chain: RFC 7671 7), where the record and its rollover are; what the
+/// bounds or an untrusted NS RRset leave unknown at any zone on the way is kept.
+async fn observe_hosts(
+    resolver: &dane_resolver::Resolver,
+    decisions: &[dane_check::engine::HostDecision],
+    now: rustls_pki_types::UnixTime,
+) -> anyhow::Result<Vec<HostInput>> {
+    let mut observed = Vec::new();
+    for d in decisions {
+        let (host, mut owner, validated) = match dane_check::rollover::host_target(d) {
+            HostTarget::Unchecked(u) => {
+                observed.push(HostInput::Unchecked(u));
+                continue;
+            }
+            HostTarget::Owner {
+                host,
+                owner,
+                validated,
+            } => (host, owner, validated),
+        };
+        let mut servers = Err(String::new());
+        let (mut unasked, mut untrusted) = (Vec::new(), None);
+        for followed in 0..=MAX_OWNER_CNAMES {
+            let owner_name = Name::from_str(&owner).with_context(|| format!("owner {owner}"))?;
+            let auth = resolver
+                .ask_authoritative(&owner_name, RecordType::TLSA, now)
+                .await;
+            let target = auth
+                .as_ref()
+                .ok()
+                .and_then(|auth| dane_check::rollover::cname_target(auth, &owner));
+            if let Ok(auth) = &auth {
+                let (left_out, why) = readiness::coverage(auth);
+                unasked.extend(left_out);
+                untrusted = untrusted.or(why);
+            }
+            servers = auth
+                .map(|auth| dane_check::rollover::observations(&owner, &auth))
+                .map_err(|e| e.to_string());
+            match target {
+                Some(t) if followed < MAX_OWNER_CNAMES => owner = t,
+                _ => break,
+            }
+        }
+        observed.push(HostInput::Observed(HostObservation {
+            host,
+            owner,
+            servers,
+            unasked,
+            name_servers_untrusted: untrusted,
+            validated,
+        }));
+    }
+    Ok(observed)
+}
+
 fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
     a.check.validate()?;
     let now = ctx.now(a.check.net.at.as_deref())?;
@@ -454,56 +521,32 @@ fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let resolver = Arc::new(a.check.resolver()?);
     let dns = LiveDns::new(resolver.clone(), now);
     let rt = runtime()?;
+    let deadline = std::time::Duration::from_secs(parse_duration("--deadline", &a.deadline)?);
     // The hosts and their TLSA owners as `dane verify` finds them: MX hosts, SRV targets
-    // or the domain itself, CNAMEs at the host names followed (RFC 7671 7, RFC 7672 2.2.3).
-    let result = match rt.block_on(dane_check::engine::decide_hosts(
-        &dns, &domain, &service, &options,
-    )) {
-        Err(stop) => dane_check::rollover::discovery_status(&stop),
-        Ok(decisions) => {
-            let mut observed = Vec::new();
-            for d in &decisions {
-                observed.push(match dane_check::rollover::host_target(d) {
-                    HostTarget::Unchecked(u) => HostInput::Unchecked(u),
-                    HostTarget::Owner {
-                        host,
-                        owner,
-                        validated,
-                    } => {
-                        // A CNAME at the TLSA owner that every server of its zone serves
-                        // is followed to the servers of the target's zone (a bounded chain:
-                        // RFC 7671 7), where the record and its rollover are.
-                        let mut owner = owner;
-                        let mut servers = Err(String::new());
-                        for followed in 0..=MAX_OWNER_CNAMES {
-                            let owner_name =
-                                Name::from_str(&owner).with_context(|| format!("owner {owner}"))?;
-                            let auth = rt.block_on(resolver.ask_authoritative(
-                                &owner_name,
-                                RecordType::TLSA,
-                                now,
-                            ));
-                            let target = auth
-                                .as_ref()
-                                .ok()
-                                .and_then(|auth| dane_check::rollover::cname_target(auth, &owner));
-                            servers = auth
-                                .map(|auth| dane_check::rollover::observations(&owner, &auth))
-                                .map_err(|e| e.to_string());
-                            match target {
-                                Some(t) if followed < MAX_OWNER_CNAMES => owner = t,
-                                _ => break,
-                            }
-                        }
-                        HostInput::Observed(HostObservation {
-                            host,
-                            owner,
-                            servers,
-                            validated,
-                        })
-                    }
-                });
-            }
+    // or the domain itself, CNAMEs at the host names followed (RFC 7671 7, RFC 7672 2.2.3);
+    // then every authoritative server of each owner; all of it by the run's deadline.
+    let run = async {
+        match dane_check::engine::decide_hosts(&dns, &domain, &service, &options).await {
+            Err(stop) => Ok(Err(dane_check::rollover::discovery_status(&stop))),
+            Ok(decisions) => observe_hosts(&resolver, &decisions, now).await.map(Ok),
+        }
+    };
+    // The timer is made inside the runtime (it needs its reactor).
+    let observed = rt.block_on(async { tokio::time::timeout(deadline, run).await });
+    let result = match observed {
+        Err(_) => RolloverStatus {
+            readiness: Readiness::Indeterminate,
+            reason: format!(
+                "the run's deadline of {} (--deadline) passed before every server was asked",
+                readiness::fmt_duration(deadline.as_secs())
+            ),
+            ready_at: None,
+            seconds_left: None,
+            hosts: Vec::new(),
+        },
+        Ok(Err(e)) => return Err(e),
+        Ok(Ok(Err(status))) => status,
+        Ok(Ok(Ok(observed))) => {
             readiness::decide_all(&next, &observed, &mut state, now.as_secs(), margin)
         }
     };
@@ -564,15 +607,20 @@ fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
         );
         for s in &h.servers {
             println!(
-                "  {} {}  {}: {}",
+                "  {} {} {}  {}: {}",
                 term::sanitize(&s.ns),
                 s.address,
+                s.serial
+                    .map_or_else(|| "serial ?".to_owned(), |n| format!("serial {n}")),
                 serde_json::to_value(s.state)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default(),
                 term::sanitize(&s.detail)
             );
+        }
+        for u in &h.unasked {
+            println!("  {}  not asked (past the bounds)", term::sanitize(u));
         }
         println!(
             "  validating path: {}, {}",
@@ -678,15 +726,31 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     // The service's hosts and, for each, the dialogue `dane verify` speaks (SMTP STARTTLS,
     // IMAP, POP3, XMPP, implicit TLS).
     let service = a.target.service()?;
-    let report = crate::verify::run_engine(
+    let deadline = std::time::Duration::from_secs(parse_duration("--deadline", &a.deadline)?);
+    let rt = runtime()?;
+    let verify = dane_check::engine::verify(
         Arc::new(LiveDns::new(resolver.clone(), now)),
         Arc::new(LiveProber::new(a.check.prober(), now)),
         &domain,
         &service,
         &options,
-    )?;
-    let check = dane_check::rollover::promote_check(&report, &next);
+    );
+    let checked = rt.block_on(async { tokio::time::timeout(deadline, verify).await });
+    let check = match &checked {
+        Ok(report) => dane_check::rollover::promote_check(report, &next),
+        Err(_) => dane_check::rollover::PromoteCheck {
+            ok: false,
+            indeterminate: true,
+            reason: format!(
+                "indeterminate: the run's deadline of {} (--deadline) passed before every endpoint was probed",
+                readiness::fmt_duration(deadline.as_secs())
+            ),
+            endpoints: Vec::new(),
+            unchecked: Vec::new(),
+        },
+    };
     if !check.ok {
+        rt.shutdown_background();
         if a.json {
             let out = PromoteOut::not_promoted(now, &domain, &check);
             println!("{}", serde_json::to_string_pretty(&out)?);
@@ -700,9 +764,19 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
                     term::sanitize(&e.detail)
                 );
             }
+            for u in &check.unchecked {
+                println!("  not probed: {}", term::sanitize(u));
+            }
         }
-        return Ok(Exit::Failure);
+        return Ok(if check.indeterminate {
+            Exit::Indeterminate
+        } else {
+            Exit::Failure
+        });
     }
+    let Ok(report) = checked else {
+        bail!("internal error: a promote check without a report passed");
+    };
 
     // 2. The moves: current kept as retired, next renamed over current, a new next key.
     files::promote_files(&a.key, &a.next_key, &retired)?;
@@ -738,7 +812,6 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let mut records = Vec::new();
     let mut owners = Vec::new();
     let mut ttl = 0u32;
-    let rt = runtime()?;
     for h in &report.hosts {
         // The owner senders use: at the TLSA base domain (a secure CNAME's target when it
         // has the records, RFC 7672 2.2.3), on the host's port (an SRV target's own).
@@ -752,9 +825,10 @@ fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
             continue;
         }
         if let Ok(name) = Name::from_str(&owner) {
-            if let Ok(wire) =
-                rt.block_on(resolver.answer(&dane_dnssec::Question::new(&name, RecordType::TLSA)))
-            {
+            let question = dane_dnssec::Question::new(&name, RecordType::TLSA);
+            let limit = resolver.config().lookup_timeout;
+            let answer = resolver.answer(&question);
+            if let Ok(Ok(wire)) = rt.block_on(async { tokio::time::timeout(limit, answer).await }) {
                 ttl = ttl.max(dane_check::rollover::rrset_ttl(&wire, RecordType::TLSA));
             }
         }
