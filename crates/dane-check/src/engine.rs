@@ -378,13 +378,30 @@ fn bound_hosts(mut targets: Vec<Target>, warnings: &mut Vec<Warning>) -> Vec<Tar
             code: "too-many-hosts",
             host: None,
             message: format!(
-                "{} hosts published; only the first {MAX_HOSTS} by preference were checked",
-                targets.len()
+                "{} hosts published; only the first {MAX_HOSTS} by preference were checked; not checked: {}",
+                targets.len(),
+                left_out_names(&targets[MAX_HOSTS..])
             ),
         });
         targets.truncate(MAX_HOSTS);
     }
     targets
+}
+
+/// The first few names of `targets`, and how many more.
+fn left_out_names(targets: &[Target]) -> String {
+    const SHOWN: usize = 8;
+    let mut names: Vec<&str> = targets
+        .iter()
+        .take(SHOWN)
+        .map(|t| t.host.as_str())
+        .collect();
+    let more = targets.len().saturating_sub(SHOWN);
+    let more = format!("and {more} more");
+    if targets.len() > SHOWN {
+        names.push(&more);
+    }
+    names.join(", ")
 }
 
 /// Every host checked concurrently (probes bounded by one semaphore for the run), in
@@ -544,6 +561,14 @@ pub async fn decide_hosts<D: Dns>(
         return Err(Box::new(report));
     };
     let mut out = Vec::new();
+    // Bounded work, never a silent gap (ARCHITECTURE.md invariant 7): a host past
+    // MAX_HOSTS is not looked at, and says so, indeterminate (`dane rollover status` must
+    // not call a domain ready with hosts never checked).
+    let unchecked: Vec<HostDecision> = targets
+        .iter()
+        .skip(MAX_HOSTS)
+        .map(|t| past_the_bound(t, targets.len()))
+        .collect();
     for target in bound_hosts(targets, &mut report.warnings) {
         let rules = Rules {
             port: target.port,
@@ -561,7 +586,34 @@ pub async fn decide_hosts<D: Dns>(
             policy,
         });
     }
+    out.extend(unchecked);
     Ok(out)
+}
+
+/// The decision of a host that [`bound_hosts`] leaves out of `total`: indeterminate, not
+/// looked at.
+fn past_the_bound(t: &Target, total: usize) -> HostDecision {
+    let verdict = Verdict::new(
+        Status::Indeterminate,
+        format!(
+            "not checked: {total} hosts are published and only the first {MAX_HOSTS} by preference are checked (too-many-hosts)"
+        ),
+    );
+    HostDecision {
+        report: HostReport {
+            name: t.host.clone(),
+            port: t.port,
+            preference: t.preference,
+            addresses: Vec::new(),
+            tlsa: None,
+            no_dane: None,
+            verdict: verdict.clone(),
+            endpoints: Vec::new(),
+            candidate: None,
+            addresses_left_out: 0,
+        },
+        policy: HostPolicy::Unusable { verdict },
+    }
 }
 
 /// The DNS steps of one host (RFC 7672 2.2.2, 2.2.3; RFC 7671 7): its report with the

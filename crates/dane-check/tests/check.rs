@@ -1565,9 +1565,42 @@ mod engine {
             "example.test.".into(),
             records("example.test.", Security::Secure, mxs),
         );
+        // `dane rollover status`: the hosts past the bound are there, indeterminate, so a
+        // domain is never ready with hosts never looked at.
+        let decided =
+            dane_check::engine::decide_hosts(&dns, "example.test", &SMTP, &Options::new(now()))
+                .await
+                .unwrap();
+        assert_eq!(decided.len(), MAX_HOSTS + 6);
+        match dane_check::rollover::host_target(&decided[MAX_HOSTS]) {
+            dane_check::rollover::HostTarget::Unchecked(u) => {
+                assert_eq!(u.host, format!("mx{MAX_HOSTS}.example.test."));
+                assert_eq!(
+                    u.readiness,
+                    dane_check::rollover::readiness::Readiness::Indeterminate
+                );
+                assert!(u.reason.contains("too-many-hosts"), "{}", u.reason);
+            }
+            other => panic!("{other:?}"),
+        }
         let (report, _, prober) = run(dns, prober).await;
         assert_eq!(report.hosts.len(), MAX_HOSTS);
         assert_eq!(report.hosts[0].endpoints.len(), MAX_ADDRESSES);
+        // `dane rollover promote`'s check names what was not probed: never ok.
+        let next =
+            dane_tlsa::parse_private_key(include_bytes!("../../../fixtures/pki/next.key")).unwrap();
+        let check = dane_check::rollover::promote_check(&report, &next);
+        assert!(!check.ok);
+        let unchecked = check.unchecked.join("\n");
+        assert!(
+            unchecked.contains(&format!("not checked: mx{MAX_HOSTS}.example.test.")),
+            "{unchecked}"
+        );
+        assert!(
+            unchecked.contains("mx0.example.test.: 8 address(es) not probed")
+                && unchecked.contains(&format!("10.0.{MAX_ADDRESSES}.1")),
+            "{unchecked}"
+        );
         assert_eq!(
             prober.probes.load(Ordering::SeqCst),
             MAX_ADDRESSES + MAX_HOSTS - 1

@@ -15,11 +15,10 @@ use dane_check::live::LiveDns;
 use dane_check::rollover::files;
 use dane_check::rollover::key::KeyType;
 use dane_check::rollover::readiness::{
-    self, HostInput, HostObservation, Readiness, RolloverStatus, ServerObservation,
+    self, HostInput, HostObservation, Readiness, RolloverStatus,
 };
 use dane_check::rollover::state::State;
 use dane_check::rollover::{HostTarget, rrset};
-use dane_resolver::Resolver;
 use dane_tlsa::{CertUsage, MatchingType, Selector, Source, Spki, TlsaRecord};
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
@@ -135,6 +134,10 @@ pub struct StatusArgs {
     /// the state file, records nothing.
     #[arg(long, conflicts_with = "json")]
     pub check_only: bool,
+    /// The run's deadline (SECONDS, or 90s, 10m, ...): servers not asked by then leave the
+    /// status indeterminate. Each question also ends by its lookup deadline (--timeout).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub deadline: String,
     /// One JSON document on stdout.
     #[arg(long)]
     pub json: bool,
@@ -146,7 +149,7 @@ pub struct StatusArgs {
 /// Runs a `dane rollover` subcommand.
 pub fn run(cmd: &Command, ctx: &Context) -> anyhow::Result<Exit> {
     match cmd {
-        Command::Stage(a) => stage(a, ctx),
+        Command::Stage(a) => stage(a),
         Command::Status(a) => status(a, ctx),
         Command::Promote(a) => crate::rollover_files::promote(a, ctx),
         Command::Rollback(a) => crate::rollover_files::rollback(a, ctx),
@@ -407,7 +410,7 @@ fn stage_next_key(a: &StageArgs, current_path: &Path, kind: KeyType) -> anyhow::
     })
 }
 
-fn stage(a: &StageArgs, ctx: &Context) -> anyhow::Result<Exit> {
+fn stage(a: &StageArgs) -> anyhow::Result<Exit> {
     let kind = key_type(&a.key_type)?;
     let owners = owners_of(&a.name, a.port)?;
     let (current, current_path) = current_spki(a.key.as_deref(), a.cert.as_deref())?;
@@ -439,7 +442,7 @@ fn stage(a: &StageArgs, ctx: &Context) -> anyhow::Result<Exit> {
             eprintln!("retire: {}", rrset::zone_line(o, None, r));
         }
     }
-    let (exit, reports) = stage_publish(a, &owners, &set, &retire, next.spki.is_none(), ctx)?;
+    let (exit, reports) = stage_publish(a, &owners, &set, &retire, next.spki.is_none())?;
     let unmade = next.spki.is_none();
     let records: Vec<RecordOut> = owners
         .iter()
@@ -492,7 +495,6 @@ fn stage_publish(
     set: &[TlsaRecord],
     retire: &[TlsaRecord],
     unmade: bool,
-    ctx: &Context,
 ) -> anyhow::Result<(Exit, Vec<UpdateReport>)> {
     let mut exit = Exit::Ok;
     let mut reports = Vec::new();
@@ -501,7 +503,7 @@ fn stage_publish(
     }
     let rt = runtime()?;
     for owner in owners {
-        let (e, report) = update::publish(&a.update, &rt, owner, set, retire, ctx.clock.as_secs())?;
+        let (e, report) = update::publish(&a.update, &rt, owner, set, retire)?;
         if unmade {
             eprintln!("+ {}", unmade_next_line(owner));
         }
@@ -592,6 +594,64 @@ fn state_for(loaded: Option<&State>, next_hex: &str, path: &Path) -> State {
     }
 }
 
+/// Every authoritative server of each host's TLSA owner, asked at `now`. A CNAME at the
+/// owner that every server of its zone serves is followed to the servers of the target's
+/// zone (a bounded chain: RFC 7671 7), where the record and its rollover are; what the
+/// bounds or an untrusted NS RRset leave unknown at any zone on the way is kept.
+async fn observe_hosts(
+    resolver: &dane_resolver::Resolver,
+    decisions: &[dane_check::engine::HostDecision],
+    now: rustls_pki_types::UnixTime,
+) -> anyhow::Result<Vec<HostInput>> {
+    let mut observed = Vec::new();
+    for d in decisions {
+        let (host, mut owner, validated) = match dane_check::rollover::host_target(d) {
+            HostTarget::Unchecked(u) => {
+                observed.push(HostInput::Unchecked(u));
+                continue;
+            }
+            HostTarget::Owner {
+                host,
+                owner,
+                validated,
+            } => (host, owner, validated),
+        };
+        let mut servers = Err(String::new());
+        let (mut unasked, mut untrusted) = (Vec::new(), None);
+        for followed in 0..=MAX_OWNER_CNAMES {
+            let owner_name = Name::from_str(&owner).with_context(|| format!("owner {owner}"))?;
+            let auth = resolver
+                .ask_authoritative(&owner_name, RecordType::TLSA, now)
+                .await;
+            let target = auth
+                .as_ref()
+                .ok()
+                .and_then(|auth| dane_check::rollover::cname_target(auth, &owner));
+            if let Ok(auth) = &auth {
+                let (left_out, why) = readiness::coverage(auth);
+                unasked.extend(left_out);
+                untrusted = untrusted.or(why);
+            }
+            servers = auth
+                .map(|auth| dane_check::rollover::observations(&owner, &auth))
+                .map_err(|e| e.to_string());
+            match target {
+                Some(t) if followed < MAX_OWNER_CNAMES => owner = t,
+                _ => break,
+            }
+        }
+        observed.push(HostInput::Observed(HostObservation {
+            host,
+            owner,
+            servers,
+            unasked,
+            name_servers_untrusted: untrusted,
+            validated,
+        }));
+    }
+    Ok(observed)
+}
+
 fn status(a: &StatusArgs, ctx: &Context) -> anyhow::Result<Exit> {
     a.check.validate()?;
     let now = ctx.now(a.check.net.at.as_deref())?;
@@ -662,68 +722,37 @@ fn observe_and_decide(
     let resolver = Arc::new(a.check.resolver()?);
     let dns = LiveDns::new(resolver.clone(), now);
     let rt = runtime()?;
+    let deadline = std::time::Duration::from_secs(parse_duration("--deadline", &a.deadline)?);
     // The hosts and their TLSA owners as `dane verify` finds them: MX hosts, SRV targets
-    // or the domain itself, CNAMEs at the host names followed (RFC 7671 7, RFC 7672 2.2.3).
-    let decided = rt.block_on(dane_check::engine::decide_hosts(
-        &dns, domain, &service, &options,
-    ));
-    let result = match decided {
-        Err(stop) => dane_check::rollover::discovery_status(&stop),
-        Ok(decisions) => {
-            let mut observed = Vec::new();
-            for d in &decisions {
-                observed.push(match dane_check::rollover::host_target(d) {
-                    HostTarget::Unchecked(u) => HostInput::Unchecked(u),
-                    HostTarget::Owner {
-                        host,
-                        owner,
-                        validated,
-                    } => {
-                        let (owner, servers) = ask_servers(&rt, &resolver, owner, now)?;
-                        HostInput::Observed(HostObservation {
-                            host,
-                            owner,
-                            servers,
-                            validated,
-                        })
-                    }
-                });
-            }
+    // or the domain itself, CNAMEs at the host names followed (RFC 7671 7, RFC 7672 2.2.3);
+    // then every authoritative server of each owner; all of it by the run's deadline.
+    let run = async {
+        match dane_check::engine::decide_hosts(&dns, domain, &service, &options).await {
+            Err(stop) => Ok(Err(dane_check::rollover::discovery_status(&stop))),
+            Ok(decisions) => observe_hosts(&resolver, &decisions, now).await.map(Ok),
+        }
+    };
+    // The timer is made inside the runtime (it needs its reactor).
+    let observed = rt.block_on(async { tokio::time::timeout(deadline, run).await });
+    let result = match observed {
+        Err(_) => RolloverStatus {
+            readiness: Readiness::Indeterminate,
+            reason: format!(
+                "the run's deadline of {} (--deadline) passed before every server was asked",
+                readiness::fmt_duration(deadline.as_secs())
+            ),
+            ready_at: None,
+            seconds_left: None,
+            hosts: Vec::new(),
+        },
+        Ok(Err(e)) => return Err(e),
+        Ok(Ok(Err(status))) => status,
+        Ok(Ok(Ok(observed))) => {
             readiness::decide_all(next, &observed, state, now.as_secs(), margin)
         }
     };
     rt.shutdown_background();
     Ok(result)
-}
-
-type Servers = Result<Vec<ServerObservation>, String>;
-
-/// Every authoritative server's answer at `owner`. A CNAME at the TLSA owner that every
-/// server of its zone serves is followed to the servers of the target's zone (a bounded
-/// chain: RFC 7671 7), where the record and its rollover are.
-fn ask_servers(
-    rt: &tokio::runtime::Runtime,
-    resolver: &Resolver,
-    mut owner: String,
-    now: rustls_pki_types::UnixTime,
-) -> anyhow::Result<(String, Servers)> {
-    let mut servers = Err(String::new());
-    for followed in 0..=MAX_OWNER_CNAMES {
-        let owner_name = Name::from_str(&owner).with_context(|| format!("owner {owner}"))?;
-        let auth = rt.block_on(resolver.ask_authoritative(&owner_name, RecordType::TLSA, now));
-        let target = auth
-            .as_ref()
-            .ok()
-            .and_then(|auth| dane_check::rollover::cname_target(auth, &owner));
-        servers = auth
-            .map(|auth| dane_check::rollover::observations(&owner, &auth))
-            .map_err(|e| e.to_string());
-        match target {
-            Some(t) if followed < MAX_OWNER_CNAMES => owner = t,
-            _ => break,
-        }
-    }
-    Ok((owner, servers))
 }
 
 fn render_status(result: &RolloverStatus, now: u64) {
@@ -759,15 +788,20 @@ fn render_status(result: &RolloverStatus, now: u64) {
         );
         for s in &h.servers {
             println!(
-                "  {} {}  {}: {}",
+                "  {} {} {}  {}: {}",
                 term::sanitize(&s.ns),
                 s.address,
+                s.serial
+                    .map_or_else(|| "serial ?".to_owned(), |n| format!("serial {n}")),
                 serde_json::to_value(s.state)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default(),
                 term::sanitize(&s.detail)
             );
+        }
+        for u in &h.unasked {
+            println!("  {}  not asked (past the bounds)", term::sanitize(u));
         }
         println!(
             "  validating path: {}, {}",

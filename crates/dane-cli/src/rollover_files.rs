@@ -65,6 +65,11 @@ pub struct PromoteArgs {
     /// would have said ready (from the state file); without it, promote warns.
     #[arg(long)]
     pub require_ready: bool,
+    /// The deadline of the check that every endpoint presents the next key (SECONDS, or
+    /// 90s, 10m, ...): endpoints not probed by then make it indeterminate (exit 3), and
+    /// nothing is moved.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub deadline: String,
     /// Publishing.
     #[command(flatten)]
     pub update: UpdateOpts,
@@ -247,7 +252,6 @@ fn send_updates(
     opts: &UpdateOpts,
     plan: &Pending,
     p: &Publish,
-    time: u64,
 ) -> anyhow::Result<(Exit, Vec<UpdateReport>)> {
     let mut exit = Exit::Ok;
     let mut reports = Vec::new();
@@ -258,7 +262,7 @@ fn send_updates(
     let unmade = plan.action == Action::Promote && plan.new_next.is_none();
     let rt = runtime()?;
     for owner in &plan.owners {
-        let (e, report) = update::publish(opts, &rt, owner, &wanted, &p.retire, time)?;
+        let (e, report) = update::publish(opts, &rt, owner, &wanted, &p.retire)?;
         if unmade {
             eprintln!("+ {}", unmade_line(owner));
         }
@@ -364,7 +368,7 @@ pub fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
     // A corrupt state file stops the run before anything moves.
     let state = read_state(&state_path, Some("promote"))?;
     if let Some(s) = state.as_ref().filter(|s| s.pending.is_some()) {
-        return finish_interrupted(a, &state_path, s.clone(), what_if, &domain, ctx);
+        return finish_interrupted(a, &state_path, s.clone(), what_if, &domain);
     }
     let current = read_key("--key", &a.key)?;
     let next = read_key("--next-key", &a.next_key)?;
@@ -379,14 +383,14 @@ pub fn promote(a: &PromoteArgs, ctx: &Context) -> anyhow::Result<Exit> {
         .as_ref()
         .and_then(|s| already_promoted(s, &cur_hex, &next_hex))
     {
-        return render_already(a, done, &domain, ctx);
+        return render_already(a, done, &domain);
     }
     let keys = Keys {
         next,
         cur_hex,
         next_hex,
     };
-    promote_checked(a, ctx, now, &domain, &state_path, state, keys)
+    promote_checked(a, now, &domain, &state_path, state, keys)
 }
 
 /// The current and next keys of a promotion.
@@ -399,7 +403,6 @@ struct Keys {
 /// The promotion once the files are known: checked, then carried out (or shown).
 fn promote_checked(
     a: &PromoteArgs,
-    ctx: &Context,
     now: rustls_pki_types::UnixTime,
     domain: &str,
     state_path: &Path,
@@ -443,17 +446,10 @@ fn promote_checked(
     out.warnings = &warnings;
     if what_if {
         out.outcome = "dry-run";
-        return run_plan(a.json, &a.update, None, out, plan, ctx);
+        return run_plan(a.json, &a.update, None, out, plan);
     }
     let mut state = state.unwrap_or_else(|| State::new(&next_hex));
-    run_plan(
-        a.json,
-        &a.update,
-        Some((state_path, &mut state)),
-        out,
-        plan,
-        ctx,
-    )
+    run_plan(a.json, &a.update, Some((state_path, &mut state)), out, plan)
 }
 
 /// What is checked before anything is asked: the files that must not exist, and whether the
@@ -495,7 +491,6 @@ fn run_plan(
     target: Option<(&Path, &mut State)>,
     mut out: MoveOut<'_>,
     mut plan: Pending,
-    ctx: &Context,
 ) -> anyhow::Result<Exit> {
     let mut created = false;
     let mut next_hex = None;
@@ -511,7 +506,7 @@ fn run_plan(
     }
     out.new_next_key = new_next_of(&plan, created);
     let publish = publish_of(&plan, next_hex.as_deref())?;
-    let (exit, reports) = send_updates(opts, &plan, &publish, ctx.clock.as_secs())?;
+    let (exit, reports) = send_updates(opts, &plan, &publish)?;
     out.updates = reports;
     render_plan(out, &plan, &publish, json)?;
     Ok(exit)
@@ -526,12 +521,7 @@ fn already_promoted(state: &State, cur_hex: &str, next_hex: &str) -> Option<Pend
         .filter(|p| p.to == cur_hex && p.new_next.as_deref() == Some(next_hex))
 }
 
-fn render_already(
-    a: &PromoteArgs,
-    plan: Pending,
-    domain: &str,
-    ctx: &Context,
-) -> anyhow::Result<Exit> {
+fn render_already(a: &PromoteArgs, plan: Pending, domain: &str) -> anyhow::Result<Exit> {
     eprintln!(
         "already promoted at {}: {} is current, {} the next key; the RRset to publish:",
         dane_check::report::fmt_time(plan.started_at),
@@ -544,7 +534,7 @@ fn render_already(
     out.domain = Some(domain);
     out.promoted = true;
     let publish = publish_of(&plan, None)?;
-    let (exit, reports) = send_updates(&a.update, &plan, &publish, ctx.clock.as_secs())?;
+    let (exit, reports) = send_updates(&a.update, &plan, &publish)?;
     out.updates = reports;
     out.new_next_key = new_next_of(&plan, false);
     out.outcome = "already-promoted";
@@ -585,7 +575,6 @@ fn finish_interrupted(
     mut state: State,
     what_if: bool,
     domain: &str,
-    ctx: &Context,
 ) -> anyhow::Result<Exit> {
     let Some(plan) = state.pending.clone() else {
         bail!("no interrupted promotion");
@@ -612,13 +601,13 @@ fn finish_interrupted(
     out.domain = Some(domain);
     if what_if {
         out.outcome = "dry-run";
-        return run_plan(a.json, &a.update, None, out, plan, ctx);
+        return run_plan(a.json, &a.update, None, out, plan);
     }
     let Done { plan, created_next } = files::finish(state_path, &mut state)?;
     out.promoted = true;
     out.new_next_key = new_next_of(&plan, created_next);
     let publish = publish_of(&plan, None)?;
-    let (exit, reports) = send_updates(&a.update, &plan, &publish, ctx.clock.as_secs())?;
+    let (exit, reports) = send_updates(&a.update, &plan, &publish)?;
     out.updates = reports;
     render_plan(out, &plan, &publish, a.json)?;
     Ok(exit)
@@ -655,9 +644,14 @@ fn render_not_promoted(
     out.domain = Some(domain);
     out.check = Some(check);
     out.warnings = warnings;
+    let exit = if check.indeterminate {
+        Exit::Indeterminate
+    } else {
+        Exit::Failure
+    };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(Exit::Failure);
+        return Ok(exit);
     }
     println!("not promoted: {}", term::sanitize(&check.reason));
     for e in &check.endpoints {
@@ -668,7 +662,10 @@ fn render_not_promoted(
             term::sanitize(&e.detail)
         );
     }
-    Ok(Exit::Failure)
+    for u in &check.unchecked {
+        println!("  not probed: {}", term::sanitize(u));
+    }
+    Ok(exit)
 }
 
 /// Probes every address of every host (the next key must be presented, and verify); the
@@ -686,20 +683,38 @@ fn check_and_owners(
     // The service's hosts and, for each, the dialogue `dane verify` speaks (SMTP STARTTLS,
     // IMAP, POP3, XMPP, implicit TLS).
     let service = a.target.service()?;
-    let report = crate::verify::run_engine(
+    let deadline = std::time::Duration::from_secs(parse_duration("--deadline", &a.deadline)?);
+    let rt = runtime()?;
+    let verify = dane_check::engine::verify(
         Arc::new(LiveDns::new(resolver.clone(), now)),
         Arc::new(LiveProber::new(a.check.prober(), now)),
         domain,
         &service,
         &options,
-    )?;
-    let check = promote_check(&report, next);
+    );
+    // The timer is made inside the runtime (it needs its reactor).
+    let checked = rt.block_on(async { tokio::time::timeout(deadline, verify).await });
     let mut owners: Vec<String> = Vec::new();
     let mut ttl = 0u32;
+    let Ok(report) = checked else {
+        rt.shutdown_background();
+        let check = PromoteCheck {
+            ok: false,
+            indeterminate: true,
+            reason: format!(
+                "indeterminate: the run's deadline of {} (--deadline) passed before every endpoint was probed",
+                dane_check::rollover::readiness::fmt_duration(deadline.as_secs())
+            ),
+            endpoints: Vec::new(),
+            unchecked: Vec::new(),
+        };
+        return Ok((check, owners, ttl));
+    };
+    let check = promote_check(&report, next);
     if !check.ok {
+        rt.shutdown_background();
         return Ok((check, owners, ttl));
     }
-    let rt = runtime()?;
     for h in &report.hosts {
         // The owner senders use: at the TLSA base domain (a secure CNAME's target when it
         // has the records, RFC 7672 2.2.3), on the host's port (an SRV target's own).
@@ -714,7 +729,9 @@ fn check_and_owners(
         }
         if let Ok(name) = Name::from_str(&owner) {
             let q = dane_dnssec::Question::new(&name, RecordType::TLSA);
-            if let Ok(wire) = rt.block_on(resolver.answer(&q)) {
+            let limit = resolver.config().lookup_timeout;
+            let answer = resolver.answer(&q);
+            if let Ok(Ok(wire)) = rt.block_on(async { tokio::time::timeout(limit, answer).await }) {
                 ttl = ttl.max(dane_check::rollover::rrset_ttl(&wire, RecordType::TLSA));
             }
         }
@@ -757,7 +774,7 @@ pub fn rollback(a: &RollbackArgs, ctx: &Context) -> anyhow::Result<Exit> {
     if a.update.dry_run {
         out.outcome = "dry-run";
         let next = state.next_key.clone();
-        return run_plan_with_next(a, out, plan, &next, ctx);
+        return run_plan_with_next(a, out, plan, &next);
     }
     run_plan(
         a.json,
@@ -765,7 +782,6 @@ pub fn rollback(a: &RollbackArgs, ctx: &Context) -> anyhow::Result<Exit> {
         Some((&state_path, &mut state)),
         out,
         plan,
-        ctx,
     )
 }
 
@@ -775,10 +791,9 @@ fn run_plan_with_next(
     mut out: MoveOut<'_>,
     plan: Pending,
     next_hex: &str,
-    ctx: &Context,
 ) -> anyhow::Result<Exit> {
     let publish = publish_of(&plan, Some(next_hex))?;
-    let (exit, reports) = send_updates(&a.update, &plan, &publish, ctx.clock.as_secs())?;
+    let (exit, reports) = send_updates(&a.update, &plan, &publish)?;
     out.updates = reports;
     render_plan(out, &plan, &publish, a.json)?;
     Ok(exit)

@@ -23,9 +23,14 @@ pub struct UpdateOpts {
     /// SERVER (ADDR or ADDR:PORT), signed with --tsig-key.
     #[arg(long, value_name = "SERVER", requires = "tsig_key")]
     pub update: Option<String>,
-    /// The TSIG key for --update: a BIND `tsig-keygen` file or Knot `keymgr -t` output.
+    /// The TSIG key for --update: Knot `keymgr -t` output (its `key:` section), a BIND
+    /// `key "NAME" { ... };` file (`tsig-keygen`, `ddns-confgen`), or `nsupdate -y`'s
+    /// ALG:NAME:SECRET. The secret is read from the file only, never from the arguments.
     #[arg(long, value_name = "FILE", requires = "update")]
     pub tsig_key: Option<PathBuf>,
+    /// The key to use when the --tsig-key file defines several.
+    #[arg(long, value_name = "NAME", requires = "tsig_key")]
+    pub tsig_key_name: Option<String>,
     /// The zone to update (default: the zone the primary names in its SOA answer).
     #[arg(long, value_name = "ZONE", requires = "update")]
     pub zone: Option<String>,
@@ -36,6 +41,17 @@ pub struct UpdateOpts {
     /// TTL of the records added (default: the TTL of the RRset published now, or 3600).
     #[arg(long, value_name = "SECONDS")]
     pub ttl: Option<u32>,
+}
+
+/// The wall clock, for TSIG only (RFC 8945 5.2.3: the primary checks the time against its
+/// own clock within the fudge). It is the one clock read besides the run's (`--at` does not
+/// replace it: TSIG is about real time), and it is read again for each message, just before
+/// it is signed: a `promote` that probes for minutes still signs with the time of sending.
+fn wall_clock() -> u64 {
+    #[allow(clippy::disallowed_methods)]
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// What an update did, for the text and JSON outputs.
@@ -92,14 +108,13 @@ pub fn publish(
     owner: &str,
     wanted: &[TlsaRecord],
     retire: &[TlsaRecord],
-    time: u64,
 ) -> anyhow::Result<(Exit, Option<UpdateReport>)> {
     Ok(match prepare(opts, runtime, owner, wanted, retire)? {
         Plan::None => (Exit::Ok, None),
         Plan::Failed(e) => (e, None),
         Plan::Ready(mut p) => {
             show_diff(&p, opts.dry_run);
-            let exit = send(&mut p, opts.dry_run, runtime, time).unwrap_or(Exit::Ok);
+            let exit = send(&mut p, opts.dry_run, runtime).unwrap_or(Exit::Ok);
             (exit, Some(p.report))
         }
     })
@@ -120,8 +135,11 @@ fn prepare(
     let server = dane_resolver::parse_server(server_text)
         .with_context(|| format!("--update {:?}", term::sanitize(server_text)))?;
     let key_text = crate::tlsa::read_input("--tsig-key", key_path, false)?;
-    let key = TsigKey::parse(&String::from_utf8_lossy(&key_text))
-        .with_context(|| format!("--tsig-key {}", key_path.display()))?;
+    let key = TsigKey::parse_named(
+        &String::from_utf8_lossy(&key_text),
+        opts.tsig_key_name.as_deref(),
+    )
+    .with_context(|| format!("--tsig-key {}", key_path.display()))?;
     let owner_name = Name::from_str(owner).with_context(|| format!("owner {owner}"))?;
     let zone = match &opts.zone {
         Some(z) => {
@@ -136,13 +154,22 @@ fn prepare(
         server,
         &owner_name,
         zone.as_ref(),
+        &key,
+        &wall_clock,
         TIMEOUT,
     )) {
         Ok(r) => r,
         // Blocked, not indeterminate: the primary answered, and the owner cannot take the
-        // records.
-        Err(e @ UpdateError::Alias { .. }) => {
-            eprintln!("dane: --update {}", term::sanitize(&e.to_string()));
+        // records, or it refused the key.
+        Err(
+            e @ (UpdateError::Alias { .. }
+            | UpdateError::TsigRefused { .. }
+            | UpdateError::Unsigned { .. }),
+        ) => {
+            eprintln!(
+                "dane: --update {server}: reading {owner} TLSA: {}",
+                term::sanitize(&e.to_string())
+            );
             return Ok(Plan::Failed(Exit::Failure));
         }
         Err(e) => {
@@ -205,6 +232,8 @@ fn read_back(p: &mut Prepared, runtime: &tokio::runtime::Runtime) -> Option<Exit
         p.server,
         &c.owner,
         Some(&c.zone),
+        &p.key,
+        &wall_clock,
         TIMEOUT,
     ));
     match read {
@@ -265,14 +294,9 @@ fn show_diff(p: &Prepared, dry_run: bool) {
     }
 }
 
-/// Sends the update (unless a dry run or nothing changes) with the wall clock `time` for
-/// TSIG; the exit code a failure maps to.
-fn send(
-    p: &mut Prepared,
-    dry_run: bool,
-    runtime: &tokio::runtime::Runtime,
-    time: u64,
-) -> Option<Exit> {
+/// Sends the update (unless a dry run or nothing changes), signed at the wall clock read
+/// just before; the exit code a failure maps to.
+fn send(p: &mut Prepared, dry_run: bool, runtime: &tokio::runtime::Runtime) -> Option<Exit> {
     if dry_run {
         p.report.result = "dry-run";
         return None;
@@ -282,7 +306,11 @@ fn send(
         return None;
     }
     match runtime.block_on(update::send_update(
-        p.server, &p.change, &p.key, time, TIMEOUT,
+        p.server,
+        &p.change,
+        &p.key,
+        &wall_clock,
+        TIMEOUT,
     )) {
         Ok(()) => {
             p.report.result = "sent";

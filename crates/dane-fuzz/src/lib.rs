@@ -448,16 +448,28 @@ pub fn rollover_state(data: &[u8]) {
     }
 }
 
-/// TSIG key files for `--update` (`dane_resolver::update::TsigKey::parse`: BIND, Knot,
-/// `ALG:NAME:SECRET`): a key that parses has a fully qualified name and a supported
-/// algorithm, so a signer can be made from it.
+/// TSIG key files for `--update` (`dane_resolver::tsig::parse_keys`: Knot, BIND,
+/// `[ALG:]NAME:SECRET`): a key that parses has a fully qualified name and a supported
+/// algorithm, so a signer can be made from it; each is found by its name; a file with
+/// several keys never gives one without a name.
 pub fn tsig_key(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    if let Ok(key) = dane_resolver::update::TsigKey::parse(&text) {
+    let Ok(keys) = dane_resolver::tsig::parse_keys(&text) else {
+        assert!(dane_resolver::update::TsigKey::parse(&text).is_err());
+        return;
+    };
+    assert!(!keys.is_empty() && keys.len() <= dane_resolver::tsig::MAX_KEYS);
+    for key in &keys {
         assert!(key.name.is_fqdn(), "{:?}", key.name);
         assert!(key.algorithm.supported(), "{:?}", key.algorithm);
         assert!(key.signer().is_ok());
+        // Every key is reachable by its name (the first of that name).
+        let named = dane_resolver::update::TsigKey::parse_named(&text, Some(&key.name.to_ascii()));
+        assert!(named.is_ok_and(|k| k.name == key.name));
     }
+    // One key: taken without a name; several: never guessed.
+    let only = dane_resolver::update::TsigKey::parse(&text);
+    assert_eq!(only.is_ok(), keys.len() == 1);
 }
 
 #[cfg(test)]
@@ -483,6 +495,8 @@ mod tests {
             "knot-keymgr.yaml",
             "alg-name-secret.txt",
             "bind-one-line.key",
+            "bind-ddns-confgen.key",
+            "nsupdate-y.txt",
         ] {
             let text = String::from_utf8(seed("tsig_key", name)).unwrap();
             assert!(

@@ -62,7 +62,14 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let timeout = Duration::from_secs(10);
-    let read = match read_rrset(server, &owner, None, timeout).await {
+    // The TSIG time is the wall clock, read just before each message is signed.
+    #[allow(clippy::disallowed_methods)]
+    let clock = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    let read = match read_rrset(server, &owner, None, &key, &clock, timeout).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("rrset_update: {e}");
@@ -84,11 +91,7 @@ async fn main() -> std::process::ExitCode {
         delete: Vec::new(),
         add: vec![add],
     };
-    #[allow(clippy::disallowed_methods)] // the TSIG time is the wall clock
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    match send_update(server, &change, &key, now, timeout).await {
+    match send_update(server, &change, &key, &clock, timeout).await {
         Ok(()) => {
             println!("sent");
             std::process::ExitCode::SUCCESS

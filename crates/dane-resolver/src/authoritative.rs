@@ -9,23 +9,32 @@
 //! exactly as the normal path's answer ([`Resolver::lookup_with_answer`]): the DS and DNSKEY
 //! of the chain come from the normal path, the answer from that one server.
 //!
-//! The SOA, NS and address questions take the run's resolution path ([`crate::Resolution`]:
-//! the resolver, or iteration from the root hints), so the servers found are those the rest
-//! of the world finds. Nothing learned here is trusted as data: a server is only a place
-//! to ask, and its answer counts only when it validates.
+//! The SOA and NS questions take the run's validating path ([`Resolver::lookup`]: the
+//! resolver or iteration from the root hints, and `dane-dnssec`'s verdict), so the servers
+//! found are those the rest of the world finds, and a spoofed NS RRset cannot hide a server:
+//! the zone is the one that signed the SOA (or its denial) at the name, and how far the NS
+//! RRset can be trusted is [`Authoritative::name_servers_verdict`] (a signed zone whose NS
+//! RRset is not secure leaves the servers unknown: the caller says indeterminate). The
+//! address questions take the same path (an address record of a name server in an unsigned
+//! zone is still where it is reached). A server's answer counts only when it validates.
 //!
-//! Bounds: at most [`MAX_SERVERS`] name servers and [`MAX_ADDRESSES`] addresses in all,
-//! each asked [`crate::Config::attempts`] times at most with [`crate::Config::timeout`]
-//! per exchange. The name servers' addresses are looked up concurrently, then every address
-//! is asked at once (one question in flight per address), so a zone with dead servers costs
-//! one server's timeouts, not the sum of them; the replies keep the NS RRset's order.
+//! Bounds: at most [`MAX_SERVERS`] name servers and [`MAX_ADDRESSES`] addresses in all; the
+//! ones left out are named in [`Authoritative::left_out`] (the caller must not call a zone
+//! ready with servers never asked). Each address is asked [`crate::Config::attempts`] times
+//! at most with [`crate::Config::timeout`] per exchange, and every question (the address
+//! lookups, each server's answer and its validation) ends by
+//! [`crate::Config::lookup_timeout`]. The name servers' addresses are looked up
+//! concurrently, then every address is asked at once (one question in flight per address),
+//! so a zone with dead servers costs one server's timeouts, not the sum of them; the replies
+//! keep the NS RRset's order. Each address is also asked the zone's SOA, for its serial
+//! (shown, not trusted: it says how far a lagging secondary is behind).
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::task::Poll;
 
-use dane_dnssec::Question;
+use dane_dnssec::{Question, Verdict};
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, RecordType};
 use rustls_pki_types::UnixTime;
@@ -82,20 +91,28 @@ pub struct ServerReply {
     pub address: SocketAddr,
     /// What it said.
     pub result: ServerResult,
+    /// The zone's SOA serial as this address serves it (its authoritative answer to
+    /// `ZONE SOA`, not validated: for display), when it gave one.
+    pub serial: Option<u32>,
 }
 
 /// Every authoritative server's answer to one question.
 #[derive(Debug, Clone)]
 pub struct Authoritative {
-    /// The zone holding the name (the SOA owner).
+    /// The zone holding the name (the signer of the SOA or its denial at the name; the SOA
+    /// owner when the zone is unsigned).
     pub zone: Name,
+    /// The validating path's verdict on the zone's NS RRset (and the SOA that named the
+    /// zone: the weaker of the two).
+    pub name_servers_verdict: Verdict,
     /// The zone's name servers, in NS RRset order (at most [`MAX_SERVERS`]).
     pub name_servers: Vec<Name>,
     /// One reply per address (a name server without an address gets one failed reply
     /// with the port 0 address `0.0.0.0:0`).
     pub replies: Vec<ServerReply>,
-    /// Name servers or addresses left out by the bounds.
-    pub left_out: usize,
+    /// Name servers and addresses left out by the bounds, named (`ns17.example.`,
+    /// `ns3.example. 192.0.2.33`): never asked.
+    pub left_out: Vec<String>,
 }
 
 fn parse(wire: &[u8]) -> Result<Message, String> {
@@ -116,6 +133,39 @@ fn zone_of_soa_response(m: &Message, name: &Name) -> Option<Name> {
         .map(|r| r.name.to_lowercase())
 }
 
+/// The answer to the lookup's own question, as the validator judged it.
+fn own_answer(lookup: &Lookup, name: &Name, rtype: RecordType) -> Result<Message, String> {
+    let own = Question::new(name, rtype);
+    match lookup.evidence.items().iter().find(|(q, _)| *q == own) {
+        Some((_, Ok(wire))) => parse(wire),
+        Some((_, Err(e))) => Err(e.clone()),
+        None => Err("the validating path did not ask it".into()),
+    }
+}
+
+/// The weaker of two verdicts (indeterminate, bogus, insecure, secure).
+fn weaker(a: Verdict, b: Verdict) -> Verdict {
+    let rank = |v: &Verdict| match v {
+        Verdict::Secure => 0,
+        Verdict::Insecure(_) => 1,
+        Verdict::Bogus(_) => 2,
+        Verdict::Indeterminate(_) => 3,
+    };
+    if rank(&b) > rank(&a) { b } else { a }
+}
+
+/// The serial of `zone`'s SOA in an authoritative answer to `ZONE SOA`.
+fn serial_of(wire: &[u8], zone: &Name) -> Option<u32> {
+    let m = Message::from_vec(wire).ok()?;
+    if !m.metadata.authoritative {
+        return None;
+    }
+    m.answers.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) if r.name.to_lowercase() == *zone => Some(soa.serial),
+        _ => None,
+    })
+}
+
 impl Resolver {
     /// The zone of `name`, its name servers and their addresses, and each address's
     /// validated answer to `name`/`rtype` at `now`.
@@ -131,79 +181,23 @@ impl Resolver {
             n.set_fqdn(true);
             n
         };
-        let zone_error = |detail: String| AuthError::Zone {
-            name: name.to_string(),
-            detail,
-        };
-        let soa = self
-            .answer(&Question::new(&name, RecordType::SOA))
-            .await
-            .map_err(zone_error)?;
-        let m = parse(&soa).map_err(zone_error)?;
-        let zone = zone_of_soa_response(&m, &name).ok_or_else(|| {
-            zone_error(format!(
-                "the response (rcode {}) names no SOA above the name",
-                rcode_of(&m)
-            ))
-        })?;
-        let ns_error = |detail: String| AuthError::NameServers {
-            zone: zone.to_string(),
-            detail,
-        };
-        let ns_wire = self
-            .answer(&Question::new(&zone, RecordType::NS))
-            .await
-            .map_err(ns_error)?;
-        let m = parse(&ns_wire).map_err(ns_error)?;
-        let mut all: Vec<Name> = Vec::new();
-        for r in &m.answers {
-            if let (true, RData::NS(ns)) = (r.name.to_lowercase() == zone, &r.data) {
-                let n = ns.0.to_lowercase();
-                if !all.contains(&n) {
-                    all.push(n);
-                }
-            }
-        }
-        if all.is_empty() {
-            return Err(ns_error(format!(
-                "no NS records in the answer (rcode {})",
-                rcode_of(&m)
-            )));
-        }
-        let mut left_out = all.len().saturating_sub(MAX_SERVERS);
-        all.truncate(MAX_SERVERS);
-        let found = join_all(all.iter().map(|ns| self.addresses_of(ns)).collect()).await;
-        // What to ask, in NS order: each address (within the bound), or the failure of a
-        // name server without one.
-        let mut targets: Vec<(&Name, Result<SocketAddr, String>)> = Vec::new();
-        let mut asked = 0;
-        for (ns, (addresses, why)) in all.iter().zip(found) {
-            if addresses.is_empty() {
-                let detail = if why.is_empty() {
-                    "no address records".to_owned()
-                } else {
-                    why.join("; ")
-                };
-                targets.push((ns, Err(format!("no address for {ns}: {detail}"))));
-                continue;
-            }
-            for ip in addresses {
-                if targets.len() >= MAX_ADDRESSES {
-                    left_out += 1;
-                    continue;
-                }
-                asked += 1;
-                targets.push((ns, Ok(SocketAddr::new(ip, self.config.iterate_port))));
-            }
-        }
-        tracing::debug!(zone = %zone, servers = all.len(), addresses = asked, "asking every authoritative server");
+        let (zone, soa_verdict) = self.zone_of(&name, now).await?;
+        let (all, ns_verdict) = self.name_servers_of(&zone, now).await?;
+        let mut left_out: Vec<String> = all
+            .iter()
+            .skip(MAX_SERVERS)
+            .map(ToString::to_string)
+            .collect();
+        let all: Vec<Name> = all.into_iter().take(MAX_SERVERS).collect();
+        let targets = self.targets(&all, &mut left_out).await;
+        tracing::debug!(zone = %zone, servers = all.len(), targets = targets.len(), left_out = left_out.len(), "asking every authoritative server");
         let results = join_all(
             targets
                 .iter()
                 .map(|(_, t)| async {
                     match t {
-                        Ok(address) => self.ask_one(*address, &name, rtype, now).await,
-                        Err(e) => ServerResult::Failed(e.clone()),
+                        Ok(address) => self.ask_one(*address, &name, rtype, &zone, now).await,
+                        Err(e) => (ServerResult::Failed(e.clone()), None),
                     }
                 })
                 .collect(),
@@ -212,37 +206,151 @@ impl Resolver {
         let replies = targets
             .iter()
             .zip(results)
-            .map(|((ns, t), result)| ServerReply {
-                ns: (*ns).clone(),
+            .map(|((ns, t), (result, serial))| ServerReply {
+                ns: ns.clone(),
                 address: t
                     .as_ref()
                     .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |a| *a),
                 result,
+                serial,
             })
             .collect();
         Ok(Authoritative {
             zone,
+            name_servers_verdict: weaker(soa_verdict, ns_verdict),
             name_servers: all,
             replies,
             left_out,
         })
     }
 
-    /// The addresses of name server `ns` (A, then AAAA, through the run's path), and what
-    /// went wrong with either question.
+    /// The zone of `name` by the validating path: the zone that signed the SOA at the name
+    /// or its denial (RFC 4035 5.3.1: the RRSIG's signer field names the zone), or, where
+    /// the answer is not secure, the SOA owner the answer names; and the verdict.
+    async fn zone_of(&self, name: &Name, now: UnixTime) -> Result<(Name, Verdict), AuthError> {
+        let zone_error = |detail: String| AuthError::Zone {
+            name: name.to_string(),
+            detail,
+        };
+        let lookup = self
+            .lookup(name, RecordType::SOA, now)
+            .await
+            .map_err(|e| zone_error(e.to_string()))?;
+        let verdict = lookup.outcome.verdict.clone();
+        let signer = match verdict {
+            Verdict::Secure => lookup
+                .outcome
+                .links
+                .first()
+                .and_then(|l| l.zone.as_deref())
+                .and_then(|z| Name::from_ascii(z).ok())
+                .map(|z| z.to_lowercase()),
+            _ => None,
+        };
+        if let Some(zone) = signer {
+            return Ok((zone, verdict));
+        }
+        let m = own_answer(&lookup, name, RecordType::SOA).map_err(zone_error)?;
+        let zone = zone_of_soa_response(&m, name).ok_or_else(|| {
+            zone_error(format!(
+                "the response (rcode {}) names no SOA above the name",
+                rcode_of(&m)
+            ))
+        })?;
+        Ok((zone, verdict))
+    }
+
+    /// The zone's NS RRset by the validating path: the names, deduplicated, in order, and
+    /// its verdict.
+    async fn name_servers_of(
+        &self,
+        zone: &Name,
+        now: UnixTime,
+    ) -> Result<(Vec<Name>, Verdict), AuthError> {
+        let ns_error = |detail: String| AuthError::NameServers {
+            zone: zone.to_string(),
+            detail,
+        };
+        let lookup = self
+            .lookup(zone, RecordType::NS, now)
+            .await
+            .map_err(|e| ns_error(e.to_string()))?;
+        let m = own_answer(&lookup, zone, RecordType::NS).map_err(ns_error)?;
+        let mut all: Vec<Name> = Vec::new();
+        for r in &m.answers {
+            if let (true, RData::NS(ns)) = (r.name.to_lowercase() == *zone, &r.data) {
+                let n = ns.0.to_lowercase();
+                if !all.contains(&n) {
+                    all.push(n);
+                }
+            }
+        }
+        if all.is_empty() {
+            return Err(ns_error(format!(
+                "no NS records in the answer (rcode {}; {})",
+                rcode_of(&m),
+                lookup.outcome.verdict
+            )));
+        }
+        Ok((all, lookup.outcome.verdict))
+    }
+
+    /// What to ask, in NS order: each address within [`MAX_ADDRESSES`] (the others are
+    /// added to `left_out`), or the failure of a name server without one.
+    async fn targets(
+        &self,
+        all: &[Name],
+        left_out: &mut Vec<String>,
+    ) -> Vec<(Name, Result<SocketAddr, String>)> {
+        let found = join_all(all.iter().map(|ns| self.addresses_of(ns)).collect()).await;
+        let mut targets = Vec::new();
+        let mut asked = 0;
+        for (ns, (addresses, why)) in all.iter().zip(found) {
+            if addresses.is_empty() {
+                let detail = if why.is_empty() {
+                    "no address records".to_owned()
+                } else {
+                    why.join("; ")
+                };
+                targets.push((ns.clone(), Err(format!("no address for {ns}: {detail}"))));
+                continue;
+            }
+            for ip in addresses {
+                if asked >= MAX_ADDRESSES {
+                    left_out.push(format!("{ns} {ip}"));
+                    continue;
+                }
+                asked += 1;
+                let address = SocketAddr::new(ip, self.config.iterate_port);
+                targets.push((ns.clone(), Ok(address)));
+            }
+        }
+        targets
+    }
+
+    /// The addresses of name server `ns` (A, then AAAA, through the run's path, each by the
+    /// lookup deadline), and what went wrong with either question.
     async fn addresses_of(&self, ns: &Name) -> (Vec<IpAddr>, Vec<String>) {
         let mut addresses: Vec<IpAddr> = Vec::new();
         let mut why = Vec::new();
         for t in [RecordType::A, RecordType::AAAA] {
-            match self.answer(&Question::new(ns, t)).await {
-                Ok(wire) => match parse(&wire) {
-                    Ok(m) => addresses.extend(m.answers.iter().filter_map(|r| match &r.data {
-                        RData::A(a) if t == RecordType::A => Some(IpAddr::V4(a.0)),
-                        RData::AAAA(a) if t == RecordType::AAAA => Some(IpAddr::V6(a.0)),
-                        _ => None,
-                    })),
-                    Err(e) => why.push(format!("{t}: {e}")),
-                },
+            let answer = tokio::time::timeout(
+                self.config.lookup_timeout,
+                self.answer(&Question::new(ns, t)),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "no answer within the lookup deadline of {:?}",
+                    self.config.lookup_timeout
+                ))
+            });
+            match answer.and_then(|wire| parse(&wire)) {
+                Ok(m) => addresses.extend(m.answers.iter().filter_map(|r| match &r.data {
+                    RData::A(a) if t == RecordType::A => Some(IpAddr::V4(a.0)),
+                    RData::AAAA(a) if t == RecordType::AAAA => Some(IpAddr::V6(a.0)),
+                    _ => None,
+                })),
                 Err(e) => why.push(format!("{t}: {e}")),
             }
         }
@@ -250,7 +358,39 @@ impl Resolver {
         (addresses, why)
     }
 
+    /// One address's validated answer to `name`/`rtype` and its serial of `zone`, both by
+    /// the lookup deadline.
     async fn ask_one(
+        &self,
+        address: SocketAddr,
+        name: &Name,
+        rtype: RecordType,
+        zone: &Name,
+        now: UnixTime,
+    ) -> (ServerResult, Option<u32>) {
+        let limit = self.config.lookup_timeout;
+        let answer = async {
+            tokio::time::timeout(limit, self.answer_of(address, name, rtype, now))
+                .await
+                .unwrap_or_else(|_| {
+                    ServerResult::Failed(format!(
+                        "{address}: no validated answer within the lookup deadline of {limit:?}"
+                    ))
+                })
+        };
+        let serial = async {
+            // RFC 1034 5.3.1: RD clear when asking an authoritative server.
+            let asked =
+                transport::ask_with(address, zone, RecordType::SOA, self.config.timeout, false);
+            match tokio::time::timeout(limit, asked).await {
+                Ok(transport::Answer::Response { wire, .. }) => serial_of(&wire, zone),
+                _ => None,
+            }
+        };
+        tokio::join!(answer, serial)
+    }
+
+    async fn answer_of(
         &self,
         address: SocketAddr,
         name: &Name,

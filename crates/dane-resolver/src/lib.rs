@@ -93,6 +93,7 @@ mod hints;
 pub mod iterate;
 mod path;
 mod transport;
+pub mod tsig;
 pub mod update;
 
 use std::net::{IpAddr, SocketAddr};

@@ -5,16 +5,23 @@
 //! must be exactly as it was read ("RRset exists, value dependent", 2.4.2), or must not
 //! exist when none was read ("RRset does not exist", 2.4.3). A primary whose RRset changed in
 //! between answers NXRRSET (and applies nothing, 3.2.5), which is
-//! [`UpdateError::Prerequisite`]. The message is signed with the key of a BIND
-//! `tsig-keygen` file or Knot's `keymgr -t` output ([`TsigKey::parse`]); a primary that
-//! refuses the key or signature (NOTAUTH with TSIG error BADKEY/BADSIG/BADTIME, RFC 8945
-//! 5.2) is [`UpdateError::TsigRefused`]; its NOERROR answer counts only when its own TSIG
-//! verifies.
+//! [`UpdateError::Prerequisite`]. The key comes from a Knot, BIND or `nsupdate -y` key
+//! definition ([`crate::tsig`]).
+//!
+//! Every message to the primary is signed, the reads too: the read of the RRset before the
+//! update (which supplies the prerequisite and the TTL) and the read-back after it go over
+//! TCP with TSIG ([`read_rrset`]), as the update does ([`send_update`]). Answers are opened
+//! with the key (RFC 8945 5.3): a signed answer must verify; a NOERROR counts only when
+//! signed; an error answer without a MAC (RFC 8945 5.3.2: BADKEY and BADSIG answers carry
+//! none) is reported as [`UpdateError::Unsigned`], "unauthenticated: the primary said ...".
+//!
+//! Time: each message is signed with the wall clock read just before signing, through the
+//! caller's [`Clock`] (RFC 8945 5.2.3: the primary refuses a time outside its clock plus
+//! or minus the fudge, 300 s, with BADTIME). TSIG is about real time: never `--at`, and never
+//! a time read at the start of a run that may probe for minutes first.
 //!
 //! Messages are built by [`update_message`] and judged by [`UpdateExchange::finish`], both
-//! without I/O; [`send_update`] and [`read_rrset`] talk to the primary over TCP (RFC 7766)
-//! with a deadline. The TSIG time is the caller's `time` (the primary checks it against its
-//! own clock within the fudge, 300 s), so it must be the wall clock, not a simulated one.
+//! without I/O.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -22,10 +29,11 @@ use std::time::Duration;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode, UpdateMessage as _};
 use hickory_proto::rr::TSigVerifier;
 use hickory_proto::rr::rdata::TLSA;
-use hickory_proto::rr::rdata::tsig::{TsigAlgorithm, TsigError};
-use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType, TSigner};
+use hickory_proto::rr::rdata::tsig::TsigError;
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use crate::transport;
+pub use crate::tsig::TsigKey;
 
 /// The TSIG fudge we sign with (RFC 8945 10: 300 seconds is recommended).
 pub const FUDGE: u16 = 300;
@@ -87,16 +95,24 @@ pub enum UpdateError {
         /// The rcode.
         rcode: String,
     },
-    /// A NOERROR answer whose TSIG is missing or does not verify: the update may or may not
-    /// have been applied.
-    #[error(
-        "{server}: the answer's TSIG does not verify ({detail}): the update may have been applied; read the RRset to see"
-    )]
+    /// An answer that cannot be trusted: its TSIG does not verify, or a NOERROR answer is
+    /// not signed (RFC 8945 5.3); for an update, it may or may not have been applied.
+    #[error("{server}: unauthenticated: {detail}")]
     Unauthenticated {
         /// The primary.
         server: SocketAddr,
         /// Why.
         detail: String,
+    },
+    /// An error answer without a TSIG (or with one without a MAC, as BADKEY and BADSIG
+    /// answers are, RFC 8945 5.3.2): what it says may be true or forged. It is reported,
+    /// and never acted on as the primary's word.
+    #[error("unauthenticated: the primary said: {said}")]
+    Unsigned {
+        /// The primary.
+        server: SocketAddr,
+        /// What the unsigned answer said.
+        said: Box<UpdateError>,
     },
     /// The owner is an alias at the primary: TLSA data added there would be ignored (RFC
     /// 2136 3.4.2.2: an update adding a non-CNAME record at a CNAME owner is ignored), so
@@ -123,208 +139,6 @@ pub enum UpdateError {
     /// The change cannot be expressed (bad record data, a message that does not encode).
     #[error("building the update: {0}")]
     Build(String),
-}
-
-/// A TSIG key: its name, algorithm and secret.
-#[derive(Clone)]
-pub struct TsigKey {
-    /// The key's name (as the primary knows it).
-    pub name: Name,
-    /// The MAC algorithm (hmac-sha256, hmac-sha384 or hmac-sha512).
-    pub algorithm: TsigAlgorithm,
-    secret: Vec<u8>,
-}
-
-impl std::fmt::Debug for TsigKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The secret stays out of logs and error messages.
-        f.debug_struct("TsigKey")
-            .field("name", &self.name)
-            .field("algorithm", &self.algorithm)
-            .finish_non_exhaustive()
-    }
-}
-
-fn unquote(s: &str) -> &str {
-    s.trim()
-        .trim_end_matches(';')
-        .trim()
-        .trim_matches('"')
-        .trim()
-}
-
-impl TsigKey {
-    /// A key from its parts (`secret` decoded).
-    pub fn new(name: &str, algorithm: &str, secret: Vec<u8>) -> Result<TsigKey, UpdateError> {
-        let name = Name::from_ascii(name.trim_end_matches('.'))
-            .map_err(|e| UpdateError::BadKey(format!("key name {name:?}: {e}")))?;
-        let algo_name = Name::from_ascii(algorithm.to_ascii_lowercase())
-            .map_err(|e| UpdateError::BadKey(format!("algorithm {algorithm:?}: {e}")))?;
-        let algorithm_parsed = TsigAlgorithm::from_name(algo_name);
-        if !algorithm_parsed.supported() {
-            return Err(UpdateError::BadKey(format!(
-                "algorithm {algorithm:?} is not supported (use hmac-sha256, hmac-sha384 or hmac-sha512)"
-            )));
-        }
-        if secret.is_empty() {
-            return Err(UpdateError::BadKey("the secret is empty".into()));
-        }
-        let mut name = name.to_lowercase();
-        name.set_fqdn(true);
-        Ok(TsigKey {
-            name,
-            algorithm: algorithm_parsed,
-            secret,
-        })
-    }
-
-    /// Parses a key file: BIND's `key "NAME" { algorithm ALG; secret "BASE64"; };` (what
-    /// `tsig-keygen` and `ddns-confgen` write), Knot's `key:` YAML section (`- id: NAME`,
-    /// `algorithm: ALG`, `secret: BASE64`, what `keymgr -t NAME` prints), or the one-line
-    /// `ALG:NAME:BASE64` form (`knsupdate -y`, `keymgr -t`'s comment line). The first key
-    /// in the file is used.
-    pub fn parse(text: &str) -> Result<TsigKey, UpdateError> {
-        // `ALG:NAME:SECRET`, alone or as keymgr -t's comment line.
-        for raw in text.lines() {
-            let body = raw.trim().trim_start_matches('#').trim();
-            let parts: Vec<&str> = body.split(':').collect();
-            if parts.len() == 3
-                && parts[0].starts_with("hmac-")
-                && !parts[1].is_empty()
-                && !parts[2].trim().is_empty()
-            {
-                return TsigKey::new(parts[1], parts[0], decode_secret(parts[2].trim())?);
-            }
-        }
-        let (name, algorithm, secret) = if text.lines().any(|l| l.trim_end() == "key:") {
-            parse_knot(text)
-        } else {
-            parse_bind(text)
-        };
-        match (name, algorithm, secret) {
-            (Some(n), Some(a), Some(s)) => TsigKey::new(&n, &a, decode_secret(&s)?),
-            (None, _, _) => Err(UpdateError::BadKey(
-                "no key found (expected BIND `key \"NAME\" { algorithm ...; secret \"...\"; };` or Knot `key: - id: NAME`)".into(),
-            )),
-            (Some(n), None, _) => Err(UpdateError::BadKey(format!("key {n:?} has no algorithm"))),
-            (Some(n), _, None) => Err(UpdateError::BadKey(format!("key {n:?} has no secret"))),
-        }
-    }
-
-    /// The hickory signer for this key.
-    pub fn signer(&self) -> Result<TSigner, UpdateError> {
-        TSigner::new(
-            self.secret.clone(),
-            self.algorithm.clone(),
-            self.name.clone(),
-            FUDGE,
-        )
-        .map_err(|e| UpdateError::BadKey(e.to_string()))
-    }
-}
-
-type Parts = (Option<String>, Option<String>, Option<String>);
-
-/// Knot's YAML `key:` section: the first `- id:` item with its `algorithm:` and `secret:`.
-fn parse_knot(text: &str) -> Parts {
-    let (mut name, mut algorithm, mut secret) = (None, None, None);
-    for raw in text.lines() {
-        let line = raw.trim();
-        if line.starts_with('#') {
-            continue;
-        }
-        let line = line.trim_start_matches("- ").trim();
-        let value = |rest: &str| unquote(rest).to_owned();
-        if let Some(rest) = line.strip_prefix("id:") {
-            if name.is_some() {
-                break;
-            }
-            name = Some(value(rest));
-        } else if let Some(rest) = line.strip_prefix("algorithm:") {
-            algorithm.get_or_insert_with(|| value(rest));
-        } else if let Some(rest) = line.strip_prefix("secret:") {
-            secret.get_or_insert_with(|| value(rest));
-        }
-    }
-    (name, algorithm, secret)
-}
-
-/// BIND's `key "NAME" { algorithm ALG; secret "BASE64"; };`, on one line or many, with
-/// `//`, `#` and `/* */` comments: the first key statement.
-fn parse_bind(text: &str) -> Parts {
-    let mut tokens: Vec<String> = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                let mut t = String::new();
-                for d in chars.by_ref() {
-                    if d == '"' {
-                        break;
-                    }
-                    t.push(d);
-                }
-                tokens.push(t);
-            }
-            '{' | '}' | ';' => tokens.push(c.to_string()),
-            '#' => {
-                for d in chars.by_ref() {
-                    if d == '\n' {
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'/') => {
-                for d in chars.by_ref() {
-                    if d == '\n' {
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                let mut last = ' ';
-                for d in chars.by_ref() {
-                    if last == '*' && d == '/' {
-                        break;
-                    }
-                    last = d;
-                }
-            }
-            c if c.is_whitespace() => {}
-            c => {
-                let mut t = c.to_string();
-                while let Some(&d) = chars.peek() {
-                    if d.is_whitespace() || "{};\"".contains(d) {
-                        break;
-                    }
-                    t.push(d);
-                    chars.next();
-                }
-                tokens.push(t);
-            }
-        }
-    }
-    let (mut name, mut algorithm, mut secret) = (None, None, None);
-    let Some(at) = tokens.iter().position(|t| t == "key") else {
-        return (None, None, None);
-    };
-    name = tokens.get(at + 1).cloned().or(name);
-    let mut i = at + 2;
-    while i < tokens.len() && tokens[i] != "}" {
-        match tokens[i].as_str() {
-            "algorithm" => algorithm = tokens.get(i + 1).cloned(),
-            "secret" => secret = tokens.get(i + 1).cloned(),
-            _ => {}
-        }
-        i += 1;
-    }
-    (name, algorithm, secret)
-}
-
-fn decode_secret(text: &str) -> Result<Vec<u8>, UpdateError> {
-    data_encoding::BASE64
-        .decode(text.trim().as_bytes())
-        .map_err(|e| UpdateError::BadKey(format!("the secret is not base64: {e}")))
 }
 
 /// One change of one TLSA RRset: what it must be now, and what to delete and add.
@@ -403,14 +217,19 @@ pub fn update_message(change: &RrsetChange) -> Result<Message, UpdateError> {
     Ok(m)
 }
 
-/// A signed update on its way: the wire form and what verifies the answer.
+/// The wall clock in seconds since the epoch, read each time it is called: the TSIG time
+/// (RFC 8945 5.2.3: the primary refuses a time more than the fudge away from its own
+/// clock, BADTIME). Not the run's `--at`, and not a time read at the start of a run that
+/// may probe for minutes before it sends: each message is signed with the clock read just
+/// before. Tests pass a clock of their own.
+pub type Clock<'a> = &'a (dyn Fn() -> u64 + Send + Sync);
+
+/// A signed message on its way: the wire form and what verifies the answer.
 pub struct UpdateExchange {
     /// The message ID.
     pub id: u16,
     /// The signed message.
     pub wire: Vec<u8>,
-    zone: Name,
-    owner: Name,
     key: String,
     verifier: Option<TSigVerifier>,
 }
@@ -419,10 +238,20 @@ impl std::fmt::Debug for UpdateExchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UpdateExchange")
             .field("id", &self.id)
-            .field("zone", &self.zone)
-            .field("owner", &self.owner)
+            .field("key", &self.key)
             .finish_non_exhaustive()
     }
+}
+
+/// An answer to a signed message: the message, and whether its TSIG verified.
+#[derive(Debug, Clone)]
+pub struct SignedAnswer {
+    /// The answer.
+    pub message: Message,
+    /// Its TSIG verified with the key (RFC 8945 5.3). `false`: it has none, or one without
+    /// a MAC (a BADKEY or BADSIG answer is unsigned, RFC 8945 5.3.2); what it says is then
+    /// unauthenticated.
+    pub authenticated: bool,
 }
 
 fn rcode_name(r: ResponseCode) -> String {
@@ -435,19 +264,15 @@ fn rcode_name(r: ResponseCode) -> String {
         ResponseCode::ServFail => "SERVFAIL".into(),
         ResponseCode::FormErr => "FORMERR".into(),
         ResponseCode::NotImp => "NOTIMP".into(),
+        ResponseCode::Refused => "REFUSED".into(),
         other => format!("{other} (rcode {})", u16::from(other)),
     }
 }
 
 impl UpdateExchange {
-    /// Signs `message` (from [`update_message`]) with `key` at `time` (seconds since the
-    /// epoch, the wall clock).
-    pub fn sign(
-        mut message: Message,
-        change: &RrsetChange,
-        key: &TsigKey,
-        time: u64,
-    ) -> Result<UpdateExchange, UpdateError> {
+    /// Signs `message` (an update from [`update_message`], or a query) with `key` at
+    /// `time` (seconds since the epoch, the wall clock).
+    pub fn sign(mut message: Message, key: &TsigKey, time: u64) -> Result<Self, UpdateError> {
         let signer = key.signer()?;
         let verifier = message
             .finalize(&signer, time)
@@ -458,116 +283,144 @@ impl UpdateExchange {
         Ok(UpdateExchange {
             id: message.metadata.id,
             wire,
-            zone: change.zone.clone(),
-            owner: change.owner.clone(),
             key: key.name.to_string(),
             verifier,
         })
     }
 
-    /// Judges the primary's answer `wire` (RFC 2136 3.8, RFC 8945 5.3).
-    pub fn finish(mut self, server: SocketAddr, wire: &[u8]) -> Result<(), UpdateError> {
-        let m = Message::from_vec(wire).map_err(|e| UpdateError::Exchange {
+    /// Checks that `wire` answers this message (ID, QR) and verifies its TSIG: a TSIG with
+    /// a MAC that does not verify is an error (nothing in the answer can be trusted); no
+    /// TSIG, or one without a MAC, gives an answer that is not authenticated.
+    pub fn open(&mut self, server: SocketAddr, wire: &[u8]) -> Result<SignedAnswer, UpdateError> {
+        let message = Message::from_vec(wire).map_err(|e| UpdateError::Exchange {
             server,
             detail: format!("malformed answer: {e}"),
         })?;
-        if m.metadata.id != self.id || m.metadata.message_type != MessageType::Response {
+        if message.metadata.id != self.id || message.metadata.message_type != MessageType::Response
+        {
             return Err(UpdateError::Exchange {
                 server,
-                detail: "the answer's ID or QR bit does not match the update".into(),
+                detail: "the answer's ID or QR bit does not match the message".into(),
             });
         }
-        let tsig_error = m.signature().and_then(|s| s.data.error);
-        let rcode = m.metadata.response_code;
-        if let Some(e) = tsig_error {
-            let detail = match e {
-                TsigError::BadKey => "BADKEY (the primary does not know this key)".to_owned(),
-                TsigError::BadSig => "BADSIG (wrong secret or algorithm)".to_owned(),
-                TsigError::BadTime => {
-                    "BADTIME (the clocks differ by more than the fudge)".to_owned()
-                }
-                TsigError::BadTrunc => "BADTRUNC".to_owned(),
-                TsigError::Unknown(c) => format!("TSIG error {c}"),
-            };
-            return Err(UpdateError::TsigRefused {
-                server,
-                key: self.key,
-                detail,
-            });
-        }
-        match rcode {
-            ResponseCode::NoError => {}
-            ResponseCode::NotAuth => {
-                return Err(UpdateError::TsigRefused {
-                    server,
-                    key: self.key,
-                    detail: "NOTAUTH".into(),
-                });
-            }
-            ResponseCode::NXRRSet
-            | ResponseCode::YXRRSet
-            | ResponseCode::NXDomain
-            | ResponseCode::YXDomain => {
-                return Err(UpdateError::Prerequisite {
-                    server,
-                    owner: self.owner.to_string(),
-                    rcode: rcode_name(rcode),
-                });
-            }
-            ResponseCode::Refused => {
-                return Err(UpdateError::Refused {
-                    server,
-                    zone: self.zone.to_string(),
-                });
-            }
-            ResponseCode::NotZone => {
-                return Err(UpdateError::NotZone {
-                    server,
-                    owner: self.owner.to_string(),
-                    zone: self.zone.to_string(),
-                });
-            }
-            other => {
-                return Err(UpdateError::Rcode {
-                    server,
-                    rcode: rcode_name(other),
-                });
-            }
-        }
-        // RFC 8945 5.3: the answer to a signed request is signed; a NOERROR without a valid
-        // TSIG proves nothing.
-        if m.signature().is_none() {
-            return Err(UpdateError::Unauthenticated {
-                server,
-                detail: "the answer is not signed".into(),
+        let signed = message.signature().is_some_and(|s| !s.data.mac.is_empty());
+        if !signed {
+            return Ok(SignedAnswer {
+                message,
+                authenticated: false,
             });
         }
         let Some(verifier) = self.verifier.as_mut() else {
             return Err(UpdateError::Unauthenticated {
                 server,
-                detail: "no verifier for the answer".into(),
+                detail: "no verifier for the answer's TSIG".into(),
             });
         };
         verifier
             .verify(wire)
-            .map(|_| ())
             .map_err(|e| UpdateError::Unauthenticated {
                 server,
-                detail: e.to_string(),
-            })
+                detail: format!("the answer's TSIG does not verify ({e})"),
+            })?;
+        Ok(SignedAnswer {
+            message,
+            authenticated: true,
+        })
+    }
+
+    /// Judges the primary's answer `wire` to an update of `owner` in `zone` (RFC 2136 3.8,
+    /// RFC 8945 5.3): an error it states is trusted only when the answer is signed
+    /// ([`UpdateError::Unsigned`] otherwise); a NOERROR counts only when signed.
+    pub fn finish(
+        mut self,
+        server: SocketAddr,
+        wire: &[u8],
+        zone: &Name,
+        owner: &Name,
+    ) -> Result<(), UpdateError> {
+        let answer = self.open(server, wire)?;
+        let error = tsig_error(&answer.message, server, &self.key)
+            .or_else(|| update_rcode_error(&answer.message, server, zone, owner));
+        match (error, answer.authenticated) {
+            (Some(e), true) => Err(e),
+            (Some(e), false) => Err(UpdateError::Unsigned {
+                server,
+                said: Box::new(e),
+            }),
+            (None, true) => Ok(()),
+            // RFC 8945 5.3: the answer to a signed request is signed; an unsigned NOERROR
+            // proves nothing.
+            (None, false) => Err(UpdateError::Unauthenticated {
+                server,
+                detail: "the answer to the update is not signed: the update may have been applied; read the RRset to see".into(),
+            }),
+        }
     }
 }
 
-/// Sends `change` to the primary `server` signed with `key` at `time` (the wall clock,
-/// seconds since the epoch), over TCP within `timeout`, and judges the answer.
-pub async fn send_update(
+/// The TSIG error an answer carries, or NOTAUTH (the key or signature refused).
+fn tsig_error(m: &Message, server: SocketAddr, key: &str) -> Option<UpdateError> {
+    let detail = match m.signature().and_then(|s| s.data.error) {
+        Some(TsigError::BadKey) => "BADKEY (the primary does not know this key)".to_owned(),
+        Some(TsigError::BadSig) => "BADSIG (wrong secret or algorithm)".to_owned(),
+        Some(TsigError::BadTime) => "BADTIME (the clocks differ by more than the fudge)".into(),
+        Some(TsigError::BadTrunc) => "BADTRUNC".to_owned(),
+        Some(TsigError::Unknown(c)) => format!("TSIG error {c}"),
+        None if m.metadata.response_code == ResponseCode::NotAuth => "NOTAUTH".to_owned(),
+        None => return None,
+    };
+    Some(UpdateError::TsigRefused {
+        server,
+        key: key.to_owned(),
+        detail,
+    })
+}
+
+/// The error an update's rcode states (RFC 2136 3.8), if any.
+fn update_rcode_error(
+    m: &Message,
     server: SocketAddr,
-    change: &RrsetChange,
+    zone: &Name,
+    owner: &Name,
+) -> Option<UpdateError> {
+    let rcode = m.metadata.response_code;
+    Some(match rcode {
+        ResponseCode::NoError => return None,
+        ResponseCode::NXRRSet
+        | ResponseCode::YXRRSet
+        | ResponseCode::NXDomain
+        | ResponseCode::YXDomain => UpdateError::Prerequisite {
+            server,
+            owner: owner.to_string(),
+            rcode: rcode_name(rcode),
+        },
+        ResponseCode::Refused => UpdateError::Refused {
+            server,
+            zone: zone.to_string(),
+        },
+        ResponseCode::NotZone => UpdateError::NotZone {
+            server,
+            owner: owner.to_string(),
+            zone: zone.to_string(),
+        },
+        other => UpdateError::Rcode {
+            server,
+            rcode: rcode_name(other),
+        },
+    })
+}
+
+/// Signs `message` with `key` at the time `clock` gives now, sends it to `server` over TCP
+/// (RFC 7766) within `timeout`, and opens the answer.
+async fn signed_exchange(
+    server: SocketAddr,
+    message: Message,
     key: &TsigKey,
-    time: u64,
+    clock: Clock<'_>,
     timeout: Duration,
-) -> Result<(), UpdateError> {
-    let exchange = UpdateExchange::sign(update_message(change)?, change, key, time)?;
+) -> Result<(UpdateExchange, Vec<u8>), UpdateError> {
+    // The clock is read here, just before signing: never earlier in the run.
+    let exchange = UpdateExchange::sign(message, key, clock())?;
     let wire = match tokio::time::timeout(
         timeout,
         transport::tcp_exchange(server, exchange.id, &exchange.wire),
@@ -584,11 +437,25 @@ pub async fn send_update(
         Err(_) => {
             return Err(UpdateError::Exchange {
                 server,
-                detail: format!("no answer to the update over TCP within {timeout:?}"),
+                detail: format!("no answer over TCP within {timeout:?}"),
             });
         }
     };
-    exchange.finish(server, &wire)
+    Ok((exchange, wire))
+}
+
+/// Sends `change` to the primary `server` signed with `key` at the time `clock` gives just
+/// before signing, over TCP within `timeout`, and judges the answer.
+pub async fn send_update(
+    server: SocketAddr,
+    change: &RrsetChange,
+    key: &TsigKey,
+    clock: Clock<'_>,
+    timeout: Duration,
+) -> Result<(), UpdateError> {
+    let message = update_message(change)?;
+    let (exchange, wire) = signed_exchange(server, message, key, clock, timeout).await?;
+    exchange.finish(server, &wire, &change.zone, &change.owner)
 }
 
 /// An RRset as the primary serves it.
@@ -602,40 +469,81 @@ pub struct ReadRrset {
     pub ttl: Option<u32>,
 }
 
-/// Reads the TLSA RRset at `owner` from the primary `server` (RD clear), and the zone it
-/// belongs to (from `zone`, or the SOA the server names). A CNAME at `owner` is
-/// [`UpdateError::Alias`]: an update there would be ignored.
-pub async fn read_rrset(
+/// Asks the primary `owner`/`rtype` (RD clear) over TCP, signed with `key`: the answer,
+/// which must be signed and verify, authoritative, NOERROR or NXDOMAIN, and repeat the
+/// question (RFC 5452 9.1).
+async fn signed_query(
     server: SocketAddr,
     owner: &Name,
-    zone: Option<&Name>,
+    rtype: RecordType,
+    key: &TsigKey,
+    clock: Clock<'_>,
     timeout: Duration,
-) -> Result<ReadRrset, UpdateError> {
-    let ask = |rtype| async move {
-        match transport::ask_with(server, owner, rtype, timeout, false).await {
-            transport::Answer::Response { wire, rcode: 0 | 3 } => {
-                Message::from_vec(&wire).map_err(|e| UpdateError::Exchange {
-                    server,
-                    detail: format!("malformed answer to {owner} {rtype}: {e}"),
-                })
-            }
-            transport::Answer::Response { rcode, .. } => Err(UpdateError::Exchange {
+) -> Result<Message, UpdateError> {
+    let mut q = Message::query();
+    q.metadata.recursion_desired = false;
+    q.add_query(Query::query(owner.clone(), rtype));
+    let (mut exchange, wire) = signed_exchange(server, q, key, clock, timeout).await?;
+    let answer = exchange.open(server, &wire)?;
+    let m = answer.message;
+    let rcode = m.metadata.response_code;
+    let error = tsig_error(&m, server, &exchange.key).or_else(|| {
+        (!matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain)).then(|| {
+            UpdateError::Exchange {
                 server,
-                detail: format!(
-                    "{owner} {rtype}: {}",
-                    rcode_name(ResponseCode::from(0, rcode))
-                ),
-            }),
-            transport::Answer::Failed(detail) => Err(UpdateError::Exchange { server, detail }),
+                detail: format!("{owner} {rtype}: {}", rcode_name(rcode)),
+            }
+        })
+    });
+    match (error, answer.authenticated) {
+        (Some(e), true) => return Err(e),
+        (Some(e), false) => {
+            return Err(UpdateError::Unsigned {
+                server,
+                said: Box::new(e),
+            });
         }
-    };
-    let m = ask(RecordType::TLSA).await?;
+        (None, false) => {
+            return Err(UpdateError::Unauthenticated {
+                server,
+                detail: format!("its answer to {owner} {rtype} is not signed"),
+            });
+        }
+        (None, true) => {}
+    }
+    let same_question = m.queries.first().is_some_and(|q| {
+        q.query_type() == rtype
+            && q.query_class() == DNSClass::IN
+            && q.name().to_lowercase() == owner.to_lowercase()
+    });
+    if !same_question {
+        return Err(UpdateError::Exchange {
+            server,
+            detail: format!("its answer to {owner} {rtype} is for another question"),
+        });
+    }
     if !m.metadata.authoritative {
         return Err(UpdateError::Exchange {
             server,
             detail: format!("its answer for {owner} is not authoritative: is it the primary?"),
         });
     }
+    Ok(m)
+}
+
+/// Reads the TLSA RRset at `owner` from the primary `server` over TCP with TSIG (`key`,
+/// signed at the time `clock` gives), and the zone it belongs to (`zone`, or the SOA the
+/// server names). A CNAME at `owner` is [`UpdateError::Alias`]: an update there would be
+/// ignored.
+pub async fn read_rrset(
+    server: SocketAddr,
+    owner: &Name,
+    zone: Option<&Name>,
+    key: &TsigKey,
+    clock: Clock<'_>,
+    timeout: Duration,
+) -> Result<ReadRrset, UpdateError> {
+    let m = signed_query(server, owner, RecordType::TLSA, key, clock, timeout).await?;
     let mut records = Vec::new();
     let mut ttl = None;
     for r in &m.answers {
@@ -665,7 +573,7 @@ pub async fn read_rrset(
     let zone = match zone {
         Some(z) => z.clone(),
         None => {
-            let m = ask(RecordType::SOA).await?;
+            let m = signed_query(server, owner, RecordType::SOA, key, clock, timeout).await?;
             m.answers
                 .iter()
                 .chain(&m.authorities)
@@ -683,51 +591,6 @@ pub async fn read_rrset(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const SECRET: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I=";
-
-    fn check(text: &str, expected: Result<(&str, &str), &str>) {
-        match (TsigKey::parse(text), expected) {
-            (Ok(k), Ok((name, alg))) => {
-                assert_eq!(k.name.to_string(), name, "{text}");
-                assert_eq!(k.algorithm.to_name().to_string(), alg, "{text}");
-            }
-            (Err(e), Err(want)) => assert!(e.to_string().contains(want), "{text}: {e}"),
-            (got, want) => panic!("{text}: got {got:?}, wanted {want:?}"),
-        }
-    }
-
-    #[test]
-    fn key_file_forms() {
-        let bind = format!(
-            "key \"rollover-key\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{SECRET}\";\n}};\n"
-        );
-        check(&bind, Ok(("rollover-key.", "hmac-sha256")));
-        let knot = format!(
-            "# hmac-sha512:knot-key:{SECRET}\nkey:\n  - id: knot-key\n    algorithm: hmac-sha512\n    secret: {SECRET}\n"
-        );
-        check(&knot, Ok(("knot-key.", "hmac-sha512")));
-        let knot_yaml_only =
-            format!("key:\n  - id: k2\n    algorithm: hmac-sha384\n    secret: {SECRET}\n");
-        check(&knot_yaml_only, Ok(("k2.", "hmac-sha384")));
-        check(
-            &format!("hmac-sha256:line-key:{SECRET}\n"),
-            Ok(("line-key.", "hmac-sha256")),
-        );
-        check(
-            &format!("key \"md5\" {{ algorithm hmac-md5; secret \"{SECRET}\"; }};"),
-            Err("not supported"),
-        );
-        check(
-            "key \"x\" {\n algorithm hmac-sha256;\n secret \"@@@\";\n};",
-            Err("not base64"),
-        );
-        check(
-            "key \"x\" {\n algorithm hmac-sha256;\n};",
-            Err("has no secret"),
-        );
-        check("hello", Err("no key found"));
-    }
 
     fn change(expected: Vec<Vec<u8>>) -> RrsetChange {
         RrsetChange {
@@ -767,17 +630,33 @@ mod tests {
         assert!(update_message(&c).is_err());
     }
 
-    // An in-process primary on loopback: TCP, TSIG (hickory's own signer and verifier),
-    // RFC 2136 prerequisites over one in-memory TLSA RRset.
+    // An in-process primary on loopback: TCP, TSIG (hickory's own signer and verifier) with
+    // a clock of its own and the fudge checked as RFC 8945 5.2.3 says, RFC 2136
+    // prerequisites over one in-memory TLSA RRset, and signed reads of it.
     mod primary {
         use super::*;
         use hickory_proto::rr::TSigResponseContext;
+        use hickory_proto::rr::rdata::tsig::TsigError;
+        use std::sync::atomic::{AtomicU64, Ordering};
         use std::sync::{Arc, Mutex};
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+        /// How the primary signs its answers.
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        pub enum Signing {
+            /// With the key, as a real primary does.
+            Key,
+            /// With another secret under the key's name (a forger's answer).
+            Forged,
+            /// Not at all (an attacker's unsigned answer).
+            Unsigned,
+        }
 
         pub struct Primary {
             pub address: SocketAddr,
             pub rrset: Arc<Mutex<Vec<Vec<u8>>>>,
+            /// Its clock (seconds since the epoch).
+            pub clock: Arc<AtomicU64>,
         }
 
         fn rdata_of(r: &Record) -> Option<Vec<u8>> {
@@ -795,38 +674,15 @@ mod tests {
             }
         }
 
-        /// Answers one update as a primary with key `known` would; `sign_with` signs
-        /// NOERROR answers (another key: a forged answer).
-        fn answer(
-            wire: &[u8],
-            known: &TsigKey,
-            sign_with: &TsigKey,
-            rrset: &Mutex<Vec<Vec<u8>>>,
-        ) -> Vec<u8> {
-            let m = Message::from_vec(wire).unwrap();
-            let mut resp = Message::response(m.metadata.id, OpCode::Update);
-            resp.add_zone(m.queries[0].clone());
-            let tsig = m.signature().unwrap();
-            let time = tsig.data.time;
-            if tsig.name != known.name {
-                resp.metadata.response_code = ResponseCode::NotAuth;
-                let sig = TSigResponseContext::unknown_key(m.metadata.id, time, tsig.name.clone())
-                    .sign(&resp.to_vec().unwrap())
-                    .unwrap();
-                resp.set_signature(sig);
-                return resp.to_vec().unwrap();
-            }
-            let signer = known.signer().unwrap();
-            let Ok((mac, _, _)) = signer.verify_message_byte(wire, None, true) else {
-                resp.metadata.response_code = ResponseCode::NotAuth;
-                let sig = TSigResponseContext::bad_signature(m.metadata.id, time, signer)
-                    .sign(&resp.to_vec().unwrap())
-                    .unwrap();
-                resp.set_signature(sig);
-                return resp.to_vec().unwrap();
-            };
-            let mut set = rrset.lock().unwrap();
-            // RFC 2136 3.2: prerequisites.
+        fn same(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
+            let (mut a, mut b) = (a.to_vec(), b.to_vec());
+            a.sort();
+            b.sort();
+            a == b
+        }
+
+        /// RFC 2136 3.2 and 3.4 over the one RRset: the rcode.
+        fn apply(m: &Message, set: &mut Vec<Vec<u8>>) -> ResponseCode {
             let mut expected: Vec<Vec<u8>> = Vec::new();
             let mut must_not_exist = false;
             for p in m.prerequisites() {
@@ -835,45 +691,105 @@ mod tests {
                     _ => expected.extend(rdata_of(p)),
                 }
             }
-            let same = {
-                let (mut a, mut b) = (expected.clone(), set.clone());
-                a.sort();
-                b.sort();
-                a == b
-            };
-            let rcode = if must_not_exist && !set.is_empty() {
-                ResponseCode::YXRRSet
-            } else if !must_not_exist && !same {
-                ResponseCode::NXRRSet
-            } else {
-                for u in m.updates() {
-                    let Some(rd) = rdata_of(u) else { continue };
-                    if u.dns_class == DNSClass::NONE {
-                        set.retain(|r| r != &rd);
-                    } else if !set.contains(&rd) {
-                        set.push(rd);
-                    }
+            if must_not_exist && !set.is_empty() {
+                return ResponseCode::YXRRSet;
+            }
+            if !must_not_exist && !same(&expected, set) {
+                return ResponseCode::NXRRSet;
+            }
+            for u in m.updates() {
+                let Some(rd) = rdata_of(u) else { continue };
+                if u.dns_class == DNSClass::NONE {
+                    set.retain(|r| r != &rd);
+                } else if !set.contains(&rd) {
+                    set.push(rd);
                 }
-                ResponseCode::NoError
-            };
-            resp.metadata.response_code = rcode;
-            let ctx = TSigResponseContext::new(
-                m.metadata.id,
-                time,
-                sign_with.signer().unwrap(),
-                mac,
-                None,
-            );
-            let sig = ctx.sign(&resp.to_vec().unwrap()).unwrap();
-            resp.set_signature(sig);
-            resp.to_vec().unwrap()
+            }
+            ResponseCode::NoError
         }
 
-        pub async fn start(known: TsigKey, sign_with: TsigKey, initial: Vec<Vec<u8>>) -> Primary {
+        /// The answer to one message as a primary with key `known` whose clock reads
+        /// `clock` would give it.
+        fn answer(
+            wire: &[u8],
+            known: &TsigKey,
+            signing: Signing,
+            rrset: &Mutex<Vec<Vec<u8>>>,
+            clock: u64,
+        ) -> Vec<u8> {
+            let m = Message::from_vec(wire).unwrap();
+            let mut resp = Message::response(m.metadata.id, m.metadata.op_code);
+            let tsig = m.signature().unwrap();
+            let time = tsig.data.time;
+            let finish = |mut resp: Message, ctx: TSigResponseContext| {
+                if signing != Signing::Unsigned {
+                    let sig = ctx.sign(&resp.to_vec().unwrap()).unwrap();
+                    resp.set_signature(sig);
+                }
+                resp.to_vec().unwrap()
+            };
+            if m.metadata.op_code == OpCode::Update {
+                resp.add_zone(m.queries[0].clone());
+            } else {
+                resp.add_query(m.queries[0].clone());
+            }
+            // RFC 8945 5.2.1, 5.2.2: unknown key, bad MAC: NOTAUTH, answered unsigned.
+            if tsig.name != known.name {
+                resp.metadata.response_code = ResponseCode::NotAuth;
+                let ctx = TSigResponseContext::unknown_key(m.metadata.id, time, tsig.name.clone());
+                return finish(resp, ctx);
+            }
+            let signer = known.signer().unwrap();
+            let Ok((mac, _, range)) = signer.verify_message_byte(wire, None, true) else {
+                resp.metadata.response_code = ResponseCode::NotAuth;
+                let ctx = TSigResponseContext::bad_signature(m.metadata.id, time, signer);
+                return finish(resp, ctx);
+            };
+            let signer = match signing {
+                Signing::Forged => key("rollover-key", b"a forger's secret, not the real1")
+                    .signer()
+                    .unwrap(),
+                _ => signer,
+            };
+            // RFC 8945 5.2.3: a time outside our clock plus or minus the fudge: BADTIME,
+            // signed.
+            if !range.contains(&clock) {
+                resp.metadata.response_code = ResponseCode::NotAuth;
+                let ctx = TSigResponseContext::new(
+                    m.metadata.id,
+                    time,
+                    signer,
+                    mac,
+                    Some(TsigError::BadTime),
+                );
+                return finish(resp, ctx);
+            }
+            let mut set = rrset.lock().unwrap();
+            if m.metadata.op_code == OpCode::Update {
+                resp.metadata.response_code = apply(&m, &mut set);
+            } else {
+                resp.metadata.authoritative = true;
+                let owner = m.queries[0].name().clone();
+                if m.queries[0].query_type() == RecordType::TLSA {
+                    for rd in set.iter() {
+                        resp.add_answer(Record::from_rdata(
+                            owner.clone(),
+                            300,
+                            tlsa_rdata(rd).unwrap(),
+                        ));
+                    }
+                }
+            }
+            let ctx = TSigResponseContext::new(m.metadata.id, time, signer, mac, None);
+            finish(resp, ctx)
+        }
+
+        pub async fn start(known: TsigKey, signing: Signing, initial: Vec<Vec<u8>>) -> Primary {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let address = listener.local_addr().unwrap();
             let rrset = Arc::new(Mutex::new(initial));
-            let shared = rrset.clone();
+            let clock = Arc::new(AtomicU64::new(super::now()));
+            let (shared, its_clock) = (rrset.clone(), clock.clone());
             tokio::spawn(async move {
                 loop {
                     let Ok((mut s, _)) = listener.accept().await else {
@@ -887,15 +803,23 @@ mod tests {
                     if s.read_exact(&mut wire).await.is_err() {
                         continue;
                     }
-                    let out = answer(&wire, &known, &sign_with, &shared);
+                    let now = its_clock.load(Ordering::SeqCst);
+                    let out = answer(&wire, &known, signing, &shared, now);
                     let mut framed = u16::try_from(out.len()).unwrap().to_be_bytes().to_vec();
                     framed.extend(out);
                     let _ = s.write_all(&framed).await;
                 }
             });
-            Primary { address, rrset }
+            Primary {
+                address,
+                rrset,
+                clock,
+            }
         }
     }
+
+    use primary::Signing;
+    use std::sync::atomic::Ordering;
 
     fn key(name: &str, secret: &[u8]) -> TsigKey {
         TsigKey::new(name, "hmac-sha256", secret.to_vec()).unwrap()
@@ -909,8 +833,16 @@ mod tests {
             .as_secs()
     }
 
+    /// The primary's clock, as the client's wall clock (the two agree).
+    fn clock_of(p: &primary::Primary) -> impl Fn() -> u64 + Send + Sync {
+        let c = p.clock.clone();
+        move || c.load(Ordering::SeqCst)
+    }
+
     const CUR: [u8; 5] = [3, 1, 1, 0xaa, 0x01];
     const NEXT: [u8; 5] = [3, 1, 1, 0xbb, 0x02];
+    const T: Duration = Duration::from_secs(5);
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
     fn stage_change(expected: Vec<Vec<u8>>) -> RrsetChange {
         RrsetChange {
@@ -923,12 +855,27 @@ mod tests {
         }
     }
 
+    fn owner() -> Name {
+        Name::from_ascii("_25._tcp.mx.example.test.").unwrap()
+    }
+
+    fn zone() -> Name {
+        Name::from_ascii("example.test.").unwrap()
+    }
+
     #[tokio::test]
     async fn update_applies_then_a_stale_read_fails_its_prerequisite() {
-        let k = key("rollover-key", b"0123456789abcdef0123456789abcdef");
-        let p = primary::start(k.clone(), k.clone(), vec![CUR.to_vec()]).await;
-        let t = Duration::from_secs(5);
-        send_update(p.address, &stage_change(vec![CUR.to_vec()]), &k, now(), t)
+        let k = key("rollover-key", SECRET);
+        let p = primary::start(k.clone(), Signing::Key, vec![CUR.to_vec()]).await;
+        let clock = clock_of(&p);
+        let read = read_rrset(p.address, &owner(), Some(&zone()), &k, &clock, T)
+            .await
+            .unwrap();
+        assert_eq!(
+            (read.records.clone(), read.ttl),
+            (vec![CUR.to_vec()], Some(300))
+        );
+        send_update(p.address, &stage_change(read.records), &k, &clock, T)
             .await
             .unwrap();
         assert_eq!(*p.rrset.lock().unwrap(), vec![CUR.to_vec(), NEXT.to_vec()]);
@@ -936,7 +883,7 @@ mod tests {
         // in between (a racing writer), so the prerequisite fails and nothing is applied.
         let mut racing = stage_change(vec![CUR.to_vec()]);
         racing.add = vec![vec![3, 1, 1, 0xcc]];
-        let e = send_update(p.address, &racing, &k, now(), t)
+        let e = send_update(p.address, &racing, &k, &clock, T)
             .await
             .unwrap_err();
         assert!(
@@ -946,7 +893,7 @@ mod tests {
         assert!(e.to_string().contains("changed since it was read"), "{e}");
         assert_eq!(p.rrset.lock().unwrap().len(), 2);
         // "Must not exist" while it exists: YXRRSET.
-        let e = send_update(p.address, &stage_change(Vec::new()), &k, now(), t)
+        let e = send_update(p.address, &stage_change(Vec::new()), &k, &clock, T)
             .await
             .unwrap_err();
         assert!(
@@ -955,39 +902,70 @@ mod tests {
         );
     }
 
+    /// A run that probes for minutes before it sends: the clock read at its start is past
+    /// the fudge by then (the primary says BADTIME), the clock read just before signing is
+    /// not.
     #[tokio::test]
-    async fn tsig_refused_bad_secret_and_unknown_key() {
-        let k = key("rollover-key", b"0123456789abcdef0123456789abcdef");
-        let p = primary::start(k.clone(), k.clone(), vec![CUR.to_vec()]).await;
-        let t = Duration::from_secs(5);
+    async fn an_update_delayed_past_the_fudge_is_signed_with_the_time_of_sending() {
+        let k = key("rollover-key", SECRET);
+        let p = primary::start(k.clone(), Signing::Key, vec![CUR.to_vec()]).await;
+        let clock = clock_of(&p);
+        let started = p.clock.load(Ordering::SeqCst);
+        let read = read_rrset(p.address, &owner(), Some(&zone()), &k, &clock, T)
+            .await
+            .unwrap();
+        // Probing takes 11 minutes.
+        p.clock.fetch_add(660, Ordering::SeqCst);
+        let at_start = move || started;
+        let e = send_update(
+            p.address,
+            &stage_change(read.records.clone()),
+            &k,
+            &at_start,
+            T,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(e, UpdateError::TsigRefused { ref detail, .. } if detail.starts_with("BADTIME")),
+            "the primary checks the time: {e}"
+        );
+        send_update(p.address, &stage_change(read.records), &k, &clock, T)
+            .await
+            .unwrap();
+        assert_eq!(p.rrset.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn tsig_refused_bad_secret_and_unknown_key_are_unauthenticated() {
+        let k = key("rollover-key", SECRET);
+        let p = primary::start(k.clone(), Signing::Key, vec![CUR.to_vec()]).await;
+        let clock = clock_of(&p);
         let wrong_secret = key("rollover-key", b"not the secret at all, not at all");
-        let e = send_update(
-            p.address,
-            &stage_change(vec![CUR.to_vec()]),
-            &wrong_secret,
-            now(),
-            t,
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            matches!(e, UpdateError::TsigRefused { ref detail, .. } if detail.starts_with("BADSIG")),
-            "{e}"
-        );
-        let unknown = key("other-key", b"0123456789abcdef0123456789abcdef");
-        let e = send_update(
-            p.address,
-            &stage_change(vec![CUR.to_vec()]),
-            &unknown,
-            now(),
-            t,
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            matches!(e, UpdateError::TsigRefused { ref detail, .. } if detail.starts_with("BADKEY")),
-            "{e}"
-        );
+        let unknown = key("other-key", SECRET);
+        for (k, want) in [(&wrong_secret, "BADSIG"), (&unknown, "BADKEY")] {
+            // RFC 8945 5.3.2: these answers are unsigned: reported, as unauthenticated.
+            let e = send_update(p.address, &stage_change(vec![CUR.to_vec()]), k, &clock, T)
+                .await
+                .unwrap_err();
+            let UpdateError::Unsigned { ref said, .. } = e else {
+                panic!("{e}");
+            };
+            assert!(
+                matches!(**said, UpdateError::TsigRefused { ref detail, .. } if detail.starts_with(want)),
+                "{e}"
+            );
+            assert!(
+                e.to_string()
+                    .starts_with("unauthenticated: the primary said: "),
+                "{e}"
+            );
+            let e = read_rrset(p.address, &owner(), Some(&zone()), k, &clock, T)
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains(want), "{e}");
+            assert!(matches!(e, UpdateError::Unsigned { .. }), "{e}");
+        }
         assert_eq!(
             *p.rrset.lock().unwrap(),
             vec![CUR.to_vec()],
@@ -996,25 +974,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_answer_signed_with_another_key_is_not_trusted() {
-        let k = key("rollover-key", b"0123456789abcdef0123456789abcdef");
-        let forger = key("rollover-key", b"a forger's secret, not the real1");
-        let p = primary::start(k.clone(), forger, vec![CUR.to_vec()]).await;
-        let e = send_update(
-            p.address,
-            &stage_change(vec![CUR.to_vec()]),
-            &k,
-            now(),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap_err();
-        assert!(matches!(e, UpdateError::Unauthenticated { .. }), "{e}");
+    async fn answers_signed_with_another_key_or_unsigned_are_not_trusted() {
+        let k = key("rollover-key", SECRET);
+        for signing in [Signing::Forged, Signing::Unsigned] {
+            let p = primary::start(k.clone(), signing, vec![CUR.to_vec()]).await;
+            let clock = clock_of(&p);
+            let e = send_update(p.address, &stage_change(vec![CUR.to_vec()]), &k, &clock, T)
+                .await
+                .unwrap_err();
+            assert!(matches!(e, UpdateError::Unauthenticated { .. }), "{e}");
+            // The reads are signed and opened as the update is.
+            let e = read_rrset(p.address, &owner(), Some(&zone()), &k, &clock, T)
+                .await
+                .unwrap_err();
+            assert!(matches!(e, UpdateError::Unauthenticated { .. }), "{e}");
+            assert!(e.to_string().contains("unauthenticated"), "{e}");
+        }
+        // An unsigned error answer is reported, never taken as the primary's word.
+        let p = primary::start(k.clone(), Signing::Unsigned, vec![CUR.to_vec()]).await;
+        let clock = clock_of(&p);
+        let e = send_update(p.address, &stage_change(Vec::new()), &k, &clock, T)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("unauthenticated: the primary said: 127.0.0.1"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("YXRRSET"), "{e}");
     }
 
     #[tokio::test]
     async fn no_primary_is_an_exchange_error() {
-        let k = key("rollover-key", b"0123456789abcdef0123456789abcdef");
+        let k = key("rollover-key", SECRET);
         // A port nothing listens on (bound, then closed).
         let addr = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -1024,7 +1016,7 @@ mod tests {
             addr,
             &stage_change(Vec::new()),
             &k,
-            now(),
+            &now,
             Duration::from_secs(2),
         )
         .await

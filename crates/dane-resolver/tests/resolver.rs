@@ -997,6 +997,130 @@ mod hostile {
         assert!(e.contains("127.0.0.12 is in 127.0.0.0/8 (loopback"), "{e}");
         assert!(e.contains("--allow-private"), "{e}");
     }
+
+    /// The root zone's SOA (serial 42), as its servers here serve it.
+    fn root_soa() -> Record {
+        use hickory_proto::rr::rdata::SOA;
+        Record::from_rdata(
+            Name::root(),
+            300,
+            RData::SOA(SOA::new(
+                Name::from_str("n1.root.").unwrap(),
+                Name::from_str("hostmaster.root.").unwrap(),
+                42,
+                3600,
+                600,
+                86_400,
+                300,
+            )),
+        )
+    }
+
+    /// The root (127.0.0.11) holds `.` with 20 name servers n1..n20.root., each with three
+    /// addresses: 127.0.0.21 and .23 answer, .22 black-holes.
+    fn twenty_servers(q: &Message) -> Option<Message> {
+        let query = q.queries.first()?;
+        let mut m = reply(q, Vec::new(), Vec::new());
+        m.metadata.authoritative = true;
+        let name = query.name().to_ascii().to_ascii_lowercase();
+        match (name.as_str(), query.query_type()) {
+            (".", RecordType::NS) => {
+                m.answers = (1..=20).map(|i| ns(".", &format!("n{i}.root."))).collect();
+            }
+            (n, RecordType::A) if n.starts_with('n') && n.ends_with(".root.") => {
+                m.answers = [21, 22, 23].map(|o| glue(n, [127, 0, 0, o])).to_vec();
+            }
+            _ => m.authorities = vec![root_soa()],
+        }
+        Some(m)
+    }
+
+    fn answers_with_its_serial(q: &Message) -> Option<Message> {
+        let query = q.queries.first()?;
+        let mut m = reply(q, Vec::new(), Vec::new());
+        m.metadata.authoritative = true;
+        if query.query_type() == RecordType::SOA && query.name().is_root() {
+            m.answers = vec![root_soa()];
+        } else {
+            m.authorities = vec![root_soa()];
+        }
+        Some(m)
+    }
+
+    fn black_hole(_: &Message) -> Option<Message> {
+        None
+    }
+
+    /// Bounds that leave servers out name them (`dane rollover status` never calls such a
+    /// zone ready); an NS RRset that does not validate says so; each address's serial is
+    /// read; and a black-holed server costs the lookup deadline at most, not its
+    /// attempts times its timeout (here 3 x 5 s).
+    #[test]
+    fn the_bounds_name_what_they_leave_out_and_a_black_hole_ends_by_the_deadline() {
+        let port = servers(&[
+            (11, twenty_servers),
+            (21, answers_with_its_serial),
+            (22, black_hole),
+            (23, answers_with_its_serial),
+        ]);
+        let mut config = Config::new(Vec::new());
+        config.mode = Mode::Iterate;
+        config.root_hints = RootHints::parse(". NS root.\nroot. A 127.0.0.11\n").unwrap();
+        config.iterate_port = port;
+        config.timeout = Duration::from_secs(5);
+        config.attempts = 3;
+        config.lookup_timeout = Duration::from_secs(2);
+        config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+        let r = Resolver::new(config);
+        let owner = Name::from_str("_25._tcp.mx.example.").unwrap();
+        let started = Instant::now();
+        let auth = rt()
+            .block_on(r.ask_authoritative(&owner, RecordType::TLSA, pinned()))
+            .unwrap();
+        // SOA and NS lookups (about 2 s each at most, their validation fails fast), the
+        // address lookups and the servers (2 s): well under one black-holed 3 x 5 s.
+        assert!(
+            started.elapsed() < Duration::from_secs(9),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            auth.name_servers.len(),
+            dane_resolver::authoritative::MAX_SERVERS
+        );
+        assert_eq!(
+            auth.replies.len(),
+            dane_resolver::authoritative::MAX_ADDRESSES
+        );
+        // 4 names past 16, and 16 x 3 - 32 = 16 addresses past 32.
+        assert_eq!(auth.left_out.len(), 4 + 16, "{:?}", auth.left_out);
+        assert_eq!(auth.left_out[0], "n17.root.");
+        assert!(
+            auth.left_out.contains(&"n16.root. 127.0.0.23".to_owned()),
+            "{:?}",
+            auth.left_out
+        );
+        // Unsigned data under the signed fixture root: the NS RRset is not secure.
+        assert!(
+            !matches!(auth.name_servers_verdict, dane_dnssec::Verdict::Secure),
+            "{:?}",
+            auth.name_servers_verdict
+        );
+        for reply in &auth.replies {
+            let octet = match reply.address.ip() {
+                std::net::IpAddr::V4(a) => a.octets()[3],
+                other => panic!("{other}"),
+            };
+            match (octet, &reply.result) {
+                (22, dane_resolver::authoritative::ServerResult::Failed(why)) => {
+                    assert!(why.contains("within the lookup deadline of 2s"), "{why}");
+                    assert_eq!(reply.serial, None);
+                }
+                (21 | 23, _) => assert_eq!(reply.serial, Some(42), "{reply:?}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
 }
 
 /// The caches age (ARCHITECTURE.md invariant 8) on the resolver's clock, here a

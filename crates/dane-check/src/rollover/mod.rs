@@ -210,6 +210,7 @@ pub fn observations(owner: &str, auth: &Authoritative) -> Vec<ServerObservation>
         .map(|r| ServerObservation {
             ns: r.ns.to_string(),
             address: r.address.to_string(),
+            serial: r.serial,
             answer: match &r.result {
                 ServerResult::Failed(why) => ServerAnswer::Failed(why.clone()),
                 // Asked directly, a server answers a CNAME at the owner with the CNAME
@@ -281,8 +282,13 @@ pub struct EndpointKey {
 /// authenticates with DANE.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PromoteCheck {
-    /// Whether every endpoint presents the next key and verifies.
+    /// Whether every endpoint presents the next key and verifies (and none was left out).
     pub ok: bool,
+    /// Not ok only because hosts or addresses were left out by the bounds (never probed):
+    /// indeterminate, not a definite failure.
+    pub indeterminate: bool,
+    /// The hosts and addresses left out by the bounds, named.
+    pub unchecked: Vec<String>,
     /// Why not, in one sentence (or what was checked).
     pub reason: String,
     /// Every endpoint.
@@ -332,24 +338,60 @@ pub fn promote_check(report: &Report, next: &Spki) -> PromoteCheck {
     if report.hosts.is_empty() {
         problems.push(format!("no host to check: {}", report.reason));
     }
-    let ok = problems.is_empty();
+    let unchecked = unchecked(report);
+    let ok = problems.is_empty() && unchecked.is_empty();
     PromoteCheck {
         ok,
+        indeterminate: problems.is_empty() && !unchecked.is_empty(),
         reason: if ok {
             format!(
                 "all {} endpoints present the next key and verify",
                 endpoints.len()
             )
-        } else {
+        } else if let Some(first) = problems.first() {
             format!(
-                "{} of {} endpoint(s) not switched: {}",
+                "{} of {} endpoint(s) not switched: {first}",
                 problems.len(),
                 endpoints.len().max(problems.len()),
-                problems[0]
+            )
+        } else {
+            format!(
+                "indeterminate: not every endpoint was probed (the bounds left some out): {}",
+                unchecked.join("; ")
             )
         },
         endpoints,
+        unchecked,
     }
+}
+
+/// What the engine's bounds left unprobed: hosts past `too-many-hosts` (its warning names
+/// them) and each host's addresses past `MAX_ADDRESSES`, named.
+fn unchecked(report: &Report) -> Vec<String> {
+    let mut out: Vec<String> = report
+        .warnings
+        .iter()
+        .filter(|w| w.code == "too-many-hosts")
+        .map(|w| w.message.clone())
+        .collect();
+    for h in report.hosts.iter().filter(|h| h.addresses_left_out > 0) {
+        let probed: Vec<std::net::IpAddr> = h.endpoints.iter().map(|e| e.address).collect();
+        let left: Vec<String> = h
+            .addresses
+            .iter()
+            .flat_map(|a| a.lookup.records())
+            .filter(|ip| !probed.contains(ip))
+            .map(ToString::to_string)
+            .collect();
+        out.push(format!(
+            "{}: {} address(es) not probed (at most {} per host): {}",
+            h.name,
+            h.addresses_left_out,
+            crate::limits::MAX_ADDRESSES,
+            left.join(", ")
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

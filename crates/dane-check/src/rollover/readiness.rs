@@ -12,13 +12,18 @@
 //! - `blocked`: something only the operator can fix: a server that does not serve it (a
 //!   lagging or broken secondary, or a record never published), a bogus or unsigned answer,
 //!   a validating path that still lacks it after every server is ready;
-//! - `indeterminate`: a server or the validating path could not be asked.
+//! - `indeterminate`: a server or the validating path could not be asked, a server or
+//!   address was left out by the bounds (never asked, so never counted as ready), or the
+//!   zone is signed and its NS RRset (the list of servers) is not secure: a spoofed or
+//!   broken list could hide a lagging server.
 //!
 //! A host is the worst of its servers (blocked, then indeterminate, then waiting), the run
 //! the worst of its hosts. The state ([`State`]) remembers each server's `first_seen`; a
 //! server seen without the record is forgotten (its clock restarts), one that could not be
 //! asked is kept.
 
+use dane_dnssec::Verdict;
+use dane_resolver::authoritative::Authoritative;
 use dane_tlsa::{Spki, TlsaRecord};
 use serde::Serialize;
 
@@ -51,6 +56,8 @@ pub struct ServerObservation {
     pub address: String,
     /// What it said.
     pub answer: ServerAnswer,
+    /// The zone's SOA serial it serves (shown, not judged), when it gave one.
+    pub serial: Option<u32>,
 }
 
 /// What was seen for one host.
@@ -63,6 +70,11 @@ pub struct HostObservation {
     pub owner: String,
     /// Every authoritative server's answer, or why the servers could not be found.
     pub servers: Result<Vec<ServerObservation>, String>,
+    /// Servers and addresses the bounds left out (never asked), named.
+    pub unasked: Vec<String>,
+    /// Why the zone's NS RRset cannot be trusted (a signed zone whose NS RRset, or the SOA
+    /// that named the zone, is not secure); `None` when it is secure or the zone unsigned.
+    pub name_servers_untrusted: Option<String>,
     /// The normal validating lookup (the resolver, or iteration).
     pub validated: Lookup<TlsaRecord>,
 }
@@ -81,6 +93,8 @@ pub struct HostUnchecked {
 
 /// One host of the run, as [`decide_all`] takes it.
 #[derive(Debug, Clone)]
+// At most MAX_HOSTS of these per run, built once: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum HostInput {
     /// Its TLSA owner's servers and validating path were asked.
     Observed(HostObservation),
@@ -155,6 +169,8 @@ pub struct ServerStatus {
     pub first_seen: Option<u64>,
     /// The RRset's TTL it serves.
     pub ttl: Option<u32>,
+    /// The zone's SOA serial it serves (not validated), when it gave one.
+    pub serial: Option<u32>,
     /// When it is (or was) ready: `first_seen + ttl + margin`.
     pub ready_at: Option<u64>,
     /// Why, in a phrase.
@@ -176,6 +192,8 @@ pub struct HostStatus {
     pub ready_at: Option<u64>,
     /// Each authoritative server address.
     pub servers: Vec<ServerStatus>,
+    /// Servers and addresses the bounds left out (never asked).
+    pub unasked: Vec<String>,
     /// The validating path: `secure`, `bogus (...)`, ...
     pub validated: String,
     /// Whether the validating path's RRset holds the next key's record.
@@ -221,6 +239,39 @@ pub fn fmt_duration(secs: u64) -> String {
     parts.join(" ")
 }
 
+/// The first few of `items`, and how many more.
+fn list(items: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let mut out = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > SHOWN {
+        out.push_str(&format!(" and {} more", items.len() - SHOWN));
+    }
+    out
+}
+
+/// What the bounds and the validating path leave unknown about the servers of `auth`'s
+/// zone: the servers and addresses never asked, and why the NS RRset cannot be trusted
+/// (not secure in a signed zone; an unsigned zone's answers are judged insecure anyway).
+pub fn coverage(auth: &Authoritative) -> (Vec<String>, Option<String>) {
+    let untrusted = match &auth.name_servers_verdict {
+        Verdict::Secure | Verdict::Insecure(_) => None,
+        Verdict::Bogus(r) => Some(format!(
+            "the NS RRset of {} (or the SOA that names the zone) is bogus: {r}",
+            auth.zone
+        )),
+        Verdict::Indeterminate(r) => Some(format!(
+            "the NS RRset of {} (or the SOA that names the zone) could not be validated: {r}",
+            auth.zone
+        )),
+    };
+    (auth.left_out.clone(), untrusted)
+}
+
 fn server_status(
     o: &ServerObservation,
     owner: &str,
@@ -235,6 +286,7 @@ fn server_status(
         state: ServerState::Failed,
         first_seen: state.first_seen(owner, &o.address),
         ttl: None,
+        serial: o.serial,
         ready_at: None,
         detail: String::new(),
     };
@@ -314,6 +366,7 @@ fn host_status(
         reason: String::new(),
         ready_at: None,
         servers: Vec::new(),
+        unasked: h.unasked.clone(),
         validated: h.validated.security.describe(),
         validated_has_next,
     };
@@ -380,6 +433,21 @@ fn host_status(
                 missing.len(),
                 name(m),
                 m.detail
+            ),
+        )
+    } else if let Some(why) = &h.name_servers_untrusted {
+        (
+            Readiness::Indeterminate,
+            format!("the servers of {} are not known: {why}", h.owner),
+        )
+    } else if !h.unasked.is_empty() {
+        (
+            Readiness::Indeterminate,
+            format!(
+                "{} of {}'s servers or addresses were not asked (past the bounds): {}",
+                h.unasked.len(),
+                h.owner,
+                list(&h.unasked)
             ),
         )
     } else if let Some(f) = failed.first() {
@@ -477,6 +545,7 @@ pub fn decide_all(
                 reason: u.reason.clone(),
                 ready_at: None,
                 servers: Vec::new(),
+                unasked: Vec::new(),
                 validated: "not looked up".into(),
                 validated_has_next: false,
             },
@@ -591,6 +660,7 @@ mod tests {
             ns: ns.into(),
             address: format!("{ns}:53"),
             answer,
+            serial: Some(7),
         }
     }
 
@@ -627,6 +697,8 @@ mod tests {
                     s
                 })
                 .collect()),
+            unasked: Vec::new(),
+            name_servers_untrusted: None,
             validated: v,
         }
     }
@@ -853,6 +925,93 @@ mod tests {
             "still returns an RRset",
             None,
         );
+    }
+
+    /// Servers the bounds left out were never asked: never ready, whatever the others
+    /// say; a definite problem still wins.
+    #[test]
+    fn servers_left_out_by_the_bounds_are_indeterminate_never_ready() {
+        let mut h = mx1(vec![server("ns1", "with", 10)], "with");
+        h.unasked = (17..=20).map(|i| format!("ns{i}.example.")).collect();
+        let mut st = fresh();
+        // Not waiting either: the time left is unknown while servers are unasked.
+        check(
+            &[h.clone()],
+            &mut st,
+            1000,
+            Readiness::Indeterminate,
+            "not asked",
+            None,
+        )
+        .hosts[0]
+            .servers
+            .iter()
+            .for_each(|s| assert_eq!(s.serial, Some(7)));
+        // Long after the TTL and margin: every asked server is ready, the host is not.
+        let s = check(
+            &[h.clone()],
+            &mut st,
+            5000,
+            Readiness::Indeterminate,
+            "4 of _25._tcp.mx1.example.'s servers or addresses were not asked (past the bounds): ns17.example., ns18.example.",
+            None,
+        );
+        assert_eq!(s.hosts[0].unasked.len(), 4);
+        assert_eq!(s.hosts[0].servers[0].state, ServerState::Ready);
+        h.servers = Ok(vec![server("ns1", "without", 10)]);
+        once(&[h], Readiness::Blocked, "lacks the next key's record");
+    }
+
+    /// A signed zone whose NS RRset is not secure: the list of servers may hide a lagging
+    /// one, so all of them serving the record proves nothing.
+    #[test]
+    fn an_untrusted_ns_rrset_is_indeterminate_never_ready() {
+        let mut h = mx1(vec![server("ns1", "with", 10)], "with");
+        h.name_servers_untrusted = Some("the NS RRset of example. is bogus: RRSIG expired".into());
+        let mut st = fresh();
+        check(
+            &[h.clone()],
+            &mut st,
+            1000,
+            Readiness::Indeterminate,
+            "are not known",
+            None,
+        );
+        check(
+            &[h.clone()],
+            &mut st,
+            5000,
+            Readiness::Indeterminate,
+            "the servers of _25._tcp.mx1.example. are not known: the NS RRset of example. is bogus",
+            None,
+        );
+        h.servers = Ok(vec![server("ns1", "bogus", 10)]);
+        once(&[h], Readiness::Blocked, "RRSIG expired");
+    }
+
+    #[test]
+    fn coverage_of_the_authoritative_answer() {
+        use dane_dnssec::{Reason, ReasonCode};
+        use dane_resolver::authoritative::Authoritative;
+        let auth = |verdict: Verdict, left_out: Vec<String>| Authoritative {
+            zone: "example.".parse().unwrap(),
+            name_servers_verdict: verdict,
+            name_servers: Vec::new(),
+            replies: Vec::new(),
+            left_out,
+        };
+        let r = || Reason::new(ReasonCode::QueryFailed, "no answer");
+        assert_eq!(coverage(&auth(Verdict::Secure, vec![])), (vec![], None));
+        // An unsigned zone: nothing to validate (its TLSA answers are insecure: blocked).
+        assert_eq!(coverage(&auth(Verdict::Insecure(r()), vec![])).1, None);
+        let (left, why) = coverage(&auth(Verdict::Bogus(r()), vec!["ns17.example.".into()]));
+        assert_eq!(left, ["ns17.example."]);
+        assert!(
+            why.unwrap()
+                .contains("NS RRset of example. (or the SOA that names the zone) is bogus")
+        );
+        let (_, why) = coverage(&auth(Verdict::Indeterminate(r()), vec![]));
+        assert!(why.unwrap().contains("could not be validated: "));
     }
 
     #[test]

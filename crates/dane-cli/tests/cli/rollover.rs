@@ -364,6 +364,10 @@ fn promote_refuses_before_moving_anything() {
     std::fs::remove_dir_all(d).unwrap();
 }
 
+fn as_strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
 #[test]
 fn update_with_a_bad_tsig_key_file_is_refused_before_sending() {
     let d = dir("tsig");
@@ -382,6 +386,50 @@ fn update_with_a_bad_tsig_key_file_is_refused_before_sending() {
         ],
     );
     assert_refused(&out, "has no secret");
+    // Two keys: the one to use is named, never guessed; the secret is never printed.
+    let secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I=";
+    let other = "b3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXItb3Q=";
+    std::fs::write(
+        &key,
+        format!(
+            "key:\n  - id: a\n    algorithm: hmac-sha256\n    secret: {secret}\n  - id: b\n    algorithm: hmac-sha256\n    secret: {other}\n"
+        ),
+    )
+    .unwrap();
+    let args = |name: Option<&str>| {
+        let mut a = vec![
+            "--next-key".to_owned(),
+            fixture("pki/next.key"),
+            "--update".into(),
+            "127.0.0.1:9".into(),
+            "--tsig-key".into(),
+            s(&key),
+        ];
+        if let Some(n) = name {
+            a.extend(["--tsig-key-name".into(), n.into()]);
+        }
+        a
+    };
+    let out = stage(&fixture("pki/leaf-ec.key"), &as_strs(&args(None)));
+    assert_refused(&out, "2 keys (a., b.): choose one with --tsig-key-name");
+    assert!(
+        !out.stderr.contains(secret) && !out.stdout.contains(secret),
+        "{out:?}"
+    );
+    let out = stage(&fixture("pki/leaf-ec.key"), &as_strs(&args(Some("c"))));
+    assert_refused(&out, "no key named c.");
+    // Key b is taken: the primary (nothing listens) is asked, which fails: indeterminate.
+    let out = stage(&fixture("pki/leaf-ec.key"), &as_strs(&args(Some("b"))));
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("reading _25._tcp.mx.example.test. TLSA"),
+        "{out:?}"
+    );
+    assert!(
+        !out.stderr.contains(other) && !out.stdout.contains(other),
+        "{out:?}"
+    );
     // --tsig-key without --update is a usage error.
     let out = stage(&fixture("pki/leaf-ec.key"), &["--tsig-key", &s(&key)]);
     assert_eq!(out.code, 2);
