@@ -101,18 +101,10 @@ pub fn default_state_path(next: &Path) -> PathBuf {
 /// left as it is).
 pub fn read_state(path: &Path) -> anyhow::Result<Option<State>> {
     let label = format!("--state {}", path.display());
-    let meta = match fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => bail!("{label}: cannot read: {e}"),
-    };
-    if meta.len() > MAX_STATE {
-        bail!(
-            "{label}: {} bytes, more than the {MAX_STATE} a state file may have",
-            meta.len()
-        );
+    if matches!(fs::symlink_metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+        return Ok(None);
     }
-    let text = fs::read_to_string(path).with_context(|| format!("{label}: cannot read"))?;
+    let text = crate::input::read_bounded(&label, path, MAX_STATE)?;
     State::from_json(&text)
         .map(Some)
         .map_err(|e| anyhow::anyhow!("{label}: {e}"))
