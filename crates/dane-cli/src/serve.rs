@@ -121,6 +121,13 @@ impl Check for DaneCheck {
     }
 }
 
+/// One line on stderr: a closed stderr loses the line, never stops the server (a
+/// panicking `eprintln!` would).
+fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "dane serve-metrics: {line}");
+}
+
 /// Completes on the first SIGTERM or SIGINT, saying which in `which`.
 async fn stop_signal(which: Arc<std::sync::OnceLock<&'static str>>) {
     use tokio::signal::unix::{SignalKind, signal};
@@ -171,7 +178,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let grace = Duration::from_secs(args.deadline) + Duration::from_secs(15);
     let log: Option<LogSink> = args
         .log_requests
-        .then(|| Arc::new(|line: &str| eprintln!("dane serve-metrics: {line}")) as LogSink);
+        .then(|| Arc::new(|line: &str| say(line)) as LogSink);
     let settings = Settings {
         max_checks: args.max_checks,
         max_connections: args.max_connections,
@@ -201,27 +208,27 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             .await
             .with_context(|| format!("--listen {}", args.listen))?;
         let local = listener.local_addr().context("--listen")?;
-        eprintln!("dane serve-metrics: listening on {local}");
+        say(&format!("listening on {local}"));
         let stop = {
             let which = which.clone();
             async move {
                 stop_signal(which.clone()).await;
-                eprintln!(
-                    "dane serve-metrics: {}: no new connections; running checks get up to {} s to finish",
+                say(&format!(
+                    "{}: no new connections; running checks get up to {} s to finish",
                     which.get().copied().unwrap_or("stop"),
                     grace.as_secs()
-                );
+                ));
             }
         };
         Ok::<_, anyhow::Error>(serve(listener, server, stop).await)
     })?;
     // Checks abandoned at the grace time may leave probes blocked: not waited for.
     runtime.shutdown_background();
-    eprintln!(
-        "dane serve-metrics: shut down on {} ({} connection(s) abandoned unfinished)",
+    say(&format!(
+        "shut down on {} ({} connection(s) abandoned unfinished)",
         which.get().copied().unwrap_or("stop"),
         stopped.abandoned
-    );
+    ));
     Ok(Exit::Ok)
 }
 
