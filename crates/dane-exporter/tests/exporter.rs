@@ -4,6 +4,8 @@
 //! connections, lets a running check finish and accepts nothing more; every request is
 //! logged once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a failure is a failed test
+
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
