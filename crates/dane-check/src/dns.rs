@@ -78,6 +78,11 @@ pub struct Lookup<T> {
     /// denial): for a bogus answer whose signatures expired, when they expired (in the
     /// past); `None` when nothing was signed or the lookup is indeterminate.
     pub expires: Option<u64>,
+    /// The inception (seconds since the Unix epoch) of the signature that expires at
+    /// `expires`, when it verified: with `expires`, that signature's own validity period
+    /// (the default warning threshold is a fifth of it). Omitted from JSON when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inception: Option<u64>,
     /// What validated but deserves attention along the chain (`weak-key`: an RSA key under
     /// 1024 bits verified a signature); omitted from JSON when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -170,6 +175,7 @@ mod tests {
             security: Security::Bogus { reason: "x".into() },
             answer: Answer::Records(vec![1]),
             expires: None,
+            inception: None,
             dnssec_warnings: Vec::new(),
         };
         assert!(bogus.records().is_empty());
@@ -183,6 +189,7 @@ mod tests {
                 security: Security::Insecure,
                 answer: Answer::NoData,
                 expires: None,
+                inception: None,
                 dnssec_warnings: Vec::new(),
             }
         };

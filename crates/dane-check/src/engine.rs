@@ -110,8 +110,9 @@ pub struct Options {
     pub concurrency: usize,
     /// The time for certificate dates and warnings (`--at`).
     pub now: UnixTime,
-    /// Warn about certificates and signatures expiring within this many days.
-    pub warn_days: u32,
+    /// When expiring certificates and signatures warn (by default: with less than a fifth
+    /// of their own validity period left).
+    pub thresholds: crate::threshold::Thresholds,
     /// Check this one host instead of the domain's MX or SRV hosts (`--host`).
     pub host: Option<String>,
     /// Rollover pre-check: judge this certificate or key instead of probing the servers
@@ -127,13 +128,13 @@ pub struct Options {
 }
 
 impl Options {
-    /// Defaults at `now`: both families, 16 probes at once, 30 days.
+    /// Defaults at `now`: both families, 16 probes at once, the relative thresholds.
     pub fn new(now: UnixTime) -> Options {
         Options {
             families: vec![Family::V4, Family::V6],
             concurrency: 16,
             now,
-            warn_days: 30,
+            thresholds: crate::threshold::Thresholds::default(),
             host: None,
             candidate: None,
             tlsa_override: None,
@@ -446,13 +447,13 @@ async fn check_hosts<D: Dns, P: Prober>(
     results.into_iter().map(|(_, h)| h).collect()
 }
 
-/// The warnings each host's results call for, at `--at` with the `--warn-days` horizon.
+/// The warnings each host's results call for, at `--at` with the expiry thresholds.
 fn add_host_warnings(report: &mut Report, options: &Options, smtp: bool) {
     let now = options.now.as_secs();
     for h in &report.hosts {
         report
             .warnings
-            .extend(host_warnings(h, now, options.warn_days, smtp));
+            .extend(host_warnings(h, now, options.thresholds, smtp));
     }
 }
 
@@ -523,6 +524,7 @@ fn override_lookup(owner: &str, set: &[(Option<String>, TlsaRecord)]) -> Lookup<
             Answer::Records(records)
         },
         expires: None,
+        inception: None,
         dnssec_warnings: Vec::new(),
     }
 }

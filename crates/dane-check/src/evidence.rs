@@ -337,6 +337,7 @@ impl ReplayDns {
             security: Security::Indeterminate { reason },
             answer: crate::dns::Answer::NoData,
             expires: None,
+            inception: None,
             dnssec_warnings: Vec::new(),
         };
         let Ok(qname) = Name::from_str(&name) else {

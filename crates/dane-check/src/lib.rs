@@ -18,6 +18,7 @@
 //!         Mx { preference: 10, exchange: "mx1.example.test.".into() },
 //!     ]),
 //!     expires: None,
+//!     inception: None,
 //!     dnssec_warnings: Vec::new(),
 //! };
 //! let MxPlan::Hosts { secure, hosts, .. } = smtp::mx_plan(&mx) else { unreachable!() };
@@ -83,6 +84,7 @@ pub mod report;
 pub mod rollover;
 pub mod service;
 pub mod smtp;
+pub mod threshold;
 pub mod verdict;
 
 pub use verdict::{Status, Verdict};

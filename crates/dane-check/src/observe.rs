@@ -24,6 +24,7 @@ pub(crate) fn failed<T>(name: &str, reason: String) -> Lookup<T> {
         security: Security::Indeterminate { reason },
         answer: Answer::NoData,
         expires: None,
+        inception: None,
         dnssec_warnings: Vec::new(),
     }
 }
@@ -108,9 +109,12 @@ pub fn from_dnssec<T>(
     };
     // The expiry the verdict rests on: an indeterminate lookup rests on no signature (those
     // that verified before the failure say nothing about when the answer stops validating).
-    let expires = match security {
-        Security::Indeterminate { .. } => None,
-        _ => outcome.earliest_expiration,
+    let (expires, inception) = match security {
+        Security::Indeterminate { .. } => (None, None),
+        _ => (
+            outcome.earliest_expiration,
+            outcome.earliest_expiration_inception,
+        ),
     };
     Lookup {
         name: name.to_owned(),
@@ -118,6 +122,7 @@ pub fn from_dnssec<T>(
         security,
         answer,
         expires,
+        inception,
         dnssec_warnings: outcome.warnings.clone(),
     }
 }

@@ -11,6 +11,7 @@ use crate::dns::{Lookup, Mx, Resolution, Srv};
 use crate::host::NoDane;
 use crate::service::SrvPlan;
 use crate::smtp::MxPlan;
+use crate::threshold::{Period, Threshold, Thresholds};
 use crate::verdict::{Status, Verdict};
 
 /// The version of the JSON document; bumped on any incompatible change.
@@ -166,7 +167,8 @@ pub struct HostReport {
 /// A warning: never changes the verdict (the CLI's `--strict` may change the exit code).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
-    /// A stable code for scripts (`certificate-expires`, `rrsig-expires`, `no-spare-record`,
+    /// A stable code for scripts (`certificate-expires`, `certificate-expires-info`,
+    /// `rrsig-expires`, `no-spare-record`,
     /// `pkix-usage-in-smtp`, `unusable-record`, `ignored-mx`, `not-covered`, `weak-key`).
     pub code: &'static str,
     /// The host it concerns, if any.
@@ -305,28 +307,40 @@ pub fn domain_verdict(hosts: &[HostReport]) -> (DomainVerdict, String) {
 /// Warning codes that are advice, not trouble: they are reported (text, JSON, the long
 /// output of the nagios format) but make neither a nagios WARNING nor a `--strict`
 /// failure unless asked for (`--require-spare` for `no-spare-record`).
-pub const ADVICE: [&str; 1] = ["no-spare-record"];
+/// `certificate-expires-info` is the expiry of a certificate that a DANE-EE record
+/// authenticates: DANE-EE ignores dates (RFC 7671 5.1), so it never changes a state.
+pub const ADVICE: [&str; 2] = ["no-spare-record", "certificate-expires-info"];
 
 impl Warning {
     /// Whether the warning is advice (see [`ADVICE`]).
     pub fn is_advice(&self) -> bool {
         ADVICE.contains(&self.code)
     }
+
+    /// Whether the warning counts (a nagios WARNING, a `--strict` failure): every warning
+    /// but advice, and `no-spare-record` too with `require_spare` (`--require-spare`).
+    pub fn counts(&self, require_spare: bool) -> bool {
+        !self.is_advice() || (require_spare && self.code == "no-spare-record")
+    }
 }
 
-/// The warnings a host's results call for, at `now` with a horizon of `warn_days`.
-pub fn host_warnings(host: &HostReport, now: u64, warn_days: u32, smtp: bool) -> Vec<Warning> {
-    let horizon = now.saturating_add(u64::from(warn_days) * 86_400);
+/// The warnings a host's results call for, at `now` with the expiry `thresholds`.
+pub fn host_warnings(
+    host: &HostReport,
+    now: u64,
+    thresholds: Thresholds,
+    smtp: bool,
+) -> Vec<Warning> {
     let mut out = Vec::new();
     out.extend(addresses_left_out(host));
     out.extend(record_usability(host, smtp));
-    out.extend(signature_expiry(host, now, horizon, warn_days));
+    out.extend(signature_expiry(host, now, thresholds.rrsig));
     out.extend(validator_warnings(host));
     out.extend(tlsa_differs(host));
     out.extend(spare_record(host));
     for e in &host.endpoints {
         out.extend(ta_not_sent(host, e));
-        out.extend(certificate_expiry(host, e, horizon));
+        out.extend(certificate_expiry(host, e, now, thresholds.cert));
     }
     out.sort_by(|a, b| (a.code, &a.message).cmp(&(b.code, &b.message)));
     out.dedup();
@@ -402,43 +416,54 @@ fn record_usability(host: &HostReport, smtp: bool) -> Vec<Warning> {
     out
 }
 
-/// The signatures the host's lookups rest on, expired or expiring within the horizon: one
+/// The signatures the host's lookups rest on, expired or due under the threshold: one
 /// warning per expiry time (the lookups of a host usually share a chain of trust).
-fn signature_expiry(host: &HostReport, now: u64, horizon: u64, warn_days: u32) -> Vec<Warning> {
+fn signature_expiry(host: &HostReport, now: u64, threshold: Threshold) -> Vec<Warning> {
+    let period = |expires: Option<u64>, inception: Option<u64>| {
+        expires.map(|end| Period {
+            start: inception,
+            end,
+        })
+    };
     let lookups = host
         .addresses
         .iter()
-        .map(|a| (a.lookup.name.as_str(), a.rtype, a.lookup.expires))
+        .map(|a| {
+            let l = &a.lookup;
+            (l.name.as_str(), a.rtype, period(l.expires, l.inception))
+        })
         .chain(
             host.tlsa
                 .iter()
                 .flat_map(|t| t.lookups.iter())
-                .map(|l| (l.name.as_str(), "TLSA", l.expires)),
+                .map(|l| (l.name.as_str(), "TLSA", period(l.expires, l.inception))),
         );
-    let mut expiring: Vec<(u64, Vec<String>)> = Vec::new();
-    for (name, what, expires) in lookups {
-        if let Some(exp) = expires.filter(|&e| e <= horizon) {
-            let lookup = format!("{what} {name}");
-            match expiring.iter_mut().find(|(e, _)| *e == exp) {
-                Some((_, lookups)) => lookups.push(lookup),
-                None => expiring.push((exp, vec![lookup])),
-            }
+    let mut expiring: Vec<(Period, Vec<String>)> = Vec::new();
+    for (name, what, period) in lookups {
+        let Some(p) = period.filter(|&p| threshold.due(p, now)) else {
+            continue;
+        };
+        let lookup = format!("{what} {name}");
+        match expiring.iter_mut().find(|(e, _)| e.end == p.end) {
+            Some((_, lookups)) => lookups.push(lookup),
+            None => expiring.push((p, vec![lookup])),
         }
     }
     expiring
         .into_iter()
-        .map(|(exp, lookups)| {
-            let message = if exp <= now {
+        .map(|(p, lookups)| {
+            let message = if p.end <= now {
                 format!(
                     "a signature that {} rests on (itself or its chain of trust) expired at {}: the zone must be re-signed",
                     lookups.join(", "),
-                    fmt_time(exp)
+                    fmt_time(p.end)
                 )
             } else {
                 format!(
-                    "a signature that validates {} (itself or its chain of trust) expires at {}, within {warn_days} days: the zone must be re-signed before then",
+                    "a signature that validates {} (itself or its chain of trust) expires at {}, {}: the zone must be re-signed before then",
                     lookups.join(", "),
-                    fmt_time(exp)
+                    fmt_time(p.end),
+                    threshold.describe(p)
                 )
             };
             warn(host, "rrsig-expires", message)
@@ -548,9 +573,14 @@ fn ta_not_sent(host: &HostReport, e: &EndpointReport) -> Vec<Warning> {
 }
 
 /// Certificate expiry of what a matched record rests on: informational under DANE-EE
-/// (RFC 7671 5.1: no dates are checked), a coming outage under DANE-TA (dates below the
-/// anchor are checked, RFC 7671 5.2).
-fn certificate_expiry(host: &HostReport, e: &EndpointReport, horizon: u64) -> Vec<Warning> {
+/// (RFC 7671 5.1: no dates are checked; advice, `certificate-expires-info`), a coming
+/// outage under DANE-TA (dates below the anchor are checked, RFC 7671 5.2).
+fn certificate_expiry(
+    host: &HostReport,
+    e: &EndpointReport,
+    now: u64,
+    threshold: Threshold,
+) -> Vec<Warning> {
     let Some(report) = &e.tlsa_match else {
         return Vec::new();
     };
@@ -561,28 +591,45 @@ fn certificate_expiry(host: &HostReport, e: &EndpointReport, horizon: u64) -> Ve
         .filter(|r| r.status == RecordStatus::Matched)
     {
         let Some(depth) = m.depth else { continue };
-        let (label, span) = match m.record.usage {
+        let (code, label, span) = match m.record.usage {
             CertUsage::DaneEe => (
+                "certificate-expires-info",
                 "informational: DANE-EE ignores dates, but the certificate is due for renewal",
                 0..1,
             ),
-            _ => ("DANE-TA checks dates: the endpoint fails then", 0..depth),
+            _ => (
+                "certificate-expires",
+                "DANE-TA checks dates: the endpoint fails then",
+                0..depth,
+            ),
         };
         for d in span {
             let Some(c) = e.chain.get(d) else { continue };
-            let not_after = u64::try_from(c.not_after).unwrap_or(0);
-            if not_after <= horizon {
-                out.push(warn(
-                    host,
-                    "certificate-expires",
-                    format!(
-                        "{}: certificate {d} ({}) expires at {} ({label})",
-                        endpoint_name(host, e),
-                        c.subject,
-                        fmt_time(not_after)
-                    ),
-                ));
+            let period = Period {
+                start: u64::try_from(c.not_before).ok(),
+                end: u64::try_from(c.not_after).unwrap_or(0),
+            };
+            if !threshold.due(period, now) {
+                continue;
             }
+            let when = if period.end <= now {
+                format!("expired at {}", fmt_time(period.end))
+            } else {
+                format!(
+                    "expires at {}, {}",
+                    fmt_time(period.end),
+                    threshold.describe(period)
+                )
+            };
+            out.push(warn(
+                host,
+                code,
+                format!(
+                    "{}: certificate {d} ({}) {when} ({label})",
+                    endpoint_name(host, e),
+                    c.subject,
+                ),
+            ));
         }
     }
     out

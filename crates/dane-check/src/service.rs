@@ -216,6 +216,7 @@ mod tests {
             security,
             answer,
             expires: None,
+            inception: None,
             dnssec_warnings: Vec::new(),
         }
     }

@@ -32,6 +32,7 @@ fn lookup<T>(name: &str, security: Security, answer: Answer<T>) -> Lookup<T> {
         security,
         answer,
         expires: None,
+        inception: None,
         dnssec_warnings: Vec::new(),
     }
 }
@@ -684,6 +685,7 @@ mod engine {
             },
             answer: Answer::NoData,
             expires: None,
+            inception: None,
             dnssec_warnings: Vec::new(),
         }
     }
@@ -724,6 +726,7 @@ mod engine {
             security,
             answer: Answer::Records(records),
             expires: Some(1_900_000_000),
+            inception: None,
             dnssec_warnings: Vec::new(),
         }
     }
@@ -735,6 +738,7 @@ mod engine {
             security: Security::Secure,
             answer: Answer::NoData,
             expires: Some(1_900_000_000),
+            inception: None,
             dnssec_warnings: Vec::new(),
         }
     }
@@ -1100,6 +1104,7 @@ mod engine {
                     security: Security::Secure,
                     answer,
                     expires: None,
+                    inception: None,
                     dnssec_warnings: Vec::new(),
                 },
             );

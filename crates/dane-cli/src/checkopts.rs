@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::{ArgGroup, Args as ClapArgs};
 use dane_check::engine::{Family, Options};
+use dane_check::threshold::{Threshold, Thresholds};
 
 /// Resolver, trust anchor, time and family flags.
 #[derive(Debug, Clone, ClapArgs)]
@@ -70,9 +71,18 @@ pub struct CheckOpts {
     /// Any warning is a failure (exit 1).
     #[arg(long)]
     pub strict: bool,
-    /// Warn about certificates and signatures expiring within N days.
-    #[arg(long, value_name = "N", default_value_t = 30)]
-    pub warn_days: u32,
+    /// Warn about certificates and signatures expiring within N days (both; the two flags
+    /// below set one each). Without any: warn when less than a fifth of a signature's or
+    /// certificate's own validity period is left.
+    #[arg(long, value_name = "N")]
+    pub warn_days: Option<u32>,
+    /// Warn about RRSIGs expiring within N days (instead of a fifth of their validity).
+    #[arg(long, value_name = "N")]
+    pub warn_rrsig_days: Option<u32>,
+    /// Warn about certificates expiring within N days (instead of a fifth of their
+    /// validity).
+    #[arg(long, value_name = "N")]
+    pub warn_cert_days: Option<u32>,
     /// Concurrency, timeout.
     #[command(flatten)]
     pub limits: LimitOpts,
@@ -162,8 +172,21 @@ impl CheckOpts {
     /// The engine options these flags set, at `now` (no host, candidate or TLSA override).
     pub fn options(&self, now: rustls_pki_types::UnixTime) -> Options {
         let mut o = options(&self.net, self.limits.concurrency, now);
-        o.warn_days = self.warn_days;
+        o.thresholds = self.thresholds();
         o
+    }
+
+    /// The expiry thresholds: `--warn-rrsig-days`, `--warn-cert-days`, else `--warn-days`
+    /// for both, else a fifth of each validity period.
+    pub fn thresholds(&self) -> Thresholds {
+        let pick = |one: Option<u32>| match one.or(self.warn_days) {
+            Some(days) => Threshold::Days(days),
+            None => Threshold::Fifth,
+        };
+        Thresholds {
+            rrsig: pick(self.warn_rrsig_days),
+            cert: pick(self.warn_cert_days),
+        }
     }
 
     /// The validating resolver these flags describe (one per run: its cache is shared).

@@ -1,7 +1,6 @@
 //! `dane dnssec NAME [TYPE]`: look a name up with DNSSEC validation of our own, from the
 //! trust anchors down, and show the answer, the verdict and every step of the chain.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -48,6 +47,12 @@ pub struct Args {
     /// One JSON document with the full trace.
     #[arg(long)]
     pub json: bool,
+
+    /// Write the result to FILE instead of stdout, atomically (a temporary file in its
+    /// directory, renamed over it) whatever the verdict; an error (exit 2) leaves FILE as
+    /// it was.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -101,6 +106,7 @@ fn parse_type(text: &str) -> anyhow::Result<RecordType> {
 
 /// Runs `dane dnssec`.
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
+    crate::output::check_path(args.output.as_deref())?;
     let name = parse_name(&args.name)?;
     let rtype = parse_type(&args.rtype)?;
     let now = ctx.now(args.at.as_deref())?;
@@ -122,25 +128,26 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         dane_resolver::Resolution::Resolver { servers, .. } => servers.clone(),
         _ => resolver.config().servers.clone(),
     };
-    let mut stdout = std::io::stdout().lock();
-    if let dane_resolver::Resolution::Unsuitable(u) = &path {
-        // A local fault: indeterminate, never bogus (issue 11).
-        if args.json {
-            let doc = Doc {
-                version: 1,
-                checked_at: format_time(now),
-                servers: servers.iter().map(ToString::to_string).collect(),
-                resolution,
-                outcome: None,
-                verdict: Some("indeterminate"),
-                reason: Some(u.to_string()),
-            };
-            let text = serde_json::to_string_pretty(&doc)?;
-            writeln!(stdout, "{text}")?;
+    let doc = |outcome, verdict, reason| Doc {
+        version: 1,
+        checked_at: format_time(now),
+        servers: servers.iter().map(ToString::to_string).collect(),
+        resolution: resolution.clone(),
+        outcome,
+        verdict,
+        reason,
+    };
+    // A local fault (an unsuitable resolver, a budget or deadline hit) is indeterminate,
+    // never bogus (issue 11), and is published like any verdict.
+    let indeterminate = |why: String| -> anyhow::Result<String> {
+        Ok(if args.json {
+            json(&doc(None, Some("indeterminate"), Some(why)))?
         } else {
-            let line = format!(";; verdict: indeterminate: {}\n", sanitize(&u.to_string()));
-            stdout.write_all(line.as_bytes())?;
-        }
+            format!(";; verdict: indeterminate: {}\n", sanitize(&why))
+        })
+    };
+    if let dane_resolver::Resolution::Unsuitable(u) = &path {
+        crate::output::emit(args.output.as_deref(), &indeterminate(u.to_string())?)?;
         return Ok(Exit::Indeterminate);
     }
     let lookup = match runtime.block_on(resolver.lookup(&name, rtype, now)) {
@@ -149,7 +156,9 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             e @ (dane_resolver::Error::TooManyQueries { .. }
             | dane_resolver::Error::Deadline { .. }),
         ) => {
+            let text = indeterminate(e.to_string())?;
             eprintln!("dane: {}", sanitize(&e.to_string()));
+            crate::output::emit(args.output.as_deref(), &text)?;
             return Ok(Exit::Indeterminate);
         }
         Err(e) => return Err(e.into()),
@@ -161,30 +170,27 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         Verdict::Indeterminate(_) => Exit::Indeterminate,
         Verdict::Insecure(_) => Exit::NotProtected,
     };
-    if args.json {
-        let doc = Doc {
-            version: 1,
-            checked_at: format_time(now),
-            servers: servers.iter().map(ToString::to_string).collect(),
-            resolution,
-            outcome: Some(o),
-            verdict: None,
-            reason: None,
-        };
-        // Serialise first, then write: a broken pipe stays an io::Error (quiet exit).
-        let text = serde_json::to_string_pretty(&doc)?;
-        writeln!(stdout, "{text}")?;
-        return Ok(exit);
-    }
-    let mut text = render(o, &format_time(now), ctx.color);
-    if let dane_resolver::Resolution::Iterative { reason } = &path {
-        text.push_str(&format!(
-            ";; resolution: iterative from the root servers ({})\n",
-            sanitize(reason)
-        ));
-    }
-    stdout.write_all(text.as_bytes())?;
+    // Serialise first, then write: a broken pipe stays an io::Error (quiet exit).
+    let text = if args.json {
+        json(&doc(Some(o), None, None))?
+    } else {
+        let mut text = render(o, &format_time(now), ctx.color && args.output.is_none());
+        if let dane_resolver::Resolution::Iterative { reason } = &path {
+            text.push_str(&format!(
+                ";; resolution: iterative from the root servers ({})\n",
+                sanitize(reason)
+            ));
+        }
+        text
+    };
+    crate::output::emit(args.output.as_deref(), &text)?;
     Ok(exit)
+}
+
+fn json(doc: &Doc<'_>) -> anyhow::Result<String> {
+    let mut text = serde_json::to_string_pretty(doc)?;
+    text.push('\n');
+    Ok(text)
 }
 
 fn verdict_colour(v: &Verdict) -> &'static str {

@@ -11,9 +11,10 @@ mod clock;
 mod dnssec;
 mod docs;
 mod exit;
-mod exposition;
+mod input;
 mod nagios;
 mod openmetrics;
+mod output;
 mod probe;
 mod resolve;
 mod rollover;
@@ -145,11 +146,28 @@ fn main() -> ExitCode {
         }
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let msg = format!("{e:#}");
-            eprintln!("dane: {}", term::sanitize(&msg));
+            eprintln!("dane: {}", term::sanitize(&error_text(&e)));
             Exit::Usage.code()
         }
     }
+}
+
+/// An error and its causes on one line (as `{:#}` writes it), each cause said once: a
+/// cause whose text the line holds already (a library error that repeats its source in
+/// its own message) is left out.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let said = cause.to_string();
+        if said.is_empty() || text.contains(&said) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&said);
+    }
+    text
 }
 
 /// Whether the command line asks for `--format nagios` (for errors clap finds first).
@@ -166,4 +184,26 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[test]
+    fn causes_are_said_once() {
+        let inner = anyhow::anyhow!("the 'year' component could not be parsed");
+        let e = inner
+            .context("the 'year' component could not be parsed")
+            .context("--at \"tomorrow\": not an RFC 3339 time");
+        assert_eq!(
+            error_text(&e),
+            "--at \"tomorrow\": not an RFC 3339 time: the 'year' component could not be parsed"
+        );
+        let e = anyhow::anyhow!("no such file").context("--x /nonexistent: cannot read");
+        assert_eq!(
+            error_text(&e),
+            "--x /nonexistent: cannot read: no such file"
+        );
+    }
 }

@@ -65,8 +65,8 @@ pub struct Policy {
     pub strict: bool,
     /// A missing spare record (advice) is a warning.
     pub require_spare: bool,
-    /// The warning threshold for the day counts in the perfdata.
-    pub warn_days: u32,
+    /// The expiry thresholds (the warning ranges of the day counts in the perfdata).
+    pub thresholds: dane_check::threshold::Thresholds,
 }
 
 /// The state for a report.
@@ -106,6 +106,15 @@ fn days(now: u64, at: i64) -> String {
     #[allow(clippy::cast_precision_loss)]
     let d = secs as f64 / 86_400.0;
     format!("{d:.1}")
+}
+
+/// A threshold in days for a perfdata range: whole days as integers, else one decimal.
+fn range_days(d: f64) -> String {
+    if d.fract() == 0.0 {
+        format!("{d:.0}")
+    } else {
+        format!("{d:.1}")
+    }
 }
 
 /// The most a reason on the first line holds (the guidelines ask for short lines; the
@@ -171,7 +180,7 @@ fn headline_reason(report: &Report, policy: &Policy) -> Option<String> {
         return report
             .warnings
             .iter()
-            .find(|w| policy.require_spare || !w.is_advice())
+            .find(|w| w.counts(policy.require_spare))
             .map(|w| w.message.clone());
     }
     let wanted = report.verdict.status();
@@ -206,23 +215,30 @@ fn shorten(text: &str, max: usize) -> String {
 }
 
 /// Perfdata: `'label'=value[UOM];[warn];[crit];[min];[max]` (guidelines, section 2.6); a
-/// warning range `N:` alerts below N days.
+/// warning range `N:` alerts below N days: the threshold of the nearest expiry (an
+/// absolute `--warn-*-days`, or a fifth of that signature's or certificate's validity).
 fn perfdata(report: &Report, c: &summary::Counts, now: u64, policy: &Policy) -> Vec<String> {
     let mut perf = Vec::new();
-    if let Some(at) = summary::nearest_certificate_expiry(report) {
-        perf.push(format!(
-            "cert_days={};{}:;;",
-            days(now, at),
-            policy.warn_days
-        ));
-    }
-    if let Some(at) = summary::nearest_rrsig_expiry(report) {
-        let at = i64::try_from(at).unwrap_or(i64::MAX);
-        perf.push(format!(
-            "rrsig_days={};{}:;;",
-            days(now, at),
-            policy.warn_days
-        ));
+    for (label, period, threshold) in [
+        (
+            "cert_days",
+            summary::nearest_certificate_expiry(report),
+            policy.thresholds.cert,
+        ),
+        (
+            "rrsig_days",
+            summary::nearest_rrsig_expiry(report),
+            policy.thresholds.rrsig,
+        ),
+    ] {
+        if let Some(p) = period {
+            let end = i64::try_from(p.end).unwrap_or(i64::MAX);
+            perf.push(format!(
+                "{label}={};{}:;;",
+                days(now, end),
+                range_days(threshold.margin_days(p))
+            ));
+        }
     }
     for (label, n) in [
         ("endpoints", c.endpoints),
@@ -267,7 +283,7 @@ fn long_output(report: &Report, headline: Option<&str>, policy: &Policy) -> Vec<
         host_lines(h, &mut lines);
     }
     for w in &report.warnings {
-        let kind = if policy.require_spare || !w.is_advice() {
+        let kind = if w.counts(policy.require_spare) {
             "warning"
         } else {
             "advice"
@@ -328,7 +344,10 @@ fn host_lines(h: &HostReport, lines: &mut Vec<String>) {
 /// The UNKNOWN line for a check that could not run (bad arguments, unreadable files).
 pub fn unknown(error: &anyhow::Error) -> Exit {
     use std::io::Write as _;
-    let line = format!("DANE UNKNOWN - {}\n", plugin_text(&format!("{error:#}")));
+    let line = format!(
+        "DANE UNKNOWN - {}\n",
+        plugin_text(&crate::error_text(error))
+    );
     // Nothing else can be said if stdout is gone; the state is in the exit status.
     let _ = std::io::stdout().lock().write_all(line.as_bytes());
     State::Unknown.exit()
@@ -343,7 +362,7 @@ mod tests {
         require_dane: false,
         strict: false,
         require_spare: false,
-        warn_days: 30,
+        thresholds: sample::THIRTY_DAYS,
     };
 
     #[test]

@@ -245,8 +245,7 @@ fn certificate_expiry(o: &mut String, report: &Report, base: &Base<'_>) {
     }
 }
 
-/// One lookup: type, name, expiry, status.
-type LookupRow<'a> = (&'static str, &'a str, Option<u64>, &'a Security);
+use summary::LookupRow;
 
 /// Every lookup once: a name and type can be looked up for more than one host.
 fn unique_lookups(report: &Report) -> Vec<LookupRow<'_>> {
@@ -266,8 +265,8 @@ fn rrsig_expiry(o: &mut String, lookups: &[LookupRow<'_>], base: &Base<'_>) {
         Some("seconds"),
         "The earliest expiration of the RRSIGs the lookup's verdict rests on, along its chain of trust (in the past when they expired).",
     );
-    for (rtype, name, expires, _) in lookups {
-        if let Some(at) = expires {
+    for (rtype, name, period, _) in lookups {
+        if let Some(at) = period.map(|p| p.end) {
             f.sample(
                 "dane_rrsig_expiry_timestamp_seconds",
                 &[base[0], base[1], ("name", name), ("type", rtype)],

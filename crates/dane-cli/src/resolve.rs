@@ -95,17 +95,11 @@ pub fn resolver(
     config.timeout = (timeout / 4).max(Duration::from_millis(500));
     config.lookup_timeout = timeout * 3;
     if let Some(path) = trust_anchor {
-        config.anchors = dane_resolver::read_anchors(path).context("--trust-anchor")?;
+        config.anchors = crate::input::read_anchors(path)?;
     }
     if let Some(path) = &resolution.root_hints {
         let label = format!("--root-hints {}", path.display());
-        let size = std::fs::metadata(path)
-            .with_context(|| label.clone())?
-            .len();
-        if size > MAX_HINTS {
-            anyhow::bail!("{label}: {size} bytes, more than the {MAX_HINTS} a hints file may have");
-        }
-        let text = std::fs::read_to_string(path).with_context(|| label.clone())?;
+        let text = crate::input::read_bounded(&label, path, MAX_HINTS)?;
         config.root_hints = RootHints::parse(&text).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
     }
     Ok(Resolver::new(config))

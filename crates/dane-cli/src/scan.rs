@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::hash::{Hash as _, Hasher as _};
-use std::io::{BufRead, IsTerminal as _, Write};
+use std::io::{BufRead, IsTerminal as _, Read as _, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -82,6 +82,12 @@ pub struct Args {
     /// How many of the slowest targets the summary names.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub slowest: usize,
+    /// Write the results to FILE instead of stdout: streamed to a temporary file in its
+    /// directory and renamed over FILE when the run ends (interrupted or not); an error
+    /// (exit 2) leaves FILE as it was. With --resume FILE too, the results already there
+    /// are kept.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// The flags shared with `dane verify`.
     #[command(flatten)]
     pub check: CheckOpts,
@@ -89,6 +95,10 @@ pub struct Args {
 
 /// The longest input line accepted (a DNS name is at most 253 characters).
 const MAX_LINE: usize = 1024;
+/// The longest `--resume` file read (millions of results).
+const MAX_RESUME: u64 = 64 << 30;
+/// The longest line of a `--resume` file (one target's document).
+const MAX_RESUME_LINE: usize = 16 << 20;
 
 /// `--shard K/N`: (K - 1, N).
 fn parse_shard(text: &str) -> anyhow::Result<(u64, u64)> {
@@ -121,11 +131,19 @@ fn read_resume(path: &Path) -> anyhow::Result<(HashSet<u64>, usize)> {
         target: String,
     }
     let label = format!("--resume {}", path.display());
-    let file = std::fs::File::open(path).with_context(|| label.clone())?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("{label}: cannot read: {}", crate::input::io_reason(&e)))?;
+    // Bounded in total and per line whatever the path is (a FIFO, /dev/zero).
+    let mut input = std::io::BufReader::new(file.take(MAX_RESUME + 1));
     let mut done = HashSet::new();
     let mut unreadable = 0;
-    for line in std::io::BufReader::new(file).split(b'\n') {
-        let line = line.with_context(|| label.clone())?;
+    let mut line = Vec::new();
+    let mut total = 0u64;
+    while crate::input::bounded_line(&label, &mut input, &mut line, MAX_RESUME_LINE)? {
+        total += line.len() as u64 + 1;
+        if total > MAX_RESUME {
+            bail!("{label}: more than the {MAX_RESUME} bytes accepted");
+        }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -238,6 +256,7 @@ fn read_lines(mut input: impl BufRead, mut emit: impl FnMut(Item) -> bool) {
         line.clear();
         let mut too_long = false;
         let mut eof = false;
+        let mut length = 0usize;
         loop {
             let buf = match input.fill_buf() {
                 Ok(b) => b,
@@ -255,6 +274,19 @@ fn read_lines(mut input: impl BufRead, mut emit: impl FnMut(Item) -> bool) {
                 Some(i) => (&buf[..i], Some(i + 1)),
                 None => (buf, None),
             };
+            length = length.saturating_add(chunk.len());
+            if length > MAX_LINE * 64 {
+                // No line end in sight (`/dev/zero`): not a target list.
+                emit(Item::Failed(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "line {}: longer than {} bytes: not a target list",
+                        number + 1,
+                        MAX_LINE * 64
+                    ),
+                )));
+                return;
+            }
             if line.len() + chunk.len() > MAX_LINE {
                 too_long = true;
             } else {
@@ -728,16 +760,46 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         .build()
         .context("cannot start the async runtime")?;
     let started = Instant::now();
+    let mut streamed = open_output(args)?;
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let result = runtime.block_on(scan(dns, prober, input, &mut out, config));
+    let mut stdout = stdout.lock();
+    let out: &mut dyn Write = match &mut streamed {
+        Some(s) => s.writer(),
+        None => &mut stdout,
+    };
+    let result = runtime.block_on(scan(dns, prober, input, out, config));
     // Probes still blocked past their deadlines are abandoned, not waited for.
     runtime.shutdown_background();
     let s = result?;
+    if let Some(streamed) = streamed {
+        streamed.commit()?;
+    }
     if !args.quiet {
         print_summary(&s, started.elapsed());
     }
     Ok(exit_for_summary(&s))
+}
+
+/// `--output FILE`: the temporary file the results stream to; with `--resume FILE` naming
+/// the same file, the results already there are copied first (so the file is the whole
+/// run's, and the next `--resume` skips them all).
+fn open_output(args: &Args) -> anyhow::Result<Option<crate::output::Streamed>> {
+    let Some(path) = &args.output else {
+        return Ok(None);
+    };
+    let mut streamed = crate::output::Streamed::create(path)?;
+    let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    if let Some(resume) = args.resume.as_deref().filter(|r| same(r, path)) {
+        let label = format!("--resume {}", resume.display());
+        let text = crate::input::read_bounded(&label, resume, MAX_RESUME)?;
+        // Only whole lines: a line cut by a killed run is checked again.
+        let whole = text.rfind('\n').map_or("", |end| &text[..=end]);
+        streamed
+            .writer()
+            .write_all(whole.as_bytes())
+            .with_context(|| format!("--output {}", path.display()))?;
+    }
+    Ok(Some(streamed))
 }
 
 fn print_summary(s: &Summary, elapsed: Duration) {
@@ -790,6 +852,7 @@ mod tests {
             security: Security::Secure,
             answer: Answer::NxDomain,
             expires: None,
+            inception: None,
             dnssec_warnings: Vec::new(),
         }
     }

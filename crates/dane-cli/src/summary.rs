@@ -4,21 +4,25 @@
 use dane_check::Status;
 use dane_check::dns::Lookup;
 use dane_check::report::Report;
+use dane_check::threshold::Period;
+
+/// One lookup of a report: record type, name, the validity period of the signature that
+/// expires first (when signed), security.
+pub type LookupRow<'a> = (
+    &'static str,
+    &'a str,
+    Option<Period>,
+    &'a dane_check::dns::Security,
+);
 
 /// Every DNS lookup of the report with its record type, in report order.
-pub fn lookups(
-    report: &Report,
-) -> Vec<(&'static str, &str, Option<u64>, &dane_check::dns::Security)> {
-    fn row<'a, T>(
-        rtype: &'static str,
-        l: &'a Lookup<T>,
-    ) -> (
-        &'static str,
-        &'a str,
-        Option<u64>,
-        &'a dane_check::dns::Security,
-    ) {
-        (rtype, l.name.as_str(), l.expires, &l.security)
+pub fn lookups(report: &Report) -> Vec<LookupRow<'_>> {
+    fn row<'a, T>(rtype: &'static str, l: &'a Lookup<T>) -> LookupRow<'a> {
+        let period = l.expires.map(|end| Period {
+            start: l.inception,
+            end,
+        });
+        (rtype, l.name.as_str(), period, &l.security)
     }
     let mut out = Vec::new();
     if let Some(mx) = &report.mx {
@@ -40,20 +44,27 @@ pub fn lookups(
     out
 }
 
-/// The earliest RRSIG expiration over every lookup (seconds since the epoch).
-pub fn nearest_rrsig_expiry(report: &Report) -> Option<u64> {
-    lookups(report).iter().filter_map(|l| l.2).min()
+/// The validity period of the RRSIG that expires first over every lookup.
+pub fn nearest_rrsig_expiry(report: &Report) -> Option<Period> {
+    lookups(report)
+        .iter()
+        .filter_map(|l| l.2)
+        .min_by_key(|p| p.end)
 }
 
-/// The earliest notAfter over every certificate every endpoint presented.
-pub fn nearest_certificate_expiry(report: &Report) -> Option<i64> {
+/// The validity period of the certificate that expires first over every certificate
+/// every endpoint presented.
+pub fn nearest_certificate_expiry(report: &Report) -> Option<Period> {
     report
         .hosts
         .iter()
         .flat_map(|h| &h.endpoints)
         .flat_map(|e| &e.chain)
-        .map(|c| c.not_after)
-        .min()
+        .min_by_key(|c| c.not_after)
+        .map(|c| Period {
+            start: u64::try_from(c.not_before).ok(),
+            end: u64::try_from(c.not_after).unwrap_or(0),
+        })
 }
 
 /// The warnings that count (nagios WARNING, `--strict`): all but advice, and advice too
@@ -62,7 +73,7 @@ pub fn counted_warnings(report: &Report, require_spare: bool) -> usize {
     report
         .warnings
         .iter()
-        .filter(|w| require_spare || !w.is_advice())
+        .filter(|w| w.counts(require_spare))
         .count()
 }
 
@@ -147,6 +158,12 @@ pub mod sample {
     /// 2026-12-01T00:00:00Z, the time the samples are judged at.
     pub const NOW: u64 = 1_796_083_200;
 
+    /// `--warn-days 30`, the thresholds the samples are judged with.
+    pub const THIRTY_DAYS: dane_check::threshold::Thresholds = dane_check::threshold::Thresholds {
+        rrsig: dane_check::threshold::Threshold::Days(30),
+        cert: dane_check::threshold::Threshold::Days(30),
+    };
+
     fn lookup<T>(
         name: &str,
         security: Security,
@@ -159,6 +176,7 @@ pub mod sample {
             security,
             answer: Answer::Records(records),
             expires,
+            inception: None,
             dnssec_warnings: Vec::new(),
         }
     }
@@ -398,7 +416,7 @@ pub mod sample {
         let (verdict, reason) = dane_check::report::domain_verdict(&hosts);
         let warnings = hosts
             .iter()
-            .flat_map(|h| dane_check::report::host_warnings(h, NOW, 30, true))
+            .flat_map(|h| dane_check::report::host_warnings(h, NOW, THIRTY_DAYS, true))
             .collect();
         Report {
             version: 1,
@@ -494,6 +512,7 @@ pub mod sample {
                 security: Security::Secure,
                 answer: Answer::NxDomain,
                 expires: Some(NOW + 86_400 * 3),
+                inception: None,
                 dnssec_warnings: Vec::new(),
             }),
             mx_plan: None,
@@ -538,10 +557,13 @@ mod tests {
     #[test]
     fn facts_of_the_sample() {
         let r = sample::partial();
-        assert_eq!(nearest_rrsig_expiry(&r), Some(sample::NOW + 86_400 * 10));
         assert_eq!(
-            nearest_certificate_expiry(&r),
-            Some(i64::try_from(sample::NOW).unwrap() + 86_400 * 5)
+            nearest_rrsig_expiry(&r).map(|p| p.end),
+            Some(sample::NOW + 86_400 * 10)
+        );
+        assert_eq!(
+            nearest_certificate_expiry(&r).map(|p| p.end),
+            Some(sample::NOW + 86_400 * 5)
         );
         let c = counts(&r);
         assert_eq!(

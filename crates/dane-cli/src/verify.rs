@@ -3,7 +3,6 @@
 //! renders the report and maps its verdict to the exit code.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
@@ -65,6 +64,11 @@ pub struct Args {
     /// The same as --format json.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Write the result to FILE instead of stdout, atomically (a temporary file in its
+    /// directory, renamed over it) whatever the verdict; an error (exit 2) leaves FILE as
+    /// it was.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Rollover pre-check: a new certificate chain (PEM or DER, leaf first).
     #[arg(long, value_name = "FILE")]
     pub cert: Option<PathBuf>,
@@ -188,6 +192,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
 
 fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     args.check.validate()?;
+    crate::output::check_path(args.output.as_deref())?;
     // A bad --host is refused before anything else, a replay included.
     args.target.hosts.host()?;
     if let Some(path) = &args.evidence {
@@ -204,10 +209,11 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let resolver = args.check.resolver()?;
     // Read now, so a bundle records exactly the anchors this run used.
     let anchors_text = match (&args.save_evidence, &args.check.net.trust_anchor) {
-        (Some(_), Some(path)) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("--trust-anchor {}", path.display()))?,
-        ),
+        (Some(_), Some(path)) => Some(crate::input::read_bounded(
+            &format!("--trust-anchor {}", path.display()),
+            path,
+            crate::input::MAX_ANCHORS,
+        )?),
         _ => None,
     };
     let prober = args.check.prober();
@@ -282,13 +288,7 @@ const MAX_EVIDENCE: u64 = 64 << 20;
 /// `--evidence FILE`: the same checks over a saved run, offline.
 fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<Exit> {
     let label = format!("--evidence {}", path.display());
-    let size = std::fs::metadata(path)
-        .with_context(|| label.clone())?
-        .len();
-    if size > MAX_EVIDENCE {
-        bail!("{label}: {size} bytes, more than the {MAX_EVIDENCE} an evidence file may have");
-    }
-    let text = std::fs::read_to_string(path).with_context(|| label.clone())?;
+    let text = crate::input::read_bounded(&label, path, MAX_EVIDENCE)?;
     let bundle = Bundle::from_json(&text).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
     if let Some(d) = &args.domain {
         let d = dane_tlsa::normalize_host(d)
@@ -318,7 +318,7 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
         }
     };
     let anchors = match (&args.check.net.trust_anchor, &bundle.anchors) {
-        (Some(p), _) => dane_resolver::read_anchors(p).context("--trust-anchor")?,
+        (Some(p), _) => crate::input::read_anchors(p)?,
         (None, Some(text)) => dane_dnssec::TrustAnchors::parse(text)
             .map_err(|e| anyhow::anyhow!("{label}: the recorded trust anchors: {e}"))?,
         (None, None) => dane_dnssec::TrustAnchors::iana_root(),
@@ -468,7 +468,7 @@ pub fn render(
                 require_dane: args.check.require_dane,
                 strict: args.check.strict,
                 require_spare: args.require_spare,
-                warn_days: args.check.warn_days,
+                thresholds: args.check.thresholds(),
             };
             let (state, line) = crate::nagios::render(report, at.as_secs(), &policy);
             exit = state.exit();
@@ -476,7 +476,7 @@ pub fn render(
         }
         Format::Openmetrics => crate::openmetrics::render(report, elapsed),
     };
-    std::io::stdout().lock().write_all(out.as_bytes())?;
+    crate::output::emit(args.output.as_deref(), &out)?;
     Ok(exit)
 }
 

@@ -270,6 +270,7 @@ fn run(
         warnings: Vec::new(),
         budget,
         earliest_expiration: None,
+        earliest_inception: None,
         zones: HashMap::new(),
         record,
         memo,
@@ -362,6 +363,8 @@ pub(crate) struct Engine<'a, 'r> {
     pub(crate) budget: &'r mut Budget,
     /// The earliest expiration (Unix seconds) of the signatures that verified.
     earliest_expiration: Option<u64>,
+    /// The inception of that signature, when it verified.
+    earliest_inception: Option<u64>,
     zones: HashMap<Name, Walk>,
     record: Option<&'r mut Vec<VerifiedSignature>>,
     memo: Option<&'a SignatureMemo>,
@@ -650,7 +653,11 @@ impl<'a> Engine<'a, '_> {
                                 signature: sig.signature.clone(),
                             });
                         }
-                        self.note_expiration(self.expiry_secs(sig.expiration));
+                        // The inception is a serial number near `now` too.
+                        self.note_expiration(
+                            self.expiry_secs(sig.expiration),
+                            Some(self.expiry_secs(sig.inception)),
+                        );
                         let wildcard = (sig.labels < owner_labels).then_some(sig.labels);
                         let mut detail = format!(
                             "{} verified by {zone} key {} ({}), valid {} to {}",
@@ -698,7 +705,7 @@ impl<'a> Engine<'a, '_> {
         // An RRset that fails because its signatures expired: the lookup's expiry is then
         // in the past, never a later one of the signatures that did verify.
         if let (C::SignatureExpired, Some(expired)) = (r.code, latest_expired) {
-            self.note_expiration(expired);
+            self.note_expiration(expired, None);
         }
         self.step(StepKind::Failure, &rrset.name, r.detail.clone());
         Ok(Err(r))
@@ -779,10 +786,20 @@ impl<'a> Engine<'a, '_> {
         u64::try_from(self.now_secs as i64 + delta).unwrap_or(0)
     }
 
-    /// Folds one signature expiration into the outcome's earliest.
-    fn note_expiration(&mut self, expires: u64) {
-        self.earliest_expiration =
-            Some(self.earliest_expiration.map_or(expires, |e| e.min(expires)));
+    /// Folds one signature expiration (with its inception, when it verified) into the
+    /// outcome's earliest.
+    fn note_expiration(&mut self, expires: u64, inception: Option<u64>) {
+        if self.earliest_expiration.is_none_or(|e| expires < e) {
+            self.earliest_expiration = Some(expires);
+            self.earliest_inception = inception;
+        } else if self.earliest_expiration == Some(expires) {
+            // Two signatures expire together: the longer period (the earlier inception),
+            // so that a threshold relative to it warns no later.
+            self.earliest_inception = match (self.earliest_inception, inception) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                _ => None,
+            };
+        }
     }
 
     /// RFC 4035 5.2: the DNSKEY RRset of `zone` authenticated by DS records (from the
@@ -1484,6 +1501,7 @@ impl<'a> Engine<'a, '_> {
             nsec3_hashes: self.budget.hashes,
             warnings: self.warnings.clone(),
             earliest_expiration: self.earliest_expiration,
+            earliest_expiration_inception: self.earliest_inception,
         }
     }
 }

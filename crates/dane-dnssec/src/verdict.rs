@@ -289,6 +289,11 @@ pub struct Outcome {
     /// verified count, and so do those of an RRset that failed because its signatures had
     /// expired (the time is then in the past). `None` when no signature counts.
     pub earliest_expiration: Option<u64>,
+    /// The inception (Unix seconds) of the signature that expires at
+    /// [`Outcome::earliest_expiration`], when it verified: with it, that signature's own
+    /// validity period (warning thresholds relative to it fit any signer's policy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest_expiration_inception: Option<u64>,
 }
 
 /// What a warning is about, as a stable code.

@@ -110,13 +110,46 @@ impl std::fmt::Display for Unsuitable {
             .iter()
             .map(|(s, p)| format!("resolver {s} {p}"))
             .collect();
+        // One fix per kind of problem, in the order the servers first show them.
+        let mut fixes: Vec<&str> = Vec::new();
+        for (_, p) in &self.servers {
+            let fix = p.fix();
+            if !fixes.contains(&fix) {
+                fixes.push(fix);
+            }
+        }
         write!(
             f,
-            "unsuitable resolver: asked for {what} with DO and CD, {}; fix: use a resolver that \
-             passes DNSSEC records through (e.g. Unbound) in /etc/resolv.conf or --resolver, \
-             or let dane resolve from the root itself (--iterate)",
-            parts.join("; ")
+            "unsuitable resolver: asked for {what} with DO and CD, {}; fix: {}",
+            parts.join("; "),
+            fixes.join("; or ")
         )
+    }
+}
+
+impl Problem {
+    /// What to do about it, as the end of the unsuitable-resolver line.
+    fn fix(&self) -> &'static str {
+        match self {
+            Problem::DoesNotValidate(_) => {
+                "check --trust-anchor: it matches no key of the DNSKEY RRset (a stale anchor \
+                 after a key rollover, or a resolver serving another root)"
+            }
+            Problem::TimedOut | Problem::Unreachable(_) => {
+                "check that the resolver runs and is reachable from here (/etc/resolv.conf or \
+                 --resolver), or let dane resolve from the root itself (--iterate)"
+            }
+            Problem::Refused => {
+                "allow this host in the resolver's access control (Unbound access-control, \
+                 BIND allow-recursion), use another --resolver, or let dane resolve from the \
+                 root itself (--iterate)"
+            }
+            _ => {
+                "use a resolver that passes DNSSEC records through (e.g. Unbound) in \
+                 /etc/resolv.conf or --resolver, or let dane resolve from the root itself \
+                 (--iterate)"
+            }
+        }
     }
 }
 
@@ -340,5 +373,47 @@ mod tests {
         ] {
             assert!(line.contains(part), "{part}: {line}");
         }
+    }
+
+    /// Each problem gets the fix that fits it: a stale anchor is not a resolver that
+    /// strips records, a refusal is an access list, a timeout a resolver that is down.
+    #[test]
+    fn the_fix_fits_the_problem() {
+        let line = |problems: Vec<Problem>| {
+            Unsuitable {
+                zone: ".".into(),
+                servers: problems
+                    .into_iter()
+                    .map(|p| ("192.0.2.1:53".parse().unwrap(), p))
+                    .collect(),
+            }
+            .to_string()
+        };
+        let stale = line(vec![Problem::DoesNotValidate("no DS matches".into())]);
+        assert!(
+            stale.ends_with("fix: check --trust-anchor: it matches no key of the DNSKEY RRset (a stale anchor after a key rollover, or a resolver serving another root)"),
+            "{stale}"
+        );
+        assert!(!stale.contains("passes DNSSEC records through"), "{stale}");
+        let refused = line(vec![Problem::Refused]);
+        assert!(
+            refused.contains("fix: allow this host in the resolver's access control"),
+            "{refused}"
+        );
+        let down = line(vec![
+            Problem::TimedOut,
+            Problem::Unreachable("refused".into()),
+        ]);
+        assert_eq!(
+            down.matches("check that the resolver runs").count(),
+            1,
+            "{down}"
+        );
+        let both = line(vec![Problem::NoSignatures, Problem::TimedOut]);
+        assert!(
+            both.contains("passes DNSSEC records through")
+                && both.contains("; or check that the resolver runs"),
+            "{both}"
+        );
     }
 }

@@ -618,6 +618,7 @@ mod tests {
                 Answer::Records(records)
             },
             expires: None,
+            inception: None,
             dnssec_warnings: Vec::new(),
         }
     }

@@ -283,7 +283,7 @@ fn bad_input_is_a_one_line_error_with_exit_2() {
                 "/nonexistent/anchor",
                 "x.example",
             ],
-            "reading /nonexistent/anchor",
+            "--trust-anchor /nonexistent/anchor: cannot read: no such file",
         ),
         (
             vec![

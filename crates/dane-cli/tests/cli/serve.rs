@@ -600,3 +600,188 @@ fn prometheus_scrapes_like_a_blackbox_exporter() {
         "{metadata}"
     );
 }
+
+/// `--log-requests` and SIGTERM: one line per request on stderr; on SIGTERM the exporter
+/// stops accepting, lets the running check finish, says so and exits 0.
+#[test]
+fn requests_are_logged_and_sigterm_stops_cleanly() {
+    use std::io::BufRead as _;
+    let nsd = dane_testenv::Nsd::start_fixtures().unwrap();
+    let server = format!("127.0.0.1:{}", nsd.port());
+    let mut child = dane()
+        .args([
+            "serve-metrics",
+            "--listen",
+            "127.0.0.1:0",
+            "--resolver",
+            &server,
+        ])
+        .args(["--no-iterate", "--log-requests"])
+        .args(["--trust-anchor", &fixture("dns/anchors/root.ds")])
+        .args(["--at", "2026-12-01T00:00:00Z", "--timeout", "5"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || lines.recv_timeout(Duration::from_secs(30)).expect("a line");
+    let first = next();
+    let addr = first
+        .strip_prefix("dane serve-metrics: listening on ")
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    let (status, _) = get(&addr, "/probe?target=nonexistent.test&module=smtp");
+    assert_eq!(status, 200);
+    let logged = next();
+    assert!(
+        logged.starts_with("dane serve-metrics: request time=")
+            && logged.contains(" peer=127.0.0.1:")
+            && logged.contains(
+                " method=GET path=/probe target=nonexistent.test module=smtp status=200 duration="
+            ),
+        "{logged}"
+    );
+    let (status, _) = get(&addr, "/nowhere");
+    assert_eq!(status, 404);
+    assert!(next().contains(" path=/nowhere target=- module=- status=404 "));
+    // SIGTERM, sent to this child by its process id.
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let stopping = next();
+    assert!(
+        stopping.starts_with("dane serve-metrics: SIGTERM: no new connections"),
+        "{stopping}"
+    );
+    let done = next();
+    assert_eq!(
+        done,
+        "dane serve-metrics: shut down on SIGTERM (0 connection(s) abandoned unfinished)"
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "still running");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        TcpStream::connect(&addr).is_err(),
+        "nothing listens any more"
+    );
+}
+
+/// A connection from `source`, a loopback address other than 127.0.0.1 (all of 127/8 is
+/// local on Linux), so that the per-peer cap sees another peer than Prometheus.
+fn connect_from(source: &str, to: &str) -> std::io::Result<TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    let from: std::net::SocketAddr = format!("{source}:0").parse().unwrap();
+    socket.bind(&from.into())?;
+    let to: std::net::SocketAddr = to.parse().unwrap();
+    socket.connect_timeout(&to.into(), Duration::from_secs(5))?;
+    Ok(socket.into())
+}
+
+/// A real Prometheus keeps scraping while a slowloris client on 127.0.0.2 keeps 64 idle
+/// connections open (refreshing those the exporter closes): the per-peer cap leaves the
+/// other slots to Prometheus, so every scrape over several seconds succeeds.
+#[test]
+fn prometheus_scrapes_through_a_slowloris() {
+    let Some(binary) = require_tool("prometheus", "prometheus") else {
+        return;
+    };
+    let nsd = dane_testenv::Nsd::start_fixtures().unwrap();
+    let server = start(
+        &nsd,
+        &[
+            "--max-connections",
+            "16",
+            "--max-connections-per-peer",
+            "4",
+            "--header-timeout",
+            "2",
+        ],
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let attacker = {
+        let (addr, stop) = (server.addr.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut held: Vec<TcpStream> = Vec::new();
+            let mut opened = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // Drop what the exporter closed, open new ones up to 64.
+                held.retain(|s| {
+                    let mut b = [0u8; 1];
+                    s.set_nonblocking(true).unwrap();
+                    let alive = matches!(
+                        (&*s).read(&mut b),
+                        Err(ref e) if e.kind() == std::io::ErrorKind::WouldBlock
+                    );
+                    s.set_nonblocking(false).unwrap();
+                    alive
+                });
+                while held.len() < 64 {
+                    let Ok(mut s) = connect_from("127.0.0.2", &addr) else {
+                        break;
+                    };
+                    let _ = s.write_all(b"GET /probe?target=");
+                    held.push(s);
+                    opened += 1;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            opened
+        })
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let prometheus = start_prometheus(&binary, &server.addr);
+    // Scrapes every second: wait until 6 s of them are in, then none may have failed.
+    let started = Instant::now();
+    loop {
+        let counts = query(&prometheus, "count_over_time(up[30s])");
+        let enough = counts.len() == 3
+            && counts
+                .iter()
+                .all(|r| r["value"][1].as_str().unwrap().parse::<f64>().unwrap() >= 6.0);
+        if enough {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not enough scrapes: {counts:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let worst = query(&prometheus, "min_over_time(up[30s])");
+    assert_eq!(worst.len(), 3, "{worst:?}");
+    for r in &worst {
+        assert_eq!(
+            r["value"][1], "1",
+            "a scrape failed under the slowloris: {r}"
+        );
+    }
+    let refused = query(
+        &prometheus,
+        "dane_exporter_connections_refused_total{reason=\"per-peer\"}",
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let opened = attacker.join().unwrap();
+    assert!(opened >= 64, "the attacker opened {opened}");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let n: f64 = refused[0]["value"][1].as_str().unwrap().parse().unwrap();
+    assert!(n > 0.0, "the per-peer cap refused nothing: {refused:?}");
+}

@@ -707,9 +707,16 @@ fn endpoint_warnings_name_host_and_address() {
     let w: Vec<&Warning> = d
         .warnings
         .iter()
-        .filter(|w| w.code == "certificate-expires")
+        .filter(|w| w.code == "certificate-expires-info")
         .collect();
     assert_eq!(w.len(), 2, "{:?}", d.warnings);
+    // DANE-EE ignores dates (RFC 7671 5.1): advice, and a past date reads "expired at".
+    assert!(
+        w.iter().all(|w| w
+            .message
+            .contains(") expired at 2021-01-01T00:00:00Z (informational")),
+        "{w:?}"
+    );
     assert!(
         w[0].message
             .starts_with("mx.expired-leaf.test. 192.0.2.33:25: "),
@@ -723,4 +730,74 @@ fn endpoint_warnings_name_host_and_address() {
         w[1].message
     );
     assert_eq!(w[0].host.as_deref(), Some("mx.expired-leaf.test."));
+    // It never changes the nagios state, nor makes a --strict failure.
+    let file = evidence("expired-leaf.test");
+    let r = run(&[
+        "verify",
+        "--evidence",
+        &file,
+        "--format",
+        "nagios",
+        "--strict",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.starts_with("DANE OK - "), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(" warnings=0;;;0 advice=3;;;0\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// The default thresholds are a fifth of each validity period (the twomx.test signatures
+/// are valid for 31 days: 6.2), `--warn-rrsig-days` and `--warn-cert-days` set one each,
+/// `--warn-days` both; the perfdata ranges follow.
+#[test]
+fn thresholds_follow_the_validity_periods() {
+    let file = evidence("twomx.test");
+    let perf = |extra: &[&str]| {
+        let mut args = vec!["verify", "--evidence", &file, "--format", "nagios"];
+        args.extend_from_slice(extra);
+        let r = run(&args);
+        let first = r.stdout.lines().next().unwrap().to_owned();
+        let perf = first.split(" | ").nth(1).unwrap().to_owned();
+        let rrsig_warned = r.stdout.contains("warning [rrsig-expires]");
+        (perf, rrsig_warned)
+    };
+    for (extra, cert, rrsig, warned) in [
+        (
+            &[][..],
+            "cert_days=3640.5;730:;;",
+            "rrsig_days=30.0;6.2:;;",
+            false,
+        ),
+        (
+            &["--warn-days", "31"],
+            "cert_days=3640.5;31:;;",
+            "rrsig_days=30.0;31:;;",
+            true,
+        ),
+        (
+            &["--warn-rrsig-days", "31"],
+            "cert_days=3640.5;730:;;",
+            "rrsig_days=30.0;31:;;",
+            true,
+        ),
+        (
+            &["--warn-days", "31", "--warn-rrsig-days", "7"],
+            "cert_days=3640.5;31:;;",
+            "rrsig_days=30.0;7:;;",
+            false,
+        ),
+        (
+            &["--warn-cert-days", "4000"],
+            "cert_days=3640.5;4000:;;",
+            "rrsig_days=30.0;6.2:;;",
+            false,
+        ),
+    ] {
+        let (p, w) = perf(extra);
+        assert!(p.contains(cert) && p.contains(rrsig), "{extra:?}: {p}");
+        assert_eq!(w, warned, "{extra:?}: {p}");
+    }
 }

@@ -1,0 +1,200 @@
+//! `--output FILE` of `dane verify`, `dane dnssec` and `dane scan`: the result is written
+//! to FILE atomically whatever the verdict (a temporary file created with O_EXCL in FILE's
+//! directory, fsynced, renamed over FILE), so a monitoring system that reads FILE (the
+//! node_exporter textfile collector) sees the last complete result, a failure included,
+//! never half of one. Without `--output` the result goes to stdout.
+//!
+//! A run that ends with an error (usage or input, exit 2) writes nothing: the previous
+//! FILE stays as it was.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+
+/// Writes `text` to `output` atomically, or to stdout without it.
+pub fn emit(output: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match output {
+        Some(path) => write_atomic("--output", path, text.as_bytes()),
+        None => Ok(std::io::stdout().lock().write_all(text.as_bytes())?),
+    }
+}
+
+/// Refuses an `--output` path that cannot be a file to replace (a directory, or a name
+/// with no file part), before the check runs: a usage error then leaves everything alone.
+pub fn check_path(output: Option<&Path>) -> anyhow::Result<()> {
+    let Some(path) = output else { return Ok(()) };
+    if path.file_name().is_none() || path.is_dir() {
+        bail!("--output {}: not a file name", path.display());
+    }
+    let dir = directory(path);
+    if !dir.is_dir() {
+        bail!(
+            "--output {}: no directory {}",
+            path.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes `contents` to `path` atomically: a temporary file in the same directory (created
+/// with O_EXCL, mode 0666 less the umask, as the file a shell redirection makes: a textfile
+/// collector running as another user reads it), fsynced, renamed over `path`, then the
+/// directory fsynced.
+fn write_atomic(label: &str, path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let dir = directory(path);
+    let name = path
+        .file_name()
+        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        // The rename is durable once the directory is.
+        if let Ok(d) = File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        bail!(
+            "{label} {}: cannot write: {e} (the previous file, if any, is unchanged)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn directory(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A file written as a stream (`dane scan --output`): lines go to a temporary file in the
+/// target's directory (created with O_EXCL), which [`Streamed::commit`] renames over the
+/// target once the run has ended (interrupted runs included); dropped uncommitted, the
+/// temporary file is removed and the target left alone.
+pub struct Streamed {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: File,
+    committed: bool,
+}
+
+impl Streamed {
+    /// Creates the temporary file for `path`.
+    pub fn create(path: &Path) -> anyhow::Result<Streamed> {
+        check_path(Some(path))?;
+        let name = path
+            .file_name()
+            .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+        let tmp = directory(path).join(format!(".{name}.tmp.{}", std::process::id()));
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(file) => Ok(Streamed {
+                path: path.to_owned(),
+                tmp,
+                file,
+                committed: false,
+            }),
+            Err(e) => bail!(
+                "--output {}: cannot create {}: {e}",
+                path.display(),
+                tmp.display()
+            ),
+        }
+    }
+
+    /// The stream to write to.
+    pub fn writer(&mut self) -> &mut dyn Write {
+        &mut self.file
+    }
+
+    /// Syncs the temporary file and renames it over the target.
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        let result = (|| -> std::io::Result<()> {
+            self.file.sync_all()?;
+            fs::rename(&self.tmp, &self.path)?;
+            self.committed = true;
+            if let Ok(d) = File::open(directory(&self.path)) {
+                let _ = d.sync_all();
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            bail!(
+                "--output {}: cannot write: {e} (the previous file, if any, is unchanged)",
+                self.path.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Streamed {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("dane-output-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn emit_replaces_the_file_whole() {
+        let dir = scratch("emit");
+        let path = dir.join("dane.prom");
+        emit(Some(&path), "verified\n").unwrap();
+        emit(Some(&path), "failed\n").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "failed\n");
+        // No temporary file is left behind.
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn streamed_is_visible_only_once_committed() {
+        let dir = scratch("stream");
+        let path = dir.join("results.ndjson");
+        fs::write(&path, "old\n").unwrap();
+        let mut s = Streamed::create(&path).unwrap();
+        s.writer().write_all(b"new\n").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old\n");
+        s.commit().unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new\n");
+        // Dropped without a commit: the target stays, the temporary file goes.
+        let mut s = Streamed::create(&path).unwrap();
+        s.writer().write_all(b"lost\n").unwrap();
+        drop(s);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new\n");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bad_paths_are_refused_before_the_check() {
+        let dir = scratch("paths");
+        assert!(check_path(Some(&dir)).is_err());
+        assert!(check_path(Some(&dir.join("missing/x.prom"))).is_err());
+        assert!(check_path(Some(&dir.join("x.prom"))).is_ok());
+        assert!(check_path(None).is_ok());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
