@@ -7,6 +7,7 @@
 mod common;
 mod dnssec;
 mod docs;
+mod hooks;
 mod probe;
 mod rollover;
 mod scan;
