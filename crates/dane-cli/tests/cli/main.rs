@@ -8,6 +8,7 @@ mod common;
 mod dnssec;
 mod docs;
 mod hooks;
+mod packaging;
 mod probe;
 mod rollover;
 mod scan;
