@@ -4,14 +4,18 @@
 # --always-force-new-domain-key for a DANE host: that makes a new key at every renewal,
 # one no TLSA record names yet. The rollover uses a pre-generated key instead: dane stages
 # it, and `roll` puts it in acme.sh's domain key file and forces a renewal only once
-# `dane rollover status` says it is safe.
+# `dane rollover status` says it is safe. A failed or interrupted renewal puts the previous
+# key back.
 #
-# One-time setup:
+# One-time setup (no --key-file/--fullchain-file: the reload command installs the MTA's
+# copies, DANE_MTA_KEY and DANE_MTA_CERT, after checking the pair):
 #   acme.sh --issue -d mx1.example.com -d mx2.example.com --keylength ec-256 ...
-#   acme.sh --install-cert -d mx1.example.com --ecc --key-file /etc/postfix/mx.key \
-#       --fullchain-file /etc/postfix/mx.pem --reloadcmd "/usr/local/bin/acme.sh-hook.sh deploy"
-#   install -d -m 700 /etc/dane && install -m 600 /etc/postfix/mx.key /etc/dane/NAME.key
+#   acme.sh --install-cert -d mx1.example.com --ecc \
+#       --reloadcmd "/usr/local/bin/acme.sh-hook.sh deploy"
+#   install -d -m 700 /etc/dane
+#   install -m 600 ~/.acme.sh/mx1.example.com_ecc/mx1.example.com.key /etc/dane/NAME.key
 #   acme.sh-hook.sh stage
+#   acme.sh-hook.sh deploy         # the first copy of the pair for the MTA
 # cron (daily), after acme.sh's own cron job:
 #   acme.sh-hook.sh roll
 #
@@ -21,7 +25,8 @@
 #
 # Usage: acme.sh-hook.sh stage | roll | deploy
 # Environment: common.sh; ACME_DOMAIN (acme.sh's main domain, default DANE_NAME),
-# ACME_HOME (default ~/.acme.sh), ACME_ECC (1: an ECC certificate, the default).
+# ACME_HOME (acme.sh's --home, default ~/.acme.sh), ACME_ECC (1: an ECC certificate, the
+# default).
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=common.sh
@@ -37,25 +42,24 @@ else
     ecc=()
 fi
 domain_key="$dir/$ACME_DOMAIN.key"
+fullchain="$dir/fullchain.cer"
 
 case "${1:-}" in
 stage)
-    dane_stage "$CURRENT_KEY"
+    need_files "$CURRENT_KEY"
+    dane_stage "$CURRENT_KEY" "$NEXT_KEY"
     ;;
 roll)
-    if ! dane_ready; then
-        exit 0
-    fi
     if grep -q "^Le_ForceNewDomainKey='1'" "$dir/$ACME_DOMAIN.conf" 2>/dev/null; then
-        echo "acme.sh-hook: $ACME_DOMAIN has --always-force-new-domain-key: acme.sh would make a key no TLSA record names; turn it off" >&2
-        exit 1
+        fail 2 "$ACME_DOMAIN has --always-force-new-domain-key: acme.sh would make a key no TLSA record names; turn it off"
     fi
-    renew_with_next_key acme.sh "$domain_key" \
-        acme.sh --renew -d "$ACME_DOMAIN" "${ecc[@]}" --force
+    roll_with_next_key acme.sh "$domain_key" "$domain_key" "$fullchain" \
+        acme.sh --home "$ACME_HOME" --renew -d "$ACME_DOMAIN" "${ecc[@]}" --force
     ;;
 deploy)
-    # acme.sh's --reloadcmd: reload the MTA; promote when the new key is the staged one.
-    dane_deploy "$domain_key"
+    # acme.sh's --reloadcmd (CERT_KEY_PATH and CERT_FULLCHAIN_PATH name its files):
+    # install the pair for the MTA, reload; promote when the new key is the staged one.
+    dane_deploy "${CERT_KEY_PATH:-$domain_key}" "${CERT_FULLCHAIN_PATH:-$fullchain}"
     ;;
 *)
     echo "usage: $0 stage | roll | deploy" >&2

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use clap::builder::{PossibleValue, StringValueParser, TypedValueParser};
 use clap::{Args as ClapArgs, ValueEnum};
 use clap_complete::Shell;
 
@@ -47,11 +48,83 @@ impl CompletionShell {
     }
 }
 
+/// The value parser of an argument with a closed list of names that the command checks
+/// itself (with its own message, and numbers where the registry allows them): any string
+/// is passed on, and the names are offered to shell completion and listed in --help.
+#[derive(Clone)]
+pub struct Names(fn() -> Vec<&'static str>);
+
+impl Names {
+    /// `--service`: the services dane-check knows.
+    pub fn services() -> Self {
+        Self(|| {
+            dane_check::service::SERVICES
+                .iter()
+                .map(|s| s.name)
+                .collect()
+        })
+    }
+
+    /// `--key-type`: the key types `dane rollover` creates.
+    pub fn key_types() -> Self {
+        Self(|| {
+            dane_check::rollover::key::KeyType::ALL
+                .iter()
+                .map(|k| k.name())
+                .collect()
+        })
+    }
+
+    /// `--usage`: the RFC 7218 mnemonics (numbers 0-255 are accepted too).
+    pub fn usages() -> Self {
+        Self(|| {
+            (0..=255u8)
+                .filter_map(|v| dane_tlsa::CertUsage::from(v).mnemonic())
+                .collect()
+        })
+    }
+
+    /// `--selector`: the RFC 7218 mnemonics (numbers 0-255 are accepted too).
+    pub fn selectors() -> Self {
+        Self(|| {
+            (0..=255u8)
+                .filter_map(|v| dane_tlsa::Selector::from(v).mnemonic())
+                .collect()
+        })
+    }
+
+    /// `--mtype`: the RFC 7218 mnemonics (numbers 0-255 are accepted too).
+    pub fn matching_types() -> Self {
+        Self(|| {
+            (0..=255u8)
+                .filter_map(|v| dane_tlsa::MatchingType::from(v).mnemonic())
+                .collect()
+        })
+    }
+}
+
+impl TypedValueParser for Names {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new((self.0)().into_iter().map(PossibleValue::new)))
+    }
+}
+
 /// `dane man`.
 #[derive(Debug, ClapArgs)]
 pub struct ManArgs {
     /// Write dane.1 and one page per subcommand (dane-verify.1, dane-tlsa-generate.1, ...)
-    /// into this directory instead of dane.1 to stdout.
+    /// into this directory (created when missing) instead of dane.1 to stdout.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
@@ -79,6 +152,8 @@ pub fn man(args: &ManArgs, _ctx: &Context) -> anyhow::Result<Exit> {
             out.flush()?;
         }
         Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{}: cannot create the directory", dir.display()))?;
             write_pages(&cmd, true, dir)?;
         }
     }
@@ -110,14 +185,20 @@ fn render(cmd: &clap::Command, top: bool, out: &mut Vec<u8>) -> anyhow::Result<(
         .source(format!("dane {}", env!("CARGO_PKG_VERSION")));
     man.render_title(out)?;
     man.render_name_section(out)?;
-    man.render_synopsis_section(out)?;
+    out.extend_from_slice(synopsis(cmd).as_bytes());
     man.render_description_section(out)?;
+    let (description, examples) = after_help(cmd);
+    out.extend_from_slice(description.as_bytes());
     if cmd.get_arguments().any(|a| !a.is_hide_set()) {
         man.render_options_section(out)?;
     }
     if cmd.has_subcommands() {
         man.render_subcommands_section(out)?;
     }
+    if cmd.get_name() == "verify" {
+        out.extend_from_slice(VERIFY_SECTIONS.as_bytes());
+    }
+    out.extend_from_slice(examples.as_bytes());
     let mut extra = String::from(".SH \"EXIT STATUS\"\n");
     for (exit, meaning) in Exit::DOCUMENTED {
         extra.push_str(&format!(
@@ -156,6 +237,140 @@ fn render(cmd: &clap::Command, top: bool, out: &mut Vec<u8>) -> anyhow::Result<(
     }
     Ok(())
 }
+
+/// SYNOPSIS with every option's value: `[--service S]`, a closed list as its values
+/// (`[--format text|json|nagios|openmetrics]`), flags alone, positionals in italics.
+fn synopsis(cmd: &clap::Command) -> String {
+    let bin = cmd.get_bin_name().unwrap_or(cmd.get_name());
+    let mut line = format!(".SH SYNOPSIS\n\\fB{}\\fR", roff_escape(bin));
+    for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+        let value = value_of(arg);
+        let item = match (arg.get_long(), arg.get_short()) {
+            (None, None) => value,
+            (long, short) => {
+                let mut names = Vec::new();
+                if let Some(c) = short {
+                    names.push(format!("\\fB\\-{c}\\fR"));
+                }
+                if let Some(l) = long {
+                    names.push(format!("\\fB{}\\fR", roff_escape(&format!("--{l}"))));
+                }
+                let names = names.join("|");
+                if arg.get_action().takes_values() {
+                    format!("{names} {value}")
+                } else {
+                    names
+                }
+            }
+        };
+        if arg.is_required_set() {
+            line.push_str(&format!(" {item}"));
+        } else {
+            line.push_str(&format!(" [{item}]"));
+        }
+    }
+    if cmd.has_subcommands() {
+        line.push_str(" \\fICOMMAND\\fR");
+    }
+    line.push('\n');
+    line
+}
+
+/// An argument's value in SYNOPSIS: its closed list of values (`a|b|c`), else its value
+/// name in italics; `...` when it repeats.
+fn value_of(arg: &clap::Arg) -> String {
+    let names: Vec<String> = arg
+        .get_possible_values()
+        .iter()
+        .filter(|v| !v.is_hide_set())
+        .map(|v| roff_escape(v.get_name()))
+        .collect();
+    let mut value = if !names.is_empty() && names.len() <= 12 {
+        names.join("|")
+    } else {
+        let name = arg
+            .get_value_names()
+            .and_then(|n| n.first())
+            .map_or_else(|| arg.get_id().as_str().to_uppercase(), ToString::to_string);
+        format!("\\fI{}\\fR", roff_escape(&name))
+    };
+    if matches!(arg.get_action(), clap::ArgAction::Append) {
+        value.push_str("...");
+    }
+    value
+}
+
+/// The command's after-help text as man sections: its paragraphs continue DESCRIPTION, and
+/// the lines under `Examples:` become EXAMPLES (each as written, not filled).
+fn after_help(cmd: &clap::Command) -> (String, String) {
+    let Some(text) = cmd.get_after_long_help().or(cmd.get_after_help()) else {
+        return (String::new(), String::new());
+    };
+    let text = text.to_string();
+    let (prose, examples) = match text.split_once("Examples:") {
+        Some((p, e)) => (p, Some(e)),
+        None => (text.as_str(), None),
+    };
+    let mut description = String::new();
+    for para in prose.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+        description.push_str(".PP\n");
+        description.push_str(&roff_escape(&para.replace('\n', " ")));
+        description.push('\n');
+    }
+    let mut section = String::new();
+    if let Some(examples) = examples {
+        section.push_str(".SH EXAMPLES\n.nf\n");
+        for line in examples.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            section.push_str(&roff_escape(line));
+            section.push('\n');
+        }
+        section.push_str(".fi\n");
+    }
+    (description, section)
+}
+
+/// dane-verify(1): the verdicts with their exit codes, and how `--format nagios` maps them.
+const VERIFY_SECTIONS: &str = r#".SH VERDICTS
+.TP
+\fBverified\fR (exit 0)
+Every endpoint DANE covers authenticates with its TLSA records: every DANE sender delivers.
+.TP
+\fBpartial\fR (exit 1)
+Some endpoints authenticate and some fail: senders that reach a failing one defer the mail.
+.TP
+\fBfailed\fR (exit 1)
+Mail would be deferred (a mismatch, bogus DNSSEC, STARTTLS missing under TLSA).
+.TP
+\fBunauthenticated\-tls\fR (exit 4)
+Secure TLSA records, none usable: TLS is mandatory but not authenticated.
+.TP
+\fBnot\-protected\fR (exit 4; 1 with \fB\-\-require\-dane\fR)
+DANE applies nowhere (DNSSEC\-insecure, or no TLSA records): senders use opportunistic TLS.
+.TP
+\fBindeterminate\fR (exit 3)
+A lookup or probe could not be done (timeout, SERVFAIL, unreachable) and nothing failed definitely.
+.TP
+\fBnonexistent\fR (exit 4)
+Secure NXDOMAIN or a null MX (\fBMX 0 .\fR); an SRV target \fB.\fR.
+.PP
+Exit status 2: bad input. With \fB\-\-strict\fR any warning makes the exit status 1.
+.SH "NAGIOS MAPPING"
+With \fB\-\-format nagios\fR the first line is \fBDANE\fR \fISTATE\fR \fB\-\fR \fIDOMAIN\fR\fB:\fR \fIVERDICT\fR, counts, the main reason and perfdata, and the exit status is the plugin's:
+.TP
+\fB0 OK\fR
+verified (advice alone stays OK).
+.TP
+\fB1 WARNING\fR
+verified with warnings (or no spare record under \fB\-\-require\-spare\fR); not\-protected, unauthenticated\-tls, nonexistent.
+.TP
+\fB2 CRITICAL\fR
+failed, partial; not\-protected with \fB\-\-require\-dane\fR; warnings with \fB\-\-strict\fR.
+.TP
+\fB3 UNKNOWN\fR
+indeterminate, or the check could not run (bad flags, unreadable files).
+.PP
+Perfdata: cert_days, rrsig_days (warning range \fB\-\-warn\-days\fR), endpoints, verified, failed, indeterminate, unprotected, warnings, advice; with a candidate candidates, candidates_verified and rollover_ready.
+"#;
 
 /// Escapes text for a roff body line: backslashes, hyphens (so they stay ASCII minus
 /// signs for copy and paste), and a leading `.` or `'` that roff would read as a request.

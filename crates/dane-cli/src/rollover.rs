@@ -88,7 +88,7 @@ pub struct StageArgs {
     pub next_key: Option<PathBuf>,
     /// The type of a key created: p256, rsa2048, rsa3072, ed25519 (public ACME CAs do
     /// not issue for Ed25519).
-    #[arg(long, value_name = "TYPE", default_value = "p256")]
+    #[arg(long, value_name = "TYPE", value_parser = crate::docs::Names::key_types(), default_value = "p256")]
     pub key_type: String,
     /// The issuer's chain (leaf first, or the issuer alone after the leaf): adds its
     /// `2 1 1` record as an optional third.

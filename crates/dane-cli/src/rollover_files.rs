@@ -48,7 +48,7 @@ pub struct PromoteArgs {
     #[arg(long, value_name = "FILE")]
     pub new_next_key: Option<PathBuf>,
     /// The type of the new next key.
-    #[arg(long, value_name = "TYPE", default_value = "p256")]
+    #[arg(long, value_name = "TYPE", value_parser = crate::docs::Names::key_types(), default_value = "p256")]
     pub key_type: String,
     /// --service, --port, --host, --starttls, as `dane verify` takes them (the hosts, and
     /// the dialogue each probe speaks).

@@ -92,13 +92,13 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "FILE")]
     csr: Vec<PathBuf>,
     /// Certificate usage: 0-255 or PKIX-TA, PKIX-EE, DANE-TA, DANE-EE, PrivCert.
-    #[arg(long, value_name = "U", default_value = "3")]
+    #[arg(long, value_name = "U", value_parser = crate::docs::Names::usages(), default_value = "3")]
     usage: String,
     /// Selector: 0-255 or Cert, SPKI, PrivSel.
-    #[arg(long, value_name = "S", default_value = "1")]
+    #[arg(long, value_name = "S", value_parser = crate::docs::Names::selectors(), default_value = "1")]
     selector: String,
     /// Matching type: 0-255 or Full, SHA2-256, SHA2-512, PrivMatch.
-    #[arg(long, value_name = "M", default_value = "1")]
+    #[arg(long, value_name = "M", value_parser = crate::docs::Names::matching_types(), default_value = "1")]
     mtype: String,
     /// 3 1 1 for each leaf, plus 2 1 1 for its issuer when a --cert file holds a chain.
     #[arg(long, conflicts_with_all = ["usage", "selector", "mtype"])]

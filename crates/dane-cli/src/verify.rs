@@ -106,6 +106,7 @@ pub struct TargetOpts {
     #[arg(
         long,
         value_name = "S",
+        value_parser = crate::docs::Names::services(),
         default_value = "smtp",
         conflicts_with = "port"
     )]
@@ -411,7 +412,7 @@ pub fn exit_with(report: &Report, require_dane: bool, strict: bool, require_spar
 pub enum Format {
     /// For people.
     Text,
-    /// The versioned JSON document (README, "dane verify --json").
+    /// The versioned JSON document (README, dane verify --json).
     Json,
     /// A monitoring plugin (Nagios, Icinga, Naemon, Sensu): one status line, perfdata,
     /// exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.

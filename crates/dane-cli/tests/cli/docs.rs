@@ -63,7 +63,45 @@ fn bash_completes_subcommands_and_options() {
     for shell in ["bash", "zsh", "fish"] {
         assert!(shells.lines().any(|l| l == shell), "{shells}");
     }
+    // Closed lists complete to their values, not to file names.
+    for (words, want) in CLOSED_LISTS {
+        let got = complete(words);
+        for value in *want {
+            assert!(
+                got.lines().any(|l| l == *value),
+                "{words}: no {value} in {got}"
+            );
+        }
+    }
 }
+
+/// Command lines ending in an option with a closed list, and values it must offer.
+const CLOSED_LISTS: &[(&str, &[&str])] = &[
+    (
+        "dane verify --service ''",
+        &["smtp", "imaps", "xmpp-server", "https"],
+    ),
+    ("dane rollover status --service ''", &["smtp", "submission"]),
+    (
+        "dane verify --format ''",
+        &["text", "json", "nagios", "openmetrics"],
+    ),
+    ("dane verify --color ''", &["auto", "always", "never"]),
+    (
+        "dane tlsa generate --usage ''",
+        &["PKIX-TA", "DANE-TA", "DANE-EE", "PrivCert"],
+    ),
+    ("dane tlsa generate --selector ''", &["Cert", "SPKI"]),
+    (
+        "dane tlsa generate --mtype ''",
+        &["Full", "SHA2-256", "SHA2-512"],
+    ),
+    (
+        "dane rollover stage --key-type ''",
+        &["p256", "rsa2048", "rsa3072", "ed25519"],
+    ),
+    ("dane rollover promote --key-type ''", &["p256", "ed25519"]),
+];
 
 #[test]
 fn fish_completes_subcommands_and_options() {
@@ -90,6 +128,16 @@ fn fish_completes_subcommands_and_options() {
         assert!(top.iter().any(|l| l == sub), "no {sub} in {top:?}");
     }
     assert!(complete("dane verify --no-it").contains(&"--no-iterate".to_owned()));
+    for (words, want) in CLOSED_LISTS {
+        let line = format!("{} ", words.trim_end_matches("''").trim_end());
+        let got = complete(&line);
+        for value in *want {
+            assert!(
+                got.iter().any(|l| l == value),
+                "{line}: no {value} in {got:?}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -209,12 +257,56 @@ fn man_dir_writes_one_page_per_command() {
 
 #[test]
 fn man_dir_that_cannot_be_written_is_an_error() {
-    let out = run(&["man", "--dir", "/nonexistent/dir"]);
+    // A directory that cannot be created (its parent is a file).
+    let file = temp_file("man-not-a-dir", b"");
+    let dir = format!("{file}/man1");
+    let out = run(&["man", "--dir", &dir]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr
-            .starts_with("dane: /nonexistent/dir/dane.1: cannot write"),
+            .starts_with(&format!("dane: {dir}: cannot create the directory")),
         "{out:?}"
     );
     assert_eq!(out.stdout, "");
+}
+
+/// `dane man --dir DIR` creates DIR (and its parents) when missing, as the README's
+/// `dane man --dir /usr/local/share/man/man1` needs on a stock system; every page passes
+/// groff -ww; dane-verify(1) has its verdicts, the nagios mapping, EXAMPLES and a SYNOPSIS
+/// that shows the options' values.
+#[test]
+fn man_dir_is_created_and_every_page_is_clean() {
+    let base = std::path::Path::new(&temp_file("man-created", b""))
+        .parent()
+        .unwrap()
+        .join("created");
+    let _ = std::fs::remove_dir_all(&base);
+    let dir = base.join("share/man/man1");
+    let out = run(&["man", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let verify = std::fs::read_to_string(dir.join("dane-verify.1")).unwrap();
+    for want in [
+        ".SH VERDICTS",
+        "\\fBunauthenticated\\-tls\\fR (exit 4)",
+        ".SH \"NAGIOS MAPPING\"",
+        "\\fB2 CRITICAL\\fR",
+        ".SH EXAMPLES",
+        "dane verify example.com \\-\\-csr next.csr",
+        "[\\fB\\-\\-service\\fR smtp|submission|",
+        "[\\fB\\-\\-timeout\\fR \\fISECS\\fR]",
+        "[\\fB\\-\\-format\\fR text|json|nagios|openmetrics]",
+    ] {
+        assert!(verify.contains(want), "dane-verify.1 lacks {want}");
+    }
+    let Some(groff) = require_tool("groff", "groff-base") else {
+        return;
+    };
+    for page in std::fs::read_dir(&dir).unwrap() {
+        let page = page.unwrap().path();
+        let mut cmd = Command::new(&groff);
+        cmd.args(["-man", "-Tutf8", "-ww", "-z"]).arg(&page);
+        let lint = run_command(cmd, None);
+        assert_eq!(lint.code, 0, "{}: {lint:?}", page.display());
+        assert_eq!(lint.stderr, "", "{}: groff warnings", page.display());
+    }
 }

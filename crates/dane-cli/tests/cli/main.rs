@@ -7,7 +7,9 @@
 mod common;
 mod dnssec;
 mod docs;
+mod hooks;
 mod output;
+mod packaging;
 mod probe;
 mod rollover;
 mod scan;

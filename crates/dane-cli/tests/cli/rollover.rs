@@ -1,12 +1,12 @@
 //! `dane rollover`: staging (keys, records, JSON), the state file's failures, the
-//! `--check-only` line and exit codes, promotion refusals, the ACME hook recipes. The walk
-//! against real servers (Knot, Postfix) is in the e2e suite.
+//! `--check-only` line and exit codes, promotion refusals (the ACME hook recipes are in
+//! `hooks.rs`). The walk against real servers (Knot, Postfix) is in the e2e suite.
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::common::{Run, fixture, root, run, run_command};
+use crate::common::{Run, fixture, run, run_command};
 
 fn dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("dane-cli-rollover-{tag}-{}", std::process::id()));
@@ -436,46 +436,6 @@ fn update_with_a_bad_tsig_key_file_is_refused_before_sending() {
     std::fs::remove_dir_all(d).unwrap();
 }
 
-#[test]
-fn acme_hook_recipes_are_valid_shell() {
-    let dir = root().join("examples/rollover");
-    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
-        .collect();
-    scripts.sort();
-    let names: Vec<String> = scripts
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    for want in [
-        "acme.sh-hook.sh",
-        "certbot-hook.sh",
-        "dehydrated-hook.sh",
-        "lego-hook.sh",
-    ] {
-        assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
-    }
-    for p in &scripts {
-        let mut cmd = std::process::Command::new("bash");
-        cmd.arg("-n").arg(p);
-        let out = run_command(cmd, None);
-        assert_eq!(out.code, 0, "bash -n {}: {}", p.display(), out.stderr);
-        let text = std::fs::read_to_string(p).unwrap();
-        assert!(text.starts_with("#!/"), "{}: no shebang", p.display());
-        assert!(text.contains("dane rollover"), "{}", p.display());
-    }
-    // The recipes run as root from the ACME clients' hooks: shellcheck (following
-    // common.sh) finds nothing in them.
-    if let Some(shellcheck) = dane_testenv::require_tool("shellcheck", "shellcheck") {
-        let mut cmd = std::process::Command::new(shellcheck);
-        cmd.args(["-x", "-P", "SCRIPTDIR"]).args(&scripts);
-        let out = run_command(cmd, None);
-        assert_eq!(out.code, 0, "shellcheck: {}{}", out.stdout, out.stderr);
-    }
-}
-
 /// The staged RRset of fixed keys, as a golden file: the lines an operator pastes into
 /// the zone (current, next, issuer).
 #[test]
@@ -499,154 +459,6 @@ fn staged_rrset_matches_its_golden_file() {
         out.stderr
     );
     crate::verify::golden("rollover-stage.txt", &out.stdout);
-}
-
-/// The recipes run: `stage` through common.sh stages one next key for every host, and
-/// `roll` does nothing (exit 0, no client called) while the switch is not known to be safe.
-#[test]
-fn acme_hook_recipes_stage_and_hold_off_the_switch() {
-    let d = dir("hooks");
-    std::fs::copy(fixture("pki/leaf-ec.key"), d.join("mx1.example.test.key")).unwrap();
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_dane")).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let hook = |script: &str, action: &str| {
-        let mut cmd = std::process::Command::new("bash");
-        cmd.arg(root().join("examples/rollover").join(script))
-            .arg(action)
-            .env("PATH", &path)
-            .env("DANE_DOMAIN", "example.test")
-            .env("DANE_HOSTS", "mx1.example.test mx2.example.test")
-            .env("DANE_KEY_DIR", &d)
-            .env(
-                "DANE_FLAGS",
-                "--resolver 127.0.0.1:9 --no-iterate --timeout 1",
-            )
-            .env("HOME", &d)
-            .env("NO_COLOR", "1");
-        run_command(cmd, None)
-    };
-    let out = hook("certbot-hook.sh", "stage");
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines.len(), 4, "{}", out.stdout);
-    assert!(lines[0].starts_with("_25._tcp.mx1.example.test. IN TLSA 3 1 1 "));
-    assert!(lines[3].starts_with("_25._tcp.mx2.example.test. IN TLSA 3 1 1 "));
-    // One next key for both hosts.
-    assert_eq!(lines[1].rsplit(' ').next(), lines[3].rsplit(' ').next());
-    assert!(d.join("mx1.example.test.next.key").exists());
-    // No resolver: not known to be safe, so no switch (and no ACME client run).
-    let out = hook("acme.sh-hook.sh", "roll");
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.starts_with("indeterminate: "), "{}", out.stdout);
-    let out = hook("lego-hook.sh", "nonsense");
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    std::fs::remove_dir_all(d).unwrap();
-}
-
-/// The recipes' switch, with stand-ins for the ACME clients and for `dane` (a script on
-/// PATH: `rollover status` says ready, `rollover promote` is logged): a renewal that fails
-/// puts the current key back and the hook exits 1; one that succeeds leaves the next key
-/// in the client's key file, and the deploy hook then promotes.
-#[test]
-#[cfg(unix)]
-fn acme_hook_recipes_switch_and_restore_the_key() {
-    use std::os::unix::fs::PermissionsExt as _;
-    let d = dir("hooks-switch");
-    let bin = d.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let log = d.join("calls.log");
-    let stand_in = |name: &str, body: &str| {
-        let path = bin.join(name);
-        std::fs::write(
-            &path,
-            format!(
-                "#!/bin/sh\necho \"{name} $*\" >>'{}'\n{body}\n",
-                log.display()
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    };
-    stand_in("dane", "exit 0");
-    stand_in("acme.sh", "exit 1");
-    stand_in("lego", "exit 0");
-    std::fs::write(d.join("mx1.example.test.key"), "CURRENT\n").unwrap();
-    std::fs::write(d.join("mx1.example.test.next.key"), "NEXT\n").unwrap();
-    let acme_key = d.join("acme/mx1.example.test_ecc/mx1.example.test.key");
-    let lego_key = d.join("lego/certificates/mx1.example.test.key");
-    for k in [&acme_key, &lego_key] {
-        std::fs::create_dir_all(k.parent().unwrap()).unwrap();
-        std::fs::write(k, "CURRENT\n").unwrap();
-    }
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let hook = |script: &str, action: &str| {
-        let mut cmd = std::process::Command::new("bash");
-        cmd.arg(root().join("examples/rollover").join(script))
-            .arg(action)
-            .env("PATH", &path)
-            .env("DANE_DOMAIN", "example.test")
-            .env("DANE_HOSTS", "mx1.example.test")
-            .env("DANE_KEY_DIR", &d)
-            .env("DANE_RELOAD", "true")
-            .env("ACME_HOME", d.join("acme"))
-            .env("LEGO_PATH", d.join("lego"))
-            .env_remove("LEGO_CERT_KEY_PATH");
-        run_command(cmd, None)
-    };
-    let read = |p: &Path| std::fs::read_to_string(p).unwrap();
-    // acme.sh's renewal fails: the current key is back, exit 1, no promote.
-    let out = hook("acme.sh-hook.sh", "roll");
-    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr
-            .contains("acme.sh-hook: renewal failed; the current key is back in place"),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(read(&acme_key), "CURRENT\n");
-    let calls = read(&log);
-    assert!(
-        calls.contains("dane rollover status example.test"),
-        "{calls}"
-    );
-    assert!(
-        calls.contains("acme.sh --renew -d mx1.example.test --ecc --force"),
-        "{calls}"
-    );
-    assert!(!calls.contains("promote"), "{calls}");
-    // lego's renewal succeeds: the next key is in its key file; deploy promotes.
-    let out = hook("lego-hook.sh", "roll");
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert_eq!(read(&lego_key), "NEXT\n");
-    let mode = std::fs::metadata(&lego_key).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600, "the key file's mode");
-    let out = hook("lego-hook.sh", "deploy");
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    let calls = read(&log);
-    assert!(
-        calls.contains("lego --path") && calls.contains("renew --reuse-key"),
-        "{calls}"
-    );
-    assert!(
-        calls.contains("dane rollover promote example.test"),
-        "{calls}"
-    );
-    // No backup copies left behind.
-    let left: Vec<_> = std::fs::read_dir(&d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
-    std::fs::remove_dir_all(d).unwrap();
 }
 
 #[test]
