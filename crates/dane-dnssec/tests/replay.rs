@@ -600,9 +600,21 @@ fn every_scenario() {
                 })
                 .flatten();
             for s in mine {
-                // Unbound validates from the zone set's own anchor only.
-                let same_anchor = s.anchor.is_none();
-                record(s, &nsd, unbound.as_ref().filter(|_| same_anchor));
+                if s.anchor.is_none() {
+                    record(s, &nsd, unbound.as_ref());
+                    continue;
+                }
+                // A scenario with an anchor file of its own (fixture zones only) gets an
+                // Unbound of its own with that file; an inline DS line gets none.
+                let own = (zones == "fixtures"
+                    && !s.anchor.as_ref().is_some_and(|a| a.contains(' ')))
+                .then(|| {
+                    dane_testenv::Unbound::start_with_anchor(&nsd, &anchor_file(s))
+                        .map_err(|e| eprintln!("no Unbound comparison: {e}"))
+                        .ok()
+                })
+                .flatten();
+                record(s, &nsd, own.as_ref());
             }
         }
     }
@@ -823,4 +835,34 @@ fn failed_verifications_are_memoised_across_lookups() {
     }
     assert!(crypto[0] > 100, "{crypto:?}");
     assert_eq!(crypto[1], 0, "{crypto:?}");
+}
+
+/// Issue 23 (c): a trust anchor for a name that securely does not exist. The parent's
+/// NXDOMAIN, signed above the anchor, is judged from the anchor above its signer, as Unbound
+/// does ("trust anchor NXDOMAIN by signed parent"); any other answer signed by a zone above
+/// the anchor that covers the name cannot chain to it and is bogus (Unbound primes the
+/// anchor, finds no DNSKEY there, and fails). Each scenario carries Unbound's recorded verdict.
+#[test]
+fn nxdomain_from_above_a_trust_anchor_is_judged_from_the_signers_anchor() {
+    for file in [
+        "anchor-nonexistent-nxdomain",
+        "anchor-nonexistent-nsec3-nxdomain",
+        "anchor-nonexistent-dnskey",
+        "anchor-nonexistent-tlsa",
+        "anchor-not-a-zone-nxdomain-below",
+        "anchor-existing-zone",
+    ] {
+        let s = scenario(file);
+        assert_eq!(s.unbound.as_deref(), Some("secure"), "{file}");
+        expect(file);
+    }
+    for file in [
+        "anchor-not-a-zone-positive",
+        "anchor-not-a-zone-nodata",
+        "anchor-not-a-zone-positive-below",
+    ] {
+        let s = scenario(file);
+        assert_eq!(s.unbound.as_deref(), Some("bogus"), "{file}");
+        expect(file);
+    }
 }
