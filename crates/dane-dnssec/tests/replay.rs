@@ -866,3 +866,32 @@ fn nxdomain_from_above_a_trust_anchor_is_judged_from_the_signers_anchor() {
         expect(file);
     }
 }
+
+/// Issue 23 (a): an NSEC3 NXDOMAIN without the record covering the wildcard at the closest
+/// encloser is bogus, opt-out or not (RFC 5155 8.4); opt-out only makes a complete proof
+/// insecure (RFC 5155 9.2), and without opt-out a complete proof is secure.
+#[test]
+fn nsec3_nxdomain_without_the_wildcard_proof_is_bogus_even_under_opt_out() {
+    expect("optout-nxdomain-no-wildcard-proof");
+    expect("nsec3-nxdomain-no-wildcard-proof");
+    let complete = expect("optout-nxdomain");
+    assert_eq!(complete.verdict.as_str(), "insecure");
+    assert_eq!(
+        scenario("optout-nxdomain").unbound.as_deref(),
+        Some("insecure")
+    );
+    assert_eq!(expect("nsec3-nxdomain").verdict.as_str(), "secure");
+}
+
+/// Issue 23 (b): the parent's signed NSEC (or NSEC3) at a delegation without DS proves the
+/// child unsigned, so a CNAME target below it is insecure (RFC 4035 5.2, RFC 6840 4.4); an
+/// NSEC with the DS bit, or the child's own apex NSEC, proves no such thing.
+#[test]
+fn an_unsigned_cut_proven_by_the_parent_makes_the_answer_insecure() {
+    let o = expect("cname-into-unsigned-cut");
+    let reason = o.reason.unwrap();
+    assert!(reason.detail.contains("insecure.test."), "{reason}");
+    expect("nsec3-referral-unsigned-cut");
+    expect("cname-into-signed-cut");
+    expect("cname-target-apex-nsec");
+}
