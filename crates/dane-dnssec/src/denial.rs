@@ -31,6 +31,20 @@ struct Nsec3 {
 /// An NSEC3 parameter set: salt and iterations.
 type Params = (Vec<u8>, u16);
 
+/// The NSEC3 records of one parameter set (RFC 5155 7.1: a zone uses one), with it.
+struct Set<'a> {
+    n3: &'a [&'a Nsec3],
+    salt: &'a [u8],
+    iterations: u16,
+}
+
+/// An NSEC3 hash as it appears in owner names (base32hex, lowercase).
+fn b32(h: &[u8]) -> String {
+    data_encoding::BASE32HEX_NOPAD
+        .encode(h)
+        .to_ascii_lowercase()
+}
+
 fn types_text(t: &RecordTypeSet) -> String {
     let v: Vec<String> = t.iter().map(|t| t.to_string()).collect();
     if v.is_empty() {
@@ -86,6 +100,38 @@ fn above_cut(types: &RecordTypeSet, owner: &Name, name: &Name) -> bool {
         && owner.zone_of(name)
         && ((types.contains(RecordType::NS) && !types.contains(RecordType::SOA))
             || types.contains(RecordType::DNAME))
+}
+
+/// RFC 4035 5.2 and RFC 6840 4.4: the parent's NSEC at a delegation point (NS, neither DS
+/// nor SOA) proves that the child at `n.owner` is unsigned, so everything at and below it is
+/// insecure, though it proves nothing about the child's types. It applies to `name` at or
+/// below the cut; for a DS question only strictly below (the NSEC at the name itself is the
+/// ordinary no-DS proof, RFC 4035 5.4). An apex NSEC (SOA, or the signing zone's own) or one
+/// with DS (a signed child) proves no unsigned cut. (Unbound: val_nsec_proves_insecuredelegation.)
+fn proves_unsigned_cut(n: &Nsec, name: &Name, rtype: RecordType, zone: &Name) -> bool {
+    let t = &n.types;
+    let at_or_below = if rtype == RecordType::DS {
+        &n.owner != name && n.owner.zone_of(name)
+    } else {
+        n.owner.zone_of(name)
+    };
+    &n.owner != zone
+        && zone.zone_of(&n.owner)
+        && at_or_below
+        && t.contains(RecordType::NS)
+        && !t.contains(RecordType::DS)
+        && !t.contains(RecordType::SOA)
+}
+
+/// RFC 5155 9.2: what the NSEC3 records prove about `name` (`proven`), and that its next
+/// closer name lies in an opt-out span, where an unsigned delegation may exist: insecure.
+fn opt_out_denial(name: &Name, proven: &str) -> Denial {
+    Denial::OptOut(Reason::new(
+        C::OptOut,
+        format!(
+            "{name}: {proven}, but its next closer name is covered by an opt-out NSEC3: an unsigned delegation may exist there (RFC 5155 9.2)"
+        ),
+    ))
 }
 
 fn common_ancestor(a: &Name, b: &Name) -> Name {
@@ -299,6 +345,27 @@ impl Engine<'_, '_> {
         Ok(d)
     }
 
+    /// `cut`, a delegation of `zone` without DS (proven by `how`, a verified record of
+    /// `zone`), makes the answer at `name` at or below it insecure (RFC 4035 5.2, RFC 6840
+    /// 4.4); the record says nothing of the child's own types.
+    fn unsigned_cut(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        cut: &Name,
+        zone: &Name,
+        how: &str,
+    ) -> Denial {
+        let r = Reason::new(
+            C::InsecureDelegation,
+            format!(
+                "{zone} proves {cut} is a delegation without DS ({how}): the zone below is unsigned, so {name} {rtype} is insecure (that record cannot prove what the child holds)"
+            ),
+        );
+        self.step(StepKind::Insecure, name, r.detail.clone());
+        Denial::NotSecure(Verdict::Insecure(r))
+    }
+
     fn nsec_denial(
         &mut self,
         name: &Name,
@@ -308,6 +375,20 @@ impl Engine<'_, '_> {
         nx: bool,
     ) -> Denial {
         let fail = |code, s: String| Denial::Failed(Reason::new(code, s));
+        // RFC 4035 5.2, RFC 6840 4.4: the parent's NSEC at an unsigned cut at or above the
+        // name (a referral to the child, or what a CNAME into it carries): insecure.
+        if let Some(c) = nsecs
+            .iter()
+            .find(|n| proves_unsigned_cut(n, name, rtype, zone))
+        {
+            let how = format!(
+                "NSEC {} -> {} has {}",
+                c.owner,
+                c.next,
+                types_text(&c.types)
+            );
+            return self.unsigned_cut(name, rtype, &c.owner, zone, &how);
+        }
         // NODATA: an NSEC at the name whose bitmap lacks the type and CNAME (RFC 4035 5.4).
         if let Some(m) = nsecs.iter().find(|n| &n.owner == name) {
             if nx {
@@ -491,7 +572,12 @@ impl Engine<'_, '_> {
                 .iter()
                 .filter(|n| n.salt == salt && n.iterations == iterations)
                 .collect();
-            match self.nsec3_proof(name, rtype, zone, &n3, &salt, iterations, nx)? {
+            let set = Set {
+                n3: &n3,
+                salt: &salt,
+                iterations,
+            };
+            match self.nsec3_proof(name, rtype, zone, &set, nx)? {
                 Denial::Failed(r) => {
                     first_failure.get_or_insert(r);
                 }
@@ -506,161 +592,252 @@ impl Engine<'_, '_> {
         })))
     }
 
-    #[allow(clippy::too_many_arguments)] // one parameter set's records and the question
+    /// RFC 5155 8: the proof from the NSEC3 records of one parameter set.
     fn nsec3_proof(
         &mut self,
         name: &Name,
         rtype: RecordType,
         zone: &Name,
-        n3: &[&Nsec3],
-        salt: &[u8],
-        iterations: u16,
+        set: &Set<'_>,
+        nx: bool,
+    ) -> R<Denial> {
+        let hn = self.nsec3_hash(name, set.salt, set.iterations)?;
+        if let Some(m) = set.n3.iter().find(|n| n.hash == hn) {
+            return Ok(self.nsec3_match(name, rtype, zone, m, nx));
+        }
+        match self.closest_encloser(name, rtype, zone, set, nx)? {
+            Ok((ce, opt_out)) => self.beyond_encloser(name, rtype, &ce, opt_out, set, nx),
+            Err(d) => Ok(d),
+        }
+    }
+
+    /// RFC 5155 8.5 / 8.6: NODATA from the NSEC3 matching `name` itself.
+    fn nsec3_match(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        zone: &Name,
+        m: &Nsec3,
+        nx: bool,
+    ) -> Denial {
+        let fail = |code, s: String| Denial::Failed(Reason::new(code, s));
+        if nx {
+            return fail(
+                C::BadResponse,
+                format!("NXDOMAIN for {name}, but an NSEC3 matches it"),
+            );
+        }
+        if m.types.contains(rtype) || m.types.contains(RecordType::CNAME) {
+            return fail(
+                C::BadDenial,
+                format!("the NSEC3 matching {name} lists {}", types_text(&m.types)),
+            );
+        }
+        if rtype == RecordType::DS && m.types.contains(RecordType::SOA) && !name.is_root() {
+            return fail(
+                C::BadDenial,
+                format!("the NSEC3 matching {name} is the child zone's apex: it cannot deny DS"),
+            );
+        }
+        let delegation = m.types.contains(RecordType::NS) && !m.types.contains(RecordType::SOA);
+        if rtype != RecordType::DS && delegation {
+            // RFC 4035 5.2, RFC 6840 4.4: the parent's NSEC3 at a delegation without DS
+            // proves the child unsigned (though not that it lacks the type): insecure.
+            if !m.types.contains(RecordType::DS) {
+                return self.unsigned_cut(name, rtype, name, zone, "the NSEC3 matching it");
+            }
+            return fail(
+                C::BadDenial,
+                format!(
+                    "the NSEC3 matching {name} is the parent side of a signed delegation: it cannot deny {rtype}"
+                ),
+            );
+        }
+        self.step(
+            StepKind::Denial,
+            name,
+            format!(
+                "NSEC3 {} matches {name} with types {}: no {rtype}, no CNAME (NODATA)",
+                m.owner,
+                types_text(&m.types)
+            ),
+        );
+        Denial::Nodata { delegation }
+    }
+
+    /// RFC 5155 8.3: the closest provable encloser of `name`, and whether the NSEC3 covering
+    /// the next closer name has the opt-out flag; `Err(denial)` when there is none, or when
+    /// it is an unsigned delegation (then everything below it is insecure).
+    fn closest_encloser(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        zone: &Name,
+        set: &Set<'_>,
+        nx: bool,
+    ) -> R<Result<(Name, bool), Denial>> {
+        let fail = |code, s: String| Ok(Err(Denial::Failed(Reason::new(code, s))));
+        for k in (label_count(zone)..label_count(name)).rev() {
+            let cand = ancestor(name, k);
+            let hc = self.nsec3_hash(&cand, set.salt, set.iterations)?;
+            let Some(m) = set.n3.iter().find(|n| n.hash == hc) else {
+                continue;
+            };
+            if let Some(d) = self.encloser_refuted(name, rtype, zone, &cand, &m.types, nx) {
+                return Ok(Err(d));
+            }
+            let nc = ancestor(name, k + 1);
+            let hnc = self.nsec3_hash(&nc, set.salt, set.iterations)?;
+            let Some(cover) = set.n3.iter().find(|n| hash_covers(&n.hash, &n.next, &hnc)) else {
+                return fail(
+                    C::BadDenial,
+                    format!(
+                        "closest encloser {cand} proven, but no NSEC3 covers the next closer name {nc}"
+                    ),
+                );
+            };
+            self.step(
+                StepKind::Denial,
+                &cand,
+                format!("NSEC3 {} matches the closest encloser {cand}", m.owner),
+            );
+            self.step(
+                StepKind::Denial,
+                &nc,
+                format!(
+                    "NSEC3 {} -> {} covers the next closer name {nc} ({}){}",
+                    cover.owner,
+                    b32(&cover.next),
+                    b32(&hnc),
+                    if cover.opt_out { ", opt-out" } else { "" }
+                ),
+            );
+            return Ok(Ok((cand, cover.opt_out)));
+        }
+        fail(
+            C::BadDenial,
+            format!("no NSEC3 proves a closest encloser for {name} in {zone}"),
+        )
+    }
+
+    /// RFC 5155 8.3: an encloser `cand` (with NSEC3 `types`) that is a delegation or DNAME
+    /// proves nothing below it; but one at a delegation without DS is an unsigned cut, so
+    /// what lies below is insecure (RFC 4035 5.2, RFC 6840 4.4; Unbound takes it so for a
+    /// name error and a NODATA, not for a DS NODATA, which must come from the cut itself).
+    fn encloser_refuted(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        zone: &Name,
+        cand: &Name,
+        t: &RecordTypeSet,
+        nx: bool,
+    ) -> Option<Denial> {
+        let what = if t.contains(RecordType::NS) && !t.contains(RecordType::SOA) {
+            if !t.contains(RecordType::DS) && (nx || rtype != RecordType::DS) {
+                let how = "the NSEC3 matching its closest encloser";
+                return Some(self.unsigned_cut(name, rtype, cand, zone, how));
+            }
+            "a delegation"
+        } else if t.contains(RecordType::DNAME) {
+            "a DNAME"
+        } else {
+            return None;
+        };
+        Some(Denial::Failed(Reason::new(
+            C::BadDenial,
+            format!(
+                "the closest encloser {cand} is {what}: its NSEC3 proves nothing below it (RFC 5155 8.3)"
+            ),
+        )))
+    }
+
+    /// RFC 5155 8.7: wildcard NODATA from the NSEC3 `w` matching the wildcard `wild`
+    /// (insecure when the next closer name lies in an opt-out span, RFC 5155 9.2).
+    fn wildcard_nodata(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        wild: &Name,
+        w: &Nsec3,
+        opt_out: bool,
+        nx: bool,
+    ) -> Denial {
+        if let Some(r) = wildcard_nodata_refuted(nx, name, wild, &w.types, rtype) {
+            return Denial::Failed(r);
+        }
+        self.step(
+            StepKind::Denial,
+            wild,
+            format!(
+                "NSEC3 {} matches the wildcard {wild} with types {}: no {rtype} (wildcard NODATA)",
+                w.owner,
+                types_text(&w.types)
+            ),
+        );
+        if opt_out {
+            return opt_out_denial(name, "wildcard NODATA");
+        }
+        Denial::Nodata { delegation: false }
+    }
+
+    /// What the wildcard at the closest encloser `ce` adds: RFC 5155 8.4 (name error),
+    /// 8.7 (wildcard NODATA), and 9.2 (`opt_out`: the next closer name lies in an opt-out
+    /// span, where an unsigned delegation may exist, so even a complete proof is insecure).
+    fn beyond_encloser(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        ce: &Name,
+        opt_out: bool,
+        set: &Set<'_>,
         nx: bool,
     ) -> R<Denial> {
         let fail = |code, s: String| Ok(Denial::Failed(Reason::new(code, s)));
-        let b32 = |h: &[u8]| {
-            data_encoding::BASE32HEX_NOPAD
-                .encode(h)
-                .to_ascii_lowercase()
-        };
-        let hn = self.nsec3_hash(name, salt, iterations)?;
-        if let Some(m) = n3.iter().find(|n| n.hash == hn) {
-            // RFC 5155 8.5 / 8.6: NODATA from the matching NSEC3.
-            if nx {
-                return fail(
-                    C::BadResponse,
-                    format!("NXDOMAIN for {name}, but an NSEC3 matches it"),
-                );
-            }
-            if m.types.contains(rtype) || m.types.contains(RecordType::CNAME) {
-                return fail(
-                    C::BadDenial,
-                    format!("the NSEC3 matching {name} lists {}", types_text(&m.types)),
-                );
-            }
-            if rtype == RecordType::DS && m.types.contains(RecordType::SOA) && !name.is_root() {
-                return fail(
-                    C::BadDenial,
-                    format!(
-                        "the NSEC3 matching {name} is the child zone's apex: it cannot deny DS"
-                    ),
-                );
-            }
-            let delegation = m.types.contains(RecordType::NS) && !m.types.contains(RecordType::SOA);
-            if rtype != RecordType::DS && delegation {
-                return fail(
-                    C::BadDenial,
-                    format!(
-                        "the NSEC3 matching {name} is the parent side of a delegation: it cannot deny {rtype}"
-                    ),
-                );
-            }
-            self.step(
-                StepKind::Denial,
-                name,
-                format!(
-                    "NSEC3 {} matches {name} with types {}: no {rtype}, no CNAME (NODATA)",
-                    m.owner,
-                    types_text(&m.types)
-                ),
-            );
-            return Ok(Denial::Nodata { delegation });
-        }
-        // RFC 5155 8.3: closest encloser proof.
-        let top = label_count(zone);
-        let mut found = None;
-        for k in (top..label_count(name)).rev() {
-            let cand = ancestor(name, k);
-            let hc = self.nsec3_hash(&cand, salt, iterations)?;
-            if let Some(m) = n3.iter().find(|n| n.hash == hc) {
-                if m.types.contains(RecordType::DNAME)
-                    || (m.types.contains(RecordType::NS) && !m.types.contains(RecordType::SOA))
-                {
-                    return fail(
-                        C::BadDenial,
-                        format!(
-                            "the closest encloser {cand} is a delegation or DNAME: its NSEC3 proves nothing below it (RFC 5155 8.3)"
-                        ),
-                    );
-                }
-                let nc = ancestor(name, k + 1);
-                let hnc = self.nsec3_hash(&nc, salt, iterations)?;
-                let Some(cover) = n3.iter().find(|n| hash_covers(&n.hash, &n.next, &hnc)) else {
-                    return fail(
-                        C::BadDenial,
-                        format!(
-                            "closest encloser {cand} proven, but no NSEC3 covers the next closer name {nc}"
-                        ),
-                    );
-                };
-                self.step(
-                    StepKind::Denial,
-                    &cand,
-                    format!("NSEC3 {} matches the closest encloser {cand}", m.owner),
-                );
-                self.step(
-                    StepKind::Denial,
-                    &nc,
-                    format!(
-                        "NSEC3 {} -> {} covers the next closer name {nc} ({}){}",
-                        cover.owner,
-                        b32(&cover.next),
-                        b32(&hnc),
-                        if cover.opt_out { ", opt-out" } else { "" }
-                    ),
-                );
-                found = Some((cand, cover.opt_out));
-                break;
-            }
-        }
-        let Some((ce, opt_out)) = found else {
-            return fail(
-                C::BadDenial,
-                format!("no NSEC3 proves a closest encloser for {name} in {zone}"),
-            );
-        };
-        if opt_out {
-            // RFC 5155 8.6 (DS), 9.2: an opt-out span may hide an unsigned delegation, so
-            // neither existence nor absence below it is proven: insecure.
-            let r = Reason::new(
-                C::OptOut,
-                format!(
-                    "the next closer name of {name} is covered by an opt-out NSEC3: an unsigned delegation may exist there (RFC 5155 8.6, 9.2)"
-                ),
-            );
-            return Ok(Denial::OptOut(r));
-        }
-        let Some(wild) = wildcard_of(&ce) else {
+        let Some(wild) = wildcard_of(ce) else {
             return fail(C::BadDenial, format!("no wildcard name under {ce}"));
         };
-        let hw = self.nsec3_hash(&wild, salt, iterations)?;
-        if let Some(w) = n3.iter().find(|n| n.hash == hw) {
-            // RFC 5155 8.7: wildcard NODATA.
-            if let Some(r) = wildcard_nodata_refuted(nx, name, &wild, &w.types, rtype) {
-                return Ok(Denial::Failed(r));
-            }
-            self.step(StepKind::Denial, &wild, format!("NSEC3 {} matches the wildcard {wild} with types {}: no {rtype} (wildcard NODATA)", w.owner, types_text(&w.types)));
-            return Ok(Denial::Nodata { delegation: false });
+        let hw = self.nsec3_hash(&wild, set.salt, set.iterations)?;
+        if let Some(w) = set.n3.iter().find(|n| n.hash == hw) {
+            return Ok(self.wildcard_nodata(name, rtype, &wild, w, opt_out, nx));
         }
-        if let Some(w) = n3.iter().find(|n| hash_covers(&n.hash, &n.next, &hw)) {
-            // RFC 5155 8.4: NXDOMAIN.
-            self.step(
-                StepKind::Denial,
-                &wild,
+        if opt_out && !nx {
+            // RFC 5155 8.6 (DS) and 9.2: a NODATA whose next closer name lies in an opt-out
+            // span proves no more than that: insecure.
+            return Ok(opt_out_denial(name, "no NSEC3 matches it"));
+        }
+        // RFC 5155 7.2.2 and 8.4: a name error needs, beside the closest encloser proof, the
+        // NSEC3 covering the wildcard at the closest encloser, with opt-out as without: an
+        // opt-out span makes a complete proof insecure, never an incomplete one secure or
+        // insecure (Unbound's nsec3_prove_nameerror asks for it before looking at opt-out).
+        let Some(w) = set.n3.iter().find(|n| hash_covers(&n.hash, &n.next, &hw)) else {
+            return fail(
+                C::BadDenial,
                 format!(
-                    "NSEC3 {} covers the wildcard {wild}: no wildcard (NXDOMAIN)",
-                    w.owner
+                    "no NSEC3 covers the wildcard {wild} at the closest encloser: the proof that {name} does not exist is incomplete (RFC 5155 8.4)"
                 ),
             );
-            if !nx {
-                return fail(
-                    C::BadResponse,
-                    format!("NOERROR for {name}, but the NSEC3 records prove it does not exist"),
-                );
-            }
-            return Ok(Denial::Nxdomain);
+        };
+        self.step(
+            StepKind::Denial,
+            &wild,
+            format!(
+                "NSEC3 {} covers the wildcard {wild}: no wildcard (NXDOMAIN)",
+                w.owner
+            ),
+        );
+        if !nx {
+            return fail(
+                C::BadResponse,
+                format!("NOERROR for {name}, but the NSEC3 records prove it does not exist"),
+            );
         }
-        fail(C::BadDenial, format!("no NSEC3 covers the wildcard {wild}"))
+        if opt_out {
+            let proven =
+                "it does not exist (closest encloser, next closer name and wildcard proven)";
+            return Ok(opt_out_denial(name, proven));
+        }
+        Ok(Denial::Nxdomain)
     }
 
     /// RFC 4035 5.3.4 / RFC 5155 8.8: a wildcard expansion at `owner` (the RRSIG labels
@@ -806,6 +983,58 @@ mod tests {
         let last = nsec("z.example.", "example.");
         assert!(nsec_covers(&last, &n("zz.example.")));
         assert!(!nsec_covers(&last, &n("b.example.")));
+    }
+
+    /// RFC 4035 5.2 / RFC 6840 4.4: only the parent's NSEC at a delegation without DS (no
+    /// SOA: not an apex) proves an unsigned cut, for names at or below it (strictly below
+    /// for DS, which the NSEC at the name itself denies the ordinary way).
+    #[test]
+    fn only_a_parent_nsec_without_ds_or_soa_proves_an_unsigned_cut() {
+        use RecordType::{A, AAAA, DS, NS, NSEC, RRSIG, SOA};
+        let zone = n("test.");
+        let check = |owner: &str, types: &[RecordType], name: &str, rtype, expected: bool| {
+            let nsec = Nsec {
+                owner: n(owner),
+                next: n("z.test."),
+                types: set(types),
+            };
+            assert_eq!(
+                proves_unsigned_cut(&nsec, &n(name), rtype, &zone),
+                expected,
+                "{owner} {types:?} {name} {rtype}"
+            );
+        };
+        let cut = [NS, RRSIG, NSEC];
+        check("child.test.", &cut, "www.child.test.", AAAA, true);
+        check("child.test.", &cut, "child.test.", A, true);
+        check("child.test.", &cut, "a.b.child.test.", DS, true);
+        // The NSEC at the name is the no-DS proof of a DS question, not an unsigned cut.
+        check("child.test.", &cut, "child.test.", DS, false);
+        // A signed delegation (DS bit), an apex (SOA), no delegation at all (no NS).
+        check(
+            "child.test.",
+            &[NS, DS, RRSIG, NSEC],
+            "www.child.test.",
+            A,
+            false,
+        );
+        check(
+            "child.test.",
+            &[NS, SOA, RRSIG, NSEC],
+            "www.child.test.",
+            A,
+            false,
+        );
+        check(
+            "child.test.",
+            &[A, RRSIG, NSEC],
+            "www.child.test.",
+            A,
+            false,
+        );
+        // Not above the name; the signing zone's own apex.
+        check("child.test.", &cut, "other.test.", A, false);
+        check("test.", &cut, "www.test.", A, false);
     }
 
     #[test]

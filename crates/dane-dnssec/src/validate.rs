@@ -1347,6 +1347,16 @@ impl<'a> Engine<'a, '_> {
                 Walk::Stop(v) => link(&set.name, set.rtype, AnswerKind::Records, v, None, records),
             });
         };
+        if let Some(v) = self.signed_above_anchor(&set.name, set.rtype, &signer, false) {
+            return Ok(link(
+                &set.name,
+                set.rtype,
+                AnswerKind::Records,
+                v,
+                Some(signer),
+                records,
+            ));
+        }
         let (zone, keys) = match self.zone_of_signer(&signer)? {
             Ok(zk) => zk,
             Err(v) => {
@@ -1380,6 +1390,45 @@ impl<'a> Engine<'a, '_> {
             Some(zone),
             records,
         ))
+    }
+
+    /// The trust anchor that judges an answer at `name`/`rtype` signed by `signer`, as
+    /// Unbound picks it (validator.c, processInit): the anchor closest to the name (to its
+    /// parent for DS, which the parent holds: RFC 4035 4.3) must be the signer's zone or
+    /// above it, since the chain of trust runs from the anchor down to the signer (RFC 4035
+    /// 5). An answer signed by a zone strictly above that anchor cannot chain to it: Bogus.
+    /// Except an NXDOMAIN: a zone above the anchor may prove that the anchored name, and
+    /// everything below it, does not exist; it is judged from the anchor above its signer
+    /// (Unbound: "trust anchor NXDOMAIN by signed parent"). `None`: go on with the signer.
+    fn signed_above_anchor(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        signer: &Name,
+        nxdomain: bool,
+    ) -> Option<Verdict> {
+        let anchor = self.anchors.closest(&holder(name, rtype))?.clone();
+        if signer == &anchor || !signer.zone_of(&anchor) {
+            return None;
+        }
+        if nxdomain {
+            self.step(
+                StepKind::Anchor,
+                name,
+                format!(
+                    "the trust anchor for {anchor} covers {name}, but the NXDOMAIN is signed by {signer} above it: judged from the anchor above {signer} (a zone above an anchor may prove the anchored name does not exist)"
+                ),
+            );
+            return None;
+        }
+        let r = Reason::new(
+            C::WrongZone,
+            format!(
+                "{name} {rtype} is signed by {signer}, above the trust anchor for {anchor} that covers it: only an NXDOMAIN may come from a zone above an anchor"
+            ),
+        );
+        self.step(StepKind::Failure, name, r.detail.clone());
+        Some(Verdict::Bogus(r))
     }
 
     /// The validated keys of the zone named by an RRSIG's signer field.
@@ -1433,6 +1482,10 @@ impl<'a> Engine<'a, '_> {
                 Walk::Stop(v) => link(name, rtype, kind, v, None, Vec::new()),
             });
         };
+        let nx = kind == AnswerKind::Nxdomain;
+        if let Some(v) = self.signed_above_anchor(name, rtype, &signer, nx) {
+            return Ok(link(name, rtype, kind, v, Some(signer), Vec::new()));
+        }
         let (zone, keys) = match self.zone_of_signer(&signer)? {
             Ok(zk) => zk,
             Err(v) => return Ok(link(name, rtype, kind, v, Some(signer), Vec::new())),

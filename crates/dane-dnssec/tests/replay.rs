@@ -600,9 +600,21 @@ fn every_scenario() {
                 })
                 .flatten();
             for s in mine {
-                // Unbound validates from the zone set's own anchor only.
-                let same_anchor = s.anchor.is_none();
-                record(s, &nsd, unbound.as_ref().filter(|_| same_anchor));
+                if s.anchor.is_none() {
+                    record(s, &nsd, unbound.as_ref());
+                    continue;
+                }
+                // A scenario with an anchor file of its own (fixture zones only) gets an
+                // Unbound of its own with that file; an inline DS line gets none.
+                let own = (zones == "fixtures"
+                    && !s.anchor.as_ref().is_some_and(|a| a.contains(' ')))
+                .then(|| {
+                    dane_testenv::Unbound::start_with_anchor(&nsd, &anchor_file(s))
+                        .map_err(|e| eprintln!("no Unbound comparison: {e}"))
+                        .ok()
+                })
+                .flatten();
+                record(s, &nsd, own.as_ref());
             }
         }
     }
@@ -823,4 +835,63 @@ fn failed_verifications_are_memoised_across_lookups() {
     }
     assert!(crypto[0] > 100, "{crypto:?}");
     assert_eq!(crypto[1], 0, "{crypto:?}");
+}
+
+/// Issue 23 (c): a trust anchor for a name that securely does not exist. The parent's
+/// NXDOMAIN, signed above the anchor, is judged from the anchor above its signer, as Unbound
+/// does ("trust anchor NXDOMAIN by signed parent"); any other answer signed by a zone above
+/// the anchor that covers the name cannot chain to it and is bogus (Unbound primes the
+/// anchor, finds no DNSKEY there, and fails). Each scenario carries Unbound's recorded verdict.
+#[test]
+fn nxdomain_from_above_a_trust_anchor_is_judged_from_the_signers_anchor() {
+    for file in [
+        "anchor-nonexistent-nxdomain",
+        "anchor-nonexistent-nsec3-nxdomain",
+        "anchor-nonexistent-dnskey",
+        "anchor-nonexistent-tlsa",
+        "anchor-not-a-zone-nxdomain-below",
+        "anchor-existing-zone",
+    ] {
+        let s = scenario(file);
+        assert_eq!(s.unbound.as_deref(), Some("secure"), "{file}");
+        expect(file);
+    }
+    for file in [
+        "anchor-not-a-zone-positive",
+        "anchor-not-a-zone-nodata",
+        "anchor-not-a-zone-positive-below",
+    ] {
+        let s = scenario(file);
+        assert_eq!(s.unbound.as_deref(), Some("bogus"), "{file}");
+        expect(file);
+    }
+}
+
+/// Issue 23 (a): an NSEC3 NXDOMAIN without the record covering the wildcard at the closest
+/// encloser is bogus, opt-out or not (RFC 5155 8.4); opt-out only makes a complete proof
+/// insecure (RFC 5155 9.2), and without opt-out a complete proof is secure.
+#[test]
+fn nsec3_nxdomain_without_the_wildcard_proof_is_bogus_even_under_opt_out() {
+    expect("optout-nxdomain-no-wildcard-proof");
+    expect("nsec3-nxdomain-no-wildcard-proof");
+    let complete = expect("optout-nxdomain");
+    assert_eq!(complete.verdict.as_str(), "insecure");
+    assert_eq!(
+        scenario("optout-nxdomain").unbound.as_deref(),
+        Some("insecure")
+    );
+    assert_eq!(expect("nsec3-nxdomain").verdict.as_str(), "secure");
+}
+
+/// Issue 23 (b): the parent's signed NSEC (or NSEC3) at a delegation without DS proves the
+/// child unsigned, so a CNAME target below it is insecure (RFC 4035 5.2, RFC 6840 4.4); an
+/// NSEC with the DS bit, or the child's own apex NSEC, proves no such thing.
+#[test]
+fn an_unsigned_cut_proven_by_the_parent_makes_the_answer_insecure() {
+    let o = expect("cname-into-unsigned-cut");
+    let reason = o.reason.unwrap();
+    assert!(reason.detail.contains("insecure.test."), "{reason}");
+    expect("nsec3-referral-unsigned-cut");
+    expect("cname-into-signed-cut");
+    expect("cname-target-apex-nsec");
 }
