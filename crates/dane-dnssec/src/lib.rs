@@ -33,6 +33,8 @@
 //! - Never Secure without an unbroken chain: trust anchor, then at every zone cut a DS
 //!   RRset signed by the parent and a DNSKEY RRset signed by a key a DS names, then the
 //!   RRset signed by a zone key (RFC 4035 section 5). A resolver's AD bit is never read.
+//!   The anchor is the one closest to the answer's name, as Unbound picks it: an answer
+//!   signed above it is Bogus, except an NXDOMAIN, judged from the anchor above its signer.
 //! - The signed data is built here from the received octets: RDATA names decompressed and
 //!   lowercased for the RFC 4034 6.2 types (not NSEC, RFC 6840 5.1), canonical RDATA
 //!   order, duplicates removed, the original TTL, `*.` owners for wildcard expansions.
