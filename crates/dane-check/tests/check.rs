@@ -1113,14 +1113,16 @@ mod engine {
         let (report, _, _) = run(dns, prober).await;
         assert_eq!(report.verdict, DomainVerdict::Verified);
         let codes: Vec<_> = report.warnings.iter().map(|w| w.code).collect();
-        assert!(codes.contains(&"certificate-expires"), "{codes:?}");
+        // DANE-EE: the certificate's expiry is advice (RFC 7671 5.1 checks no dates).
+        assert!(codes.contains(&"certificate-expires-info"), "{codes:?}");
         assert!(codes.contains(&"rrsig-expires"), "{codes:?}");
         let cert = report
             .warnings
             .iter()
-            .find(|w| w.code == "certificate-expires")
+            .find(|w| w.code == "certificate-expires-info")
             .unwrap();
         assert!(cert.message.contains("informational"), "{}", cert.message);
+        assert!(cert.is_advice() && !cert.counts(true), "{cert:?}");
     }
 
     #[tokio::test]
