@@ -125,6 +125,11 @@ pub struct Options {
     /// (public ones only by default; `--allow-private`). The addresses of `host` (`--host`,
     /// the operator's choice) are always probed.
     pub address_policy: AddressPolicy,
+    /// Connect only where the caller or signed DNS says (`serve-metrics` without
+    /// `--allow-ports`, where a scraper names the domain): SRV targets are probed only on
+    /// the service's registered port, and the targets of an insecure SRV RRset not at all
+    /// (DANE does not apply to them, RFC 7673 3.1, so there is nothing to verify).
+    pub srv_registered_ports_only: bool,
 }
 
 impl Options {
@@ -139,6 +144,7 @@ impl Options {
             candidate: None,
             tlsa_override: None,
             address_policy: AddressPolicy::PublicOnly,
+            srv_registered_ports_only: false,
         }
     }
 }
@@ -151,6 +157,9 @@ struct Target {
     preference: Option<u16>,
     /// Why DANE cannot apply (an insecure MX or SRV lookup named the host).
     insecure: Option<NoDane>,
+    /// Why the host is reported without being looked up or probed
+    /// ([`Options::srv_registered_ports_only`]).
+    not_probed: Option<String>,
 }
 
 /// Checks `service` at `domain` as a DANE client would: for SMTP (RFC 7672) every MX host,
@@ -247,6 +256,7 @@ fn direct_target(host: &str, service: &Service) -> Target {
         port: service.port,
         preference: None,
         insecure: None,
+        not_probed: None,
     }
 }
 
@@ -267,7 +277,15 @@ async fn discover_targets<D: Dns>(
         return mx_targets(dns, domain, service, report).await;
     }
     if let Some(label) = service.srv {
-        return srv_targets(dns, domain, label, service, report).await;
+        let targets = srv_targets(dns, domain, label, service, report).await?;
+        return Some(if options.srv_registered_ports_only {
+            targets
+                .into_iter()
+                .map(|t| registered_port_only(t, service))
+                .collect()
+        } else {
+            targets
+        });
     }
     Some(vec![direct_target(domain, service)])
 }
@@ -314,6 +332,7 @@ async fn mx_targets<D: Dns>(
                     port: service.port,
                     preference: Some(m.preference),
                     insecure: insecure(*secure),
+                    not_probed: None,
                 })
                 .collect()
         }
@@ -360,6 +379,7 @@ async fn srv_targets<D: Dns>(
                 port: t.port,
                 preference: Some(t.priority),
                 insecure: (!secure).then_some(NoDane::InsecureSrv),
+                not_probed: None,
             })
             .collect(),
         // No SRV records: the domain itself at the default port, no indirection.
@@ -368,6 +388,24 @@ async fn srv_targets<D: Dns>(
     };
     report.srv_plan = Some(plan);
     Some(targets)
+}
+
+/// [`Options::srv_registered_ports_only`]: an SRV target on another port than the
+/// service's registered one, or named by an insecure SRV RRset, is not looked up or probed
+/// (a scraped domain must not make the exporter connect where it likes).
+fn registered_port_only(mut t: Target, service: &Service) -> Target {
+    if matches!(t.insecure, Some(NoDane::InsecureSrv)) {
+        t.not_probed = Some(format!(
+            "{}; not probed (serve-metrics connects only where signed DNS points without --allow-ports)",
+            NoDane::InsecureSrv.describe(&t.host)
+        ));
+    } else if t.port != service.port {
+        t.not_probed = Some(format!(
+            "{} port {}: not probed: the registered port of {} is {} (serve-metrics probes other ports only with --allow-ports)",
+            t.host, t.port, service.name, service.port
+        ));
+    }
+    t
 }
 
 /// Bounded work (ARCHITECTURE.md invariant 7): a hostile zone can list thousands of MX or
@@ -631,6 +669,7 @@ async fn host_dns<D: Dns>(
         port,
         preference,
         insecure,
+        not_probed: _,
     } = target;
     let host = host.as_str();
     let mut addresses = Vec::new();
@@ -708,6 +747,27 @@ async fn host_dns<D: Dns>(
     (report, policy, targets)
 }
 
+/// The report of a host that policy keeps from being looked up and probed: not protected
+/// when DANE does not apply to it anyway (an insecure SRV), else indeterminate.
+fn not_probed(target: &Target, why: &str) -> HostReport {
+    let (status, no_dane) = match &target.insecure {
+        Some(n) => (Status::NotProtected, Some(n.clone())),
+        None => (Status::Indeterminate, None),
+    };
+    HostReport {
+        name: target.host.clone(),
+        port: target.port,
+        preference: target.preference,
+        addresses: Vec::new(),
+        tlsa: None,
+        no_dane,
+        verdict: Verdict::new(status, why),
+        endpoints: Vec::new(),
+        candidate: None,
+        addresses_left_out: 0,
+    }
+}
+
 async fn check_host<D: Dns, P: Prober>(
     dns: Arc<D>,
     prober: Arc<P>,
@@ -718,6 +778,9 @@ async fn check_host<D: Dns, P: Prober>(
     options: &Options,
 ) -> HostReport {
     let port = target.port;
+    if let Some(why) = &target.not_probed {
+        return not_probed(&target, why);
+    }
     let (mut report, policy, targets) = host_dns(&*dns, rules, target, options).await;
     let host = report.name.clone();
     let host = host.as_str();

@@ -1187,14 +1187,16 @@ mod engine {
         let (report, _, _) = run(dns, prober).await;
         assert_eq!(report.verdict, DomainVerdict::Verified);
         let codes: Vec<_> = report.warnings.iter().map(|w| w.code).collect();
-        assert!(codes.contains(&"certificate-expires"), "{codes:?}");
+        // DANE-EE: the certificate's expiry is advice (RFC 7671 5.1 checks no dates).
+        assert!(codes.contains(&"certificate-expires-info"), "{codes:?}");
         assert!(codes.contains(&"rrsig-expires"), "{codes:?}");
         let cert = report
             .warnings
             .iter()
-            .find(|w| w.code == "certificate-expires")
+            .find(|w| w.code == "certificate-expires-info")
             .unwrap();
         assert!(cert.message.contains("informational"), "{}", cert.message);
+        assert!(cert.is_advice() && !cert.counts(true), "{cert:?}");
     }
 
     #[tokio::test]
@@ -1753,6 +1755,86 @@ mod engine {
             DomainVerdict::Nonexistent,
             "{}",
             report.reason
+        );
+    }
+
+    /// `serve-metrics` without `--allow-ports`: an SRV target is probed only on the
+    /// service's registered port, and the targets of an insecure SRV RRset not at all.
+    #[tokio::test]
+    async fn srv_targets_only_on_registered_ports_when_asked() {
+        async fn run(
+            dns: FakeDns,
+            prober: FakeProber,
+        ) -> (dane_check::report::Report, Arc<FakeProber>) {
+            let prober = Arc::new(prober);
+            let service = dane_check::service::by_name("xmpp-client").unwrap();
+            let mut options = Options::new(now());
+            options.srv_registered_ports_only = true;
+            let report = verify(
+                Arc::new(dns),
+                prober.clone(),
+                "xmpp.test",
+                &service,
+                &options,
+            )
+            .await;
+            (report, prober)
+        }
+        // The SRV record names port 5223; xmpp-client's registered port is 5222.
+        let (dns, prober) = xmpp_world(Security::Secure);
+        let (report, prober) = run(dns, prober).await;
+        assert_eq!(
+            report.verdict,
+            DomainVerdict::Indeterminate,
+            "{}",
+            report.reason
+        );
+        assert!(
+            report.reason.contains(
+                "chat.xmpp.test. port 5223: not probed: the registered port of xmpp-client is 5222"
+            ),
+            "{}",
+            report.reason
+        );
+        assert!(report.hosts[0].addresses.is_empty());
+        assert!(
+            prober.dialogues.lock().unwrap().is_empty(),
+            "nothing probed"
+        );
+        // Insecure SRV: not protected, and nothing probed (RFC 7673 3.1).
+        let (dns, prober) = xmpp_world(Security::Insecure);
+        let (report, prober) = run(dns, prober).await;
+        assert_eq!(
+            report.verdict,
+            DomainVerdict::NotProtected,
+            "{}",
+            report.reason
+        );
+        assert!(
+            report.reason.contains("SRV RRset is not DNSSEC-signed"),
+            "{}",
+            report.reason
+        );
+        assert!(report.reason.contains("not probed"), "{}", report.reason);
+        assert!(
+            prober.dialogues.lock().unwrap().is_empty(),
+            "nothing probed"
+        );
+        // A secure SRV on the registered port is checked as always.
+        let (mut dns, prober) = xmpp_world(Security::Secure);
+        dns.srv.insert(
+            "_xmpp-client._tcp.xmpp.test.".into(),
+            records(
+                "_xmpp-client._tcp.xmpp.test.",
+                Security::Secure,
+                vec![srv_record(10, 5222, "xmpp.test.")],
+            ),
+        );
+        let (report, prober) = run(dns, prober).await;
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+        assert_eq!(
+            prober.dialogues.lock().unwrap().clone(),
+            vec![(5222, Protocol::XmppClient)]
         );
     }
 

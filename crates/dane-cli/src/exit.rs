@@ -21,6 +21,10 @@ pub enum Exit {
     /// 5: waiting (`dane rollover status`): the next key's record is on every server, but
     /// caches may still hold the RRset from before (its TTL plus the margin has not passed).
     Waiting = 5,
+    /// 130 (128 + SIGINT): `dane scan` was interrupted; the summary says how to resume.
+    Interrupted = 130,
+    /// 143 (128 + SIGTERM): `dane scan` was terminated; the summary says how to resume.
+    Terminated = 143,
 }
 
 impl Exit {
@@ -53,6 +57,12 @@ impl Exit {
             "waiting (dane rollover status): the next key's record is on every authoritative \
              server, but its TTL plus the margin has not passed yet",
         ),
+        (
+            Exit::Interrupted,
+            "interrupted (dane scan, SIGINT): in-flight targets finished or hit --deadline, the \
+             results so far are written, the summary says how to resume",
+        ),
+        (Exit::Terminated, "terminated (dane scan, SIGTERM): as 130"),
     ];
 
     /// The process exit status for this outcome.
@@ -74,6 +84,8 @@ mod tests {
             (Exit::Indeterminate, 3),
             (Exit::NotProtected, 4),
             (Exit::Waiting, 5),
+            (Exit::Interrupted, 130),
+            (Exit::Terminated, 143),
         ];
         for (exit, value) in table {
             assert_eq!(exit as u8, value, "{exit:?}");
@@ -83,7 +95,8 @@ mod tests {
     #[test]
     fn every_code_is_documented_once_in_order() {
         let codes: Vec<u8> = Exit::DOCUMENTED.iter().map(|(e, _)| *e as u8).collect();
-        let expected: Vec<u8> = (0..codes.len() as u8).collect();
+        let mut expected: Vec<u8> = (0..=5).collect();
+        expected.extend([130, 143]);
         assert_eq!(codes, expected);
     }
 }

@@ -407,6 +407,41 @@ pub struct Config {
     pub slowest: usize,
     /// Progress on stderr (hidden when not a terminal or with --quiet).
     pub progress: indicatif::ProgressBar,
+    /// Set on SIGINT or SIGTERM: no more targets are taken.
+    pub stop: Arc<Stop>,
+}
+
+/// The stop of an interrupted scan: once set, the dispatcher takes no more targets and
+/// targets not yet started are not checked; those in flight end (within `--deadline`).
+#[derive(Debug, Default)]
+pub struct Stop {
+    signal: std::sync::OnceLock<&'static str>,
+    notify: tokio::sync::Notify,
+}
+
+impl Stop {
+    /// Stops the scan, naming the signal (the first one counts).
+    pub fn trigger(&self, signal: &'static str) {
+        let _ = self.signal.set(signal);
+        self.notify.notify_waiters();
+    }
+
+    /// The signal that stopped the scan, if one did.
+    pub fn signal(&self) -> Option<&'static str> {
+        self.signal.get().copied()
+    }
+
+    /// Completes once the scan is stopped.
+    pub async fn wait(&self) {
+        loop {
+            // Registered before the check: a trigger in between still wakes it.
+            let notified = self.notify.notified();
+            if self.signal().is_some() {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 /// What a scan did.
@@ -428,12 +463,18 @@ pub struct Summary {
     pub slowest: Vec<(Duration, String)>,
     /// Targets written.
     pub checked: u64,
+    /// Targets taken but not started when the scan was stopped.
+    pub not_started: u64,
+    /// The reason of the first report whose resolver was unsuitable (said once).
+    pub unsuitable: Option<String>,
 }
 
 /// One finished target on its way to the writer.
 struct Done {
     seq: u64,
-    json: String,
+    /// The line; `None` for a target not started because the scan was stopped.
+    json: Option<String>,
+    unsuitable: Option<String>,
     verdict: DomainVerdict,
     exit: Exit,
     deadline: bool,
@@ -456,6 +497,8 @@ fn rank(e: Exit) -> u8 {
         Exit::Ok => 0,
         // Waiting is `dane rollover status`'s; a scan never returns it.
         Exit::NotProtected | Exit::Waiting => 1,
+        // Not a target's exit: the run's, when it is interrupted.
+        Exit::Interrupted | Exit::Terminated => 5,
         Exit::Indeterminate => 2,
         Exit::Usage => 3,
         Exit::Failure => 4,
@@ -540,7 +583,13 @@ pub async fn scan<D: Dns, P: Prober>(
         let mut s = Summary::default();
         let mut selection = Selection::default();
         let mut seq = 0u64;
-        while let Some(item) = items.recv().await {
+        loop {
+            let item = tokio::select! {
+                biased;
+                () = config.stop.wait() => break,
+                item = items.recv() => item,
+            };
+            let Some(item) = item else { break };
             let (number, target) = match item {
                 Item::Target(n, t) => (n, t),
                 Item::Bad(n, why) => {
@@ -563,7 +612,12 @@ pub async fn scan<D: Dns, P: Prober>(
                     continue;
                 }
             }
-            let Ok(window) = window.clone().acquire_owned().await else {
+            let window = tokio::select! {
+                biased;
+                () = config.stop.wait() => break,
+                w = window.clone().acquire_owned() => w,
+            };
+            let Ok(window) = window else {
                 break;
             };
             let (dns, prober, running, config, tx) = (
@@ -577,6 +631,21 @@ pub async fn scan<D: Dns, P: Prober>(
             seq += 1;
             tokio::spawn(async move {
                 let running = running.acquire_owned().await;
+                if config.stop.signal().is_some() {
+                    // Stopped while waiting for a slot: not started, not written.
+                    let _ = tx.send(Done {
+                        seq: this,
+                        json: None,
+                        unsuitable: None,
+                        verdict: DomainVerdict::Indeterminate,
+                        exit: Exit::Ok,
+                        deadline: false,
+                        elapsed: Duration::ZERO,
+                        key: target.key,
+                        _window: window,
+                    });
+                    return;
+                }
                 let started = Instant::now();
                 let (report, deadline) = check(dns, prober, &target, &config).await;
                 let elapsed = started.elapsed();
@@ -593,9 +662,15 @@ pub async fn scan<D: Dns, P: Prober>(
                 });
                 // No longer in flight once it is on its way to the writer.
                 drop(running);
+                let unsuitable = report
+                    .resolution
+                    .as_ref()
+                    .filter(|r| r.unsuitable)
+                    .and_then(|r| r.reason.clone());
                 let _ = tx.send(Done {
                     seq: this,
-                    json,
+                    json: Some(json),
+                    unsuitable,
                     verdict: report.verdict,
                     exit: exit_for(&report, config.require_dane, config.strict),
                     deadline,
@@ -605,8 +680,11 @@ pub async fn scan<D: Dns, P: Prober>(
                 });
             });
         }
-        // The input is read: every target is dispatched, so the total is known.
-        set_total(&config.progress, seq);
+        // The input is read (unless stopped): every target is dispatched, so the total is
+        // known.
+        if config.stop.signal().is_none() {
+            set_total(&config.progress, seq);
+        }
         Ok(s)
     });
 
@@ -627,7 +705,14 @@ pub async fn scan<D: Dns, P: Prober>(
             vec![done]
         };
         for d in ready {
-            out.write_all(d.json.as_bytes())?;
+            let Some(json) = &d.json else {
+                written.not_started += 1;
+                continue;
+            };
+            if written.unsuitable.is_none() {
+                written.unsuitable.clone_from(&d.unsuitable);
+            }
+            out.write_all(json.as_bytes())?;
             out.write_all(b"\n")?;
             out.flush()?;
             written.checked += 1;
@@ -739,7 +824,9 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         at: clock::format_time(now),
         slowest: args.slowest,
         progress: progress_bar(args.quiet),
+        stop: Arc::new(Stop::default()),
     });
+    let stop = config.stop.clone();
     if let Some(path) = args.input.as_ref().filter(|p| p.as_os_str() != "-") {
         // A file can be read twice: its total is known long before the run has read it
         // (the run reads at the pace of the checks). Stdin: the count so far until its end.
@@ -767,17 +854,79 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         Some(s) => s.writer(),
         None => &mut stdout,
     };
-    let result = runtime.block_on(scan(dns, prober, input, out, config));
+    let counter = config.clone();
+    let result = runtime.block_on(async {
+        let watcher = tokio::spawn(stop_on_signal(stop.clone()));
+        let result = scan(dns, prober, input, out, config).await;
+        watcher.abort();
+        result
+    });
     // Probes still blocked past their deadlines are abandoned, not waited for.
     runtime.shutdown_background();
     let s = result?;
+    // Interrupted or not, the results so far are published.
     if let Some(streamed) = streamed {
         streamed.commit()?;
     }
     if !args.quiet {
         print_summary(&s, started.elapsed());
     }
-    Ok(exit_for_summary(&s))
+    match stop.signal() {
+        Some(signal) => Ok(interrupted(args, &s, signal, &counter)),
+        None => Ok(exit_for_summary(&s)),
+    }
+}
+
+/// Stops the scan on the first SIGINT or SIGTERM.
+async fn stop_on_signal(stop: Arc<Stop>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return; // no signal handling: the default (the process ends)
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    stop.trigger(name);
+}
+
+/// The line of an interrupted scan (even with --quiet: it says how to go on) and its exit
+/// status, 130 (SIGINT) or 143 (SIGTERM).
+fn interrupted(args: &Args, s: &Summary, signal: &'static str, config: &Config) -> Exit {
+    // The whole of a regular input file is counted again; of stdin or a FIFO, what was
+    // taken before the stop.
+    let total = args
+        .input
+        .as_ref()
+        .filter(|p| p.as_os_str() != "-" && p.is_file())
+        .and_then(|p| count_targets(p, config))
+        .map_or_else(
+            || format!("at least {}", s.checked + s.not_started),
+            |n| n.to_string(),
+        );
+    let results = match &args.output {
+        Some(p) => p.display().to_string(),
+        None => stdout_file().unwrap_or_else(|| "RESULTS (the output so far)".to_owned()),
+    };
+    eprintln!(
+        "dane scan: {signal}: interrupted after {} of {total} target(s); resume with --resume {}",
+        s.checked,
+        term::sanitize(&results)
+    );
+    if signal == "SIGTERM" {
+        Exit::Terminated
+    } else {
+        Exit::Interrupted
+    }
+}
+
+/// The file stdout is redirected to, when it is a regular file (Linux `/proc`).
+fn stdout_file() -> Option<String> {
+    let path = std::fs::read_link("/proc/self/fd/1").ok()?;
+    path.is_file().then(|| path.display().to_string())
 }
 
 /// `--output FILE`: the temporary file the results stream to; with `--resume FILE` naming
@@ -828,6 +977,9 @@ fn print_summary(s: &Summary, elapsed: Duration) {
             .map(|(d, k)| format!("{} ({:.3} s)", term::sanitize(k), d.as_secs_f64()))
             .collect();
         eprintln!("  slowest: {}", list.join(", "));
+    }
+    if let Some(reason) = &s.unsuitable {
+        eprintln!("  {}", term::sanitize(reason));
     }
     if let Some(kib) = peak_rss_kib() {
         eprintln!("  peak RSS: {kib} KiB");
@@ -906,6 +1058,7 @@ mod tests {
             at: "2026-12-01T00:00:00Z".into(),
             slowest: 2,
             progress: indicatif::ProgressBar::hidden(),
+            stop: Arc::new(Stop::default()),
         }
     }
 
@@ -941,6 +1094,60 @@ mod tests {
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect();
         (parsed, s)
+    }
+
+    /// SIGINT or SIGTERM: no more targets are taken, the one in flight ends (here: at its
+    /// deadline), those waiting for a slot are not started, and the run returns, in input
+    /// order too.
+    #[test]
+    fn a_stopped_scan_ends_in_flight_targets_and_takes_no_more() {
+        for ordered in [false, true] {
+            let mut c = config(ordered);
+            c.jobs = 1;
+            c.deadline = Duration::from_millis(600);
+            let stop = c.stop.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                stop.trigger("SIGINT");
+            });
+            // Every target hangs until its deadline; one runs at a time.
+            let input: String = (0..50).map(|i| format!("hang{i}.test\n")).collect();
+            let started = Instant::now();
+            let (out, s) = run_scan(&input, c);
+            assert!(started.elapsed() < Duration::from_secs(5), "{ordered}");
+            // The one in flight hit its deadline and was written; nothing was started
+            // after the stop, and the rest of the input was not taken.
+            assert_eq!(out.len(), 1, "{ordered}");
+            assert!(out[0].target.starts_with("hang"), "{ordered}");
+            assert_eq!((s.checked, s.deadline), (1, 1), "{ordered}");
+            assert!(s.checked + s.not_started < 20, "{ordered}: {s:?}");
+        }
+    }
+
+    #[test]
+    fn stop_wakes_every_waiter_once_set() {
+        let stop = Arc::new(Stop::default());
+        assert_eq!(stop.signal(), None);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let waiter = tokio::spawn({
+                let stop = stop.clone();
+                async move { stop.wait().await }
+            });
+            tokio::task::yield_now().await;
+            stop.trigger("SIGTERM");
+            stop.trigger("SIGINT");
+            tokio::time::timeout(Duration::from_secs(1), waiter)
+                .await
+                .unwrap()
+                .unwrap();
+            // Already stopped: returns at once.
+            stop.wait().await;
+        });
+        assert_eq!(stop.signal(), Some("SIGTERM"));
     }
 
     #[test]

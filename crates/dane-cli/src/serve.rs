@@ -38,6 +38,11 @@ xmpp-client, xmpp-server, https. probe_success is 1 when dane verify would exit 
 same flags, else 0. Answers are OpenMetrics when the Accept header asks for it (Prometheus
 does), else the Prometheus text format 0.0.4.
 
+What a scraper cannot do without --allow-ports: name a port or a dialogue, or make the
+exporter connect where an SRV record points on another port than the service's registered
+one (reported indeterminate, not probed), or anywhere an insecure SRV RRset points (DANE
+does not apply there, RFC 7673 3.1: reported not protected, not probed).
+
 Prometheus scrape config (as for the blackbox exporter):
   - job_name: dane
     metrics_path: /probe
@@ -71,7 +76,8 @@ pub struct Args {
     /// Seconds a check may take before it is reported indeterminate.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub deadline: u64,
-    /// Accept `port` and `starttls` parameters (any port on any host the caller names).
+    /// Accept `port` and `starttls` parameters (any port on any host the caller names),
+    /// and probe SRV targets on whatever port and for whatever SRV RRset.
     #[arg(long)]
     pub allow_ports: bool,
     /// Most connections at once to one destination address, over all checks.
@@ -92,6 +98,9 @@ struct DaneCheck {
     /// A fixed evaluation time (`--at`), else the clock at each request.
     at: Option<rustls_pki_types::UnixTime>,
     deadline: Duration,
+    /// `--allow-ports`: the scraper may name ports, and SRV targets are probed wherever
+    /// they point.
+    allow_ports: bool,
 }
 
 impl Check for DaneCheck {
@@ -102,7 +111,8 @@ impl Check for DaneCheck {
             self.limiter
                 .with_inner(LiveProber::new(self.prober.clone(), now)),
         );
-        let options = self.check.options(now);
+        let mut options = self.check.options(now);
+        options.srv_registered_ports_only = !self.allow_ports;
         let started = Instant::now();
         let check =
             dane_check::engine::verify(dns, prober, &query.domain, &query.service, &options);
@@ -195,6 +205,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         check: args.check.clone(),
         at,
         deadline: Duration::from_secs(args.deadline),
+        allow_ports: args.allow_ports,
     };
     let server = Arc::new(Server::new(check, settings));
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -261,3 +261,102 @@ fn progress_only_on_a_terminal() {
     let tty = on_a_terminal(format!("{dane} scan {file} {flags} --quiet >/dev/null"));
     assert_eq!(tty, "", "--quiet on a terminal: nothing");
 }
+
+/// Ctrl-C on a scan reading a stream that has not ended: it takes no more targets, writes
+/// the results so far (to --output FILE, renamed into place) and the line saying how to
+/// resume, and exits 130; SIGTERM exits 143.
+#[test]
+fn an_interrupted_scan_says_how_to_resume() {
+    use std::io::{BufRead as _, Write as _};
+    let nsd = nsd();
+    let server = format!("127.0.0.1:{}", nsd.port());
+    let anchor = fixture("dns/anchors/root.ds");
+    let dir = std::env::temp_dir().join(format!("dane-scan-interrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
+        let out = dir.join(format!("results{signal}.ndjson"));
+        let mut child = crate::common::dane()
+            .args(["scan", "-", "--resolver", &server, "--no-iterate"])
+            .args(["--trust-anchor", &anchor, "--at", "2026-12-01T00:00:00Z"])
+            .args(["--quiet", "--output", out.to_str().unwrap()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"nonexistent.test\nnx.nsec.test\n")
+            .unwrap();
+        stdin.flush().unwrap();
+        // Both checked (they are written to the temporary file): wait for them.
+        let started = std::time::Instant::now();
+        loop {
+            let tmp = std::fs::read_dir(&dir)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .find(|e| e.file_name().to_string_lossy().contains(".tmp."));
+            let lines = tmp
+                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                .map_or(0, |t| t.lines().count());
+            if lines == 2 {
+                break;
+            }
+            assert!(started.elapsed().as_secs() < 30, "no results yet");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let killed = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        drop(stdin);
+        let mut stderr = String::new();
+        for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+            stderr.push_str(&line.unwrap());
+            stderr.push('\n');
+        }
+        assert_eq!(status.code(), Some(code), "{signal}: {stderr}");
+        let name = if code == 130 { "SIGINT" } else { "SIGTERM" };
+        assert_eq!(
+            stderr,
+            format!(
+                "dane scan: {name}: interrupted after 2 of at least 2 target(s); resume with --resume {}\n",
+                out.display()
+            )
+        );
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// An unsuitable resolver makes every target indeterminate; the summary says why once.
+#[test]
+fn the_summary_names_an_unsuitable_resolver_once() {
+    let input = "a.test\nb.test\nc.test\n";
+    let file = temp_file("scan-unsuitable", input.as_bytes());
+    let r = crate::common::run(&[
+        "scan",
+        &file,
+        "--resolver",
+        "127.0.0.1:9",
+        "--no-iterate",
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert_eq!(lines(&r.stdout).len(), 3);
+    assert_eq!(
+        r.stderr.matches("unsuitable resolver: ").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("\n  unsuitable resolver: "),
+        "{}",
+        r.stderr
+    );
+}
