@@ -510,6 +510,11 @@ fn run_plan(
         next_hex = Some(state.next_key.clone());
     }
     out.new_next_key = new_next_of(&plan, created);
+    // A what-if (no target: --dry-run, --at) sends nothing either.
+    let opts = &UpdateOpts {
+        dry_run: opts.dry_run || out.outcome == "dry-run",
+        ..opts.clone()
+    };
     let publish = publish_of(&plan, next_hex.as_deref())?;
     let (exit, reports) = send_updates(opts, &plan, &publish, ctx.clock.as_secs())?;
     out.updates = reports;
