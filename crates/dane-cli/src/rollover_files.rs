@@ -300,9 +300,16 @@ fn render_plan(
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
+    print_plan(&out, plan)
+}
+
+/// The text of [`render_plan`]: the records on stdout, the rest on stderr (the moves on
+/// stdout in a dry run: they are its result).
+fn print_plan(out: &MoveOut<'_>, plan: &Pending) -> anyhow::Result<()> {
     for w in out.warnings {
         eprintln!("warning: {}", term::sanitize(&w.message));
     }
+    let would = out.outcome == "dry-run";
     let unmade = plan.action == Action::Promote && plan.new_next.is_none();
     if would {
         for m in &out.moves {
