@@ -304,9 +304,16 @@ fn render_plan(
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
+    print_plan(&out, plan)
+}
+
+/// The text of [`render_plan`]: the records on stdout, the rest on stderr (the moves on
+/// stdout in a dry run: they are its result).
+fn print_plan(out: &MoveOut<'_>, plan: &Pending) -> anyhow::Result<()> {
     for w in out.warnings {
         eprintln!("warning: {}", term::sanitize(&w.message));
     }
+    let would = out.outcome == "dry-run";
     let unmade = plan.action == Action::Promote && plan.new_next.is_none();
     if would {
         for m in &out.moves {
@@ -505,6 +512,11 @@ fn run_plan(
         next_hex = Some(state.next_key.clone());
     }
     out.new_next_key = new_next_of(&plan, created);
+    // A what-if (no target: --dry-run, --at) sends nothing either.
+    let opts = &UpdateOpts {
+        dry_run: opts.dry_run || out.outcome == "dry-run",
+        ..opts.clone()
+    };
     let publish = publish_of(&plan, next_hex.as_deref())?;
     let (exit, reports) = send_updates(opts, &plan, &publish)?;
     out.updates = reports;

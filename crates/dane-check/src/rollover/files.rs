@@ -414,11 +414,7 @@ fn inconsistent(plan: &Pending, detail: String) -> FileError {
 /// The key moves: `key_file` kept as `keep_as`, then `replacement` renamed over
 /// `key_file`. Done already when `key_file` holds `to`.
 fn swap(plan: &Pending) -> Result<(), FileError> {
-    let (current, keep, replacement) = (
-        Path::new(&plan.key_file),
-        Path::new(&plan.keep_as),
-        Path::new(&plan.replacement),
-    );
+    let (current, keep) = (Path::new(&plan.key_file), Path::new(&plan.keep_as));
     let found = key_hex(current)?;
     let kept = key_hex(keep)?;
     if found.as_deref() == Some(plan.to.as_str()) {
@@ -455,6 +451,13 @@ fn swap(plan: &Pending) -> Result<(), FileError> {
         Some(k) if k == plan.from => {}
         Some(_) => return Err(FileError::Exists(keep.to_owned())),
     }
+    rename_over(plan)
+}
+
+/// The replacement, checked to hold the key to make current, given the current key's owner,
+/// group and mode, and renamed over it.
+fn rename_over(plan: &Pending) -> Result<(), FileError> {
+    let (current, replacement) = (Path::new(&plan.key_file), Path::new(&plan.replacement));
     if key_hex(replacement)?.as_deref() != Some(plan.to.as_str()) {
         return Err(inconsistent(
             plan,
@@ -462,7 +465,7 @@ fn swap(plan: &Pending) -> Result<(), FileError> {
                 "{} does not hold the key to make current ({}); nothing was moved but the copy {}",
                 replacement.display(),
                 plan.to,
-                keep.display()
+                plan.keep_as
             ),
         ));
     }

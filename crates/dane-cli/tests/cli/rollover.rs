@@ -263,6 +263,8 @@ fn status_state_file_corrupt_or_unwritable_is_a_clear_error_and_nothing_is_lost(
 struct StatusDoc {
     version: u32,
     kind: String,
+    domain: String,
+    recorded: bool,
     readiness: String,
     reason: String,
     hosts: Vec<serde_json::Value>,
@@ -302,6 +304,9 @@ fn status_without_a_usable_resolver_is_indeterminate_and_check_only_is_one_line(
         (1, "dane-rollover-status")
     );
     assert_eq!(doc.readiness, "indeterminate");
+    // Fully qualified, as `dane verify` names it; and this run recorded (no --at).
+    assert_eq!(doc.domain, "example.test.");
+    assert!(doc.recorded);
     assert!(doc.reason.contains("127.0.0.1:9"), "{}", doc.reason);
     assert!(doc.hosts.is_empty(), "{:?}", doc.hosts);
     let bad_margin = status_offline(&state, &["--margin", "soon"]);

@@ -35,10 +35,10 @@ use dane_testenv::interop::{ROLL_MX, ROLL_TTL, ROLL_ZONE, posttls_finger_outcome
 use serde_json::Value;
 
 use crate::rollover_steps::{
-    MARGIN, args, assert_delivers, dane, dane_command, hosts, json, mode, now, openssl_key,
-    promote, publish, publish_everywhere, readiness, rec, rrset, s, served_ttl, sorted, stage,
-    start, status, status_with, update_args, verify_at, wait_until_ready, work_dir,
-    work_with_next_key,
+    MARGIN, args, assert_delivers, dane, dane_command, hosts, json, last_seen, mode, now,
+    openssl_key, promote, publish, publish_everywhere, readiness, rec, record, resolution, rrset,
+    s, served_ttl, sorted, stage, start, status, status_with, update_args, verify_at,
+    wait_until_ready, work_dir, work_with_next_key,
 };
 
 /// A record nobody stages: what the racing change adds.
@@ -106,9 +106,10 @@ fn the_walk_from_stage_to_promote_never_breaks_delivery() {
     }
     assert_delivers(&env, t0, "published at the primary only");
 
-    // The secondary lags: blocked, naming it.
-    let t1 = t0 + 5;
-    let (run, doc) = status(&env, &next, &state, t1, &[]);
+    // The secondary lags: blocked, naming it (a run at the clock: it records the primary's
+    // addresses, first seen serving the record now).
+    let t1 = now();
+    let (run, doc) = record(&env, &next, &state, &[]);
     assert_eq!(run.code, 1, "blocked by the secondary: {run:?}");
     assert_eq!(readiness(&doc), "blocked", "{run:?}");
     assert!(
@@ -134,6 +135,37 @@ fn the_walk_from_stage_to_promote_never_breaks_delivery() {
     let (check, _) = status(&env, &next, &state, t1, &["--check-only"]);
     assert_ne!(check.code, 0, "--check-only while blocked: {check:?}");
     assert!(state.is_file(), "the state file is written");
+    // What-ifs read the state and write nothing: not at another time, not --check-only.
+    let snapshot = || {
+        (
+            std::fs::read(&state).unwrap(),
+            std::fs::metadata(&state).unwrap().modified().unwrap(),
+        )
+    };
+    let before = snapshot();
+    for extra in [&[][..], &["--check-only"]] {
+        let (run, _) = status(&env, &next, &state, t1 - 1800, extra);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert_eq!(
+            snapshot(),
+            before,
+            "status --at {extra:?} wrote the state file"
+        );
+    }
+    let (run, _) = status_with(
+        &env,
+        &next,
+        &state,
+        None,
+        resolution(&env),
+        &["--check-only"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        snapshot(),
+        before,
+        "status --check-only wrote the state file"
+    );
     serde_json::from_str::<Value>(&std::fs::read_to_string(&state).unwrap())
         .expect("the state file is JSON");
     assert_delivers(&env, t1, "blocked");
@@ -144,8 +176,9 @@ fn the_walk_from_stage_to_promote_never_breaks_delivery() {
         assert_eq!(rrset(&roll, secondary, host), both, "{host} transferred");
     }
     let ttl = served_ttl(&roll, ROLL_MX[0]).max(served_ttl(&roll, ROLL_MX[1]));
-    let t2 = t1 + 10;
-    let (run, doc) = status(&env, &next, &state, t2, &[]);
+    let (run, doc) = record(&env, &next, &state, &[]);
+    // The secondary's addresses were first seen in that run, at its clock.
+    let t2 = last_seen(&state);
     assert_eq!(run.code, 5, "waiting: {run:?}");
     assert_eq!(readiness(&doc), "waiting", "{run:?}");
     let left = doc.as_ref().and_then(|d| d["seconds_left"].as_u64());
@@ -156,7 +189,7 @@ fn the_walk_from_stage_to_promote_never_breaks_delivery() {
         run.stdout
     );
     assert_delivers(&env, t2, "waiting");
-    // The state survives between runs: a second later, one second less.
+    // The state survives between runs: a second later (--at), one second less.
     let (run, doc) = status(&env, &next, &state, t2 + 1, &[]);
     assert_eq!(run.code, 5, "{run:?}");
     let left = doc.as_ref().and_then(|d| d["seconds_left"].as_u64());
@@ -182,11 +215,11 @@ fn the_walk_from_stage_to_promote_never_breaks_delivery() {
     assert_delivers(&env, t3, "ready, before the switch");
 
     // Promote before the switch: the servers still present the current key: refused,
-    // nothing changed.
+    // nothing changed. (Promote runs at the clock: by the clock of --at it would be a
+    // what-if, as --dry-run is.)
     let new_next = work.join("new-next.key");
     let mut promote_args = update_args(primary, &roll.tsig_key());
-    promote_args.extend(["--new-next-key".into(), s(&new_next)]);
-    promote_args.extend(["--at".into(), format!("@{t3}"), "--json".into()]);
+    promote_args.extend(["--new-next-key".into(), s(&new_next), "--json".into()]);
     let serial = roll.serial(primary).unwrap();
     let early = promote(&env, &cur, &next, &state, &promote_args);
     assert_ne!(
@@ -214,10 +247,68 @@ fn the_walk_from_stage_to_promote_never_breaks_delivery() {
         assert_eq!(posttls_finger_outcome(&log), "verified", "{host}:\n{log}");
     }
 
+    // promote --dry-run (and --at): the moves, the new next key and the update it would
+    // send, and no file changed, nothing sent.
+    let listing = || {
+        let mut v: Vec<_> = std::fs::read_dir(&work)
+            .unwrap()
+            .map(|e| {
+                let p = e.unwrap().path();
+                let m = std::fs::metadata(&p).unwrap();
+                (
+                    p.clone(),
+                    std::fs::read(&p).unwrap(),
+                    m.permissions(),
+                    m.modified().unwrap(),
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let before = listing();
+    for what_if in [&["--dry-run"][..], &["--at", &format!("@{t3}")]] {
+        let mut a = update_args(primary, &roll.tsig_key());
+        a.extend(args(what_if));
+        let dry = promote(&env, &cur, &next, &state, &a);
+        assert_eq!(dry.code, 0, "{what_if:?}: {dry:?}");
+        assert!(
+            dry.stdout.contains(&format!("would move: {}", s(&cur))),
+            "{dry:?}"
+        );
+        assert!(
+            dry.stdout.contains(&format!("would create: {}", s(&next))),
+            "{dry:?}"
+        );
+        assert!(
+            dry.stderr.contains(&format!("- _25._tcp.{}.", ROLL_MX[0])),
+            "{dry:?}"
+        );
+        assert_eq!(listing(), before, "promote {what_if:?} changed a file");
+        assert_eq!(
+            roll.serial(primary).unwrap(),
+            serial,
+            "promote {what_if:?} sent"
+        );
+    }
+    assert_eq!(rrset(&roll, primary, ROLL_MX[0]), both);
+
     // Promote: the next key is current, a new next key is staged and published, the old
-    // current record removed.
+    // current record removed. By the clock (not --at's), the TTL has not passed since the
+    // record reached every server: promote says so, and --require-ready refuses.
+    let mut strict = promote_args.clone();
+    strict.push("--require-ready".into());
+    let refused = promote(&env, &cur, &next, &state, &strict);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    let doc = json(&refused, "promote --require-ready");
+    assert_eq!(doc["warnings"][0]["code"], "switched-before-ready", "{doc}");
+    assert_eq!(listing(), before, "a refused promote changed a file");
     let promoted = promote(&env, &cur, &next, &state, &promote_args);
     assert_eq!(promoted.code, 0, "{promoted:?}");
+    let doc = json(&promoted, "promote");
+    assert_eq!(doc["outcome"], "promoted", "{doc}");
+    assert_eq!(doc["domain"], format!("{ROLL_ZONE}."), "{doc}");
+    assert_eq!(doc["warnings"][0]["code"], "switched-before-ready", "{doc}");
     assert!(
         new_next.is_file(),
         "no new next key at {}",
@@ -253,6 +344,12 @@ fn the_walk_from_stage_to_promote_never_breaks_delivery() {
         assert_eq!(rrset(&roll, secondary, host), after, "{host} transferred");
     }
     assert_delivers(&env, t3 + 1, "promoted everywhere");
+    // A second promote: already done; the RRset, and no update left to send.
+    let again = promote(&env, &cur, &new_next, &state, &promote_args);
+    assert_eq!(again.code, 0, "{again:?}");
+    let doc = json(&again, "promote again");
+    assert_eq!(doc["outcome"], "already-promoted", "{doc}");
+    assert_eq!(doc["updates"][0]["result"], "nothing-to-do", "{doc}");
     let _ = std::fs::remove_dir_all(&work);
 }
 
@@ -288,7 +385,7 @@ fn a_record_published_at_one_of_two_mx_hosts_blocks_naming_the_other() {
     publish(&env, &roll, &roll.current_key(), &next, ROLL_MX[0]);
     roll.transfer().unwrap();
     let t = now();
-    let (run, _) = status(&env, &next, &state, t, &[]);
+    let (run, _) = record(&env, &next, &state, &[]);
     assert_eq!(run.code, 1, "{run:?}");
     let (run, doc) = status(&env, &next, &state, t + 86400, &[]);
     assert_eq!(run.code, 1, "a day later, still blocked: {run:?}");
@@ -322,7 +419,7 @@ fn status_and_promote_follow_an_srv_target_through_a_cname() {
     roll.transfer().unwrap();
     let t = now();
     let submission = ["--service", "submission"];
-    let (run, doc) = status(&env, &next, &state, t, &submission);
+    let (run, doc) = record(&env, &next, &state, &submission);
     assert_eq!(run.code, 5, "waiting: {run:?}");
     let hosts = hosts(&doc);
     assert_eq!(hosts.len(), 1, "{hosts:?}");
@@ -429,7 +526,7 @@ fn status_follows_a_cname_at_the_tlsa_owner_to_its_target() {
         .unwrap();
     assert_eq!(added.code, 0, "nsupdate: {added:?}");
     let t = now();
-    let (run, doc) = status(&env, &next, &state, t, &host);
+    let (run, doc) = record(&env, &next, &state, &host);
     assert_eq!(run.code, 1, "blocked by the secondary: {run:?}");
     let doc = doc.unwrap();
     let h = &doc["hosts"][0];
@@ -442,7 +539,7 @@ fn status_follows_a_cname_at_the_tlsa_owner_to_its_target() {
         assert_eq!(s["state"], want, "{s}");
     }
     roll.transfer().unwrap();
-    let (run, doc) = status(&env, &next, &state, t, &host);
+    let (run, doc) = record(&env, &next, &state, &host);
     assert_eq!(run.code, 5, "waiting once both serve it: {run:?}");
     assert_eq!(doc.unwrap()["hosts"][0]["owner"], "_dane.roll.test.");
     let later = t + u64::from(ROLL_TTL) + 3600;
@@ -683,7 +780,7 @@ fn a_corrupt_or_unwritable_state_file_is_a_clear_error_and_loses_nothing() {
     let corrupt = work.join("corrupt.json");
     let garbage = "{\"kind\": \"dane-rollover-state\", \"seen\": [ this is not JSON\n";
     std::fs::write(&corrupt, garbage).unwrap();
-    let (run, _) = status(&env, &next, &corrupt, t, &[]);
+    let (run, _) = record(&env, &next, &corrupt, &[]);
     assert!(![0, 5].contains(&run.code), "a corrupt state file: {run:?}");
     assert!(
         run.stderr.contains("corrupt.json"),
@@ -704,12 +801,14 @@ fn a_corrupt_or_unwritable_state_file_is_a_clear_error_and_loses_nothing() {
     std::fs::write(&corrupt, "[1, 2, 3]\n").unwrap();
     let (run, _) = status(&env, &next, &corrupt, t, &[]);
     assert!(![0, 5].contains(&run.code), "{run:?}");
+    let (run, _) = record(&env, &next, &corrupt, &[]);
+    assert!(![0, 5].contains(&run.code), "{run:?}");
     assert_eq!(std::fs::read_to_string(&corrupt).unwrap(), "[1, 2, 3]\n");
 
     let blocker = work.join("a-file");
     std::fs::write(&blocker, "").unwrap();
     let unwritable = blocker.join("state.json");
-    let (run, _) = status(&env, &next, &unwritable, t, &[]);
+    let (run, _) = record(&env, &next, &unwritable, &[]);
     assert!(
         ![0, 5].contains(&run.code),
         "an unwritable state file: {run:?}"
@@ -719,7 +818,7 @@ fn a_corrupt_or_unwritable_state_file_is_a_clear_error_and_loses_nothing() {
     // A good state file is written atomically: no temporary files left beside it.
     let good = work.join("good").join("state.json");
     std::fs::create_dir_all(good.parent().unwrap()).unwrap();
-    let (run, _) = status(&env, &next, &good, t, &[]);
+    let (run, _) = record(&env, &next, &good, &[]);
     assert!([1, 5].contains(&run.code), "{run:?}");
     serde_json::from_str::<Value>(&std::fs::read_to_string(&good).unwrap())
         .expect("the state file is JSON");
@@ -920,22 +1019,24 @@ fn a_resolver_still_holding_the_old_rrset_blocks_the_switch() {
     let mut unbound = args(&["--resolver", "127.0.0.1", "--no-iterate", "--trust-anchor"]);
     unbound.push(s(&env.anchor_ds()));
     let through_unbound =
-        |state: &Path, at: u64| status_with(&env, &next, state, at, unbound.clone(), &[]);
-    let t = now();
-    let (run, doc) = through_unbound(&state, t);
+        |state: &Path, at: Option<u64>| status_with(&env, &next, state, at, unbound.clone(), &[]);
+    let (run, doc) = through_unbound(&state, None);
     assert_eq!(run.code, 5, "just published: waiting: {run:?}");
     assert_eq!(readiness(&doc), "waiting");
-    let ready = t + served_ttl(&roll, ROLL_MX[0]) + MARGIN + 1;
-    let (run, doc) = through_unbound(&state, ready);
+    let ttl = served_ttl(&roll, ROLL_MX[0]);
+    let ready = last_seen(&state) + ttl + MARGIN + 1;
+    let (run, doc) = through_unbound(&state, Some(ready));
     assert_eq!(run.code, 1, "the cache still has the old RRset: {run:?}");
     assert_eq!(readiness(&doc), "blocked", "{run:?}");
     for host in hosts(&doc) {
         assert_eq!(host["validated_has_next"], false, "{host}");
     }
     // The same servers, the same clock, iterating (no cache): ready.
-    let (run, _) = status(&env, &next, &work.join("iterating.json"), t, &[]);
+    let iterating = work.join("iterating.json");
+    let (run, _) = record(&env, &next, &iterating, &[]);
     assert_eq!(run.code, 5, "{run:?}");
-    let (run, doc) = status(&env, &next, &work.join("iterating.json"), ready, &[]);
+    let ready = last_seen(&iterating) + ttl + MARGIN + 1;
+    let (run, doc) = status(&env, &next, &iterating, ready, &[]);
     assert_eq!(run.code, 0, "iterating, no cache: ready: {run:?}");
     for host in hosts(&doc) {
         assert_eq!(host["validated_has_next"], true, "{host}");

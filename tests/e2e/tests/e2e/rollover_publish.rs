@@ -25,8 +25,8 @@ use dane_testenv::interop::{ROLL_MX, ROLL_TTL};
 use serde::Deserialize;
 
 use crate::rollover_steps::{
-    assert_delivers, now, promote, rec, rrset, s, sorted, stage, start, status, update_args,
-    work_dir,
+    assert_delivers, last_seen, now, promote, rec, record, rrset, s, sorted, stage, start, status,
+    update_args, work_dir,
 };
 
 #[derive(Debug, Deserialize)]
@@ -66,9 +66,23 @@ fn update_to_knot_then_the_lagging_secondary_blocks_then_waiting_then_ready() {
     let host = ROLL_MX[0];
     let primary = r.primary();
 
-    // Stage, dry run: the diff, nothing sent (the next key is created).
+    // Stage, dry run, before the next key exists: no key made, nothing sent; the next key's
+    // record is a comment (it is not known before the key is made).
     let mut dry_run = update_args(primary, &r.tsig_key());
     dry_run.push("--dry-run".into());
+    let dry = stage(&env, &cur, Some(&next), host, &dry_run);
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert!(!next.exists(), "a dry run made the next key");
+    assert!(
+        dry.stderr.contains(&format!(
+            "+ ; _25._tcp.{host}. IN TLSA 3 1 1 (the next key's record"
+        )),
+        "{}",
+        dry.stderr
+    );
+    // Stage without --update makes it; a dry run then shows the diff with its record.
+    let made = stage(&env, &cur, Some(&next), host, &[]);
+    assert_eq!(made.code, 0, "{made:?}");
     let dry = stage(&env, &cur, Some(&next), host, &dry_run);
     assert_eq!(dry.code, 0, "{dry:?}");
     let next_hex = r.spki_sha256(&next).unwrap();
@@ -121,9 +135,11 @@ fn update_to_knot_then_the_lagging_secondary_blocks_then_waiting_then_ready() {
         (run, doc)
     };
 
-    // The lagging secondary blocks (exit 1), and says which server.
-    let t0 = now();
-    let (run, doc) = status_doc(t0);
+    // The lagging secondary blocks (exit 1), and says which server (a run at the clock,
+    // which records the primary's addresses).
+    let (run, _) = record(&env, &next, &state, &on_host);
+    let doc: StatusDoc =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"));
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(doc.readiness, "blocked");
     assert!(doc.reason.contains("ns2.roll.test."), "{}", doc.reason);
@@ -137,8 +153,10 @@ fn update_to_knot_then_the_lagging_secondary_blocks_then_waiting_then_ready() {
     // The secondary transfers: waiting (exit 5), the time left is the TTL plus the margin
     // from when the secondary was first seen serving it.
     r.transfer().unwrap();
-    let t1 = t0 + 30;
-    let (run, doc) = status_doc(t1);
+    let (run, _) = record(&env, &next, &state, &on_host);
+    let doc: StatusDoc =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"));
+    let t1 = last_seen(&state);
     assert_eq!(run.code, 5, "{run:?}");
     assert_eq!(doc.readiness, "waiting", "{}", doc.reason);
     assert_eq!(
@@ -185,9 +203,11 @@ fn update_to_knot_then_the_lagging_secondary_blocks_then_waiting_then_ready() {
     let published = publish(other);
     assert_eq!(published.code, 0, "{published:?}");
     r.transfer().unwrap();
-    // (Simulated time runs ahead of the clock here: the first host's servers were first
-    // seen at t1 above.)
-    let t2 = t1 + u64::from(ROLL_TTL) + 60 + 10;
+    // A run at the clock records the second host's servers: waiting until the TTL and
+    // the margin from then.
+    let (run, _) = record(&env, &next, &state, &[]);
+    assert_eq!(run.code, 5, "{run:?}");
+    let t2 = last_seen(&state);
     let (run, _) = status(&env, &next, &state, t2, &["--check-only"]);
     assert_eq!(run.code, 5, "{run:?}");
     let (run, _) = status(

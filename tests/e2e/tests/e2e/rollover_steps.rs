@@ -146,20 +146,24 @@ pub fn assert_delivers(env: &Interop, at: u64, step: &str) {
     );
 }
 
-/// `dane rollover status roll.test --next-key NEXT --state STATE --margin 60s --at AT`,
-/// with `resolution` and `extra` (and `--json` unless `extra` has `--check-only`); the run
-/// and its JSON document.
+/// `dane rollover status roll.test --next-key NEXT --state STATE --margin 60s`, at `at`
+/// (`--at`: a what-if, which reads the state file and records nothing) or, with `None`, at
+/// the clock (a run that records what it sees), with `resolution` and `extra` (and `--json`
+/// unless `extra` has `--check-only`); the run and its JSON document.
 pub fn status_with(
     env: &Interop,
     next: &Path,
     state: &Path,
-    at: u64,
+    at: Option<u64>,
     resolution: Vec<String>,
     extra: &[&str],
 ) -> (Run, Option<Value>) {
     let mut a = args(&["rollover", "status", ROLL_ZONE, "--next-key"]);
     a.extend([s(next), "--state".into(), s(state), "--margin".into()]);
-    a.extend([MARGIN_ARG.into(), "--at".into(), format!("@{at}")]);
+    a.push(MARGIN_ARG.into());
+    if let Some(at) = at {
+        a.extend(["--at".into(), format!("@{at}")]);
+    }
     a.extend(resolution);
     a.extend(args(extra));
     if !extra.contains(&"--check-only") {
@@ -170,7 +174,7 @@ pub fn status_with(
     (run, doc)
 }
 
-/// [`status_with`] the resolution flags.
+/// [`status_with`] the resolution flags, at `at` (a what-if: nothing recorded).
 pub fn status(
     env: &Interop,
     next: &Path,
@@ -178,7 +182,27 @@ pub fn status(
     at: u64,
     extra: &[&str],
 ) -> (Run, Option<Value>) {
-    status_with(env, next, state, at, resolution(env), extra)
+    status_with(env, next, state, Some(at), resolution(env), extra)
+}
+
+/// [`status_with`] the resolution flags, at the clock: the run records in the state file
+/// when each server was first seen serving the next key's record.
+pub fn record(env: &Interop, next: &Path, state: &Path, extra: &[&str]) -> (Run, Option<Value>) {
+    status_with(env, next, state, None, resolution(env), extra)
+}
+
+/// The latest time the state file records a server first seen serving the next key's
+/// record: the clock of the run that recorded it.
+pub fn last_seen(state: &Path) -> u64 {
+    let text = std::fs::read_to_string(state).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    doc["seen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["first_seen"].as_u64())
+        .max()
+        .unwrap_or_else(|| panic!("no server recorded in {text}"))
 }
 
 /// `dane rollover stage --key CUR --next-key NEXT --name HOST --port 25` plus `extra`.
@@ -267,8 +291,9 @@ pub fn served_ttl(roll: &Rollover<'_>, host: &str) -> u64 {
         .unwrap_or_else(|| panic!("no TTL in {text:?}"))
 }
 
-/// Once everything is published everywhere: `status` at `t` is waiting (exit 5), and at the
-/// returned time (after the served TTL and the margin) ready (exit 0).
+/// Once everything is published everywhere: `status` now is waiting (exit 5) and records
+/// it, and at the returned time (after the served TTL and the margin, from then on, and
+/// not before `t`) ready (exit 0).
 pub fn wait_until_ready(
     env: &Interop,
     roll: &Rollover<'_>,
@@ -276,9 +301,9 @@ pub fn wait_until_ready(
     state: &Path,
     t: u64,
 ) -> u64 {
-    let (run, _) = status(env, next, state, t, &[]);
+    let (run, _) = record(env, next, state, &[]);
     assert_eq!(run.code, 5, "{run:?}");
-    let ready = t + served_ttl(roll, ROLL_MX[0]) + MARGIN + 1;
+    let ready = last_seen(state).max(t) + served_ttl(roll, ROLL_MX[0]) + MARGIN + 1;
     let (run, _) = status(env, next, state, ready, &[]);
     assert_eq!(run.code, 0, "{run:?}");
     ready
