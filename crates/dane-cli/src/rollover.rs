@@ -51,8 +51,9 @@ Exit status: 0 ready (status, --check-only: the switch is safe) or done (stage, 
 1 blocked (a server without the record, a bogus or unsigned answer, a host whose RRset lacks
 it; promote: a server that does not present the next key yet; an update refused: TSIG, a
 prerequisite, the primary's policy); 2 bad input (flags, key files, a corrupt or unwritable
-state file, a key file that exists already); 3 indeterminate (servers that could not be
-asked); 5 waiting (published everywhere, the TTL and margin not passed yet).";
+state file, a key file that exists already); 3 indeterminate (servers or endpoints that could
+not be asked or that the bounds left out, an NS RRset that is not secure in a signed zone,
+--deadline passed); 5 waiting (published everywhere, the TTL and margin not passed yet).";
 
 /// `dane rollover stage`
 #[derive(Debug, ClapArgs)]
