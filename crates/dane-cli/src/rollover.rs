@@ -59,8 +59,9 @@ RRset lacks it; promote: a server that does not present the next key yet, or wit
 --require-ready a switch before status said ready; rollback: the retired key's keep-until
 time has passed; an update refused: TSIG, a prerequisite, the primary's policy); 2 bad input
 (flags, key files, a corrupt or unwritable state file, a key file that exists already, key
-files that match no interrupted promotion); 3 indeterminate (servers that could not be
-asked); 5 waiting (published everywhere, the TTL and margin not passed yet).
+files that match no interrupted promotion); 3 indeterminate (servers or endpoints that could
+not be asked or that the bounds left out, an NS RRset that is not secure in a signed zone,
+--deadline passed); 5 waiting (published everywhere, the TTL and margin not passed yet).
 --dry-run, --at and --check-only change no file.";
 
 /// `dane rollover stage`

@@ -17,6 +17,8 @@ mod resolvers;
 mod rollover;
 #[path = "e2e/rollover_publish.rs"]
 mod rollover_publish;
+#[path = "e2e/rollover_servers.rs"]
+mod rollover_servers;
 #[path = "e2e/rollover_steps.rs"]
 mod rollover_steps;
 #[path = "e2e/services.rs"]

@@ -314,6 +314,76 @@ fn status_without_a_usable_resolver_is_indeterminate_and_check_only_is_one_line(
     std::fs::remove_dir_all(d).unwrap();
 }
 
+/// A resolver that reads nothing and answers nothing (a bound UDP socket nobody reads):
+/// `status` and `promote`'s check end by `--deadline`, indeterminate, and nothing moves.
+#[test]
+fn a_black_holed_resolver_ends_status_and_promote_by_the_deadline() {
+    let hole = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let resolver = hole.local_addr().unwrap().to_string();
+    let d = dir("deadline");
+    let cur = current(&d);
+    let next = d.join("mx.next.key");
+    std::fs::copy(fixture("pki/next.key"), &next).unwrap();
+    let common = [
+        "example.test",
+        "--host",
+        "mx.example.test",
+        "--resolver",
+        &resolver,
+        "--no-iterate",
+        "--timeout",
+        "30",
+        "--next-key",
+    ];
+    let started = std::time::Instant::now();
+    let mut args = vec!["rollover", "status"];
+    args.extend(common);
+    let (next_s, state) = (s(&next), s(&d.join("state.json")));
+    args.extend([next_s.as_str(), "--state", &state]);
+    args.extend(["--deadline", "2s", "--check-only"]);
+    let out = run(&args);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("indeterminate: the run's deadline of 2s (--deadline) passed"),
+        "{}",
+        out.stdout
+    );
+    let started = std::time::Instant::now();
+    let cur_s = s(&cur);
+    let mut args = vec!["rollover", "promote"];
+    args.extend(common);
+    args.extend([next_s.as_str(), "--key", &cur_s, "--state", &state]);
+    args.extend(["--deadline", "2"]);
+    let out = run(&args);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.starts_with(
+            "not promoted: indeterminate: the run's deadline of 2s (--deadline) passed"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        std::fs::read(&next).unwrap(),
+        std::fs::read(fixture("pki/next.key")).unwrap(),
+        "nothing moved"
+    );
+    assert_eq!(std::fs::read_dir(&d).unwrap().count(), 3, "no retired key");
+    drop(hole);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
 #[test]
 fn promote_refuses_before_moving_anything() {
     let d = dir("promote");

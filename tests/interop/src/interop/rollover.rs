@@ -49,6 +49,15 @@ pub const ROLL_MX: [&str; 2] = ["mx1.roll.test", "mx2.roll.test"];
 pub const ROLL_TTL: u32 = 300;
 /// The name of the TSIG key in [`Rollover::tsig_key`].
 pub const ROLL_TSIG_NAME: &str = "roll-key";
+/// Zones for `dane rollover status`'s list of servers (built by `rollover-zones.sh`, served
+/// by NSD, MX `mx.ZONE` with leaf-ec's and `fixtures/pki/next.key`'s `3 1 1` records):
+/// 17 name servers, more than dane asks.
+pub const ROLL_WIDE_ZONE: &str = "wide.test";
+/// Its apex NS RRset's signature is corrupted (bogus).
+pub const ROLL_NS_BOGUS_ZONE: &str = "ns-bogus.test";
+/// Its apex NS RRset adds a server at 127.0.0.13 (the silent resolver's address: start
+/// `BrokenResolver::Silent` to make it a black hole).
+pub const ROLL_BLACKHOLE_ZONE: &str = "blackhole.test";
 
 /// The rollover servers of a running [`Interop`] ([`Interop::rollover`]).
 #[derive(Debug, Clone, Copy)]
@@ -246,6 +255,22 @@ impl Rollover<'_> {
     /// configuration is written from it).
     pub fn tsig_key_knot(&self) -> PathBuf {
         self.dir().join("tsig.knot")
+    }
+
+    /// The same key as Knot's `keymgr -t roll-key hmac-sha256` printed it (a comment line,
+    /// then the `key:` section).
+    pub fn tsig_key_keymgr(&self) -> PathBuf {
+        self.dir().join("tsig.keymgr")
+    }
+
+    /// The same key as BIND's `ddns-confgen` writes it (comments, an `update-policy`).
+    pub fn tsig_key_ddns(&self) -> PathBuf {
+        self.dir().join("tsig-ddns.key")
+    }
+
+    /// A Knot `key:` section with another key (`other-key`) first, then [`ROLL_TSIG_NAME`].
+    pub fn tsig_key_two(&self) -> PathBuf {
+        self.dir().join("tsig-two.conf")
     }
 
     /// A key with the same name and another secret: the primary refuses it (BADSIG).
