@@ -1134,7 +1134,7 @@ mod ageing {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     /// A UDP relay to `upstream` that drops every query while `up` is false.
-    fn relay(upstream: SocketAddr) -> (SocketAddr, Arc<AtomicBool>) {
+    pub(super) fn relay(upstream: SocketAddr) -> (SocketAddr, Arc<AtomicBool>) {
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
         let addr = sock.local_addr().unwrap();
         let up = Arc::new(AtomicBool::new(true));
@@ -1158,7 +1158,7 @@ mod ageing {
     }
 
     /// Background re-checks run on the runtime's workers, between the test's calls.
-    fn rt() -> tokio::runtime::Runtime {
+    pub(super) fn rt() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -1170,7 +1170,9 @@ mod ageing {
         let mut config = Config::new(vec![addr]);
         config.mode = mode;
         config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
-        config.timeout = Duration::from_millis(300);
+        // Generous: the machine running the tests may be loaded, and a late answer here
+        // would read as a resolver down.
+        config.timeout = Duration::from_millis(1500);
         config.attempts = 1;
         config.clock = clock.clone();
         Resolver::new(config)
@@ -1223,7 +1225,7 @@ mod ageing {
         let path = |r: &Resolver| (*rt.block_on(r.resolution(pinned()))).clone();
         // Settles a background re-check: the first call starts it, the next ones see it.
         let settled = |r: &Resolver, want: fn(&Resolution) -> bool| {
-            for _ in 0..50 {
+            for _ in 0..150 {
                 if want(&path(r)) {
                     return true;
                 }
@@ -1280,7 +1282,7 @@ mod ageing {
         assert!(checked(&r), "within the hour: no check");
         clock.advance(Duration::from_secs(2));
         let mut gone = false;
-        for _ in 0..50 {
+        for _ in 0..150 {
             if !checked(&r) {
                 gone = true;
                 break;
@@ -1288,5 +1290,133 @@ mod ageing {
             std::thread::sleep(Duration::from_millis(100));
         }
         assert!(gone, "re-checked after an hour, and found down");
+    }
+}
+
+/// The same in real time against real servers (issue 22): NSD serving a zone with 2-second
+/// TTLs beside the fixtures, Unbound in front (stub zones), and a relay between dane and
+/// Unbound that takes the resolver away and brings it back. A record is removed, another
+/// added (NSD reloads the changed zone file), the resolver goes down and comes up, all
+/// seen by one long-lived `Resolver` on the system clock. Bounded: about 15 s.
+mod real_time {
+    use super::*;
+    use dane_dnssec::Question;
+    use dane_resolver::{Mode, Resolution};
+    use hickory_proto::op::Message;
+    use std::sync::atomic::Ordering;
+    use std::time::Instant;
+
+    /// The fixtures' unsigned `insecure.test.` (delegated without DS from the signed
+    /// `test.`), with 2-second TTLs: Unbound proves it insecure and caches by TTL (a zone
+    /// not delegated at all would be bogus, which Unbound keeps for `val-bogus-ttl`, 60 s).
+    const ZONE: &str = "$ORIGIN insecure.test.\n$TTL 2\n\
+                        @ SOA ns.insecure.test. h.insecure.test. SERIAL 60 60 600 2\n\
+                        @ NS ns.insecure.test.\nns A 127.0.0.1\n";
+
+    fn zone(dir: &std::path::Path, serial: u32, records: &str) {
+        let text = ZONE.replace("SERIAL", &serial.to_string()) + records;
+        std::fs::write(dir.join("insecure.test.zone"), text).unwrap();
+    }
+
+    /// The A addresses of `name` through `r`, or why there are none.
+    fn addresses(
+        r: &Resolver,
+        rt: &tokio::runtime::Runtime,
+        name: &str,
+    ) -> Result<Vec<String>, String> {
+        let q = Question::new(&Name::from_str(name).unwrap(), RecordType::A);
+        let wire = rt.block_on(r.answer(&q))?;
+        let m = Message::from_vec(&wire).map_err(|e| e.to_string())?;
+        Ok(m.answers
+            .iter()
+            .filter_map(|r| match &r.data {
+                hickory_proto::rr::RData::A(a) => Some(a.0.to_string()),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Polls `f` until it holds, for at most `within`.
+    fn eventually(within: Duration, mut f: impl FnMut() -> bool) -> bool {
+        let until = Instant::now() + within;
+        while Instant::now() < until {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        false
+    }
+
+    #[test]
+    fn records_removed_and_added_and_a_resolver_down_then_up() {
+        let dir = std::env::temp_dir().join(format!("dane-real-time-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for entry in std::fs::read_dir(fixtures_dir().join("zones")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "zone") {
+                std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        zone(&dir, 1, "www A 192.0.2.1\n");
+        let nsd = Nsd::start(&dir).expect("start nsd");
+        let unbound = dane_testenv::Unbound::start(&nsd).expect("start unbound");
+        let (addr, up) = super::ageing::relay(unbound.addr());
+        let mut config = Config::new(vec![addr]);
+        config.mode = Mode::Checked;
+        config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+        config.timeout = Duration::from_millis(1000);
+        config.attempts = 1;
+        // Failures live 30 s by default; 2 s keeps the test short.
+        config.cache.failure_ttl = Duration::from_secs(2);
+        let r = Resolver::new(config);
+        let rt = super::ageing::rt();
+        let secure = |r: &Resolver| {
+            let name = Name::from_str("www.alg8.test.").unwrap();
+            rt.block_on(r.lookup(&name, RecordType::A, pinned()))
+                .is_ok_and(|l| l.outcome.verdict.as_str() == "secure")
+        };
+        assert!(secure(&r));
+        assert_eq!(
+            addresses(&r, &rt, "www.insecure.test."),
+            Ok(vec!["192.0.2.1".into()])
+        );
+        assert_eq!(
+            addresses(&r, &rt, "new.insecure.test."),
+            Ok(vec![]),
+            "NXDOMAIN"
+        );
+
+        // www removed, new added.
+        zone(&dir, 2, "new A 192.0.2.2\n");
+        nsd.reload().unwrap();
+        assert!(
+            eventually(Duration::from_secs(12), || {
+                addresses(&r, &rt, "www.insecure.test.") == Ok(vec![])
+                    && addresses(&r, &rt, "new.insecure.test.") == Ok(vec!["192.0.2.2".into()])
+            }),
+            "the removal and the addition seen within the TTLs"
+        );
+
+        // The resolver goes away: once the answer has expired, lookups fail, and the
+        // check, redone, finds the resolver unsuitable.
+        up.store(false, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(2100));
+        assert!(addresses(&r, &rt, "new.insecure.test.").is_err());
+        assert!(eventually(Duration::from_secs(12), || matches!(
+            *rt.block_on(r.resolution(pinned())),
+            Resolution::Unsuitable(_)
+        )));
+        // ... and comes back: used again within the backoff.
+        up.store(true, Ordering::SeqCst);
+        assert!(
+            eventually(Duration::from_secs(15), || secure(&r)
+                && addresses(&r, &rt, "new.insecure.test.")
+                    == Ok(vec!["192.0.2.2".into()])),
+            "{:?}",
+            rt.block_on(r.resolution(pinned()))
+        );
+        drop(nsd);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -454,6 +454,23 @@ impl Nsd {
     pub fn zones(&self) -> &[String] {
         &self.zones
     }
+
+    /// Makes NSD read again the zone files that changed (SIGHUP to its PID; NSD 4 reloads
+    /// changed zone files on it).
+    pub fn reload(&self) -> Result<(), Error> {
+        let status = Command::new("kill")
+            .arg("-HUP")
+            .arg(self._server.child.id().to_string())
+            .status()
+            .map_err(io("running kill -HUP"))?;
+        if !status.success() {
+            return Err(Error::Io {
+                what: "kill -HUP nsd".into(),
+                source: std::io::Error::other(format!("{status}")),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A validating Unbound on a loopback port: trust anchor `anchor_file` (the private root's DS
