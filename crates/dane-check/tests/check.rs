@@ -1768,7 +1768,7 @@ mod engine {
         ) -> (dane_check::report::Report, Arc<FakeProber>) {
             let prober = Arc::new(prober);
             let service = dane_check::service::by_name("xmpp-client").unwrap();
-            let mut options = Options::new(now());
+            let mut options = options();
             options.srv_registered_ports_only = true;
             let report = verify(
                 Arc::new(dns),
