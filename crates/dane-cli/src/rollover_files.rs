@@ -769,7 +769,13 @@ pub fn rollback(a: &RollbackArgs, ctx: &Context) -> anyhow::Result<Exit> {
     };
     // An interrupted rollback is finished whatever the time: its plan was made in time.
     let plan = match state.pending.clone() {
-        Some(p) if p.action == Action::Rollback => p,
+        Some(p) if p.action == Action::Rollback && p.key_file == abs(&a.key) => p,
+        Some(p) if p.action == Action::Rollback => bail!(
+            "--state {}: the interrupted rollback moves keys into {}, not --key {}; run it with that",
+            state_path.display(),
+            p.key_file,
+            a.key.display()
+        ),
         Some(_) => bail!(
             "--state {}: holds an interrupted promotion; finish it with `dane rollover promote` first",
             state_path.display()

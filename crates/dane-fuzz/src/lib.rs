@@ -507,7 +507,7 @@ mod tests {
                 "{name}"
             );
         }
-        for name in ["two-servers.json", "empty.json"] {
+        for name in ["two-servers.json", "empty.json", "promotion-pending.json"] {
             let text = String::from_utf8(seed("rollover_state", name)).unwrap();
             assert!(
                 dane_check::rollover::state::State::from_json(&text).is_ok(),

@@ -166,6 +166,23 @@ fn temp_with(path: &Path, contents: &[u8]) -> Result<PathBuf, FileError> {
     Ok(tmp)
 }
 
+/// Removes the temporary files of `path` a killed run left (`.NAME.dane-tmp-*` beside it);
+/// best effort: one that cannot be removed stays, and harms nothing.
+fn remove_temps(path: &Path) {
+    let Some(name) = path.file_name() else {
+        return;
+    };
+    let prefix = format!(".{}.dane-tmp-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(parent(path)) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Writes `contents` to a new file at `path`, mode 0600; fails when anything is there
 /// ([`FileError::Exists`]), at the start or when the file is put in place.
 pub fn write_new_private(path: &Path, contents: &[u8]) -> Result<(), FileError> {
@@ -386,6 +403,15 @@ pub fn finish(state_path: &Path, state: &mut State) -> Result<Done, FileError> {
             detail: "no promotion or rollback to finish".into(),
         });
     };
+    // What a killed run may have left: temporary files (copies of keys, mode 0600).
+    let new_next = plan
+        .new_next_key_file
+        .as_deref()
+        .unwrap_or(&plan.replacement);
+    for f in [&plan.keep_as, &plan.key_file, new_next] {
+        remove_temps(Path::new(f));
+    }
+    remove_temps(state_path);
     swap(&plan)?;
     let created_next = match plan.action {
         Action::Promote => {

@@ -257,6 +257,40 @@ mod tests {
         assert_eq!(State::from_json(&s.to_json()).unwrap(), s);
         s.forget("_25._tcp.mx.", "192.0.2.1:53");
         assert_eq!(s.first_seen("_25._tcp.mx.", "192.0.2.1:53"), None);
+        // The fields added since version 1 came out round-trip, and a document without
+        // them (as an older dane wrote it) still reads.
+        let mut full = s.clone();
+        full.mark_seen("_25._tcp.mx.", "ns1.", "192.0.2.1:53", 100);
+        full.next_key_file = Some("/k/mx.next.key".into());
+        full.ready_at = Some(500);
+        full.pending = Some(Pending {
+            action: Action::Promote,
+            started_at: 1,
+            key_file: "/k/mx.key".into(),
+            from: KEY.into(),
+            keep_as: "/k/mx.key.retired".into(),
+            replacement: "/k/mx.next.key".into(),
+            to: KEY.into(),
+            new_next_key_file: None,
+            key_type: Some("p256".into()),
+            new_next: None,
+            owners: vec!["_25._tcp.mx.".into()],
+            delete_after: 2,
+        });
+        full.promoted = full.pending.clone();
+        assert_eq!(State::from_json(&full.to_json()).unwrap(), full);
+        assert!(full.to_json().contains("\"action\": \"promote\""));
+        let old = format!(
+            "{{\"kind\": \"dane-rollover-state\", \"version\": 1, \"next_key\": \"{KEY}\", \"seen\": []}}"
+        );
+        assert_eq!(State::from_json(&old).unwrap(), State::new(KEY));
+        // Another next key: what was seen is forgotten, the retired keys kept.
+        let other = full.clone().for_next_key(&"AB".repeat(32));
+        assert!(other.seen.is_empty() && other.ready_at.is_none());
+        assert_eq!(
+            (other.retired, other.promoted),
+            (full.retired, full.promoted)
+        );
         check("", Err("corrupt state file"));
         check(
             "{\"kind\": \"dane-rollover-state\", \"version\": 1",

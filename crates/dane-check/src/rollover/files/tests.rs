@@ -248,6 +248,12 @@ fn a_promotion_killed_at_any_step_is_finished_by_the_next_run() {
         assert_recoverable(&d, step);
         recover(&d);
         assert_promoted(&d);
+        let temps: Vec<_> = fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".dane-tmp-"))
+            .collect();
+        assert!(temps.is_empty(), "step {step}: left behind: {temps:?}");
         step += 1;
         assert!(step < 100, "no end to the steps");
     }
