@@ -236,20 +236,25 @@ impl Resolver {
             .lookup(name, RecordType::SOA, now)
             .await
             .map_err(|e| zone_error(e.to_string()))?;
-        let verdict = lookup.outcome.verdict.clone();
-        let signer = match verdict {
-            Verdict::Secure => lookup
-                .outcome
-                .links
-                .first()
-                .and_then(|l| l.zone.as_deref())
-                .and_then(|z| Name::from_ascii(z).ok())
-                .map(|z| z.to_lowercase()),
-            _ => None,
-        };
+        // The first link is the RRset at the name itself (the SOA, its denial, or a CNAME
+        // there: RFC 7671 7 follows it afterwards); a CNAME target elsewhere does not change
+        // which zone holds the name.
+        let signer = lookup
+            .outcome
+            .links
+            .first()
+            .filter(|l| matches!(l.verdict, Verdict::Secure))
+            .and_then(|l| l.zone.as_deref())
+            .and_then(|z| Name::from_ascii(z).ok())
+            .map(|z| {
+                let mut z = z.to_lowercase();
+                z.set_fqdn(true);
+                z
+            });
         if let Some(zone) = signer {
-            return Ok((zone, verdict));
+            return Ok((zone, Verdict::Secure));
         }
+        let verdict = lookup.outcome.verdict.clone();
         let m = own_answer(&lookup, name, RecordType::SOA).map_err(zone_error)?;
         let zone = zone_of_soa_response(&m, name).ok_or_else(|| {
             zone_error(format!(

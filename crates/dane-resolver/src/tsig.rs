@@ -179,6 +179,13 @@ impl Definition {
         let Some(name) = name.filter(|n| !n.is_empty()) else {
             return Err(bad(format!("the key at {at} has no name")));
         };
+        // A secret where the name belongs (`ALG:SECRET:NAME`) would be quoted in the errors
+        // below: refuse it without quoting it.
+        if looks_like_secret(&name) {
+            return Err(bad(format!(
+                "the key at {at}: its name field looks like a secret (the order is [ALG:]NAME:SECRET); it is not shown"
+            )));
+        }
         let Some(algorithm) = algorithm.filter(|a| !a.is_empty()) else {
             return Err(bad(format!("key {name:?} ({at}) has no algorithm")));
         };
@@ -195,6 +202,14 @@ impl Definition {
             })?;
         TsigKey::new(&name, &algorithm, decoded)
     }
+}
+
+/// Base64 of 16 octets or more with padding, `+` or `/`, or 40 characters or more: a
+/// secret, not a key name (names have dots or dashes, and are short).
+fn looks_like_secret(text: &str) -> bool {
+    let decoded = data_encoding::BASE64.decode(text.trim().as_bytes());
+    decoded.is_ok_and(|d| d.len() >= 16)
+        && (text.contains(['+', '/', '=']) || text.trim().len() >= 40)
 }
 
 /// A YAML scalar: quoted (the text between the quotes) or plain (up to a ` #` comment).
@@ -607,6 +622,17 @@ mod tests {
             Err("not a key definition"),
         );
         check(&format!("hmac-sha256::{SECRET}"), None, Err("has no name"));
+        // The fields swapped: the secret is never quoted back.
+        check(
+            &format!("hmac-sha256:{SECRET}:roll-key"),
+            None,
+            Err("its name field looks like a secret"),
+        );
+        check(
+            &format!("key \"{SECRET}\" {{ algorithm hmac-sha256; secret \"x\"; }};"),
+            None,
+            Err("looks like a secret"),
+        );
         check("hmac-sha256:k:", None, Err("has no secret"));
         check(
             &format!("hmac-sha256:a:{SECRET}\nhmac-sha256:b:{OTHER}\n"),

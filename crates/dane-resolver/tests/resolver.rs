@@ -36,6 +36,41 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// `dane rollover status`'s servers, on the signed fixtures: the zone is the signer of the
+/// denial at the TLSA owner's SOA question, its NS RRset is validated (secure), and each
+/// server (ns.alg13.test, at NSD) answers with its serial.
+#[test]
+fn the_authoritative_servers_come_from_a_validated_ns_rrset() {
+    let nsd = Nsd::start_fixtures().unwrap();
+    let mut config = Config::new(vec![nsd.addr()]);
+    config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+    config.iterate_port = nsd.addr().port();
+    let r = Resolver::new(config);
+    let owner = Name::from_str("_25._tcp.mx.alg13.test.").unwrap();
+    let auth = rt()
+        .block_on(r.ask_authoritative(&owner, RecordType::TLSA, pinned()))
+        .unwrap();
+    assert_eq!(auth.zone.to_string(), "alg13.test.");
+    assert!(
+        matches!(auth.name_servers_verdict, dane_dnssec::Verdict::Secure),
+        "{:?}",
+        auth.name_servers_verdict
+    );
+    assert_eq!(auth.name_servers.len(), 1);
+    assert!(auth.left_out.is_empty());
+    let reply = &auth.replies[0];
+    assert_eq!(reply.serial, Some(2_025_010_101));
+    match &reply.result {
+        dane_resolver::authoritative::ServerResult::Answered { lookup, .. } => {
+            assert!(matches!(
+                lookup.outcome.verdict,
+                dane_dnssec::Verdict::Secure
+            ));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn every_case_gets_its_verdict_and_answer_kind() {
     let nsd = Nsd::start_fixtures().expect("start nsd (scripts/install-test-deps)");
