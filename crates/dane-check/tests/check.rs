@@ -2105,6 +2105,40 @@ mod live_dns {
         LiveDns::new(Arc::new(Resolver::new(config)), now)
     }
 
+    /// Each check gets a query budget of its own (`Dns::for_check`, which `engine::verify`
+    /// calls): with a budget of 3 queries, a check's lookups stop once 3 were sent, and the
+    /// next check starts afresh.
+    #[tokio::test]
+    async fn each_check_has_its_own_query_budget() {
+        let nsd = dane_testenv::Nsd::start_fixtures().expect("nsd (scripts/install-test-deps)");
+        let mut config = Config::new(vec![nsd.addr()]);
+        config.anchors =
+            read_anchors(&dane_testenv::fixtures_dir().join("anchors/root.ds")).unwrap();
+        config.max_check_queries = 3;
+        let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_780_272_000));
+        let dns = Arc::new(LiveDns::new(Arc::new(Resolver::new(config)), now));
+        // MX alg13.test needs 6 answers (DNSKEY ., DS and DNSKEY of test. and alg13.test.,
+        // the MX): one check gets 3 of them, and the lookup is indeterminate.
+        let check = dns.clone().for_check();
+        let mx = check.mx("alg13.test").await;
+        assert!(
+            matches!(&mx.security, Security::Indeterminate { reason }
+                if reason.contains("more than 3 queries to servers in this check")),
+            "{mx:?}"
+        );
+        // The same check stays spent.
+        let again = check.mx("alg13.test").await;
+        assert!(
+            matches!(again.security, Security::Indeterminate { .. }),
+            "{again:?}"
+        );
+        // A new check sends 3 more: the answers the budget stopped are fetched now (a
+        // budget's failure is never cached), the others come from the cache.
+        let next = dns.for_check();
+        let mx = next.mx("alg13.test").await;
+        assert_eq!(mx.security, Security::Secure, "{mx:?}");
+    }
+
     #[tokio::test]
     async fn lookups_carry_verdicts_answers_and_expirations() {
         let nsd = dane_testenv::Nsd::start_fixtures().expect("nsd (scripts/install-test-deps)");

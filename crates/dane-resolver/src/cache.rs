@@ -195,13 +195,15 @@ impl AnswerCache {
 
     /// Drops expired answers; if that frees too little, every finished answer but the
     /// root's and the TLDs' keys; if still over the octet bound, those too. In-flight
-    /// cells stay (their askers wait on them). Amortised O(1) per insertion: each pass
+    /// cells stay (their askers wait on them); abandoned ones go. Amortised O(1) per insertion: each pass
     /// frees at least a quarter of the bound or clears all but a handful.
     fn make_room(&self, map: &mut HashMap<Question, Cell>, now: Duration) {
         let low_entries = self.max_entries - self.max_entries / 4;
         let low_bytes = self.limits.max_bytes - self.limits.max_bytes / 4;
         let keep = |q: &Question, cell: &Cell, keys_only: bool, drop_keys: bool| match cell.get() {
-            None => true,
+            // Being fetched: its askers hold it. A cell only the map holds was abandoned
+            // (its asker's deadline passed mid-fetch) and goes.
+            None => Arc::strong_count(cell) > 1,
             Some(s) if s.expires <= now => false,
             Some(_) if !keys_only => true,
             Some(_) => {
@@ -462,6 +464,27 @@ mod tests {
         assert!(!live(&down), "a failure lives 30 s");
         clock.advance(Duration::from_secs(30));
         assert!(!live(&q), "the answer lived its 60 s TTL");
+    }
+
+    /// Regression: a fetch abandoned mid-way (its lookup's deadline) left a cell that no
+    /// eviction removed, so a long-running exporter's map grew with every timeout.
+    #[test]
+    fn abandoned_fetches_are_evicted_and_running_ones_kept() {
+        let clock = Arc::new(ManualClock::new());
+        let c = cache(4, &clock);
+        let running = c.cell(&Question::new(&name("running.example."), RecordType::A));
+        for i in 0..100 {
+            drop(c.cell(&Question::new(
+                &name(&format!("gone{i}.example.")),
+                RecordType::A,
+            )));
+        }
+        assert!(c.len() <= 5, "{}", c.len());
+        let q = Question::new(&name("running.example."), RecordType::A);
+        assert!(
+            Arc::ptr_eq(&running, &c.cell(&q)),
+            "a running fetch stays shared"
+        );
     }
 
     #[test]

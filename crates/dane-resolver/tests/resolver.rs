@@ -1012,6 +1012,51 @@ mod hostile {
         assert_eq!(next.used(), 1, "a budget failure is not cached");
     }
 
+    /// The iterative path's delegations age (ARCHITECTURE.md invariant 8): the root's
+    /// referral to `test.` (NS and glue TTL 3600) is reused for an hour, then asked again.
+    #[test]
+    fn delegations_live_their_ttl() {
+        fn root(q: &Message) -> Option<Message> {
+            Some(reply(
+                q,
+                vec![ns("test.", "ns.test.")],
+                vec![glue("ns.test.", [127, 0, 0, 12])],
+            ))
+        }
+        fn zone(q: &Message) -> Option<Message> {
+            let mut m = reply(q, vec![], vec![]);
+            m.metadata.authoritative = true;
+            m.metadata.response_code = hickory_proto::op::ResponseCode::NXDomain;
+            Some(m)
+        }
+        let (port, counts) = counted_servers(&[(11, root), (12, zone)]);
+        let clock = std::sync::Arc::new(dane_resolver::ManualClock::new());
+        let mut config = iterating(port).config().clone();
+        config.clock = clock.clone();
+        let r = Resolver::new(config);
+        let ask = |n: &str| {
+            let q = Question::new(&Name::from_str(n).unwrap(), RecordType::A);
+            let _ = rt().block_on(r.answer(&q));
+        };
+        ask("a.test.");
+        assert_eq!((count(&counts, 11), count(&counts, 12)), (1, 1));
+        clock.advance(Duration::from_secs(3599));
+        ask("b.test.");
+        assert_eq!(
+            (count(&counts, 11), count(&counts, 12)),
+            (1, 2),
+            "within the TTL"
+        );
+        assert_eq!(r.cached_delegations(), 1);
+        clock.advance(Duration::from_secs(2));
+        ask("c.test.");
+        assert_eq!(
+            (count(&counts, 11), count(&counts, 12)),
+            (2, 3),
+            "past the TTL"
+        );
+    }
+
     /// ARCHITECTURE.md invariant 9: glue and name server addresses in special-purpose
     /// ranges are not queried by default (here loopback, the test's own servers), and the
     /// error names the refused address and the switch.

@@ -282,6 +282,18 @@ ksk=$(ldns_key lame.test ECDSAP256SHA256 ksk)
 deleg+=("lame.test. NS ns.lame.test." "ns.lame.test. A 192.0.2.99" "$(ds_of "$ksk")")
 echo "192.0.2.99" >> "$out/addresses.txt"
 
+# --- private-mx.test (issue 22): a signed MX host on loopback, link-local, RFC 1918, CGNAT
+# and IPv6 link-local addresses (none of them on the namespace's lo: they lead nowhere).
+# dane refuses to probe them unless --allow-private; not in scenarios.tsv (no other tool is
+# pointed at it).
+{ apex private-mx.test
+  echo "@ MX 10 mx.private-mx.test."
+  for a in 127.0.0.1 169.254.169.254 10.0.0.1 100.64.0.1; do echo "mx A $a"; done
+  echo "mx AAAA fe80::1"
+  echo "_25._tcp.mx TLSA $RSA311"
+} > "$work/private-mx.test"
+signed private-mx.test ECDSAP256SHA256
+
 # --- bulk: N domains sharing two servers and one key pair (owner rewritten per zone) -----
 if [ "$bulk" -gt 0 ]; then
   bksk=$(ldns_key bulk ECDSAP256SHA256 ksk)

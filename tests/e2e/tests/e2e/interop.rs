@@ -380,3 +380,70 @@ fn an_unsuitable_resolver_is_indeterminate_or_replaced_by_iteration() {
         );
     }
 }
+
+/// ARCHITECTURE.md invariant 9 (issue 22), inside the namespace (where none of these
+/// addresses is configured: they lead nowhere): `private-mx.test`'s signed MX host points
+/// at 127.0.0.1, 169.254.169.254, 10.0.0.1, 100.64.0.1 and fe80::1. By default dane probes
+/// none of them: each is an indeterminate endpoint saying why, and the domain is never
+/// verified; with `--allow-private` each is tried (and fails: nothing listens there).
+#[test]
+fn an_mx_host_on_private_addresses_is_not_probed_without_allow_private() {
+    let env = Interop::start().expect("the interop environment (run as root; see the error)");
+    let verify = |extra: &[&str]| {
+        let out = env
+            .command(dane_e2e::dane_bin())
+            .env("NO_COLOR", "1")
+            .args(["verify", "private-mx.test", "--json", "--timeout", "5"])
+            .arg("--trust-anchor")
+            .arg(env.anchor_ds())
+            .args(extra)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let doc: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{e}: {stdout}{}", String::from_utf8_lossy(&out.stderr)));
+        let reasons: Vec<String> = doc["hosts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|h| h["endpoints"].as_array().into_iter().flatten())
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["verdict"]["status"].as_str().unwrap_or("?"),
+                    e["verdict"]["reason"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        (out.status.code(), doc, reasons)
+    };
+    let (code, doc, reasons) = verify(&[]);
+    assert_eq!(code, Some(3), "{doc}");
+    assert_eq!(doc["verdict"], "indeterminate", "{doc}");
+    assert_eq!(reasons.len(), 5, "every address is reported: {reasons:?}");
+    for r in &reasons {
+        assert!(
+            r.starts_with("indeterminate") && r.contains("not probed"),
+            "{r}"
+        );
+    }
+    for range in [
+        "127.0.0.0/8 (loopback",
+        "169.254.0.0/16 (link-local",
+        "10.0.0.0/8 (private",
+        "100.64.0.0/10 (shared address space, CGNAT",
+        "fe80::/10 (link-local",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.contains(range)),
+            "{range}: {reasons:?}"
+        );
+    }
+    let (code, doc, reasons) = verify(&["--allow-private"]);
+    assert_eq!(code, Some(3), "{doc}");
+    assert_eq!(reasons.len(), 5, "{reasons:?}");
+    assert!(
+        reasons.iter().all(|r| !r.contains("not probed")),
+        "with --allow-private every address is tried: {reasons:?}"
+    );
+}
