@@ -157,8 +157,12 @@ pub fn promote_files(current: &Path, next: &Path, retired: &Path) -> anyhow::Res
         bail!("{}: exists already; nothing was moved", retired.display());
     }
     if fs::hard_link(current, retired).is_err() {
-        let bytes = fs::read(current)
-            .with_context(|| format!("--key {}: cannot read", current.display()))?;
+        // A key file is a few KiB; the bound holds whatever the path is.
+        let bytes = crate::input::read_bounded_bytes(
+            &format!("--key {}", current.display()),
+            current,
+            1 << 20,
+        )?;
         write_new_private("--key", retired, &bytes)?;
     }
     fs::rename(next, current).with_context(|| {

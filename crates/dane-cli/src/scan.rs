@@ -801,7 +801,13 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     }
     let input: Box<dyn BufRead + Send> = match &args.input {
         Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufReader::new(
-            std::fs::File::open(p).with_context(|| format!("{}", p.display()))?,
+            std::fs::File::open(p).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: cannot read: {}",
+                    p.display(),
+                    crate::input::io_reason(&e)
+                )
+            })?,
         )),
         _ => Box::new(std::io::BufReader::new(std::io::stdin())),
     };
