@@ -8,7 +8,7 @@
 //! FILE stays as it was.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek as _, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
@@ -117,6 +117,33 @@ impl Streamed {
         &mut self.file
     }
 
+    /// Copies `input` into the stream, but for a last line without its line end (one
+    /// torn by a killed run), which is left out.
+    pub fn append_whole_lines(&mut self, mut input: impl Read) -> std::io::Result<()> {
+        let mut written = self.file.stream_position()?;
+        let mut keep = written;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let chunk = &buf[..n];
+            self.file.write_all(chunk)?;
+            if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+                keep = written + i as u64 + 1;
+            }
+            written += n as u64;
+        }
+        if keep < written {
+            self.file.set_len(keep)?;
+            self.file.seek(SeekFrom::Start(keep))?;
+        }
+        Ok(())
+    }
+
     /// Syncs the temporary file and renames it over the target.
     pub fn commit(mut self) -> anyhow::Result<()> {
         let result = (|| -> std::io::Result<()> {
@@ -179,6 +206,13 @@ mod tests {
         assert_eq!(fs::read_to_string(&path).unwrap(), "old\n");
         s.commit().unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "new\n");
+        // A torn last line is left out of what is copied.
+        let mut s = Streamed::create(&path).unwrap();
+        s.append_whole_lines(&b"a\nb\ntorn"[..]).unwrap();
+        s.writer().write_all(b"c\n").unwrap();
+        s.commit().unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "a\nb\nc\n");
+        fs::write(&path, "new\n").unwrap();
         // Dropped without a commit: the target stays, the temporary file goes.
         let mut s = Streamed::create(&path).unwrap();
         s.writer().write_all(b"lost\n").unwrap();

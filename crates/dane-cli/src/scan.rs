@@ -801,7 +801,13 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     }
     let input: Box<dyn BufRead + Send> = match &args.input {
         Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufReader::new(
-            std::fs::File::open(p).with_context(|| format!("{}", p.display()))?,
+            std::fs::File::open(p).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: cannot read: {}",
+                    p.display(),
+                    crate::input::io_reason(&e)
+                )
+            })?,
         )),
         _ => Box::new(std::io::BufReader::new(std::io::stdin())),
     };
@@ -939,14 +945,17 @@ fn open_output(args: &Args) -> anyhow::Result<Option<crate::output::Streamed>> {
     let mut streamed = crate::output::Streamed::create(path)?;
     let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
     if let Some(resume) = args.resume.as_deref().filter(|r| same(r, path)) {
-        let label = format!("--resume {}", resume.display());
-        let text = crate::input::read_bounded(&label, resume, MAX_RESUME)?;
-        // Only whole lines: a line cut by a killed run is checked again.
-        let whole = text.rfind('\n').map_or("", |end| &text[..=end]);
-        streamed
-            .writer()
-            .write_all(whole.as_bytes())
-            .with_context(|| format!("--output {}", path.display()))?;
+        // Only whole lines: a line cut by a killed run is checked again. (read_resume has
+        // held the file to MAX_RESUME already; the bound holds if it grew since.)
+        let copied = std::fs::File::open(resume)
+            .and_then(|f| streamed.append_whole_lines(f.take(MAX_RESUME)));
+        if let Err(e) = copied {
+            bail!(
+                "--output {}: cannot copy the results of --resume: {}",
+                path.display(),
+                crate::input::io_reason(&e)
+            );
+        }
     }
     Ok(Some(streamed))
 }

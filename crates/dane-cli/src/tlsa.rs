@@ -147,6 +147,10 @@ pub struct MatchArgs {
     /// TLSA records from a file or zone fragment; '-' reads stdin.
     #[arg(long, value_name = "FILE|-")]
     records: Option<PathBuf>,
+    /// Of a --records file with records of several owners, match those of OWNER only
+    /// (e.g. _25._tcp.mx1.example.com).
+    #[arg(long, value_name = "OWNER", requires = "records")]
+    owner: Option<String>,
     /// Reference identifier for DANE-TA name checks (repeatable), e.g. the MX host name.
     #[arg(long, value_name = "REFERENCE-ID")]
     name: Vec<String>,
@@ -243,6 +247,8 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<Exit> {
 
     // Everything is computed before anything is printed: an error leaves stdout empty.
     let mut out: Vec<(String, TlsaRecord)> = Vec::new();
+    // Why --recommended printed no `2 1 1` for an input, said on stderr.
+    let mut notes: Vec<String> = Vec::new();
     let make = |source: &Source, label: &str| {
         dane_tlsa::generate(source, usage, selector, mtype).with_context(|| label.to_owned())
     };
@@ -251,7 +257,13 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<Exit> {
         let bytes = read_input("--cert", path, false)?;
         let chain = dane_tlsa::parse_certificates(&bytes).with_context(|| label.clone())?;
         if args.recommended {
-            for r in dane_tlsa::recommended(&chain).with_context(|| label.clone())? {
+            let records = dane_tlsa::recommended(&chain).with_context(|| label.clone())?;
+            if records.len() < 2 {
+                notes.push(format!(
+                    "{label}: no 2 1 1 record: the file holds only the leaf certificate, so its issuer is unknown; give the chain (leaf, then the intermediate CA) for the issuer's record"
+                ));
+            }
+            for r in records {
                 out.push((label.clone(), r));
             }
             continue;
@@ -277,6 +289,9 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<Exit> {
             let spki = decode(&bytes).with_context(|| label.clone())?;
             let source = Source::PublicKey(spki);
             let record = if args.recommended {
+                notes.push(format!(
+                    "{label}: no 2 1 1 record: a key names no issuer; give the certificate chain with --cert for the issuer's record"
+                ));
                 dane_tlsa::generate(
                     &source,
                     CertUsage::DaneEe,
@@ -302,6 +317,9 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<Exit> {
             record,
         })
         .collect();
+    for note in &notes {
+        eprintln!("dane: note: {}", term::sanitize(note));
+    }
     let mut stdout = std::io::stdout().lock();
     if args.format == Format::Json {
         // Serialise first, then write: a broken pipe stays an io::Error (quiet exit).
@@ -349,12 +367,60 @@ fn load_records(args: &MatchArgs) -> anyhow::Result<Vec<TlsaRecord>> {
         records.push(r);
     }
     if let Some(path) = &args.records {
-        records.extend(read_zone_fragment("--records", path)?.records());
+        let fragment = read_zone_fragment("--records", path)?;
+        records.extend(records_of_owner(
+            &fragment,
+            args.owner.as_deref(),
+            &path.display().to_string(),
+        )?);
     }
     // RFC 4034 6.3: the set in canonical order, as `dane verify` reports it, so a record
     // has the same number whichever order it was given in.
     dane_check::records::canonical_order(&mut records);
     Ok(records)
+}
+
+/// The records of a fragment to match: those of `owner` when given (an error if it has
+/// none), else all of them, with a warning on stderr when they belong to several owners
+/// (one chain is served at one owner: a set spanning owners is rarely what is meant).
+fn records_of_owner(
+    fragment: &dane_tlsa::ZoneFragment,
+    owner: Option<&str>,
+    label: &str,
+) -> anyhow::Result<Vec<TlsaRecord>> {
+    let fq = |o: &str| dane_check::dns::fqdn(o);
+    let mut owners: Vec<String> = fragment
+        .entries
+        .iter()
+        .filter_map(|e| e.owner.as_deref().map(fq))
+        .collect();
+    owners.sort();
+    owners.dedup();
+    if let Some(wanted) = owner {
+        let wanted = fq(wanted);
+        let picked: Vec<TlsaRecord> = fragment
+            .entries
+            .iter()
+            .filter(|e| e.owner.as_deref().map(fq).as_deref() == Some(wanted.as_str()))
+            .map(|e| e.record.clone())
+            .collect();
+        if picked.is_empty() {
+            bail!(
+                "--owner {}: no record of {label} has this owner (owners: {})",
+                term::sanitize(&wanted),
+                term::sanitize(&owners.join(", "))
+            );
+        }
+        return Ok(picked);
+    }
+    if owners.len() > 1 {
+        eprintln!(
+            "dane: warning: --records {label}: records of {} owners ({}) are matched as one set; pick one with --owner",
+            owners.len(),
+            term::sanitize(&owners.join(", "))
+        );
+    }
+    Ok(fragment.records())
 }
 
 /// Reads a zone-file fragment of TLSA records (`-` is stdin): an error when the file

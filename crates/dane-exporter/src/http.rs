@@ -541,102 +541,126 @@ async fn exchange<C: Check>(
     mut stream: TcpStream,
     server: Arc<Server<C>>,
     seen: Arc<Mutex<Seen>>,
-    mut stopping: watch::Receiver<bool>,
+    stopping: watch::Receiver<bool>,
 ) -> Option<StatusCode> {
     let refused = std::sync::OnceLock::new();
-    let outcome = {
-        let (read, write) = stream.split();
-        let io = TokioIo::new(Transport {
-            read,
-            write,
-            guard: LineGuard::default(),
-            refused: &refused,
-        });
-        let (phase_tx, mut phase) = watch::channel(Phase::Head);
-        let phase_tx = Arc::new(phase_tx);
-        let (service_server, service_seen) = (server.clone(), seen.clone());
-        let service = hyper::service::service_fn(move |request| {
-            let (server, phase, seen) = (
-                service_server.clone(),
-                phase_tx.clone(),
-                service_seen.clone(),
-            );
-            async move {
-                phase.send_replace(Phase::Answering);
-                let reply = server.answer(&request, &seen).await;
-                server.count(reply.status);
-                seen.lock().unwrap_or_else(PoisonError::into_inner).status = Some(reply.status);
-                phase.send_replace(Phase::Writing);
-                Ok::<_, Infallible>(reply.into_response())
-            }
-        });
-        let conn = server.http.serve_connection(io, service);
-        tokio::pin!(conn);
-        async {
-            // The whole head within the header timeout (slowloris), unless stopping.
-            tokio::select! {
-                r = conn.as_mut() => return Outcome::Ended(r),
-                _ = phase.wait_for(|p| *p != Phase::Head) => {}
-                _ = stopping.wait_for(|s| *s) => return Outcome::Stopping,
-                () = tokio::time::sleep(server.settings.header_timeout) => return Outcome::HeadTimeout,
-            }
-            // The check is bounded by its deadline; then the answer is written in time.
-            tokio::select! {
-                r = conn.as_mut() => return Outcome::Ended(r),
-                _ = phase.wait_for(|p| *p == Phase::Writing) => {}
-            }
-            match tokio::time::timeout(WRITE_TIMEOUT, conn.as_mut()).await {
-                Ok(r) => Outcome::Ended(r),
-                Err(_) => Outcome::WriteTimeout,
-            }
-        }
-        .await
-    };
+    let outcome = drive(&mut stream, &server, &seen, stopping, &refused).await;
     let answered = seen.lock().unwrap_or_else(PoisonError::into_inner).status;
-    let refusal = match outcome {
-        Outcome::HeadTimeout => Some(error(
-            StatusCode::REQUEST_TIMEOUT,
-            "the request head did not arrive in time",
-        )),
-        Outcome::Stopping => Some(error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the exporter is shutting down",
-        )),
-        Outcome::Ended(_) if refused.get() == Some(&StatusCode::URI_TOO_LONG) => {
-            Some(error(StatusCode::URI_TOO_LONG, "request line too long"))
+    let (refusal, status) = match closing(outcome, refused.get().copied()) {
+        Closing::Drop => return None,
+        Closing::Refuse(reply) => {
+            server.count(reply.status);
+            let status = Some(reply.status);
+            (Some(reply), status)
         }
-        Outcome::Ended(_) if refused.get().is_some() => Some(error(
-            StatusCode::HTTP_VERSION_NOT_SUPPORTED,
-            "only HTTP/1.1 and HTTP/1.0",
-        )),
-        Outcome::Ended(Err(e)) => {
-            // hyper answered a malformed head itself (RFC 9112 and its limits).
-            let status = if e.is_parse_too_large() {
-                Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
-            } else if e.is_parse() {
-                Some(StatusCode::BAD_REQUEST)
-            } else {
-                None
-            };
+        Closing::HyperRefused(status) => {
             if let Some(s) = status {
                 server.count(s);
             }
-            return finish(&mut stream, None)
-                .await
-                .then_some(status.or(answered))
-                .flatten();
+            (None, status.or(answered))
         }
-        Outcome::Ended(Ok(())) => None,
-        Outcome::WriteTimeout => return None, // a client that does not read is dropped
+        Closing::Answered => (None, answered),
     };
-    if let Some(reply) = &refusal {
-        server.count(reply.status);
-    }
-    let status = refusal.as_ref().map(|r| r.status).or(answered);
     finish(&mut stream, refusal.as_ref())
         .await
         .then_some(status)
         .flatten()
+}
+
+/// hyper parses and answers the connection, under our deadlines.
+async fn drive<C: Check>(
+    stream: &mut TcpStream,
+    server: &Arc<Server<C>>,
+    seen: &Arc<Mutex<Seen>>,
+    mut stopping: watch::Receiver<bool>,
+    refused: &std::sync::OnceLock<StatusCode>,
+) -> Outcome {
+    let (read, write) = stream.split();
+    let io = TokioIo::new(Transport {
+        read,
+        write,
+        guard: LineGuard::default(),
+        refused,
+    });
+    let (phase_tx, mut phase) = watch::channel(Phase::Head);
+    let phase_tx = Arc::new(phase_tx);
+    let (service_server, service_seen) = (server.clone(), seen.clone());
+    let service = hyper::service::service_fn(move |request| {
+        let (server, phase, seen) = (
+            service_server.clone(),
+            phase_tx.clone(),
+            service_seen.clone(),
+        );
+        async move {
+            phase.send_replace(Phase::Answering);
+            let reply = server.answer(&request, &seen).await;
+            server.count(reply.status);
+            seen.lock().unwrap_or_else(PoisonError::into_inner).status = Some(reply.status);
+            phase.send_replace(Phase::Writing);
+            Ok::<_, Infallible>(reply.into_response())
+        }
+    });
+    let conn = server.http.serve_connection(io, service);
+    tokio::pin!(conn);
+    // The whole head within the header timeout (slowloris), unless stopping.
+    tokio::select! {
+        r = conn.as_mut() => return Outcome::Ended(r),
+        _ = phase.wait_for(|p| *p != Phase::Head) => {}
+        _ = stopping.wait_for(|s| *s) => return Outcome::Stopping,
+        () = tokio::time::sleep(server.settings.header_timeout) => return Outcome::HeadTimeout,
+    }
+    // The check is bounded by its deadline; then the answer is written in time.
+    tokio::select! {
+        r = conn.as_mut() => return Outcome::Ended(r),
+        _ = phase.wait_for(|p| *p == Phase::Writing) => {}
+    }
+    match tokio::time::timeout(WRITE_TIMEOUT, conn.as_mut()).await {
+        Ok(r) => Outcome::Ended(r),
+        Err(_) => Outcome::WriteTimeout,
+    }
+}
+
+/// How a connection ends after hyper's part.
+enum Closing {
+    /// With a refusal of ours (hyper was stopped before answering).
+    Refuse(Reply),
+    /// hyper refused a malformed head itself, with this status when known.
+    HyperRefused(Option<StatusCode>),
+    /// hyper wrote our answer.
+    Answered,
+    /// Closed without a word (a client that does not read its answer).
+    Drop,
+}
+
+/// The ending for an outcome; `refused`: what the [`LineGuard`] refused, if anything.
+fn closing(outcome: Outcome, refused: Option<StatusCode>) -> Closing {
+    match (outcome, refused) {
+        (Outcome::HeadTimeout, _) => Closing::Refuse(error(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request head did not arrive in time",
+        )),
+        (Outcome::Stopping, _) => Closing::Refuse(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the exporter is shutting down",
+        )),
+        (Outcome::Ended(_), Some(StatusCode::URI_TOO_LONG)) => {
+            Closing::Refuse(error(StatusCode::URI_TOO_LONG, "request line too long"))
+        }
+        (Outcome::Ended(_), Some(_)) => Closing::Refuse(error(
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+            "only HTTP/1.1 and HTTP/1.0",
+        )),
+        // hyper answered a malformed head itself (RFC 9112 and its limits).
+        (Outcome::Ended(Err(e)), None) => Closing::HyperRefused(if e.is_parse_too_large() {
+            Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        } else if e.is_parse() {
+            Some(StatusCode::BAD_REQUEST)
+        } else {
+            None
+        }),
+        (Outcome::Ended(Ok(())), None) => Closing::Answered,
+        (Outcome::WriteTimeout, _) => Closing::Drop,
+    }
 }
 
 /// Writes our own refusal (if any), shuts the socket down and lingers; whether that

@@ -869,3 +869,71 @@ fn match_json_schema() {
         Some("pkix-usage-in-smtp")
     );
 }
+
+/// `--recommended` says on stderr why it printed no `2 1 1`: a leaf alone, or a key.
+#[test]
+fn generate_recommended_says_why_there_is_no_2_1_1() {
+    let leaf = pki("leaf-rsa.pem");
+    let r = run(&["tlsa", "generate", "--recommended", "--cert", &leaf]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout, format!("3 1 1 {}\n", up(&g("leaf-rsa", 1, 1))));
+    assert_eq!(
+        r.stderr,
+        format!(
+            "dane: note: --cert {leaf}: no 2 1 1 record: the file holds only the leaf certificate, so its issuer is unknown; give the chain (leaf, then the intermediate CA) for the issuer's record\n"
+        )
+    );
+    let key = pki("leaf-rsa.key");
+    let r = run(&["tlsa", "generate", "--recommended", "--key", &key]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("no 2 1 1 record: a key names no issuer"),
+        "{r:?}"
+    );
+    // With the chain there is a 2 1 1 and nothing to say.
+    let r = run(&[
+        "tlsa",
+        "generate",
+        "--recommended",
+        "--cert",
+        &pki("chain-rsa.pem"),
+    ]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{r:?}");
+}
+
+/// `--records` with records of several owners: matched as one set with a warning, or
+/// those of `--owner` only.
+#[test]
+fn match_records_of_several_owners_warns_and_takes_owner() {
+    let fragment = format!(
+        "_25._tcp.mx1.example.test. 3600 IN TLSA 3 1 1 {}\n_25._tcp.mx2.example.test. 3600 IN TLSA 3 1 1 {}\n",
+        g("leaf-rsa", 1, 1),
+        "00".repeat(32)
+    );
+    let path = temp_file("owners.zone", fragment.as_bytes());
+    let chain = pki("chain-rsa.pem");
+    let m = |extra: &[&str]| {
+        let mut args = vec!["tlsa", "match", "--chain", &chain, "--records", &path];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let r = m(&[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        r.stderr,
+        format!(
+            "dane: warning: --records {path}: records of 2 owners (_25._tcp.mx1.example.test., _25._tcp.mx2.example.test.) are matched as one set; pick one with --owner\n"
+        )
+    );
+    let r = m(&["--owner", "_25._tcp.mx1.example.test"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{r:?}");
+    let r = m(&["--owner", "_25._tcp.mx2.example.test."]);
+    assert_eq!(r.code, 1, "the other owner's record does not match: {r:?}");
+    let r = m(&["--owner", "_25._tcp.mx3.example.test"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .starts_with("dane: --owner _25._tcp.mx3.example.test.: no record of "),
+        "{r:?}"
+    );
+}

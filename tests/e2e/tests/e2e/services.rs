@@ -273,3 +273,69 @@ fn service_scenarios_replay_from_recorded_evidence() {
         r.stdout
     );
 }
+
+/// `dane serve-metrics` without `--allow-ports`: a scraped domain's SRV record takes the
+/// exporter only to the service's registered port and only when the SRV RRset is signed.
+/// svc-nostarttls.test's `_imaps._tcp` SRV names port 143 (not 993): not probed
+/// (indeterminate, no endpoint series); svc-insecure.test's SRV is unsigned: not
+/// protected, no endpoint; svc-ok.test on 993: verified. With `--allow-ports` the port-143
+/// target is probed (and fails: plaintext there).
+#[test]
+fn serve_metrics_follows_srv_only_to_registered_ports() {
+    let env = Interop::start().expect("the interop environment (run as root; see the error)");
+    let exporter = |extra: &[&str]| {
+        dane_testenv::Listening::spawn(
+            env.command(dane_e2e::dane_bin())
+                .args([
+                    "serve-metrics",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--timeout",
+                    "10",
+                ])
+                .arg("--trust-anchor")
+                .arg(env.anchor_ds())
+                .args(extra),
+            "dane serve-metrics: listening on ",
+        )
+    };
+    let scrape = |e: &dane_testenv::Listening, domain: &str, module: &str| {
+        let script = format!(
+            "exec 3<>/dev/tcp/127.0.0.1/{}; printf 'GET /probe?target={domain}&module={module} HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; cat <&3",
+            e.addr.trim_start_matches("127.0.0.1:")
+        );
+        let out = env.command("bash").args(["-c", &script]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+        text
+    };
+    let state = |domain: &str, module: &str, state: &str| {
+        format!(
+            "dane_domain_verdict{{domain=\"{domain}.\",service=\"{module}\",state=\"{state}\"}} 1"
+        )
+    };
+    let strict = exporter(&[]);
+    for (domain, module, verdict, probed) in [
+        ("svc-ok.test", "imaps", "verified", true),
+        ("svc-nostarttls.test", "imaps", "indeterminate", false),
+        ("svc-insecure.test", "imap", "not-protected", false),
+    ] {
+        let text = scrape(&strict, domain, module);
+        assert!(
+            text.contains(&state(domain, module, verdict)),
+            "{domain} {module}: {text}"
+        );
+        assert_eq!(
+            text.contains("\ndane_verified{"),
+            probed,
+            "{domain} {module}: {text}"
+        );
+    }
+    let open = exporter(&["--allow-ports"]);
+    let text = scrape(&open, "svc-nostarttls.test", "imaps");
+    assert!(
+        text.contains(&state("svc-nostarttls.test", "imaps", "failed")),
+        "{text}"
+    );
+    assert!(text.contains("\ndane_verified{"), "{text}");
+}
