@@ -384,7 +384,9 @@ fn a_black_holed_resolver_ends_status_and_promote_by_the_deadline() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        !names.iter().any(|n| n.contains("retired") || n.contains("tmp")),
+        !names
+            .iter()
+            .any(|n| n.contains("retired") || n.contains("tmp")),
         "no retired key, no temporary file: {names:?}"
     );
     drop(hole);
