@@ -212,11 +212,14 @@ dane_stage() {
 # zone has served the next key's record for longer than the TTL plus the margin. Otherwise
 # exit: 0 while waiting (the normal case, nothing to do yet), dane's code when blocked (1)
 # or indeterminate (3), which someone should look at, and the error's code when dane could
-# not run (2: bad flags or files). Nothing has changed at that point.
+# not run (2: bad flags or files). Nothing has changed at that point. A plain `status`
+# (not --check-only, which reads the state file and records nothing) records when each
+# server first served the record, which the waiting time and promote --require-ready count
+# from; its report goes to stderr.
 ready_or_exit() {
     local st=0
     dane rollover status "$DANE_DOMAIN" --next-key "$1" --margin "$DANE_MARGIN" \
-        --check-only "${DANE_EXTRA[@]}" || st=$?
+        "${DANE_EXTRA[@]}" >&2 || st=$?
     case $st in
     0) return 0 ;;
     5) exit 0 ;;

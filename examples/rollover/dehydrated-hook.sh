@@ -51,7 +51,7 @@ cron)
     need_files "$roll_key"
     st=0
     dane rollover status "$DANE_DOMAIN" --next-key "$roll_key" --margin "$DANE_MARGIN" \
-        --check-only "${DANE_EXTRA[@]}" || st=$?
+        "${DANE_EXTRA[@]}" >&2 || st=$?
     if [[ $st -eq 0 ]]; then
         tmp=$(tmp_beside "$ready_pub")
         pubkey_of_key "$roll_key" >"$tmp"
