@@ -325,6 +325,13 @@ impl Resolver {
                     left_out.push(format!("{ns} {ip}"));
                     continue;
                 }
+                // ARCHITECTURE.md invariant 9: the zone's NS RRset names these addresses, so
+                // the address policy applies; a refused one is a server not asked (its
+                // failure keeps the status from ever being ready), never skipped silently.
+                if let Err(refused) = self.config.address_policy.check(ip) {
+                    targets.push((ns.clone(), Err(format!("not asked: {refused}"))));
+                    continue;
+                }
                 asked += 1;
                 let address = SocketAddr::new(ip, self.config.iterate_port);
                 targets.push((ns.clone(), Ok(address)));

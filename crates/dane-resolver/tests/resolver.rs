@@ -843,8 +843,26 @@ mod hostile {
             Some(m)
         }
         let port = servers(&[(11, zone), (21, with_tlsa), (22, refused)]);
-        let r = iterating(port);
+        // ARCHITECTURE.md invariant 9: by default the NS RRset's loopback addresses are not
+        // asked; each is a failed reply naming the range, so no status can be ready.
+        let mut config = iterating(port).config().clone();
+        config.address_policy = dane_resolver::AddressPolicy::PublicOnly;
+        let strict = Resolver::new(config);
         let owner = Name::from_str("_25._tcp.mx.example.").unwrap();
+        let auth = rt()
+            .block_on(strict.ask_authoritative(&owner, RecordType::TLSA, pinned()))
+            .unwrap();
+        assert_eq!(auth.replies.len(), 2);
+        for (reply, ip) in auth.replies.iter().zip(["127.0.0.21", "127.0.0.22"]) {
+            match &reply.result {
+                dane_resolver::authoritative::ServerResult::Failed(why) => assert!(
+                    why.starts_with("not asked: ") && why.contains(ip) && why.contains("loopback"),
+                    "{why}"
+                ),
+                other => panic!("{ip}: {other:?}"),
+            }
+        }
+        let r = iterating(port);
         let auth = rt()
             .block_on(r.ask_authoritative(&owner, RecordType::TLSA, pinned()))
             .unwrap();

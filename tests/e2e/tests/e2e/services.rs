@@ -292,6 +292,8 @@ fn serve_metrics_follows_srv_only_to_registered_ports() {
                     "127.0.0.1:0",
                     "--timeout",
                     "10",
+                    // The interop names point at documentation addresses.
+                    "--allow-private",
                 ])
                 .arg("--trust-anchor")
                 .arg(env.anchor_ds())
