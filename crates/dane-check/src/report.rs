@@ -729,4 +729,203 @@ mod tests {
         check(&[(NotProtected, "n")], DomainVerdict::NotProtected, "n");
         check(&[], DomainVerdict::NotProtected, "host");
     }
+
+    const NOW: u64 = 1_796_083_200;
+    const DAY: u64 = 86_400;
+
+    /// One endpoint whose record `usage` matched at depth `depth`, presenting a leaf and a
+    /// CA valid from `start` to `end` (days from NOW).
+    fn presenting(usage: CertUsage, depth: usize, start: i64, end: i64) -> HostReport {
+        let at = |days: i64| i64::try_from(NOW).unwrap() + days * 86_400;
+        let cert = |subject: &str| CertInfo {
+            subject: subject.into(),
+            issuer: "CN=CA".into(),
+            sans: vec![],
+            not_before: at(start),
+            not_after: at(end),
+            key: "EC P-256".into(),
+            spki_sha256: String::new(),
+        };
+        let record = TlsaRecord::new(
+            usage,
+            dane_tlsa::Selector::Spki,
+            dane_tlsa::MatchingType::Sha256,
+            vec![0; 32],
+        );
+        let mut h = host(&[(Status::Verified, "ok")]);
+        h.endpoints[0].chain = vec![cert("CN=leaf"), cert("CN=CA")];
+        h.endpoints[0].tlsa_match = Some(MatchReport {
+            verdict: dane_tlsa::Verdict::Authenticated,
+            reason: String::new(),
+            records: vec![dane_tlsa::RecordOutcome {
+                index: 0,
+                record,
+                status: RecordStatus::Matched,
+                depth: Some(depth),
+                unusable: None,
+                detail: String::new(),
+            }],
+            chain_length: 2,
+        });
+        h
+    }
+
+    /// The expiry warnings of a host (code, message) at NOW under `thresholds`.
+    fn expiry(h: &HostReport, thresholds: Thresholds) -> Vec<(&'static str, String)> {
+        host_warnings(h, NOW, thresholds, true)
+            .into_iter()
+            .filter(|w| w.code.contains("expire"))
+            .map(|w| (w.code, w.message))
+            .collect()
+    }
+
+    /// Certificates: a fifth of each validity by default; DANE-EE is advice, DANE-TA a
+    /// warning for the chain below the anchor; a past date reads "expired at".
+    #[test]
+    fn certificate_expiry_thresholds() {
+        use CertUsage::{DaneEe, DaneTa};
+        let fifth = Thresholds::default();
+        let days = |d| Thresholds {
+            rrsig: Threshold::Fifth,
+            cert: Threshold::Days(d),
+        };
+        for (what, usage, depth, (start, end), thresholds, expected) in [
+            (
+                "90-day EE, 30 days left",
+                DaneEe,
+                0,
+                (-60, 30),
+                fifth,
+                vec![],
+            ),
+            (
+                "90-day EE, 10 days left",
+                DaneEe,
+                0,
+                (-80, 10),
+                fifth,
+                vec![(
+                    "certificate-expires-info",
+                    "with less than a fifth of its 90-day validity left",
+                )],
+            ),
+            (
+                "EE expired",
+                DaneEe,
+                0,
+                (-90, -1),
+                fifth,
+                vec![(
+                    "certificate-expires-info",
+                    ") expired at 2026-11-30T00:00:00Z (informational",
+                )],
+            ),
+            (
+                "90-day EE, 30 days left, --warn-cert-days 20",
+                DaneEe,
+                0,
+                (-60, 30),
+                days(20),
+                vec![],
+            ),
+            (
+                "90-day EE, 30 days left, --warn-cert-days 31",
+                DaneEe,
+                0,
+                (-60, 30),
+                days(31),
+                vec![("certificate-expires-info", "within 31 days")],
+            ),
+            (
+                "TA at depth 1, 45-day chain with 8 days left",
+                DaneTa,
+                1,
+                (-37, 8),
+                fifth,
+                vec![("certificate-expires", "certificate 0 (CN=leaf) expires at")],
+            ),
+            ("6-day EE, 2 days left", DaneEe, 0, (-4, 2), fifth, vec![]),
+        ] {
+            let got = expiry(&presenting(usage, depth, start, end), thresholds);
+            assert_eq!(got.len(), expected.len(), "{what}: {got:?}");
+            for ((code, message), (want_code, says)) in got.iter().zip(&expected) {
+                assert_eq!(code, want_code, "{what}");
+                assert!(message.contains(says), "{what}: {message}");
+            }
+        }
+        let info = host_warnings(&presenting(DaneEe, 0, -90, -1), NOW, fifth, true);
+        assert!(
+            info.iter().all(|w| !w.counts(true)),
+            "DANE-EE expiry is advice"
+        );
+    }
+
+    /// Signatures: a fifth of the earliest-expiring signature's own validity.
+    #[test]
+    fn signature_expiry_thresholds() {
+        let lookup = |inception: Option<u64>, expires: u64| AddressLookup {
+            rtype: "A",
+            lookup: Lookup {
+                name: "mx.example.".into(),
+                canonical: "mx.example.".into(),
+                security: crate::dns::Security::Secure,
+                answer: crate::dns::Answer::Records(vec!["192.0.2.1".parse().unwrap()]),
+                expires: Some(expires),
+                inception,
+                dnssec_warnings: Vec::new(),
+            },
+        };
+        for (what, inception, expires, thresholds, says) in [
+            (
+                "14-day, 5 days left",
+                Some(NOW - 9 * DAY),
+                NOW + 5 * DAY,
+                Thresholds::default(),
+                None,
+            ),
+            (
+                "14-day, 2 days left",
+                Some(NOW - 12 * DAY),
+                NOW + 2 * DAY,
+                Thresholds::default(),
+                Some("with less than a fifth of its 14-day validity left"),
+            ),
+            (
+                "unknown start, 4 days left",
+                None,
+                NOW + 4 * DAY,
+                Thresholds::default(),
+                None,
+            ),
+            (
+                "14-day, 5 days left, --warn-rrsig-days 7",
+                Some(NOW - 9 * DAY),
+                NOW + 5 * DAY,
+                Thresholds {
+                    rrsig: Threshold::Days(7),
+                    cert: Threshold::Fifth,
+                },
+                Some("within 7 days"),
+            ),
+            (
+                "expired",
+                Some(NOW - 15 * DAY),
+                NOW - DAY,
+                Thresholds::default(),
+                Some("expired at"),
+            ),
+        ] {
+            let mut h = host(&[]);
+            h.addresses = vec![lookup(inception, expires)];
+            let got = expiry(&h, thresholds);
+            match says {
+                None => assert!(got.is_empty(), "{what}: {got:?}"),
+                Some(says) => {
+                    assert_eq!(got.len(), 1, "{what}: {got:?}");
+                    assert_eq!(got[0].0, "rrsig-expires", "{what}");
+                    assert!(got[0].1.contains(says), "{what}: {}", got[0].1);
+                }
+            }
+        }
+    }
 }

@@ -15,10 +15,28 @@ use anyhow::bail;
 
 /// Writes `text` to `output` atomically, or to stdout without it.
 pub fn emit(output: Option<&Path>, text: &str) -> anyhow::Result<()> {
-    match output {
-        Some(path) => write_atomic("--output", path, text.as_bytes()),
-        None => Ok(std::io::stdout().lock().write_all(text.as_bytes())?),
+    let Some(path) = output else {
+        return Ok(std::io::stdout().lock().write_all(text.as_bytes())?);
+    };
+    let mut file = Streamed::create(path)?;
+    if let Err(e) = file.writer().write_all(text.as_bytes()) {
+        bail!(
+            "--output {}: cannot write: {e} (the previous file, if any, is unchanged)",
+            path.display()
+        );
     }
+    file.commit()
+}
+
+/// The mode of a new result file: that of the file it replaces (an operator's `chmod`
+/// stays), else 0644 less the umask (results are no secret, and a collector running as
+/// another user reads them).
+fn mode_for(path: &Path) -> Option<fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::metadata(path)
+        .ok()
+        .filter(fs::Metadata::is_file)
+        .map(|m| fs::Permissions::from_mode(m.permissions().mode() & 0o7777))
 }
 
 /// Refuses an `--output` path that cannot be a file to replace (a directory, or a name
@@ -34,38 +52,6 @@ pub fn check_path(output: Option<&Path>) -> anyhow::Result<()> {
             "--output {}: no directory {}",
             path.display(),
             dir.display()
-        );
-    }
-    Ok(())
-}
-
-/// Writes `contents` to `path` atomically: a temporary file in the same directory (created
-/// with O_EXCL, mode 0666 less the umask, as the file a shell redirection makes: a textfile
-/// collector running as another user reads it), fsynced, renamed over `path`, then the
-/// directory fsynced.
-fn write_atomic(label: &str, path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let dir = directory(path);
-    let name = path
-        .file_name()
-        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(contents)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        // The rename is durable once the directory is.
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        bail!(
-            "{label} {}: cannot write: {e} (the previous file, if any, is unchanged)",
-            path.display()
         );
     }
     Ok(())
@@ -97,7 +83,20 @@ impl Streamed {
             .file_name()
             .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
         let tmp = directory(path).join(format!(".{name}.tmp.{}", std::process::id()));
-        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+        let opened = {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .open(&tmp)
+        };
+        // The mode is right before the first byte is written.
+        let opened = opened.and_then(|file| match mode_for(path) {
+            Some(mode) => file.set_permissions(mode).map(|()| file),
+            None => Ok(file),
+        });
+        match opened {
             Ok(file) => Ok(Streamed {
                 path: path.to_owned(),
                 tmp,
@@ -219,6 +218,22 @@ mod tests {
         drop(s);
         assert_eq!(fs::read_to_string(&path).unwrap(), "new\n");
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_mode_is_kept_or_0644() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = scratch("mode");
+        let path = dir.join("dane.prom");
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        emit(Some(&path), "one\n").unwrap();
+        // The test process's umask may take bits away from 0644, never add any.
+        assert_eq!(mode(&path) & !0o644, 0);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        emit(Some(&path), "two\n").unwrap();
+        assert_eq!(mode(&path), 0o640);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "two\n");
         fs::remove_dir_all(&dir).unwrap();
     }
 

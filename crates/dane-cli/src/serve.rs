@@ -63,9 +63,10 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_connections: usize,
     /// Most connections open at once from one peer address (of --max-connections), so
-    /// that one client holding idle connections cannot starve the others.
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    pub max_connections_per_peer: usize,
+    /// that one client holding idle connections cannot starve the others [default: 8, or
+    /// --max-connections when lower].
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_peer: Option<usize>,
     /// One line per request on stderr (time, peer, method, path, target, module, status,
     /// duration), for journald.
     #[arg(long)]
@@ -155,6 +156,15 @@ async fn stop_signal(which: Arc<std::sync::OnceLock<&'static str>>) {
     let _ = which.set(name);
 }
 
+/// `--max-connections-per-peer`, or its default: 8, or `--max-connections` when lower.
+fn per_peer(args: &Args) -> usize {
+    args.max_connections_per_peer
+        .unwrap_or_else(|| DEFAULT_PER_PEER.min(args.max_connections))
+}
+
+/// The default of `--max-connections-per-peer`.
+const DEFAULT_PER_PEER: usize = 8;
+
 /// Runs `dane serve-metrics` (until killed).
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     args.check.validate()?;
@@ -163,7 +173,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         ("--max-connections", args.max_connections, 65_536),
         (
             "--max-connections-per-peer",
-            args.max_connections_per_peer,
+            per_peer(args),
             args.max_connections,
         ),
         ("--per-address", args.per_address, 1024),
@@ -192,7 +202,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let settings = Settings {
         max_checks: args.max_checks,
         max_connections: args.max_connections,
-        max_connections_per_peer: args.max_connections_per_peer,
+        max_connections_per_peer: per_peer(args),
         header_timeout: Duration::from_secs(args.header_timeout),
         allow_ports: args.allow_ports,
         grace,

@@ -463,7 +463,8 @@ pub fn render(
             s.push('\n');
             s
         }
-        Format::Text => text(report, ctx.color),
+        // No colour into a file, whatever the terminal.
+        Format::Text => text(report, ctx.color && args.output.is_none()),
         Format::Nagios => {
             let policy = crate::nagios::Policy {
                 require_dane: args.check.require_dane,

@@ -395,3 +395,48 @@ fn weak_rsa_keys_validate_with_a_warning() {
     assert_eq!(w["key_bits"], 512);
     assert!(w["key_tag"].as_u64().is_some());
 }
+
+/// An anchor that matches no key of the root DNSKEY RRset the resolver serves (a stale
+/// anchor after a rollover) is named as the fault, not the resolver's handling of DNSSEC
+/// records; a PEM certificate given as an anchor is recognised.
+#[test]
+fn a_stale_anchor_is_named_as_such() {
+    let nsd = nsd();
+    let server = format!("127.0.0.1:{}", nsd.port());
+    let stale = temp_file(
+        "stale.ds",
+        format!(". 3600 IN DS 25102 8 2 {}\n", "00".repeat(32)).as_bytes(),
+    );
+    let r = run(&[
+        "dnssec",
+        "nonexistent.test",
+        "--resolver",
+        &server,
+        "--no-iterate",
+        "--trust-anchor",
+        &stale,
+        "--at",
+        "2026-06-01T00:00:00Z",
+    ]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stdout.contains("fix: check --trust-anchor: it matches no key of the DNSKEY RRset (a stale anchor after a key rollover, or a resolver serving another root)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("passes DNSSEC records through"),
+        "{}",
+        r.stdout
+    );
+    let pem = fixture("pki/leaf-rsa.pem");
+    let r = run(&["dnssec", "x.example", "--trust-anchor", &pem]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.starts_with(&format!(
+            "dane: --trust-anchor {pem}: a PEM file (a certificate or key), not DNSSEC trust anchors"
+        )),
+        "{}",
+        r.stderr
+    );
+}
