@@ -320,6 +320,20 @@ fn man_dir_is_created_and_every_page_is_clean() {
     ] {
         assert!(verify.contains(want), "dane-verify.1 lacks {want}");
     }
+    let status = std::fs::read_to_string(dir.join("dane-rollover-status.1")).unwrap();
+    assert!(
+        status.contains(".SH FILES"),
+        "dane-rollover-status.1 lacks FILES"
+    );
+    assert!(
+        status.contains("\\fB.key.rollover.json\\fR"),
+        "the state file"
+    );
+    let serve = std::fs::read_to_string(dir.join("dane-serve-metrics.1")).unwrap();
+    assert!(
+        serve.contains("/etc/default/dane\\-serve\\-metrics"),
+        "serve-metrics FILES"
+    );
     let Some(groff) = require_tool("groff", "groff-base") else {
         return;
     };
