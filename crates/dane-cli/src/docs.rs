@@ -198,6 +198,9 @@ fn render(cmd: &clap::Command, top: bool, out: &mut Vec<u8>) -> anyhow::Result<(
     if cmd.get_name() == "verify" {
         out.extend_from_slice(VERIFY_SECTIONS.as_bytes());
     }
+    if let Some(files) = files_section(cmd) {
+        out.extend_from_slice(files.as_bytes());
+    }
     out.extend_from_slice(examples.as_bytes());
     let mut extra = String::from(".SH \"EXIT STATUS\"\n");
     for (exit, meaning) in Exit::DOCUMENTED {
@@ -328,6 +331,41 @@ fn after_help(cmd: &clap::Command) -> (String, String) {
     }
     (description, section)
 }
+
+/// FILES for the pages of the commands that read or write files of their own: the
+/// rollover's keys and state, serve-metrics' unit and its flags file (Debian package).
+fn files_section(cmd: &clap::Command) -> Option<&'static str> {
+    let bin = cmd.get_bin_name().unwrap_or_default();
+    if bin.starts_with("dane rollover") {
+        Some(ROLLOVER_FILES)
+    } else if bin == "dane serve-metrics" {
+        Some(
+            ".SH FILES\n.TP\n\\fI/usr/lib/systemd/system/dane\\-serve\\-metrics.service\\fR\n\
+             The hardened unit of the Debian package (not enabled by the package).\n.TP\n\
+             \\fI/etc/default/dane\\-serve\\-metrics\\fR\n\
+             DANE_SERVE_METRICS_ARGS: the flags the unit starts it with (default \\fB\\-\\-listen \
+             127.0.0.1:9553\\fR).\n",
+        )
+    } else {
+        None
+    }
+}
+
+/// FILES of the dane-rollover pages.
+const ROLLOVER_FILES: &str = r#".SH FILES
+.TP
+\fISTEM\fR\fB.next.key\fR
+The next key, beside \fB\-\-key\fR/\fB\-\-cert\fR when \fB\-\-next\-key\fR is not given: PKCS#8 PEM, created with mode 0600, never overwritten.
+.TP
+\fINEXT\fR\fB.key.rollover.json\fR
+The state \fBstatus\fR keeps (\fB\-\-state\fR): when each server was first seen serving the next key's record; JSON, "kind": "dane\-rollover\-state", "version": 1; written to a temporary file and renamed.
+.TP
+\fIKEY\fR\fB.retired\-\fR\fITIME\fR
+The current key \fBpromote\fR retired; delete it after the time promote names (the TTL and the margin).
+.TP
+\fB/usr/share/doc/dane/examples/rollover/\fR
+The ACME client hook recipes (certbot, acme.sh, lego, dehydrated).
+"#;
 
 /// dane-verify(1): the verdicts with their exit codes, and how `--format nagios` maps them.
 const VERIFY_SECTIONS: &str = r#".SH VERDICTS

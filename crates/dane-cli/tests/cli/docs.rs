@@ -164,6 +164,28 @@ fn zsh_script_loads() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("_dane: function"), "{out:?}");
     assert!(out.stdout.lines().any(|l| l == "_dane"), "compdef: {out:?}");
+    // zsh's _arguments offers an option's values from the action of its spec,
+    // `:NAME:(v1 v2 ...)` or `:NAME:((v1\:"description" ...))` (over several lines):
+    // every closed list has one, with every value.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let specs: Vec<String> = text
+        .split("' \\\n")
+        .map(|spec| spec.trim_start_matches('\'').to_owned())
+        .collect();
+    for (words, want) in CLOSED_LISTS {
+        let option = words.split_whitespace().rev().nth(1).unwrap();
+        let found = specs.iter().any(|spec| {
+            let Some((head, action)) = spec.split_once("]:") else {
+                return false;
+            };
+            let values: Vec<&str> = action
+                .split([' ', '(', ')', '\n'])
+                .map(|t| t.split("\\:").next().unwrap_or(""))
+                .collect();
+            head.contains(&format!("{option}=[")) && want.iter().all(|v| values.contains(v))
+        });
+        assert!(found, "zsh: no value list with {want:?} for {option}");
+    }
 }
 
 #[test]
@@ -298,6 +320,20 @@ fn man_dir_is_created_and_every_page_is_clean() {
     ] {
         assert!(verify.contains(want), "dane-verify.1 lacks {want}");
     }
+    let status = std::fs::read_to_string(dir.join("dane-rollover-status.1")).unwrap();
+    assert!(
+        status.contains(".SH FILES"),
+        "dane-rollover-status.1 lacks FILES"
+    );
+    assert!(
+        status.contains("\\fB.key.rollover.json\\fR"),
+        "the state file"
+    );
+    let serve = std::fs::read_to_string(dir.join("dane-serve-metrics.1")).unwrap();
+    assert!(
+        serve.contains("/etc/default/dane\\-serve\\-metrics"),
+        "serve-metrics FILES"
+    );
     let Some(groff) = require_tool("groff", "groff-base") else {
         return;
     };

@@ -106,3 +106,479 @@ fn rust_version_covers_the_dependency_tree() {
         "the README's Install section does not say Rust {declared}"
     );
 }
+
+/// Real `--json` documents of every versioned kind: `dane verify` (every captured interop
+/// run replayed, and a rollover pre-check), `dane dnssec` (every case the fixtures' NSD
+/// serves) and `dane scan` (NDJSON lines), keyed by the schema they must follow.
+fn json_documents() -> Vec<(&'static str, String, serde_json::Value)> {
+    use crate::common::{fixture, run, temp_file};
+    let mut docs = Vec::new();
+    let evidence = root().join("fixtures/interop/evidence");
+    let mut files: Vec<_> = std::fs::read_dir(&evidence)
+        .unwrap()
+        .chain(std::fs::read_dir(evidence.join("services")).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    for f in &files {
+        let path = f.display().to_string();
+        let mut runs = vec![vec!["verify", "--evidence", path.as_str(), "--json"]];
+        if f.ends_with("ee311.test.json") {
+            let csr = fixture("pki/next.csr");
+            runs.push(vec!["verify", "--evidence", &path, "--json", "--csr"]);
+            runs.last_mut()
+                .unwrap()
+                .push(Box::leak(csr.into_boxed_str()));
+        }
+        for args in runs {
+            let out = run(&args);
+            assert!(!out.stdout.is_empty(), "{args:?}: {}", out.stderr);
+            let doc = serde_json::from_str(&out.stdout).unwrap();
+            docs.push(("verify", format!("{args:?}"), doc));
+        }
+    }
+    let nsd = dane_testenv::Nsd::start_fixtures().expect("start nsd (scripts/install-test-deps)");
+    let server = format!("127.0.0.1:{}", nsd.port());
+    let anchor = fixture("dns/anchors/root.ds");
+    let flags = [
+        "--resolver",
+        server.as_str(),
+        "--no-iterate",
+        "--trust-anchor",
+        anchor.as_str(),
+        "--at",
+        "2026-12-01T00:00:00Z",
+    ];
+    let cases = std::fs::read_to_string(root().join("fixtures/dns/cases.tsv")).unwrap();
+    for line in cases
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let mut cols = line.split('\t');
+        let (name, rtype) = (cols.next().unwrap(), cols.next().unwrap());
+        let mut args = vec!["dnssec", name, rtype, "--json"];
+        args.extend_from_slice(&flags);
+        let out = run(&args);
+        let doc = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}{}", out.stdout, out.stderr));
+        docs.push(("dnssec", format!("{args:?}"), doc));
+    }
+    // A secure MX with an unreachable host, a domain without one, a bogus one, none.
+    let domains = [
+        "mixed.test.",
+        "test.",
+        "alg13.test.",
+        "www.tampered.test.",
+        "nx.test.",
+    ];
+    let input = temp_file("schema-scan-input", domains.join("\n").as_bytes());
+    let mut args = vec!["scan", input.as_str(), "--timeout", "30", "--quiet"];
+    args.extend_from_slice(&flags);
+    let out = run(&args);
+    for line in out.stdout.lines() {
+        let doc = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        docs.push(("scan", line.to_owned(), doc));
+    }
+    assert!(
+        out.stdout.lines().count() >= 3,
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    docs
+}
+
+/// Every real document validates against its JSON Schema (draft 2020-12, schemas/) with a
+/// real validator (Python's jsonschema, Debian's python3-jsonschema), and the schemas are
+/// closed (additionalProperties: false), so a field added to the output but not to the
+/// schema fails here.
+#[test]
+fn json_output_validates_against_the_schemas() {
+    let docs = json_documents();
+    if let Some(dir) = std::env::var_os("DANE_DUMP_JSON") {
+        for (i, (kind, _, doc)) in docs.iter().enumerate() {
+            let path = std::path::Path::new(&dir).join(format!("{kind}-{i}.json"));
+            std::fs::write(path, serde_json::to_vec_pretty(doc).unwrap()).unwrap();
+        }
+    }
+    let python = python_with_jsonschema();
+    let Some(python) = python else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("dane-schema-docs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut kinds = std::collections::BTreeSet::new();
+    for (i, (kind, origin, doc)) in docs.iter().enumerate() {
+        kinds.insert(*kind);
+        std::fs::write(dir.join(format!("{kind}-{i}.json")), doc.to_string()).unwrap();
+        std::fs::write(dir.join(format!("{kind}-{i}.origin")), origin).unwrap();
+    }
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    let out = validate(&python, &dir);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains(&format!("{} documents valid", docs.len())),
+        "{}",
+        out.stdout
+    );
+    // A field the schema does not know fails.
+    let (kind, _, doc) = &docs[0];
+    let mut extra = doc.clone();
+    extra["surprise"] = serde_json::json!(1);
+    let bad = dir.join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join(format!("{kind}-0.json")), extra.to_string()).unwrap();
+    let out = validate(&python, &bad);
+    assert_ne!(out.code, 0, "an unknown field passed: {}", out.stdout);
+    assert!(out.stderr.contains("surprise"), "{}", out.stderr);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Python 3 with the jsonschema module (Debian's python3-jsonschema first).
+fn python_with_jsonschema() -> Option<std::path::PathBuf> {
+    for python in ["/usr/bin/python3", "python3"] {
+        let mut cmd = Command::new(python);
+        cmd.args(["-c", "import jsonschema; jsonschema.Draft202012Validator"]);
+        if std::process::Command::new(python)
+            .arg("-V")
+            .output()
+            .is_ok()
+            && run_command(cmd, None).code == 0
+        {
+            return Some(python.into());
+        }
+    }
+    dane_testenv::require_tool("jsonschema-python3", "python3-jsonschema")
+}
+
+/// Validates every `KIND-N.json` in `dir` against `schemas/dane-KIND.schema.json`.
+fn validate(python: &std::path::Path, dir: &std::path::Path) -> crate::common::Run {
+    const CHECK: &str = r#"
+import glob, json, os, sys
+import jsonschema
+schemas, dir = sys.argv[1], sys.argv[2]
+n = 0
+bad = 0
+for path in sorted(glob.glob(os.path.join(dir, "*.json"))):
+    kind = os.path.basename(path).split("-")[0]
+    with open(os.path.join(schemas, "dane-%s.schema.json" % kind)) as f:
+        schema = json.load(f)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    with open(path) as f:
+        doc = json.load(f)
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    for e in errors[:3]:
+        origin = path[:-5] + ".origin"
+        where = open(origin).read() if os.path.exists(origin) else path
+        print("%s: %s at %s" % (where, e.message, "/".join(map(str, e.absolute_path))), file=sys.stderr)
+    bad += bool(errors)
+    n += 1
+print("%d documents valid" % (n - bad) if not bad else "%d of %d invalid" % (bad, n))
+sys.exit(1 if bad else 0)
+"#;
+    let mut cmd = Command::new(python);
+    cmd.args(["-c", CHECK]).arg(root().join("schemas")).arg(dir);
+    run_command(cmd, None)
+}
+
+/// The Prometheus alert rules load (`promtool check rules`) and their unit tests pass
+/// (`promtool test rules`: each alert fires on the series it is for, after its `for`).
+#[test]
+fn prometheus_alert_rules_check_and_pass_their_unit_tests() {
+    let Some(promtool) = dane_testenv::require_tool("promtool", "prometheus") else {
+        return;
+    };
+    let dir = root().join("examples/prometheus");
+    for args in [
+        ["check", "rules", "dane.rules.yml"],
+        ["test", "rules", "dane.rules.test.yml"],
+    ] {
+        let mut cmd = Command::new(&promtool);
+        cmd.current_dir(&dir).args(args);
+        let out = run_command(cmd, None);
+        assert_eq!(
+            out.code, 0,
+            "promtool {args:?}: {}{}",
+            out.stdout, out.stderr
+        );
+        assert!(out.stdout.contains("SUCCESS"), "{}", out.stdout);
+    }
+}
+
+/// The Icinga 2 CheckCommand and its Service apply rule pass `icinga2 daemon -C` with a
+/// host that declares a mail domain, and the rule applies to it.
+#[test]
+fn icinga2_check_command_validates() {
+    let Some(icinga2) = dane_testenv::require_tool("icinga2", "icinga2-bin") else {
+        return;
+    };
+    let conf = temp("icinga2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "include \"{}\"\n\
+             object CheckCommand \"dummy\" {{ command = [ \"/bin/true\" ] }}\n\
+             object Host \"mx1\" {{\n  address = \"192.0.2.1\"\n  check_command = \"dummy\"\n  \
+             vars.dane_domain = \"example.com\"\n}}\n",
+            root().join("examples/icinga2/dane.conf").display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(&icinga2);
+    cmd.args(["daemon", "-C", "-c"]).arg(&conf);
+    let out = run_command(cmd, None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("Instantiated 1 Service."),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Finished validating"), "{}", out.stdout);
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dane-packaging-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// The serve-metrics unit: `systemd-analyze verify` passes (with ExecStart pointing at the
+/// binary under test), `systemd-analyze security` rates it OK or better (recorded: 1.1 OK),
+/// and the hardening the unit promises is there; the service stops on SIGTERM.
+#[test]
+fn serve_metrics_unit_verifies_and_is_hardened() {
+    let unit = std::fs::read_to_string(root().join("packaging/systemd/dane-serve-metrics.service"))
+        .unwrap();
+    for want in [
+        "DynamicUser=yes",
+        "CapabilityBoundingSet=\n",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "PrivateTmp=yes",
+        "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+        "SystemCallFilter=@system-service",
+        "ExecStart=/usr/bin/dane serve-metrics ",
+    ] {
+        assert!(unit.contains(want), "the unit lacks {want:?}");
+    }
+    // SIGTERM (systemd's stop) ends it at once.
+    let mut cmd = crate::common::dane();
+    cmd.args([
+        "serve-metrics",
+        "--listen",
+        "127.0.0.1:0",
+        "--resolver",
+        "127.0.0.1:9",
+    ]);
+    let server = dane_testenv::Listening::spawn(&mut cmd, "dane serve-metrics: listening on ");
+    let t0 = std::time::Instant::now();
+    let pid = server.child.id().to_string();
+    let mut kill = Command::new("kill");
+    kill.args(["-TERM", &pid]);
+    assert_eq!(run_command(kill, None).code, 0);
+    let mut server = server;
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            t0.elapsed().as_secs() < 10,
+            "still running 10 s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // Exit 0 or death by SIGTERM: both are a clean stop to systemd.
+    use std::os::unix::process::ExitStatusExt as _;
+    assert!(
+        status.success() || status.signal() == Some(15),
+        "{status:?}"
+    );
+
+    let Some(analyze) = dane_testenv::require_tool("systemd-analyze", "systemd") else {
+        return;
+    };
+    let local = temp("dane-serve-metrics.service");
+    std::fs::write(
+        &local,
+        unit.replace("/usr/bin/dane", env!("CARGO_BIN_EXE_dane")),
+    )
+    .unwrap();
+    let mut cmd = Command::new(&analyze);
+    cmd.args(["verify", "--man=no"]).arg(&local);
+    let out = run_command(cmd, None);
+    assert_eq!(
+        out.code, 0,
+        "systemd-analyze verify: {}{}",
+        out.stdout, out.stderr
+    );
+    let mut cmd = Command::new(&analyze);
+    cmd.args(["security", "--offline=true", "--no-pager"])
+        .arg(&local);
+    let out = run_command(cmd, None);
+    assert_eq!(
+        out.code, 0,
+        "systemd-analyze security: {}{}",
+        out.stdout, out.stderr
+    );
+    let level = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or_default()
+        .to_owned();
+    let score: f64 = level
+        .split(": ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no score in {level:?}"));
+    // systemd's scale: below 2.0 is OK, 2.0 to 4.9 MEDIUM.
+    assert!(score < 2.0 && level.contains(" OK"), "{level}");
+}
+
+/// The Debian package, built by `packaging/build-deb dev` (cargo-deb): its contents (the
+/// binary, a man page per subcommand, the completions in Debian's directories, the unit,
+/// schemas, alert rules, Icinga config, recipes, licences), lintian without errors or
+/// warnings, and installed with dpkg into a throwaway root: the installed binary runs, its
+/// man page renders, its bash completion completes `dane verify --service <TAB>`, and dpkg
+/// removes it again without leftovers.
+#[test]
+fn debian_package_installs_and_works() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut probe = Command::new(&cargo);
+    probe.args(["deb", "--version"]);
+    if run_command(probe, None).code != 0 {
+        let Some(_) = dane_testenv::require_tool("cargo-deb", "cargo install --locked cargo-deb")
+        else {
+            return;
+        };
+    }
+    // The binary under test (cargo test built target/debug/dane with the test
+    // dependencies' features; a second `cargo build` would relink another one).
+    let mut build = Command::new(root().join("packaging/build-deb"));
+    build.args(["dev", "--no-build"]).env("CARGO", &cargo);
+    let out = run_command(build, None);
+    assert_eq!(out.code, 0, "build-deb: {}{}", out.stdout, out.stderr);
+    let deb = root().join(out.stdout.lines().last().unwrap().trim());
+    assert!(deb.exists(), "{}", deb.display());
+
+    let mut list = Command::new("dpkg-deb");
+    list.arg("-c").arg(&deb);
+    let listing = run_command(list, None);
+    assert_eq!(listing.code, 0, "{}", listing.stderr);
+    let files: Vec<&str> = listing
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .collect();
+    let mut want = vec![
+        "./usr/bin/dane".to_owned(),
+        "./usr/share/bash-completion/completions/dane".into(),
+        "./usr/share/zsh/vendor-completions/_dane".into(),
+        "./usr/share/fish/vendor_completions.d/dane.fish".into(),
+        "./usr/lib/systemd/system/dane-serve-metrics.service".into(),
+        "./usr/share/doc/dane/copyright".into(),
+        "./usr/share/doc/dane/THIRD-PARTY-LICENSES".into(),
+        "./usr/share/doc/dane/LICENSE-APACHE".into(),
+        "./usr/share/doc/dane/LICENSE-MIT".into(),
+        "./usr/share/doc/dane/examples/prometheus/dane.rules.yml".into(),
+        "./usr/share/doc/dane/examples/icinga2/dane.conf".into(),
+        "./usr/share/doc/dane/examples/rollover/certbot-hook.sh".into(),
+        "./usr/share/doc/dane/examples/ci/dane-precheck.sh".into(),
+    ];
+    for kind in ["verify", "dnssec", "scan"] {
+        want.push(format!("./usr/share/dane/schemas/dane-{kind}.schema.json"));
+    }
+    // A page for every command dane man writes.
+    let pages = temp("pages");
+    let out = crate::common::run(&["man", "--dir", pages.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for page in std::fs::read_dir(&pages).unwrap() {
+        let name = page.unwrap().file_name().to_string_lossy().into_owned();
+        want.push(format!("./usr/share/man/man1/{name}.gz"));
+    }
+    assert!(want.len() > 25, "{want:?}");
+    for w in &want {
+        assert!(
+            files.contains(&w.as_str()),
+            "{w} not in the package: {files:?}"
+        );
+    }
+    let report = dpkg_extract(&deb, "./usr/share/doc/dane/THIRD-PARTY-LICENSES");
+    assert!(report.contains("\nhickory-proto v0.26.3\t"), "{report}");
+
+    if let Some(lintian) = dane_testenv::require_tool("lintian", "lintian") {
+        let mut cmd = Command::new(lintian);
+        cmd.arg(&deb);
+        let out = run_command(cmd, None);
+        let bad: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("E:") || l.starts_with("W:"))
+            .collect();
+        assert!(bad.is_empty(), "lintian: {bad:?}");
+    }
+
+    // dpkg into a throwaway root (its own admin directory; Depends: libc6 is not there).
+    let r = temp("root");
+    let _ = std::fs::remove_dir_all(&r);
+    let admin = r.join("var/lib/dpkg");
+    std::fs::create_dir_all(admin.join("info")).unwrap();
+    std::fs::create_dir_all(admin.join("updates")).unwrap();
+    std::fs::write(admin.join("status"), "").unwrap();
+    let dpkg = |args: &[&str]| {
+        let mut cmd = Command::new("dpkg");
+        cmd.arg(format!("--root={}", r.display()))
+            .arg(format!("--admindir={}", admin.display()))
+            .args(["--log=/dev/null", "--force-not-root"])
+            .args(args);
+        run_command(cmd, None)
+    };
+    let out = dpkg(&["--force-depends", "-i", deb.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "dpkg -i: {}{}", out.stdout, out.stderr);
+    let mut cmd = Command::new(r.join("usr/bin/dane"));
+    cmd.arg("--version");
+    let out = run_command(cmd, None);
+    assert_eq!(
+        out.stdout.trim(),
+        format!("dane {}", env!("CARGO_PKG_VERSION"))
+    );
+    if let Some(man) = dane_testenv::require_tool("man", "man-db") {
+        let mut cmd = Command::new(man);
+        cmd.args(["-l", "-P", "cat"])
+            .arg(r.join("usr/share/man/man1/dane-verify.1.gz"))
+            .env("MANWIDTH", "80");
+        let out = run_command(cmd, None);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stdout.contains("NAGIOS MAPPING"), "{}", out.stdout);
+    }
+    let completion = r.join("usr/share/bash-completion/completions/dane");
+    let program = format!(
+        "source {}; COMP_WORDS=(dane verify --service ''); COMP_CWORD=3; \
+         COMP_LINE='dane verify --service '; COMP_POINT=${{#COMP_LINE}}; \
+         _dane dane '' --service; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        completion.display()
+    );
+    let mut cmd = Command::new("bash");
+    cmd.args(["-c", &program]);
+    let out = run_command(cmd, None);
+    assert!(out.stdout.lines().any(|l| l == "smtp"), "{out:?}");
+    let out = dpkg(&["-r", "dane"]);
+    assert_eq!(out.code, 0, "dpkg -r: {}{}", out.stdout, out.stderr);
+    assert!(!r.join("usr/bin/dane").exists());
+    std::fs::remove_dir_all(&r).unwrap();
+}
+
+/// One file's text from the package.
+fn dpkg_extract(deb: &std::path::Path, path: &str) -> String {
+    let dir = temp("extract");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cmd = Command::new("dpkg-deb");
+    cmd.arg("-x").arg(deb).arg(&dir);
+    let out = run_command(cmd, None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    std::fs::read_to_string(dir.join(path)).unwrap()
+}
