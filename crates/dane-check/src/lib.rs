@@ -77,6 +77,7 @@ pub mod evidence;
 pub mod host;
 pub mod limits;
 pub mod live;
+pub mod multicert;
 pub mod observe;
 pub mod query;
 pub mod records;

@@ -1139,6 +1139,7 @@ mod tests {
                         sni: "x".into(),
                         protocol: dane_probe::Protocol::Smtp,
                         service_domain: "x".into(),
+                        offer: None,
                     };
                     p.probe(&request).await
                 });
