@@ -624,10 +624,14 @@ fn host_text(o: &mut String, h: &HostReport, headline: &str, pref_label: &str, c
             .chain(h.candidate.iter().map(|c| c.verdict.status))
             .filter(|s| *s == Status::Verified)
             .count();
-        let what = match (h.endpoints.len(), h.candidate.is_some()) {
-            (_, false) => "addresses",
-            (0, true) => "candidate",
-            (_, true) => "addresses and the candidate",
+        // An address that holds several chains has an endpoint per key algorithm.
+        let several = h.endpoints.iter().any(|e| e.offered.is_some());
+        let what = match (h.endpoints.len(), h.candidate.is_some(), several) {
+            (_, false, false) => "addresses",
+            (_, false, true) => "address and key algorithm pairs",
+            (0, true, _) => "candidate",
+            (_, true, false) => "addresses and the candidate",
+            (_, true, true) => "address and key algorithm pairs and the candidate",
         };
         format!("{verified} of {judged} ({what}) authenticate")
     };
