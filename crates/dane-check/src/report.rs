@@ -191,7 +191,7 @@ pub struct Warning {
     /// A stable code for scripts (`certificate-expires`, `certificate-expires-info`,
     /// `rrsig-expires`, `no-spare-record`,
     /// `pkix-usage-in-smtp`, `unusable-record`, `ignored-mx`, `not-covered`, `weak-key`,
-    /// `algorithm-probe-failed`).
+    /// `algorithm-probe-failed`, `too-many-records`).
     pub code: &'static str,
     /// The host it concerns, if any.
     pub host: Option<String>,
@@ -360,6 +360,7 @@ pub fn host_warnings(
     out.extend(validator_warnings(host));
     out.extend(tlsa_differs(host));
     out.extend(spare_record(host));
+    out.extend(too_many_records(host));
     for e in &host.endpoints {
         out.extend(ta_not_sent(host, e));
         out.extend(certificate_expiry(host, e, now, thresholds.cert));
@@ -606,6 +607,28 @@ fn spare_record(host: &HostReport) -> Option<Warning> {
             host.name
         ),
     ))
+}
+
+/// Most TLSA records at one owner before `too-many-records` warns: large sets are handled
+/// badly by some senders (issue 23 reports about 12 for Microsoft's), and a set this long
+/// usually keeps records of keys no longer deployed.
+pub const MAX_TLSA_RECORDS: usize = 12;
+
+/// A TLSA RRset senders use with more than [`MAX_TLSA_RECORDS`] records.
+fn too_many_records(host: &HostReport) -> Option<Warning> {
+    // The set senders use: the last TLSA lookup made (RFC 7672 2.2.3).
+    let used = host.tlsa.as_ref()?.lookups.last()?;
+    let n = used.records().len();
+    (n > MAX_TLSA_RECORDS).then(|| {
+        warn(
+            host,
+            "too-many-records",
+            format!(
+                "{}: {n} TLSA records at {}: some senders handle only about {MAX_TLSA_RECORDS}; retire the records of keys and CAs no longer deployed",
+                host.name, used.name
+            ),
+        )
+    })
 }
 
 /// RFC 7671 5.2.2: the server must send the CA a DANE-TA record designates (except a full

@@ -1209,6 +1209,42 @@ mod engine {
     }
 
     #[tokio::test]
+    async fn more_than_twelve_tlsa_records_warn() {
+        let rsa = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
+        let set = |n: usize| {
+            let mut records = vec![rsa.clone()];
+            for i in 1..n {
+                records.push(format!("3 1 1 {:064x}", i).parse::<TlsaRecord>().unwrap());
+            }
+            records
+        };
+        for (n, warns) in [(12, false), (13, true)] {
+            let (mut dns, prober) = world();
+            dns.tlsa.insert(
+                "_25._tcp.mx1.example.test.".into(),
+                records("_25._tcp.mx1.example.test.", Security::Secure, set(n)),
+            );
+            let (report, _, _) = run(dns, prober).await;
+            assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+            let w: Vec<_> = report
+                .warnings
+                .iter()
+                .filter(|w| w.code == "too-many-records")
+                .collect();
+            assert_eq!(w.len(), usize::from(warns), "{n}: {:?}", report.warnings);
+            if warns {
+                assert!(
+                    w[0].message.starts_with(
+                        "mx1.example.test.: 13 TLSA records at _25._tcp.mx1.example.test.: "
+                    ),
+                    "{}",
+                    w[0].message
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
     async fn without_all_certs_one_probe_per_address() {
         let (dns, prober) = two_certificates();
         let (dns, prober) = (Arc::new(dns), Arc::new(prober));
