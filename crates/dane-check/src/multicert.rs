@@ -4,9 +4,9 @@
 //! 4.4.2.2; RFC 5246 7.4.1.4.1). A TLSA set that matches only one of them authenticates for
 //! the senders that get that one and fails every sender that negotiates the other.
 //!
-//! After the probe with the sender's usual offer, [`probe_address`] probes again offering
+//! After the probe with the sender's usual offer, `probe_address` probes again offering
 //! only each other family ([`KeyFamily`]); every distinct chain becomes an endpoint of its
-//! own ([`judge_chain`]), judged like the first, its reason naming the senders that get it.
+//! own (`judge_chain`), judged like the first, its reason naming the senders that get it.
 //! The prober records which chain came back; the policy here decides.
 
 use std::net::{IpAddr, SocketAddr};
@@ -28,8 +28,8 @@ pub struct OfferProbe {
     /// The family offered alone (`rsa`, `ecdsa`, `eddsa`).
     pub offered: &'static str,
     /// `same-chain` (a chain already seen at the address), `other-chain` (a new one: an
-    /// endpoint of its own), `no-chain` (the handshake failed: the server holds no
-    /// certificate for that family), `failed` (the probe got no answer: unknown).
+    /// endpoint of its own), `no-chain` (the server answered `handshake_failure`: it holds
+    /// no certificate for that family), `failed` (no answer, or another failure: unknown).
     pub found: &'static str,
     /// What the probe saw, when it found no chain.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,9 +88,11 @@ pub(crate) async fn probe_address<P: Prober>(
             }
             Probe::Tls { .. } => ("other-chain", None),
             // No common signature scheme: the server holds no certificate for the family
-            // (RFC 8446 4.4.2.2: it aborts with handshake_failure), or insists on another.
+            // (RFC 8446 4.4.2.2, 4.1.1: it aborts with handshake_failure). Any other
+            // handshake failure (a bad signature with that certificate's key, another
+            // alert) is not "no certificate": it is reported as a failed probe.
             Probe::Failed {
-                failure: ProbeFailure::TlsFailed | ProbeFailure::TlsUnsupported,
+                failure: ProbeFailure::TlsUnsupported,
                 detail,
             } => ("no-chain", Some(detail.clone())),
             Probe::Failed { detail, .. } => ("failed", Some(detail.clone())),

@@ -1278,6 +1278,20 @@ mod engine {
                 chain: vec![],
             },
         );
+        // A handshake that fails otherwise than for want of a certificate (here: the
+        // signature does not verify with the key of the certificate for that family) is no
+        // "no certificate" either.
+        prober.restricted.insert(
+            (addr("192.0.2.2"), KeyFamily::Eddsa),
+            ProbeResult {
+                probe: Probe::Failed {
+                    failure: ProbeFailure::TlsFailed,
+                    detail: "the server's handshake signature does not verify".into(),
+                },
+                tls: None,
+                chain: vec![],
+            },
+        );
         let (report, _, _) = run(dns, prober).await;
         assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
         let w: Vec<_> = report
@@ -1285,7 +1299,15 @@ mod engine {
             .iter()
             .filter(|w| w.code == "algorithm-probe-failed")
             .collect();
-        assert_eq!(w.len(), 1, "{:?}", report.warnings);
+        assert_eq!(w.len(), 2, "{:?}", report.warnings);
+        assert!(
+            w[0].message.contains(
+                "only EdDSA signature algorithms failed (the server's handshake signature"
+            ),
+            "{}",
+            w[0].message
+        );
+        let w = &w[1..];
         assert!(
             w[0].message.starts_with(
                 "mx2.example.test. 192.0.2.2:25: the probe offering only RSA signature algorithms failed (timed out"

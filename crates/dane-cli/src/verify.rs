@@ -792,7 +792,7 @@ fn endpoint_text(o: &mut String, e: &EndpointReport, headline: &str, color: bool
                     "same-chain" => "the same chain",
                     "other-chain" => "another chain (its own endpoint)",
                     "no-chain" => "no certificate",
-                    _ => "no answer",
+                    _ => "a failure (not checked)",
                 };
                 format!("{} {found}", algorithm_word(x.offered))
             })
