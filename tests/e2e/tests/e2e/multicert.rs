@@ -273,6 +273,12 @@ fn restricted_offers_replay_and_can_be_turned_off() {
         .unwrap();
     assert_eq!(replay.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&replay.stdout), live);
+    // DANE_RECORD_EVIDENCE=1 keeps it for the golden files of dane-cli's tests
+    // (fixtures/interop/evidence/dual-one.test.json), as the scenarios' evidence is kept.
+    if std::env::var_os("DANE_RECORD_EVIDENCE").is_some() {
+        let dir = dane_testenv::interop::interop_dir().join("evidence");
+        std::fs::copy(&file, dir.join("dual-one.test.json")).unwrap();
+    }
     let bundle = std::fs::read_to_string(&file).unwrap();
     assert!(
         bundle.contains("\"offer\": \"rsa\"") || bundle.contains("\"offer\": \"ecdsa\""),
