@@ -7,7 +7,7 @@
 //! shared by the whole run; the report keeps MX preference order and address order.
 
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use dane_tlsa::TlsaRecord;
@@ -19,6 +19,7 @@ use crate::dns::{Answer, Lookup, Mx, Resolution, Security, Srv, fqdn};
 use crate::host::{
     self, AddressStep, Candidate, HostPolicy, NoDane, Probe, ProbeFailure, Rules, TlsaStep,
 };
+use crate::multicert;
 use crate::records::canonical_lookup;
 use crate::report::{
     AddressLookup, CandidateReport, CertInfo, DomainVerdict, EndpointReport, HostReport, Report,
@@ -90,6 +91,9 @@ pub struct ProbeRequest {
     pub protocol: Protocol,
     /// The service domain (the XMPP stream's `to`; the domain the user asked about).
     pub service_domain: String,
+    /// Offer only this family's signature algorithms (to find the server's other
+    /// certificates); `None`: the usual offer, every algorithm.
+    pub offer: Option<dane_probe::KeyFamily>,
 }
 
 /// Where server observations come from: the live prober, or saved evidence.
@@ -130,6 +134,10 @@ pub struct Options {
     /// the service's registered port, and the targets of an insecure SRV RRset not at all
     /// (DANE does not apply to them, RFC 7673 3.1, so there is nothing to verify).
     pub srv_registered_ports_only: bool,
+    /// After a handshake with the usual offer, probe each address again offering only
+    /// each other signature-algorithm family, and judge every distinct chain found
+    /// (`--all-certs`; on by default).
+    pub all_certs: bool,
 }
 
 impl Options {
@@ -145,6 +153,7 @@ impl Options {
             tlsa_override: None,
             address_policy: AddressPolicy::PublicOnly,
             srv_registered_ports_only: false,
+            all_certs: true,
         }
     }
 }
@@ -835,22 +844,27 @@ async fn check_host<D: Dns, P: Prober>(
         let (prober, limit, policy, sni) =
             (prober.clone(), limit.clone(), policy.clone(), sni.clone());
         let (host, rules, now) = (host.to_owned(), rules.clone(), options.now);
+        let all_certs = options.all_certs;
         let refused = addresses.check(address).err();
         tasks.spawn(async move {
             let permit = match refused {
                 Some(_) => None,
                 None => Some(limit.acquire_owned().await),
             };
-            let result = match (refused, permit) {
-                // A refused address is reported as such, never dropped.
-                (Some(refused), _) => ProbeResult {
-                    probe: Probe::Failed {
-                        failure: ProbeFailure::NotPermitted,
-                        detail: refused.to_string(),
+            let failed = |failure, detail: String| multicert::AddressProbes {
+                seen: vec![multicert::Seen {
+                    offer: None,
+                    result: ProbeResult {
+                        probe: Probe::Failed { failure, detail },
+                        tls: None,
+                        chain: Vec::new(),
                     },
-                    tls: None,
-                    chain: Vec::new(),
-                },
+                }],
+                offers: Vec::new(),
+            };
+            let probes = match (refused, permit) {
+                // A refused address is reported as such, never dropped.
+                (Some(refused), _) => failed(ProbeFailure::NotPermitted, refused.to_string()),
                 (_, Some(Ok(_permit))) => {
                     let request = ProbeRequest {
                         address,
@@ -858,37 +872,34 @@ async fn check_host<D: Dns, P: Prober>(
                         sni,
                         protocol,
                         service_domain: rules.service_domain.clone(),
+                        offer: None,
                     };
-                    prober.probe(&request).await
+                    multicert::probe_address(&*prober, request, all_certs).await
                 }
-                (_, _) => ProbeResult {
-                    probe: Probe::Failed {
-                        failure: ProbeFailure::Unreachable,
-                        detail: "the run was shut down before this probe".into(),
-                    },
-                    tls: None,
-                    chain: Vec::new(),
-                },
+                (_, _) => failed(
+                    ProbeFailure::Unreachable,
+                    "the run was shut down before this probe".into(),
+                ),
             };
-            let judged = host::endpoint_verdict(&rules, &host, &policy, &result.probe, now);
-            let mut verdict = judged.verdict;
-            // Name the address in the reason: a host's addresses can differ.
-            if let Some(rest) = verdict.reason.strip_prefix(&format!("{}: ", fqdn(&host))) {
-                verdict.reason =
-                    format!("{} {}: {rest}", fqdn(&host), SocketAddr::new(address, port));
+            let cx = multicert::HostContext {
+                rules: &rules,
+                host: &host,
+                policy: &policy,
+                now,
+            };
+            let several = probes.seen.len() > 1;
+            let mut endpoint: Vec<EndpointReport> = probes
+                .seen
+                .into_iter()
+                .map(|seen| multicert::judge_chain(&cx, address, port, seen, several))
+                .collect();
+            if let Some(first) = endpoint.first_mut() {
+                first.other_offers = probes.offers;
             }
-            let endpoint = EndpointReport {
-                address,
-                port,
-                verdict,
-                tls: result.tls,
-                chain: result.chain,
-                tlsa_match: judged.matched,
-            };
             (index, endpoint)
         });
     }
-    let mut endpoints: Vec<Option<EndpointReport>> = vec![None; targets.len()];
+    let mut endpoints: Vec<Option<Vec<EndpointReport>>> = vec![None; targets.len()];
     while let Some(joined) = tasks.join_next().await {
         if let Ok((index, e)) = joined {
             if let Some(slot) = endpoints.get_mut(index) {
@@ -900,17 +911,24 @@ async fn check_host<D: Dns, P: Prober>(
     report.endpoints = endpoints
         .into_iter()
         .zip(&targets)
-        .map(|(e, address)| {
-            e.unwrap_or_else(|| EndpointReport {
-                address: *address,
-                port,
-                verdict: Verdict::new(
-                    Status::Indeterminate,
-                    format!("{host} {address}: internal error: the probe did not finish"),
-                ),
-                tls: None,
-                chain: Vec::new(),
-                tlsa_match: None,
+        .flat_map(|(e, address)| {
+            e.unwrap_or_else(|| {
+                vec![EndpointReport {
+                    address: *address,
+                    port,
+                    verdict: Verdict::new(
+                        Status::Indeterminate,
+                        format!("{host} {address}: internal error: the probe did not finish"),
+                    ),
+                    tls: None,
+                    chain: Vec::new(),
+                    tlsa_match: None,
+                    algorithm: None,
+                    offered: None,
+                    other_offers: Vec::new(),
+                    publish: Vec::new(),
+                    fix: None,
+                }]
             })
         })
         .collect();

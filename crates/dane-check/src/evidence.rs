@@ -94,6 +94,10 @@ pub struct ProbeItem {
     pub sni: String,
     /// The protocol spoken (`smtp`, `xmpp-client`, `https`, `tls`, ...).
     pub protocol: String,
+    /// The only signature-algorithm family offered (`rsa`, `ecdsa`, `eddsa`); absent for
+    /// the usual offer, and in bundles of older versions (which have only those).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<String>,
     /// What was seen.
     pub result: StoredProbe,
 }
@@ -134,6 +138,13 @@ pub struct Bundle {
 }
 
 impl Bundle {
+    /// Whether the recorded run probed with restricted offers (`--all-certs`): a replay
+    /// asks for them only then, so bundles recorded without them (and by older versions)
+    /// replay as they were recorded.
+    pub fn all_certs(&self) -> bool {
+        self.probes.iter().any(|p| p.offer.is_some())
+    }
+
     /// Reads a bundle, checking its kind, version and size.
     pub fn from_json(text: &str) -> Result<Bundle, String> {
         let b: Bundle =
@@ -261,6 +272,7 @@ impl Recorder {
                 port: request.port,
                 sni: request.sni.clone(),
                 protocol: request.protocol.name().to_owned(),
+                offer: request.offer.map(|f| f.name().to_owned()),
                 result: stored,
             });
     }
@@ -276,7 +288,9 @@ impl Recorder {
         });
         let mut probes =
             std::mem::take(&mut *self.probes.lock().unwrap_or_else(|p| p.into_inner()));
-        probes.sort_by(|a, b| (a.address, a.port, &a.sni).cmp(&(b.address, b.port, &b.sni)));
+        probes.sort_by(|a, b| {
+            (a.address, a.port, &a.sni, &a.offer).cmp(&(b.address, b.port, &b.sni, &b.offer))
+        });
         (dns, probes)
     }
 }
@@ -406,14 +420,21 @@ impl Prober for ReplayProber {
                 && p.port == request.port
                 && p.sni == request.sni
                 && p.protocol == request.protocol.name()
+                && p.offer.as_deref() == request.offer.map(|f| f.name())
         });
         let Some(item) = found else {
             return ProbeResult {
                 probe: Probe::Failed {
                     failure: ProbeFailure::Unreachable,
                     detail: format!(
-                        "the evidence file has no probe of {}:{} with SNI {}",
-                        request.address, request.port, request.sni
+                        "the evidence file has no probe of {}:{} with SNI {}{}",
+                        request.address,
+                        request.port,
+                        request.sni,
+                        request
+                            .offer
+                            .map(|f| format!(" offering only {f}"))
+                            .unwrap_or_default()
                     ),
                 },
                 tls: None,
@@ -510,6 +531,7 @@ mod tests {
             sni: "mx1.example.test".into(),
             protocol,
             service_domain: "example.test.".into(),
+            offer: None,
         };
         let tls = ProbeResult {
             probe: Probe::Tls {
@@ -553,6 +575,63 @@ mod tests {
         assert!(
             matches!(other.probe, Probe::Failed { failure: ProbeFailure::Unreachable, ref detail } if detail.contains("no probe"))
         );
+    }
+
+    #[tokio::test]
+    async fn restricted_offers_are_recorded_apart_and_old_bundles_have_none() {
+        let rsa =
+            dane_tlsa::parse_certificates(include_bytes!("../../../fixtures/pki/chain-rsa.pem"))
+                .unwrap();
+        let ec =
+            dane_tlsa::parse_certificates(include_bytes!("../../../fixtures/pki/chain-ec.pem"))
+                .unwrap();
+        let request = |offer| ProbeRequest {
+            address: "192.0.2.1".parse().unwrap(),
+            port: 25,
+            sni: "mx1.example.test".into(),
+            protocol: Protocol::Smtp,
+            service_domain: "example.test.".into(),
+            offer,
+        };
+        let tls = |chain: &Vec<CertificateDer<'static>>| ProbeResult {
+            probe: Probe::Tls {
+                chain: chain.clone(),
+                pkix: Pkix::NotEvaluated,
+            },
+            tls: None,
+            chain: vec![],
+        };
+        let recorder = Recorder::new();
+        recorder.add_probe(&request(Some(dane_probe::KeyFamily::Ecdsa)), &tls(&ec));
+        recorder.add_probe(&request(None), &tls(&rsa));
+        let (_, probes) = recorder.take();
+        assert_eq!(probes[0].offer, None, "the usual offer sorts first");
+        assert_eq!(probes[1].offer.as_deref(), Some("ecdsa"));
+        let text = serde_json::to_string(&probes).unwrap();
+        let replay = ReplayProber::new(serde_json::from_str(&text).unwrap());
+        let usual = replay.probe(&request(None)).await;
+        let ecdsa = replay
+            .probe(&request(Some(dane_probe::KeyFamily::Ecdsa)))
+            .await;
+        assert!(matches!(usual.probe, Probe::Tls { ref chain, .. } if *chain == rsa));
+        assert!(matches!(ecdsa.probe, Probe::Tls { ref chain, .. } if *chain == ec));
+        let eddsa = replay
+            .probe(&request(Some(dane_probe::KeyFamily::Eddsa)))
+            .await;
+        assert!(
+            matches!(eddsa.probe, Probe::Failed { ref detail, .. } if detail.ends_with("offering only EdDSA")),
+            "{eddsa:?}"
+        );
+        // A bundle recorded before restricted offers existed: no `offer`, so a replay
+        // makes none and reaches the recorded verdict.
+        let old = Bundle::from_json(
+            r#"{"kind":"dane-verify-evidence","version":1,"domain":"a.","service":"smtp","at":0,
+               "dns":[],"probes":[{"address":"192.0.2.1","port":25,"sni":"a","protocol":"smtp",
+               "result":{"kind":"failed","failure":"timeout","detail":"t"}}]}"#,
+        )
+        .unwrap();
+        assert!(!old.all_certs());
+        assert_eq!(old.probes[0].offer, None);
     }
 
     #[test]

@@ -33,7 +33,9 @@
 //! the probe's result; [`host::Rules`] carries what differs between SMTP and the other
 //! services. [`verdict::combine`] folds endpoint verdicts into host verdicts and
 //! [`report::domain_verdict`] into the domain's. [`engine::verify`] runs all of it over a
-//! [`engine::Dns`] and a [`engine::Prober`], concurrently, into a [`report::Report`].
+//! [`engine::Dns`] and a [`engine::Prober`], concurrently, into a [`report::Report`];
+//! [`multicert`] probes each address again offering one signature-algorithm family at a
+//! time (`Options::all_certs`), so every chain a server holds is an endpoint of its own.
 //!
 //! [`rollover`] holds the decisions of `dane rollover`: the RRsets of a "current + next"
 //! rollover, whether the switch is safe now (from every authoritative server's validated
@@ -77,6 +79,7 @@ pub mod evidence;
 pub mod host;
 pub mod limits;
 pub mod live;
+pub mod multicert;
 pub mod observe;
 pub mod query;
 pub mod records;

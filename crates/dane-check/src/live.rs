@@ -165,7 +165,13 @@ impl Prober for LiveProber {
     async fn probe(&self, request: &ProbeRequest) -> ProbeResult {
         let addr = SocketAddr::new(request.address, request.port);
         let target = match Target::new(addr, request.protocol, &request.sni) {
-            Ok(t) => t.with_service_domain(&request.service_domain),
+            Ok(t) => {
+                let t = t.with_service_domain(&request.service_domain);
+                match request.offer {
+                    Some(family) => t.with_offer(family),
+                    None => t,
+                }
+            }
             // The SNI comes from DNS names the resolver validated; one that rustls refuses
             // cannot be probed, and that is reported, not hidden.
             Err(e) => {

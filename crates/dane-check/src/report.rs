@@ -96,6 +96,27 @@ pub struct EndpointReport {
     pub chain: Vec<CertInfo>,
     /// Every TLSA record's outcome against the chain, when one was matched.
     pub tlsa_match: Option<MatchReport>,
+    /// The key algorithm of the presented leaf (`rsa`, `ecdsa`, `eddsa`), when a chain was
+    /// seen and its key is of one of these families. An address that holds several chains
+    /// has one endpoint per algorithm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// The family the probe that found this chain offered alone; absent for the probe
+    /// with the usual offer (every algorithm, as senders offer them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offered: Option<String>,
+    /// On the endpoint of the usual offer: what each probe offering only another family
+    /// found (`--all-certs`, the default of `verify`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_offers: Vec<crate::multicert::OfferProbe>,
+    /// When no record authenticates the chain: the zone-file lines that would (`3 1 1`
+    /// of the presented key, `2 1 1` of its issuer when the server sent it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub publish: Vec<String>,
+    /// When no record authenticates the chain: what to do, in one sentence ("server
+    /// presents 3 1 1 ...: publish that, or deploy the key of record 1").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 /// The TLSA lookups of one host.
@@ -169,7 +190,8 @@ pub struct HostReport {
 pub struct Warning {
     /// A stable code for scripts (`certificate-expires`, `certificate-expires-info`,
     /// `rrsig-expires`, `no-spare-record`,
-    /// `pkix-usage-in-smtp`, `unusable-record`, `ignored-mx`, `not-covered`, `weak-key`).
+    /// `pkix-usage-in-smtp`, `unusable-record`, `ignored-mx`, `not-covered`, `weak-key`,
+    /// `algorithm-probe-failed`, `too-many-records`).
     pub code: &'static str,
     /// The host it concerns, if any.
     pub host: Option<String>,
@@ -338,9 +360,11 @@ pub fn host_warnings(
     out.extend(validator_warnings(host));
     out.extend(tlsa_differs(host));
     out.extend(spare_record(host));
+    out.extend(too_many_records(host));
     for e in &host.endpoints {
         out.extend(ta_not_sent(host, e));
         out.extend(certificate_expiry(host, e, now, thresholds.cert));
+        out.extend(offer_failed(host, e));
     }
     out.sort_by(|a, b| (a.code, &a.message).cmp(&(b.code, &b.message)));
     out.dedup();
@@ -358,11 +382,48 @@ fn warn(host: &HostReport, code: &'static str, message: String) -> Warning {
 /// `host address:port`, as the warnings name an endpoint (two MX hosts can share an
 /// address).
 fn endpoint_name(host: &HostReport, e: &EndpointReport) -> String {
+    // An address that holds several chains has an endpoint per key algorithm.
+    let shared = host
+        .endpoints
+        .iter()
+        .filter(|o| (o.address, o.port) == (e.address, e.port))
+        .count()
+        > 1;
+    let algorithm = match (&e.algorithm, shared) {
+        (Some(a), true) => dane_probe::KeyFamily::from_name(a)
+            .map(|f| format!(" ({f} certificate)"))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
     format!(
-        "{} {}",
+        "{} {}{algorithm}",
         host.name,
         std::net::SocketAddr::new(e.address, e.port)
     )
+}
+
+/// A probe offering only one signature-algorithm family got no answer: whether the server
+/// holds a certificate for the senders that negotiate it is unknown (`--all-certs`).
+fn offer_failed<'a>(
+    host: &'a HostReport,
+    e: &'a EndpointReport,
+) -> impl Iterator<Item = Warning> + 'a {
+    e.other_offers
+        .iter()
+        .filter(|o| o.found == "failed")
+        .map(move |o| {
+            warn(
+                host,
+                "algorithm-probe-failed",
+                format!(
+                    "{}: the probe offering only {} signature algorithms failed ({}): a certificate for the senders that negotiate them was not checked",
+                    endpoint_name(host, e),
+                    dane_probe::KeyFamily::from_name(o.offered)
+                        .map_or_else(|| o.offered.to_owned(), |f| f.to_string()),
+                    o.detail.as_deref().unwrap_or("no detail")
+                ),
+            )
+        })
 }
 
 /// The host's TLSA records, every lookup's.
@@ -548,6 +609,28 @@ fn spare_record(host: &HostReport) -> Option<Warning> {
     ))
 }
 
+/// Most TLSA records at one owner before `too-many-records` warns: large sets are handled
+/// badly by some senders (issue 23 reports about 12 for Microsoft's), and a set this long
+/// usually keeps records of keys no longer deployed.
+pub const MAX_TLSA_RECORDS: usize = 12;
+
+/// A TLSA RRset senders use with more than [`MAX_TLSA_RECORDS`] records.
+fn too_many_records(host: &HostReport) -> Option<Warning> {
+    // The set senders use: the last TLSA lookup made (RFC 7672 2.2.3).
+    let used = host.tlsa.as_ref()?.lookups.last()?;
+    let n = used.records().len();
+    (n > MAX_TLSA_RECORDS).then(|| {
+        warn(
+            host,
+            "too-many-records",
+            format!(
+                "{}: {n} TLSA records at {}: some senders handle only about {MAX_TLSA_RECORDS}; retire the records of keys and CAs no longer deployed",
+                host.name, used.name
+            ),
+        )
+    })
+}
+
 /// RFC 7671 5.2.2: the server must send the CA a DANE-TA record designates (except a full
 /// `2 x 0` key or certificate, which carries it).
 fn ta_not_sent(host: &HostReport, e: &EndpointReport) -> Vec<Warning> {
@@ -683,6 +766,11 @@ mod tests {
                     tls: None,
                     chain: vec![],
                     tlsa_match: None,
+                    algorithm: None,
+                    offered: None,
+                    other_offers: Vec::new(),
+                    publish: Vec::new(),
+                    fix: None,
                 })
                 .collect(),
         }

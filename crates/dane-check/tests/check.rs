@@ -660,7 +660,7 @@ mod engine {
     use dane_check::host::{Probe, ProbeFailure};
     use dane_check::report::{CertInfo, DomainVerdict};
     use dane_check::service::SMTP;
-    use dane_probe::Protocol;
+    use dane_probe::{KeyFamily, Protocol};
     use dane_tlsa::Pkix;
     use dane_tlsa::{CertUsage, TlsaRecord};
 
@@ -751,11 +751,33 @@ mod engine {
         probes: AtomicUsize,
         snis: std::sync::Mutex<Vec<(IpAddr, String)>>,
         dialogues: std::sync::Mutex<Vec<(u16, Protocol)>>,
+        /// What a probe offering only one family gets (by default: the server holds no
+        /// certificate for it and ends the handshake).
+        restricted: HashMap<(IpAddr, KeyFamily), ProbeResult>,
+        restricted_probes: std::sync::Mutex<Vec<(IpAddr, KeyFamily)>>,
     }
 
     impl Prober for FakeProber {
         async fn probe(&self, request: &ProbeRequest) -> ProbeResult {
             let address = request.address;
+            if let Some(family) = request.offer {
+                self.restricted_probes
+                    .lock()
+                    .unwrap()
+                    .push((address, family));
+                return self
+                    .restricted
+                    .get(&(address, family))
+                    .cloned()
+                    .unwrap_or_else(|| ProbeResult {
+                        probe: Probe::Failed {
+                            failure: ProbeFailure::TlsUnsupported,
+                            detail: "the server answered with the handshake_failure alert".into(),
+                        },
+                        tls: None,
+                        chain: vec![],
+                    });
+            }
             self.dialogues
                 .lock()
                 .unwrap()
@@ -1027,6 +1049,272 @@ mod engine {
         assert_eq!(mx1.endpoints[0].verdict.status, Status::Verified);
         assert_eq!(mx1.endpoints[1].verdict.status, Status::Failed);
         assert_eq!(mx1.verdict.status, Status::Failed);
+    }
+
+    /// mx1's first address holds an RSA chain (the usual offer's) and an ECDSA one (for
+    /// senders that offer only ECDSA); its TLSA set has the RSA key's `3 1 1` only.
+    fn two_certificates() -> (FakeDns, FakeProber) {
+        let (dns, mut prober) = world();
+        prober.restricted.insert(
+            (addr("192.0.2.1"), KeyFamily::Ecdsa),
+            serving("chain-ec.pem", FAR),
+        );
+        prober.restricted.insert(
+            (addr("192.0.2.1"), KeyFamily::Eddsa),
+            serving("chain-rsa.pem", FAR),
+        );
+        (dns, prober)
+    }
+
+    #[tokio::test]
+    async fn a_second_certificate_without_its_record_is_partial_and_says_for_whom() {
+        let (dns, prober) = two_certificates();
+        let (report, _, prober) = run(dns, prober).await;
+        assert_eq!(report.verdict, DomainVerdict::Partial, "{}", report.reason);
+        let mx1 = &report.hosts[0];
+        // 192.0.2.1 twice (RSA, ECDSA), then 2001:db8::1 (RSA only).
+        let rows: Vec<_> = mx1
+            .endpoints
+            .iter()
+            .map(|e| {
+                (
+                    e.address.to_string(),
+                    e.algorithm.clone().unwrap(),
+                    e.offered.clone(),
+                    e.verdict.status,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("192.0.2.1".into(), "rsa".into(), None, Status::Verified),
+                (
+                    "192.0.2.1".into(),
+                    "ecdsa".into(),
+                    Some("ecdsa".into()),
+                    Status::Failed
+                ),
+                ("2001:db8::1".into(), "rsa".into(), None, Status::Verified),
+            ]
+        );
+        let failed = &mx1.endpoints[1];
+        assert!(
+            failed
+                .verdict
+                .reason
+                .starts_with("mx1.example.test. 192.0.2.1:25 (ECDSA certificate): "),
+            "{}",
+            failed.verdict.reason
+        );
+        assert!(
+            failed
+                .verdict
+                .reason
+                .ends_with("senders that do DANE and negotiate ECDSA will not deliver here"),
+            "{}",
+            failed.verdict.reason
+        );
+        assert!(
+            report.reason.starts_with("1 of 4 endpoints fail: "),
+            "{}",
+            report.reason
+        );
+        assert!(
+            report.reason.contains("negotiate ECDSA"),
+            "{}",
+            report.reason
+        );
+        // The verified chain at the same address names its algorithm too.
+        assert!(
+            mx1.endpoints[0]
+                .verdict
+                .reason
+                .contains("(RSA certificate)")
+                || !mx1.endpoints[0].verdict.reason.contains("192.0.2.1"),
+            "{}",
+            mx1.endpoints[0].verdict.reason
+        );
+        // What each restricted offer found, on the endpoint of the usual offer.
+        let offers: Vec<_> = mx1.endpoints[0]
+            .other_offers
+            .iter()
+            .map(|o| (o.offered, o.found))
+            .collect();
+        assert_eq!(offers, [("ecdsa", "other-chain"), ("eddsa", "same-chain")]);
+        let v6: Vec<_> = mx1.endpoints[2]
+            .other_offers
+            .iter()
+            .map(|o| (o.offered, o.found))
+            .collect();
+        assert_eq!(v6, [("ecdsa", "no-chain"), ("eddsa", "no-chain")]);
+        // The fix: the key the server presents, and the record it would need.
+        let ec_spki = golden(CertUsage::DaneEe, "leaf-ec.pem", 1, 1);
+        let fix = failed.fix.as_deref().unwrap();
+        assert!(
+            fix.starts_with(&format!("server presents {}", ec_spki.presentation())),
+            "{fix}"
+        );
+        assert!(
+            fix.ends_with(": publish that, or deploy the key of record 1"),
+            "{fix}"
+        );
+        assert!(
+            failed.publish.contains(&format!(
+                "_25._tcp.mx1.example.test. IN TLSA {}",
+                ec_spki.presentation()
+            )),
+            "{:?}",
+            failed.publish
+        );
+        assert!(mx1.endpoints[0].fix.is_none() && mx1.endpoints[0].publish.is_empty());
+        // Every address with a chain was probed again for the other families: the leaf
+        // of the usual offer is RSA, so ECDSA and EdDSA.
+        let restricted = prober.restricted_probes.lock().unwrap().clone();
+        assert_eq!(
+            restricted
+                .iter()
+                .filter(|(a, _)| *a == addr("192.0.2.1"))
+                .map(|(_, f)| *f)
+                .collect::<Vec<_>>(),
+            [KeyFamily::Ecdsa, KeyFamily::Eddsa]
+        );
+        // The warnings name the algorithm of an endpoint that shares its address.
+        let json = serde_json::to_value(&report).unwrap();
+        let e = &json["hosts"][0]["endpoints"][1];
+        assert_eq!(e["algorithm"], "ecdsa");
+        assert_eq!(e["offered"], "ecdsa");
+        assert!(e["fix"].as_str().unwrap().contains("publish that"));
+    }
+
+    #[tokio::test]
+    async fn records_for_both_certificates_verify() {
+        let (mut dns, prober) = two_certificates();
+        let both = vec![
+            golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1),
+            golden(CertUsage::DaneEe, "leaf-ec.pem", 1, 1),
+        ];
+        dns.tlsa.insert(
+            "_25._tcp.mx1.example.test.".into(),
+            records("_25._tcp.mx1.example.test.", Security::Secure, both),
+        );
+        let (report, _, _) = run(dns, prober).await;
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+        assert_eq!(report.hosts[0].endpoints.len(), 3);
+        assert!(
+            report.reason.starts_with("all 4 endpoints authenticate"),
+            "{}",
+            report.reason
+        );
+    }
+
+    #[tokio::test]
+    async fn more_than_twelve_tlsa_records_warn() {
+        let rsa = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
+        let set = |n: usize| {
+            let mut records = vec![rsa.clone()];
+            for i in 1..n {
+                records.push(format!("3 1 1 {:064x}", i).parse::<TlsaRecord>().unwrap());
+            }
+            records
+        };
+        for (n, warns) in [(12, false), (13, true)] {
+            let (mut dns, prober) = world();
+            dns.tlsa.insert(
+                "_25._tcp.mx1.example.test.".into(),
+                records("_25._tcp.mx1.example.test.", Security::Secure, set(n)),
+            );
+            let (report, _, _) = run(dns, prober).await;
+            assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+            let w: Vec<_> = report
+                .warnings
+                .iter()
+                .filter(|w| w.code == "too-many-records")
+                .collect();
+            assert_eq!(w.len(), usize::from(warns), "{n}: {:?}", report.warnings);
+            if warns {
+                assert!(
+                    w[0].message.starts_with(
+                        "mx1.example.test.: 13 TLSA records at _25._tcp.mx1.example.test.: "
+                    ),
+                    "{}",
+                    w[0].message
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn without_all_certs_one_probe_per_address() {
+        let (dns, prober) = two_certificates();
+        let (dns, prober) = (Arc::new(dns), Arc::new(prober));
+        let options = Options {
+            all_certs: false,
+            ..options()
+        };
+        let report = verify(dns, prober.clone(), "example.test", &SMTP, &options).await;
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+        assert!(prober.restricted_probes.lock().unwrap().is_empty());
+        assert!(
+            report
+                .hosts
+                .iter()
+                .flat_map(|h| &h.endpoints)
+                .all(|e| e.other_offers.is_empty() && e.offered.is_none())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_restricted_probe_without_an_answer_warns() {
+        let (dns, mut prober) = world();
+        prober.restricted.insert(
+            (addr("192.0.2.2"), KeyFamily::Rsa),
+            ProbeResult {
+                probe: Probe::Failed {
+                    failure: ProbeFailure::Timeout,
+                    detail: "timed out in the TLS handshake".into(),
+                },
+                tls: None,
+                chain: vec![],
+            },
+        );
+        // A handshake that fails otherwise than for want of a certificate (here: the
+        // signature does not verify with the key of the certificate for that family) is no
+        // "no certificate" either.
+        prober.restricted.insert(
+            (addr("192.0.2.2"), KeyFamily::Eddsa),
+            ProbeResult {
+                probe: Probe::Failed {
+                    failure: ProbeFailure::TlsFailed,
+                    detail: "the server's handshake signature does not verify".into(),
+                },
+                tls: None,
+                chain: vec![],
+            },
+        );
+        let (report, _, _) = run(dns, prober).await;
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+        let w: Vec<_> = report
+            .warnings
+            .iter()
+            .filter(|w| w.code == "algorithm-probe-failed")
+            .collect();
+        assert_eq!(w.len(), 2, "{:?}", report.warnings);
+        assert!(
+            w[0].message.contains(
+                "only EdDSA signature algorithms failed (the server's handshake signature"
+            ),
+            "{}",
+            w[0].message
+        );
+        let w = &w[1..];
+        assert!(
+            w[0].message.starts_with(
+                "mx2.example.test. 192.0.2.2:25: the probe offering only RSA signature algorithms failed (timed out"
+            ),
+            "{}",
+            w[0].message
+        );
     }
 
     #[tokio::test]

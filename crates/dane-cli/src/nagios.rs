@@ -313,7 +313,18 @@ fn host_lines(h: &HostReport, lines: &mut Vec<String>) {
     }
     lines.push(line);
     for e in &h.endpoints {
-        let at = std::net::SocketAddr::new(e.address, e.port).to_string();
+        let mut at = std::net::SocketAddr::new(e.address, e.port).to_string();
+        // An address with several chains: one endpoint per key algorithm.
+        let several =
+            e.offered.is_some() || e.other_offers.iter().any(|x| x.found == "other-chain");
+        if let (Some(f), true) = (
+            e.algorithm
+                .as_deref()
+                .and_then(dane_probe::KeyFamily::from_name),
+            several,
+        ) {
+            let _ = write!(at, " ({f} certificate)");
+        }
         // The reason names the endpoint already when it is a failure; once is enough.
         let reason = e
             .verdict
@@ -324,6 +335,12 @@ fn host_lines(h: &HostReport, lines: &mut Vec<String>) {
             "  {at} {}: {reason}",
             status_name(e.verdict.status)
         ));
+        if let Some(fix) = &e.fix {
+            lines.push(format!("    fix: {fix}"));
+        }
+        for p in &e.publish {
+            lines.push(format!("    add to the zone: {p}"));
+        }
     }
     if let Some(c) = &h.candidate {
         let reason = c

@@ -95,20 +95,27 @@ pub fn render(report: &Report, elapsed: Duration) -> String {
 /// The labels every series carries: `domain`, `service`.
 type Base<'a> = [(&'a str, &'a str); 2];
 
-/// The labels of one endpoint: the base, `host`, `address`, `port`.
+/// The labels of one endpoint: the base, `host`, `address`, `port`, and `algorithm` (the
+/// key algorithm of the presented leaf: `rsa`, `ecdsa`, `eddsa`) when known: an address
+/// that holds several chains has one endpoint per algorithm.
 fn endpoint_labels<'a>(
     base: &Base<'a>,
     host: &'a str,
     address: &'a str,
     port: &'a str,
+    algorithm: Option<&'a str>,
 ) -> Vec<(&'a str, &'a str)> {
-    vec![
+    let mut labels = vec![
         base[0],
         base[1],
         ("host", host),
         ("address", address),
         ("port", port),
-    ]
+    ];
+    if let Some(a) = algorithm {
+        labels.push(("algorithm", a));
+    }
+    labels
 }
 
 /// `dane_domain_verdict{state}`: the domain's verdict as a state set.
@@ -160,7 +167,7 @@ fn resolution(o: &mut String, report: &Report, base: &Base<'_>) {
     );
 }
 
-/// `dane_verified{host,address,port}`: each endpoint authenticated or not.
+/// `dane_verified{host,address,port,algorithm}`: each endpoint authenticated or not.
 fn endpoint_verified(o: &mut String, report: &Report, base: &Base<'_>) {
     let mut f = family(
         o,
@@ -173,7 +180,7 @@ fn endpoint_verified(o: &mut String, report: &Report, base: &Base<'_>) {
             let (address, port) = (e.address.to_string(), e.port.to_string());
             f.sample(
                 "dane_verified",
-                &endpoint_labels(base, &h.name, &address, &port),
+                &endpoint_labels(base, &h.name, &address, &port, e.algorithm.as_deref()),
                 u8::from(e.verdict.status == Status::Verified),
             );
         }
@@ -203,7 +210,8 @@ fn tlsa_record_match(o: &mut String, report: &Report, base: &Base<'_>) {
                     r.record.selector.value().to_string(),
                     r.record.matching_type.value().to_string(),
                 );
-                let mut labels = endpoint_labels(base, &h.name, &address, &port);
+                let mut labels =
+                    endpoint_labels(base, &h.name, &address, &port, e.algorithm.as_deref());
                 labels.extend([
                     ("usage", usage.as_str()),
                     ("selector", selector.as_str()),
@@ -233,7 +241,8 @@ fn certificate_expiry(o: &mut String, report: &Report, base: &Base<'_>) {
             let (address, port) = (e.address.to_string(), e.port.to_string());
             for (depth, c) in e.chain.iter().enumerate() {
                 let depth = depth.to_string();
-                let mut labels = endpoint_labels(base, &h.name, &address, &port);
+                let mut labels =
+                    endpoint_labels(base, &h.name, &address, &port, e.algorithm.as_deref());
                 labels.push(("depth", &depth));
                 f.sample(
                     "dane_certificate_expiry_timestamp_seconds",

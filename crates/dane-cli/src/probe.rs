@@ -63,6 +63,29 @@ pub struct Args {
     /// One JSON document instead of the text report.
     #[arg(long)]
     json: bool,
+    /// Offer only this family's signature algorithms (rsa: PKCS#1 and PSS; ecdsa; eddsa),
+    /// to see the chain a server with several certificates gives the senders that
+    /// negotiate it (`dane verify` probes each family by itself).
+    #[arg(long, value_enum, value_name = "FAMILY")]
+    sigalgs: Option<SigAlgs>,
+}
+
+/// `--sigalgs`: a signature-algorithm family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SigAlgs {
+    Rsa,
+    Ecdsa,
+    Eddsa,
+}
+
+impl SigAlgs {
+    fn family(self) -> dane_probe::KeyFamily {
+        match self {
+            SigAlgs::Rsa => dane_probe::KeyFamily::Rsa,
+            SigAlgs::Ecdsa => dane_probe::KeyFamily::Ecdsa,
+            SigAlgs::Eddsa => dane_probe::KeyFamily::Eddsa,
+        }
+    }
 }
 
 const PROBE_HELP: &str = "\
@@ -84,6 +107,7 @@ Examples:
   dane probe imap.example.com:993              IMAP over implicit TLS
   dane probe xmpp.example.com --starttls xmpp-server
   dane probe www.example.com --starttls none   HTTPS on port 443 (ALPN h2, http/1.1)
+  dane probe mx1.example.com --sigalgs rsa     the chain for senders that negotiate RSA
   dane probe mx1.example.com --pem > chain.pem && dane tlsa generate --recommended --cert chain.pem";
 
 /// `--starttls` (dane probe, dane verify --port).
@@ -192,7 +216,10 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let resolved = runtime.block_on(address(args, &host, port, limits.connect));
     let probe = match resolved {
         Ok(addr) => {
-            let target = Target::new(addr, protocol, &host).context("HOST")?;
+            let mut target = Target::new(addr, protocol, &host).context("HOST")?;
+            if let Some(s) = args.sigalgs {
+                target = target.with_offer(s.family());
+            }
             let prober = Prober::new(trust).with_limits(limits);
             Ok(runtime.block_on(prober.probe(&target, now)))
         }

@@ -88,10 +88,24 @@ pub struct Args {
     /// are kept.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Probe each address again offering only RSA, only ECDSA and only EdDSA signature
+    /// algorithms (those not already seen), so a second certificate a server holds for the
+    /// senders that negotiate another algorithm is checked too, as `dane verify` does by
+    /// default. Off by default in a scan: it costs up to three handshakes per address
+    /// (BENCHMARKS.md, "dane scan --all-certs").
+    #[arg(long, overrides_with = "no_all_certs")]
+    pub all_certs: bool,
+    /// One probe per address, with the usual offer (the default of a scan).
+    #[arg(long, overrides_with = "all_certs")]
+    pub no_all_certs: bool,
     /// The flags shared with `dane verify`.
     #[command(flatten)]
     pub check: CheckOpts,
 }
+
+/// Whether a scan probes every certificate (`--all-certs`) when no flag says: chosen from
+/// the measured cost (BENCHMARKS.md, "dane scan --all-certs").
+const SCAN_ALL_CERTS: bool = false;
 
 /// The longest input line accepted (a DNS name is at most 253 characters).
 const MAX_LINE: usize = 1024;
@@ -824,7 +838,14 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         ordered: args.ordered,
         shard,
         done,
-        options: args.check.options(now),
+        options: Options {
+            all_certs: match (args.all_certs, args.no_all_certs) {
+                (true, _) => true,
+                (_, true) => false,
+                _ => SCAN_ALL_CERTS,
+            },
+            ..args.check.options(now)
+        },
         require_dane: args.check.require_dane,
         strict: args.check.strict,
         at: clock::format_time(now),
@@ -1355,6 +1376,7 @@ mod tests {
                         sni: "x".into(),
                         protocol: dane_probe::Protocol::Smtp,
                         service_domain: "x".into(),
+                        offer: None,
                     };
                     p.probe(&request).await
                 });

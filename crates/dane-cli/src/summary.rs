@@ -240,6 +240,11 @@ pub mod sample {
                 tls: None,
                 chain: vec![cert("CN=mx", leaf), cert("CN=Test CA", leaf + 86_400 * 365)],
                 tlsa_match: Some(matched(first)),
+                algorithm: None,
+                offered: None,
+                other_offers: Vec::new(),
+                publish: Vec::new(),
+                fix: None,
             };
         let host = |name: &str, endpoints: Vec<EndpointReport>, pref: u16| HostReport {
             name: name.into(),
@@ -399,6 +404,11 @@ pub mod sample {
                 }],
                 chain_length: 1,
             }),
+            algorithm: None,
+            offered: None,
+            other_offers: Vec::new(),
+            publish: Vec::new(),
+            fix: None,
         }
     }
 

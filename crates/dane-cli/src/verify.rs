@@ -85,6 +85,12 @@ pub struct Args {
     /// matches, RFC 7671 8.1) then counts as a warning (nagios WARNING, a --strict failure).
     #[arg(long)]
     pub require_spare: bool,
+    /// Probe each address once, with the usual offer of signature algorithms. By default
+    /// each address is probed again offering only RSA, only ECDSA and only EdDSA (those
+    /// not already seen), so a second certificate the server holds for the senders that
+    /// negotiate another algorithm is checked too: each distinct chain is an endpoint.
+    #[arg(long)]
+    pub no_all_certs: bool,
     /// Write every DNS message and probe result used to FILE (JSON), for --evidence.
     #[arg(long, value_name = "FILE", conflicts_with = "evidence")]
     pub save_evidence: Option<PathBuf>,
@@ -259,6 +265,7 @@ fn options(args: &Args, now: rustls_pki_types::UnixTime) -> anyhow::Result<Optio
     options.host = args.target.hosts.host()?;
     options.candidate = load_candidate(args)?;
     options.tlsa_override = load_tlsa_override(args)?;
+    options.all_certs = !args.no_all_certs;
     Ok(options)
 }
 
@@ -333,6 +340,9 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
     }
     // A replay connects nowhere: the recording's probes stand, whatever their addresses.
     options.address_policy = dane_resolver::AddressPolicy::AllowAll;
+    // The restricted offers are replayed when they were recorded (never in bundles of
+    // older versions), unless --no-all-certs leaves them out.
+    options.all_certs = bundle.all_certs() && !args.no_all_certs;
     let dns = Arc::new(ReplayDns::new(evidence, anchors, now).with_resolution(bundle.resolution));
     let prober = Arc::new(ReplayProber::new(bundle.probes));
     let started = std::time::Instant::now();
@@ -615,10 +625,14 @@ fn host_text(o: &mut String, h: &HostReport, headline: &str, pref_label: &str, c
             .chain(h.candidate.iter().map(|c| c.verdict.status))
             .filter(|s| *s == Status::Verified)
             .count();
-        let what = match (h.endpoints.len(), h.candidate.is_some()) {
-            (_, false) => "addresses",
-            (0, true) => "candidate",
-            (_, true) => "addresses and the candidate",
+        // An address that holds several chains has an endpoint per key algorithm.
+        let several = h.endpoints.iter().any(|e| e.offered.is_some());
+        let what = match (h.endpoints.len(), h.candidate.is_some(), several) {
+            (_, false, false) => "addresses",
+            (_, false, true) => "address and key algorithm pairs",
+            (0, true, _) => "candidate",
+            (_, true, false) => "addresses and the candidate",
+            (_, true, true) => "address and key algorithm pairs and the candidate",
         };
         format!("{verified} of {judged} ({what}) authenticate")
     };
@@ -721,6 +735,12 @@ fn endpoint_text(o: &mut String, e: &EndpointReport, headline: &str, color: bool
         std::net::IpAddr::V4(a) => format!("{a}:{}", e.port),
         std::net::IpAddr::V6(a) => format!("[{a}]:{}", e.port),
     };
+    // An address that holds several chains: one endpoint per key algorithm.
+    let several = e.offered.is_some() || e.other_offers.iter().any(|x| x.found == "other-chain");
+    let addr = match (&e.algorithm, several) {
+        (Some(a), true) => format!("{addr} {}", algorithm_word(a)),
+        _ => addr,
+    };
     let _ = writeln!(
         o,
         "  {addr}  {}: {}",
@@ -758,6 +778,33 @@ fn endpoint_text(o: &mut String, e: &EndpointReport, headline: &str, color: bool
     if let Some(m) = &e.tlsa_match {
         records_text(o, m);
     }
+    if let Some(fix) = &e.fix {
+        let _ = writeln!(o, "    fix: {}", clean(fix));
+        for line in &e.publish {
+            let _ = writeln!(o, "      {}", clean(line));
+        }
+    }
+    if !e.other_offers.is_empty() {
+        let offers: Vec<String> = e
+            .other_offers
+            .iter()
+            .map(|x| {
+                let found = match x.found {
+                    "same-chain" => "the same chain",
+                    "other-chain" => "another chain (its own endpoint)",
+                    "no-chain" => "no certificate",
+                    _ => "a failure (not checked)",
+                };
+                format!("{} {found}", algorithm_word(x.offered))
+            })
+            .collect();
+        let _ = writeln!(o, "    offering only: {}", offers.join("; "));
+    }
+}
+
+/// `RSA`, `ECDSA`, `EdDSA` for the JSON names.
+fn algorithm_word(name: &str) -> String {
+    dane_probe::KeyFamily::from_name(name).map_or_else(|| clean(name), |f| f.to_string())
 }
 
 /// Every record's outcome: the matched record with its whole association data (as

@@ -18,6 +18,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::ProbeError;
 use crate::dialogue::{Action, Dialogue, DialogueConfig};
+use crate::family::KeyFamily;
 use crate::limits::Limits;
 use crate::outcome::{Phase, Probe, ProbeOutcome, TlsSession, Violation};
 use crate::pkix::{TrustStore, verify_chain};
@@ -42,6 +43,7 @@ pub struct Target {
     protocol: Protocol,
     name: ServerName<'static>,
     service_domain: String,
+    offer: Option<KeyFamily>,
 }
 
 impl Target {
@@ -59,6 +61,7 @@ impl Target {
             protocol,
             service_domain: trimmed.to_owned(),
             name: server_name,
+            offer: None,
         })
     }
 
@@ -70,6 +73,19 @@ impl Target {
             .unwrap_or(domain)
             .clone_into(&mut self.service_domain);
         self
+    }
+
+    /// Offers only `family`'s signature schemes (and TLS 1.2 suites), to find the chain
+    /// the server holds for senders that negotiate it; by default the probe offers every
+    /// scheme it verifies, as a sender usually does.
+    pub fn with_offer(mut self, family: KeyFamily) -> Self {
+        self.offer = Some(family);
+        self
+    }
+
+    /// The family the offer is restricted to, if any.
+    pub fn offer(&self) -> Option<KeyFamily> {
+        self.offer
     }
 
     /// The address connected to.
@@ -183,6 +199,9 @@ impl Prober {
         let mut clock = Deadlines::new(&self.limits);
         let mut tcp = connect(target.addr, &clock).await?;
         t.event(&format!("connected to {}", target.addr));
+        if let Some(family) = target.offer {
+            t.event(&format!("offering only {family} signature algorithms"));
+        }
 
         let client_name = match (&self.client_name, tcp.local_addr()) {
             (Some(name), _) => name.clone(),
@@ -213,7 +232,7 @@ impl Prober {
         // The handshake.
         clock.enter(Phase::Handshake);
         let (config, recorded) =
-            client_config(&self.provider, target.protocol.alpn()).map_err(|e| {
+            client_config(&self.provider, target.protocol.alpn(), target.offer).map_err(|e| {
                 ProbeOutcome::TlsFailed {
                     message: format!("the TLS client could not be configured: {e}"),
                 }

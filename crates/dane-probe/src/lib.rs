@@ -59,6 +59,12 @@
 //! private key of the leaf it presented. Session resumption is off: every probe sees a
 //! full handshake and a freshly presented chain.
 //!
+//! A server holding several certificates (an RSA and an ECDSA chain) picks one by the
+//! client's signature algorithms. [`Target::with_offer`] restricts the ClientHello to one
+//! [`KeyFamily`] (its `signature_algorithms` and, for TLS 1.2, the cipher suites that fit
+//! its keys), so a caller can ask for each chain in turn; which one came back is recorded,
+//! never judged.
+//!
 //! # Invariants
 //!
 //! - The prober records; it never judges DANE (ARCHITECTURE.md invariant 3). The PKIX
@@ -104,6 +110,7 @@
 mod cert;
 mod dialogue;
 mod driver;
+mod family;
 mod imap;
 mod implicit;
 mod limits;
@@ -121,6 +128,7 @@ mod xmpp;
 pub use cert::CertSummary;
 pub use dialogue::{Action, Dialogue, DialogueConfig};
 pub use driver::{Prober, Target};
+pub use family::KeyFamily;
 pub use limits::Limits;
 pub use outcome::{Phase, Probe, ProbeOutcome, Reply, TlsSession, Violation};
 pub use pkix::{PkixVerdict, TrustSource, TrustStore, verify_chain};

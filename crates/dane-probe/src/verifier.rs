@@ -17,6 +17,8 @@ use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
+use crate::family::KeyFamily;
+
 /// Most certificates recorded from one handshake (a chain longer than this is cut; the
 /// handshake itself is bounded by rustls's message size limit).
 pub(crate) const MAX_RECORDED_CHAIN: usize = 16;
@@ -29,15 +31,28 @@ pub(crate) type RecordedChain = Arc<Mutex<Option<Vec<CertificateDer<'static>>>>>
 pub(crate) struct RecordingVerifier {
     recorded: RecordedChain,
     algorithms: WebPkiSupportedAlgorithms,
+    /// The signature schemes offered in the ClientHello (all that ring verifies, or one
+    /// family's).
+    offered: Vec<SignatureScheme>,
 }
 
 impl RecordingVerifier {
-    pub(crate) fn new(provider: &CryptoProvider) -> (Self, RecordedChain) {
+    pub(crate) fn new(
+        provider: &CryptoProvider,
+        offer: Option<KeyFamily>,
+    ) -> (Self, RecordedChain) {
         let recorded = RecordedChain::default();
+        let algorithms = provider.signature_verification_algorithms;
+        let offered = algorithms
+            .supported_schemes()
+            .into_iter()
+            .filter(|s| offer.is_none_or(|f| f.has_scheme(*s)))
+            .collect();
         (
             RecordingVerifier {
                 recorded: recorded.clone(),
-                algorithms: provider.signature_verification_algorithms,
+                algorithms,
+                offered,
             },
             recorded,
         )
@@ -87,7 +102,9 @@ impl ServerCertVerifier for RecordingVerifier {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
+        // rustls sends these as the ClientHello's signature_algorithms (RFC 8446 4.2.3),
+        // by which the server picks its certificate.
+        self.offered.clone()
     }
 }
 
@@ -95,13 +112,19 @@ impl ServerCertVerifier for RecordingVerifier {
 ///
 /// TLS 1.3 and 1.2 with ring's suites (all AEAD) and groups; `alpn` offered as given;
 /// session resumption off, so every probe sees a full handshake and a freshly presented
-/// chain (a resumed session presents none and proves no key possession).
+/// chain (a resumed session presents none and proves no key possession). With `offer`,
+/// only that family's signature schemes and TLS 1.2 suites are offered.
 pub(crate) fn client_config(
     provider: &Arc<CryptoProvider>,
     alpn: Vec<Vec<u8>>,
+    offer: Option<KeyFamily>,
 ) -> Result<(ClientConfig, RecordedChain), rustls::Error> {
-    let (verifier, recorded) = RecordingVerifier::new(provider);
-    let mut config = ClientConfig::builder_with_provider(provider.clone())
+    let provider = match offer {
+        Some(family) => Arc::new(family.restrict(provider)),
+        None => provider.clone(),
+    };
+    let (verifier, recorded) = RecordingVerifier::new(&provider, offer);
+    let mut config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))

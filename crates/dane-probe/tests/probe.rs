@@ -7,7 +7,10 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use dane_probe::{CertSummary, Direction, Limits, Phase, ProbeOutcome, Protocol, Violation};
+use dane_probe::{
+    CertSummary, Direction, KeyFamily, Limits, Phase, ProbeOutcome, Prober, Protocol, Target,
+    Violation,
+};
 
 #[tokio::test]
 async fn smtp_starttls_records_chain_parameters_and_transcript() {
@@ -139,6 +142,57 @@ async fn every_key_type_with_tls12_and_tls13() {
                     s.cipher_suite
                 );
             }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_offer_of_one_family_finds_that_familys_certificate() {
+    let (rsa, ec) = (Key::fixture("rsa"), Key::fixture("ec"));
+    for tls in [Tls::V12, Tls::V13, Tls::Both] {
+        // The server prefers ECDSA: the usual offer (every scheme) gets the EC chain.
+        let addr = serve_lines(smtp_script(), multi_cert_acceptor(&[&ec, &rsa], tls)).await;
+        let prober = Prober::new(trust());
+        let target = Target::new(addr, Protocol::Smtp, "mx1.example.test").unwrap();
+        let usual = prober.probe(&target, now()).await;
+        assert_eq!(connected(&usual).chain, ec.chain, "{tls:?} usual offer");
+        for (family, want) in [
+            (KeyFamily::Rsa, Some(&rsa.chain)),
+            (KeyFamily::Ecdsa, Some(&ec.chain)),
+            (KeyFamily::Eddsa, None),
+        ] {
+            assert_eq!(target.clone().with_offer(family).offer(), Some(family));
+            let p = prober
+                .probe(&target.clone().with_offer(family), now())
+                .await;
+            match want {
+                Some(chain) => {
+                    let s = connected(&p);
+                    assert_eq!(&s.chain, chain, "{tls:?} {family}");
+                    assert_eq!(
+                        KeyFamily::of_certificate(&s.chain[0]),
+                        Some(family),
+                        "{tls:?}"
+                    );
+                    if s.version == "TLSv1.2" {
+                        // RFC 8422 6: the suite's authentication fits the key.
+                        let auth = if family == KeyFamily::Rsa {
+                            "ECDHE_RSA"
+                        } else {
+                            "ECDHE_ECDSA"
+                        };
+                        assert!(s.cipher_suite.contains(auth), "{}", s.cipher_suite);
+                    }
+                }
+                // No certificate for EdDSA: the handshake fails, no chain is invented.
+                None => assert!(p.outcome.session().is_none(), "{tls:?}: {}", p.outcome),
+            }
+            let said = p
+                .transcript
+                .entries()
+                .iter()
+                .any(|e| e.to_string().contains(&format!("offering only {family}")));
+            assert!(said, "the transcript says what was offered");
         }
     }
 }

@@ -11,6 +11,8 @@
 mod delv;
 #[path = "e2e/interop.rs"]
 mod interop;
+#[path = "e2e/multicert.rs"]
+mod multicert;
 #[path = "e2e/resolvers.rs"]
 mod resolvers;
 #[path = "e2e/rollover.rs"]

@@ -268,6 +268,17 @@ signed twomx.test ECDSAP256SHA256
   echo "_25._tcp.mx TLSA $RSA311"; } > "$work/split.test"
 signed split.test ECDSAP256SHA256
 
+# --- two certificates at one address (issue 23) ------------------------------------------
+# The dual Postfix holds leaf-rsa and leaf-ec (smtpd_tls_chain_files with two key+chain
+# pairs) and picks one by the client's signature algorithms. dual-one.test publishes the
+# RSA key's 3 1 1 only (senders that negotiate ECDSA fail: partial), dual-both.test both.
+simple_mx dual-one.test 35 dual ECDSAP256SHA256 "$RSA311"
+simple_mx dual-both.test 36 dual ECDSAP256SHA256 "$RSA311" "3 1 1 $(tlsa_data 1 1 "$EC")"
+# https-dual.test: nginx with two ssl_certificate (RSA and ECDSA) for www.https-dual.test,
+# and the RSA key's 3 1 1 only.
+{ apex https-dual.test; host_records www 37 nginx; echo "_443._tcp.www TLSA $RSA311"; } > "$work/https-dual.test"
+signed https-dual.test ECDSAP256SHA256
+
 # --- HTTPS (RFC 7671), no MX ---------------------------------------------------------------
 { apex https.test; host_records www 34 nginx; echo "_443._tcp.www TLSA $RSA311"; } > "$work/https.test"
 signed https.test ECDSAP256SHA256

@@ -18,7 +18,10 @@
 //! - Postfix instances (each its own config and queue directory) on port 25, each with
 //!   its own leaf and key from `fixtures/pki` (sent with the intermediate): `rsa`
 //!   (leaf-rsa), `ec` (leaf-ec, P-256), `ed25519`, `p384`, `expired` (leaf-expired), all
-//!   with STARTTLS, and `notls` without it; nginx on 443 (leaf-rsa) for `https.test`;
+//!   with STARTTLS, and `notls` without it; `dual` holds leaf-rsa and leaf-ec at once
+//!   (`smtpd_tls_chain_files` with two key+chain pairs, issue 23: `dual-one.test` with the
+//!   RSA key's `3 1 1` only, `dual-both.test` with both); nginx on 443 (leaf-rsa) for
+//!   `https.test`, and with two certificates (RSA and ECDSA) for `www.https-dual.test`;
 //! - for `dane rollover` (module `rollover`, [`Interop::rollover`]): `roll.test`, signed
 //!   online by a Knot primary that takes TSIG-authenticated dynamic updates, a Knot
 //!   secondary that transfers only when told to, and Postfix `roll` at its two MX hosts;
@@ -314,14 +317,22 @@ fn remove_stale(ip: &Path) {
     }
 }
 
-/// Postfix servers (name, key, chain) from the fixture PKI; `None` for no STARTTLS.
-const POSTFIX_SERVERS: [(&str, Option<(&str, &str)>); 6] = [
-    ("rsa", Some(("leaf-rsa.key", "chain-rsa.pem"))),
-    ("ec", Some(("leaf-ec.key", "chain-ec.pem"))),
-    ("ed25519", Some(("leaf-ed25519.key", "chain-ed25519.pem"))),
-    ("p384", Some(("leaf-p384.key", "chain-p384.pem"))),
-    ("expired", Some(("leaf-expired.key", "chain-expired.pem"))),
-    ("notls", None),
+/// Postfix servers (name, (key, chain) pairs) from the fixture PKI; none for no STARTTLS.
+/// `dual` holds two (issue 23): Postfix picks by the client's signature algorithms.
+const POSTFIX_SERVERS: [(&str, &[(&str, &str)]); 7] = [
+    ("rsa", &[("leaf-rsa.key", "chain-rsa.pem")]),
+    ("ec", &[("leaf-ec.key", "chain-ec.pem")]),
+    ("ed25519", &[("leaf-ed25519.key", "chain-ed25519.pem")]),
+    ("p384", &[("leaf-p384.key", "chain-p384.pem")]),
+    ("expired", &[("leaf-expired.key", "chain-expired.pem")]),
+    (
+        "dual",
+        &[
+            ("leaf-rsa.key", "chain-rsa.pem"),
+            ("leaf-ec.key", "chain-ec.pem"),
+        ],
+    ),
+    ("notls", &[]),
 ];
 
 /// The services a Postfix instance needs to answer EHLO/STARTTLS (no delivery happens).
@@ -446,7 +457,7 @@ impl Interop {
         for (name, tls) in POSTFIX_SERVERS {
             let addrs = listener_addrs(&listeners, name);
             if !addrs.is_empty() {
-                let base = self.configure_postfix(name, tls, &addrs)?;
+                let base = self.configure_postfix_chains(name, tls, &addrs)?;
                 let child = self.spawn_postfix_start(name, &base)?;
                 starting.push((base, child));
             }
@@ -680,6 +691,18 @@ impl Interop {
         tls: Option<(&str, &str)>,
         addrs: &[(&str, &str)],
     ) -> Result<PathBuf, Error> {
+        self.configure_postfix_chains(name, tls.as_slice(), addrs)
+    }
+
+    /// [`Interop::configure_postfix`] with any number of (key, chain) pairs (relative to
+    /// the fixture PKI, or absolute): `smtpd_tls_chain_files` lists each key before its
+    /// chain; none means no STARTTLS.
+    fn configure_postfix_chains(
+        &self,
+        name: &str,
+        tls: &[(&str, &str)],
+        addrs: &[(&str, &str)],
+    ) -> Result<PathBuf, Error> {
         let base = self.dir.join(format!("postfix-{name}"));
         let (conf, queue, data) = (base.join("conf"), base.join("queue"), base.join("data"));
         for d in [&conf, &queue, &data] {
@@ -690,13 +713,18 @@ impl Interop {
             Command::new("chown").arg("postfix").arg(&data),
             "chown postfix (data_directory)",
         )?;
-        let tls_lines = match tls {
-            Some((key, chain)) => format!(
-                "smtpd_tls_security_level = may\nsmtpd_tls_chain_files = {}, {}\nsmtpd_tls_loglevel = 1\n",
-                pki_dir().join(key).display(),
-                pki_dir().join(chain).display()
-            ),
-            None => "smtpd_tls_security_level = none\n".into(),
+        let files: Vec<String> = tls
+            .iter()
+            .flat_map(|(key, chain)| [key, chain])
+            .map(|f| pki_dir().join(f).display().to_string())
+            .collect();
+        let tls_lines = if files.is_empty() {
+            "smtpd_tls_security_level = none\n".to_owned()
+        } else {
+            format!(
+                "smtpd_tls_security_level = may\nsmtpd_tls_chain_files = {}\nsmtpd_tls_loglevel = 1\n",
+                files.join(", ")
+            )
         };
         let main = format!(
             "compatibility_level = 3.6\nqueue_directory = {}\ndata_directory = {}\n\
@@ -784,7 +812,14 @@ impl Interop {
              server {{\n{listen}    server_name www.https.test;\n    ssl_certificate {};\n    \
              ssl_certificate_key {};\n    location / {{ return 200 \"dane interop\\n\"; }}\n  }}\n  \
              server {{\n{listen}    server_name {SNI_WWW};\n    ssl_certificate {};\n    \
-             ssl_certificate_key {};\n    location / {{ return 200 \"dane interop (SNI)\\n\"; }}\n  }}\n}}\n",
+             ssl_certificate_key {};\n    location / {{ return 200 \"dane interop (SNI)\\n\"; }}\n  }}\n  \
+             server {{\n{listen}    server_name www.https-dual.test;\n    ssl_certificate {};\n    \
+             ssl_certificate_key {};\n    ssl_certificate {};\n    ssl_certificate_key {};\n    \
+             location / {{ return 200 \"dane interop (two certificates)\\n\"; }}\n  }}\n}}\n",
+            pki_dir().join("chain-rsa.pem").display(),
+            pki_dir().join("leaf-rsa.key").display(),
+            pki_dir().join("chain-ec.pem").display(),
+            pki_dir().join("leaf-ec.key").display(),
             pki_dir().join("chain-rsa.pem").display(),
             pki_dir().join("leaf-rsa.key").display(),
             pki_dir().join("chain-ec.pem").display(),

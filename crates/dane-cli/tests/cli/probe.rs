@@ -408,6 +408,30 @@ fn probe_pem_writes_the_chain_as_presented() {
 }
 
 #[test]
+fn probe_sigalgs_offers_one_family() {
+    // The server holds only the RSA chain: offering only RSA gets it, offering only ECDSA
+    // or EdDSA gets none (the server has no certificate for them: a definite failure).
+    let addr = serve(Server::Smtp);
+    let r = probe(addr, &["--pem", "--sigalgs", "rsa"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, fixture_text("pki/chain-rsa.pem"));
+    for family in ["ecdsa", "eddsa"] {
+        let r = probe(addr, &["--json", "--sigalgs", family]);
+        assert_eq!(r.code, 1, "{family}: {}", r.stdout);
+        let doc = json(&r);
+        assert!(doc.chain.is_empty(), "{family}");
+        assert!(
+            doc.transcript
+                .iter()
+                .any(|e| e.text.contains("offering only")),
+            "{family}"
+        );
+    }
+    let r = run(&["probe", "mx.example", "--sigalgs", "dsa"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
 fn probe_failures_have_typed_outcomes_and_exit_codes() {
     // STARTTLS refused: a definite failure (1), with the server's reply.
     let addr = serve(Server::RefuseStartTls("454 4.7.0 TLS not available\r\n"));

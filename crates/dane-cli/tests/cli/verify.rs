@@ -494,6 +494,10 @@ fn recorded_scenarios_render_as_their_golden_files() {
         ("tlsa-expired.test", "nagios", 2),
         ("tlsa-expired.test", "openmetrics", 1),
         ("expired-leaf.test", "text", 0),
+        // Two certificates at each address, TLSA for the RSA key only (issue 23).
+        ("dual-one.test", "text", 1),
+        ("dual-one.test", "nagios", 2),
+        ("dual-one.test", "openmetrics", 1),
     ] {
         let r = run(&[
             "verify",

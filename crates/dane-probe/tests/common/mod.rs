@@ -127,6 +127,40 @@ pub fn mismatched_acceptor(key: &Key, tls: Tls) -> TlsAcceptor {
     TlsAcceptor::from(Arc::new(config))
 }
 
+/// Holds several chains and picks, as Postfix and nginx do, the first whose key can sign
+/// with a scheme the client offered (RFC 8446 4.4.2.2); none: no certificate.
+#[derive(Debug)]
+struct BySignatureScheme(Vec<Arc<CertifiedKey>>);
+
+impl ResolvesServerCert for BySignatureScheme {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let offered = hello.signature_schemes();
+        self.0
+            .iter()
+            .find(|k| k.key.choose_scheme(offered).is_some())
+            .cloned()
+    }
+}
+
+/// A server with every chain of `keys`, picked by the client's signature algorithms.
+pub fn multi_cert_acceptor(keys: &[&Key], tls: Tls) -> TlsAcceptor {
+    let provider = rustls::crypto::ring::default_provider();
+    let certified = keys
+        .iter()
+        .map(|key| {
+            let signer = provider
+                .key_provider
+                .load_private_key(key.key.clone_key())
+                .unwrap();
+            Arc::new(CertifiedKey::new(key.chain.clone(), signer))
+        })
+        .collect();
+    let config = server_builder(tls)
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(BySignatureScheme(certified)));
+    TlsAcceptor::from(Arc::new(config))
+}
+
 /// A server that has no certificate for any name: rustls answers `access_denied`.
 #[derive(Debug)]
 struct NoCertificate;
