@@ -45,6 +45,8 @@ fn the_authoritative_servers_come_from_a_validated_ns_rrset() {
     let mut config = Config::new(vec![nsd.addr()]);
     config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
     config.iterate_port = nsd.addr().port();
+    // The zone's name server is NSD on loopback.
+    config.address_policy = dane_resolver::AddressPolicy::AllowAll;
     let r = Resolver::new(config);
     let owner = Name::from_str("_25._tcp.mx.alg13.test.").unwrap();
     let auth = rt()
@@ -1169,6 +1171,8 @@ mod hostile {
         config.attempts = 3;
         config.lookup_timeout = Duration::from_secs(2);
         config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+        // The hostile servers live on loopback (127.0.0.N).
+        config.address_policy = dane_resolver::AddressPolicy::AllowAll;
         let r = Resolver::new(config);
         let owner = Name::from_str("_25._tcp.mx.example.").unwrap();
         let started = Instant::now();
