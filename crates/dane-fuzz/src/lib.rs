@@ -399,6 +399,8 @@ fn evidence_report(data: &[u8]) -> Option<dane_check::report::Report> {
     let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(bundle.at));
     let mut options = dane_check::engine::Options::new(now);
     options.host.clone_from(&bundle.host);
+    // As `dane verify --evidence` does: restricted offers only when they were recorded.
+    options.all_certs = bundle.all_certs();
     let dns = Arc::new(ReplayDns::new(evidence, anchors, now));
     let prober = Arc::new(ReplayProber::new(bundle.probes));
     let runtime = tokio::runtime::Builder::new_current_thread()
