@@ -402,6 +402,8 @@ fn evidence_report(data: &[u8]) -> Option<dane_check::report::Report> {
     // A replay connects nowhere, so the address policy has nothing to protect (as
     // `dane verify --evidence` replays).
     options.address_policy = dane_resolver::AddressPolicy::AllowAll;
+    // As `dane verify --evidence` does: restricted offers only when they were recorded.
+    options.all_certs = bundle.all_certs();
     let dns = Arc::new(ReplayDns::new(evidence, anchors, now));
     let prober = Arc::new(ReplayProber::new(bundle.probes));
     let runtime = tokio::runtime::Builder::new_current_thread()
