@@ -22,9 +22,9 @@ use serde::Serialize;
 use crate::checkopts::ProbeOpts;
 use crate::rollover::{
     KeyOut, ROLLOVER_HELP, RecordOut, domain_of, key_type, owner_of, owners_of, parse_duration,
-    read_key, read_state, records_out, runtime,
+    publish_owners, read_key, read_state, records_out, runtime,
 };
-use crate::rollover_update::{self as update, UpdateOpts, UpdateReport};
+use crate::rollover_update::{UpdateOpts, UpdateReport};
 use crate::verify::ProbeTargetOpts;
 use crate::{Context, Exit, clock, term};
 
@@ -253,24 +253,10 @@ fn send_updates(
     plan: &Pending,
     p: &Publish,
 ) -> anyhow::Result<(Exit, Vec<UpdateReport>)> {
-    let mut exit = Exit::Ok;
-    let mut reports = Vec::new();
-    if opts.update.is_none() {
-        return Ok((exit, reports));
-    }
     let wanted: Vec<TlsaRecord> = p.roles.iter().map(|(_, r)| r.clone()).collect();
     let unmade = plan.action == Action::Promote && plan.new_next.is_none();
-    let rt = runtime()?;
-    for owner in &plan.owners {
-        let (e, report) = update::publish(opts, &rt, owner, &wanted, &p.retire)?;
-        if unmade {
-            eprintln!("+ {}", unmade_line(owner));
-        }
-        exit = exit.max(e);
-        reports.extend(report);
-    }
-    rt.shutdown_background();
-    Ok((exit, reports))
+    let unmade = unmade.then_some(unmade_line as fn(&str) -> String);
+    publish_owners(opts, &plan.owners, &wanted, &p.retire, unmade)
 }
 
 fn unmade_line(owner: &str) -> String {
