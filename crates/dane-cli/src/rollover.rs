@@ -443,8 +443,10 @@ fn stage(a: &StageArgs) -> anyhow::Result<Exit> {
             eprintln!("retire: {}", rrset::zone_line(o, None, r));
         }
     }
-    let (exit, reports) = stage_publish(a, &owners, &set, &retire, next.spki.is_none())?;
     let unmade = next.spki.is_none();
+    // Without the next key's record when it is not made yet (a dry run).
+    let unmade_line = unmade.then_some(unmade_next_line as fn(&str) -> String);
+    let (exit, reports) = publish_owners(&a.update, &owners, &set, &retire, unmade_line)?;
     let records: Vec<RecordOut> = owners
         .iter()
         .flat_map(|o| staged_out(o, &set, unmade))
@@ -488,25 +490,26 @@ fn unmade_next_line(owner: &str) -> String {
     )
 }
 
-/// With `--update`, the change at every owner (without the next key's record when it is not
-/// made yet: a dry run).
-fn stage_publish(
-    a: &StageArgs,
+/// With `--update`, sends (or, dry, shows) the change at every owner, `set` wanted and
+/// `retire` removed; `unmade_line`, when a record of the set is not made yet, is the
+/// comment shown (on stderr) in its place. Without `--update`, nothing.
+pub(crate) fn publish_owners(
+    opts: &UpdateOpts,
     owners: &[String],
     set: &[TlsaRecord],
     retire: &[TlsaRecord],
-    unmade: bool,
+    unmade_line: Option<fn(&str) -> String>,
 ) -> anyhow::Result<(Exit, Vec<UpdateReport>)> {
     let mut exit = Exit::Ok;
     let mut reports = Vec::new();
-    if a.update.update.is_none() {
+    if opts.update.is_none() {
         return Ok((exit, reports));
     }
     let rt = runtime()?;
     for owner in owners {
-        let (e, report) = update::publish(&a.update, &rt, owner, set, retire)?;
-        if unmade {
-            eprintln!("+ {}", unmade_next_line(owner));
+        let (e, report) = update::publish(opts, &rt, owner, set, retire)?;
+        if let Some(line) = unmade_line {
+            eprintln!("+ {}", line(owner));
         }
         exit = exit.max(e);
         reports.extend(report);

@@ -22,9 +22,9 @@ use serde::Serialize;
 use crate::checkopts::ProbeOpts;
 use crate::rollover::{
     KeyOut, ROLLOVER_HELP, RecordOut, domain_of, key_type, owner_of, owners_of, parse_duration,
-    read_key, read_state, records_out, runtime,
+    publish_owners, read_key, read_state, records_out, runtime,
 };
-use crate::rollover_update::{self as update, UpdateOpts, UpdateReport};
+use crate::rollover_update::{UpdateOpts, UpdateReport};
 use crate::verify::ProbeTargetOpts;
 use crate::{Context, Exit, clock, term};
 
@@ -253,24 +253,10 @@ fn send_updates(
     plan: &Pending,
     p: &Publish,
 ) -> anyhow::Result<(Exit, Vec<UpdateReport>)> {
-    let mut exit = Exit::Ok;
-    let mut reports = Vec::new();
-    if opts.update.is_none() {
-        return Ok((exit, reports));
-    }
     let wanted: Vec<TlsaRecord> = p.roles.iter().map(|(_, r)| r.clone()).collect();
     let unmade = plan.action == Action::Promote && plan.new_next.is_none();
-    let rt = runtime()?;
-    for owner in &plan.owners {
-        let (e, report) = update::publish(opts, &rt, owner, &wanted, &p.retire)?;
-        if unmade {
-            eprintln!("+ {}", unmade_line(owner));
-        }
-        exit = exit.max(e);
-        reports.extend(report);
-    }
-    rt.shutdown_background();
-    Ok((exit, reports))
+    let unmade = unmade.then_some(unmade_line as fn(&str) -> String);
+    publish_owners(opts, &plan.owners, &wanted, &p.retire, unmade)
 }
 
 fn unmade_line(owner: &str) -> String {
@@ -517,10 +503,22 @@ fn run_plan(
         dry_run: opts.dry_run || out.outcome == "dry-run",
         ..opts.clone()
     };
-    let publish = publish_of(&plan, next_hex.as_deref())?;
-    let (exit, reports) = send_updates(opts, &plan, &publish)?;
+    send_and_render(opts, json, out, &plan, next_hex.as_deref())
+}
+
+/// The plan's RRset (`next_hex`: the next key, when not the plan's own), its update sent
+/// (or, dry, shown), and the result printed.
+fn send_and_render(
+    opts: &UpdateOpts,
+    json: bool,
+    mut out: MoveOut<'_>,
+    plan: &Pending,
+    next_hex: Option<&str>,
+) -> anyhow::Result<Exit> {
+    let publish = publish_of(plan, next_hex)?;
+    let (exit, reports) = send_updates(opts, plan, &publish)?;
     out.updates = reports;
-    render_plan(out, &plan, &publish, json)?;
+    render_plan(out, plan, &publish, json)?;
     Ok(exit)
 }
 
@@ -618,11 +616,7 @@ fn finish_interrupted(
     let Done { plan, created_next } = files::finish(state_path, &mut state)?;
     out.promoted = true;
     out.new_next_key = new_next_of(&plan, created_next);
-    let publish = publish_of(&plan, None)?;
-    let (exit, reports) = send_updates(&a.update, &plan, &publish)?;
-    out.updates = reports;
-    render_plan(out, &plan, &publish, a.json)?;
-    Ok(exit)
+    send_and_render(&a.update, a.json, out, &plan, None)
 }
 
 fn refuse_not_ready(
@@ -791,8 +785,8 @@ pub fn rollback(a: &RollbackArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let mut out = MoveOut::new("dane-rollover-rollback", now, "rolled-back");
     if a.update.dry_run {
         out.outcome = "dry-run";
-        let next = state.next_key.clone();
-        return run_plan_with_next(a, out, plan, &next);
+        // A rollback's dry run: the plan shown, the update shown.
+        return send_and_render(&a.update, a.json, out, &plan, Some(&state.next_key));
     }
     run_plan(
         a.json,
@@ -801,20 +795,6 @@ pub fn rollback(a: &RollbackArgs, ctx: &Context) -> anyhow::Result<Exit> {
         out,
         plan,
     )
-}
-
-/// A rollback's dry run: the plan shown, the update shown.
-fn run_plan_with_next(
-    a: &RollbackArgs,
-    mut out: MoveOut<'_>,
-    plan: Pending,
-    next_hex: &str,
-) -> anyhow::Result<Exit> {
-    let publish = publish_of(&plan, Some(next_hex))?;
-    let (exit, reports) = send_updates(&a.update, &plan, &publish)?;
-    out.updates = reports;
-    render_plan(out, &plan, &publish, a.json)?;
-    Ok(exit)
 }
 
 /// The rollback plan: the last retired key back into `--key`, the key there kept; or why

@@ -1347,17 +1347,7 @@ impl<'a> Engine<'a, '_> {
                 Walk::Stop(v) => link(&set.name, set.rtype, AnswerKind::Records, v, None, records),
             });
         };
-        if let Some(v) = self.signed_above_anchor(&set.name, set.rtype, &signer, false) {
-            return Ok(link(
-                &set.name,
-                set.rtype,
-                AnswerKind::Records,
-                v,
-                Some(signer),
-                records,
-            ));
-        }
-        let (zone, keys) = match self.zone_of_signer(&signer)? {
+        let (zone, keys) = match self.zone_of_signer(&set.name, set.rtype, &signer, false)? {
             Ok(zk) => zk,
             Err(v) => {
                 return Ok(link(
@@ -1431,8 +1421,19 @@ impl<'a> Engine<'a, '_> {
         Some(Verdict::Bogus(r))
     }
 
-    /// The validated keys of the zone named by an RRSIG's signer field.
-    fn zone_of_signer(&mut self, signer: &Name) -> R<Result<ZoneKeys, Verdict>> {
+    /// The validated keys of the zone named by an RRSIG's signer field, for an answer at
+    /// `name`/`rtype` (an NXDOMAIN when `nxdomain`): first the trust anchor that judges it
+    /// must let that zone sign it (`signed_above_anchor`).
+    fn zone_of_signer(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        signer: &Name,
+        nxdomain: bool,
+    ) -> R<Result<ZoneKeys, Verdict>> {
+        if let Some(v) = self.signed_above_anchor(name, rtype, signer, nxdomain) {
+            return Ok(Err(v));
+        }
         Ok(match self.walk(signer)? {
             Walk::Secure { zone, keys } if &zone == signer => Ok((zone, keys)),
             Walk::Secure { zone, .. } => {
@@ -1483,10 +1484,7 @@ impl<'a> Engine<'a, '_> {
             });
         };
         let nx = kind == AnswerKind::Nxdomain;
-        if let Some(v) = self.signed_above_anchor(name, rtype, &signer, nx) {
-            return Ok(link(name, rtype, kind, v, Some(signer), Vec::new()));
-        }
-        let (zone, keys) = match self.zone_of_signer(&signer)? {
+        let (zone, keys) = match self.zone_of_signer(name, rtype, &signer, nx)? {
             Ok(zk) => zk,
             Err(v) => return Ok(link(name, rtype, kind, v, Some(signer), Vec::new())),
         };

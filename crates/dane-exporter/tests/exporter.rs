@@ -136,34 +136,32 @@ fn scrapes_answered(addr: SocketAddr) -> usize {
         .count()
 }
 
-#[test]
-fn slowloris_from_one_peer_does_not_starve_the_others() {
+/// Of the 10 scrapes of `scrapes_answered`, those answered by a server allowing
+/// `per_peer` connections per peer while one peer holds 64 half-sent requests (a slowloris).
+fn scrapes_answered_under_slowloris(per_peer: usize) -> usize {
     let mut server = start(
         Fixed {
             delay: Duration::ZERO,
         },
-        settings(4, None),
+        settings(per_peer, None),
     );
     let held = slowloris(server.addr, 64);
-    assert_eq!(scrapes_answered(server.addr), 10);
+    let answered = scrapes_answered(server.addr);
     drop(held);
     server.stop();
+    answered
+}
+
+#[test]
+fn slowloris_from_one_peer_does_not_starve_the_others() {
+    assert_eq!(scrapes_answered_under_slowloris(4), 10);
 }
 
 /// The control: with the per-peer cap as large as the global one, the same attacker
 /// takes every slot and the scrapes go unanswered.
 #[test]
 fn without_a_per_peer_cap_slowloris_starves_the_scrapes() {
-    let mut server = start(
-        Fixed {
-            delay: Duration::ZERO,
-        },
-        settings(16, None),
-    );
-    let held = slowloris(server.addr, 64);
-    assert_eq!(scrapes_answered(server.addr), 0);
-    drop(held);
-    server.stop();
+    assert_eq!(scrapes_answered_under_slowloris(16), 0);
 }
 
 #[test]

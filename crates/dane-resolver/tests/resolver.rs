@@ -544,6 +544,38 @@ mod hostile {
         m
     }
 
+    /// An empty authoritative reply to `q`, for the script to fill.
+    fn authoritative(q: &Message) -> Message {
+        let mut m = reply(q, Vec::new(), Vec::new());
+        m.metadata.authoritative = true;
+        m
+    }
+
+    /// A script: an authoritative NXDOMAIN for every question.
+    fn nxdomain(q: &Message) -> Option<Message> {
+        let mut m = authoritative(q);
+        m.metadata.response_code = hickory_proto::op::ResponseCode::NXDomain;
+        Some(m)
+    }
+
+    /// The root zone's SOA, naming `primary` and `serial`.
+    fn root_soa(primary: &str, serial: u32) -> Record {
+        use hickory_proto::rr::rdata::SOA;
+        Record::from_rdata(
+            Name::root(),
+            300,
+            RData::SOA(SOA::new(
+                Name::from_str(primary).unwrap(),
+                Name::from_str("hostmaster.root.").unwrap(),
+                serial,
+                3600,
+                600,
+                86_400,
+                300,
+            )),
+        )
+    }
+
     /// Starts one server per (last octet, script) on 127.0.0.N:port; returns the port.
     fn servers(scripts: &[(u8, Script)]) -> u16 {
         counted_servers(scripts).0
@@ -794,26 +826,9 @@ mod hostile {
     /// REFUSED: it does not serve the zone).
     #[test]
     fn every_authoritative_server_is_asked() {
-        fn soa() -> Record {
-            use hickory_proto::rr::rdata::SOA;
-            Record::from_rdata(
-                Name::root(),
-                300,
-                RData::SOA(SOA::new(
-                    Name::from_str("a.root.").unwrap(),
-                    Name::from_str("hostmaster.root.").unwrap(),
-                    1,
-                    3600,
-                    600,
-                    86_400,
-                    300,
-                )),
-            )
-        }
         fn zone(q: &Message) -> Option<Message> {
             let query = q.queries.first()?;
-            let mut m = reply(q, Vec::new(), Vec::new());
-            m.metadata.authoritative = true;
+            let mut m = authoritative(q);
             let name = query.name().to_ascii().to_ascii_lowercase();
             match (name.as_str(), query.query_type()) {
                 (".", RecordType::NS) => {
@@ -821,15 +836,14 @@ mod hostile {
                 }
                 ("a.root.", RecordType::A) => m.answers = vec![glue("a.root.", [127, 0, 0, 21])],
                 ("b.root.", RecordType::A) => m.answers = vec![glue("b.root.", [127, 0, 0, 22])],
-                _ => m.authorities = vec![soa()],
+                _ => m.authorities = vec![root_soa("a.root.", 1)],
             }
             Some(m)
         }
         fn with_tlsa(q: &Message) -> Option<Message> {
             use hickory_proto::rr::rdata::TLSA;
             let query = q.queries.first()?;
-            let mut m = reply(q, Vec::new(), Vec::new());
-            m.metadata.authoritative = true;
+            let mut m = authoritative(q);
             if query.query_type() == RecordType::TLSA {
                 m.answers = vec![Record::from_rdata(
                     query.name().clone(),
@@ -930,13 +944,7 @@ mod hostile {
                 .collect();
             Some(reply(q, records, vec![]))
         }
-        fn victim(q: &Message) -> Option<Message> {
-            let mut m = reply(q, vec![], vec![]);
-            m.metadata.authoritative = true;
-            m.metadata.response_code = hickory_proto::op::ResponseCode::NXDomain;
-            Some(m)
-        }
-        counted_servers(&[(11, root), (12, attacker), (13, victim)])
+        counted_servers(&[(11, root), (12, attacker), (13, nxdomain)])
     }
 
     fn count(counts: &Counts, n: usize) -> usize {
@@ -1043,13 +1051,7 @@ mod hostile {
                 vec![glue("ns.test.", [127, 0, 0, 12])],
             ))
         }
-        fn zone(q: &Message) -> Option<Message> {
-            let mut m = reply(q, vec![], vec![]);
-            m.metadata.authoritative = true;
-            m.metadata.response_code = hickory_proto::op::ResponseCode::NXDomain;
-            Some(m)
-        }
-        let (port, counts) = counted_servers(&[(11, root), (12, zone)]);
+        let (port, counts) = counted_servers(&[(11, root), (12, nxdomain)]);
         let clock = std::sync::Arc::new(dane_resolver::ManualClock::new());
         let mut config = iterating(port).config().clone();
         config.clock = clock.clone();
@@ -1099,29 +1101,15 @@ mod hostile {
     }
 
     /// The root zone's SOA (serial 42), as its servers here serve it.
-    fn root_soa() -> Record {
-        use hickory_proto::rr::rdata::SOA;
-        Record::from_rdata(
-            Name::root(),
-            300,
-            RData::SOA(SOA::new(
-                Name::from_str("n1.root.").unwrap(),
-                Name::from_str("hostmaster.root.").unwrap(),
-                42,
-                3600,
-                600,
-                86_400,
-                300,
-            )),
-        )
+    fn twenty_servers_soa() -> Record {
+        root_soa("n1.root.", 42)
     }
 
     /// The root (127.0.0.11) holds `.` with 20 name servers n1..n20.root., each with three
     /// addresses: 127.0.0.21 and .23 answer, .22 black-holes.
     fn twenty_servers(q: &Message) -> Option<Message> {
         let query = q.queries.first()?;
-        let mut m = reply(q, Vec::new(), Vec::new());
-        m.metadata.authoritative = true;
+        let mut m = authoritative(q);
         let name = query.name().to_ascii().to_ascii_lowercase();
         match (name.as_str(), query.query_type()) {
             (".", RecordType::NS) => {
@@ -1130,19 +1118,18 @@ mod hostile {
             (n, RecordType::A) if n.starts_with('n') && n.ends_with(".root.") => {
                 m.answers = [21, 22, 23].map(|o| glue(n, [127, 0, 0, o])).to_vec();
             }
-            _ => m.authorities = vec![root_soa()],
+            _ => m.authorities = vec![twenty_servers_soa()],
         }
         Some(m)
     }
 
     fn answers_with_its_serial(q: &Message) -> Option<Message> {
         let query = q.queries.first()?;
-        let mut m = reply(q, Vec::new(), Vec::new());
-        m.metadata.authoritative = true;
+        let mut m = authoritative(q);
         if query.query_type() == RecordType::SOA && query.name().is_root() {
-            m.answers = vec![root_soa()];
+            m.answers = vec![twenty_servers_soa()];
         } else {
-            m.authorities = vec![root_soa()];
+            m.authorities = vec![twenty_servers_soa()];
         }
         Some(m)
     }

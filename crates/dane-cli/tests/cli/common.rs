@@ -41,3 +41,14 @@ pub fn run_stdin(args: &[&str], input: Option<&[u8]>) -> Run {
     cmd.args(args);
     run_command(cmd, input)
 }
+
+/// `127.0.0.1:PORT` with a port free now (a daemon that then fails to bind it, a race, is
+/// for the caller to retry).
+pub fn free_loopback_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}

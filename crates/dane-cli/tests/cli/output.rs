@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::common::{fixture, run};
+use crate::common::{fixture, free_loopback_addr, run};
 
 /// A scratch directory of this test's own.
 fn scratch(name: &str) -> PathBuf {
@@ -271,12 +271,7 @@ struct NodeExporter {
 impl NodeExporter {
     fn start(binary: &Path, textfiles: &Path) -> NodeExporter {
         for _attempt in 0..3 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let addr = format!("127.0.0.1:{port}");
+            let addr = free_loopback_addr();
             let child = std::process::Command::new(binary)
                 .arg("--collector.disable-defaults")
                 .arg("--collector.textfile")

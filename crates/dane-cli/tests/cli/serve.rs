@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{dane, fixture, run};
+use crate::common::{dane, fixture, free_loopback_addr, run};
 use dane_testenv::{Listening, require_tool};
 
 /// The server process, killed (by its own handle) when the test ends.
@@ -470,12 +470,7 @@ scrape_configs:
     std::fs::write(dir.join("prometheus.yml"), config).unwrap();
     for _attempt in 0..3 {
         // A port free now; Prometheus failing to bind it (a race) is retried.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
+        let addr = free_loopback_addr();
         let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
         let child = std::process::Command::new(binary)
             .arg(format!(
