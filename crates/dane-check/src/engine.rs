@@ -58,6 +58,16 @@ pub trait Dns: Send + Sync + 'static {
     fn resolution(&self) -> impl Future<Output = Option<Resolution>> + Send {
         async { None }
     }
+    /// Every authoritative server's answer to `owner TLSA` ([`Options::each_server`]),
+    /// or why the servers could not be found; `None` when the source cannot ask them
+    /// (in-memory fakes, replays of saved evidence).
+    fn tlsa_servers(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Option<Result<crate::servers::ServerViews, String>>> + Send {
+        let _ = owner;
+        async { None }
+    }
     /// The source for one check ([`verify`] of one domain): a live source gives each check
     /// a query budget of its own (ARCHITECTURE.md invariant 9); others are shared as they
     /// are.
@@ -130,6 +140,10 @@ pub struct Options {
     /// the service's registered port, and the targets of an insecure SRV RRset not at all
     /// (DANE does not apply to them, RFC 7673 3.1, so there is nothing to verify).
     pub srv_registered_ports_only: bool,
+    /// Ask every address of every authoritative server of each TLSA owner's zone and judge
+    /// what each serves ([`crate::servers`]; `--no-each-server` turns it off). Off by
+    /// default in the library.
+    pub each_server: bool,
 }
 
 impl Options {
@@ -145,6 +159,7 @@ impl Options {
             tlsa_override: None,
             address_policy: AddressPolicy::PublicOnly,
             srv_registered_ports_only: false,
+            each_server: false,
         }
     }
 }
@@ -739,6 +754,7 @@ async fn host_dns<D: Dns>(
                     "dns"
                 },
                 original,
+                servers: None,
             });
             (policy, addresses)
         }
@@ -885,17 +901,34 @@ async fn check_host<D: Dns, P: Prober>(
                 chain: result.chain,
                 tlsa_match: judged.matched,
             };
-            (index, endpoint)
+            (index, endpoint, result.probe)
         });
     }
     let mut endpoints: Vec<Option<EndpointReport>> = vec![None; targets.len()];
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((index, e)) = joined {
-            if let Some(slot) = endpoints.get_mut(index) {
-                *slot = Some(e);
+    let mut probes: Vec<(SocketAddr, Probe)> = Vec::new();
+    let joining = async {
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((index, e, probe)) = joined {
+                // Only chains that authenticate with the validated RRset are asked about
+                // again with each server's: the others fail whatever the servers say.
+                if e.verdict.status == Status::Verified {
+                    probes.push((SocketAddr::new(e.address, e.port), probe));
+                }
+                if let Some(slot) = endpoints.get_mut(index) {
+                    *slot = Some(e);
+                }
             }
         }
-    }
+    };
+    // The servers are asked while the probes run.
+    let server_owner = servers_owner(&report, &policy, options);
+    let asking = async {
+        match &server_owner {
+            Some(owner) => dns.tlsa_servers(owner).await,
+            None => None,
+        }
+    };
+    let ((), views) = tokio::join!(joining, asking);
     // A probe task that panicked is a bug: its address is reported, never dropped.
     report.endpoints = endpoints
         .into_iter()
@@ -914,11 +947,17 @@ async fn check_host<D: Dns, P: Prober>(
             })
         })
         .collect();
+    if let (Some(owner), Some(views), Some(tlsa)) = (server_owner, views, report.tlsa.as_mut()) {
+        tlsa.servers = Some(judge_servers(
+            rules, host, &policy, &owner, &views, &probes, options,
+        ));
+    }
     let parts = report
         .endpoints
         .iter()
         .map(|e| &e.verdict)
-        .chain(report.candidate.iter().map(|c| &c.verdict));
+        .chain(report.candidate.iter().map(|c| &c.verdict))
+        .chain(server_failures(&report));
     report.verdict = combine(parts).unwrap_or_else(|| {
         Verdict::new(
             Status::Indeterminate,
@@ -927,4 +966,87 @@ async fn check_host<D: Dns, P: Prober>(
     });
     report.addresses_left_out = left_out;
     report
+}
+
+/// The TLSA owner whose zone's servers are asked ([`Options::each_server`]): the end of
+/// the CNAME chain of the owner a DANE client uses, when DANE applies with published
+/// (secure) records; `None` otherwise (a candidate set from a file is not on any server).
+fn servers_owner(report: &HostReport, policy: &HostPolicy, options: &Options) -> Option<String> {
+    if !options.each_server || options.tlsa_override.is_some() {
+        return None;
+    }
+    let HostPolicy::Dane { owner, usable, .. } = policy else {
+        return None;
+    };
+    if *usable == 0 {
+        return None;
+    }
+    let lookup = report
+        .tlsa
+        .as_ref()?
+        .lookups
+        .iter()
+        .find(|l| l.name == *owner)?;
+    Some(lookup.canonical.clone())
+}
+
+/// Every server of the TLSA owner's zone judged against the validated RRset, each
+/// server's RRset matched against every chain that authenticated with the validated one
+/// (the same RFC 7672 / RFC 7671 rules as the endpoint verdicts).
+fn judge_servers(
+    rules: &Rules,
+    host: &str,
+    policy: &HostPolicy,
+    owner: &str,
+    views: &Result<crate::servers::ServerViews, String>,
+    probes: &[(SocketAddr, Probe)],
+    options: &Options,
+) -> crate::servers::ServerCheck {
+    let HostPolicy::Dane {
+        base,
+        records,
+        reference_ids,
+        owner: policy_owner,
+        ..
+    } = policy
+    else {
+        return crate::servers::judge(owner, &[], views, 0, options.thresholds.rrsig, |_| None);
+    };
+    let authenticates = |set: &[TlsaRecord]| {
+        let alternative = HostPolicy::Dane {
+            base: base.clone(),
+            owner: policy_owner.clone(),
+            records: set.to_vec(),
+            usable: set.iter().filter(|r| host::usable(r, rules)).count(),
+            reference_ids: reference_ids.clone(),
+        };
+        probes.iter().find_map(|(address, probe)| {
+            let v = host::endpoint_verdict(rules, host, &alternative, probe, options.now).verdict;
+            (v.status != Status::Verified).then(|| {
+                let rest = v
+                    .reason
+                    .strip_prefix(&format!("{}: ", fqdn(host)))
+                    .unwrap_or(&v.reason);
+                format!("{} {address}: {rest}", fqdn(host))
+            })
+        })
+    };
+    crate::servers::judge(
+        owner,
+        records,
+        views,
+        options.now.as_secs(),
+        options.thresholds.rrsig,
+        authenticates,
+    )
+}
+
+/// The failures a host's authoritative servers cause (one per server whose RRset would
+/// not authenticate a presented chain).
+fn server_failures(report: &HostReport) -> impl Iterator<Item = &Verdict> {
+    report
+        .tlsa
+        .iter()
+        .filter_map(|t| t.servers.as_ref())
+        .flat_map(|s| s.failures.iter())
 }

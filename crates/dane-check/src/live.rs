@@ -20,6 +20,8 @@ use crate::host::{Probe, ProbeFailure};
 use crate::observe::{
     failed, from_dnssec, from_outcome, parse_ip, parse_mx, parse_srv, parse_tlsa,
 };
+use crate::servers::{ServerAnswer, ServerView, ServerViews};
+use dane_resolver::authoritative::{Authoritative, ServerResult};
 
 /// [`Dns`] over a validating [`Resolver`] (one per run: its cache is shared by every
 /// lookup), validating at `now`.
@@ -106,12 +108,58 @@ impl Dns for LiveDns {
         self.lookup(name, RecordType::SRV, parse_srv).await
     }
 
+    async fn tlsa_servers(&self, owner: &str) -> Option<Result<ServerViews, String>> {
+        let owner = fqdn(owner);
+        let Ok(qname) = Name::from_str(&owner) else {
+            return Some(Err(format!("{owner:?} is not a DNS name")));
+        };
+        // The same questions `dane rollover status` asks (the validating path finds the
+        // zone and its NS RRset; each address is asked directly and its answer validated).
+        let auth = self
+            .resolver
+            .ask_authoritative(&qname, RecordType::TLSA, self.now)
+            .await;
+        Some(
+            auth.map(|a| server_views(&owner, &a))
+                .map_err(|e| e.to_string()),
+        )
+    }
+
     async fn resolution(&self) -> Option<Resolution> {
         let r = resolution(&*self.resolver.resolution(self.now).await);
         if let Some(rec) = &self.recorder {
             rec.set_resolution(r.clone());
         }
         Some(r)
+    }
+}
+
+/// Every server address's answer in the policy's vocabulary.
+fn server_views(owner: &str, auth: &Authoritative) -> ServerViews {
+    let (left_out, untrusted) = crate::rollover::readiness::coverage(auth);
+    ServerViews {
+        zone: auth.zone.to_string(),
+        servers: auth
+            .replies
+            .iter()
+            .map(|r| ServerView {
+                ns: r.ns.to_string(),
+                address: r.address.to_string(),
+                serial: r.serial,
+                answer: match (&r.result, r.rcode) {
+                    (ServerResult::Failed(why), Some(rcode)) => ServerAnswer::Rcode {
+                        rcode,
+                        detail: why.clone(),
+                    },
+                    (ServerResult::Failed(why), None) => ServerAnswer::NoAnswer(why.clone()),
+                    (ServerResult::Answered { lookup, .. }, _) => ServerAnswer::Answered(
+                        from_dnssec(owner, RecordType::TLSA, &lookup.outcome, parse_tlsa),
+                    ),
+                },
+            })
+            .collect(),
+        left_out,
+        untrusted,
     }
 }
 
