@@ -325,6 +325,18 @@ fn host_lines(h: &HostReport, lines: &mut Vec<String>) {
             status_name(e.verdict.status)
         ));
     }
+    for r in h
+        .tlsa
+        .iter()
+        .filter_map(|t| t.servers.as_ref())
+        .flat_map(|c| c.servers.iter())
+        .filter(|r| r.warning.is_some() || r.state == dane_check::servers::ServerState::Fails)
+    {
+        lines.push(format!(
+            "  name server {} {}: {}",
+            r.ns, r.address, r.detail
+        ));
+    }
     if let Some(c) = &h.candidate {
         let reason = c
             .verdict

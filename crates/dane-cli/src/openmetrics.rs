@@ -86,6 +86,7 @@ pub fn render(report: &Report, elapsed: Duration) -> String {
     let lookups = unique_lookups(report);
     rrsig_expiry(&mut o, &lookups, &base);
     dnssec_status(&mut o, &lookups, &base);
+    name_servers(&mut o, report, &base);
     warnings(&mut o, report, &base);
     duration(&mut o, elapsed, &base);
     o.push_str("# EOF\n");
@@ -216,6 +217,74 @@ fn tlsa_record_match(o: &mut String, report: &Report, base: &Base<'_>) {
                     u8::from(r.status == RecordStatus::Matched),
                 );
             }
+        }
+    }
+}
+
+/// `dane_ns_state{host,owner,ns,address,state}` (a state set) and
+/// `dane_ns_soa_serial{host,owner,ns,address}`: each authoritative server of each TLSA
+/// owner's zone (issue 23; absent with `--no-each-server`).
+fn name_servers(o: &mut String, report: &Report, base: &Base<'_>) {
+    use dane_check::servers::ServerState;
+    const STATES: [(ServerState, &str); 6] = [
+        (ServerState::Same, "same"),
+        (ServerState::Stale, "stale"),
+        (ServerState::Fails, "fails"),
+        (ServerState::Bogus, "bogus"),
+        (ServerState::Refuses, "refuses"),
+        (ServerState::Unreachable, "unreachable"),
+    ];
+    let rows: Vec<(&str, &dane_check::servers::ServerCheck)> = report
+        .hosts
+        .iter()
+        .filter_map(|h| Some((h.name.as_str(), h.tlsa.as_ref()?.servers.as_ref()?)))
+        .collect();
+    let mut f = family(
+        o,
+        "dane_ns_state",
+        None,
+        "Each authoritative server of a TLSA owner's zone (1 for the state it is in): same (serves the validated RRset), stale (another RRset that still authenticates, or none), fails (an RRset that would not authenticate a presented chain), bogus, refuses (an error rcode to TLSA), unreachable.",
+    );
+    for (host, c) in &rows {
+        for r in &c.servers {
+            for (state, word) in STATES {
+                f.sample(
+                    "dane_ns_state",
+                    &[
+                        base[0],
+                        base[1],
+                        ("host", host),
+                        ("owner", &c.owner),
+                        ("ns", &r.ns),
+                        ("address", &r.address),
+                        ("state", word),
+                    ],
+                    u8::from(r.state == state),
+                );
+            }
+        }
+    }
+    let mut f = family(
+        o,
+        "dane_ns_soa_serial",
+        None,
+        "The zone's SOA serial each authoritative server of a TLSA owner's zone serves (not validated), when it gave one.",
+    );
+    for (host, c) in &rows {
+        for r in &c.servers {
+            let Some(serial) = r.serial else { continue };
+            f.sample(
+                "dane_ns_soa_serial",
+                &[
+                    base[0],
+                    base[1],
+                    ("host", host),
+                    ("owner", &c.owner),
+                    ("ns", &r.ns),
+                    ("address", &r.address),
+                ],
+                serial,
+            );
         }
     }
 }

@@ -777,6 +777,11 @@ pub fn exit_for_summary(s: &Summary) -> Exit {
     }
 }
 
+/// Whether `dane scan` asks every authoritative server without `--each-server` or
+/// `--no-each-server`: no, from the measured cost (BENCHMARKS.md, "Every authoritative
+/// server"): a bulk scan would add its extra queries to every domain.
+pub const EACH_SERVER: bool = false;
+
 /// Runs `dane scan`.
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     args.check.validate()?;
@@ -824,7 +829,11 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         ordered: args.ordered,
         shard,
         done,
-        options: args.check.options(now),
+        options: {
+            let mut o = args.check.options(now);
+            o.each_server = args.check.each_server_or(EACH_SERVER);
+            o
+        },
         require_dane: args.check.require_dane,
         strict: args.check.strict,
         at: clock::format_time(now),

@@ -673,6 +673,9 @@ fn host_text(o: &mut String, h: &HostReport, headline: &str, pref_label: &str, c
                 t.usable.unwrap_or(0)
             );
         }
+        if let Some(c) = &t.servers {
+            servers_text(o, c);
+        }
     }
     for e in &h.endpoints {
         endpoint_text(o, e, headline, color);
@@ -697,6 +700,34 @@ fn host_text(o: &mut String, h: &HostReport, headline: &str, pref_label: &str, c
                 let _ = writeln!(o, "      {}", clean(line));
             }
         }
+    }
+}
+
+/// Every authoritative server of the TLSA owner's zone: one line each (issue 23).
+fn servers_text(o: &mut String, c: &dane_check::servers::ServerCheck) {
+    let zone = c
+        .zone
+        .as_deref()
+        .map_or_else(String::new, |z| format!(" (zone {})", clean(z)));
+    let _ = writeln!(o, "  authoritative servers of {}{zone}:", clean(&c.owner));
+    for r in &c.servers {
+        let serial = r
+            .serial
+            .map_or_else(|| "serial ?".to_owned(), |s| format!("serial {s}"));
+        let state = serde_json::to_value(r.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "    {} {}  {serial}  {state}: {}",
+            clean(&r.ns),
+            clean(&r.address),
+            clean(&r.detail)
+        );
+    }
+    for n in &c.not_asked {
+        let _ = writeln!(o, "    not asked: {}", clean(n));
     }
 }
 
