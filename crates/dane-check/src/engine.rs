@@ -905,14 +905,14 @@ async fn check_host<D: Dns, P: Prober>(
         });
     }
     let mut endpoints: Vec<Option<EndpointReport>> = vec![None; targets.len()];
-    let mut probes: Vec<(SocketAddr, Probe)> = Vec::new();
+    let mut probes: Vec<(usize, SocketAddr, Probe)> = Vec::new();
     let joining = async {
         while let Some(joined) = tasks.join_next().await {
             if let Ok((index, e, probe)) = joined {
                 // Only chains that authenticate with the validated RRset are asked about
                 // again with each server's: the others fail whatever the servers say.
                 if e.verdict.status == Status::Verified {
-                    probes.push((SocketAddr::new(e.address, e.port), probe));
+                    probes.push((index, SocketAddr::new(e.address, e.port), probe));
                 }
                 if let Some(slot) = endpoints.get_mut(index) {
                     *slot = Some(e);
@@ -929,6 +929,10 @@ async fn check_host<D: Dns, P: Prober>(
         }
     };
     let ((), views) = tokio::join!(joining, asking);
+    // Address order, whatever order the probes finished in: the first failing endpoint
+    // named is the same on every run (and on a replay).
+    probes.sort_by_key(|(index, _, _)| *index);
+    let probes: Vec<(SocketAddr, Probe)> = probes.into_iter().map(|(_, a, p)| (a, p)).collect();
     // A probe task that panicked is a bug: its address is reported, never dropped.
     report.endpoints = endpoints
         .into_iter()

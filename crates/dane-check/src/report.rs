@@ -236,7 +236,7 @@ fn parts_phrase(parts: &[(Part, &Verdict)], keep: impl Fn(&Verdict) -> bool) -> 
         (Part::Endpoint, "endpoint", "endpoints"),
         (Part::Candidate, "candidate", "candidates"),
         (Part::Host, "host", "hosts"),
-        (Part::Server, "name server", "name servers"),
+        (Part::Server, "name server address", "name server addresses"),
     ] {
         match count(kind) {
             0 => {}

@@ -2161,7 +2161,7 @@ mod engine {
         assert!(
             report
                 .reason
-                .contains("1 name server (of 3 endpoints and 1 name server) fail")
+                .contains("1 name server address (of 3 endpoints and 1 name server address) fail")
                 && report
                     .reason
                     .contains("ns2.example.test. (192.0.2.52:53), SOA serial 7")
@@ -2350,6 +2350,7 @@ mod live_dns {
             dns: dns_items,
             probes,
             resolution: recorder.resolution(),
+            servers: Vec::new(),
         };
         let text = serde_json::to_string(&bundle).unwrap();
         let back = Bundle::from_json(&text).unwrap();

@@ -244,6 +244,7 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             dns: dns_items,
             probes,
             resolution: recorder.resolution(),
+            servers: recorder.take_servers(),
         };
         let mut text = serde_json::to_string_pretty(&bundle)?;
         text.push('\n');
@@ -333,7 +334,11 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
     }
     // A replay connects nowhere: the recording's probes stand, whatever their addresses.
     options.address_policy = dane_resolver::AddressPolicy::AllowAll;
-    let dns = Arc::new(ReplayDns::new(evidence, anchors, now).with_resolution(bundle.resolution));
+    let dns = Arc::new(
+        ReplayDns::new(evidence, anchors, now)
+            .with_resolution(bundle.resolution)
+            .with_servers(bundle.servers),
+    );
     let prober = Arc::new(ReplayProber::new(bundle.probes));
     let started = std::time::Instant::now();
     let report = run_engine(dns, prober, &bundle.domain, &service, &options)?;
