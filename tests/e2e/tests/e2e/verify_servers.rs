@@ -9,7 +9,8 @@
 //! - Postfix switched to the next key while the secondary still lags: its RRset would not
 //!   authenticate the chain, so senders whose resolver asks it fail: `partial`, exit 1,
 //!   the reason names the secondary; `--no-each-server` says verified (the blind spot);
-//! - `blackhole.test` lists a server that never answers: `ns-unreachable` names it.
+//! - `blackhole.test` lists a server that never answers: `ns-unreachable` names it;
+//! - `refuses.test` lists one that answers REFUSED to everything: `ns-refuses-tlsa`.
 //!
 //! Iteration asks the servers in glue order, so the validating path reads the primary's
 //! RRset (asserted below: the test says so if that changes). Needs root.
@@ -17,7 +18,9 @@
 use std::path::Path;
 
 use dane_testenv::Interop;
-use dane_testenv::interop::{BrokenResolver, ROLL_BLACKHOLE_ZONE, ROLL_MX, ROLL_ZONE};
+use dane_testenv::interop::{
+    BrokenResolver, ROLL_BLACKHOLE_ZONE, ROLL_MX, ROLL_REFUSES_ZONE, ROLL_ZONE,
+};
 use serde_json::Value;
 
 use crate::rollover_steps::{
@@ -216,4 +219,27 @@ fn verify_asks_every_authoritative_server() {
         "{doc:#}"
     );
     assert!(r.iter().any(|r| r["state"] == "same"), "{r:?}");
+
+    // A server that answers REFUSED (to the TLSA question and to the SOA: no serial).
+    let _refused = env.broken_resolver(BrokenResolver::Refused).unwrap();
+    let (_, doc) = verify(&env, ROLL_REFUSES_ZONE, &["--timeout", "2"]);
+    let r = rows(&doc, 0);
+    let refuser = r
+        .iter()
+        .find(|r| r["address"] == "127.0.0.14:53")
+        .unwrap_or_else(|| panic!("{r:?}"));
+    assert_eq!(refuser["state"], "refuses", "{refuser}");
+    assert_eq!(refuser["warning"], "ns-refuses-tlsa", "{refuser}");
+    assert!(refuser["serial"].is_null(), "{refuser}");
+    assert!(
+        refuser["detail"]
+            .as_str()
+            .unwrap()
+            .contains("answers REFUSED to _25._tcp.mx.refuses.test. TLSA"),
+        "{refuser}"
+    );
+    assert!(
+        codes(&doc).contains(&"ns-refuses-tlsa".to_owned()),
+        "{doc:#}"
+    );
 }
