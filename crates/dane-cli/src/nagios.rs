@@ -387,6 +387,23 @@ mod tests {
         sample::golden("nagios-nonexistent.txt", &line);
     }
 
+    /// Issue 23: a failing server makes the run CRITICAL and its line names it; a refusing
+    /// one has a line too; one serving the validated RRset has none.
+    #[test]
+    fn name_servers_in_the_long_output() {
+        let (state, text) = render(&sample::with_servers(), sample::NOW, &POLICY);
+        assert_eq!(state, State::Critical);
+        assert!(
+            text.contains("  name server ns2.example. 192.0.2.52:53: name server ns2.example. (192.0.2.52:53), SOA serial 7"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  name server ns3.example. 192.0.2.53:53: answers REFUSED"),
+            "{text}"
+        );
+        assert!(!text.contains("ns1.example."), "{text}");
+    }
+
     /// The guidelines' multi-line form: a short first line with the only `|`, then long
     /// output lines without one; every line ends with a newline.
     #[test]

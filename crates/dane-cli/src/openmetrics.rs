@@ -417,6 +417,31 @@ mod tests {
         );
     }
 
+    /// Issue 23: a state set and a serial per server address, only when servers were asked.
+    #[test]
+    fn name_server_families() {
+        let text = render(&sample::with_servers(), Duration::from_secs(1));
+        let base = "domain=\"example.test.\",service=\"smtp\",host=\"mx1.example.test.\",owner=\"_25._tcp.mx1.example.\"";
+        for line in [
+            format!(
+                "dane_ns_state{{{base},ns=\"ns2.example.\",address=\"192.0.2.52:53\",state=\"fails\"}} 1"
+            ),
+            format!(
+                "dane_ns_state{{{base},ns=\"ns2.example.\",address=\"192.0.2.52:53\",state=\"same\"}} 0"
+            ),
+            format!(
+                "dane_ns_state{{{base},ns=\"ns3.example.\",address=\"192.0.2.53:53\",state=\"refuses\"}} 1"
+            ),
+            format!("dane_ns_soa_serial{{{base},ns=\"ns1.example.\",address=\"192.0.2.51:53\"}} 8"),
+            format!("dane_ns_soa_serial{{{base},ns=\"ns2.example.\",address=\"192.0.2.52:53\"}} 7"),
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+        assert!(!text.contains(&format!("dane_ns_soa_serial{{{base},ns=\"ns3")));
+        assert_eq!(text.matches("# TYPE dane_ns_state ").count(), 1);
+        assert!(!render(&sample::partial(), Duration::from_secs(1)).contains("dane_ns_"));
+    }
+
     #[test]
     fn label_values_are_escaped() {
         for (raw, escaped) in [
