@@ -174,7 +174,9 @@ pub struct HostReport {
 pub struct Warning {
     /// A stable code for scripts (`certificate-expires`, `certificate-expires-info`,
     /// `rrsig-expires`, `no-spare-record`,
-    /// `pkix-usage-in-smtp`, `unusable-record`, `ignored-mx`, `not-covered`, `weak-key`).
+    /// `pkix-usage-in-smtp`, `unusable-record`, `ignored-mx`, `not-covered`, `weak-key`;
+    /// of the authoritative servers, [`crate::servers`]: `ns-stale`, `ns-unreachable`,
+    /// `ns-refuses-tlsa`, `ns-rrsig-expires`, `ns-not-asked`).
     pub code: &'static str,
     /// The host it concerns, if any.
     pub host: Option<String>,
