@@ -7,7 +7,7 @@
 //! shared by the whole run; the report keeps MX preference order and address order.
 
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use dane_tlsa::TlsaRecord;
@@ -57,6 +57,16 @@ pub trait Dns: Send + Sync + 'static {
     /// Where the answers come from (decided once per run by a live source; recorded in
     /// evidence). `None`: the source does not say (in-memory fakes).
     fn resolution(&self) -> impl Future<Output = Option<Resolution>> + Send {
+        async { None }
+    }
+    /// Every authoritative server's answer to `owner TLSA` ([`Options::each_server`]),
+    /// or why the servers could not be found; `None` when the source cannot ask them
+    /// (in-memory fakes, replays of saved evidence).
+    fn tlsa_servers(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Option<Result<crate::servers::ServerViews, String>>> + Send {
+        let _ = owner;
         async { None }
     }
     /// The source for one check ([`verify`] of one domain): a live source gives each check
@@ -138,6 +148,10 @@ pub struct Options {
     /// each other signature-algorithm family, and judge every distinct chain found
     /// (`--all-certs`; on by default).
     pub all_certs: bool,
+    /// Ask every address of every authoritative server of each TLSA owner's zone and judge
+    /// what each serves ([`crate::servers`]; `--no-each-server` turns it off). Off by
+    /// default in the library.
+    pub each_server: bool,
 }
 
 impl Options {
@@ -154,6 +168,7 @@ impl Options {
             address_policy: AddressPolicy::PublicOnly,
             srv_registered_ports_only: false,
             all_certs: true,
+            each_server: false,
         }
     }
 }
@@ -748,6 +763,7 @@ async fn host_dns<D: Dns>(
                     "dns"
                 },
                 original,
+                servers: None,
             });
             (policy, addresses)
         }
@@ -888,25 +904,57 @@ async fn check_host<D: Dns, P: Prober>(
                 now,
             };
             let several = probes.seen.len() > 1;
-            let mut endpoint: Vec<EndpointReport> = probes
+            // Each chain's probe is kept beside its endpoint: the servers' RRsets are
+            // judged against it too.
+            let mut endpoint: Vec<(EndpointReport, Probe)> = probes
                 .seen
                 .into_iter()
-                .map(|seen| multicert::judge_chain(&cx, address, port, seen, several))
+                .map(|seen| {
+                    let probe = seen.result.probe.clone();
+                    let judged = multicert::judge_chain(&cx, address, port, seen, several);
+                    (judged, probe)
+                })
                 .collect();
-            if let Some(first) = endpoint.first_mut() {
+            if let Some((first, _)) = endpoint.first_mut() {
                 first.other_offers = probes.offers;
             }
             (index, endpoint)
         });
     }
     let mut endpoints: Vec<Option<Vec<EndpointReport>>> = vec![None; targets.len()];
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((index, e)) = joined {
-            if let Some(slot) = endpoints.get_mut(index) {
-                *slot = Some(e);
+    let mut probes: Vec<(usize, SocketAddr, Probe)> = Vec::new();
+    let joining = async {
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((index, judged)) = joined {
+                let mut list = Vec::with_capacity(judged.len());
+                for (e, probe) in judged {
+                    // Only chains that authenticate with the validated RRset are asked
+                    // about again with each server's: the others fail whatever the
+                    // servers say.
+                    if e.verdict.status == Status::Verified {
+                        probes.push((index, SocketAddr::new(e.address, e.port), probe));
+                    }
+                    list.push(e);
+                }
+                if let Some(slot) = endpoints.get_mut(index) {
+                    *slot = Some(list);
+                }
             }
         }
-    }
+    };
+    // The servers are asked while the probes run.
+    let server_owner = servers_owner(&report, &policy, options);
+    let asking = async {
+        match &server_owner {
+            Some(owner) => dns.tlsa_servers(owner).await,
+            None => None,
+        }
+    };
+    let ((), views) = tokio::join!(joining, asking);
+    // Address order, whatever order the probes finished in: the first failing endpoint
+    // named is the same on every run (and on a replay).
+    probes.sort_by_key(|(index, _, _)| *index);
+    let probes: Vec<(SocketAddr, Probe)> = probes.into_iter().map(|(_, a, p)| (a, p)).collect();
     // A probe task that panicked is a bug: its address is reported, never dropped.
     report.endpoints = endpoints
         .into_iter()
@@ -932,11 +980,17 @@ async fn check_host<D: Dns, P: Prober>(
             })
         })
         .collect();
+    if let (Some(owner), Some(views), Some(tlsa)) = (server_owner, views, report.tlsa.as_mut()) {
+        tlsa.servers = Some(judge_servers(
+            rules, host, &policy, &owner, &views, &probes, options,
+        ));
+    }
     let parts = report
         .endpoints
         .iter()
         .map(|e| &e.verdict)
-        .chain(report.candidate.iter().map(|c| &c.verdict));
+        .chain(report.candidate.iter().map(|c| &c.verdict))
+        .chain(server_failures(&report));
     report.verdict = combine(parts).unwrap_or_else(|| {
         Verdict::new(
             Status::Indeterminate,
@@ -945,4 +999,87 @@ async fn check_host<D: Dns, P: Prober>(
     });
     report.addresses_left_out = left_out;
     report
+}
+
+/// The TLSA owner whose zone's servers are asked ([`Options::each_server`]): the end of
+/// the CNAME chain of the owner a DANE client uses, when DANE applies with published
+/// (secure) records; `None` otherwise (a candidate set from a file is not on any server).
+fn servers_owner(report: &HostReport, policy: &HostPolicy, options: &Options) -> Option<String> {
+    if !options.each_server || options.tlsa_override.is_some() {
+        return None;
+    }
+    let HostPolicy::Dane { owner, usable, .. } = policy else {
+        return None;
+    };
+    if *usable == 0 {
+        return None;
+    }
+    let lookup = report
+        .tlsa
+        .as_ref()?
+        .lookups
+        .iter()
+        .find(|l| l.name == *owner)?;
+    Some(lookup.canonical.clone())
+}
+
+/// Every server of the TLSA owner's zone judged against the validated RRset, each
+/// server's RRset matched against every chain that authenticated with the validated one
+/// (the same RFC 7672 / RFC 7671 rules as the endpoint verdicts).
+fn judge_servers(
+    rules: &Rules,
+    host: &str,
+    policy: &HostPolicy,
+    owner: &str,
+    views: &Result<crate::servers::ServerViews, String>,
+    probes: &[(SocketAddr, Probe)],
+    options: &Options,
+) -> crate::servers::ServerCheck {
+    let HostPolicy::Dane {
+        base,
+        records,
+        reference_ids,
+        owner: policy_owner,
+        ..
+    } = policy
+    else {
+        return crate::servers::judge(owner, &[], views, 0, options.thresholds.rrsig, |_| None);
+    };
+    let authenticates = |set: &[TlsaRecord]| {
+        let alternative = HostPolicy::Dane {
+            base: base.clone(),
+            owner: policy_owner.clone(),
+            records: set.to_vec(),
+            usable: set.iter().filter(|r| host::usable(r, rules)).count(),
+            reference_ids: reference_ids.clone(),
+        };
+        probes.iter().find_map(|(address, probe)| {
+            let v = host::endpoint_verdict(rules, host, &alternative, probe, options.now).verdict;
+            (v.status != Status::Verified).then(|| {
+                let rest = v
+                    .reason
+                    .strip_prefix(&format!("{}: ", fqdn(host)))
+                    .unwrap_or(&v.reason);
+                format!("{} {address}: {rest}", fqdn(host))
+            })
+        })
+    };
+    crate::servers::judge(
+        owner,
+        records,
+        views,
+        options.now.as_secs(),
+        options.thresholds.rrsig,
+        authenticates,
+    )
+}
+
+/// The failures a host's authoritative servers cause (one per server whose RRset would
+/// not authenticate a presented chain).
+fn server_failures(report: &HostReport) -> impl Iterator<Item = &Verdict> {
+    report
+        .tlsa
+        .iter()
+        .filter_map(|t| t.servers.as_ref())
+        .flat_map(|s| s.failures.iter())
 }

@@ -21,6 +21,7 @@ use crate::engine::{Dns, Family, ProbeRequest, ProbeResult, Prober};
 use crate::host::{Probe, ProbeFailure};
 use crate::observe::{cert_info, from_dnssec, parse_ip, parse_mx, parse_srv, parse_tlsa};
 use crate::report::TlsInfo;
+use crate::servers::{ServerAnswer, ServerView, ServerViews};
 use dane_tlsa::{Pkix, TlsaRecord};
 
 /// The `kind` of an evidence file.
@@ -102,6 +103,51 @@ pub struct ProbeItem {
     pub result: StoredProbe,
 }
 
+/// One authoritative server address's answer to a TLSA question, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredServer {
+    /// The name server.
+    pub ns: String,
+    /// The address asked (`192.0.2.1:53`).
+    pub address: String,
+    /// The zone's SOA serial it served, when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<u32>,
+    /// Its authoritative response, hex (validated again on replay with the normal path's
+    /// DS and DNSKEY from [`Bundle::dns`]), when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire: Option<String>,
+    /// The rcode of an error response (REFUSED, NOTIMP, SERVFAIL, FORMERR, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcode: Option<u8>,
+    /// Why there is no usable response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+/// Every authoritative server of one TLSA owner's zone, as a run asked them
+/// ([`crate::servers`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerItem {
+    /// The TLSA owner asked about.
+    pub owner: String,
+    /// The zone, when its servers were found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// Why the servers could not be found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Servers and addresses the bounds left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
+    /// Why the zone's NS RRset cannot be trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untrusted: Option<String>,
+    /// Each address asked.
+    #[serde(default)]
+    pub servers: Vec<StoredServer>,
+}
+
 /// A saved run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bundle {
@@ -135,6 +181,11 @@ pub struct Bundle {
     /// older versions. A replay reports the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<Resolution>,
+    /// What every authoritative server of each TLSA owner's zone answered (`dane verify`
+    /// without `--no-each-server`); absent in older bundles, whose replays ask no server
+    /// and report none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<ServerItem>,
 }
 
 impl Bundle {
@@ -158,7 +209,11 @@ impl Bundle {
                 b.version
             ));
         }
-        if b.dns.len() > MAX_ITEMS || b.probes.len() > MAX_ITEMS {
+        if b.dns.len() > MAX_ITEMS
+            || b.probes.len() > MAX_ITEMS
+            || b.servers.len() > MAX_ITEMS
+            || b.servers.iter().any(|s| s.servers.len() > MAX_ITEMS)
+        {
             return Err(format!("more than {MAX_ITEMS} items"));
         }
         Ok(b)
@@ -207,6 +262,7 @@ pub struct Recorder {
     dns: Mutex<DnsLog>,
     probes: Mutex<Vec<ProbeItem>>,
     resolution: Mutex<Option<Resolution>>,
+    servers: Mutex<Vec<ServerItem>>,
 }
 
 impl Recorder {
@@ -243,6 +299,23 @@ impl Recorder {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Adds what the authoritative servers of one TLSA owner's zone answered (each owner
+    /// once).
+    pub fn add_servers(&self, item: ServerItem) {
+        let mut servers = self.servers.lock().unwrap_or_else(|p| p.into_inner());
+        if !servers.iter().any(|s| s.owner == item.owner) {
+            servers.push(item);
+        }
+    }
+
+    /// The authoritative servers' answers collected, by owner name.
+    pub fn take_servers(&self) -> Vec<ServerItem> {
+        let mut servers =
+            std::mem::take(&mut *self.servers.lock().unwrap_or_else(|p| p.into_inner()));
+        servers.sort_by(|a, b| crate::records::canonical_name_cmp(&a.owner, &b.owner));
+        servers
     }
 
     /// Adds one probe.
@@ -322,6 +395,7 @@ pub struct ReplayDns {
     limits: Limits,
     memo: SignatureMemo,
     resolution: Option<Resolution>,
+    servers: Vec<ServerItem>,
 }
 
 impl ReplayDns {
@@ -334,6 +408,50 @@ impl ReplayDns {
             limits: Limits::default(),
             memo: SignatureMemo::new(100_000),
             resolution: None,
+            servers: Vec::new(),
+        }
+    }
+
+    /// Replays the recorded authoritative servers' answers (the bundle's `servers`): each
+    /// answer validated again at `now` with the recorded chain of trust.
+    pub fn with_servers(mut self, servers: Vec<ServerItem>) -> ReplayDns {
+        self.servers = servers;
+        self
+    }
+
+    /// One recorded server answer, validated as the live run did: the normal path's
+    /// evidence with this server's response to `owner TLSA` in place of the one used.
+    fn server_answer(&self, owner: &str, s: &StoredServer) -> ServerAnswer {
+        match (&s.wire, s.rcode, &s.failed) {
+            (Some(hex), _, _) => {
+                let answer = Name::from_str(owner)
+                    .map_err(|e| e.to_string())
+                    .and_then(|name| {
+                        let wire = HEXLOWER.decode(hex.as_bytes()).map_err(|e| e.to_string())?;
+                        let mut evidence = self.evidence.clone();
+                        evidence
+                            .insert_wire(Question::new(&name, RecordType::TLSA), wire)
+                            .map_err(|e| e.to_string())?;
+                        Ok((name, evidence))
+                    });
+                match answer {
+                    Ok((name, evidence)) => ServerAnswer::Answered(self.validate(
+                        &evidence,
+                        owner,
+                        &name,
+                        RecordType::TLSA,
+                        parse_tlsa,
+                    )),
+                    Err(e) => {
+                        ServerAnswer::NoAnswer(format!("{}: the recorded answer: {e}", s.address))
+                    }
+                }
+            }
+            (None, Some(rcode), failed) => ServerAnswer::Rcode {
+                rcode,
+                detail: failed.clone().unwrap_or_default(),
+            },
+            (None, None, failed) => ServerAnswer::NoAnswer(failed.clone().unwrap_or_default()),
         }
     }
 
@@ -357,20 +475,41 @@ impl ReplayDns {
         let Ok(qname) = Name::from_str(&name) else {
             return indeterminate(format!("{name:?} is not a DNS name"));
         };
+        self.validate(&self.evidence, &name, &qname, rtype, parse)
+    }
+
+    fn validate<T>(
+        &self,
+        evidence: &Evidence,
+        name: &str,
+        qname: &Name,
+        rtype: RecordType,
+        parse: fn(&str) -> Option<T>,
+    ) -> Lookup<T> {
         match validate_memo(
-            &self.evidence,
+            evidence,
             &self.anchors,
-            &qname,
+            qname,
             rtype,
             self.now,
             &self.limits,
             &self.memo,
         ) {
-            Step::Done(outcome) => from_dnssec(&name, rtype, &outcome, parse),
-            Step::Need(q) => indeterminate(format!(
-                "the evidence file has no answer for {} {} (recorded with other settings?)",
-                q.name, q.rtype
-            )),
+            Step::Done(outcome) => from_dnssec(name, rtype, &outcome, parse),
+            Step::Need(q) => Lookup {
+                name: name.to_owned(),
+                canonical: name.to_owned(),
+                security: Security::Indeterminate {
+                    reason: format!(
+                        "the evidence file has no answer for {} {} (recorded with other settings?)",
+                        q.name, q.rtype
+                    ),
+                },
+                answer: crate::dns::Answer::NoData,
+                expires: None,
+                inception: None,
+                dnssec_warnings: Vec::new(),
+            },
         }
     }
 }
@@ -397,6 +536,31 @@ impl Dns for ReplayDns {
 
     async fn resolution(&self) -> Option<Resolution> {
         self.resolution.clone()
+    }
+
+    /// The recorded servers of `owner`'s zone; `None` (nothing asked, nothing reported)
+    /// when the run recorded none (`--no-each-server`, or a bundle from before).
+    async fn tlsa_servers(&self, owner: &str) -> Option<Result<ServerViews, String>> {
+        let owner = fqdn(owner);
+        let item = self.servers.iter().find(|s| fqdn(&s.owner) == owner)?;
+        if let Some(e) = &item.error {
+            return Some(Err(e.clone()));
+        }
+        Some(Ok(ServerViews {
+            zone: item.zone.clone().unwrap_or_default(),
+            servers: item
+                .servers
+                .iter()
+                .map(|s| ServerView {
+                    ns: s.ns.clone(),
+                    address: s.address.clone(),
+                    serial: s.serial,
+                    answer: self.server_answer(&owner, s),
+                })
+                .collect(),
+            left_out: item.left_out.clone(),
+            untrusted: item.untrusted.clone(),
+        }))
     }
 }
 

@@ -85,6 +85,7 @@ pub mod query;
 pub mod records;
 pub mod report;
 pub mod rollover;
+pub mod servers;
 pub mod service;
 pub mod smtp;
 pub mod threshold;

@@ -16,10 +16,14 @@ use rustls_pki_types::UnixTime;
 use crate::dns::{Lookup, Mx, Resolution, Srv, fqdn};
 use crate::engine::{Dns, Family, ProbeRequest, ProbeResult, Prober};
 use crate::evidence::Recorder;
+use crate::evidence::{ServerItem, StoredServer};
 use crate::host::{Probe, ProbeFailure};
 use crate::observe::{
     failed, from_dnssec, from_outcome, parse_ip, parse_mx, parse_srv, parse_tlsa,
 };
+use crate::servers::{ServerAnswer, ServerView, ServerViews};
+use dane_resolver::authoritative::{AuthError, Authoritative, ServerResult};
+use data_encoding::HEXLOWER;
 
 /// [`Dns`] over a validating [`Resolver`] (one per run: its cache is shared by every
 /// lookup), validating at `now`.
@@ -106,6 +110,26 @@ impl Dns for LiveDns {
         self.lookup(name, RecordType::SRV, parse_srv).await
     }
 
+    async fn tlsa_servers(&self, owner: &str) -> Option<Result<ServerViews, String>> {
+        let owner = fqdn(owner);
+        let Ok(qname) = Name::from_str(&owner) else {
+            return Some(Err(format!("{owner:?} is not a DNS name")));
+        };
+        // The same questions `dane rollover status` asks (the validating path finds the
+        // zone and its NS RRset; each address is asked directly and its answer validated).
+        let auth = self
+            .resolver
+            .ask_authoritative(&qname, RecordType::TLSA, self.now)
+            .await;
+        if let Some(r) = &self.recorder {
+            r.add_servers(server_item(&owner, &auth));
+        }
+        Some(
+            auth.map(|a| server_views(&owner, &a))
+                .map_err(|e| e.to_string()),
+        )
+    }
+
     async fn resolution(&self) -> Option<Resolution> {
         let r = resolution(&*self.resolver.resolution(self.now).await);
         if let Some(rec) = &self.recorder {
@@ -113,6 +137,77 @@ impl Dns for LiveDns {
         }
         Some(r)
     }
+}
+
+/// Every server address's answer in the policy's vocabulary.
+fn server_views(owner: &str, auth: &Authoritative) -> ServerViews {
+    let (left_out, untrusted) = crate::rollover::readiness::coverage(auth);
+    ServerViews {
+        zone: auth.zone.to_string(),
+        servers: auth
+            .replies
+            .iter()
+            .map(|r| ServerView {
+                ns: r.ns.to_string(),
+                address: r.address.to_string(),
+                serial: r.serial,
+                answer: match (&r.result, r.rcode) {
+                    (ServerResult::Failed(why), Some(rcode)) => ServerAnswer::Rcode {
+                        rcode,
+                        detail: why.clone(),
+                    },
+                    (ServerResult::Failed(why), None) => ServerAnswer::NoAnswer(why.clone()),
+                    (ServerResult::Answered { lookup, .. }, _) => ServerAnswer::Answered(
+                        from_dnssec(owner, RecordType::TLSA, &lookup.outcome, parse_tlsa),
+                    ),
+                },
+            })
+            .collect(),
+        left_out,
+        untrusted,
+    }
+}
+
+/// What the servers answered, for an evidence bundle (`--save-evidence`).
+fn server_item(owner: &str, auth: &Result<Authoritative, AuthError>) -> ServerItem {
+    let mut item = ServerItem {
+        owner: owner.to_owned(),
+        zone: None,
+        error: None,
+        left_out: Vec::new(),
+        untrusted: None,
+        servers: Vec::new(),
+    };
+    let auth = match auth {
+        Ok(a) => a,
+        Err(e) => {
+            item.error = Some(e.to_string());
+            return item;
+        }
+    };
+    let (left_out, untrusted) = crate::rollover::readiness::coverage(auth);
+    item.zone = Some(auth.zone.to_string());
+    item.left_out = left_out;
+    item.untrusted = untrusted;
+    item.servers = auth
+        .replies
+        .iter()
+        .map(|r| StoredServer {
+            ns: r.ns.to_string(),
+            address: r.address.to_string(),
+            serial: r.serial,
+            wire: match &r.result {
+                ServerResult::Answered { wire, .. } => Some(HEXLOWER.encode(wire)),
+                ServerResult::Failed(_) => None,
+            },
+            rcode: r.rcode,
+            failed: match &r.result {
+                ServerResult::Failed(why) => Some(why.clone()),
+                ServerResult::Answered { .. } => None,
+            },
+        })
+        .collect();
+    item
 }
 
 /// The resolver's path in the report's vocabulary.

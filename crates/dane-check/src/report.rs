@@ -134,6 +134,11 @@ pub struct TlsaReport {
     /// When the CNAME-expanded base domain was used: the TLSA lookup at the original host
     /// name too, for comparison only (senders use the expanded one).
     pub original: Option<Lookup<TlsaRecord>>,
+    /// What every authoritative server of the TLSA owner's zone serves, judged against
+    /// the validated RRset and the presented chains (`dane verify` without
+    /// `--no-each-server`); omitted from JSON when the servers were not asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub servers: Option<crate::servers::ServerCheck>,
 }
 
 /// The rollover pre-check of one host: the candidate certificate or key against its TLSA
@@ -191,7 +196,9 @@ pub struct Warning {
     /// A stable code for scripts (`certificate-expires`, `certificate-expires-info`,
     /// `rrsig-expires`, `no-spare-record`,
     /// `pkix-usage-in-smtp`, `unusable-record`, `ignored-mx`, `not-covered`, `weak-key`,
-    /// `algorithm-probe-failed`, `too-many-records`).
+    /// `algorithm-probe-failed`, `too-many-records`; of the authoritative servers,
+    /// [`crate::servers`]: `ns-stale`, `ns-unreachable`, `ns-refuses-tlsa`,
+    /// `ns-rrsig-expires`, `ns-not-asked`).
     pub code: &'static str,
     /// The host it concerns, if any.
     pub host: Option<String>,
@@ -240,6 +247,9 @@ enum Part {
     Endpoint,
     Candidate,
     Host,
+    /// An authoritative server whose TLSA RRset would not authenticate a presented chain
+    /// (only failing servers are parts: [`crate::servers`]).
+    Server,
 }
 
 /// `n` parts of each kind, in words: `2 endpoints`, `1 endpoint and 1 candidate`.
@@ -250,6 +260,7 @@ fn parts_phrase(parts: &[(Part, &Verdict)], keep: impl Fn(&Verdict) -> bool) -> 
         (Part::Endpoint, "endpoint", "endpoints"),
         (Part::Candidate, "candidate", "candidates"),
         (Part::Host, "host", "hosts"),
+        (Part::Server, "name server address", "name server addresses"),
     ] {
         match count(kind) {
             0 => {}
@@ -277,6 +288,13 @@ pub fn domain_verdict(hosts: &[HostReport]) -> (DomainVerdict, String) {
         if parts.len() == before {
             parts.push((Part::Host, &h.verdict));
         }
+        parts.extend(
+            h.tlsa
+                .iter()
+                .filter_map(|t| t.servers.as_ref())
+                .flat_map(|s| s.failures.iter())
+                .map(|v| (Part::Server, v)),
+        );
     }
     let first = |s: Status| {
         parts
@@ -361,6 +379,7 @@ pub fn host_warnings(
     out.extend(tlsa_differs(host));
     out.extend(spare_record(host));
     out.extend(too_many_records(host));
+    out.extend(server_warnings(host));
     for e in &host.endpoints {
         out.extend(ta_not_sent(host, e));
         out.extend(certificate_expiry(host, e, now, thresholds.cert));
@@ -368,6 +387,31 @@ pub fn host_warnings(
     }
     out.sort_by(|a, b| (a.code, &a.message).cmp(&(b.code, &b.message)));
     out.dedup();
+    out
+}
+
+/// What the TLSA owner's authoritative servers call for ([`crate::servers`]): each
+/// row's warning, and `ns-not-asked` for servers never asked.
+fn server_warnings(host: &HostReport) -> Vec<Warning> {
+    let Some(check) = host.tlsa.as_ref().and_then(|t| t.servers.as_ref()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Warning> = check
+        .servers
+        .iter()
+        .filter_map(|r| r.warning.map(|code| warn(host, code, r.detail.clone())))
+        .collect();
+    if !check.not_asked.is_empty() {
+        out.push(warn(
+            host,
+            "ns-not-asked",
+            format!(
+                "not every authoritative server of {} was asked: {}",
+                check.owner,
+                check.not_asked.join("; ")
+            ),
+        ));
+    }
     out
 }
 

@@ -673,6 +673,7 @@ mod engine {
         aaaa: HashMap<String, Lookup<IpAddr>>,
         tlsa: HashMap<String, Lookup<TlsaRecord>>,
         srv: HashMap<String, Lookup<Srv>>,
+        servers: HashMap<String, Result<dane_check::servers::ServerViews, String>>,
         asked: std::sync::Mutex<Vec<String>>,
     }
 
@@ -716,6 +717,13 @@ mod engine {
         async fn srv(&self, name: &str) -> Lookup<Srv> {
             self.asked.lock().unwrap().push(format!("{name} SRV"));
             found(&self.srv, name)
+        }
+        async fn tlsa_servers(
+            &self,
+            owner: &str,
+        ) -> Option<Result<dane_check::servers::ServerViews, String>> {
+            self.asked.lock().unwrap().push(format!("{owner} servers"));
+            self.servers.get(owner).cloned()
         }
     }
 
@@ -2369,6 +2377,109 @@ mod engine {
             );
         }
     }
+
+    /// Issue 23: every authoritative server of mx1's TLSA zone. ns1 serves the validated
+    /// RRset, ns2 (a lagging secondary) only the ECDSA key's record, which does not match
+    /// the RSA chain mx1 presents, ns3 answers NOTIMP: the domain is partial, the reason
+    /// names ns2, and ns3 is a warning. Without `each_server` nothing is asked.
+    #[tokio::test]
+    async fn a_server_whose_tlsa_rrset_fails_a_chain_makes_the_domain_partial() {
+        use dane_check::servers::{ServerAnswer, ServerState, ServerView, ServerViews};
+        let owner = "_25._tcp.mx1.example.test.";
+        let view = |ns: &str, serial, answer| ServerView {
+            ns: ns.into(),
+            address: format!("192.0.2.5{}:53", &ns[2..3]),
+            serial: Some(serial),
+            answer,
+        };
+        let ee_rsa = golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1);
+        let ee_ec = golden(CertUsage::DaneEe, "leaf-ec.pem", 1, 1);
+        let (mut dns, prober) = world();
+        dns.servers.insert(
+            owner.into(),
+            Ok(ServerViews {
+                zone: "example.test.".into(),
+                servers: vec![
+                    view(
+                        "ns1.example.test.",
+                        8,
+                        ServerAnswer::Answered(records(owner, Security::Secure, vec![ee_rsa])),
+                    ),
+                    view(
+                        "ns2.example.test.",
+                        7,
+                        ServerAnswer::Answered(records(owner, Security::Secure, vec![ee_ec])),
+                    ),
+                    view(
+                        "ns3.example.test.",
+                        8,
+                        ServerAnswer::Rcode {
+                            rcode: 4,
+                            detail: "NOTIMP".into(),
+                        },
+                    ),
+                ],
+                left_out: Vec::new(),
+                untrusted: None,
+            }),
+        );
+        let (dns, prober) = (Arc::new(dns), Arc::new(prober));
+        let off = verify(
+            dns.clone(),
+            prober.clone(),
+            "example.test",
+            &SMTP,
+            &options(),
+        )
+        .await;
+        assert_eq!(off.verdict, DomainVerdict::Verified, "{}", off.reason);
+        assert!(
+            !dns.asked
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|q| q.ends_with("servers"))
+        );
+        let on = Options {
+            each_server: true,
+            ..options()
+        };
+        let report = verify(dns.clone(), prober, "example.test", &SMTP, &on).await;
+        assert_eq!(report.verdict, DomainVerdict::Partial, "{}", report.reason);
+        assert!(
+            report
+                .reason
+                .contains("1 name server address (of 3 endpoints and 1 name server address) fail")
+                && report
+                    .reason
+                    .contains("ns2.example.test. (192.0.2.52:53), SOA serial 7")
+                && report.reason.contains("mx1.example.test. 192.0.2.1:25"),
+            "{}",
+            report.reason
+        );
+        let mx1 = &report.hosts[0];
+        assert_eq!(mx1.verdict.status, Status::Failed);
+        let c = mx1.tlsa.as_ref().unwrap().servers.as_ref().unwrap();
+        let states: Vec<_> = c.servers.iter().map(|r| r.state).collect();
+        assert_eq!(
+            states,
+            [ServerState::Same, ServerState::Fails, ServerState::Refuses]
+        );
+        let codes: Vec<_> = report.warnings.iter().map(|w| w.code).collect();
+        assert!(codes.contains(&"ns-refuses-tlsa"), "{codes:?}");
+        // mx2's owner has no views in the fake: asked, nothing reported.
+        assert!(report.hosts[1].tlsa.as_ref().unwrap().servers.is_none());
+        // The JSON document has them per host's TLSA lookups.
+        let doc = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            doc["hosts"][0]["tlsa"]["servers"]["servers"][1]["state"],
+            "fails"
+        );
+        assert_eq!(
+            doc["hosts"][0]["tlsa"]["servers"]["servers"][1]["serial"],
+            7
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2527,6 +2638,7 @@ mod live_dns {
             dns: dns_items,
             probes,
             resolution: recorder.resolution(),
+            servers: Vec::new(),
         };
         let text = serde_json::to_string(&bundle).unwrap();
         let back = Bundle::from_json(&text).unwrap();

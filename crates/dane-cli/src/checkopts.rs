@@ -86,6 +86,14 @@ pub struct CheckOpts {
     /// Concurrency, timeout.
     #[command(flatten)]
     pub limits: LimitOpts,
+    /// Ask every address of every authoritative server of each TLSA owner's zone and
+    /// judge what each serves (default in `verify`; see BENCHMARKS.md for `scan` and
+    /// `serve-metrics`).
+    #[arg(long, overrides_with = "no_each_server")]
+    pub each_server: bool,
+    /// Do not ask every authoritative server: judge the validating path's answers only.
+    #[arg(long, overrides_with = "each_server")]
+    pub no_each_server: bool,
 }
 
 /// The flags of [`CheckOpts`] without the policy switches (`dane rollover promote`).
@@ -173,7 +181,19 @@ impl CheckOpts {
     pub fn options(&self, now: rustls_pki_types::UnixTime) -> Options {
         let mut o = options(&self.net, self.limits.concurrency, now);
         o.thresholds = self.thresholds();
+        // `dane verify`'s default; `scan` and `serve-metrics` set their own.
+        o.each_server = self.each_server_or(true);
         o
+    }
+
+    /// `--each-server` or `--no-each-server` (the last one given), else `default` (the
+    /// command's).
+    pub fn each_server_or(&self, default: bool) -> bool {
+        match (self.each_server, self.no_each_server) {
+            (_, true) => false,
+            (true, _) => true,
+            _ => default,
+        }
     }
 
     /// The expiry thresholds: `--warn-rrsig-days`, `--warn-cert-days`, else `--warn-days`

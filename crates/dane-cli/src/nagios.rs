@@ -342,6 +342,18 @@ fn host_lines(h: &HostReport, lines: &mut Vec<String>) {
             lines.push(format!("    add to the zone: {p}"));
         }
     }
+    for r in h
+        .tlsa
+        .iter()
+        .filter_map(|t| t.servers.as_ref())
+        .flat_map(|c| c.servers.iter())
+        .filter(|r| r.warning.is_some() || r.state == dane_check::servers::ServerState::Fails)
+    {
+        lines.push(format!(
+            "  name server {} {}: {}",
+            r.ns, r.address, r.detail
+        ));
+    }
     if let Some(c) = &h.candidate {
         let reason = c
             .verdict
@@ -390,6 +402,23 @@ mod tests {
         let (state, line) = render(&sample::nonexistent(), sample::NOW, &POLICY);
         assert_eq!(state, State::Warning);
         sample::golden("nagios-nonexistent.txt", &line);
+    }
+
+    /// Issue 23: a failing server makes the run CRITICAL and its line names it; a refusing
+    /// one has a line too; one serving the validated RRset has none.
+    #[test]
+    fn name_servers_in_the_long_output() {
+        let (state, text) = render(&sample::with_servers(), sample::NOW, &POLICY);
+        assert_eq!(state, State::Critical);
+        assert!(
+            text.contains("  name server ns2.example. 192.0.2.52:53: name server ns2.example. (192.0.2.52:53), SOA serial 7"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  name server ns3.example. 192.0.2.53:53: answers REFUSED"),
+            "{text}"
+        );
+        assert!(!text.contains("ns1.example."), "{text}");
     }
 
     /// The guidelines' multi-line form: a short first line with the only `|`, then long

@@ -86,6 +86,7 @@ pub fn render(report: &Report, elapsed: Duration) -> String {
     let lookups = unique_lookups(report);
     rrsig_expiry(&mut o, &lookups, &base);
     dnssec_status(&mut o, &lookups, &base);
+    name_servers(&mut o, report, &base);
     warnings(&mut o, report, &base);
     duration(&mut o, elapsed, &base);
     o.push_str("# EOF\n");
@@ -228,6 +229,79 @@ fn tlsa_record_match(o: &mut String, report: &Report, base: &Base<'_>) {
     }
 }
 
+/// `dane_ns_state{host,owner,ns,address,state}` (a state set) and
+/// `dane_ns_soa_serial{host,owner,ns,address}`: each authoritative server of each TLSA
+/// owner's zone (issue 23; both families absent when no server was asked).
+fn name_servers(o: &mut String, report: &Report, base: &Base<'_>) {
+    use dane_check::servers::ServerState;
+    const STATES: [(ServerState, &str); 6] = [
+        (ServerState::Same, "same"),
+        (ServerState::Stale, "stale"),
+        (ServerState::Fails, "fails"),
+        (ServerState::Bogus, "bogus"),
+        (ServerState::Refuses, "refuses"),
+        (ServerState::Unreachable, "unreachable"),
+    ];
+    let rows: Vec<(&str, &dane_check::servers::ServerCheck)> = report
+        .hosts
+        .iter()
+        .filter_map(|h| Some((h.name.as_str(), h.tlsa.as_ref()?.servers.as_ref()?)))
+        .collect();
+    // Only when the servers were asked: runs with --no-each-server, replays of older
+    // bundles and checks without DANE keep the exposition they had.
+    if rows.is_empty() {
+        return;
+    }
+    let mut f = family(
+        o,
+        "dane_ns_state",
+        None,
+        "Each authoritative server of a TLSA owner's zone (1 for the state it is in): same (serves the validated RRset), stale (another RRset that still authenticates, or none), fails (an RRset that would not authenticate a presented chain), bogus, refuses (an error rcode to TLSA), unreachable.",
+    );
+    for (host, c) in &rows {
+        for r in &c.servers {
+            for (state, word) in STATES {
+                f.sample(
+                    "dane_ns_state",
+                    &[
+                        base[0],
+                        base[1],
+                        ("host", host),
+                        ("owner", &c.owner),
+                        ("ns", &r.ns),
+                        ("address", &r.address),
+                        ("state", word),
+                    ],
+                    u8::from(r.state == state),
+                );
+            }
+        }
+    }
+    let mut f = family(
+        o,
+        "dane_ns_soa_serial",
+        None,
+        "The zone's SOA serial each authoritative server of a TLSA owner's zone serves (not validated), when it gave one.",
+    );
+    for (host, c) in &rows {
+        for r in &c.servers {
+            let Some(serial) = r.serial else { continue };
+            f.sample(
+                "dane_ns_soa_serial",
+                &[
+                    base[0],
+                    base[1],
+                    ("host", host),
+                    ("owner", &c.owner),
+                    ("ns", &r.ns),
+                    ("address", &r.address),
+                ],
+                serial,
+            );
+        }
+    }
+}
+
 /// `dane_certificate_expiry_timestamp_seconds{...,depth}`: each presented certificate.
 fn certificate_expiry(o: &mut String, report: &Report, base: &Base<'_>) {
     let mut f = family(
@@ -350,6 +424,31 @@ mod tests {
             "openmetrics-nonexistent.txt",
             &render(&sample::nonexistent(), d),
         );
+    }
+
+    /// Issue 23: a state set and a serial per server address, only when servers were asked.
+    #[test]
+    fn name_server_families() {
+        let text = render(&sample::with_servers(), Duration::from_secs(1));
+        let base = "domain=\"example.test.\",service=\"smtp\",host=\"mx1.example.test.\",owner=\"_25._tcp.mx1.example.\"";
+        for line in [
+            format!(
+                "dane_ns_state{{{base},ns=\"ns2.example.\",address=\"192.0.2.52:53\",state=\"fails\"}} 1"
+            ),
+            format!(
+                "dane_ns_state{{{base},ns=\"ns2.example.\",address=\"192.0.2.52:53\",state=\"same\"}} 0"
+            ),
+            format!(
+                "dane_ns_state{{{base},ns=\"ns3.example.\",address=\"192.0.2.53:53\",state=\"refuses\"}} 1"
+            ),
+            format!("dane_ns_soa_serial{{{base},ns=\"ns1.example.\",address=\"192.0.2.51:53\"}} 8"),
+            format!("dane_ns_soa_serial{{{base},ns=\"ns2.example.\",address=\"192.0.2.52:53\"}} 7"),
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+        assert!(!text.contains(&format!("dane_ns_soa_serial{{{base},ns=\"ns3")));
+        assert_eq!(text.matches("# TYPE dane_ns_state ").count(), 1);
+        assert!(!render(&sample::partial(), Duration::from_secs(1)).contains("dane_ns_"));
     }
 
     #[test]

@@ -791,6 +791,11 @@ pub fn exit_for_summary(s: &Summary) -> Exit {
     }
 }
 
+/// Whether `dane scan` asks every authoritative server without `--each-server` or
+/// `--no-each-server`: no, from the measured cost (BENCHMARKS.md, "Every authoritative
+/// server"): a bulk scan would add its extra queries to every domain.
+pub const EACH_SERVER: bool = false;
+
 /// Runs `dane scan`.
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     args.check.validate()?;
@@ -838,13 +843,15 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         ordered: args.ordered,
         shard,
         done,
-        options: Options {
-            all_certs: match (args.all_certs, args.no_all_certs) {
+        options: {
+            let mut o = args.check.options(now);
+            o.all_certs = match (args.all_certs, args.no_all_certs) {
                 (true, _) => true,
                 (_, true) => false,
                 _ => SCAN_ALL_CERTS,
-            },
-            ..args.check.options(now)
+            };
+            o.each_server = args.check.each_server_or(EACH_SERVER);
+            o
         },
         require_dane: args.check.require_dane,
         strict: args.check.strict,

@@ -104,6 +104,12 @@ struct DaneCheck {
     allow_ports: bool,
 }
 
+/// Whether `dane serve-metrics` asks every authoritative server without `--each-server`
+/// or `--no-each-server`: yes, from the measured cost (BENCHMARKS.md, "Every authoritative
+/// server"): a scrape of one domain is not dominated by it, and a stale server is what a
+/// monitor is for.
+pub const EACH_SERVER: bool = true;
+
 impl Check for DaneCheck {
     async fn check(&self, query: ProbeQuery) -> Checked {
         let now = self.at.unwrap_or_else(clock::read_system_clock);
@@ -114,6 +120,7 @@ impl Check for DaneCheck {
         );
         let mut options = self.check.options(now);
         options.srv_registered_ports_only = !self.allow_ports;
+        options.each_server = self.check.each_server_or(EACH_SERVER);
         let started = Instant::now();
         let check =
             dane_check::engine::verify(dns, prober, &query.domain, &query.service, &options);

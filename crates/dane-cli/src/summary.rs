@@ -193,6 +193,53 @@ pub mod sample {
         }
     }
 
+    /// [`partial`] with the first host's TLSA zone's servers asked (issue 23): ns1 serves
+    /// the validated RRset (serial 8), ns2 another one that fails a chain (serial 7), ns3
+    /// answers REFUSED (no serial).
+    pub fn with_servers() -> Report {
+        use dane_check::servers::{ServerCheck, ServerRow, ServerState};
+        let row = |ns: &str, serial, state, warning, detail: &str| ServerRow {
+            ns: ns.into(),
+            address: format!("192.0.2.5{}:53", &ns[2..3]),
+            serial,
+            state,
+            same_as_validated: None,
+            records: Vec::new(),
+            expires: None,
+            warning,
+            detail: detail.into(),
+        };
+        let mut r = partial();
+        let failure =
+            "name server ns2.example. (192.0.2.52:53), SOA serial 7 serves a different TLSA RRset";
+        if let Some(t) = r.hosts[0].tlsa.as_mut() {
+            t.servers = Some(ServerCheck {
+                owner: "_25._tcp.mx1.example.".into(),
+                zone: Some("example.".into()),
+                servers: vec![
+                    row(
+                        "ns1.example.",
+                        Some(8),
+                        ServerState::Same,
+                        None,
+                        "serves it",
+                    ),
+                    row("ns2.example.", Some(7), ServerState::Fails, None, failure),
+                    row(
+                        "ns3.example.",
+                        None,
+                        ServerState::Refuses,
+                        Some("ns-refuses-tlsa"),
+                        "answers REFUSED",
+                    ),
+                ],
+                not_asked: Vec::new(),
+                failures: vec![Verdict::new(Status::Failed, failure)],
+            });
+        }
+        r
+    }
+
     /// Two MX hosts: one verified at both addresses (a spare record that does not match),
     /// one whose second address fails; an RRSIG expiring in 10 days; a warning; a host
     /// name with characters that must be escaped in label values.
@@ -270,6 +317,7 @@ pub mod sample {
                 usable: Some(2),
                 source: "dns",
                 original: None,
+                servers: None,
             }),
             no_dane: None,
             verdict: Verdict::new(Status::Verified, "ok"),
@@ -372,6 +420,7 @@ pub mod sample {
                 usable: Some(1),
                 source: "dns",
                 original: None,
+                servers: None,
             }),
             no_dane: None,
             verdict: Verdict::new(Status::Verified, "ok"),

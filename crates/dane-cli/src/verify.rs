@@ -250,6 +250,7 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             dns: dns_items,
             probes,
             resolution: recorder.resolution(),
+            servers: recorder.take_servers(),
         };
         let mut text = serde_json::to_string_pretty(&bundle)?;
         text.push('\n');
@@ -343,7 +344,11 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
     // The restricted offers are replayed when they were recorded (never in bundles of
     // older versions), unless --no-all-certs leaves them out.
     options.all_certs = bundle.all_certs() && !args.no_all_certs;
-    let dns = Arc::new(ReplayDns::new(evidence, anchors, now).with_resolution(bundle.resolution));
+    let dns = Arc::new(
+        ReplayDns::new(evidence, anchors, now)
+            .with_resolution(bundle.resolution)
+            .with_servers(bundle.servers),
+    );
     let prober = Arc::new(ReplayProber::new(bundle.probes));
     let started = std::time::Instant::now();
     let report = run_engine(dns, prober, &bundle.domain, &service, &options)?;
@@ -688,6 +693,9 @@ fn host_text(o: &mut String, h: &HostReport, headline: &str, pref_label: &str, c
                 t.usable.unwrap_or(0)
             );
         }
+        if let Some(c) = &t.servers {
+            servers_text(o, c);
+        }
     }
     for e in &h.endpoints {
         endpoint_text(o, e, headline, color);
@@ -712,6 +720,34 @@ fn host_text(o: &mut String, h: &HostReport, headline: &str, pref_label: &str, c
                 let _ = writeln!(o, "      {}", clean(line));
             }
         }
+    }
+}
+
+/// Every authoritative server of the TLSA owner's zone: one line each (issue 23).
+fn servers_text(o: &mut String, c: &dane_check::servers::ServerCheck) {
+    let zone = c
+        .zone
+        .as_deref()
+        .map_or_else(String::new, |z| format!(" (zone {})", clean(z)));
+    let _ = writeln!(o, "  authoritative servers of {}{zone}:", clean(&c.owner));
+    for r in &c.servers {
+        let serial = r
+            .serial
+            .map_or_else(|| "serial ?".to_owned(), |s| format!("serial {s}"));
+        let state = serde_json::to_value(r.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "    {} {}  {serial}  {state}: {}",
+            clean(&r.ns),
+            clean(&r.address),
+            clean(&r.detail)
+        );
+    }
+    for n in &c.not_asked {
+        let _ = writeln!(o, "    not asked: {}", clean(n));
     }
 }
 

@@ -94,6 +94,11 @@ pub struct ServerReply {
     /// The zone's SOA serial as this address serves it (its authoritative answer to
     /// `ZONE SOA`, not validated: for display), when it gave one.
     pub serial: Option<u32>,
+    /// The rcode of an error response to the question (SERVFAIL 2, NOTIMP 4, REFUSED 5,
+    /// FORMERR 1, ...): the server answered but would not say; `None` for an answer or no
+    /// response at all (`dane verify` tells a server that refuses a type from one that is
+    /// unreachable).
+    pub rcode: Option<u8>,
 }
 
 /// Every authoritative server's answer to one question.
@@ -197,7 +202,7 @@ impl Resolver {
                 .map(|(_, t)| async {
                     match t {
                         Ok(address) => self.ask_one(*address, &name, rtype, &zone, now).await,
-                        Err(e) => (ServerResult::Failed(e.clone()), None),
+                        Err(e) => ((ServerResult::Failed(e.clone()), None), None),
                     }
                 })
                 .collect(),
@@ -206,13 +211,14 @@ impl Resolver {
         let replies = targets
             .iter()
             .zip(results)
-            .map(|((ns, t), (result, serial))| ServerReply {
+            .map(|((ns, t), ((result, rcode), serial))| ServerReply {
                 ns: ns.clone(),
                 address: t
                     .as_ref()
                     .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |a| *a),
                 result,
                 serial,
+                rcode,
             })
             .collect();
         Ok(Authoritative {
@@ -379,15 +385,18 @@ impl Resolver {
         rtype: RecordType,
         zone: &Name,
         now: UnixTime,
-    ) -> (ServerResult, Option<u32>) {
+    ) -> ((ServerResult, Option<u8>), Option<u32>) {
         let limit = self.config.lookup_timeout;
         let answer = async {
             tokio::time::timeout(limit, self.answer_of(address, name, rtype, now))
                 .await
                 .unwrap_or_else(|_| {
-                    ServerResult::Failed(format!(
-                        "{address}: no validated answer within the lookup deadline of {limit:?}"
-                    ))
+                    (
+                        ServerResult::Failed(format!(
+                            "{address}: no validated answer within the lookup deadline of {limit:?}"
+                        )),
+                        None,
+                    )
                 })
         };
         let serial = async {
@@ -408,32 +417,38 @@ impl Resolver {
         name: &Name,
         rtype: RecordType,
         now: UnixTime,
-    ) -> ServerResult {
+    ) -> (ServerResult, Option<u8>) {
         let mut last = String::new();
         for _ in 0..self.config.attempts.max(1) {
             // RFC 1034 5.3.1: RD clear when asking an authoritative server.
             match transport::ask_with(address, name, rtype, self.config.timeout, false).await {
                 transport::Answer::Response { wire, rcode } => {
                     if !matches!(rcode, 0 | 3) {
-                        return ServerResult::Failed(format!(
+                        let failed = ServerResult::Failed(format!(
                             "{address}: {}",
                             match rcode {
+                                1 => "FORMERR".to_owned(),
                                 2 => "SERVFAIL".to_owned(),
+                                4 => format!("NOTIMP (it does not implement {rtype} queries)"),
                                 5 => "REFUSED (it does not serve the zone)".to_owned(),
                                 r => format!("rcode {r}"),
                             }
                         ));
+                        return (failed, Some(rcode));
                     }
                     match parse(&wire) {
                         Ok(m) if !m.metadata.authoritative => {
-                            return ServerResult::Failed(format!(
-                                "{address}: the answer is not authoritative (AA clear): it does not serve the zone"
-                            ));
+                            return (
+                                ServerResult::Failed(format!(
+                                    "{address}: the answer is not authoritative (AA clear): it does not serve the zone"
+                                )),
+                                None,
+                            );
                         }
                         Ok(_) => {}
-                        Err(e) => return ServerResult::Failed(format!("{address}: {e}")),
+                        Err(e) => return (ServerResult::Failed(format!("{address}: {e}")), None),
                     }
-                    return match self
+                    let result = match self
                         .lookup_with_answer(name, rtype, now, wire.clone())
                         .await
                     {
@@ -443,11 +458,12 @@ impl Resolver {
                         },
                         Err(e) => ServerResult::Failed(format!("{address}: validating: {e}")),
                     };
+                    return (result, None);
                 }
                 transport::Answer::Failed(e) => last = e,
             }
         }
-        ServerResult::Failed(last)
+        (ServerResult::Failed(last), None)
     }
 }
 

@@ -27,3 +27,5 @@ mod rollover_steps;
 mod services;
 #[path = "e2e/tools.rs"]
 mod tools;
+#[path = "e2e/verify_servers.rs"]
+mod verify_servers;

@@ -124,6 +124,7 @@ deleg+=("roll.test. NS ns1.roll.test." "roll.test. NS ns2.roll.test."
 #   blackhole.test its apex NS RRset adds ns2.blackhole.test at 127.0.0.13, where the
 #                  environment's silent resolver (BrokenResolver::Silent) reads every query
 #                  and never answers: the run must still end by its deadline
+#   refuses.test   the same with ns2.refuses.test at 127.0.0.14 (BrokenResolver::Refused)
 # The delegations from test. name only ns.ZONE (NSD), so resolution never waits on them;
 # `dane rollover status` takes the zone's own NS RRset, validated.
 ROLL_NEXT311="3 1 1 $(openssl pkey -in "$pki/next.key" -pubout -outform DER | openssl dgst -sha256 -binary | hexof)"
@@ -151,3 +152,11 @@ mv "$f.tmp" "$f"
   echo "ns2 A 127.0.0.13"
 } > "$work/blackhole.test"
 signed blackhole.test ECDSAP256SHA256
+# refuses.test: as blackhole.test, its second server at 127.0.0.14, where the environment's
+# refusing resolver (BrokenResolver::Refused) answers REFUSED to every query: `dane verify`
+# reports it (ns-refuses-tlsa).
+{ roll_mx_zone refuses.test 88
+  echo "@ NS ns2.refuses.test."
+  echo "ns2 A 127.0.0.14"
+} > "$work/refuses.test"
+signed refuses.test ECDSAP256SHA256

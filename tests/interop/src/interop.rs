@@ -105,8 +105,8 @@ pub use forwarders::{BrokenResolver, TestResolver};
 mod rollover;
 mod services;
 pub use rollover::{
-    ROLL_BLACKHOLE_ZONE, ROLL_MX, ROLL_NS_BOGUS_ZONE, ROLL_PRIMARY, ROLL_SECONDARY, ROLL_TSIG_NAME,
-    ROLL_TTL, ROLL_WIDE_ZONE, ROLL_ZONE, Rollover,
+    ROLL_BLACKHOLE_ZONE, ROLL_MX, ROLL_NS_BOGUS_ZONE, ROLL_PRIMARY, ROLL_REFUSES_ZONE,
+    ROLL_SECONDARY, ROLL_TSIG_NAME, ROLL_TTL, ROLL_WIDE_ZONE, ROLL_ZONE, Rollover,
 };
 pub use services::{SERVICES, SNI_MAIL, SNI_WWW, ServiceScenario, service_scenarios};
 

@@ -58,6 +58,9 @@ pub const ROLL_NS_BOGUS_ZONE: &str = "ns-bogus.test";
 /// Its apex NS RRset adds a server at 127.0.0.13 (the silent resolver's address: start
 /// `BrokenResolver::Silent` to make it a black hole).
 pub const ROLL_BLACKHOLE_ZONE: &str = "blackhole.test";
+/// Its apex NS RRset adds a server at 127.0.0.14 (the refusing resolver's address: start
+/// `BrokenResolver::Refused` to make it answer REFUSED to everything).
+pub const ROLL_REFUSES_ZONE: &str = "refuses.test";
 
 /// The rollover servers of a running [`Interop`] ([`Interop::rollover`]).
 #[derive(Debug, Clone, Copy)]
