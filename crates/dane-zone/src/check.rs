@@ -9,6 +9,8 @@ use dane_dnssec::{VerifyError, algorithm_name, algorithm_supported, canonical_rd
 
 use crate::Record;
 use crate::name::Name;
+
+mod nsec;
 use crate::rdata::type_name;
 
 const SOA: u16 = 6;
@@ -79,8 +81,6 @@ pub enum FindingCode {
     TtlMismatch,
     /// An authoritative RRset without any RRSIG.
     MissingSignature,
-    /// An RRset without a valid signature by one of the apex DNSKEY algorithms.
-    MissingAlgorithm,
     /// An RRSIG that does not verify.
     BadSignature,
     /// An RRSIG whose expiration is before `now`.
@@ -103,10 +103,22 @@ pub enum FindingCode {
     SignedGlue,
     /// An RRSIG covering a type with no RRset at its owner.
     OrphanSignature,
+    /// An RRset without a valid signature by one of the apex DNSKEY algorithms.
+    MissingAlgorithm,
     /// The DNSKEY RRset is not signed by any of its SEP keys.
     DnskeyNotSepSigned,
     /// More RRSIGs on one RRset than the budget.
     TooManySignatures,
+    /// Neither NSEC nor NSEC3 in the zone.
+    NoDenial,
+    /// An authoritative name without an NSEC.
+    MissingNsec,
+    /// An NSEC whose next owner name is not the next name in the zone.
+    NsecChain,
+    /// An NSEC type bitmap that differs from the types at its owner.
+    NsecBitmap,
+    /// An NSEC at a glue or occluded name.
+    NsecOnGlue,
 }
 
 impl FindingCode {
@@ -134,6 +146,11 @@ impl FindingCode {
             C::OrphanSignature => "orphan-signature",
             C::DnskeyNotSepSigned => "dnskey-not-sep-signed",
             C::TooManySignatures => "too-many-signatures",
+            C::NoDenial => "no-denial",
+            C::MissingNsec => "missing-nsec",
+            C::NsecChain => "nsec-chain",
+            C::NsecBitmap => "nsec-bitmap",
+            C::NsecOnGlue => "nsec-on-glue",
         }
     }
 }
@@ -291,6 +308,7 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
         return run.finish();
     }
     let occluded = occluded_names(&zone, apex);
+    nsec::check_nsec(&mut run, &zone, &occluded);
     let names: Vec<Name> = zone.sets.keys().cloned().collect();
     for name in &names {
         let Some(types) = zone.sets.get(name) else {
