@@ -1,0 +1,399 @@
+//! dane-zone on zones signed by real signers (ldns-signzone, dnssec-signzone; see
+//! fixtures/zone/generate.sh): the good ones pass, and each defect, made by the script or
+//! by a one-line edit here, gives its finding and no other.
+
+// Test helpers outside #[test] functions: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use dane_zone::{CheckOptions, Name, ParseLimits, Record, Report, check_zone, parse_master};
+
+/// 2026-06-01T00:00:00Z: inside every fixture signature's window (2025-01-01 to 2036-01-01).
+const AT: u64 = 1_780_272_000;
+/// 2025-01-01T00:00:00Z and 2036-01-01T00:00:00Z, the windows' ends.
+const INCEPTION: u64 = 1_735_689_600;
+const EXPIRATION: u64 = 2_082_758_400;
+
+macro_rules! fixture {
+    ($name:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/zone/",
+            $name
+        ))
+    };
+}
+
+const GOOD_LDNS: &str = fixture!("good-ldns.zone");
+
+fn apex() -> Name {
+    Name::parse("example.test.", &Name::root()).unwrap()
+}
+
+fn parse(text: &str) -> Vec<Record> {
+    let mut inc = |path: &str, _: &str| -> dane_zone::IncludeResult {
+        match path {
+            "split-part.zone" => Ok(("split-part.zone".into(), fixture!("split-part.zone").into())),
+            _ => Err(format!("{path}: not a fixture")),
+        }
+    };
+    parse_master("zone", text, &apex(), ParseLimits::default(), &mut inc).unwrap()
+}
+
+fn report(text: &str, opts: &CheckOptions) -> Report {
+    check_zone(&parse(text), &apex(), opts)
+}
+
+/// The findings as `code owner type`, in report order.
+fn codes(r: &Report) -> Vec<String> {
+    r.findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f.code.as_str(),
+                f.owner,
+                dane_zone::type_name(f.rtype)
+            )
+        })
+        .collect()
+}
+
+fn check(name: &str, text: &str, opts: &CheckOptions, expected: &[&str]) {
+    let r = report(text, opts);
+    assert_eq!(codes(&r), expected, "{name}: {:#?}", r.findings);
+    for f in &r.findings {
+        assert!(!f.to_string().contains('\n'));
+    }
+}
+
+/// Applies `f` to the tab-separated fields of each line of `text` (ldns-signzone's form);
+/// `f` returns the lines to put instead.
+fn edit(text: &str, f: impl Fn(&[&str]) -> Option<Vec<String>>) -> String {
+    let mut out = String::new();
+    let mut changed = false;
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        match f(&fields) {
+            Some(lines) => {
+                changed = true;
+                for l in lines {
+                    out.push_str(&l);
+                    out.push('\n');
+                }
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    assert!(changed, "the edit changed nothing");
+    out
+}
+
+fn is(fields: &[&str], owner: &str, rtype: &str, rdata_prefix: &str) -> bool {
+    fields.len() == 5
+        && fields[0] == owner
+        && fields[3] == rtype
+        && fields[4].starts_with(rdata_prefix)
+}
+
+#[test]
+fn good_zones_from_every_signer_pass() {
+    let at = CheckOptions::at(AT);
+    for (name, text) in [
+        ("good-ldns", GOOD_LDNS),
+        ("good-bind", fixture!("good-bind.zone")),
+        ("good-nsec3", fixture!("good-nsec3.zone")),
+        ("good-twoalg", fixture!("good-twoalg.zone")),
+        ("split", fixture!("split.zone")),
+    ] {
+        let r = report(text, &at);
+        assert_eq!(codes(&r), Vec::<String>::new(), "{name}");
+        assert_eq!(r.signatures_checked, r.signatures_valid, "{name}");
+        assert!(r.signatures_valid >= 24, "{name}: {r:?}");
+    }
+    // The whole window, ends included (RFC 4034 3.1.5: inception <= now <= expiration).
+    for t in [INCEPTION, EXPIRATION] {
+        assert!(report(GOOD_LDNS, &CheckOptions::at(t)).findings.is_empty());
+    }
+}
+
+#[test]
+fn each_generated_defect_gives_its_finding() {
+    let at = CheckOptions::at(AT);
+    let w = "www.example.test.";
+    check(
+        "tampered",
+        fixture!("broken-tampered.zone"),
+        &at,
+        &[&format!("bad-signature {w} A")],
+    );
+    check(
+        "nosig",
+        fixture!("broken-nosig.zone"),
+        &at,
+        &[&format!("missing-signature {w} A")],
+    );
+    check(
+        "origttl",
+        fixture!("broken-origttl.zone"),
+        &at,
+        &[&format!("original-ttl {w} A")],
+    );
+    check(
+        "glue",
+        fixture!("broken-glue.zone"),
+        &at,
+        &["signed-glue ns.sub.example.test. A"],
+    );
+    check(
+        "nsec",
+        fixture!("broken-nsec.zone"),
+        &at,
+        &[&format!("missing-nsec {w} NSEC")],
+    );
+    check(
+        "nsecbitmap",
+        fixture!("broken-nsecbitmap.zone"),
+        &at,
+        &[
+            &format!("bad-signature {w} NSEC"),
+            &format!("nsec-bitmap {w} NSEC"),
+        ],
+    );
+    check(
+        "nsecglue",
+        fixture!("broken-nsecglue.zone"),
+        &at,
+        &["nsec-on-glue ns.sub.example.test. NSEC"],
+    );
+    check(
+        "dnskey",
+        fixture!("broken-dnskey.zone"),
+        &at,
+        &["dnskey-not-sep-signed example.test. DNSKEY"],
+    );
+    check(
+        "missingalg",
+        fixture!("broken-missingalg.zone"),
+        &at,
+        &[&format!("missing-algorithm {w} A")],
+    );
+}
+
+#[test]
+fn validity_window_at_a_given_time() {
+    let r = report(GOOD_LDNS, &CheckOptions::at(EXPIRATION + 1));
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.code.as_str() == "signature-expired")
+    );
+    assert_eq!(r.findings.len(), 24);
+    let f = &r.findings[0];
+    assert!(
+        f.what
+            .contains("expired at 2036-01-01T00:00:00Z, checked at 2036-01-01T00:00:01Z"),
+        "{f}"
+    );
+    assert!(f.key_tag.is_some());
+    let r = report(GOOD_LDNS, &CheckOptions::at(INCEPTION - 1));
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.code.as_str() == "signature-not-yet-valid")
+    );
+    assert!(
+        r.findings[0]
+            .what
+            .contains("not valid before 2025-01-01T00:00:00Z"),
+        "{}",
+        r.findings[0]
+    );
+
+    // Expiring soon: one warning for all, naming the first; none when the window is short.
+    let soon = CheckOptions {
+        expire_within: 30 * 86_400,
+        ..CheckOptions::at(EXPIRATION - 86_400)
+    };
+    let r = report(GOOD_LDNS, &soon);
+    assert_eq!(codes(&r), ["expires-soon example.test. SOA"]);
+    assert!(
+        r.findings[0]
+            .what
+            .starts_with("24 signature(s) expire within 2592000s"),
+        "{}",
+        r.findings[0]
+    );
+    assert!(!r.has_errors() && r.has_warnings());
+    let later = CheckOptions {
+        expire_within: 86_399,
+        ..CheckOptions::at(EXPIRATION - 86_400)
+    };
+    assert!(report(GOOD_LDNS, &later).findings.is_empty());
+}
+
+#[test]
+fn edits_of_a_good_zone_give_their_finding() {
+    let at = CheckOptions::at(AT);
+    type Edit = fn(&[&str]) -> Option<Vec<String>>;
+    let cases: &[(&str, Edit, &[&str])] = &[
+        // The key tag of the www A RRSIG changed: no DNSKEY has it.
+        (
+            "unknown key",
+            |f| {
+                is(f, "www.example.test.", "RRSIG", "A ")
+                    .then(|| vec![f.join("\t").replace(" 43635 ", " 1 ")])
+            },
+            &["unknown-key www.example.test. A"],
+        ),
+        // Signed by another zone's name.
+        (
+            "wrong signer",
+            |f| {
+                is(f, "www.example.test.", "RRSIG", "A ")
+                    .then(|| vec![f.join("\t").replace(" example.test. ", " test. ")])
+            },
+            &["wrong-signer www.example.test. A"],
+        ),
+        // The labels field says 2 for a three-label owner (as if a wildcard expansion).
+        (
+            "labels",
+            |f| {
+                is(f, "www.example.test.", "RRSIG", "A ")
+                    .then(|| vec![f.join("\t").replace("A 13 3 ", "A 13 2 ")])
+            },
+            &["wrong-labels www.example.test. A"],
+        ),
+        // An algorithm we cannot verify (Ed448): an error, never a pass.
+        (
+            "unsupported",
+            |f| {
+                is(f, "www.example.test.", "RRSIG", "A ")
+                    .then(|| vec![f.join("\t").replace("A 13 3 ", "A 16 3 ")])
+            },
+            &[
+                "unsupported-algorithm www.example.test. A",
+                "missing-algorithm www.example.test. A",
+            ],
+        ),
+        // A second www A record with another TTL.
+        (
+            "ttl mismatch",
+            |f| {
+                is(f, "www.example.test.", "A", "").then(|| {
+                    vec![
+                        f.join("\t"),
+                        "www.example.test.\t60\tIN\tA\t192.0.2.7".into(),
+                    ]
+                })
+            },
+            &[
+                "ttl-mismatch www.example.test. A",
+                "bad-signature www.example.test. A",
+            ],
+        ),
+        // A record outside the zone.
+        (
+            "out of zone",
+            |f| {
+                is(f, "www.example.test.", "A", "")
+                    .then(|| vec![f.join("\t"), "www.other.test.\t60\tIN\tA\t192.0.2.7".into()])
+            },
+            &["out-of-zone www.other.test. A"],
+        ),
+        // The delegation's NS RRset signed (a copy of the apex NS RRSIG moved there).
+        (
+            "signed delegation NS",
+            |f| {
+                is(f, "example.test.", "RRSIG", "NS ").then(|| {
+                    vec![
+                        f.join("\t"),
+                        f.join("\t")
+                            .replacen("example.test.", "sub.example.test.", 1),
+                    ]
+                })
+            },
+            &["signed-glue sub.example.test. NS"],
+        ),
+        // An RRSIG covering a type the name does not have.
+        (
+            "orphan",
+            |f| {
+                is(f, "www.example.test.", "RRSIG", "A ").then(|| {
+                    vec![
+                        f.join("\t"),
+                        f.join("\t").replace("RRSIG\tA ", "RRSIG\tMX "),
+                    ]
+                })
+            },
+            &["orphan-signature www.example.test. MX"],
+        ),
+        // The chain skips www: its predecessor points at the apex.
+        (
+            "nsec chain",
+            |f| {
+                is(f, "*.wild.example.test.", "NSEC", "www.example.test.").then(|| {
+                    vec![
+                        f.join("\t")
+                            .replace("\twww.example.test.", "\texample.test."),
+                    ]
+                })
+            },
+            &[
+                "bad-signature *.wild.example.test. NSEC",
+                "nsec-chain *.wild.example.test. NSEC",
+            ],
+        ),
+    ];
+    for (name, f, expected) in cases {
+        check(name, &edit(GOOD_LDNS, f), &at, expected);
+    }
+}
+
+#[test]
+fn zones_that_are_not_signed_or_have_no_denial() {
+    let at = CheckOptions::at(AT);
+    let unsigned = fixture!("example.test.src");
+    check(
+        "unsigned",
+        unsigned,
+        &at,
+        &["not-signed example.test. DNSKEY"],
+    );
+    let no_nsec = edit(GOOD_LDNS, |f| {
+        (f.len() == 5 && (f[3] == "NSEC" || (f[3] == "RRSIG" && f[4].starts_with("NSEC "))))
+            .then(Vec::new)
+    });
+    check(
+        "no denial",
+        &no_nsec,
+        &at,
+        &["no-denial example.test. NSEC"],
+    );
+}
+
+#[test]
+fn dname_occludes_the_names_below_it() {
+    // A DNAME at www makes a.www occluded (RFC 6672 2.4): unsigned data there is no error,
+    // but the DNAME itself must be signed and is not.
+    let text = edit(GOOD_LDNS, |f| {
+        is(f, "www.example.test.", "A", "").then(|| {
+            vec![
+                f.join("\t"),
+                "www.example.test.\t3600\tIN\tDNAME\tother.test.".into(),
+                "a.www.example.test.\t3600\tIN\tA\t192.0.2.9".into(),
+            ]
+        })
+    });
+    check(
+        "dname",
+        &text,
+        &CheckOptions::at(AT),
+        &[
+            "missing-signature www.example.test. DNAME",
+            "nsec-bitmap www.example.test. NSEC",
+        ],
+    );
+}
