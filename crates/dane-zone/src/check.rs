@@ -11,6 +11,7 @@ use crate::Record;
 use crate::name::Name;
 
 mod nsec;
+mod nsec3;
 use crate::rdata::type_name;
 
 const SOA: u16 = 6;
@@ -119,6 +120,12 @@ pub enum FindingCode {
     NsecBitmap,
     /// An NSEC at a glue or occluded name.
     NsecOnGlue,
+    /// NSEC3 parameters: several sets, or records that differ from the NSEC3PARAM.
+    Nsec3Params,
+    /// NSEC3 iterations above RFC 9276's advice.
+    Nsec3Iterations,
+    /// An NSEC3 salt (RFC 9276 says none).
+    Nsec3Salt,
 }
 
 impl FindingCode {
@@ -151,6 +158,9 @@ impl FindingCode {
             C::NsecChain => "nsec-chain",
             C::NsecBitmap => "nsec-bitmap",
             C::NsecOnGlue => "nsec-on-glue",
+            C::Nsec3Params => "nsec3-params",
+            C::Nsec3Iterations => "nsec3-iterations",
+            C::Nsec3Salt => "nsec3-salt",
         }
     }
 }
@@ -308,7 +318,9 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
         return run.finish();
     }
     let occluded = occluded_names(&zone, apex);
-    nsec::check_nsec(&mut run, &zone, &occluded);
+    if !nsec3::check_nsec3(&mut run, &zone, &occluded) {
+        nsec::check_nsec(&mut run, &zone, &occluded);
+    }
     let names: Vec<Name> = zone.sets.keys().cloned().collect();
     for name in &names {
         let Some(types) = zone.sets.get(name) else {

@@ -183,6 +183,48 @@ fn each_generated_defect_gives_its_finding() {
 }
 
 #[test]
+fn nsec3_chain_and_rfc9276_advice() {
+    let at = CheckOptions::at(AT);
+    check(
+        "nsec3 hole",
+        fixture!("broken-nsec3.zone"),
+        &at,
+        &[
+            "nsec-chain tne98plpud6d2nph40ps7k722c9s6m8k.example.test. NSEC3",
+            "missing-nsec www.example.test. NSEC3",
+        ],
+    );
+    check(
+        "nsec3 200 iterations",
+        fixture!("broken-nsec3-iter200.zone"),
+        &at,
+        &["nsec3-iterations example.test. NSEC3PARAM"],
+    );
+    let r = report(fixture!("warn-nsec3-salt-iter10.zone"), &at);
+    assert_eq!(
+        codes(&r),
+        [
+            "nsec3-iterations example.test. NSEC3PARAM",
+            "nsec3-salt example.test. NSEC3PARAM"
+        ]
+    );
+    assert!(!r.has_errors() && r.has_warnings());
+    // An NSEC3 whose parameters differ from the NSEC3PARAM's (as after a half-done resalt).
+    let text = edit(fixture!("good-nsec3.zone"), |f| {
+        (f.len() == 5 && f[3] == "NSEC3" && f[0].starts_with("tne98"))
+            .then(|| vec![f.join("\t").replacen("1 0 0 -", "1 0 1 -", 1)])
+    });
+    let r = report(&text, &at);
+    let got = codes(&r);
+    assert!(
+        got.contains(
+            &"nsec3-params tne98plpud6d2nph40ps7k722c9s6m8k.example.test. NSEC3".to_string()
+        ),
+        "{got:?}"
+    );
+}
+
+#[test]
 fn validity_window_at_a_given_time() {
     let r = report(GOOD_LDNS, &CheckOptions::at(EXPIRATION + 1));
     assert!(

@@ -74,6 +74,9 @@ const CASES: &[(&str, &str, bool, bool)] = &[
     ("broken-nsec", "missing-nsec", true, true),
     ("broken-nsecbitmap", "nsec-bitmap", true, true),
     ("broken-nsecglue", "nsec-on-glue", true, true),
+    ("broken-nsec3", "missing-nsec", true, true),
+    // ldns-verify-zone accepts 200 NSEC3 iterations; validators then call denials insecure.
+    ("broken-nsec3-iter200", "nsec3-iterations", false, true),
     // ldns-verify-zone accepts a DNSKEY RRset signed by the ZSK alone.
     ("broken-dnskey", "dnskey-not-sep-signed", false, true),
     // ldns-verify-zone accepts an RRset signed by one of two algorithms (RFC 6840 5.11

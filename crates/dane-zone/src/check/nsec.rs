@@ -17,8 +17,19 @@ const NSEC3: u16 = 50;
 pub(super) fn check_nsec(run: &mut Run<'_>, zone: &Zone, occluded: &BTreeSet<Name>) {
     let apex = run.apex.clone();
     let has = |t: u16| zone.sets.values().any(|types| types.contains_key(&t));
-    let at_apex = zone.sets.get(&apex);
-    if at_apex.is_some_and(|t| t.contains_key(&NSEC3PARAM)) || has(NSEC3) {
+    if has(NSEC3) {
+        // An NSEC3 zone has an NSEC3PARAM at the apex (checked by the caller before this).
+        let what =
+            "NSEC3 records but no NSEC3PARAM at the apex: servers will not use the chain".into();
+        run.push(
+            Severity::Error,
+            C::Nsec3Params,
+            &apex,
+            NSEC3PARAM,
+            None,
+            what,
+            "RFC 5155 4",
+        );
         return;
     }
     if !has(NSEC) {
@@ -116,25 +127,7 @@ fn check_one(run: &mut Run<'_>, zone: &Zone, name: &Name, next: &Name) {
     }
     let expected = expected_types(zone, name, run.apex);
     if listed != expected {
-        let list = |ts: Vec<&u16>| {
-            ts.iter()
-                .map(|t| type_name(**t))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let extra = list(listed.difference(&expected).collect());
-        let missing = list(expected.difference(&listed).collect());
-        let mut parts = Vec::new();
-        if !extra.is_empty() {
-            parts.push(format!("lists {extra}, not present"));
-        }
-        if !missing.is_empty() {
-            parts.push(format!("omits {missing}, present"));
-        }
-        let what = format!(
-            "type bitmap differs from the types at the name: {}",
-            parts.join("; ")
-        );
+        let what = bitmap_difference(&listed, &expected);
         run.push(
             Severity::Error,
             C::NsecBitmap,
@@ -147,9 +140,32 @@ fn check_one(run: &mut Run<'_>, zone: &Zone, name: &Name, next: &Name) {
     }
 }
 
+/// What a bitmap lists that is not there, and what it omits.
+pub(super) fn bitmap_difference(listed: &BTreeSet<u16>, expected: &BTreeSet<u16>) -> String {
+    let list = |ts: Vec<&u16>| {
+        ts.iter()
+            .map(|t| type_name(**t))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let extra = list(listed.difference(expected).collect());
+    let missing = list(expected.difference(listed).collect());
+    let mut parts = Vec::new();
+    if !extra.is_empty() {
+        parts.push(format!("lists {extra}, not present"));
+    }
+    if !missing.is_empty() {
+        parts.push(format!("omits {missing}, present"));
+    }
+    format!(
+        "type bitmap differs from the types at the name: {}",
+        parts.join("; ")
+    )
+}
+
 /// The types an NSEC at `name` must list: those present, RRSIG when signatures are there,
 /// NSEC; at a delegation point only NS, DS, RRSIG and NSEC (RFC 4035 2.3).
-fn expected_types(zone: &Zone, name: &Name, apex: &Name) -> BTreeSet<u16> {
+pub(super) fn expected_types(zone: &Zone, name: &Name, apex: &Name) -> BTreeSet<u16> {
     let Some(types) = zone.sets.get(name) else {
         return BTreeSet::new();
     };
