@@ -23,7 +23,7 @@ pub enum Command {
     /// Check a signed zone file offline before it is published: every RRSIG verifies with
     /// an apex DNSKEY and is valid at --at, every authoritative RRset is signed by every
     /// algorithm of the DNSKEY RRset, no signatures on glue, the DNSKEY RRset signed by a
-    /// SEP key.
+    /// SEP key, the NSEC or NSEC3 chain, TLSA records usable and matching --cert/--chain/--key.
     Check(Args),
 }
 
@@ -51,6 +51,29 @@ pub struct Args {
     /// Warn about signatures valid now that expire within this duration (e.g. 7d, 36h).
     #[arg(long, value_name = "DURATION")]
     pub expire_within: Option<String>,
+
+    /// The certificate about to be deployed at --for OWNER (PEM or DER): the TLSA RRset
+    /// there must match it (RFC 7671, as `dane tlsa match`).
+    #[arg(long, value_name = "FILE", requires = "for_owner", conflicts_with_all = ["chain", "key"])]
+    pub cert: Option<PathBuf>,
+
+    /// The chain about to be deployed at --for OWNER, leaf first (PEM or DER).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "for_owner",
+        conflicts_with = "key"
+    )]
+    pub chain: Option<PathBuf>,
+
+    /// The private key about to be deployed at --for OWNER (its certificate not issued yet):
+    /// only DANE-EE SPKI records (3 1 x) can be decided.
+    #[arg(long, value_name = "FILE", requires = "for_owner")]
+    pub key: Option<PathBuf>,
+
+    /// The TLSA owner --cert, --chain or --key is checked at, e.g. _25._tcp.mx.example.com.
+    #[arg(long = "for", value_name = "OWNER")]
+    pub for_owner: Option<String>,
 
     /// Exit 4 when there are warnings but no errors.
     #[arg(long)]
@@ -81,7 +104,8 @@ fn check(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         expire_within,
         ..CheckOptions::at(now.as_secs())
     };
-    let report = dane_zone::check_zone(&records, &apex, &opts);
+    let mut report = dane_zone::check_zone(&records, &apex, &opts);
+    report.add(deployed_findings(args, &records, now.as_secs())?);
     let out = if args.json {
         json(&label, &apex, &format_time(now), &report)?
     } else {
@@ -177,6 +201,49 @@ fn apex(args: &Args, records: &[dane_zone::Record]) -> anyhow::Result<Name> {
         ),
         None => bail!("{}: no records", args.zonefile.display()),
     }
+}
+
+/// `--cert/--chain/--key FILE --for OWNER`: whether the TLSA RRset at OWNER matches.
+fn deployed_findings(
+    args: &Args,
+    records: &[dane_zone::Record],
+    now: u64,
+) -> anyhow::Result<Vec<Finding>> {
+    let Some(owner) = &args.for_owner else {
+        return Ok(Vec::new());
+    };
+    let owner = parse_origin(owner).map_err(|e| anyhow::anyhow!("--for: {e:#}"))?;
+    let read = |flag: &str, path: &Path| {
+        crate::input::read_bounded_bytes(&format!("{flag} {}", path.display()), path, 1 << 20)
+    };
+    if let Some(path) = &args.key {
+        let spki = dane_tlsa::parse_private_key(&read("--key", path)?)
+            .map_err(|e| anyhow::anyhow!("--key {}: {e}", path.display()))?;
+        return Ok(dane_zone::tlsa_for(
+            records,
+            &owner,
+            dane_zone::Deployed::Key(&spki),
+            now,
+        ));
+    }
+    let (flag, path) = match (&args.cert, &args.chain) {
+        (Some(p), _) => ("--cert", p),
+        (None, Some(p)) => ("--chain", p),
+        (None, None) => bail!("--for needs --cert, --chain or --key"),
+    };
+    let chain = dane_tlsa::parse_certificates(&read(flag, path)?)
+        .map_err(|e| anyhow::anyhow!("{flag} {}: {e}", path.display()))?;
+    let chain = if flag == "--cert" {
+        chain[..1.min(chain.len())].to_vec()
+    } else {
+        chain
+    };
+    Ok(dane_zone::tlsa_for(
+        records,
+        &owner,
+        dane_zone::Deployed::Chain(&chain),
+        now,
+    ))
 }
 
 fn finding_line(f: &Finding) -> String {

@@ -126,6 +126,11 @@ pub enum FindingCode {
     Nsec3Iterations,
     /// An NSEC3 salt (RFC 9276 says none).
     Nsec3Salt,
+    /// A TLSA record senders ignore (unassigned or private values, wrong digest length,
+    /// PKIX usages at an SMTP owner), or an RRset with no usable record.
+    TlsaUnusable,
+    /// The TLSA RRset at an owner will not match what is about to be deployed there.
+    TlsaMismatch,
 }
 
 impl FindingCode {
@@ -161,6 +166,8 @@ impl FindingCode {
             C::Nsec3Params => "nsec3-params",
             C::Nsec3Iterations => "nsec3-iterations",
             C::Nsec3Salt => "nsec3-salt",
+            C::TlsaUnusable => "tlsa-unusable",
+            C::TlsaMismatch => "tlsa-mismatch",
         }
     }
 }
@@ -226,6 +233,12 @@ impl Report {
         self.findings
             .iter()
             .any(|f| f.severity == Severity::Warning)
+    }
+
+    /// Adds findings (e.g. of [`crate::tlsa_for`]), keeping the report's order.
+    pub fn add(&mut self, findings: Vec<Finding>) {
+        self.findings.extend(findings);
+        sort(&mut self.findings);
     }
 }
 
@@ -314,6 +327,8 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
     };
     let mut zone = group(&mut run, records);
     run.report.rrsets = zone.sets.values().map(BTreeMap::len).sum();
+    // TLSA form does not depend on the signatures: checked in unsigned zones too.
+    run.report.findings.extend(crate::tlsa::tlsa_form(records));
     if !apex_keys(&mut run, &zone) {
         return run.finish();
     }
@@ -400,11 +415,16 @@ impl Run<'_> {
                 "RFC 4034 3.1.5",
             );
         }
-        self.report.findings.sort_by(|a, b| {
-            (a.severity, &a.owner, a.rtype, a.code).cmp(&(b.severity, &b.owner, b.rtype, b.code))
-        });
+        sort(&mut self.report.findings);
         self.report
     }
+}
+
+/// Errors first, then by owner (canonical order), type and code.
+fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (a.severity, &a.owner, a.rtype, a.code).cmp(&(b.severity, &b.owner, b.rtype, b.code))
+    });
 }
 
 /// Groups records into RRsets and RRSIGs; records outside the zone and malformed RDATA

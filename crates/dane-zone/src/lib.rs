@@ -2,8 +2,11 @@
 //!
 //! [`parse_master`] reads a master file (RFC 1035 5) as BIND, NSD and Knot write it into
 //! [`Record`]s; `$INCLUDE` is answered by a callback, so this crate reads no file.
-//! [`check_zone`] then checks the DNSSEC signatures of the zone at `now` and returns typed
-//! [`Finding`]s (owner, type, key tag, what, RFC section) in a [`Report`].
+//! [`check_zone`] then checks the zone's DNSSEC at `now` (signatures, coverage per
+//! algorithm, glue, the SEP key, the NSEC or NSEC3 chain) and returns typed [`Finding`]s
+//! (owner, type, key tag, what, RFC section) in a [`Report`], with the TLSA records' form
+//! ([`tlsa_form`]); [`tlsa_for`] checks the TLSA RRset at an owner against the certificate
+//! chain or key about to be deployed there (dane-tlsa's RFC 7671 match).
 //!
 //! ```
 //! use dane_zone::{CheckOptions, Name, ParseLimits, parse_master, check_zone};
@@ -36,8 +39,9 @@
 //!
 //! # Known limitations
 //!
-//! - NSEC and NSEC3 chains, ZONEMD, CDS/CDNSKEY, DS against the parent and TLSA records
-//!   are not checked yet (the records are parsed and their signatures verified).
+//! - ZONEMD, CDS/CDNSKEY and DS against the parent are not checked yet (the records are
+//!   parsed and their signatures verified); NSEC3 opt-out spans are not cross-checked
+//!   against the delegations they skip.
 //! - Class IN only; `$GENERATE` is refused.
 //! - Names written relative to a mixed-case `$ORIGIN` get the origin's labels lowercased in
 //!   RDATA; this matters only for types whose names keep their case in the canonical form
@@ -50,6 +54,7 @@ mod check;
 mod master;
 mod name;
 mod rdata;
+mod tlsa;
 
 use std::sync::Arc;
 
@@ -57,6 +62,7 @@ pub use check::{CheckOptions, Finding, FindingCode, Report, Severity, check_zone
 pub use master::{IncludeResult, ParseLimits, parse_master};
 pub use name::{Name, canonical_cmp};
 pub use rdata::{bitmap_of, rtype_from_text, ttl as parse_ttl, type_name};
+pub use tlsa::{Deployed, tlsa_for, tlsa_form};
 
 /// A zone that could not be read (findings about a readable zone are data, not errors).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -439,3 +439,48 @@ fn dname_occludes_the_names_below_it() {
         ],
     );
 }
+
+#[test]
+fn tlsa_form_findings() {
+    let at = CheckOptions::at(AT);
+    let retype = |new: &'static str| {
+        edit(GOOD_LDNS, move |f| {
+            is(f, "_25._tcp.mx.example.test.", "TLSA", "3 1 1 ").then(|| {
+                let mut g: Vec<String> = f.iter().map(|x| x.to_string()).collect();
+                g[4] = new.to_string();
+                vec![g.join("\t")]
+            })
+        })
+    };
+    let owner = "_25._tcp.mx.example.test.";
+    // A SHA-256 digest of 2 octets: unusable, and the RRset has nothing else.
+    let r = report(&retype("3 1 1 abcd"), &at);
+    let got = codes(&r);
+    assert!(
+        got.contains(&format!("tlsa-unusable {owner} TLSA")),
+        "{got:?}"
+    );
+    let errors: Vec<&dane_zone::Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.code.as_str() == "tlsa-unusable")
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|f| f.what.contains("none of the 1 TLSA records is usable"))
+    );
+    // PKIX-EE at an SMTP owner (RFC 7672 3.1.3).
+    let r = report(
+        &retype("1 1 1 023f17bed68131ca3cf29fbc1fd53fae562435d8f83a3f114367b63567d74b56"),
+        &at,
+    );
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.what.contains("usage 1 is unusable for SMTP")),
+        "{:?}",
+        r.findings
+    );
+}

@@ -271,3 +271,43 @@ fn bad_input_is_one_line_naming_file_and_line_exit_2() {
         r.stderr
     );
 }
+
+#[test]
+fn tlsa_records_against_the_certificate_or_key_about_to_be_deployed() {
+    let owner = "_25._tcp.mx.example.test";
+    let pki = |f: &str| fixture(&format!("pki/{f}"));
+    // The zone's TLSA is 3 1 1 of leaf-ec's key (fixtures/zone/generate.sh).
+    for (flag, file, code) in [
+        ("--chain", "chain-ec.pem", 0),
+        ("--cert", "leaf-ec.pem", 0),
+        ("--key", "leaf-ec.key", 0),
+        ("--chain", "chain-rsa.pem", 1),
+        ("--key", "leaf-rsa.key", 1),
+    ] {
+        let path = pki(file);
+        let r = check("good-ldns", &[flag, &path, "--for", owner]);
+        assert_eq!(r.code, code, "{flag} {file}: {r:?}");
+        if code == 1 {
+            assert!(
+                r.stdout.starts_with("error tlsa-mismatch _25._tcp.mx.example.test. TLSA: the TLSA RRset will not match the new "),
+                "{flag} {file}: {}",
+                r.stdout
+            );
+        }
+    }
+    let r = check(
+        "good-ldns",
+        &["--cert", &pki("leaf-ec.pem"), "--for", "www.example.test"],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout.contains("no TLSA RRset at this owner"),
+        "{}",
+        r.stdout
+    );
+    let r = check("good-ldns", &["--for", owner]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    let r = check("good-ldns", &["--cert", &pki("leaf-ec.pem")]);
+    assert_eq!(r.code, 2, "{r:?}");
+}
