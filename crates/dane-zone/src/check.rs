@@ -92,6 +92,8 @@ pub enum FindingCode {
     ExpiresSoon,
     /// An RRSIG naming no zone key of the apex (key tag and algorithm).
     UnknownKey,
+    /// An RRSIG by a revoked key over anything but the DNSKEY RRset.
+    RevokedKey,
     /// An RRSIG whose signer is not the apex.
     WrongSigner,
     /// An RRSIG whose labels field does not fit its owner.
@@ -150,6 +152,7 @@ impl FindingCode {
             C::SignatureNotYetValid => "signature-not-yet-valid",
             C::ExpiresSoon => "expires-soon",
             C::UnknownKey => "unknown-key",
+            C::RevokedKey => "revoked-key",
             C::WrongSigner => "wrong-signer",
             C::WrongLabels => "wrong-labels",
             C::OriginalTtl => "original-ttl",
@@ -586,15 +589,19 @@ fn apex_keys(run: &mut Run<'_>, zone: &Zone) -> bool {
         return false;
     };
     for rd in &dnskeys.rdatas {
-        // RFC 4034 2.1.2: protocol 3; 2.1.1: only zone keys sign; RFC 5011 2.1: not revoked.
+        // RFC 4034 2.1.2: protocol 3; 2.1.1: only zone keys sign. RFC 5011 2.1: a revoked
+        // key signs the DNSKEY RRset only (its self-signature announces the revocation), so
+        // it is kept for that RRset and its algorithm is not required elsewhere.
         if rd.len() < 5 || rd[2] != 3 {
             continue;
         }
         let flags = u16::from_be_bytes([rd[0], rd[1]]);
-        if flags & ZONE_FLAG == 0 || flags & REVOKE_FLAG != 0 {
+        if flags & ZONE_FLAG == 0 {
             continue;
         }
-        run.algorithms.insert(rd[3]);
+        if flags & REVOKE_FLAG == 0 {
+            run.algorithms.insert(rd[3]);
+        }
         run.keys.push(Key {
             tag: dane_dnssec::key_tag(rd),
             algorithm: rd[3],
@@ -602,7 +609,7 @@ fn apex_keys(run: &mut Run<'_>, zone: &Zone) -> bool {
             public: rd[4..].to_vec(),
         });
     }
-    if run.keys.is_empty() {
+    if run.algorithms.is_empty() {
         let what = "the DNSKEY RRset has no usable zone key (protocol 3, zone flag, not revoked)";
         run.push(
             Severity::Error,
@@ -676,7 +683,7 @@ fn check_rrset(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sigs: &[Si
         tried_algs.insert(sig.algorithm);
         if let Some(flags) = check_sig(run, name, rtype, set, sig) {
             valid_algs.insert(sig.algorithm);
-            sep_signed |= flags & SEP_FLAG != 0;
+            sep_signed |= flags & SEP_FLAG != 0 && flags & REVOKE_FLAG == 0;
         }
     }
     // RFC 4035 2.2 (and RFC 6840 5.11): an RRSIG by each algorithm of the apex DNSKEY RRset.
@@ -706,7 +713,10 @@ fn check_rrset(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sigs: &[Si
 /// The DNSKEY RRset verifies, but not with a SEP key: an error when it has SEP keys (the
 /// parent's DS points at them, so the chain breaks), a warning when it has none.
 fn dnskey_sep_finding(run: &mut Run<'_>, apex: &Name) {
-    let has_sep = run.keys.iter().any(|k| k.flags & SEP_FLAG != 0);
+    let has_sep = run
+        .keys
+        .iter()
+        .any(|k| k.flags & SEP_FLAG != 0 && k.flags & REVOKE_FLAG == 0);
     let (severity, what) = if has_sep {
         (
             Severity::Error,
@@ -803,6 +813,11 @@ fn check_sig(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sig: &Sig) -
     let mut code = FindingCode::UnknownKey;
     for key in &run.keys {
         if key.tag != sig.key_tag || key.algorithm != sig.algorithm {
+            continue;
+        }
+        if key.flags & REVOKE_FLAG != 0 && rtype != DNSKEY {
+            code = FindingCode::RevokedKey;
+            reason = "signed by a revoked key (RFC 5011), which signs only the DNSKEY RRset".into();
             continue;
         }
         match dane_dnssec::verify_signature(sig.algorithm, &key.public, &data, &sig.signature) {

@@ -106,6 +106,7 @@ fn good_zones_from_every_signer_pass() {
         ("good-bind", fixture!("good-bind.zone")),
         ("good-nsec3", fixture!("good-nsec3.zone")),
         ("good-twoalg", fixture!("good-twoalg.zone")),
+        ("good-revoked", fixture!("good-revoked.zone")),
         ("split", fixture!("split.zone")),
     ] {
         let r = report(text, &at);
@@ -482,5 +483,21 @@ fn tlsa_form_findings() {
             .any(|f| f.what.contains("usage 1 is unusable for SMTP")),
         "{:?}",
         r.findings
+    );
+}
+
+#[test]
+fn a_revoked_key_signs_the_dnskey_rrset_only() {
+    // good-revoked.zone passes (above): the REVOKE-flagged key (tag 405) self-signs the
+    // DNSKEY RRset (RFC 5011 2.1). Its tag on another RRset's RRSIG is refused.
+    let text = edit(fixture!("good-revoked.zone"), |f| {
+        is(f, "www.example.test.", "RRSIG", "A ")
+            .then(|| vec![f.join("\t").replace(" 43635 ", " 405 ")])
+    });
+    check(
+        "revoked",
+        &text,
+        &CheckOptions::at(AT),
+        &["revoked-key www.example.test. A"],
     );
 }

@@ -65,6 +65,7 @@ const CASES: &[(&str, &str, bool, bool)] = &[
     ("good-bind", "", false, false),
     ("good-nsec3", "", false, false),
     ("good-twoalg", "", false, false),
+    ("good-revoked", "", false, false),
     ("broken-tampered", "bad-signature", true, true),
     ("broken-nosig", "missing-signature", true, true),
     // ldns-verify-zone verifies with the RRSIG's original TTL and says nothing.
