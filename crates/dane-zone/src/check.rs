@@ -295,6 +295,30 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// An error finding without a key tag.
+    fn error(
+        &mut self,
+        code: FindingCode,
+        owner: &Name,
+        rtype: u16,
+        what: String,
+        rfc: &'static str,
+    ) {
+        self.push(Severity::Error, code, owner, rtype, None, what, rfc);
+    }
+
+    /// A warning finding without a key tag.
+    fn warn(
+        &mut self,
+        code: FindingCode,
+        owner: &Name,
+        rtype: u16,
+        what: String,
+        rfc: &'static str,
+    ) {
+        self.push(Severity::Warning, code, owner, rtype, None, what, rfc);
+    }
+
     #[allow(clippy::too_many_arguments)] // the fields of a Finding, named at each site
     fn push(
         &mut self,
@@ -339,6 +363,14 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
     if !nsec3::check_nsec3(&mut run, &zone, &occluded) {
         nsec::check_nsec(&mut run, &zone, &occluded);
     }
+    check_rrsets(&mut run, &mut zone, &occluded);
+    run.finish()
+}
+
+/// Every RRset with its RRSIGs: authoritative ones checked, non-authoritative ones must be
+/// unsigned; RRSIGs left over cover nothing.
+fn check_rrsets(run: &mut Run<'_>, zone: &mut Zone, occluded: &BTreeSet<Name>) {
+    let apex = run.apex;
     let names: Vec<Name> = zone.sets.keys().cloned().collect();
     for name in &names {
         let Some(types) = zone.sets.get(name) else {
@@ -362,19 +394,11 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
                         "{} RRSIG(s) over a non-authoritative RRset {why}",
                         sigs.len()
                     );
-                    run.push(
-                        Severity::Error,
-                        FindingCode::SignedGlue,
-                        name,
-                        rtype,
-                        None,
-                        what,
-                        "RFC 4035 2.2",
-                    );
+                    run.error(FindingCode::SignedGlue, name, rtype, what, "RFC 4035 2.2");
                 }
                 continue;
             }
-            check_rrset(&mut run, name, rtype, set, &sigs);
+            check_rrset(run, name, rtype, set, &sigs);
         }
     }
     for ((name, rtype), sigs) in &zone.sigs {
@@ -383,17 +407,14 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
             sigs.len(),
             type_name(*rtype)
         );
-        run.push(
-            Severity::Error,
+        run.error(
             FindingCode::OrphanSignature,
             name,
             *rtype,
-            None,
             what,
             "RFC 4034 3",
         );
     }
-    run.finish()
 }
 
 impl Run<'_> {
@@ -441,12 +462,10 @@ fn group(run: &mut Run<'_>, records: &[Record]) -> Zone {
                 "{}:{}: owner is outside the zone {}",
                 r.file, r.line, run.apex
             );
-            run.push(
-                Severity::Error,
+            run.error(
                 FindingCode::OutOfZone,
                 &r.owner,
                 r.rtype,
-                None,
                 what,
                 "RFC 1035 5.2",
             );
@@ -456,12 +475,10 @@ fn group(run: &mut Run<'_>, records: &[Record]) -> Zone {
             Ok(c) => c,
             Err(e) => {
                 let what = format!("{}:{}: {e}", r.file, r.line);
-                run.push(
-                    Severity::Error,
+                run.error(
                     FindingCode::Malformed,
                     &r.owner,
                     r.rtype,
-                    None,
                     what,
                     "RFC 4034 6.2",
                 );
@@ -469,25 +486,7 @@ fn group(run: &mut Run<'_>, records: &[Record]) -> Zone {
             }
         };
         if r.rtype == RRSIG {
-            match parse_rrsig(&r.rdata, &canon) {
-                Some((covered, sig)) => zone
-                    .sigs
-                    .entry((r.owner.clone(), covered))
-                    .or_default()
-                    .push(sig),
-                None => {
-                    let what = format!("{}:{}: RRSIG RDATA too short", r.file, r.line);
-                    run.push(
-                        Severity::Error,
-                        FindingCode::Malformed,
-                        &r.owner,
-                        RRSIG,
-                        None,
-                        what,
-                        "RFC 4034 3.1",
-                    );
-                }
-            }
+            add_rrsig(run, &mut zone, r, &canon);
             continue;
         }
         let set = zone
@@ -504,21 +503,38 @@ fn group(run: &mut Run<'_>, records: &[Record]) -> Zone {
         }
         set.rdatas.push(canon);
     }
+    ttl_mismatches(run, &zone);
+    zone
+}
+
+/// Files an RRSIG under the owner and type it covers.
+fn add_rrsig(run: &mut Run<'_>, zone: &mut Zone, r: &Record, canon: &[u8]) {
+    match parse_rrsig(&r.rdata, canon) {
+        Some((covered, sig)) => {
+            let key = (r.owner.clone(), covered);
+            zone.sigs.entry(key).or_default().push(sig);
+        }
+        None => {
+            let what = format!("{}:{}: RRSIG RDATA too short", r.file, r.line);
+            run.error(
+                FindingCode::Malformed,
+                &r.owner,
+                RRSIG,
+                what,
+                "RFC 4034 3.1",
+            );
+        }
+    }
+}
+
+/// RFC 2181 5.2: the TTLs of an RRset must be equal (signers use the first).
+fn ttl_mismatches(run: &mut Run<'_>, zone: &Zone) {
     for (name, types) in &zone.sets {
         for (rtype, set) in types.iter().filter(|(_, s)| s.ttl_differs) {
             let what = format!("records with different TTLs (the first is {})", set.ttl);
-            run.report.findings.push(Finding {
-                severity: Severity::Error,
-                code: FindingCode::TtlMismatch,
-                owner: name.clone(),
-                rtype: *rtype,
-                key_tag: None,
-                what,
-                rfc: "RFC 2181 5.2",
-            });
+            run.error(FindingCode::TtlMismatch, name, *rtype, what, "RFC 2181 5.2");
         }
     }
-    zone
 }
 
 /// An RRSIG RDATA (as written and canonical) into its covered type and fields.
@@ -565,27 +581,11 @@ fn apex_keys(run: &mut Run<'_>, zone: &Zone) -> bool {
     let types = zone.sets.get(&apex);
     if !types.is_some_and(|t| t.contains_key(&SOA)) {
         let what = format!("no SOA record at the origin {apex}: wrong --origin or not a zone");
-        run.push(
-            Severity::Error,
-            FindingCode::NoSoa,
-            &apex,
-            SOA,
-            None,
-            what,
-            "RFC 1035 5.2",
-        );
+        run.error(FindingCode::NoSoa, &apex, SOA, what, "RFC 1035 5.2");
     }
     let Some(dnskeys) = types.and_then(|t| t.get(&DNSKEY)) else {
         let what = format!("no DNSKEY RRset at {apex}: the zone is not signed");
-        run.push(
-            Severity::Error,
-            FindingCode::NotSigned,
-            &apex,
-            DNSKEY,
-            None,
-            what,
-            "RFC 4035 2.1",
-        );
+        run.error(FindingCode::NotSigned, &apex, DNSKEY, what, "RFC 4035 2.1");
         return false;
     };
     for rd in &dnskeys.rdatas {
@@ -611,12 +611,10 @@ fn apex_keys(run: &mut Run<'_>, zone: &Zone) -> bool {
     }
     if run.algorithms.is_empty() {
         let what = "the DNSKEY RRset has no usable zone key (protocol 3, zone flag, not revoked)";
-        run.push(
-            Severity::Error,
+        run.error(
             FindingCode::NotSigned,
             &apex,
             DNSKEY,
-            None,
             what.into(),
             "RFC 4034 2.1.1",
         );
@@ -652,12 +650,10 @@ fn check_rrset(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sigs: &[Si
             "authoritative RRset without RRSIG although {} is signed",
             run.apex
         );
-        run.push(
-            Severity::Error,
+        run.error(
             FindingCode::MissingSignature,
             name,
             rtype,
-            None,
             what,
             "RFC 4035 2.2",
         );
@@ -666,12 +662,10 @@ fn check_rrset(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sigs: &[Si
     let limit = run.opts.max_sigs_per_rrset;
     if sigs.len() > limit {
         let what = format!("{} RRSIGs, more than the {limit} examined", sigs.len());
-        run.push(
-            Severity::Error,
+        run.error(
             FindingCode::TooManySignatures,
             name,
             rtype,
-            None,
             what,
             "RFC 4035 2.2",
         );
@@ -695,12 +689,10 @@ fn check_rrset(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sigs: &[Si
             "no RRSIG of algorithm {alg} ({}), which the DNSKEY RRset has",
             algorithm_name(alg)
         );
-        run.push(
-            Severity::Error,
+        run.error(
             FindingCode::MissingAlgorithm,
             name,
             rtype,
-            None,
             what,
             "RFC 4035 2.2, RFC 6840 5.11",
         );
@@ -747,49 +739,72 @@ fn serial_le(a: u32, b: u32) -> bool {
 /// The RRSIG checks of RFC 4035 5.3.1 and 5.3.3 (the zone is the only signer): returns the
 /// flags of the key that verified it, if it is valid at `now`.
 fn check_sig(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sig: &Sig) -> Option<u16> {
+    if !fields_ok(run, name, rtype, set, sig) || !time_ok(run, name, rtype, sig) {
+        return None;
+    }
+    run.report.signatures_checked += 1;
+    let data = signed_data(name, rtype, set, sig);
+    match verify_with_keys(&run.keys, rtype, sig, &data) {
+        Ok(flags) => {
+            run.report.signatures_valid += 1;
+            Some(flags)
+        }
+        Err((code, what)) => {
+            let tag = Some(sig.key_tag);
+            run.push(
+                Severity::Error,
+                code,
+                name,
+                rtype,
+                tag,
+                what,
+                "RFC 4035 5.3.1, 5.3.3",
+            );
+            None
+        }
+    }
+}
+
+/// The RRSIG fields that do not need the key: signer, labels, original TTL, algorithm.
+/// `false` (with a finding) when the signature cannot be valid.
+fn fields_ok(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sig: &Sig) -> bool {
     let tag = Some(sig.key_tag);
-    let fail = |run: &mut Run<'_>, sev, code, what: String, rfc| {
-        run.push(sev, code, name, rtype, tag, what, rfc)
-    };
+    let err = Severity::Error;
     if sig.signer != *run.apex {
         let what = format!("signer is {}, not the apex {}", sig.signer, run.apex);
-        fail(
-            run,
-            Severity::Error,
+        run.push(
+            err,
             FindingCode::WrongSigner,
+            name,
+            rtype,
+            tag,
             what,
             "RFC 4035 5.3.1",
         );
-        return None;
+        return false;
     }
     // RFC 4034 3.1.3: labels of the owner, not counting the root or a leading `*`.
     let want = name.label_count() - usize::from(name.is_wildcard());
     if usize::from(sig.labels) != want {
         let what = format!("labels field {} but the owner has {want}", sig.labels);
-        fail(
-            run,
-            Severity::Error,
+        run.push(
+            err,
             FindingCode::WrongLabels,
+            name,
+            rtype,
+            tag,
             what,
             "RFC 4034 3.1.3",
         );
-        return None;
+        return false;
     }
     if sig.original_ttl != set.ttl {
         let what = format!(
             "original TTL {} but the RRset's TTL is {}",
             sig.original_ttl, set.ttl
         );
-        fail(
-            run,
-            Severity::Error,
-            FindingCode::OriginalTtl,
-            what,
-            "RFC 4034 3.1.4, RFC 4035 2.2",
-        );
-    }
-    if !time_ok(run, name, rtype, sig) {
-        return None;
+        let rfc = "RFC 4034 3.1.4, RFC 4035 2.2";
+        run.push(err, FindingCode::OriginalTtl, name, rtype, tag, what, rfc);
     }
     if !algorithm_supported(sig.algorithm) {
         let what = format!(
@@ -797,59 +812,60 @@ fn check_sig(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sig: &Sig) -
             sig.algorithm,
             algorithm_name(sig.algorithm)
         );
-        fail(
-            run,
-            Severity::Error,
+        run.push(
+            err,
             FindingCode::UnsupportedAlgorithm,
+            name,
+            rtype,
+            tag,
             what,
             "RFC 8624 3.1",
         );
-        return None;
+        return false;
     }
-    run.report.signatures_checked += 1;
-    let data = signed_data(name, rtype, set, sig);
-    let mut result = None;
-    let mut reason = String::from("no DNSKEY of the apex has this key tag and algorithm");
-    let mut code = FindingCode::UnknownKey;
-    for key in &run.keys {
+    true
+}
+
+/// Verifies with the apex keys of the RRSIG's tag and algorithm (several may share a tag):
+/// the flags of the key that verifies, or the most telling failure.
+fn verify_with_keys(
+    keys: &[Key],
+    rtype: u16,
+    sig: &Sig,
+    data: &[u8],
+) -> Result<u16, (FindingCode, String)> {
+    let mut failure = (
+        FindingCode::UnknownKey,
+        String::from("no DNSKEY of the apex has this key tag and algorithm"),
+    );
+    for key in keys {
         if key.tag != sig.key_tag || key.algorithm != sig.algorithm {
             continue;
         }
         if key.flags & REVOKE_FLAG != 0 && rtype != DNSKEY {
-            code = FindingCode::RevokedKey;
-            reason = "signed by a revoked key (RFC 5011), which signs only the DNSKEY RRset".into();
+            let what = "signed by a revoked key (RFC 5011), which signs only the DNSKEY RRset";
+            failure = (FindingCode::RevokedKey, what.into());
             continue;
         }
-        match dane_dnssec::verify_signature(sig.algorithm, &key.public, &data, &sig.signature) {
-            Ok(()) => {
-                result = Some(key.flags);
-                break;
-            }
+        match dane_dnssec::verify_signature(sig.algorithm, &key.public, data, &sig.signature) {
+            Ok(()) => return Ok(key.flags),
             Err(VerifyError::Unsupported) => {
-                code = FindingCode::UnsupportedAlgorithm;
-                reason = format!("algorithm {} cannot be verified here", sig.algorithm);
+                let what = format!("algorithm {} cannot be verified here", sig.algorithm);
+                failure = (FindingCode::UnsupportedAlgorithm, what);
             }
             Err(VerifyError::BadKey(why)) => {
-                code = FindingCode::BadSignature;
-                reason = format!("the key is malformed: {why}");
+                failure = (
+                    FindingCode::BadSignature,
+                    format!("the key is malformed: {why}"),
+                );
             }
             Err(VerifyError::Invalid) => {
-                code = FindingCode::BadSignature;
-                reason =
-                    "the signature does not verify with the key (data or signature changed)".into();
+                let what = "the signature does not verify with the key (data or signature changed)";
+                failure = (FindingCode::BadSignature, what.into());
             }
         }
     }
-    match result {
-        Some(flags) => {
-            run.report.signatures_valid += 1;
-            Some(flags)
-        }
-        None => {
-            fail(run, Severity::Error, code, reason, "RFC 4035 5.3.1, 5.3.3");
-            None
-        }
-    }
+    Err(failure)
 }
 
 /// The validity window at `now` (RFC 4034 3.1.5, RFC 4035 5.3.1), and the expiring-soon

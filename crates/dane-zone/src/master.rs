@@ -107,16 +107,9 @@ fn entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
                 push(&mut cur, tok, true);
             }
             _ => {
-                let start = i;
-                while i < b.len()
-                    && !matches!(
-                        b[i],
-                        b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"'
-                    )
-                {
-                    i += if b[i] == b'\\' { 2.min(b.len() - i) } else { 1 };
-                }
-                let tok = String::from_utf8_lossy(&b[start..i]).into_owned();
+                let end = bare_end(b, i);
+                let tok = String::from_utf8_lossy(&b[i..end]).into_owned();
+                i = end;
                 push(&mut cur, tok, false);
             }
         }
@@ -131,6 +124,20 @@ fn entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
         out.push(e);
     }
     Ok(out)
+}
+
+/// The end of an unquoted token starting at `i`: the next blank, comment, parenthesis or
+/// quote that is not escaped.
+fn bare_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len()
+        && !matches!(
+            b[i],
+            b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"'
+        )
+    {
+        i += if b[i] == b'\\' { 2.min(b.len() - i) } else { 1 };
+    }
+    i
 }
 
 fn push(cur: &mut Option<Entry>, text: String, quoted: bool) {
@@ -304,6 +311,14 @@ fn record(
     let rest: Vec<&Token> = t.collect();
     let rdata = rdata::encode(rtype, &rest, origin)
         .map_err(|w| format!("{} RDATA: {w}", rdata::type_name(rtype)))?;
+    // RFC 1035 3.2.1: RDLENGTH is 16 bits.
+    if rdata.len() > usize::from(u16::MAX) {
+        return Err(format!(
+            "{} RDATA of {} octets (most 65535)",
+            rdata::type_name(rtype),
+            rdata.len()
+        ));
+    }
     Ok(Record {
         owner,
         rtype,
@@ -394,6 +409,16 @@ mod tests {
         check("$TTL 5\nx TXT \"abc\n", Err("unterminated"));
         check("$GENERATE 1-2 x A 1.2.3.$\n", Err("not supported"));
         check("$TTL 5\nx FOO 1\n", Err("unknown type FOO"));
+        let big = format!("$TTL 5\nx TYPE65534 \\# 65536 {}\n", "00".repeat(65536));
+        check(
+            &big,
+            Err("z:2: TYPE65534 RDATA of 65536 octets (most 65535)"),
+        );
+        // An escaped blank and semicolon stay in the token (RFC 1035 5.1).
+        check(
+            "$TTL 5\nx TXT a\\ b\\;c\n",
+            Ok(&[("x.example.", 16, 5, "056120623b63")]),
+        );
         check(
             "$INCLUDE other\n",
             Err("z:1: $INCLUDE other: no such file other"),

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{DS, FindingCode as C, NS, NSEC, RRSIG, Run, Severity, Zone};
+use super::{DS, FindingCode as C, NS, NSEC, RRSIG, Run, Zone};
 use crate::name::Name;
 use crate::rdata::type_name;
 
@@ -21,28 +21,12 @@ pub(super) fn check_nsec(run: &mut Run<'_>, zone: &Zone, occluded: &BTreeSet<Nam
         // An NSEC3 zone has an NSEC3PARAM at the apex (checked by the caller before this).
         let what =
             "NSEC3 records but no NSEC3PARAM at the apex: servers will not use the chain".into();
-        run.push(
-            Severity::Error,
-            C::Nsec3Params,
-            &apex,
-            NSEC3PARAM,
-            None,
-            what,
-            "RFC 5155 4",
-        );
+        run.error(C::Nsec3Params, &apex, NSEC3PARAM, what, "RFC 5155 4");
         return;
     }
     if !has(NSEC) {
         let what = "neither NSEC nor NSEC3 records: no denial of existence".to_string();
-        run.push(
-            Severity::Error,
-            C::NoDenial,
-            &apex,
-            NSEC,
-            None,
-            what,
-            "RFC 4035 2.3",
-        );
+        run.error(C::NoDenial, &apex, NSEC, what, "RFC 4035 2.3");
         return;
     }
     let mut chain: Vec<&Name> = Vec::new();
@@ -52,15 +36,7 @@ pub(super) fn check_nsec(run: &mut Run<'_>, zone: &Zone, occluded: &BTreeSet<Nam
         } else if types.contains_key(&NSEC) {
             // ldns#277: a checker that walks all names put glue into the chain.
             let what = "NSEC below a zone cut or DNAME (glue or occluded name)".to_string();
-            run.push(
-                Severity::Error,
-                C::NsecOnGlue,
-                name,
-                NSEC,
-                None,
-                what,
-                "RFC 4035 2.3",
-            );
+            run.error(C::NsecOnGlue, name, NSEC, what, "RFC 4035 2.3");
         }
     }
     for (i, name) in chain.iter().enumerate() {
@@ -76,64 +52,30 @@ fn check_one(run: &mut Run<'_>, zone: &Zone, name: &Name, next: &Name) {
     };
     let Some(set) = types.get(&NSEC) else {
         let what = format!("no NSEC at this authoritative name (the chain must reach {next})");
-        run.push(
-            Severity::Error,
-            C::MissingNsec,
-            name,
-            NSEC,
-            None,
-            what,
-            "RFC 4035 2.3",
-        );
+        run.error(C::MissingNsec, name, NSEC, what, "RFC 4035 2.3");
         return;
     };
     if set.rdatas.len() > 1 {
         let what = format!("{} NSEC records at one name", set.rdatas.len());
-        run.push(
-            Severity::Error,
-            C::NsecChain,
-            name,
-            NSEC,
-            None,
-            what,
-            "RFC 4034 4",
-        );
+        run.error(C::NsecChain, name, NSEC, what, "RFC 4034 4");
     }
     let Some((listed_next, listed)) = set.rdatas.first().and_then(|rd| parse_nsec(rd)) else {
         let what = "NSEC RDATA does not parse (next name, then type bitmap windows)".into();
-        run.push(
-            Severity::Error,
-            C::Malformed,
-            name,
-            NSEC,
-            None,
-            what,
-            "RFC 4034 4.1",
-        );
+        run.error(C::Malformed, name, NSEC, what, "RFC 4034 4.1");
         return;
     };
     // RFC 4034 4.1.1: the next owner name in canonical order, the last one pointing at the apex.
     if &listed_next != next {
         let what = format!("next owner is {listed_next}, but the next name in the zone is {next}");
-        run.push(
-            Severity::Error,
-            C::NsecChain,
-            name,
-            NSEC,
-            None,
-            what,
-            "RFC 4034 4.1.1",
-        );
+        run.error(C::NsecChain, name, NSEC, what, "RFC 4034 4.1.1");
     }
     let expected = expected_types(zone, name, run.apex);
     if listed != expected {
         let what = bitmap_difference(&listed, &expected);
-        run.push(
-            Severity::Error,
+        run.error(
             C::NsecBitmap,
             name,
             NSEC,
-            None,
             what,
             "RFC 4034 4.1.2, RFC 4035 2.3",
         );

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use data_encoding::BASE32_DNSSEC;
 
 use super::nsec::{expected_types, parse_bitmap};
-use super::{FindingCode as C, Run, Severity, Zone};
+use super::{FindingCode as C, Run, Zone};
 use crate::name::Name;
 
 const NSEC3: u16 = 50;
@@ -60,15 +60,7 @@ pub(super) fn check_nsec3(run: &mut Run<'_>, zone: &Zone, occluded: &BTreeSet<Na
             names.len(),
             params.1
         );
-        run.push(
-            Severity::Error,
-            C::TooManySignatures,
-            &apex,
-            NSEC3,
-            None,
-            what,
-            "RFC 9276 3.2",
-        );
+        run.error(C::TooManySignatures, &apex, NSEC3, what, "RFC 9276 3.2");
         return true;
     }
     let hashed: BTreeMap<Vec<u8>, &Name> = names
@@ -81,7 +73,20 @@ pub(super) fn check_nsec3(run: &mut Run<'_>, zone: &Zone, occluded: &BTreeSet<Na
         })
         .collect();
     chain(run, &records, &hashed, &apex);
-    for (hash, name) in &hashed {
+    owners(run, zone, &records, &hashed);
+    true
+}
+
+/// Every name has its NSEC3 (an insecure delegation may be left out, RFC 5155 7.1), with
+/// the types at the name in its bitmap.
+fn owners(
+    run: &mut Run<'_>,
+    zone: &Zone,
+    records: &BTreeMap<Vec<u8>, Nsec3>,
+    hashed: &BTreeMap<Vec<u8>, &Name>,
+) {
+    let apex = run.apex.clone();
+    for (hash, name) in hashed {
         let Some(rec) = records.get(hash) else {
             // RFC 5155 7.1 allows an opt-out span to leave out insecure delegations only.
             let insecure_cut = zone
@@ -93,15 +98,7 @@ pub(super) fn check_nsec3(run: &mut Run<'_>, zone: &Zone, occluded: &BTreeSet<Na
                     "no NSEC3 at the hash {} of this name",
                     BASE32_DNSSEC.encode(hash)
                 );
-                run.push(
-                    Severity::Error,
-                    C::MissingNsec,
-                    name,
-                    NSEC3,
-                    None,
-                    what,
-                    "RFC 5155 7.1",
-                );
+                run.error(C::MissingNsec, name, NSEC3, what, "RFC 5155 7.1");
             }
             continue;
         };
@@ -110,18 +107,9 @@ pub(super) fn check_nsec3(run: &mut Run<'_>, zone: &Zone, occluded: &BTreeSet<Na
         expected.remove(&super::NSEC);
         if rec.types != expected {
             let what = super::nsec::bitmap_difference(&rec.types, &expected);
-            run.push(
-                Severity::Error,
-                C::NsecBitmap,
-                name,
-                NSEC3,
-                None,
-                what,
-                "RFC 5155 3.2.1, 7.1",
-            );
+            run.error(C::NsecBitmap, name, NSEC3, what, "RFC 5155 3.2.1, 7.1");
         }
     }
-    true
 }
 
 /// The one parameter set in use, or a finding.
@@ -131,29 +119,13 @@ fn single_params(run: &mut Run<'_>, apex: &Name, params: &[Params]) -> Option<Pa
         1 => distinct.into_iter().next().cloned(),
         0 => {
             let what = "NSEC3PARAM RDATA does not parse or has flags other than 0".into();
-            run.push(
-                Severity::Error,
-                C::Malformed,
-                apex,
-                NSEC3PARAM,
-                None,
-                what,
-                "RFC 5155 4.2",
-            );
+            run.error(C::Malformed, apex, NSEC3PARAM, what, "RFC 5155 4.2");
             None
         }
         n => {
             let what =
                 format!("{n} NSEC3PARAM parameter sets; a zone check needs the one chain in use");
-            run.push(
-                Severity::Error,
-                C::Nsec3Params,
-                apex,
-                NSEC3PARAM,
-                None,
-                what,
-                "RFC 5155 4",
-            );
+            run.error(C::Nsec3Params, apex, NSEC3PARAM, what, "RFC 5155 4");
             None
         }
     }
@@ -163,55 +135,29 @@ fn single_params(run: &mut Run<'_>, apex: &Name, params: &[Params]) -> Option<Pa
 fn advice(run: &mut Run<'_>, apex: &Name, (alg, iterations, salt): &Params) {
     if *alg != 1 {
         let what = format!("NSEC3 hash algorithm {alg} is not SHA-1 (1), the only one defined");
-        run.push(
-            Severity::Error,
-            C::Nsec3Params,
-            apex,
-            NSEC3PARAM,
-            None,
-            what,
-            "RFC 5155 11",
-        );
+        run.error(C::Nsec3Params, apex, NSEC3PARAM, what, "RFC 5155 11");
     }
     if *iterations > MAX_ITERATIONS {
         let what = format!(
             "{iterations} extra iterations: validators (Unbound, BIND) treat the zone's denials as insecure above {MAX_ITERATIONS}, so DANE stops working; use 0"
         );
-        run.push(
-            Severity::Error,
+        run.error(
             C::Nsec3Iterations,
             apex,
             NSEC3PARAM,
-            None,
             what,
             "RFC 9276 3.1, 3.2",
         );
     } else if *iterations > 0 {
         let what = format!("{iterations} extra iterations add no strength; RFC 9276 says 0");
-        run.push(
-            Severity::Warning,
-            C::Nsec3Iterations,
-            apex,
-            NSEC3PARAM,
-            None,
-            what,
-            "RFC 9276 3.1",
-        );
+        run.warn(C::Nsec3Iterations, apex, NSEC3PARAM, what, "RFC 9276 3.1");
     }
     if !salt.is_empty() {
         let what = format!(
             "a salt of {} octets adds no strength; RFC 9276 says none (-)",
             salt.len()
         );
-        run.push(
-            Severity::Warning,
-            C::Nsec3Salt,
-            apex,
-            NSEC3PARAM,
-            None,
-            what,
-            "RFC 9276 3.1",
-        );
+        run.warn(C::Nsec3Salt, apex, NSEC3PARAM, what, "RFC 9276 3.1");
     }
 }
 
@@ -227,28 +173,12 @@ fn collect(run: &mut Run<'_>, zone: &Zone, params: &Params) -> BTreeMap<Vec<u8>,
             owner_hash(name, run.apex).zip(set.rdatas.first().and_then(|rd| parse_nsec3(rd)));
         let Some((hash, rec)) = parsed else {
             let what = "NSEC3 owner is not one base32hex label below the apex, or its RDATA does not parse".into();
-            run.push(
-                Severity::Error,
-                C::Malformed,
-                name,
-                NSEC3,
-                None,
-                what,
-                "RFC 5155 3",
-            );
+            run.error(C::Malformed, name, NSEC3, what, "RFC 5155 3");
             continue;
         };
         if set.rdatas.len() > 1 {
             let what = format!("{} NSEC3 records at one hashed owner", set.rdatas.len());
-            run.push(
-                Severity::Error,
-                C::NsecChain,
-                name,
-                NSEC3,
-                None,
-                what,
-                "RFC 5155 7.1",
-            );
+            run.error(C::NsecChain, name, NSEC3, what, "RFC 5155 7.1");
         }
         if &rec.params != params {
             let what = format!(
@@ -260,15 +190,7 @@ fn collect(run: &mut Run<'_>, zone: &Zone, params: &Params) -> BTreeMap<Vec<u8>,
                 params.1,
                 salt_text(&params.2)
             );
-            run.push(
-                Severity::Error,
-                C::Nsec3Params,
-                name,
-                NSEC3,
-                None,
-                what,
-                "RFC 5155 7.1",
-            );
+            run.error(C::Nsec3Params, name, NSEC3, what, "RFC 5155 7.1");
             continue;
         }
         out.insert(hash, rec);
@@ -295,27 +217,11 @@ fn chain(
                 BASE32_DNSSEC.encode(&rec.next),
                 BASE32_DNSSEC.encode(next)
             );
-            run.push(
-                Severity::Error,
-                C::NsecChain,
-                &owner,
-                NSEC3,
-                None,
-                what,
-                "RFC 5155 7.1",
-            );
+            run.error(C::NsecChain, &owner, NSEC3, what, "RFC 5155 7.1");
         }
         if !hashed.contains_key(*hash) && !rec.opt_out {
             let what = "this NSEC3 is at the hash of no name in the zone".into();
-            run.push(
-                Severity::Error,
-                C::NsecChain,
-                &owner,
-                NSEC3,
-                None,
-                what,
-                "RFC 5155 7.1",
-            );
+            run.error(C::NsecChain, &owner, NSEC3, what, "RFC 5155 7.1");
         }
     }
 }
