@@ -12,6 +12,7 @@ use crate::name::Name;
 
 mod nsec;
 mod nsec3;
+mod zonemd;
 use crate::rdata::type_name;
 
 const SOA: u16 = 6;
@@ -133,6 +134,8 @@ pub enum FindingCode {
     TlsaUnusable,
     /// The TLSA RRset at an owner will not match what is about to be deployed there.
     TlsaMismatch,
+    /// A ZONEMD that does not match the zone (RFC 8976), or none this tool can verify.
+    ZonemdMismatch,
 }
 
 impl FindingCode {
@@ -171,6 +174,7 @@ impl FindingCode {
             C::Nsec3Salt => "nsec3-salt",
             C::TlsaUnusable => "tlsa-unusable",
             C::TlsaMismatch => "tlsa-mismatch",
+            C::ZonemdMismatch => "zonemd",
         }
     }
 }
@@ -356,6 +360,7 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
     run.report.rrsets = zone.sets.values().map(BTreeMap::len).sum();
     // TLSA form does not depend on the signatures: checked in unsigned zones too.
     run.report.findings.extend(crate::tlsa::tlsa_form(records));
+    zonemd::check_zonemd(&mut run, records);
     if !apex_keys(&mut run, &zone) {
         return run.finish();
     }

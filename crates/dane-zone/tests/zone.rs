@@ -107,6 +107,7 @@ fn good_zones_from_every_signer_pass() {
         ("good-nsec3", fixture!("good-nsec3.zone")),
         ("good-twoalg", fixture!("good-twoalg.zone")),
         ("good-revoked", fixture!("good-revoked.zone")),
+        ("good-zonemd", fixture!("good-zonemd.zone")),
         ("split", fixture!("split.zone")),
     ] {
         let r = report(text, &at);
@@ -500,4 +501,51 @@ fn a_revoked_key_signs_the_dnskey_rrset_only() {
         &CheckOptions::at(AT),
         &["revoked-key www.example.test. A"],
     );
+}
+
+#[test]
+fn zonemd_is_verified() {
+    let at = CheckOptions::at(AT);
+    // The glue address changed after the digest: nothing but ZONEMD can tell.
+    check(
+        "zonemd",
+        fixture!("broken-zonemd.zone"),
+        &at,
+        &["zonemd example.test. ZONEMD"],
+    );
+    // Another serial than the SOA's (the ZONEMD RRSIG then fails too).
+    let zonemd = |f: &[&str], from: &str, to: &str| {
+        is(f, "example.test.", "ZONEMD", from).then(|| vec![f.join("\t").replacen(from, to, 1)])
+    };
+    let text = edit(fixture!("good-zonemd.zone"), |f| {
+        zonemd(f, "2025010101 1 1 ", "2025010102 1 1 ")
+    });
+    let r = report(&text, &at);
+    assert_eq!(
+        codes(&r),
+        [
+            "bad-signature example.test. ZONEMD",
+            "zonemd example.test. ZONEMD"
+        ]
+    );
+    assert!(
+        r.findings[1]
+            .what
+            .contains("serial 2025010102 is not the SOA serial"),
+        "{}",
+        r.findings[1]
+    );
+    // A scheme we do not know is ignored (RFC 8976 4): a warning that nothing was verified.
+    let text = edit(fixture!("good-zonemd.zone"), |f| {
+        zonemd(f, "2025010101 1 1 ", "2025010101 9 1 ")
+    });
+    let r = report(&text, &at);
+    assert_eq!(
+        codes(&r),
+        [
+            "bad-signature example.test. ZONEMD",
+            "zonemd example.test. ZONEMD"
+        ]
+    );
+    assert_eq!(r.findings[1].severity, dane_zone::Severity::Warning);
 }

@@ -66,6 +66,9 @@ const CASES: &[(&str, &str, bool, bool)] = &[
     ("good-nsec3", "", false, false),
     ("good-twoalg", "", false, false),
     ("good-revoked", "", false, false),
+    ("good-zonemd", "", false, false),
+    // dnssec-verify 9.18 does not check ZONEMD.
+    ("broken-zonemd", "zonemd", true, false),
     ("broken-tampered", "bad-signature", true, true),
     ("broken-nosig", "missing-signature", true, true),
     // ldns-verify-zone verifies with the RRSIG's original TTL and says nothing.
