@@ -75,6 +75,11 @@ pub struct Args {
     #[arg(long = "for", value_name = "OWNER")]
     pub for_owner: Option<String>,
 
+    /// The parent's DS RRset for the zone (zone-file lines): one must match a key that
+    /// signs the DNSKEY RRset, or validators find the zone bogus.
+    #[arg(long, value_name = "FILE")]
+    pub ds: Option<PathBuf>,
+
     /// Exit 4 when there are warnings but no errors.
     #[arg(long)]
     pub strict: bool,
@@ -102,6 +107,7 @@ fn check(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let apex = apex(args, &records)?;
     let opts = CheckOptions {
         expire_within,
+        parent_ds: parent_ds(args, &apex)?,
         ..CheckOptions::at(now.as_secs())
     };
     let mut report = dane_zone::check_zone(&records, &apex, &opts);
@@ -201,6 +207,32 @@ fn apex(args: &Args, records: &[dane_zone::Record]) -> anyhow::Result<Name> {
         ),
         None => bail!("{}: no records", args.zonefile.display()),
     }
+}
+
+/// `--ds FILE`: the DS records at the apex, as RDATA (other lines are an error).
+fn parent_ds(args: &Args, apex: &Name) -> anyhow::Result<Option<Vec<Vec<u8>>>> {
+    let Some(path) = &args.ds else {
+        return Ok(None);
+    };
+    let label = format!("--ds {}", path.display());
+    let text = read_bounded(&label, path, 1 << 20)?;
+    let mut no_include = |p: &str, _: &str| -> dane_zone::IncludeResult {
+        Err(format!("{p}: $INCLUDE is not allowed in a DS file"))
+    };
+    let records =
+        dane_zone::parse_master(&label, &text, apex, ParseLimits::default(), &mut no_include)
+            .map_err(|e| anyhow::anyhow!("{}", sanitize(&e.to_string())))?;
+    let mut out = Vec::new();
+    for r in records {
+        if r.rtype != 43 || r.owner != *apex {
+            bail!("{label}:{}: not a DS record of {apex}", r.line);
+        }
+        out.push(r.rdata);
+    }
+    if out.is_empty() {
+        bail!("{label}: no DS record");
+    }
+    Ok(Some(out))
 }
 
 /// `--cert/--chain/--key FILE --for OWNER`: whether the TLSA RRset at OWNER matches.

@@ -10,6 +10,7 @@ use dane_dnssec::{VerifyError, algorithm_name, algorithm_supported, canonical_rd
 use crate::Record;
 use crate::name::Name;
 
+mod cds;
 mod nsec;
 mod nsec3;
 mod zonemd;
@@ -36,6 +37,9 @@ pub struct CheckOptions {
     pub expire_within: u64,
     /// Most RRSIGs examined per RRset (a work budget against hostile zones).
     pub max_sigs_per_rrset: usize,
+    /// The parent's DS RRset for the apex (DS RDATA), when known: one must match a key
+    /// that signs the DNSKEY RRset.
+    pub parent_ds: Option<Vec<Vec<u8>>>,
 }
 
 impl CheckOptions {
@@ -45,6 +49,7 @@ impl CheckOptions {
             now,
             expire_within: 0,
             max_sigs_per_rrset: 16,
+            parent_ds: None,
         }
     }
 }
@@ -136,6 +141,10 @@ pub enum FindingCode {
     TlsaMismatch,
     /// A ZONEMD that does not match the zone (RFC 8976), or none this tool can verify.
     ZonemdMismatch,
+    /// A CDS or CDNSKEY inconsistent with the DNSKEY RRset or with each other.
+    CdsMismatch,
+    /// No DS of the parent (`--ds`) matches a key that signs the DNSKEY RRset.
+    DsMismatch,
 }
 
 impl FindingCode {
@@ -175,6 +184,8 @@ impl FindingCode {
             C::TlsaUnusable => "tlsa-unusable",
             C::TlsaMismatch => "tlsa-mismatch",
             C::ZonemdMismatch => "zonemd",
+            C::CdsMismatch => "cds-mismatch",
+            C::DsMismatch => "ds-mismatch",
         }
     }
 }
@@ -296,6 +307,8 @@ struct Run<'a> {
     report: Report,
     /// Signatures expiring within the window: count, and the first (time, owner, type).
     soon: (usize, Option<(u64, Name, u16)>),
+    /// The keys (tag, algorithm) whose RRSIG over the apex DNSKEY RRset verified.
+    dnskey_signers: BTreeSet<(u16, u8)>,
 }
 
 impl Run<'_> {
@@ -355,6 +368,7 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
         algorithms: BTreeSet::new(),
         report: Report::default(),
         soon: (0, None),
+        dnskey_signers: BTreeSet::new(),
     };
     let mut zone = group(&mut run, records);
     run.report.rrsets = zone.sets.values().map(BTreeMap::len).sum();
@@ -369,6 +383,9 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
         nsec::check_nsec(&mut run, &zone, &occluded);
     }
     check_rrsets(&mut run, &mut zone, &occluded);
+    cds::check_cds(&mut run, &zone);
+    let signers = std::mem::take(&mut run.dnskey_signers);
+    cds::check_parent_ds(&mut run, &zone, &signers);
     run.finish()
 }
 
@@ -683,6 +700,9 @@ fn check_rrset(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sigs: &[Si
         if let Some(flags) = check_sig(run, name, rtype, set, sig) {
             valid_algs.insert(sig.algorithm);
             sep_signed |= flags & SEP_FLAG != 0 && flags & REVOKE_FLAG == 0;
+            if rtype == DNSKEY && name == run.apex {
+                run.dnskey_signers.insert((sig.key_tag, sig.algorithm));
+            }
         }
     }
     // RFC 4035 2.2 (and RFC 6840 5.11): an RRSIG by each algorithm of the apex DNSKEY RRset.

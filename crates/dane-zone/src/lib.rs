@@ -3,7 +3,8 @@
 //! [`parse_master`] reads a master file (RFC 1035 5) as BIND, NSD and Knot write it into
 //! [`Record`]s; `$INCLUDE` is answered by a callback, so this crate reads no file.
 //! [`check_zone`] then checks the zone's DNSSEC at `now` (signatures, coverage per
-//! algorithm, glue, the SEP key, the NSEC or NSEC3 chain, ZONEMD) and returns typed [`Finding`]s
+//! algorithm, glue, the SEP key, the NSEC or NSEC3 chain, ZONEMD, CDS/CDNSKEY, the parent's
+//! DS when given) and returns typed [`Finding`]s
 //! (owner, type, key tag, what, RFC section) in a [`Report`], with the TLSA records' form
 //! ([`tlsa_form`]); [`tlsa_for`] checks the TLSA RRset at an owner against the certificate
 //! chain or key about to be deployed there (dane-tlsa's RFC 7671 match).
@@ -39,9 +40,8 @@
 //!
 //! # Known limitations
 //!
-//! - CDS/CDNSKEY and DS against the parent are not checked yet (the records are
-//!   parsed and their signatures verified); NSEC3 opt-out spans are not cross-checked
-//!   against the delegations they skip.
+//! - NSEC3 opt-out spans are not cross-checked against the delegations they skip; CDS and
+//!   CDNSKEY are checked against the DNSKEY RRset, not against the parent's current DS.
 //! - Class IN only; `$GENERATE` is refused.
 //! - Names written relative to a mixed-case `$ORIGIN` get the origin's labels lowercased in
 //!   RDATA; this matters only for types whose names keep their case in the canonical form

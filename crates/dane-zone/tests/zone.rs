@@ -108,6 +108,7 @@ fn good_zones_from_every_signer_pass() {
         ("good-twoalg", fixture!("good-twoalg.zone")),
         ("good-revoked", fixture!("good-revoked.zone")),
         ("good-zonemd", fixture!("good-zonemd.zone")),
+        ("good-cds", fixture!("good-cds.zone")),
         ("split", fixture!("split.zone")),
     ] {
         let r = report(text, &at);
@@ -548,4 +549,63 @@ fn zonemd_is_verified() {
         ]
     );
     assert_eq!(r.findings[1].severity, dane_zone::Severity::Warning);
+}
+
+#[test]
+fn cds_cdnskey_and_the_parent_ds() {
+    let at = CheckOptions::at(AT);
+    check(
+        "cds",
+        fixture!("broken-cds.zone"),
+        &at,
+        &["cds-mismatch example.test. CDS"],
+    );
+    // The delete form (RFC 8078 4) beside another CDS; and a CDNSKEY naming another key
+    // than the CDS (each edit also breaks the RRSIG over the edited RRset).
+    let text = edit(fixture!("good-cds.zone"), |f| {
+        is(f, "example.test.", "CDS", "").then(|| {
+            vec![
+                f.join("\t"),
+                "example.test.\t3600\tIN\tCDS\t0 0 0 00".into(),
+            ]
+        })
+    });
+    let r = report(&text, &at);
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.code.as_str() == "cds-mismatch" && f.what.contains("delete record")),
+        "{:?}",
+        r.findings
+    );
+    let zsk = GOOD_LDNS
+        .lines()
+        .find(|l| l.contains("\tDNSKEY\t256 "))
+        .unwrap();
+    let text = edit(fixture!("good-cds.zone"), |f| {
+        is(f, "example.test.", "CDNSKEY", "")
+            .then(|| vec![zsk.replace("\tDNSKEY\t", "\tCDNSKEY\t")])
+    });
+    let r = report(&text, &at);
+    assert!(
+        r.findings.iter().any(|f| f.code.as_str() == "cds-mismatch"
+            && f.what == "CDS and CDNSKEY name different keys"),
+        "{:?}",
+        r.findings
+    );
+
+    let ds = |text: &str| -> Option<Vec<Vec<u8>>> {
+        Some(parse(text).into_iter().map(|r| r.rdata).collect())
+    };
+    let with = |parent_ds| CheckOptions {
+        parent_ds,
+        ..CheckOptions::at(AT)
+    };
+    check("ds", GOOD_LDNS, &with(ds(fixture!("parent.ds"))), &[]);
+    check(
+        "wrong ds",
+        GOOD_LDNS,
+        &with(ds(fixture!("wrong.ds"))),
+        &["ds-mismatch example.test. DS"],
+    );
 }

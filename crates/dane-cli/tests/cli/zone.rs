@@ -67,6 +67,9 @@ const CASES: &[(&str, &str, bool, bool)] = &[
     ("good-twoalg", "", false, false),
     ("good-revoked", "", false, false),
     ("good-zonemd", "", false, false),
+    ("good-cds", "", false, false),
+    // Neither peer compares CDS with the DNSKEY RRset.
+    ("broken-cds", "cds-mismatch", false, false),
     // dnssec-verify 9.18 does not check ZONEMD.
     ("broken-zonemd", "zonemd", true, false),
     ("broken-tampered", "bad-signature", true, true),
@@ -314,4 +317,29 @@ fn tlsa_records_against_the_certificate_or_key_about_to_be_deployed() {
     assert!(r.stdout.is_empty(), "{}", r.stdout);
     let r = check("good-ldns", &["--cert", &pki("leaf-ec.pem")]);
     assert_eq!(r.code, 2, "{r:?}");
+}
+
+#[test]
+fn ds_of_the_parent_must_match_a_key_that_signs_the_dnskey_rrset() {
+    let parent = fixture("zone/parent.ds");
+    let wrong = fixture("zone/wrong.ds");
+    assert_eq!(check("good-ldns", &["--ds", &parent]).code, 0);
+    let r = check("good-ldns", &["--ds", &wrong]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout
+            .starts_with("error ds-mismatch example.test. DS: none of the 1 DS records given"),
+        "{}",
+        r.stdout
+    );
+    // The KSK is in the zone but does not sign the DNSKEY RRset: the DS names it in vain.
+    let r = check("broken-dnskey", &["--ds", &parent]);
+    assert!(r.stdout.contains("error ds-mismatch "), "{}", r.stdout);
+    let r = check("good-ldns", &["--ds", &zone("good-ldns")]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(":1: not a DS record of example.test."),
+        "{}",
+        r.stderr
+    );
 }
