@@ -80,6 +80,11 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub ds: Option<PathBuf>,
 
+    /// Warn about signatures that became valid less than this long ago (e.g. 1h): resolvers
+    /// whose clock lags reject them.
+    #[arg(long, value_name = "DURATION")]
+    pub inception_margin: Option<String>,
+
     /// Exit 4 when there are warnings but no errors.
     #[arg(long)]
     pub strict: bool,
@@ -105,8 +110,13 @@ fn check(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let (label, text) = read_top(&args.zonefile)?;
     let records = parse(args, &label, &text)?;
     let apex = apex(args, &records)?;
+    let inception_margin = match &args.inception_margin {
+        Some(t) => crate::rollover::parse_duration("--inception-margin", t)?,
+        None => 0,
+    };
     let opts = CheckOptions {
         expire_within,
+        inception_margin,
         parent_ds: parent_ds(args, &apex)?,
         ..CheckOptions::at(now.as_secs())
     };

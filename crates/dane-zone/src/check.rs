@@ -35,6 +35,9 @@ pub struct CheckOptions {
     pub now: u64,
     /// Signatures valid at `now` that expire within this many seconds are warnings.
     pub expire_within: u64,
+    /// Signatures valid at `now` whose inception is less than this many seconds before it
+    /// are warnings (resolvers with a lagging clock reject them).
+    pub inception_margin: u64,
     /// Most RRSIGs examined per RRset (a work budget against hostile zones).
     pub max_sigs_per_rrset: usize,
     /// The parent's DS RRset for the apex (DS RDATA), when known: one must match a key
@@ -50,6 +53,7 @@ impl CheckOptions {
             expire_within: 0,
             max_sigs_per_rrset: 16,
             parent_ds: None,
+            inception_margin: 0,
         }
     }
 }
@@ -96,6 +100,8 @@ pub enum FindingCode {
     SignatureNotYetValid,
     /// Signatures that expire within the warning window.
     ExpiresSoon,
+    /// Signatures whose inception is within the margin before `now`.
+    InceptionTooRecent,
     /// An RRSIG naming no zone key of the apex (key tag and algorithm).
     UnknownKey,
     /// An RRSIG by a revoked key over anything but the DNSKEY RRset.
@@ -139,6 +145,8 @@ pub enum FindingCode {
     TlsaUnusable,
     /// The TLSA RRset at an owner will not match what is about to be deployed there.
     TlsaMismatch,
+    /// A TLSA owner whose host has no address in the zone.
+    TlsaNoAddress,
     /// A ZONEMD that does not match the zone (RFC 8976), or none this tool can verify.
     ZonemdMismatch,
     /// A CDS or CDNSKEY inconsistent with the DNSKEY RRset or with each other.
@@ -163,6 +171,7 @@ impl FindingCode {
             C::SignatureExpired => "signature-expired",
             C::SignatureNotYetValid => "signature-not-yet-valid",
             C::ExpiresSoon => "expires-soon",
+            C::InceptionTooRecent => "inception-too-recent",
             C::UnknownKey => "unknown-key",
             C::RevokedKey => "revoked-key",
             C::WrongSigner => "wrong-signer",
@@ -183,6 +192,7 @@ impl FindingCode {
             C::Nsec3Salt => "nsec3-salt",
             C::TlsaUnusable => "tlsa-unusable",
             C::TlsaMismatch => "tlsa-mismatch",
+            C::TlsaNoAddress => "tlsa-no-address",
             C::ZonemdMismatch => "zonemd",
             C::CdsMismatch => "cds-mismatch",
             C::DsMismatch => "ds-mismatch",
@@ -307,6 +317,8 @@ struct Run<'a> {
     report: Report,
     /// Signatures expiring within the window: count, and the first (time, owner, type).
     soon: (usize, Option<(u64, Name, u16)>),
+    /// Signatures younger than the inception margin: count, and the latest inception.
+    fresh: (usize, Option<(u64, Name, u16)>),
     /// The keys (tag, algorithm) whose RRSIG over the apex DNSKEY RRset verified.
     dnskey_signers: BTreeSet<(u16, u8)>,
 }
@@ -368,12 +380,15 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
         algorithms: BTreeSet::new(),
         report: Report::default(),
         soon: (0, None),
+        fresh: (0, None),
         dnskey_signers: BTreeSet::new(),
     };
     let mut zone = group(&mut run, records);
     run.report.rrsets = zone.sets.values().map(BTreeMap::len).sum();
     // TLSA form does not depend on the signatures: checked in unsigned zones too.
-    run.report.findings.extend(crate::tlsa::tlsa_form(records));
+    run.report
+        .findings
+        .extend(crate::tlsa::tlsa_form(records, apex));
     zonemd::check_zonemd(&mut run, records);
     if !apex_keys(&mut run, &zone) {
         return run.finish();
@@ -459,6 +474,24 @@ impl Run<'_> {
                 None,
                 what,
                 "RFC 4034 3.1.5",
+            );
+        }
+        let n = self.fresh.0;
+        if let Some((t, owner, rtype)) = self.fresh.1.take() {
+            let what = format!(
+                "{n} signature(s) became valid less than {}s before {}; the latest at {} ({owner} {}): resolvers with a lagging clock reject them",
+                self.opts.inception_margin,
+                fmt_unix(self.opts.now),
+                fmt_unix(t),
+                type_name(rtype)
+            );
+            let apex = self.apex.clone();
+            self.warn(
+                FindingCode::InceptionTooRecent,
+                &apex,
+                SOA,
+                what,
+                "RFC 6781 4.4.2.2",
             );
         }
         sort(&mut self.report.findings);
@@ -919,6 +952,14 @@ fn time_ok(run: &mut Run<'_>, name: &Name, rtype: u16, sig: &Sig) -> bool {
             run.soon.0 += 1;
             if run.soon.1.as_ref().is_none_or(|(t, _, _)| expires < *t) {
                 run.soon.1 = Some((expires, name.clone(), rtype));
+            }
+        }
+        // RFC 6781 4.4.2.2: resolvers whose clocks lag see a fresh signature as not yet valid.
+        let incepted = abs(sig.inception);
+        if now - incepted < run.opts.inception_margin {
+            run.fresh.0 += 1;
+            if run.fresh.1.as_ref().is_none_or(|(t, _, _)| incepted > *t) {
+                run.fresh.1 = Some((incepted, name.clone(), rtype));
             }
         }
         return true;

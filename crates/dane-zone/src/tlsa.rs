@@ -48,9 +48,18 @@ fn rrsets(records: &[Record]) -> BTreeMap<Name, Vec<Result<TlsaRecord, String>>>
 /// ignored); so is an RRset with no usable record, an SMTP one with PKIX usages only
 /// included (RFC 7672 2.2, 3.1.3: senders then use TLS without authentication, so mail
 /// flows, unprotected; issue 25 makes these warnings, errors with `--strict`).
-pub fn tlsa_form(records: &[Record]) -> Vec<Finding> {
+pub fn tlsa_form(records: &[Record], apex: &Name) -> Vec<Finding> {
     let mut out = Vec::new();
     for (owner, set) in rrsets(records) {
+        if let Some(what) = no_address(records, apex, &owner) {
+            out.push(finding(
+                Severity::Warning,
+                FindingCode::TlsaNoAddress,
+                &owner,
+                what,
+                "RFC 7672 2.2.3",
+            ));
+        }
         let smtp = is_smtp(&owner);
         let mut usable = 0;
         for rec in &set {
@@ -94,6 +103,28 @@ pub fn tlsa_form(records: &[Record]) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// A TLSA owner `_port._proto.host` whose host is in this zone (not delegated) but has no
+/// A, AAAA or CNAME: clients never reach the service, so the records protect nothing.
+fn no_address(records: &[Record], apex: &Name, owner: &Name) -> Option<String> {
+    let labels = owner.labels();
+    let service = labels.len() >= 3 && labels[0].starts_with(b"_") && labels[1].starts_with(b"_");
+    if !service {
+        return None;
+    }
+    let host = Name::from_labels(labels[2..].to_vec()).ok()?;
+    if !host.is_at_or_below(apex) {
+        return None;
+    }
+    let delegated = records
+        .iter()
+        .any(|r| r.rtype == 2 && r.owner != *apex && host.is_at_or_below(&r.owner));
+    let reachable = records
+        .iter()
+        .any(|r| r.owner == host && matches!(r.rtype, 1 | 28 | 5));
+    (!delegated && !reachable)
+        .then(|| format!("the host {host} has no A, AAAA or CNAME record in the zone"))
 }
 
 /// Whether the TLSA RRset at `owner` will match what is about to be deployed there.

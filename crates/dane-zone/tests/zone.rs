@@ -474,6 +474,25 @@ fn tlsa_form_findings() {
             .iter()
             .any(|f| f.what.contains("none of the 1 TLSA records is usable"))
     );
+    // The host of the TLSA owner loses its address.
+    let text = edit(GOOD_LDNS, |f| {
+        is(f, "mx.example.test.", "A", "").then(Vec::new)
+    });
+    let r = report(&text, &at);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.code.as_str() == "tlsa-no-address")
+        .unwrap();
+    assert_eq!(
+        (f.owner.to_string().as_str(), f.severity),
+        (owner, dane_zone::Severity::Warning)
+    );
+    assert!(
+        f.what
+            .contains("the host mx.example.test. has no A, AAAA or CNAME"),
+        "{f}"
+    );
     // PKIX-EE at an SMTP owner (RFC 7672 3.1.3).
     let r = report(
         &retype("1 1 1 023f17bed68131ca3cf29fbc1fd53fae562435d8f83a3f114367b63567d74b56"),

@@ -178,6 +178,20 @@ fn expiring_signatures_warn_and_strict_makes_them_exit_4() {
     assert_eq!(check("good-bind", &["--strict"]).code, 0);
     let r = check("good-bind", &["--expire-within", "soon"]);
     assert_eq!(r.code, 2, "{r:?}");
+    // Signed 2025-01-01T00:00:00Z; checked half an hour later with a one-hour margin.
+    let fresh = ["--at", "2025-01-01T00:30:00Z", "--inception-margin", "1h"];
+    let r = check("good-ldns", &fresh);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.starts_with("warning inception-too-recent example.test. SOA: 24 signature(s) became valid less than 3600s before 2025-01-01T00:30:00Z; the latest at 2025-01-01T00:00:00Z"),
+        "{}",
+        r.stdout
+    );
+    let r = check(
+        "good-ldns",
+        &["--at", "2025-01-01T01:00:00Z", "--inception-margin", "1h"],
+    );
+    assert!(!r.stdout.contains("inception-too-recent"), "{}", r.stdout);
 }
 
 #[test]
