@@ -55,11 +55,19 @@ const TYPES: &[(u16, &str, Option<&[Field]>)] = &[
     ),
     (12, "PTR", Some(&[F::Name])),
     (13, "HINFO", Some(&[F::CharStr, F::CharStr])),
+    (14, "MINFO", Some(&[F::Name, F::Name])),
     (15, "MX", Some(&[F::U16, F::Name])),
     (16, "TXT", Some(&[F::CharStrs])),
+    (17, "RP", Some(&[F::Name, F::Name])),
+    (18, "AFSDB", Some(&[F::U16, F::Name])),
     (28, "AAAA", Some(&[F::Ipv6])),
     (33, "SRV", Some(&[F::U16, F::U16, F::U16, F::Name])),
-    (35, "NAPTR", None),
+    (
+        35,
+        "NAPTR",
+        Some(&[F::U16, F::U16, F::CharStr, F::CharStr, F::CharStr, F::Name]),
+    ),
+    (36, "KX", Some(&[F::U16, F::Name])),
     (39, "DNAME", Some(&[F::Name])),
     (43, "DS", Some(&[F::U16, F::U8, F::U8, F::Hex])),
     (44, "SSHFP", Some(&[F::U8, F::U8, F::Hex])),
@@ -80,6 +88,7 @@ const TYPES: &[(u16, &str, Option<&[Field]>)] = &[
     ),
     (47, "NSEC", Some(&[F::Name, F::Bitmap])),
     (48, "DNSKEY", Some(&[F::U16, F::U8, F::U8, F::Base64])),
+    (49, "DHCID", Some(&[F::Base64])),
     (
         50,
         "NSEC3",
@@ -87,12 +96,16 @@ const TYPES: &[(u16, &str, Option<&[Field]>)] = &[
     ),
     (51, "NSEC3PARAM", Some(&[F::U8, F::U8, F::U16, F::Salt])),
     (52, "TLSA", Some(&[F::U8, F::U8, F::U8, F::Hex])),
+    (53, "SMIMEA", Some(&[F::U8, F::U8, F::U8, F::Hex])),
     (59, "CDS", Some(&[F::U16, F::U8, F::U8, F::Hex])),
     (60, "CDNSKEY", Some(&[F::U16, F::U8, F::U8, F::Base64])),
+    (61, "OPENPGPKEY", Some(&[F::Base64])),
+    (62, "CSYNC", Some(&[F::U32, F::U16, F::Bitmap])),
     (63, "ZONEMD", Some(&[F::U32, F::U8, F::U8, F::Hex])),
     (64, "SVCB", None),
     (65, "HTTPS", None),
     (99, "SPF", Some(&[F::CharStrs])),
+    (256, "URI", Some(&[F::U16, F::U16, F::CaaValue])),
     (257, "CAA", Some(&[F::U8, F::CaaTag, F::CaaValue])),
 ];
 
@@ -295,7 +308,7 @@ fn rest_field(f: Field, rest: &[&Token], out: &mut Vec<u8>) -> Result<(), String
         F::Bitmap => out.extend(bitmap(rest)?),
         F::CaaValue => {
             let [t] = rest else {
-                return Err("CAA needs exactly one value".into());
+                return Err("needs exactly one value (quote it if it has blanks)".into());
             };
             out.extend(unescape_all(&t.text)?);
         }
@@ -470,6 +483,17 @@ mod tests {
             Ok("000569737375656c657473656e63727970742e6f7267"),
         );
         check("TXT", "", Err("no character-string"));
+        check(
+            "NAPTR",
+            "100 10 S SIP+D2U !a!b! _sip._udp",
+            Ok("0064000a0153075349502b443255052161216221045f736970045f756470076578616d706c6500"),
+        );
+        check("URI", "10 1 ftp://a/", Ok("000a00016674703a2f2f612f"));
+        check(
+            "RP",
+            "mbox txt.",
+            Ok("046d626f78076578616d706c65000374787400"),
+        );
         check("SVCB", "1 .", Err("\\# LEN HEX"));
     }
 
