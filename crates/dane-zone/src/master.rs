@@ -414,6 +414,11 @@ mod tests {
             &big,
             Err("z:2: TYPE65534 RDATA of 65536 octets (most 65535)"),
         );
+        // UTF-8 text is taken as its octets, the same as the escaped form.
+        check(
+            "$TTL 5\nt TXT \"é\" caf\\195\\169\n",
+            Ok(&[("t.example.", 16, 5, "02c3a905636166c3a9")]),
+        );
         // An escaped blank and semicolon stay in the token (RFC 1035 5.1).
         check(
             "$TTL 5\nx TXT a\\ b\\;c\n",

@@ -109,6 +109,7 @@ fn good_zones_from_every_signer_pass() {
         ("good-revoked", fixture!("good-revoked.zone")),
         ("good-zonemd", fixture!("good-zonemd.zone")),
         ("good-cds", fixture!("good-cds.zone")),
+        ("good-mixed", fixture!("good-mixed.zone")),
         ("split", fixture!("split.zone")),
     ] {
         let r = report(text, &at);

@@ -68,6 +68,7 @@ const CASES: &[(&str, &str, bool, bool)] = &[
     ("good-revoked", "", false, false),
     ("good-zonemd", "", false, false),
     ("good-cds", "", false, false),
+    ("good-mixed", "", false, false),
     // Neither peer compares CDS with the DNSKEY RRset.
     ("broken-cds", "cds-mismatch", false, false),
     // dnssec-verify 9.18 does not check ZONEMD.
