@@ -39,8 +39,9 @@ pub struct Args {
     /// standard input. `$INCLUDE` paths are relative to the including file's directory.
     pub zonefile: PathBuf,
 
-    /// The zone's name (the initial $ORIGIN). Default: the owner of the first record, which
-    /// must be the SOA.
+    /// The zone's name (the initial $ORIGIN). Default: $VERIFY_ZONE when NSD runs this as
+    /// a `verifier:` (zone on stdin: `dane zone check -`), else the owner of the first
+    /// record, which must be the SOA.
     #[arg(long, value_name = "NAME")]
     pub origin: Option<String>,
 
@@ -161,8 +162,8 @@ fn read_top(path: &Path) -> anyhow::Result<(String, String)> {
 /// Parses the zone; `$INCLUDE` paths are read relative to the including file, within the
 /// byte budget left, and named by their canonical path (so a loop is seen).
 fn parse(args: &Args, label: &str, text: &str) -> anyhow::Result<Vec<dane_zone::Record>> {
-    let initial = match &args.origin {
-        Some(o) => parse_origin(o)?,
+    let initial = match origin_arg(args) {
+        Some(o) => parse_origin(&o)?,
         None => Name::root(),
     };
     let mut budget = MAX_ZONE_BYTES.saturating_sub(text.len() as u64);
@@ -193,6 +194,15 @@ fn parse(args: &Args, label: &str, text: &str) -> anyhow::Result<Vec<dane_zone::
     Ok(records)
 }
 
+/// `--origin`, else `$VERIFY_ZONE` (set by NSD for its `verifier:` commands).
+fn origin_arg(args: &Args) -> Option<String> {
+    args.origin.clone().or_else(|| {
+        std::env::var("VERIFY_ZONE")
+            .ok()
+            .filter(|z| !z.trim().is_empty())
+    })
+}
+
 fn parse_origin(text: &str) -> anyhow::Result<Name> {
     let t = text.trim();
     let abs = if t.ends_with('.') {
@@ -205,8 +215,8 @@ fn parse_origin(text: &str) -> anyhow::Result<Name> {
 
 /// The apex: `--origin`, else the owner of the first record, which must be an SOA.
 fn apex(args: &Args, records: &[dane_zone::Record]) -> anyhow::Result<Name> {
-    if let Some(o) = &args.origin {
-        return parse_origin(o);
+    if let Some(o) = origin_arg(args) {
+        return parse_origin(&o);
     }
     match records.first() {
         Some(r) if r.rtype == 6 => Ok(r.owner.clone()),
