@@ -26,6 +26,7 @@ mod summary;
 mod term;
 mod tlsa;
 mod verify;
+mod zone;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -66,6 +67,9 @@ enum Command {
     /// promote it after the switch.
     #[command(subcommand)]
     Rollover(rollover::Command),
+    /// Check a signed zone file offline before it is published (DNSSEC signatures).
+    #[command(subcommand)]
+    Zone(zone::Command),
     /// Write a shell completion script (bash, zsh, fish, ...) to stdout.
     Completions(docs::CompletionsArgs),
     /// Write the manual page dane.1 (roff) to stdout, or every page with --dir.
@@ -133,6 +137,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args, &ctx),
         Command::ServeMetrics(args) => serve::run(args, &ctx),
         Command::Rollover(cmd) => rollover::run(cmd, &ctx),
+        Command::Zone(cmd) => zone::run(cmd, &ctx),
         Command::Completions(args) => docs::completions(args, &ctx),
         Command::Man(args) => docs::man(args, &ctx),
     };

@@ -76,7 +76,10 @@ mod verdict;
 mod wire;
 
 pub use anchor::{Anchor, TrustAnchors};
-pub use crypto::{algorithm_name, algorithm_supported, digest_supported, key_tag};
+pub use crypto::{
+    VerifyError, algorithm_name, algorithm_supported, digest_supported, ds_digest, key_tag,
+    nsec3_hash, verify as verify_signature,
+};
 pub use error::Error;
 pub use evidence::{Evidence, Question};
 pub use validate::{
@@ -87,4 +90,4 @@ pub use verdict::{
     AnswerKind, Limits, Link, Outcome, Reason, ReasonCode, StepKind, TraceStep, Verdict, Warning,
     WarningCode,
 };
-pub use wire::{MAX_MESSAGE, MAX_RECORDS};
+pub use wire::{MAX_MESSAGE, MAX_RECORDS, canonical_rdata_of};

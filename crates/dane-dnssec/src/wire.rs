@@ -273,6 +273,14 @@ fn canonical_rdata(
     Ok(out)
 }
 
+/// The canonical form (RFC 4034 6.2, RFC 6840 5.1) of one uncompressed RDATA of type
+/// `rtype`: embedded names of the RFC 4034 6.2 types lowercased, everything else verbatim.
+/// The same rule the validator applies to received records, for callers that build RDATA
+/// themselves (e.g. from a master file). `Err` if a name in it runs past its end.
+pub fn canonical_rdata_of(rtype: u16, rdata: &[u8]) -> Result<Vec<u8>, Error> {
+    canonical_rdata(rdata, rtype, 0, rdata.len(), false)
+}
+
 /// Parses a DNS response message (RFC 1035 4.1).
 pub(crate) fn parse_message(msg: &[u8]) -> Result<WireMessage, Error> {
     if msg.len() > MAX_MESSAGE {

@@ -16,3 +16,4 @@ mod scan;
 mod serve;
 mod tlsa;
 mod verify;
+mod zone;

@@ -1,0 +1,468 @@
+//! Master files (RFC 1035 section 5) as BIND, NSD and Knot write them: `$ORIGIN`, `$TTL`,
+//! `$INCLUDE` (through a callback, so this stays pure), owner inheritance, TTL and class in
+//! either order, multi-line records in parentheses, comments, quoted strings and escapes,
+//! RFC 3597 generic RDATA. Class IN only.
+
+use std::sync::Arc;
+
+use crate::name::Name;
+use crate::rdata::{self, rtype_from_text};
+use crate::{Error, Record};
+
+/// Bounds on what a master file may make us do.
+#[derive(Debug, Clone, Copy)]
+pub struct ParseLimits {
+    /// Deepest `$INCLUDE` nesting (the top file is depth 0).
+    pub include_depth: usize,
+    /// Most records in the zone, all files together.
+    pub max_records: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        ParseLimits {
+            include_depth: 8,
+            max_records: 5_000_000,
+        }
+    }
+}
+
+/// What the caller answers for `$INCLUDE path`: the included file's label (for messages
+/// and loop detection, e.g. its resolved path) and its text, or a one-line reason.
+pub type IncludeResult = Result<(String, String), String>;
+
+/// One token of a logical entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Token {
+    /// The text as written, escapes still in it; quotes removed.
+    pub text: String,
+    /// Whether it was written in double quotes.
+    pub quoted: bool,
+}
+
+/// A logical entry: the tokens of one line, or of several joined by parentheses.
+struct Entry {
+    line: usize,
+    /// Whether the line started with blank space (the owner is inherited).
+    blank_start: bool,
+    tokens: Vec<Token>,
+}
+
+/// Splits a file into entries. Errors name the line.
+fn entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut line = 1;
+    let mut i = 0;
+    let mut depth = 0usize;
+    let mut open_line = 0;
+    let mut cur: Option<Entry> = None;
+    let mut at_line_start = true;
+    while i < b.len() {
+        let c = b[i];
+        if at_line_start && depth == 0 {
+            at_line_start = false;
+            cur = Some(Entry {
+                line,
+                blank_start: c == b' ' || c == b'\t',
+                tokens: Vec::new(),
+            });
+        }
+        match c {
+            b'\n' => {
+                line += 1;
+                i += 1;
+                if depth == 0 {
+                    at_line_start = true;
+                    if let Some(e) = cur.take().filter(|e| !e.tokens.is_empty()) {
+                        out.push(e);
+                    }
+                }
+            }
+            b' ' | b'\t' | b'\r' => i += 1,
+            b';' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' => {
+                if depth == 0 {
+                    open_line = line;
+                }
+                depth += 1;
+                i += 1;
+            }
+            b')' => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or((line, "')' without '('".to_string()))?;
+                i += 1;
+            }
+            b'"' => {
+                let start = line;
+                let (tok, next, lines) =
+                    quoted(b, i + 1).ok_or((start, "unterminated quoted string".to_string()))?;
+                line += lines;
+                i = next;
+                push(&mut cur, tok, true);
+            }
+            _ => {
+                let end = bare_end(b, i);
+                let tok = String::from_utf8_lossy(&b[i..end]).into_owned();
+                i = end;
+                push(&mut cur, tok, false);
+            }
+        }
+    }
+    if depth > 0 {
+        return Err((
+            open_line,
+            "'(' not closed before the end of the file".to_string(),
+        ));
+    }
+    if let Some(e) = cur.filter(|e| !e.tokens.is_empty()) {
+        out.push(e);
+    }
+    Ok(out)
+}
+
+/// The end of an unquoted token starting at `i`: the next blank, comment, parenthesis or
+/// quote that is not escaped.
+fn bare_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len()
+        && !matches!(
+            b[i],
+            b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"'
+        )
+    {
+        i += if b[i] == b'\\' { 2.min(b.len() - i) } else { 1 };
+    }
+    i
+}
+
+fn push(cur: &mut Option<Entry>, text: String, quoted: bool) {
+    if let Some(e) = cur {
+        e.tokens.push(Token { text, quoted });
+    }
+}
+
+/// A quoted string starting after its opening quote: (contents with escapes kept, index
+/// after the closing quote, newlines inside it).
+fn quoted(b: &[u8], mut i: usize) -> Option<(String, usize, usize)> {
+    let start = i;
+    let mut lines = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                let s = String::from_utf8_lossy(&b[start..i]).into_owned();
+                return Some((s, i + 1, lines));
+            }
+            b'\\' => i += 2,
+            b'\n' => {
+                lines += 1;
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Parser state carried across files.
+struct State<'a> {
+    limits: ParseLimits,
+    include: &'a mut dyn FnMut(&str, &str) -> IncludeResult,
+    stack: Vec<String>,
+    records: Vec<Record>,
+    default_ttl: Option<u32>,
+    last_ttl: Option<u32>,
+}
+
+/// Parses a master file. `file` names it in errors and is passed to `include` as the file
+/// an `$INCLUDE` appears in (so the caller resolves paths relative to it); `origin` is
+/// the initial `$ORIGIN` (e.g. the zone name).
+pub fn parse_master(
+    file: &str,
+    text: &str,
+    origin: &Name,
+    limits: ParseLimits,
+    include: &mut dyn FnMut(&str, &str) -> IncludeResult,
+) -> Result<Vec<Record>, Error> {
+    let mut st = State {
+        limits,
+        include,
+        stack: Vec::new(),
+        records: Vec::new(),
+        default_ttl: None,
+        last_ttl: None,
+    };
+    parse_file(&mut st, file, text, origin.clone())?;
+    Ok(st.records)
+}
+
+fn parse_file(st: &mut State<'_>, file: &str, text: &str, mut origin: Name) -> Result<(), Error> {
+    let err = |line: usize, what: String| Error::Parse {
+        file: file.to_string(),
+        line,
+        what,
+    };
+    st.stack.push(file.to_string());
+    let label: Arc<str> = Arc::from(file);
+    let mut owner: Option<Name> = None;
+    for e in entries(text).map_err(|(l, w)| err(l, w))? {
+        let first = &e.tokens[0];
+        if !e.blank_start && !first.quoted && first.text.starts_with('$') {
+            directive(st, file, &e, &mut origin).map_err(|w| err(e.line, w))?;
+            continue;
+        }
+        let rec = record(st, &e, &origin, &mut owner, &label).map_err(|w| err(e.line, w))?;
+        if st.records.len() >= st.limits.max_records {
+            return Err(err(
+                e.line,
+                format!("more than {} records", st.limits.max_records),
+            ));
+        }
+        st.records.push(rec);
+    }
+    st.stack.pop();
+    Ok(())
+}
+
+/// `$ORIGIN`, `$TTL`, `$INCLUDE` (RFC 1035 5.1, RFC 2308 4).
+fn directive(st: &mut State<'_>, file: &str, e: &Entry, origin: &mut Name) -> Result<(), String> {
+    let t = &e.tokens;
+    let arg = |i: usize| t.get(i).map(|t| t.text.as_str());
+    match t[0].text.to_ascii_uppercase().as_str() {
+        "$ORIGIN" if t.len() == 2 => {
+            *origin = Name::parse(&t[1].text, origin).map_err(|w| format!("$ORIGIN: {w}"))?;
+        }
+        "$TTL" if t.len() == 2 => {
+            st.default_ttl = Some(rdata::ttl(&t[1].text).map_err(|w| format!("$TTL: {w}"))?);
+        }
+        "$INCLUDE" if t.len() == 2 || t.len() == 3 => {
+            let path = arg(1).unwrap_or_default();
+            if st.stack.len() > st.limits.include_depth {
+                return Err(format!(
+                    "$INCLUDE {path}: nested deeper than {} files",
+                    st.limits.include_depth
+                ));
+            }
+            let (label, text) =
+                (st.include)(path, file).map_err(|w| format!("$INCLUDE {path}: {w}"))?;
+            if st.stack.contains(&label) {
+                return Err(format!("$INCLUDE {path}: includes itself ({label})"));
+            }
+            // RFC 1035 5.1: the optional origin applies to the included file only.
+            let inner = match arg(2) {
+                Some(o) => Name::parse(o, origin).map_err(|w| format!("$INCLUDE origin: {w}"))?,
+                None => origin.clone(),
+            };
+            parse_file(st, &label, &text, inner).map_err(|e| e.to_string())?;
+        }
+        "$ORIGIN" | "$TTL" | "$INCLUDE" => {
+            return Err(format!("{} with the wrong number of arguments", t[0].text));
+        }
+        other => return Err(format!("directive {other} is not supported")),
+    }
+    Ok(())
+}
+
+/// One resource record entry: `[owner] [ttl] [class] type rdata` (TTL and class in either
+/// order, RFC 1035 5.1).
+fn record(
+    st: &mut State<'_>,
+    e: &Entry,
+    origin: &Name,
+    owner: &mut Option<Name>,
+    file: &Arc<str>,
+) -> Result<Record, String> {
+    let mut t = e.tokens.iter().peekable();
+    if !e.blank_start {
+        let o = t.next().map(|t| t.text.as_str()).unwrap_or_default();
+        *owner = Some(Name::parse(o, origin).map_err(|w| format!("owner {o:?}: {w}"))?);
+    }
+    let owner = owner
+        .clone()
+        .ok_or("no owner: the first record starts with blank space")?;
+    let mut ttl = None;
+    let mut class_seen = false;
+    let rtype = loop {
+        let tok = t.next().ok_or("record has no type")?;
+        let up = tok.text.to_ascii_uppercase();
+        if ttl.is_none() && tok.text.starts_with(|c: char| c.is_ascii_digit()) {
+            ttl = Some(rdata::ttl(&tok.text)?);
+        } else if !class_seen && (up == "IN" || up == "CLASS1") {
+            class_seen = true;
+        } else if !class_seen && matches!(up.as_str(), "CH" | "HS" | "CS" | "NONE" | "ANY")
+            || up.starts_with("CLASS")
+        {
+            return Err(format!("class {} is not supported (IN only)", tok.text));
+        } else {
+            break rtype_from_text(&tok.text)?;
+        }
+    };
+    // RFC 2308 4: $TTL applies to records without one; before any $TTL, RFC 1035 5.1
+    // says the last explicit TTL.
+    let ttl = match ttl.or(st.default_ttl).or(st.last_ttl) {
+        Some(v) => v,
+        None => return Err("no TTL given and no $TTL before it".into()),
+    };
+    st.last_ttl = Some(ttl);
+    let rest: Vec<&Token> = t.collect();
+    let rdata = rdata::encode(rtype, &rest, origin)
+        .map_err(|w| format!("{} RDATA: {w}", rdata::type_name(rtype)))?;
+    // RFC 1035 3.2.1: RDLENGTH is 16 bits.
+    if rdata.len() > usize::from(u16::MAX) {
+        return Err(format!(
+            "{} RDATA of {} octets (most 65535)",
+            rdata::type_name(rtype),
+            rdata.len()
+        ));
+    }
+    Ok(Record {
+        owner,
+        rtype,
+        class: 1,
+        ttl,
+        rdata,
+        file: Arc::clone(file),
+        line: e.line,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_include(path: &str, _: &str) -> IncludeResult {
+        Err(format!("no such file {path}"))
+    }
+
+    fn parse(text: &str) -> Result<Vec<Record>, Error> {
+        let origin = Name::parse("example.", &Name::root()).unwrap();
+        parse_master("z", text, &origin, ParseLimits::default(), &mut no_include)
+    }
+
+    /// (input, expected owner/type/ttl/rdata-hex per record, or the error's text part).
+    fn check(input: &str, expected: Result<&[(&str, u16, u32, &str)], &str>) {
+        let got = parse(input);
+        match (got, expected) {
+            (Ok(recs), Ok(exp)) => {
+                let got: Vec<(String, u16, u32, String)> = recs
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.owner.to_string(),
+                            r.rtype,
+                            r.ttl,
+                            data_encoding::HEXLOWER.encode(&r.rdata),
+                        )
+                    })
+                    .collect();
+                let exp: Vec<(String, u16, u32, String)> = exp
+                    .iter()
+                    .map(|(o, t, l, d)| (o.to_string(), *t, *l, d.to_string()))
+                    .collect();
+                assert_eq!(got, exp, "{input}");
+            }
+            (Err(e), Err(part)) => assert!(e.to_string().contains(part), "{input}: {e}"),
+            (got, exp) => panic!("{input}: got {got:?}, expected {exp:?}"),
+        }
+    }
+
+    #[test]
+    fn master_file_vectors() {
+        check(
+            "$TTL 1h\n@ A 192.0.2.1\n",
+            Ok(&[("example.", 1, 3600, "c0000201")]),
+        );
+        check(
+            "www 300 IN A 192.0.2.1\n IN 60 A 192.0.2.2 ; comment\n",
+            Ok(&[
+                ("www.example.", 1, 300, "c0000201"),
+                ("www.example.", 1, 60, "c0000202"),
+            ]),
+        );
+        check(
+            "$ORIGIN sub.example.\n$TTL 5\nmx MX ( 10\n  Mail.Example. ) ; x\n",
+            // RDATA keeps the case as written; the canonical form lowercases MX names later.
+            Ok(&[("mx.sub.example.", 15, 5, "000a044d61696c074578616d706c6500")]),
+        );
+        check(
+            "$TTL 5\nt TXT \"a b\" \"q\\\"\\059\" c\n",
+            Ok(&[("t.example.", 16, 5, "036120620371223b0163")]),
+        );
+        check(
+            "$TTL 5\nx TYPE65534 \\# 4 0a0B 0c0d\nx CLASS1 TYPE1 \\# 4 c0000201\n",
+            Ok(&[
+                ("x.example.", 65534, 5, "0a0b0c0d"),
+                ("x.example.", 1, 5, "c0000201"),
+            ]),
+        );
+        check("$TTL 5\nx TYPE1 \\# 0\n", Err("A RDATA"));
+        check("$TTL 5\nx TYPE65534 \\# 3 0a0b\n", Err("3 octets"));
+        check(" A 192.0.2.1\n", Err("z:1: no owner"));
+        check("x A 192.0.2.1\n", Err("no TTL"));
+        check("$TTL 5\nx CH A 192.0.2.1\n", Err("IN only"));
+        check("$TTL 5\n\n\nx A (192.0.2.1\n", Err("z:4: '(' not closed"));
+        check("$TTL 5\nx A 192.0.2.1 )\n", Err("z:2: ')' without"));
+        check("$TTL 5\nx TXT \"abc\n", Err("unterminated"));
+        check("$GENERATE 1-2 x A 1.2.3.$\n", Err("not supported"));
+        check("$TTL 5\nx FOO 1\n", Err("unknown type FOO"));
+        let big = format!("$TTL 5\nx TYPE65534 \\# 65536 {}\n", "00".repeat(65536));
+        check(
+            &big,
+            Err("z:2: TYPE65534 RDATA of 65536 octets (most 65535)"),
+        );
+        // UTF-8 text is taken as its octets, the same as the escaped form.
+        check(
+            "$TTL 5\nt TXT \"é\" caf\\195\\169\n",
+            Ok(&[("t.example.", 16, 5, "02c3a905636166c3a9")]),
+        );
+        // An escaped blank and semicolon stay in the token (RFC 1035 5.1).
+        check(
+            "$TTL 5\nx TXT a\\ b\\;c\n",
+            Ok(&[("x.example.", 16, 5, "056120623b63")]),
+        );
+        check(
+            "$INCLUDE other\n",
+            Err("z:1: $INCLUDE other: no such file other"),
+        );
+    }
+
+    #[test]
+    fn include_is_relative_bounded_and_loop_free() {
+        let origin = Name::parse("example.", &Name::root()).unwrap();
+        let mut inc = |path: &str, from: &str| -> IncludeResult {
+            match path {
+                "keys" => Ok((format!("{from}/keys"), "@ 5 A 192.0.2.9\n".into())),
+                "sub" => Ok(("sub".into(), "$ORIGIN inner.\nx 5 A 192.0.2.8\n".into())),
+                "self" => Ok(("z".into(), String::new())),
+                "deep" => Ok((format!("{from}+"), "$INCLUDE deep\n".into())),
+                _ => Err("missing".into()),
+            }
+        };
+        let text = "$INCLUDE keys\n$INCLUDE sub other.\ny 5 A 192.0.2.7\n";
+        let recs = parse_master("z", text, &origin, ParseLimits::default(), &mut inc).unwrap();
+        let owners: Vec<String> = recs.iter().map(|r| r.owner.to_string()).collect();
+        // The included origin and $ORIGIN stay inside the included file (RFC 1035 5.1).
+        assert_eq!(owners, ["example.", "x.inner.", "y.example."]);
+        assert_eq!(&*recs[0].file, "z/keys");
+        let e = parse_master(
+            "z",
+            "$INCLUDE self\n",
+            &origin,
+            ParseLimits::default(),
+            &mut inc,
+        );
+        assert!(e.unwrap_err().to_string().contains("includes itself"));
+        let e = parse_master(
+            "z",
+            "$INCLUDE deep\n",
+            &origin,
+            ParseLimits::default(),
+            &mut inc,
+        );
+        assert!(e.unwrap_err().to_string().contains("nested deeper than 8"));
+    }
+}
