@@ -305,6 +305,7 @@ fn wait_ready(
         .map_err(io("setting a probe timeout"))?;
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut id: u16 = 0x5a00;
+    let first = id.wrapping_add(1);
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(Error::Startup {
@@ -317,8 +318,13 @@ fn wait_ready(
         let _ = sock.send_to(&probe_query(id, zone, 6), addr);
         let mut buf = [0u8; 4096];
         if let Ok((n, from)) = sock.recv_from(&mut buf) {
-            // Any reply with our ID (even SERVFAIL while Unbound primes) means it is up.
-            if from == addr && n >= 12 && buf[..2] == id.to_be_bytes() {
+            // A reply to any of our probes (even SERVFAIL while Unbound primes) means it is
+            // up. Not only the last one's: a reply that came after its own 100 ms wait is
+            // read by the next wait, one behind, and stays one behind (one datagram read
+            // per send); matching the last ID alone then never succeeded, and a loaded
+            // machine's slow start-up became a 20 s "no answer" for a server that answered.
+            let got = u16::from_be_bytes([buf[0], buf[1]]);
+            if from == addr && n >= 12 && got.wrapping_sub(first) <= id.wrapping_sub(first) {
                 return Ok(());
             }
         }
