@@ -229,8 +229,8 @@ fn tlsa_record_match(o: &mut String, report: &Report, base: &Base<'_>) {
     }
 }
 
-/// `dane_ns_state{host,owner,ns,address,state}` (a state set) and
-/// `dane_ns_soa_serial{host,owner,ns,address}`: each authoritative server of each TLSA
+/// `dane_nameserver_state{host,owner,ns,address,state}` (a state set) and
+/// `dane_nameserver_soa_serial{host,owner,ns,address}`: each authoritative server of each TLSA
 /// owner's zone (issue 23; both families absent when no server was asked).
 fn name_servers(o: &mut String, report: &Report, base: &Base<'_>) {
     use dane_check::servers::ServerState;
@@ -254,7 +254,7 @@ fn name_servers(o: &mut String, report: &Report, base: &Base<'_>) {
     }
     let mut f = family(
         o,
-        "dane_ns_state",
+        "dane_nameserver_state",
         None,
         "Each authoritative server of a TLSA owner's zone (1 for the state it is in): same (serves the validated RRset), stale (another RRset that still authenticates, or none), fails (an RRset that would not authenticate a presented chain), bogus, refuses (an error rcode to TLSA), unreachable.",
     );
@@ -262,7 +262,7 @@ fn name_servers(o: &mut String, report: &Report, base: &Base<'_>) {
         for r in &c.servers {
             for (state, word) in STATES {
                 f.sample(
-                    "dane_ns_state",
+                    "dane_nameserver_state",
                     &[
                         base[0],
                         base[1],
@@ -279,7 +279,7 @@ fn name_servers(o: &mut String, report: &Report, base: &Base<'_>) {
     }
     let mut f = family(
         o,
-        "dane_ns_soa_serial",
+        "dane_nameserver_soa_serial",
         None,
         "The zone's SOA serial each authoritative server of a TLSA owner's zone serves (not validated), when it gave one.",
     );
@@ -287,7 +287,7 @@ fn name_servers(o: &mut String, report: &Report, base: &Base<'_>) {
         for r in &c.servers {
             let Some(serial) = r.serial else { continue };
             f.sample(
-                "dane_ns_soa_serial",
+                "dane_nameserver_soa_serial",
                 &[
                     base[0],
                     base[1],
@@ -433,22 +433,26 @@ mod tests {
         let base = "domain=\"example.test.\",service=\"smtp\",host=\"mx1.example.test.\",owner=\"_25._tcp.mx1.example.\"";
         for line in [
             format!(
-                "dane_ns_state{{{base},ns=\"ns2.example.\",address=\"192.0.2.52:53\",state=\"fails\"}} 1"
+                "dane_nameserver_state{{{base},ns=\"ns2.example.\",address=\"192.0.2.52:53\",state=\"fails\"}} 1"
             ),
             format!(
-                "dane_ns_state{{{base},ns=\"ns2.example.\",address=\"192.0.2.52:53\",state=\"same\"}} 0"
+                "dane_nameserver_state{{{base},ns=\"ns2.example.\",address=\"192.0.2.52:53\",state=\"same\"}} 0"
             ),
             format!(
-                "dane_ns_state{{{base},ns=\"ns3.example.\",address=\"192.0.2.53:53\",state=\"refuses\"}} 1"
+                "dane_nameserver_state{{{base},ns=\"ns3.example.\",address=\"192.0.2.53:53\",state=\"refuses\"}} 1"
             ),
-            format!("dane_ns_soa_serial{{{base},ns=\"ns1.example.\",address=\"192.0.2.51:53\"}} 8"),
-            format!("dane_ns_soa_serial{{{base},ns=\"ns2.example.\",address=\"192.0.2.52:53\"}} 7"),
+            format!(
+                "dane_nameserver_soa_serial{{{base},ns=\"ns1.example.\",address=\"192.0.2.51:53\"}} 8"
+            ),
+            format!(
+                "dane_nameserver_soa_serial{{{base},ns=\"ns2.example.\",address=\"192.0.2.52:53\"}} 7"
+            ),
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         }
-        assert!(!text.contains(&format!("dane_ns_soa_serial{{{base},ns=\"ns3")));
-        assert_eq!(text.matches("# TYPE dane_ns_state ").count(), 1);
-        assert!(!render(&sample::partial(), Duration::from_secs(1)).contains("dane_ns_"));
+        assert!(!text.contains(&format!("dane_nameserver_soa_serial{{{base},ns=\"ns3")));
+        assert_eq!(text.matches("# TYPE dane_nameserver_state ").count(), 1);
+        assert!(!render(&sample::partial(), Duration::from_secs(1)).contains("dane_nameserver_"));
     }
 
     #[test]

@@ -1016,7 +1016,14 @@ fn a_resolver_still_holding_the_old_rrset_blocks_the_switch() {
     }
     publish_everywhere(&env, &roll, &next);
     roll.transfer().unwrap();
-    let mut unbound = args(&["--resolver", "127.0.0.1", "--no-iterate", "--trust-anchor"]);
+    // The interop name servers live on documentation addresses: --allow-private.
+    let mut unbound = args(&[
+        "--resolver",
+        "127.0.0.1",
+        "--no-iterate",
+        "--allow-private",
+        "--trust-anchor",
+    ]);
     unbound.push(s(&env.anchor_ds()));
     let through_unbound =
         |state: &Path, at: Option<u64>| status_with(&env, &next, state, at, unbound.clone(), &[]);
