@@ -451,6 +451,7 @@ impl Iterator {
                 tally.tried.push(format!("{ns}: no address"));
                 continue;
             }
+            let asked_before = tally.asked.len();
             for ip in addresses {
                 if let Some(said) = self
                     .try_server(ip, zone, name, rtype, budget, &mut tally)
@@ -459,8 +460,11 @@ impl Iterator {
                     return Ok(said);
                 }
             }
-            // Its addresses exist and did not answer: a server down, worth one more name.
-            allowance += 1;
+            // Its addresses were asked and did not answer: a server down, worth one more
+            // name (not when the policy refused them all: nothing was tried).
+            if tally.asked.len() > asked_before {
+                allowance += 1;
+            }
         }
         Err(tally.error(zone, name, rtype))
     }

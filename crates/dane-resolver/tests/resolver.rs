@@ -983,6 +983,51 @@ mod hostile {
         config
     }
 
+    /// "More only after those fail": when the first three glue-less name servers' addresses
+    /// are found but do not answer (servers down), a fourth is looked up, and answers. The
+    /// name servers' AAAA records are not asked: their A records gave addresses.
+    #[test]
+    fn a_fourth_glueless_name_server_is_looked_up_when_the_first_three_are_down() {
+        fn root(q: &Message) -> Option<Message> {
+            let query = q.queries.first()?;
+            let name = query.name().to_ascii();
+            if let Some(n) = name
+                .strip_prefix("ns")
+                .and_then(|r| r.strip_suffix(".other."))
+            {
+                let mut m = reply(q, vec![], vec![]);
+                m.metadata.authoritative = true;
+                if query.query_type() == RecordType::A {
+                    let last = 20 + n.parse::<u8>().ok()?;
+                    m.answers = vec![glue(&name, [127, 0, 0, last])];
+                }
+                return Some(m);
+            }
+            let names = (0..4)
+                .map(|i| ns("wide.test.", &format!("ns{i}.other.")))
+                .collect();
+            Some(reply(q, names, vec![]))
+        }
+        fn up(q: &Message) -> Option<Message> {
+            let mut m = reply(q, vec![], vec![]);
+            m.metadata.authoritative = true;
+            m.answers = vec![glue(&q.queries.first()?.name().to_ascii(), [192, 0, 2, 1])];
+            Some(m)
+        }
+        // 127.0.0.20-22: nothing listens (port unreachable); 127.0.0.23 answers.
+        let (port, counts) = counted_servers(&[(11, root), (23, up)]);
+        let r = iterating(port);
+        let q = Question::new(&Name::from_str("www.wide.test.").unwrap(), RecordType::A);
+        let answer = rt().block_on(r.answer(&q));
+        assert!(answer.is_ok(), "{answer:?}");
+        assert_eq!(count(&counts, 23), 1);
+        assert_eq!(
+            count(&counts, 11),
+            1 + 4,
+            "the referral, then four A lookups"
+        );
+    }
+
     /// The per-lookup budget bounds what one lookup sends, whatever the question budget
     /// (64) leaves: every query to every server counts. Unbounded, this lookup sends 6.
     #[test]

@@ -11,9 +11,9 @@
 //! - With iteration allowed (the default fallback; the environment's `--root-hints`, so no
 //!   query leaves the namespace), each reaches the scenario's own verdict, reason and exit
 //!   code, as through Unbound, and `resolution` says `iterative` with the reason.
-//! - The capability check runs once per process: the forwarder's log has one `. DNSKEY`
-//!   exchange (two attempts for the silent one) whatever the number of scan targets or
-//!   scrapes, and nothing else.
+//! - A failed capability check is not repeated before its backoff (30 s; issue 22): the
+//!   forwarder's log has one `. DNSKEY` exchange (two attempts for the silent one) for a
+//!   scan's targets or an exporter's scrapes in a row, and nothing else.
 //! - `dane scan --iterate --root-hints` reaches, for every scenario, what the scan through
 //!   Unbound reaches.
 //!
@@ -543,8 +543,10 @@ fn scrape(env: &Interop, exporter: &Listening, target: &str) -> String {
     text
 }
 
+/// An exporter checks a failed resolver again only after its backoff (30 s, doubling; issue
+/// 22): three scrapes in a row cost the broken resolver one check.
 #[test]
-fn serve_metrics_checks_the_resolver_once_per_process() {
+fn serve_metrics_checks_a_failed_resolver_once_per_backoff() {
     let env = start();
     let hints = env.root_hints();
     let hints = hints.to_str().unwrap();
