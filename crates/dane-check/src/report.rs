@@ -1,6 +1,6 @@
 //! The report of one `dane verify` run: every lookup, host and endpoint with its verdict and
 //! reason, the warnings, and the domain's verdict. Serialised as the `--json` document
-//! (schema version [`SCHEMA_VERSION`], documented in the README).
+//! (schema version [`SCHEMA_VERSION`], documented in docs/verify.md and docs/json.md).
 
 use std::net::IpAddr;
 

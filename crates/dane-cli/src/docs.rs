@@ -1,6 +1,6 @@
 //! `dane completions SHELL` and `dane man`: shell completions (clap_complete) and the
 //! manual page (clap_mangen), both generated from the one clap definition of the command
-//! line, so they cannot drift from it. Where to install them: README, "Completions and
+//! line, so they cannot drift from it. Where to install them: docs/install.md, "Completions and
 //! the manual page".
 
 use std::io::Write;

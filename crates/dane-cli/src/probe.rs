@@ -301,7 +301,7 @@ async fn address(
     })
 }
 
-/// The exit status of an outcome (README, "dane probe").
+/// The exit status of an outcome (docs/probe.md).
 fn exit_for(outcome: &ProbeOutcome) -> Exit {
     match outcome {
         ProbeOutcome::Connected(_) => Exit::Ok,

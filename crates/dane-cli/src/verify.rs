@@ -57,7 +57,7 @@ pub struct Args {
     /// --service, --port, --host, --starttls (shared with `dane rollover promote`).
     #[command(flatten)]
     pub target: ProbeTargetOpts,
-    /// Output: text, json (schema in the README), nagios (a monitoring plugin: one status
+    /// Output: text, json (schema: docs/json.md), nagios (a monitoring plugin: one status
     /// line with perfdata, exit 0/1/2/3), openmetrics (Prometheus textfile collector).
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
     pub format: Format,
@@ -427,7 +427,7 @@ pub fn exit_with(report: &Report, require_dane: bool, strict: bool, require_spar
 pub enum Format {
     /// For people.
     Text,
-    /// The versioned JSON document (README, dane verify --json).
+    /// The versioned JSON document (docs/verify.md, schemas/dane-verify.schema.json).
     Json,
     /// A monitoring plugin (Nagios, Icinga, Naemon, Sensu): one status line, perfdata,
     /// exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
