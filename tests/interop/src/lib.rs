@@ -34,6 +34,7 @@
 mod fixtures;
 pub mod interop;
 mod process;
+pub mod schema;
 
 pub use fixtures::{
     Case, EvidenceItem, cases, evidence_dir, read_evidence, read_table, write_evidence,

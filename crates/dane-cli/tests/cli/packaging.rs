@@ -5,7 +5,9 @@ use std::process::Command;
 
 use serde::Deserialize;
 
-use crate::common::{root, run_command};
+use dane_testenv::schema::SchemaDoc;
+
+use crate::common::{fixture, root, run, run_command, temp_file};
 
 #[derive(Deserialize)]
 struct Metadata {
@@ -109,9 +111,11 @@ fn rust_version_covers_the_dependency_tree() {
 
 /// Real `--json` documents of every versioned kind: `dane verify` (every captured interop
 /// run replayed, and a rollover pre-check), `dane dnssec` (every case the fixtures' NSD
-/// serves) and `dane scan` (NDJSON lines), keyed by the schema they must follow.
-fn json_documents() -> Vec<(&'static str, String, serde_json::Value)> {
-    use crate::common::{fixture, run, temp_file};
+/// serves), `dane scan` (NDJSON lines), the evidence bundles those runs were recorded in,
+/// `dane zone check` (every fixture zone), `dane tlsa generate` and `dane tlsa match` (the
+/// test PKI), keyed by the schema they must follow. The rollover documents and state files
+/// are checked where the rollover suites make them (tests/cli/rollover.rs, the e2e suite).
+fn json_documents() -> Vec<SchemaDoc> {
     let mut docs = Vec::new();
     let evidence = root().join("fixtures/interop/evidence");
     let mut files: Vec<_> = std::fs::read_dir(&evidence)
@@ -123,6 +127,8 @@ fn json_documents() -> Vec<(&'static str, String, serde_json::Value)> {
     files.sort();
     for f in &files {
         let path = f.display().to_string();
+        let bundle = std::fs::read_to_string(f).unwrap();
+        docs.push(SchemaDoc::new("verify-evidence", path.clone(), bundle));
         let mut runs = vec![vec!["verify", "--evidence", path.as_str(), "--json"]];
         if f.ends_with("ee311.test.json") {
             let csr = fixture("pki/next.csr");
@@ -132,12 +138,28 @@ fn json_documents() -> Vec<(&'static str, String, serde_json::Value)> {
                 .push(Box::leak(csr.into_boxed_str()));
         }
         for args in runs {
-            let out = run(&args);
-            assert!(!out.stdout.is_empty(), "{args:?}: {}", out.stderr);
-            let doc = serde_json::from_str(&out.stdout).unwrap();
-            docs.push(("verify", format!("{args:?}"), doc));
+            docs.push(json_of("verify", &args));
         }
     }
+    docs.extend(dns_documents());
+    docs.extend(offline_documents());
+    docs
+}
+
+/// `dane ARGS`'s stdout as a document of `kind`; it must be one JSON document.
+fn json_of(kind: &str, args: &[&str]) -> SchemaDoc {
+    let out = run(args);
+    assert!(!out.stdout.is_empty(), "{args:?}: {}", out.stderr);
+    let _: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}{}", out.stdout, out.stderr));
+    SchemaDoc::new(kind, format!("{args:?}"), out.stdout)
+}
+
+/// `dane dnssec` over every case of fixtures/dns/cases.tsv, and `dane scan` over a secure
+/// MX with an unreachable host, a domain without one, a bogus one and none, from the
+/// fixtures' NSD.
+fn dns_documents() -> Vec<SchemaDoc> {
+    let mut docs = Vec::new();
     let nsd = dane_testenv::Nsd::start_fixtures().expect("start nsd (scripts/install-test-deps)");
     let server = format!("127.0.0.1:{}", nsd.port());
     let anchor = fixture("dns/anchors/root.ds");
@@ -159,12 +181,8 @@ fn json_documents() -> Vec<(&'static str, String, serde_json::Value)> {
         let (name, rtype) = (cols.next().unwrap(), cols.next().unwrap());
         let mut args = vec!["dnssec", name, rtype, "--json"];
         args.extend_from_slice(&flags);
-        let out = run(&args);
-        let doc = serde_json::from_str(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}{}", out.stdout, out.stderr));
-        docs.push(("dnssec", format!("{args:?}"), doc));
+        docs.push(json_of("dnssec", &args));
     }
-    // A secure MX with an unreachable host, a domain without one, a bogus one, none.
     let domains = [
         "mixed.test.",
         "test.",
@@ -177,8 +195,9 @@ fn json_documents() -> Vec<(&'static str, String, serde_json::Value)> {
     args.extend_from_slice(&flags);
     let out = run(&args);
     for line in out.stdout.lines() {
-        let doc = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        docs.push(("scan", line.to_owned(), doc));
+        let _: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        docs.push(SchemaDoc::new("scan", line, line));
     }
     assert!(
         out.stdout.lines().count() >= 3,
@@ -189,99 +208,189 @@ fn json_documents() -> Vec<(&'static str, String, serde_json::Value)> {
     docs
 }
 
+/// `dane zone check --json` on every fixture zone (good, broken one defect at a time, with
+/// warnings; with the parent's DS), `dane tlsa generate --json` and `dane tlsa match --json`
+/// on the test PKI (authenticated, not, and with an unusable record).
+fn offline_documents() -> Vec<SchemaDoc> {
+    let mut docs = Vec::new();
+    let mut zones: Vec<_> = std::fs::read_dir(root().join("fixtures/zone"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "zone") && !p.ends_with("split-part.zone"))
+        .collect();
+    zones.sort();
+    assert!(zones.len() >= 20, "{zones:?}");
+    for z in &zones {
+        let z = z.display().to_string();
+        let at = ["--at", "2026-06-01T00:00:00Z", "--json"];
+        docs.push(json_of(
+            "zone-check",
+            &[&["zone", "check", &z][..], &at].concat(),
+        ));
+    }
+    let (cds, ds) = (fixture("zone/good-cds.zone"), fixture("zone/parent.ds"));
+    let at = "2026-06-01T00:00:00Z";
+    let args = ["zone", "check", &cds, "--ds", &ds, "--at", at, "--json"];
+    docs.push(json_of("zone-check", &args));
+
+    let (rsa, ec) = (fixture("pki/chain-rsa.pem"), fixture("pki/chain-ec.pem"));
+    let csr = fixture("pki/next.csr");
+    let key = fixture("pki/leaf-ed25519.pub.pem");
+    let name = ["--name", "mx1.example.test", "--format", "json"];
+    for input in [
+        &["--recommended", "--cert", rsa.as_str()][..],
+        &[
+            "--cert",
+            ec.as_str(),
+            "--usage",
+            "DANE-TA",
+            "--mtype",
+            "SHA2-512",
+        ],
+        &["--csr", csr.as_str()],
+        &["--pubkey", key.as_str()],
+    ] {
+        let args = [&["tlsa", "generate"][..], input, &name].concat();
+        docs.push(json_of("tlsa-generate", &args));
+    }
+    let ee = "3 1 1 9280597C8F5CA52E55A9933D0F75A9C6C45F68C7F003D8D39F251943EB8E94CF";
+    let ta = "2 1 1 0E8AF62AEB8B48B71D1C81284BC46A5135FD508981A78F39E749A480E490E590";
+    for (chain, records) in [(&rsa, &[ee, ta][..]), (&ec, &[ee][..])] {
+        let mut args = vec!["tlsa", "match", "--chain", chain, "--json"];
+        args.extend(["--name", "mx1.example.test", "--at", at]);
+        for r in records {
+            args.extend(["--record", r]);
+        }
+        docs.push(json_of("tlsa-match", &args));
+    }
+    // Unusable records (a digest of the wrong length, an unassigned usage: no mnemonic).
+    let owner = "_25._tcp.mx1.example.test. IN TLSA";
+    let file = temp_file(
+        "schema-unusable.tlsa",
+        format!("{owner} 3 1 1 00\n{owner} 4 0 0 ab\n{owner} {ta}\n").as_bytes(),
+    );
+    let args = [
+        "tlsa",
+        "match",
+        "--chain",
+        &rsa,
+        "--records",
+        &file,
+        "--json",
+    ];
+    docs.push(json_of("tlsa-match", &[&args[..], &["--at", at]].concat()));
+    docs
+}
+
 /// Every real document validates against its JSON Schema (draft 2020-12, schemas/) with a
 /// real validator (Python's jsonschema, Debian's python3-jsonschema), and the schemas are
 /// closed (additionalProperties: false), so a field added to the output but not to the
-/// schema fails here.
+/// schema fails here: one document of each kind, with a field its schema lacks, is
+/// rejected.
 #[test]
 fn json_output_validates_against_the_schemas() {
     let docs = json_documents();
     if let Some(dir) = std::env::var_os("DANE_DUMP_JSON") {
-        for (i, (kind, _, doc)) in docs.iter().enumerate() {
-            let path = std::path::Path::new(&dir).join(format!("{kind}-{i}.json"));
-            std::fs::write(path, serde_json::to_vec_pretty(doc).unwrap()).unwrap();
+        for (i, d) in docs.iter().enumerate() {
+            let path = std::path::Path::new(&dir).join(format!("{}-{i}.json", d.kind));
+            std::fs::write(path, &d.json).unwrap();
         }
     }
-    let python = python_with_jsonschema();
-    let Some(python) = python else {
+    let kinds: std::collections::BTreeSet<&str> = docs.iter().map(|d| d.kind.as_str()).collect();
+    assert_eq!(
+        kinds.iter().copied().collect::<Vec<_>>(),
+        [
+            "dnssec",
+            "scan",
+            "tlsa-generate",
+            "tlsa-match",
+            "verify",
+            "verify-evidence",
+            "zone-check"
+        ],
+    );
+    let Some(python) = dane_testenv::schema::validator() else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("dane-schema-docs-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut kinds = std::collections::BTreeSet::new();
-    for (i, (kind, origin, doc)) in docs.iter().enumerate() {
-        kinds.insert(*kind);
-        std::fs::write(dir.join(format!("{kind}-{i}.json")), doc.to_string()).unwrap();
-        std::fs::write(dir.join(format!("{kind}-{i}.origin")), origin).unwrap();
-    }
-    assert_eq!(kinds.len(), 3, "{kinds:?}");
-    let out = validate(&python, &dir);
+    let out = dane_testenv::schema::validate(&python, &docs);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout
-            .contains(&format!("{} documents valid", docs.len())),
+    assert_eq!(
+        out.stdout.trim(),
+        format!("{} documents valid", docs.len()),
         "{}",
-        out.stdout
+        out.stderr
     );
-    // A field the schema does not know fails.
-    let (kind, _, doc) = &docs[0];
-    let mut extra = doc.clone();
-    extra["surprise"] = serde_json::json!(1);
-    let bad = dir.join("bad");
-    std::fs::create_dir_all(&bad).unwrap();
-    std::fs::write(bad.join(format!("{kind}-0.json")), extra.to_string()).unwrap();
-    let out = validate(&python, &bad);
-    assert_ne!(out.code, 0, "an unknown field passed: {}", out.stdout);
-    assert!(out.stderr.contains("surprise"), "{}", out.stderr);
-    std::fs::remove_dir_all(&dir).unwrap();
+    // A field the schema does not know fails, for every kind.
+    for kind in kinds {
+        let d = docs.iter().find(|d| d.kind == kind).unwrap();
+        let mut extra: serde_json::Value = serde_json::from_str(&d.json).unwrap();
+        extra["surprise"] = serde_json::json!(1);
+        let bad = SchemaDoc::new(kind, "with a surprise", extra.to_string());
+        let out = dane_testenv::schema::validate(&python, &[bad]);
+        assert_ne!(
+            out.code, 0,
+            "{kind}: an unknown field passed: {}",
+            out.stdout
+        );
+        assert!(out.stderr.contains("surprise"), "{}", out.stderr);
+    }
 }
 
-/// Python 3 with the jsonschema module (Debian's python3-jsonschema first).
-fn python_with_jsonschema() -> Option<std::path::PathBuf> {
-    for python in ["/usr/bin/python3", "python3"] {
-        let mut cmd = Command::new(python);
-        cmd.args(["-c", "import jsonschema; jsonschema.Draft202012Validator"]);
-        if std::process::Command::new(python)
-            .arg("-V")
-            .output()
-            .is_ok()
-            && run_command(cmd, None).code == 0
-        {
-            return Some(python.into());
+/// Every schema in schemas/ is closed at every level (an object schema lists its
+/// properties with `additionalProperties: false`, or gives a schema for every other
+/// property, as the zone check's counts per code do), so a field added to an output but not
+/// to its schema fails the suite that made the output; and docs/json.md lists each one.
+#[test]
+fn every_schema_is_closed_and_documented() {
+    fn open_objects(v: &serde_json::Value, at: &str, open: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                let is_object = match m.get("type") {
+                    Some(serde_json::Value::String(t)) => t == "object",
+                    Some(serde_json::Value::Array(ts)) => ts.iter().any(|t| t == "object"),
+                    _ => m.contains_key("properties"),
+                };
+                let closed = match m.get("additionalProperties") {
+                    Some(serde_json::Value::Bool(b)) => !b,
+                    Some(serde_json::Value::Object(_)) => true,
+                    _ => false,
+                };
+                if is_object && !closed {
+                    open.push(at.to_owned());
+                }
+                for (k, v) in m {
+                    open_objects(v, &format!("{at}/{k}"), open);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    open_objects(v, &format!("{at}/{i}"), open);
+                }
+            }
+            _ => {}
         }
     }
-    dane_testenv::require_tool("jsonschema-python3", "python3-jsonschema")
-}
-
-/// Validates every `KIND-N.json` in `dir` against `schemas/dane-KIND.schema.json`.
-fn validate(python: &std::path::Path, dir: &std::path::Path) -> crate::common::Run {
-    const CHECK: &str = r#"
-import glob, json, os, sys
-import jsonschema
-schemas, dir = sys.argv[1], sys.argv[2]
-n = 0
-bad = 0
-for path in sorted(glob.glob(os.path.join(dir, "*.json"))):
-    kind = os.path.basename(path).split("-")[0]
-    with open(os.path.join(schemas, "dane-%s.schema.json" % kind)) as f:
-        schema = json.load(f)
-    jsonschema.Draft202012Validator.check_schema(schema)
-    with open(path) as f:
-        doc = json.load(f)
-    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
-    for e in errors[:3]:
-        origin = path[:-5] + ".origin"
-        where = open(origin).read() if os.path.exists(origin) else path
-        print("%s: %s at %s" % (where, e.message, "/".join(map(str, e.absolute_path))), file=sys.stderr)
-    bad += bool(errors)
-    n += 1
-print("%d documents valid" % (n - bad) if not bad else "%d of %d invalid" % (bad, n))
-sys.exit(1 if bad else 0)
-"#;
-    let mut cmd = Command::new(python);
-    cmd.args(["-c", CHECK]).arg(root().join("schemas")).arg(dir);
-    run_command(cmd, None)
+    let index = std::fs::read_to_string(root().join("docs/json.md")).unwrap();
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(root().join("schemas")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            schema["$schema"], "https://json-schema.org/draft/2020-12/schema",
+            "{name}"
+        );
+        let mut open = Vec::new();
+        open_objects(&schema, "", &mut open);
+        assert!(open.is_empty(), "{name}: open objects at {open:?}");
+        assert!(
+            index.contains(&format!("`{name}`")),
+            "docs/json.md lacks {name}"
+        );
+        names.push(name);
+    }
+    assert!(names.len() >= 12, "{names:?}");
 }
 
 /// The Prometheus alert rules load (`promtool check rules`) and their unit tests pass
@@ -493,7 +602,20 @@ fn debian_package_installs_and_works() {
         "./usr/share/doc/dane/examples/rollover/certbot-hook.sh".into(),
         "./usr/share/doc/dane/examples/ci/dane-precheck.sh".into(),
     ];
-    for kind in ["verify", "dnssec", "scan"] {
+    for kind in [
+        "verify",
+        "dnssec",
+        "scan",
+        "verify-evidence",
+        "zone-check",
+        "tlsa-generate",
+        "tlsa-match",
+        "rollover-stage",
+        "rollover-status",
+        "rollover-promote",
+        "rollover-rollback",
+        "rollover-state",
+    ] {
         want.push(format!("./usr/share/dane/schemas/dane-{kind}.schema.json"));
     }
     // A page for every command dane man writes.

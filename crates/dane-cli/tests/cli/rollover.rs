@@ -180,6 +180,7 @@ fn stage_json_and_every_key_type() {
         let extra = ["--next-key", &next_path, "--key-type", kind, "--json"];
         let out = run(&[&["rollover", "stage"][..], &target, &extra].concat());
         assert_eq!(out.code, 0, "{kind}: {}", out.stderr);
+        schema_valid("rollover-stage", kind, &out.stdout);
         let doc: StageDoc = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!((doc.version, doc.kind.as_str()), (1, "dane-rollover-stage"));
         assert_eq!(doc.owner, "_587._tcp.mx1.example.test.");
@@ -290,6 +291,7 @@ fn status_without_a_usable_resolver_is_indeterminate_and_check_only_is_one_line(
     let out = status_offline(&state, &[]);
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
     let text = std::fs::read_to_string(&state).unwrap();
+    schema_valid("rollover-state", "status", &text);
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["kind"], "dane-rollover-state");
     assert_eq!(
@@ -298,6 +300,7 @@ fn status_without_a_usable_resolver_is_indeterminate_and_check_only_is_one_line(
     );
     let out = status_offline(&state, &["--json"]);
     assert_eq!(out.code, 3);
+    schema_valid("rollover-status", "status --json", &out.stdout);
     let doc: StatusDoc = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(
         (doc.version, doc.kind.as_str()),
@@ -832,7 +835,9 @@ fn what_ifs_change_no_file() {
     for extra in &promote_runs {
         let out = promote_offline(&d, extra);
         assert_eq!(snapshot(&d), before, "promote {extra:?}: {}", out.stderr);
-        if !extra.contains(&"--json") {
+        if extra.contains(&"--json") {
+            schema_valid("rollover-promote", "promote --dry-run --json", &out.stdout);
+        } else {
             assert!(
                 out.stdout.contains(&format!("would move: {key} -> ")),
                 "{}",
@@ -873,6 +878,13 @@ fn what_ifs_change_no_file() {
         let out = rollback(&d, extra);
         assert_ne!(out.code, 2, "{}", out.stderr);
         assert_eq!(snapshot(&d), before, "rollback {extra:?}: {}", out.stderr);
+        if extra.contains(&"--json") {
+            schema_valid(
+                "rollover-rollback",
+                "rollback --dry-run --json",
+                &out.stdout,
+            );
+        }
     }
     assert!(rollback(&d, &["--dry-run"]).stdout.contains("would move: "));
     // The control: a plain status records its run (here, a new state file).
@@ -945,6 +957,10 @@ fn an_interrupted_promotion_is_finished_by_the_next_run() {
         // Again: already promoted; the RRset (and, with --update, the update) to publish.
         let again = promote_offline(&d, &["--json"]);
         assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+        schema_valid("rollover-promote", "promote again", &again.stdout);
+        // The state file dane rewrote: the promotion done, the key retired.
+        let state = std::fs::read_to_string(d.join("mx.next.key.rollover.json")).unwrap();
+        schema_valid("rollover-state", "after a finished promotion", &state);
         let doc: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
         assert_eq!(doc["outcome"], "already-promoted");
         assert_eq!(doc["domain"], "example.test.");
@@ -980,6 +996,7 @@ fn rollback_inside_and_outside_its_window() {
     assert_eq!(promote_offline(&d, &[]).code, 0);
     let out = rollback(&d, &["--json"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    schema_valid("rollover-rollback", "rollback --json", &out.stdout);
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(doc["kind"], "dane-rollover-rollback");
     assert_eq!(doc["outcome"], "rolled-back");
@@ -1060,6 +1077,7 @@ fn stage_one_next_key_for_several_hosts() {
     assert_eq!(out.stdout.lines().collect::<Vec<_>>(), want);
     let out = run(&args(true).iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(out.code, 0, "{}", out.stderr);
+    schema_valid("rollover-stage", "stage, two names", &out.stdout);
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(
         doc["owners"],
@@ -1099,6 +1117,7 @@ fn promote_warns_or_refuses_a_switch_before_ready() {
     );
     let out = promote_offline(&d, &["--require-ready", "--json"]);
     assert_eq!(out.code, 1);
+    schema_valid("rollover-promote", "promote --require-ready", &out.stdout);
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(doc["outcome"], "not-promoted");
     assert_eq!(doc["warnings"][0]["code"], "switched-before-ready");
@@ -1106,6 +1125,7 @@ fn promote_warns_or_refuses_a_switch_before_ready() {
     // server to probe).
     let out = promote_offline(&d, &["--json"]);
     assert_eq!(out.code, 1);
+    schema_valid("rollover-promote", "promote, check failed", &out.stdout);
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(doc["warnings"][0]["code"], "switched-before-ready");
     assert_eq!(doc["check"]["ok"], false);
@@ -1120,4 +1140,10 @@ fn promote_warns_or_refuses_a_switch_before_ready() {
     assert_eq!(doc["check"]["ok"], false, "the check ran");
     assert_eq!(hex_of(&s(&cur)), hex_of(&fixture("pki/leaf-ec.key")));
     std::fs::remove_dir_all(d).unwrap();
+}
+
+/// `json` (a document `dane rollover` printed or wrote) follows its JSON Schema,
+/// `schemas/dane-KIND.schema.json` (closed: an unknown field fails).
+fn schema_valid(kind: &str, origin: &str, json: &str) {
+    dane_testenv::schema::assert_valid_one(kind, origin, json);
 }
