@@ -134,8 +134,51 @@ pub fn completions(args: &CompletionsArgs, _ctx: &Context) -> anyhow::Result<Exi
     let mut cmd = crate::command();
     let mut out = std::io::stdout().lock();
     clap_complete::generate(args.shell.generator(), &mut cmd, "dane", &mut out);
+    if let CompletionShell::Fish = args.shell {
+        out.write_all(fish_positionals(&cmd).as_bytes())?;
+    }
     out.flush()?;
     Ok(Exit::Ok)
+}
+
+/// clap_complete's fish script completes options' values but no positional argument's, so
+/// `dane completions <TAB>` offered file names; these lines offer the values of every
+/// positional with a closed list (the bash and zsh scripts have them from clap_complete),
+/// until one of them is on the line.
+fn fish_positionals(cmd: &clap::Command) -> String {
+    let mut lines = String::new();
+    let mut stack: Vec<(Vec<&str>, &clap::Command)> = cmd
+        .get_subcommands()
+        .map(|c| (vec![c.get_name()], c))
+        .collect();
+    while let Some((path, sub)) = stack.pop() {
+        for arg in sub.get_positionals() {
+            let values: Vec<String> = arg
+                .get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .map(|v| v.get_name().to_owned())
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            // The condition functions the generated script defines.
+            let mut cond = format!("__fish_dane_using_subcommand {}", path[0]);
+            if let Some(last) = path.get(1..).and_then(<[&str]>::last) {
+                cond.push_str(&format!("; and __fish_seen_subcommand_from {last}"));
+            }
+            let list = values.join(" ");
+            lines.push_str(&format!(
+                "complete -c dane -n \"{cond}; and not __fish_seen_subcommand_from {list}\" -f -a \"{list}\"\n"
+            ));
+        }
+        stack.extend(sub.get_subcommands().map(|c| {
+            let mut p = path.clone();
+            p.push(c.get_name());
+            (p, c)
+        }));
+    }
+    lines
 }
 
 /// Writes dane.1 to stdout, or every page into `--dir`.

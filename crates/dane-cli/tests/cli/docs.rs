@@ -14,6 +14,8 @@ const SUBCOMMANDS: &[&str] = &[
     "verify",
     "scan",
     "serve-metrics",
+    "rollover",
+    "zone",
     "completions",
     "man",
 ];
@@ -101,6 +103,27 @@ const CLOSED_LISTS: &[(&str, &[&str])] = &[
         &["p256", "rsa2048", "rsa3072", "ed25519"],
     ),
     ("dane rollover promote --key-type ''", &["p256", "ed25519"]),
+    (
+        "dane rollover promote --service ''",
+        &["smtp", "submission", "https"],
+    ),
+    (
+        "dane verify --starttls ''",
+        &["smtp", "imap", "pop3", "xmpp-client", "none"],
+    ),
+    ("dane probe --starttls ''", &["smtp", "xmpp-server", "none"]),
+    ("dane rollover promote --starttls ''", &["smtp", "none"]),
+    ("dane probe --sigalgs ''", &["rsa", "ecdsa", "eddsa"]),
+    ("dane tlsa generate --proto ''", &["tcp", "udp"]),
+    (
+        "dane tlsa generate --format ''",
+        &["zone", "generic", "json"],
+    ),
+    ("dane zone check --color ''", &["auto", "always", "never"]),
+    (
+        "dane completions ''",
+        &["bash", "zsh", "fish", "powershell", "elvish"],
+    ),
 ];
 
 #[test]
@@ -140,51 +163,76 @@ fn fish_completes_subcommands_and_options() {
     }
 }
 
+/// Completes `line` (what a user typed before TAB) in an interactive zsh on a
+/// pseudo-terminal (zsh/zpty), with the script installed as `_dane` in an `fpath`
+/// directory and loaded by compinit, as zsh-capture-completion does: every candidate that
+/// the completion system adds is printed, one a line. The markers are split in the commands
+/// typed (`E""ND`), so the terminal's echo of them is never taken for the output.
+const ZSH_CAPTURE: &str = r#"
+zmodload zsh/zpty
+zpty z zsh -f -i
+local line out
+zpty -w z "fpath=($DANE_FPATH \$fpath)"
+zpty -w z 'autoload -U compinit; compinit -u -D'
+zpty -w z 'zstyle ":completion:*" list-grouped false; zstyle ":completion:*" insert-tab false'
+zpty -w z 'compprefuncs=( ); comppostfuncs=(finish)'
+zpty -w z 'finish() { zle -R; print -n -- "\0E""ND\0" }'
+zpty -w z 'compadd() {
+  [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]] && { builtin compadd "$@"; return $? }
+  typeset -a __hits __dscr
+  builtin compadd -A __hits -D __dscr "$@"
+  local ret=$?
+  (( $#__hits == 0 )) && return $ret
+  local i; for i in $__hits; do print -n -- "\0CA""ND:$i\n"; done
+  builtin compadd "$@"
+}'
+zpty -w z 'bindkey "^I" complete-word; PROMPT=""; RPROMPT=""'
+zpty -w z "print -n -- '\0'RE'ADY\0'"
+zpty -r z line '*READY*'
+zpty -w -n z "$1"$'\t'
+zpty -r z out $'*\0END\0*'
+print -r -- "$out" | tr -d '\r' | grep -a -o 'CAND:[^[:cntrl:]]*' | sed 's/^CAND://'
+zpty -d z
+"#;
+
 #[test]
-fn zsh_script_loads() {
+fn zsh_completes_subcommands_options_and_values() {
     let Some(zsh) = require_tool("zsh", "zsh") else {
         return;
     };
     let path = script("zsh");
     let syntax = exec(&zsh, &["-n", &path]);
     assert_eq!(syntax.code, 0, "zsh -n: {syntax:?}");
-    // Loaded through compinit from an fpath directory, as installed; `_dane` is defined.
+    // Installed as `_dane` in a directory on fpath, as the package does.
     let dir = std::path::Path::new(&path)
         .parent()
         .unwrap()
         .join("zsh-fpath");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(&path, dir.join("_dane")).unwrap();
-    let program = format!(
-        "fpath=({} $fpath); autoload -Uz compinit; compinit -u -D; autoload -Uz _dane; \
-         whence -w _dane; print -r -- ${{_comps[dane]}}",
-        dir.display()
-    );
-    let out = exec(&zsh, &["-f", "-c", &program]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("_dane: function"), "{out:?}");
-    assert!(out.stdout.lines().any(|l| l == "_dane"), "compdef: {out:?}");
-    // zsh's _arguments offers an option's values from the action of its spec,
-    // `:NAME:(v1 v2 ...)` or `:NAME:((v1\:"description" ...))` (over several lines):
-    // every closed list has one, with every value.
-    let text = std::fs::read_to_string(&path).unwrap();
-    let specs: Vec<String> = text
-        .split("' \\\n")
-        .map(|spec| spec.trim_start_matches('\'').to_owned())
-        .collect();
+    let capture = temp_file("zsh-capture.zsh", ZSH_CAPTURE.as_bytes());
+    let complete = |line: &str| {
+        let mut cmd = Command::new(&zsh);
+        cmd.args(["-f", &capture, line]).env("DANE_FPATH", &dir);
+        let out = run_command(cmd, None);
+        assert_eq!(out.code, 0, "{line}: {out:?}");
+        out.stdout.lines().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let top = complete("dane ");
+    for sub in SUBCOMMANDS {
+        assert!(top.iter().any(|l| l == sub), "no {sub} in {top:?}");
+    }
+    assert_eq!(complete("dane ver"), ["verify"]);
+    assert_eq!(complete("dane verify --no-it"), ["--no-iterate"]);
     for (words, want) in CLOSED_LISTS {
-        let option = words.split_whitespace().rev().nth(1).unwrap();
-        let found = specs.iter().any(|spec| {
-            let Some((head, action)) = spec.split_once("]:") else {
-                return false;
-            };
-            let values: Vec<&str> = action
-                .split([' ', '(', ')', '\n'])
-                .map(|t| t.split("\\:").next().unwrap_or(""))
-                .collect();
-            head.contains(&format!("{option}=[")) && want.iter().all(|v| values.contains(v))
-        });
-        assert!(found, "zsh: no value list with {want:?} for {option}");
+        let line = format!("{} ", words.trim_end_matches("''").trim_end());
+        let got = complete(&line);
+        for value in *want {
+            assert!(
+                got.iter().any(|l| l == value),
+                "zsh: {line}: no {value} in {got:?}"
+            );
+        }
     }
 }
 

@@ -25,8 +25,8 @@ use dane_testenv::interop::{
 use serde_json::Value;
 
 use crate::rollover_steps::{
-    MARGIN_ARG, args, dane, now, openssl_key, rec, resolution, rrset, s, stage, start, update_args,
-    work_dir,
+    MARGIN_ARG, args, dane, now, openssl_key, rec, resolution, rrset, s, schemas_valid, stage,
+    start, update_args, work_dir,
 };
 
 /// The next key whose `3 1 1` record the three zones publish.
@@ -57,6 +57,9 @@ fn zone_status(
     let run = dane(env, &a);
     let took = started.elapsed();
     let doc = serde_json::from_str(&run.stdout).ok();
+    if doc.is_some() {
+        schemas_valid("rollover-status", &run.stdout, state);
+    }
     (run, took, doc)
 }
 

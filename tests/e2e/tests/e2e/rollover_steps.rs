@@ -171,7 +171,21 @@ pub fn status_with(
     }
     let run = dane(env, &a);
     let doc = serde_json::from_str(&run.stdout).ok();
+    if doc.is_some() {
+        schemas_valid("rollover-status", &run.stdout, state);
+    }
     (run, doc)
+}
+
+/// A `dane rollover` document (`kind`: `rollover-status`, ...) and the state file it read
+/// or wrote follow their JSON Schemas (schemas/, closed: an unknown field fails).
+pub fn schemas_valid(kind: &str, json: &str, state: &Path) {
+    use dane_testenv::schema::{SchemaDoc, assert_valid};
+    let mut docs = vec![SchemaDoc::new(kind, kind, json)];
+    if let Ok(text) = std::fs::read_to_string(state) {
+        docs.push(SchemaDoc::new("rollover-state", s(state), text));
+    }
+    assert_valid(&docs);
 }
 
 /// [`status_with`] the resolution flags, at `at` (a what-if: nothing recorded).
@@ -214,7 +228,11 @@ pub fn stage(env: &Interop, cur: &Path, next: Option<&Path>, host: &str, extra: 
     }
     a.extend(["--name".into(), host.into(), "--port".into(), "25".into()]);
     a.extend(extra.iter().cloned());
-    dane(env, &a)
+    let run = dane(env, &a);
+    if extra.iter().any(|e| e == "--json") && run.code == 0 {
+        dane_testenv::schema::assert_valid_one("rollover-stage", "stage --json", &run.stdout);
+    }
+    run
 }
 
 /// Stages CUR + NEXT at `host` and publishes it by update to the primary with the TSIG key
@@ -251,7 +269,11 @@ pub fn promote(env: &Interop, cur: &Path, next: &Path, state: &Path, extra: &[St
     ]);
     a.extend(resolution(env));
     a.extend(extra.iter().cloned());
-    dane(env, &a)
+    let run = dane(env, &a);
+    if extra.iter().any(|e| e == "--json") && run.stdout.starts_with('{') {
+        schemas_valid("rollover-promote", &run.stdout, state);
+    }
+    run
 }
 
 /// `--update PRIMARY --tsig-key KEY`.
