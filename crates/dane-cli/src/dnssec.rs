@@ -17,7 +17,12 @@ use crate::{Context, Exit};
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit codes: 0 secure (also a secure proof of non-existence), \
-1 bogus, 3 indeterminate (no answer, SERVFAIL, no trust anchor), 4 insecure, 2 usage or input error."
+1 bogus, 3 indeterminate (no answer, SERVFAIL, no trust anchor), 4 insecure, 2 usage or input error.
+
+Examples:
+  dane dnssec example.com MX
+  dane dnssec _25._tcp.mx1.example.com TLSA --json
+  dane dnssec example.com DNSKEY --at 2026-06-01T00:00:00Z --iterate"
 )]
 pub struct Args {
     /// The name to look up (absolute or not; `example.com` means `example.com.`).

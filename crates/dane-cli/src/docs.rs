@@ -347,7 +347,8 @@ fn value_of(arg: &clap::Arg) -> String {
 }
 
 /// The command's after-help text as man sections: its paragraphs continue DESCRIPTION, and
-/// the lines under `Examples:` become EXAMPLES (each as written, not filled).
+/// the lines under `Examples:` become EXAMPLES (each as written, not filled; a blank line
+/// between them is dropped).
 fn after_help(cmd: &clap::Command) -> (String, String) {
     let Some(text) = cmd.get_after_long_help().or(cmd.get_after_help()) else {
         return (String::new(), String::new());
@@ -366,7 +367,9 @@ fn after_help(cmd: &clap::Command) -> (String, String) {
     let mut section = String::new();
     if let Some(examples) = examples {
         section.push_str(".SH EXAMPLES\n.nf\n");
-        for line in examples.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        // The help's two-space indent goes; deeper indents (a YAML block) stay.
+        for line in examples.lines().filter(|l| !l.trim().is_empty()) {
+            let line = line.strip_prefix("  ").unwrap_or(line).trim_end();
             section.push_str(&roff_escape(line));
             section.push('\n');
         }

@@ -51,8 +51,12 @@ pub enum Command {
 /// they are: a CNAME, reported as such).
 const MAX_OWNER_CNAMES: usize = 8;
 
-/// The exit codes of `dane rollover`, for `--help`.
-pub const ROLLOVER_HELP: &str = "\
+/// The after-help of a `dane rollover` subcommand: the exit status all four share, then the
+/// subcommand's examples (which `dane man` turns into the page's EXAMPLES).
+macro_rules! rollover_help {
+    ($examples:literal) => {
+        concat!(
+            "\
 Exit status: 0 ready (status, --check-only: the switch is safe) or done (stage, promote,
 rollback); 1 blocked (a server without the record, a bogus or unsigned answer, a host whose
 RRset lacks it; promote: a server that does not present the next key yet, or with
@@ -62,12 +66,22 @@ time has passed; an update refused: TSIG, a prerequisite, the primary's policy);
 files that match no interrupted promotion); 3 indeterminate (servers or endpoints that could
 not be asked or that the bounds left out, an NS RRset that is not secure in a signed zone,
 --deadline passed); 5 waiting (published everywhere, the TTL and margin not passed yet).
---dry-run, --at and --check-only change no file.";
+--dry-run, --at and --check-only change no file.
+
+Examples:
+",
+            $examples
+        )
+    };
+}
+pub(crate) use rollover_help;
 
 /// `dane rollover stage`
 #[derive(Debug, ClapArgs)]
 #[command(group(ArgGroup::new("current").args(["key", "cert"]).required(true)))]
-#[command(after_help = ROLLOVER_HELP)]
+#[command(after_help = rollover_help!("  dane rollover stage --key /etc/dane/mx.key --name mx1.example.com
+  dane rollover stage --key /etc/dane/mx.key --name mx1.example.com --name mx2.example.com
+  dane rollover stage --key /etc/dane/mx.key --name mx1.example.com --update 192.0.2.53 --tsig-key /etc/dane/update.key --dry-run"))]
 pub struct StageArgs {
     /// The current private key (PKCS#8, PKCS#1, SEC1).
     #[arg(long, value_name = "FILE")]
@@ -113,7 +127,9 @@ pub struct StageArgs {
 
 /// `dane rollover status`
 #[derive(Debug, ClapArgs)]
-#[command(after_help = ROLLOVER_HELP)]
+#[command(after_help = rollover_help!("  dane rollover status example.com --next-key /etc/dane/mx.next.key
+  dane rollover status example.com --next-key /etc/dane/mx.next.key --check-only && echo safe to switch
+  dane rollover status example.com --next-key /etc/dane/mx.next.key --json"))]
 pub struct StatusArgs {
     /// The domain: the mail domain for smtp (its MX hosts are checked), the service domain
     /// otherwise (its SRV targets, or itself); any name with --host.

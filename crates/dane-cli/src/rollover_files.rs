@@ -21,8 +21,8 @@ use serde::Serialize;
 
 use crate::checkopts::ProbeOpts;
 use crate::rollover::{
-    KeyOut, ROLLOVER_HELP, RecordOut, domain_of, key_type, owner_of, owners_of, parse_duration,
-    publish_owners, read_key, read_state, records_out, runtime,
+    KeyOut, RecordOut, domain_of, key_type, owner_of, owners_of, parse_duration, publish_owners,
+    read_key, read_state, records_out, rollover_help, runtime,
 };
 use crate::rollover_update::{UpdateOpts, UpdateReport};
 use crate::verify::ProbeTargetOpts;
@@ -30,7 +30,8 @@ use crate::{Context, Exit, clock, term};
 
 /// `dane rollover promote`
 #[derive(Debug, ClapArgs)]
-#[command(after_help = ROLLOVER_HELP)]
+#[command(after_help = rollover_help!("  dane rollover promote example.com --key /etc/dane/mx.key --next-key /etc/dane/mx.next.key --dry-run
+  dane rollover promote example.com --key /etc/dane/mx.key --next-key /etc/dane/mx.next.key --require-ready"))]
 pub struct PromoteArgs {
     /// The domain: the mail domain for smtp (its MX hosts are probed), the service domain
     /// otherwise (its SRV targets, or itself); any name with --host.
@@ -83,7 +84,7 @@ pub struct PromoteArgs {
 
 /// `dane rollover rollback`
 #[derive(Debug, ClapArgs)]
-#[command(after_help = ROLLOVER_HELP)]
+#[command(after_help = rollover_help!("  dane rollover rollback --key /etc/dane/mx.key --next-key /etc/dane/mx.next.key --name mx1.example.com --dry-run"))]
 pub struct RollbackArgs {
     /// The current key file: the retired key is put back here (taking this file's owner,
     /// group and mode); the key in it now is kept as FILE.rolled-back-TIME (mode 0600).

@@ -43,6 +43,10 @@ exporter connect where an SRV record points on another port than the service's r
 one (reported indeterminate, not probed), or anywhere an insecure SRV RRset points (DANE
 does not apply there, RFC 7673 3.1: reported not protected, not probed).
 
+Examples:
+  dane serve-metrics --listen 127.0.0.1:9553
+  dane serve-metrics --listen 127.0.0.1:9553 --log-requests --warn-days 14
+
 Prometheus scrape config (as for the blackbox exporter):
   - job_name: dane
     metrics_path: /probe

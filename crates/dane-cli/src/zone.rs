@@ -32,7 +32,12 @@ pub enum Command {
 #[command(
     after_help = "Exit codes: 0 no errors (warnings are printed), 1 errors: the zone \
 must not be published, 4 warnings only and --strict, 2 usage or input error (unreadable file, \
-a master-file line that does not parse)."
+a master-file line that does not parse).
+
+Examples:
+  dane zone check db.example.com.signed --expire-within 7d --strict
+  dane zone check db.example.com.signed --ds parent.ds --cert /etc/ssl/mail/fullchain.pem
+  dane zone check - --origin example.com < db.example.com.signed"
 )]
 pub struct Args {
     /// The zone file (master-file format, as BIND, NSD and Knot write it), or `-` for

@@ -377,6 +377,36 @@ fn man_dir_is_created_and_every_page_is_clean() {
         status.contains("\\fB.key.rollover.json\\fR"),
         "the state file"
     );
+    // Every command that does the work has EXAMPLES (the groups dane-tlsa, dane-rollover
+    // and dane-zone list their commands; completions and man have their own sections).
+    for page in [
+        "verify",
+        "scan",
+        "serve-metrics",
+        "probe",
+        "dnssec",
+        "tlsa-generate",
+        "tlsa-match",
+        "zone-check",
+        "rollover-stage",
+        "rollover-status",
+        "rollover-promote",
+        "rollover-rollback",
+    ] {
+        let text = std::fs::read_to_string(dir.join(format!("dane-{page}.1"))).unwrap();
+        assert!(
+            text.contains(".SH EXAMPLES\n.nf\ndane "),
+            "dane-{page}.1 lacks EXAMPLES"
+        );
+        assert!(
+            text.contains(".SH DESCRIPTION"),
+            "dane-{page}.1 lacks DESCRIPTION"
+        );
+        assert!(
+            text.contains(".SH \"SEE ALSO\""),
+            "dane-{page}.1 lacks SEE ALSO"
+        );
+    }
     let serve = std::fs::read_to_string(dir.join("dane-serve-metrics.1")).unwrap();
     assert!(
         serve.contains("/etc/default/dane\\-serve\\-metrics"),
