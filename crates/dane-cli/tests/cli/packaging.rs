@@ -610,6 +610,7 @@ fn debian_package_installs_and_works() {
         "zone-check",
         "tlsa-generate",
         "tlsa-match",
+        "probe",
         "rollover-stage",
         "rollover-status",
         "rollover-promote",

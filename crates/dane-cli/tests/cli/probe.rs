@@ -240,7 +240,10 @@ struct Entry {
     text: String,
 }
 
+/// The `--json` document, read from the consumer's side after it passed its JSON Schema
+/// (schemas/dane-probe.schema.json, closed).
 fn json(r: &crate::common::Run) -> Report {
+    dane_testenv::schema::assert_valid_one("probe", "dane probe --json", &r.stdout);
     serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stdout))
 }
 
