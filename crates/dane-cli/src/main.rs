@@ -13,6 +13,7 @@ mod docs;
 mod exit;
 mod input;
 mod output;
+mod picture;
 mod probe;
 mod resolve;
 mod rollover;

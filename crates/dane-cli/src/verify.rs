@@ -220,7 +220,8 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         _ => None,
     };
     let prober = args.check.prober();
-    let recorder = args.save_evidence.as_ref().map(|_| Recorder::new());
+    // The picture formats draw the chains of trust from the DNS messages the run used.
+    let recorder = (args.save_evidence.is_some() || args.format().is_picture()).then(Recorder::new);
     let mut dns = LiveDns::new(Arc::new(resolver), now);
     let mut prober = LiveProber::new(prober, now);
     if let Some(r) = &recorder {
@@ -230,7 +231,8 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let started = std::time::Instant::now();
     let report = run_engine(Arc::new(dns), Arc::new(prober), &domain, &service, &options)?;
     let elapsed = started.elapsed();
-    if let (Some(path), Some(recorder)) = (&args.save_evidence, &recorder) {
+    let mut chain = None;
+    if let Some(recorder) = &recorder {
         let (dns_items, probes) = recorder.take();
         let custom = service.name == "custom";
         let bundle = Bundle {
@@ -248,12 +250,24 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             resolution: recorder.resolution(),
             servers: recorder.take_servers(),
         };
-        let mut text = serde_json::to_string_pretty(&bundle)?;
-        text.push('\n');
-        std::fs::write(path, text)
-            .with_context(|| format!("--save-evidence {}", path.display()))?;
+        if args.format().is_picture() {
+            let anchors = match &args.check.net.trust_anchor {
+                Some(p) => crate::input::read_anchors(p)?,
+                None => dane_dnssec::TrustAnchors::iana_root(),
+            };
+            let evidence = bundle
+                .evidence()
+                .map_err(|e| anyhow::anyhow!("the run's DNS evidence: {e}"))?;
+            chain = Some((evidence, anchors));
+        }
+        if let Some(path) = &args.save_evidence {
+            let mut text = serde_json::to_string_pretty(&bundle)?;
+            text.push('\n');
+            std::fs::write(path, text)
+                .with_context(|| format!("--save-evidence {}", path.display()))?;
+        }
     }
-    render(&report, args, ctx, now, elapsed)
+    render(&report, args, ctx, now, elapsed, chain.as_ref())
 }
 
 /// The engine options every run takes from the arguments.
@@ -340,6 +354,10 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
     // The restricted offers are replayed when they were recorded (never in bundles of
     // older versions), unless --no-all-certs leaves them out.
     options.all_certs = bundle.all_certs() && !args.no_all_certs;
+    let chain = args
+        .format()
+        .is_picture()
+        .then(|| (evidence.clone(), anchors.clone()));
     let dns = Arc::new(
         ReplayDns::new(evidence, anchors, now)
             .with_resolution(bundle.resolution)
@@ -348,7 +366,7 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
     let prober = Arc::new(ReplayProber::new(bundle.probes));
     let started = std::time::Instant::now();
     let report = run_engine(dns, prober, &bundle.domain, &service, &options)?;
-    render(&report, args, ctx, now, started.elapsed())
+    render(&report, args, ctx, now, started.elapsed(), chain.as_ref())
 }
 
 /// Loads `--cert`, `--key` or `--csr`.
@@ -430,6 +448,20 @@ pub enum Format {
     Nagios,
     /// OpenMetrics text for the Prometheus node-exporter textfile collector.
     Openmetrics,
+    /// A picture of the whole check as a Graphviz DOT document (docs/picture.md).
+    Dot,
+    /// The picture laid out as SVG by Graphviz `dot` (needs graphviz on PATH).
+    Svg,
+    /// One self-contained HTML file: the pictures, the text report and the JSON document
+    /// (needs graphviz on PATH to make it; not to open it).
+    Html,
+}
+
+impl Format {
+    /// Whether the format draws the chain of trust (it needs the run's DNS evidence).
+    pub fn is_picture(self) -> bool {
+        matches!(self, Format::Dot | Format::Svg | Format::Html)
+    }
 }
 
 impl Args {
@@ -441,6 +473,10 @@ impl Args {
 
 pub use dane_render::json::Doc;
 
+/// The DNS messages a run used and the anchors it validated them with: what the picture
+/// formats draw the chains of trust from.
+pub type Chain = (dane_dnssec::Evidence, dane_dnssec::TrustAnchors);
+
 /// Writes the report in the chosen format and returns the exit code.
 pub fn render(
     report: &Report,
@@ -448,6 +484,7 @@ pub fn render(
     ctx: &Context,
     at: rustls_pki_types::UnixTime,
     elapsed: std::time::Duration,
+    chain: Option<&Chain>,
 ) -> anyhow::Result<Exit> {
     let mut exit = exit_with(
         report,
@@ -476,9 +513,64 @@ pub fn render(
             line
         }
         Format::Openmetrics => crate::openmetrics::render(report, elapsed),
+        Format::Dot | Format::Svg | Format::Html => {
+            let outcomes = chain.map_or_else(Vec::new, |(evidence, anchors)| {
+                dane_check::chain::outcomes(report, evidence, anchors, at)
+            });
+            picture(args.format(), report, &outcomes, at)?
+        }
     };
     crate::output::emit(args.output.as_deref(), &out)?;
     Ok(exit)
+}
+
+/// `--format dot|svg|html` of a report whose lookups' chains of trust are `outcomes`.
+fn picture(
+    format: Format,
+    report: &Report,
+    outcomes: &[dane_dnssec::Outcome],
+    at: rustls_pki_types::UnixTime,
+) -> anyhow::Result<String> {
+    use dane_render::{dot, html};
+    let whole = dot::verify(report, outcomes);
+    match format {
+        Format::Svg => crate::picture::svg("svg", &whole),
+        Format::Html => {
+            let mut pictures = vec![html::Picture {
+                title: "the whole check".to_owned(),
+                svg: html::inline_svg(&crate::picture::svg("html", &whole)?),
+            }];
+            // One printed page per host when there are several.
+            if report.hosts.len() > 1 {
+                for (i, h) in report.hosts.iter().enumerate() {
+                    if let Some(d) = dot::verify_host(report, outcomes, i) {
+                        pictures.push(html::Picture {
+                            title: h.name.clone(),
+                            svg: html::inline_svg(&crate::picture::svg("html", &d)?),
+                        });
+                    }
+                }
+            }
+            let json = dane_render::json::pretty(&Doc {
+                at: clock::format_time(at),
+                report,
+            })?;
+            let title = format!(
+                "{}: {}",
+                report.domain,
+                crate::summary::verdict_name(report.verdict)
+            );
+            Ok(html::page(
+                &title,
+                &report.reason,
+                crate::summary::verdict_name(report.verdict),
+                &pictures,
+                &dane_render::text::verify(report, false),
+                &json,
+            ))
+        }
+        _ => Ok(whole),
+    }
 }
 
 /// The nagios plugin state as this process's exit status: the plugin states reuse the

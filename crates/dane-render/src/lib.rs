@@ -30,6 +30,8 @@
 //!
 //! `dane scan`'s end-of-run summary stays in the CLI (it is a summary of many reports).
 
+pub mod dot;
+pub mod html;
 pub mod json;
 pub mod nagios;
 pub mod openmetrics;

@@ -11,7 +11,7 @@ use dane_tlsa::RecordStatus;
 
 use crate::{format_time, paint, sanitize, shown_data};
 
-fn verdict_word(v: DomainVerdict) -> &'static str {
+pub(crate) fn verdict_word(v: DomainVerdict) -> &'static str {
     match v {
         DomainVerdict::Verified => "VERIFIED",
         DomainVerdict::Failed => "FAILED",
