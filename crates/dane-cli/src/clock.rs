@@ -43,14 +43,7 @@ pub fn effective_now(at: Option<&str>, clock: UnixTime) -> anyhow::Result<UnixTi
     at.map_or(Ok(clock), parse_at)
 }
 
-/// Formats a time as RFC 3339 UTC for messages and JSON.
-pub fn format_time(t: UnixTime) -> String {
-    i64::try_from(t.as_secs())
-        .ok()
-        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|dt| dt.format(&Rfc3339).ok())
-        .unwrap_or_else(|| format!("@{}", t.as_secs()))
-}
+pub use dane_render::format_time;
 
 #[cfg(test)]
 mod tests {

@@ -5,12 +5,11 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use anyhow::{Context as _, bail};
-use dane_dnssec::{AnswerKind, Outcome, StepKind, Verdict};
+use dane_dnssec::Verdict;
 use hickory_proto::rr::{Name, RecordType};
-use serde::Serialize;
 
 use crate::clock::format_time;
-use crate::term::{paint, sanitize};
+use crate::term::sanitize;
 use crate::{Context, Exit};
 
 /// `dane dnssec` arguments.
@@ -60,20 +59,7 @@ pub struct Args {
     pub output: Option<PathBuf>,
 }
 
-#[derive(Serialize)]
-struct Doc<'a> {
-    version: u32,
-    checked_at: String,
-    servers: Vec<String>,
-    resolution: dane_check::dns::Resolution,
-    #[serde(flatten)]
-    outcome: Option<&'a Outcome>,
-    /// Only when the resolver was unsuitable (no outcome then).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    verdict: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
-}
+use dane_render::json::DnssecDoc as Doc;
 
 fn parse_name(text: &str) -> anyhow::Result<Name> {
     let t = text.trim();
@@ -179,7 +165,8 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let text = if args.json {
         json(&doc(Some(o), None, None))?
     } else {
-        let mut text = render(o, &format_time(now), ctx.color && args.output.is_none());
+        let mut text =
+            dane_render::text::dnssec(o, &format_time(now), ctx.color && args.output.is_none());
         if let dane_resolver::Resolution::Iterative { reason } = &path {
             text.push_str(&format!(
                 ";; resolution: iterative from the root servers ({})\n",
@@ -193,115 +180,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
 }
 
 fn json(doc: &Doc<'_>) -> anyhow::Result<String> {
-    let mut text = serde_json::to_string_pretty(doc)?;
-    text.push('\n');
-    Ok(text)
-}
-
-fn verdict_colour(v: &Verdict) -> &'static str {
-    match v {
-        Verdict::Secure => "32",
-        Verdict::Insecure(_) => "33",
-        Verdict::Bogus(_) => "31",
-        Verdict::Indeterminate(_) => "35",
-    }
-}
-
-fn kind_label(k: StepKind) -> &'static str {
-    match k {
-        StepKind::Anchor => "anchor",
-        StepKind::ZoneCut => "zone cut",
-        StepKind::DsMatch => "DS match",
-        StepKind::Skipped => "skipped",
-        StepKind::Verified => "verified",
-        StepKind::NotACut => "not a cut",
-        StepKind::Denial => "denial",
-        StepKind::Alias => "alias",
-        StepKind::Insecure => "insecure",
-        StepKind::Failure => "FAILED",
-    }
-}
-
-fn answer_words(a: AnswerKind) -> &'static str {
-    match a {
-        AnswerKind::Records => "records",
-        AnswerKind::Nxdomain => "the name does not exist (NXDOMAIN)",
-        AnswerKind::Nodata => "the name has no records of this type (NODATA)",
-        AnswerKind::Unknown => "no answer",
-    }
-}
-
-/// The readable report: answer records, the verdict, each link, then the chain.
-fn render(o: &Outcome, checked_at: &str, color: bool) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        ";; {} {} (signatures checked at {checked_at})",
-        sanitize(&o.name),
-        o.rtype
-    );
-    for l in &o.links {
-        for r in &l.records {
-            let _ = writeln!(s, "{}", sanitize(r));
-        }
-    }
-    let verdict = paint(color, verdict_colour(&o.verdict), o.verdict.as_str());
-    let proven = if o.verdict == Verdict::Secure && o.answer != AnswerKind::Records {
-        ", proven"
-    } else {
-        ""
-    };
-    let _ = writeln!(
-        s,
-        ";; verdict: {verdict}: {}{proven}",
-        answer_words(o.answer)
-    );
-    if let Some(r) = &o.reason {
-        let _ = writeln!(
-            s,
-            ";; reason: {} [{}]",
-            sanitize(&r.detail),
-            r.code.as_str()
-        );
-    }
-    for w in &o.warnings {
-        let _ = writeln!(
-            s,
-            ";; warning: {} [{}]",
-            sanitize(&w.detail),
-            w.code.as_str()
-        );
-    }
-    if o.links.len() > 1 {
-        let _ = writeln!(s, ";; links:");
-        for l in &o.links {
-            let _ = writeln!(
-                s,
-                ";;   {} {}: {} ({}){}",
-                sanitize(&l.name),
-                l.rtype,
-                l.verdict.as_str(),
-                l.answer.as_str(),
-                l.zone
-                    .as_deref()
-                    .map(|z| format!(", zone {}", sanitize(z)))
-                    .unwrap_or_default()
-            );
-        }
-    }
-    let _ = writeln!(s, ";; chain of trust:");
-    for t in &o.trace {
-        let _ = writeln!(
-            s,
-            ";;   {:<10} {:<28} {}",
-            kind_label(t.kind),
-            sanitize(&t.name),
-            sanitize(&t.detail)
-        );
-    }
-    let _ = writeln!(s, ";; {} signature verifications", o.signatures_checked);
-    s
+    Ok(dane_render::json::pretty(doc)?)
 }
 
 #[cfg(test)]

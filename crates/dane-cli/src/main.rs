@@ -12,9 +12,8 @@ mod dnssec;
 mod docs;
 mod exit;
 mod input;
-mod nagios;
-mod openmetrics;
 mod output;
+mod picture;
 mod probe;
 mod resolve;
 mod rollover;
@@ -22,7 +21,6 @@ mod rollover_files;
 mod rollover_update;
 mod scan;
 mod serve;
-mod summary;
 mod term;
 mod tlsa;
 mod verify;
@@ -35,6 +33,9 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use rustls_pki_types::UnixTime;
 
 pub use exit::Exit;
+// The renderers live in dane-render (shared with serve-metrics); these paths keep their
+// names in the CLI.
+use dane_render::{nagios, openmetrics, summary};
 
 /// DANE (TLSA) and DNSSEC checks for mail and DNS operators.
 #[derive(Debug, Parser)]

@@ -4,7 +4,6 @@
 //! before they reach a terminal every control character is escaped so that a hostile
 //! server cannot move the cursor, rewrite earlier lines or change the terminal title.
 
-use std::borrow::Cow;
 use std::io::IsTerminal as _;
 
 /// `--color auto|always|never`.
@@ -32,48 +31,4 @@ impl ColorChoice {
     }
 }
 
-/// Escapes control characters (C0, DEL, C1, and bidi overrides) in untrusted text.
-pub fn sanitize(text: &str) -> Cow<'_, str> {
-    fn bad(c: char) -> bool {
-        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    }
-    if !text.chars().any(bad) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if bad(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// Wraps `text` in an ANSI SGR colour when `on`.
-pub fn paint(on: bool, sgr: &str, text: &str) -> String {
-    if on {
-        format!("\x1b[{sgr}m{text}\x1b[0m")
-    } else {
-        text.to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sanitize;
-
-    #[test]
-    fn sanitize_escapes_controls() {
-        for (input, expected) in [
-            ("mx1.example.", "mx1.example."),
-            ("evil\x1b[2Jbanner", "evil\\u{1b}[2Jbanner"),
-            ("line\r\nnext", "line\\r\\nnext"),
-            ("rtl\u{202e}txt", "rtl\\u{202e}txt"),
-            ("caf\u{e9}", "caf\u{e9}"),
-        ] {
-            assert_eq!(sanitize(input), expected, "{input:?}");
-        }
-    }
-}
+pub use dane_render::{paint, sanitize};

@@ -449,24 +449,7 @@ struct MatchDoc<'a> {
     report: &'a MatchReport,
 }
 
-/// The association data of each record of a set as a table shows it: whole for the
-/// records `full` picks (the one that matched), otherwise the shortest prefix unique within
-/// the set followed by `...` (whole when that is all of it).
-pub(crate) fn shown_data(records: &[TlsaRecord], full: impl Fn(usize) -> bool) -> Vec<String> {
-    dane_check::records::unique_prefixes(records)
-        .into_iter()
-        .zip(records)
-        .enumerate()
-        .map(|(i, (prefix, r))| {
-            let hex = r.data_hex();
-            if full(i) || prefix.len() == hex.len() {
-                hex
-            } else {
-                format!("{prefix}...")
-            }
-        })
-        .collect()
-}
+pub(crate) use dane_render::shown_data;
 
 fn match_records(args: &MatchArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let now = ctx.now(args.at.as_deref())?;

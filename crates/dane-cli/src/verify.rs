@@ -2,26 +2,22 @@
 //! The checking is dane-check's; this module parses arguments, loads candidate files,
 //! renders the report and maps its verdict to the exit code.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::{ArgGroup, Args as ClapArgs};
 use std::sync::Arc;
 
-use dane_check::Status;
 use dane_check::engine::{Options, TlsaSet};
 use dane_check::evidence::{Bundle, Recorder, ReplayDns, ReplayProber};
 use dane_check::host::Candidate;
 use dane_check::live::{LiveDns, LiveProber};
-use dane_check::report::{AddressLookup, DomainVerdict, EndpointReport, HostReport, Report};
+use dane_check::report::{DomainVerdict, Report};
 use dane_check::service::Service;
-use dane_tlsa::RecordStatus;
-use serde::Serialize;
 
 use crate::checkopts::CheckOpts;
 use crate::probe::StartTls;
-use crate::tlsa::{read_input, read_zone_fragment, shown_data};
+use crate::tlsa::{read_input, read_zone_fragment};
 use crate::{Context, Exit, clock, term};
 
 /// `dane verify`
@@ -192,7 +188,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     if args.format() == Format::Nagios {
         // Monitoring-plugins guidelines: a check that cannot run is UNKNOWN (3), with one
         // status line on stdout.
-        return run_checked(args, ctx).or_else(|e| Ok(crate::nagios::unknown(&e)));
+        return run_checked(args, ctx).or_else(|e| Ok(nagios_unknown(&e)));
     }
     run_checked(args, ctx)
 }
@@ -224,7 +220,8 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         _ => None,
     };
     let prober = args.check.prober();
-    let recorder = args.save_evidence.as_ref().map(|_| Recorder::new());
+    // The picture formats draw the chains of trust from the DNS messages the run used.
+    let recorder = (args.save_evidence.is_some() || args.format().is_picture()).then(Recorder::new);
     let mut dns = LiveDns::new(Arc::new(resolver), now);
     let mut prober = LiveProber::new(prober, now);
     if let Some(r) = &recorder {
@@ -234,7 +231,8 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let started = std::time::Instant::now();
     let report = run_engine(Arc::new(dns), Arc::new(prober), &domain, &service, &options)?;
     let elapsed = started.elapsed();
-    if let (Some(path), Some(recorder)) = (&args.save_evidence, &recorder) {
+    let mut chain = None;
+    if let Some(recorder) = &recorder {
         let (dns_items, probes) = recorder.take();
         let custom = service.name == "custom";
         let bundle = Bundle {
@@ -252,12 +250,24 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             resolution: recorder.resolution(),
             servers: recorder.take_servers(),
         };
-        let mut text = serde_json::to_string_pretty(&bundle)?;
-        text.push('\n');
-        std::fs::write(path, text)
-            .with_context(|| format!("--save-evidence {}", path.display()))?;
+        if args.format().is_picture() {
+            let anchors = match &args.check.net.trust_anchor {
+                Some(p) => crate::input::read_anchors(p)?,
+                None => dane_dnssec::TrustAnchors::iana_root(),
+            };
+            let evidence = bundle
+                .evidence()
+                .map_err(|e| anyhow::anyhow!("the run's DNS evidence: {e}"))?;
+            chain = Some((evidence, anchors));
+        }
+        if let Some(path) = &args.save_evidence {
+            let mut text = serde_json::to_string_pretty(&bundle)?;
+            text.push('\n');
+            std::fs::write(path, text)
+                .with_context(|| format!("--save-evidence {}", path.display()))?;
+        }
     }
-    render(&report, args, ctx, now, elapsed)
+    render(&report, args, ctx, now, elapsed, chain.as_ref())
 }
 
 /// The engine options every run takes from the arguments.
@@ -344,6 +354,10 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
     // The restricted offers are replayed when they were recorded (never in bundles of
     // older versions), unless --no-all-certs leaves them out.
     options.all_certs = bundle.all_certs() && !args.no_all_certs;
+    let chain = args
+        .format()
+        .is_picture()
+        .then(|| (evidence.clone(), anchors.clone()));
     let dns = Arc::new(
         ReplayDns::new(evidence, anchors, now)
             .with_resolution(bundle.resolution)
@@ -352,7 +366,7 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
     let prober = Arc::new(ReplayProber::new(bundle.probes));
     let started = std::time::Instant::now();
     let report = run_engine(dns, prober, &bundle.domain, &service, &options)?;
-    render(&report, args, ctx, now, started.elapsed())
+    render(&report, args, ctx, now, started.elapsed(), chain.as_ref())
 }
 
 /// Loads `--cert`, `--key` or `--csr`.
@@ -434,6 +448,20 @@ pub enum Format {
     Nagios,
     /// OpenMetrics text for the Prometheus node-exporter textfile collector.
     Openmetrics,
+    /// A picture of the whole check as a Graphviz DOT document (docs/picture.md).
+    Dot,
+    /// The picture laid out as SVG by Graphviz `dot` (needs graphviz on PATH).
+    Svg,
+    /// One self-contained HTML file: the pictures, the text report and the JSON document
+    /// (needs graphviz on PATH to make it; not to open it).
+    Html,
+}
+
+impl Format {
+    /// Whether the format draws the chain of trust (it needs the run's DNS evidence).
+    pub fn is_picture(self) -> bool {
+        matches!(self, Format::Dot | Format::Svg | Format::Html)
+    }
 }
 
 impl Args {
@@ -443,15 +471,11 @@ impl Args {
     }
 }
 
-/// The `--json` document: the evaluation time and the report (also one `dane scan` line).
-#[derive(Serialize)]
-pub struct Doc<'a> {
-    /// When the checks were evaluated (`--at` or the clock).
-    pub at: String,
-    /// The report, flattened.
-    #[serde(flatten)]
-    pub report: &'a Report,
-}
+pub use dane_render::json::Doc;
+
+/// The DNS messages a run used and the anchors it validated them with: what the picture
+/// formats draw the chains of trust from.
+pub type Chain = (dane_dnssec::Evidence, dane_dnssec::TrustAnchors);
 
 /// Writes the report in the chosen format and returns the exit code.
 pub fn render(
@@ -460,6 +484,7 @@ pub fn render(
     ctx: &Context,
     at: rustls_pki_types::UnixTime,
     elapsed: std::time::Duration,
+    chain: Option<&Chain>,
 ) -> anyhow::Result<Exit> {
     let mut exit = exit_with(
         report,
@@ -470,16 +495,12 @@ pub fn render(
     // Everything is formatted before the first byte is written (a broken pipe then leaves
     // nothing half-written that looks like a result).
     let out = match args.format() {
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&Doc {
-                at: clock::format_time(at),
-                report,
-            })?;
-            s.push('\n');
-            s
-        }
+        Format::Json => dane_render::json::pretty(&Doc {
+            at: clock::format_time(at),
+            report,
+        })?,
         // No colour into a file, whatever the terminal.
-        Format::Text => text(report, ctx.color && args.output.is_none()),
+        Format::Text => dane_render::text::verify(report, ctx.color && args.output.is_none()),
         Format::Nagios => {
             let policy = crate::nagios::Policy {
                 require_dane: args.check.require_dane,
@@ -488,389 +509,96 @@ pub fn render(
                 thresholds: args.check.thresholds(),
             };
             let (state, line) = crate::nagios::render(report, at.as_secs(), &policy);
-            exit = state.exit();
+            exit = nagios_exit(state);
             line
         }
         Format::Openmetrics => crate::openmetrics::render(report, elapsed),
+        Format::Dot | Format::Svg | Format::Html => {
+            let outcomes = chain.map_or_else(Vec::new, |(evidence, anchors)| {
+                dane_check::chain::outcomes(report, evidence, anchors, at)
+            });
+            picture(args.format(), report, &outcomes, at)?
+        }
     };
     crate::output::emit(args.output.as_deref(), &out)?;
     Ok(exit)
 }
 
-fn verdict_word(v: DomainVerdict) -> &'static str {
-    match v {
-        DomainVerdict::Verified => "VERIFIED",
-        DomainVerdict::Failed => "FAILED",
-        DomainVerdict::Partial => "PARTIAL",
-        DomainVerdict::UnauthenticatedTls => "UNAUTHENTICATED TLS",
-        DomainVerdict::NotProtected => "NOT PROTECTED",
-        DomainVerdict::Indeterminate => "INDETERMINATE",
-        DomainVerdict::Nonexistent => "NONEXISTENT",
-    }
-}
-
-fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Verified => "verified",
-        Status::Failed => "FAILED",
-        Status::Indeterminate => "indeterminate",
-        Status::NotProtected => "not-protected",
-        Status::UnauthenticatedTls => "unauthenticated-tls",
-    }
-}
-
-fn colour(s: Status) -> &'static str {
-    match s {
-        Status::Verified => "32",
-        Status::Failed => "31",
-        Status::Indeterminate | Status::UnauthenticatedTls => "33",
-        Status::NotProtected => "0",
-    }
-}
-
-fn clean(s: &str) -> String {
-    term::sanitize(s).into_owned()
-}
-
-/// The text report: the verdict first, then every host and address, then warnings.
-pub fn text(report: &Report, color: bool) -> String {
-    let mut o = String::new();
-    let head = format!(
-        "{}: {}",
-        clean(&report.domain),
-        verdict_word(report.verdict)
-    );
-    let _ = writeln!(
-        o,
-        "{}: {}",
-        term::paint(color, colour(report.verdict.status()), &head),
-        clean(&report.reason)
-    );
-    if let Some(r) = report.resolution.as_ref().filter(|r| r.mode == "iterative") {
-        let why = r.reason.as_deref().unwrap_or("");
-        let _ = writeln!(
-            o,
-            "resolution: iterative from the root servers ({})",
-            clean(why)
-        );
-    }
-    if let Some(ready) = report.rollover_ready {
-        let _ = writeln!(
-            o,
-            "rollover: {}",
-            if ready {
-                "ready: the candidate TLSA set authenticates the current certificates and the candidate"
-            } else {
-                "NOT ready: the candidate TLSA set does not cover both the current certificates and the candidate"
+/// `--format dot|svg|html` of a report whose lookups' chains of trust are `outcomes`.
+fn picture(
+    format: Format,
+    report: &Report,
+    outcomes: &[dane_dnssec::Outcome],
+    at: rustls_pki_types::UnixTime,
+) -> anyhow::Result<String> {
+    use dane_render::{dot, html};
+    let whole = dot::verify(report, outcomes);
+    match format {
+        Format::Svg => crate::picture::svg("svg", &whole),
+        Format::Html => {
+            let mut pictures = vec![html::Picture {
+                title: "the whole check".to_owned(),
+                svg: html::inline_svg(&crate::picture::svg("html", &whole)?),
+            }];
+            // One printed page per host when there are several.
+            if report.hosts.len() > 1 {
+                for (i, h) in report.hosts.iter().enumerate() {
+                    if let Some(d) = dot::verify_host(report, outcomes, i) {
+                        pictures.push(html::Picture {
+                            title: h.name.clone(),
+                            svg: html::inline_svg(&crate::picture::svg("html", &d)?),
+                        });
+                    }
+                }
             }
-        );
-    }
-    if let Some(mx) = &report.mx {
-        let hosts: Vec<String> = mx
-            .records()
-            .iter()
-            .map(|m| format!("{} {}", m.preference, clean(&m.exchange)))
-            .collect();
-        let _ = writeln!(
-            o,
-            "MX {} ({}): {}",
-            clean(&mx.name),
-            clean(&mx.security.describe()),
-            if hosts.is_empty() {
-                "none".to_owned()
-            } else {
-                hosts.join(", ")
-            }
-        );
-    }
-    // A host's preference is its MX preference, or its SRV priority (RFC 2782).
-    let pref_label = if report.srv.is_some() {
-        "SRV priority"
-    } else {
-        "MX"
-    };
-    for h in &report.hosts {
-        host_text(&mut o, h, &report.reason, pref_label, color);
-    }
-    let (advice, warnings): (Vec<_>, Vec<_>) = report.warnings.iter().partition(|w| w.is_advice());
-    for (title, list) in [("warnings", warnings), ("advice", advice)] {
-        if !list.is_empty() {
-            let _ = writeln!(o, "\n{title}:");
-            for w in list {
-                let _ = writeln!(o, "  [{}] {}", w.code, clean(&w.message));
-            }
-        }
-    }
-    o
-}
-
-/// `reason`, or a pointer to the first line when that already says it.
-fn once(reason: &str, headline: &str) -> String {
-    if reason == headline {
-        "(the reason above)".to_owned()
-    } else {
-        clean(reason)
-    }
-}
-
-fn host_text(o: &mut String, h: &HostReport, headline: &str, pref_label: &str, color: bool) {
-    let pref = h
-        .preference
-        .map_or_else(String::new, |p| format!(" ({pref_label} {p})"));
-    // The host's reason is one of its endpoints' or its candidate's when it has them: it is
-    // printed there, once, and the host line only counts.
-    let judged = h.endpoints.len() + usize::from(h.candidate.is_some());
-    let summary = if judged == 0 {
-        once(&h.verdict.reason, headline)
-    } else {
-        let verified = h
-            .endpoints
-            .iter()
-            .map(|e| e.verdict.status)
-            .chain(h.candidate.iter().map(|c| c.verdict.status))
-            .filter(|s| *s == Status::Verified)
-            .count();
-        // An address that holds several chains has an endpoint per key algorithm.
-        let several = h.endpoints.iter().any(|e| e.offered.is_some());
-        let what = match (h.endpoints.len(), h.candidate.is_some(), several) {
-            (_, false, false) => "addresses",
-            (_, false, true) => "address and key algorithm pairs",
-            (0, true, _) => "candidate",
-            (_, true, false) => "addresses and the candidate",
-            (_, true, true) => "address and key algorithm pairs and the candidate",
-        };
-        format!("{verified} of {judged} ({what}) authenticate")
-    };
-    let _ = writeln!(
-        o,
-        "\n{}{pref}  {}: {summary}",
-        clean(&h.name),
-        term::paint(
-            color,
-            colour(h.verdict.status),
-            status_word(h.verdict.status)
-        ),
-    );
-    let said = &h.verdict.reason;
-    for AddressLookup { rtype, lookup: a } in &h.addresses {
-        let addrs: Vec<String> = a.records().iter().map(ToString::to_string).collect();
-        let _ = writeln!(
-            o,
-            "  {rtype} {} ({}): {}",
-            clean(&a.canonical),
-            security_text(&a.security, said),
-            if addrs.is_empty() {
-                "none".to_owned()
-            } else {
-                addrs.join(" ")
-            }
-        );
-    }
-    if let Some(t) = &h.tlsa {
-        for l in &t.lookups {
-            let source = if t.source == "file" {
-                ", from --tlsa"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                o,
-                "  TLSA {} ({}{source}): {} record(s)",
-                clean(&l.name),
-                security_text(&l.security, said),
-                l.records().len()
+            let json = dane_render::json::pretty(&Doc {
+                at: clock::format_time(at),
+                report,
+            })?;
+            let title = format!(
+                "{}: {}",
+                report.domain,
+                crate::summary::verdict_name(report.verdict)
             );
-            let shown = shown_data(l.records(), |_| false);
-            for (i, (r, data)) in l.records().iter().zip(shown).enumerate() {
-                let _ = writeln!(o, "    [{}] {} {data}", i + 1, r.parameters());
-            }
+            Ok(html::page(
+                &title,
+                &report.reason,
+                crate::summary::verdict_name(report.verdict),
+                &pictures,
+                &dane_render::text::verify(report, false),
+                &json,
+            ))
         }
-        if let Some(base) = &t.base {
-            let _ = writeln!(
-                o,
-                "  TLSA base domain {} (SNI), {} usable record(s)",
-                clean(base),
-                t.usable.unwrap_or(0)
-            );
-        }
-        if let Some(c) = &t.servers {
-            servers_text(o, c);
-        }
-    }
-    for e in &h.endpoints {
-        endpoint_text(o, e, headline, color);
-    }
-    if let Some(c) = &h.candidate {
-        let _ = writeln!(
-            o,
-            "  candidate  {}: {}",
-            term::paint(
-                color,
-                colour(c.verdict.status),
-                status_word(c.verdict.status)
-            ),
-            once(&c.verdict.reason, headline)
-        );
-        if let Some(m) = &c.tlsa_match {
-            records_text(o, m);
-        }
-        if !c.publish.is_empty() {
-            let _ = writeln!(o, "    to accept the candidate, add to the zone:");
-            for line in &c.publish {
-                let _ = writeln!(o, "      {}", clean(line));
-            }
-        }
+        _ => Ok(whole),
     }
 }
 
-/// Every authoritative server of the TLSA owner's zone: one line each (issue 23).
-fn servers_text(o: &mut String, c: &dane_check::servers::ServerCheck) {
-    let zone = c
-        .zone
-        .as_deref()
-        .map_or_else(String::new, |z| format!(" (zone {})", clean(z)));
-    let _ = writeln!(o, "  authoritative servers of {}{zone}:", clean(&c.owner));
-    for r in &c.servers {
-        let serial = r
-            .serial
-            .map_or_else(|| "serial ?".to_owned(), |s| format!("serial {s}"));
-        let state = serde_json::to_value(r.state)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "    {} {}  {serial}  {state}: {}",
-            clean(&r.ns),
-            clean(&r.address),
-            clean(&r.detail)
-        );
-    }
-    for n in &c.not_asked {
-        let _ = writeln!(o, "    not asked: {}", clean(n));
+/// The nagios plugin state as this process's exit status: the plugin states reuse the
+/// numbers of [`Exit`] (0, 1, 2 and 3 are what the guidelines assign to OK, WARNING,
+/// CRITICAL and UNKNOWN).
+pub fn nagios_exit(state: crate::nagios::State) -> Exit {
+    use crate::nagios::State;
+    match state {
+        State::Ok => Exit::Ok,
+        State::Warning => Exit::Failure,
+        State::Critical => Exit::Usage,
+        State::Unknown => Exit::Indeterminate,
     }
 }
 
-/// A lookup's DNSSEC status: in full, or the status word alone when `said` (the host's
-/// reason, printed already) gives its reason.
-fn security_text(security: &dane_check::dns::Security, said: &str) -> String {
-    use dane_check::dns::Security;
-    let full = security.describe();
-    match security {
-        Security::Bogus { reason } | Security::Indeterminate { reason }
-            if said.contains(reason.as_str()) =>
-        {
-            full.split(' ').next().unwrap_or_default().to_owned()
-        }
-        _ => clean(&full),
-    }
-}
-
-fn endpoint_text(o: &mut String, e: &EndpointReport, headline: &str, color: bool) {
-    let addr = match e.address {
-        std::net::IpAddr::V4(a) => format!("{a}:{}", e.port),
-        std::net::IpAddr::V6(a) => format!("[{a}]:{}", e.port),
-    };
-    // An address that holds several chains: one endpoint per key algorithm.
-    let several = e.offered.is_some() || e.other_offers.iter().any(|x| x.found == "other-chain");
-    let addr = match (&e.algorithm, several) {
-        (Some(a), true) => format!("{addr} {}", algorithm_word(a)),
-        _ => addr,
-    };
-    let _ = writeln!(
-        o,
-        "  {addr}  {}: {}",
-        term::paint(
-            color,
-            colour(e.verdict.status),
-            status_word(e.verdict.status)
-        ),
-        once(&e.verdict.reason, headline)
-    );
-    if let Some(tls) = &e.tls {
-        let group = tls
-            .group
-            .as_deref()
-            .map_or_else(String::new, |g| format!(", {}", clean(g)));
-        let _ = writeln!(
-            o,
-            "    {} {}{group}",
-            clean(&tls.version),
-            clean(&tls.cipher)
-        );
-    }
-    for (depth, c) in e.chain.iter().enumerate() {
-        let _ = writeln!(
-            o,
-            "    [{depth}] {} ({}, until {}) issuer {}",
-            clean(&c.subject),
-            clean(&c.key),
-            clock::format_time(rustls_pki_types::UnixTime::since_unix_epoch(
-                std::time::Duration::from_secs(u64::try_from(c.not_after).unwrap_or(0))
-            )),
-            clean(&c.issuer)
-        );
-    }
-    if let Some(m) = &e.tlsa_match {
-        records_text(o, m);
-    }
-    if let Some(fix) = &e.fix {
-        let _ = writeln!(o, "    fix: {}", clean(fix));
-        for line in &e.publish {
-            let _ = writeln!(o, "      {}", clean(line));
-        }
-    }
-    if !e.other_offers.is_empty() {
-        let offers: Vec<String> = e
-            .other_offers
-            .iter()
-            .map(|x| {
-                let found = match x.found {
-                    "same-chain" => "the same chain",
-                    "other-chain" => "another chain (its own endpoint)",
-                    "no-chain" => "no certificate",
-                    _ => "a failure (not checked)",
-                };
-                format!("{} {found}", algorithm_word(x.offered))
-            })
-            .collect();
-        let _ = writeln!(o, "    offering only: {}", offers.join("; "));
-    }
-}
-
-/// `RSA`, `ECDSA`, `EdDSA` for the JSON names.
-fn algorithm_word(name: &str) -> String {
-    dane_probe::KeyFamily::from_name(name).map_or_else(|| clean(name), |f| f.to_string())
-}
-
-/// Every record's outcome: the matched record with its whole association data (as
-/// posttls-finger shows it), the others shortened to a prefix unique within the set.
-fn records_text(o: &mut String, m: &dane_tlsa::MatchReport) {
-    let records: Vec<dane_tlsa::TlsaRecord> = m.records.iter().map(|r| r.record.clone()).collect();
-    let shown = shown_data(&records, |i| m.records[i].status == RecordStatus::Matched);
-    for (r, data) in m.records.iter().zip(shown) {
-        let word = match r.status {
-            RecordStatus::Matched => "matched",
-            RecordStatus::Rejected => "rejected",
-            RecordStatus::NotMatched => "not-matched",
-            RecordStatus::Superseded => "superseded",
-            RecordStatus::Unusable => "unusable",
-            RecordStatus::NotEvaluated => "not-evaluated",
-        };
-        let _ = writeln!(
-            o,
-            "      [{}] {} {data}  {word}: {}",
-            r.index + 1,
-            r.record.parameters(),
-            clean(&r.detail)
-        );
-    }
+/// Writes the UNKNOWN line for a check that could not run (bad arguments, unreadable
+/// files) and returns its exit status.
+pub fn nagios_unknown(error: &anyhow::Error) -> Exit {
+    use std::io::Write as _;
+    let line = crate::nagios::unknown_line(&crate::error_text(error));
+    // Nothing else can be said if stdout is gone; the state is in the exit status.
+    let _ = std::io::stdout().lock().write_all(line.as_bytes());
+    nagios_exit(crate::nagios::State::Unknown)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dane_check::Verdict;
     use dane_check::report::Warning;
 
     fn report(verdict: DomainVerdict, warnings: usize) -> Report {
@@ -927,25 +655,5 @@ mod tests {
         assert_eq!(exit_with(&r, false, true, false), Exit::Ok);
         assert_eq!(exit_with(&r, false, true, true), Exit::Failure);
         assert_eq!(exit_with(&r, false, false, true), Exit::Ok);
-    }
-
-    #[test]
-    fn text_is_sanitised() {
-        let mut r = report(DomainVerdict::Failed, 0);
-        r.hosts.push(HostReport {
-            name: "mx\x07.example.test.".into(),
-            port: 25,
-            preference: Some(10),
-            addresses: vec![],
-            tlsa: None,
-            no_dane: None,
-            verdict: Verdict::new(Status::Failed, "banner said \x1b]0;owned\x07"),
-            endpoints: vec![],
-            candidate: None,
-            addresses_left_out: 0,
-        });
-        let t = text(&r, false);
-        assert!(!t.contains('\x1b') && !t.contains('\x07'), "{t:?}");
-        assert!(t.starts_with("example.test.: FAILED: because"), "{t}");
     }
 }

@@ -87,7 +87,7 @@ pub use validate::{
     validate_with,
 };
 pub use verdict::{
-    AnswerKind, Limits, Link, Outcome, Reason, ReasonCode, StepKind, TraceStep, Verdict, Warning,
-    WarningCode,
+    AnswerKind, DsStatus, Fact, KeyFact, Limits, Link, Outcome, Reason, ReasonCode, StepKind,
+    TraceStep, Verdict, Warning, WarningCode,
 };
 pub use wire::{MAX_MESSAGE, MAX_RECORDS, canonical_rdata_of};

@@ -11,8 +11,8 @@ use crate::anchor::{Anchor, TrustAnchors};
 use crate::crypto::{self, VerifyError};
 use crate::evidence::{Evidence, Question, Response, Rrset, Sig};
 use crate::verdict::{
-    AnswerKind, Limits, Link, Outcome, Reason, ReasonCode as C, StepKind, TraceStep, Verdict,
-    Warning, WarningCode,
+    AnswerKind, DsStatus, Fact, KeyFact, Limits, Link, Outcome, Reason, ReasonCode as C, StepKind,
+    TraceStep, Verdict, Warning, WarningCode,
 };
 use crate::wire::{self, name_wire};
 
@@ -267,6 +267,7 @@ fn run(
         now: now.as_secs() as u32,
         limits: *limits,
         trace: Vec::new(),
+        facts: Vec::new(),
         warnings: Vec::new(),
         budget,
         earliest_expiration: None,
@@ -359,6 +360,7 @@ pub(crate) struct Engine<'a, 'r> {
     now: u32,
     pub limits: Limits,
     trace: Vec<TraceStep>,
+    facts: Vec<Fact>,
     warnings: Vec<Warning>,
     pub(crate) budget: &'r mut Budget,
     /// The earliest expiration (Unix seconds) of the signatures that verified.
@@ -438,6 +440,35 @@ impl<'a> Engine<'a, '_> {
             kind,
             name: name.to_string(),
             detail,
+        });
+    }
+
+    /// Notes an RRSIG examined over `rrset` with the keys of `zone` (for pictures).
+    fn sig_fact(&mut self, rrset: &Rrset, zone: &Name, sig: &Sig, problem: Option<C>) {
+        self.facts.push(Fact::Signature {
+            owner: rrset.name.to_string(),
+            rtype: rrset.rtype.to_string(),
+            zone: zone.to_string(),
+            signer: sig.signer.to_string(),
+            tag: sig.key_tag,
+            algorithm: sig.algorithm,
+            problem,
+        });
+    }
+
+    /// Notes a DS record of `zone` (tag, algorithm, digest type) and its status.
+    fn ds_fact(
+        &mut self,
+        zone: &Name,
+        (tag, algorithm, digest_type): (u16, u8, u8),
+        status: DsStatus,
+    ) {
+        self.facts.push(Fact::Ds {
+            zone: zone.to_string(),
+            tag,
+            algorithm,
+            digest_type,
+            status,
         });
     }
 
@@ -538,6 +569,7 @@ impl<'a> Engine<'a, '_> {
             );
             // RFC 4035 5.3.1: the signer is the zone that holds the RRset.
             if &sig.signer != zone {
+                self.sig_fact(rrset, zone, sig, Some(C::WrongZone));
                 keep_worst(
                     &mut worst,
                     Reason::new(
@@ -549,6 +581,7 @@ impl<'a> Engine<'a, '_> {
             }
             // RFC 4035 5.3.1: labels must not exceed the owner's labels.
             if sig.labels > owner_labels {
+                self.sig_fact(rrset, zone, sig, Some(C::SignatureMismatch));
                 keep_worst(
                     &mut worst,
                     Reason::new(
@@ -562,6 +595,7 @@ impl<'a> Engine<'a, '_> {
                 continue;
             }
             if !crypto::algorithm_supported(sig.algorithm) {
+                self.sig_fact(rrset, zone, sig, Some(C::UnsupportedAlgorithm));
                 keep_worst(
                     &mut worst,
                     Reason::new(
@@ -580,6 +614,7 @@ impl<'a> Engine<'a, '_> {
             if !serial_le(self.now, sig.expiration) {
                 let expired = self.expiry_secs(sig.expiration);
                 latest_expired = Some(latest_expired.map_or(expired, |e| e.max(expired)));
+                self.sig_fact(rrset, zone, sig, Some(C::SignatureExpired));
                 keep_worst(
                     &mut worst,
                     Reason::new(
@@ -594,6 +629,7 @@ impl<'a> Engine<'a, '_> {
                 continue;
             }
             if !serial_le(sig.inception, self.now) {
+                self.sig_fact(rrset, zone, sig, Some(C::SignatureNotYetValid));
                 keep_worst(
                     &mut worst,
                     Reason::new(
@@ -614,6 +650,7 @@ impl<'a> Engine<'a, '_> {
                 .filter(|k| k.tag == sig.key_tag && k.algorithm == sig.algorithm && k.usable())
                 .collect();
             if candidates.is_empty() {
+                self.sig_fact(rrset, zone, sig, Some(C::NoMatchingKey));
                 keep_worst(
                     &mut worst,
                     Reason::new(
@@ -629,6 +666,7 @@ impl<'a> Engine<'a, '_> {
             let data = Self::signed_data(rrset, sig);
             for (tried, key) in candidates.iter().enumerate() {
                 if tried as u32 >= self.limits.max_keys_per_signature {
+                    self.sig_fact(rrset, zone, sig, Some(C::BudgetExceeded));
                     keep_worst(
                         &mut worst,
                         Reason::new(
@@ -644,6 +682,7 @@ impl<'a> Engine<'a, '_> {
                 let checked = self.check_signature(sig, key, &data)?;
                 match checked {
                     Ok(()) => {
+                        self.sig_fact(rrset, zone, sig, None);
                         self.weak_key_warning(zone, key);
                         if let Some(rec) = self.record.as_mut() {
                             rec.push(VerifiedSignature {
@@ -678,20 +717,26 @@ impl<'a> Engine<'a, '_> {
                             wildcard_labels: wildcard,
                         }));
                     }
-                    Err(VerifyError::Invalid) => keep_worst(
-                        &mut worst,
-                        Reason::new(
-                            C::SignatureInvalid,
-                            format!("{what}: {id} does not verify with {zone} key {}", key.tag),
-                        ),
-                    ),
-                    Err(VerifyError::BadKey(why)) => keep_worst(
-                        &mut worst,
-                        Reason::new(
-                            C::NoMatchingKey,
-                            format!("{what}: {id}: {zone} key {} unusable: {why}", key.tag),
-                        ),
-                    ),
+                    Err(VerifyError::Invalid) => {
+                        self.sig_fact(rrset, zone, sig, Some(C::SignatureInvalid));
+                        keep_worst(
+                            &mut worst,
+                            Reason::new(
+                                C::SignatureInvalid,
+                                format!("{what}: {id} does not verify with {zone} key {}", key.tag),
+                            ),
+                        );
+                    }
+                    Err(VerifyError::BadKey(why)) => {
+                        self.sig_fact(rrset, zone, sig, Some(C::NoMatchingKey));
+                        keep_worst(
+                            &mut worst,
+                            Reason::new(
+                                C::NoMatchingKey,
+                                format!("{what}: {id}: {zone} key {} unusable: {why}", key.tag),
+                            ),
+                        );
+                    }
                     Err(VerifyError::Unsupported) => {}
                 }
             }
@@ -814,6 +859,7 @@ impl<'a> Engine<'a, '_> {
             }
             let (tag, alg, dt) = (u16::from_be_bytes([d[0], d[1]]), d[2], d[3]);
             if !crypto::algorithm_supported(alg) || !crypto::digest_supported(dt) {
+                self.ds_fact(zone, (tag, alg, dt), DsStatus::Unsupported);
                 self.step(StepKind::Skipped, zone, format!("DS {tag} {alg} {dt} skipped: algorithm {} or digest type {dt} not supported", crypto::algorithm_name(alg)));
                 continue;
             }
@@ -829,6 +875,7 @@ impl<'a> Engine<'a, '_> {
         supported.retain(|&(tag, alg, dt, _)| {
             let drop = dt == 1 && stronger.contains(&(tag, alg));
             if drop {
+                self.ds_fact(zone, (tag, alg, dt), DsStatus::Ignored);
                 self.step(
                     StepKind::Skipped,
                     zone,
@@ -882,6 +929,21 @@ impl<'a> Engine<'a, '_> {
         let mut entry: Vec<Key> = Vec::new();
         let mut revoked = Vec::new();
         let mut digests_per_ds = vec![0u32; supported.len()];
+        // Per DS, for pictures: whether a key's digest matched it (RFC 4035 5.2).
+        let mut ds_matched = vec![false; supported.len()];
+        self.facts.push(Fact::Keys {
+            zone: zone.to_string(),
+            keys: set
+                .rdatas
+                .iter()
+                .filter_map(|rd| Key::from_rdata(rd))
+                .map(|k| KeyFact {
+                    tag: k.tag,
+                    algorithm: k.algorithm,
+                    flags: k.flags,
+                })
+                .collect(),
+        });
         for rd in &set.rdatas {
             let Some(key) = Key::from_rdata(rd) else {
                 continue;
@@ -905,11 +967,18 @@ impl<'a> Engine<'a, '_> {
                 }
                 if crypto::ds_digest(dt, &owner, rd).as_deref() == Some(digest) {
                     matched = true;
+                    ds_matched[i] = true;
                     self.step(StepKind::DsMatch, zone, format!("DS {tag} {alg} {dt} matches DNSKEY {} (flags {}, {}) by tag, algorithm and digest", key.tag, key.flags, crypto::algorithm_name(alg)));
                 }
             }
             if anchor_usable.iter().any(|a| a.as_slice() == rd.as_slice()) {
                 matched = true;
+                self.facts.push(Fact::Anchor {
+                    zone: zone.to_string(),
+                    tag: key.tag,
+                    algorithm: key.algorithm,
+                    digest_type: None,
+                });
                 self.step(
                     StepKind::Anchor,
                     zone,
@@ -944,6 +1013,21 @@ impl<'a> Engine<'a, '_> {
                     entry.push(key);
                 }
             }
+        }
+        for (&(tag, alg, dt, _), &digest_matched) in supported.iter().zip(&ds_matched) {
+            let status = if digest_matched {
+                DsStatus::Valid
+            } else if set
+                .rdatas
+                .iter()
+                .filter_map(|rd| Key::from_rdata(rd))
+                .any(|k| k.tag == tag && k.algorithm == alg)
+            {
+                DsStatus::BadDigest
+            } else {
+                DsStatus::NoKey
+            };
+            self.ds_fact(zone, (tag, alg, dt), status);
         }
         if entry.is_empty() {
             let r = if revoked.is_empty() {
@@ -1029,6 +1113,12 @@ impl<'a> Engine<'a, '_> {
                         zone,
                         format!("trust anchor DS {key_tag} {algorithm} {digest_type}"),
                     );
+                    self.facts.push(Fact::Anchor {
+                        zone: zone.to_string(),
+                        tag: key_tag,
+                        algorithm,
+                        digest_type: Some(digest_type),
+                    });
                     let mut rd = key_tag.to_be_bytes().to_vec();
                     rd.push(algorithm);
                     rd.push(digest_type);
@@ -1553,6 +1643,7 @@ impl<'a> Engine<'a, '_> {
             warnings: self.warnings.clone(),
             earliest_expiration: self.earliest_expiration,
             earliest_expiration_inception: self.earliest_inception,
+            facts: self.facts.clone(),
         }
     }
 }

@@ -294,6 +294,90 @@ pub struct Outcome {
     /// validity period (warning thresholds relative to it fit any signer's policy).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub earliest_expiration_inception: Option<u64>,
+    /// What the chain of trust is made of, as data for a picture of it (`dane verify
+    /// --format dot`): every zone's keys, every DS and every signature examined with its
+    /// status. Not in the JSON document: the trace says the same in words.
+    #[serde(skip)]
+    pub facts: Vec<Fact>,
+}
+
+/// A DNSKEY as a picture of the chain shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyFact {
+    /// Its key tag (RFC 4034 Appendix B).
+    pub tag: u16,
+    /// Its algorithm number.
+    pub algorithm: u8,
+    /// Its flags (256 zone key, 257 with SEP, 128 revoked: RFC 4034 2.1.1, RFC 5011 2.1).
+    pub flags: u16,
+}
+
+/// A DS record judged against the child zone's DNSKEY RRset (RFC 4035 5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DsStatus {
+    /// A key has its tag and algorithm and the digest matches.
+    Valid,
+    /// A key has its tag and algorithm but no key's digest matches.
+    BadDigest,
+    /// No key of the zone has its tag and algorithm.
+    NoKey,
+    /// Its algorithm or digest type is not supported (the DS is ignored, RFC 6840 5.2).
+    Unsupported,
+    /// A SHA-1 DS ignored for a stronger one naming the same key (RFC 4509 3).
+    Ignored,
+}
+
+/// One element of the chain of trust, for pictures (DNSViz's nodes and edges).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fact {
+    /// The DNSKEY RRset of a zone.
+    Keys {
+        /// The zone.
+        zone: String,
+        /// Every key of the RRset.
+        keys: Vec<KeyFact>,
+    },
+    /// A trust anchor for a zone: a DS (with its digest type) or a DNSKEY.
+    Anchor {
+        /// The zone.
+        zone: String,
+        /// Key tag.
+        tag: u16,
+        /// Algorithm.
+        algorithm: u8,
+        /// Digest type of a DS anchor; `None` for a DNSKEY anchor.
+        digest_type: Option<u8>,
+    },
+    /// A DS record of a zone (from its parent, or a DS trust anchor) and its status.
+    Ds {
+        /// The zone the DS is for (the child).
+        zone: String,
+        /// Key tag.
+        tag: u16,
+        /// Algorithm.
+        algorithm: u8,
+        /// Digest type.
+        digest_type: u8,
+        /// How it matched the zone's keys.
+        status: DsStatus,
+    },
+    /// An RRSIG examined over an RRset.
+    Signature {
+        /// The RRset's owner.
+        owner: String,
+        /// The RRset's type.
+        rtype: String,
+        /// The zone whose keys were tried.
+        zone: String,
+        /// The RRSIG's signer name.
+        signer: String,
+        /// The RRSIG's key tag.
+        tag: u16,
+        /// The RRSIG's algorithm.
+        algorithm: u8,
+        /// `None` when it verified, else why not.
+        problem: Option<ReasonCode>,
+    },
 }
 
 /// What a warning is about, as a stable code.

@@ -585,6 +585,7 @@ pub mod sample {
     }
 
     /// Compares `actual` with `tests/golden/NAME` (rewrites it with DANE_UPDATE_GOLDEN=1).
+    #[allow(clippy::disallowed_methods)] // tests read and write their golden files
     pub fn golden(name: &str, actual: &str) {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/golden")

@@ -17,8 +17,7 @@ use std::fmt::Write as _;
 use dane_check::Status;
 use dane_check::report::{DomainVerdict, HostReport, Report};
 
-use crate::summary;
-use crate::{Exit, term};
+use crate::{sanitize, summary};
 
 /// A plugin state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,14 +43,13 @@ impl State {
         }
     }
 
-    /// The process exit status. The plugin states reuse the numbers of [`Exit`]: 0, 1, 2
-    /// and 3 are what the guidelines assign to OK, WARNING, CRITICAL and UNKNOWN.
-    pub fn exit(self) -> Exit {
+    /// The plugin's exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the guidelines).
+    pub fn code(self) -> u8 {
         match self {
-            State::Ok => Exit::Ok,
-            State::Warning => Exit::Failure,
-            State::Critical => Exit::Usage,
-            State::Unknown => Exit::Indeterminate,
+            State::Ok => 0,
+            State::Warning => 1,
+            State::Critical => 2,
+            State::Unknown => 3,
         }
     }
 }
@@ -93,7 +91,7 @@ pub fn state(report: &Report, policy: &Policy) -> State {
 /// One line of plugin output: no newline inside, no `|` but the perfdata separator,
 /// no control characters.
 fn plugin_text(s: &str) -> String {
-    term::sanitize(s)
+    sanitize(s)
         .chars()
         .map(|c| if c == '|' { '/' } else { c })
         .collect()
@@ -370,16 +368,10 @@ fn host_lines(h: &HostReport, lines: &mut Vec<String>) {
     }
 }
 
-/// The UNKNOWN line for a check that could not run (bad arguments, unreadable files).
-pub fn unknown(error: &anyhow::Error) -> Exit {
-    use std::io::Write as _;
-    let line = format!(
-        "DANE UNKNOWN - {}\n",
-        plugin_text(&crate::error_text(error))
-    );
-    // Nothing else can be said if stdout is gone; the state is in the exit status.
-    let _ = std::io::stdout().lock().write_all(line.as_bytes());
-    State::Unknown.exit()
+/// The UNKNOWN line (with its line end) for a check that could not run (bad arguments,
+/// unreadable files), `error` the whole error on one line.
+pub fn unknown_line(error: &str) -> String {
+    format!("DANE UNKNOWN - {}\n", plugin_text(error))
 }
 
 #[cfg(test)]
@@ -513,7 +505,7 @@ mod tests {
             }
             let s = state(&r, &policy);
             assert_eq!(s, expected, "{verdict:?} {warnings} {policy:?}");
-            assert_eq!(s.exit() as u8, code, "{s:?}");
+            assert_eq!(s.code(), code, "{s:?}");
         }
     }
 }

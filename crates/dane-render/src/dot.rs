@@ -1,0 +1,1075 @@
+//! `--format dot`: one picture of the whole check, as a Graphviz DOT document.
+//!
+//! The DNS part speaks DNSViz's visual grammar, which DNS operators read without a legend:
+//! each zone a box (cluster) from the trust anchor down; DNSKEYs as ellipses labelled with
+//! algorithm and key tag (a trust anchor double-bordered, a SEP key filled, a revoked key
+//! thick); DS records as ellipses in the parent with their digest edges to the child's
+//! keys; RRSIGs as edges from the signing key to the RRset; NSEC/NSEC3 proofs as boxes
+//! leading to the NXDOMAIN/NODATA they prove (opt-out marked); CNAME/DNAME edges between
+//! names. Secure is blue, insecure black, bogus red, indeterminate dashed. A KSK's edge to
+//! a key that its DS already reaches, and a key's edge to itself, are left out (redundant).
+//!
+//! Then what DNSViz does not draw: MX -> host -> addresses, each TLSA record of a host as
+//! a node of its own, per endpoint (address, and key algorithm when the server holds
+//! several chains) the presented chain by depth, and an edge from each record to the
+//! certificate it matched at its depth: matched green, not matched grey, unusable dashed,
+//! rejected red with the reason; the candidate (`--cert`, `--key`, `--csr`, `--tlsa`) in
+//! orange. The verdict and its reason are the caption. Every node and edge has a tooltip.
+//!
+//! The DNS part is drawn from [`dane_dnssec::Outcome::facts`] of the run's lookups
+//! (`dane_check::chain::outcomes`); a report alone still gives the DANE part.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use dane_check::Status;
+use dane_check::report::{EndpointReport, HostReport, Report};
+use dane_dnssec::{AnswerKind, DsStatus, Fact, Link, Outcome, ReasonCode, StepKind, Verdict};
+use dane_tlsa::{RecordStatus, TlsaRecord};
+
+use crate::text::verdict_word;
+use crate::{sanitize, shown_data};
+
+/// A quoted DOT string: untrusted text sanitised (no control characters), then `\` and
+/// `"` escaped, so nothing in it can end the string or start a DOT escape sequence.
+pub fn quote(text: &str) -> String {
+    let clean = sanitize(text);
+    let mut out = String::with_capacity(clean.len() + 2);
+    out.push('"');
+    for c in clean.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A label of several lines: each line quoted-escaped, joined with DOT's `\n`.
+fn lines(parts: &[String]) -> String {
+    let quoted: Vec<String> = parts
+        .iter()
+        .map(|p| {
+            let q = quote(p);
+            q[1..q.len() - 1].to_owned()
+        })
+        .collect();
+    format!("\"{}\"", quoted.join("\\n"))
+}
+
+/// At most `max` characters of `text`, with `...` when cut.
+fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(max).collect();
+        format!("{cut}...")
+    }
+}
+
+/// Text wrapped at spaces into lines of about `width` characters.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = vec![String::new()];
+    for word in text.split(' ') {
+        let last = out.last_mut().map_or(0, |l| l.chars().count());
+        if last > 0 && last + word.chars().count() > width {
+            out.push(String::new());
+        }
+        if let Some(l) = out.last_mut() {
+            if !l.is_empty() {
+                l.push(' ');
+            }
+            l.push_str(word);
+        }
+    }
+    out
+}
+
+// DNSViz's colours: secure blue, insecure black, bogus red; indeterminate dashed.
+const SECURE: &str = "#0a25a0";
+const INSECURE: &str = "black";
+const BOGUS: &str = "#d01010";
+const MATCHED: &str = "#138a13";
+const GREY: &str = "#8a8a8a";
+const CANDIDATE: &str = "#e07000";
+
+/// The DNSSEC status of something drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Sec {
+    Secure,
+    Insecure,
+    Indeterminate,
+    Bogus,
+}
+
+impl Sec {
+    fn of(v: &Verdict) -> Sec {
+        match v {
+            Verdict::Secure => Sec::Secure,
+            Verdict::Insecure(_) => Sec::Insecure,
+            Verdict::Indeterminate(_) => Sec::Indeterminate,
+            Verdict::Bogus(_) => Sec::Bogus,
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Sec::Secure => "secure",
+            Sec::Insecure => "insecure",
+            Sec::Indeterminate => "indeterminate",
+            Sec::Bogus => "bogus",
+        }
+    }
+
+    /// `color` and `style` attributes (without the closing bracket).
+    fn attrs(self) -> String {
+        match self {
+            Sec::Secure => format!("color=\"{SECURE}\", fontcolor=\"{SECURE}\""),
+            Sec::Insecure => format!("color=\"{INSECURE}\""),
+            Sec::Indeterminate => format!("color=\"{INSECURE}\", style=dashed"),
+            Sec::Bogus => format!("color=\"{BOGUS}\", fontcolor=\"{BOGUS}\""),
+        }
+    }
+}
+
+fn status_attrs(s: Status) -> String {
+    match s {
+        Status::Verified => format!("color=\"{MATCHED}\", fontcolor=\"{MATCHED}\""),
+        Status::Failed => format!("color=\"{BOGUS}\", fontcolor=\"{BOGUS}\""),
+        Status::Indeterminate => "color=black, style=dashed".to_owned(),
+        Status::NotProtected | Status::UnauthenticatedTls => "color=black".to_owned(),
+    }
+}
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Verified => "verified",
+        Status::Failed => "failed",
+        Status::Indeterminate => "indeterminate",
+        Status::NotProtected => "not-protected",
+        Status::UnauthenticatedTls => "unauthenticated-tls",
+    }
+}
+
+/// A DOT document being written: nodes are declared once (by id), in clusters or not.
+#[derive(Default)]
+struct Graph {
+    /// Cluster name -> (attributes, node lines), in first-use order.
+    clusters: Vec<(String, String, Vec<String>)>,
+    /// Nodes outside clusters.
+    loose: Vec<String>,
+    edges: Vec<String>,
+    /// Node ids declared.
+    declared: std::collections::BTreeSet<String>,
+    /// Edges declared (from, to, kind), to draw each once.
+    edge_keys: std::collections::BTreeSet<(String, String, String)>,
+}
+
+impl Graph {
+    fn cluster(&mut self, name: &str, attrs: String) {
+        if !self.clusters.iter().any(|c| c.0 == name) {
+            self.clusters.push((name.to_owned(), attrs, Vec::new()));
+        }
+    }
+
+    /// Declares node `id` (once) in `cluster` (or outside when `None`).
+    fn node(&mut self, cluster: Option<&str>, id: &str, attrs: String) {
+        if !self.declared.insert(id.to_owned()) {
+            return;
+        }
+        let line = format!("{} [{attrs}];", quote(id));
+        match cluster.and_then(|c| self.clusters.iter_mut().find(|x| x.0 == c)) {
+            Some(c) => c.2.push(line),
+            None => self.loose.push(line),
+        }
+    }
+
+    fn edge(&mut self, from: &str, to: &str, kind: &str, attrs: String) {
+        let key = (from.to_owned(), to.to_owned(), kind.to_owned());
+        if self.edge_keys.insert(key) {
+            self.edges
+                .push(format!("{} -> {} [{attrs}];", quote(from), quote(to)));
+        }
+    }
+
+    fn finish(self, caption: &[String], tooltip: &str) -> String {
+        let mut o = String::new();
+        let _ = writeln!(o, "digraph dane {{");
+        let _ = writeln!(
+            o,
+            "  graph [rankdir=TB, newrank=true, compound=true, nodesep=0.25, ranksep=0.45, fontname=\"Helvetica\", fontsize=12, labelloc=b, label={}, tooltip={}];",
+            lines(caption),
+            quote(tooltip)
+        );
+        let _ = writeln!(o, "  node [fontname=\"Helvetica\", fontsize=10];");
+        let _ = writeln!(o, "  edge [fontname=\"Helvetica\", fontsize=9];");
+        for (i, (_, attrs, nodes)) in self.clusters.iter().enumerate() {
+            let _ = writeln!(o, "  subgraph cluster_{i} {{");
+            let _ = writeln!(o, "    graph [{attrs}];");
+            for n in nodes {
+                let _ = writeln!(o, "    {n}");
+            }
+            let _ = writeln!(o, "  }}");
+        }
+        for n in &self.loose {
+            let _ = writeln!(o, "  {n}");
+        }
+        for e in &self.edges {
+            let _ = writeln!(o, "  {e}");
+        }
+        let _ = writeln!(o, "}}");
+        o
+    }
+}
+
+/// The picture of a `dane verify` report; `outcomes` are its lookups' chains of trust
+/// (`dane_check::chain::outcomes`), empty when they could not be had.
+pub fn verify(report: &Report, outcomes: &[Outcome]) -> String {
+    let mut g = Graph::default();
+    let dns = dns_part(&mut g, outcomes);
+    let domain = report.domain.as_str();
+    let mx_node = dns
+        .first_node(domain, "MX")
+        .or_else(|| dns.first_node(domain, "SRV"));
+    for h in &report.hosts {
+        host_part(&mut g, &dns, h, mx_node.as_deref());
+    }
+    let head = format!("{}: {}", report.domain, verdict_word(report.verdict));
+    let mut caption = vec![head.clone()];
+    caption.extend(wrap(&report.reason, 110));
+    g.finish(&caption, &format!("{head}: {}", report.reason))
+}
+
+/// The picture of one host of a report (its page of the HTML report): the report cut down
+/// to that host, and only the chains of trust of its lookups (and the MX or SRV lookup).
+pub fn verify_host(report: &Report, outcomes: &[Outcome], index: usize) -> Option<String> {
+    let host = report.hosts.get(index)?;
+    let mut one = report.clone();
+    one.hosts = vec![host.clone()];
+    let asked = dane_check::chain::questions(&one);
+    let mine: Vec<Outcome> = outcomes
+        .iter()
+        .filter(|o| {
+            asked
+                .iter()
+                .any(|(n, t)| n.eq_ignore_ascii_case(&o.name) && t.to_string() == o.rtype)
+        })
+        .cloned()
+        .collect();
+    Some(verify(&one, &mine))
+}
+
+/// The picture of one `dane dnssec` lookup: the DNS part only.
+pub fn dnssec(outcome: &Outcome, checked_at: &str) -> String {
+    let mut g = Graph::default();
+    dns_part(&mut g, std::slice::from_ref(outcome));
+    let reason = outcome.reason.as_ref().map(|r| r.detail.clone());
+    let head = format!(
+        "{} {}: {} (signatures checked at {checked_at})",
+        outcome.name,
+        outcome.rtype,
+        outcome.verdict.as_str()
+    );
+    let mut caption = vec![head.clone()];
+    if let Some(r) = &reason {
+        caption.extend(wrap(r, 110));
+    }
+    g.finish(&caption, &format!("{head}: {}", reason.unwrap_or_default()))
+}
+
+/// What the DNS part drew, for the DANE part to attach to.
+#[derive(Default)]
+struct Dns {
+    /// (question name, type) -> (first link's node, last link's node).
+    lookups: BTreeMap<(String, String), (String, String)>,
+}
+
+impl Dns {
+    fn first_node(&self, name: &str, rtype: &str) -> Option<String> {
+        self.lookups
+            .get(&(name.to_owned(), rtype.to_owned()))
+            .map(|l| l.0.clone())
+    }
+
+    fn last_node(&self, name: &str, rtype: &str) -> Option<String> {
+        self.lookups
+            .get(&(name.to_owned(), rtype.to_owned()))
+            .map(|l| l.1.clone())
+    }
+}
+
+fn labels(name: &str) -> usize {
+    name.trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+        .count()
+}
+
+/// The zone of `name` among `zones`: the deepest one at or above it.
+fn zone_of<'a>(zones: &'a [String], name: &str) -> Option<&'a String> {
+    let name = name.to_ascii_lowercase();
+    zones
+        .iter()
+        .filter(|z| {
+            let z = z.to_ascii_lowercase();
+            z == "." || name == z || name.ends_with(&format!(".{z}"))
+        })
+        .max_by_key(|z| labels(z))
+}
+
+fn key_id(zone: &str, tag: u16, alg: u8) -> String {
+    format!("DNSKEY {zone} {alg} {tag}")
+}
+
+fn rrset_id(name: &str, rtype: &str) -> String {
+    format!("RRset {name} {rtype}")
+}
+
+/// Every zone's keys, DS records and signatures; every link of every lookup.
+fn dns_part(g: &mut Graph, outcomes: &[Outcome]) -> Dns {
+    let facts: Vec<&Fact> = outcomes.iter().flat_map(|o| &o.facts).collect();
+    let mut zones: Vec<String> = facts
+        .iter()
+        .map(|f| match f {
+            Fact::Keys { zone, .. } | Fact::Anchor { zone, .. } | Fact::Ds { zone, .. } => {
+                zone.clone()
+            }
+            Fact::Signature { zone, .. } => zone.clone(),
+        })
+        .collect();
+    zones.sort_by_key(|z| (labels(z), z.clone()));
+    zones.dedup();
+    let status = zone_status(&zones, &facts);
+    for z in &zones {
+        let s = status.get(z).copied().unwrap_or(Sec::Indeterminate);
+        g.cluster(
+            z,
+            format!(
+                "label={}, tooltip={}, labeljust=l, {}",
+                quote(z),
+                quote(&format!("zone {z}: {}", s.word())),
+                s.attrs()
+            ),
+        );
+    }
+    keys(g, &zones, &facts, &status);
+    ds_records(g, &zones, &facts);
+    let mut dns = Dns::default();
+    for o in outcomes {
+        links(g, &zones, o, &mut dns);
+    }
+    signatures(g, &facts);
+    dns
+}
+
+/// A zone is secure when a DS (or an anchor) validated one of its keys and a signature by
+/// one of those verified its DNSKEY RRset; bogus when it has keys but not that.
+fn zone_status(zones: &[String], facts: &[&Fact]) -> BTreeMap<String, Sec> {
+    let mut out = BTreeMap::new();
+    for z in zones {
+        let ds_ok = facts.iter().any(|f| {
+            matches!(f, Fact::Ds { zone, status: DsStatus::Valid, .. } if zone == z)
+                || matches!(f, Fact::Anchor { zone, digest_type: None, .. } if zone == z)
+        });
+        let keys_signed = facts.iter().any(|f| {
+            matches!(f, Fact::Signature { owner, rtype, zone, problem: None, .. }
+                if zone == z && owner == z && rtype == "DNSKEY")
+        });
+        let has_keys = facts
+            .iter()
+            .any(|f| matches!(f, Fact::Keys { zone, .. } if zone == z));
+        let s = match (ds_ok && keys_signed, has_keys) {
+            (true, _) => Sec::Secure,
+            (false, true) => Sec::Bogus,
+            (false, false) => Sec::Indeterminate,
+        };
+        out.insert(z.clone(), s);
+    }
+    out
+}
+
+fn keys(g: &mut Graph, zones: &[String], facts: &[&Fact], status: &BTreeMap<String, Sec>) {
+    for f in facts {
+        let Fact::Keys { zone, keys } = f else {
+            continue;
+        };
+        let s = status.get(zone).copied().unwrap_or(Sec::Indeterminate);
+        for k in keys {
+            let anchor = facts.iter().any(|a| match a {
+                Fact::Anchor {
+                    zone: az,
+                    tag,
+                    algorithm,
+                    ..
+                } => az == zone && *tag == k.tag && *algorithm == k.algorithm,
+                _ => false,
+            });
+            let sep = k.flags & 1 == 1;
+            let revoked = k.flags & 0x80 != 0;
+            let mut attrs = format!(
+                "shape=ellipse, label={}, tooltip={}, {}",
+                lines(&[
+                    "DNSKEY".to_owned(),
+                    format!("alg={}, id={}", k.algorithm, k.tag)
+                ]),
+                quote(&format!(
+                    "DNSKEY {zone} flags {} algorithm {} ({}) key tag {}{}{}{}: {}",
+                    k.flags,
+                    k.algorithm,
+                    dane_dnssec::algorithm_name(k.algorithm),
+                    k.tag,
+                    if sep { ", SEP" } else { "" },
+                    if revoked { ", REVOKED" } else { "" },
+                    if anchor { ", trust anchor" } else { "" },
+                    s.word()
+                )),
+                s.attrs()
+            );
+            if anchor {
+                attrs.push_str(", peripheries=2");
+            }
+            if sep {
+                attrs.push_str(", style=filled, fillcolor=\"#e8e8f0\"");
+            }
+            if revoked {
+                attrs.push_str(", penwidth=4");
+            }
+            let z = zone_of(zones, zone).map(String::as_str);
+            g.node(z, &key_id(zone, k.tag, k.algorithm), attrs);
+        }
+    }
+}
+
+fn parent_zone<'a>(zones: &'a [String], zone: &str) -> Option<&'a String> {
+    if zone == "." {
+        return None;
+    }
+    let parent = match zone.split_once('.') {
+        Some((_, p)) if !p.is_empty() => p,
+        _ => ".",
+    };
+    zone_of(zones, parent)
+}
+
+/// DS nodes (in the parent's box) with their digest edges to the child's keys; a DS from
+/// a trust anchor has no parent to sit in, and its key is drawn double-bordered instead.
+fn ds_records(g: &mut Graph, zones: &[String], facts: &[&Fact]) {
+    for f in facts {
+        let Fact::Ds {
+            zone,
+            tag,
+            algorithm,
+            digest_type,
+            status,
+        } = f
+        else {
+            continue;
+        };
+        let from_anchor = facts.iter().any(|a| {
+            matches!(a, Fact::Anchor { zone: az, tag: at, digest_type: Some(d), .. }
+                if az == zone && at == tag && d == digest_type)
+        });
+        if from_anchor {
+            continue;
+        }
+        let id = format!("DS {zone} {algorithm} {tag} {digest_type}");
+        let (word, edge) = match status {
+            DsStatus::Valid => ("valid", format!("color=\"{SECURE}\"")),
+            DsStatus::BadDigest => ("the digest matches no key", format!("color=\"{BOGUS}\"")),
+            DsStatus::NoKey => (
+                "no key has its tag and algorithm",
+                format!("color=\"{BOGUS}\", style=dashed"),
+            ),
+            DsStatus::Unsupported => (
+                "algorithm or digest type not supported: ignored",
+                "color=black, style=dashed".to_owned(),
+            ),
+            DsStatus::Ignored => (
+                "SHA-1 ignored for a stronger digest (RFC 4509 3)",
+                format!("color=\"{GREY}\", style=dotted"),
+            ),
+        };
+        let tip = format!("DS {zone} {tag} {algorithm} {digest_type}: {word}");
+        let node_sec = if *status == DsStatus::Valid {
+            Sec::Secure
+        } else if matches!(status, DsStatus::BadDigest | DsStatus::NoKey) {
+            Sec::Bogus
+        } else {
+            Sec::Insecure
+        };
+        g.node(
+            parent_zone(zones, zone).map(String::as_str),
+            &id,
+            format!(
+                "shape=ellipse, label={}, tooltip={}, {}",
+                lines(&[
+                    "DS".to_owned(),
+                    format!("digest alg={digest_type}"),
+                    format!("alg={algorithm}, id={tag}")
+                ]),
+                quote(&tip),
+                node_sec.attrs()
+            ),
+        );
+        let key = key_id(zone, *tag, *algorithm);
+        if *status == DsStatus::NoKey {
+            missing_key(g, zones, zone, *tag, *algorithm);
+        }
+        g.edge(
+            &id,
+            &key,
+            "digest",
+            format!("{edge}, tooltip={}", quote(&tip)),
+        );
+    }
+}
+
+/// A node for a key that a DS or RRSIG names but the zone does not have.
+fn missing_key(g: &mut Graph, zones: &[String], zone: &str, tag: u16, alg: u8) {
+    g.node(
+        zone_of(zones, zone).map(String::as_str),
+        &key_id(zone, tag, alg),
+        format!(
+            "shape=ellipse, style=dashed, color=\"{GREY}\", fontcolor=\"{GREY}\", label={}, tooltip={}",
+            lines(&["DNSKEY".to_owned(), format!("alg={alg}, id={tag}"), "(missing)".to_owned()]),
+            quote(&format!("no DNSKEY of {zone} has key tag {tag} and algorithm {alg}"))
+        ),
+    );
+}
+
+fn problem_words(p: Option<ReasonCode>) -> (&'static str, String) {
+    match p {
+        None => ("valid", format!("color=\"{SECURE}\"")),
+        Some(ReasonCode::SignatureExpired) => {
+            ("expired", format!("color=\"{BOGUS}\", style=dashed"))
+        }
+        Some(ReasonCode::SignatureNotYetValid) => {
+            ("not yet valid", format!("color=\"{BOGUS}\", style=dashed"))
+        }
+        Some(ReasonCode::NoMatchingKey) => {
+            ("no such key", format!("color=\"{BOGUS}\", style=dotted"))
+        }
+        Some(ReasonCode::UnsupportedAlgorithm) => (
+            "algorithm not supported",
+            "color=black, style=dashed".to_owned(),
+        ),
+        Some(c) => (c.as_str(), format!("color=\"{BOGUS}\"")),
+    }
+}
+
+/// RRSIG edges from the signing key to the RRset; a DNSKEY RRset's signature goes to each
+/// other key of the zone, but not to a key its DS already reaches (redundant), nor to
+/// itself.
+fn signatures(g: &mut Graph, facts: &[&Fact]) {
+    let zones: Vec<String> = g.clusters.iter().map(|c| c.0.clone()).collect();
+    for f in facts {
+        let Fact::Signature {
+            owner,
+            rtype,
+            zone,
+            signer,
+            tag,
+            algorithm,
+            problem,
+        } = f
+        else {
+            continue;
+        };
+        let (word, style) = problem_words(*problem);
+        let key = key_id(zone, *tag, *algorithm);
+        if !g.declared.contains(&key) {
+            missing_key(g, &zones, zone, *tag, *algorithm);
+        }
+        let tip =
+            format!("RRSIG {owner} {rtype} by {signer} alg {algorithm} key tag {tag}: {word}");
+        let targets: Vec<String> = if rtype == "DNSKEY" {
+            let reached = |t: u16, a: u8| {
+                facts.iter().any(|x| {
+                    matches!(x, Fact::Ds { zone: z, tag: dt, algorithm: da, status: DsStatus::Valid, .. }
+                        if z == zone && *dt == t && *da == a)
+                })
+            };
+            facts
+                .iter()
+                .filter_map(|x| match x {
+                    Fact::Keys { zone: z, keys } if z == zone => Some(keys),
+                    _ => None,
+                })
+                .flatten()
+                .filter(|k| !(k.tag == *tag && k.algorithm == *algorithm))
+                .filter(|k| !reached(k.tag, k.algorithm))
+                .map(|k| key_id(zone, k.tag, k.algorithm))
+                .collect()
+        } else {
+            vec![rrset_id(owner, rtype)]
+        };
+        for t in targets {
+            if g.declared.contains(&t) {
+                g.edge(
+                    &key,
+                    &t,
+                    &format!("rrsig {tag} {word}"),
+                    format!("{style}, tooltip={}", quote(&tip)),
+                );
+            }
+        }
+    }
+}
+
+/// One node per link (RRset, NXDOMAIN or NODATA), CNAME/DNAME edges between the links of
+/// a lookup, and the NSEC/NSEC3 proofs of a denial.
+fn links(g: &mut Graph, zones: &[String], o: &Outcome, dns: &mut Dns) {
+    let mut ids = Vec::new();
+    for l in &o.links {
+        let id = rrset_id(&l.name, &l.rtype);
+        link_node(g, zones, l, &id);
+        ids.push(id);
+    }
+    for (i, pair) in o.links.windows(2).enumerate() {
+        let kind = if pair[0].rtype == "DNAME" {
+            "DNAME"
+        } else {
+            "CNAME"
+        };
+        let tip = format!("{} {kind} -> {}", pair[0].name, pair[1].name);
+        g.edge(
+            &ids[i],
+            &ids[i + 1],
+            kind,
+            format!("label={kind}, style=bold, tooltip={}", quote(&tip)),
+        );
+    }
+    if let (Some(first), Some(last)) = (ids.first(), ids.last()) {
+        dns.lookups.insert(
+            (o.name.clone(), o.rtype.clone()),
+            (first.clone(), last.clone()),
+        );
+    }
+    let Some(last) = o.links.last() else { return };
+    let opt_out = o
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.code == ReasonCode::OptOut);
+    for (i, step) in o
+        .trace
+        .iter()
+        .filter(|s| s.kind == StepKind::Denial)
+        .enumerate()
+    {
+        let nsec3 = step.detail.starts_with("NSEC3");
+        let marked = opt_out || step.detail.contains("opt-out");
+        let id = format!("proof {} {} {i}", last.name, last.rtype);
+        let mut label = vec![
+            if nsec3 { "NSEC3" } else { "NSEC" }.to_owned(),
+            short(&step.name, 40),
+        ];
+        if marked {
+            label.push("opt-out".to_owned());
+        }
+        let s = Sec::of(&last.verdict);
+        g.node(
+            last.zone
+                .as_deref()
+                .and_then(|z| zone_of(zones, z))
+                .map(String::as_str),
+            &id,
+            format!(
+                "shape=box, label={}, tooltip={}, {}{}",
+                lines(&label),
+                quote(&step.detail),
+                s.attrs(),
+                if marked { ", peripheries=2" } else { "" }
+            ),
+        );
+        if let Some(target) = ids.last() {
+            g.edge(
+                &id,
+                target,
+                "proof",
+                format!("{}, tooltip={}", s.attrs(), quote(&step.detail)),
+            );
+        }
+    }
+}
+
+fn link_node(g: &mut Graph, zones: &[String], l: &Link, id: &str) {
+    let s = Sec::of(&l.verdict);
+    let what = match l.answer {
+        AnswerKind::Records => None,
+        AnswerKind::Nxdomain => Some("NXDOMAIN"),
+        AnswerKind::Nodata => Some("NODATA"),
+        AnswerKind::Unknown => Some("no answer"),
+    };
+    let mut label = vec![format!("{}/{}", short(&l.name, 48), l.rtype)];
+    if let Some(w) = what {
+        label.push(w.to_owned());
+    }
+    let mut tip = vec![format!("{} {}: {}", l.name, l.rtype, s.word())];
+    if let Some(r) = &l.reason {
+        tip[0].push_str(&format!(": {}", r.detail));
+    }
+    tip.extend(l.records.iter().take(8).cloned());
+    let cluster = l
+        .zone
+        .as_deref()
+        .and_then(|z| zone_of(zones, z))
+        .map(String::as_str);
+    g.node(
+        cluster,
+        id,
+        format!(
+            "shape={}, label={}, tooltip={}, {}",
+            if what.is_some() {
+                "octagon"
+            } else {
+                "rectangle"
+            },
+            lines(&label),
+            lines(&tip),
+            s.attrs()
+        ),
+    );
+}
+
+/// A host, its addresses, its TLSA records, each endpoint's chain and the record edges.
+fn host_part(g: &mut Graph, dns: &Dns, h: &HostReport, mx: Option<&str>) {
+    let host_id = format!("host {} {}", h.name, h.port);
+    let pref = h.preference.map(|p| format!("preference {p}"));
+    let mut label = vec![short(&h.name, 48), format!("port {}", h.port)];
+    label.extend(pref);
+    label.push(status_name(h.verdict.status).to_owned());
+    g.node(
+        None,
+        &host_id,
+        format!(
+            "shape=box, style=\"rounded,bold\", label={}, tooltip={}, {}",
+            lines(&label),
+            quote(&format!(
+                "{} port {}: {}: {}",
+                h.name,
+                h.port,
+                status_name(h.verdict.status),
+                h.verdict.reason
+            )),
+            status_attrs(h.verdict.status)
+        ),
+    );
+    if let Some(mx) = mx {
+        g.edge(
+            mx,
+            &host_id,
+            "mx",
+            format!("tooltip={}", quote(&format!("exchange {}", h.name))),
+        );
+    }
+    for a in &h.addresses {
+        let first = dns.first_node(&a.lookup.name, a.rtype);
+        if let Some(first) = &first {
+            g.edge(
+                &host_id,
+                first,
+                "addr",
+                format!(
+                    "style=dotted, tooltip={}",
+                    quote(&format!("{} {}", a.lookup.name, a.rtype))
+                ),
+            );
+        }
+        let from = dns
+            .last_node(&a.lookup.name, a.rtype)
+            .unwrap_or_else(|| host_id.clone());
+        for ip in a.lookup.records() {
+            let id = format!("address {ip}");
+            g.node(
+                None,
+                &id,
+                format!(
+                    "shape=plaintext, label={}, tooltip={}",
+                    quote(&ip.to_string()),
+                    quote(&format!("{} {} {ip}", a.lookup.canonical, a.rtype))
+                ),
+            );
+            g.edge(
+                &from,
+                &id,
+                "ip",
+                format!(
+                    "arrowhead=none, tooltip={}",
+                    quote(&format!("{} {ip}", a.rtype))
+                ),
+            );
+        }
+    }
+    let records = tlsa_records(g, dns, h, &host_id);
+    for e in &h.endpoints {
+        endpoint(g, h, e, &records);
+    }
+    candidate(g, h, &records);
+}
+
+/// The host's TLSA records, one node each; returns their ids in RRset order.
+fn tlsa_records(g: &mut Graph, dns: &Dns, h: &HostReport, host_id: &str) -> Vec<String> {
+    let Some(t) = &h.tlsa else { return Vec::new() };
+    let Some(lookup) = t.lookups.last() else {
+        return Vec::new();
+    };
+    let set: &[TlsaRecord] = lookup.records();
+    let shown = shown_data(set, |_| false);
+    let from = dns
+        .last_node(&lookup.name, "TLSA")
+        .unwrap_or_else(|| host_id.to_owned());
+    if from != host_id {
+        let first = dns
+            .first_node(&lookup.name, "TLSA")
+            .unwrap_or_else(|| from.clone());
+        g.edge(
+            host_id,
+            &first,
+            "tlsa",
+            format!(
+                "style=dotted, tooltip={}",
+                quote(&format!("TLSA {}", lookup.name))
+            ),
+        );
+    }
+    let source = if t.source == "file" {
+        " (--tlsa, a candidate set)"
+    } else {
+        ""
+    };
+    let mut ids = Vec::new();
+    for (i, (r, data)) in set.iter().zip(shown).enumerate() {
+        let id = format!("TLSA {} {i}", lookup.name);
+        let colour = if t.source == "file" {
+            format!("color=\"{CANDIDATE}\", fontcolor=\"{CANDIDATE}\"")
+        } else {
+            Sec::of_security(&lookup.security).attrs()
+        };
+        g.node(
+            None,
+            &id,
+            format!(
+                "shape=note, label={}, tooltip={}, {colour}",
+                lines(&[format!("[{}] {}", i + 1, r.parameters()), short(&data, 16)]),
+                quote(&format!(
+                    "{} TLSA {} {}{source}",
+                    lookup.name,
+                    r.parameters(),
+                    r.data_hex()
+                ))
+            ),
+        );
+        g.edge(
+            &from,
+            &id,
+            "record",
+            format!(
+                "arrowhead=none, color=\"#b0b0b0\", tooltip={}",
+                quote(&format!("record {} of {}", i + 1, lookup.name))
+            ),
+        );
+        ids.push(id);
+    }
+    ids
+}
+
+impl Sec {
+    fn of_security(s: &dane_check::dns::Security) -> Sec {
+        use dane_check::dns::Security;
+        match s {
+            Security::Secure => Sec::Secure,
+            Security::Insecure => Sec::Insecure,
+            Security::Bogus { .. } => Sec::Bogus,
+            Security::Indeterminate { .. } => Sec::Indeterminate,
+        }
+    }
+}
+
+fn endpoint_name(e: &EndpointReport) -> String {
+    let addr = match e.address {
+        std::net::IpAddr::V4(a) => format!("{a}:{}", e.port),
+        std::net::IpAddr::V6(a) => format!("[{a}]:{}", e.port),
+    };
+    match &e.algorithm {
+        Some(alg) if e.offered.is_some() || !e.other_offers.is_empty() => format!("{addr} {alg}"),
+        _ => addr,
+    }
+}
+
+/// One endpoint: a box with the presented chain by depth, the record edges into it.
+fn endpoint(g: &mut Graph, h: &HostReport, e: &EndpointReport, records: &[String]) {
+    let name = endpoint_name(e);
+    let cluster = format!("endpoint {} {name}", h.name);
+    g.cluster(
+        &cluster,
+        format!(
+            "label={}, tooltip={}, labeljust=l, style=rounded, {}",
+            quote(&name),
+            quote(&format!(
+                "{} {name}: {}: {}",
+                h.name,
+                status_name(e.verdict.status),
+                e.verdict.reason
+            )),
+            status_attrs(e.verdict.status)
+        ),
+    );
+    let mut certs: Vec<String> = Vec::new();
+    for (depth, c) in e.chain.iter().enumerate() {
+        let id = format!("{cluster} cert {depth}");
+        let until = crate::format_time(rustls_pki_types::UnixTime::since_unix_epoch(
+            std::time::Duration::from_secs(u64::try_from(c.not_after).unwrap_or(0)),
+        ));
+        g.node(
+            Some(&cluster),
+            &id,
+            format!(
+                "shape=box, label={}, tooltip={}",
+                lines(&[
+                    format!("[{depth}] {}", short(&c.subject, 40)),
+                    short(&c.key, 40),
+                    format!("until {until}")
+                ]),
+                quote(&format!(
+                    "depth {depth}: {} issued by {}, key {}, until {until}",
+                    c.subject, c.issuer, c.key
+                ))
+            ),
+        );
+        if let Some(prev) = certs.last() {
+            g.edge(
+                prev,
+                &id,
+                "issuer",
+                format!(
+                    "color=\"{GREY}\", arrowhead=empty, tooltip={}",
+                    quote("issued by")
+                ),
+            );
+        }
+        certs.push(id);
+    }
+    if certs.is_empty() {
+        let id = format!("{cluster} no chain");
+        g.node(
+            Some(&cluster),
+            &id,
+            format!(
+                "shape=plaintext, label={}, tooltip={}",
+                quote("no chain"),
+                quote(&e.verdict.reason)
+            ),
+        );
+        certs.push(id);
+    }
+    if let Some(leaf) = certs.first() {
+        g.edge(
+            &format!("address {}", e.address),
+            leaf,
+            "endpoint",
+            format!(
+                "lhead={}, tooltip={}",
+                quote(&cluster_id(g, &cluster)),
+                quote(&name)
+            ),
+        );
+    }
+    if let Some(m) = &e.tlsa_match {
+        record_edges(g, m, records, &certs, "");
+    }
+}
+
+/// The `cluster_N` name Graphviz knows a cluster by (for `lhead`).
+fn cluster_id(g: &Graph, name: &str) -> String {
+    let i = g.clusters.iter().position(|c| c.0 == name).unwrap_or(0);
+    format!("cluster_{i}")
+}
+
+/// An edge from each record to the certificate (by depth) it matched or was judged on.
+fn record_edges(
+    g: &mut Graph,
+    m: &dane_tlsa::MatchReport,
+    records: &[String],
+    certs: &[String],
+    what: &str,
+) {
+    for r in &m.records {
+        let Some(from) = records.get(r.index) else {
+            continue;
+        };
+        // Trust-anchor usages are about the top of the chain when they matched nothing.
+        let ta = matches!(
+            r.record.usage,
+            dane_tlsa::CertUsage::PkixTa | dane_tlsa::CertUsage::DaneTa
+        );
+        let depth = r
+            .depth
+            .unwrap_or(if ta { certs.len().saturating_sub(1) } else { 0 });
+        let Some(to) = certs.get(depth).or(certs.last()) else {
+            continue;
+        };
+        let (word, attrs) = match r.status {
+            RecordStatus::Matched => ("matched", format!("color=\"{MATCHED}\", penwidth=2")),
+            RecordStatus::Rejected => (
+                "rejected",
+                format!("color=\"{BOGUS}\", label={}", quote(&short(&r.detail, 40))),
+            ),
+            RecordStatus::NotMatched => ("not matched", format!("color=\"{GREY}\"")),
+            RecordStatus::Unusable => ("unusable", format!("color=\"{GREY}\", style=dashed")),
+            RecordStatus::Superseded => ("superseded", format!("color=\"{GREY}\", style=dotted")),
+            RecordStatus::NotEvaluated => {
+                ("not evaluated", format!("color=\"{GREY}\", style=dotted"))
+            }
+        };
+        let tip = format!(
+            "[{}] {}{what}: {word}: {}",
+            r.index + 1,
+            r.record.parameters(),
+            r.detail
+        );
+        g.edge(
+            from,
+            to,
+            &format!("match {word}"),
+            format!("{attrs}, tooltip={}", quote(&tip)),
+        );
+    }
+}
+
+/// The candidate (`--cert`, `--key`, `--csr`) in its own colour, with its record edges.
+fn candidate(g: &mut Graph, h: &HostReport, records: &[String]) {
+    let Some(c) = &h.candidate else { return };
+    let id = format!("candidate {} {}", h.name, h.port);
+    g.node(
+        None,
+        &id,
+        format!(
+            "shape=box, style=\"filled,rounded\", fillcolor=\"#ffe8cc\", color=\"{CANDIDATE}\", label={}, tooltip={}",
+            lines(&["candidate".to_owned(), status_name(c.verdict.status).to_owned()]),
+            quote(&format!("the candidate at {}: {}: {}", h.name, status_name(c.verdict.status), c.verdict.reason))
+        ),
+    );
+    if let Some(m) = &c.tlsa_match {
+        record_edges(g, m, records, std::slice::from_ref(&id), " (candidate)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_cannot_break_out() {
+        assert_eq!(quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(quote("x\ny"), "\"x\\\\ny\"");
+        assert_eq!(lines(&["a\"".into(), "b".into()]), "\"a\\\"\\nb\"");
+    }
+
+    #[test]
+    fn wrapping() {
+        assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
+        assert_eq!(short("abcdef", 3), "abc...");
+    }
+}

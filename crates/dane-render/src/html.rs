@@ -1,0 +1,150 @@
+//! `--format html`: one self-contained file to attach to a ticket: the pictures as inline
+//! SVG, inline CSS, the text report and the JSON document in collapsible sections. No
+//! script, no external fetch (no fonts, images or style sheets from anywhere), so it opens
+//! offline and under the strict Content-Security-Policy it declares itself:
+//! [`CSP`]. Printed, each picture (the whole check, then one per host) is a page of its own
+//! (A4).
+
+use std::fmt::Write as _;
+
+/// The policy the page declares (and passes): nothing may be fetched or run; inline
+/// styles and `data:` images only.
+pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
+/// Text escaped for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An SVG document from Graphviz as an element to inline: the XML declaration, the
+/// DOCTYPE and comments left out (the DOCTYPE names a DTD by URL; nothing fetches it, but
+/// an inlined document has no use for it).
+pub fn inline_svg(svg: &str) -> String {
+    let start = svg.find("<svg").unwrap_or(0);
+    let mut body = &svg[start..];
+    let mut out = String::with_capacity(body.len());
+    while let Some(i) = body.find("<!--") {
+        out.push_str(&body[..i]);
+        match body[i..].find("-->") {
+            Some(j) => body = &body[i + j + 3..],
+            None => {
+                body = "";
+                break;
+            }
+        }
+    }
+    out.push_str(body);
+    out.trim_end().to_owned()
+}
+
+const STYLE: &str = "\
+body { font-family: sans-serif; margin: 1.5em; color: #111; }
+h1 { font-size: 1.3em; margin: 0 0 .3em; }
+p.reason { margin: 0 0 1em; }
+section.picture { margin: 0 0 1.5em; }
+section.picture h2 { font-size: 1.05em; margin: .5em 0; }
+section.picture svg { max-width: 100%; height: auto; }
+details { margin: .6em 0; }
+pre { white-space: pre-wrap; word-break: break-all; font-size: .8em; background: #f6f6f6; padding: .6em; }
+.verified { color: #138a13; } .failed { color: #d01010; }
+@page { size: A4; margin: 12mm; }
+@media print {
+  body { margin: 0; }
+  section.picture { break-after: page; page-break-after: always; }
+  section.picture svg { max-height: 250mm; }
+  details { display: none; }
+}
+";
+
+/// One picture of the page: a heading and the SVG document (from [`inline_svg`]).
+pub struct Picture {
+    /// What it shows (`the whole check`, `mx1.example.com.`).
+    pub title: String,
+    /// The SVG element.
+    pub svg: String,
+}
+
+/// The page: `title` and `reason` at the top, the pictures (one printed page each), then
+/// the text report and the JSON document, collapsed.
+pub fn page(
+    title: &str,
+    reason: &str,
+    class: &str,
+    pictures: &[Picture],
+    text: &str,
+    json: &str,
+) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "<!DOCTYPE html>");
+    let _ = writeln!(o, "<html lang=\"en\">");
+    let _ = writeln!(o, "<head>");
+    let _ = writeln!(o, "<meta charset=\"utf-8\">");
+    let _ = writeln!(
+        o,
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">",
+        escape(CSP)
+    );
+    let _ = writeln!(o, "<meta name=\"referrer\" content=\"no-referrer\">");
+    let _ = writeln!(o, "<title>dane: {}</title>", escape(title));
+    let _ = writeln!(o, "<style>\n{STYLE}</style>");
+    let _ = writeln!(o, "</head>");
+    let _ = writeln!(o, "<body>");
+    let _ = writeln!(o, "<h1 class=\"{}\">{}</h1>", escape(class), escape(title));
+    let _ = writeln!(o, "<p class=\"reason\">{}</p>", escape(reason));
+    for p in pictures {
+        let _ = writeln!(o, "<section class=\"picture\">");
+        let _ = writeln!(o, "<h2>{}</h2>", escape(&p.title));
+        let _ = writeln!(o, "{}", p.svg);
+        let _ = writeln!(o, "</section>");
+    }
+    let _ = writeln!(
+        o,
+        "<details open>\n<summary>Report</summary>\n<pre>{}</pre>\n</details>",
+        escape(text)
+    );
+    let _ = writeln!(
+        o,
+        "<details>\n<summary>JSON document</summary>\n<pre>{}</pre>\n</details>",
+        escape(json)
+    );
+    let _ = writeln!(o, "</body>\n</html>");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_text_cannot_become_markup() {
+        let p = page(
+            "<script>x</script>",
+            "a & b",
+            "failed",
+            &[],
+            "</pre><img src=x>",
+            "{\"a\":\"<\"}",
+        );
+        assert!(!p.contains("<script>"), "{p}");
+        assert!(!p.contains("<img"), "{p}");
+        assert!(p.contains("&lt;script&gt;x&lt;/script&gt;"));
+        assert!(p.contains(CSP));
+    }
+
+    #[test]
+    fn svg_is_inlined_without_prolog_or_comments() {
+        let svg = "<?xml version=\"1.0\"?>\n<!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" \"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\">\n<!-- Generated by graphviz -->\n<svg width=\"1pt\"><!-- a --><g/></svg>\n";
+        assert_eq!(inline_svg(svg), "<svg width=\"1pt\"><g/></svg>");
+    }
+}
