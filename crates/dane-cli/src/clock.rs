@@ -5,7 +5,9 @@ use rustls_pki_types::UnixTime;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// Reads the system clock. Called exactly once, in `main`; everything else gets `now`.
+/// Reads the system clock. Called once, in `main`, for a run evaluated at one time; the
+/// long-running commands (`scan`, `serve-metrics`) read it again for each target or scrape
+/// unless `--at` is given ([`crate::scan::Clock`]). Everything else gets `now`.
 #[allow(clippy::disallowed_methods)] // the single place the CLI reads the clock
 pub fn read_system_clock() -> UnixTime {
     UnixTime::now()

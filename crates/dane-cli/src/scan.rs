@@ -7,6 +7,10 @@
 //! size: the input is read as a stream (lines bounded in length), targets in flight are
 //! bounded by `-j` (and by the reorder window with `--ordered`), and nothing of a target is
 //! kept once its line is written but its duration if it is among the slowest.
+//!
+//! Each target is evaluated at the time its check starts (the wall clock, or `--at` for
+//! all): a scan running for hours does not validate its last targets at its start time,
+//! when a signature that has expired since was still valid.
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::hash::{Hash as _, Hasher as _};
@@ -23,6 +27,7 @@ use dane_check::live::{LiveDns, LiveProber};
 use dane_check::query::{Target, parse_line};
 use dane_check::report::{DomainVerdict, Report};
 use dane_check::service::Service;
+use rustls_pki_types::UnixTime;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -396,6 +401,82 @@ impl<P: Prober> Prober for PerAddress<P> {
     }
 }
 
+/// What a scan checks a target with, made for the time that target is checked at: each
+/// check gets a DNS source and a prober validating at its own `now`, over shared state
+/// (the resolver and its cache, the per-address limits).
+pub trait Sources: Send + Sync + 'static {
+    /// The DNS source of one check.
+    type Dns: Dns;
+    /// The prober of one check.
+    type Prober: Prober;
+    /// The sources of a check evaluated at `now`.
+    fn at(&self, now: UnixTime) -> (Arc<Self::Dns>, Arc<Self::Prober>);
+}
+
+/// The live sources of `scan` and `serve-metrics`: one validating resolver (its cache
+/// shared by every check) and one prober under one per-address limit.
+pub struct LiveSources {
+    /// The resolver every check asks.
+    pub resolver: Arc<dane_resolver::Resolver>,
+    /// The configured prober (trust store, limits).
+    pub prober: dane_probe::Prober,
+    /// The per-address connection limit, shared by every check.
+    pub limiter: PerAddress<()>,
+}
+
+impl Sources for LiveSources {
+    type Dns = LiveDns;
+    type Prober = PerAddress<LiveProber>;
+
+    fn at(&self, now: UnixTime) -> (Arc<LiveDns>, Arc<PerAddress<LiveProber>>) {
+        (
+            Arc::new(LiveDns::new(self.resolver.clone(), now)),
+            Arc::new(
+                self.limiter
+                    .with_inner(LiveProber::new(self.prober.clone(), now)),
+            ),
+        )
+    }
+}
+
+/// The time each target is evaluated at.
+#[derive(Clone)]
+pub enum Clock {
+    /// `--at`: every target at this time.
+    Fixed(UnixTime),
+    /// The wall clock, read as each target's check starts: a scan running for hours
+    /// validates its last target at the time it checks it, not at the scan's start (a
+    /// signature that expired in between is expired).
+    Wall(Arc<dyn Fn() -> UnixTime + Send + Sync>),
+}
+
+impl Clock {
+    /// `--at` when given, else the system clock at each target.
+    pub fn from_at(at: Option<UnixTime>) -> Clock {
+        at.map_or_else(
+            || Clock::Wall(Arc::new(clock::read_system_clock)),
+            Clock::Fixed,
+        )
+    }
+
+    /// The time to evaluate a target starting now at.
+    pub fn now(&self) -> UnixTime {
+        match self {
+            Clock::Fixed(t) => *t,
+            Clock::Wall(read) => read(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Clock::Fixed(t) => write!(f, "Fixed({})", t.as_secs()),
+            Clock::Wall(_) => f.write_str("Wall"),
+        }
+    }
+}
+
 /// How a scan runs (from the arguments).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -409,14 +490,14 @@ pub struct Config {
     pub shard: Option<(u64, u64)>,
     /// `--resume`: the targets done.
     pub done: HashSet<u64>,
-    /// Engine options for every target.
+    /// Engine options for every target (their `now` is replaced by the target's time).
     pub options: Options,
     /// `--require-dane`, `--strict`.
     pub require_dane: bool,
     /// `--strict`.
     pub strict: bool,
-    /// The `at` of every document.
-    pub at: String,
+    /// The time each target is evaluated at (and the `at` of its document).
+    pub clock: Clock,
     /// Slowest targets kept for the summary.
     pub slowest: usize,
     /// Progress on stderr (hidden when not a terminal or with --quiet).
@@ -541,41 +622,44 @@ pub fn deadline_report(domain: &str, service: &Service, deadline: Duration) -> R
     }
 }
 
-/// Checks one target under the deadline; never fails (a panic becomes an indeterminate
-/// report saying so).
-async fn check<D: Dns, P: Prober>(
-    dns: Arc<D>,
-    prober: Arc<P>,
+/// Checks one target under the deadline, at the time it starts (`config.clock`); never
+/// fails (a panic becomes an indeterminate report saying so). Returns the report, whether
+/// the deadline cut it, and the time it was evaluated at.
+async fn check<S: Sources>(
+    sources: &S,
     target: &Target,
     config: &Config,
-) -> (Report, bool) {
-    let (t, options) = (target.clone(), config.options.clone());
+) -> (Report, bool, UnixTime) {
+    let now = config.clock.now();
+    let (dns, prober) = sources.at(now);
+    let (t, mut options) = (target.clone(), config.options.clone());
+    options.now = now;
     let task =
         tokio::spawn(
             async move { engine::verify(dns, prober, &t.domain, &t.service, &options).await },
         );
     let abort = task.abort_handle();
     match tokio::time::timeout(config.deadline, task).await {
-        Ok(Ok(report)) => (report, false),
+        Ok(Ok(report)) => (report, false, now),
         Ok(Err(e)) => {
             let mut r = deadline_report(&target.domain, &target.service, config.deadline);
             r.reason = format!("internal error: the check did not finish: {e}");
-            (r, false)
+            (r, false, now)
         }
         Err(_) => {
             abort.abort();
             (
                 deadline_report(&target.domain, &target.service, config.deadline),
                 true,
+                now,
             )
         }
     }
 }
 
 /// Runs the scan: targets from `input`, NDJSON to `out`, bad lines and progress to stderr.
-pub async fn scan<D: Dns, P: Prober>(
-    dns: Arc<D>,
-    prober: Arc<P>,
+pub async fn scan<S: Sources>(
+    sources: Arc<S>,
     input: Box<dyn BufRead + Send>,
     out: &mut dyn Write,
     config: Arc<Config>,
@@ -634,9 +718,8 @@ pub async fn scan<D: Dns, P: Prober>(
             let Ok(window) = window else {
                 break;
             };
-            let (dns, prober, running, config, tx) = (
-                dns.clone(),
-                prober.clone(),
+            let (sources, running, config, tx) = (
+                sources.clone(),
                 running.clone(),
                 config.clone(),
                 done_tx.clone(),
@@ -661,13 +744,13 @@ pub async fn scan<D: Dns, P: Prober>(
                     return;
                 }
                 let started = Instant::now();
-                let (report, deadline) = check(dns, prober, &target, &config).await;
+                let (report, deadline, at) = check(&*sources, &target, &config).await;
                 let elapsed = started.elapsed();
                 let json = serde_json::to_string(&Line {
                     line: number,
                     target: &target.key,
                     doc: Doc {
-                        at: config.at.clone(),
+                        at: clock::format_time(at),
                         report: &report,
                     },
                 })
@@ -830,13 +913,20 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         )),
         _ => Box::new(std::io::BufReader::new(std::io::stdin())),
     };
-    let now = ctx.now(args.check.net.at.as_deref())?;
-    let resolver = Arc::new(args.check.resolver()?);
-    let dns = Arc::new(LiveDns::new(resolver, now));
-    let prober = Arc::new(PerAddress::new(
-        LiveProber::new(args.check.prober(), now),
-        args.per_address,
-    ));
+    // `--at`, or the wall clock at each target (read here for the options' defaults only).
+    let at = args
+        .check
+        .net
+        .at
+        .as_deref()
+        .map(clock::parse_at)
+        .transpose()?;
+    let now = at.unwrap_or(ctx.clock);
+    let sources = Arc::new(LiveSources {
+        resolver: Arc::new(args.check.resolver()?),
+        prober: args.check.prober(),
+        limiter: PerAddress::new((), args.per_address),
+    });
     let config = Arc::new(Config {
         jobs: args.jobs,
         deadline: Duration::from_secs(args.deadline),
@@ -855,7 +945,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         },
         require_dane: args.check.require_dane,
         strict: args.check.strict,
-        at: clock::format_time(now),
+        clock: Clock::from_at(at),
         slowest: args.slowest,
         progress: progress_bar(args.quiet),
         stop: Arc::new(Stop::default()),
@@ -891,7 +981,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let counter = config.clone();
     let result = runtime.block_on(async {
         let watcher = tokio::spawn(stop_on_signal(stop.clone()));
-        let result = scan(dns, prober, input, out, config).await;
+        let result = scan(sources, input, out, config).await;
         watcher.abort();
         result
     });
@@ -1071,6 +1161,17 @@ mod tests {
         }
     }
 
+    /// The same sources whatever the time.
+    struct Same<D>(Arc<D>);
+
+    impl<D: Dns> Sources for Same<D> {
+        type Dns = D;
+        type Prober = NoProber;
+        fn at(&self, _: UnixTime) -> (Arc<D>, Arc<NoProber>) {
+            (self.0.clone(), Arc::new(NoProber))
+        }
+    }
+
     /// Never asked: every target is decided by DNS.
     struct NoProber;
 
@@ -1092,7 +1193,9 @@ mod tests {
             )),
             require_dane: false,
             strict: false,
-            at: "2026-12-01T00:00:00Z".into(),
+            clock: Clock::Fixed(UnixTime::since_unix_epoch(Duration::from_secs(
+                1_796_083_200,
+            ))),
             slowest: 2,
             progress: indicatif::ProgressBar::hidden(),
             stop: Arc::new(Stop::default()),
@@ -1102,12 +1205,17 @@ mod tests {
     #[derive(Deserialize)]
     struct Out {
         line: u64,
+        at: String,
         target: String,
         verdict: String,
         reason: String,
     }
 
     fn run_scan(input: &str, config: Config) -> (Vec<Out>, Summary) {
+        run_scan_with(Same(Arc::new(FakeDns)), input, config)
+    }
+
+    fn run_scan_with<S: Sources>(sources: S, input: &str, config: Config) -> (Vec<Out>, Summary) {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -1117,13 +1225,7 @@ mod tests {
         let input: Box<dyn BufRead + Send> =
             Box::new(std::io::Cursor::new(input.as_bytes().to_vec()));
         let s = rt
-            .block_on(scan(
-                Arc::new(FakeDns),
-                Arc::new(NoProber),
-                input,
-                &mut out,
-                Arc::new(config),
-            ))
+            .block_on(scan(Arc::new(sources), input, &mut out, Arc::new(config)))
             .unwrap();
         let lines = String::from_utf8(out).unwrap();
         let parsed = lines
@@ -1159,6 +1261,97 @@ mod tests {
             assert_eq!((s.checked, s.deadline), (1, 1), "{ordered}");
             assert!(s.checked + s.not_started < 20, "{ordered}: {s:?}");
         }
+    }
+
+    /// A zone whose signatures expire at `expiry`: its denial is secure before, bogus
+    /// from then on (as `dane-dnssec` judges an RRSIG past its expiration).
+    struct Expiring {
+        now: UnixTime,
+        expiry: u64,
+    }
+
+    impl Dns for Expiring {
+        async fn mx(&self, domain: &str) -> Lookup<Mx> {
+            let mut l = nx(domain);
+            if self.now.as_secs() >= self.expiry {
+                l.security = Security::Bogus {
+                    reason: format!("RRSIG expired at {}", self.expiry),
+                };
+            }
+            l
+        }
+        async fn addresses(&self, host: &str, _: Family) -> Lookup<IpAddr> {
+            nx(host)
+        }
+        async fn tlsa(&self, owner: &str) -> Lookup<TlsaRecord> {
+            nx(owner)
+        }
+        async fn srv(&self, name: &str) -> Lookup<Srv> {
+            nx(name)
+        }
+    }
+
+    struct ExpiringSources(u64);
+
+    impl Sources for ExpiringSources {
+        type Dns = Expiring;
+        type Prober = NoProber;
+        fn at(&self, now: UnixTime) -> (Arc<Expiring>, Arc<NoProber>) {
+            let dns = Expiring {
+                now,
+                expiry: self.0,
+            };
+            (Arc::new(dns), Arc::new(NoProber))
+        }
+    }
+
+    /// A clock that moves 100 s forward each time it is read.
+    fn ticking(start: u64) -> Clock {
+        let next = Arc::new(std::sync::atomic::AtomicU64::new(start));
+        Clock::Wall(Arc::new(move || {
+            UnixTime::since_unix_epoch(Duration::from_secs(next.fetch_add(100, Ordering::SeqCst)))
+        }))
+    }
+
+    /// Regression: a scan validated every target at its start time, so a signature that
+    /// expired while it ran still verified its last targets. Each target is now evaluated
+    /// at the time its check starts (and its document says so); `--at` stays fixed.
+    #[test]
+    fn a_long_scan_validates_each_target_at_its_own_time() {
+        const START: u64 = 1_796_083_200;
+        let input: String = (0..6).map(|n| format!("t{n}.test\n")).collect();
+        let mut c = config(true);
+        c.jobs = 1;
+        // Targets read the clock at START, +100, ..., +500 (in the order they start, not
+        // necessarily input order); the signatures expire at +250.
+        c.clock = ticking(START);
+        let (out, _) = run_scan_with(ExpiringSources(START + 250), &input, c);
+        let mut times: Vec<&str> = out.iter().map(|o| o.at.as_str()).collect();
+        times.sort_unstable();
+        let expected: Vec<String> = (0..6)
+            .map(|k| {
+                clock::format_time(UnixTime::since_unix_epoch(Duration::from_secs(
+                    START + 100 * k,
+                )))
+            })
+            .collect();
+        assert_eq!(times, expected, "one time per target, read as it starts");
+        for o in &out {
+            // Expired from +300 on: what each target got matches the time it reports.
+            let expired = o.at.as_str() >= expected[3].as_str();
+            let verdict = if expired { "failed" } else { "nonexistent" };
+            assert_eq!(o.verdict, verdict, "{} at {}: {}", o.target, o.at, o.reason);
+            assert_eq!(o.reason.contains("expired"), expired, "{}", o.reason);
+        }
+        // --at: every target at that time, however long the run.
+        let mut c = config(true);
+        c.jobs = 1;
+        c.clock = Clock::Fixed(UnixTime::since_unix_epoch(Duration::from_secs(START)));
+        let (out, _) = run_scan_with(ExpiringSources(START + 250), &input, c);
+        assert!(
+            out.iter()
+                .all(|o| o.verdict == "nonexistent" && o.at == times[0])
+        );
     }
 
     #[test]

@@ -15,14 +15,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::Args as ClapArgs;
-use dane_check::live::{LiveDns, LiveProber};
 use dane_check::query::ProbeQuery;
 use dane_exporter::http::{Check, Checked, LogSink, Server, Settings, serve};
 use tokio::net::TcpListener;
 
 use crate::checkopts::CheckOpts;
-use crate::scan::PerAddress;
-use crate::{Context, Exit, clock};
+use crate::scan::{Clock, LiveSources, PerAddress, Sources as _};
+use crate::{Context, Exit};
 
 /// `dane serve-metrics`
 #[derive(Debug, ClapArgs)]
@@ -95,13 +94,11 @@ pub struct Args {
 
 /// The check behind `/probe`: `dane verify` with the server's flags, under `--deadline`.
 struct DaneCheck {
-    dns_resolver: Arc<dane_resolver::Resolver>,
-    prober: dane_probe::Prober,
-    /// The per-address connection limit, shared by every check.
-    limiter: PerAddress<()>,
+    /// The resolver, prober and per-address limit every check shares.
+    sources: LiveSources,
     check: CheckOpts,
     /// A fixed evaluation time (`--at`), else the clock at each request.
-    at: Option<rustls_pki_types::UnixTime>,
+    clock: Clock,
     deadline: Duration,
     /// `--allow-ports`: the scraper may name ports, and SRV targets are probed wherever
     /// they point.
@@ -116,12 +113,8 @@ pub const EACH_SERVER: bool = true;
 
 impl Check for DaneCheck {
     async fn check(&self, query: ProbeQuery) -> Checked {
-        let now = self.at.unwrap_or_else(clock::read_system_clock);
-        let dns = Arc::new(LiveDns::new(self.dns_resolver.clone(), now));
-        let prober = Arc::new(
-            self.limiter
-                .with_inner(LiveProber::new(self.prober.clone(), now)),
-        );
+        let now = self.clock.now();
+        let (dns, prober) = self.sources.at(now);
         let mut options = self.check.options(now);
         options.srv_registered_ports_only = !self.allow_ports;
         options.each_server = self.check.each_server_or(EACH_SERVER);
@@ -220,11 +213,13 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         log,
     };
     let check = DaneCheck {
-        dns_resolver: Arc::new(args.check.resolver()?),
-        prober: args.check.prober(),
-        limiter: PerAddress::new((), args.per_address),
+        sources: LiveSources {
+            resolver: Arc::new(args.check.resolver()?),
+            prober: args.check.prober(),
+            limiter: PerAddress::new((), args.per_address),
+        },
         check: args.check.clone(),
-        at,
+        clock: Clock::from_at(at),
         deadline: Duration::from_secs(args.deadline),
         allow_ports: args.allow_ports,
     };
