@@ -152,6 +152,9 @@ pub struct Options {
     /// what each serves ([`crate::servers`]; `--no-each-server` turns it off). Off by
     /// default in the library.
     pub each_server: bool,
+    /// The CA families whose members a DANE-TA record should not pin alone
+    /// (`issuer-family` warnings; `--ca-families FILE`, else the embedded list).
+    pub ca_families: std::sync::Arc<dane_tlsa::CaFamilies>,
 }
 
 impl Options {
@@ -169,6 +172,7 @@ impl Options {
             srv_registered_ports_only: false,
             all_certs: true,
             each_server: false,
+            ca_families: std::sync::Arc::new(dane_tlsa::CaFamilies::embedded().clone()),
         }
     }
 }
@@ -347,6 +351,7 @@ async fn mx_targets<D: Dns>(
                 .extend(ignored.iter().map(|message| Warning {
                     code: "ignored-mx",
                     host: None,
+                    records: Vec::new(),
                     message: message.clone(),
                 }));
             hosts
@@ -440,6 +445,7 @@ fn bound_hosts(mut targets: Vec<Target>, warnings: &mut Vec<Warning>) -> Vec<Tar
         warnings.push(Warning {
             code: "too-many-hosts",
             host: None,
+            records: Vec::new(),
             message: format!(
                 "{} hosts published; only the first {MAX_HOSTS} by preference were checked; not checked: {}",
                 targets.len(),
@@ -501,6 +507,7 @@ async fn check_hosts<D: Dns, P: Prober>(
             Err(e) => report.warnings.push(Warning {
                 code: "internal-error",
                 host: None,
+                records: Vec::new(),
                 message: format!("a host check did not finish: {e}"),
             }),
         }
@@ -516,6 +523,9 @@ fn add_host_warnings(report: &mut Report, options: &Options, smtp: bool) {
         report
             .warnings
             .extend(host_warnings(h, now, options.thresholds, smtp));
+        report
+            .warnings
+            .extend(crate::report::family_warnings(h, &options.ca_families, now));
     }
 }
 
@@ -528,6 +538,7 @@ fn decide_domain(report: &mut Report) {
             report.warnings.push(Warning {
                 code: "not-covered",
                 host: Some(h.name.clone()),
+                records: Vec::new(),
                 message: format!(
                     "{}: {}; a DANE sender delivering there is not protected",
                     h.name, h.verdict.reason

@@ -196,12 +196,16 @@ pub struct Warning {
     /// A stable code for scripts (`certificate-expires`, `certificate-expires-info`,
     /// `rrsig-expires`, `no-spare-record`,
     /// `pkix-usage-in-smtp`, `unusable-record`, `ignored-mx`, `not-covered`, `weak-key`,
-    /// `algorithm-probe-failed`, `too-many-records`; of the authoritative servers,
+    /// `algorithm-probe-failed`, `too-many-records`, `issuer-family`; of the authoritative servers,
     /// [`crate::servers`]: `ns-stale`, `ns-unreachable`, `ns-refuses-tlsa`,
     /// `ns-rrsig-expires`, `ns-not-asked`).
     pub code: &'static str,
     /// The host it concerns, if any.
     pub host: Option<String>,
+    /// Zone-file lines to publish that would resolve it (`issuer-family`: the DANE-TA
+    /// records of the other members of the issuing family); omitted from JSON when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<String>,
     /// The sentence.
     pub message: String,
 }
@@ -419,8 +423,61 @@ fn warn(host: &HostReport, code: &'static str, message: String) -> Warning {
     Warning {
         code,
         host: Some(host.name.clone()),
+        records: Vec::new(),
         message,
     }
+}
+
+/// `issuer-family`: DANE-TA records that pin one member of a CA family that issues from
+/// several intermediates at random (or from a generation that has been replaced), so a
+/// renewal from a sibling fails every DANE sender (RFC 7671 5.2 authenticates only what the
+/// designated CA issues). The records of the members the set lacks come with it. Members
+/// are found by the record data (`2 1 1`, `2 0 1`, `2 x 0`) and through the certificates
+/// DANE-TA records matched in the presented chains (any matching type).
+pub fn family_warnings(
+    host: &HostReport,
+    families: &dane_tlsa::CaFamilies,
+    now: u64,
+) -> Vec<Warning> {
+    let Some(t) = host.tlsa.as_ref().filter(|t| t.usable.is_some()) else {
+        return Vec::new();
+    };
+    // The set senders use: the last TLSA lookup made (RFC 7672 2.2.3).
+    let Some(used) = t.lookups.last() else {
+        return Vec::new();
+    };
+    let matched: Vec<[u8; 32]> = host
+        .endpoints
+        .iter()
+        .filter_map(|e| e.tlsa_match.as_ref().map(|m| (e, m)))
+        .flat_map(|(e, m)| {
+            m.records
+                .iter()
+                .filter(|o| o.record.usage == CertUsage::DaneTa)
+                .filter(|o| o.status == RecordStatus::Matched)
+                .filter_map(|o| e.chain.get(o.depth?))
+        })
+        .filter_map(|c| {
+            data_encoding::HEXLOWER_PERMISSIVE
+                .decode(c.spki_sha256.as_bytes())
+                .ok()
+        })
+        .filter_map(|d| <[u8; 32]>::try_from(d.as_slice()).ok())
+        .collect();
+    families
+        .advise(used.records(), &matched, now)
+        .into_iter()
+        .map(|advice| Warning {
+            code: "issuer-family",
+            host: Some(host.name.clone()),
+            records: advice
+                .missing
+                .iter()
+                .map(|r| format!("{} IN TLSA {}", used.name, r.presentation()))
+                .collect(),
+            message: format!("{}: TLSA at {}: {advice}", host.name, used.name),
+        })
+        .collect()
 }
 
 /// `host address:port`, as the warnings name an endpoint (two MX hosts can share an
@@ -900,6 +957,109 @@ mod tests {
             chain_length: 2,
         });
         h
+    }
+
+    /// A host whose TLSA RRset (DANE applies) is `records`, presenting a chain whose CA has
+    /// this SPKI digest, matched by DANE-TA record `matched` at depth 1.
+    fn pinning(records: Vec<TlsaRecord>, ca_spki: &str, matched: Option<usize>) -> HostReport {
+        let mut h = presenting(CertUsage::DaneTa, 1, -10, 80);
+        h.endpoints[0].chain[1].spki_sha256 = ca_spki.into();
+        let report = h.endpoints[0].tlsa_match.as_mut().unwrap();
+        report.records = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| dane_tlsa::RecordOutcome {
+                index: i,
+                record: r.clone(),
+                status: if Some(i) == matched {
+                    RecordStatus::Matched
+                } else {
+                    RecordStatus::NotMatched
+                },
+                depth: (Some(i) == matched).then_some(1),
+                unusable: None,
+                detail: String::new(),
+            })
+            .collect();
+        h.tlsa = Some(TlsaReport {
+            lookups: vec![Lookup {
+                name: "_25._tcp.mx.example.".into(),
+                canonical: "_25._tcp.mx.example.".into(),
+                security: crate::dns::Security::Secure,
+                answer: crate::dns::Answer::Records(records),
+                expires: None,
+                inception: None,
+                dnssec_warnings: Vec::new(),
+            }],
+            base: Some("mx.example.".into()),
+            usable: Some(1),
+            source: "dns",
+            original: None,
+            servers: None,
+        });
+        h
+    }
+
+    /// issue 23: a `2 1 1` for one of Let's Encrypt's YE1-YE3 warns with the other two
+    /// records; the whole family, a `3 1 1`, or a set DANE does not apply to, does not.
+    #[test]
+    fn issuer_family_pinned_to_one_member() {
+        let families = dane_tlsa::CaFamilies::embedded();
+        let ye = &families.families()[0];
+        let hex = |m: &dane_tlsa::Member| data_encoding::HEXLOWER.encode(&m.spki_sha256);
+        let one = vec![ye.members[0].record(dane_tlsa::Selector::Spki)];
+        let w = family_warnings(
+            &pinning(one.clone(), &hex(&ye.members[0]), Some(0)),
+            families,
+            NOW,
+        );
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].code, "issuer-family");
+        assert!(w[0].counts(false), "a coming outage counts");
+        assert!(
+            w[0].message
+                .starts_with("mx.example.: TLSA at _25._tcp.mx.example.: DANE-TA pins YE1"),
+            "{}",
+            w[0].message
+        );
+        assert_eq!(
+            w[0].records,
+            [1, 2].map(|i| format!(
+                "_25._tcp.mx.example. IN TLSA {}",
+                ye.members[i].record(dane_tlsa::Selector::Spki)
+            ))
+        );
+        // A SHA2-512 record is found through the CA certificate it matched.
+        let sha512 = vec![TlsaRecord::new(
+            CertUsage::DaneTa,
+            dane_tlsa::Selector::Spki,
+            dane_tlsa::MatchingType::Sha512,
+            vec![9; 64],
+        )];
+        let w = family_warnings(
+            &pinning(sha512.clone(), &hex(&ye.members[1]), Some(0)),
+            families,
+            NOW,
+        );
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].message.contains("pins YE2"), "{}", w[0].message);
+        // ... but not when it did not match.
+        assert!(
+            family_warnings(&pinning(sha512, &hex(&ye.members[1]), None), families, NOW).is_empty()
+        );
+        // The whole family: nothing to add.
+        let all: Vec<_> = ye
+            .members
+            .iter()
+            .map(|m| m.record(dane_tlsa::Selector::Spki))
+            .collect();
+        assert!(
+            family_warnings(&pinning(all, &hex(&ye.members[0]), Some(0)), families, NOW).is_empty()
+        );
+        // DANE does not apply: no advice about records nobody uses.
+        let mut off = pinning(one, &hex(&ye.members[0]), Some(0));
+        off.tlsa.as_mut().unwrap().usable = None;
+        assert!(family_warnings(&off, families, NOW).is_empty());
     }
 
     /// The expiry warnings of a host (code, message) at NOW under `thresholds`.

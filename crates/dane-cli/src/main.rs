@@ -11,6 +11,7 @@ mod clock;
 mod dnssec;
 mod docs;
 mod exit;
+mod families;
 mod input;
 mod output;
 mod picture;

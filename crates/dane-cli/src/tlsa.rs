@@ -119,6 +119,15 @@ pub struct GenerateArgs {
     /// Output: zone (presentation), generic (RFC 3597 `TYPE52 \# ...`) or json.
     #[arg(long, value_enum, default_value = "zone")]
     format: Format,
+    /// The issuer-family list (JSON, format 1) used instead of the one built in: a DANE-TA
+    /// record for one intermediate of a CA that rotates among several comes with the
+    /// records of the others (docs/issuer-families.md).
+    #[arg(long, value_name = "FILE")]
+    ca_families: Option<PathBuf>,
+    /// The time that decides which generation of an issuer family is current (RFC 3339,
+    /// YYYY-MM-DD or @SECONDS; default: now).
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -175,7 +184,7 @@ pub struct MatchArgs {
 /// Runs `dane tlsa ...`.
 pub fn run(cmd: &Command, ctx: &Context) -> anyhow::Result<Exit> {
     match cmd {
-        Command::Generate(args) => generate(args),
+        Command::Generate(args) => generate(args, ctx),
         Command::Match(args) => match_records(args, ctx),
     }
 }
@@ -228,7 +237,7 @@ struct GenerateDoc<'a> {
     records: &'a [Generated],
 }
 
-fn generate(args: &GenerateArgs) -> anyhow::Result<Exit> {
+fn generate(args: &GenerateArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let usage = param("--usage", &args.usage, CertUsage::parse)?;
     let selector = param("--selector", &args.selector, Selector::parse)?;
     let mtype = param("--mtype", &args.mtype, MatchingType::parse)?;
@@ -245,6 +254,8 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<Exit> {
         })
         .transpose()?;
 
+    let families = crate::families::load(args.ca_families.as_deref())?;
+    let now = ctx.now(args.at.as_deref())?.as_secs();
     // Everything is computed before anything is printed: an error leaves stdout empty.
     let mut out: Vec<(String, TlsaRecord)> = Vec::new();
     // Why --recommended printed no `2 1 1` for an input, said on stderr.
@@ -264,7 +275,15 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<Exit> {
                 ));
             }
             for r in records {
+                // The issuer's record is the second: chain[1] (checked by `recommended`).
+                let family = match (r.usage, chain.get(1)) {
+                    (CertUsage::DaneTa, Some(ca)) => {
+                        family_records(&families, ca, &r, now, &label, &mut notes)
+                    }
+                    _ => Vec::new(),
+                };
                 out.push((label.clone(), r));
+                out.extend(family.into_iter().map(|f| (label.clone(), f)));
             }
             continue;
         }
@@ -275,7 +294,10 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<Exit> {
             None
         };
         let cert = issuer.unwrap_or_else(|| chain[0].clone());
-        out.push((label.clone(), make(&Source::Certificate(cert), &label)?));
+        let record = make(&Source::Certificate(cert.clone()), &label)?;
+        let family = family_records(&families, &cert, &record, now, &label, &mut notes);
+        out.push((label.clone(), record));
+        out.extend(family.into_iter().map(|f| (label.clone(), f)));
     }
     let keyed: [(&str, &Vec<PathBuf>, DecodeKey); 3] = [
         ("--pubkey", &args.pubkey, dane_tlsa::parse_public_key),
@@ -342,6 +364,45 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+/// The records of the other members of `ca`'s issuer family (the family current at `now`)
+/// when `record` is a DANE-TA record for a member, with a note saying so: a record for one
+/// intermediate of a CA that issues from several at random breaks at a later renewal
+/// (docs/issuer-families.md). Empty for anything else.
+fn family_records(
+    families: &dane_tlsa::CaFamilies,
+    ca: &rustls_pki_types::CertificateDer<'_>,
+    record: &TlsaRecord,
+    now: u64,
+    label: &str,
+    notes: &mut Vec<String>,
+) -> Vec<TlsaRecord> {
+    if record.usage != CertUsage::DaneTa {
+        return Vec::new();
+    }
+    // Found by the record's data, or by the certificate for digests the list lacks.
+    let spki = dane_tlsa::certificate_spki(ca.as_ref())
+        .ok()
+        .and_then(|k| dane_tlsa::associate(&k, MatchingType::Sha256))
+        .and_then(|d| <[u8; 32]>::try_from(d.as_slice()).ok());
+    let advice = families.advise(std::slice::from_ref(record), spki.as_slice(), now);
+    let Some(advice) = advice.into_iter().next() else {
+        return Vec::new();
+    };
+    let mut note = format!(
+        "{label}: {advice}; printing their records as well (issuer-family list {})",
+        families.version()
+    );
+    if advice.missing.iter().any(|r| r.selector != record.selector)
+        || record.matching_type != MatchingType::Sha256
+    {
+        note.push_str(
+            "; the family's records are 2 x 1 (SHA2-256): the list holds SHA-256 digests only",
+        );
+    }
+    notes.push(note);
+    advice.missing
 }
 
 /// Strips the "line 1: " of a single-record syntax error: the flag already says where.

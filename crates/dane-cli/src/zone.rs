@@ -91,6 +91,12 @@ pub struct Args {
     #[arg(long, value_name = "DURATION")]
     pub inception_margin: Option<String>,
 
+    /// The issuer-family list (JSON, format 1) used instead of the one built in: a DANE-TA
+    /// record pinning one intermediate of a CA that rotates among several is a warning
+    /// (issuer-family, docs/issuer-families.md).
+    #[arg(long, value_name = "FILE")]
+    pub ca_families: Option<PathBuf>,
+
     /// Exit 4 when there are warnings but no errors.
     #[arg(long)]
     pub strict: bool,
@@ -124,6 +130,7 @@ fn check(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         expire_within,
         inception_margin,
         parent_ds: parent_ds(args, &apex)?,
+        ca_families: crate::families::load(args.ca_families.as_deref())?,
         ..CheckOptions::at(now.as_secs())
     };
     let mut report = dane_zone::check_zone(&records, &apex, &opts);

@@ -287,6 +287,7 @@ fn long_output(report: &Report, headline: Option<&str>, policy: &Policy) -> Vec<
             "advice"
         };
         lines.push(format!("{kind} [{}] {}", w.code, w.message));
+        lines.extend(w.records.iter().map(|r| format!("  add to the zone: {r}")));
     }
     lines
 }

@@ -383,6 +383,7 @@ pub mod sample {
             warnings: vec![Warning {
                 code: "rrsig-expires",
                 host: Some("mx1.example.test.".into()),
+                records: Vec::new(),
                 message: "a signature expires\nsoon".into(),
             }],
             rollover_ready: None,

@@ -112,6 +112,9 @@ pub fn verify(report: &Report, color: bool) -> String {
             let _ = writeln!(o, "\n{title}:");
             for w in list {
                 let _ = writeln!(o, "  [{}] {}", w.code, clean(&w.message));
+                for r in &w.records {
+                    let _ = writeln!(o, "      add to the zone: {}", clean(r));
+                }
             }
         }
     }

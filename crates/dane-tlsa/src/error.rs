@@ -105,6 +105,12 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// A CA family list (`data/ca-families.json` or `--ca-families FILE`) is malformed.
+    #[error("{reason}")]
+    CaFamilies {
+        /// What is wrong, naming the family and member.
+        reason: String,
+    },
     /// The TLSA RRset is larger than the work budget allows.
     #[error("TLSA RRset of {len} records exceeds the limit of {max}")]
     TooManyRecords {

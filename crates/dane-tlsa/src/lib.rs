@@ -28,11 +28,16 @@
 //! - Every record gets an outcome (matched at a depth, rejected with why, not matched,
 //!   superseded by digest agility, unusable with why); the verdict follows from them.
 //!
+//! - Issuer families ([`CaFamilies`]): the CAs that rotate among intermediates are data
+//!   (`data/ca-families.json`, embedded; a newer file can replace it), and a test recomputes
+//!   every digest, subject and date in it from the certificates under `data/ca-families/`.
+//!
 //! # Time
 //!
 //! `now` affects only DANE-TA matching: the validity dates of the leaf and of the
 //! certificates between it and the trust anchor (not the anchor itself). DANE-EE ignores
-//! dates and names (RFC 7671 5.1).
+//! dates and names (RFC 7671 5.1). It also decides which issuer family is current
+//! ([`CaFamilies::advise`]: a generation's `since`, its members' validity dates).
 //!
 //! # Limits
 //!
@@ -53,6 +58,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod families;
 mod generate;
 mod input;
 mod matching;
@@ -62,6 +68,7 @@ mod parse;
 mod record;
 
 pub use error::Error;
+pub use families::{CaFamilies, Family, FamilyAdvice, Member};
 pub use generate::{Source, associate, certificate_spki, generate, issuer, recommended};
 pub use input::{
     MAX_CERTIFICATES, Spki, parse_certificates, parse_csr, parse_private_key, parse_public_key,

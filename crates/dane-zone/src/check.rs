@@ -43,6 +43,9 @@ pub struct CheckOptions {
     /// The parent's DS RRset for the apex (DS RDATA), when known: one must match a key
     /// that signs the DNSKEY RRset.
     pub parent_ds: Option<Vec<Vec<u8>>>,
+    /// The CA families whose members a DANE-TA record should not pin alone
+    /// (`issuer-family`; the list embedded in dane-tlsa by default).
+    pub ca_families: std::sync::Arc<dane_tlsa::CaFamilies>,
 }
 
 impl CheckOptions {
@@ -54,6 +57,7 @@ impl CheckOptions {
             max_sigs_per_rrset: 16,
             parent_ds: None,
             inception_margin: 0,
+            ca_families: std::sync::Arc::new(dane_tlsa::CaFamilies::embedded().clone()),
         }
     }
 }
@@ -147,6 +151,9 @@ pub enum FindingCode {
     TlsaMismatch,
     /// A TLSA owner whose host has no address in the zone.
     TlsaNoAddress,
+    /// DANE-TA records that pin one intermediate of a CA issuing from several at random
+    /// (or from a generation the CA replaced): a renewal from a sibling fails.
+    IssuerFamily,
     /// A ZONEMD that does not match the zone (RFC 8976), or none this tool can verify.
     ZonemdMismatch,
     /// A CDS or CDNSKEY inconsistent with the DNSKEY RRset or with each other.
@@ -193,6 +200,7 @@ impl FindingCode {
             C::TlsaUnusable => "tlsa-unusable",
             C::TlsaMismatch => "tlsa-mismatch",
             C::TlsaNoAddress => "tlsa-no-address",
+            C::IssuerFamily => "issuer-family",
             C::ZonemdMismatch => "zonemd",
             C::CdsMismatch => "cds-mismatch",
             C::DsMismatch => "ds-mismatch",
@@ -389,6 +397,11 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
     run.report
         .findings
         .extend(crate::tlsa::tlsa_form(records, apex));
+    run.report.findings.extend(crate::tlsa::issuer_families(
+        records,
+        &opts.ca_families,
+        opts.now,
+    ));
     zonemd::check_zonemd(&mut run, records);
     if !apex_keys(&mut run, &zone) {
         return run.finish();

@@ -105,6 +105,39 @@ pub fn tlsa_form(records: &[Record], apex: &Name) -> Vec<Finding> {
     out
 }
 
+/// `issuer-family`: an RRset whose DANE-TA records pin one member of a CA family that
+/// issues from several intermediates at random (or a generation the CA has replaced):
+/// RFC 7671 5.2 authenticates only what the designated CA issues, so the next renewal,
+/// from a sibling, fails every DANE sender. Members are recognised by the record data
+/// (`2 1 1`, `2 0 1`, `2 x 0`; a zone has no chain to find a `2 x 2` through). A warning,
+/// not an error: the zone is correct today.
+pub fn issuer_families(
+    records: &[Record],
+    families: &dane_tlsa::CaFamilies,
+    now: u64,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (owner, set) in rrsets(records) {
+        let set: Vec<TlsaRecord> = set.into_iter().filter_map(Result::ok).collect();
+        for advice in families.advise(&set, &[], now) {
+            let add = advice
+                .missing
+                .iter()
+                .map(|r| format!("{owner} IN TLSA {}", r.presentation()))
+                .collect::<Vec<_>>()
+                .join("; ");
+            out.push(finding(
+                Severity::Warning,
+                FindingCode::IssuerFamily,
+                &owner,
+                format!("{advice}; add: {add}"),
+                "RFC 7671 5.2",
+            ));
+        }
+    }
+    out
+}
+
 /// A TLSA owner `_port._proto.host` whose host is in this zone (not delegated) but has no
 /// A, AAAA or CNAME: clients never reach the service, so the records protect nothing.
 fn no_address(records: &[Record], apex: &Name, owner: &Name) -> Option<String> {

@@ -629,3 +629,76 @@ fn cds_cdnskey_and_the_parent_ds() {
         &["ds-mismatch example.test. DS"],
     );
 }
+
+/// issue 23: a `2 1 1` pinning one of Let's Encrypt's YE1-YE3 (SPKI digests from
+/// data/ca-families.json, which dane-tlsa's tests recompute from the certificates) is an
+/// `issuer-family` warning naming the records to add; the whole family, or a list without
+/// the CA, is not. A pin of the 2024 generation names its successor.
+#[test]
+fn issuer_family_findings() {
+    const YE1: &str = "6ebcefb4210b088654a38b03fea3d7d1c711b4fb1ddc363a45f9b1a4e53da01e";
+    const YE2: &str = "b3fb5d00e994cddf2cc9a4eea9f806bc5727e83cc0e4299bf956f2d524fe5376";
+    const YE3: &str = "a698a20824be04e47a1a33c4fa488731be92011f23a31e900e2ca26c9c2acfce";
+    const E5: &str = "3586d4ecf070578cbd27aedce20b964e48bc149faeb9dad72f46b857869172b8";
+    let at = CheckOptions::at(AT);
+    let owner = "_25._tcp.mx.example.test.";
+    let with = |data: &'static [&'static str]| {
+        edit(GOOD_LDNS, move |f| {
+            is(f, owner, "TLSA", "3 1 1 ").then(|| {
+                data.iter()
+                    .map(|d| {
+                        let mut g: Vec<String> = f.iter().map(|x| x.to_string()).collect();
+                        g[4] = format!("2 1 1 {d}");
+                        g.join("\t")
+                    })
+                    .collect()
+            })
+        })
+    };
+    let family = |r: &Report| -> Vec<dane_zone::Finding> {
+        r.findings
+            .iter()
+            .filter(|f| f.code.as_str() == "issuer-family")
+            .cloned()
+            .collect()
+    };
+    let one = family(&report(&with(&[YE1]), &at));
+    assert_eq!(one.len(), 1, "{one:?}");
+    assert_eq!(
+        (one[0].owner.to_string().as_str(), one[0].severity),
+        (owner, dane_zone::Severity::Warning)
+    );
+    let what = &one[0].what;
+    assert!(
+        what.contains("DANE-TA pins YE1 of Let's Encrypt's Generation Y (ECDSA)"),
+        "{what}"
+    );
+    for d in [YE2, YE3] {
+        let line = format!("{owner} IN TLSA 2 1 1 {}", d.to_uppercase());
+        assert!(what.contains(&line), "{what} lacks {line}");
+    }
+    assert!(!what.contains(&YE1.to_uppercase()), "{what}");
+    // The whole family: nothing to add.
+    assert!(family(&report(&with(&[YE1, YE2, YE3]), &at)).is_empty());
+    // The 2024 generation, replaced on 2026-05-13: the current one is named.
+    let old = family(&report(&with(&[E5]), &at));
+    assert!(
+        old[0]
+            .what
+            .contains("which Generation Y (ECDSA) replaced on 2026-05-13"),
+        "{}",
+        old[0].what
+    );
+    assert!(old[0].what.contains(&YE1.to_uppercase()), "{}", old[0].what);
+    // A list that does not know the CA (`--ca-families FILE`): no finding.
+    let other = CheckOptions {
+        ca_families: std::sync::Arc::new(
+            dane_tlsa::CaFamilies::parse(
+                r#"{"format":1,"version":"t","families":[{"id":"x","ca":"X","generation":"1","key_type":"RSA","issues_for":"RSA keys","source":"test","members":[{"name":"X1","subject":"CN=X1","not_before":"2020-01-01T00:00:00Z","not_after":"2030-01-01T00:00:00Z","spki_sha256":"0101010101010101010101010101010101010101010101010101010101010101","cert_sha256":"0202020202020202020202020202020202020202020202020202020202020202","source":"test"}]}]}"#,
+            )
+            .unwrap(),
+        ),
+        ..CheckOptions::at(AT)
+    };
+    assert!(family(&report(&with(&[YE1]), &other)).is_empty());
+}

@@ -937,3 +937,171 @@ fn match_records_of_several_owners_warns_and_takes_owner() {
         "{r:?}"
     );
 }
+
+// ------------------------------------------------------------------------ issuer families
+
+/// A certificate of a Let's Encrypt intermediate, as shipped under `data/ca-families/`.
+fn intermediate(name: &str) -> String {
+    crate::common::root()
+        .join("data/ca-families/letsencrypt")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// SPKI SHA-256 of a certificate, computed here (not read from the list).
+fn spki_sha256(path: &str) -> String {
+    let der = dane_tlsa::parse_certificates(&std::fs::read(path).unwrap()).unwrap();
+    let spki = dane_tlsa::certificate_spki(der[0].as_ref()).unwrap();
+    dane_tlsa::associate(&spki, dane_tlsa::MatchingType::Sha256)
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+/// issue 23: a DANE-TA record for one of YE1-YE3 comes with the records of the other two,
+/// and stderr says why; a DANE-EE record, or a CA the list does not know, does not.
+#[test]
+fn generate_a_family_member_prints_the_whole_family() {
+    let r = run(&[
+        "tlsa",
+        "generate",
+        "--cert",
+        &intermediate("int-ye2.pem"),
+        "--usage",
+        "2",
+        "--at",
+        "2026-12-07",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let expected: Vec<String> = ["int-ye2.pem", "int-ye1.pem", "int-ye3.pem"]
+        .iter()
+        .map(|f| format!("2 1 1 {}", spki_sha256(&intermediate(f))))
+        .collect();
+    assert_eq!(r.stdout.lines().collect::<Vec<_>>(), expected);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "DANE-TA pins YE2 of Let's Encrypt's Generation Y (ECDSA) intermediates (YE1, YE2, YE3)"
+        ) && r
+            .stderr
+            .contains("publish the records of YE1, YE3 too, or use 3 1 1"),
+        "{}",
+        r.stderr
+    );
+    // The 2024 generation, after 2026-05-13: its record, then the current generation's.
+    let r = run(&[
+        "tlsa",
+        "generate",
+        "--cert",
+        &intermediate("r12.pem"),
+        "--usage",
+        "DANE-TA",
+        "--at",
+        "2026-12-07",
+    ]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", r.stdout);
+    assert_eq!(
+        lines[0],
+        format!("2 1 1 {}", spki_sha256(&intermediate("r12.pem")))
+    );
+    assert_eq!(
+        lines[1],
+        format!("2 1 1 {}", spki_sha256(&intermediate("int-yr1.pem")))
+    );
+    assert!(
+        r.stderr
+            .contains("which Generation Y (RSA) replaced on 2026-05-13"),
+        "{}",
+        r.stderr
+    );
+    // DANE-EE of the same certificate, and a CA not in the list: one line, no note.
+    for args in [
+        vec![
+            "tlsa",
+            "generate",
+            "--cert",
+            &intermediate("int-ye2.pem") as &str,
+        ],
+        vec![
+            "tlsa",
+            "generate",
+            "--cert",
+            &pki("intermediate-ca.pem") as &str,
+            "--usage",
+            "2",
+        ],
+    ] {
+        let r = run(&args);
+        assert_eq!(
+            (r.code, r.stdout.lines().count(), r.stderr.as_str()),
+            (0, 1, ""),
+            "{args:?}"
+        );
+    }
+}
+
+/// `--ca-families FILE`: a list that does not know the CA prints the one record; a bad
+/// file is one line naming it (exit 2, nothing on stdout).
+#[test]
+fn generate_with_a_ca_families_file() {
+    let list = temp_file(
+        "families.json",
+        br#"{"format":1,"version":"t","families":[{"id":"x","ca":"X","generation":"1","key_type":"RSA","issues_for":"RSA keys","source":"test","members":[{"name":"X1","subject":"CN=X1","not_before":"2020-01-01T00:00:00Z","not_after":"2030-01-01T00:00:00Z","spki_sha256":"0101010101010101010101010101010101010101010101010101010101010101","cert_sha256":"0202020202020202020202020202020202020202020202020202020202020202","source":"test"}]}]}"#,
+    );
+    let ye1 = intermediate("int-ye1.pem");
+    let r = run(&[
+        "tlsa",
+        "generate",
+        "--cert",
+        &ye1,
+        "--usage",
+        "2",
+        "--ca-families",
+        &list,
+    ]);
+    assert_eq!(
+        (r.code, r.stdout.lines().count(), r.stderr.as_str()),
+        (0, 1, "")
+    );
+    for (bytes, problem) in [
+        (&b"{}"[..], "missing field `format`"),
+        (
+            &br#"{"format":2,"version":"t","families":[]}"#[..],
+            "format 2 is not the format 1",
+        ),
+        (&b"\xff\xfe"[..], "not UTF-8"),
+    ] {
+        let bad = temp_file("bad-families.json", bytes);
+        check_bad(
+            &[
+                "tlsa",
+                "generate",
+                "--cert",
+                &ye1,
+                "--usage",
+                "2",
+                "--ca-families",
+                &bad,
+            ],
+            None,
+            &format!("--ca-families {bad}"),
+            problem,
+        );
+    }
+    check_bad(
+        &[
+            "tlsa",
+            "generate",
+            "--cert",
+            &ye1,
+            "--ca-families",
+            "/nonexistent/f.json",
+        ],
+        None,
+        "--ca-families /nonexistent/f.json",
+        "cannot read",
+    );
+}
