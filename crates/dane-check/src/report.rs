@@ -202,7 +202,7 @@ pub struct Warning {
     /// `rrsig-expires`, `no-spare-record`,
     /// `pkix-usage-in-smtp`, `unusable-record`, `ignored-mx`, `not-covered`, `weak-key`,
     /// `algorithm-probe-failed`, `too-many-records`; of the authoritative servers,
-    /// [`crate::servers`]: `ns-stale`, `ns-unreachable`, `ns-refuses-tlsa`,
+    /// [`crate::servers`]: `ns-stale`, `ns-unreachable`, `ns-refuses-tlsa`, `ns-refuses`,
     /// `ns-rrsig-expires`, `ns-not-asked`).
     pub code: &'static str,
     /// The host it concerns, if any.
