@@ -113,6 +113,13 @@ pub struct Mx {
     pub exchange: String,
 }
 
+impl std::fmt::Display for Mx {
+    /// The presentation form of the RDATA: `10 mx1.example.`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.preference, self.exchange)
+    }
+}
+
 /// An SRV record (RFC 2782).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Srv {

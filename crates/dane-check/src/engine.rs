@@ -23,7 +23,7 @@ use crate::multicert;
 use crate::records::canonical_lookup;
 use crate::report::{
     AddressLookup, CandidateReport, CertInfo, DomainVerdict, EndpointReport, HostReport, Report,
-    SCHEMA_VERSION, TlsInfo, TlsaReport, Warning, domain_verdict, host_warnings,
+    SCHEMA_VERSION, TlsInfo, TlsaReport, Warning, domain_verdict_with, host_warnings,
 };
 use crate::service::{self, Service, SrvPlan};
 use crate::smtp::{self, MxPlan};
@@ -67,6 +67,26 @@ pub trait Dns: Send + Sync + 'static {
         owner: &str,
     ) -> impl Future<Output = Option<Result<crate::servers::ServerViews, String>>> + Send {
         let _ = owner;
+        async { None }
+    }
+    /// Every authoritative server's answer to `domain MX` (the zone of the MX RRset), as
+    /// [`Dns::tlsa_servers`].
+    fn mx_servers(
+        &self,
+        domain: &str,
+    ) -> impl Future<Output = Option<Result<crate::servers::ServerViews<Mx>, String>>> + Send {
+        let _ = domain;
+        async { None }
+    }
+    /// Every authoritative server's answer to `host A` or `host AAAA` (the zone of an MX
+    /// host's address RRset), as [`Dns::tlsa_servers`].
+    fn address_servers(
+        &self,
+        host: &str,
+        family: Family,
+    ) -> impl Future<Output = Option<Result<crate::servers::ServerViews<IpAddr>, String>>> + Send
+    {
+        let _ = (host, family);
         async { None }
     }
     /// The source for one check ([`verify`] of one domain): a live source gives each check
@@ -227,6 +247,7 @@ pub fn unsuitable_resolver(domain: &str, service: &Service, resolution: &Resolut
             .clone()
             .unwrap_or_else(|| "unsuitable resolver".to_owned()),
         mx: None,
+        mx_servers: None,
         mx_plan: None,
         srv: None,
         srv_plan: None,
@@ -251,7 +272,27 @@ async fn verify_domain<D: Dns, P: Prober>(
         return report;
     };
     let targets = bound_hosts(targets, &mut report.warnings);
-    report.hosts = check_hosts(dns, prober, targets, service, &domain, options, &mut report).await;
+    // The MX RRset's servers are asked while the hosts are checked.
+    let mx_owner = mx_servers_owner(&report, service, options);
+    let asking = {
+        let dns = dns.clone();
+        async move {
+            match mx_owner {
+                Some(d) => dns.mx_servers(&d).await,
+                None => None,
+            }
+        }
+    };
+    let checking = check_hosts(dns, prober, targets, service, &domain, options, &mut report);
+    let (hosts, mx_views) = tokio::join!(checking, asking);
+    report.hosts = hosts;
+    if let Some(views) = mx_views {
+        let check = judge_mx_servers(&report, &domain, &views, options);
+        report
+            .warnings
+            .extend(crate::report::server_check_warnings(&check, None));
+        report.mx_servers = Some(check);
+    }
     add_host_warnings(&mut report, options, service.mx);
     decide_domain(&mut report);
     report.rollover_ready = rollover_ready(&report.hosts, options);
@@ -267,6 +308,7 @@ fn empty_report(domain: &str, service: &Service) -> Report {
         verdict: DomainVerdict::Indeterminate,
         reason: String::new(),
         mx: None,
+        mx_servers: None,
         mx_plan: None,
         srv: None,
         srv_plan: None,
@@ -532,7 +574,11 @@ fn add_host_warnings(report: &mut Report, options: &Options, smtp: bool) {
 /// The domain's verdict from its hosts; when it is verified, a warning for every host DANE
 /// does not cover (a sender delivering there is not protected).
 fn decide_domain(report: &mut Report) {
-    let (verdict, reason) = domain_verdict(&report.hosts);
+    let mx_failures = report
+        .mx_servers
+        .as_ref()
+        .map_or(&[][..], |c| c.failures.as_slice());
+    let (verdict, reason) = domain_verdict_with(&report.hosts, mx_failures);
     if verdict == DomainVerdict::Verified {
         for h in report.hosts.iter().filter(|h| h.no_dane.is_some()) {
             report.warnings.push(Warning {
@@ -710,6 +756,7 @@ async fn host_dns<D: Dns>(
     let mut addresses = Vec::new();
     for family in &options.families {
         addresses.push(AddressLookup {
+            servers: None,
             rtype: match family {
                 Family::V4 => "A",
                 Family::V6 => "AAAA",
@@ -853,84 +900,34 @@ async fn check_host<D: Dns, P: Prober>(
         HostPolicy::Dane { base, .. } => base.trim_end_matches('.').to_owned(),
         _ => host.trim_end_matches('.').to_owned(),
     };
-    let policy = Arc::new(policy);
     let mut targets = targets;
     let mut left_out = 0;
     if targets.len() > MAX_ADDRESSES {
         left_out = targets.len() - MAX_ADDRESSES;
         targets.truncate(MAX_ADDRESSES);
     }
-    // ARCHITECTURE.md invariant 9: the operator's `--host` is probed wherever it points;
-    // hosts that DNS named, only within the address policy.
-    let addresses = match options.host {
-        Some(_) => AddressPolicy::AllowAll,
-        None => options.address_policy,
+    let cx = ProbeCx {
+        prober,
+        limit,
+        policy: Arc::new(policy),
+        sni,
+        host: host.to_owned(),
+        rules: rules.clone(),
+        now: options.now,
+        all_certs: options.all_certs,
+        port,
+        protocol,
+        // ARCHITECTURE.md invariant 9: the operator's `--host` is probed wherever it
+        // points; hosts that DNS named, only within the address policy.
+        addresses: match options.host {
+            Some(_) => AddressPolicy::AllowAll,
+            None => options.address_policy,
+        },
     };
     let mut tasks = JoinSet::new();
     for (index, address) in targets.iter().copied().enumerate() {
-        let (prober, limit, policy, sni) =
-            (prober.clone(), limit.clone(), policy.clone(), sni.clone());
-        let (host, rules, now) = (host.to_owned(), rules.clone(), options.now);
-        let all_certs = options.all_certs;
-        let refused = addresses.check(address).err();
-        tasks.spawn(async move {
-            let permit = match refused {
-                Some(_) => None,
-                None => Some(limit.acquire_owned().await),
-            };
-            let failed = |failure, detail: String| multicert::AddressProbes {
-                seen: vec![multicert::Seen {
-                    offer: None,
-                    result: ProbeResult {
-                        probe: Probe::Failed { failure, detail },
-                        tls: None,
-                        chain: Vec::new(),
-                    },
-                }],
-                offers: Vec::new(),
-            };
-            let probes = match (refused, permit) {
-                // A refused address is reported as such, never dropped.
-                (Some(refused), _) => failed(ProbeFailure::NotPermitted, refused.to_string()),
-                (_, Some(Ok(_permit))) => {
-                    let request = ProbeRequest {
-                        address,
-                        port,
-                        sni,
-                        protocol,
-                        service_domain: rules.service_domain.clone(),
-                        offer: None,
-                    };
-                    multicert::probe_address(&*prober, request, all_certs).await
-                }
-                (_, _) => failed(
-                    ProbeFailure::Unreachable,
-                    "the run was shut down before this probe".into(),
-                ),
-            };
-            let cx = multicert::HostContext {
-                rules: &rules,
-                host: &host,
-                policy: &policy,
-                now,
-            };
-            let several = probes.seen.len() > 1;
-            // Each chain's probe is kept beside its endpoint: the servers' RRsets are
-            // judged against it too.
-            let mut endpoint: Vec<(EndpointReport, Probe)> = probes
-                .seen
-                .into_iter()
-                .map(|seen| {
-                    let probe = seen.result.probe.clone();
-                    let judged = multicert::judge_chain(&cx, address, port, seen, several);
-                    (judged, probe)
-                })
-                .collect();
-            if let Some((first, _)) = endpoint.first_mut() {
-                first.other_offers = probes.offers;
-            }
-            (index, endpoint)
-        });
+        let cx = cx.clone();
+        tasks.spawn(async move { (index, cx.run(address).await) });
     }
     let mut endpoints: Vec<Option<Vec<EndpointReport>>> = vec![None; targets.len()];
     let mut probes: Vec<(usize, SocketAddr, Probe)> = Vec::new();
@@ -954,14 +951,16 @@ async fn check_host<D: Dns, P: Prober>(
         }
     };
     // The servers are asked while the probes run.
-    let server_owner = servers_owner(&report, &policy, options);
+    let server_owner = servers_owner(&report, &cx.policy, options);
     let asking = async {
         match &server_owner {
             Some(owner) => dns.tlsa_servers(owner).await,
             None => None,
         }
     };
-    let ((), views) = tokio::join!(joining, asking);
+    let address_questions = address_questions(&report, server_owner.is_some());
+    let asking_addresses = ask_address_servers(dns.clone(), &address_questions);
+    let ((), views, address_views) = tokio::join!(joining, asking, asking_addresses);
     // Address order, whatever order the probes finished in: the first failing endpoint
     // named is the same on every run (and on a replay).
     probes.sort_by_key(|(index, _, _)| *index);
@@ -970,32 +969,14 @@ async fn check_host<D: Dns, P: Prober>(
     report.endpoints = endpoints
         .into_iter()
         .zip(&targets)
-        .flat_map(|(e, address)| {
-            e.unwrap_or_else(|| {
-                vec![EndpointReport {
-                    address: *address,
-                    port,
-                    verdict: Verdict::new(
-                        Status::Indeterminate,
-                        format!("{host} {address}: internal error: the probe did not finish"),
-                    ),
-                    tls: None,
-                    chain: Vec::new(),
-                    tlsa_match: None,
-                    algorithm: None,
-                    offered: None,
-                    other_offers: Vec::new(),
-                    publish: Vec::new(),
-                    fix: None,
-                }]
-            })
-        })
+        .flat_map(|(e, address)| e.unwrap_or_else(|| vec![unfinished(host, *address, port)]))
         .collect();
     if let (Some(owner), Some(views), Some(tlsa)) = (server_owner, views, report.tlsa.as_mut()) {
         tlsa.servers = Some(judge_servers(
-            rules, host, &policy, &owner, &views, &probes, options,
+            rules, host, &cx.policy, &owner, &views, &probes, options,
         ));
     }
+    judge_address_servers(&cx, &mut report, address_questions, address_views, options).await;
     let parts = report
         .endpoints
         .iter()
@@ -1010,6 +991,307 @@ async fn check_host<D: Dns, P: Prober>(
     });
     report.addresses_left_out = left_out;
     report
+}
+
+/// The endpoint of an address whose probe task did not finish (a bug, reported).
+fn unfinished(host: &str, address: IpAddr, port: u16) -> EndpointReport {
+    EndpointReport {
+        address,
+        port,
+        verdict: Verdict::new(
+            Status::Indeterminate,
+            format!("{host} {address}: internal error: the probe did not finish"),
+        ),
+        tls: None,
+        chain: Vec::new(),
+        tlsa_match: None,
+        algorithm: None,
+        offered: None,
+        other_offers: Vec::new(),
+        publish: Vec::new(),
+        fix: None,
+    }
+}
+
+/// What probing one address of a host needs: the prober, the run's probe limit, and the
+/// host's policy and names.
+struct ProbeCx<P> {
+    prober: Arc<P>,
+    limit: Arc<Semaphore>,
+    policy: Arc<HostPolicy>,
+    sni: String,
+    host: String,
+    rules: Rules,
+    now: UnixTime,
+    all_certs: bool,
+    port: u16,
+    protocol: Protocol,
+    addresses: AddressPolicy,
+}
+
+impl<P> Clone for ProbeCx<P> {
+    fn clone(&self) -> Self {
+        ProbeCx {
+            prober: self.prober.clone(),
+            limit: self.limit.clone(),
+            policy: self.policy.clone(),
+            sni: self.sni.clone(),
+            host: self.host.clone(),
+            rules: self.rules.clone(),
+            now: self.now,
+            all_certs: self.all_certs,
+            port: self.port,
+            protocol: self.protocol,
+            addresses: self.addresses,
+        }
+    }
+}
+
+impl<P: Prober> ProbeCx<P> {
+    /// Probes `address` (every chain it holds, with `all_certs`) and judges each chain:
+    /// one endpoint per chain, each beside the probe it came from.
+    async fn run(self, address: IpAddr) -> Vec<(EndpointReport, Probe)> {
+        let refused = self.addresses.check(address).err();
+        let permit = match refused {
+            Some(_) => None,
+            None => Some(self.limit.clone().acquire_owned().await),
+        };
+        let failed = |failure, detail: String| multicert::AddressProbes {
+            seen: vec![multicert::Seen {
+                offer: None,
+                result: ProbeResult {
+                    probe: Probe::Failed { failure, detail },
+                    tls: None,
+                    chain: Vec::new(),
+                },
+            }],
+            offers: Vec::new(),
+        };
+        let probes = match (refused, permit) {
+            // A refused address is reported as such, never dropped.
+            (Some(refused), _) => failed(ProbeFailure::NotPermitted, refused.to_string()),
+            (_, Some(Ok(_permit))) => {
+                let request = ProbeRequest {
+                    address,
+                    port: self.port,
+                    sni: self.sni.clone(),
+                    protocol: self.protocol,
+                    service_domain: self.rules.service_domain.clone(),
+                    offer: None,
+                };
+                multicert::probe_address(&*self.prober, request, self.all_certs).await
+            }
+            (_, _) => failed(
+                ProbeFailure::Unreachable,
+                "the run was shut down before this probe".into(),
+            ),
+        };
+        let cx = multicert::HostContext {
+            rules: &self.rules,
+            host: &self.host,
+            policy: &self.policy,
+            now: self.now,
+        };
+        let several = probes.seen.len() > 1;
+        // Each chain's probe is kept beside its endpoint: the servers' RRsets are judged
+        // against it too.
+        let mut endpoint: Vec<(EndpointReport, Probe)> = probes
+            .seen
+            .into_iter()
+            .map(|seen| {
+                let probe = seen.result.probe.clone();
+                let judged = multicert::judge_chain(&cx, address, self.port, seen, several);
+                (judged, probe)
+            })
+            .collect();
+        if let Some((first, _)) = endpoint.first_mut() {
+            first.other_offers = probes.offers;
+        }
+        endpoint
+    }
+}
+
+/// The address RRsets whose zones' servers are asked ([`Options::each_server`]): each
+/// secure, non-empty address lookup of a host DANE applies to (`dane`: the host's TLSA
+/// servers are asked), by its index in the host's address lookups, at the end of its
+/// CNAME chain.
+fn address_questions(report: &HostReport, dane: bool) -> Vec<(usize, String, Family)> {
+    if !dane {
+        return Vec::new();
+    }
+    report
+        .addresses
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            a.lookup.security == Security::Secure && matches!(a.lookup.answer, Answer::Records(_))
+        })
+        .map(|(i, a)| {
+            let family = if a.rtype == "AAAA" {
+                Family::V6
+            } else {
+                Family::V4
+            };
+            (i, a.lookup.canonical.clone(), family)
+        })
+        .collect()
+}
+
+type AddressViews = Vec<(usize, Result<crate::servers::ServerViews<IpAddr>, String>)>;
+
+/// Every question of [`address_questions`] asked at once.
+async fn ask_address_servers<D: Dns>(
+    dns: Arc<D>,
+    questions: &[(usize, String, Family)],
+) -> AddressViews {
+    let mut tasks = JoinSet::new();
+    for (i, name, family) in questions.iter().cloned() {
+        let dns = dns.clone();
+        tasks.spawn(async move { (i, dns.address_servers(&name, family).await) });
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((i, Some(views))) = joined {
+            out.push((i, views));
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out
+}
+
+/// Every server of each address RRset's zone judged against the validated RRset. An
+/// address a server serves that was not probed (a stale secondary's old address) is
+/// probed now, with the host's policy, so the row says whether senders connecting there
+/// authenticate (RFC 7672 2.2.2: every address of the host is one a sender may use).
+async fn judge_address_servers<P: Prober>(
+    cx: &ProbeCx<P>,
+    report: &mut HostReport,
+    questions: Vec<(usize, String, Family)>,
+    views: AddressViews,
+    options: &Options,
+) {
+    let probed: Vec<IpAddr> = report.endpoints.iter().map(|e| e.address).collect();
+    let mut extra: Vec<IpAddr> = Vec::new();
+    for (_, v) in &views {
+        for server in v.iter().flat_map(|v| &v.servers) {
+            if let crate::servers::ServerAnswer::Answered(Lookup {
+                security: Security::Secure,
+                answer: Answer::Records(set),
+                ..
+            }) = &server.answer
+            {
+                for a in set {
+                    if !probed.contains(a) && !extra.contains(a) && extra.len() < MAX_ADDRESSES {
+                        extra.push(*a);
+                    }
+                }
+            }
+        }
+    }
+    let mut tasks = JoinSet::new();
+    for address in extra {
+        let cx = cx.clone();
+        tasks.spawn(async move { cx.run(address).await });
+    }
+    let mut extra_endpoints: Vec<EndpointReport> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(judged) = joined {
+            extra_endpoints.extend(judged.into_iter().map(|(e, _)| e));
+        }
+    }
+    let host = report.name.clone();
+    let fails = |address: IpAddr| {
+        let at: Vec<&EndpointReport> = report
+            .endpoints
+            .iter()
+            .chain(&extra_endpoints)
+            .filter(|e| e.address == address)
+            .collect();
+        if at.is_empty() {
+            return Some(format!(
+                "{host} {address}: not probed (more addresses than the bound of {MAX_ADDRESSES})"
+            ));
+        }
+        at.iter()
+            .find(|e| e.verdict.status != Status::Verified)
+            .map(|e| e.verdict.reason.clone())
+    };
+    let mut judged = Vec::new();
+    for (i, v) in views {
+        let Some((_, name, _)) = questions.iter().find(|(q, _, _)| *q == i) else {
+            continue;
+        };
+        let Some(lookup) = report.addresses.get(i) else {
+            continue;
+        };
+        let validated = match &lookup.lookup.answer {
+            Answer::Records(set) => set.clone(),
+            _ => Vec::new(),
+        };
+        let rtype = lookup.rtype;
+        let check = crate::servers::judge(
+            name,
+            rtype,
+            &validated,
+            &v,
+            options.now.as_secs(),
+            options.thresholds.rrsig,
+            |answer| crate::servers::address_effect(&host, rtype, answer, fails),
+        );
+        judged.push((i, check));
+    }
+    for (i, check) in judged {
+        if let Some(a) = report.addresses.get_mut(i) {
+            a.servers = Some(check);
+        }
+    }
+}
+
+/// The domain whose MX RRset's zone's servers are asked ([`Options::each_server`]): an
+/// SMTP check of the domain's MX hosts whose MX RRset is secure with records (DANE applies
+/// to the hosts it names, RFC 7672 2.2.1), at the end of its CNAME chain; `None`
+/// otherwise (`--host`, a candidate set from a file, an insecure or implicit MX).
+fn mx_servers_owner(report: &Report, service: &Service, options: &Options) -> Option<String> {
+    if !options.each_server
+        || !service.mx
+        || options.host.is_some()
+        || options.tlsa_override.is_some()
+    {
+        return None;
+    }
+    let mx = report.mx.as_ref()?;
+    let secure_records =
+        mx.security == Security::Secure && matches!(&mx.answer, Answer::Records(_));
+    secure_records.then(|| mx.canonical.clone())
+}
+
+/// Every server of the MX RRset's zone judged against the validated MX RRset: a server
+/// whose MX set names a host this check did not verify, or a null MX, or that denies the
+/// domain, makes the senders asking it fail ([`crate::servers::mx_effect`]).
+fn judge_mx_servers(
+    report: &Report,
+    domain: &str,
+    views: &Result<crate::servers::ServerViews<Mx>, String>,
+    options: &Options,
+) -> crate::servers::ServerCheck {
+    let validated = match report.mx.as_ref().map(|m| &m.answer) {
+        Some(Answer::Records(set)) => set.clone(),
+        _ => Vec::new(),
+    };
+    let owner = report
+        .mx
+        .as_ref()
+        .map_or_else(|| domain.to_owned(), |m| m.canonical.clone());
+    let checked = |h: &str| report.hosts.iter().any(|x| x.name == fqdn(h));
+    crate::servers::judge(
+        &owner,
+        "MX",
+        &validated,
+        views,
+        options.now.as_secs(),
+        options.thresholds.rrsig,
+        |answer| crate::servers::mx_effect(domain, answer, checked),
+    )
 }
 
 /// The TLSA owner whose zone's servers are asked ([`Options::each_server`]): the end of
@@ -1054,7 +1336,16 @@ fn judge_servers(
         ..
     } = policy
     else {
-        return crate::servers::judge(owner, &[], views, 0, options.thresholds.rrsig, |_| None);
+        let stale = |_: &Answer<TlsaRecord>| crate::servers::Effect::Stale(String::new());
+        return crate::servers::judge(
+            owner,
+            "TLSA",
+            &[],
+            views,
+            0,
+            options.thresholds.rrsig,
+            stale,
+        );
     };
     let authenticates = |set: &[TlsaRecord]| {
         let alternative = HostPolicy::Dane {
@@ -1077,20 +1368,18 @@ fn judge_servers(
     };
     crate::servers::judge(
         owner,
+        "TLSA",
         records,
         views,
         options.now.as_secs(),
         options.thresholds.rrsig,
-        authenticates,
+        |answer| crate::servers::tlsa_effect(answer, authenticates),
     )
 }
 
-/// The failures a host's authoritative servers cause (one per server whose RRset would
-/// not authenticate a presented chain).
+/// The failures a host's authoritative servers cause (one per server whose TLSA RRset
+/// would not authenticate a presented chain, or whose address RRset leads senders to an
+/// address that does not authenticate).
 fn server_failures(report: &HostReport) -> impl Iterator<Item = &Verdict> {
-    report
-        .tlsa
-        .iter()
-        .filter_map(|t| t.servers.as_ref())
-        .flat_map(|s| s.failures.iter())
+    crate::report::host_server_checks(report).flat_map(|s| s.failures.iter())
 }

@@ -125,12 +125,20 @@ pub struct StoredServer {
     pub failed: Option<String>,
 }
 
-/// Every authoritative server of one TLSA owner's zone, as a run asked them
+/// Every authoritative server of one RRset's zone, as a run asked them
 /// ([`crate::servers`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerItem {
-    /// The TLSA owner asked about.
+    /// The owner asked about.
     pub owner: String,
+    /// The type asked about: `TLSA` (the default, and the only one in older bundles),
+    /// `MX`, `A` or `AAAA`.
+    #[serde(
+        rename = "type",
+        default = "tlsa_type",
+        skip_serializing_if = "is_tlsa_type"
+    )]
+    pub rtype: String,
     /// The zone, when its servers were found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone: Option<String>,
@@ -146,6 +154,14 @@ pub struct ServerItem {
     /// Each address asked.
     #[serde(default)]
     pub servers: Vec<StoredServer>,
+}
+
+fn tlsa_type() -> String {
+    "TLSA".to_owned()
+}
+
+fn is_tlsa_type(t: &str) -> bool {
+    t == "TLSA"
 }
 
 /// A saved run.
@@ -305,7 +321,10 @@ impl Recorder {
     /// once).
     pub fn add_servers(&self, item: ServerItem) {
         let mut servers = self.servers.lock().unwrap_or_else(|p| p.into_inner());
-        if !servers.iter().any(|s| s.owner == item.owner) {
+        if !servers
+            .iter()
+            .any(|s| s.owner == item.owner && s.rtype == item.rtype)
+        {
             servers.push(item);
         }
     }
@@ -314,7 +333,9 @@ impl Recorder {
     pub fn take_servers(&self) -> Vec<ServerItem> {
         let mut servers =
             std::mem::take(&mut *self.servers.lock().unwrap_or_else(|p| p.into_inner()));
-        servers.sort_by(|a, b| crate::records::canonical_name_cmp(&a.owner, &b.owner));
+        servers.sort_by(|a, b| {
+            crate::records::canonical_name_cmp(&a.owner, &b.owner).then(a.rtype.cmp(&b.rtype))
+        });
         servers
     }
 
@@ -420,8 +441,14 @@ impl ReplayDns {
     }
 
     /// One recorded server answer, validated as the live run did: the normal path's
-    /// evidence with this server's response to `owner TLSA` in place of the one used.
-    fn server_answer(&self, owner: &str, s: &StoredServer) -> ServerAnswer {
+    /// evidence with this server's response to `owner rtype` in place of the one used.
+    fn server_answer<T>(
+        &self,
+        owner: &str,
+        rtype: RecordType,
+        parse: fn(&str) -> Option<T>,
+        s: &StoredServer,
+    ) -> ServerAnswer<T> {
         match (&s.wire, s.rcode, &s.failed) {
             (Some(hex), _, _) => {
                 let answer = Name::from_str(owner)
@@ -430,18 +457,14 @@ impl ReplayDns {
                         let wire = HEXLOWER.decode(hex.as_bytes()).map_err(|e| e.to_string())?;
                         let mut evidence = self.evidence.clone();
                         evidence
-                            .insert_wire(Question::new(&name, RecordType::TLSA), wire)
+                            .insert_wire(Question::new(&name, rtype), wire)
                             .map_err(|e| e.to_string())?;
                         Ok((name, evidence))
                     });
                 match answer {
-                    Ok((name, evidence)) => ServerAnswer::Answered(self.validate(
-                        &evidence,
-                        owner,
-                        &name,
-                        RecordType::TLSA,
-                        parse_tlsa,
-                    )),
+                    Ok((name, evidence)) => {
+                        ServerAnswer::Answered(self.validate(&evidence, owner, &name, rtype, parse))
+                    }
                     Err(e) => {
                         ServerAnswer::NoAnswer(format!("{}: the recorded answer: {e}", s.address))
                     }
@@ -541,8 +564,40 @@ impl Dns for ReplayDns {
     /// The recorded servers of `owner`'s zone; `None` (nothing asked, nothing reported)
     /// when the run recorded none (`--no-each-server`, or a bundle from before).
     async fn tlsa_servers(&self, owner: &str) -> Option<Result<ServerViews, String>> {
+        self.recorded_servers(owner, RecordType::TLSA, parse_tlsa)
+    }
+
+    async fn mx_servers(&self, domain: &str) -> Option<Result<ServerViews<Mx>, String>> {
+        self.recorded_servers(domain, RecordType::MX, parse_mx)
+    }
+
+    async fn address_servers(
+        &self,
+        host: &str,
+        family: Family,
+    ) -> Option<Result<ServerViews<IpAddr>, String>> {
+        let rtype = match family {
+            Family::V4 => RecordType::A,
+            Family::V6 => RecordType::AAAA,
+        };
+        self.recorded_servers(host, rtype, parse_ip)
+    }
+}
+
+impl ReplayDns {
+    /// The recorded servers of the zone of `owner`'s `rtype` RRset; `None` when the run
+    /// recorded none.
+    fn recorded_servers<T>(
+        &self,
+        owner: &str,
+        rtype: RecordType,
+        parse: fn(&str) -> Option<T>,
+    ) -> Option<Result<ServerViews<T>, String>> {
         let owner = fqdn(owner);
-        let item = self.servers.iter().find(|s| fqdn(&s.owner) == owner)?;
+        let item = self
+            .servers
+            .iter()
+            .find(|s| fqdn(&s.owner) == owner && s.rtype == rtype.to_string())?;
         if let Some(e) = &item.error {
             return Some(Err(e.clone()));
         }
@@ -555,7 +610,7 @@ impl Dns for ReplayDns {
                     ns: s.ns.clone(),
                     address: s.address.clone(),
                     serial: s.serial,
-                    answer: self.server_answer(&owner, s),
+                    answer: self.server_answer(&owner, rtype, parse, s),
                 })
                 .collect(),
             left_out: item.left_out.clone(),

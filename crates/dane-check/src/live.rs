@@ -83,6 +83,32 @@ impl LiveDns {
     }
 }
 
+impl LiveDns {
+    /// Every authoritative server's answer to `owner rtype`: the same questions `dane
+    /// rollover status` asks (the validating path finds the zone and its NS RRset; each
+    /// address is asked directly and its answer validated).
+    async fn servers<T>(
+        &self,
+        owner: &str,
+        rtype: RecordType,
+        parse: fn(&str) -> Option<T>,
+    ) -> Result<ServerViews<T>, String> {
+        let owner = fqdn(owner);
+        let Ok(qname) = Name::from_str(&owner) else {
+            return Err(format!("{owner:?} is not a DNS name"));
+        };
+        let auth = self
+            .resolver
+            .ask_authoritative(&qname, rtype, self.now)
+            .await;
+        if let Some(r) = &self.recorder {
+            r.add_servers(server_item(&owner, rtype, &auth));
+        }
+        auth.map(|a| server_views(&owner, rtype, parse, &a))
+            .map_err(|e| e.to_string())
+    }
+}
+
 impl Dns for LiveDns {
     fn for_check(self: Arc<Self>) -> Arc<Self> {
         Arc::new(LiveDns {
@@ -111,23 +137,23 @@ impl Dns for LiveDns {
     }
 
     async fn tlsa_servers(&self, owner: &str) -> Option<Result<ServerViews, String>> {
-        let owner = fqdn(owner);
-        let Ok(qname) = Name::from_str(&owner) else {
-            return Some(Err(format!("{owner:?} is not a DNS name")));
+        Some(self.servers(owner, RecordType::TLSA, parse_tlsa).await)
+    }
+
+    async fn mx_servers(&self, domain: &str) -> Option<Result<ServerViews<Mx>, String>> {
+        Some(self.servers(domain, RecordType::MX, parse_mx).await)
+    }
+
+    async fn address_servers(
+        &self,
+        host: &str,
+        family: Family,
+    ) -> Option<Result<ServerViews<IpAddr>, String>> {
+        let rtype = match family {
+            Family::V4 => RecordType::A,
+            Family::V6 => RecordType::AAAA,
         };
-        // The same questions `dane rollover status` asks (the validating path finds the
-        // zone and its NS RRset; each address is asked directly and its answer validated).
-        let auth = self
-            .resolver
-            .ask_authoritative(&qname, RecordType::TLSA, self.now)
-            .await;
-        if let Some(r) = &self.recorder {
-            r.add_servers(server_item(&owner, &auth));
-        }
-        Some(
-            auth.map(|a| server_views(&owner, &a))
-                .map_err(|e| e.to_string()),
-        )
+        Some(self.servers(host, rtype, parse_ip).await)
     }
 
     async fn resolution(&self) -> Option<Resolution> {
@@ -140,7 +166,12 @@ impl Dns for LiveDns {
 }
 
 /// Every server address's answer in the policy's vocabulary.
-fn server_views(owner: &str, auth: &Authoritative) -> ServerViews {
+fn server_views<T>(
+    owner: &str,
+    rtype: RecordType,
+    parse: fn(&str) -> Option<T>,
+    auth: &Authoritative,
+) -> ServerViews<T> {
     let (left_out, untrusted) = crate::rollover::readiness::coverage(auth);
     ServerViews {
         zone: auth.zone.to_string(),
@@ -157,9 +188,9 @@ fn server_views(owner: &str, auth: &Authoritative) -> ServerViews {
                         detail: why.clone(),
                     },
                     (ServerResult::Failed(why), None) => ServerAnswer::NoAnswer(why.clone()),
-                    (ServerResult::Answered { lookup, .. }, _) => ServerAnswer::Answered(
-                        from_dnssec(owner, RecordType::TLSA, &lookup.outcome, parse_tlsa),
-                    ),
+                    (ServerResult::Answered { lookup, .. }, _) => {
+                        ServerAnswer::Answered(from_dnssec(owner, rtype, &lookup.outcome, parse))
+                    }
                 },
             })
             .collect(),
@@ -169,9 +200,14 @@ fn server_views(owner: &str, auth: &Authoritative) -> ServerViews {
 }
 
 /// What the servers answered, for an evidence bundle (`--save-evidence`).
-fn server_item(owner: &str, auth: &Result<Authoritative, AuthError>) -> ServerItem {
+fn server_item(
+    owner: &str,
+    rtype: RecordType,
+    auth: &Result<Authoritative, AuthError>,
+) -> ServerItem {
     let mut item = ServerItem {
         owner: owner.to_owned(),
+        rtype: rtype.to_string(),
         zone: None,
         error: None,
         left_out: Vec::new(),

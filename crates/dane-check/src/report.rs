@@ -163,6 +163,11 @@ pub struct AddressLookup {
     /// The lookup.
     #[serde(flatten)]
     pub lookup: Lookup<IpAddr>,
+    /// Every authoritative server of the address RRset's zone, judged (issue 23: a host
+    /// DANE applies to, unless `--no-each-server`); omitted from JSON when the servers
+    /// were not asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub servers: Option<crate::servers::ServerCheck>,
 }
 
 /// One MX host.
@@ -196,8 +201,8 @@ pub struct Warning {
     /// A stable code for scripts (`certificate-expires`, `certificate-expires-info`,
     /// `rrsig-expires`, `no-spare-record`,
     /// `pkix-usage-in-smtp`, `unusable-record`, `ignored-mx`, `not-covered`, `weak-key`,
-    /// `algorithm-probe-failed`, `too-many-records`, `issuer-family`; of the authoritative servers,
-    /// [`crate::servers`]: `ns-stale`, `ns-unreachable`, `ns-refuses-tlsa`,
+    /// `algorithm-probe-failed`, `too-many-records`, `issuer-family`; of the authoritative
+    /// servers, [`crate::servers`]: `ns-stale`, `ns-unreachable`, `ns-refuses-tlsa`, `ns-refuses`,
     /// `ns-rrsig-expires`, `ns-not-asked`).
     pub code: &'static str,
     /// The host it concerns, if any.
@@ -225,6 +230,11 @@ pub struct Report {
     pub reason: String,
     /// The MX lookup (absent with `--host`).
     pub mx: Option<Lookup<Mx>>,
+    /// Every authoritative server of the MX RRset's zone, judged (issue 23: a secure MX
+    /// RRset, unless `--no-each-server`); omitted from JSON when the servers were not
+    /// asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mx_servers: Option<crate::servers::ServerCheck>,
     /// What the MX lookup meant.
     pub mx_plan: Option<MxPlan>,
     /// The SRV lookup, for services found through SRV (absent with `--host`).
@@ -284,6 +294,15 @@ fn parts_phrase(parts: &[(Part, &Verdict)], keep: impl Fn(&Verdict) -> bool) -> 
 /// reason are those of endpoints and candidates separately, as the monitoring formats
 /// count them.
 pub fn domain_verdict(hosts: &[HostReport]) -> (DomainVerdict, String) {
+    domain_verdict_with(hosts, &[])
+}
+
+/// [`domain_verdict`] with the failures the authoritative servers of the domain's own
+/// RRsets cause (the MX RRset's zone: [`Report::mx_servers`]), each a part of its own.
+pub fn domain_verdict_with(
+    hosts: &[HostReport],
+    domain_failures: &[Verdict],
+) -> (DomainVerdict, String) {
     let mut parts: Vec<(Part, &Verdict)> = Vec::new();
     for h in hosts {
         let before = parts.len();
@@ -293,13 +312,12 @@ pub fn domain_verdict(hosts: &[HostReport]) -> (DomainVerdict, String) {
             parts.push((Part::Host, &h.verdict));
         }
         parts.extend(
-            h.tlsa
-                .iter()
-                .filter_map(|t| t.servers.as_ref())
+            host_server_checks(h)
                 .flat_map(|s| s.failures.iter())
                 .map(|v| (Part::Server, v)),
         );
     }
+    parts.extend(domain_failures.iter().map(|v| (Part::Server, v)));
     let first = |s: Status| {
         parts
             .iter()
@@ -394,24 +412,45 @@ pub fn host_warnings(
     out
 }
 
-/// What the TLSA owner's authoritative servers call for ([`crate::servers`]): each
-/// row's warning, and `ns-not-asked` for servers never asked.
+/// Every judged set of authoritative servers of a host: its TLSA owner's zone, then its
+/// address RRsets' zones ([`crate::servers`]).
+pub fn host_server_checks(host: &HostReport) -> impl Iterator<Item = &crate::servers::ServerCheck> {
+    host.tlsa
+        .iter()
+        .filter_map(|t| t.servers.as_ref())
+        .chain(host.addresses.iter().filter_map(|a| a.servers.as_ref()))
+}
+
+/// What a host's authoritative servers call for ([`crate::servers`]).
 fn server_warnings(host: &HostReport) -> Vec<Warning> {
-    let Some(check) = host.tlsa.as_ref().and_then(|t| t.servers.as_ref()) else {
-        return Vec::new();
+    host_server_checks(host)
+        .flat_map(|c| server_check_warnings(c, Some(&host.name)))
+        .collect()
+}
+
+/// What one set of authoritative servers calls for: each row's warning, and
+/// `ns-not-asked` for servers never asked; about `host`, or the domain when `None`.
+pub fn server_check_warnings(
+    check: &crate::servers::ServerCheck,
+    host: Option<&str>,
+) -> Vec<Warning> {
+    let warning = |code, message| Warning {
+        code,
+        host: host.map(str::to_owned),
+        message,
     };
     let mut out: Vec<Warning> = check
         .servers
         .iter()
-        .filter_map(|r| r.warning.map(|code| warn(host, code, r.detail.clone())))
+        .filter_map(|r| r.warning.map(|code| warning(code, r.detail.clone())))
         .collect();
     if !check.not_asked.is_empty() {
-        out.push(warn(
-            host,
+        out.push(warning(
             "ns-not-asked",
             format!(
-                "not every authoritative server of {} was asked: {}",
+                "not every authoritative server of {} {} was asked: {}",
                 check.owner,
+                check.rtype,
                 check.not_asked.join("; ")
             ),
         ));
@@ -1156,6 +1195,7 @@ mod tests {
     #[test]
     fn signature_expiry_thresholds() {
         let lookup = |inception: Option<u64>, expires: u64| AddressLookup {
+            servers: None,
             rtype: "A",
             lookup: Lookup {
                 name: "mx.example.".into(),

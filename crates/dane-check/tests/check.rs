@@ -674,6 +674,11 @@ mod engine {
         tlsa: HashMap<String, Lookup<TlsaRecord>>,
         srv: HashMap<String, Lookup<Srv>>,
         servers: HashMap<String, Result<dane_check::servers::ServerViews, String>>,
+        mx_servers: HashMap<String, Result<dane_check::servers::ServerViews<Mx>, String>>,
+        address_servers: HashMap<
+            (String, &'static str),
+            Result<dane_check::servers::ServerViews<IpAddr>, String>,
+        >,
         asked: std::sync::Mutex<Vec<String>>,
     }
 
@@ -724,6 +729,31 @@ mod engine {
         ) -> Option<Result<dane_check::servers::ServerViews, String>> {
             self.asked.lock().unwrap().push(format!("{owner} servers"));
             self.servers.get(owner).cloned()
+        }
+        async fn mx_servers(
+            &self,
+            domain: &str,
+        ) -> Option<Result<dane_check::servers::ServerViews<Mx>, String>> {
+            self.asked
+                .lock()
+                .unwrap()
+                .push(format!("{domain} MX servers"));
+            self.mx_servers.get(domain).cloned()
+        }
+        async fn address_servers(
+            &self,
+            host: &str,
+            family: Family,
+        ) -> Option<Result<dane_check::servers::ServerViews<IpAddr>, String>> {
+            let rtype = match family {
+                Family::V4 => "A",
+                Family::V6 => "AAAA",
+            };
+            self.asked
+                .lock()
+                .unwrap()
+                .push(format!("{host} {rtype} servers"));
+            self.address_servers.get(&(host.to_owned(), rtype)).cloned()
         }
     }
 
@@ -2479,6 +2509,252 @@ mod engine {
             doc["hosts"][0]["tlsa"]["servers"]["servers"][1]["serial"],
             7
         );
+    }
+
+    /// One address of one name server, answering `answer`.
+    fn server_view<T>(
+        ns: &str,
+        serial: u32,
+        answer: dane_check::servers::ServerAnswer<T>,
+    ) -> dane_check::servers::ServerView<T> {
+        dane_check::servers::ServerView {
+            ns: ns.into(),
+            address: format!("192.0.2.5{}:53", &ns[2..3]),
+            serial: Some(serial),
+            answer,
+        }
+    }
+
+    fn views<T>(
+        servers: Vec<dane_check::servers::ServerView<T>>,
+    ) -> Result<dane_check::servers::ServerViews<T>, String> {
+        Ok(dane_check::servers::ServerViews {
+            zone: "example.test.".into(),
+            servers,
+            left_out: Vec::new(),
+            untrusted: None,
+        })
+    }
+
+    /// Issue 23, the MX RRset's zone: ns1 serves the validated MX set; ns2 (a stale
+    /// secondary) still names old.example.test., a host this check never saw: senders
+    /// asking it deliver there, so the domain is partial and the reason names ns2, its
+    /// serial and the host; ns3 serves mx1 alone (a host that was verified): `ns-stale`;
+    /// ns4 answers REFUSED: `ns-refuses`.
+    #[tokio::test]
+    async fn a_stale_mx_rrset_naming_an_unchecked_host_makes_the_domain_partial() {
+        use dane_check::servers::{ServerAnswer, ServerState};
+        let d = "example.test.";
+        let (mut dns, prober) = world();
+        let mx_set = |list: Vec<Mx>| ServerAnswer::Answered(records(d, Security::Secure, list));
+        dns.mx_servers.insert(
+            d.into(),
+            views(vec![
+                server_view(
+                    "ns1.example.test.",
+                    8,
+                    mx_set(vec![
+                        mx(10, "mx1.example.test."),
+                        mx(20, "mx2.example.test."),
+                    ]),
+                ),
+                server_view(
+                    "ns2.example.test.",
+                    7,
+                    mx_set(vec![
+                        mx(10, "mx1.example.test."),
+                        mx(30, "old.example.test."),
+                    ]),
+                ),
+                server_view(
+                    "ns3.example.test.",
+                    8,
+                    mx_set(vec![mx(10, "mx1.example.test.")]),
+                ),
+                server_view(
+                    "ns4.example.test.",
+                    8,
+                    ServerAnswer::Rcode {
+                        rcode: 5,
+                        detail: "REFUSED".into(),
+                    },
+                ),
+            ]),
+        );
+        let on = Options {
+            each_server: true,
+            ..options()
+        };
+        let (dns, prober) = (Arc::new(dns), Arc::new(prober));
+        let report = verify(dns.clone(), prober, "example.test", &SMTP, &on).await;
+        assert_eq!(report.verdict, DomainVerdict::Partial, "{}", report.reason);
+        assert!(
+            report.reason.contains(
+                "ns2.example.test. (192.0.2.52:53), SOA serial 7 serves a different MX RRset"
+            ) && report.reason.contains("they deliver to old.example.test."),
+            "{}",
+            report.reason
+        );
+        let c = report.mx_servers.as_ref().unwrap();
+        assert_eq!((c.owner.as_str(), c.rtype), (d, "MX"));
+        let states: Vec<_> = c.servers.iter().map(|r| r.state).collect();
+        assert_eq!(
+            states,
+            [
+                ServerState::Same,
+                ServerState::Fails,
+                ServerState::Stale,
+                ServerState::Refuses
+            ]
+        );
+        let codes: Vec<_> = report
+            .warnings
+            .iter()
+            .filter(|w| w.host.is_none())
+            .map(|w| w.code)
+            .collect();
+        assert!(
+            codes.contains(&"ns-stale") && codes.contains(&"ns-refuses"),
+            "{codes:?}"
+        );
+        let doc = serde_json::to_value(&report).unwrap();
+        assert_eq!(doc["mx_servers"]["type"], "MX");
+        assert_eq!(doc["mx_servers"]["servers"][1]["state"], "fails");
+        // The hosts themselves still verify: only the stale server makes it partial.
+        assert!(
+            report
+                .hosts
+                .iter()
+                .all(|h| h.verdict.status == Status::Verified)
+        );
+    }
+
+    /// A stale MX set that names only verified hosts, or a null MX, or NXDOMAIN
+    /// (`servers::mx_effect`), through the engine: one server each.
+    #[tokio::test]
+    async fn mx_servers_each_answer() {
+        use dane_check::servers::ServerAnswer;
+        let d = "example.test.";
+        let secure = |answer| {
+            ServerAnswer::Answered(Lookup {
+                answer,
+                ..records::<Mx>(d, Security::Secure, Vec::new())
+            })
+        };
+        let table = [
+            (
+                secure(Answer::Records(vec![mx(5, "mx2.example.test.")])),
+                DomainVerdict::Verified,
+                "deliver only to hosts this check verified",
+            ),
+            (
+                secure(Answer::Records(vec![mx(0, ".")])),
+                DomainVerdict::Partial,
+                "a null MX",
+            ),
+            (
+                secure(Answer::NxDomain),
+                DomainVerdict::Partial,
+                "does not exist for them",
+            ),
+            // Implicit MX: the domain itself, which was not checked.
+            (
+                secure(Answer::NoData),
+                DomainVerdict::Partial,
+                "they deliver to example.test.",
+            ),
+        ];
+        for (answer, verdict, phrase) in table {
+            let (mut dns, prober) = world();
+            dns.mx_servers.insert(
+                d.into(),
+                views(vec![server_view("ns2.example.test.", 7, answer)]),
+            );
+            let on = Options {
+                each_server: true,
+                ..options()
+            };
+            let report = verify(Arc::new(dns), Arc::new(prober), "example.test", &SMTP, &on).await;
+            assert_eq!(report.verdict, verdict, "{phrase}: {}", report.reason);
+            let row = &report.mx_servers.as_ref().unwrap().servers[0];
+            assert!(row.detail.contains(phrase), "{phrase}: {}", row.detail);
+        }
+    }
+
+    /// Issue 23, an MX host's address RRset's zone: ns2 (stale) serves mx1's old address
+    /// 192.0.2.9, where the ECDSA chain is served (mx1's TLSA has only the RSA key's
+    /// record): it is probed, and senders asking ns2 fail there: partial. ns3 serves
+    /// 192.0.2.8, which presents the RSA chain: `ns-stale`. The AAAA servers agree.
+    #[tokio::test]
+    async fn a_stale_address_whose_server_does_not_authenticate_makes_the_domain_partial() {
+        use dane_check::servers::{ServerAnswer, ServerState};
+        let h = "mx1.example.test.";
+        let (mut dns, mut prober) = world();
+        prober
+            .servers
+            .insert(addr("192.0.2.9"), serving("chain-ec.pem", FAR));
+        prober
+            .servers
+            .insert(addr("192.0.2.8"), serving("chain-rsa.pem", FAR));
+        let set = |list: Vec<IpAddr>| ServerAnswer::Answered(records(h, Security::Secure, list));
+        dns.address_servers.insert(
+            (h.into(), "A"),
+            views(vec![
+                server_view("ns1.example.test.", 8, set(vec![addr("192.0.2.1")])),
+                server_view("ns2.example.test.", 7, set(vec![addr("192.0.2.9")])),
+                server_view("ns3.example.test.", 7, set(vec![addr("192.0.2.8")])),
+            ]),
+        );
+        dns.address_servers.insert(
+            (h.into(), "AAAA"),
+            views(vec![server_view(
+                "ns1.example.test.",
+                8,
+                set(vec![addr("2001:db8::1")]),
+            )]),
+        );
+        let on = Options {
+            each_server: true,
+            ..options()
+        };
+        let (dns, prober) = (Arc::new(dns), Arc::new(prober));
+        let report = verify(dns.clone(), prober.clone(), "example.test", &SMTP, &on).await;
+        assert_eq!(report.verdict, DomainVerdict::Partial, "{}", report.reason);
+        assert!(
+            report.reason.contains(
+                "ns2.example.test. (192.0.2.52:53), SOA serial 7 serves a different A RRset"
+            ) && report.reason.contains("192.0.2.9"),
+            "{}",
+            report.reason
+        );
+        let mx1 = &report.hosts[0];
+        assert_eq!(mx1.verdict.status, Status::Failed);
+        let a = mx1.addresses[0].servers.as_ref().unwrap();
+        let states: Vec<_> = a.servers.iter().map(|r| r.state).collect();
+        assert_eq!(
+            states,
+            [ServerState::Same, ServerState::Fails, ServerState::Stale]
+        );
+        let aaaa = mx1.addresses[1].servers.as_ref().unwrap();
+        assert!(aaaa.servers.iter().all(|r| r.state == ServerState::Same));
+        // The stale addresses were probed; the report's endpoints are the validated ones.
+        let probed: Vec<IpAddr> = prober
+            .snis
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(a, _)| *a)
+            .collect();
+        assert!(
+            probed.contains(&addr("192.0.2.9")) && probed.contains(&addr("192.0.2.8")),
+            "{probed:?}"
+        );
+        assert!(mx1.endpoints.iter().all(|e| e.address != addr("192.0.2.9")));
+        let codes: Vec<_> = report.warnings.iter().map(|w| w.code).collect();
+        assert!(codes.contains(&"ns-stale"), "{codes:?}");
+        // Without each_server no server is asked.
+        let off = verify(dns.clone(), prober, "example.test", &SMTP, &options()).await;
+        assert_eq!(off.verdict, DomainVerdict::Verified, "{}", off.reason);
     }
 }
 

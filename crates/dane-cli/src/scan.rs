@@ -612,6 +612,7 @@ pub fn deadline_report(domain: &str, service: &Service, deadline: Duration) -> R
             deadline.as_secs()
         ),
         mx: None,
+        mx_servers: None,
         mx_plan: None,
         srv: None,
         srv_plan: None,

@@ -615,6 +615,7 @@ mod tests {
             verdict,
             reason: "because\x1b[2J".into(),
             mx: None,
+            mx_servers: None,
             mx_plan: None,
             srv: None,
             srv_plan: None,

@@ -277,6 +277,18 @@ fn long_output(report: &Report, headline: Option<&str>, policy: &Policy) -> Vec<
     if !whole_on_first_line && !on_a_host_line && !verified {
         lines.push(report.reason.clone());
     }
+    // The MX RRset's servers that disagree or fail (issue 23).
+    for r in report
+        .mx_servers
+        .iter()
+        .flat_map(|c| c.servers.iter())
+        .filter(|r| r.warning.is_some() || r.state == dane_check::servers::ServerState::Fails)
+    {
+        lines.push(format!(
+            "MX name server {} {}: {}",
+            r.ns, r.address, r.detail
+        ));
+    }
     for h in &report.hosts {
         host_lines(h, &mut lines);
     }
@@ -341,10 +353,7 @@ fn host_lines(h: &HostReport, lines: &mut Vec<String>) {
             lines.push(format!("    add to the zone: {p}"));
         }
     }
-    for r in h
-        .tlsa
-        .iter()
-        .filter_map(|t| t.servers.as_ref())
+    for r in dane_check::report::host_server_checks(h)
         .flat_map(|c| c.servers.iter())
         .filter(|r| r.warning.is_some() || r.state == dane_check::servers::ServerState::Fails)
     {

@@ -229,9 +229,10 @@ fn tlsa_record_match(o: &mut String, report: &Report, base: &Base<'_>) {
     }
 }
 
-/// `dane_nameserver_state{host,owner,ns,address,state}` (a state set) and
-/// `dane_nameserver_soa_serial{host,owner,ns,address}`: each authoritative server of each TLSA
-/// owner's zone (issue 23; both families absent when no server was asked).
+/// `dane_nameserver_state{host,owner,type,ns,address,state}` (a state set) and
+/// `dane_nameserver_soa_serial{host,owner,type,ns,address}`: each authoritative server of
+/// the zone of each TLSA owner, of the MX RRset (`host=""`) and of each MX host's address
+/// RRsets (issue 23; both families absent when no server was asked).
 fn name_servers(o: &mut String, report: &Report, base: &Base<'_>) {
     use dane_check::servers::ServerState;
     const STATES: [(ServerState, &str); 6] = [
@@ -242,11 +243,15 @@ fn name_servers(o: &mut String, report: &Report, base: &Base<'_>) {
         (ServerState::Refuses, "refuses"),
         (ServerState::Unreachable, "unreachable"),
     ];
-    let rows: Vec<(&str, &dane_check::servers::ServerCheck)> = report
-        .hosts
-        .iter()
-        .filter_map(|h| Some((h.name.as_str(), h.tlsa.as_ref()?.servers.as_ref()?)))
-        .collect();
+    let rows: Vec<(&str, &dane_check::servers::ServerCheck)> =
+        report
+            .mx_servers
+            .iter()
+            .map(|c| ("", c))
+            .chain(report.hosts.iter().flat_map(|h| {
+                dane_check::report::host_server_checks(h).map(|c| (h.name.as_str(), c))
+            }))
+            .collect();
     // Only when the servers were asked: runs with --no-each-server, replays of older
     // bundles and checks without DANE keep the exposition they had.
     if rows.is_empty() {
@@ -256,7 +261,7 @@ fn name_servers(o: &mut String, report: &Report, base: &Base<'_>) {
         o,
         "dane_nameserver_state",
         None,
-        "Each authoritative server of a TLSA owner's zone (1 for the state it is in): same (serves the validated RRset), stale (another RRset that still authenticates, or none), fails (an RRset that would not authenticate a presented chain), bogus, refuses (an error rcode to TLSA), unreachable.",
+        "Each authoritative server of the zone of a TLSA owner, of the MX RRset (host empty) or of an MX host's address RRset (1 for the state it is in): same (serves the validated RRset), stale (another answer with which senders still deliver, or an unsigned one), fails (an answer that would make senders fail), bogus, refuses (an error rcode), unreachable.",
     );
     for (host, c) in &rows {
         for r in &c.servers {
@@ -268,6 +273,7 @@ fn name_servers(o: &mut String, report: &Report, base: &Base<'_>) {
                         base[1],
                         ("host", host),
                         ("owner", &c.owner),
+                        ("type", c.rtype),
                         ("ns", &r.ns),
                         ("address", &r.address),
                         ("state", word),
@@ -281,7 +287,7 @@ fn name_servers(o: &mut String, report: &Report, base: &Base<'_>) {
         o,
         "dane_nameserver_soa_serial",
         None,
-        "The zone's SOA serial each authoritative server of a TLSA owner's zone serves (not validated), when it gave one.",
+        "The zone's SOA serial each authoritative server of the zone of a TLSA, MX or address RRset serves (not validated), when it gave one.",
     );
     for (host, c) in &rows {
         for r in &c.servers {
@@ -293,6 +299,7 @@ fn name_servers(o: &mut String, report: &Report, base: &Base<'_>) {
                     base[1],
                     ("host", host),
                     ("owner", &c.owner),
+                    ("type", c.rtype),
                     ("ns", &r.ns),
                     ("address", &r.address),
                 ],
@@ -430,7 +437,7 @@ mod tests {
     #[test]
     fn name_server_families() {
         let text = render(&sample::with_servers(), Duration::from_secs(1));
-        let base = "domain=\"example.test.\",service=\"smtp\",host=\"mx1.example.test.\",owner=\"_25._tcp.mx1.example.\"";
+        let base = "domain=\"example.test.\",service=\"smtp\",host=\"mx1.example.test.\",owner=\"_25._tcp.mx1.example.\",type=\"TLSA\"";
         for line in [
             format!(
                 "dane_nameserver_state{{{base},ns=\"ns2.example.\",address=\"192.0.2.52:53\",state=\"fails\"}} 1"

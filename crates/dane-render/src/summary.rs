@@ -215,6 +215,7 @@ pub mod sample {
         if let Some(t) = r.hosts[0].tlsa.as_mut() {
             t.servers = Some(ServerCheck {
                 owner: "_25._tcp.mx1.example.".into(),
+                rtype: "TLSA",
                 zone: Some("example.".into()),
                 servers: vec![
                     row(
@@ -298,6 +299,7 @@ pub mod sample {
             port: 25,
             preference: Some(pref),
             addresses: vec![AddressLookup {
+                servers: None,
                 rtype: "A",
                 lookup: lookup(
                     name,
@@ -347,6 +349,7 @@ pub mod sample {
                 ],
                 Some(NOW + 86_400 * 40),
             )),
+            mx_servers: None,
             mx_plan: None,
             srv: None,
             srv_plan: None,
@@ -402,6 +405,7 @@ pub mod sample {
             port: 25,
             preference: Some(10),
             addresses: vec![AddressLookup {
+                servers: None,
                 rtype: "A",
                 lookup: lookup(
                     name,
@@ -485,6 +489,7 @@ pub mod sample {
             verdict,
             reason,
             mx: None,
+            mx_servers: None,
             mx_plan: None,
             srv: None,
             srv_plan: None,
@@ -575,6 +580,7 @@ pub mod sample {
                 inception: None,
                 dnssec_warnings: Vec::new(),
             }),
+            mx_servers: None,
             mx_plan: None,
             srv: None,
             srv_plan: None,

@@ -96,6 +96,9 @@ pub fn verify(report: &Report, color: bool) -> String {
                 hosts.join(", ")
             }
         );
+        if let Some(c) = &report.mx_servers {
+            servers_text(&mut o, c);
+        }
     }
     // A host's preference is its MX preference, or its SRV priority (RFC 2782).
     let pref_label = if report.srv.is_some() {
@@ -169,7 +172,12 @@ fn host_text(o: &mut String, h: &HostReport, headline: &str, pref_label: &str, c
         ),
     );
     let said = &h.verdict.reason;
-    for AddressLookup { rtype, lookup: a } in &h.addresses {
+    for AddressLookup {
+        rtype,
+        lookup: a,
+        servers,
+    } in &h.addresses
+    {
         let addrs: Vec<String> = a.records().iter().map(ToString::to_string).collect();
         let _ = writeln!(
             o,
@@ -182,6 +190,9 @@ fn host_text(o: &mut String, h: &HostReport, headline: &str, pref_label: &str, c
                 addrs.join(" ")
             }
         );
+        if let Some(c) = servers {
+            servers_text(o, c);
+        }
     }
     if let Some(t) = &h.tlsa {
         for l in &t.lookups {
@@ -240,13 +251,19 @@ fn host_text(o: &mut String, h: &HostReport, headline: &str, pref_label: &str, c
     }
 }
 
-/// Every authoritative server of the TLSA owner's zone: one line each (issue 23).
+/// Every authoritative server of the zone of a TLSA, MX or address RRset: one line each
+/// (issue 23).
 fn servers_text(o: &mut String, c: &dane_check::servers::ServerCheck) {
     let zone = c
         .zone
         .as_deref()
         .map_or_else(String::new, |z| format!(" (zone {})", clean(z)));
-    let _ = writeln!(o, "  authoritative servers of {}{zone}:", clean(&c.owner));
+    let _ = writeln!(
+        o,
+        "  authoritative servers of {} {}{zone}:",
+        clean(&c.owner),
+        c.rtype
+    );
     for r in &c.servers {
         let serial = r
             .serial

@@ -243,3 +243,159 @@ fn verify_asks_every_authoritative_server() {
         "{doc:#}"
     );
 }
+
+/// The rows of one server check (`mx_servers`, or an address lookup's `servers`).
+fn check_rows(check: &Value) -> Vec<Value> {
+    check["servers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no server rows: {check:#}"))
+        .clone()
+}
+
+/// The row of the lagging secondary (its IPv4 address) in `rows`.
+fn secondary_row(rows: &[Value]) -> Value {
+    rows.iter()
+        .find(|r| r["address"] == "192.0.2.82:53")
+        .unwrap_or_else(|| panic!("no row of the secondary: {rows:?}"))
+        .clone()
+}
+
+/// A dynamic update at the primary (the secondary lags until `transfer`).
+fn update(roll: &dane_testenv::interop::Rollover<'_>, commands: &str) {
+    let run = roll.update(&roll.tsig_key(), commands).unwrap();
+    assert_eq!(run.code, 0, "nsupdate {commands:?}: {run:?}");
+}
+
+/// Issue 23, the rest of it: the servers of the MX RRset's zone and of the MX hosts'
+/// address RRsets' zones (all `roll.test`, Knot primary and lagging secondary):
+///
+/// - in sync: every row of the MX and address checks is `same`;
+/// - mx2 dropped from the MX RRset at the primary only: the secondary still names it, a
+///   host this check no longer looks at: `partial`, exit 1, the reason names the
+///   secondary, its serial and mx2; replays from its evidence; `--no-each-server` says
+///   verified (the blind spot);
+/// - mx1's address moved at the primary to mx2's (the same Postfix, the same key): the
+///   secondary's old address is probed and authenticates: verified with `ns-stale` on A;
+/// - mx1's address moved at the primary back from 192.0.2.11 (Postfix `rsa`, leaf-rsa,
+///   which roll.test's TLSA does not match), the secondary still serving 192.0.2.11:
+///   senders asking it fail there: `partial`, exit 1, the reason names the address.
+#[test]
+fn verify_asks_the_mx_and_address_servers() {
+    let env = start();
+    let roll = env.rollover();
+    let dir = work_dir("verify-servers-mx");
+
+    let (run, doc) = verify(&env, ROLL_ZONE, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(doc["verdict"], "verified", "{doc:#}");
+    let mx = check_rows(&doc["mx_servers"]);
+    assert_eq!(doc["mx_servers"]["type"], "MX", "{doc:#}");
+    assert_eq!(mx.len(), 4, "{mx:?}");
+    assert!(mx.iter().all(|r| r["state"] == "same"), "{mx:?}");
+    for i in 0..2 {
+        for (j, rtype) in [(0, "A"), (1, "AAAA")] {
+            let c = &doc["hosts"][i]["addresses"][j]["servers"];
+            assert_eq!(c["type"], rtype, "{c:#}");
+            let r = check_rows(c);
+            assert!(
+                r.len() == 4 && r.iter().all(|r| r["state"] == "same"),
+                "{r:?}"
+            );
+        }
+    }
+
+    // mx2 leaves the MX RRset at the primary only.
+    update(&roll, "update delete roll.test. MX 20 mx2.roll.test.");
+    let (run, doc) = verify(&env, ROLL_ZONE, &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(doc["verdict"], "partial", "{doc:#}");
+    let reason = doc["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("name server ns2.roll.test. (192.0.2.82:53), SOA serial")
+            && reason.contains("serves a different MX RRset for roll.test.")
+            && reason.contains("they deliver to mx2.roll.test."),
+        "{reason}"
+    );
+    assert_eq!(doc["hosts"].as_array().map(Vec::len), Some(1), "{doc:#}");
+    let mx = check_rows(&doc["mx_servers"]);
+    assert_eq!(secondary_row(&mx)["state"], "fails", "{mx:?}");
+    assert!(
+        mx.iter()
+            .filter(|r| r["ns"] == "ns1.roll.test.")
+            .all(|r| r["state"] == "same"),
+        "{mx:?}"
+    );
+    assert_replays(&env, &dir, "mx-lagging", &[]);
+    let (run, doc) = verify(&env, ROLL_ZONE, &["--no-each-server"]);
+    assert_eq!(
+        (run.code, doc["verdict"].as_str()),
+        (0, Some("verified")),
+        "{doc:#}"
+    );
+    assert!(doc.get("mx_servers").is_none(), "{doc:#}");
+    update(&roll, "update add roll.test. 300 MX 20 mx2.roll.test.");
+    roll.transfer().unwrap();
+
+    // mx1 moves (at the primary) to mx2's address: the secondary's old one still works.
+    update(
+        &roll,
+        "update delete mx1.roll.test. A\nupdate add mx1.roll.test. 300 A 192.0.2.84",
+    );
+    let (run, doc) = verify(&env, ROLL_ZONE, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(doc["verdict"], "verified", "{doc:#}");
+    let a = check_rows(&doc["hosts"][0]["addresses"][0]["servers"]);
+    let stale = secondary_row(&a);
+    assert_eq!(stale["state"], "stale", "{stale}");
+    assert_eq!(stale["warning"], "ns-stale", "{stale}");
+    assert_eq!(
+        stale["records"],
+        serde_json::json!(["192.0.2.83"]),
+        "{stale}"
+    );
+    assert!(codes(&doc).contains(&"ns-stale".to_owned()), "{doc:#}");
+    let (strict, _) = verify(&env, ROLL_ZONE, &["--strict"]);
+    assert_eq!(strict.code, 1, "a warning fails --strict: {strict:?}");
+
+    // The secondary keeps an address where another key is served.
+    update(
+        &roll,
+        "update delete mx1.roll.test. A\nupdate add mx1.roll.test. 300 A 192.0.2.11",
+    );
+    roll.transfer().unwrap();
+    update(
+        &roll,
+        "update delete mx1.roll.test. A\nupdate add mx1.roll.test. 300 A 192.0.2.83",
+    );
+    let (run, doc) = verify(&env, ROLL_ZONE, &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(doc["verdict"], "partial", "{doc:#}");
+    let reason = doc["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("name server ns2.roll.test. (192.0.2.82:53), SOA serial")
+            && reason.contains("serves a different A RRset for mx1.roll.test.")
+            && reason.contains("senders whose resolver asks it fail: mx1.roll.test. 192.0.2.11"),
+        "{reason}"
+    );
+    let a = check_rows(&doc["hosts"][0]["addresses"][0]["servers"]);
+    assert_eq!(secondary_row(&a)["state"], "fails", "{a:?}");
+    // The host's endpoints are the validated addresses only.
+    assert!(
+        doc["hosts"][0]["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["address"] != "192.0.2.11"),
+        "{doc:#}"
+    );
+    let mut a = args(&["verify", ROLL_ZONE, "--timeout", "10"]);
+    a.extend(resolution(&env));
+    let text = dane(&env, &a);
+    assert!(
+        text.stdout
+            .contains("authoritative servers of mx1.roll.test. A (zone roll.test.)"),
+        "{}",
+        text.stdout
+    );
+    roll.transfer().unwrap();
+}
