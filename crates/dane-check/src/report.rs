@@ -437,6 +437,7 @@ pub fn server_check_warnings(
     let warning = |code, message| Warning {
         code,
         host: host.map(str::to_owned),
+        records: Vec::new(),
         message,
     };
     let mut out: Vec<Warning> = check

@@ -26,6 +26,7 @@ mod term;
 mod tlsa;
 mod verify;
 mod zone;
+mod zone_axfr;
 
 use std::io::Write as _;
 use std::process::ExitCode;

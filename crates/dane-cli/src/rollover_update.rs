@@ -47,7 +47,7 @@ pub struct UpdateOpts {
 /// own clock within the fudge). It is the one clock read besides the run's (`--at` does not
 /// replace it: TSIG is about real time), and it is read again for each message, just before
 /// it is signed: a `promote` that probes for minutes still signs with the time of sending.
-fn wall_clock() -> u64 {
+pub(crate) fn wall_clock() -> u64 {
     #[allow(clippy::disallowed_methods)]
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

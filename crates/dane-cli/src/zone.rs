@@ -32,17 +32,46 @@ pub enum Command {
 #[command(
     after_help = "Exit codes: 0 no errors (warnings are printed), 1 errors: the zone \
 must not be published, 4 warnings only and --strict, 2 usage or input error (unreadable file, \
-a master-file line that does not parse).
+a master-file line that does not parse, a bad --tsig-key), 3 the zone could not be \
+transferred (--axfr, --nsd-verifier: refused, unauthenticated, timed out).
 
 Examples:
   dane zone check db.example.com.signed --expire-within 7d --strict
   dane zone check db.example.com.signed --ds parent.ds --cert /etc/ssl/mail/fullchain.pem
-  dane zone check - --origin example.com < db.example.com.signed"
+  dane zone check - --origin example.com < db.example.com.signed
+  dane zone check --axfr 192.0.2.53 --tsig-key /etc/knot/transfer.key --origin example.com"
 )]
 pub struct Args {
     /// The zone file (master-file format, as BIND, NSD and Knot write it), or `-` for
     /// standard input. `$INCLUDE` paths are relative to the including file's directory.
-    pub zonefile: PathBuf,
+    #[arg(required_unless_present_any = ["axfr", "nsd_verifier"], conflicts_with_all = ["axfr", "nsd_verifier"])]
+    pub zonefile: Option<PathBuf>,
+
+    /// Transfer the zone (AXFR over TCP, RFC 5936) from SERVER (ADDR or ADDR:PORT) instead
+    /// of reading a file; the zone's name is --origin.
+    #[arg(long, value_name = "SERVER", requires = "origin")]
+    pub axfr: Option<String>,
+
+    /// Sign the AXFR query with this TSIG key and require every answer to be signed with it
+    /// (RFC 8945 5.3.1): Knot `keymgr -t` output, a BIND `key "NAME" {...};` file, or
+    /// ALG:NAME:SECRET.
+    #[arg(long, value_name = "FILE")]
+    pub tsig_key: Option<PathBuf>,
+
+    /// The key to use when the --tsig-key file defines several.
+    #[arg(long, value_name = "NAME", requires = "tsig_key")]
+    pub tsig_key_name: Option<String>,
+
+    /// Run as NSD's `verifier:`: the zone named by $VERIFY_ZONE, read from standard input
+    /// when $VERIFY_ZONE_ON_STDIN is yes, else transferred from the address NSD serves it on
+    /// for verification ($VERIFY_IP_ADDRESSES, $VERIFY_PORT).
+    #[arg(long)]
+    pub nsd_verifier: bool,
+
+    /// Give up a transfer (--axfr, --nsd-verifier) after this long (e.g. 50s; below NSD's
+    /// verifier-timeout so the verdict is ours). Default 300s.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
 
     /// The zone's name (the initial $ORIGIN). Default: $VERIFY_ZONE when NSD runs this as
     /// a `verifier:` (zone on stdin: `dane zone check -`), else the owner of the first
@@ -119,9 +148,21 @@ fn check(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         Some(t) => crate::rollover::parse_duration("--expire-within", t)?,
         None => 0,
     };
-    let (label, text) = read_top(&args.zonefile)?;
-    let records = parse(args, &label, &text)?;
-    let apex = apex(args, &records)?;
+    let (label, records, apex) = match source(args)? {
+        Source::File(path) => {
+            let (label, text) = read_top(&path)?;
+            let records = parse(args, &label, &text)?;
+            let apex = apex(args, &records)?;
+            (label, records, apex)
+        }
+        Source::Axfr(server) => match crate::zone_axfr::transfer(args, server)? {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("dane: {}", sanitize(&format!("{e:#}")));
+                return Ok(Exit::Indeterminate);
+            }
+        },
+    };
     let inception_margin = match &args.inception_margin {
         Some(t) => crate::rollover::parse_duration("--inception-margin", t)?,
         None => 0,
@@ -148,6 +189,56 @@ fn check(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// Where the zone comes from.
+enum Source {
+    /// A file, or `-` (standard input).
+    File(PathBuf),
+    /// A zone transfer from this server.
+    Axfr(std::net::SocketAddr),
+}
+
+/// The zone's source: the file, `--axfr SERVER`, or what NSD's verifier environment says.
+fn source(args: &Args) -> anyhow::Result<Source> {
+    if let Some(server) = &args.axfr {
+        return Ok(Source::Axfr(dane_resolver::parse_server(server).map_err(
+            |e| anyhow::anyhow!("--axfr {:?}: {e}", sanitize(server)),
+        )?));
+    }
+    if args.nsd_verifier {
+        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+        if var("VERIFY_ZONE").is_none() {
+            bail!("--nsd-verifier: $VERIFY_ZONE is not set (run by NSD's verifier: only)");
+        }
+        if var("VERIFY_ZONE_ON_STDIN").is_some_and(|v| v.trim() == "yes") {
+            return Ok(Source::File(PathBuf::from("-")));
+        }
+        let Some(ips) = var("VERIFY_IP_ADDRESSES") else {
+            bail!(
+                "--nsd-verifier: neither the zone on stdin ($VERIFY_ZONE_ON_STDIN) nor $VERIFY_IP_ADDRESSES"
+            );
+        };
+        // The first address, written ADDR@PORT by NSD (or ADDR, the port in $VERIFY_PORT).
+        let first = ips.split_whitespace().next().unwrap_or_default();
+        let (ip, port) = match first.rsplit_once('@') {
+            Some((ip, port)) => (ip.to_string(), port.to_string()),
+            None => (first.to_string(), var("VERIFY_PORT").unwrap_or_default()),
+        };
+        let addr = ip
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .map_err(|e| anyhow::anyhow!("$VERIFY_IP_ADDRESSES {:?}: {e}", sanitize(first)))?;
+        let port = port.trim().parse::<u16>().map_err(|e| {
+            anyhow::anyhow!("$VERIFY_IP_ADDRESSES {:?}: port: {e}", sanitize(first))
+        })?;
+        return Ok(Source::Axfr(std::net::SocketAddr::new(addr, port)));
+    }
+    match &args.zonefile {
+        Some(p) => Ok(Source::File(p.clone())),
+        None => bail!("give a zone file, - (standard input), --axfr SERVER or --nsd-verifier"),
+    }
 }
 
 /// The top file (or stdin) as text, and its label for messages.
@@ -207,7 +298,7 @@ fn parse(args: &Args, label: &str, text: &str) -> anyhow::Result<Vec<dane_zone::
 }
 
 /// `--origin`, else `$VERIFY_ZONE` (set by NSD for its `verifier:` commands).
-fn origin_arg(args: &Args) -> Option<String> {
+pub(crate) fn origin_arg(args: &Args) -> Option<String> {
     args.origin.clone().or_else(|| {
         std::env::var("VERIFY_ZONE")
             .ok()
@@ -215,7 +306,7 @@ fn origin_arg(args: &Args) -> Option<String> {
     })
 }
 
-fn parse_origin(text: &str) -> anyhow::Result<Name> {
+pub(crate) fn parse_origin(text: &str) -> anyhow::Result<Name> {
     let t = text.trim();
     let abs = if t.ends_with('.') {
         t.to_string()
@@ -237,7 +328,7 @@ fn apex(args: &Args, records: &[dane_zone::Record]) -> anyhow::Result<Name> {
             sanitize(&r.file),
             r.line
         ),
-        None => bail!("{}: no records", args.zonefile.display()),
+        None => bail!("no records"),
     }
 }
 

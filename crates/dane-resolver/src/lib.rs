@@ -91,6 +91,7 @@
 
 pub mod address;
 pub mod authoritative;
+pub mod axfr;
 mod cache;
 mod capability;
 pub mod clock;

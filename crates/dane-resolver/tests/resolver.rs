@@ -1554,3 +1554,142 @@ mod real_time {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// A directory holding `big.test`, an unsigned zone of `hosts` A records (a transfer of
+/// several messages), named after `tag`.
+fn xfr_zone_dir(tag: &str, hosts: usize) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dane-axfr-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text = String::from(
+        "$ORIGIN big.test.\n$TTL 3600\n@ SOA ns1 host 7 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n",
+    );
+    for i in 0..hosts {
+        text.push_str(&format!("h{i} A 192.0.2.{}\n", i % 250 + 1));
+    }
+    std::fs::write(dir.join("big.zone"), text).unwrap();
+    dir
+}
+
+const XFR_SECRET: &str = "c2VjcmV0LWZvci10aGUtYXhmci10ZXN0cy0wMTIzNDU2Nzg5YWJjZGVm";
+
+/// NSD serving `big.test` by AXFR to 127.0.0.1 only with the key `xfr-key`.
+fn xfr_nsd(tag: &str, hosts: usize) -> Nsd {
+    let extra = dane_testenv::NsdExtra {
+        top: format!(
+            "key:\n  name: \"xfr-key\"\n  algorithm: hmac-sha256\n  secret: \"{XFR_SECRET}\"\n"
+        ),
+        zone: "  provide-xfr: 127.0.0.1 xfr-key\n".into(),
+    };
+    Nsd::start_with(&xfr_zone_dir(tag, hosts), &extra).expect("start nsd")
+}
+
+fn wall() -> u64 {
+    #[allow(clippy::disallowed_methods)] // TSIG is about real time
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Transfers big.test from `nsd` with `secret` (none: unsigned): the summary and the
+/// records, or the error's text.
+fn axfr_big(
+    nsd: &Nsd,
+    secret: Option<&[u8]>,
+) -> Result<(dane_resolver::axfr::AxfrSummary, Vec<dane_zone::Record>), String> {
+    use dane_resolver::axfr::{AxfrLimits, transfer};
+    let key = secret
+        .map(|s| dane_resolver::tsig::TsigKey::new("xfr-key", "hmac-sha256", s.to_vec()).unwrap());
+    let apex = dane_zone::Name::parse("big.test.", &dane_zone::Name::root()).unwrap();
+    let mut c = dane_zone::AxfrCollector::new(&apex, "AXFR", 1_000_000);
+    let mut push = |m: &[u8]| c.push(m).map_err(|e| e.to_string());
+    let clock = wall;
+    let sum = rt()
+        .block_on(transfer(
+            nsd.addr(),
+            &Name::from_str("big.test.").unwrap(),
+            key.as_ref(),
+            &clock,
+            AxfrLimits::default(),
+            &mut push,
+        ))
+        .map_err(|e| e.to_string())?;
+    Ok((sum, c.finish().map_err(|e| e.to_string())?))
+}
+
+#[test]
+fn axfr_from_nsd_verifies_the_tsig_of_every_message() {
+    let nsd = xfr_nsd("tsig", 6000);
+    let secret = data_encoding::BASE64.decode(XFR_SECRET.as_bytes()).unwrap();
+    let (sum, records) = axfr_big(&nsd, Some(&secret)).unwrap();
+    // SOA, NS, ns1 A and the hosts; the closing SOA is not kept twice.
+    assert_eq!(records.len(), 6003);
+    assert_eq!(records[0].rtype, 6);
+    // Several messages, and NSD signs only some of them (every 96th and the last): the
+    // unsigned ones in between were covered by the next MAC (RFC 8945 5.3.1).
+    assert!(sum.messages > 2, "{sum:?}");
+    assert!(sum.signed >= 2 && sum.signed <= sum.messages, "{sum:?}");
+    eprintln!("{sum:?}");
+
+    // A wrong secret: NSD refuses (BADSIG), one line, nothing transferred.
+    let e = axfr_big(&nsd, Some(b"not-the-secret")).unwrap_err();
+    assert!(e.contains("NOTAUTH, TSIG BADSIG"), "{e}");
+    // No key: the ACL refuses.
+    let e = axfr_big(&nsd, None).unwrap_err();
+    assert!(e.contains("REFUSED"), "{e}");
+}
+
+#[test]
+fn axfr_deadline_and_limits_are_kept() {
+    use dane_resolver::axfr::{AxfrLimits, transfer};
+    let nsd = xfr_nsd("limits", 6000);
+    let secret = data_encoding::BASE64.decode(XFR_SECRET.as_bytes()).unwrap();
+    let key = dane_resolver::tsig::TsigKey::new("xfr-key", "hmac-sha256", secret).unwrap();
+    let clock = wall;
+    let run = |limits: AxfrLimits| {
+        let mut never_done = |_: &[u8]| Ok(false);
+        rt().block_on(transfer(
+            nsd.addr(),
+            &Name::from_str("big.test.").unwrap(),
+            Some(&key),
+            &clock,
+            limits,
+            &mut never_done,
+        ))
+        .unwrap_err()
+        .to_string()
+    };
+    let e = run(AxfrLimits {
+        max_messages: 2,
+        ..AxfrLimits::default()
+    });
+    assert!(e.contains("more than 2 messages"), "{e}");
+    let e = run(AxfrLimits {
+        max_bytes: 1000,
+        ..AxfrLimits::default()
+    });
+    assert!(e.contains("more than 1000 octets"), "{e}");
+    // A callback that never says done: NSD keeps the connection open after the last
+    // message; the deadline ends the wait.
+    let e = run(AxfrLimits {
+        timeout: Duration::from_secs(2),
+        ..AxfrLimits::default()
+    });
+    assert!(e.contains("did not complete within 2s"), "{e}");
+    // A clock an hour off: the answers' signed time is outside the fudge. (NSD checks the
+    // query's time first and answers BADTIME.)
+    let late = || wall() + 3600;
+    let mut push = |_: &[u8]| Ok(false);
+    let e = rt()
+        .block_on(transfer(
+            nsd.addr(),
+            &Name::from_str("big.test.").unwrap(),
+            Some(&key),
+            &late,
+            AxfrLimits::default(),
+            &mut push,
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("BADTIME"), "{e}");
+}

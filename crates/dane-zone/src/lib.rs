@@ -8,6 +8,8 @@
 //! (owner, type, key tag, what, RFC section) in a [`Report`], with the TLSA records' form
 //! ([`tlsa_form`]); [`tlsa_for`] checks the TLSA RRset at an owner against the certificate
 //! chain or key about to be deployed there (dane-tlsa's RFC 7671 match).
+//! [`AxfrCollector`] reads the zone from the messages of a zone transfer instead (the
+//! caller does the I/O and the TSIG checks).
 //!
 //! ```
 //! use dane_zone::{CheckOptions, Name, ParseLimits, parse_master, check_zone};
@@ -50,6 +52,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod axfr;
 mod check;
 mod master;
 mod name;
@@ -58,6 +61,7 @@ mod tlsa;
 
 use std::sync::Arc;
 
+pub use axfr::AxfrCollector;
 pub use check::{CheckOptions, Finding, FindingCode, Report, Severity, check_zone};
 pub use master::{IncludeResult, ParseLimits, parse_master};
 pub use name::{Name, canonical_cmp};
@@ -74,6 +78,16 @@ pub enum Error {
         file: String,
         /// 1-based line of the entry (its first line when it spans several).
         line: usize,
+        /// What is wrong.
+        what: String,
+    },
+    /// A zone transfer that cannot be read ([`AxfrCollector`]).
+    #[error("{transfer}, message {message}: {what}")]
+    Transfer {
+        /// Where the transfer came from (e.g. `AXFR from 192.0.2.1:53`).
+        transfer: String,
+        /// 1-based number of the message.
+        message: usize,
         /// What is wrong.
         what: String,
     },

@@ -364,6 +364,33 @@ fn read_logs(paths: &[PathBuf]) -> String {
         .join("\n")
 }
 
+/// Configuration added to the test NSD's: top-level clauses (`key:`, `verify:`) and lines
+/// added to every `zone:` (`provide-xfr:`, `verifier:`). A port in `top` may be written
+/// `{free_port}`: it is replaced by a free loopback port (the verifier's).
+#[derive(Debug, Clone, Default)]
+pub struct NsdExtra {
+    /// Top-level clauses, appended to the configuration.
+    pub top: String,
+    /// Lines (each indented, newline-terminated) added to every `zone:` clause.
+    pub zone: String,
+}
+
+impl NsdExtra {
+    /// The configuration with the extra lines: top-level clauses before the first `zone:`
+    /// (a key is defined before a zone names it).
+    fn apply(&self, conf: &str) -> Result<String, Error> {
+        let conf = conf.replace("  zonefile: ", &format!("{}  zonefile: ", self.zone));
+        let mut top = self.top.clone();
+        while top.contains("{free_port}") {
+            top = top.replacen("{free_port}", &free_port()?.to_string(), 1);
+        }
+        Ok(match conf.find("\nzone:\n") {
+            Some(i) => format!("{}\n{top}{}", &conf[..i], &conf[i + 1..]),
+            None => format!("{conf}{top}"),
+        })
+    }
+}
+
 /// NSD serving a directory of zone files on a loopback port; stopped on drop.
 #[derive(Debug)]
 pub struct Nsd {
@@ -383,6 +410,12 @@ impl Nsd {
     /// Serves every `*.zone` file in `zone_dir` (zone name from its `$ORIGIN` or first
     /// record), all from one NSD.
     pub fn start(zone_dir: &Path) -> Result<Self, Error> {
+        Self::start_with(zone_dir, &NsdExtra::default())
+    }
+
+    /// As [`Nsd::start`], with `extra` configuration (TSIG keys, `provide-xfr:`, a
+    /// `verify:` section and `verifier:`).
+    pub fn start_with(zone_dir: &Path, extra: &NsdExtra) -> Result<Self, Error> {
         let nsd = find_program("nsd", "nsd")?;
         let zones = zone_files(zone_dir)?;
         let probe_zone = zones
@@ -394,7 +427,7 @@ impl Nsd {
             })?;
         let mut last = None;
         for _attempt in 0..5 {
-            match Self::try_start(&nsd, &zones, &probe_zone) {
+            match Self::try_start(&nsd, &zones, &probe_zone, extra) {
                 Ok(started) => return Ok(started),
                 Err(e) => last = Some(e),
             }
@@ -406,10 +439,16 @@ impl Nsd {
         }))
     }
 
-    fn try_start(nsd: &Path, zones: &[(String, PathBuf)], probe: &str) -> Result<Self, Error> {
+    fn try_start(
+        nsd: &Path,
+        zones: &[(String, PathBuf)],
+        probe: &str,
+        extra: &NsdExtra,
+    ) -> Result<Self, Error> {
         let dir = TempDir::new("dane-testenv-nsd")?;
         let port = free_port()?;
         let conf = nsd_config(&dir.0, &[format!("127.0.0.1@{port}")], false, zones);
+        let conf = extra.apply(&conf)?;
         let conf_path = dir.0.join("nsd.conf");
         std::fs::write(&conf_path, conf).map_err(io("writing nsd.conf"))?;
         let stderr_path = dir.0.join("stderr");

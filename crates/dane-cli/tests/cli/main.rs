@@ -17,3 +17,4 @@ mod serve;
 mod tlsa;
 mod verify;
 mod zone;
+mod zone_xfr;
