@@ -340,7 +340,7 @@ fn man_dir_that_cannot_be_written_is_an_error() {
     assert_eq!(out.stdout, "");
 }
 
-/// `dane man --dir DIR` creates DIR (and its parents) when missing, as the README's
+/// `dane man --dir DIR` creates DIR (and its parents) when missing, as docs/install.md's
 /// `dane man --dir /usr/local/share/man/man1` needs on a stock system; every page passes
 /// groff -ww; dane-verify(1) has its verdicts, the nagios mapping, EXAMPLES and a SYNOPSIS
 /// that shows the options' values.

@@ -1,6 +1,6 @@
 //! `--output FILE` (verify, dnssec, scan): the result replaces FILE atomically whatever the
 //! verdict, the exit code is the one without `--output`, and an error (exit 2) leaves FILE
-//! as it was. The textfile recipe of the README, read by a real node_exporter while the
+//! as it was. The textfile recipe of docs/monitoring.md, read by a real node_exporter while the
 //! check flips between verified and failed.
 
 use std::path::{Path, PathBuf};
@@ -215,7 +215,7 @@ fn endless_inputs_fail_with_one_line() {
     assert_eq!(said, unique, "a cause said twice: {line}");
 }
 
-/// The README's textfile recipe with a real node_exporter: it reads the directory while
+/// docs/monitoring.md's textfile recipe with a real node_exporter: it reads the directory while
 /// the check flips between verified and failed, and each scrape shows the last result,
 /// never a stale "verified" and never a half-written file.
 #[test]

@@ -183,6 +183,16 @@ fn dns_documents() -> Vec<SchemaDoc> {
         args.extend_from_slice(&flags);
         docs.push(json_of("dnssec", &args));
     }
+    // A resolver that is not there, under --no-iterate: the local-fault documents.
+    let gone = ["--resolver", "127.0.0.1:9", "--no-iterate"];
+    docs.push(json_of(
+        "dnssec",
+        &[&["dnssec", "example.com", "MX", "--json"][..], &gone].concat(),
+    ));
+    docs.push(json_of(
+        "verify",
+        &[&["verify", "example.com", "--json"][..], &gone].concat(),
+    ));
     let domains = [
         "mixed.test.",
         "test.",

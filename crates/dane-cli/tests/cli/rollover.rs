@@ -104,7 +104,7 @@ fn stage_creates_the_next_key_and_prints_current_next_and_issuer() {
     assert!(openssl_reads(&next).contains("256 bit"));
 
     // Again without --next-key: the state file says dane made the key at the default
-    // path, so it is used (the README's steps, followed in order), never rewritten.
+    // path, so it is used (docs/rollover.md's steps, followed in order), never rewritten.
     let again = stage(&s(&cur), &[]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(again.stdout.lines().collect::<Vec<_>>(), lines[..2]);
@@ -1041,7 +1041,7 @@ fn rollback_inside_and_outside_its_window() {
     std::fs::remove_dir_all(d).unwrap();
 }
 
-/// `stage --name mx1 --name mx2`: one next key, the RRset at each owner; the README's
+/// `stage --name mx1 --name mx2`: one next key, the RRset at each owner; docs/rollover.md's
 /// steps run in order (stage, stage again for the same key) work with the default paths.
 #[test]
 fn stage_one_next_key_for_several_hosts() {

@@ -30,7 +30,7 @@ fn verify(nsd: &dane_testenv::Nsd, extra: &[&str]) -> crate::common::Run {
     run(&args)
 }
 
-/// The consumer's view of the JSON document (README, "dane verify --json").
+/// The consumer's view of the JSON document (docs/verify.md; schemas/dane-verify.schema.json).
 #[derive(Debug, Deserialize)]
 struct Doc {
     version: u32,

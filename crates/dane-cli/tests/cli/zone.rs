@@ -58,7 +58,7 @@ struct Summary {
 }
 
 /// (fixture, the finding `dane zone check` must report, whether ldns-verify-zone and
-/// dnssec-verify (BIND 9.18) reject the file). Where a peer accepts a defect, the README
+/// dnssec-verify (BIND 9.18) reject the file). Where a peer accepts a defect, docs/zone-check.md
 /// says so.
 const CASES: &[(&str, &str, bool, bool)] = &[
     ("good-ldns", "", false, false),

@@ -13,6 +13,7 @@
 use std::path::PathBuf;
 
 use dane_testenv::interop::{interop_dir, posttls_finger_agrees, posttls_finger_outcome};
+use dane_testenv::schema::SchemaDoc;
 use dane_testenv::{Interop, Scenario, read_table, scenarios};
 use serde::Deserialize;
 
@@ -113,10 +114,16 @@ fn every_scenario_verdict_reason_exit_and_replay() {
     let all = scenarios().unwrap();
     assert!(all.len() >= 26, "{} scenarios", all.len());
     let mut failures = Vec::new();
+    // Every live document and every bundle it saved, checked against their JSON Schemas.
+    let mut documents = Vec::new();
     for s in &all {
         let file = work.join(format!("{}.json", s.domain));
         let file_arg = file.to_str().unwrap();
         let (code, stdout, stderr) = dane_verify(&env, s, &["--json", "--save-evidence", file_arg]);
+        documents.push(SchemaDoc::new("verify", &s.domain, &stdout));
+        if let Ok(bundle) = std::fs::read_to_string(&file) {
+            documents.push(SchemaDoc::new("verify-evidence", file_arg, bundle));
+        }
         let doc: Doc = match serde_json::from_str(&stdout) {
             Ok(d) => d,
             Err(e) => {
@@ -199,6 +206,7 @@ fn every_scenario_verdict_reason_exit_and_replay() {
     }
     std::fs::remove_dir_all(&work).ok();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    dane_testenv::schema::assert_valid(&documents);
 }
 
 #[test]

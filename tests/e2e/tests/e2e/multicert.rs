@@ -72,6 +72,7 @@ fn scenario(domain: &str, service: &str) -> Scenario {
 
 fn verify(env: &Interop, domain: &str, service: &str) -> (i32, Doc, String) {
     let (code, stdout, stderr) = dane_verify(env, &scenario(domain, service), &["--json"]);
+    dane_testenv::schema::assert_valid_one("verify", domain, &stdout);
     let doc = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{domain}: no JSON ({e}): {stdout}{stderr}"));
     (code, doc, stdout)

@@ -38,6 +38,7 @@ fn verify(env: &Interop, zone: &str, extra: &[&str]) -> (dane_e2e::Run, Value) {
     a.extend(args(extra));
     let run = dane(env, &a);
     let doc = json(&run, zone);
+    dane_testenv::schema::assert_valid_one("verify", zone, &run.stdout);
     (run, doc)
 }
 
@@ -79,7 +80,9 @@ fn assert_replays(env: &Interop, dir: &Path, tag: &str, extra: &[&str]) {
     let replay = dane_e2e::run(&["verify", "--evidence", &f, "--json"]);
     assert_eq!(replay.code, run.code, "{tag}: {replay:?}");
     assert_eq!(replay.stdout, run.stdout, "{tag}: the replay differs");
-    let bundle: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    dane_testenv::schema::assert_valid_one("verify-evidence", &f, &text);
+    let bundle: Value = serde_json::from_str(&text).unwrap();
     assert!(
         bundle["servers"].as_array().is_some_and(|s| !s.is_empty()),
         "{tag}: the bundle records the servers"
