@@ -279,6 +279,12 @@ pub fn dnssec(outcome: &Outcome, checked_at: &str) -> String {
     g.finish(&caption, &format!("{head}: {}", reason.unwrap_or_default()))
 }
 
+/// A picture with nothing but its caption (a lookup that could not be made).
+pub fn note(caption: &str) -> String {
+    let g = Graph::default();
+    g.finish(&wrap(caption, 110), caption)
+}
+
 /// What the DNS part drew, for the DANE part to attach to.
 #[derive(Default)]
 struct Dns {
@@ -815,7 +821,12 @@ fn tlsa_records(g: &mut Graph, dns: &Dns, h: &HostReport, host_id: &str) -> Vec<
     let Some(lookup) = t.lookups.last() else {
         return Vec::new();
     };
-    let set: &[TlsaRecord] = lookup.records();
+    // Bogus records too (drawn red): the report uses none of them, the picture shows what
+    // was served.
+    let set: &[TlsaRecord] = match &lookup.answer {
+        dane_check::dns::Answer::Records(r) => r,
+        _ => &[],
+    };
     let shown = shown_data(set, |_| false);
     let from = dns
         .last_node(&lookup.name, "TLSA")
@@ -964,9 +975,20 @@ fn endpoint(g: &mut Graph, h: &HostReport, e: &EndpointReport, records: &[String
         );
         certs.push(id);
     }
+    // Declared by the host's address lookups, unless the endpoint came another way.
+    let address = format!("address {}", e.address);
+    g.node(
+        None,
+        &address,
+        format!(
+            "shape=plaintext, label={}, tooltip={}",
+            quote(&e.address.to_string()),
+            quote(&e.address.to_string())
+        ),
+    );
     if let Some(leaf) = certs.first() {
         g.edge(
-            &format!("address {}", e.address),
+            &address,
             leaf,
             "endpoint",
             format!(
@@ -1065,6 +1087,91 @@ mod tests {
         assert_eq!(quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
         assert_eq!(quote("x\ny"), "\"x\\\\ny\"");
         assert_eq!(lines(&["a\"".into(), "b".into()]), "\"a\\\"\\nb\"");
+    }
+
+    /// The ids a DOT line declares or joins: `"a" [..]` or `"a" -> "b" [..]`.
+    fn ids(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = line.trim();
+        while let Some(body) = rest.strip_prefix('"') {
+            let mut end = 0;
+            let mut escaped = false;
+            for (i, c) in body.char_indices() {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '"' if !escaped => {
+                        end = i;
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            out.push(body[..end].to_owned());
+            rest = body[end + 1..].trim_start();
+            match rest.strip_prefix("->") {
+                Some(r) => rest = r.trim_start(),
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// 4 MX hosts x 2 addresses x 2 certificates (RSA and ECDSA): a box per endpoint, each
+    /// host's records drawn once with one edge per endpoint, every edge between declared
+    /// nodes, and no label line too long to read.
+    #[test]
+    fn four_hosts_two_addresses_two_certificates_stay_readable() {
+        let base = crate::summary::sample::single_record();
+        let host = base.hosts[0].clone();
+        let endpoint = host.endpoints[0].clone();
+        let mut report = base.clone();
+        report.hosts = (1..=4)
+            .map(|i| {
+                let mut h = host.clone();
+                h.name = format!("mx{i}.example.test.");
+                if let Some(t) = h.tlsa.as_mut() {
+                    t.lookups[0].name = format!("_25._tcp.{}", h.name);
+                }
+                h.endpoints = Vec::new();
+                for addr in [format!("192.0.2.{i}"), format!("2001:db8::{i}")] {
+                    for alg in ["rsa", "ecdsa"] {
+                        let mut e = endpoint.clone();
+                        e.address = addr.parse().unwrap();
+                        e.algorithm = Some(alg.to_owned());
+                        e.offered = Some(alg.to_owned());
+                        h.endpoints.push(e);
+                    }
+                }
+                h
+            })
+            .collect();
+        let dot = verify(&report, &[]);
+        assert_eq!(dot.matches("subgraph cluster_").count(), 16, "{dot}");
+        let mut declared = std::collections::BTreeSet::new();
+        let mut edges = Vec::new();
+        for line in dot.lines() {
+            let found = ids(line);
+            match found.len() {
+                1 => assert!(declared.insert(found[0].clone()), "twice: {line}"),
+                2 => edges.push((found[0].clone(), found[1].clone())),
+                _ => {}
+            }
+        }
+        for (a, b) in &edges {
+            assert!(declared.contains(a) && declared.contains(b), "{a} -> {b}");
+        }
+        let records: Vec<&String> = declared.iter().filter(|d| d.starts_with("TLSA ")).collect();
+        assert_eq!(records.len(), 4, "{records:?}");
+        let matched = edges.iter().filter(|(a, _)| a.starts_with("TLSA ")).count();
+        assert_eq!(matched, 16);
+        for line in dot.lines().filter(|l| l.contains("label=")) {
+            let label = line.split("label=\"").nth(1).unwrap_or("");
+            let label = label.split("\", ").next().unwrap_or("");
+            for part in label.split("\\n") {
+                assert!(part.chars().count() <= 60, "too long: {part}");
+            }
+        }
+        assert!(dot.contains("rankdir=TB") && dot.contains("compound=true"));
     }
 
     #[test]
