@@ -251,14 +251,7 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             servers: recorder.take_servers(),
         };
         if args.format().is_picture() {
-            let anchors = match &args.check.net.trust_anchor {
-                Some(p) => crate::input::read_anchors(p)?,
-                None => dane_dnssec::TrustAnchors::iana_root(),
-            };
-            let evidence = bundle
-                .evidence()
-                .map_err(|e| anyhow::anyhow!("the run's DNS evidence: {e}"))?;
-            chain = Some((evidence, anchors));
+            chain = Some(live_chain(args, &bundle)?);
         }
         if let Some(path) = &args.save_evidence {
             let mut text = serde_json::to_string_pretty(&bundle)?;
@@ -268,6 +261,19 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         }
     }
     render(&report, args, ctx, now, elapsed, chain.as_ref())
+}
+
+/// What a live run's picture is drawn from: the DNS messages it recorded, and the anchors
+/// it validated them with.
+fn live_chain(args: &Args, bundle: &Bundle) -> anyhow::Result<Chain> {
+    let anchors = match &args.check.net.trust_anchor {
+        Some(p) => crate::input::read_anchors(p)?,
+        None => dane_dnssec::TrustAnchors::iana_root(),
+    };
+    let evidence = bundle
+        .evidence()
+        .map_err(|e| anyhow::anyhow!("the run's DNS evidence: {e}"))?;
+    Ok((evidence, anchors))
 }
 
 /// The engine options every run takes from the arguments.

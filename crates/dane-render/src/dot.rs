@@ -481,30 +481,8 @@ fn ds_records(g: &mut Graph, zones: &[String], facts: &[&Fact]) {
             continue;
         }
         let id = format!("DS {zone} {algorithm} {tag} {digest_type}");
-        let (word, edge) = match status {
-            DsStatus::Valid => ("valid", format!("color=\"{SECURE}\"")),
-            DsStatus::BadDigest => ("the digest matches no key", format!("color=\"{BOGUS}\"")),
-            DsStatus::NoKey => (
-                "no key has its tag and algorithm",
-                format!("color=\"{BOGUS}\", style=dashed"),
-            ),
-            DsStatus::Unsupported => (
-                "algorithm or digest type not supported: ignored",
-                "color=black, style=dashed".to_owned(),
-            ),
-            DsStatus::Ignored => (
-                "SHA-1 ignored for a stronger digest (RFC 4509 3)",
-                format!("color=\"{GREY}\", style=dotted"),
-            ),
-        };
+        let (word, edge, node_sec) = ds_style(*status);
         let tip = format!("DS {zone} {tag} {algorithm} {digest_type}: {word}");
-        let node_sec = if *status == DsStatus::Valid {
-            Sec::Secure
-        } else if matches!(status, DsStatus::BadDigest | DsStatus::NoKey) {
-            Sec::Bogus
-        } else {
-            Sec::Insecure
-        };
         g.node(
             parent_zone(zones, zone).map(String::as_str),
             &id,
@@ -530,6 +508,32 @@ fn ds_records(g: &mut Graph, zones: &[String], facts: &[&Fact]) {
             format!("{edge}, tooltip={}", quote(&tip)),
         );
     }
+}
+
+/// How a DS is drawn: what its status means, its digest edge's style, its node's colour.
+fn ds_style(status: DsStatus) -> (&'static str, String, Sec) {
+    let (word, edge) = match status {
+        DsStatus::Valid => ("valid", format!("color=\"{SECURE}\"")),
+        DsStatus::BadDigest => ("the digest matches no key", format!("color=\"{BOGUS}\"")),
+        DsStatus::NoKey => (
+            "no key has its tag and algorithm",
+            format!("color=\"{BOGUS}\", style=dashed"),
+        ),
+        DsStatus::Unsupported => (
+            "algorithm or digest type not supported: ignored",
+            "color=black, style=dashed".to_owned(),
+        ),
+        DsStatus::Ignored => (
+            "SHA-1 ignored for a stronger digest (RFC 4509 3)",
+            format!("color=\"{GREY}\", style=dotted"),
+        ),
+    };
+    let node = match status {
+        DsStatus::Valid => Sec::Secure,
+        DsStatus::BadDigest | DsStatus::NoKey => Sec::Bogus,
+        DsStatus::Unsupported | DsStatus::Ignored => Sec::Insecure,
+    };
+    (word, edge, node)
 }
 
 /// A node for a key that a DS or RRSIG names but the zone does not have.
@@ -653,6 +657,15 @@ fn links(g: &mut Graph, zones: &[String], o: &Outcome, dns: &mut Dns) {
             (first.clone(), last.clone()),
         );
     }
+    if let Some(target) = ids.last() {
+        denial_proofs(g, zones, o, target);
+    }
+}
+
+/// The NSEC/NSEC3 records of a denial, each a node leading to the NXDOMAIN or NODATA
+/// (`target`) it proves; opt-out marked (RFC 5155 9.2: it proves only an unsigned
+/// delegation may exist).
+fn denial_proofs(g: &mut Graph, zones: &[String], o: &Outcome, target: &str) {
     let Some(last) = o.links.last() else { return };
     let opt_out = o
         .reason
@@ -689,14 +702,12 @@ fn links(g: &mut Graph, zones: &[String], o: &Outcome, dns: &mut Dns) {
                 if marked { ", peripheries=2" } else { "" }
             ),
         );
-        if let Some(target) = ids.last() {
-            g.edge(
-                &id,
-                target,
-                "proof",
-                format!("{}, tooltip={}", s.attrs(), quote(&step.detail)),
-            );
-        }
+        g.edge(
+            &id,
+            target,
+            "proof",
+            format!("{}, tooltip={}", s.attrs(), quote(&step.detail)),
+        );
     }
 }
 
@@ -770,11 +781,21 @@ fn host_part(g: &mut Graph, dns: &Dns, h: &HostReport, mx: Option<&str>) {
             format!("tooltip={}", quote(&format!("exchange {}", h.name))),
         );
     }
+    addresses(g, dns, h, &host_id);
+    let records = tlsa_records(g, dns, h, &host_id);
+    for e in &h.endpoints {
+        endpoint(g, h, e, &records);
+    }
+    candidate(g, h, &records);
+}
+
+/// The host's address lookups (into the DNS part) and one node per address.
+fn addresses(g: &mut Graph, dns: &Dns, h: &HostReport, host_id: &str) {
     for a in &h.addresses {
         let first = dns.first_node(&a.lookup.name, a.rtype);
         if let Some(first) = &first {
             g.edge(
-                &host_id,
+                host_id,
                 first,
                 "addr",
                 format!(
@@ -785,7 +806,7 @@ fn host_part(g: &mut Graph, dns: &Dns, h: &HostReport, mx: Option<&str>) {
         }
         let from = dns
             .last_node(&a.lookup.name, a.rtype)
-            .unwrap_or_else(|| host_id.clone());
+            .unwrap_or_else(|| host_id.to_owned());
         for ip in a.lookup.records() {
             let id = format!("address {ip}");
             g.node(
@@ -808,11 +829,6 @@ fn host_part(g: &mut Graph, dns: &Dns, h: &HostReport, mx: Option<&str>) {
             );
         }
     }
-    let records = tlsa_records(g, dns, h, &host_id);
-    for e in &h.endpoints {
-        endpoint(g, h, e, &records);
-    }
-    candidate(g, h, &records);
 }
 
 /// The host's TLSA records, one node each; returns their ids in RRset order.
@@ -828,36 +844,20 @@ fn tlsa_records(g: &mut Graph, dns: &Dns, h: &HostReport, host_id: &str) -> Vec<
         _ => &[],
     };
     let shown = shown_data(set, |_| false);
-    let from = dns
-        .last_node(&lookup.name, "TLSA")
-        .unwrap_or_else(|| host_id.to_owned());
-    if from != host_id {
-        let first = dns
-            .first_node(&lookup.name, "TLSA")
-            .unwrap_or_else(|| from.clone());
-        g.edge(
-            host_id,
-            &first,
-            "tlsa",
-            format!(
-                "style=dotted, tooltip={}",
-                quote(&format!("TLSA {}", lookup.name))
-            ),
-        );
-    }
+    let from = tlsa_rrset(g, dns, &lookup.name, host_id);
     let source = if t.source == "file" {
         " (--tlsa, a candidate set)"
     } else {
         ""
     };
+    let colour = if t.source == "file" {
+        format!("color=\"{CANDIDATE}\", fontcolor=\"{CANDIDATE}\"")
+    } else {
+        Sec::of_security(&lookup.security).attrs()
+    };
     let mut ids = Vec::new();
     for (i, (r, data)) in set.iter().zip(shown).enumerate() {
         let id = format!("TLSA {} {i}", lookup.name);
-        let colour = if t.source == "file" {
-            format!("color=\"{CANDIDATE}\", fontcolor=\"{CANDIDATE}\"")
-        } else {
-            Sec::of_security(&lookup.security).attrs()
-        };
         g.node(
             None,
             &id,
@@ -884,6 +884,24 @@ fn tlsa_records(g: &mut Graph, dns: &Dns, h: &HostReport, host_id: &str) -> Vec<
         ids.push(id);
     }
     ids
+}
+
+/// The node the TLSA records hang from: the TLSA RRset of the DNS part (tied to the host
+/// with a dotted edge), or the host itself for a `--tlsa` set.
+fn tlsa_rrset(g: &mut Graph, dns: &Dns, owner: &str, host_id: &str) -> String {
+    let Some(last) = dns.last_node(owner, "TLSA") else {
+        return host_id.to_owned();
+    };
+    let first = dns
+        .first_node(owner, "TLSA")
+        .unwrap_or_else(|| last.clone());
+    g.edge(
+        host_id,
+        &first,
+        "tlsa",
+        format!("style=dotted, tooltip={}", quote(&format!("TLSA {owner}"))),
+    );
+    last
 }
 
 impl Sec {
@@ -927,6 +945,38 @@ fn endpoint(g: &mut Graph, h: &HostReport, e: &EndpointReport, records: &[String
             status_attrs(e.verdict.status)
         ),
     );
+    let certs = chain_nodes(g, &cluster, e);
+    // Declared by the host's address lookups, unless the endpoint came another way.
+    let address = format!("address {}", e.address);
+    g.node(
+        None,
+        &address,
+        format!(
+            "shape=plaintext, label={}, tooltip={}",
+            quote(&e.address.to_string()),
+            quote(&e.address.to_string())
+        ),
+    );
+    if let Some(leaf) = certs.first() {
+        g.edge(
+            &address,
+            leaf,
+            "endpoint",
+            format!(
+                "lhead={}, tooltip={}",
+                quote(&cluster_id(g, &cluster)),
+                quote(&name)
+            ),
+        );
+    }
+    if let Some(m) = &e.tlsa_match {
+        record_edges(g, m, records, &certs, "");
+    }
+}
+
+/// The presented chain as certificate nodes by depth in the endpoint's box (a note when
+/// there is none); returns their ids, leaf first.
+fn chain_nodes(g: &mut Graph, cluster: &str, e: &EndpointReport) -> Vec<String> {
     let mut certs: Vec<String> = Vec::new();
     for (depth, c) in e.chain.iter().enumerate() {
         let id = format!("{cluster} cert {depth}");
@@ -934,7 +984,7 @@ fn endpoint(g: &mut Graph, h: &HostReport, e: &EndpointReport, records: &[String
             std::time::Duration::from_secs(u64::try_from(c.not_after).unwrap_or(0)),
         ));
         g.node(
-            Some(&cluster),
+            Some(cluster),
             &id,
             format!(
                 "shape=box, label={}, tooltip={}",
@@ -965,7 +1015,7 @@ fn endpoint(g: &mut Graph, h: &HostReport, e: &EndpointReport, records: &[String
     if certs.is_empty() {
         let id = format!("{cluster} no chain");
         g.node(
-            Some(&cluster),
+            Some(cluster),
             &id,
             format!(
                 "shape=plaintext, label={}, tooltip={}",
@@ -975,32 +1025,7 @@ fn endpoint(g: &mut Graph, h: &HostReport, e: &EndpointReport, records: &[String
         );
         certs.push(id);
     }
-    // Declared by the host's address lookups, unless the endpoint came another way.
-    let address = format!("address {}", e.address);
-    g.node(
-        None,
-        &address,
-        format!(
-            "shape=plaintext, label={}, tooltip={}",
-            quote(&e.address.to_string()),
-            quote(&e.address.to_string())
-        ),
-    );
-    if let Some(leaf) = certs.first() {
-        g.edge(
-            &address,
-            leaf,
-            "endpoint",
-            format!(
-                "lhead={}, tooltip={}",
-                quote(&cluster_id(g, &cluster)),
-                quote(&name)
-            ),
-        );
-    }
-    if let Some(m) = &e.tlsa_match {
-        record_edges(g, m, records, &certs, "");
-    }
+    certs
 }
 
 /// The `cluster_N` name Graphviz knows a cluster by (for `lhead`).
