@@ -54,7 +54,9 @@ pub struct Args {
     #[command(flatten)]
     pub target: ProbeTargetOpts,
     /// Output: text, json (schema in the README), nagios (a monitoring plugin: one status
-    /// line with perfdata, exit 0/1/2/3), openmetrics (Prometheus textfile collector).
+    /// line with perfdata, exit 0/1/2/3), openmetrics (Prometheus textfile collector),
+    /// or a picture of the whole check: dot (Graphviz DOT), svg or html (both need
+    /// Graphviz `dot` on PATH; docs/picture.md).
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
     pub format: Format,
     /// The same as --format json.
