@@ -532,8 +532,9 @@ pub fn render(
     Ok(exit)
 }
 
-/// `--format dot|svg|html` of a report whose lookups' chains of trust are `outcomes`.
-fn picture(
+/// `--format dot|svg|html` of a report whose lookups' chains of trust are `outcomes`
+/// (also the page of `dane serve-metrics`' `/report`).
+pub fn picture(
     format: Format,
     report: &Report,
     outcomes: &[dane_dnssec::Outcome],
