@@ -1199,6 +1199,167 @@ mod tests {
         assert!(dot.contains("rankdir=TB") && dot.contains("compound=true"));
     }
 
+    /// A lookup of `name TLSA` in `child.test.` under `test.`, with `facts` and `verdict`.
+    fn outcome(facts: Vec<Fact>, verdict: Verdict, answer: AnswerKind) -> Outcome {
+        let reason = verdict.reason().cloned();
+        Outcome {
+            name: "_25._tcp.mx.child.test.".into(),
+            rtype: "TLSA".into(),
+            reason: reason.clone(),
+            verdict: verdict.clone(),
+            answer,
+            links: vec![Link {
+                name: "_25._tcp.mx.child.test.".into(),
+                rtype: "TLSA".into(),
+                answer,
+                verdict,
+                reason,
+                zone: Some("child.test.".into()),
+                records: vec![],
+            }],
+            trace: vec![dane_dnssec::TraceStep {
+                kind: StepKind::Denial,
+                name: "mx.child.test.".into(),
+                detail: "NSEC3 abc -> def covers the next closer name mx.child.test. (opt-out)"
+                    .into(),
+            }],
+            signatures_checked: 0,
+            nsec3_hashes: 0,
+            warnings: vec![],
+            earliest_expiration: None,
+            earliest_expiration_inception: None,
+            facts,
+        }
+    }
+
+    fn key(tag: u16, flags: u16) -> dane_dnssec::KeyFact {
+        dane_dnssec::KeyFact {
+            tag,
+            algorithm: 13,
+            flags,
+        }
+    }
+
+    fn ds(zone: &str, tag: u16, status: DsStatus) -> Fact {
+        Fact::Ds {
+            zone: zone.into(),
+            tag,
+            algorithm: 13,
+            digest_type: 2,
+            status,
+        }
+    }
+
+    fn sig(owner: &str, rtype: &str, zone: &str, tag: u16, problem: Option<ReasonCode>) -> Fact {
+        Fact::Signature {
+            owner: owner.into(),
+            rtype: rtype.into(),
+            zone: zone.into(),
+            signer: zone.into(),
+            tag,
+            algorithm: 13,
+            problem,
+        }
+    }
+
+    /// The line of `dot` that declares or joins `id` (and `to`), for its attributes.
+    fn line<'a>(dot: &'a str, id: &str, to: Option<&str>) -> &'a str {
+        let want = match to {
+            Some(to) => format!("{} -> {} [", quote(id), quote(to)),
+            None => format!("{} [", quote(id)),
+        };
+        dot.lines()
+            .find(|l| l.trim_start().starts_with(&want))
+            .unwrap_or_else(|| panic!("no {want} in\n{dot}"))
+    }
+
+    /// DNSViz's grammar for what the interop scenarios do not show: an anchor key double
+    /// bordered, a revoked key thick, a DS whose digest matches no key red, a DS naming no
+    /// key dashed to a missing key, an expired RRSIG red dashed, an opt-out NSEC3 proof
+    /// marked, a bogus zone red, and the NXDOMAIN node.
+    #[test]
+    fn dnssec_grammar() {
+        let facts = vec![
+            Fact::Anchor {
+                zone: "test.".into(),
+                tag: 1,
+                algorithm: 13,
+                digest_type: None,
+            },
+            Fact::Keys {
+                zone: "test.".into(),
+                keys: vec![key(1, 257), key(2, 256)],
+            },
+            sig("test.", "DNSKEY", "test.", 1, None),
+            Fact::Keys {
+                zone: "child.test.".into(),
+                keys: vec![key(10, 257), key(11, 256), key(12, 385)],
+            },
+            ds("child.test.", 10, DsStatus::BadDigest),
+            ds("child.test.", 99, DsStatus::NoKey),
+            sig("child.test.", "DNSKEY", "child.test.", 10, None),
+            sig(
+                "_25._tcp.mx.child.test.",
+                "TLSA",
+                "child.test.",
+                11,
+                Some(ReasonCode::SignatureExpired),
+            ),
+        ];
+        let bogus = Verdict::Bogus(dane_dnssec::Reason::new(ReasonCode::OptOut, "opt-out"));
+        let dot = dnssec(&outcome(facts, bogus, AnswerKind::Nxdomain), "now");
+        let anchor = line(&dot, "DNSKEY test. 13 1", None);
+        assert!(anchor.contains("peripheries=2") && anchor.contains("style=filled"));
+        assert!(line(&dot, "DNSKEY child.test. 13 12", None).contains("penwidth=4"));
+        // child.test. has no valid DS: bogus, red.
+        assert!(line(&dot, "DNSKEY child.test. 13 11", None).contains(BOGUS));
+        assert!(line(&dot, "DNSKEY test. 13 2", None).contains(SECURE));
+        let bad = line(
+            &dot,
+            "DS child.test. 13 10 2",
+            Some("DNSKEY child.test. 13 10"),
+        );
+        assert!(bad.contains(BOGUS) && bad.contains("the digest matches no key"));
+        let none = line(
+            &dot,
+            "DS child.test. 13 99 2",
+            Some("DNSKEY child.test. 13 99"),
+        );
+        assert!(none.contains("style=dashed"), "{none}");
+        assert!(line(&dot, "DNSKEY child.test. 13 99", None).contains("(missing)"));
+        // The DS sits in the parent's box: declared before the child's cluster starts.
+        let ds_at = dot.find("\"DS child.test. 13 10 2\" [").unwrap();
+        assert!(ds_at < dot.find("label=\"child.test.\"").unwrap());
+        let expired = line(
+            &dot,
+            "DNSKEY child.test. 13 11",
+            Some("RRset _25._tcp.mx.child.test. TLSA"),
+        );
+        assert!(expired.contains("style=dashed") && expired.contains("expired"));
+        // The KSK's edge to the ZSK, none to itself; the SEP key 12 (revoked) still drawn.
+        line(
+            &dot,
+            "DNSKEY child.test. 13 10",
+            Some("DNSKEY child.test. 13 11"),
+        );
+        assert!(!dot.contains("\"DNSKEY child.test. 13 10\" -> \"DNSKEY child.test. 13 10\""));
+        let proof = line(&dot, "proof _25._tcp.mx.child.test. TLSA 0", None);
+        assert!(
+            proof.contains("NSEC3") && proof.contains("opt-out") && proof.contains("peripheries=2")
+        );
+        assert!(line(&dot, "RRset _25._tcp.mx.child.test. TLSA", None).contains("NXDOMAIN"));
+        // Every node and edge has a tooltip.
+        for l in dot
+            .lines()
+            .filter(|l| l.trim_end().ends_with("];") && !l.contains("graph ["))
+        {
+            if l.trim_start().starts_with("node [") || l.trim_start().starts_with("edge [") {
+                continue;
+            }
+            assert!(l.contains("tooltip="), "{l}");
+        }
+    }
+
     #[test]
     fn wrapping() {
         assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
