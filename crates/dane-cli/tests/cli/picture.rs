@@ -315,3 +315,23 @@ fn html_is_self_contained_and_opens_in_headless_chromium() {
 fn dane_render_csp() -> &'static str {
     "default-src &#39;none&#39;; style-src &#39;unsafe-inline&#39;; img-src data:"
 }
+
+/// Two MX hosts: the HTML has the whole check and a page per host, each host's picture
+/// holding its own lookups only.
+#[test]
+fn html_has_a_page_per_host() {
+    let Some(_) = dot_program() else { return };
+    let r = verify("twomx.test", &["--format", "html"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let sections: Vec<&str> = r
+        .stdout
+        .split("<section class=\"picture\">")
+        .skip(1)
+        .collect();
+    assert_eq!(sections.len(), 3, "{}", r.stdout);
+    assert!(sections[0].contains("<h2>the whole check</h2>"));
+    assert!(sections[1].contains("<h2>mx1.twomx.test.</h2>"));
+    let mx1 = svg_text(sections[1]);
+    assert!(mx1.contains("mx1.twomx.test./A") && !mx1.contains("mx2.twomx.test./A"));
+    assert!(r.stdout.contains("break-after: page"));
+}
