@@ -78,6 +78,12 @@ fn scenarios_draw_as_their_golden_dot_files() {
             r.stdout
         );
         golden(&format!("picture-{name}.dot"), &r.stdout);
+        // Every node and edge has a tooltip (the SVG title a reader hovers over).
+        for l in r.stdout.lines().map(str::trim_start) {
+            if l.starts_with('"') {
+                assert!(l.contains("tooltip="), "{name}: {l}");
+            }
+        }
         // The same picture at another time: --at re-judges the evidence (expired later).
         let later = verify(file, &[args.as_slice(), &["--at", "2040-01-01"]].concat());
         assert!(
