@@ -68,3 +68,85 @@ pub fn outcomes(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use dane_dnssec::{DsStatus, Fact, ReasonCode};
+
+    use super::*;
+    use crate::evidence::{Bundle, ReplayDns, ReplayProber};
+
+    /// A recorded interop scenario replayed: its report, and the outcomes of its lookups.
+    async fn replay(json: &str) -> (Report, Vec<Outcome>) {
+        let bundle = Bundle::from_json(json).unwrap();
+        let anchors = TrustAnchors::parse(bundle.anchors.as_deref().unwrap()).unwrap();
+        let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(bundle.at));
+        let evidence = bundle.evidence().unwrap();
+        let mut options = crate::engine::Options::new(now);
+        options.address_policy = dane_resolver::AddressPolicy::AllowAll;
+        let dns = Arc::new(ReplayDns::new(evidence.clone(), anchors.clone(), now));
+        let prober = Arc::new(ReplayProber::new(bundle.probes.clone()));
+        let service = crate::service::by_name(&bundle.service).unwrap();
+        let report = crate::engine::verify(dns, prober, &bundle.domain, &service, &options).await;
+        let outcomes = outcomes(&report, &evidence, &anchors, now);
+        (report, outcomes)
+    }
+
+    fn signatures<'a>(outcomes: &'a [Outcome], rtype: &'a str) -> Vec<&'a Fact> {
+        outcomes
+            .iter()
+            .flat_map(|o| &o.facts)
+            .filter(|f| matches!(f, Fact::Signature { rtype: t, .. } if t == rtype))
+            .collect()
+    }
+
+    /// Every lookup of the report has its outcome, with the verdict the report gave it,
+    /// and the facts name what the verdict rests on: the tampered TLSA RRSIG, the expired
+    /// one, the valid DS of each zone.
+    #[tokio::test]
+    async fn outcomes_match_the_report_and_carry_the_facts() {
+        let (report, outcomes) = replay(include_str!(
+            "../../../fixtures/interop/evidence/tlsa-tampered.test.json"
+        ))
+        .await;
+        assert_eq!(outcomes.len(), questions(&report).len());
+        let tlsa = signatures(&outcomes, "TLSA");
+        assert!(
+            tlsa.iter().any(|f| matches!(
+                f,
+                Fact::Signature {
+                    problem: Some(ReasonCode::SignatureInvalid),
+                    ..
+                }
+            )),
+            "{tlsa:?}"
+        );
+        assert!(outcomes.iter().flat_map(|o| &o.facts).any(|f| matches!(
+            f,
+            Fact::Ds { zone, status: DsStatus::Valid, .. } if zone == "tlsa-tampered.test."
+        )));
+        let a = signatures(&outcomes, "A");
+        assert!(
+            a.iter()
+                .all(|f| matches!(f, Fact::Signature { problem: None, .. }))
+        );
+
+        let (_, outcomes) = replay(include_str!(
+            "../../../fixtures/interop/evidence/tlsa-expired.test.json"
+        ))
+        .await;
+        let tlsa = signatures(&outcomes, "TLSA");
+        assert!(
+            tlsa.iter().any(|f| matches!(
+                f,
+                Fact::Signature {
+                    problem: Some(ReasonCode::SignatureExpired),
+                    ..
+                }
+            )),
+            "{tlsa:?}"
+        );
+    }
+}

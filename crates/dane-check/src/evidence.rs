@@ -237,32 +237,37 @@ impl Bundle {
 
     /// The DNS items as validator evidence.
     pub fn evidence(&self) -> Result<Evidence, String> {
-        let mut ev = Evidence::new();
-        for item in &self.dns {
-            let name =
-                Name::from_str(&item.name).map_err(|e| format!("DNS item {:?}: {e}", item.name))?;
-            let rtype = RecordType::from_str(&item.rtype)
-                .map_err(|e| format!("DNS item {} {:?}: {e}", item.name, item.rtype))?;
-            let q = Question::new(&name, rtype);
-            match (&item.wire, &item.failed) {
-                (Some(hex), _) => {
-                    let wire = HEXLOWER.decode(hex.as_bytes()).map_err(|e| {
-                        format!("DNS item {} {}: bad hex: {e}", item.name, item.rtype)
-                    })?;
-                    ev.insert_wire(q, wire)
-                        .map_err(|e| format!("DNS item {} {}: {e}", item.name, item.rtype))?;
-                }
-                (None, Some(reason)) => ev.insert_failure(q, reason.clone()),
-                (None, None) => {
-                    return Err(format!(
-                        "DNS item {} {}: neither a message nor a failure",
-                        item.name, item.rtype
-                    ));
-                }
+        dns_evidence(&self.dns)
+    }
+}
+
+/// DNS items (a bundle's, or a [`Recorder`]'s) as validator evidence.
+pub fn dns_evidence(items: &[DnsItem]) -> Result<Evidence, String> {
+    let mut ev = Evidence::new();
+    for item in items {
+        let name =
+            Name::from_str(&item.name).map_err(|e| format!("DNS item {:?}: {e}", item.name))?;
+        let rtype = RecordType::from_str(&item.rtype)
+            .map_err(|e| format!("DNS item {} {:?}: {e}", item.name, item.rtype))?;
+        let q = Question::new(&name, rtype);
+        match (&item.wire, &item.failed) {
+            (Some(hex), _) => {
+                let wire = HEXLOWER
+                    .decode(hex.as_bytes())
+                    .map_err(|e| format!("DNS item {} {}: bad hex: {e}", item.name, item.rtype))?;
+                ev.insert_wire(q, wire)
+                    .map_err(|e| format!("DNS item {} {}: {e}", item.name, item.rtype))?;
+            }
+            (None, Some(reason)) => ev.insert_failure(q, reason.clone()),
+            (None, None) => {
+                return Err(format!(
+                    "DNS item {} {}: neither a message nor a failure",
+                    item.name, item.rtype
+                ));
             }
         }
-        Ok(ev)
     }
+    Ok(ev)
 }
 
 /// DNS items in first-asked order, and the questions already in it.

@@ -48,8 +48,13 @@ pub struct Args {
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
 
-    /// One JSON document with the full trace.
-    #[arg(long)]
+    /// Output: text, json (one document with the full trace), or a picture of the chain of
+    /// trust: dot (Graphviz DOT), svg or html (both need Graphviz `dot` on PATH).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub format: Format,
+
+    /// One JSON document with the full trace (the same as --format json).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
 
     /// Write the result to FILE instead of stdout, atomically (a temporary file in its
@@ -60,6 +65,27 @@ pub struct Args {
 }
 
 use dane_render::json::DnssecDoc as Doc;
+
+/// `dane dnssec --format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// One JSON document with the full trace.
+    Json,
+    /// The chain of trust as a Graphviz DOT document (docs/picture.md).
+    Dot,
+    /// The picture laid out as SVG by Graphviz `dot`.
+    Svg,
+    /// One self-contained HTML file: the picture, the text and the JSON document.
+    Html,
+}
+
+impl Args {
+    fn format(&self) -> Format {
+        if self.json { Format::Json } else { self.format }
+    }
+}
 
 fn parse_name(text: &str) -> anyhow::Result<Name> {
     let t = text.trim();
@@ -131,11 +157,23 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     // A local fault (an unsuitable resolver, a budget or deadline hit) is indeterminate,
     // never bogus (issue 11), and is published like any verdict.
     let indeterminate = |why: String| -> anyhow::Result<String> {
-        Ok(if args.json {
-            json(&doc(None, Some("indeterminate"), Some(why)))?
-        } else {
-            format!(";; verdict: indeterminate: {}\n", sanitize(&why))
-        })
+        let text = format!(";; verdict: indeterminate: {}\n", sanitize(&why));
+        match args.format() {
+            Format::Json => json(&doc(None, Some("indeterminate"), Some(why))),
+            Format::Text => Ok(text),
+            f => {
+                let json = json(&doc(None, Some("indeterminate"), Some(why.clone())))?;
+                let dot = dane_render::dot::note(&format!("{name} {rtype}: indeterminate: {why}"));
+                picture(
+                    f,
+                    &dot,
+                    &format!("{name} {rtype}: indeterminate"),
+                    &why,
+                    &text,
+                    &json,
+                )
+            }
+        }
     };
     if let dane_resolver::Resolution::Unsuitable(u) = &path {
         crate::output::emit(args.output.as_deref(), &indeterminate(u.to_string())?)?;
@@ -162,11 +200,8 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         Verdict::Insecure(_) => Exit::NotProtected,
     };
     // Serialise first, then write: a broken pipe stays an io::Error (quiet exit).
-    let text = if args.json {
-        json(&doc(Some(o), None, None))?
-    } else {
-        let mut text =
-            dane_render::text::dnssec(o, &format_time(now), ctx.color && args.output.is_none());
+    let readable = |color: bool| {
+        let mut text = dane_render::text::dnssec(o, &format_time(now), color);
         if let dane_resolver::Resolution::Iterative { reason } = &path {
             text.push_str(&format!(
                 ";; resolution: iterative from the root servers ({})\n",
@@ -175,8 +210,52 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         }
         text
     };
+    let text = match args.format() {
+        Format::Json => json(&doc(Some(o), None, None))?,
+        Format::Text => readable(ctx.color && args.output.is_none()),
+        f => {
+            let dot = dane_render::dot::dnssec(o, &format_time(now));
+            let reason = o
+                .reason
+                .as_ref()
+                .map(|r| r.detail.clone())
+                .unwrap_or_default();
+            picture(
+                f,
+                &dot,
+                &format!("{} {}: {}", o.name, o.rtype, o.verdict.as_str()),
+                &reason,
+                &readable(false),
+                &json(&doc(Some(o), None, None))?,
+            )?
+        }
+    };
     crate::output::emit(args.output.as_deref(), &text)?;
     Ok(exit)
+}
+
+/// `--format dot|svg|html` of the picture `dot`.
+fn picture(
+    format: Format,
+    dot: &str,
+    title: &str,
+    reason: &str,
+    text: &str,
+    json: &str,
+) -> anyhow::Result<String> {
+    use dane_render::html;
+    match format {
+        Format::Svg => crate::picture::svg("svg", dot),
+        Format::Html => {
+            let svg = html::inline_svg(&crate::picture::svg("html", dot)?);
+            let pictures = [html::Picture {
+                title: "the chain of trust".to_owned(),
+                svg,
+            }];
+            Ok(html::page(title, reason, "", &pictures, text, json))
+        }
+        _ => Ok(dot.to_owned()),
+    }
 }
 
 fn json(doc: &Doc<'_>) -> anyhow::Result<String> {

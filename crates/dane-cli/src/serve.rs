@@ -20,8 +20,9 @@ use dane_exporter::http::{Check, Checked, LogSink, Server, Settings, serve};
 use tokio::net::TcpListener;
 
 use crate::checkopts::CheckOpts;
-use crate::scan::{Clock, LiveSources, PerAddress, Sources as _};
+use crate::scan::{Clock, LiveSources, PerAddress};
 use crate::{Context, Exit};
+use dane_check::live::{LiveDns, LiveProber};
 
 /// `dane serve-metrics`
 #[derive(Debug, ClapArgs)]
@@ -30,6 +31,10 @@ Endpoints:
   GET /probe?target=DOMAIN[&module=MODULE]      metrics for DOMAIN (default module smtp;
                                                 `service` is a synonym of `module`)
   GET /probe?target=HOST&port=N&starttls=PROTO  with --allow-ports only
+  GET /report?target=DOMAIN[&module=MODULE]     the same check as one HTML page: the
+                                                picture, the text and the JSON document
+                                                (needs Graphviz `dot` on PATH)
+  GET /                                         a form for /report (no script)
   GET /metrics                                  the exporter's own counters
 
 Modules (the services of dane verify): smtp, submission, smtps, imap, imaps, pop3, pop3s,
@@ -103,6 +108,45 @@ struct DaneCheck {
     /// `--allow-ports`: the scraper may name ports, and SRV targets are probed wherever
     /// they point.
     allow_ports: bool,
+    /// The trust anchors, to draw the chains of trust of `/report`.
+    anchors: dane_dnssec::TrustAnchors,
+}
+
+impl DaneCheck {
+    /// `dane verify` of `query` under `--deadline`, with what its DNS lookups used when
+    /// `recorder` is given.
+    async fn verify(
+        &self,
+        query: &ProbeQuery,
+        now: rustls_pki_types::UnixTime,
+        recorder: Option<Arc<dane_check::evidence::Recorder>>,
+    ) -> (dane_check::report::Report, Duration) {
+        let mut dns = LiveDns::new(self.sources.resolver.clone(), now);
+        if let Some(r) = recorder {
+            dns = dns.with_recorder(r);
+        }
+        let prober = Arc::new(
+            self.sources
+                .limiter
+                .with_inner(LiveProber::new(self.sources.prober.clone(), now)),
+        );
+        let mut options = self.check.options(now);
+        options.srv_registered_ports_only = !self.allow_ports;
+        options.each_server = self.check.each_server_or(EACH_SERVER);
+        let started = Instant::now();
+        let check = dane_check::engine::verify(
+            Arc::new(dns),
+            prober,
+            &query.domain,
+            &query.service,
+            &options,
+        );
+        let report = match tokio::time::timeout(self.deadline, check).await {
+            Ok(r) => r,
+            Err(_) => crate::scan::deadline_report(&query.domain, &query.service, self.deadline),
+        };
+        (report, started.elapsed())
+    }
 }
 
 /// Whether `dane serve-metrics` asks every authoritative server without `--each-server`
@@ -114,24 +158,34 @@ pub const EACH_SERVER: bool = true;
 impl Check for DaneCheck {
     async fn check(&self, query: ProbeQuery) -> Checked {
         let now = self.clock.now();
-        let (dns, prober) = self.sources.at(now);
-        let mut options = self.check.options(now);
-        options.srv_registered_ports_only = !self.allow_ports;
-        options.each_server = self.check.each_server_or(EACH_SERVER);
-        let started = Instant::now();
-        let check =
-            dane_check::engine::verify(dns, prober, &query.domain, &query.service, &options);
-        let report = match tokio::time::timeout(self.deadline, check).await {
-            Ok(r) => r,
-            Err(_) => crate::scan::deadline_report(&query.domain, &query.service, self.deadline),
-        };
-        let elapsed = started.elapsed();
+        let (report, elapsed) = self.verify(&query, now, None).await;
         let success = crate::verify::exit_for(&report, self.check.require_dane, self.check.strict)
             == Exit::Ok;
         Checked {
             document: crate::openmetrics::render(&report, elapsed),
             success,
             elapsed,
+        }
+    }
+
+    async fn report(&self, query: ProbeQuery) -> Result<String, String> {
+        let now = self.clock.now();
+        let recorder = dane_check::evidence::Recorder::new();
+        let (report, _) = self.verify(&query, now, Some(recorder.clone())).await;
+        let (items, _) = recorder.take();
+        let anchors = self.anchors.clone();
+        // The second validation and Graphviz's layout are blocking work.
+        let page = tokio::task::spawn_blocking(move || {
+            let outcomes = match dane_check::evidence::dns_evidence(&items) {
+                Ok(evidence) => dane_check::chain::outcomes(&report, &evidence, &anchors, now),
+                Err(_) => Vec::new(),
+            };
+            crate::verify::picture(crate::verify::Format::Html, &report, &outcomes, now)
+        });
+        match page.await {
+            Ok(Ok(html)) => Ok(html),
+            Ok(Err(e)) => Err(crate::error_text(&e)),
+            Err(e) => Err(format!("the report could not be made: {e}")),
         }
     }
 }
@@ -222,6 +276,10 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         clock: Clock::from_at(at),
         deadline: Duration::from_secs(args.deadline),
         allow_ports: args.allow_ports,
+        anchors: match &args.check.net.trust_anchor {
+            Some(p) => crate::input::read_anchors(p)?,
+            None => dane_dnssec::TrustAnchors::iana_root(),
+        },
     };
     let server = Arc::new(Server::new(check, settings));
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -54,7 +54,9 @@ pub struct Args {
     #[command(flatten)]
     pub target: ProbeTargetOpts,
     /// Output: text, json (schema: docs/json.md), nagios (a monitoring plugin: one status
-    /// line with perfdata, exit 0/1/2/3), openmetrics (Prometheus textfile collector).
+    /// line with perfdata, exit 0/1/2/3), openmetrics (Prometheus textfile collector),
+    /// or a picture of the whole check: dot (Graphviz DOT), svg or html (both need
+    /// Graphviz `dot` on PATH; docs/picture.md).
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
     pub format: Format,
     /// The same as --format json.
@@ -256,14 +258,7 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             servers: recorder.take_servers(),
         };
         if args.format().is_picture() {
-            let anchors = match &args.check.net.trust_anchor {
-                Some(p) => crate::input::read_anchors(p)?,
-                None => dane_dnssec::TrustAnchors::iana_root(),
-            };
-            let evidence = bundle
-                .evidence()
-                .map_err(|e| anyhow::anyhow!("the run's DNS evidence: {e}"))?;
-            chain = Some((evidence, anchors));
+            chain = Some(live_chain(args, &bundle)?);
         }
         if let Some(path) = &args.save_evidence {
             let mut text = serde_json::to_string_pretty(&bundle)?;
@@ -273,6 +268,19 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         }
     }
     render(&report, args, ctx, now, elapsed, chain.as_ref())
+}
+
+/// What a live run's picture is drawn from: the DNS messages it recorded, and the anchors
+/// it validated them with.
+fn live_chain(args: &Args, bundle: &Bundle) -> anyhow::Result<Chain> {
+    let anchors = match &args.check.net.trust_anchor {
+        Some(p) => crate::input::read_anchors(p)?,
+        None => dane_dnssec::TrustAnchors::iana_root(),
+    };
+    let evidence = bundle
+        .evidence()
+        .map_err(|e| anyhow::anyhow!("the run's DNS evidence: {e}"))?;
+    Ok((evidence, anchors))
 }
 
 /// The engine options every run takes from the arguments.
@@ -530,8 +538,9 @@ pub fn render(
     Ok(exit)
 }
 
-/// `--format dot|svg|html` of a report whose lookups' chains of trust are `outcomes`.
-fn picture(
+/// `--format dot|svg|html` of a report whose lookups' chains of trust are `outcomes`
+/// (also the page of `dane serve-metrics`' `/report`).
+pub fn picture(
     format: Format,
     report: &Report,
     outcomes: &[dane_dnssec::Outcome],

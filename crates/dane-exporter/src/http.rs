@@ -89,6 +89,13 @@ impl Reply {
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
             h.insert(header::ALLOW, HeaderValue::from_static("GET"));
         }
+        if self.content_type.starts_with("text/html") {
+            // The page says it too; the header covers a browser that reads it first.
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(dane_render::html::CSP),
+            );
+        }
         response
     }
 
@@ -191,6 +198,14 @@ pub struct Checked {
 pub trait Check: Send + Sync + 'static {
     /// Checks `query`.
     fn check(&self, query: ProbeQuery) -> impl Future<Output = Checked> + Send;
+
+    /// Checks `query` for `GET /report`: a self-contained HTML page
+    /// (`dane_render::html::page`), or why one could not be made (answered 500). Under the
+    /// same limits as [`Check::check`]; a check without pages says so.
+    fn report(&self, query: ProbeQuery) -> impl Future<Output = Result<String, String>> + Send {
+        let _ = query;
+        async { Err("this server has no HTML reports".to_owned()) }
+    }
 }
 
 /// Where request log lines go (one line each, without the newline): the caller prints
@@ -307,6 +322,27 @@ impl<C: Check> Server<C> {
         }
     }
 
+    /// Runs one `/report` check: the HTML page, under the `/probe` limits.
+    async fn report(&self, query: ProbeQuery) -> Reply {
+        let Ok(_permit) = self.checks.clone().try_acquire_owned() else {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many checks running; try again later",
+            );
+        };
+        let page = self.check.report(query).await;
+        self.checks_done.fetch_add(1, Ordering::Relaxed);
+        match page {
+            Ok(body) => Reply {
+                status: StatusCode::OK,
+                content_type: "text/html; charset=utf-8",
+                body,
+                negotiated: false,
+            },
+            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        }
+    }
+
     /// Answers a request whose head hyper has parsed, noting what it was in `seen`.
     async fn answer(&self, request: &hyper::Request<Incoming>, seen: &Mutex<Seen>) -> Reply {
         let note = |f: &dyn Fn(&mut log::Entry)| {
@@ -332,7 +368,7 @@ impl<C: Check> Server<C> {
         let format =
             exposition::negotiate((!accept.is_empty()).then(|| accept.join(",")).as_deref());
         match target.path.as_str() {
-            "/probe" => {
+            "/probe" | "/report" => {
                 let param = |names: &[&str]| {
                     target
                         .params
@@ -348,20 +384,32 @@ impl<C: Check> Server<C> {
                     Ok(q) => {
                         let module = q.service.name.to_owned();
                         note(&|e| e.module = Some(module.clone()));
-                        self.probe(q, format).await
+                        if target.path == "/report" {
+                            self.report(q).await
+                        } else {
+                            self.probe(q, format).await
+                        }
                     }
                     Err(e) => error(StatusCode::BAD_REQUEST, &e),
                 }
             }
             "/metrics" if target.params.is_empty() => self.own_metrics(format),
-            "/" if target.params.is_empty() => error(
-                StatusCode::OK,
-                "dane serve-metrics: GET /probe?target=DOMAIN[&module=SERVICE], GET /metrics",
-            ),
+            "/" if target.params.is_empty() => {
+                let modules: Vec<&str> = dane_check::service::SERVICES
+                    .iter()
+                    .map(|s| s.name)
+                    .collect();
+                Reply {
+                    status: StatusCode::OK,
+                    content_type: "text/html; charset=utf-8",
+                    body: dane_render::html::form(&modules),
+                    negotiated: false,
+                }
+            }
             "/metrics" | "/" => error(StatusCode::BAD_REQUEST, "no parameters here"),
             _ => error(
                 StatusCode::NOT_FOUND,
-                "not found (GET /probe?target=DOMAIN or /metrics)",
+                "not found (GET /probe?target=DOMAIN, /report?target=DOMAIN or /metrics)",
             ),
         }
     }

@@ -279,6 +279,12 @@ pub fn dnssec(outcome: &Outcome, checked_at: &str) -> String {
     g.finish(&caption, &format!("{head}: {}", reason.unwrap_or_default()))
 }
 
+/// A picture with nothing but its caption (a lookup that could not be made).
+pub fn note(caption: &str) -> String {
+    let g = Graph::default();
+    g.finish(&wrap(caption, 110), caption)
+}
+
 /// What the DNS part drew, for the DANE part to attach to.
 #[derive(Default)]
 struct Dns {
@@ -475,30 +481,8 @@ fn ds_records(g: &mut Graph, zones: &[String], facts: &[&Fact]) {
             continue;
         }
         let id = format!("DS {zone} {algorithm} {tag} {digest_type}");
-        let (word, edge) = match status {
-            DsStatus::Valid => ("valid", format!("color=\"{SECURE}\"")),
-            DsStatus::BadDigest => ("the digest matches no key", format!("color=\"{BOGUS}\"")),
-            DsStatus::NoKey => (
-                "no key has its tag and algorithm",
-                format!("color=\"{BOGUS}\", style=dashed"),
-            ),
-            DsStatus::Unsupported => (
-                "algorithm or digest type not supported: ignored",
-                "color=black, style=dashed".to_owned(),
-            ),
-            DsStatus::Ignored => (
-                "SHA-1 ignored for a stronger digest (RFC 4509 3)",
-                format!("color=\"{GREY}\", style=dotted"),
-            ),
-        };
+        let (word, edge, node_sec) = ds_style(*status);
         let tip = format!("DS {zone} {tag} {algorithm} {digest_type}: {word}");
-        let node_sec = if *status == DsStatus::Valid {
-            Sec::Secure
-        } else if matches!(status, DsStatus::BadDigest | DsStatus::NoKey) {
-            Sec::Bogus
-        } else {
-            Sec::Insecure
-        };
         g.node(
             parent_zone(zones, zone).map(String::as_str),
             &id,
@@ -524,6 +508,32 @@ fn ds_records(g: &mut Graph, zones: &[String], facts: &[&Fact]) {
             format!("{edge}, tooltip={}", quote(&tip)),
         );
     }
+}
+
+/// How a DS is drawn: what its status means, its digest edge's style, its node's colour.
+fn ds_style(status: DsStatus) -> (&'static str, String, Sec) {
+    let (word, edge) = match status {
+        DsStatus::Valid => ("valid", format!("color=\"{SECURE}\"")),
+        DsStatus::BadDigest => ("the digest matches no key", format!("color=\"{BOGUS}\"")),
+        DsStatus::NoKey => (
+            "no key has its tag and algorithm",
+            format!("color=\"{BOGUS}\", style=dashed"),
+        ),
+        DsStatus::Unsupported => (
+            "algorithm or digest type not supported: ignored",
+            "color=black, style=dashed".to_owned(),
+        ),
+        DsStatus::Ignored => (
+            "SHA-1 ignored for a stronger digest (RFC 4509 3)",
+            format!("color=\"{GREY}\", style=dotted"),
+        ),
+    };
+    let node = match status {
+        DsStatus::Valid => Sec::Secure,
+        DsStatus::BadDigest | DsStatus::NoKey => Sec::Bogus,
+        DsStatus::Unsupported | DsStatus::Ignored => Sec::Insecure,
+    };
+    (word, edge, node)
 }
 
 /// A node for a key that a DS or RRSIG names but the zone does not have.
@@ -647,6 +657,15 @@ fn links(g: &mut Graph, zones: &[String], o: &Outcome, dns: &mut Dns) {
             (first.clone(), last.clone()),
         );
     }
+    if let Some(target) = ids.last() {
+        denial_proofs(g, zones, o, target);
+    }
+}
+
+/// The NSEC/NSEC3 records of a denial, each a node leading to the NXDOMAIN or NODATA
+/// (`target`) it proves; opt-out marked (RFC 5155 9.2: it proves only an unsigned
+/// delegation may exist).
+fn denial_proofs(g: &mut Graph, zones: &[String], o: &Outcome, target: &str) {
     let Some(last) = o.links.last() else { return };
     let opt_out = o
         .reason
@@ -683,14 +702,12 @@ fn links(g: &mut Graph, zones: &[String], o: &Outcome, dns: &mut Dns) {
                 if marked { ", peripheries=2" } else { "" }
             ),
         );
-        if let Some(target) = ids.last() {
-            g.edge(
-                &id,
-                target,
-                "proof",
-                format!("{}, tooltip={}", s.attrs(), quote(&step.detail)),
-            );
-        }
+        g.edge(
+            &id,
+            target,
+            "proof",
+            format!("{}, tooltip={}", s.attrs(), quote(&step.detail)),
+        );
     }
 }
 
@@ -764,11 +781,21 @@ fn host_part(g: &mut Graph, dns: &Dns, h: &HostReport, mx: Option<&str>) {
             format!("tooltip={}", quote(&format!("exchange {}", h.name))),
         );
     }
+    addresses(g, dns, h, &host_id);
+    let records = tlsa_records(g, dns, h, &host_id);
+    for e in &h.endpoints {
+        endpoint(g, h, e, &records);
+    }
+    candidate(g, h, &records);
+}
+
+/// The host's address lookups (into the DNS part) and one node per address.
+fn addresses(g: &mut Graph, dns: &Dns, h: &HostReport, host_id: &str) {
     for a in &h.addresses {
         let first = dns.first_node(&a.lookup.name, a.rtype);
         if let Some(first) = &first {
             g.edge(
-                &host_id,
+                host_id,
                 first,
                 "addr",
                 format!(
@@ -779,7 +806,7 @@ fn host_part(g: &mut Graph, dns: &Dns, h: &HostReport, mx: Option<&str>) {
         }
         let from = dns
             .last_node(&a.lookup.name, a.rtype)
-            .unwrap_or_else(|| host_id.clone());
+            .unwrap_or_else(|| host_id.to_owned());
         for ip in a.lookup.records() {
             let id = format!("address {ip}");
             g.node(
@@ -802,11 +829,6 @@ fn host_part(g: &mut Graph, dns: &Dns, h: &HostReport, mx: Option<&str>) {
             );
         }
     }
-    let records = tlsa_records(g, dns, h, &host_id);
-    for e in &h.endpoints {
-        endpoint(g, h, e, &records);
-    }
-    candidate(g, h, &records);
 }
 
 /// The host's TLSA records, one node each; returns their ids in RRset order.
@@ -815,38 +837,27 @@ fn tlsa_records(g: &mut Graph, dns: &Dns, h: &HostReport, host_id: &str) -> Vec<
     let Some(lookup) = t.lookups.last() else {
         return Vec::new();
     };
-    let set: &[TlsaRecord] = lookup.records();
+    // Bogus records too (drawn red): the report uses none of them, the picture shows what
+    // was served.
+    let set: &[TlsaRecord] = match &lookup.answer {
+        dane_check::dns::Answer::Records(r) => r,
+        _ => &[],
+    };
     let shown = shown_data(set, |_| false);
-    let from = dns
-        .last_node(&lookup.name, "TLSA")
-        .unwrap_or_else(|| host_id.to_owned());
-    if from != host_id {
-        let first = dns
-            .first_node(&lookup.name, "TLSA")
-            .unwrap_or_else(|| from.clone());
-        g.edge(
-            host_id,
-            &first,
-            "tlsa",
-            format!(
-                "style=dotted, tooltip={}",
-                quote(&format!("TLSA {}", lookup.name))
-            ),
-        );
-    }
+    let from = tlsa_rrset(g, dns, &lookup.name, host_id);
     let source = if t.source == "file" {
         " (--tlsa, a candidate set)"
     } else {
         ""
     };
+    let colour = if t.source == "file" {
+        format!("color=\"{CANDIDATE}\", fontcolor=\"{CANDIDATE}\"")
+    } else {
+        Sec::of_security(&lookup.security).attrs()
+    };
     let mut ids = Vec::new();
     for (i, (r, data)) in set.iter().zip(shown).enumerate() {
         let id = format!("TLSA {} {i}", lookup.name);
-        let colour = if t.source == "file" {
-            format!("color=\"{CANDIDATE}\", fontcolor=\"{CANDIDATE}\"")
-        } else {
-            Sec::of_security(&lookup.security).attrs()
-        };
         g.node(
             None,
             &id,
@@ -873,6 +884,24 @@ fn tlsa_records(g: &mut Graph, dns: &Dns, h: &HostReport, host_id: &str) -> Vec<
         ids.push(id);
     }
     ids
+}
+
+/// The node the TLSA records hang from: the TLSA RRset of the DNS part (tied to the host
+/// with a dotted edge), or the host itself for a `--tlsa` set.
+fn tlsa_rrset(g: &mut Graph, dns: &Dns, owner: &str, host_id: &str) -> String {
+    let Some(last) = dns.last_node(owner, "TLSA") else {
+        return host_id.to_owned();
+    };
+    let first = dns
+        .first_node(owner, "TLSA")
+        .unwrap_or_else(|| last.clone());
+    g.edge(
+        host_id,
+        &first,
+        "tlsa",
+        format!("style=dotted, tooltip={}", quote(&format!("TLSA {owner}"))),
+    );
+    last
 }
 
 impl Sec {
@@ -916,6 +945,38 @@ fn endpoint(g: &mut Graph, h: &HostReport, e: &EndpointReport, records: &[String
             status_attrs(e.verdict.status)
         ),
     );
+    let certs = chain_nodes(g, &cluster, e);
+    // Declared by the host's address lookups, unless the endpoint came another way.
+    let address = format!("address {}", e.address);
+    g.node(
+        None,
+        &address,
+        format!(
+            "shape=plaintext, label={}, tooltip={}",
+            quote(&e.address.to_string()),
+            quote(&e.address.to_string())
+        ),
+    );
+    if let Some(leaf) = certs.first() {
+        g.edge(
+            &address,
+            leaf,
+            "endpoint",
+            format!(
+                "lhead={}, tooltip={}",
+                quote(&cluster_id(g, &cluster)),
+                quote(&name)
+            ),
+        );
+    }
+    if let Some(m) = &e.tlsa_match {
+        record_edges(g, m, records, &certs, "");
+    }
+}
+
+/// The presented chain as certificate nodes by depth in the endpoint's box (a note when
+/// there is none); returns their ids, leaf first.
+fn chain_nodes(g: &mut Graph, cluster: &str, e: &EndpointReport) -> Vec<String> {
     let mut certs: Vec<String> = Vec::new();
     for (depth, c) in e.chain.iter().enumerate() {
         let id = format!("{cluster} cert {depth}");
@@ -923,7 +984,7 @@ fn endpoint(g: &mut Graph, h: &HostReport, e: &EndpointReport, records: &[String
             std::time::Duration::from_secs(u64::try_from(c.not_after).unwrap_or(0)),
         ));
         g.node(
-            Some(&cluster),
+            Some(cluster),
             &id,
             format!(
                 "shape=box, label={}, tooltip={}",
@@ -954,7 +1015,7 @@ fn endpoint(g: &mut Graph, h: &HostReport, e: &EndpointReport, records: &[String
     if certs.is_empty() {
         let id = format!("{cluster} no chain");
         g.node(
-            Some(&cluster),
+            Some(cluster),
             &id,
             format!(
                 "shape=plaintext, label={}, tooltip={}",
@@ -964,21 +1025,7 @@ fn endpoint(g: &mut Graph, h: &HostReport, e: &EndpointReport, records: &[String
         );
         certs.push(id);
     }
-    if let Some(leaf) = certs.first() {
-        g.edge(
-            &format!("address {}", e.address),
-            leaf,
-            "endpoint",
-            format!(
-                "lhead={}, tooltip={}",
-                quote(&cluster_id(g, &cluster)),
-                quote(&name)
-            ),
-        );
-    }
-    if let Some(m) = &e.tlsa_match {
-        record_edges(g, m, records, &certs, "");
-    }
+    certs
 }
 
 /// The `cluster_N` name Graphviz knows a cluster by (for `lhead`).
@@ -1065,6 +1112,252 @@ mod tests {
         assert_eq!(quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
         assert_eq!(quote("x\ny"), "\"x\\\\ny\"");
         assert_eq!(lines(&["a\"".into(), "b".into()]), "\"a\\\"\\nb\"");
+    }
+
+    /// The ids a DOT line declares or joins: `"a" [..]` or `"a" -> "b" [..]`.
+    fn ids(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = line.trim();
+        while let Some(body) = rest.strip_prefix('"') {
+            let mut end = 0;
+            let mut escaped = false;
+            for (i, c) in body.char_indices() {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '"' if !escaped => {
+                        end = i;
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            out.push(body[..end].to_owned());
+            rest = body[end + 1..].trim_start();
+            match rest.strip_prefix("->") {
+                Some(r) => rest = r.trim_start(),
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// 4 MX hosts x 2 addresses x 2 certificates (RSA and ECDSA): a box per endpoint, each
+    /// host's records drawn once with one edge per endpoint, every edge between declared
+    /// nodes, and no label line too long to read.
+    #[test]
+    fn four_hosts_two_addresses_two_certificates_stay_readable() {
+        let base = crate::summary::sample::single_record();
+        let host = base.hosts[0].clone();
+        let endpoint = host.endpoints[0].clone();
+        let mut report = base.clone();
+        report.hosts = (1..=4)
+            .map(|i| {
+                let mut h = host.clone();
+                h.name = format!("mx{i}.example.test.");
+                if let Some(t) = h.tlsa.as_mut() {
+                    t.lookups[0].name = format!("_25._tcp.{}", h.name);
+                }
+                h.endpoints = Vec::new();
+                for addr in [format!("192.0.2.{i}"), format!("2001:db8::{i}")] {
+                    for alg in ["rsa", "ecdsa"] {
+                        let mut e = endpoint.clone();
+                        e.address = addr.parse().unwrap();
+                        e.algorithm = Some(alg.to_owned());
+                        e.offered = Some(alg.to_owned());
+                        h.endpoints.push(e);
+                    }
+                }
+                h
+            })
+            .collect();
+        let dot = verify(&report, &[]);
+        assert_eq!(dot.matches("subgraph cluster_").count(), 16, "{dot}");
+        let mut declared = std::collections::BTreeSet::new();
+        let mut edges = Vec::new();
+        for line in dot.lines() {
+            let found = ids(line);
+            match found.len() {
+                1 => assert!(declared.insert(found[0].clone()), "twice: {line}"),
+                2 => edges.push((found[0].clone(), found[1].clone())),
+                _ => {}
+            }
+        }
+        for (a, b) in &edges {
+            assert!(declared.contains(a) && declared.contains(b), "{a} -> {b}");
+        }
+        let records: Vec<&String> = declared.iter().filter(|d| d.starts_with("TLSA ")).collect();
+        assert_eq!(records.len(), 4, "{records:?}");
+        let matched = edges.iter().filter(|(a, _)| a.starts_with("TLSA ")).count();
+        assert_eq!(matched, 16);
+        for line in dot.lines().filter(|l| l.contains("label=")) {
+            let label = line.split("label=\"").nth(1).unwrap_or("");
+            let label = label.split("\", ").next().unwrap_or("");
+            for part in label.split("\\n") {
+                assert!(part.chars().count() <= 60, "too long: {part}");
+            }
+        }
+        assert!(dot.contains("rankdir=TB") && dot.contains("compound=true"));
+    }
+
+    /// A lookup of `name TLSA` in `child.test.` under `test.`, with `facts` and `verdict`.
+    fn outcome(facts: Vec<Fact>, verdict: Verdict, answer: AnswerKind) -> Outcome {
+        let reason = verdict.reason().cloned();
+        Outcome {
+            name: "_25._tcp.mx.child.test.".into(),
+            rtype: "TLSA".into(),
+            reason: reason.clone(),
+            verdict: verdict.clone(),
+            answer,
+            links: vec![Link {
+                name: "_25._tcp.mx.child.test.".into(),
+                rtype: "TLSA".into(),
+                answer,
+                verdict,
+                reason,
+                zone: Some("child.test.".into()),
+                records: vec![],
+            }],
+            trace: vec![dane_dnssec::TraceStep {
+                kind: StepKind::Denial,
+                name: "mx.child.test.".into(),
+                detail: "NSEC3 abc -> def covers the next closer name mx.child.test. (opt-out)"
+                    .into(),
+            }],
+            signatures_checked: 0,
+            nsec3_hashes: 0,
+            warnings: vec![],
+            earliest_expiration: None,
+            earliest_expiration_inception: None,
+            facts,
+        }
+    }
+
+    fn key(tag: u16, flags: u16) -> dane_dnssec::KeyFact {
+        dane_dnssec::KeyFact {
+            tag,
+            algorithm: 13,
+            flags,
+        }
+    }
+
+    fn ds(zone: &str, tag: u16, status: DsStatus) -> Fact {
+        Fact::Ds {
+            zone: zone.into(),
+            tag,
+            algorithm: 13,
+            digest_type: 2,
+            status,
+        }
+    }
+
+    fn sig(owner: &str, rtype: &str, zone: &str, tag: u16, problem: Option<ReasonCode>) -> Fact {
+        Fact::Signature {
+            owner: owner.into(),
+            rtype: rtype.into(),
+            zone: zone.into(),
+            signer: zone.into(),
+            tag,
+            algorithm: 13,
+            problem,
+        }
+    }
+
+    /// The line of `dot` that declares or joins `id` (and `to`), for its attributes.
+    fn line<'a>(dot: &'a str, id: &str, to: Option<&str>) -> &'a str {
+        let want = match to {
+            Some(to) => format!("{} -> {} [", quote(id), quote(to)),
+            None => format!("{} [", quote(id)),
+        };
+        dot.lines()
+            .find(|l| l.trim_start().starts_with(&want))
+            .unwrap_or_else(|| panic!("no {want} in\n{dot}"))
+    }
+
+    /// DNSViz's grammar for what the interop scenarios do not show: an anchor key double
+    /// bordered, a revoked key thick, a DS whose digest matches no key red, a DS naming no
+    /// key dashed to a missing key, an expired RRSIG red dashed, an opt-out NSEC3 proof
+    /// marked, a bogus zone red, and the NXDOMAIN node.
+    #[test]
+    fn dnssec_grammar() {
+        let facts = vec![
+            Fact::Anchor {
+                zone: "test.".into(),
+                tag: 1,
+                algorithm: 13,
+                digest_type: None,
+            },
+            Fact::Keys {
+                zone: "test.".into(),
+                keys: vec![key(1, 257), key(2, 256)],
+            },
+            sig("test.", "DNSKEY", "test.", 1, None),
+            Fact::Keys {
+                zone: "child.test.".into(),
+                keys: vec![key(10, 257), key(11, 256), key(12, 385)],
+            },
+            ds("child.test.", 10, DsStatus::BadDigest),
+            ds("child.test.", 99, DsStatus::NoKey),
+            sig("child.test.", "DNSKEY", "child.test.", 10, None),
+            sig(
+                "_25._tcp.mx.child.test.",
+                "TLSA",
+                "child.test.",
+                11,
+                Some(ReasonCode::SignatureExpired),
+            ),
+        ];
+        let bogus = Verdict::Bogus(dane_dnssec::Reason::new(ReasonCode::OptOut, "opt-out"));
+        let dot = dnssec(&outcome(facts, bogus, AnswerKind::Nxdomain), "now");
+        let anchor = line(&dot, "DNSKEY test. 13 1", None);
+        assert!(anchor.contains("peripheries=2") && anchor.contains("style=filled"));
+        assert!(line(&dot, "DNSKEY child.test. 13 12", None).contains("penwidth=4"));
+        // child.test. has no valid DS: bogus, red.
+        assert!(line(&dot, "DNSKEY child.test. 13 11", None).contains(BOGUS));
+        assert!(line(&dot, "DNSKEY test. 13 2", None).contains(SECURE));
+        let bad = line(
+            &dot,
+            "DS child.test. 13 10 2",
+            Some("DNSKEY child.test. 13 10"),
+        );
+        assert!(bad.contains(BOGUS) && bad.contains("the digest matches no key"));
+        let none = line(
+            &dot,
+            "DS child.test. 13 99 2",
+            Some("DNSKEY child.test. 13 99"),
+        );
+        assert!(none.contains("style=dashed"), "{none}");
+        assert!(line(&dot, "DNSKEY child.test. 13 99", None).contains("(missing)"));
+        // The DS sits in the parent's box: declared before the child's cluster starts.
+        let ds_at = dot.find("\"DS child.test. 13 10 2\" [").unwrap();
+        assert!(ds_at < dot.find("label=\"child.test.\"").unwrap());
+        let expired = line(
+            &dot,
+            "DNSKEY child.test. 13 11",
+            Some("RRset _25._tcp.mx.child.test. TLSA"),
+        );
+        assert!(expired.contains("style=dashed") && expired.contains("expired"));
+        // The KSK's edge to the ZSK, none to itself; the SEP key 12 (revoked) still drawn.
+        line(
+            &dot,
+            "DNSKEY child.test. 13 10",
+            Some("DNSKEY child.test. 13 11"),
+        );
+        assert!(!dot.contains("\"DNSKEY child.test. 13 10\" -> \"DNSKEY child.test. 13 10\""));
+        let proof = line(&dot, "proof _25._tcp.mx.child.test. TLSA 0", None);
+        assert!(
+            proof.contains("NSEC3") && proof.contains("opt-out") && proof.contains("peripheries=2")
+        );
+        assert!(line(&dot, "RRset _25._tcp.mx.child.test. TLSA", None).contains("NXDOMAIN"));
+        // Every node and edge has a tooltip.
+        for l in dot
+            .lines()
+            .filter(|l| l.trim_end().ends_with("];") && !l.contains("graph ["))
+        {
+            if l.trim_start().starts_with("node [") || l.trim_start().starts_with("edge [") {
+                continue;
+            }
+            assert!(l.contains("tooltip="), "{l}");
+        }
     }
 
     #[test]

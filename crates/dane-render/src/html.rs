@@ -122,6 +122,42 @@ pub fn page(
     o
 }
 
+/// The page of `GET /` of `dane serve-metrics`: a form that asks `GET /report` for a
+/// domain and a module (one of `modules`, the first the default). A plain HTML form: no
+/// script is needed to use it.
+pub fn form(modules: &[&str]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">"
+    );
+    let _ = writeln!(
+        o,
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">",
+        escape(CSP)
+    );
+    let _ = writeln!(o, "<title>dane: check a domain</title>");
+    let _ = writeln!(o, "<style>\n{STYLE}</style>\n</head>\n<body>");
+    let _ = writeln!(o, "<h1>Check a domain with DANE</h1>");
+    let _ = writeln!(o, "<form method=\"get\" action=\"/report\">");
+    let _ = writeln!(
+        o,
+        "<label>Domain <input name=\"target\" required maxlength=\"253\" placeholder=\"example.com\"></label>"
+    );
+    let _ = writeln!(o, "<label>Service <select name=\"module\">");
+    for m in modules {
+        let _ = writeln!(o, "<option>{}</option>", escape(m));
+    }
+    let _ = writeln!(o, "</select></label>");
+    let _ = writeln!(o, "<button type=\"submit\">Check</button>\n</form>");
+    let _ = writeln!(
+        o,
+        "<p>The report is one HTML file (the picture of the check, the text and the JSON document): save it to attach it to a ticket. Metrics: <code>/probe?target=DOMAIN</code>, <code>/metrics</code>.</p>"
+    );
+    let _ = writeln!(o, "</body>\n</html>");
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,7 +175,15 @@ mod tests {
         assert!(!p.contains("<script>"), "{p}");
         assert!(!p.contains("<img"), "{p}");
         assert!(p.contains("&lt;script&gt;x&lt;/script&gt;"));
-        assert!(p.contains(CSP));
+        assert!(p.contains(&escape(CSP)));
+    }
+
+    #[test]
+    fn the_form_asks_for_a_report_without_script() {
+        let f = form(&["smtp", "https"]);
+        assert!(f.contains("<form method=\"get\" action=\"/report\">"));
+        assert!(f.contains("<option>smtp</option>") && f.contains("name=\"target\""));
+        assert!(!f.contains("<script") && !f.contains("src="));
     }
 
     #[test]

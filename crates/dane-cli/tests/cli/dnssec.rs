@@ -440,3 +440,46 @@ fn a_stale_anchor_is_named_as_such() {
         r.stderr
     );
 }
+
+/// `--format dot|svg|html` (issue 26): every zone and every key tag of the JSON trace is in
+/// the picture, the SVG is laid out by Graphviz, the HTML holds the SVG, the text and the
+/// JSON document.
+#[test]
+fn the_picture_shows_every_zone_and_key_of_the_trace() {
+    let Some(_) = dane_testenv::require_tool("dot", "graphviz") else {
+        return;
+    };
+    let nsd = nsd();
+    let json = dnssec(&nsd, &["www.alg8.test", "A", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let svg = dnssec(&nsd, &["www.alg8.test", "A", "--format", "svg"]);
+    assert_eq!(svg.code, 0, "{svg:?}");
+    assert!(svg.stdout.contains("<svg"), "{}", svg.stdout);
+    let text = crate::picture::svg_text(&svg.stdout);
+    let mut zones = 0;
+    for step in doc["trace"].as_array().unwrap() {
+        let (kind, name, detail) = (
+            step["kind"].as_str().unwrap(),
+            step["name"].as_str().unwrap(),
+            step["detail"].as_str().unwrap(),
+        );
+        if kind == "ds-match" {
+            zones += 1;
+            assert!(text.contains(&format!(">{name}<")), "zone {name}");
+            // "DS TAG ALG DT matches DNSKEY TAG ...".
+            let tag = detail.split(' ').nth(1).unwrap();
+            assert!(text.contains(&format!("id={tag}")), "key {tag}");
+        }
+    }
+    assert!(zones >= 2, "{}", json.stdout);
+    let dot = dnssec(&nsd, &["www.alg8.test", "A", "--format", "dot"]);
+    assert!(dot.stdout.starts_with("digraph dane {"), "{}", dot.stdout);
+    let html = dnssec(&nsd, &["www.alg8.test", "A", "--format", "html"]);
+    assert_eq!(html.code, 0);
+    assert!(html.stdout.contains("<svg") && html.stdout.contains("&quot;trace&quot;"));
+    // --json and --format conflict.
+    assert_eq!(
+        dnssec(&nsd, &["www.alg8.test", "--json", "--format", "dot"]).code,
+        2
+    );
+}

@@ -364,7 +364,7 @@ fn man_dir_is_created_and_every_page_is_clean() {
         "dane verify example.com \\-\\-csr next.csr",
         "[\\fB\\-\\-service\\fR smtp|submission|",
         "[\\fB\\-\\-timeout\\fR \\fISECS\\fR]",
-        "[\\fB\\-\\-format\\fR text|json|nagios|openmetrics]",
+        "[\\fB\\-\\-format\\fR text|json|nagios|openmetrics|dot|svg|html]",
     ] {
         assert!(verify.contains(want), "dane-verify.1 lacks {want}");
     }

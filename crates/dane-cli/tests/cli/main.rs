@@ -10,6 +10,7 @@ mod docs;
 mod hooks;
 mod output;
 mod packaging;
+mod picture;
 mod probe;
 mod rollover;
 mod scan;

@@ -786,3 +786,59 @@ fn prometheus_scrapes_through_a_slowloris() {
     let n: f64 = refused[0]["value"][1].as_str().unwrap().parse().unwrap();
     assert!(n > 0.0, "the per-peer cap refused nothing: {refused:?}");
 }
+
+/// Issue 26: `GET /` is a form for `/report` (no script); `/report` answers the same check
+/// as `/probe` as one self-contained HTML page with the policy header; a bad target and an
+/// unknown module are 400 with the reason.
+#[test]
+fn report_pages_and_the_form() {
+    let Some(_) = require_tool("dot", "graphviz") else {
+        return;
+    };
+    let nsd = dane_testenv::Nsd::start_fixtures().unwrap();
+    let server = start(&nsd, &[]);
+    let (status, text) = get(&server.addr, "/");
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("Content-Type: text/html; charset=utf-8\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<form method=\"get\" action=\"/report\">")
+            && text.contains("name=\"target\"")
+            && text.contains("<option>smtp</option>")
+            && !text.contains("<script"),
+        "{text}"
+    );
+    let (status, text) = get(&server.addr, "/report?target=nonexistent.test&module=smtp");
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("Content-Type: text/html; charset=utf-8\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "\r\nContent-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; img-src data:\r\n"
+        ),
+        "{text}"
+    );
+    let page = body(&text);
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.contains("<svg") && page.contains("nonexistent.test.: nonexistent"));
+    // The picture has the chain of trust of the denial.
+    assert!(page.contains("NXDOMAIN"), "{page}");
+    for (target, reason) in [
+        ("/report?target=exa%20mple.test", "target: "),
+        (
+            "/report?target=example.test&module=gopher",
+            "unknown module \"gopher\"",
+        ),
+        ("/report", "target"),
+    ] {
+        let (status, text) = get(&server.addr, target);
+        assert_eq!(status, 400, "{target}: {text}");
+        assert!(body(&text).contains(reason), "{target}: {text}");
+    }
+    let (_, text) = get(&server.addr, "/metrics");
+    assert!(text.contains("dane_exporter_checks_total 1"), "{text}");
+}
