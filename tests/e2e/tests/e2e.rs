@@ -14,6 +14,8 @@ mod delv;
 mod interop;
 #[path = "e2e/multicert.rs"]
 mod multicert;
+#[path = "e2e/private_targets.rs"]
+mod private_targets;
 #[path = "e2e/resolvers.rs"]
 mod resolvers;
 #[path = "e2e/rollover.rs"]
