@@ -1,7 +1,8 @@
 //! The end-to-end and differential suites, one test binary: `dane` in the interop
 //! environment against posttls-finger and delv (module `interop`, needs root), the resolver
 //! against delv on the DNSSEC fixtures (`delv`), and generation against ldns-dane, danetool,
-//! hash-slinger and the zone checkers (`tools`).
+//! hash-slinger and the zone checkers (`tools`); `soak`: the exporter scraped by Prometheus
+//! for minutes while its zone, keys and resolver change (issue 22).
 
 // Test helpers outside #[test] functions are not covered by clippy.toml's in-tests
 // exemptions; a failed unwrap here is a failed test, which is what we want.
@@ -13,6 +14,8 @@ mod delv;
 mod interop;
 #[path = "e2e/multicert.rs"]
 mod multicert;
+#[path = "e2e/private_targets.rs"]
+mod private_targets;
 #[path = "e2e/resolvers.rs"]
 mod resolvers;
 #[path = "e2e/rollover.rs"]
@@ -25,6 +28,8 @@ mod rollover_servers;
 mod rollover_steps;
 #[path = "e2e/services.rs"]
 mod services;
+#[path = "e2e/soak.rs"]
+mod soak;
 #[path = "e2e/tools.rs"]
 mod tools;
 #[path = "e2e/verify_servers.rs"]

@@ -302,6 +302,10 @@ echo "192.0.2.99" >> "$out/addresses.txt"
   for a in 127.0.0.1 169.254.169.254 10.0.0.1 100.64.0.1; do echo "mx A $a"; done
   echo "mx AAAA fe80::1"
   echo "_25._tcp.mx TLSA $RSA311"
+  # The same host as a signed SRV target with a TLSA record at its registered port: the
+  # exporter and `verify --service submission` connect there only with --allow-private.
+  echo "_submission._tcp SRV 0 1 587 mx.private-mx.test."
+  echo "_587._tcp.mx TLSA $RSA311"
 } > "$work/private-mx.test"
 signed private-mx.test ECDSAP256SHA256
 

@@ -987,6 +987,68 @@ impl Interop {
         self.dir.join("zones")
     }
 
+    /// The zones' signing keys as `ldns-keygen` wrote them: `keys/ZONE/KZONE.+ALG+TAG.key`
+    /// and `.private`, the KSK's DNSKEY with flags 257 (its DS is in the parent), the ZSK's
+    /// 256; for a test that re-signs a zone while it runs.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.dir.join("keys")
+    }
+
+    /// Makes NSD read again the zone files that changed (SIGHUP to its PID; NSD 4 reloads
+    /// changed zone files on it) and waits (up to 20 s) until it serves `zone` with SOA
+    /// serial `serial`.
+    pub fn reload_nsd(&self, zone: &str, serial: u32) -> Result<(), Error> {
+        let (_, nsd) = self
+            .servers
+            .iter()
+            .find(|(n, _)| *n == "nsd")
+            .ok_or_else(|| Error::Environment {
+                what: "reload_nsd".into(),
+                reason: "NSD is not running".into(),
+            })?;
+        run(
+            Command::new("kill").arg("-HUP").arg(nsd.id().to_string()),
+            "kill -HUP nsd",
+        )?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let out = self
+                .command("dig")
+                .args(["@192.0.2.53", "+norec", "+short", "+time=1", "+tries=1"])
+                .args([zone, "SOA"])
+                .output()
+                .map_err(io("running dig"))?;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if text.split_whitespace().nth(2) == Some(serial.to_string().as_str()) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Startup {
+                    program: "nsd",
+                    reason: format!("{zone} not at serial {serial} 20 s after SIGHUP: {text:?}"),
+                    log: crate::read_logs(&[self.dir.join("nsd/nsd.log")]),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops the namespace's Unbound (SIGTERM to its PID, SIGKILL after 5 s): the resolver
+    /// goes away; [`Interop::restart_unbound`] brings it back, with an empty cache.
+    pub fn stop_unbound(&mut self) {
+        if let Some(i) = self.servers.iter().position(|(n, _)| *n == "unbound") {
+            let (_, mut child) = self.servers.remove(i);
+            stop(&mut child);
+        }
+    }
+
+    /// Starts Unbound again after [`Interop::stop_unbound`], with the same configuration;
+    /// returns once it validates the root's SOA.
+    pub fn restart_unbound(&mut self) -> Result<(), Error> {
+        self.stop_unbound();
+        self.start_unbound()
+    }
+
     /// The PIDs of every server started (NSD, Unbound, nginx, Dovecot, Prosody, the two
     /// Knot servers, each Postfix master).
     pub fn pids(&self) -> Vec<u32> {
