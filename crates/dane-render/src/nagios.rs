@@ -421,6 +421,11 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("ns1.example."), "{text}");
+        // The MX zone's stale server has a line of its own.
+        assert!(
+            text.contains("MX name server ns4.example. 192.0.2.54:53: serves a different MX RRset"),
+            "{text}"
+        );
     }
 
     /// The guidelines' multi-line form: a short first line with the only `|`, then long

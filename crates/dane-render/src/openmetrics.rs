@@ -458,6 +458,14 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         }
         assert!(!text.contains(&format!("dane_nameserver_soa_serial{{{base},ns=\"ns3")));
+        // The MX zone's servers (no host) and the A zone's, with their type.
+        for line in [
+            "dane_nameserver_state{domain=\"example.test.\",service=\"smtp\",host=\"\",owner=\"example.test.\",type=\"MX\",ns=\"ns4.example.\",address=\"192.0.2.54:53\",state=\"stale\"} 1",
+            "dane_nameserver_soa_serial{domain=\"example.test.\",service=\"smtp\",host=\"\",owner=\"example.test.\",type=\"MX\",ns=\"ns4.example.\",address=\"192.0.2.54:53\"} 6",
+            "dane_nameserver_state{domain=\"example.test.\",service=\"smtp\",host=\"mx1.example.test.\",owner=\"mx1.example.test.\",type=\"A\",ns=\"ns1.example.\",address=\"192.0.2.51:53\",state=\"same\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
         assert_eq!(text.matches("# TYPE dane_nameserver_state ").count(), 1);
         assert!(!render(&sample::partial(), Duration::from_secs(1)).contains("dane_nameserver_"));
     }

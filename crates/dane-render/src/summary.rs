@@ -195,7 +195,7 @@ pub mod sample {
 
     /// [`partial`] with the first host's TLSA zone's servers asked (issue 23): ns1 serves
     /// the validated RRset (serial 8), ns2 another one that fails a chain (serial 7), ns3
-    /// answers REFUSED (no serial).
+    /// answers REFUSED (no serial); the MX zone's ns4 is stale, the A zone's ns1 the same.
     pub fn with_servers() -> Report {
         use dane_check::servers::{ServerCheck, ServerRow, ServerState};
         let row = |ns: &str, serial, state, warning, detail: &str| ServerRow {
@@ -238,6 +238,36 @@ pub mod sample {
                 failures: vec![Verdict::new(Status::Failed, failure)],
             });
         }
+        // The MX RRset's zone: ns4 serves an older MX set of verified hosts; mx1's A
+        // RRset's zone: ns1 serves the validated one.
+        r.mx_servers = Some(ServerCheck {
+            owner: "example.test.".into(),
+            rtype: "MX",
+            zone: Some("example.test.".into()),
+            servers: vec![row(
+                "ns4.example.",
+                Some(6),
+                ServerState::Stale,
+                Some("ns-stale"),
+                "serves a different MX RRset",
+            )],
+            not_asked: Vec::new(),
+            failures: Vec::new(),
+        });
+        r.hosts[0].addresses[0].servers = Some(ServerCheck {
+            owner: "mx1.example.test.".into(),
+            rtype: "A",
+            zone: Some("example.test.".into()),
+            servers: vec![row(
+                "ns1.example.",
+                Some(8),
+                ServerState::Same,
+                None,
+                "serves it",
+            )],
+            not_asked: Vec::new(),
+            failures: Vec::new(),
+        });
         r
     }
 

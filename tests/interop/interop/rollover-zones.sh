@@ -160,3 +160,24 @@ signed blackhole.test ECDSAP256SHA256
   echo "ns2 A 127.0.0.14"
 } > "$work/refuses.test"
 signed refuses.test ECDSAP256SHA256
+# notimp.test: its second server at 127.0.0.17, where dnsdist (started on demand:
+# Interop::dnsdist_notimp) forwards every question to NSD but answers NOTIMP to TLSA
+# questions, as some hosted DNS front-ends do (issue 23: ns-refuses-tlsa). MX mx.notimp.test
+# at .32, Postfix "ec" (leaf-ec, whose 3 1 1 the zone holds): verified through NSD.
+{ roll_mx_zone notimp.test 32
+  echo "@ NS ns2.notimp.test."
+  echo "ns2 A 127.0.0.17"
+} > "$work/notimp.test"
+signed notimp.test ECDSAP256SHA256
+# expired-ns.test: its second server at 127.0.0.18, a second NSD started on demand
+# (Interop::expired_server) that serves a copy signed with the same keys whose signatures
+# expired a day ago (OUT/zones-expired/), as a secondary whose transfers stopped while the
+# primary re-signs (issue 23: ns-rrsig-expires). MX at .32 as notimp.test.
+{ roll_mx_zone expired-ns.test 32
+  echo "@ NS ns2.expired-ns.test."
+  echo "ns2 A 127.0.0.18"
+} > "$work/expired-ns.test"
+signed expired-ns.test ECDSAP256SHA256
+mkdir -p "$out/zones-expired"
+ldns_sign "$work/expired-ns.test" "$out/zones-expired/expired-ns.test.zone" expired-ns.test \
+  "$OLD_INCEPTION" "$OLD_EXPIRATION" -- "$KSK" "$ZSK"

@@ -10,6 +10,8 @@
 #   .41  xmpp: prosody (5222, 5269; leaf-rsa)
 #   .42  mail without TLS: dovecot-notls (143, 110), postfix notls (587)
 #   .43  xmpp without TLS: prosody-notls (5222, 5269)
+#   .44  mail with two keys at once: dovecot-dual (143, 993; leaf-rsa and leaf-ec, picked
+#        by the client's signature algorithms: issue 23)
 #   .34  nginx (443; SNI www.sni.test -> leaf-ec, else leaf-rsa: build-zones.sh's https.test)
 
 EC311="3 1 1 $(tlsa_data 1 1 "$EC")"
@@ -107,6 +109,28 @@ sed -i -E "s/^(_[0-9]+\._tcp\.[a-z]+\.svc-bogus\.test\.[[:space:]]+[0-9]+[[:spac
 } > "$work/svc-insecure.test"
 ldns-read-zone "$work/svc-insecure.test" > "$out/zones/svc-insecure.test.zone"
 delegate svc-insecure.test
+
+# svc-dual-one.test, svc-dual-both.test: IMAP (143, 993) at dovecot-dual, which holds an
+# RSA and an ECDSA key at once; TLSA for the RSA key only (senders that negotiate ECDSA
+# fail), and for both (issue 23). Not in services.tsv: tests/e2e multicert.rs judges them
+# per key algorithm and compares with openssl s_client -sigalgs.
+DUAL_SERVERS=(dovecot-dual:143 dovecot-dual:993)
+for z in svc-dual-one.test svc-dual-both.test; do
+  { apex "$z"
+    echo "_imap._tcp SRV 0 1 143 mail.$z."
+    echo "_imaps._tcp SRV 0 1 993 mail.$z."
+    if [ "$z" = svc-dual-one.test ]; then
+      svc_host mail 44 "${DUAL_SERVERS[@]}"
+    else
+      echo "mail A 192.0.2.44"; echo "mail AAAA 2001:db8::44"
+    fi
+    for p in 143 993; do
+      echo "_$p._tcp.mail TLSA $RSA311"
+      if [ "$z" = svc-dual-both.test ]; then echo "_$p._tcp.mail TLSA $EC311"; fi
+    done
+  } > "$work/$z"
+  signed "$z" ECDSAP256SHA256
+done
 
 # sni.test: one server, two certificates chosen by SNI. mail.sni.test (Dovecot
 # local_name, Postfix tls_server_sni_maps) and www.sni.test (nginx server_name) get

@@ -102,6 +102,8 @@ use crate::{Error, find_program, io, nsd_config, read_table, stop, zone_files};
 
 mod forwarders;
 pub use forwarders::{BrokenResolver, TestResolver};
+mod misbehaving;
+pub use misbehaving::{EXPIRED_NS_ADDR, EXPIRED_NS_ZONE, Misbehaving, NOTIMP_ADDR, NOTIMP_ZONE};
 mod rollover;
 mod services;
 pub use rollover::{

@@ -1,6 +1,7 @@
 //! Every certificate at every address (issue 23), against real servers: the interop
 //! environment's `dual` Postfix (`smtpd_tls_chain_files` with an RSA and an ECDSA key and
-//! chain) and nginx with two `ssl_certificate`s for `www.https-dual.test`. The chains that
+//! chain), nginx with two `ssl_certificate`s for `www.https-dual.test`, and Dovecot with
+//! `ssl_cert` and `ssl_alt_cert` for IMAP (143 STARTTLS, 993) at `mail.svc-dual-*.test`. The chains that
 //! `dane verify` finds by offering one signature-algorithm family at a time are compared
 //! with what `openssl s_client -sigalgs ...` gets from the same server.
 
@@ -103,7 +104,7 @@ fn openssl_leaf(
     env: &Interop,
     addr: &str,
     port: u16,
-    starttls: bool,
+    starttls: Option<&str>,
     sni: &str,
     sigalgs: &str,
 ) -> Option<String> {
@@ -112,7 +113,7 @@ fn openssl_leaf(
     } else {
         format!("{addr}:{port}")
     };
-    let starttls = if starttls { "-starttls smtp" } else { "" };
+    let starttls = starttls.map_or_else(String::new, |p| format!("-starttls {p}"));
     // s_client prints the leaf; openssl computes the SPKI digest (no dane code involved).
     let script = format!(
         "set -o pipefail; echo QUIT | timeout 20 openssl s_client -connect {connect} {starttls} \
@@ -131,8 +132,16 @@ const ECDSA_SIGALGS: &str = "ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:ecdsa
 const EDDSA_SIGALGS: &str = "ed25519:ed448";
 
 /// The chains dane found at each address are exactly those openssl finds offering each
-/// family alone; an EdDSA-only offer finds no certificate with either.
-fn compare_with_openssl(env: &Interop, host: &Host, port: u16, starttls: bool, sni: &str) {
+/// family alone; an EdDSA-only offer finds no certificate with either, and dane's restricted
+/// probe says `eddsa_found` (`no-chain` for a server that answers handshake_failure).
+fn compare_with_openssl(
+    env: &Interop,
+    host: &Host,
+    port: u16,
+    starttls: Option<&str>,
+    sni: &str,
+    eddsa_found: &str,
+) {
     let found = rows(host);
     let addresses: Vec<String> = found.keys().map(|(a, _)| a.clone()).collect();
     for addr in addresses {
@@ -157,7 +166,7 @@ fn compare_with_openssl(env: &Interop, host: &Host, port: u16, starttls: bool, s
             .iter()
             .find(|o| o.offered == "eddsa")
             .unwrap();
-        assert_eq!(eddsa.found, "no-chain", "{addr}");
+        assert_eq!(eddsa.found, eddsa_found, "{addr}");
     }
 }
 
@@ -215,7 +224,7 @@ fn two_certificates_at_one_address_are_two_endpoints() {
         "{}",
         ec.verdict.reason
     );
-    compare_with_openssl(&env, host, 25, true, "mx.dual-one.test");
+    compare_with_openssl(&env, host, 25, Some("smtp"), "mx.dual-one.test", "no-chain");
     // Every restricted offer got an answer (a chain, or the handshake_failure of a server
     // without a certificate for the family): nothing left unchecked.
     assert!(
@@ -255,7 +264,80 @@ fn two_certificates_at_one_address_are_two_endpoints() {
         "{}",
         doc.reason
     );
-    compare_with_openssl(&env, &doc.hosts[0], 443, false, "www.https-dual.test");
+    compare_with_openssl(
+        &env,
+        &doc.hosts[0],
+        443,
+        None,
+        "www.https-dual.test",
+        "no-chain",
+    );
+
+    dovecot_with_two_keys(&env);
+}
+
+/// Dovecot holding an RSA and an ECDSA key at once (`ssl_alt_cert`), IMAP through SRV
+/// (RFC 7673) on 143 (STARTTLS) and 993: TLSA for the RSA key only fails the ECDSA chain at
+/// each address (partial, exit 1); TLSA for both verifies all four endpoints; the chains
+/// found per key algorithm are those `openssl s_client -sigalgs` gets. Dovecot (2.3, with
+/// OpenSSL 3) closes the connection without a TLS alert when no certificate fits an
+/// EdDSA-only offer ("no suitable signature algorithm" in its log; `openssl s_client` sees
+/// an unexpected EOF too), so that probe is `failed`, not `no-chain`: dane cannot tell the
+/// close from rate limiting, and says so (`algorithm-probe-failed`).
+fn dovecot_with_two_keys(env: &Interop) {
+    for (port, service, starttls) in [(143, "imap", Some("imap")), (993, "imaps", None)] {
+        let s = scenario("svc-dual-one.test", service);
+        let (code, stdout, stderr) = dane_verify(env, &s, &["--json", "--service", service]);
+        let doc: Doc = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{service}: no JSON ({e}): {stdout}{stderr}"));
+        assert_eq!(
+            (doc.verdict.as_str(), code),
+            ("partial", 1),
+            "{service}: {}",
+            doc.reason
+        );
+        assert!(
+            doc.reason
+                .starts_with("2 of 4 endpoints fail: mail.svc-dual-one.test. ")
+                && doc.reason.contains("(ECDSA certificate)")
+                && doc.reason.contains("negotiate ECDSA"),
+            "{service}: {}",
+            doc.reason
+        );
+        let host = &doc.hosts[0];
+        let r = rows(host);
+        assert_eq!(r.len(), 4, "{service}: {r:?}");
+        for ((addr, alg), (status, _)) in &r {
+            let want = if alg == "rsa" { "verified" } else { "failed" };
+            assert_eq!(status, want, "{service} {addr} {alg}");
+        }
+        compare_with_openssl(
+            env,
+            host,
+            port,
+            starttls,
+            "mail.svc-dual-one.test",
+            "failed",
+        );
+
+        let s = scenario("svc-dual-both.test", service);
+        let (code, stdout, stderr) = dane_verify(env, &s, &["--json", "--service", service]);
+        let doc: Doc = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{service}: no JSON ({e}): {stdout}{stderr}"));
+        assert_eq!(
+            (doc.verdict.as_str(), code, doc.reason.as_str()),
+            ("verified", 0, "all 4 endpoints authenticate with DANE"),
+            "{service}"
+        );
+        compare_with_openssl(
+            env,
+            &doc.hosts[0],
+            port,
+            starttls,
+            "mail.svc-dual-both.test",
+            "failed",
+        );
+    }
 }
 
 /// A saved run with the restricted offers replays offline to the same document; without

@@ -10,7 +10,10 @@
 //!   authenticate the chain, so senders whose resolver asks it fail: `partial`, exit 1,
 //!   the reason names the secondary; `--no-each-server` says verified (the blind spot);
 //! - `blackhole.test` lists a server that never answers: `ns-unreachable` names it;
-//! - `refuses.test` lists one that answers REFUSED to everything: `ns-refuses-tlsa`.
+//! - `refuses.test` lists one that answers REFUSED to everything: `ns-refuses-tlsa`;
+//! - the MX RRset's and the address RRsets' zones, a server behind dnsdist that answers
+//!   NOTIMP to TLSA questions, one serving expired signatures: see
+//!   [`verify_asks_the_mx_and_address_servers`].
 //!
 //! Iteration asks the servers in glue order, so the validating path reads the primary's
 //! RRset (asserted below: the test says so if that changes). Needs root.
@@ -19,7 +22,8 @@ use std::path::Path;
 
 use dane_testenv::Interop;
 use dane_testenv::interop::{
-    BrokenResolver, ROLL_BLACKHOLE_ZONE, ROLL_MX, ROLL_REFUSES_ZONE, ROLL_ZONE,
+    BrokenResolver, EXPIRED_NS_ADDR, EXPIRED_NS_ZONE, NOTIMP_ADDR, NOTIMP_ZONE,
+    ROLL_BLACKHOLE_ZONE, ROLL_MX, ROLL_REFUSES_ZONE, ROLL_ZONE,
 };
 use serde_json::Value;
 
@@ -401,4 +405,85 @@ fn verify_asks_the_mx_and_address_servers() {
         text.stdout
     );
     roll.transfer().unwrap();
+
+    misbehaving_servers(&env);
+}
+
+/// The row of the server at `address` (port 53) in `rows`.
+fn row_at(rows: &[Value], address: &str) -> Value {
+    rows.iter()
+        .find(|r| r["address"] == format!("{address}:53"))
+        .unwrap_or_else(|| panic!("no row of {address}: {rows:?}"))
+        .clone()
+}
+
+/// Two zones whose second name server misbehaves while NSD serves them correctly (in the
+/// same environment as the test above: the servers start on demand):
+///
+/// - `notimp.test`: dnsdist in front of NSD answers NOTIMP to TLSA questions only: the TLSA
+///   row `refuses` with `ns-refuses-tlsa` (its serial still shown: the SOA passes), its MX
+///   and address rows `same`; verified, exit 0; exit 1 with `--strict`;
+/// - `expired-ns.test`: a second NSD serves a copy whose signatures expired a day ago: its
+///   TLSA, MX and address rows `bogus` with `ns-rrsig-expires`; verified (validating
+///   resolvers retry the good server), exit 0.
+fn misbehaving_servers(env: &Interop) {
+    let _dnsdist = env.dnsdist_notimp().unwrap();
+    let (run, doc) = verify(env, NOTIMP_ZONE, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(doc["verdict"], "verified", "{doc:#}");
+    let tlsa = rows(&doc, 0);
+    let notimp = row_at(&tlsa, NOTIMP_ADDR);
+    assert_eq!(notimp["state"], "refuses", "{notimp}");
+    assert_eq!(notimp["warning"], "ns-refuses-tlsa", "{notimp}");
+    assert!(notimp["serial"].is_u64(), "{notimp}");
+    assert!(
+        notimp["detail"]
+            .as_str()
+            .unwrap()
+            .contains("answers NOTIMP to _25._tcp.mx.notimp.test. TLSA"),
+        "{notimp}"
+    );
+    assert_eq!(row_at(&tlsa, "192.0.2.53")["state"], "same", "{tlsa:?}");
+    let mx = check_rows(&doc["mx_servers"]);
+    assert_eq!(row_at(&mx, NOTIMP_ADDR)["state"], "same", "{mx:?}");
+    let a = check_rows(&doc["hosts"][0]["addresses"][0]["servers"]);
+    assert_eq!(row_at(&a, NOTIMP_ADDR)["state"], "same", "{a:?}");
+    assert!(
+        codes(&doc).contains(&"ns-refuses-tlsa".to_owned()),
+        "{doc:#}"
+    );
+    let (strict, _) = verify(env, NOTIMP_ZONE, &["--strict"]);
+    assert_eq!(strict.code, 1, "a warning fails --strict: {strict:?}");
+
+    let _expired = env.expired_server().unwrap();
+    let (run, doc) = verify(env, EXPIRED_NS_ZONE, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(doc["verdict"], "verified", "{doc:#}");
+    let tlsa = rows(&doc, 0);
+    let mx = check_rows(&doc["mx_servers"]);
+    let a = check_rows(&doc["hosts"][0]["addresses"][0]["servers"]);
+    for (what, rows, owner) in [
+        ("TLSA", &tlsa, "_25._tcp.mx.expired-ns.test. TLSA"),
+        ("MX", &mx, "expired-ns.test. MX"),
+        ("A", &a, "mx.expired-ns.test. A"),
+    ] {
+        let r = row_at(rows, EXPIRED_NS_ADDR);
+        assert_eq!(r["state"], "bogus", "{what}: {r}");
+        assert_eq!(r["warning"], "ns-rrsig-expires", "{what}: {r}");
+        assert!(
+            r["detail"].as_str().unwrap().contains(&format!(
+                "serves {owner} with signatures that do not validate"
+            )),
+            "{what}: {r}"
+        );
+        assert_eq!(
+            row_at(rows, "192.0.2.53")["state"],
+            "same",
+            "{what}: {rows:?}"
+        );
+    }
+    assert!(
+        codes(&doc).contains(&"ns-rrsig-expires".to_owned()),
+        "{doc:#}"
+    );
 }

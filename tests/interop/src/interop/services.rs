@@ -5,7 +5,10 @@
 //!   state directories, in the foreground (`dovecot -F -c FILE`): `dovecot` with IMAP on
 //!   143 (STARTTLS) and 993, POP3 on 110 (STLS) and 995, presenting leaf-rsa, or leaf-ec
 //!   when the client's SNI is `mail.sni.test` (`local_name`); `dovecot-notls` (`ssl = no`:
-//!   no STARTTLS, no STLS) on 143 and 110.
+//!   no STARTTLS, no STLS) on 143 and 110; `dovecot-dual` with IMAP on 143 (STARTTLS) and
+//!   993 holding leaf-rsa and leaf-ec at once (`ssl_cert` and `ssl_alt_cert`: OpenSSL picks
+//!   by the client's signature algorithms; issue 23, `svc-dual-one.test` with the RSA key's
+//!   `3 1 1` only, `svc-dual-both.test` with both).
 //! - Postfix submission (587) and smtps (465, `smtpd_tls_wrappermode`) on the `rsa`
 //!   instance, with `tls_server_sni_maps` giving leaf-ec for `mail.sni.test`; 587 on the
 //!   `notls` instance.
@@ -24,6 +27,17 @@ use std::path::{Path, PathBuf};
 
 use super::{Interop, VERDICT_EXIT, interop_dir, pki_dir, run};
 use crate::{Error, find_program, io, read_table};
+
+/// How a Dovecot instance does TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DovecotTls {
+    /// leaf-rsa, or leaf-ec for the SNI [`SNI_MAIL`].
+    SniSelected,
+    /// leaf-rsa and leaf-ec at once (`ssl_alt_cert`).
+    TwoKeys,
+    /// `ssl = no`.
+    Off,
+}
 
 /// The name that selects the second certificate (leaf-ec) on Dovecot and Postfix.
 pub const SNI_MAIL: &str = "mail.sni.test";
@@ -187,7 +201,11 @@ impl Interop {
     /// Starts Dovecot and Prosody (both instances of each) without waiting: the caller
     /// waits for every listener.
     pub(super) fn start_services(&mut self, listeners: &[Vec<String>]) -> Result<(), Error> {
-        for (name, tls) in [("dovecot", true), ("dovecot-notls", false)] {
+        for (name, tls) in [
+            ("dovecot", DovecotTls::SniSelected),
+            ("dovecot-notls", DovecotTls::Off),
+            ("dovecot-dual", DovecotTls::TwoKeys),
+        ] {
             let (addrs, ports) = addresses_of(listeners, name);
             if !addrs.is_empty() {
                 self.start_dovecot(name, tls, &addrs, &ports)?;
@@ -205,7 +223,13 @@ impl Interop {
     /// The logs of the service servers, for start-up errors.
     pub(super) fn service_logs(&self) -> Vec<PathBuf> {
         let mut logs = Vec::new();
-        for name in ["dovecot", "dovecot-notls", "prosody", "prosody-notls"] {
+        for name in [
+            "dovecot",
+            "dovecot-notls",
+            "dovecot-dual",
+            "prosody",
+            "prosody-notls",
+        ] {
             logs.push(self.dir.join(format!("{name}/{name}.log")));
             logs.push(self.dir.join(format!("{name}.stderr")));
         }
@@ -215,7 +239,7 @@ impl Interop {
     fn start_dovecot(
         &mut self,
         name: &'static str,
-        tls: bool,
+        tls: DovecotTls,
         addrs: &[String],
         ports: &[String],
     ) -> Result<(), Error> {
@@ -239,14 +263,19 @@ impl Interop {
                 pki.join(leaf).display()
             )
         };
-        let ssl = if tls {
-            format!(
+        let ssl = match tls {
+            DovecotTls::SniSelected => format!(
                 "ssl = yes\nssl_min_protocol = TLSv1.2\n{}local_name {SNI_MAIL} {{\n{}}}\n",
                 cert("leaf-rsa.key", "chain-rsa.pem"),
                 cert("leaf-ec.key", "chain-ec.pem"),
-            )
-        } else {
-            "ssl = no\n".to_string()
+            ),
+            DovecotTls::TwoKeys => format!(
+                "ssl = yes\nssl_min_protocol = TLSv1.2\n{}ssl_alt_cert = <{}\nssl_alt_key = <{}\n",
+                cert("leaf-rsa.key", "chain-rsa.pem"),
+                pki.join("chain-ec.pem").display(),
+                pki.join("leaf-ec.key").display(),
+            ),
+            DovecotTls::Off => "ssl = no\n".to_string(),
         };
         let listener = |service: &str, port: &str, implicit: bool| {
             if ports.iter().any(|p| p == port) {

@@ -313,8 +313,8 @@ fn drop_stops_every_pid_and_removes_the_namespace_and_a_second_run_works() {
     let pids = env.pids();
     assert_eq!(
         pids.len(),
-        17,
-        "nsd, unbound, nginx, two dovecot, two prosody, two knot, eight postfix masters (rsa, ec, ed25519, p384, expired, dual, notls, roll): {pids:?}"
+        18,
+        "nsd, unbound, nginx, three dovecot (with TLS, without, with two keys), two prosody, two knot, eight postfix masters (rsa, ec, ed25519, p384, expired, dual, notls, roll): {pids:?}"
     );
     assert!(validates(&env));
     let in_ns = Command::new("ip")
