@@ -21,16 +21,16 @@ use crate::error::Error;
 use crate::record::{CertUsage, MatchingType, Selector, TlsaRecord};
 
 /// The list shipped with this build (`data/ca-families.json`).
-pub const EMBEDDED: &str = include_str!("../../../data/ca-families.json");
+pub(crate) const EMBEDDED: &str = include_str!("../../../data/ca-families.json");
 
 /// The format this build reads (the file's `format`).
-pub const FORMAT: u32 = 1;
+pub const CA_FAMILIES_FORMAT: u32 = 1;
 
 /// Most families in one file (hostile-input bound).
-pub const MAX_FAMILIES: usize = 256;
+pub const MAX_CA_FAMILIES: usize = 256;
 
 /// Most members in one family.
-pub const MAX_MEMBERS: usize = 64;
+pub const MAX_FAMILY_MEMBERS: usize = 64;
 
 /// Longest text field, in characters.
 const MAX_TEXT: usize = 1024;
@@ -211,19 +211,19 @@ impl CaFamilies {
         })
     }
 
-    /// Parses a list (JSON, format [`FORMAT`]). Errors name the family or member at fault.
+    /// Parses a list (JSON, format [`CA_FAMILIES_FORMAT`]). Errors name the family or member at fault.
     pub fn parse(text: &str) -> Result<CaFamilies, Error> {
         let raw: RawFile = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        if raw.format != FORMAT {
+        if raw.format != CA_FAMILIES_FORMAT {
             return Err(bad(format!(
-                "format {} is not the format {FORMAT} this version reads",
+                "format {} is not the format {CA_FAMILIES_FORMAT} this version reads",
                 raw.format
             )));
         }
         text_field("version", &raw.version)?;
-        if raw.families.len() > MAX_FAMILIES {
+        if raw.families.len() > MAX_CA_FAMILIES {
             return Err(bad(format!(
-                "{} families, more than the limit of {MAX_FAMILIES}",
+                "{} families, more than the limit of {MAX_CA_FAMILIES}",
                 raw.families.len()
             )));
         }
@@ -473,9 +473,9 @@ impl RawFamily {
         ] {
             text_field(name, value).map_err(|e| bad(ctx(&e.to_string())))?;
         }
-        if self.members.is_empty() || self.members.len() > MAX_MEMBERS {
+        if self.members.is_empty() || self.members.len() > MAX_FAMILY_MEMBERS {
             return Err(bad(ctx(&format!(
-                "{} members; a family has 1 to {MAX_MEMBERS}",
+                "{} members; a family has 1 to {MAX_FAMILY_MEMBERS}",
                 self.members.len()
             ))));
         }

@@ -1105,3 +1105,42 @@ fn generate_with_a_ca_families_file() {
         "cannot read",
     );
 }
+
+/// `--recommended` from a chain whose issuer is YE1 (fixtures/ca-families/chain-ye1.pem):
+/// the leaf's 3 1 1, YE1's 2 1 1, then YE2's and YE3's, with owner lines.
+#[test]
+fn generate_recommended_from_a_family_member_adds_the_family() {
+    let chain = fixture("ca-families/chain-ye1.pem");
+    let r = run(&[
+        "tlsa",
+        "generate",
+        "--recommended",
+        "--cert",
+        &chain,
+        "--name",
+        "mx.example.test",
+        "--at",
+        "2026-12-07",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", r.stdout);
+    assert!(
+        lines[0].starts_with("_25._tcp.mx.example.test. IN TLSA 3 1 1 "),
+        "{}",
+        lines[0]
+    );
+    for (line, ca) in lines[1..]
+        .iter()
+        .zip(["int-ye1.pem", "int-ye2.pem", "int-ye3.pem"])
+    {
+        assert_eq!(
+            *line,
+            format!(
+                "_25._tcp.mx.example.test. IN TLSA 2 1 1 {}",
+                spki_sha256(&intermediate(ca))
+            )
+        );
+    }
+    assert!(r.stderr.contains("DANE-TA pins YE1"), "{}", r.stderr);
+}
