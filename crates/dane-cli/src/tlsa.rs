@@ -229,6 +229,10 @@ struct Generated {
     record: TlsaRecord,
     presentation: String,
     generic: String,
+    /// For a record added because its certificate's issuer rotates among a family's
+    /// intermediates: the family's id (docs/issuer-families.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer_family: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -257,7 +261,8 @@ fn generate(args: &GenerateArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let families = crate::families::load(args.ca_families.as_deref())?;
     let now = ctx.now(args.at.as_deref())?.as_secs();
     // Everything is computed before anything is printed: an error leaves stdout empty.
-    let mut out: Vec<(String, TlsaRecord)> = Vec::new();
+    // (source, record, the issuer family it was added for)
+    let mut out: Vec<(String, TlsaRecord, Option<String>)> = Vec::new();
     // Why --recommended printed no `2 1 1` for an input, said on stderr.
     let mut notes: Vec<String> = Vec::new();
     let make = |source: &Source, label: &str| {
@@ -282,8 +287,12 @@ fn generate(args: &GenerateArgs, ctx: &Context) -> anyhow::Result<Exit> {
                     }
                     _ => Vec::new(),
                 };
-                out.push((label.clone(), r));
-                out.extend(family.into_iter().map(|f| (label.clone(), f)));
+                out.push((label.clone(), r, None));
+                out.extend(
+                    family
+                        .into_iter()
+                        .map(|(f, id)| (label.clone(), f, Some(id))),
+                );
             }
             continue;
         }
@@ -296,8 +305,12 @@ fn generate(args: &GenerateArgs, ctx: &Context) -> anyhow::Result<Exit> {
         let cert = issuer.unwrap_or_else(|| chain[0].clone());
         let record = make(&Source::Certificate(cert.clone()), &label)?;
         let family = family_records(&families, &cert, &record, now, &label, &mut notes);
-        out.push((label.clone(), record));
-        out.extend(family.into_iter().map(|f| (label.clone(), f)));
+        out.push((label.clone(), record, None));
+        out.extend(
+            family
+                .into_iter()
+                .map(|(f, id)| (label.clone(), f, Some(id))),
+        );
     }
     let keyed: [(&str, &Vec<PathBuf>, DecodeKey); 3] = [
         ("--pubkey", &args.pubkey, dane_tlsa::parse_public_key),
@@ -324,13 +337,14 @@ fn generate(args: &GenerateArgs, ctx: &Context) -> anyhow::Result<Exit> {
             } else {
                 make(&source, &label)?
             };
-            out.push((label, record));
+            out.push((label, record, None));
         }
     }
 
     let generated: Vec<Generated> = out
         .into_iter()
-        .map(|(source, record)| Generated {
+        .map(|(source, record, issuer_family)| Generated {
+            issuer_family,
             source,
             owner: owner.clone(),
             ttl: args.ttl,
@@ -377,7 +391,7 @@ fn family_records(
     now: u64,
     label: &str,
     notes: &mut Vec<String>,
-) -> Vec<TlsaRecord> {
+) -> Vec<(TlsaRecord, String)> {
     if record.usage != CertUsage::DaneTa {
         return Vec::new();
     }
@@ -402,7 +416,12 @@ fn family_records(
         );
     }
     notes.push(note);
-    advice.missing
+    let id = advice.current.id.clone();
+    advice
+        .missing
+        .into_iter()
+        .map(|r| (r, id.clone()))
+        .collect()
 }
 
 /// Strips the "line 1: " of a single-record syntax error: the flag already says where.

@@ -990,6 +990,34 @@ fn generate_a_family_member_prints_the_whole_family() {
         "{}",
         r.stderr
     );
+    // In JSON, the records added for the family name it.
+    let r = run(&[
+        "tlsa",
+        "generate",
+        "--cert",
+        &intermediate("int-ye2.pem"),
+        "--usage",
+        "2",
+        "--at",
+        "2026-12-07",
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let family: Vec<&serde_json::Value> = doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["issuer_family"])
+        .collect();
+    assert_eq!(
+        family,
+        [
+            &serde_json::Value::Null,
+            &"letsencrypt-y-ecdsa".into(),
+            &"letsencrypt-y-ecdsa".into()
+        ]
+    );
     // The 2024 generation, after 2026-05-13: its record, then the current generation's.
     let r = run(&[
         "tlsa",
