@@ -412,7 +412,7 @@ fn family_records(
         || record.matching_type != MatchingType::Sha256
     {
         note.push_str(
-            "; the family's records are 2 x 1 (SHA2-256): the list holds SHA-256 digests only",
+            "; the family's records are 2 1 1: a CA can have several certificates for one key, and the list holds SHA-256 digests",
         );
     }
     notes.push(note);

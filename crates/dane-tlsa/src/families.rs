@@ -134,8 +134,8 @@ pub struct FamilyAdvice<'a> {
     pub pinned: Vec<&'a Member>,
     /// The family issuing at `now`: the pinned one, or the generation that replaced it.
     pub current: &'a Family,
-    /// Records for the current family's members (valid at `now`) that the RRset lacks, in
-    /// the family's order, with the selector of the pinning records.
+    /// `2 1 1` records for the current family's members (valid at `now`) that the RRset
+    /// lacks, in the family's order.
     pub missing: Vec<TlsaRecord>,
 }
 
@@ -347,23 +347,14 @@ impl CaFamilies {
         at
     }
 
-    /// The members `records` pin by their data, then those `matched_spki` names, once each,
-    /// with the selector that pinned them.
-    fn pins(
-        &self,
-        records: &[TlsaRecord],
-        matched_spki: &[[u8; 32]],
-    ) -> Vec<(&Family, &Member, Selector)> {
-        let by_data = records
-            .iter()
-            .filter_map(|r| self.by_record(r).map(|(f, m)| (f, m, r.selector)));
-        let by_match = matched_spki
-            .iter()
-            .filter_map(|k| self.by_spki(k).map(|(f, m)| (f, m, Selector::Spki)));
-        let mut pins: Vec<(&Family, &Member, Selector)> = Vec::new();
-        for (f, m, s) in by_data.chain(by_match) {
-            if !pins.iter().any(|(_, p, _)| std::ptr::eq(*p, m)) {
-                pins.push((f, m, s));
+    /// The members `records` pin by their data, then those `matched_spki` names, once each.
+    fn pins(&self, records: &[TlsaRecord], matched_spki: &[[u8; 32]]) -> Vec<(&Family, &Member)> {
+        let by_data = records.iter().filter_map(|r| self.by_record(r));
+        let by_match = matched_spki.iter().filter_map(|k| self.by_spki(k));
+        let mut pins: Vec<(&Family, &Member)> = Vec::new();
+        for (f, m) in by_data.chain(by_match) {
+            if !pins.iter().any(|(_, p)| std::ptr::eq(*p, m)) {
+                pins.push((f, m));
             }
         }
         pins
@@ -381,34 +372,31 @@ impl CaFamilies {
     ) -> Vec<FamilyAdvice<'_>> {
         let pins = self.pins(records, matched_spki);
         let mut out: Vec<FamilyAdvice<'_>> = Vec::new();
-        for (family, _, _) in &pins {
+        for (family, _) in &pins {
             if out.iter().any(|a| std::ptr::eq(a.pinned_family, *family)) {
                 continue;
             }
             let mine: Vec<_> = pins
                 .iter()
-                .filter(|(f, _, _)| std::ptr::eq(*f, *family))
+                .filter(|(f, _)| std::ptr::eq(*f, *family))
                 .collect();
-            // SPKI unless every pinning record names the whole certificate.
-            let selector = if mine.iter().all(|(_, _, s)| *s == Selector::Cert) {
-                Selector::Cert
-            } else {
-                Selector::Spki
-            };
+            // RFC 7671 5.2 via the key: `2 1 1`, whatever the pinning records' selector. A CA
+            // has several certificates for one key (Let's Encrypt's E5 issued by ISRG Root X2
+            // and cross-signed by X1), and a `2 0 x` matches only the one the server sends.
             let current = self.current(family, now);
             let missing: Vec<TlsaRecord> = current
                 .members
                 .iter()
                 .filter(|m| m.valid_at(now))
-                .filter(|m| !pins.iter().any(|(_, p, _)| std::ptr::eq(*p, *m)))
-                .map(|m| m.record(selector))
+                .filter(|m| !pins.iter().any(|(_, p)| std::ptr::eq(*p, *m)))
+                .map(|m| m.record(Selector::Spki))
                 .collect();
             if missing.is_empty() {
                 continue;
             }
             out.push(FamilyAdvice {
                 pinned_family: family,
-                pinned: mine.iter().map(|(_, m, _)| *m).collect(),
+                pinned: mine.iter().map(|(_, m)| *m).collect(),
                 current,
                 missing,
             });
@@ -775,13 +763,13 @@ mod tests {
             text.contains("publish the records of YE2, YE3 too, or use 3 1 1"),
             "{text}"
         );
-        // 2 0 1 pins ask for 2 0 1 records.
+        // 2 0 1 pins ask for 2 1 1 records (the key, whichever certificate is sent).
         let advice = list.advise(
             &[ye1.record(Selector::Cert)],
             &[],
             at("2026-12-07T00:00:00Z"),
         );
-        assert_eq!(advice[0].missing[0].selector, Selector::Cert);
+        assert_eq!(advice[0].missing[0].selector, Selector::Spki);
     }
 
     #[test]
