@@ -371,19 +371,21 @@ impl CaFamilies {
         now: u64,
     ) -> Vec<FamilyAdvice<'_>> {
         let pins = self.pins(records, matched_spki);
+        // One advice per family issuing now; pins of that family itself name it first (a
+        // set with E5 and YE1 is told about YE2 and YE3 once, as a pin of YE1).
+        let mut order: Vec<&(&Family, &Member)> = pins.iter().collect();
+        order.sort_by_key(|(f, _)| !std::ptr::eq(self.current(f, now), *f));
+        let mut done: Vec<&Family> = Vec::new();
         let mut out: Vec<FamilyAdvice<'_>> = Vec::new();
-        for (family, _) in &pins {
-            if out.iter().any(|a| std::ptr::eq(a.pinned_family, *family)) {
+        for (family, _) in order {
+            let current = self.current(family, now);
+            if done.iter().any(|d| std::ptr::eq(*d, current)) {
                 continue;
             }
-            let mine: Vec<_> = pins
-                .iter()
-                .filter(|(f, _)| std::ptr::eq(*f, *family))
-                .collect();
+            done.push(current);
             // RFC 7671 5.2 via the key: `2 1 1`, whatever the pinning records' selector. A CA
             // has several certificates for one key (Let's Encrypt's E5 issued by ISRG Root X2
             // and cross-signed by X1), and a `2 0 x` matches only the one the server sends.
-            let current = self.current(family, now);
             let missing: Vec<TlsaRecord> = current
                 .members
                 .iter()
@@ -396,7 +398,11 @@ impl CaFamilies {
             }
             out.push(FamilyAdvice {
                 pinned_family: family,
-                pinned: mine.iter().map(|(_, m)| *m).collect(),
+                pinned: pins
+                    .iter()
+                    .filter(|(f, _)| std::ptr::eq(*f, *family))
+                    .map(|(_, m)| *m)
+                    .collect(),
                 current,
                 missing,
             });
@@ -816,6 +822,23 @@ mod tests {
             list.advise(&rrset, &[], at("2030-01-01T00:00:00Z"))
                 .is_empty()
         );
+    }
+
+    /// A set pinning an old member and a current one gets one advice, about the current
+    /// family, naming the current pin.
+    #[test]
+    fn old_and_new_pins_give_one_advice() {
+        let list = CaFamilies::embedded();
+        let e5 = list.by_certificate(&cert("letsencrypt/e5.pem")).unwrap().1;
+        let ye1 = list
+            .by_certificate(&cert("letsencrypt/int-ye1.pem"))
+            .unwrap()
+            .1;
+        let rrset = [e5.record(Selector::Spki), ye1.record(Selector::Spki)];
+        let advice = list.advise(&rrset, &[], at("2026-12-07T00:00:00Z"));
+        assert_eq!(advice.len(), 1, "{advice:?}");
+        assert_eq!(advice[0].pinned[0].name, "YE1");
+        assert_eq!(names(&advice[0], list), ["YE2", "YE3"]);
     }
 
     #[test]
