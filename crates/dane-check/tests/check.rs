@@ -1282,6 +1282,78 @@ mod engine {
         }
     }
 
+    /// issue 23: a `2 1 1` for Let's Encrypt's YE1 (real SPKI digest from
+    /// data/ca-families.json) beside the `3 1 1` that matches: verified, with an
+    /// `issuer-family` warning carrying the zone lines of YE2 and YE3; in JSON as
+    /// `warnings[].records`. With the whole family published there is no warning.
+    #[tokio::test]
+    async fn a_2_1_1_pinned_to_one_issuer_of_a_family_warns() {
+        let families = dane_tlsa::CaFamilies::embedded();
+        let ye = families
+            .families()
+            .iter()
+            .find(|f| f.id == "letsencrypt-y-ecdsa")
+            .unwrap();
+        let pin = |n: usize| -> Vec<TlsaRecord> {
+            let mut set = vec![golden(CertUsage::DaneEe, "leaf-rsa.pem", 1, 1)];
+            set.extend(
+                ye.members[..n]
+                    .iter()
+                    .map(|m| m.record(dane_tlsa::Selector::Spki)),
+            );
+            set
+        };
+        let (mut dns, prober) = world();
+        dns.tlsa.insert(
+            "_25._tcp.mx1.example.test.".into(),
+            records("_25._tcp.mx1.example.test.", Security::Secure, pin(1)),
+        );
+        let (report, _, _) = run(dns, prober).await;
+        assert_eq!(report.verdict, DomainVerdict::Verified, "{}", report.reason);
+        let w: Vec<_> = report
+            .warnings
+            .iter()
+            .filter(|w| w.code == "issuer-family")
+            .collect();
+        assert_eq!(w.len(), 1, "{:?}", report.warnings);
+        assert!(
+            w[0].message
+                .contains("DANE-TA pins YE1 of Let's Encrypt's Generation Y (ECDSA)"),
+            "{}",
+            w[0].message
+        );
+        let lines: Vec<String> = ye.members[1..]
+            .iter()
+            .map(|m| {
+                format!(
+                    "_25._tcp.mx1.example.test. IN TLSA {}",
+                    m.record(dane_tlsa::Selector::Spki)
+                )
+            })
+            .collect();
+        assert_eq!(w[0].records, lines);
+        let json = serde_json::to_value(&report).unwrap();
+        let jw = json["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["code"] == "issuer-family")
+            .unwrap();
+        assert_eq!(jw["records"][1], lines[1].as_str());
+
+        let (mut dns, prober) = world();
+        dns.tlsa.insert(
+            "_25._tcp.mx1.example.test.".into(),
+            records("_25._tcp.mx1.example.test.", Security::Secure, pin(3)),
+        );
+        let (report, _, _) = run(dns, prober).await;
+        assert!(
+            !report.warnings.iter().any(|w| w.code == "issuer-family"),
+            "{:?}",
+            report.warnings
+        );
+    }
+
     #[tokio::test]
     async fn without_all_certs_one_probe_per_address() {
         let (dns, prober) = two_certificates();

@@ -229,6 +229,10 @@ struct Generated {
     record: TlsaRecord,
     presentation: String,
     generic: String,
+    /// For a record added because its certificate's issuer rotates among a family's
+    /// intermediates: the family's id (docs/issuer-families.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer_family: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -257,47 +261,21 @@ fn generate(args: &GenerateArgs, ctx: &Context) -> anyhow::Result<Exit> {
     let families = crate::families::load(args.ca_families.as_deref())?;
     let now = ctx.now(args.at.as_deref())?.as_secs();
     // Everything is computed before anything is printed: an error leaves stdout empty.
-    let mut out: Vec<(String, TlsaRecord)> = Vec::new();
+    // (source, record, the issuer family it was added for)
+    let mut out: Vec<(String, TlsaRecord, Option<String>)> = Vec::new();
     // Why --recommended printed no `2 1 1` for an input, said on stderr.
     let mut notes: Vec<String> = Vec::new();
     let make = |source: &Source, label: &str| {
         dane_tlsa::generate(source, usage, selector, mtype).with_context(|| label.to_owned())
     };
     for path in &args.cert {
-        let label = format!("--cert {}", path.display());
-        let bytes = read_input("--cert", path, false)?;
-        let chain = dane_tlsa::parse_certificates(&bytes).with_context(|| label.clone())?;
-        if args.recommended {
-            let records = dane_tlsa::recommended(&chain).with_context(|| label.clone())?;
-            if records.len() < 2 {
-                notes.push(format!(
-                    "{label}: no 2 1 1 record: the file holds only the leaf certificate, so its issuer is unknown; give the chain (leaf, then the intermediate CA) for the issuer's record"
-                ));
-            }
-            for r in records {
-                // The issuer's record is the second: chain[1] (checked by `recommended`).
-                let family = match (r.usage, chain.get(1)) {
-                    (CertUsage::DaneTa, Some(ca)) => {
-                        family_records(&families, ca, &r, now, &label, &mut notes)
-                    }
-                    _ => Vec::new(),
-                };
-                out.push((label.clone(), r));
-                out.extend(family.into_iter().map(|f| (label.clone(), f)));
-            }
-            continue;
-        }
-        let ca_usage = matches!(usage, CertUsage::PkixTa | CertUsage::DaneTa);
-        let issuer = if ca_usage {
-            dane_tlsa::issuer(&chain).with_context(|| label.clone())?
-        } else {
-            None
-        };
-        let cert = issuer.unwrap_or_else(|| chain[0].clone());
-        let record = make(&Source::Certificate(cert.clone()), &label)?;
-        let family = family_records(&families, &cert, &record, now, &label, &mut notes);
-        out.push((label.clone(), record));
-        out.extend(family.into_iter().map(|f| (label.clone(), f)));
+        out.extend(cert_records(
+            args,
+            path,
+            (usage, selector, mtype),
+            (&families, now),
+            &mut notes,
+        )?);
     }
     let keyed: [(&str, &Vec<PathBuf>, DecodeKey); 3] = [
         ("--pubkey", &args.pubkey, dane_tlsa::parse_public_key),
@@ -324,13 +302,14 @@ fn generate(args: &GenerateArgs, ctx: &Context) -> anyhow::Result<Exit> {
             } else {
                 make(&source, &label)?
             };
-            out.push((label, record));
+            out.push((label, record, None));
         }
     }
 
     let generated: Vec<Generated> = out
         .into_iter()
-        .map(|(source, record)| Generated {
+        .map(|(source, record, issuer_family)| Generated {
+            issuer_family,
             source,
             owner: owner.clone(),
             ttl: args.ttl,
@@ -366,6 +345,64 @@ fn generate(args: &GenerateArgs, ctx: &Context) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// The records of one `--cert` file: `--recommended`'s pair, or the one record asked for
+/// (from the leaf, or from the issuer for CA usages); each DANE-TA record for a member of
+/// an issuer family is followed by the records of the other members ([`family_records`]).
+fn cert_records(
+    args: &GenerateArgs,
+    path: &Path,
+    (usage, selector, mtype): (CertUsage, Selector, MatchingType),
+    (families, now): (&dane_tlsa::CaFamilies, u64),
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Vec<(String, TlsaRecord, Option<String>)>> {
+    let label = format!("--cert {}", path.display());
+    let bytes = read_input("--cert", path, false)?;
+    let chain = dane_tlsa::parse_certificates(&bytes).with_context(|| label.clone())?;
+    // (record, the certificate it designates when it is a CA's)
+    let mut made: Vec<(
+        TlsaRecord,
+        Option<rustls_pki_types::CertificateDer<'static>>,
+    )> = Vec::new();
+    if args.recommended {
+        let records = dane_tlsa::recommended(&chain).with_context(|| label.clone())?;
+        if records.len() < 2 {
+            notes.push(format!(
+                "{label}: no 2 1 1 record: the file holds only the leaf certificate, so its issuer is unknown; give the chain (leaf, then the intermediate CA) for the issuer's record"
+            ));
+        }
+        // The issuer's record is the second: chain[1] (checked by `recommended`).
+        for (i, r) in records.into_iter().enumerate() {
+            made.push((r, (i == 1).then(|| chain[1].clone())));
+        }
+    } else {
+        let ca_usage = matches!(usage, CertUsage::PkixTa | CertUsage::DaneTa);
+        let issuer = if ca_usage {
+            dane_tlsa::issuer(&chain).with_context(|| label.clone())?
+        } else {
+            None
+        };
+        let cert = issuer.unwrap_or_else(|| chain[0].clone());
+        let record =
+            dane_tlsa::generate(&Source::Certificate(cert.clone()), usage, selector, mtype)
+                .with_context(|| label.clone())?;
+        made.push((record, Some(cert)));
+    }
+    let mut out = Vec::new();
+    for (record, cert) in made {
+        let family = match &cert {
+            Some(ca) => family_records(families, ca, &record, now, &label, notes),
+            None => Vec::new(),
+        };
+        out.push((label.clone(), record, None));
+        out.extend(
+            family
+                .into_iter()
+                .map(|(f, id)| (label.clone(), f, Some(id))),
+        );
+    }
+    Ok(out)
+}
+
 /// The records of the other members of `ca`'s issuer family (the family current at `now`)
 /// when `record` is a DANE-TA record for a member, with a note saying so: a record for one
 /// intermediate of a CA that issues from several at random breaks at a later renewal
@@ -377,7 +414,7 @@ fn family_records(
     now: u64,
     label: &str,
     notes: &mut Vec<String>,
-) -> Vec<TlsaRecord> {
+) -> Vec<(TlsaRecord, String)> {
     if record.usage != CertUsage::DaneTa {
         return Vec::new();
     }
@@ -398,11 +435,16 @@ fn family_records(
         || record.matching_type != MatchingType::Sha256
     {
         note.push_str(
-            "; the family's records are 2 x 1 (SHA2-256): the list holds SHA-256 digests only",
+            "; the family's records are 2 1 1: a CA can have several certificates for one key, and the list holds SHA-256 digests",
         );
     }
     notes.push(note);
-    advice.missing
+    let id = advice.current.id.clone();
+    advice
+        .missing
+        .into_iter()
+        .map(|r| (r, id.clone()))
+        .collect()
 }
 
 /// Strips the "line 1: " of a single-record syntax error: the flag already says where.

@@ -66,6 +66,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("rollover_state", rollover_state),
     ("tsig_key", tsig_key),
     ("zone_file", zone_file),
+    ("ca_families", ca_families),
 ];
 
 /// The time every body evaluates at: 2026-06-01T00:00:00Z, inside the validity of the
@@ -193,6 +194,35 @@ pub fn trust_anchor(data: &[u8]) {
         assert!(!anchors.anchors().is_empty(), "Ok with no anchor");
         for a in anchors.anchors() {
             let _ = a.zone().to_string();
+        }
+    }
+}
+
+/// Issuer-family lists (`--ca-families FILE`, JSON). A list that parses answers every
+/// question about itself: each member is found by its own digests and record, and the
+/// advice for a set pinning one member never names that member again (bounded work: the
+/// parser caps families and members).
+pub fn ca_families(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return; // read as UTF-8 text
+    };
+    let Ok(list) = dane_tlsa::CaFamilies::parse(text) else {
+        return;
+    };
+    for f in list.families() {
+        let current = list.current(f, NOW);
+        assert!(current.members.len() <= dane_tlsa::MAX_FAMILY_MEMBERS);
+        for m in &f.members {
+            let found = list.by_spki(&m.spki_sha256).map(|(_, f)| f.spki_sha256);
+            assert_eq!(found, Some(m.spki_sha256), "member not found by its SPKI");
+            let record = m.record(dane_tlsa::Selector::Spki);
+            for advice in list.advise(std::slice::from_ref(&record), &[], NOW) {
+                assert!(
+                    !advice.missing.contains(&record),
+                    "advice repeats the pinned record"
+                );
+                let _ = advice.to_string();
+            }
         }
     }
 }

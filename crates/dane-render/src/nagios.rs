@@ -449,6 +449,41 @@ mod tests {
         }
     }
 
+    /// issue 23: an `issuer-family` warning is a WARNING, and the long output carries the
+    /// records to add, one line each, below the sentence.
+    #[test]
+    fn issuer_family_records_in_the_long_output() {
+        let mut r = sample::single_record();
+        r.warnings.push(dane_check::report::Warning {
+            code: "issuer-family",
+            host: Some("mx1.example.test.".into()),
+            records: vec![
+                "_25._tcp.mx1.example.test. IN TLSA 2 1 1 B3FB".into(),
+                "_25._tcp.mx1.example.test. IN TLSA 2 1 1 A698".into(),
+            ],
+            message: "mx1.example.test.: DANE-TA pins YE1".into(),
+        });
+        let (state, out) = render(&r, sample::NOW, &POLICY);
+        assert_eq!(state, State::Warning);
+        let at = out
+            .lines()
+            .position(|l| l == "warning [issuer-family] mx1.example.test.: DANE-TA pins YE1")
+            .unwrap_or_else(|| panic!("{out}"));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[at + 1..at + 3],
+            [
+                "  add to the zone: _25._tcp.mx1.example.test. IN TLSA 2 1 1 B3FB",
+                "  add to the zone: _25._tcp.mx1.example.test. IN TLSA 2 1 1 A698"
+            ]
+        );
+        let text = crate::verify::text(&r, false);
+        assert!(
+            text.contains("  [issuer-family] mx1.example.test.: DANE-TA pins YE1\n      add to the zone: _25._tcp.mx1.example.test. IN TLSA 2 1 1 B3FB\n"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn golden_advice_rollover_and_expiry() {
         // One 3 1 1 record that matches: OK, the advice in the long output only...

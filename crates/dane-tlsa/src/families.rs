@@ -21,16 +21,16 @@ use crate::error::Error;
 use crate::record::{CertUsage, MatchingType, Selector, TlsaRecord};
 
 /// The list shipped with this build (`data/ca-families.json`).
-pub const EMBEDDED: &str = include_str!("../../../data/ca-families.json");
+pub(crate) const EMBEDDED: &str = include_str!("../../../data/ca-families.json");
 
 /// The format this build reads (the file's `format`).
-pub const FORMAT: u32 = 1;
+pub const CA_FAMILIES_FORMAT: u32 = 1;
 
 /// Most families in one file (hostile-input bound).
-pub const MAX_FAMILIES: usize = 256;
+pub const MAX_CA_FAMILIES: usize = 256;
 
 /// Most members in one family.
-pub const MAX_MEMBERS: usize = 64;
+pub const MAX_FAMILY_MEMBERS: usize = 64;
 
 /// Longest text field, in characters.
 const MAX_TEXT: usize = 1024;
@@ -85,9 +85,37 @@ pub struct Member {
     pub file: Option<String>,
     /// Where the certificate was taken from.
     pub source: String,
+    /// Other certificates for the same key and name (cross-signatures, e.g. E5 by ISRG
+    /// Root X1 beside E5 by ISRG Root X2): a `2 0 x` of any of them pins the member.
+    pub other_certificates: Vec<OtherCertificate>,
 }
 
+/// Another certificate of a member: same subject and key, another issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherCertificate {
+    /// Its issuer DN.
+    pub issuer: String,
+    /// SHA-256 of the DER certificate.
+    pub cert_sha256: [u8; 32],
+    /// The PEM file under `data/ca-families/`, when shipped.
+    pub file: Option<String>,
+    /// Where it was taken from.
+    pub source: String,
+}
+
+/// Most other certificates of one member.
+const MAX_OTHER_CERTIFICATES: usize = 8;
+
 impl Member {
+    /// Whether `digest` is the SHA-256 of one of the member's certificates.
+    pub fn has_certificate(&self, digest: &[u8]) -> bool {
+        self.cert_sha256.as_slice() == digest
+            || self
+                .other_certificates
+                .iter()
+                .any(|o| o.cert_sha256.as_slice() == digest)
+    }
+
     /// Whether the certificate is within its validity period at `now`.
     pub fn valid_at(&self, now: u64) -> bool {
         self.not_before <= now && now <= self.not_after
@@ -134,8 +162,8 @@ pub struct FamilyAdvice<'a> {
     pub pinned: Vec<&'a Member>,
     /// The family issuing at `now`: the pinned one, or the generation that replaced it.
     pub current: &'a Family,
-    /// Records for the current family's members (valid at `now`) that the RRset lacks, in
-    /// the family's order, with the selector of the pinning records.
+    /// `2 1 1` records for the current family's members (valid at `now`) that the RRset
+    /// lacks, in the family's order.
     pub missing: Vec<TlsaRecord>,
 }
 
@@ -211,19 +239,19 @@ impl CaFamilies {
         })
     }
 
-    /// Parses a list (JSON, format [`FORMAT`]). Errors name the family or member at fault.
+    /// Parses a list (JSON, format [`CA_FAMILIES_FORMAT`]). Errors name the family or member at fault.
     pub fn parse(text: &str) -> Result<CaFamilies, Error> {
         let raw: RawFile = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        if raw.format != FORMAT {
+        if raw.format != CA_FAMILIES_FORMAT {
             return Err(bad(format!(
-                "format {} is not the format {FORMAT} this version reads",
+                "format {} is not the format {CA_FAMILIES_FORMAT} this version reads",
                 raw.format
             )));
         }
         text_field("version", &raw.version)?;
-        if raw.families.len() > MAX_FAMILIES {
+        if raw.families.len() > MAX_CA_FAMILIES {
             return Err(bad(format!(
-                "{} families, more than the limit of {MAX_FAMILIES}",
+                "{} families, more than the limit of {MAX_CA_FAMILIES}",
                 raw.families.len()
             )));
         }
@@ -257,8 +285,19 @@ impl CaFamilies {
                         f.id, m.name
                     )));
                 }
+                let others = m.other_certificates.iter().map(|o| &o.cert_sha256);
+                if others
+                    .clone()
+                    .any(|d| keys.contains(&d) || d == &m.cert_sha256)
+                {
+                    return Err(bad(format!(
+                        "family {:?}: member {:?} repeats a certificate digest",
+                        f.id, m.name
+                    )));
+                }
                 keys.push(&m.spki_sha256);
                 keys.push(&m.cert_sha256);
+                keys.extend(others);
             }
         }
         for f in &self.families {
@@ -297,7 +336,7 @@ impl CaFamilies {
     /// The member with this certificate, by its DER.
     pub fn by_certificate(&self, der: &[u8]) -> Option<(&Family, &Member)> {
         let cert = digest::digest(&digest::SHA256, der);
-        if let Some(hit) = self.find(|m| m.cert_sha256.as_slice() == cert.as_ref()) {
+        if let Some(hit) = self.find(|m| m.has_certificate(cert.as_ref())) {
             return Some(hit);
         }
         let spki = crate::generate::certificate_spki(der).ok()?;
@@ -315,9 +354,7 @@ impl CaFamilies {
         let sha = |d: &[u8]| digest::digest(&digest::SHA256, d).as_ref().to_vec();
         match (r.selector, r.matching_type) {
             (Selector::Spki, MatchingType::Sha256) => self.by_spki(&r.data),
-            (Selector::Cert, MatchingType::Sha256) => {
-                self.find(|m| m.cert_sha256.as_slice() == r.data.as_slice())
-            }
+            (Selector::Cert, MatchingType::Sha256) => self.find(|m| m.has_certificate(&r.data)),
             (Selector::Spki, MatchingType::Full) => self.by_spki(&sha(&r.data)),
             (Selector::Cert, MatchingType::Full) => self.by_certificate(&r.data),
             _ => None,
@@ -347,23 +384,14 @@ impl CaFamilies {
         at
     }
 
-    /// The members `records` pin by their data, then those `matched_spki` names, once each,
-    /// with the selector that pinned them.
-    fn pins(
-        &self,
-        records: &[TlsaRecord],
-        matched_spki: &[[u8; 32]],
-    ) -> Vec<(&Family, &Member, Selector)> {
-        let by_data = records
-            .iter()
-            .filter_map(|r| self.by_record(r).map(|(f, m)| (f, m, r.selector)));
-        let by_match = matched_spki
-            .iter()
-            .filter_map(|k| self.by_spki(k).map(|(f, m)| (f, m, Selector::Spki)));
-        let mut pins: Vec<(&Family, &Member, Selector)> = Vec::new();
-        for (f, m, s) in by_data.chain(by_match) {
-            if !pins.iter().any(|(_, p, _)| std::ptr::eq(*p, m)) {
-                pins.push((f, m, s));
+    /// The members `records` pin by their data, then those `matched_spki` names, once each.
+    fn pins(&self, records: &[TlsaRecord], matched_spki: &[[u8; 32]]) -> Vec<(&Family, &Member)> {
+        let by_data = records.iter().filter_map(|r| self.by_record(r));
+        let by_match = matched_spki.iter().filter_map(|k| self.by_spki(k));
+        let mut pins: Vec<(&Family, &Member)> = Vec::new();
+        for (f, m) in by_data.chain(by_match) {
+            if !pins.iter().any(|(_, p)| std::ptr::eq(*p, m)) {
+                pins.push((f, m));
             }
         }
         pins
@@ -380,35 +408,38 @@ impl CaFamilies {
         now: u64,
     ) -> Vec<FamilyAdvice<'_>> {
         let pins = self.pins(records, matched_spki);
+        // One advice per family issuing now; pins of that family itself name it first (a
+        // set with E5 and YE1 is told about YE2 and YE3 once, as a pin of YE1).
+        let mut order: Vec<&(&Family, &Member)> = pins.iter().collect();
+        order.sort_by_key(|(f, _)| !std::ptr::eq(self.current(f, now), *f));
+        let mut done: Vec<&Family> = Vec::new();
         let mut out: Vec<FamilyAdvice<'_>> = Vec::new();
-        for (family, _, _) in &pins {
-            if out.iter().any(|a| std::ptr::eq(a.pinned_family, *family)) {
+        for (family, _) in order {
+            let current = self.current(family, now);
+            if done.iter().any(|d| std::ptr::eq(*d, current)) {
                 continue;
             }
-            let mine: Vec<_> = pins
-                .iter()
-                .filter(|(f, _, _)| std::ptr::eq(*f, *family))
-                .collect();
-            // SPKI unless every pinning record names the whole certificate.
-            let selector = if mine.iter().all(|(_, _, s)| *s == Selector::Cert) {
-                Selector::Cert
-            } else {
-                Selector::Spki
-            };
-            let current = self.current(family, now);
+            done.push(current);
+            // RFC 7671 5.2 via the key: `2 1 1`, whatever the pinning records' selector. A CA
+            // has several certificates for one key (Let's Encrypt's E5 issued by ISRG Root X2
+            // and cross-signed by X1), and a `2 0 x` matches only the one the server sends.
             let missing: Vec<TlsaRecord> = current
                 .members
                 .iter()
                 .filter(|m| m.valid_at(now))
-                .filter(|m| !pins.iter().any(|(_, p, _)| std::ptr::eq(*p, *m)))
-                .map(|m| m.record(selector))
+                .filter(|m| !pins.iter().any(|(_, p)| std::ptr::eq(*p, *m)))
+                .map(|m| m.record(Selector::Spki))
                 .collect();
             if missing.is_empty() {
                 continue;
             }
             out.push(FamilyAdvice {
                 pinned_family: family,
-                pinned: mine.iter().map(|(_, m, _)| *m).collect(),
+                pinned: pins
+                    .iter()
+                    .filter(|(f, _)| std::ptr::eq(*f, *family))
+                    .map(|(_, m)| *m)
+                    .collect(),
                 current,
                 missing,
             });
@@ -458,6 +489,35 @@ struct RawMember {
     #[serde(default)]
     file: Option<String>,
     source: String,
+    #[serde(default)]
+    other_certificates: Vec<RawOther>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOther {
+    issuer: String,
+    cert_sha256: String,
+    #[serde(default)]
+    file: Option<String>,
+    source: String,
+}
+
+impl RawOther {
+    fn check(self) -> Result<OtherCertificate, String> {
+        for (name, value) in [("issuer", &self.issuer), ("source", &self.source)] {
+            text_field(name, value).map_err(|e| e.to_string())?;
+        }
+        if let Some(file) = &self.file {
+            text_field("file", file).map_err(|e| e.to_string())?;
+        }
+        Ok(OtherCertificate {
+            cert_sha256: sha256_hex("cert_sha256", &self.cert_sha256)?,
+            issuer: self.issuer,
+            file: self.file,
+            source: self.source,
+        })
+    }
 }
 
 impl RawFamily {
@@ -473,9 +533,9 @@ impl RawFamily {
         ] {
             text_field(name, value).map_err(|e| bad(ctx(&e.to_string())))?;
         }
-        if self.members.is_empty() || self.members.len() > MAX_MEMBERS {
+        if self.members.is_empty() || self.members.len() > MAX_FAMILY_MEMBERS {
             return Err(bad(ctx(&format!(
-                "{} members; a family has 1 to {MAX_MEMBERS}",
+                "{} members; a family has 1 to {MAX_FAMILY_MEMBERS}",
                 self.members.len()
             ))));
         }
@@ -530,6 +590,20 @@ impl RawMember {
         }
         let spki_sha256 = sha256_hex("spki_sha256", &self.spki_sha256).map_err(ctx)?;
         let cert_sha256 = sha256_hex("cert_sha256", &self.cert_sha256).map_err(ctx)?;
+        if self.other_certificates.len() > MAX_OTHER_CERTIFICATES {
+            return Err(ctx(format!(
+                "{} other certificates, more than {MAX_OTHER_CERTIFICATES}",
+                self.other_certificates.len()
+            )));
+        }
+        let other_certificates = self
+            .other_certificates
+            .into_iter()
+            .map(|o| {
+                o.check()
+                    .map_err(|e| ctx(format!("other certificate: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Member {
             name: self.name,
             subject: self.subject,
@@ -539,6 +613,7 @@ impl RawMember {
             cert_sha256,
             file: self.file,
             source: self.source,
+            other_certificates,
         })
     }
 }
@@ -579,7 +654,7 @@ mod tests {
     use super::*;
 
     /// Every certificate the embedded list names, as shipped under `data/ca-families/`.
-    const PEMS: [(&str, &str); 16] = [
+    const PEMS: [(&str, &str); 21] = [
         (
             "letsencrypt/int-ye1.pem",
             include_str!("../../../data/ca-families/letsencrypt/int-ye1.pem"),
@@ -644,6 +719,26 @@ mod tests {
             "letsencrypt/r14.pem",
             include_str!("../../../data/ca-families/letsencrypt/r14.pem"),
         ),
+        (
+            "letsencrypt/e5-cross.pem",
+            include_str!("../../../data/ca-families/letsencrypt/e5-cross.pem"),
+        ),
+        (
+            "letsencrypt/e6-cross.pem",
+            include_str!("../../../data/ca-families/letsencrypt/e6-cross.pem"),
+        ),
+        (
+            "letsencrypt/e7-cross.pem",
+            include_str!("../../../data/ca-families/letsencrypt/e7-cross.pem"),
+        ),
+        (
+            "letsencrypt/e8-cross.pem",
+            include_str!("../../../data/ca-families/letsencrypt/e8-cross.pem"),
+        ),
+        (
+            "letsencrypt/e9-cross.pem",
+            include_str!("../../../data/ca-families/letsencrypt/e9-cross.pem"),
+        ),
     ];
 
     fn cert(file: &str) -> Vec<u8> {
@@ -697,6 +792,29 @@ mod tests {
                 );
                 assert!(m.source.starts_with("https://"), "{file} source");
                 checked += 1;
+                for o in &m.other_certificates {
+                    let file = o.file.as_deref().unwrap();
+                    let (_, pem) = PEMS
+                        .iter()
+                        .find(|(p, _)| *p == file)
+                        .unwrap_or_else(|| panic!("{file} is not in PEMS"));
+                    let der = crate::parse_certificates(pem.as_bytes()).unwrap()[0].clone();
+                    let (_, x) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
+                    let spki = crate::certificate_spki(der.as_ref()).unwrap();
+                    assert_eq!(
+                        m.spki_sha256.as_slice(),
+                        digest::digest(&digest::SHA256, &spki).as_ref(),
+                        "{file}: not the member's key"
+                    );
+                    assert_eq!(
+                        o.cert_sha256.as_slice(),
+                        digest::digest(&digest::SHA256, der.as_ref()).as_ref(),
+                        "{file} certificate"
+                    );
+                    assert_eq!(m.subject, x.subject().to_string(), "{file} subject");
+                    assert_eq!(o.issuer, x.issuer().to_string(), "{file} issuer");
+                    checked += 1;
+                }
             }
         }
         assert_eq!(checked, PEMS.len());
@@ -744,6 +862,26 @@ mod tests {
         assert_eq!(list.by_record(&other), None);
     }
 
+    /// E5 has two certificates (by ISRG Root X2, cross-signed by X1): a `2 0 1` of either,
+    /// or either certificate itself, is E5.
+    #[test]
+    fn a_cross_signed_certificate_is_the_same_member() {
+        let list = CaFamilies::embedded();
+        let cross = cert("letsencrypt/e5-cross.pem");
+        assert_eq!(list.by_certificate(&cross).unwrap().1.name, "E5");
+        let source = crate::Source::Certificate(rustls_pki_types::CertificateDer::from(cross));
+        let r = crate::generate(
+            &source,
+            CertUsage::DaneTa,
+            Selector::Cert,
+            MatchingType::Sha256,
+        )
+        .unwrap();
+        assert_eq!(list.by_record(&r).unwrap().1.name, "E5");
+        let advice = list.advise(&[r], &[], at("2026-01-01T00:00:00Z"));
+        assert_eq!(names(&advice[0], list), ["E6", "E7", "E8", "E9"]);
+    }
+
     fn names(advice: &FamilyAdvice<'_>, list: &CaFamilies) -> Vec<String> {
         advice
             .missing
@@ -775,13 +913,13 @@ mod tests {
             text.contains("publish the records of YE2, YE3 too, or use 3 1 1"),
             "{text}"
         );
-        // 2 0 1 pins ask for 2 0 1 records.
+        // 2 0 1 pins ask for 2 1 1 records (the key, whichever certificate is sent).
         let advice = list.advise(
             &[ye1.record(Selector::Cert)],
             &[],
             at("2026-12-07T00:00:00Z"),
         );
-        assert_eq!(advice[0].missing[0].selector, Selector::Cert);
+        assert_eq!(advice[0].missing[0].selector, Selector::Spki);
     }
 
     #[test]
@@ -828,6 +966,23 @@ mod tests {
             list.advise(&rrset, &[], at("2030-01-01T00:00:00Z"))
                 .is_empty()
         );
+    }
+
+    /// A set pinning an old member and a current one gets one advice, about the current
+    /// family, naming the current pin.
+    #[test]
+    fn old_and_new_pins_give_one_advice() {
+        let list = CaFamilies::embedded();
+        let e5 = list.by_certificate(&cert("letsencrypt/e5.pem")).unwrap().1;
+        let ye1 = list
+            .by_certificate(&cert("letsencrypt/int-ye1.pem"))
+            .unwrap()
+            .1;
+        let rrset = [e5.record(Selector::Spki), ye1.record(Selector::Spki)];
+        let advice = list.advise(&rrset, &[], at("2026-12-07T00:00:00Z"));
+        assert_eq!(advice.len(), 1, "{advice:?}");
+        assert_eq!(advice[0].pinned[0].name, "YE1");
+        assert_eq!(names(&advice[0], list), ["YE2", "YE3"]);
     }
 
     #[test]
@@ -919,6 +1074,14 @@ mod tests {
             1,
         );
         check(&dup, "repeats a digest");
+        let dup = good.replacen(
+            "76e9e288aafc0e37f4390cbf946aad997d5c1c901b3ce513d3d8fadbabe2ab85",
+            "5dfdb3cf31b26f23d87c09f3a0cef642f64069a9fb7cfe29270bb5dc0f1e16bb",
+            1,
+        );
+        check(&dup, "repeats a certificate digest");
+        let extra = good.replacen("\"issuer\": \"C=US", "\"isuer\": \"C=US", 1);
+        check(&extra, "unknown field `isuer`");
         let empty = r#"{"format":1,"version":"x","families":[{"id":"a","ca":"b","generation":"c","key_type":"d","issues_for":"e","source":"f","members":[]}]}"#;
         check(empty, "0 members");
     }

@@ -68,7 +68,10 @@ mod parse;
 mod record;
 
 pub use error::Error;
-pub use families::{CaFamilies, Family, FamilyAdvice, Member};
+pub use families::{
+    CA_FAMILIES_FORMAT, CaFamilies, Family, FamilyAdvice, MAX_CA_FAMILIES, MAX_FAMILY_MEMBERS,
+    Member,
+};
 pub use generate::{Source, associate, certificate_spki, generate, issuer, recommended};
 pub use input::{
     MAX_CERTIFICATES, Spki, parse_certificates, parse_csr, parse_private_key, parse_public_key,

@@ -990,6 +990,34 @@ fn generate_a_family_member_prints_the_whole_family() {
         "{}",
         r.stderr
     );
+    // In JSON, the records added for the family name it.
+    let r = run(&[
+        "tlsa",
+        "generate",
+        "--cert",
+        &intermediate("int-ye2.pem"),
+        "--usage",
+        "2",
+        "--at",
+        "2026-12-07",
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let family: Vec<&serde_json::Value> = doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["issuer_family"])
+        .collect();
+    assert_eq!(
+        family,
+        [
+            &serde_json::Value::Null,
+            &"letsencrypt-y-ecdsa".into(),
+            &"letsencrypt-y-ecdsa".into()
+        ]
+    );
     // The 2024 generation, after 2026-05-13: its record, then the current generation's.
     let r = run(&[
         "tlsa",
@@ -1104,4 +1132,43 @@ fn generate_with_a_ca_families_file() {
         "--ca-families /nonexistent/f.json",
         "cannot read",
     );
+}
+
+/// `--recommended` from a chain whose issuer is YE1 (fixtures/ca-families/chain-ye1.pem):
+/// the leaf's 3 1 1, YE1's 2 1 1, then YE2's and YE3's, with owner lines.
+#[test]
+fn generate_recommended_from_a_family_member_adds_the_family() {
+    let chain = fixture("ca-families/chain-ye1.pem");
+    let r = run(&[
+        "tlsa",
+        "generate",
+        "--recommended",
+        "--cert",
+        &chain,
+        "--name",
+        "mx.example.test",
+        "--at",
+        "2026-12-07",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", r.stdout);
+    assert!(
+        lines[0].starts_with("_25._tcp.mx.example.test. IN TLSA 3 1 1 "),
+        "{}",
+        lines[0]
+    );
+    for (line, ca) in lines[1..]
+        .iter()
+        .zip(["int-ye1.pem", "int-ye2.pem", "int-ye3.pem"])
+    {
+        assert_eq!(
+            *line,
+            format!(
+                "_25._tcp.mx.example.test. IN TLSA 2 1 1 {}",
+                spki_sha256(&intermediate(ca))
+            )
+        );
+    }
+    assert!(r.stderr.contains("DANE-TA pins YE1"), "{}", r.stderr);
 }

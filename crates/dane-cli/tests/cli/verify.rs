@@ -114,6 +114,9 @@ struct CandidateDoc {
 struct Warning {
     code: String,
     host: Option<String>,
+    /// Zone lines to add (`issuer-family`); absent when none.
+    #[serde(default)]
+    records: Vec<String>,
     message: String,
 }
 
@@ -804,4 +807,99 @@ fn thresholds_follow_the_validity_periods() {
         assert!(p.contains(cert) && p.contains(rrsig), "{extra:?}: {p}");
         assert_eq!(w, warned, "{extra:?}: {p}");
     }
+}
+
+/// issue 23, from the consumer's side: a candidate set (`--tlsa`) with the `3 1 1` the
+/// recorded server presents and a `2 1 1` for Let's Encrypt's YE1 verifies, with an
+/// `issuer-family` warning whose `records` are YE2's and YE3's `2 1 1` (digests computed
+/// here from the certificates in data/ca-families/); the nagios state is WARNING; a
+/// `--ca-families` list without Let's Encrypt drops the warning; a bad list is exit 2.
+#[test]
+fn issuer_family_warning_from_a_recorded_run() {
+    let spki = |name: &str| -> String {
+        let path = crate::common::root()
+            .join("data/ca-families/letsencrypt")
+            .join(name);
+        let der = dane_tlsa::parse_certificates(&std::fs::read(path).unwrap()).unwrap();
+        let k = dane_tlsa::certificate_spki(der[0].as_ref()).unwrap();
+        dane_tlsa::associate(&k, dane_tlsa::MatchingType::Sha256)
+            .unwrap()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect()
+    };
+    let owner = "_25._tcp.mx.rollover.test.";
+    let set = temp_file(
+        "family.tlsa",
+        format!(
+            "{owner} IN TLSA 3 1 1 9280597C8F5CA52E55A9933D0F75A9C6C45F68C7F003D8D39F251943EB8E94CF\n{owner} IN TLSA 2 1 1 {}\n",
+            spki("int-ye1.pem")
+        )
+        .as_bytes(),
+    );
+    let file = evidence("rollover.test");
+    let base = [
+        "verify",
+        "--evidence",
+        &file,
+        "--tlsa",
+        &set,
+        "--at",
+        "2026-12-07",
+    ];
+    let r = run(&[&base[..], &["--json"]].concat());
+    assert_eq!(r.code, 0, "{r:?}");
+    let d = doc(&r.stdout);
+    assert_eq!(d.verdict, "verified");
+    let w: Vec<&Warning> = d
+        .warnings
+        .iter()
+        .filter(|w| w.code == "issuer-family")
+        .collect();
+    assert_eq!(w.len(), 1, "{:?}", d.warnings);
+    assert_eq!(w[0].host.as_deref(), Some("mx.rollover.test."));
+    assert!(
+        w[0].message.contains("DANE-TA pins YE1"),
+        "{}",
+        w[0].message
+    );
+    let expected: Vec<String> = ["int-ye2.pem", "int-ye3.pem"]
+        .iter()
+        .map(|f| format!("{owner} IN TLSA 2 1 1 {}", spki(f)))
+        .collect();
+    assert_eq!(w[0].records, expected);
+
+    let r = run(&[&base[..], &["--format", "nagios"]].concat());
+    assert_eq!(r.code, 1, "WARNING: {r:?}");
+    assert!(
+        r.stdout
+            .contains(&format!("  add to the zone: {}", expected[0])),
+        "{}",
+        r.stdout
+    );
+
+    let list = temp_file(
+        "families-x.json",
+        br#"{"format":1,"version":"t","families":[{"id":"x","ca":"X","generation":"1","key_type":"RSA","issues_for":"RSA keys","source":"test","members":[{"name":"X1","subject":"CN=X1","not_before":"2020-01-01T00:00:00Z","not_after":"2030-01-01T00:00:00Z","spki_sha256":"0101010101010101010101010101010101010101010101010101010101010101","cert_sha256":"0202020202020202020202020202020202020202020202020202020202020202","source":"test"}]}]}"#,
+    );
+    let r = run(&[&base[..], &["--json", "--ca-families", &list]].concat());
+    assert!(
+        !doc(&r.stdout)
+            .warnings
+            .iter()
+            .any(|w| w.code == "issuer-family"),
+        "{}",
+        r.stdout
+    );
+
+    let bad = temp_file("families-bad.json", b"{\"format\":1}");
+    let r = run(&[&base[..], &["--ca-families", &bad]].concat());
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("--ca-families {bad}: missing field")),
+        "{}",
+        r.stderr
+    );
 }
