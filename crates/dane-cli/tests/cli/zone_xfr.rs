@@ -38,10 +38,14 @@ fn serving(name: &str) -> Nsd {
 }
 
 fn key_file(tag: &str, secret: &str) -> String {
+    named_key_file(tag, "xfr-key", secret)
+}
+
+fn named_key_file(tag: &str, name: &str, secret: &str) -> String {
     let path = std::env::temp_dir().join(format!("dane-xfr-key-{tag}-{}", std::process::id()));
     std::fs::write(
         &path,
-        format!("key \"xfr-key\" {{\n  algorithm hmac-sha256;\n  secret \"{secret}\";\n}};\n"),
+        format!("key \"{name}\" {{\n  algorithm hmac-sha256;\n  secret \"{secret}\";\n}};\n"),
     )
     .unwrap();
     path.display().to_string()
@@ -273,4 +277,83 @@ fn nsd_verifier_refuses_a_broken_version_and_accepts_a_good_one() {
         let text = std::fs::read_to_string(&out).unwrap();
         assert!(text.trim_end().ends_with("rc=0"), "feed {feed}: {text}");
     }
+}
+
+/// knotd started on examples/zone-check/knot/knot.conf; killed by its PID on drop.
+struct Knot(std::process::Child);
+
+impl Drop for Knot {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn knot_signer_checked_over_axfr_with_tsig() {
+    let Some(knotd) = require_tool("knotd", "knot") else {
+        return;
+    };
+    let dir = temp_dir("knot");
+    let port = crate::common::free_loopback_addr()
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .to_string();
+    let example =
+        std::fs::read_to_string(crate::common::root().join("examples/zone-check/knot/knot.conf"))
+            .unwrap();
+    let conf = example
+        .replace("@DIR@", &dir.display().to_string())
+        .replace("@PORT@", &port)
+        .replace("@SECRET@", SECRET);
+    std::fs::write(dir.join("knot.conf"), conf).unwrap();
+    std::fs::write(
+        dir.join("sv.zone"),
+        "$ORIGIN sv.test.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\n\
+         ns1 A 192.0.2.1\nwww A 192.0.2.2\n",
+    )
+    .unwrap();
+    let child = Command::new(knotd)
+        .args(["-c", &dir.join("knot.conf").display().to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _knot = Knot(child);
+    let server = format!("127.0.0.1:{port}");
+    let key = named_key_file("knot", "gate-key", SECRET);
+    let check = |key: &str| {
+        run(&[
+            "zone",
+            "check",
+            "--axfr",
+            &server,
+            "--origin",
+            "sv.test",
+            "--tsig-key",
+            key,
+        ])
+    };
+    // Knot starts, loads and signs: wait until the signed zone transfers.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let r = loop {
+        let r = check(&key);
+        if r.code != 3 || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("zone sv.test.: "), "{}", r.stdout);
+    assert!(r.stdout.contains("0 errors, 0 warnings"), "{}", r.stdout);
+    // Knot refuses a wrong secret with BADSIG.
+    let wrong = named_key_file(
+        "knot-wrong",
+        "gate-key",
+        "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZy0wMTIzNDU2",
+    );
+    let r = check(&wrong);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("BADSIG"), "{}", r.stderr);
 }
