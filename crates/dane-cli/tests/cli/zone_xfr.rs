@@ -357,3 +357,77 @@ fn knot_signer_checked_over_axfr_with_tsig() {
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("BADSIG"), "{}", r.stderr);
 }
+
+#[test]
+fn bind_sign_and_publish_gate() {
+    let (Some(_), Some(_), Some(_)) = (
+        require_tool("dnssec-keygen", "bind9-utils"),
+        require_tool("dnssec-signzone", "bind9-utils"),
+        require_tool("named-checkzone", "bind9-utils"),
+    ) else {
+        return;
+    };
+    let dir = temp_dir("bind");
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    for extra in [&["-f", "KSK"][..], &[]] {
+        let st = Command::new("dnssec-keygen")
+            .args([
+                "-q",
+                "-K",
+                &keys.display().to_string(),
+                "-a",
+                "ECDSAP256SHA256",
+            ])
+            .args(extra)
+            .arg("sv.test")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let unsigned = dir.join("db.sv.test");
+    std::fs::write(
+        &unsigned,
+        "$ORIGIN sv.test.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\n\
+         ns1 A 192.0.2.1\nmx A 192.0.2.2\n_25._tcp.mx TLSA 3 1 1 \
+         0000000000000000000000000000000000000000000000000000000000000000\n",
+    )
+    .unwrap();
+    let published = dir.join("db.sv.test.signed");
+    let script = crate::common::root().join("examples/zone-check/bind/sign-and-publish.sh");
+    let gate = |extra: &[&str]| {
+        let mut cmd = Command::new("sh");
+        cmd.arg(&script)
+            .args(["sv.test", &unsigned.display().to_string()])
+            .args([
+                &keys.display().to_string(),
+                &published.display().to_string(),
+            ])
+            .args(extra)
+            .env("DANE", env!("CARGO_BIN_EXE_dane"));
+        dane_testenv::run_command(cmd, None)
+    };
+    let r = gate(&[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let first = std::fs::read_to_string(&published).unwrap();
+    assert!(first.contains("RRSIG"), "{first}");
+
+    // The TLSA record will not match the certificate about to be deployed: dane zone check
+    // fails, nothing is published (the previous version stays) and no work file is left.
+    let cert = crate::common::fixture("pki/chain-ec.pem");
+    let r = gate(&["--cert", &cert, "--for", "_25._tcp.mx.sv.test"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("tlsa-mismatch"), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(&published).unwrap(), first);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".sign-and-publish")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
