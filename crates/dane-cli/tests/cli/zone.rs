@@ -343,6 +343,67 @@ fn tlsa_records_against_the_certificate_or_key_about_to_be_deployed() {
 }
 
 #[test]
+fn several_owners_and_several_certificates_in_one_run() {
+    let mx = "_25._tcp.mx.example.test";
+    let pki = |f: &str| fixture(&format!("pki/{f}"));
+    let (ec, rsa, ec_key) = (pki("leaf-ec.pem"), pki("chain-rsa.pem"), pki("leaf-ec.key"));
+    // Every file matches at the one owner.
+    let r = check(
+        "good-ldns",
+        &[
+            "--cert",
+            &ec,
+            "--key",
+            &ec_key,
+            "--chain",
+            &pki("chain-ec.pem"),
+            "--for",
+            mx,
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    // A second owner without TLSA: one finding, for that owner only.
+    let r = check(
+        "good-ldns",
+        &[
+            "--cert",
+            &ec,
+            "--for",
+            mx,
+            "--for",
+            "_465._tcp.mx.example.test",
+        ],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    let errors: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("error "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", r.stdout);
+    assert!(
+        errors[0].starts_with("error tlsa-mismatch _465._tcp.mx.example.test. TLSA: "),
+        "{}",
+        errors[0]
+    );
+    // A dual-certificate server (ECDSA and RSA): the RSA one is not matched, and the
+    // finding names its file.
+    let r = check("good-ldns", &["--cert", &ec, "--chain", &rsa, "--for", mx]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let errors: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("error "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", r.stdout);
+    assert!(
+        errors[0].contains(&format!("--chain {rsa}: ")),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
 fn ds_of_the_parent_must_match_a_key_that_signs_the_dnskey_rrset() {
     let parent = fixture("zone/parent.ds");
     let wrong = fixture("zone/wrong.ds");
