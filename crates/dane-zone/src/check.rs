@@ -140,6 +140,9 @@ pub enum FindingCode {
     Nsec3Iterations,
     /// An NSEC3 salt (RFC 9276 says none).
     Nsec3Salt,
+    /// An insecure delegation left out of the NSEC3 chain outside an opt-out span, or
+    /// opt-out flags that differ across the chain.
+    Nsec3OptOut,
     /// A TLSA record senders ignore (unassigned or private values, wrong digest length,
     /// PKIX usages at an SMTP owner), or an RRset with no usable record.
     TlsaUnusable,
@@ -190,6 +193,7 @@ impl FindingCode {
             C::Nsec3Params => "nsec3-params",
             C::Nsec3Iterations => "nsec3-iterations",
             C::Nsec3Salt => "nsec3-salt",
+            C::Nsec3OptOut => "nsec3-opt-out",
             C::TlsaUnusable => "tlsa-unusable",
             C::TlsaMismatch => "tlsa-mismatch",
             C::TlsaNoAddress => "tlsa-no-address",

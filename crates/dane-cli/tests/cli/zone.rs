@@ -69,6 +69,7 @@ const CASES: &[(&str, &str, bool, bool)] = &[
     ("good-zonemd", "", false, false),
     ("good-cds", "", false, false),
     ("good-mixed", "", false, false),
+    ("good-nsec3-optout", "", false, false),
     // Neither peer compares CDS with the DNSKEY RRset.
     ("broken-cds", "cds-mismatch", false, false),
     // dnssec-verify 9.18 does not check ZONEMD.
@@ -83,6 +84,9 @@ const CASES: &[(&str, &str, bool, bool)] = &[
     ("broken-nsecbitmap", "nsec-bitmap", true, true),
     ("broken-nsecglue", "nsec-on-glue", true, true),
     ("broken-nsec3", "missing-nsec", true, true),
+    // The peers see only the NSEC3's broken signature (the flag was cleared after signing);
+    // neither says the insecure delegation it leaves out is now denied.
+    ("broken-nsec3-optout", "nsec3-opt-out", true, true),
     // ldns-verify-zone accepts 200 NSEC3 iterations; validators then call denials insecure.
     ("broken-nsec3-iter200", "nsec3-iterations", false, true),
     // ldns-verify-zone accepts a DNSKEY RRset signed by the ZSK alone.
