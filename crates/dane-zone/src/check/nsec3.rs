@@ -316,13 +316,14 @@ fn owner_hash(name: &Name, apex: &Name) -> Option<Vec<u8>> {
     if name.label_count() != apex.label_count() + 1 || !name.is_at_or_below(apex) {
         return None;
     }
-    let label = name.labels().first()?;
+    let labels = name.labels();
+    let label = labels.first()?;
     BASE32_DNSSEC.decode(label).ok().filter(|h| !h.is_empty())
 }
 
 fn hashed_owner(hash: &[u8], apex: &Name) -> Name {
     let mut labels = vec![BASE32_DNSSEC.encode(hash).into_bytes()];
-    labels.extend(apex.labels().iter().cloned());
+    labels.extend(apex.labels().into_iter().map(<[u8]>::to_vec));
     Name::from_labels(labels).unwrap_or_else(|_| apex.clone())
 }
 
