@@ -87,28 +87,27 @@ pub struct Args {
     #[arg(long, value_name = "DURATION")]
     pub expire_within: Option<String>,
 
-    /// The certificate about to be deployed at --for OWNER (PEM or DER): the TLSA RRset
-    /// there must match it (RFC 7671, as `dane tlsa match`).
-    #[arg(long, value_name = "FILE", requires = "for_owner", conflicts_with_all = ["chain", "key"])]
-    pub cert: Option<PathBuf>,
-
-    /// The chain about to be deployed at --for OWNER, leaf first (PEM or DER).
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "for_owner",
-        conflicts_with = "key"
-    )]
-    pub chain: Option<PathBuf>,
-
-    /// The private key about to be deployed at --for OWNER (its certificate not issued yet):
-    /// only DANE-EE SPKI records (3 1 x) can be decided.
+    /// A certificate about to be deployed at every --for OWNER (PEM or DER; its first
+    /// certificate): the TLSA RRset there must match it (RFC 7671, as `dane tlsa match`).
+    /// Repeat it (and --chain, --key) for a server that offers several (RSA and ECDSA):
+    /// each must match.
     #[arg(long, value_name = "FILE", requires = "for_owner")]
-    pub key: Option<PathBuf>,
+    pub cert: Vec<PathBuf>,
 
-    /// The TLSA owner --cert, --chain or --key is checked at, e.g. _25._tcp.mx.example.com.
+    /// A chain about to be deployed at every --for OWNER, leaf first (PEM or DER).
+    #[arg(long, value_name = "FILE", requires = "for_owner")]
+    pub chain: Vec<PathBuf>,
+
+    /// A private key about to be deployed at every --for OWNER (its certificate not issued
+    /// yet): only DANE-EE SPKI records (3 1 x) can be decided.
+    #[arg(long, value_name = "FILE", requires = "for_owner")]
+    pub key: Vec<PathBuf>,
+
+    /// A TLSA owner the --cert, --chain and --key files are checked at, e.g.
+    /// _25._tcp.mx.example.com. Repeat it for every service the same certificates serve
+    /// (_25._tcp, _465._tcp, _587._tcp; several MX hosts).
     #[arg(long = "for", value_name = "OWNER")]
-    pub for_owner: Option<String>,
+    pub for_owner: Vec<String>,
 
     /// The parent's DS RRset for the zone (zone-file lines): one must match a key that
     /// signs the DNSKEY RRset, or validators find the zone bogus.
@@ -358,47 +357,68 @@ fn parent_ds(args: &Args, apex: &Name) -> anyhow::Result<Option<Vec<Vec<u8>>>> {
     Ok(Some(out))
 }
 
-/// `--cert/--chain/--key FILE --for OWNER`: whether the TLSA RRset at OWNER matches.
+/// What is about to be deployed: a chain (one certificate for `--cert`) or a key.
+enum Material {
+    Chain(Vec<rustls_pki_types::CertificateDer<'static>>),
+    Key(dane_tlsa::Spki),
+}
+
+/// Every `--cert`, `--chain` and `--key` file, read, with its label (`--cert FILE`).
+fn materials(args: &Args) -> anyhow::Result<Vec<(String, Material)>> {
+    let read = |label: &str, path: &Path| crate::input::read_bounded_bytes(label, path, 1 << 20);
+    let mut out = Vec::new();
+    for (flag, paths) in [("--cert", &args.cert), ("--chain", &args.chain)] {
+        for path in paths {
+            let label = format!("{flag} {}", path.display());
+            let mut chain = dane_tlsa::parse_certificates(&read(&label, path)?)
+                .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+            if flag == "--cert" {
+                chain.truncate(1);
+            }
+            out.push((label, Material::Chain(chain)));
+        }
+    }
+    for path in &args.key {
+        let label = format!("--key {}", path.display());
+        let spki = dane_tlsa::parse_private_key(&read(&label, path)?)
+            .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+        out.push((label, Material::Key(spki)));
+    }
+    Ok(out)
+}
+
+/// `--cert/--chain/--key FILE --for OWNER`: whether the TLSA RRset at every OWNER matches
+/// every file. With several files, each finding names its file.
 fn deployed_findings(
     args: &Args,
     records: &[dane_zone::Record],
     now: u64,
 ) -> anyhow::Result<Vec<Finding>> {
-    let Some(owner) = &args.for_owner else {
+    if args.for_owner.is_empty() {
         return Ok(Vec::new());
-    };
-    let owner = parse_origin(owner).map_err(|e| anyhow::anyhow!("--for: {e:#}"))?;
-    let read = |flag: &str, path: &Path| {
-        crate::input::read_bounded_bytes(&format!("{flag} {}", path.display()), path, 1 << 20)
-    };
-    if let Some(path) = &args.key {
-        let spki = dane_tlsa::parse_private_key(&read("--key", path)?)
-            .map_err(|e| anyhow::anyhow!("--key {}: {e}", path.display()))?;
-        return Ok(dane_zone::tlsa_for(
-            records,
-            &owner,
-            dane_zone::Deployed::Key(&spki),
-            now,
-        ));
     }
-    let (flag, path) = match (&args.cert, &args.chain) {
-        (Some(p), _) => ("--cert", p),
-        (None, Some(p)) => ("--chain", p),
-        (None, None) => bail!("--for needs --cert, --chain or --key"),
-    };
-    let chain = dane_tlsa::parse_certificates(&read(flag, path)?)
-        .map_err(|e| anyhow::anyhow!("{flag} {}: {e}", path.display()))?;
-    let chain = if flag == "--cert" {
-        chain[..1.min(chain.len())].to_vec()
-    } else {
-        chain
-    };
-    Ok(dane_zone::tlsa_for(
-        records,
-        &owner,
-        dane_zone::Deployed::Chain(&chain),
-        now,
-    ))
+    let materials = materials(args)?;
+    if materials.is_empty() {
+        bail!("--for needs --cert, --chain or --key");
+    }
+    let mut out = Vec::new();
+    for text in &args.for_owner {
+        let owner = parse_origin(text).map_err(|e| anyhow::anyhow!("--for: {e:#}"))?;
+        for (label, m) in &materials {
+            let deployed = match m {
+                Material::Chain(c) => dane_zone::Deployed::Chain(c),
+                Material::Key(k) => dane_zone::Deployed::Key(k),
+            };
+            let mut found = dane_zone::tlsa_for(records, &owner, deployed, now);
+            if materials.len() > 1 {
+                for f in &mut found {
+                    f.what = format!("{label}: {}", f.what);
+                }
+            }
+            out.extend(found);
+        }
+    }
+    Ok(out)
 }
 
 fn finding_line(f: &Finding) -> String {

@@ -67,6 +67,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("tsig_key", tsig_key),
     ("zone_file", zone_file),
     ("ca_families", ca_families),
+    ("axfr_messages", axfr_messages),
 ];
 
 /// The time every body evaluates at: 2026-06-01T00:00:00Z, inside the validity of the
@@ -543,6 +544,42 @@ pub fn zone_file(data: &[u8]) {
     assert!(report.signatures_valid <= report.signatures_checked);
 }
 
+/// The messages of a zone transfer as `[u16 length][message]...` frames (as they come over
+/// TCP), through the TSIG chain (`dane_resolver::axfr::TsigChain`, a fixed key and request
+/// MAC) and dane-zone's `AxfrCollector` for `example.test.`; a transfer that completes is
+/// checked at [`NOW`]. Nothing may panic; the collector keeps its record bound.
+pub fn axfr_messages(data: &[u8]) {
+    use hickory_proto::rr::TSigner;
+    use hickory_proto::rr::rdata::tsig::TsigAlgorithm;
+    let Ok(key_name) = hickory_proto::rr::Name::from_ascii("xfr-key.") else {
+        return;
+    };
+    let Ok(signer) = TSigner::new(vec![7; 32], TsigAlgorithm::HmacSha256, key_name, 300) else {
+        return;
+    };
+    let Ok(mut chain) = dane_resolver::axfr::TsigChain::new(signer, vec![1; 32]) else {
+        return;
+    };
+    let Ok(apex) = dane_zone::Name::parse("example.test.", &dane_zone::Name::root()) else {
+        return;
+    };
+    let mut collector = dane_zone::AxfrCollector::new(&apex, "fuzz", 10_000);
+    for (i, frame) in frames(data).into_iter().enumerate() {
+        let _ = chain.take(frame, i == 0, NOW);
+        match collector.push(frame) {
+            Ok(true) | Err(_) => break,
+            Ok(false) => {}
+        }
+    }
+    if let Ok(records) = collector.finish() {
+        assert!(records.len() <= 10_000, "record bound exceeded");
+        let report = dane_zone::check_zone(&records, &apex, &dane_zone::CheckOptions::at(NOW));
+        for f in &report.findings {
+            assert!(!f.to_string().contains('\n'), "a finding spans lines");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The bodies reach deep: the seeds built from the fixtures get the verdicts the
@@ -557,6 +594,23 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         );
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn axfr_seeds_are_whole_transfers_captured_from_nsd() {
+        let apex = dane_zone::Name::parse("example.test.", &dane_zone::Name::root()).unwrap();
+        for (name, records) in [("good-ldns", 51), ("good-nsec3", 0), ("good-mixed", 0)] {
+            let data = seed("axfr_messages", name);
+            let mut c = dane_zone::AxfrCollector::new(&apex, name, 10_000);
+            let done = frames(&data).into_iter().map(|f| c.push(f).unwrap()).last();
+            assert_eq!(done, Some(true), "{name}");
+            let got = c.finish().unwrap();
+            let report = dane_zone::check_zone(&got, &apex, &dane_zone::CheckOptions::at(NOW));
+            assert!(!report.has_errors(), "{name}: {:?}", report.findings);
+            if records > 0 {
+                assert_eq!(got.len(), records, "{name}");
+            }
+        }
     }
 
     #[test]

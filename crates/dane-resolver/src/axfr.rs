@@ -157,7 +157,7 @@ fn query(
     zone: &Name,
     key: Option<&TsigKey>,
     clock: Clock<'_>,
-) -> Result<(u16, Vec<u8>, Option<Chain>), AxfrError> {
+) -> Result<(u16, Vec<u8>, Option<TsigChain>), AxfrError> {
     let mut m = Message::query();
     m.metadata.recursion_desired = false;
     m.add_query(Query::query(zone.clone(), RecordType::AXFR));
@@ -172,7 +172,7 @@ fn query(
                 .signature()
                 .map(|s| s.data.mac.clone())
                 .unwrap_or_default();
-            Some(Chain::new(signer, mac).map_err(build)?)
+            Some(TsigChain::new(signer, mac).map_err(build)?)
         }
         None => None,
     };
@@ -185,7 +185,7 @@ async fn receive(
     s: &mut TcpStream,
     server: SocketAddr,
     id: u16,
-    mut chain: Option<Chain>,
+    mut chain: Option<TsigChain>,
     clock: Clock<'_>,
     limits: AxfrLimits,
     on_message: &mut (dyn FnMut(&[u8]) -> Result<bool, String> + Send),
@@ -401,8 +401,9 @@ fn find_tsig(w: &[u8]) -> Result<Option<TsigRr>, String> {
     }))
 }
 
-/// The running state of TSIG over the answers (RFC 8945 5.3.1).
-struct Chain {
+/// The running state of TSIG over the answers to one signed request (RFC 8945 5.3.1),
+/// sans I/O: [`transfer`] feeds it each message as received.
+pub struct TsigChain {
     signer: TSigner,
     key: Vec<u8>,
     algorithm: Vec<u8>,
@@ -418,10 +419,11 @@ fn lower_wire(name: &Name) -> Result<Vec<u8>, String> {
     n.to_bytes().map_err(|e| format!("encoding {name}: {e}"))
 }
 
-impl Chain {
-    fn new(signer: TSigner, request_mac: Vec<u8>) -> Result<Chain, String> {
+impl TsigChain {
+    /// The chain of answers to a request signed by `signer` with the MAC `request_mac`.
+    pub fn new(signer: TSigner, request_mac: Vec<u8>) -> Result<TsigChain, String> {
         let algorithm: &TsigAlgorithm = signer.algorithm();
-        Ok(Chain {
+        Ok(TsigChain {
             key: lower_wire(signer.signer_name())?,
             algorithm: lower_wire(&algorithm.to_name())?,
             signer,
@@ -431,9 +433,10 @@ impl Chain {
         })
     }
 
-    /// Takes the next answer; `Ok(true)` when it was signed and verified, `Ok(false)` when
-    /// it is unsigned (covered by the next signed one).
-    fn take(&mut self, wire: &[u8], first: bool, now: u64) -> Result<bool, String> {
+    /// Takes the next answer (`first`: the first one), at the wall-clock time `now`:
+    /// `Ok(true)` when it was signed and verified, `Ok(false)` when it is unsigned (covered
+    /// by the next signed one, which must come within 100 messages).
+    pub fn take(&mut self, wire: &[u8], first: bool, now: u64) -> Result<bool, String> {
         let Some(t) = find_tsig(wire)? else {
             if first {
                 return Err("the first answer is not signed".into());
@@ -576,7 +579,7 @@ mod tests {
 
     /// Runs the chain over `messages`: per message, signed or not, or the first error.
     fn check(request_mac: &[u8], messages: &[Vec<u8>], now: u64) -> Result<Vec<bool>, String> {
-        let mut c = Chain::new(signer(), request_mac.to_vec()).unwrap();
+        let mut c = TsigChain::new(signer(), request_mac.to_vec()).unwrap();
         messages
             .iter()
             .enumerate()

@@ -144,6 +144,9 @@ pub enum FindingCode {
     Nsec3Iterations,
     /// An NSEC3 salt (RFC 9276 says none).
     Nsec3Salt,
+    /// An insecure delegation left out of the NSEC3 chain outside an opt-out span, or
+    /// opt-out flags that differ across the chain.
+    Nsec3OptOut,
     /// A TLSA record senders ignore (unassigned or private values, wrong digest length,
     /// PKIX usages at an SMTP owner), or an RRset with no usable record.
     TlsaUnusable,
@@ -197,6 +200,7 @@ impl FindingCode {
             C::Nsec3Params => "nsec3-params",
             C::Nsec3Iterations => "nsec3-iterations",
             C::Nsec3Salt => "nsec3-salt",
+            C::Nsec3OptOut => "nsec3-opt-out",
             C::TlsaUnusable => "tlsa-unusable",
             C::TlsaMismatch => "tlsa-mismatch",
             C::TlsaNoAddress => "tlsa-no-address",
@@ -309,10 +313,63 @@ struct Set {
     rdatas: Vec<Vec<u8>>,
 }
 
+/// The RRsets of one owner by type, in type order: a sorted vector (an owner has a few
+/// types; a map per owner would cost a tree node of eleven entries each).
+#[derive(Default)]
+struct Types(Vec<(u16, Set)>);
+
+impl Types {
+    fn find(&self, rtype: u16) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&rtype, |(t, _)| *t)
+    }
+
+    fn get(&self, rtype: &u16) -> Option<&Set> {
+        self.find(*rtype).ok().map(|i| &self.0[i].1)
+    }
+
+    fn contains_key(&self, rtype: &u16) -> bool {
+        self.find(*rtype).is_ok()
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &u16> {
+        self.0.iter().map(|(t, _)| t)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&u16, &Set)> {
+        self.0.iter().map(|(t, s)| (t, s))
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The set of `rtype`, made empty if absent.
+    fn set_mut(&mut self, rtype: u16) -> &mut Set {
+        let i = match self.find(rtype) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (rtype, Set::default()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+}
+
+impl<'a> IntoIterator for &'a Types {
+    type Item = (&'a u16, &'a Set);
+    type IntoIter =
+        std::iter::Map<std::slice::Iter<'a, (u16, Set)>, fn(&'a (u16, Set)) -> (&'a u16, &'a Set)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(t, s)| (t, s))
+    }
+}
+
 /// The zone grouped by owner (canonical order) and type.
 #[derive(Default)]
 struct Zone {
-    sets: BTreeMap<Name, BTreeMap<u16, Set>>,
+    sets: BTreeMap<Name, Types>,
     sigs: BTreeMap<(Name, u16), Vec<Sig>>,
 }
 
@@ -392,7 +449,7 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
         dnskey_signers: BTreeSet::new(),
     };
     let mut zone = group(&mut run, records);
-    run.report.rrsets = zone.sets.values().map(BTreeMap::len).sum();
+    run.report.rrsets = zone.sets.values().map(Types::len).sum();
     // TLSA form does not depend on the signatures: checked in unsigned zones too.
     run.report
         .findings
@@ -561,8 +618,7 @@ fn group(run: &mut Run<'_>, records: &[Record]) -> Zone {
             .sets
             .entry(r.owner.clone())
             .or_default()
-            .entry(r.rtype)
-            .or_default();
+            .set_mut(r.rtype);
         if set.rdatas.is_empty() {
             set.ttl = r.ttl;
         } else if set.ttl != r.ttl {

@@ -42,8 +42,8 @@
 //!
 //! # Known limitations
 //!
-//! - NSEC3 opt-out spans are not cross-checked against the delegations they skip; CDS and
-//!   CDNSKEY are checked against the DNSKEY RRset, not against the parent's current DS.
+//! - CDS and CDNSKEY are checked against the DNSKEY RRset, not against the parent's
+//!   current DS.
 //! - Class IN only; `$GENERATE` is refused.
 //! - Names written relative to a mixed-case `$ORIGIN` get the origin's labels lowercased in
 //!   RDATA; this matters only for types whose names keep their case in the canonical form

@@ -48,82 +48,120 @@ struct Entry {
     tokens: Vec<Token>,
 }
 
-/// Splits a file into entries. Errors name the line.
-fn entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let mut line = 1;
-    let mut i = 0;
-    let mut depth = 0usize;
-    let mut open_line = 0;
-    let mut cur: Option<Entry> = None;
-    let mut at_line_start = true;
-    while i < b.len() {
-        let c = b[i];
-        if at_line_start && depth == 0 {
-            at_line_start = false;
-            cur = Some(Entry {
-                line,
-                blank_start: c == b' ' || c == b'\t',
-                tokens: Vec::new(),
-            });
+/// The entries of a file, one at a time (so a large zone is never held as tokens all at
+/// once: only the records are kept). Errors name the line; after one, nothing follows.
+struct Entries<'a> {
+    b: &'a [u8],
+    i: usize,
+    line: usize,
+    depth: usize,
+    open_line: usize,
+    failed: bool,
+}
+
+impl<'a> Entries<'a> {
+    fn new(text: &'a str) -> Self {
+        Entries {
+            b: text.as_bytes(),
+            i: 0,
+            line: 1,
+            depth: 0,
+            open_line: 0,
+            failed: false,
         }
-        match c {
-            b'\n' => {
-                line += 1;
-                i += 1;
-                if depth == 0 {
-                    at_line_start = true;
-                    if let Some(e) = cur.take().filter(|e| !e.tokens.is_empty()) {
-                        out.push(e);
+    }
+
+    /// The next entry with tokens, starting at the beginning of a line.
+    fn entry(&mut self) -> Option<Result<Entry, (usize, String)>> {
+        while self.i < self.b.len() {
+            let mut cur = Entry {
+                line: self.line,
+                blank_start: matches!(self.b[self.i], b' ' | b'\t'),
+                tokens: Vec::new(),
+            };
+            if let Err(e) = self.fill(&mut cur) {
+                return Some(Err(e));
+            }
+            if !cur.tokens.is_empty() {
+                return Some(Ok(cur));
+            }
+        }
+        None
+    }
+
+    /// Reads the tokens of one entry into `cur`: up to a newline outside parentheses
+    /// (consumed), or the end of the file.
+    fn fill(&mut self, cur: &mut Entry) -> Result<(), (usize, String)> {
+        let b = self.b;
+        while self.i < b.len() {
+            match b[self.i] {
+                b'\n' => {
+                    self.line += 1;
+                    self.i += 1;
+                    if self.depth == 0 {
+                        return Ok(());
                     }
                 }
-            }
-            b' ' | b'\t' | b'\r' => i += 1,
-            b';' => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
+                b' ' | b'\t' | b'\r' => self.i += 1,
+                b';' => {
+                    while self.i < b.len() && b[self.i] != b'\n' {
+                        self.i += 1;
+                    }
                 }
-            }
-            b'(' => {
-                if depth == 0 {
-                    open_line = line;
+                b'(' => {
+                    if self.depth == 0 {
+                        self.open_line = self.line;
+                    }
+                    self.depth += 1;
+                    self.i += 1;
                 }
-                depth += 1;
-                i += 1;
-            }
-            b')' => {
-                depth = depth
-                    .checked_sub(1)
-                    .ok_or((line, "')' without '('".to_string()))?;
-                i += 1;
-            }
-            b'"' => {
-                let start = line;
-                let (tok, next, lines) =
-                    quoted(b, i + 1).ok_or((start, "unterminated quoted string".to_string()))?;
-                line += lines;
-                i = next;
-                push(&mut cur, tok, true);
-            }
-            _ => {
-                let end = bare_end(b, i);
-                let tok = String::from_utf8_lossy(&b[i..end]).into_owned();
-                i = end;
-                push(&mut cur, tok, false);
+                b')' => {
+                    self.depth = self
+                        .depth
+                        .checked_sub(1)
+                        .ok_or((self.line, "')' without '('".to_string()))?;
+                    self.i += 1;
+                }
+                b'"' => {
+                    let start = self.line;
+                    let (text, next, lines) = quoted(b, self.i + 1)
+                        .ok_or((start, "unterminated quoted string".to_string()))?;
+                    self.line += lines;
+                    self.i = next;
+                    cur.tokens.push(Token { text, quoted: true });
+                }
+                _ => {
+                    let end = bare_end(b, self.i);
+                    let text = String::from_utf8_lossy(&b[self.i..end]).into_owned();
+                    self.i = end;
+                    cur.tokens.push(Token {
+                        text,
+                        quoted: false,
+                    });
+                }
             }
         }
+        if self.depth > 0 {
+            return Err((
+                self.open_line,
+                "'(' not closed before the end of the file".to_string(),
+            ));
+        }
+        Ok(())
     }
-    if depth > 0 {
-        return Err((
-            open_line,
-            "'(' not closed before the end of the file".to_string(),
-        ));
+}
+
+impl Iterator for Entries<'_> {
+    type Item = Result<Entry, (usize, String)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let next = self.entry();
+        self.failed = matches!(next, Some(Err(_)));
+        next
     }
-    if let Some(e) = cur.filter(|e| !e.tokens.is_empty()) {
-        out.push(e);
-    }
-    Ok(out)
 }
 
 /// The end of an unquoted token starting at `i`: the next blank, comment, parenthesis or
@@ -138,12 +176,6 @@ fn bare_end(b: &[u8], mut i: usize) -> usize {
         i += if b[i] == b'\\' { 2.min(b.len() - i) } else { 1 };
     }
     i
-}
-
-fn push(cur: &mut Option<Entry>, text: String, quoted: bool) {
-    if let Some(e) = cur {
-        e.tokens.push(Token { text, quoted });
-    }
 }
 
 /// A quoted string starting after its opening quote: (contents with escapes kept, index
@@ -209,7 +241,8 @@ fn parse_file(st: &mut State<'_>, file: &str, text: &str, mut origin: Name) -> R
     st.stack.push(file.to_string());
     let label: Arc<str> = Arc::from(file);
     let mut owner: Option<Name> = None;
-    for e in entries(text).map_err(|(l, w)| err(l, w))? {
+    for e in Entries::new(text) {
+        let e = e.map_err(|(l, w)| err(l, w))?;
         let first = &e.tokens[0];
         if !e.blank_start && !first.quoted && first.text.starts_with('$') {
             directive(st, file, &e, &mut origin).map_err(|w| err(e.line, w))?;

@@ -5,26 +5,32 @@ use std::cmp::Ordering;
 use std::fmt;
 
 /// An absolute domain name, labels lowercased, leftmost label first.
+///
+/// Kept compact: the labels in wire form (each length-prefixed, lowercased, without the
+/// root label) in one allocation, since a zone holds several names per record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Name(Vec<Vec<u8>>);
+pub struct Name(Box<[u8]>);
 
 /// Longest label (RFC 1035 2.3.4).
 const MAX_LABEL: usize = 63;
 /// Longest name in wire form, root label included (RFC 1035 2.3.4).
 const MAX_NAME: usize = 255;
+/// Most labels a name of 255 octets has.
+const MAX_LABELS: usize = 127;
 
 impl Name {
     /// The root name `.`.
     pub fn root() -> Name {
-        Name(Vec::new())
+        Name(Box::default())
     }
 
     /// A name from raw labels (lowercased here); `Err` if a label or the name is too long
     /// or a label is empty.
-    pub fn from_labels(labels: Vec<Vec<u8>>) -> Result<Name, String> {
+    pub fn from_labels<L: AsRef<[u8]>>(labels: Vec<L>) -> Result<Name, String> {
         let mut total = 1;
-        let mut out = Vec::with_capacity(labels.len());
-        for l in labels {
+        let mut out = Vec::with_capacity(labels.iter().map(|l| l.as_ref().len() + 1).sum());
+        for l in &labels {
+            let l = l.as_ref();
             if l.is_empty() {
                 return Err("empty label".into());
             }
@@ -32,12 +38,13 @@ impl Name {
                 return Err(format!("label of {} octets (most 63)", l.len()));
             }
             total += l.len() + 1;
-            out.push(l.iter().map(u8::to_ascii_lowercase).collect());
+            out.push(l.len() as u8); // at most 63, checked above
+            out.extend(l.iter().map(u8::to_ascii_lowercase));
         }
         if total > MAX_NAME {
             return Err(format!("name of {total} octets (most 255)"));
         }
-        Ok(Name(out))
+        Ok(Name(out.into_boxed_slice()))
     }
 
     /// Parses presentation text (`\DDD` and `\X` escapes, RFC 1035 5.1) relative to
@@ -50,48 +57,76 @@ impl Name {
             return Ok(Name::root());
         }
         let (labels, absolute) = split_labels(text.as_bytes())?;
-        let mut labels = labels;
+        let mut labels: Vec<Vec<u8>> = labels;
         if !absolute {
-            labels.extend(origin.0.iter().cloned());
+            labels.extend(origin.labels().into_iter().map(<[u8]>::to_vec));
         }
         Name::from_labels(labels)
     }
 
+    /// The start offsets of the labels (their length octets), leftmost first, and their
+    /// count; no allocation.
+    fn offsets(&self) -> ([u8; MAX_LABELS], usize) {
+        let mut out = [0u8; MAX_LABELS];
+        let (mut at, mut n) = (0usize, 0usize);
+        while at < self.0.len() && n < MAX_LABELS {
+            out[n] = at as u8; // below 255: from_labels bounds the name
+            n += 1;
+            at += 1 + usize::from(self.0[at]);
+        }
+        (out, n)
+    }
+
+    /// The label at `offset` (its length octet).
+    fn label_at(&self, offset: u8) -> &[u8] {
+        let at = usize::from(offset);
+        &self.0[at + 1..at + 1 + usize::from(self.0[at])]
+    }
+
     /// The labels, leftmost first.
-    pub fn labels(&self) -> &[Vec<u8>] {
-        &self.0
+    pub fn labels(&self) -> Vec<&[u8]> {
+        let (offs, n) = self.offsets();
+        offs[..n].iter().map(|&o| self.label_at(o)).collect()
     }
 
     /// Number of labels, not counting the root (RRSIG Labels field, RFC 4034 3.1.3,
     /// counts a leading `*` separately: the caller handles it).
     pub fn label_count(&self) -> usize {
-        self.0.len()
+        self.offsets().1
     }
 
     /// Whether the leftmost label is `*`.
     pub fn is_wildcard(&self) -> bool {
-        self.0.first().is_some_and(|l| l == b"*")
+        self.0.starts_with(b"\x01*")
     }
 
     /// The uncompressed wire form (labels are already lowercase: canonical, RFC 4034 6.2).
     pub fn wire(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.0.iter().map(|l| l.len() + 1).sum::<usize>() + 1);
-        for l in &self.0 {
-            out.push(l.len() as u8);
-            out.extend_from_slice(l);
-        }
+        let mut out = Vec::with_capacity(self.0.len() + 1);
+        out.extend_from_slice(&self.0);
         out.push(0);
         out
     }
 
     /// Whether `self` is `other` or below it.
     pub fn is_at_or_below(&self, other: &Name) -> bool {
-        self.0.len() >= other.0.len() && self.0[self.0.len() - other.0.len()..] == other.0[..]
+        let (offs, n) = self.offsets();
+        let m = other.label_count();
+        if n < m {
+            return false;
+        }
+        let from = if m == 0 {
+            self.0.len()
+        } else {
+            usize::from(offs[n - m])
+        };
+        self.0[from..] == other.0[..]
     }
 
     /// The parent name (`None` for the root).
     pub fn parent(&self) -> Option<Name> {
-        (!self.0.is_empty()).then(|| Name(self.0[1..].to_vec()))
+        let first = usize::from(*self.0.first()?);
+        Some(Name(self.0[1 + first..].into()))
     }
 }
 
@@ -106,7 +141,7 @@ pub(crate) fn wire_as_written(text: &str, origin: &Name) -> Result<Vec<u8>, Stri
     }
     let (mut labels, absolute) = split_labels(text.as_bytes())?;
     if !absolute {
-        labels.extend(origin.0.iter().cloned());
+        labels.extend(origin.labels().into_iter().map(<[u8]>::to_vec));
     }
     let mut out = Vec::with_capacity(checked.wire().len());
     for l in &labels {
@@ -185,13 +220,14 @@ pub(crate) fn unescape(text: &[u8]) -> Result<(u8, usize), String> {
 /// Canonical DNS name order (RFC 4034 6.1): labels compared from the root down as
 /// (lowercased) octets, a name sorting before its descendants.
 pub fn canonical_cmp(a: &Name, b: &Name) -> Ordering {
-    for (x, y) in a.0.iter().rev().zip(b.0.iter().rev()) {
-        match x.cmp(y) {
+    let ((ao, an), (bo, bn)) = (a.offsets(), b.offsets());
+    for (&x, &y) in ao[..an].iter().rev().zip(bo[..bn].iter().rev()) {
+        match a.label_at(x).cmp(b.label_at(y)) {
             Ordering::Equal => {}
             other => return other,
         }
     }
-    a.0.len().cmp(&b.0.len())
+    an.cmp(&bn)
 }
 
 impl fmt::Display for Name {
@@ -201,7 +237,7 @@ impl fmt::Display for Name {
         if self.0.is_empty() {
             return f.write_str(".");
         }
-        for l in &self.0 {
+        for l in self.labels() {
             for &c in l {
                 match c {
                     b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {

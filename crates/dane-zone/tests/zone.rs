@@ -110,6 +110,7 @@ fn good_zones_from_every_signer_pass() {
         ("good-zonemd", fixture!("good-zonemd.zone")),
         ("good-cds", fixture!("good-cds.zone")),
         ("good-mixed", fixture!("good-mixed.zone")),
+        ("good-nsec3-optout", fixture!("good-nsec3-optout.zone")),
         ("split", fixture!("split.zone")),
     ] {
         let r = report(text, &at);
@@ -224,6 +225,35 @@ fn nsec3_chain_and_rfc9276_advice() {
         got.contains(
             &"nsec3-params tne98plpud6d2nph40ps7k722c9s6m8k.example.test. NSEC3".to_string()
         ),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn nsec3_opt_out_spans() {
+    let at = CheckOptions::at(AT);
+    // The flag cleared on the NSEC3 whose span leaves out the insecure delegation insec
+    // (after signing, so its signature fails too), and the chain's flags now differ.
+    check(
+        "opt-out flag cleared",
+        fixture!("broken-nsec3-optout.zone"),
+        &at,
+        &[
+            "bad-signature hu3ak67sfhjgup2vt66c1v13nli5jn5p.example.test. NSEC3",
+            "nsec3-opt-out insec.example.test. NSEC3",
+            "nsec3-opt-out example.test. NSEC3",
+        ],
+    );
+    // Without opt-out (good-nsec3: no flag), an insecure delegation added without its
+    // NSEC3: the span that covers it denies it.
+    let text = format!(
+        "{}insec.example.test.\t3600\tIN\tNS\tns.other.\n",
+        fixture!("good-nsec3.zone")
+    );
+    let r = report(&text, &at);
+    let got = codes(&r);
+    assert!(
+        got.contains(&"nsec3-opt-out insec.example.test. NSEC3".to_string()),
         "{got:?}"
     );
 }

@@ -69,6 +69,7 @@ const CASES: &[(&str, &str, bool, bool)] = &[
     ("good-zonemd", "", false, false),
     ("good-cds", "", false, false),
     ("good-mixed", "", false, false),
+    ("good-nsec3-optout", "", false, false),
     // Neither peer compares CDS with the DNSKEY RRset.
     ("broken-cds", "cds-mismatch", false, false),
     // dnssec-verify 9.18 does not check ZONEMD.
@@ -83,6 +84,9 @@ const CASES: &[(&str, &str, bool, bool)] = &[
     ("broken-nsecbitmap", "nsec-bitmap", true, true),
     ("broken-nsecglue", "nsec-on-glue", true, true),
     ("broken-nsec3", "missing-nsec", true, true),
+    // The peers see only the NSEC3's broken signature (the flag was cleared after signing);
+    // neither says the insecure delegation it leaves out is now denied.
+    ("broken-nsec3-optout", "nsec3-opt-out", true, true),
     // ldns-verify-zone accepts 200 NSEC3 iterations; validators then call denials insecure.
     ("broken-nsec3-iter200", "nsec3-iterations", false, true),
     // ldns-verify-zone accepts a DNSKEY RRset signed by the ZSK alone.
@@ -340,6 +344,67 @@ fn tlsa_records_against_the_certificate_or_key_about_to_be_deployed() {
     assert!(r.stdout.is_empty(), "{}", r.stdout);
     let r = check("good-ldns", &["--cert", &pki("leaf-ec.pem")]);
     assert_eq!(r.code, 2, "{r:?}");
+}
+
+#[test]
+fn several_owners_and_several_certificates_in_one_run() {
+    let mx = "_25._tcp.mx.example.test";
+    let pki = |f: &str| fixture(&format!("pki/{f}"));
+    let (ec, rsa, ec_key) = (pki("leaf-ec.pem"), pki("chain-rsa.pem"), pki("leaf-ec.key"));
+    // Every file matches at the one owner.
+    let r = check(
+        "good-ldns",
+        &[
+            "--cert",
+            &ec,
+            "--key",
+            &ec_key,
+            "--chain",
+            &pki("chain-ec.pem"),
+            "--for",
+            mx,
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    // A second owner without TLSA: one finding, for that owner only.
+    let r = check(
+        "good-ldns",
+        &[
+            "--cert",
+            &ec,
+            "--for",
+            mx,
+            "--for",
+            "_465._tcp.mx.example.test",
+        ],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    let errors: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("error "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", r.stdout);
+    assert!(
+        errors[0].starts_with("error tlsa-mismatch _465._tcp.mx.example.test. TLSA: "),
+        "{}",
+        errors[0]
+    );
+    // A dual-certificate server (ECDSA and RSA): the RSA one is not matched, and the
+    // finding names its file.
+    let r = check("good-ldns", &["--cert", &ec, "--chain", &rsa, "--for", mx]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let errors: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("error "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", r.stdout);
+    assert!(
+        errors[0].contains(&format!("--chain {rsa}: ")),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]

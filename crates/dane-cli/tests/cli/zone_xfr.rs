@@ -38,10 +38,14 @@ fn serving(name: &str) -> Nsd {
 }
 
 fn key_file(tag: &str, secret: &str) -> String {
+    named_key_file(tag, "xfr-key", secret)
+}
+
+fn named_key_file(tag: &str, name: &str, secret: &str) -> String {
     let path = std::env::temp_dir().join(format!("dane-xfr-key-{tag}-{}", std::process::id()));
     std::fs::write(
         &path,
-        format!("key \"xfr-key\" {{\n  algorithm hmac-sha256;\n  secret \"{secret}\";\n}};\n"),
+        format!("key \"{name}\" {{\n  algorithm hmac-sha256;\n  secret \"{secret}\";\n}};\n"),
     )
     .unwrap();
     path.display().to_string()
@@ -273,4 +277,157 @@ fn nsd_verifier_refuses_a_broken_version_and_accepts_a_good_one() {
         let text = std::fs::read_to_string(&out).unwrap();
         assert!(text.trim_end().ends_with("rc=0"), "feed {feed}: {text}");
     }
+}
+
+/// knotd started on examples/zone-check/knot/knot.conf; killed by its PID on drop.
+struct Knot(std::process::Child);
+
+impl Drop for Knot {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn knot_signer_checked_over_axfr_with_tsig() {
+    let Some(knotd) = require_tool("knotd", "knot") else {
+        return;
+    };
+    let dir = temp_dir("knot");
+    let port = crate::common::free_loopback_addr()
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .to_string();
+    let example =
+        std::fs::read_to_string(crate::common::root().join("examples/zone-check/knot/knot.conf"))
+            .unwrap();
+    let conf = example
+        .replace("@DIR@", &dir.display().to_string())
+        .replace("@PORT@", &port)
+        .replace("@SECRET@", SECRET);
+    std::fs::write(dir.join("knot.conf"), conf).unwrap();
+    std::fs::write(
+        dir.join("sv.zone"),
+        "$ORIGIN sv.test.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\n\
+         ns1 A 192.0.2.1\nwww A 192.0.2.2\n",
+    )
+    .unwrap();
+    let child = Command::new(knotd)
+        .args(["-c", &dir.join("knot.conf").display().to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _knot = Knot(child);
+    let server = format!("127.0.0.1:{port}");
+    let key = named_key_file("knot", "gate-key", SECRET);
+    let check = |key: &str| {
+        run(&[
+            "zone",
+            "check",
+            "--axfr",
+            &server,
+            "--origin",
+            "sv.test",
+            "--tsig-key",
+            key,
+        ])
+    };
+    // Knot starts, loads and signs: wait until the signed zone transfers.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let r = loop {
+        let r = check(&key);
+        if r.code != 3 || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("zone sv.test.: "), "{}", r.stdout);
+    assert!(r.stdout.contains("0 errors, 0 warnings"), "{}", r.stdout);
+    // Knot refuses a wrong secret with BADSIG.
+    let wrong = named_key_file(
+        "knot-wrong",
+        "gate-key",
+        "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZy0wMTIzNDU2",
+    );
+    let r = check(&wrong);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("BADSIG"), "{}", r.stderr);
+}
+
+#[test]
+fn bind_sign_and_publish_gate() {
+    let (Some(_), Some(_), Some(_)) = (
+        require_tool("dnssec-keygen", "bind9-utils"),
+        require_tool("dnssec-signzone", "bind9-utils"),
+        require_tool("named-checkzone", "bind9-utils"),
+    ) else {
+        return;
+    };
+    let dir = temp_dir("bind");
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    for extra in [&["-f", "KSK"][..], &[]] {
+        let st = Command::new("dnssec-keygen")
+            .args([
+                "-q",
+                "-K",
+                &keys.display().to_string(),
+                "-a",
+                "ECDSAP256SHA256",
+            ])
+            .args(extra)
+            .arg("sv.test")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let unsigned = dir.join("db.sv.test");
+    std::fs::write(
+        &unsigned,
+        "$ORIGIN sv.test.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\n\
+         ns1 A 192.0.2.1\nmx A 192.0.2.2\n_25._tcp.mx TLSA 3 1 1 \
+         0000000000000000000000000000000000000000000000000000000000000000\n",
+    )
+    .unwrap();
+    let published = dir.join("db.sv.test.signed");
+    let script = crate::common::root().join("examples/zone-check/bind/sign-and-publish.sh");
+    let gate = |extra: &[&str]| {
+        let mut cmd = Command::new("sh");
+        cmd.arg(&script)
+            .args(["sv.test", &unsigned.display().to_string()])
+            .args([
+                &keys.display().to_string(),
+                &published.display().to_string(),
+            ])
+            .args(extra)
+            .env("DANE", env!("CARGO_BIN_EXE_dane"));
+        dane_testenv::run_command(cmd, None)
+    };
+    let r = gate(&[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let first = std::fs::read_to_string(&published).unwrap();
+    assert!(first.contains("RRSIG"), "{first}");
+
+    // The TLSA record will not match the certificate about to be deployed: dane zone check
+    // fails, nothing is published (the previous version stays) and no work file is left.
+    let cert = crate::common::fixture("pki/chain-ec.pem");
+    let r = gate(&["--cert", &cert, "--for", "_25._tcp.mx.sv.test"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("tlsa-mismatch"), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(&published).unwrap(), first);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".sign-and-publish")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -73,6 +73,7 @@ pub(super) fn check_nsec3(run: &mut Run<'_>, zone: &Zone, occluded: &BTreeSet<Na
         })
         .collect();
     chain(run, &records, &hashed, &apex);
+    opt_out_consistent(run, &records);
     owners(run, zone, &records, &hashed);
     true
 }
@@ -99,6 +100,8 @@ fn owners(
                     BASE32_DNSSEC.encode(hash)
                 );
                 run.error(C::MissingNsec, name, NSEC3, what, "RFC 5155 7.1");
+            } else {
+                opt_out_covers(run, records, hash, name);
             }
             continue;
         };
@@ -109,6 +112,40 @@ fn owners(
             let what = super::nsec::bitmap_difference(&rec.types, &expected);
             run.error(C::NsecBitmap, name, NSEC3, what, "RFC 5155 3.2.1, 7.1");
         }
+    }
+}
+
+/// RFC 5155 6, 7.1: an insecure delegation left out of the chain must fall in an opt-out
+/// span: the NSEC3 whose span covers its hash has the opt-out flag. Without it the span
+/// proves the delegation does not exist, and resolvers find its answers bogus.
+fn opt_out_covers(run: &mut Run<'_>, records: &BTreeMap<Vec<u8>, Nsec3>, hash: &[u8], name: &Name) {
+    let covering = records
+        .range::<[u8], _>((std::ops::Bound::Unbounded, std::ops::Bound::Excluded(hash)))
+        .next_back()
+        .or_else(|| records.iter().next_back());
+    let Some((owner, rec)) = covering else {
+        return; // no NSEC3 at all: the chain findings say so
+    };
+    if !rec.opt_out {
+        let what = format!(
+            "this insecure delegation has no NSEC3, and the NSEC3 whose span covers it ({}) has no opt-out flag: it proves the delegation does not exist",
+            BASE32_DNSSEC.encode(owner)
+        );
+        run.error(C::Nsec3OptOut, name, NSEC3, what, "RFC 5155 6, 7.1");
+    }
+}
+
+/// Opt-out set on some NSEC3 records and not on others: allowed per span (RFC 5155 6), but
+/// signers set it on all or none, so a mixed chain is usually two signers' output merged.
+fn opt_out_consistent(run: &mut Run<'_>, records: &BTreeMap<Vec<u8>, Nsec3>) {
+    let set = records.values().filter(|r| r.opt_out).count();
+    if set > 0 && set < records.len() {
+        let apex = run.apex.clone();
+        let what = format!(
+            "{set} of {} NSEC3 records have the opt-out flag: signers set it on all or none; the spans without it cannot leave out insecure delegations",
+            records.len()
+        );
+        run.warn(C::Nsec3OptOut, &apex, NSEC3, what, "RFC 5155 6");
     }
 }
 
@@ -279,13 +316,14 @@ fn owner_hash(name: &Name, apex: &Name) -> Option<Vec<u8>> {
     if name.label_count() != apex.label_count() + 1 || !name.is_at_or_below(apex) {
         return None;
     }
-    let label = name.labels().first()?;
+    let labels = name.labels();
+    let label = labels.first()?;
     BASE32_DNSSEC.decode(label).ok().filter(|h| !h.is_empty())
 }
 
 fn hashed_owner(hash: &[u8], apex: &Name) -> Name {
     let mut labels = vec![BASE32_DNSSEC.encode(hash).into_bytes()];
-    labels.extend(apex.labels().iter().cloned());
+    labels.extend(apex.labels().into_iter().map(<[u8]>::to_vec));
     Name::from_labels(labels).unwrap_or_else(|_| apex.clone())
 }
 
