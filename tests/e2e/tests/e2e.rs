@@ -1,7 +1,8 @@
 //! The end-to-end and differential suites, one test binary: `dane` in the interop
 //! environment against posttls-finger and delv (module `interop`, needs root), the resolver
 //! against delv on the DNSSEC fixtures (`delv`), and generation against ldns-dane, danetool,
-//! hash-slinger and the zone checkers (`tools`).
+//! hash-slinger and the zone checkers (`tools`), and the examples/slurm recipe on a real
+//! single-node Slurm in the interop environment (`slurm`).
 
 // Test helpers outside #[test] functions are not covered by clippy.toml's in-tests
 // exemptions; a failed unwrap here is a failed test, which is what we want.
@@ -25,6 +26,8 @@ mod rollover_servers;
 mod rollover_steps;
 #[path = "e2e/services.rs"]
 mod services;
+#[path = "e2e/slurm.rs"]
+mod slurm;
 #[path = "e2e/tools.rs"]
 mod tools;
 #[path = "e2e/verify_servers.rs"]
