@@ -260,6 +260,20 @@ impl Slurm {
         self.daemons.iter().map(|(_, c)| c.id()).collect()
     }
 
+    /// Whether slurmd still holds a step of job `job_id` (the internal ID, `JobId=` of
+    /// `scontrol show job`, not an array task's `JOB_TASK`): its slurmstepd's socket
+    /// `NODE_JOBID.STEP` in the spool directory. A requeued job keeps its ID, and launching
+    /// it again before the old step is gone fails the launch (Slurm's own hold of about two
+    /// minutes on a requeued job avoids that).
+    pub fn job_steps_present(&self, job_id: &str) -> bool {
+        let prefix = format!("{NODE}_{job_id}.");
+        std::fs::read_dir(self.dir.0.join("spool")).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        })
+    }
+
     /// Whether the controller still lists jobs (`squeue`); `None` if it cannot be asked.
     fn jobs_listed(&self) -> Option<bool> {
         let out = self.command("squeue").ok()?.arg("-h").output().ok()?;

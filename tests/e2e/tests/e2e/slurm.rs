@@ -248,11 +248,16 @@ fn slurm_array_with_a_requeued_task_merges_to_the_single_process_scan() {
     let task = format!("{job}_{REQUEUED}");
     let records = job_records(&slurm, &task);
     assert_eq!(records[&REQUEUED]["JobState"], "RUNNING", "{records:?}");
+    let job_id = records[&REQUEUED]["JobId"].clone();
+    assert!(
+        slurm.job_steps_present(&job_id),
+        "the step's socket is where we look"
+    );
     let mut requeue = slurm.command("scontrol").unwrap();
     requeue.args(["requeue", &task]);
     run(requeue, "scontrol requeue");
     // Slurm holds a requeued job back (a begin time about two minutes ahead); a site
-    // waits, the test releases it once it is pending again.
+    // waits, the test releases it once it is pending again and its old step is gone.
     let state = || {
         let mut squeue = slurm.command("squeue").unwrap();
         squeue.args(["-h", "-j", &task, "-o", "%T"]);
@@ -263,6 +268,12 @@ fn slurm_array_with_a_requeued_task_merges_to_the_single_process_scan() {
         Duration::from_secs(60),
         &slurm,
         || state() == "PENDING",
+    );
+    wait_until(
+        "the first run's step gone",
+        Duration::from_secs(60),
+        &slurm,
+        || !slurm.job_steps_present(&job_id),
     );
     wait_until(
         "the requeued task released",
