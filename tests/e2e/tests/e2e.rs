@@ -2,7 +2,8 @@
 //! environment against posttls-finger and delv (module `interop`, needs root), the resolver
 //! against delv on the DNSSEC fixtures (`delv`), and generation against ldns-dane, danetool,
 //! hash-slinger and the zone checkers (`tools`); `soak`: the exporter scraped by Prometheus
-//! for minutes while its zone, keys and resolver change (issue 22).
+//! for minutes while its zone, keys and resolver change (issue 22); and the examples/slurm
+//! recipe on a real single-node Slurm in the interop environment (`slurm`).
 
 // Test helpers outside #[test] functions are not covered by clippy.toml's in-tests
 // exemptions; a failed unwrap here is a failed test, which is what we want.
@@ -28,6 +29,8 @@ mod rollover_servers;
 mod rollover_steps;
 #[path = "e2e/services.rs"]
 mod services;
+#[path = "e2e/slurm.rs"]
+mod slurm;
 #[path = "e2e/soak.rs"]
 mod soak;
 #[path = "e2e/tools.rs"]

@@ -11,7 +11,9 @@
 //! [`Interop`] (module [`interop`]) is the interop environment: a network namespace with
 //! zones signed at run time, NSD, a validating Unbound as its resolver, Postfix instances
 //! and nginx, for end-to-end tests and the reference tools (posttls-finger, delv, ldns-dane);
-//! its scenarios are data ([`scenarios`]). It needs root.
+//! its scenarios are data ([`scenarios`]). It needs root. [`Slurm`] (module [`slurm`]) is a
+//! single-node Slurm cluster (munged, slurmctld, slurmd) inside that namespace, for the
+//! `examples/slurm` recipe.
 //!
 //! ```no_run
 //! let nsd = dane_testenv::Nsd::start_fixtures().expect("nsd");
@@ -35,12 +37,14 @@ mod fixtures;
 pub mod interop;
 mod process;
 pub mod schema;
+pub mod slurm;
 
 pub use fixtures::{
     Case, EvidenceItem, cases, evidence_dir, read_evidence, read_table, write_evidence,
 };
 pub use interop::{Interop, Scenario, scenarios};
 pub use process::{Listening, Run, require_tool, run_command, temp_file};
+pub use slurm::Slurm;
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, UdpSocket};

@@ -4,6 +4,7 @@
 // exemptions; a failed unwrap here is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
+mod cluster;
 mod common;
 mod dnssec;
 mod docs;
