@@ -477,7 +477,7 @@ mod tests {
                 "  add to the zone: _25._tcp.mx1.example.test. IN TLSA 2 1 1 A698"
             ]
         );
-        let text = crate::verify::text(&r, false);
+        let text = crate::text::verify(&r, false);
         assert!(
             text.contains("  [issuer-family] mx1.example.test.: DANE-TA pins YE1\n      add to the zone: _25._tcp.mx1.example.test. IN TLSA 2 1 1 B3FB\n"),
             "{text}"
