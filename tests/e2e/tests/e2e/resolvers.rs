@@ -20,6 +20,7 @@
 //! Needs root (network namespaces); CI runs as root.
 
 use dane_testenv::interop::{BrokenResolver, TestResolver};
+use dane_testenv::schema::SchemaDoc;
 use dane_testenv::{Interop, Listening, Scenario, scenarios};
 
 use crate::interop::{REASONS, dane_verify};
@@ -121,6 +122,11 @@ fn verify_replayed(
     let (code, stdout, stderr) = dane_verify(env, s, &all);
     let doc = json(what, &stdout, &stderr);
     assert_replays(what, &evidence, code, &stdout);
+    let mut docs = vec![SchemaDoc::new("verify", what, &stdout)];
+    if let Ok(bundle) = std::fs::read_to_string(&evidence) {
+        docs.push(SchemaDoc::new("verify-evidence", &evidence, bundle));
+    }
+    dane_testenv::schema::assert_valid(&docs);
     (code, stdout, doc)
 }
 
@@ -137,6 +143,7 @@ fn dnssec_json(
     all.extend_from_slice(args);
     let (code, stdout, stderr) = run_in(env, &all);
     let doc = json(what, &stdout, &stderr);
+    dane_testenv::schema::assert_valid_one("dnssec", what, &stdout);
     (code, stdout, doc)
 }
 
@@ -354,6 +361,13 @@ fn scan(
     let mut args = vec!["scan", &file, "--quiet", "--timeout", "10"];
     args.extend_from_slice(extra);
     let (code, stdout, stderr) = run_in(env, &args);
+    let docs: Vec<SchemaDoc> = stdout
+        .lines()
+        .map(|l| SchemaDoc::new("scan", "scan behind a resolver", l))
+        .collect();
+    if !docs.is_empty() {
+        dane_testenv::schema::assert_valid(&docs);
+    }
     let lines = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{stderr}")))

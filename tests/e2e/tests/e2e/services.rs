@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use dane_testenv::interop::{
     Interop, SNI_MAIL, SNI_WWW, ServiceScenario, interop_dir, service_scenarios,
 };
+use dane_testenv::schema::SchemaDoc;
 use serde_json::Value;
 
 use dane_e2e::{fixture, run};
@@ -130,11 +131,17 @@ fn every_service_scenario_verdict_reason_exit_chain_and_replay() {
     assert!(all.len() >= 46, "{} scenarios", all.len());
     let mut failures = Vec::new();
     let mut compared = 0;
+    // Every live document and every bundle it saved, checked against their JSON Schemas.
+    let mut documents = Vec::new();
     for s in &all {
         let label = format!("{} {}", s.service, s.domain);
         let file = work.join(s.evidence_name());
         let file_arg = file.to_str().unwrap();
         let (code, stdout, stderr) = dane_verify(&env, s, &["--json", "--save-evidence", file_arg]);
+        documents.push(SchemaDoc::new("verify", &label, &stdout));
+        if let Ok(bundle) = std::fs::read_to_string(&file) {
+            documents.push(SchemaDoc::new("verify-evidence", file_arg, bundle));
+        }
         let doc: Value = match serde_json::from_str(&stdout) {
             Ok(d) => d,
             Err(e) => {
@@ -215,6 +222,7 @@ fn every_service_scenario_verdict_reason_exit_chain_and_replay() {
     }
     std::fs::remove_dir_all(&work).ok();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    dane_testenv::schema::assert_valid(&documents);
     // Both addresses of every scenario that reaches a TLS handshake: 2 x (8 verified + 8
     // mismatch + 8 insecure-SRV + 3 + 3 SNI).
     assert_eq!(compared, 60, "chains compared with openssl");
