@@ -306,7 +306,7 @@ pub fn run_engine<D: dane_check::engine::Dns, P: dane_check::engine::Prober>(
 }
 
 /// Evidence files larger than this are refused (a recorded run is a few hundred KiB).
-const MAX_EVIDENCE: u64 = 64 << 20;
+pub const MAX_EVIDENCE: u64 = 64 << 20;
 
 /// `--evidence FILE`: the same checks over a saved run, offline.
 fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<Exit> {

@@ -164,6 +164,23 @@ fn json_documents() -> Vec<(&'static str, String, serde_json::Value)> {
             .unwrap_or_else(|e| panic!("{args:?}: {e}: {}{}", out.stdout, out.stderr));
         docs.push(("dnssec", format!("{args:?}"), doc));
     }
+    // `dane dnssec --evidence`: a question of a saved run, replayed (issue 26).
+    let saved = root()
+        .join("fixtures/interop/evidence/twomx.test.json")
+        .display()
+        .to_string();
+    let args = [
+        "dnssec",
+        "_25._tcp.mx1.twomx.test",
+        "TLSA",
+        "--evidence",
+        &saved,
+        "--json",
+    ];
+    let out = run(&args);
+    let doc = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}{}", out.stdout, out.stderr));
+    docs.push(("dnssec", format!("{args:?}"), doc));
     // A secure MX with an unreachable host, a domain without one, a bogus one, none.
     let domains = [
         "mixed.test.",
