@@ -48,20 +48,21 @@ pub fn questions(report: &Report) -> Vec<(String, RecordType)> {
 
 /// The outcome (with its trace and facts) of every question of [`questions`] that
 /// `evidence` answers, validated with `anchors` at `now`; questions it cannot answer (a
-/// run cut short) are left out.
+/// run cut short) are left out. `memo`: the run's verified signatures (the resolver's or
+/// the replay's), so that they are not checked by ring a second time.
 pub fn outcomes(
     report: &Report,
     evidence: &Evidence,
     anchors: &TrustAnchors,
     now: UnixTime,
+    memo: &SignatureMemo,
 ) -> Vec<Outcome> {
     let limits = Limits::default();
-    let memo = SignatureMemo::new(10_000);
     questions(report)
         .into_iter()
         .filter_map(|(name, rtype)| {
             let qname = Name::from_str(&name).ok()?;
-            match validate_memo(evidence, anchors, &qname, rtype, now, &limits, &memo) {
+            match validate_memo(evidence, anchors, &qname, rtype, now, &limits, memo) {
                 Step::Done(outcome) => Some(*outcome),
                 Step::Need(_) => None,
             }
@@ -89,8 +90,9 @@ mod tests {
         let dns = Arc::new(ReplayDns::new(evidence.clone(), anchors.clone(), now));
         let prober = Arc::new(ReplayProber::new(bundle.probes.clone()));
         let service = crate::service::by_name(&bundle.service).unwrap();
-        let report = crate::engine::verify(dns, prober, &bundle.domain, &service, &options).await;
-        let outcomes = outcomes(&report, &evidence, &anchors, now);
+        let report =
+            crate::engine::verify(dns.clone(), prober, &bundle.domain, &service, &options).await;
+        let outcomes = outcomes(&report, &evidence, &anchors, now, dns.signature_memo());
         (report, outcomes)
     }
 

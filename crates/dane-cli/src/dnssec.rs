@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use anyhow::{Context as _, bail};
-use dane_dnssec::Verdict;
+use dane_dnssec::{Outcome, Verdict};
 use hickory_proto::rr::{Name, RecordType};
 
 use crate::clock::format_time;
@@ -47,6 +47,12 @@ pub struct Args {
     /// Validate signatures as of this time (RFC 3339, YYYY-MM-DD or @SECONDS).
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
+
+    /// Validate from a saved run (`dane verify --save-evidence FILE`) instead of asking:
+    /// offline, with the run's anchors (or --trust-anchor) at the run's time (or --at).
+    /// NAME and TYPE must be a question that run asked.
+    #[arg(long, value_name = "FILE", conflicts_with = "resolvers")]
+    pub evidence: Option<PathBuf>,
 
     /// Output: text, json (one document with the full trace), or a picture of the chain of
     /// trust: dot (Graphviz DOT), svg or html (both need Graphviz `dot` on PATH).
@@ -126,6 +132,9 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     crate::output::check_path(args.output.as_deref())?;
     let name = parse_name(&args.name)?;
     let rtype = parse_type(&args.rtype)?;
+    if let Some(path) = &args.evidence {
+        return replay(args, ctx, path, &name, rtype);
+    }
     let now = ctx.now(args.at.as_deref())?;
     // 2 s per exchange, 24 s per lookup (the resolver's defaults for an interactive run).
     let resolver = crate::resolve::resolver(
@@ -192,17 +201,39 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         }
         Err(e) => return Err(e.into()),
     };
-    let o = &lookup.outcome;
-    let exit = match o.verdict {
+    let iterative = match &path {
+        dane_resolver::Resolution::Iterative { reason } => Some(reason.as_str()),
+        _ => None,
+    };
+    let text = outcome_text(args, ctx, &lookup.outcome, now, &doc, iterative)?;
+    crate::output::emit(args.output.as_deref(), &text)?;
+    Ok(exit_for(&lookup.outcome))
+}
+
+/// The exit code of a verdict.
+fn exit_for(o: &Outcome) -> Exit {
+    match o.verdict {
         Verdict::Secure => Exit::Ok,
         Verdict::Bogus(_) => Exit::Failure,
         Verdict::Indeterminate(_) => Exit::Indeterminate,
         Verdict::Insecure(_) => Exit::NotProtected,
-    };
+    }
+}
+
+/// The outcome in the chosen format; `doc` makes the JSON document, `iterative` is why
+/// the names were resolved from the root servers, when they were.
+fn outcome_text<'a>(
+    args: &Args,
+    ctx: &Context,
+    o: &'a Outcome,
+    now: rustls_pki_types::UnixTime,
+    doc: &dyn Fn(Option<&'a Outcome>, Option<&'static str>, Option<String>) -> Doc<'a>,
+    iterative: Option<&str>,
+) -> anyhow::Result<String> {
     // Serialise first, then write: a broken pipe stays an io::Error (quiet exit).
     let readable = |color: bool| {
         let mut text = dane_render::text::dnssec(o, &format_time(now), color);
-        if let dane_resolver::Resolution::Iterative { reason } = &path {
+        if let Some(reason) = iterative {
             text.push_str(&format!(
                 ";; resolution: iterative from the root servers ({})\n",
                 sanitize(reason)
@@ -210,7 +241,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         }
         text
     };
-    let text = match args.format() {
+    Ok(match args.format() {
         Format::Json => json(&doc(Some(o), None, None))?,
         Format::Text => readable(ctx.color && args.output.is_none()),
         f => {
@@ -229,9 +260,68 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
                 &json(&doc(Some(o), None, None))?,
             )?
         }
+    })
+}
+
+/// `--evidence FILE`: the question validated offline from a saved `dane verify` run.
+fn replay(
+    args: &Args,
+    ctx: &Context,
+    path: &std::path::Path,
+    name: &Name,
+    rtype: RecordType,
+) -> anyhow::Result<Exit> {
+    let label = format!("--evidence {}", path.display());
+    let text = crate::input::read_bounded(&label, path, crate::verify::MAX_EVIDENCE)?;
+    let bundle = dane_check::evidence::Bundle::from_json(&text)
+        .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+    let now = match &args.at {
+        Some(at) => crate::clock::parse_at(at)?,
+        None => {
+            rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(bundle.at))
+        }
     };
+    let anchors = match (&args.trust_anchor, &bundle.anchors) {
+        (Some(p), _) => crate::input::read_anchors(p)?,
+        (None, Some(text)) => dane_dnssec::TrustAnchors::parse(text)
+            .map_err(|e| anyhow::anyhow!("{label}: the recorded trust anchors: {e}"))?,
+        (None, None) => dane_dnssec::TrustAnchors::iana_root(),
+    };
+    let evidence = bundle
+        .evidence()
+        .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+    let limits = dane_dnssec::Limits::default();
+    let outcome = match dane_dnssec::validate(&evidence, &anchors, name, rtype, now, &limits) {
+        dane_dnssec::Step::Done(o) => *o,
+        dane_dnssec::Step::Need(q) => bail!(
+            "{label}: the recorded run has no answer for {} {} (it holds what `dane verify {}` asked)",
+            q.name,
+            q.rtype,
+            sanitize(&bundle.domain)
+        ),
+    };
+    let resolution = bundle
+        .resolution
+        .clone()
+        .unwrap_or(dane_check::dns::Resolution {
+            mode: "resolver".into(),
+            reason: None,
+            unsuitable: false,
+        });
+    let doc = |outcome, verdict, reason| Doc {
+        version: 1,
+        checked_at: format_time(now),
+        servers: Vec::new(),
+        resolution: resolution.clone(),
+        outcome,
+        verdict,
+        reason,
+    };
+    let iterative =
+        (resolution.mode == "iterative").then(|| resolution.reason.as_deref().unwrap_or(""));
+    let text = outcome_text(args, ctx, &outcome, now, &doc, iterative)?;
     crate::output::emit(args.output.as_deref(), &text)?;
-    Ok(exit)
+    Ok(exit_for(&outcome))
 }
 
 /// `--format dot|svg|html` of the picture `dot`.

@@ -108,8 +108,6 @@ struct DaneCheck {
     /// `--allow-ports`: the scraper may name ports, and SRV targets are probed wherever
     /// they point.
     allow_ports: bool,
-    /// The trust anchors, to draw the chains of trust of `/report`.
-    anchors: dane_dnssec::TrustAnchors,
 }
 
 impl DaneCheck {
@@ -173,11 +171,17 @@ impl Check for DaneCheck {
         let recorder = dane_check::evidence::Recorder::new();
         let (report, _) = self.verify(&query, now, Some(recorder.clone())).await;
         let (items, _) = recorder.take();
-        let anchors = self.anchors.clone();
+        let resolver = self.dns_resolver.clone();
         // The second validation and Graphviz's layout are blocking work.
         let page = tokio::task::spawn_blocking(move || {
             let outcomes = match dane_check::evidence::dns_evidence(&items) {
-                Ok(evidence) => dane_check::chain::outcomes(&report, &evidence, &anchors, now),
+                Ok(evidence) => dane_check::chain::outcomes(
+                    &report,
+                    &evidence,
+                    &resolver.config().anchors,
+                    now,
+                    resolver.signature_memo(),
+                ),
                 Err(_) => Vec::new(),
             };
             crate::verify::picture(crate::verify::Format::Html, &report, &outcomes, now)
@@ -276,10 +280,6 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         clock: Clock::from_at(at),
         deadline: Duration::from_secs(args.deadline),
         allow_ports: args.allow_ports,
-        anchors: match &args.check.net.trust_anchor {
-            Some(p) => crate::input::read_anchors(p)?,
-            None => dane_dnssec::TrustAnchors::iana_root(),
-        },
     };
     let server = Arc::new(Server::new(check, settings));
     let runtime = tokio::runtime::Builder::new_multi_thread()

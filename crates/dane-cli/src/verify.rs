@@ -216,7 +216,7 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let domain = dane_tlsa::normalize_host(domain_arg)
         .with_context(|| format!("DOMAIN {:?}", term::sanitize(domain_arg)))?;
     let options = options(args, now)?;
-    let resolver = args.check.resolver()?;
+    let resolver = Arc::new(args.check.resolver()?);
     // Read now, so a bundle records exactly the anchors this run used.
     let anchors_text = match (&args.save_evidence, &args.check.net.trust_anchor) {
         (Some(_), Some(path)) => Some(crate::input::read_bounded(
@@ -229,7 +229,7 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let prober = args.check.prober();
     // The picture formats draw the chains of trust from the DNS messages the run used.
     let recorder = (args.save_evidence.is_some() || args.format().is_picture()).then(Recorder::new);
-    let mut dns = LiveDns::new(Arc::new(resolver), now);
+    let mut dns = LiveDns::new(resolver.clone(), now);
     let mut prober = LiveProber::new(prober, now);
     if let Some(r) = &recorder {
         dns = dns.with_recorder(r.clone());
@@ -238,7 +238,7 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     let started = std::time::Instant::now();
     let report = run_engine(Arc::new(dns), Arc::new(prober), &domain, &service, &options)?;
     let elapsed = started.elapsed();
-    let mut chain = None;
+    let mut outcomes = Vec::new();
     if let Some(recorder) = &recorder {
         let (dns_items, probes) = recorder.take();
         let custom = service.name == "custom";
@@ -258,7 +258,16 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             servers: recorder.take_servers(),
         };
         if args.format().is_picture() {
-            chain = Some(live_chain(args, &bundle)?);
+            let evidence = bundle
+                .evidence()
+                .map_err(|e| anyhow::anyhow!("the run's DNS evidence: {e}"))?;
+            outcomes = dane_check::chain::outcomes(
+                &report,
+                &evidence,
+                &resolver.config().anchors,
+                now,
+                resolver.signature_memo(),
+            );
         }
         if let Some(path) = &args.save_evidence {
             let mut text = serde_json::to_string_pretty(&bundle)?;
@@ -267,20 +276,7 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
                 .with_context(|| format!("--save-evidence {}", path.display()))?;
         }
     }
-    render(&report, args, ctx, now, elapsed, chain.as_ref())
-}
-
-/// What a live run's picture is drawn from: the DNS messages it recorded, and the anchors
-/// it validated them with.
-fn live_chain(args: &Args, bundle: &Bundle) -> anyhow::Result<Chain> {
-    let anchors = match &args.check.net.trust_anchor {
-        Some(p) => crate::input::read_anchors(p)?,
-        None => dane_dnssec::TrustAnchors::iana_root(),
-    };
-    let evidence = bundle
-        .evidence()
-        .map_err(|e| anyhow::anyhow!("the run's DNS evidence: {e}"))?;
-    Ok((evidence, anchors))
+    render(&report, args, ctx, now, elapsed, &outcomes)
 }
 
 /// The engine options every run takes from the arguments.
@@ -316,7 +312,7 @@ pub fn run_engine<D: dane_check::engine::Dns, P: dane_check::engine::Prober>(
 }
 
 /// Evidence files larger than this are refused (a recorded run is a few hundred KiB).
-const MAX_EVIDENCE: u64 = 64 << 20;
+pub const MAX_EVIDENCE: u64 = 64 << 20;
 
 /// `--evidence FILE`: the same checks over a saved run, offline.
 fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<Exit> {
@@ -379,8 +375,14 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
     );
     let prober = Arc::new(ReplayProber::new(bundle.probes));
     let started = std::time::Instant::now();
-    let report = run_engine(dns, prober, &bundle.domain, &service, &options)?;
-    render(&report, args, ctx, now, started.elapsed(), chain.as_ref())
+    let report = run_engine(dns.clone(), prober, &bundle.domain, &service, &options)?;
+    let outcomes = match &chain {
+        Some((evidence, anchors)) => {
+            dane_check::chain::outcomes(&report, evidence, anchors, now, dns.signature_memo())
+        }
+        None => Vec::new(),
+    };
+    render(&report, args, ctx, now, started.elapsed(), &outcomes)
 }
 
 /// Loads `--cert`, `--key` or `--csr`.
@@ -487,10 +489,6 @@ impl Args {
 
 pub use dane_render::json::Doc;
 
-/// The DNS messages a run used and the anchors it validated them with: what the picture
-/// formats draw the chains of trust from.
-pub type Chain = (dane_dnssec::Evidence, dane_dnssec::TrustAnchors);
-
 /// Writes the report in the chosen format and returns the exit code.
 pub fn render(
     report: &Report,
@@ -498,7 +496,7 @@ pub fn render(
     ctx: &Context,
     at: rustls_pki_types::UnixTime,
     elapsed: std::time::Duration,
-    chain: Option<&Chain>,
+    outcomes: &[dane_dnssec::Outcome],
 ) -> anyhow::Result<Exit> {
     let mut exit = exit_with(
         report,
@@ -527,12 +525,7 @@ pub fn render(
             line
         }
         Format::Openmetrics => crate::openmetrics::render(report, elapsed),
-        Format::Dot | Format::Svg | Format::Html => {
-            let outcomes = chain.map_or_else(Vec::new, |(evidence, anchors)| {
-                dane_check::chain::outcomes(report, evidence, anchors, at)
-            });
-            picture(args.format(), report, &outcomes, at)?
-        }
+        Format::Dot | Format::Svg | Format::Html => picture(args.format(), report, outcomes, at)?,
     };
     crate::output::emit(args.output.as_deref(), &out)?;
     Ok(exit)

@@ -456,6 +456,45 @@ impl<'a> Engine<'a, '_> {
         });
     }
 
+    /// Notes a zone's DNSKEY RRset and each supported DS's status against it (RFC 4035
+    /// 5.2), `ds_matched` telling which DS a key's digest matched (for pictures).
+    fn key_facts(
+        &mut self,
+        zone: &Name,
+        set: &Rrset,
+        supported: &[(u16, u8, u8, &[u8])],
+        ds_matched: &[bool],
+    ) {
+        self.facts.push(Fact::Keys {
+            zone: zone.to_string(),
+            keys: set
+                .rdatas
+                .iter()
+                .filter_map(|rd| Key::from_rdata(rd))
+                .map(|k| KeyFact {
+                    tag: k.tag,
+                    algorithm: k.algorithm,
+                    flags: k.flags,
+                })
+                .collect(),
+        });
+        for (&(tag, alg, dt, _), &digest_matched) in supported.iter().zip(ds_matched) {
+            let status = if digest_matched {
+                DsStatus::Valid
+            } else if set
+                .rdatas
+                .iter()
+                .filter_map(|rd| Key::from_rdata(rd))
+                .any(|k| k.tag == tag && k.algorithm == alg)
+            {
+                DsStatus::BadDigest
+            } else {
+                DsStatus::NoKey
+            };
+            self.ds_fact(zone, (tag, alg, dt), status);
+        }
+    }
+
     /// Notes a DS record of `zone` (tag, algorithm, digest type) and its status.
     fn ds_fact(
         &mut self,
@@ -931,19 +970,6 @@ impl<'a> Engine<'a, '_> {
         let mut digests_per_ds = vec![0u32; supported.len()];
         // Per DS, for pictures: whether a key's digest matched it (RFC 4035 5.2).
         let mut ds_matched = vec![false; supported.len()];
-        self.facts.push(Fact::Keys {
-            zone: zone.to_string(),
-            keys: set
-                .rdatas
-                .iter()
-                .filter_map(|rd| Key::from_rdata(rd))
-                .map(|k| KeyFact {
-                    tag: k.tag,
-                    algorithm: k.algorithm,
-                    flags: k.flags,
-                })
-                .collect(),
-        });
         for rd in &set.rdatas {
             let Some(key) = Key::from_rdata(rd) else {
                 continue;
@@ -1014,21 +1040,7 @@ impl<'a> Engine<'a, '_> {
                 }
             }
         }
-        for (&(tag, alg, dt, _), &digest_matched) in supported.iter().zip(&ds_matched) {
-            let status = if digest_matched {
-                DsStatus::Valid
-            } else if set
-                .rdatas
-                .iter()
-                .filter_map(|rd| Key::from_rdata(rd))
-                .any(|k| k.tag == tag && k.algorithm == alg)
-            {
-                DsStatus::BadDigest
-            } else {
-                DsStatus::NoKey
-            };
-            self.ds_fact(zone, (tag, alg, dt), status);
-        }
+        self.key_facts(zone, set, &supported, &ds_matched);
         if entry.is_empty() {
             let r = if revoked.is_empty() {
                 let dss: Vec<String> = supported

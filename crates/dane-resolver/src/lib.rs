@@ -358,6 +358,12 @@ impl Resolver {
         &self.config
     }
 
+    /// The signatures this resolver has verified: a second validation of what it fetched
+    /// (the picture of `dane verify --format dot`) is answered from it, not by ring again.
+    pub fn signature_memo(&self) -> &SignatureMemo {
+        &self.memo
+    }
+
     /// How many delegations the iterative path has cached (at most about
     /// [`Config::max_cached`]).
     pub fn cached_delegations(&self) -> usize {

@@ -193,6 +193,22 @@ fn dns_documents() -> Vec<SchemaDoc> {
         "verify",
         &[&["verify", "example.com", "--json"][..], &gone].concat(),
     ));
+    // `dane dnssec --evidence`: a question of a saved run, replayed (issue 26).
+    let saved = root()
+        .join("fixtures/interop/evidence/twomx.test.json")
+        .display()
+        .to_string();
+    docs.push(json_of(
+        "dnssec",
+        &[
+            "dnssec",
+            "_25._tcp.mx1.twomx.test",
+            "TLSA",
+            "--evidence",
+            &saved,
+            "--json",
+        ],
+    ));
     let domains = [
         "mixed.test.",
         "test.",

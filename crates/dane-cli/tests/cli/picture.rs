@@ -341,3 +341,52 @@ fn html_has_a_page_per_host() {
     assert!(mx1.contains("mx1.twomx.test./A") && !mx1.contains("mx2.twomx.test./A"));
     assert!(r.stdout.contains("break-after: page"));
 }
+
+/// `dane dnssec --evidence FILE`: a question of a saved `dane verify` run validated offline
+/// (and drawn), at the run's time or `--at`; a question the run did not ask is a one-line
+/// error.
+#[test]
+fn dnssec_replays_a_saved_run_and_draws_it() {
+    let file = evidence("twomx.test");
+    let dnssec = |extra: &[&str]| {
+        let mut args = vec![
+            "dnssec",
+            "_25._tcp.mx1.twomx.test",
+            "TLSA",
+            "--evidence",
+            file.as_str(),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let r = dnssec(&[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains(";; verdict: secure: records"),
+        "{}",
+        r.stdout
+    );
+    let later = dnssec(&["--at", "2040-01-01"]);
+    assert_eq!(later.code, 1, "{later:?}");
+    assert!(
+        later.stdout.contains("signature-expired"),
+        "{}",
+        later.stdout
+    );
+    let dot = dnssec(&["--format", "dot"]);
+    assert_eq!(dot.code, 0, "{dot:?}");
+    assert!(
+        dot.stdout
+            .contains("\"DNSKEY twomx.test. 13 56417\" -> \"RRset _25._tcp.mx1.twomx.test. TLSA\""),
+        "{}",
+        dot.stdout
+    );
+    let json = dnssec(&["--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["verdict"], "secure");
+    let missing = run(&["dnssec", "www.example.com", "--evidence", file.as_str()]);
+    assert_eq!(missing.code, 2, "{missing:?}");
+    assert_eq!(missing.stdout, "");
+    assert_eq!(missing.stderr.lines().count(), 1, "{}", missing.stderr);
+    assert!(missing.stderr.contains("no answer for www.example.com. A"));
+}
