@@ -294,7 +294,8 @@ deleg+=("lame.test. NS ns.lame.test." "ns.lame.test. A 192.0.2.99" "$(ds_of "$ks
 echo "192.0.2.99" >> "$out/addresses.txt"
 
 # --- private-mx.test (issue 22): a signed MX host on loopback, link-local, RFC 1918, CGNAT
-# and IPv6 link-local addresses (none of them on the namespace's lo: they lead nowhere).
+# and IPv6 link-local addresses (127.0.0.1 is the namespace's own loopback, where the SRV
+# test of tests/e2e/tests/e2e/private_targets.rs listens on 587; the others lead nowhere).
 # dane refuses to probe them unless --allow-private; not in scenarios.tsv (no other tool is
 # pointed at it).
 { apex private-mx.test
