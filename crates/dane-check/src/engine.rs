@@ -1250,12 +1250,16 @@ async fn judge_address_servers<P: Prober>(
 /// The domain whose MX RRset's zone's servers are asked ([`Options::each_server`]): an
 /// SMTP check of the domain's MX hosts whose MX RRset is secure with records (DANE applies
 /// to the hosts it names, RFC 7672 2.2.1), at the end of its CNAME chain; `None`
-/// otherwise (`--host`, a candidate set from a file, an insecure or implicit MX).
+/// otherwise (`--host`, a candidate set from a file, a candidate, an insecure or implicit
+/// MX).
 fn mx_servers_owner(report: &Report, service: &Service, options: &Options) -> Option<String> {
+    // A candidate judged without probing (`options.candidate` alone) asks no server, as
+    // the hosts' TLSA servers are not asked then either.
     if !options.each_server
         || !service.mx
         || options.host.is_some()
         || options.tlsa_override.is_some()
+        || options.candidate.is_some()
     {
         return None;
     }

@@ -750,6 +750,74 @@ mod tests {
         assert!(b.evidence().is_err(), "a truncated message is refused");
     }
 
+    /// The servers of each RRset are recorded apart by type (TLSA, MX, A, AAAA) and
+    /// replayed only for that question; an item without `type` (older bundles) is TLSA.
+    #[tokio::test]
+    async fn server_answers_replay_by_owner_and_type() {
+        let item = |owner: &str, rtype: &str, rcode: u8| ServerItem {
+            owner: owner.into(),
+            rtype: rtype.into(),
+            zone: Some("example.".into()),
+            error: None,
+            left_out: Vec::new(),
+            untrusted: None,
+            servers: vec![StoredServer {
+                ns: "ns2.example.".into(),
+                address: "192.0.2.53:53".into(),
+                serial: Some(7),
+                wire: None,
+                rcode: Some(rcode),
+                failed: Some(format!("rcode {rcode}")),
+            }],
+        };
+        let recorder = Recorder::new();
+        recorder.add_servers(item("example.", "MX", 5));
+        recorder.add_servers(item("mx.example.", "A", 2));
+        recorder.add_servers(item("_25._tcp.mx.example.", "TLSA", 4));
+        // The same question twice is recorded once.
+        recorder.add_servers(item("example.", "MX", 1));
+        let items = recorder.take_servers();
+        assert_eq!(items.len(), 3, "{items:?}");
+        let text = serde_json::to_string(&items).unwrap();
+        assert!(text.contains(r#""type":"MX""#) && !text.contains(r#""type":"TLSA""#));
+        let items: Vec<ServerItem> = serde_json::from_str(&text).unwrap();
+        let old: ServerItem = serde_json::from_str(
+            r#"{"owner":"_25._tcp.old.example.","servers":[{"ns":"n.","address":"192.0.2.9:53","failed":"timed out"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(old.rtype, "TLSA");
+        let mut all = items;
+        all.push(old);
+        let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_800_000_000));
+        let dns = ReplayDns::new(Evidence::new(), TrustAnchors::iana_root(), at).with_servers(all);
+        fn rcode<T: std::fmt::Debug>(v: Option<Result<ServerViews<T>, String>>) -> Option<u8> {
+            match v {
+                Some(Ok(v)) => match &v.servers[0].answer {
+                    ServerAnswer::Rcode { rcode, .. } => Some(*rcode),
+                    other => panic!("{other:?}"),
+                },
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(rcode(dns.mx_servers("example.").await), Some(5));
+        assert_eq!(
+            rcode(dns.address_servers("mx.example.", Family::V4).await),
+            Some(2)
+        );
+        assert_eq!(
+            rcode(dns.tlsa_servers("_25._tcp.mx.example.").await),
+            Some(4)
+        );
+        // Not recorded: nothing asked, nothing reported.
+        assert!(
+            dns.address_servers("mx.example.", Family::V6)
+                .await
+                .is_none()
+        );
+        assert!(dns.mx_servers("mx.example.").await.is_none());
+        assert!(dns.tlsa_servers("_25._tcp.old.example.").await.is_some());
+    }
+
     #[tokio::test]
     async fn probes_replay_as_recorded() {
         let chain =
