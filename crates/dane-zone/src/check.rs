@@ -290,10 +290,23 @@ struct Sig {
     expiration: u32,
     inception: u32,
     key_tag: u16,
-    signer: Name,
-    signature: Vec<u8>,
+    /// The signer when it is not the apex (it must be: a finding), `None` when it is (one
+    /// name less kept per signature).
+    signer: Option<Name>,
+    /// The canonical RRSIG RDATA (RFC 4034 6.2): the fields, then the signature from `split`.
+    rdata: Vec<u8>,
+    split: usize,
+}
+
+impl Sig {
     /// The canonical RRSIG RDATA without the signature (RFC 4034 3.1.8.1).
-    prefix: Vec<u8>,
+    fn prefix(&self) -> &[u8] {
+        &self.rdata[..self.split]
+    }
+
+    fn signature(&self) -> &[u8] {
+        &self.rdata[self.split..]
+    }
 }
 
 /// The records of one owner and type.
@@ -598,7 +611,7 @@ fn group(run: &mut Run<'_>, records: &[Record]) -> Zone {
             }
         };
         if r.rtype == RRSIG {
-            add_rrsig(run, &mut zone, r, &canon);
+            add_rrsig(run, &mut zone, r, canon);
             continue;
         }
         let set = zone
@@ -619,8 +632,8 @@ fn group(run: &mut Run<'_>, records: &[Record]) -> Zone {
 }
 
 /// Files an RRSIG under the owner and type it covers.
-fn add_rrsig(run: &mut Run<'_>, zone: &mut Zone, r: &Record, canon: &[u8]) {
-    match parse_rrsig(&r.rdata, canon) {
+fn add_rrsig(run: &mut Run<'_>, zone: &mut Zone, r: &Record, canon: Vec<u8>) {
+    match parse_rrsig(&r.rdata, canon, run.apex) {
         Some((covered, sig)) => {
             let key = (r.owner.clone(), covered);
             zone.sigs.entry(key).or_default().push(sig);
@@ -649,7 +662,7 @@ fn ttl_mismatches(run: &mut Run<'_>, zone: &Zone) {
 }
 
 /// An RRSIG RDATA (as written and canonical) into its covered type and fields.
-fn parse_rrsig(rdata: &[u8], canon: &[u8]) -> Option<(u16, Sig)> {
+fn parse_rrsig(rdata: &[u8], canon: Vec<u8>, apex: &Name) -> Option<(u16, Sig)> {
     let fixed = rdata.get(..18)?;
     let u32_at =
         |i: usize| u32::from_be_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
@@ -668,9 +681,10 @@ fn parse_rrsig(rdata: &[u8], canon: &[u8]) -> Option<(u16, Sig)> {
         pos += 1 + len;
     }
     let signer = Name::from_labels(labels).ok()?;
-    let signature = rdata[pos..].to_vec();
     // The canonical form only lowercases the signer, so the lengths agree.
-    let prefix = canon.get(..pos)?.to_vec();
+    if canon.len() != rdata.len() {
+        return None;
+    }
     let sig = Sig {
         algorithm: fixed[2],
         labels: fixed[3],
@@ -678,9 +692,9 @@ fn parse_rrsig(rdata: &[u8], canon: &[u8]) -> Option<(u16, Sig)> {
         expiration: u32_at(8),
         inception: u32_at(12),
         key_tag: u16::from_be_bytes([fixed[16], fixed[17]]),
-        signer,
-        signature,
-        prefix,
+        signer: (signer != *apex).then_some(signer),
+        rdata: canon,
+        split: pos,
     };
     Some((u16::from_be_bytes([fixed[0], fixed[1]]), sig))
 }
@@ -884,8 +898,8 @@ fn check_sig(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sig: &Sig) -
 fn fields_ok(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sig: &Sig) -> bool {
     let tag = Some(sig.key_tag);
     let err = Severity::Error;
-    if sig.signer != *run.apex {
-        let what = format!("signer is {}, not the apex {}", sig.signer, run.apex);
+    if let Some(signer) = &sig.signer {
+        let what = format!("signer is {signer}, not the apex {}", run.apex);
         run.push(
             err,
             FindingCode::WrongSigner,
@@ -961,7 +975,7 @@ fn verify_with_keys(
             failure = (FindingCode::RevokedKey, what.into());
             continue;
         }
-        match dane_dnssec::verify_signature(sig.algorithm, &key.public, data, &sig.signature) {
+        match dane_dnssec::verify_signature(sig.algorithm, &key.public, data, sig.signature()) {
             Ok(()) => return Ok(key.flags),
             Err(VerifyError::Unsupported) => {
                 let what = format!("algorithm {} cannot be verified here", sig.algorithm);
@@ -1036,7 +1050,7 @@ fn time_ok(run: &mut Run<'_>, name: &Name, rtype: u16, sig: &Sig) -> bool {
 /// canonical form and order (RFC 4034 6.2, 6.3: duplicates removed), with the original TTL,
 /// and `*.` + the owner's last `labels` labels for a wildcard owner.
 fn signed_data(name: &Name, rtype: u16, set: &Set, sig: &Sig) -> Vec<u8> {
-    let mut out = sig.prefix.clone();
+    let mut out = sig.prefix().to_vec();
     // `labels` equals the owner's label count without a leading `*` (checked before).
     let owner = name.wire();
     let mut rdatas: Vec<&Vec<u8>> = set.rdatas.iter().collect();
@@ -1090,12 +1104,17 @@ mod tests {
         let mut ok = vec![0, 1, 13, 2, 0, 0, 14, 16, 0, 0, 0, 2, 0, 0, 0, 1, 0, 7];
         ok.extend_from_slice(b"\x07example\x00");
         ok.extend_from_slice(&[1, 2, 3]);
-        let (covered, sig) = parse_rrsig(&ok, &ok).unwrap();
+        let apex = Name::parse("example.", &Name::root()).unwrap();
+        let (covered, sig) = parse_rrsig(&ok, ok.clone(), &apex).unwrap();
         assert_eq!((covered, sig.labels, sig.key_tag), (1, 2, 7));
-        assert_eq!(sig.signature, [1, 2, 3]);
-        assert_eq!(sig.prefix.len(), ok.len() - 3);
+        assert_eq!(sig.signature(), [1, 2, 3]);
+        assert_eq!(sig.prefix().len(), ok.len() - 3);
+        assert!(sig.signer.is_none());
+        let other = Name::parse("other.", &Name::root()).unwrap();
+        let (_, sig) = parse_rrsig(&ok, ok.clone(), &other).unwrap();
+        assert_eq!(sig.signer, Some(apex));
         for bad in [&ok[..17], &ok[..20], &[&ok[..18], &[64u8][..]].concat()[..]] {
-            assert!(parse_rrsig(bad, bad).is_none(), "{bad:?}");
+            assert!(parse_rrsig(bad, bad.to_vec(), &other).is_none(), "{bad:?}");
         }
     }
 }
