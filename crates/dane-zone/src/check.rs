@@ -2,6 +2,7 @@
 //! every algorithm of the apex DNSKEY RRset, with signatures that verify and are valid at
 //! `now`; no signatures on glue or occluded data; the DNSKEY RRset signed by a SEP key.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -283,7 +284,7 @@ struct Key {
 }
 
 /// An RRSIG, parsed (RFC 4034 3.1).
-struct Sig {
+struct Sig<'a> {
     algorithm: u8,
     labels: u8,
     original_ttl: u32,
@@ -293,12 +294,13 @@ struct Sig {
     /// The signer when it is not the apex (it must be: a finding), `None` when it is (one
     /// name less kept per signature).
     signer: Option<Name>,
-    /// The canonical RRSIG RDATA (RFC 4034 6.2): the fields, then the signature from `split`.
-    rdata: Vec<u8>,
+    /// The canonical RRSIG RDATA (RFC 4034 6.2): the fields, then the signature from `split`
+    /// (the record's own RDATA when the canonical form is the same octets).
+    rdata: Cow<'a, [u8]>,
     split: usize,
 }
 
-impl Sig {
+impl Sig<'_> {
     /// The canonical RRSIG RDATA without the signature (RFC 4034 3.1.8.1).
     fn prefix(&self) -> &[u8] {
         &self.rdata[..self.split]
@@ -311,24 +313,25 @@ impl Sig {
 
 /// The records of one owner and type.
 #[derive(Default)]
-struct Set {
+struct Set<'a> {
     ttl: u32,
     ttl_differs: bool,
-    /// Canonical RDATA (RFC 4034 6.2).
-    rdatas: Vec<Vec<u8>>,
+    /// Canonical RDATA (RFC 4034 6.2): the record's own RDATA when the canonical form is
+    /// the same octets (most types, and names already lowercase), so it is not kept twice.
+    rdatas: Vec<Cow<'a, [u8]>>,
 }
 
 /// The RRsets of one owner by type, in type order: a sorted vector (an owner has a few
 /// types; a map per owner would cost a tree node of eleven entries each).
 #[derive(Default)]
-struct Types(Vec<(u16, Set)>);
+struct Types<'a>(Vec<(u16, Set<'a>)>);
 
-impl Types {
+impl<'a> Types<'a> {
     fn find(&self, rtype: u16) -> Result<usize, usize> {
         self.0.binary_search_by_key(&rtype, |(t, _)| *t)
     }
 
-    fn get(&self, rtype: &u16) -> Option<&Set> {
+    fn get(&self, rtype: &u16) -> Option<&Set<'a>> {
         self.find(*rtype).ok().map(|i| &self.0[i].1)
     }
 
@@ -340,7 +343,7 @@ impl Types {
         self.0.iter().map(|(t, _)| t)
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&u16, &Set)> {
+    fn iter(&self) -> impl Iterator<Item = (&u16, &Set<'a>)> {
         self.0.iter().map(|(t, s)| (t, s))
     }
 
@@ -349,7 +352,7 @@ impl Types {
     }
 
     /// The set of `rtype`, made empty if absent.
-    fn set_mut(&mut self, rtype: u16) -> &mut Set {
+    fn set_mut(&mut self, rtype: u16) -> &mut Set<'a> {
         let i = match self.find(rtype) {
             Ok(i) => i,
             Err(i) => {
@@ -361,10 +364,12 @@ impl Types {
     }
 }
 
-impl<'a> IntoIterator for &'a Types {
-    type Item = (&'a u16, &'a Set);
-    type IntoIter =
-        std::iter::Map<std::slice::Iter<'a, (u16, Set)>, fn(&'a (u16, Set)) -> (&'a u16, &'a Set)>;
+impl<'a, 'z> IntoIterator for &'a Types<'z> {
+    type Item = (&'a u16, &'a Set<'z>);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (u16, Set<'z>)>,
+        fn(&'a (u16, Set<'z>)) -> (&'a u16, &'a Set<'z>),
+    >;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter().map(|(t, s)| (t, s))
@@ -373,9 +378,9 @@ impl<'a> IntoIterator for &'a Types {
 
 /// The zone grouped by owner (canonical order) and type.
 #[derive(Default)]
-struct Zone {
-    sets: BTreeMap<Name, Types>,
-    sigs: BTreeMap<(Name, u16), Vec<Sig>>,
+struct Zone<'a> {
+    sets: BTreeMap<Name, Types<'a>>,
+    sigs: BTreeMap<(Name, u16), Vec<Sig<'a>>>,
 }
 
 /// State of one run.
@@ -578,7 +583,7 @@ fn sort(findings: &mut [Finding]) {
 
 /// Groups records into RRsets and RRSIGs; records outside the zone and malformed RDATA
 /// become findings.
-fn group(run: &mut Run<'_>, records: &[Record]) -> Zone {
+fn group<'a>(run: &mut Run<'_>, records: &'a [Record]) -> Zone<'a> {
     let mut zone = Zone::default();
     for r in records {
         run.report.records += 1;
@@ -596,8 +601,9 @@ fn group(run: &mut Run<'_>, records: &[Record]) -> Zone {
             );
             continue;
         }
-        let canon = match canonical_rdata_of(r.rtype, &r.rdata) {
-            Ok(c) => c,
+        let canon: Cow<'a, [u8]> = match canonical_rdata_of(r.rtype, &r.rdata) {
+            Ok(c) if c == r.rdata => Cow::Borrowed(&r.rdata),
+            Ok(c) => Cow::Owned(c),
             Err(e) => {
                 let what = format!("{}:{}: {e}", r.file, r.line);
                 run.error(
@@ -632,7 +638,7 @@ fn group(run: &mut Run<'_>, records: &[Record]) -> Zone {
 }
 
 /// Files an RRSIG under the owner and type it covers.
-fn add_rrsig(run: &mut Run<'_>, zone: &mut Zone, r: &Record, canon: Vec<u8>) {
+fn add_rrsig<'a>(run: &mut Run<'_>, zone: &mut Zone<'a>, r: &Record, canon: Cow<'a, [u8]>) {
     match parse_rrsig(&r.rdata, canon, run.apex) {
         Some((covered, sig)) => {
             let key = (r.owner.clone(), covered);
@@ -662,7 +668,7 @@ fn ttl_mismatches(run: &mut Run<'_>, zone: &Zone) {
 }
 
 /// An RRSIG RDATA (as written and canonical) into its covered type and fields.
-fn parse_rrsig(rdata: &[u8], canon: Vec<u8>, apex: &Name) -> Option<(u16, Sig)> {
+fn parse_rrsig<'a>(rdata: &[u8], canon: Cow<'a, [u8]>, apex: &Name) -> Option<(u16, Sig<'a>)> {
     let fixed = rdata.get(..18)?;
     let u32_at =
         |i: usize| u32::from_be_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
@@ -1053,7 +1059,7 @@ fn signed_data(name: &Name, rtype: u16, set: &Set, sig: &Sig) -> Vec<u8> {
     let mut out = sig.prefix().to_vec();
     // `labels` equals the owner's label count without a leading `*` (checked before).
     let owner = name.wire();
-    let mut rdatas: Vec<&Vec<u8>> = set.rdatas.iter().collect();
+    let mut rdatas: Vec<&[u8]> = set.rdatas.iter().map(AsRef::as_ref).collect();
     rdatas.sort();
     rdatas.dedup();
     for rd in rdatas {
@@ -1105,16 +1111,19 @@ mod tests {
         ok.extend_from_slice(b"\x07example\x00");
         ok.extend_from_slice(&[1, 2, 3]);
         let apex = Name::parse("example.", &Name::root()).unwrap();
-        let (covered, sig) = parse_rrsig(&ok, ok.clone(), &apex).unwrap();
+        let (covered, sig) = parse_rrsig(&ok, Cow::Borrowed(&ok), &apex).unwrap();
         assert_eq!((covered, sig.labels, sig.key_tag), (1, 2, 7));
         assert_eq!(sig.signature(), [1, 2, 3]);
         assert_eq!(sig.prefix().len(), ok.len() - 3);
         assert!(sig.signer.is_none());
         let other = Name::parse("other.", &Name::root()).unwrap();
-        let (_, sig) = parse_rrsig(&ok, ok.clone(), &other).unwrap();
+        let (_, sig) = parse_rrsig(&ok, Cow::Borrowed(&ok), &other).unwrap();
         assert_eq!(sig.signer, Some(apex));
         for bad in [&ok[..17], &ok[..20], &[&ok[..18], &[64u8][..]].concat()[..]] {
-            assert!(parse_rrsig(bad, bad.to_vec(), &other).is_none(), "{bad:?}");
+            assert!(
+                parse_rrsig(bad, Cow::Borrowed(bad), &other).is_none(),
+                "{bad:?}"
+            );
         }
     }
 }
