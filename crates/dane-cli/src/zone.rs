@@ -147,7 +147,11 @@ fn check(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         Some(t) => crate::rollover::parse_duration("--expire-within", t)?,
         None => 0,
     };
-    let (label, records, apex) = match source(args)? {
+    let source = source(args)?;
+    if matches!(source, Source::File(_)) && (args.tsig_key.is_some() || args.timeout.is_some()) {
+        bail!("--tsig-key and --timeout apply to a transfer: --axfr SERVER or --nsd-verifier");
+    }
+    let (label, records, apex) = match source {
         Source::File(path) => {
             let (label, text) = read_top(&path)?;
             let records = parse(args, &label, &text)?;

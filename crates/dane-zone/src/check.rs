@@ -2,6 +2,7 @@
 //! every algorithm of the apex DNSKEY RRset, with signatures that verify and are valid at
 //! `now`; no signatures on glue or occluded data; the DNSKEY RRset signed by a SEP key.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -291,39 +292,54 @@ struct Key {
 }
 
 /// An RRSIG, parsed (RFC 4034 3.1).
-struct Sig {
+struct Sig<'a> {
     algorithm: u8,
     labels: u8,
     original_ttl: u32,
     expiration: u32,
     inception: u32,
     key_tag: u16,
-    signer: Name,
-    signature: Vec<u8>,
+    /// The signer when it is not the apex (it must be: a finding), `None` when it is (one
+    /// name less kept per signature).
+    signer: Option<Name>,
+    /// The canonical RRSIG RDATA (RFC 4034 6.2): the fields, then the signature from `split`
+    /// (the record's own RDATA when the canonical form is the same octets).
+    rdata: Cow<'a, [u8]>,
+    split: usize,
+}
+
+impl Sig<'_> {
     /// The canonical RRSIG RDATA without the signature (RFC 4034 3.1.8.1).
-    prefix: Vec<u8>,
+    fn prefix(&self) -> &[u8] {
+        &self.rdata[..self.split]
+    }
+
+    fn signature(&self) -> &[u8] {
+        &self.rdata[self.split..]
+    }
 }
 
 /// The records of one owner and type.
 #[derive(Default)]
-struct Set {
+struct Set<'a> {
     ttl: u32,
     ttl_differs: bool,
-    /// Canonical RDATA (RFC 4034 6.2).
-    rdatas: Vec<Vec<u8>>,
+    /// Canonical RDATA (RFC 4034 6.2): the record's own RDATA when the canonical form is
+    /// the same octets (most types, and names already lowercase), so it is not kept twice.
+    rdatas: Vec<Cow<'a, [u8]>>,
 }
 
 /// The RRsets of one owner by type, in type order: a sorted vector (an owner has a few
 /// types; a map per owner would cost a tree node of eleven entries each).
 #[derive(Default)]
-struct Types(Vec<(u16, Set)>);
+struct Types<'a>(Vec<(u16, Set<'a>)>);
 
-impl Types {
+impl<'a> Types<'a> {
     fn find(&self, rtype: u16) -> Result<usize, usize> {
         self.0.binary_search_by_key(&rtype, |(t, _)| *t)
     }
 
-    fn get(&self, rtype: &u16) -> Option<&Set> {
+    fn get(&self, rtype: &u16) -> Option<&Set<'a>> {
         self.find(*rtype).ok().map(|i| &self.0[i].1)
     }
 
@@ -335,7 +351,7 @@ impl Types {
         self.0.iter().map(|(t, _)| t)
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&u16, &Set)> {
+    fn iter(&self) -> impl Iterator<Item = (&u16, &Set<'a>)> {
         self.0.iter().map(|(t, s)| (t, s))
     }
 
@@ -344,7 +360,7 @@ impl Types {
     }
 
     /// The set of `rtype`, made empty if absent.
-    fn set_mut(&mut self, rtype: u16) -> &mut Set {
+    fn set_mut(&mut self, rtype: u16) -> &mut Set<'a> {
         let i = match self.find(rtype) {
             Ok(i) => i,
             Err(i) => {
@@ -356,10 +372,12 @@ impl Types {
     }
 }
 
-impl<'a> IntoIterator for &'a Types {
-    type Item = (&'a u16, &'a Set);
-    type IntoIter =
-        std::iter::Map<std::slice::Iter<'a, (u16, Set)>, fn(&'a (u16, Set)) -> (&'a u16, &'a Set)>;
+impl<'a, 'z> IntoIterator for &'a Types<'z> {
+    type Item = (&'a u16, &'a Set<'z>);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (u16, Set<'z>)>,
+        fn(&'a (u16, Set<'z>)) -> (&'a u16, &'a Set<'z>),
+    >;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter().map(|(t, s)| (t, s))
@@ -368,9 +386,9 @@ impl<'a> IntoIterator for &'a Types {
 
 /// The zone grouped by owner (canonical order) and type.
 #[derive(Default)]
-struct Zone {
-    sets: BTreeMap<Name, Types>,
-    sigs: BTreeMap<(Name, u16), Vec<Sig>>,
+struct Zone<'a> {
+    sets: BTreeMap<Name, Types<'a>>,
+    sigs: BTreeMap<(Name, u16), Vec<Sig<'a>>>,
 }
 
 /// State of one run.
@@ -578,7 +596,7 @@ fn sort(findings: &mut [Finding]) {
 
 /// Groups records into RRsets and RRSIGs; records outside the zone and malformed RDATA
 /// become findings.
-fn group(run: &mut Run<'_>, records: &[Record]) -> Zone {
+fn group<'a>(run: &mut Run<'_>, records: &'a [Record]) -> Zone<'a> {
     let mut zone = Zone::default();
     for r in records {
         run.report.records += 1;
@@ -596,8 +614,9 @@ fn group(run: &mut Run<'_>, records: &[Record]) -> Zone {
             );
             continue;
         }
-        let canon = match canonical_rdata_of(r.rtype, &r.rdata) {
-            Ok(c) => c,
+        let canon: Cow<'a, [u8]> = match canonical_rdata_of(r.rtype, &r.rdata) {
+            Ok(c) if c == r.rdata => Cow::Borrowed(&r.rdata),
+            Ok(c) => Cow::Owned(c),
             Err(e) => {
                 let what = format!("{}:{}: {e}", r.file, r.line);
                 run.error(
@@ -611,7 +630,7 @@ fn group(run: &mut Run<'_>, records: &[Record]) -> Zone {
             }
         };
         if r.rtype == RRSIG {
-            add_rrsig(run, &mut zone, r, &canon);
+            add_rrsig(run, &mut zone, r, canon);
             continue;
         }
         let set = zone
@@ -632,8 +651,8 @@ fn group(run: &mut Run<'_>, records: &[Record]) -> Zone {
 }
 
 /// Files an RRSIG under the owner and type it covers.
-fn add_rrsig(run: &mut Run<'_>, zone: &mut Zone, r: &Record, canon: &[u8]) {
-    match parse_rrsig(&r.rdata, canon) {
+fn add_rrsig<'a>(run: &mut Run<'_>, zone: &mut Zone<'a>, r: &Record, canon: Cow<'a, [u8]>) {
+    match parse_rrsig(&r.rdata, canon, run.apex) {
         Some((covered, sig)) => {
             let key = (r.owner.clone(), covered);
             zone.sigs.entry(key).or_default().push(sig);
@@ -662,7 +681,7 @@ fn ttl_mismatches(run: &mut Run<'_>, zone: &Zone) {
 }
 
 /// An RRSIG RDATA (as written and canonical) into its covered type and fields.
-fn parse_rrsig(rdata: &[u8], canon: &[u8]) -> Option<(u16, Sig)> {
+fn parse_rrsig<'a>(rdata: &[u8], canon: Cow<'a, [u8]>, apex: &Name) -> Option<(u16, Sig<'a>)> {
     let fixed = rdata.get(..18)?;
     let u32_at =
         |i: usize| u32::from_be_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
@@ -681,9 +700,10 @@ fn parse_rrsig(rdata: &[u8], canon: &[u8]) -> Option<(u16, Sig)> {
         pos += 1 + len;
     }
     let signer = Name::from_labels(labels).ok()?;
-    let signature = rdata[pos..].to_vec();
     // The canonical form only lowercases the signer, so the lengths agree.
-    let prefix = canon.get(..pos)?.to_vec();
+    if canon.len() != rdata.len() {
+        return None;
+    }
     let sig = Sig {
         algorithm: fixed[2],
         labels: fixed[3],
@@ -691,9 +711,9 @@ fn parse_rrsig(rdata: &[u8], canon: &[u8]) -> Option<(u16, Sig)> {
         expiration: u32_at(8),
         inception: u32_at(12),
         key_tag: u16::from_be_bytes([fixed[16], fixed[17]]),
-        signer,
-        signature,
-        prefix,
+        signer: (signer != *apex).then_some(signer),
+        rdata: canon,
+        split: pos,
     };
     Some((u16::from_be_bytes([fixed[0], fixed[1]]), sig))
 }
@@ -897,8 +917,8 @@ fn check_sig(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sig: &Sig) -
 fn fields_ok(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sig: &Sig) -> bool {
     let tag = Some(sig.key_tag);
     let err = Severity::Error;
-    if sig.signer != *run.apex {
-        let what = format!("signer is {}, not the apex {}", sig.signer, run.apex);
+    if let Some(signer) = &sig.signer {
+        let what = format!("signer is {signer}, not the apex {}", run.apex);
         run.push(
             err,
             FindingCode::WrongSigner,
@@ -974,7 +994,7 @@ fn verify_with_keys(
             failure = (FindingCode::RevokedKey, what.into());
             continue;
         }
-        match dane_dnssec::verify_signature(sig.algorithm, &key.public, data, &sig.signature) {
+        match dane_dnssec::verify_signature(sig.algorithm, &key.public, data, sig.signature()) {
             Ok(()) => return Ok(key.flags),
             Err(VerifyError::Unsupported) => {
                 let what = format!("algorithm {} cannot be verified here", sig.algorithm);
@@ -1049,10 +1069,10 @@ fn time_ok(run: &mut Run<'_>, name: &Name, rtype: u16, sig: &Sig) -> bool {
 /// canonical form and order (RFC 4034 6.2, 6.3: duplicates removed), with the original TTL,
 /// and `*.` + the owner's last `labels` labels for a wildcard owner.
 fn signed_data(name: &Name, rtype: u16, set: &Set, sig: &Sig) -> Vec<u8> {
-    let mut out = sig.prefix.clone();
+    let mut out = sig.prefix().to_vec();
     // `labels` equals the owner's label count without a leading `*` (checked before).
     let owner = name.wire();
-    let mut rdatas: Vec<&Vec<u8>> = set.rdatas.iter().collect();
+    let mut rdatas: Vec<&[u8]> = set.rdatas.iter().map(AsRef::as_ref).collect();
     rdatas.sort();
     rdatas.dedup();
     for rd in rdatas {
@@ -1103,12 +1123,20 @@ mod tests {
         let mut ok = vec![0, 1, 13, 2, 0, 0, 14, 16, 0, 0, 0, 2, 0, 0, 0, 1, 0, 7];
         ok.extend_from_slice(b"\x07example\x00");
         ok.extend_from_slice(&[1, 2, 3]);
-        let (covered, sig) = parse_rrsig(&ok, &ok).unwrap();
+        let apex = Name::parse("example.", &Name::root()).unwrap();
+        let (covered, sig) = parse_rrsig(&ok, Cow::Borrowed(&ok), &apex).unwrap();
         assert_eq!((covered, sig.labels, sig.key_tag), (1, 2, 7));
-        assert_eq!(sig.signature, [1, 2, 3]);
-        assert_eq!(sig.prefix.len(), ok.len() - 3);
+        assert_eq!(sig.signature(), [1, 2, 3]);
+        assert_eq!(sig.prefix().len(), ok.len() - 3);
+        assert!(sig.signer.is_none());
+        let other = Name::parse("other.", &Name::root()).unwrap();
+        let (_, sig) = parse_rrsig(&ok, Cow::Borrowed(&ok), &other).unwrap();
+        assert_eq!(sig.signer, Some(apex));
         for bad in [&ok[..17], &ok[..20], &[&ok[..18], &[64u8][..]].concat()[..]] {
-            assert!(parse_rrsig(bad, bad).is_none(), "{bad:?}");
+            assert!(
+                parse_rrsig(bad, Cow::Borrowed(bad), &other).is_none(),
+                "{bad:?}"
+            );
         }
     }
 }

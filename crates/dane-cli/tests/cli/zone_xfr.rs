@@ -97,6 +97,10 @@ fn axfr_with_tsig_from_nsd() {
     assert_eq!(run(&["zone", "check", "--axfr", &server]).code, 2);
     let r = axfr(&good, &["--tsig-key", "/nonexistent/key"]);
     assert_eq!(r.code, 2, "{r:?}");
+    let file = fixture("zone/good-ldns.zone");
+    let r = run(&["zone", "check", &file, "--tsig-key", &key]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("apply to a transfer"), "{}", r.stderr);
 
     // A defect in the transferred zone is found as in the file.
     let bad = serving("broken-tampered");

@@ -2,6 +2,7 @@
 //! 4, RFC 8078 4), and the parent's DS RRset (`--ds`) matching a key that signs the DNSKEY
 //! RRset (RFC 4035 5.2).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use dane_dnssec::ds_digest;
@@ -28,7 +29,7 @@ pub(super) fn check_cds(run: &mut Run<'_>, zone: &Zone) {
     let Some(types) = zone.sets.get(&apex) else {
         return;
     };
-    let dnskeys: &[Vec<u8>] = types.get(&DNSKEY).map_or(&[], |s| &s.rdatas);
+    let dnskeys: &[Cow<'_, [u8]>] = types.get(&DNSKEY).map_or(&[], |s| &s.rdatas);
     let apex_wire = apex.wire();
     let mut named: [BTreeSet<(u16, u8)>; 2] = Default::default();
     for (i, (rtype, delete)) in [
@@ -42,7 +43,7 @@ pub(super) fn check_cds(run: &mut Run<'_>, zone: &Zone) {
             continue;
         };
         // RFC 8078 4: the delete form is alone in its RRset.
-        if set.rdatas.iter().any(|rd| rd.as_slice() == delete) {
+        if set.rdatas.iter().any(|rd| rd.as_ref() == delete) {
             if set.rdatas.len() > 1 {
                 let what = "the delete record (RFC 8078 4) is not alone in its RRset".into();
                 run.error(C::CdsMismatch, &apex, rtype, what, "RFC 8078 4");
@@ -52,7 +53,7 @@ pub(super) fn check_cds(run: &mut Run<'_>, zone: &Zone) {
         for rd in &set.rdatas {
             let hit = dnskeys.iter().find(|k| match rtype {
                 CDS => ds_matches(rd, &apex_wire, k) == Some(true),
-                _ => k == &rd,
+                _ => k.as_ref() == rd.as_ref(),
             });
             match hit {
                 Some(k) => {
@@ -79,7 +80,7 @@ pub(super) fn check_parent_ds(run: &mut Run<'_>, zone: &Zone, signers: &BTreeSet
         return;
     };
     let apex = run.apex.clone();
-    let dnskeys: &[Vec<u8>] = zone
+    let dnskeys: &[Cow<'_, [u8]>] = zone
         .sets
         .get(&apex)
         .and_then(|t| t.get(&DNSKEY))
