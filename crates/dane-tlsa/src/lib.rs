@@ -62,7 +62,9 @@ mod parse;
 mod record;
 
 pub use error::Error;
-pub use generate::{Source, associate, certificate_spki, generate, issuer, recommended};
+pub use generate::{
+    Source, associate, certificate_spki, generate, is_self_issued, issuer, recommended,
+};
 pub use input::{
     MAX_CERTIFICATES, Spki, parse_certificates, parse_csr, parse_private_key, parse_public_key,
 };

@@ -151,6 +151,9 @@ pub enum FindingCode {
     TlsaMismatch,
     /// A TLSA owner whose host has no address in the zone.
     TlsaNoAddress,
+    /// A chain authenticated only through DANE-TA records of an intermediate CA, which
+    /// CAs rotate.
+    TlsaIntermediatePin,
     /// A ZONEMD that does not match the zone (RFC 8976), or none this tool can verify.
     ZonemdMismatch,
     /// A CDS or CDNSKEY inconsistent with the DNSKEY RRset or with each other.
@@ -198,6 +201,7 @@ impl FindingCode {
             C::TlsaUnusable => "tlsa-unusable",
             C::TlsaMismatch => "tlsa-mismatch",
             C::TlsaNoAddress => "tlsa-no-address",
+            C::TlsaIntermediatePin => "tlsa-intermediate-pin",
             C::ZonemdMismatch => "zonemd",
             C::CdsMismatch => "cds-mismatch",
             C::DsMismatch => "ds-mismatch",
