@@ -93,6 +93,14 @@ fn parse_cert<'a>(
         })
 }
 
+/// Whether a certificate is self-issued (its issuer name is its subject name, RFC 5280
+/// 3.2: a root or a self-signed certificate), as opposed to one issued by another CA (an
+/// intermediate). Names compared as encoded, as [`issuer`] does.
+pub fn is_self_issued(cert: &CertificateDer<'_>) -> Result<bool, Error> {
+    let c = parse_cert(cert, 1)?;
+    Ok(c.issuer().as_raw() == c.subject().as_raw())
+}
+
 /// The leaf's issuer in a chain file (leaf first): the second certificate, after checking
 /// that its subject is the leaf's issuer name (a chain in the wrong order would otherwise
 /// give a DANE-TA record for the wrong CA). `None` for a single certificate.

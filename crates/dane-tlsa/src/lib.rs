@@ -72,7 +72,9 @@ pub use families::{
     CA_FAMILIES_FORMAT, CaFamilies, Family, FamilyAdvice, MAX_CA_FAMILIES, MAX_FAMILY_MEMBERS,
     Member,
 };
-pub use generate::{Source, associate, certificate_spki, generate, issuer, recommended};
+pub use generate::{
+    Source, associate, certificate_spki, generate, is_self_issued, issuer, recommended,
+};
 pub use input::{
     MAX_CERTIFICATES, Spki, parse_certificates, parse_csr, parse_private_key, parse_public_key,
 };

@@ -158,6 +158,9 @@ pub enum FindingCode {
     /// DANE-TA records that pin one intermediate of a CA issuing from several at random
     /// (or from a generation the CA replaced): a renewal from a sibling fails.
     IssuerFamily,
+    /// A chain authenticated only through DANE-TA records of an intermediate CA, which
+    /// CAs rotate.
+    TlsaIntermediatePin,
     /// A ZONEMD that does not match the zone (RFC 8976), or none this tool can verify.
     ZonemdMismatch,
     /// A CDS or CDNSKEY inconsistent with the DNSKEY RRset or with each other.
@@ -206,6 +209,7 @@ impl FindingCode {
             C::TlsaMismatch => "tlsa-mismatch",
             C::TlsaNoAddress => "tlsa-no-address",
             C::IssuerFamily => "issuer-family",
+            C::TlsaIntermediatePin => "tlsa-intermediate-pin",
             C::ZonemdMismatch => "zonemd",
             C::CdsMismatch => "cds-mismatch",
             C::DsMismatch => "ds-mismatch",

@@ -160,6 +160,16 @@ fn no_address(records: &[Record], apex: &Name, owner: &Name) -> Option<String> {
         .then(|| format!("the host {host} has no A, AAAA or CNAME record in the zone"))
 }
 
+/// The TLSA base domain of an owner `_port._proto.host`: the host, the reference identifier
+/// of the DANE-TA name check (RFC 7671 5.2, RFC 7672 3.2.2: for SMTP the base domain, which
+/// is the MX host when its address lookup was secure).
+fn base_domain(owner: &Name) -> Option<String> {
+    let labels = owner.labels();
+    let service = labels.len() >= 3 && labels[0].starts_with(b"_") && labels[1].starts_with(b"_");
+    let host = Name::from_labels(labels.get(2..)?.to_vec()).ok()?;
+    service.then(|| host.to_string().trim_end_matches('.').to_string())
+}
+
 /// Whether the TLSA RRset at `owner` will match what is about to be deployed there.
 pub fn tlsa_for(
     records: &[Record],
@@ -185,6 +195,7 @@ pub fn tlsa_for(
     }
     let options = MatchOptions {
         smtp: is_smtp(owner),
+        reference_ids: base_domain(owner).into_iter().collect(),
         ..MatchOptions::default()
     };
     let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now));
@@ -193,7 +204,10 @@ pub fn tlsa_for(
         Deployed::Key(spki) => match_key(&set, spki, &options),
     };
     match report {
-        Ok(r) if r.verdict == Verdict::Authenticated => Vec::new(),
+        Ok(r) if r.verdict == Verdict::Authenticated => match deployed {
+            Deployed::Chain(chain) => intermediate_pin(owner, &r, chain).into_iter().collect(),
+            Deployed::Key(_) => Vec::new(),
+        },
         Ok(r) => vec![mismatch(owner, &r, deployed)],
         Err(e) => {
             let what = format!("cannot match: {e}");
@@ -206,6 +220,40 @@ pub fn tlsa_for(
             )]
         }
     }
+}
+
+/// A warning when the chain is authenticated only through DANE-TA records that pin an
+/// intermediate CA (a certificate its issuer is not): CAs rotate their intermediates (Let's
+/// Encrypt picks one of several for each certificate), so the next certificate, even with
+/// the same key, may come from another one and match nothing (RFC 7671 5.2 pins a CA the
+/// operator controls or trusts to stay; RFC 7672 3.1 pairs `2 1 1` with `3 1 1`).
+fn intermediate_pin(
+    owner: &Name,
+    r: &MatchReport,
+    chain: &[CertificateDer<'_>],
+) -> Option<Finding> {
+    let matched: Vec<_> = r
+        .records
+        .iter()
+        .filter(|o| o.status == RecordStatus::Matched)
+        .collect();
+    let pins_intermediate = |o: &&dane_tlsa::RecordOutcome| {
+        o.record.usage == CertUsage::DaneTa
+            && o.depth
+                .and_then(|d| chain.get(d))
+                .is_some_and(|c| matches!(dane_tlsa::is_self_issued(c), Ok(false)))
+    };
+    if matched.is_empty() || !matched.iter().all(pins_intermediate) {
+        return None;
+    }
+    let what = "the chain is authenticated only by DANE-TA records of an intermediate CA, which CAs rotate: a renewed certificate from another intermediate will match nothing; add 3 1 1 of the server key (or pin the root)".to_string();
+    Some(finding(
+        Severity::Warning,
+        FindingCode::TlsaIntermediatePin,
+        owner,
+        what,
+        "RFC 7671 5.2, RFC 7672 3.1",
+    ))
 }
 
 fn mismatch(owner: &Name, r: &MatchReport, deployed: Deployed<'_>) -> Finding {

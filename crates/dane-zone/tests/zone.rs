@@ -732,3 +732,50 @@ fn issuer_family_findings() {
     };
     assert!(family(&report(&with(&[YE1]), &other)).is_empty());
 }
+
+#[test]
+fn a_chain_authenticated_only_by_an_intermediate_pin_warns() {
+    use dane_zone::{Deployed, tlsa_for};
+    // leaf-ec (mx2.example.test), its intermediate, and the root.
+    let full = dane_tlsa::parse_certificates(include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/pki/chain-ec-full.pem"
+    )))
+    .unwrap();
+    let record = |usage: u8, cert: &rustls_pki_types::CertificateDer<'static>| {
+        let spki = dane_tlsa::certificate_spki(cert.as_ref()).unwrap();
+        let digest = ring::digest::digest(&ring::digest::SHA256, &spki);
+        let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        format!("_25._tcp.mx2 TLSA {usage} 1 1 {hex}\n")
+    };
+    let owner = Name::parse("_25._tcp.mx2.example.test.", &Name::root()).unwrap();
+    let run = |tlsa: &str| {
+        let text = format!("$TTL 300\n@ SOA ns. host. 1 2 3 4 5\nmx2 A 192.0.2.25\n{tlsa}");
+        let records = parse(&text);
+        // 2030-01-01: inside the fixture certificates' validity (fixtures/pki/generate.sh).
+        let found = tlsa_for(&records, &owner, Deployed::Chain(&full), 1_893_456_000);
+        found
+            .iter()
+            .map(|f| format!("{} {}", f.severity.as_str(), f.code.as_str()))
+            .collect::<Vec<_>>()
+    };
+    // Only the intermediate pinned: authenticated, with the warning.
+    assert_eq!(run(&record(2, &full[1])), ["warning tlsa-intermediate-pin"]);
+    // With the server key (3 1 1) beside it, or the root pinned instead: no warning.
+    assert!(run(&(record(2, &full[1]) + &record(3, &full[0]))).is_empty());
+    assert!(run(&record(2, &full[2])).is_empty());
+    // DANE-TA checks the leaf's names against the TLSA base domain (the owner's host):
+    // leaf-ec is mx2.example.test, not mx.example.test.
+    let text = format!(
+        "$TTL 300\n@ SOA ns. host. 1 2 3 4 5\nmx A 192.0.2.25\n{}",
+        record(2, &full[2]).replace("mx2", "mx")
+    );
+    let mx = Name::parse("_25._tcp.mx.example.test.", &Name::root()).unwrap();
+    let found = tlsa_for(&parse(&text), &mx, Deployed::Chain(&full), 1_893_456_000);
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].what.contains("match none of [mx.example.test]"),
+        "{}",
+        found[0].what
+    );
+}
