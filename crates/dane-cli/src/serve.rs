@@ -171,7 +171,7 @@ impl Check for DaneCheck {
         let recorder = dane_check::evidence::Recorder::new();
         let (report, _) = self.verify(&query, now, Some(recorder.clone())).await;
         let (items, _) = recorder.take();
-        let resolver = self.dns_resolver.clone();
+        let resolver = self.sources.resolver.clone();
         // The second validation and Graphviz's layout are blocking work.
         let page = tokio::task::spawn_blocking(move || {
             let outcomes = match dane_check::evidence::dns_evidence(&items) {
