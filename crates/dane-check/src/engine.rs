@@ -86,6 +86,9 @@ pub struct ProbeResult {
     pub tls: Option<TlsInfo>,
     /// The presented chain, summarised for the report.
     pub chain: Vec<CertInfo>,
+    /// The result came from the run's probe cache ([`crate::probecache`]): another
+    /// target's probe of the same endpoint, not a handshake of this check's own.
+    pub cached: bool,
 }
 
 /// One probe to run: where, what to say, and with which names.
@@ -874,6 +877,7 @@ async fn check_host<D: Dns, P: Prober>(
                         probe: Probe::Failed { failure, detail },
                         tls: None,
                         chain: Vec::new(),
+                        cached: false,
                     },
                 }],
                 offers: Vec::new(),
@@ -976,6 +980,7 @@ async fn check_host<D: Dns, P: Prober>(
                     other_offers: Vec::new(),
                     publish: Vec::new(),
                     fix: None,
+                    cached: false,
                 }]
             })
         })

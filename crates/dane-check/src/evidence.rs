@@ -603,6 +603,7 @@ impl Prober for ReplayProber {
                 },
                 tls: None,
                 chain: Vec::new(),
+                cached: false,
             };
         };
         match &item.result {
@@ -613,6 +614,7 @@ impl Prober for ReplayProber {
                 },
                 tls: None,
                 chain: Vec::new(),
+                cached: false,
             },
             StoredProbe::Tls { chain, pkix, tls } => {
                 let mut ders = Vec::new();
@@ -627,6 +629,7 @@ impl Prober for ReplayProber {
                                 },
                                 tls: None,
                                 chain: Vec::new(),
+                                cached: false,
                             };
                         }
                     }
@@ -643,6 +646,7 @@ impl Prober for ReplayProber {
                     probe: Probe::Tls { chain: ders, pkix },
                     tls: tls.clone(),
                     chain,
+                    cached: false,
                 }
             }
         }
@@ -710,6 +714,7 @@ mod tests {
                 group: Some("X25519".into()),
             }),
             chain: vec![],
+            cached: false,
         };
         let failed = ProbeResult {
             probe: Probe::Failed {
@@ -718,6 +723,7 @@ mod tests {
             },
             tls: None,
             chain: vec![],
+            cached: false,
         };
         let recorder = Recorder::new();
         recorder.add_probe(&request("192.0.2.1", Protocol::Smtp), &tls);
@@ -764,6 +770,7 @@ mod tests {
             },
             tls: None,
             chain: vec![],
+            cached: false,
         };
         let recorder = Recorder::new();
         recorder.add_probe(&request(Some(dane_probe::KeyFamily::Ecdsa)), &tls(&ec));

@@ -81,6 +81,7 @@ pub mod limits;
 pub mod live;
 pub mod multicert;
 pub mod observe;
+pub mod probecache;
 pub mod query;
 pub mod records;
 pub mod report;
@@ -88,6 +89,7 @@ pub mod rollover;
 pub mod servers;
 pub mod service;
 pub mod smtp;
+pub mod survey;
 pub mod threshold;
 pub mod verdict;
 

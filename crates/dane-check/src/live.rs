@@ -277,6 +277,7 @@ impl Prober for LiveProber {
                     },
                     tls: None,
                     chain: Vec::new(),
+                    cached: false,
                 };
             }
         };

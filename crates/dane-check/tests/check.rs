@@ -784,6 +784,7 @@ mod engine {
                         },
                         tls: None,
                         chain: vec![],
+                        cached: false,
                     });
             }
             self.dialogues
@@ -809,6 +810,7 @@ mod engine {
                     },
                     tls: None,
                     chain: vec![],
+                    cached: false,
                 })
         }
     }
@@ -829,6 +831,7 @@ mod engine {
                 key: "RSA 2048".into(),
                 spki_sha256: String::new(),
             }],
+            cached: false,
         }
     }
 
@@ -1284,6 +1287,7 @@ mod engine {
                 },
                 tls: None,
                 chain: vec![],
+                cached: false,
             },
         );
         // A handshake that fails otherwise than for want of a certificate (here: the
@@ -1298,6 +1302,7 @@ mod engine {
                 },
                 tls: None,
                 chain: vec![],
+                cached: false,
             },
         );
         let (report, _, _) = run(dns, prober).await;
@@ -1426,6 +1431,7 @@ mod engine {
                 },
                 tls: None,
                 chain: vec![],
+                cached: false,
             },
         );
         let (report, _, _) = run(dns, prober).await;

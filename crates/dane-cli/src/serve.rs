@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::Args as ClapArgs;
 use dane_check::live::{LiveDns, LiveProber};
+use dane_check::probecache::{CachedProber, ProbeCache, ProbeCacheLimits};
 use dane_check::query::ProbeQuery;
 use dane_exporter::http::{Check, Checked, LogSink, Server, Settings, serve};
 use tokio::net::TcpListener;
@@ -84,6 +85,12 @@ pub struct Args {
     /// Most connections at once to one destination address, over all checks.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub per_address: usize,
+    /// How long a probe's result is reused by the other scrapes that probe the same
+    /// endpoint (address, port, dialogue, SNI, offered algorithms), so the domains of one
+    /// provider scraped in one interval share a handshake; a failed probe at most 10 s.
+    /// 0: every scrape probes for itself (docs/survey.md).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub probe_cache_ttl: u64,
     /// The flags shared with `dane verify`.
     #[command(flatten)]
     pub check: CheckOpts,
@@ -95,6 +102,8 @@ struct DaneCheck {
     prober: dane_probe::Prober,
     /// The per-address connection limit, shared by every check.
     limiter: PerAddress<()>,
+    /// The probe cache shared by every check (`None`: `--probe-cache-ttl 0`).
+    probe_cache: Option<Arc<ProbeCache>>,
     check: CheckOpts,
     /// A fixed evaluation time (`--at`), else the clock at each request.
     at: Option<rustls_pki_types::UnixTime>,
@@ -114,10 +123,13 @@ impl Check for DaneCheck {
     async fn check(&self, query: ProbeQuery) -> Checked {
         let now = self.at.unwrap_or_else(clock::read_system_clock);
         let dns = Arc::new(LiveDns::new(self.dns_resolver.clone(), now));
-        let prober = Arc::new(
-            self.limiter
-                .with_inner(LiveProber::new(self.prober.clone(), now)),
-        );
+        let limited = self
+            .limiter
+            .with_inner(LiveProber::new(self.prober.clone(), now));
+        let prober = Arc::new(match &self.probe_cache {
+            Some(cache) => cache.over(limited),
+            None => CachedProber::uncached(limited),
+        });
         let mut options = self.check.options(now);
         options.srv_registered_ports_only = !self.allow_ports;
         options.each_server = self.check.each_server_or(EACH_SERVER);
@@ -189,6 +201,12 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             bail!("{flag} {n}: must be 1 to {max}");
         }
     }
+    if args.probe_cache_ttl > 3600 {
+        bail!(
+            "--probe-cache-ttl {}: must be 0 to 3600 seconds",
+            args.probe_cache_ttl
+        );
+    }
     if args.header_timeout == 0 || args.header_timeout > 300 {
         bail!(
             "--header-timeout {}: must be 1 to 300 seconds",
@@ -219,6 +237,13 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         dns_resolver: Arc::new(args.check.resolver()?),
         prober: args.check.prober(),
         limiter: PerAddress::new((), args.per_address),
+        probe_cache: (args.probe_cache_ttl > 0).then(|| {
+            let ttl = Duration::from_secs(args.probe_cache_ttl);
+            Arc::new(ProbeCache::new(
+                ProbeCacheLimits::SERVE.with_ttl(ttl),
+                Arc::new(dane_resolver::SystemClock::new()),
+            ))
+        }),
         check: args.check.clone(),
         at,
         deadline: Duration::from_secs(args.deadline),

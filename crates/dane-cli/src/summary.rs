@@ -292,6 +292,7 @@ pub mod sample {
                 other_offers: Vec::new(),
                 publish: Vec::new(),
                 fix: None,
+                cached: false,
             };
         let host = |name: &str, endpoints: Vec<EndpointReport>, pref: u16| HostReport {
             name: name.into(),
@@ -458,6 +459,7 @@ pub mod sample {
             other_offers: Vec::new(),
             publish: Vec::new(),
             fix: None,
+            cached: false,
         }
     }
 

@@ -173,9 +173,28 @@ fn json_documents() -> Vec<(&'static str, String, serde_json::Value)> {
         "nx.test.",
     ];
     let input = temp_file("schema-scan-input", domains.join("\n").as_bytes());
-    let mut args = vec!["scan", input.as_str(), "--timeout", "30", "--quiet"];
+    let summary =
+        std::env::temp_dir().join(format!("dane-schema-summary-{}.json", std::process::id()));
+    let summary_path = summary.display().to_string();
+    let exclude = temp_file("schema-scan-exclude", b"# opt-outs\nnx.test\n");
+    let mut args = vec![
+        "scan",
+        input.as_str(),
+        "--timeout",
+        "30",
+        "--quiet",
+        "--summary-json",
+        summary_path.as_str(),
+        "--exclude",
+        exclude.as_str(),
+    ];
     args.extend_from_slice(&flags);
     let out = run(&args);
+    let text = std::fs::read_to_string(&summary).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["skipped"]["excluded"], 1, "{text}");
+    docs.push(("scan-summary", format!("{args:?}"), doc));
+    std::fs::remove_file(&summary).unwrap();
     for line in out.stdout.lines() {
         let doc = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         docs.push(("scan", line.to_owned(), doc));
@@ -215,7 +234,7 @@ fn json_output_validates_against_the_schemas() {
         std::fs::write(dir.join(format!("{kind}-{i}.json")), doc.to_string()).unwrap();
         std::fs::write(dir.join(format!("{kind}-{i}.origin")), origin).unwrap();
     }
-    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
     let out = validate(&python, &dir);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(
@@ -263,7 +282,7 @@ schemas, dir = sys.argv[1], sys.argv[2]
 n = 0
 bad = 0
 for path in sorted(glob.glob(os.path.join(dir, "*.json"))):
-    kind = os.path.basename(path).split("-")[0]
+    kind = os.path.basename(path).rsplit("-", 1)[0]
     with open(os.path.join(schemas, "dane-%s.schema.json" % kind)) as f:
         schema = json.load(f)
     jsonschema.Draft202012Validator.check_schema(schema)
