@@ -25,6 +25,8 @@ mod rollover_servers;
 mod rollover_steps;
 #[path = "e2e/services.rs"]
 mod services;
+#[path = "e2e/survey.rs"]
+mod survey;
 #[path = "e2e/tools.rs"]
 mod tools;
 #[path = "e2e/verify_servers.rs"]
