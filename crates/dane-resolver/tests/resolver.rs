@@ -258,6 +258,44 @@ fn concurrent_lookups_share_the_cache() {
     );
 }
 
+/// Validated lookups are kept for the next lookup of the same question at the same `now`
+/// (issue 27: the targets of a scan sharing MX hosts validate those hosts' A and TLSA
+/// RRsets once): the second lookup is served with NSD gone and its verdict and evidence
+/// are the first's; at another `now` the lookup is validated again; an Indeterminate one
+/// is not kept.
+#[test]
+fn validated_lookups_are_reused_at_the_same_now_only() {
+    let nsd = Nsd::start_fixtures().expect("start nsd");
+    let r = resolver(&nsd);
+    let rt = rt();
+    let name = Name::from_str("www.alg13.test.").unwrap();
+    let first = rt
+        .block_on(r.lookup(&name, RecordType::A, pinned()))
+        .unwrap();
+    assert_eq!(first.outcome.verdict.as_str(), "secure");
+    let kept = r.cached_lookups();
+    assert!(kept >= 1, "{kept}");
+    let again = rt
+        .block_on(r.lookup(&name, RecordType::A, pinned()))
+        .unwrap();
+    assert_eq!(again.outcome, first.outcome);
+    assert_eq!(again.evidence.items(), first.evidence.items());
+    assert_eq!(r.cached_lookups(), kept, "nothing new validated");
+    // Another `now`: validated again (from the cached answers), and it replaces the entry.
+    let later = UnixTime::since_unix_epoch(Duration::from_secs(PINNED + 60));
+    let other = rt.block_on(r.lookup(&name, RecordType::A, later)).unwrap();
+    assert_eq!(other.outcome.verdict.as_str(), "secure");
+    assert_eq!(r.cached_lookups(), kept);
+    // With NSD gone, a name never asked is Indeterminate, and not kept.
+    drop(nsd);
+    let gone = Name::from_str("never-asked.alg13.test.").unwrap();
+    let failed = rt
+        .block_on(r.lookup(&gone, RecordType::A, pinned()))
+        .unwrap();
+    assert_eq!(failed.outcome.verdict.as_str(), "indeterminate");
+    assert_eq!(r.cached_lookups(), kept);
+}
+
 /// The cache is bounded: past `max_cached`, answers other than the root's and the TLDs'
 /// DNSKEY and DS are dropped (so a run over many names keeps flat memory), and those keys
 /// are never fetched again.
