@@ -131,8 +131,10 @@ impl ValidatedCache {
         if map.len() >= self.max_entries || *bytes + entry.bytes > self.max_bytes {
             map.retain(|_, e| e.expires > at);
             *bytes = map.values().map(|e| e.bytes).sum();
+            // Room for this entry, and a quarter of the bounds free when that takes a
+            // clear-out (so clearing is amortised over many insertions).
             let low = |n: usize, max: usize| n <= max - max / 4;
-            if !low(map.len(), self.max_entries) || !low(*bytes, self.max_bytes) {
+            if !low(map.len() + 1, self.max_entries) || !low(*bytes + entry.bytes, self.max_bytes) {
                 map.clear();
                 *bytes = 0;
             }
