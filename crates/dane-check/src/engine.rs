@@ -106,6 +106,9 @@ pub struct ProbeResult {
     pub tls: Option<TlsInfo>,
     /// The presented chain, summarised for the report.
     pub chain: Vec<CertInfo>,
+    /// The result came from the run's probe cache ([`crate::probecache`]): another
+    /// target's probe of the same endpoint, not a handshake of this check's own.
+    pub cached: bool,
 }
 
 /// One probe to run: where, what to say, and with which names.

@@ -669,6 +669,7 @@ impl Prober for ReplayProber {
                 },
                 tls: None,
                 chain: Vec::new(),
+                cached: false,
             };
         };
         match &item.result {
@@ -679,6 +680,7 @@ impl Prober for ReplayProber {
                 },
                 tls: None,
                 chain: Vec::new(),
+                cached: false,
             },
             StoredProbe::Tls { chain, pkix, tls } => {
                 let mut ders = Vec::new();
@@ -693,6 +695,7 @@ impl Prober for ReplayProber {
                                 },
                                 tls: None,
                                 chain: Vec::new(),
+                                cached: false,
                             };
                         }
                     }
@@ -709,6 +712,7 @@ impl Prober for ReplayProber {
                     probe: Probe::Tls { chain: ders, pkix },
                     tls: tls.clone(),
                     chain,
+                    cached: false,
                 }
             }
         }
@@ -844,6 +848,7 @@ mod tests {
                 group: Some("X25519".into()),
             }),
             chain: vec![],
+            cached: false,
         };
         let failed = ProbeResult {
             probe: Probe::Failed {
@@ -852,6 +857,7 @@ mod tests {
             },
             tls: None,
             chain: vec![],
+            cached: false,
         };
         let recorder = Recorder::new();
         recorder.add_probe(&request("192.0.2.1", Protocol::Smtp), &tls);
@@ -898,6 +904,7 @@ mod tests {
             },
             tls: None,
             chain: vec![],
+            cached: false,
         };
         let recorder = Recorder::new();
         recorder.add_probe(&request(Some(dane_probe::KeyFamily::Ecdsa)), &tls(&ec));

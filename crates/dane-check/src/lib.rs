@@ -37,6 +37,12 @@
 //! [`multicert`] probes each address again offering one signature-algorithm family at a
 //! time (`Options::all_certs`), so every chain a server holds is an endpoint of its own.
 //!
+//! For runs over many targets (`dane scan`, `dane serve-metrics`): [`probecache`] puts a
+//! run-wide cache in front of a [`engine::Prober`] (one handshake per endpoint, concurrent
+//! askers wait for the probe in flight, bounded and ageing on an injected monotonic clock),
+//! and [`survey`] rolls reports up by provider (the host set serving them) and holds the
+//! opt-out list (`--exclude`).
+//!
 //! [`rollover`] holds the decisions of `dane rollover`: the RRsets of a "current + next"
 //! rollover, whether the switch is safe now (from every authoritative server's validated
 //! answer and when each was first seen serving the next key, at an injected `now`), the
@@ -82,6 +88,7 @@ pub mod limits;
 pub mod live;
 pub mod multicert;
 pub mod observe;
+pub mod probecache;
 pub mod query;
 pub mod records;
 pub mod report;
@@ -89,6 +96,7 @@ pub mod rollover;
 pub mod servers;
 pub mod service;
 pub mod smtp;
+pub mod survey;
 pub mod threshold;
 pub mod verdict;
 

@@ -313,6 +313,7 @@ impl Prober for LiveProber {
                     },
                     tls: None,
                     chain: Vec::new(),
+                    cached: false,
                 };
             }
         };

@@ -180,6 +180,7 @@ pub(crate) fn judge_chain(
         other_offers: Vec::new(),
         publish,
         fix,
+        cached: seen.result.cached,
     }
 }
 

@@ -184,6 +184,7 @@ pub fn from_outcome(outcome: &ProbeOutcome) -> ProbeResult {
                     group: session.key_exchange_group.clone(),
                 }),
                 chain: session.chain.iter().map(cert_info).collect(),
+                cached: false,
             };
         }
         ProbeOutcome::Refused | ProbeOutcome::Unreachable { .. } | ProbeOutcome::Io { .. } => {
@@ -203,6 +204,7 @@ pub fn from_outcome(outcome: &ProbeOutcome) -> ProbeResult {
         probe: Probe::Failed { failure, detail },
         tls: None,
         chain: Vec::new(),
+        cached: false,
     }
 }
 

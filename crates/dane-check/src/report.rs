@@ -117,6 +117,11 @@ pub struct EndpointReport {
     /// presents 3 1 1 ...: publish that, or deploy the key of record 1").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// The chain was seen by an earlier probe of the same endpoint in this run (`dane
+    /// scan`, `dane serve-metrics`: the run-wide probe cache), not by a handshake of this
+    /// target's own; omitted from JSON when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }
 
 /// The TLSA lookups of one host.
@@ -912,6 +917,7 @@ mod tests {
                     other_offers: Vec::new(),
                     publish: Vec::new(),
                     fix: None,
+                    cached: false,
                 })
                 .collect(),
         }

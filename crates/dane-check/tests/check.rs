@@ -814,6 +814,7 @@ mod engine {
                         },
                         tls: None,
                         chain: vec![],
+                        cached: false,
                     });
             }
             self.dialogues
@@ -839,6 +840,7 @@ mod engine {
                     },
                     tls: None,
                     chain: vec![],
+                    cached: false,
                 })
         }
     }
@@ -859,6 +861,7 @@ mod engine {
                 key: "RSA 2048".into(),
                 spki_sha256: String::new(),
             }],
+            cached: false,
         }
     }
 
@@ -1386,6 +1389,7 @@ mod engine {
                 },
                 tls: None,
                 chain: vec![],
+                cached: false,
             },
         );
         // A handshake that fails otherwise than for want of a certificate (here: the
@@ -1400,6 +1404,7 @@ mod engine {
                 },
                 tls: None,
                 chain: vec![],
+                cached: false,
             },
         );
         let (report, _, _) = run(dns, prober).await;
@@ -1528,6 +1533,7 @@ mod engine {
                 },
                 tls: None,
                 chain: vec![],
+                cached: false,
             },
         );
         let (report, _, _) = run(dns, prober).await;

@@ -24,9 +24,11 @@ use anyhow::{Context as _, bail};
 use clap::Args as ClapArgs;
 use dane_check::engine::{self, Dns, Options, ProbeRequest, ProbeResult, Prober};
 use dane_check::live::{LiveDns, LiveProber};
+use dane_check::probecache::{CachedProber, ProbeCache, ProbeCacheLimits, ProbeCacheStats};
 use dane_check::query::{Target, parse_line};
 use dane_check::report::{DomainVerdict, Report};
 use dane_check::service::Service;
+use dane_check::survey::{Exclusions, Rollup};
 use rustls_pki_types::UnixTime;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
@@ -103,6 +105,20 @@ pub struct Args {
     /// One probe per address, with the usual offer (the default of a scan).
     #[arg(long, overrides_with = "all_certs")]
     pub no_all_certs: bool,
+    /// How long a probe's result is reused by every other target of the run that probes
+    /// the same endpoint (address, port, dialogue, SNI, offered algorithms); a failed probe
+    /// at most 30 s. 0: every target probes for itself (docs/survey.md).
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub probe_cache_ttl: u64,
+    /// Also write the end-of-run summary as JSON to FILE (schemas/dane-scan-summary.schema.json),
+    /// atomically, as --output.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+    /// Skip the targets whose domain is listed in FILE or is under a suffix listed there
+    /// (one a line: `example.com` skips it and every name under it; `#` starts a comment),
+    /// as the public surveys keep their operators' opt-outs.
+    #[arg(long, value_name = "FILE")]
+    pub exclude: Option<PathBuf>,
     /// The flags shared with `dane verify`.
     #[command(flatten)]
     pub check: CheckOpts,
@@ -188,6 +204,7 @@ struct Selection {
 enum Skip {
     OtherShard,
     Resumed,
+    Excluded,
 }
 
 impl Selection {
@@ -196,6 +213,9 @@ impl Selection {
         self.ordinal += 1;
         if !mine {
             return Err(Skip::OtherShard);
+        }
+        if config.exclude.excludes(&target.domain) {
+            return Err(Skip::Excluded);
         }
         if !config.done.is_empty() && config.done.contains(&key_hash(&target.key)) {
             return Err(Skip::Resumed);
@@ -422,19 +442,34 @@ pub struct LiveSources {
     pub prober: dane_probe::Prober,
     /// The per-address connection limit, shared by every check.
     pub limiter: PerAddress<()>,
+    /// The probe cache in front of the limit, shared by every check (`None`:
+    /// `--probe-cache-ttl 0`): a check waiting for another's probe of the same endpoint
+    /// holds no connection slot.
+    pub probe_cache: Option<Arc<ProbeCache>>,
+}
+
+impl LiveSources {
+    /// The prober of a check at `now`: the per-address limit around a live prober, behind
+    /// the shared probe cache when there is one.
+    pub fn prober_at(&self, now: UnixTime) -> CachedProber<PerAddress<LiveProber>> {
+        let limited = self
+            .limiter
+            .with_inner(LiveProber::new(self.prober.clone(), now));
+        match &self.probe_cache {
+            Some(cache) => cache.over(limited),
+            None => CachedProber::uncached(limited),
+        }
+    }
 }
 
 impl Sources for LiveSources {
     type Dns = LiveDns;
-    type Prober = PerAddress<LiveProber>;
+    type Prober = CachedProber<PerAddress<LiveProber>>;
 
-    fn at(&self, now: UnixTime) -> (Arc<LiveDns>, Arc<PerAddress<LiveProber>>) {
+    fn at(&self, now: UnixTime) -> (Arc<LiveDns>, Arc<Self::Prober>) {
         (
             Arc::new(LiveDns::new(self.resolver.clone(), now)),
-            Arc::new(
-                self.limiter
-                    .with_inner(LiveProber::new(self.prober.clone(), now)),
-            ),
+            Arc::new(self.prober_at(now)),
         )
     }
 }
@@ -490,6 +525,8 @@ pub struct Config {
     pub shard: Option<(u64, u64)>,
     /// `--resume`: the targets done.
     pub done: HashSet<u64>,
+    /// `--exclude`: the opt-outs.
+    pub exclude: Exclusions,
     /// Engine options for every target (their `now` is replaced by the target's time).
     pub options: Options,
     /// `--require-dane`, `--strict`.
@@ -552,6 +589,10 @@ pub struct Summary {
     pub resumed: u64,
     /// In other shards.
     pub other_shards: u64,
+    /// Skipped by --exclude.
+    pub excluded: u64,
+    /// The targets written, by provider (MX host set) and verdict.
+    pub rollup: Rollup,
     /// The worst exit over the targets (bad lines not included).
     pub worst: Option<Exit>,
     /// The slowest targets, slowest first.
@@ -562,6 +603,8 @@ pub struct Summary {
     pub not_started: u64,
     /// The reason of the first report whose resolver was unsuitable (said once).
     pub unsuitable: Option<String>,
+    /// What the probe cache did (`None`: `--probe-cache-ttl 0`).
+    pub probe_cache: Option<ProbeCacheStats>,
 }
 
 /// One finished target on its way to the writer.
@@ -575,6 +618,8 @@ struct Done {
     deadline: bool,
     elapsed: Duration,
     key: String,
+    /// The target's provider ([`dane_check::survey::provider`]).
+    provider: Vec<String>,
     _window: OwnedSemaphorePermit,
 }
 
@@ -710,6 +755,10 @@ pub async fn scan<S: Sources>(
                     s.resumed += 1;
                     continue;
                 }
+                Err(Skip::Excluded) => {
+                    s.excluded += 1;
+                    continue;
+                }
             }
             let window = tokio::select! {
                 biased;
@@ -740,6 +789,7 @@ pub async fn scan<S: Sources>(
                         deadline: false,
                         elapsed: Duration::ZERO,
                         key: target.key,
+                        provider: Vec::new(),
                         _window: window,
                     });
                     return;
@@ -774,6 +824,7 @@ pub async fn scan<S: Sources>(
                     deadline,
                     elapsed,
                     key: target.key,
+                    provider: dane_check::survey::provider(&report),
                     _window: window,
                 });
             });
@@ -819,6 +870,7 @@ pub async fn scan<S: Sources>(
                 .entry(summary::verdict_name(d.verdict))
                 .or_default() += 1;
             written.deadline += u64::from(d.deadline);
+            written.rollup.add(d.provider, d.verdict);
             if written.worst.is_none_or(|w| rank(d.exit) > rank(w)) {
                 written.worst = Some(d.exit);
             }
@@ -847,6 +899,7 @@ pub async fn scan<S: Sources>(
         bad_lines: s.bad_lines,
         resumed: s.resumed,
         other_shards: s.other_shards,
+        excluded: s.excluded,
         ..written
     })
 }
@@ -892,7 +945,18 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     if args.per_address == 0 || args.per_address > 1024 {
         bail!("--per-address {}: must be 1 to 1024", args.per_address);
     }
+    if args.probe_cache_ttl > MAX_PROBE_CACHE_TTL {
+        bail!(
+            "--probe-cache-ttl {}: must be 0 to {MAX_PROBE_CACHE_TTL} seconds",
+            args.probe_cache_ttl
+        );
+    }
+    crate::output::check_path(args.summary_json.as_deref())?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let exclude = match &args.exclude {
+        Some(p) => read_exclusions(p)?,
+        None => Exclusions::default(),
+    };
     let (done, unreadable) = match &args.resume {
         Some(p) => read_resume(p)?,
         None => (HashSet::new(), 0),
@@ -923,10 +987,20 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         .map(clock::parse_at)
         .transpose()?;
     let now = at.unwrap_or(ctx.clock);
+    // The cache in front of the per-address limit: a target waiting for another's probe
+    // of the same endpoint holds no connection slot.
+    let probe_cache = (args.probe_cache_ttl > 0).then(|| {
+        let limits = ProbeCacheLimits::SCAN.with_ttl(Duration::from_secs(args.probe_cache_ttl));
+        Arc::new(ProbeCache::new(
+            limits,
+            Arc::new(dane_resolver::SystemClock::new()),
+        ))
+    });
     let sources = Arc::new(LiveSources {
         resolver: Arc::new(args.check.resolver()?),
         prober: args.check.prober(),
         limiter: PerAddress::new((), args.per_address),
+        probe_cache: probe_cache.clone(),
     });
     let config = Arc::new(Config {
         jobs: args.jobs,
@@ -934,6 +1008,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         ordered: args.ordered,
         shard,
         done,
+        exclude,
         options: {
             let mut o = args.check.options(now);
             o.all_certs = match (args.all_certs, args.no_all_certs) {
@@ -988,13 +1063,18 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     });
     // Probes still blocked past their deadlines are abandoned, not waited for.
     runtime.shutdown_background();
-    let s = result?;
+    let mut s = result?;
+    s.probe_cache = probe_cache.map(|c| c.stats());
     // Interrupted or not, the results so far are published.
     if let Some(streamed) = streamed {
         streamed.commit()?;
     }
+    let elapsed = started.elapsed();
+    if let Some(path) = &args.summary_json {
+        crate::output::emit(Some(path), &summary_json(&s, elapsed))?;
+    }
     if !args.quiet {
-        print_summary(&s, started.elapsed());
+        print_summary(&s, elapsed);
     }
     match stop.signal() {
         Some(signal) => Ok(interrupted(args, &s, signal, &counter)),
@@ -1079,6 +1159,129 @@ fn open_output(args: &Args) -> anyhow::Result<Option<crate::output::Streamed>> {
     Ok(Some(streamed))
 }
 
+/// The most `--exclude` file read (opt-out lists are short; a million names fit).
+const MAX_EXCLUDE: u64 = 64 << 20;
+/// The longest `--probe-cache-ttl` (a day, as the resolver's longest TTL).
+const MAX_PROBE_CACHE_TTL: u64 = 86_400;
+/// Providers named in the summary on stderr (`--summary-json` has them all).
+const PROVIDERS_SHOWN: usize = 10;
+
+/// `--exclude FILE`: the opt-out list, bounded in size.
+fn read_exclusions(path: &Path) -> anyhow::Result<Exclusions> {
+    let label = format!("--exclude {}", path.display());
+    let text = crate::input::read_bounded(&label, path, MAX_EXCLUDE)?;
+    Exclusions::parse(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{label}: {}: expected one domain or .suffix a line",
+            term::sanitize(&e.to_string())
+        )
+    })
+}
+
+/// The providers with the most targets, one line each, on stderr.
+fn print_providers(rollup: &Rollup) {
+    let providers = rollup.providers();
+    if providers.is_empty() {
+        return;
+    }
+    eprintln!("  providers (MX host sets), most targets first:");
+    for p in providers.iter().take(PROVIDERS_SHOWN) {
+        let hosts = if p.hosts.is_empty() {
+            "(no hosts)".to_owned()
+        } else {
+            term::sanitize(&p.hosts.join(" ")).into_owned()
+        };
+        let verdicts: Vec<String> = p
+            .verdicts
+            .by_name()
+            .iter()
+            .map(|(v, n)| format!("{n} {v}"))
+            .collect();
+        eprintln!(
+            "    {hosts}: {} target(s): {}",
+            p.targets,
+            verdicts.join(", ")
+        );
+    }
+    if providers.len() > PROVIDERS_SHOWN {
+        eprintln!(
+            "    ... and {} more (--summary-json FILE lists them all)",
+            providers.len() - PROVIDERS_SHOWN
+        );
+    }
+    let folded = rollup.folded();
+    if folded.targets > 0 {
+        eprintln!(
+            "    {} target(s) of {} provider(s) with one target each, folded (the table was full)",
+            folded.targets, folded.providers
+        );
+    }
+}
+
+/// The version of the `--summary-json` document (schemas/dane-scan-summary.schema.json).
+const SUMMARY_VERSION: u32 = 1;
+
+/// The `--summary-json` document.
+fn summary_json(s: &Summary, elapsed: Duration) -> String {
+    #[derive(Serialize)]
+    struct Skipped {
+        bad_lines: u64,
+        resumed: u64,
+        other_shards: u64,
+        excluded: u64,
+    }
+    #[derive(Serialize)]
+    struct Cache {
+        handshakes: u64,
+        reused: u64,
+        evicted: u64,
+        entries: usize,
+        bytes: usize,
+    }
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        version: u32,
+        targets: u64,
+        elapsed_seconds: f64,
+        verdicts: &'a BTreeMap<&'static str, u64>,
+        deadline: u64,
+        not_started: u64,
+        skipped: Skipped,
+        probe_cache: Option<Cache>,
+        providers: Vec<dane_check::survey::ProviderCounts>,
+        folded: dane_check::survey::Folded,
+        peak_rss_kib: Option<u64>,
+    }
+    let doc = Doc {
+        version: SUMMARY_VERSION,
+        targets: s.checked,
+        elapsed_seconds: (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        verdicts: &s.verdicts,
+        deadline: s.deadline,
+        not_started: s.not_started,
+        skipped: Skipped {
+            bad_lines: s.bad_lines,
+            resumed: s.resumed,
+            other_shards: s.other_shards,
+            excluded: s.excluded,
+        },
+        probe_cache: s.probe_cache.map(|c| Cache {
+            handshakes: c.probes,
+            reused: c.hits,
+            evicted: c.evicted,
+            entries: c.entries,
+            bytes: c.bytes,
+        }),
+        providers: s.rollup.providers(),
+        folded: s.rollup.folded(),
+        peak_rss_kib: peak_rss_kib(),
+    };
+    // Plain data: serialisation cannot fail.
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 fn print_summary(s: &Summary, elapsed: Duration) {
     let verdicts: Vec<String> = s.verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
     eprintln!(
@@ -1092,12 +1295,19 @@ fn print_summary(s: &Summary, elapsed: Duration) {
     if s.deadline > 0 {
         eprintln!("  {} target(s) missed the --deadline", s.deadline);
     }
-    if s.bad_lines + s.resumed + s.other_shards > 0 {
+    if s.bad_lines + s.resumed + s.other_shards + s.excluded > 0 {
         eprintln!(
-            "  skipped: {} bad line(s), {} already in --resume, {} in other shards",
-            s.bad_lines, s.resumed, s.other_shards
+            "  skipped: {} bad line(s), {} already in --resume, {} in other shards, {} excluded",
+            s.bad_lines, s.resumed, s.other_shards, s.excluded
         );
     }
+    if let Some(c) = &s.probe_cache {
+        eprintln!(
+            "  probe cache: {} handshake(s), {} result(s) reused, {} evicted",
+            c.probes, c.hits, c.evicted
+        );
+    }
+    print_providers(&s.rollup);
     if !s.slowest.is_empty() {
         let list: Vec<String> = s
             .slowest
@@ -1163,13 +1373,13 @@ mod tests {
     }
 
     /// The same sources whatever the time.
-    struct Same<D>(Arc<D>);
+    struct Fixed<D, P>(Arc<D>, Arc<P>);
 
-    impl<D: Dns> Sources for Same<D> {
+    impl<D: Dns, P: Prober> Sources for Fixed<D, P> {
         type Dns = D;
-        type Prober = NoProber;
-        fn at(&self, _: UnixTime) -> (Arc<D>, Arc<NoProber>) {
-            (self.0.clone(), Arc::new(NoProber))
+        type Prober = P;
+        fn at(&self, _: UnixTime) -> (Arc<D>, Arc<P>) {
+            (self.0.clone(), self.1.clone())
         }
     }
 
@@ -1189,6 +1399,7 @@ mod tests {
             ordered,
             shard: None,
             done: HashSet::new(),
+            exclude: Exclusions::default(),
             options: Options::new(rustls_pki_types::UnixTime::since_unix_epoch(
                 Duration::from_secs(1_796_083_200),
             )),
@@ -1213,10 +1424,27 @@ mod tests {
     }
 
     fn run_scan(input: &str, config: Config) -> (Vec<Out>, Summary) {
-        run_scan_with(Same(Arc::new(FakeDns)), input, config)
+        parse_out(run_scan_with(
+            Fixed(Arc::new(FakeDns), Arc::new(NoProber)),
+            input,
+            config,
+        ))
     }
 
-    fn run_scan_with<S: Sources>(sources: S, input: &str, config: Config) -> (Vec<Out>, Summary) {
+    /// The lines of a scan read as [`Out`].
+    fn parse_out((lines, s): (Vec<serde_json::Value>, Summary)) -> (Vec<Out>, Summary) {
+        let parsed = lines
+            .iter()
+            .map(|l| serde_json::from_value(l.clone()).unwrap())
+            .collect();
+        (parsed, s)
+    }
+
+    fn run_scan_with<S: Sources>(
+        sources: S,
+        input: &str,
+        config: Config,
+    ) -> (Vec<serde_json::Value>, Summary) {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -1326,7 +1554,7 @@ mod tests {
         // Targets read the clock at START, +100, ..., +500 (in the order they start, not
         // necessarily input order); the signatures expire at +250.
         c.clock = ticking(START);
-        let (out, _) = run_scan_with(ExpiringSources(START + 250), &input, c);
+        let (out, _) = parse_out(run_scan_with(ExpiringSources(START + 250), &input, c));
         let mut times: Vec<&str> = out.iter().map(|o| o.at.as_str()).collect();
         times.sort_unstable();
         let expected: Vec<String> = (0..6)
@@ -1348,7 +1576,7 @@ mod tests {
         let mut c = config(true);
         c.jobs = 1;
         c.clock = Clock::Fixed(UnixTime::since_unix_epoch(Duration::from_secs(START)));
-        let (out, _) = run_scan_with(ExpiringSources(START + 250), &input, c);
+        let (out, _) = parse_out(run_scan_with(ExpiringSources(START + 250), &input, c));
         assert!(
             out.iter()
                 .all(|o| o.verdict == "nonexistent" && o.at == times[0])
@@ -1548,6 +1776,7 @@ mod tests {
                 },
                 tls: None,
                 chain: vec![],
+                cached: false,
             }
         }
     }
@@ -1589,5 +1818,160 @@ mod tests {
             limited.slots().is_empty(),
             "no state kept for idle addresses"
         );
+    }
+
+    /// `sN.test`: a secure MX to the provider's two hosts, each with one secure address
+    /// and a secure `3 1 1` TLSA RRset; `own.test`: its own host.
+    struct ProviderDns;
+
+    fn secure<T>(name: &str, answer: Answer<T>) -> Lookup<T> {
+        Lookup { answer, ..nx(name) }
+    }
+
+    impl Dns for ProviderDns {
+        async fn mx(&self, domain: &str) -> Lookup<Mx> {
+            let hosts: &[&str] = if domain.starts_with("own") {
+                &["mx.own.test."]
+            } else {
+                &["mx1.provider.test.", "mx2.provider.test."]
+            };
+            let mx = hosts
+                .iter()
+                .enumerate()
+                .map(|(i, h)| Mx {
+                    preference: u16::try_from(i).unwrap() * 10,
+                    exchange: (*h).into(),
+                })
+                .collect();
+            secure(domain, Answer::Records(mx))
+        }
+        async fn addresses(&self, host: &str, family: Family) -> Lookup<IpAddr> {
+            match family {
+                Family::V4 if host.starts_with("mx2") => {
+                    secure(host, Answer::Records(vec!["192.0.2.2".parse().unwrap()]))
+                }
+                Family::V4 => secure(host, Answer::Records(vec!["192.0.2.1".parse().unwrap()])),
+                Family::V6 => secure(host, Answer::NoData),
+            }
+        }
+        async fn tlsa(&self, owner: &str) -> Lookup<TlsaRecord> {
+            let record = dane_check::observe::parse_tlsa(&format!("3 1 1 {}", "ab".repeat(32)));
+            secure(owner, Answer::Records(vec![record.unwrap()]))
+        }
+        async fn srv(&self, name: &str) -> Lookup<Srv> {
+            nx(name)
+        }
+    }
+
+    /// Counts the probes of each (address, SNI); every probe finds the server unreachable.
+    #[derive(Default)]
+    struct CountingProber(Mutex<HashMap<(IpAddr, String), usize>>);
+
+    impl Prober for CountingProber {
+        async fn probe(&self, request: &ProbeRequest) -> ProbeResult {
+            *self
+                .0
+                .lock()
+                .unwrap()
+                .entry((request.address, request.sni.clone()))
+                .or_default() += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            ProbeResult {
+                probe: dane_check::host::Probe::Failed {
+                    failure: dane_check::host::ProbeFailure::Timeout,
+                    detail: "no banner".into(),
+                },
+                tls: None,
+                chain: Vec::new(),
+                cached: false,
+            }
+        }
+    }
+
+    fn provider_config() -> Config {
+        let mut c = config(false);
+        c.options.address_policy = dane_resolver::AddressPolicy::AllowAll;
+        c
+    }
+
+    #[test]
+    fn targets_sharing_mx_hosts_make_one_probe_per_endpoint() {
+        let input: String = (0..40).map(|n| format!("s{n}.test\n")).collect();
+        let counting = Arc::new(CountingProber::default());
+        let cache = Arc::new(ProbeCache::new(
+            ProbeCacheLimits::SCAN,
+            Arc::new(dane_resolver::SystemClock::new()),
+        ));
+        let prober = Arc::new(cache.over(PerAddress::new(SharedProber(counting.clone()), 2)));
+        let (out, s) = run_scan_with(Fixed(Arc::new(ProviderDns), prober), &input, provider_config());
+        assert_eq!(out.len(), 40);
+        let counts = counting.0.lock().unwrap().clone();
+        assert_eq!(counts.len(), 2, "{counts:?}");
+        assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+        let cached = out
+            .iter()
+            .flat_map(|o| o["hosts"].as_array().unwrap())
+            .flat_map(|h| h["endpoints"].as_array().unwrap())
+            .filter(|e| e["cached"] == true)
+            .count();
+        assert_eq!(cached, 78, "every endpoint but the two probed says cached");
+        let stats = cache.stats();
+        assert_eq!((stats.probes, stats.hits), (2, 78));
+        // The roll-up: one provider, every target with the same verdict (the servers do not
+        // answer).
+        let providers = s.rollup.providers();
+        assert_eq!(providers.len(), 1);
+        assert_eq!(
+            providers[0].hosts,
+            ["mx1.provider.test", "mx2.provider.test"]
+        );
+        assert_eq!(providers[0].targets, 40);
+        let verdict = out[0]["verdict"].as_str().unwrap();
+        assert_eq!(providers[0].verdicts.by_name().get(verdict), Some(&40));
+    }
+
+    #[test]
+    fn without_the_cache_every_target_probes() {
+        let input: String = (0..10).map(|n| format!("s{n}.test\n")).collect();
+        let counting = Arc::new(CountingProber::default());
+        let prober = Arc::new(CachedProber::uncached(SharedProber(counting.clone())));
+        let (out, _) = run_scan_with(Fixed(Arc::new(ProviderDns), prober), &input, provider_config());
+        assert_eq!(out.len(), 10);
+        let counts = counting.0.lock().unwrap().clone();
+        assert!(counts.values().all(|n| *n == 10), "{counts:?}");
+    }
+
+    #[test]
+    fn excluded_targets_are_counted_not_checked() {
+        let input = "s1.test\nown.test\nmail.gov.example\ngov.example\ns2.test\n";
+        let mut c = provider_config();
+        c.exclude = Exclusions::parse("# opt-outs\n.gov.example\ns2.test\n").unwrap();
+        let counting = Arc::new(CountingProber::default());
+        let prober = Arc::new(CachedProber::uncached(SharedProber(counting)));
+        let (out, s) = run_scan_with(Fixed(Arc::new(ProviderDns), prober), input, c);
+        let mut got: Vec<&str> = out.iter().map(|o| o["target"].as_str().unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, ["gov.example smtp", "own.test smtp", "s1.test smtp"]);
+        assert_eq!(s.excluded, 2);
+        let json: serde_json::Value =
+            serde_json::from_str(&summary_json(&s, Duration::from_secs(1))).unwrap();
+        assert_eq!(json["skipped"]["excluded"], 2);
+        assert_eq!(json["targets"], 3);
+        let providers = json["providers"].as_array().unwrap();
+        assert_eq!(providers.len(), 2, "{json}");
+        assert!(
+            providers
+                .iter()
+                .any(|p| p["hosts"] == serde_json::json!(["mx.own.test"]))
+        );
+    }
+
+    /// A prober shared with the test, which reads its counts afterwards.
+    struct SharedProber(Arc<CountingProber>);
+
+    impl Prober for SharedProber {
+        async fn probe(&self, request: &ProbeRequest) -> ProbeResult {
+            self.0.probe(request).await
+        }
     }
 }

@@ -22,7 +22,8 @@ use tokio::net::TcpListener;
 use crate::checkopts::CheckOpts;
 use crate::scan::{Clock, LiveSources, PerAddress};
 use crate::{Context, Exit};
-use dane_check::live::{LiveDns, LiveProber};
+use dane_check::live::LiveDns;
+use dane_check::probecache::{ProbeCache, ProbeCacheLimits};
 
 /// `dane serve-metrics`
 #[derive(Debug, ClapArgs)]
@@ -92,6 +93,12 @@ pub struct Args {
     /// Most connections at once to one destination address, over all checks.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub per_address: usize,
+    /// How long a probe's result is reused by the other scrapes that probe the same
+    /// endpoint (address, port, dialogue, SNI, offered algorithms), so the domains of one
+    /// provider scraped in one interval share a handshake; a failed probe at most 10 s.
+    /// 0: every scrape probes for itself (docs/survey.md).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub probe_cache_ttl: u64,
     /// The flags shared with `dane verify`.
     #[command(flatten)]
     pub check: CheckOpts,
@@ -123,11 +130,7 @@ impl DaneCheck {
         if let Some(r) = recorder {
             dns = dns.with_recorder(r);
         }
-        let prober = Arc::new(
-            self.sources
-                .limiter
-                .with_inner(LiveProber::new(self.sources.prober.clone(), now)),
-        );
+        let prober = Arc::new(self.sources.prober_at(now));
         let mut options = self.check.options(now);
         options.srv_registered_ports_only = !self.allow_ports;
         options.each_server = self.check.each_server_or(EACH_SERVER);
@@ -244,6 +247,12 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             bail!("{flag} {n}: must be 1 to {max}");
         }
     }
+    if args.probe_cache_ttl > 3600 {
+        bail!(
+            "--probe-cache-ttl {}: must be 0 to 3600 seconds",
+            args.probe_cache_ttl
+        );
+    }
     if args.header_timeout == 0 || args.header_timeout > 300 {
         bail!(
             "--header-timeout {}: must be 1 to 300 seconds",
@@ -275,6 +284,13 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             resolver: Arc::new(args.check.resolver()?),
             prober: args.check.prober(),
             limiter: PerAddress::new((), args.per_address),
+            probe_cache: (args.probe_cache_ttl > 0).then(|| {
+                let ttl = Duration::from_secs(args.probe_cache_ttl);
+                Arc::new(ProbeCache::new(
+                    ProbeCacheLimits::SERVE.with_ttl(ttl),
+                    Arc::new(dane_resolver::SystemClock::new()),
+                ))
+            }),
         },
         check: args.check.clone(),
         clock: Clock::from_at(at),

@@ -118,16 +118,7 @@ pub fn counts(report: &Report) -> Counts {
 
 /// The verdict's JSON word (`verified`, `not-protected`, ...).
 pub fn verdict_name(v: dane_check::report::DomainVerdict) -> &'static str {
-    use dane_check::report::DomainVerdict::*;
-    match v {
-        Verified => "verified",
-        Failed => "failed",
-        Partial => "partial",
-        UnauthenticatedTls => "unauthenticated-tls",
-        NotProtected => "not-protected",
-        Indeterminate => "indeterminate",
-        Nonexistent => "nonexistent",
-    }
+    v.name()
 }
 
 /// Every domain verdict, in the order of the JSON schema.
@@ -323,6 +314,7 @@ pub mod sample {
                 other_offers: Vec::new(),
                 publish: Vec::new(),
                 fix: None,
+                cached: false,
             };
         let host = |name: &str, endpoints: Vec<EndpointReport>, pref: u16| HostReport {
             name: name.into(),
@@ -493,6 +485,7 @@ pub mod sample {
             other_offers: Vec::new(),
             publish: Vec::new(),
             fix: None,
+            cached: false,
         }
     }
 

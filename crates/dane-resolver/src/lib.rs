@@ -101,6 +101,7 @@ mod path;
 mod transport;
 pub mod tsig;
 pub mod update;
+mod validated;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -304,6 +305,9 @@ pub struct Lookup {
 pub struct Resolver {
     config: Config,
     cache: cache::AnswerCache,
+    /// Finished lookups, for the next lookup of the same question at the same `now`
+    /// (`validated.rs`).
+    validated: validated::ValidatedCache,
     /// Signatures verified by this resolver (the root's and the TLDs' keys verify once,
     /// not once per lookup and again each time the evidence grows). Time-independent:
     /// validity windows are checked at each lookup's `now`.
@@ -347,6 +351,11 @@ impl Resolver {
                 config.cache.clone(),
                 config.clock.clone(),
             ),
+            validated: validated::ValidatedCache::new(
+                config.max_cached,
+                config.cache.clone(),
+                config.clock.clone(),
+            ),
             fixed: path::fixed(config.mode, &config.servers).map(Arc::new),
             path: Arc::default(),
             config,
@@ -374,6 +383,13 @@ impl Resolver {
     /// expired ones not yet dropped included.
     pub fn cached(&self) -> usize {
         self.cache.len()
+    }
+
+    /// How many finished lookups are kept for reuse at the same `now` (at most
+    /// [`Config::max_cached`]; the validated-lookup cache: conclusive verdicts only, for
+    /// the shortest lifetime of their evidence).
+    pub fn cached_lookups(&self) -> usize {
+        self.validated.len()
     }
 
     /// Octets of answers the cache holds now (at most about [`CacheLimits::max_bytes`]).
@@ -436,6 +452,8 @@ impl Resolver {
         check: Option<&Arc<QueryBudget>>,
     ) -> Result<Lookup, Error> {
         let own = Question::new(name, rtype);
+        // A substituted answer is one server's, not the cache's: neither used nor kept.
+        let reusable = substitute.is_none();
         let lookup = Arc::new(QueryBudget::new("lookup", self.config.max_lookup_queries));
         let spend = cache::Spend::new(std::iter::once(lookup).chain(check.cloned()));
         let mut evidence = Evidence::new();
@@ -444,7 +462,15 @@ impl Resolver {
         let mut budget = Budget::new();
         let deadline = tokio::time::Instant::now() + self.config.lookup_timeout;
         // Decided before the first lookup, re-checked as it ages; the answers follow it.
-        let _ = tokio::time::timeout_at(deadline, self.resolution(now)).await;
+        let path = tokio::time::timeout_at(deadline, self.resolution(now)).await;
+        // A kept lookup only while the path answers (an unsuitable resolver's lookups are
+        // Indeterminate, as they were before the cache).
+        let usable = matches!(&path, Ok(p) if !matches!(**p, Resolution::Unsuitable(_)));
+        if reusable && usable {
+            if let Some(done) = self.validated.get(&own, now) {
+                return Ok(done);
+            }
+        }
         // Questions not answered by `deadline` count as failed, and the validator then
         // concludes from what it has (Indeterminate where the chain needs them); those last
         // passes get a grace of up to 2 s. Validation still running at `hard` ends the
@@ -498,10 +524,14 @@ impl Resolver {
             budget = b;
             match step {
                 Step::Done(outcome) => {
-                    return Ok(Lookup {
+                    let done = Lookup {
                         outcome: *outcome,
                         evidence,
-                    });
+                    };
+                    if reusable {
+                        self.validated.put(&own, now, &done);
+                    }
+                    return Ok(done);
                 }
                 Step::Need(q) => {
                     if evidence.contains(&q) {

@@ -258,6 +258,74 @@ fn concurrent_lookups_share_the_cache() {
     );
 }
 
+/// Validated lookups are kept for the next lookup of the same question at the same `now`
+/// (issue 27: the targets of a scan sharing MX hosts validate those hosts' A and TLSA
+/// RRsets once): the second lookup is served with NSD gone and its verdict and evidence
+/// are the first's; at another `now` the lookup is validated again; an Indeterminate one
+/// is not kept.
+#[test]
+fn validated_lookups_are_reused_at_the_same_now_only() {
+    let nsd = Nsd::start_fixtures().expect("start nsd");
+    let r = resolver(&nsd);
+    let rt = rt();
+    let name = Name::from_str("www.alg13.test.").unwrap();
+    let first = rt
+        .block_on(r.lookup(&name, RecordType::A, pinned()))
+        .unwrap();
+    assert_eq!(first.outcome.verdict.as_str(), "secure");
+    let kept = r.cached_lookups();
+    assert!(kept >= 1, "{kept}");
+    let again = rt
+        .block_on(r.lookup(&name, RecordType::A, pinned()))
+        .unwrap();
+    assert_eq!(again.outcome, first.outcome);
+    assert_eq!(again.evidence.items(), first.evidence.items());
+    assert_eq!(r.cached_lookups(), kept, "nothing new validated");
+    // Another `now`: validated again (from the cached answers), and it replaces the entry.
+    let later = UnixTime::since_unix_epoch(Duration::from_secs(PINNED + 60));
+    let other = rt.block_on(r.lookup(&name, RecordType::A, later)).unwrap();
+    assert_eq!(other.outcome.verdict.as_str(), "secure");
+    assert_eq!(r.cached_lookups(), kept);
+    // With NSD gone, a name never asked is Indeterminate, and not kept.
+    drop(nsd);
+    let gone = Name::from_str("never-asked.alg13.test.").unwrap();
+    let failed = rt
+        .block_on(r.lookup(&gone, RecordType::A, pinned()))
+        .unwrap();
+    assert_eq!(failed.outcome.verdict.as_str(), "indeterminate");
+    assert_eq!(r.cached_lookups(), kept);
+}
+
+/// The validated-lookup cache holds at most `max_cached` lookups however many names are
+/// looked up (a survey of a million domains keeps flat memory), and a lookup after a
+/// clear-out is validated again with the same verdict.
+#[test]
+fn the_validated_lookup_cache_is_bounded() {
+    let nsd = Nsd::start_fixtures().expect("start nsd");
+    let mut config = Config::new(vec![nsd.addr()]);
+    config.anchors = read_anchors(&fixtures_dir().join("anchors/root.ds")).unwrap();
+    config.max_cached = 3;
+    let r = Resolver::new(config);
+    let rt = rt();
+    let names = [
+        "www.alg8.test.",
+        "www.alg13.test.",
+        "www.nsec.test.",
+        "www.nsec3.test.",
+        "to-alg8.cname.test.",
+        "www.alg8.test.",
+    ];
+    for n in names {
+        let name = Name::from_str(n).unwrap();
+        let l = rt
+            .block_on(r.lookup(&name, RecordType::A, pinned()))
+            .unwrap();
+        assert_eq!(l.outcome.verdict.as_str(), "secure", "{n}");
+        assert!(r.cached_lookups() <= 3, "{} after {n}", r.cached_lookups());
+    }
+    assert!(r.cached_lookups() >= 1);
+}
+
 /// The cache is bounded: past `max_cached`, answers other than the root's and the TLDs'
 /// DNSKEY and DS are dropped (so a run over many names keeps flat memory), and those keys
 /// are never fetched again.

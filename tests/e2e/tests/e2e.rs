@@ -33,6 +33,8 @@ mod services;
 mod slurm;
 #[path = "e2e/soak.rs"]
 mod soak;
+#[path = "e2e/survey.rs"]
+mod survey;
 #[path = "e2e/tools.rs"]
 mod tools;
 #[path = "e2e/verify_servers.rs"]

@@ -5,9 +5,13 @@
 # the current time (ldns-signzone for most zones, dnssec-signzone for an NSEC3 one), with
 # TLSA records computed from the fixture certificates by openssl pipelines (no dane code).
 #
-# Usage: build-zones.sh OUT_DIR PKI_DIR [BULK]
+# Usage: build-zones.sh OUT_DIR PKI_DIR [BULK [SHARED]]
 #   BULK (default 0): also bulk1.test .. bulkBULK.test, each signed, with an MX host and a
 #   3 1 1 record, sharing the rsa (192.0.2.11) and ec (192.0.2.32) servers (for benchmarks).
+#   SHARED (default 0): also shared1.test .. sharedSHARED.test, each signed, all with the
+#   same four MX hosts mx1..mx4.provider.test (a hosting provider: mx1 and mx2 on the rsa
+#   server, mx3 and mx4 on the ec server, each with a matching 3 1 1 record), for the probe
+#   cache's benchmark and test (issue 27).
 # Output:
 #   OUT/zones/<zone>.zone      what NSD serves ("root.zone" is ".")
 #   OUT/anchors/root.ds        the root KSK as a DS line (`dane --trust-anchor`, Unbound)
@@ -25,6 +29,7 @@ set -euo pipefail
 out=$1
 pki=$2
 bulk=${3:-0}
+shared=${4:-0}
 mkdir -p "$out/zones" "$out/anchors" "$out/keys" "$out/work"
 work=$out/work
 keys=$out/keys
@@ -331,6 +336,35 @@ if [ "$bulk" -gt 0 ]; then
     ldns_sign "$work/$zone" "$out/zones/$zone.zone" "$zone" "$INCEPTION" "$EXPIRATION" -- "$k.ksk" "$k.zsk"
     delegate "$zone" "$(ds_of "$k.ksk")"
     echo "$zone" >> "$out/bulk.txt"
+  done
+fi
+
+# --- shared: N domains behind one provider's four MX hosts (issue 27) ----------------------
+: > "$out/shared.txt"
+if [ "$shared" -gt 0 ]; then
+  EC311="3 1 1 $(tlsa_data 1 1 "$EC")"
+  { apex provider.test
+    for h in 1 2 3 4; do
+      if [ "$h" -le 2 ]; then n=11 rr=$RSA311; else n=32 rr=$EC311; fi
+      echo "mx$h A 192.0.2.$n"; echo "mx$h AAAA 2001:db8::$n"; echo "_25._tcp.mx$h TLSA $rr"
+    done; } > "$work/provider.test"
+  signed provider.test ECDSAP256SHA256
+  sksk=$(ldns_key shared ECDSAP256SHA256 ksk)
+  szsk=$(ldns_key shared ECDSAP256SHA256 zsk)
+  mkdir -p "$keys/shared-zones"
+  for i in $(seq 1 "$shared"); do
+    zone=shared$i.test
+    { apex "$zone"
+      for h in 1 2 3 4; do echo "@ MX $((h * 10)) mx$h.provider.test."; done; } > "$work/$zone"
+    k=$keys/shared-zones/$zone
+    for role in ksk zsk; do
+      base=$sksk; [ $role = zsk ] && base=$szsk
+      sed -E "s/^shared\./$zone./" "$base.key" > "$k.$role.key"
+      cp "$base.private" "$k.$role.private"
+    done
+    ldns_sign "$work/$zone" "$out/zones/$zone.zone" "$zone" "$INCEPTION" "$EXPIRATION" -- "$k.ksk" "$k.zsk"
+    delegate "$zone" "$(ds_of "$k.ksk")"
+    echo "$zone" >> "$out/shared.txt"
   done
 fi
 

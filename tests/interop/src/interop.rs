@@ -367,6 +367,16 @@ impl Interop {
     /// servers), for benchmarks over many domains; [`Interop::bulk_domains`] lists them.
     /// Signing costs about 0.02 s per domain.
     pub fn start_bulk(bulk: usize) -> Result<Self, Error> {
+        Self::start_survey(bulk, 0)
+    }
+
+    /// As [`Interop::start_bulk`], plus `shared` signed domains `shared1.test` .. whose MX
+    /// hosts are the same four, `mx1.provider.test` .. `mx4.provider.test` (a hosting
+    /// provider: mx1 and mx2 on the rsa server, mx3 and mx4 on the ec server, each with a
+    /// matching `3 1 1` record); [`Interop::shared_domains`] lists them. For the run-wide
+    /// probe cache (issue 27): connections to the servers are counted in
+    /// [`Interop::postfix_maillog`].
+    pub fn start_survey(bulk: usize, shared: usize) -> Result<Self, Error> {
         let ip = find_program("ip", "iproute2")?;
         let postfix_bin = find_program("postfix", "postfix")?;
         for (program, package) in [
@@ -428,11 +438,11 @@ impl Interop {
             postfix_bin,
         };
         // From here on, a failure drops `env`, which stops whatever started.
-        env.build(bulk)?;
+        env.build(bulk, shared)?;
         Ok(env)
     }
 
-    fn build(&mut self, bulk: usize) -> Result<(), Error> {
+    fn build(&mut self, bulk: usize, shared: usize) -> Result<(), Error> {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/build-zones.sh");
         run(
             Command::new("bash")
@@ -440,6 +450,7 @@ impl Interop {
                 .arg(&self.dir)
                 .arg(pki_dir())
                 .arg(bulk.to_string())
+                .arg(shared.to_string())
                 .current_dir(&self.dir),
             "interop/build-zones.sh",
         )?;
@@ -945,6 +956,22 @@ impl Interop {
             .lines()
             .map(str::to_string)
             .collect()
+    }
+
+    /// The shared-provider domains (`shared1.test` ...) of [`Interop::start_survey`], in
+    /// order; empty otherwise.
+    pub fn shared_domains(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("shared.txt"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The mail log of the Postfix instance `server` (`rsa`, `ec`, ...): one
+    /// `postfix/smtpd[PID]: connect from ...` line per connection it accepted.
+    pub fn postfix_maillog(&self, server: &str) -> PathBuf {
+        self.dir.join(format!("postfix-{server}/maillog"))
     }
 
     /// The configuration directory for `posttls-finger` (set `MAIL_CONFIG` to it; Postfix

@@ -217,9 +217,28 @@ fn dns_documents() -> Vec<SchemaDoc> {
         "nx.test.",
     ];
     let input = temp_file("schema-scan-input", domains.join("\n").as_bytes());
-    let mut args = vec!["scan", input.as_str(), "--timeout", "30", "--quiet"];
+    let summary =
+        std::env::temp_dir().join(format!("dane-schema-summary-{}.json", std::process::id()));
+    let summary_path = summary.display().to_string();
+    let exclude = temp_file("schema-scan-exclude", b"# opt-outs\nnx.test\n");
+    let mut args = vec![
+        "scan",
+        input.as_str(),
+        "--timeout",
+        "30",
+        "--quiet",
+        "--summary-json",
+        summary_path.as_str(),
+        "--exclude",
+        exclude.as_str(),
+    ];
     args.extend_from_slice(&flags);
     let out = run(&args);
+    let text = std::fs::read_to_string(&summary).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["skipped"]["excluded"], 1, "{text}");
+    docs.push(SchemaDoc::new("scan-summary", format!("{args:?}"), text));
+    std::fs::remove_file(&summary).unwrap();
     for line in out.stdout.lines() {
         let _: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
@@ -328,6 +347,7 @@ fn json_output_validates_against_the_schemas() {
         [
             "dnssec",
             "scan",
+            "scan-summary",
             "tlsa-generate",
             "tlsa-match",
             "verify",
