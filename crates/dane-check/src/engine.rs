@@ -1013,6 +1013,7 @@ fn unfinished(host: &str, address: IpAddr, port: u16) -> EndpointReport {
         other_offers: Vec::new(),
         publish: Vec::new(),
         fix: None,
+        cached: false,
     }
 }
 
@@ -1066,6 +1067,7 @@ impl<P: Prober> ProbeCx<P> {
                     probe: Probe::Failed { failure, detail },
                     tls: None,
                     chain: Vec::new(),
+                    cached: false,
                 },
             }],
             offers: Vec::new(),

@@ -362,6 +362,7 @@ mod tests {
             verdict: DomainVerdict::Verified,
             reason: String::new(),
             mx: None,
+            mx_servers: None,
             mx_plan: None,
             srv: None,
             srv_plan: None,
