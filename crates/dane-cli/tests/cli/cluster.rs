@@ -304,7 +304,11 @@ fn sigkill_mid_run_then_resume_gives_every_target_once_in_flat_memory() {
     cmd.args(&flags);
     let resumed = run_command(cmd, None);
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
-    let r = merge(&targets, &dir.join("results.ndjson"), std::slice::from_ref(&part));
+    let r = merge(
+        &targets,
+        &dir.join("results.ndjson"),
+        std::slice::from_ref(&part),
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr
