@@ -319,3 +319,32 @@ impl Drop for Slurm {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The generated configuration keeps the cluster to loopback and to its own directory:
+    /// every address is 127.0.0.1 and every path is under the directory.
+    #[test]
+    fn slurm_conf_is_loopback_and_private() {
+        let dir = Path::new("/tmp/dane-slurm-x");
+        let conf = slurm_conf(dir, "host");
+        assert!(conf.contains("SlurmctldHost=host(127.0.0.1)\n"), "{conf}");
+        assert!(conf.contains(&format!("NodeName={NODE} NodeAddr=127.0.0.1 ")));
+        for line in conf.lines() {
+            let value = line.split_once('=').map_or("", |(_, v)| v);
+            if value.starts_with('/') && !value.starts_with("/bin/true") {
+                assert!(value.starts_with("/tmp/dane-slurm-x/"), "{line}");
+            }
+            if let Some(socket) = value.strip_prefix("socket=") {
+                assert!(socket.starts_with("/tmp/dane-slurm-x/munge/"), "{line}");
+            }
+        }
+        let addresses: Vec<&str> = conf
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .filter(|w| w.matches('.').count() == 3)
+            .collect();
+        assert!(addresses.iter().all(|a| *a == "127.0.0.1"), "{addresses:?}");
+    }
+}

@@ -647,6 +647,12 @@ fn debian_package_installs_and_works() {
         "./usr/share/doc/dane/examples/icinga2/dane.conf".into(),
         "./usr/share/doc/dane/examples/rollover/certbot-hook.sh".into(),
         "./usr/share/doc/dane/examples/ci/dane-precheck.sh".into(),
+        "./usr/share/doc/dane/examples/slurm/dane-scan.sbatch".into(),
+        "./usr/share/doc/dane/examples/slurm/merge.sh".into(),
+        "./usr/share/doc/dane/examples/kubernetes/dane-scan-job.yaml".into(),
+        "./usr/share/doc/dane/examples/zone-check/nsd/nsd.conf".into(),
+        "./usr/share/doc/dane/examples/zone-check/knot/knot.conf".into(),
+        "./usr/share/doc/dane/examples/zone-check/bind/sign-and-publish.sh".into(),
     ];
     for kind in [
         "verify",

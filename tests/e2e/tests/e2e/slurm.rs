@@ -27,9 +27,11 @@ const TASKS: usize = 4;
 /// The task that is requeued.
 const REQUEUED: usize = 2;
 
-/// The fields of a result that say when or how a run went rather than what it found: set
-/// aside when comparing runs.
-const RUN_FIELDS: &[&str] = &["at", "cached", "from_cache"];
+/// The fields of a result that say when or how a run went rather than what it found, set
+/// aside when comparing runs: `at` (the evaluation time; the same `--at` here anyway) and an
+/// endpoint's `cached` (its chain came from the run-wide probe cache: which target of a run
+/// probes an endpoint first depends on how the run was split).
+const RUN_FIELDS: &[&str] = &["at", "cached"];
 
 fn normalise(value: &mut serde_json::Value) {
     match value {
