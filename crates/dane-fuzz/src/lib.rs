@@ -68,6 +68,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("zone_file", zone_file),
     ("ca_families", ca_families),
     ("axfr_messages", axfr_messages),
+    ("exclude_list", exclude_list),
 ];
 
 /// The time every body evaluates at: 2026-06-01T00:00:00Z, inside the validity of the
@@ -468,6 +469,34 @@ pub fn scan_line(data: &[u8]) {
         match parse_line(&target.key) {
             Ok(Some(back)) => assert_eq!(back, target, "the key {:?} reads back", target.key),
             other => panic!("the key {:?} reads back as {other:?}", target.key),
+        }
+    }
+}
+
+/// `dane scan --exclude FILE` (`dane_check::survey::Exclusions::parse`), after the CLI's
+/// UTF-8 check: an error names a line of the input; every name a parsed list holds is
+/// excluded by it, and so is every name under it.
+pub fn exclude_list(data: &[u8]) {
+    use dane_check::survey::Exclusions;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match Exclusions::parse(text) {
+        Err(e) => assert!(
+            e.line >= 1 && e.line <= text.lines().count(),
+            "line {} of {}",
+            e.line,
+            text.lines().count()
+        ),
+        Ok(list) => {
+            for raw in text.lines() {
+                let name = raw.split('#').next().unwrap_or("").trim();
+                if name.is_empty() || name.starts_with('.') || name.starts_with("*.") {
+                    continue;
+                }
+                assert!(list.excludes(name), "{name:?} is listed but not excluded");
+                assert!(list.excludes(&format!("sub.{name}")), "under {name:?}");
+            }
         }
     }
 }

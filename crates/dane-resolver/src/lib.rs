@@ -31,8 +31,11 @@
 //!
 //! - Every exchange has a deadline ([`Config::timeout`] per attempt) and a size limit
 //!   (65535 octets); a lookup asks at most [`Config::max_queries`] questions and ends by
-//!   [`Config::lookup_timeout`], validation included: each validation pass runs on tokio's
-//!   blocking pool, and one [`dane_dnssec::Budget`] spans all the passes of a lookup (so
+//!   [`Config::lookup_timeout`], validation included: a validation pass runs on tokio's
+//!   blocking pool unless it is cheap (at most 8 signature checks and NSEC3 hashes beyond
+//!   the lookup's so far, over at most 16 KiB of evidence: then inline, sparing the
+//!   hand-off; issue 27; a pass that reaches that cap is run on the pool, so the verdict
+//!   is the same), and one [`dane_dnssec::Budget`] spans all the passes of a lookup (so
 //!   [`Limits::max_signatures`] caps the lookup, not each of its up to 200 passes). Queries
 //!   to servers are budgeted per question (64 when iterating: [`IterLimits::max_queries`]),
 //!   per lookup ([`Config::max_lookup_queries`], 200) and per check
@@ -196,7 +199,8 @@ pub enum Error {
     },
     /// The lookup deadline ([`Config::lookup_timeout`], plus a grace of up to 2 s for the
     /// validator to conclude from what was answered in time) passed while the validator
-    /// worked (validation runs on tokio's blocking pool, so the deadline still fires).
+    /// worked (validation that is not cheap runs on tokio's blocking pool, so the deadline
+    /// still fires).
     #[error("{name} {rtype}: the lookup deadline of {after:?} passed during validation")]
     Deadline {
         /// The name looked up.
@@ -298,6 +302,17 @@ pub struct Lookup {
     /// Every answer the validator used, in the order it asked.
     pub evidence: Evidence,
 }
+
+/// A validation pass is tried inline (on the async worker, sparing the hand-off to the
+/// blocking pool and back: issue 27) when the pass before it computed at most this many
+/// signatures, and it may do at most this many signature checks and NSEC3 hashes beyond the
+/// lookup's so far (`Resolver::inline_pass`): past that it is run on the blocking pool. So
+/// an inline pass holds a worker for a few signature checks at most (tens of microseconds
+/// each), whatever the zone.
+const INLINE_CHECKS: u32 = 8;
+/// ... and when the evidence it reads is at most this many octets (a few ordinary answers):
+/// large RRsets, whose canonical forms cost more to build, are validated on the pool.
+const INLINE_OCTETS: usize = 16 * 1024;
 
 /// A validating lookup service with an ageing answer cache, shareable across tasks (`Arc`)
 /// and across runs: a long-running exporter keeps one, and gives each lookup its `now`.
@@ -476,52 +491,35 @@ impl Resolver {
         // passes get a grace of up to 2 s. Validation still running at `hard` ends the
         // lookup with Error::Deadline.
         let hard = deadline + self.config.lookup_timeout.min(Duration::from_secs(2));
+        // The first pass (no evidence yet) only names the question: it runs inline.
+        let mut inline = true;
+        // The octets of the answers in the evidence (what a pass re-reads).
+        let mut octets = 0usize;
         for _ in 0..=self.config.max_queries {
-            // Validation is CPU work (up to Limits::max_signatures checks): it runs on the
-            // blocking pool so the async workers keep serving other lookups and this
-            // lookup's deadline still fires.
-            let (anchors, memo, limits) =
-                (self.anchors.clone(), self.memo.clone(), self.config.limits);
             let deadline_error = || Error::Deadline {
                 name: name.to_string(),
                 rtype: rtype.to_string(),
                 after: self.config.lookup_timeout,
             };
-            let permit = match tokio::time::timeout_at(
-                hard,
-                self.validators.clone().acquire_owned(),
-            )
-            .await
-            {
-                Ok(Ok(p)) => p,
-                // The semaphore is never closed; a deadline while waiting ends the lookup.
-                Ok(Err(_)) | Err(_) => return Err(deadline_error()),
+            let computed = budget.crypto_verifications();
+            let tried = if inline && octets <= INLINE_OCTETS {
+                self.inline_pass(name, rtype, now, &evidence, &budget)
+            } else {
+                None
             };
-            let (qname, ev) = (name.clone(), evidence);
-            let pass = tokio::task::spawn_blocking(move || {
-                let _permit = permit;
-                let step = validate_with(
-                    &ev,
-                    &anchors,
-                    &qname,
-                    rtype,
-                    now,
-                    &limits,
-                    Some(&memo),
-                    &mut budget,
-                );
-                (step, ev, budget)
-            });
-            let (step, ev, b) = match tokio::time::timeout_at(hard, pass).await {
-                Ok(Ok(done)) => done,
-                // A panic in the validator is a bug: pass it on. The only other join error
-                // is cancellation, when the runtime shuts down: the lookup is over.
-                Ok(Err(join)) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-                Ok(Err(_)) => return Err(deadline_error()),
-                Err(_) => return Err(deadline_error()),
+            let (step, ev, b) = match tried {
+                Some((step, b)) => (step, evidence, b),
+                None => self
+                    .blocking_pass(name, rtype, now, evidence, budget, hard)
+                    .await
+                    .ok_or_else(deadline_error)?,
             };
             evidence = ev;
             budget = b;
+            // The next pass is tried inline when this one computed few signatures (a
+            // hostile zone's many keys or signatures send the rest of its lookup to the
+            // blocking pool).
+            inline = budget.crypto_verifications() - computed <= INLINE_CHECKS;
             match step {
                 Step::Done(outcome) => {
                     let done = Lookup {
@@ -553,6 +551,7 @@ impl Resolver {
                     };
                     match answer {
                         Ok(wire) => {
+                            octets += wire.len();
                             if let Err(e) = evidence.insert_wire(q.clone(), wire) {
                                 evidence.insert_failure(q, e.to_string());
                             }
@@ -567,6 +566,87 @@ impl Resolver {
             rtype: rtype.to_string(),
             limit: self.config.max_queries,
         })
+    }
+
+    /// One validation pass on the async worker, with the work it may do capped at
+    /// [`INLINE_CHECKS`] signature checks and NSEC3 hashes beyond those the lookup has done:
+    /// the pass's result and budget, or `None` when it reached a cap (the pass is then run
+    /// on the blocking pool with the lookup's own budget, so a cap never changes a verdict;
+    /// the signatures it checked are in the memo and are not computed again).
+    fn inline_pass(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        now: UnixTime,
+        evidence: &Evidence,
+        budget: &Budget,
+    ) -> Option<(Step, Budget)> {
+        let full = self.config.limits;
+        let signatures = budget.verifications().saturating_add(INLINE_CHECKS);
+        let hashes = budget.nsec3_hashes().saturating_add(INLINE_CHECKS);
+        let limits = Limits {
+            max_signatures: full.max_signatures.min(signatures),
+            max_nsec3_hashes: full.max_nsec3_hashes.min(hashes),
+            ..full
+        };
+        let mut trial = budget.clone();
+        let step = validate_with(
+            evidence,
+            &self.anchors,
+            name,
+            rtype,
+            now,
+            &limits,
+            Some(&self.memo),
+            &mut trial,
+        );
+        let capped = (trial.verifications() >= limits.max_signatures
+            && limits.max_signatures < full.max_signatures)
+            || (trial.nsec3_hashes() >= limits.max_nsec3_hashes
+                && limits.max_nsec3_hashes < full.max_nsec3_hashes);
+        (!capped).then_some((step, trial))
+    }
+
+    /// One validation pass on the blocking pool (CPU work of up to Limits::max_signatures
+    /// checks: the async workers keep serving other lookups, and `hard` still fires);
+    /// `None` when `hard` passes first.
+    async fn blocking_pass(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        now: UnixTime,
+        evidence: Evidence,
+        mut budget: Budget,
+        hard: tokio::time::Instant,
+    ) -> Option<(Step, Evidence, Budget)> {
+        let (anchors, memo, limits) = (self.anchors.clone(), self.memo.clone(), self.config.limits);
+        // The semaphore is never closed; a deadline while waiting ends the lookup.
+        let permit = tokio::time::timeout_at(hard, self.validators.clone().acquire_owned())
+            .await
+            .ok()?
+            .ok()?;
+        let qname = name.clone();
+        let pass = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let step = validate_with(
+                &evidence,
+                &anchors,
+                &qname,
+                rtype,
+                now,
+                &limits,
+                Some(&memo),
+                &mut budget,
+            );
+            (step, evidence, budget)
+        });
+        match tokio::time::timeout_at(hard, pass).await {
+            Ok(Ok(done)) => Some(done),
+            // A panic in the validator is a bug: pass it on. The only other join error is
+            // cancellation, when the runtime shuts down: the lookup is over.
+            Ok(Err(join)) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            Ok(Err(_)) | Err(_) => None,
+        }
     }
 
     /// The raw answer to a question, from the cache or the servers (its lifetime by TTLs

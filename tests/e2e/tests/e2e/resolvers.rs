@@ -513,7 +513,7 @@ fn scan_with_a_broken_resolver_checks_it_once() {
 
 /// `dane serve-metrics` inside the namespace (listening on 127.0.0.1 there); killed (by
 /// its own handle) on drop.
-fn exporter(env: &Interop, extra: &[&str]) -> Listening {
+pub(crate) fn exporter(env: &Interop, extra: &[&str]) -> Listening {
     Listening::spawn(
         env.command(dane_e2e::dane_bin())
             .args([
@@ -533,7 +533,7 @@ fn exporter(env: &Interop, extra: &[&str]) -> Listening {
 
 /// One scrape of `/probe?target=...` from inside the namespace (bash's /dev/tcp: the
 /// exporter answers one request per connection and closes).
-fn scrape(env: &Interop, exporter: &Listening, target: &str) -> String {
+pub(crate) fn scrape(env: &Interop, exporter: &Listening, target: &str) -> String {
     let script = format!(
         "exec 3<>/dev/tcp/127.0.0.1/{}; printf 'GET /probe?target={target} HTTP/1.1\\r\\nHost: x\\r\\nAccept: application/openmetrics-text; version=1.0.0\\r\\n\\r\\n' >&3; cat <&3",
         exporter.addr.trim_start_matches("127.0.0.1:")

@@ -119,3 +119,49 @@ fn a_scan_of_one_providers_domains_makes_one_handshake_per_server_and_sni() {
     assert_eq!(made, want, "handshakes without the cache\n{stderr}");
     assert_eq!(cached_endpoints(&lines), 0);
 }
+
+/// `dane serve-metrics` shares probes across scrapes for `--probe-cache-ttl` (60 s by
+/// default): five scrapes of the provider's domains cost one handshake per (server, SNI,
+/// address family), as one scrape does; with `--probe-cache-ttl 0`, five times that.
+#[test]
+fn serve_metrics_scrapes_of_one_providers_domains_share_the_handshakes() {
+    use crate::resolvers::{exporter, scrape};
+    let env =
+        Interop::start_survey(0, 5).expect("the interop environment (run as root; see the error)");
+    let established = |env: &Interop| {
+        ["rsa", "ec"].map(|server| {
+            std::fs::read_to_string(env.postfix_maillog(server))
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.contains(" TLS connection established from "))
+                .count()
+        })
+    };
+    // Each server: two host names (SNI) on IPv4 and IPv6.
+    for (flags, want) in [
+        (&[][..], [4, 4]),
+        (&["--probe-cache-ttl", "0"][..], [20, 20]),
+    ] {
+        let server = exporter(&env, flags);
+        let before = established(&env);
+        for domain in env.shared_domains() {
+            let text = scrape(&env, &server, &domain);
+            assert!(
+                text.contains("probe_success 1"),
+                "{flags:?} {domain}: {text}"
+            );
+        }
+        let started = Instant::now();
+        let made = loop {
+            let now = established(&env);
+            let made = [now[0] - before[0], now[1] - before[1]];
+            if made == want || started.elapsed() > Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(500));
+                let now = established(&env);
+                break [now[0] - before[0], now[1] - before[1]];
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(made, want, "handshakes on (rsa, ec) with {flags:?}");
+    }
+}
