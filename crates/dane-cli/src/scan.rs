@@ -1903,7 +1903,11 @@ mod tests {
             Arc::new(dane_resolver::SystemClock::new()),
         ));
         let prober = Arc::new(cache.over(PerAddress::new(SharedProber(counting.clone()), 2)));
-        let (out, s) = run_scan_with(Fixed(Arc::new(ProviderDns), prober), &input, provider_config());
+        let (out, s) = run_scan_with(
+            Fixed(Arc::new(ProviderDns), prober),
+            &input,
+            provider_config(),
+        );
         assert_eq!(out.len(), 40);
         let counts = counting.0.lock().unwrap().clone();
         assert_eq!(counts.len(), 2, "{counts:?}");
@@ -1935,7 +1939,11 @@ mod tests {
         let input: String = (0..10).map(|n| format!("s{n}.test\n")).collect();
         let counting = Arc::new(CountingProber::default());
         let prober = Arc::new(CachedProber::uncached(SharedProber(counting.clone())));
-        let (out, _) = run_scan_with(Fixed(Arc::new(ProviderDns), prober), &input, provider_config());
+        let (out, _) = run_scan_with(
+            Fixed(Arc::new(ProviderDns), prober),
+            &input,
+            provider_config(),
+        );
         assert_eq!(out.len(), 10);
         let counts = counting.0.lock().unwrap().clone();
         assert!(counts.values().all(|n| *n == 10), "{counts:?}");
