@@ -296,6 +296,40 @@ fn validated_lookups_are_reused_at_the_same_now_only() {
     assert_eq!(r.cached_lookups(), kept);
 }
 
+/// A scan reads the clock per target: a lookup kept at a later second drops those of
+/// earlier seconds, which no lookup can hit again, so the cache holds one second's lookups
+/// however long the run (flat memory); a lookup validated at an earlier second than the
+/// latest is not kept.
+#[test]
+fn validated_lookups_of_past_seconds_are_dropped() {
+    let nsd = Nsd::start_fixtures().expect("start nsd");
+    let r = resolver(&nsd);
+    let rt = rt();
+    let names = [
+        "www.alg8.test.",
+        "www.alg13.test.",
+        "www.nsec.test.",
+        "www.nsec3.test.",
+    ];
+    let mut first = None;
+    for (i, n) in names.iter().enumerate() {
+        let at = UnixTime::since_unix_epoch(Duration::from_secs(PINNED + i as u64));
+        let name = Name::from_str(n).unwrap();
+        let l = rt.block_on(r.lookup(&name, RecordType::A, at)).unwrap();
+        assert_eq!(l.outcome.verdict.as_str(), "secure", "{n}");
+        let kept = *first.get_or_insert(r.cached_lookups());
+        assert!(kept >= 1);
+        assert_eq!(r.cached_lookups(), kept, "after {n} at +{i} s");
+    }
+    // An earlier second than the latest: validated, not kept.
+    let name = Name::from_str("www.alg8.test.").unwrap();
+    let l = rt
+        .block_on(r.lookup(&name, RecordType::AAAA, pinned()))
+        .unwrap();
+    assert_ne!(l.outcome.verdict.as_str(), "indeterminate");
+    assert_eq!(Some(r.cached_lookups()), first);
+}
+
 /// The validated-lookup cache holds at most `max_cached` lookups however many names are
 /// looked up (a survey of a million domains keeps flat memory), and a lookup after a
 /// clear-out is validated again with the same verdict.
