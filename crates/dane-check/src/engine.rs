@@ -303,7 +303,7 @@ async fn verify_domain<D: Dns, P: Prober>(
 }
 
 /// The report before anything is known.
-fn empty_report(domain: &str, service: &Service) -> Report {
+pub(crate) fn empty_report(domain: &str, service: &Service) -> Report {
     Report {
         version: SCHEMA_VERSION,
         domain: domain.to_owned(),

@@ -355,22 +355,8 @@ mod tests {
 
     #[test]
     fn the_provider_is_the_sorted_host_set() {
-        let mut report = Report {
-            version: crate::report::SCHEMA_VERSION,
-            domain: "example.test.".into(),
-            service: "smtp",
-            verdict: DomainVerdict::Verified,
-            reason: String::new(),
-            mx: None,
-            mx_servers: None,
-            mx_plan: None,
-            srv: None,
-            srv_plan: None,
-            hosts: Vec::new(),
-            warnings: Vec::new(),
-            rollover_ready: None,
-            resolution: None,
-        };
+        let mut report = crate::engine::empty_report("example.test.", &crate::service::SMTP);
+        report.verdict = DomainVerdict::Verified;
         for name in [
             "MX2.Provider.Example.",
             "mx1.provider.example.",

@@ -762,11 +762,7 @@ mod tests {
         for f in list.families() {
             for m in &f.members {
                 let Some(file) = &m.file else { continue };
-                let (_, pem) = PEMS
-                    .iter()
-                    .find(|(p, _)| p == file)
-                    .unwrap_or_else(|| panic!("{file} is not in PEMS"));
-                let der = crate::parse_certificates(pem.as_bytes()).unwrap()[0].clone();
+                let der = cert(file);
                 let (_, x) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
                 let spki = crate::certificate_spki(der.as_ref()).unwrap();
                 assert_eq!(
@@ -794,11 +790,7 @@ mod tests {
                 checked += 1;
                 for o in &m.other_certificates {
                     let file = o.file.as_deref().unwrap();
-                    let (_, pem) = PEMS
-                        .iter()
-                        .find(|(p, _)| *p == file)
-                        .unwrap_or_else(|| panic!("{file} is not in PEMS"));
-                    let der = crate::parse_certificates(pem.as_bytes()).unwrap()[0].clone();
+                    let der = cert(file);
                     let (_, x) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
                     let spki = crate::certificate_spki(der.as_ref()).unwrap();
                     assert_eq!(
