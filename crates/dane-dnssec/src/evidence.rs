@@ -250,4 +250,44 @@ impl Evidence {
     pub(crate) fn get(&self, question: &Question) -> Option<&Result<Response, String>> {
         self.parsed.get(question)
     }
+
+    /// The validation times (Unix seconds, both ends included) at which every RRSIG of
+    /// this evidence is judged as it is at `now`: inside its validity window. Since `now`
+    /// decides only the RRSIG validity windows (see the crate documentation), a
+    /// validation of this evidence at any time of the interval gives the outcome it gives
+    /// at `now`; a validating resolver reuses its answer there (Unbound does). It is
+    /// `[max inception, min expiration]` over every RRSIG that covers an RRset (those the
+    /// validator can depend on), times read in serial arithmetic near `now` (RFC 4034
+    /// 3.1.5); `(now, now)` when any of them is outside its window at `now` (the
+    /// outcome, and its reasons' "checked at" times, are then `now`'s alone); and
+    /// `(0, u64::MAX)` when there is no RRSIG at all. Within the interval every time is
+    /// less than 2^31 seconds from every RRSIG time, so serial arithmetic reads each the
+    /// same at any of them.
+    pub fn signature_window(&self, now: rustls_pki_types::UnixTime) -> (u64, u64) {
+        let secs = now.as_secs();
+        let serial = secs as u32;
+        // A 32-bit RRSIG time as Unix seconds, read relative to `now`.
+        let abs = |t: u32| {
+            let delta = i64::from(t.wrapping_sub(serial) as i32);
+            u64::try_from(secs as i64 + delta).unwrap_or(0)
+        };
+        let (mut from, mut until) = (0u64, u64::MAX);
+        let sigs = self
+            .parsed
+            .values()
+            .filter_map(|r| r.as_ref().ok())
+            .flat_map(|r| r.answer.iter().chain(&r.authority))
+            .flat_map(|set| &set.sigs);
+        for sig in sigs {
+            let (inception, expiration) = (abs(sig.inception), abs(sig.expiration));
+            // A window of 2^31 seconds or more (68 years) is read differently at times
+            // inside it (serial arithmetic): judged at `now` only.
+            if !(inception <= secs && secs <= expiration) || expiration - inception >= 1 << 31 {
+                return (secs, secs);
+            }
+            from = from.max(inception);
+            until = until.min(expiration);
+        }
+        (from, until)
+    }
 }

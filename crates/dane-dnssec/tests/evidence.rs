@@ -749,3 +749,74 @@ fn the_signature_memo_changes_nothing_but_the_work() {
     );
     assert!(matches!(later, Step::Done(ref o) if o.verdict.as_str() == "bogus"));
 }
+
+/// What a validation says, as data to compare: verdict, reason, answer, trace, expiry.
+fn said(o: &Outcome) -> String {
+    format!(
+        "{} {:?} {} {:?} {:?} {:?}",
+        o.verdict.as_str(),
+        o.reason,
+        o.answer.as_str(),
+        o.trace,
+        o.earliest_expiration,
+        o.earliest_expiration_inception
+    )
+}
+
+/// `Evidence::signature_window` (what the resolver's validated-lookup cache reuses a lookup
+/// over): for every recorded case, validating at either end of the window says exactly
+/// what validating at the pinned time says, and a second outside it changes the verdict or
+/// the trace; evidence with a signature outside its window at `now` is judged at `now`
+/// alone.
+#[test]
+fn signature_window_bounds_the_times_that_validate_alike() {
+    let mut bounded = 0;
+    for case in cases().unwrap() {
+        let items = read_evidence(&evidence_dir().join(case.evidence_file())).unwrap();
+        let (from, until) = evidence(&items).signature_window(at(PINNED));
+        assert!(from <= PINNED && PINNED <= until, "{}", case.name);
+        let base = said(&run(
+            &items,
+            &case.name,
+            &case.rtype,
+            PINNED,
+            &anchors(),
+            &Limits::default(),
+        ));
+        let say = |t| {
+            said(&run(
+                &items,
+                &case.name,
+                &case.rtype,
+                t,
+                &anchors(),
+                &Limits::default(),
+            ))
+        };
+        if (from, until) == (PINNED, PINNED) {
+            continue;
+        }
+        assert_eq!(say(from), base, "{} at {from}", case.name);
+        if until != u64::MAX {
+            bounded += 1;
+            assert_eq!(say(until), base, "{} at {until}", case.name);
+            assert_ne!(say(until + 1), base, "{} after {until}", case.name);
+        }
+        if from > 0 {
+            assert_ne!(say(from - 1), base, "{} before {from}", case.name);
+        }
+    }
+    assert!(bounded >= 40, "{bounded} cases with signatures");
+    // www.expired.test's A signature ended before the pinned time: that time alone.
+    let ev = items("www.expired.test.", "A");
+    assert_eq!(evidence(&ev).signature_window(at(PINNED)), (PINNED, PINNED));
+    // Before it ended, up to its end; 2024-06-01 is before alg8.test's inception.
+    let (_, until) = evidence(&ev).signature_window(at(1_740_000_000));
+    assert!((1_740_000_000..PINNED).contains(&until), "{until}");
+    let ev = items("www.alg8.test.", "A");
+    assert_eq!(
+        evidence(&ev).signature_window(at(1_717_200_000)),
+        (1_717_200_000, 1_717_200_000)
+    );
+    assert_eq!(Evidence::new().signature_window(at(PINNED)), (0, u64::MAX));
+}

@@ -127,6 +127,11 @@ pub(crate) struct Stored {
 }
 
 impl Stored {
+    /// When it goes stale, on the cache's clock: its fetch time plus its lifetime.
+    pub(crate) fn expires(&self) -> Duration {
+        self.expires
+    }
+
     fn size(&self) -> usize {
         // The key, the map slot and the cell: a rough fixed overhead.
         128 + match &self.result {

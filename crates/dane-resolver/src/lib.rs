@@ -320,8 +320,8 @@ const INLINE_OCTETS: usize = 16 * 1024;
 pub struct Resolver {
     config: Config,
     cache: cache::AnswerCache,
-    /// Finished lookups, for the next lookup of the same question at the same `now`
-    /// (`validated.rs`).
+    /// Finished lookups, for the next lookup of the same question at a `now` inside their
+    /// signatures' windows, while their answers live (`validated.rs`).
     validated: validated::ValidatedCache,
     /// Signatures verified by this resolver (the root's and the TLDs' keys verify once,
     /// not once per lookup and again each time the evidence grows). Time-independent:
@@ -368,7 +368,7 @@ impl Resolver {
             ),
             validated: validated::ValidatedCache::new(
                 config.max_cached,
-                config.cache.clone(),
+                &config.cache,
                 config.clock.clone(),
             ),
             fixed: path::fixed(config.mode, &config.servers).map(Arc::new),
@@ -400,11 +400,22 @@ impl Resolver {
         self.cache.len()
     }
 
-    /// How many finished lookups are kept for reuse at the same `now` (at most
-    /// [`Config::max_cached`]; the validated-lookup cache: conclusive verdicts only, for
-    /// the shortest lifetime of their evidence).
+    /// How many finished lookups are kept for reuse (at most [`Config::max_cached`]; the
+    /// validated-lookup cache: conclusive verdicts only, reused at any `now` inside every
+    /// RRSIG window of their evidence, while every answer of it lives in the answer cache).
     pub fn cached_lookups(&self) -> usize {
         self.validated.len()
+    }
+
+    /// Octets the validated-lookup cache counts its lookups as (at most a sixteenth of
+    /// [`CacheLimits::max_bytes`]).
+    pub fn cached_lookup_bytes(&self) -> usize {
+        self.validated.bytes()
+    }
+
+    /// How many lookups were answered from the validated-lookup cache so far.
+    pub fn reused_lookups(&self) -> u64 {
+        self.validated.hits()
     }
 
     /// Octets of answers the cache holds now (at most about [`CacheLimits::max_bytes`]).
@@ -495,6 +506,8 @@ impl Resolver {
         let mut inline = true;
         // The octets of the answers in the evidence (what a pass re-reads).
         let mut octets = 0usize;
+        // When the first answer of the evidence goes stale (fetch time plus lifetime).
+        let mut stale = Duration::MAX;
         for _ in 0..=self.config.max_queries {
             let deadline_error = || Error::Deadline {
                 name: name.to_string(),
@@ -527,7 +540,8 @@ impl Resolver {
                         evidence,
                     };
                     if reusable {
-                        self.validated.put(&own, now, &done);
+                        // Kept until the first answer it rests on goes stale.
+                        self.validated.put(&own, now, &done, stale);
                     }
                     return Ok(done);
                 }
@@ -539,14 +553,24 @@ impl Resolver {
                     let answer = match substitute.take_if(|_| q == own) {
                         Some(wire) => Ok(wire),
                         None => {
-                            tokio::time::timeout_at(deadline, self.answer_at(&q, Some(now), &spend))
-                                .await
-                                .unwrap_or_else(|_| {
+                            match tokio::time::timeout_at(
+                                deadline,
+                                self.answer_at(&q, Some(now), &spend),
+                            )
+                            .await
+                            {
+                                Ok((answer, expires)) => {
+                                    stale = stale.min(expires);
+                                    answer
+                                }
+                                Err(_) => {
+                                    stale = Duration::ZERO;
                                     Err(format!(
                                         "the lookup deadline of {:?} passed",
                                         self.config.lookup_timeout
                                     ))
-                                })
+                                }
+                            }
                         }
                     };
                     match answer {
@@ -652,17 +676,19 @@ impl Resolver {
     /// The raw answer to a question, from the cache or the servers (its lifetime by TTLs
     /// alone: no validation time is known here).
     pub async fn answer(&self, q: &Question) -> Result<Vec<u8>, String> {
-        self.answer_at(q, None, &cache::Spend::default()).await
+        self.answer_at(q, None, &cache::Spend::default()).await.0
     }
 
     /// The raw answer to `q`, from the cache while it lives, else fetched (the first asker
     /// fetches, concurrent askers wait for it) and cached for its lifetime at `now`.
+    /// The answer to `q` from the cache or the path, and when it goes stale (its fetch
+    /// time plus its lifetime on the cache's clock; zero when it was not cacheable).
     async fn answer_at(
         &self,
         q: &Question,
         now: Option<UnixTime>,
         spend: &cache::Spend,
-    ) -> Result<Vec<u8>, String> {
+    ) -> (Result<Vec<u8>, String>, Duration) {
         let cell = self.cache.cell(q);
         let stored = cell
             .get_or_init(|| async {
@@ -673,7 +699,7 @@ impl Resolver {
                 self.cache.store(result, cacheable, now)
             })
             .await;
-        stored.result.clone()
+        (stored.result.clone(), stored.expires())
     }
 
     /// Asks the path in force; `Err(Exhausted)` when a caller's budget ran out.

@@ -258,36 +258,84 @@ fn concurrent_lookups_share_the_cache() {
     );
 }
 
-/// Validated lookups are kept for the next lookup of the same question at the same `now`
-/// (issue 27: the targets of a scan sharing MX hosts validate those hosts' A and TLSA
-/// RRsets once): the second lookup is served with NSD gone and its verdict and evidence
-/// are the first's; at another `now` the lookup is validated again; an Indeterminate one
-/// is not kept.
+/// Validated lookups are kept for the next lookup of the same question (issue 27: the
+/// targets of a scan sharing MX hosts validate those hosts' A and TLSA RRsets once) and
+/// reused at any `now` inside every signature window of their evidence, while their
+/// answers live, as a validating resolver does: a later second and both ends of the window
+/// reuse it (same outcome and evidence); a second past the earliest expiration or before
+/// the latest inception does not (validated afresh, as it must be); nor does any `now`
+/// once the answers' TTL has run out on the cache's clock; an Indeterminate lookup is not
+/// kept.
 #[test]
-fn validated_lookups_are_reused_at_the_same_now_only() {
+fn validated_lookups_are_reused_within_their_validity_interval() {
     let nsd = Nsd::start_fixtures().expect("start nsd");
-    let r = resolver(&nsd);
+    let clock = std::sync::Arc::new(dane_resolver::ManualClock::new());
+    let mut config = resolver(&nsd).config().clone();
+    config.clock = clock.clone();
+    let r = Resolver::new(config);
     let rt = rt();
+    let at = |s: u64| UnixTime::since_unix_epoch(Duration::from_secs(s));
     let name = Name::from_str("www.alg13.test.").unwrap();
-    let first = rt
-        .block_on(r.lookup(&name, RecordType::A, pinned()))
-        .unwrap();
+    let look = |s: u64| rt.block_on(r.lookup(&name, RecordType::A, at(s))).unwrap();
+    let first = look(PINNED);
     assert_eq!(first.outcome.verdict.as_str(), "secure");
     let kept = r.cached_lookups();
     assert!(kept >= 1, "{kept}");
-    let again = rt
-        .block_on(r.lookup(&name, RecordType::A, pinned()))
-        .unwrap();
+    assert_eq!(r.reused_lookups(), 0);
+    let (from, until) = first.evidence.signature_window(pinned());
+    assert!(from < PINNED && PINNED + 3600 < until, "{from} {until}");
+    // Ten seconds later, on both clocks: reused.
+    clock.advance(Duration::from_secs(10));
+    let again = look(PINNED + 10);
     assert_eq!(again.outcome, first.outcome);
     assert_eq!(again.evidence.items(), first.evidence.items());
+    assert_eq!(r.reused_lookups(), 1);
     assert_eq!(r.cached_lookups(), kept, "nothing new validated");
-    // Another `now`: validated again (from the cached answers), and it replaces the entry.
-    let later = UnixTime::since_unix_epoch(Duration::from_secs(PINNED + 60));
-    let other = rt.block_on(r.lookup(&name, RecordType::A, later)).unwrap();
-    assert_eq!(other.outcome.verdict.as_str(), "secure");
-    assert_eq!(r.cached_lookups(), kept);
+    // The ends of the window (a `--at` scan): reused, and a fresh validation agrees.
+    for s in [from, until] {
+        let hit = look(s);
+        assert_eq!(hit.outcome, first.outcome, "at {s}");
+        let fresh = dane_dnssec::validate(
+            &hit.evidence,
+            &r.config().anchors,
+            &name,
+            RecordType::A,
+            at(s),
+            &dane_dnssec::Limits::default(),
+        );
+        let dane_dnssec::Step::Done(fresh) = fresh else {
+            panic!("evidence incomplete at {s}")
+        };
+        assert_eq!(fresh.trace, first.outcome.trace, "at {s}");
+    }
+    assert_eq!(r.reused_lookups(), 3);
+    // A second outside it: validated afresh (a signature expired or not yet valid).
+    for s in [until + 1, from - 1] {
+        let l = look(s);
+        assert_eq!(r.reused_lookups(), 3, "reused at {s}");
+        assert_ne!(l.outcome.trace, first.outcome.trace, "at {s}");
+    }
+    // Inside the window again: validated again (the entry was replaced by the last
+    // lookup's), then reused.
+    assert_eq!(look(PINNED).outcome, first.outcome);
+    assert_eq!(look(PINNED + 20).outcome, first.outcome);
+    assert_eq!(r.reused_lookups(), 4);
+    // The A record's TTL later on the cache's clock, its answer is stale: not reused, at
+    // any `now`; validated from answers fetched again.
+    let ttl: u64 = first.outcome.links[0].records[0]
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    clock.advance(Duration::from_secs(ttl));
+    assert_eq!(look(PINNED + 20).outcome, first.outcome);
+    assert_eq!(r.reused_lookups(), 4, "reused after the TTL of {ttl} s");
+    assert_eq!(look(PINNED + 21).outcome, first.outcome);
+    assert_eq!(r.reused_lookups(), 5);
     // With NSD gone, a name never asked is Indeterminate, and not kept.
     drop(nsd);
+    let kept = r.cached_lookups();
     let gone = Name::from_str("never-asked.alg13.test.").unwrap();
     let failed = rt
         .block_on(r.lookup(&gone, RecordType::A, pinned()))
@@ -296,38 +344,31 @@ fn validated_lookups_are_reused_at_the_same_now_only() {
     assert_eq!(r.cached_lookups(), kept);
 }
 
-/// A scan reads the clock per target: a lookup kept at a later second drops those of
-/// earlier seconds, which no lookup can hit again, so the cache holds one second's lookups
-/// however long the run (flat memory); a lookup validated at an earlier second than the
-/// latest is not kept.
+/// Past `max_cached` lookups, the least recently used goes: a lookup used since stays.
 #[test]
-fn validated_lookups_of_past_seconds_are_dropped() {
+fn the_validated_lookup_cache_drops_the_least_recently_used() {
     let nsd = Nsd::start_fixtures().expect("start nsd");
-    let r = resolver(&nsd);
+    let mut config = resolver(&nsd).config().clone();
+    config.max_cached = 2;
+    let r = Resolver::new(config);
     let rt = rt();
-    let names = [
-        "www.alg8.test.",
-        "www.alg13.test.",
-        "www.nsec.test.",
-        "www.nsec3.test.",
-    ];
-    let mut first = None;
-    for (i, n) in names.iter().enumerate() {
-        let at = UnixTime::since_unix_epoch(Duration::from_secs(PINNED + i as u64));
+    let look = |n: &str| {
         let name = Name::from_str(n).unwrap();
-        let l = rt.block_on(r.lookup(&name, RecordType::A, at)).unwrap();
+        let l = rt
+            .block_on(r.lookup(&name, RecordType::A, pinned()))
+            .unwrap();
         assert_eq!(l.outcome.verdict.as_str(), "secure", "{n}");
-        let kept = *first.get_or_insert(r.cached_lookups());
-        assert!(kept >= 1);
-        assert_eq!(r.cached_lookups(), kept, "after {n} at +{i} s");
-    }
-    // An earlier second than the latest: validated, not kept.
-    let name = Name::from_str("www.alg8.test.").unwrap();
-    let l = rt
-        .block_on(r.lookup(&name, RecordType::AAAA, pinned()))
-        .unwrap();
-    assert_ne!(l.outcome.verdict.as_str(), "indeterminate");
-    assert_eq!(Some(r.cached_lookups()), first);
+        r.reused_lookups()
+    };
+    assert_eq!(look("www.alg8.test."), 0);
+    assert_eq!(look("www.alg13.test."), 0);
+    assert_eq!(look("www.alg8.test."), 1, "kept");
+    // A third: alg13, used least recently, goes.
+    assert_eq!(look("www.nsec.test."), 1);
+    assert_eq!(r.cached_lookups(), 2);
+    assert_eq!(look("www.alg8.test."), 2, "kept");
+    assert_eq!(look("www.alg13.test."), 2, "dropped");
+    assert!(r.cached_lookup_bytes() > 0);
 }
 
 /// The validated-lookup cache holds at most `max_cached` lookups however many names are
