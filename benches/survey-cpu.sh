@@ -7,7 +7,9 @@
 # peak RSS. CPU per domain is (user + sys) / N. Alternating the builds within a round
 # spreads the machine's other load over all of them alike.
 # Usage: DANE_BINS="/path/a /path/b" benches/survey-cpu.sh [N] [ROUNDS]
-#   (DANE_BINS: default the release build, built first)
+#   (DANE_BINS: default the release build, built first; PROFILE=FILE: then one more bulk
+#   scan of the last binary under `perf record --call-graph dwarf` into FILE, for
+#   `perf report -i FILE --no-children`)
 set -euo pipefail
 n=${1:-1000}
 rounds=${2:-2}
@@ -17,7 +19,8 @@ if [ -z "${DANE_BINS:-}" ]; then
   cargo build -q --locked --release -p dane-cli
   DANE_BINS=$PWD/target/release/dane
 fi
-export DANE_BINS ROUNDS=$rounds
+export DANE_BINS ROUNDS=$rounds PROFILE=${PROFILE:-}
+# shellcheck disable=SC2016 # the script runs inside the environment, which sets its variables
 target/debug/examples/interop-shell --bulk "$n" --shared "$n" bash -c '
   set -euo pipefail
   out=$(mktemp); t=$(mktemp)
@@ -37,5 +40,11 @@ target/debug/examples/interop-shell --bulk "$n" --shared "$n" bash -c '
       done
     done
   done
+  if [ -n "$PROFILE" ]; then
+    last=${DANE_BINS##* }
+    perf record -q -F 499 --call-graph dwarf,16384 -o "$PROFILE" -- "$last" scan -4 -q \
+      --allow-private --trust-anchor "$DANE_INTEROP_ANCHOR" "$DANE_INTEROP_BULK" > "$out" 2>/dev/null || true
+    echo "profile of $last (bulk): $PROFILE, $(grep -c "\"verdict\":\"verified\"" "$out" || true) verified"
+  fi
   rm -f "$out" "$t"
 '
