@@ -109,6 +109,8 @@ struct DaneCheck {
     /// The resolver, prober and per-address limit every check shares.
     sources: LiveSources,
     check: CheckOpts,
+    /// `--ca-families FILE` (read once at start), else the list built in.
+    ca_families: Arc<dane_tlsa::CaFamilies>,
     /// A fixed evaluation time (`--at`), else the clock at each request.
     clock: Clock,
     deadline: Duration,
@@ -133,6 +135,7 @@ impl DaneCheck {
         let prober = Arc::new(self.sources.prober_at(now));
         let mut options = self.check.options(now);
         options.srv_registered_ports_only = !self.allow_ports;
+        options.ca_families = self.ca_families.clone();
         options.each_server = self.check.each_server_or(EACH_SERVER);
         let started = Instant::now();
         let check = dane_check::engine::verify(
@@ -233,6 +236,7 @@ const DEFAULT_PER_PEER: usize = 8;
 /// Runs `dane serve-metrics` (until killed).
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     args.check.validate()?;
+    let ca_families = args.check.ca_families()?;
     for (flag, n, max) in [
         ("--max-checks", args.max_checks, 1024),
         ("--max-connections", args.max_connections, 65_536),
@@ -293,6 +297,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             }),
         },
         check: args.check.clone(),
+        ca_families,
         clock: Clock::from_at(at),
         deadline: Duration::from_secs(args.deadline),
         allow_ports: args.allow_ports,

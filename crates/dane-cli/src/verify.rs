@@ -95,12 +95,7 @@ pub struct Args {
     /// Replay a saved run offline (DOMAIN optional; --at re-judges it at another time).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["resolver", "service", "port"])]
     pub evidence: Option<PathBuf>,
-    /// The issuer-family list (JSON, format 1) that `issuer-family` warnings use instead
-    /// of the one built in: a DANE-TA record pinning one intermediate of a CA that rotates
-    /// among several (docs/issuer-families.md).
-    #[arg(long, value_name = "FILE")]
-    pub ca_families: Option<PathBuf>,
-    /// The flags shared with `dane scan`.
+    /// The flags shared with `dane scan` (and `--ca-families`).
     #[command(flatten)]
     pub check: CheckOpts,
 }
@@ -286,7 +281,7 @@ fn options(args: &Args, now: rustls_pki_types::UnixTime) -> anyhow::Result<Optio
     options.candidate = load_candidate(args)?;
     options.tlsa_override = load_tlsa_override(args)?;
     options.all_certs = !args.no_all_certs;
-    options.ca_families = crate::families::load(args.ca_families.as_deref())?;
+    options.ca_families = args.check.ca_families()?;
     Ok(options)
 }
 
