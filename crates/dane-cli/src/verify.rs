@@ -530,21 +530,27 @@ pub fn picture(
     match format {
         Format::Svg => crate::picture::svg("svg", &whole),
         Format::Html => {
-            let mut pictures = vec![html::Picture {
-                title: "the whole check".to_owned(),
-                svg: html::inline_svg(&crate::picture::svg("html", &whole)?),
-            }];
+            let mut titles = vec!["the whole check".to_owned()];
+            let mut dots = vec![whole];
             // One printed page per host when there are several.
             if report.hosts.len() > 1 {
                 for (i, h) in report.hosts.iter().enumerate() {
                     if let Some(d) = dot::verify_host(report, outcomes, i) {
-                        pictures.push(html::Picture {
-                            title: h.name.clone(),
-                            svg: html::inline_svg(&crate::picture::svg("html", &d)?),
-                        });
+                        titles.push(h.name.clone());
+                        dots.push(d);
                     }
                 }
             }
+            // Laid out by one Graphviz process.
+            let texts: Vec<&str> = dots.iter().map(String::as_str).collect();
+            let pictures: Vec<html::Picture> = crate::picture::svgs("html", &texts)?
+                .iter()
+                .zip(titles)
+                .map(|(svg, title)| html::Picture {
+                    title,
+                    svg: html::inline_svg(svg),
+                })
+                .collect();
             let json = dane_render::json::pretty(&Doc {
                 at: clock::format_time(at),
                 report,
