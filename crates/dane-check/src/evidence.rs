@@ -491,12 +491,6 @@ impl ReplayDns {
         }
     }
 
-    /// The signatures this replay has verified (for a second validation of the same
-    /// evidence, as the picture formats do).
-    pub fn signature_memo(&self) -> &SignatureMemo {
-        &self.memo
-    }
-
     /// Reports `resolution` as the recorded run's path (the bundle's `resolution`).
     pub fn with_resolution(mut self, resolution: Option<Resolution>) -> ReplayDns {
         self.resolution = resolution;
