@@ -295,6 +295,8 @@ struct Dns {
     /// (NSEC or NSEC3 owner in lower case, type) -> the proof nodes drawn from it, for the
     /// RRSIG edges over them.
     proofs: BTreeMap<(String, String), Vec<String>>,
+    /// The unsigned zones drawn ([`insecure_zones`]).
+    unsigned: Vec<String>,
 }
 
 impl Dns {
@@ -354,9 +356,18 @@ fn dns_part(g: &mut Graph, outcomes: &[Outcome]) -> Dns {
             Fact::Signature { zone, .. } => zone.clone(),
         })
         .collect();
+    let signed = zones.clone();
+    let unsigned: Vec<String> = insecure_zones(outcomes)
+        .into_iter()
+        .filter(|z| !signed.contains(z))
+        .collect();
+    zones.extend(unsigned.iter().cloned());
     zones.sort_by_key(|z| (labels(z), z.clone()));
     zones.dedup();
-    let status = zone_status(&zones, &facts);
+    let mut status = zone_status(&zones, &facts);
+    for z in &unsigned {
+        status.insert(z.clone(), Sec::Insecure);
+    }
     for z in &zones {
         let s = status.get(z).copied().unwrap_or(Sec::Indeterminate);
         g.cluster(
@@ -371,12 +382,34 @@ fn dns_part(g: &mut Graph, outcomes: &[Outcome]) -> Dns {
     }
     keys(g, &zones, &facts, &status);
     ds_records(g, &zones, &facts);
-    let mut dns = Dns::default();
+    let mut dns = Dns {
+        unsigned,
+        ..Dns::default()
+    };
     for o in outcomes {
         links(g, &zones, &facts, o, &mut dns);
     }
     signatures(g, &facts, &dns);
     dns
+}
+
+/// The unsigned zones below a delegation without DS (RFC 4035 4.3): a lookup made
+/// insecure by one names it in its trace. Drawn as boxes of their own (black), holding
+/// their RRsets, as DNSViz does.
+fn insecure_zones(outcomes: &[Outcome]) -> Vec<String> {
+    let mut out: Vec<String> = outcomes
+        .iter()
+        .filter(|o| {
+            o.links.iter().any(|l| {
+                matches!(&l.verdict, Verdict::Insecure(r) if r.code == ReasonCode::InsecureDelegation)
+            })
+        })
+        .flat_map(|o| o.trace.iter().filter(|s| s.kind == StepKind::Insecure))
+        .map(|s| s.name.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// A zone is secure when a DS (or an anchor) validated one of its keys and a signature by
@@ -666,7 +699,7 @@ fn links(g: &mut Graph, zones: &[String], facts: &[&Fact], o: &Outcome, dns: &mu
     let mut ids = Vec::new();
     for l in &o.links {
         let id = rrset_id(&l.name, &l.rtype);
-        link_node(g, zones, l, &id);
+        link_node(g, zones, &dns.unsigned, l, &id);
         ids.push(id);
     }
     for (i, pair) in o.links.windows(2).enumerate() {
@@ -786,7 +819,8 @@ fn denial_proofs(
     }
 }
 
-fn link_node(g: &mut Graph, zones: &[String], l: &Link, id: &str) {
+/// The node of one link, in its zone's box (an insecure link in its unsigned zone's).
+fn link_node(g: &mut Graph, zones: &[String], unsigned: &[String], l: &Link, id: &str) {
     let s = Sec::of(&l.verdict);
     let what = match l.answer {
         AnswerKind::Records => None,
@@ -803,11 +837,12 @@ fn link_node(g: &mut Graph, zones: &[String], l: &Link, id: &str) {
         tip[0].push_str(&format!(": {}", r.detail));
     }
     tip.extend(l.records.iter().take(8).cloned());
-    let cluster = l
-        .zone
-        .as_deref()
-        .and_then(|z| zone_of(zones, z))
-        .map(String::as_str);
+    let cluster = match (&l.zone, &l.verdict) {
+        (Some(z), _) => zone_of(zones, z),
+        (None, Verdict::Insecure(_)) => zone_of(unsigned, &l.name),
+        (None, _) => None,
+    }
+    .map(String::as_str);
     g.node(
         cluster,
         id,
@@ -1503,6 +1538,46 @@ mod tests {
         // Each lookup's NXDOMAIN has its edge from the one proof.
         line(&dot, &proof, Some("RRset _25._tcp.mx.child.test. TLSA"));
         line(&dot, &proof, Some("RRset _443._tcp.mx.child.test. TLSA"));
+    }
+
+    /// Below a delegation without DS: the unsigned zone is a box of its own (black), and
+    /// the insecure RRset sits in it.
+    #[test]
+    fn an_unsigned_zone_is_a_box_of_its_own() {
+        let facts = vec![
+            Fact::Keys {
+                zone: "test.".into(),
+                keys: vec![key(1, 257), key(2, 256)],
+            },
+            sig("test.", "DNSKEY", "test.", 1, None),
+        ];
+        let insecure = Verdict::Insecure(dane_dnssec::Reason::new(
+            ReasonCode::InsecureDelegation,
+            "test. proves child.test. is a delegation without DS",
+        ));
+        let mut o = outcome(facts, insecure, AnswerKind::Records);
+        o.links[0].zone = None;
+        o.trace.push(dane_dnssec::TraceStep {
+            kind: StepKind::Insecure,
+            name: "child.test.".into(),
+            detail: "test. proves child.test. is a delegation without DS".into(),
+        });
+        let dot = dnssec(&o, "now");
+        let start = dot.find("label=\"child.test.\"").unwrap();
+        assert!(
+            dot[start..]
+                .starts_with("label=\"child.test.\", tooltip=\"zone child.test.: insecure\"")
+        );
+        let end = start + dot[start..].find("\n  }").unwrap();
+        let at = dot
+            .find("    \"RRset _25._tcp.mx.child.test. TLSA\" [")
+            .unwrap();
+        assert!(start < at && at < end, "{dot}");
+        // Not for a lookup that is insecure for another reason.
+        let mut other = o.clone();
+        let why = dane_dnssec::Reason::new(ReasonCode::OptOut, "opt-out");
+        other.links[0].verdict = Verdict::Insecure(why);
+        assert!(!dnssec(&other, "now").contains("label=\"child.test.\""));
     }
 
     #[test]
