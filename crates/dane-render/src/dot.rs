@@ -346,7 +346,15 @@ fn rrset_id(name: &str, rtype: &str) -> String {
 
 /// Every zone's keys, DS records and signatures; every link of every lookup.
 fn dns_part(g: &mut Graph, outcomes: &[Outcome]) -> Dns {
-    let facts: Vec<&Fact> = outcomes.iter().flat_map(|o| &o.facts).collect();
+    // Each lookup's facts repeat the chain above it (the root's and the TLD's keys, DS and
+    // signatures): each fact once, in first-seen order, so that nothing below is built
+    // again for a node or an edge already drawn.
+    let mut facts: Vec<&Fact> = Vec::new();
+    for f in outcomes.iter().flat_map(|o| &o.facts) {
+        if !facts.contains(&f) {
+            facts.push(f);
+        }
+    }
     let mut zones: Vec<String> = facts
         .iter()
         .map(|f| match f {
