@@ -32,6 +32,8 @@ pub struct LiveDns {
     resolver: Arc<Resolver>,
     now: UnixTime,
     recorder: Option<Arc<Recorder>>,
+    /// Where each lookup's outcome is kept, for the picture formats.
+    chains: Option<Arc<crate::chain::Chains>>,
     /// The query budget of the check this source serves ([`Dns::for_check`]).
     check: Option<Arc<QueryBudget>>,
     /// The authoritative servers of each zone this check asked, found once: a zone holding
@@ -63,9 +65,16 @@ impl LiveDns {
             resolver,
             now,
             recorder: None,
+            chains: None,
             check: None,
             zones: Arc::default(),
         }
+    }
+
+    /// Also keeps each lookup's outcome in `chains` (the picture formats draw them).
+    pub fn with_chains(mut self, chains: Arc<crate::chain::Chains>) -> LiveDns {
+        self.chains = Some(chains);
+        self
     }
 
     /// Also records every DNS message used into `recorder` (`--save-evidence`).
@@ -97,7 +106,11 @@ impl LiveDns {
                 if let Some(r) = &self.recorder {
                     r.add_evidence(&l.evidence);
                 }
-                from_dnssec(&name, rtype, &l.outcome, parse)
+                let lookup = from_dnssec(&name, rtype, &l.outcome, parse);
+                if let Some(c) = &self.chains {
+                    c.keep(&name, rtype, l.outcome);
+                }
+                lookup
             }
             Err(e) => failed(&name, e.to_string()),
         }

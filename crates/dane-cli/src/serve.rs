@@ -120,17 +120,17 @@ struct DaneCheck {
 }
 
 impl DaneCheck {
-    /// `dane verify` of `query` under `--deadline`, with what its DNS lookups used when
-    /// `recorder` is given.
+    /// `dane verify` of `query` under `--deadline`, with its DNS lookups' outcomes kept in
+    /// `chains` when given.
     async fn verify(
         &self,
         query: &ProbeQuery,
         now: rustls_pki_types::UnixTime,
-        recorder: Option<Arc<dane_check::evidence::Recorder>>,
+        chains: Option<Arc<dane_check::chain::Chains>>,
     ) -> (dane_check::report::Report, Duration) {
         let mut dns = LiveDns::new(self.sources.resolver.clone(), now);
-        if let Some(r) = recorder {
-            dns = dns.with_recorder(r);
+        if let Some(c) = chains {
+            dns = dns.with_chains(c);
         }
         let prober = Arc::new(self.sources.prober_at(now));
         let mut options = self.check.options(now);
@@ -174,22 +174,11 @@ impl Check for DaneCheck {
 
     async fn report(&self, query: ProbeQuery) -> Result<String, String> {
         let now = self.clock.now();
-        let recorder = dane_check::evidence::Recorder::new();
-        let (report, _) = self.verify(&query, now, Some(recorder.clone())).await;
-        let (items, _) = recorder.take();
-        let resolver = self.sources.resolver.clone();
-        // The second validation and Graphviz's layout are blocking work.
+        let chains = dane_check::chain::Chains::new();
+        let (report, _) = self.verify(&query, now, Some(chains.clone())).await;
+        // Graphviz's layout is blocking work.
         let page = tokio::task::spawn_blocking(move || {
-            let outcomes = match dane_check::evidence::dns_evidence(&items) {
-                Ok(evidence) => dane_check::chain::outcomes(
-                    &report,
-                    &evidence,
-                    &resolver.config().anchors,
-                    now,
-                    resolver.signature_memo(),
-                ),
-                Err(_) => Vec::new(),
-            };
+            let outcomes = chains.outcomes(&report);
             crate::verify::picture(crate::verify::Format::Html, &report, &outcomes, now)
         });
         match page.await {
