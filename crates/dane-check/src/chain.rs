@@ -1,17 +1,52 @@
 //! The chain of trust behind each DNS lookup of a report, step by step: the report says
 //! of a lookup only `secure`, `insecure`, `bogus` or `indeterminate` (and why); a picture
 //! of the check (`dane verify --format dot`) draws the keys, DS records and signatures that
-//! verdict rests on. They are had by validating the run's evidence again at the same `now`
-//! with the same anchors: the same inputs give the same outcome (dane-dnssec is pure), so
-//! the picture shows exactly what the verdict was made of.
+//! verdict rests on. They are the validator's own outcomes of the run's lookups, kept as
+//! the run makes them ([`Chains`], given to the DNS source: `LiveDns::with_chains`,
+//! `ReplayDns::with_chains`), so the picture shows exactly what the verdict was made of
+//! and the chain of trust is not walked a second time for it.
 
-use std::str::FromStr as _;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use dane_dnssec::{Evidence, Limits, Outcome, SignatureMemo, Step, TrustAnchors, validate_memo};
-use hickory_proto::rr::{Name, RecordType};
-use rustls_pki_types::UnixTime;
+use dane_dnssec::Outcome;
+use hickory_proto::rr::RecordType;
 
 use crate::report::Report;
+
+/// The outcomes of a run's lookups, each question's first one, kept as the DNS source
+/// makes them (only when asked for: the picture formats). Bounded by the run: one outcome
+/// per distinct question of a check (whose queries are capped by the resolver).
+#[derive(Debug, Default)]
+pub struct Chains {
+    kept: Mutex<HashMap<(String, RecordType), Outcome>>,
+}
+
+impl Chains {
+    /// An empty collection, to share with the DNS source.
+    pub fn new() -> Arc<Chains> {
+        Arc::new(Chains::default())
+    }
+
+    /// Keeps the outcome of the lookup of `name` (as the report names it) and `rtype`,
+    /// unless that question already has one (a repeated question, answered the same).
+    pub fn keep(&self, name: &str, rtype: RecordType, outcome: Outcome) {
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        kept.entry((name.to_ascii_lowercase(), rtype))
+            .or_insert(outcome);
+    }
+
+    /// The outcome of every question of [`questions`] that the run validated to the end,
+    /// in report order; a lookup that got no outcome (a deadline or a resolver error cut
+    /// it short) is left out.
+    pub fn outcomes(&self, report: &Report) -> Vec<Outcome> {
+        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        questions(report)
+            .into_iter()
+            .filter_map(|(name, rtype)| kept.get(&(name.to_ascii_lowercase(), rtype)).cloned())
+            .collect()
+    }
+}
 
 /// Every DNS question the report's lookups asked (MX or SRV, each host's A and AAAA, each
 /// TLSA owner from DNS), in report order, each once.
@@ -46,35 +81,12 @@ pub fn questions(report: &Report) -> Vec<(String, RecordType)> {
     out
 }
 
-/// The outcome (with its trace and facts) of every question of [`questions`] that
-/// `evidence` answers, validated with `anchors` at `now`; questions it cannot answer (a
-/// run cut short) are left out. `memo`: the run's verified signatures (the resolver's or
-/// the replay's), so that they are not checked by ring a second time.
-pub fn outcomes(
-    report: &Report,
-    evidence: &Evidence,
-    anchors: &TrustAnchors,
-    now: UnixTime,
-    memo: &SignatureMemo,
-) -> Vec<Outcome> {
-    let limits = Limits::default();
-    questions(report)
-        .into_iter()
-        .filter_map(|(name, rtype)| {
-            let qname = Name::from_str(&name).ok()?;
-            match validate_memo(evidence, anchors, &qname, rtype, now, &limits, memo) {
-                Step::Done(outcome) => Some(*outcome),
-                Step::Need(_) => None,
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use dane_dnssec::{DsStatus, Fact, ReasonCode};
+    use dane_dnssec::{
+        DsStatus, Fact, Limits, ReasonCode, SignatureMemo, Step, TrustAnchors, validate_memo,
+    };
+    use rustls_pki_types::UnixTime;
 
     use super::*;
     use crate::evidence::{Bundle, ReplayDns, ReplayProber};
@@ -87,12 +99,35 @@ mod tests {
         let evidence = bundle.evidence().unwrap();
         let mut options = crate::engine::Options::new(now);
         options.address_policy = dane_resolver::AddressPolicy::AllowAll;
-        let dns = Arc::new(ReplayDns::new(evidence.clone(), anchors.clone(), now));
+        let chains = Chains::new();
+        let dns = Arc::new(
+            ReplayDns::new(evidence.clone(), anchors.clone(), now).with_chains(chains.clone()),
+        );
         let prober = Arc::new(ReplayProber::new(bundle.probes.clone()));
         let service = crate::service::by_name(&bundle.service).unwrap();
         let report =
             crate::engine::verify(dns.clone(), prober, &bundle.domain, &service, &options).await;
-        let outcomes = outcomes(&report, &evidence, &anchors, now, dns.signature_memo());
+        let outcomes = chains.outcomes(&report);
+        // The kept outcomes are the validator's: the same as validating the run's evidence
+        // again for each question, at the same time with the same anchors.
+        let questions = questions(&report);
+        assert_eq!(outcomes.len(), questions.len());
+        let memo = SignatureMemo::new(1000);
+        for ((name, rtype), kept) in questions.iter().zip(&outcomes) {
+            let qname: hickory_proto::rr::Name = name.parse().unwrap();
+            let Step::Done(again) = validate_memo(
+                &evidence,
+                &anchors,
+                &qname,
+                *rtype,
+                now,
+                &Limits::default(),
+                &memo,
+            ) else {
+                panic!("{name} {rtype}: the evidence does not answer it");
+            };
+            assert_eq!(&*again, kept, "{name} {rtype}");
+        }
         (report, outcomes)
     }
 

@@ -422,6 +422,7 @@ pub struct ReplayDns {
     memo: SignatureMemo,
     resolution: Option<Resolution>,
     servers: Vec<ServerItem>,
+    chains: Option<Arc<crate::chain::Chains>>,
 }
 
 impl ReplayDns {
@@ -435,7 +436,14 @@ impl ReplayDns {
             memo: SignatureMemo::new(100_000),
             resolution: None,
             servers: Vec::new(),
+            chains: None,
         }
+    }
+
+    /// Also keeps each lookup's outcome in `chains` (the picture formats draw them).
+    pub fn with_chains(mut self, chains: Arc<crate::chain::Chains>) -> ReplayDns {
+        self.chains = Some(chains);
+        self
     }
 
     /// Replays the recorded authoritative servers' answers (the bundle's `servers`): each
@@ -467,9 +475,9 @@ impl ReplayDns {
                         Ok((name, evidence))
                     });
                 match answer {
-                    Ok((name, evidence)) => {
-                        ServerAnswer::Answered(self.validate(&evidence, owner, &name, rtype, parse))
-                    }
+                    Ok((name, evidence)) => ServerAnswer::Answered(
+                        self.validate(&evidence, owner, &name, rtype, parse, None),
+                    ),
                     Err(e) => {
                         ServerAnswer::NoAnswer(format!("{}: the recorded answer: {e}", s.address))
                     }
@@ -481,12 +489,6 @@ impl ReplayDns {
             },
             (None, None, failed) => ServerAnswer::NoAnswer(failed.clone().unwrap_or_default()),
         }
-    }
-
-    /// The signatures this replay has verified (for a second validation of the same
-    /// evidence, as the picture formats do).
-    pub fn signature_memo(&self) -> &SignatureMemo {
-        &self.memo
     }
 
     /// Reports `resolution` as the recorded run's path (the bundle's `resolution`).
@@ -509,9 +511,18 @@ impl ReplayDns {
         let Ok(qname) = Name::from_str(&name) else {
             return indeterminate(format!("{name:?} is not a DNS name"));
         };
-        self.validate(&self.evidence, &name, &qname, rtype, parse)
+        self.validate(
+            &self.evidence,
+            &name,
+            &qname,
+            rtype,
+            parse,
+            self.chains.as_deref(),
+        )
     }
 
+    /// The lookup of `name` validated from `evidence`; its outcome kept in `chains` when
+    /// given.
     fn validate<T>(
         &self,
         evidence: &Evidence,
@@ -519,6 +530,7 @@ impl ReplayDns {
         qname: &Name,
         rtype: RecordType,
         parse: fn(&str) -> Option<T>,
+        chains: Option<&crate::chain::Chains>,
     ) -> Lookup<T> {
         match validate_memo(
             evidence,
@@ -529,7 +541,13 @@ impl ReplayDns {
             &self.limits,
             &self.memo,
         ) {
-            Step::Done(outcome) => from_dnssec(name, rtype, &outcome, parse),
+            Step::Done(outcome) => {
+                let lookup = from_dnssec(name, rtype, &outcome, parse);
+                if let Some(c) = chains {
+                    c.keep(name, rtype, *outcome);
+                }
+                lookup
+            }
             Step::Need(q) => Lookup {
                 name: name.to_owned(),
                 canonical: name.to_owned(),

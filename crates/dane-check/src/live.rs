@@ -22,7 +22,7 @@ use crate::observe::{
     failed, from_dnssec, from_outcome, parse_ip, parse_mx, parse_srv, parse_tlsa,
 };
 use crate::servers::{ServerAnswer, ServerView, ServerViews};
-use dane_resolver::authoritative::{AuthError, Authoritative, ServerResult};
+use dane_resolver::authoritative::{AuthError, Authoritative, ServerResult, ZoneServers};
 use data_encoding::HEXLOWER;
 
 /// [`Dns`] over a validating [`Resolver`] (one per run: its cache is shared by every
@@ -32,8 +32,30 @@ pub struct LiveDns {
     resolver: Arc<Resolver>,
     now: UnixTime,
     recorder: Option<Arc<Recorder>>,
+    /// Where each lookup's outcome is kept, for the picture formats.
+    chains: Option<Arc<crate::chain::Chains>>,
     /// The query budget of the check this source serves ([`Dns::for_check`]).
     check: Option<Arc<QueryBudget>>,
+    /// The authoritative servers of each zone this check asked, found once: a zone holding
+    /// a host's TLSA, A and AAAA RRsets (or the MX RRset too) has its NS RRset and server
+    /// addresses looked up once and each address asked its SOA once, for all of them.
+    /// A fresh one per check ([`Dns::for_check`]).
+    zones: Arc<ZoneMemo>,
+}
+
+/// One zone's servers, found by the first lookup that needs them; the others wait for it.
+type ZoneCell = Arc<tokio::sync::OnceCell<Result<Arc<ZoneServers>, AuthError>>>;
+
+/// The zones a check asked, by apex (a handful per check: the MX zone and each host's
+/// zones).
+#[derive(Debug, Default)]
+struct ZoneMemo(std::sync::Mutex<std::collections::HashMap<Name, ZoneCell>>);
+
+impl ZoneMemo {
+    fn cell(&self, zone: &Name) -> ZoneCell {
+        let mut zones = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        zones.entry(zone.clone()).or_default().clone()
+    }
 }
 
 impl LiveDns {
@@ -43,8 +65,16 @@ impl LiveDns {
             resolver,
             now,
             recorder: None,
+            chains: None,
             check: None,
+            zones: Arc::default(),
         }
+    }
+
+    /// Also keeps each lookup's outcome in `chains` (the picture formats draw them).
+    pub fn with_chains(mut self, chains: Arc<crate::chain::Chains>) -> LiveDns {
+        self.chains = Some(chains);
+        self
     }
 
     /// Also records every DNS message used into `recorder` (`--save-evidence`).
@@ -76,7 +106,11 @@ impl LiveDns {
                 if let Some(r) = &self.recorder {
                     r.add_evidence(&l.evidence);
                 }
-                from_dnssec(&name, rtype, &l.outcome, parse)
+                let lookup = from_dnssec(&name, rtype, &l.outcome, parse);
+                if let Some(c) = &self.chains {
+                    c.keep(&name, rtype, l.outcome);
+                }
+                lookup
             }
             Err(e) => failed(&name, e.to_string()),
         }
@@ -97,10 +131,7 @@ impl LiveDns {
         let Ok(qname) = Name::from_str(&owner) else {
             return Err(format!("{owner:?} is not a DNS name"));
         };
-        let auth = self
-            .resolver
-            .ask_authoritative(&qname, rtype, self.now)
-            .await;
+        let auth = self.ask_authoritative(&qname, rtype).await;
         if let Some(r) = &self.recorder {
             r.add_servers(server_item(&owner, rtype, &auth));
         }
@@ -109,10 +140,40 @@ impl LiveDns {
     }
 }
 
+impl LiveDns {
+    /// [`Resolver::ask_authoritative`] with the zone's servers found once per check: the
+    /// zone of `name` by its own SOA lookup, then that zone's NS RRset, server addresses
+    /// and each address's SOA serial shared with every other RRset of the check in the
+    /// same zone, then every address asked `name`/`rtype`.
+    async fn ask_authoritative(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Result<Authoritative, AuthError> {
+        let (zone, soa_verdict) = self.resolver.authoritative_zone(name, self.now).await?;
+        let servers = self
+            .zones
+            .cell(&zone)
+            .get_or_init(|| async {
+                self.resolver
+                    .zone_servers(&zone, self.now)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .clone()?;
+        Ok(self
+            .resolver
+            .ask_zone_servers(&servers, name, soa_verdict, rtype, self.now)
+            .await)
+    }
+}
+
 impl Dns for LiveDns {
     fn for_check(self: Arc<Self>) -> Arc<Self> {
         Arc::new(LiveDns {
             check: Some(self.resolver.check_budget()),
+            zones: Arc::default(),
             ..(*self).clone()
         })
     }

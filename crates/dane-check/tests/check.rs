@@ -2892,6 +2892,119 @@ mod live_dns {
         assert_eq!(mx.security, Security::Secure, "{mx:?}");
     }
 
+    /// A UDP relay in front of NSD that counts the questions it passes by type: the
+    /// authoritative servers' port (`Config::iterate_port`) points here, so it sees exactly
+    /// what is asked of the zones' servers directly.
+    struct Relay {
+        port: u16,
+        counts: Arc<std::sync::Mutex<std::collections::HashMap<u16, usize>>>,
+    }
+
+    // The test's own stand-in network (as NSD is): the crate's no-I/O rule is for its code.
+    #[allow(clippy::disallowed_types)]
+    impl Relay {
+        fn start(to: std::net::SocketAddr) -> Relay {
+            let socket = Arc::new(std::net::UdpSocket::bind("127.0.0.1:0").unwrap());
+            let port = socket.local_addr().unwrap().port();
+            let counts = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+            let (sock, seen) = (socket.clone(), counts.clone());
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok((n, from)) = sock.recv_from(&mut buf) {
+                    let query = buf[..n].to_vec();
+                    // The question's type: after the 12-octet header and the name.
+                    let mut at = 12;
+                    while at < query.len() && query[at] != 0 {
+                        at += usize::from(query[at]) + 1;
+                    }
+                    if let Some(t) = query.get(at + 1..at + 3) {
+                        *seen
+                            .lock()
+                            .unwrap()
+                            .entry(u16::from_be_bytes([t[0], t[1]]))
+                            .or_insert(0) += 1;
+                    }
+                    let back = sock.clone();
+                    std::thread::spawn(move || {
+                        let up = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                        up.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                            .unwrap();
+                        up.send_to(&query, to).unwrap();
+                        let mut answer = [0u8; 65535];
+                        if let Ok(m) = up.recv(&mut answer) {
+                            let _ = back.send_to(&answer[..m], from);
+                        }
+                    });
+                }
+            });
+            Relay { port, counts }
+        }
+
+        fn count(&self, rtype: u16) -> usize {
+            self.counts
+                .lock()
+                .unwrap()
+                .get(&rtype)
+                .copied()
+                .unwrap_or(0)
+        }
+    }
+
+    /// The TLSA, A and MX RRsets of alg13.test live in one zone: one check asks each of
+    /// its server addresses the three questions and the zone's SOA (for the serial) once,
+    /// not once per RRset, and every row carries that serial. The next check asks again.
+    #[tokio::test]
+    async fn one_zone_is_asked_its_soa_once_per_check() {
+        let nsd = dane_testenv::Nsd::start_fixtures().expect("nsd (scripts/install-test-deps)");
+        let relay = Relay::start(nsd.addr());
+        let mut config = Config::new(vec![nsd.addr()]);
+        config.anchors =
+            read_anchors(&dane_testenv::fixtures_dir().join("anchors/root.ds")).unwrap();
+        config.iterate_port = relay.port;
+        config.address_policy = dane_resolver::AddressPolicy::AllowAll;
+        let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_780_272_000));
+        let dns = Arc::new(LiveDns::new(Arc::new(Resolver::new(config)), now));
+        let check = dns.clone().for_check();
+        let (tlsa, a, mx) = tokio::join!(
+            check.tlsa_servers("_25._tcp.mx.alg13.test."),
+            check.address_servers("mx.alg13.test", Family::V4),
+            check.mx_servers("alg13.test"),
+        );
+        let (tlsa, a, mx) = (
+            tlsa.unwrap().unwrap(),
+            a.unwrap().unwrap(),
+            mx.unwrap().unwrap(),
+        );
+        let serials = |s: &[Option<u32>]| s.to_vec();
+        let tlsa_serials: Vec<_> = tlsa.servers.iter().map(|v| v.serial).collect();
+        assert_eq!(tlsa.zone, "alg13.test.");
+        assert_eq!(tlsa_serials.len(), 1, "{tlsa:?}");
+        assert!(tlsa_serials[0].is_some(), "{tlsa:?}");
+        assert_eq!(
+            serials(&a.servers.iter().map(|v| v.serial).collect::<Vec<_>>()),
+            tlsa_serials
+        );
+        assert_eq!(
+            serials(&mx.servers.iter().map(|v| v.serial).collect::<Vec<_>>()),
+            tlsa_serials
+        );
+        for (rtype, name) in [(52, "TLSA"), (1, "A"), (15, "MX")] {
+            assert_eq!(relay.count(rtype), 1, "{name} questions to the server");
+        }
+        assert_eq!(
+            relay.count(6),
+            1,
+            "SOA questions to the server in one check"
+        );
+        // A new check finds the servers again.
+        let next = dns.for_check();
+        next.tlsa_servers("_25._tcp.mx.alg13.test.")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(relay.count(6), 2, "SOA questions after a second check");
+    }
+
     #[tokio::test]
     async fn lookups_carry_verdicts_answers_and_expirations() {
         let nsd = dane_testenv::Nsd::start_fixtures().expect("nsd (scripts/install-test-deps)");

@@ -94,6 +94,11 @@ pub struct CheckOpts {
     /// Do not ask every authoritative server: judge the validating path's answers only.
     #[arg(long, overrides_with = "each_server")]
     pub no_each_server: bool,
+    /// The issuer-family list (JSON, format 1) that `issuer-family` warnings use instead
+    /// of the one built in: a DANE-TA record pinning one intermediate of a CA that rotates
+    /// among several (docs/issuer-families.md).
+    #[arg(long, value_name = "FILE")]
+    pub ca_families: Option<PathBuf>,
 }
 
 /// The flags of [`CheckOpts`] without the policy switches (`dane rollover promote`).
@@ -217,6 +222,13 @@ impl CheckOpts {
     /// The live prober with the `--timeout` limits.
     pub fn prober(&self) -> dane_probe::Prober {
         prober(&self.limits.timeout)
+    }
+
+    /// `--ca-families FILE` read and checked, else the list built in. Read once per run
+    /// (a scan's targets and a server's scrapes share it); an unreadable or malformed file
+    /// is a one-line error before anything is checked.
+    pub fn ca_families(&self) -> anyhow::Result<std::sync::Arc<dane_tlsa::CaFamilies>> {
+        crate::families::load(self.ca_families.as_deref())
     }
 }
 

@@ -1,5 +1,5 @@
-//! `--ca-families FILE`: the issuer-family list (`dane verify`, `dane zone check`,
-//! `dane tlsa generate`). The list and every rule about it are in `dane_tlsa::CaFamilies`;
+//! `--ca-families FILE`: the issuer-family list (`dane verify`, `dane scan`,
+//! `dane serve-metrics`, `dane zone check`, `dane tlsa generate`). The list and every rule about it are in `dane_tlsa::CaFamilies`;
 //! this module only reads the file, bounded.
 
 use std::path::Path;

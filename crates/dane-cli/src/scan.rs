@@ -953,6 +953,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     }
     crate::output::check_path(args.summary_json.as_deref())?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let ca_families = args.check.ca_families()?;
     let exclude = match &args.exclude {
         Some(p) => read_exclusions(p)?,
         None => Exclusions::default(),
@@ -1017,6 +1018,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
                 _ => SCAN_ALL_CERTS,
             };
             o.each_server = args.check.each_server_or(EACH_SERVER);
+            o.ca_families = ca_families;
             o
         },
         require_dane: args.check.require_dane,

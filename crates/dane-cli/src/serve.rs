@@ -109,6 +109,8 @@ struct DaneCheck {
     /// The resolver, prober and per-address limit every check shares.
     sources: LiveSources,
     check: CheckOpts,
+    /// `--ca-families FILE` (read once at start), else the list built in.
+    ca_families: Arc<dane_tlsa::CaFamilies>,
     /// A fixed evaluation time (`--at`), else the clock at each request.
     clock: Clock,
     deadline: Duration,
@@ -118,21 +120,22 @@ struct DaneCheck {
 }
 
 impl DaneCheck {
-    /// `dane verify` of `query` under `--deadline`, with what its DNS lookups used when
-    /// `recorder` is given.
+    /// `dane verify` of `query` under `--deadline`, with its DNS lookups' outcomes kept in
+    /// `chains` when given.
     async fn verify(
         &self,
         query: &ProbeQuery,
         now: rustls_pki_types::UnixTime,
-        recorder: Option<Arc<dane_check::evidence::Recorder>>,
+        chains: Option<Arc<dane_check::chain::Chains>>,
     ) -> (dane_check::report::Report, Duration) {
         let mut dns = LiveDns::new(self.sources.resolver.clone(), now);
-        if let Some(r) = recorder {
-            dns = dns.with_recorder(r);
+        if let Some(c) = chains {
+            dns = dns.with_chains(c);
         }
         let prober = Arc::new(self.sources.prober_at(now));
         let mut options = self.check.options(now);
         options.srv_registered_ports_only = !self.allow_ports;
+        options.ca_families = self.ca_families.clone();
         options.each_server = self.check.each_server_or(EACH_SERVER);
         let started = Instant::now();
         let check = dane_check::engine::verify(
@@ -171,22 +174,11 @@ impl Check for DaneCheck {
 
     async fn report(&self, query: ProbeQuery) -> Result<String, String> {
         let now = self.clock.now();
-        let recorder = dane_check::evidence::Recorder::new();
-        let (report, _) = self.verify(&query, now, Some(recorder.clone())).await;
-        let (items, _) = recorder.take();
-        let resolver = self.sources.resolver.clone();
-        // The second validation and Graphviz's layout are blocking work.
+        let chains = dane_check::chain::Chains::new();
+        let (report, _) = self.verify(&query, now, Some(chains.clone())).await;
+        // Graphviz's layout is blocking work.
         let page = tokio::task::spawn_blocking(move || {
-            let outcomes = match dane_check::evidence::dns_evidence(&items) {
-                Ok(evidence) => dane_check::chain::outcomes(
-                    &report,
-                    &evidence,
-                    &resolver.config().anchors,
-                    now,
-                    resolver.signature_memo(),
-                ),
-                Err(_) => Vec::new(),
-            };
+            let outcomes = chains.outcomes(&report);
             crate::verify::picture(crate::verify::Format::Html, &report, &outcomes, now)
         });
         match page.await {
@@ -233,6 +225,7 @@ const DEFAULT_PER_PEER: usize = 8;
 /// Runs `dane serve-metrics` (until killed).
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
     args.check.validate()?;
+    let ca_families = args.check.ca_families()?;
     for (flag, n, max) in [
         ("--max-checks", args.max_checks, 1024),
         ("--max-connections", args.max_connections, 65_536),
@@ -293,6 +286,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             }),
         },
         check: args.check.clone(),
+        ca_families,
         clock: Clock::from_at(at),
         deadline: Duration::from_secs(args.deadline),
         allow_ports: args.allow_ports,

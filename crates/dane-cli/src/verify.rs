@@ -8,6 +8,7 @@ use anyhow::{Context as _, bail};
 use clap::{ArgGroup, Args as ClapArgs};
 use std::sync::Arc;
 
+use dane_check::chain::Chains;
 use dane_check::engine::{Options, TlsaSet};
 use dane_check::evidence::{Bundle, Recorder, ReplayDns, ReplayProber};
 use dane_check::host::Candidate;
@@ -95,12 +96,7 @@ pub struct Args {
     /// Replay a saved run offline (DOMAIN optional; --at re-judges it at another time).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["resolver", "service", "port"])]
     pub evidence: Option<PathBuf>,
-    /// The issuer-family list (JSON, format 1) that `issuer-family` warnings use instead
-    /// of the one built in: a DANE-TA record pinning one intermediate of a CA that rotates
-    /// among several (docs/issuer-families.md).
-    #[arg(long, value_name = "FILE")]
-    pub ca_families: Option<PathBuf>,
-    /// The flags shared with `dane scan`.
+    /// The flags shared with `dane scan` (and `--ca-families`).
     #[command(flatten)]
     pub check: CheckOpts,
 }
@@ -227,18 +223,22 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
         _ => None,
     };
     let prober = args.check.prober();
-    // The picture formats draw the chains of trust from the DNS messages the run used.
-    let recorder = (args.save_evidence.is_some() || args.format().is_picture()).then(Recorder::new);
+    let recorder = args.save_evidence.is_some().then(Recorder::new);
+    // The picture formats draw the chains of trust the run's lookups ended with.
+    let chains = args.format().is_picture().then(Chains::new);
     let mut dns = LiveDns::new(resolver.clone(), now);
     let mut prober = LiveProber::new(prober, now);
     if let Some(r) = &recorder {
         dns = dns.with_recorder(r.clone());
         prober = prober.with_recorder(r.clone());
     }
+    if let Some(c) = &chains {
+        dns = dns.with_chains(c.clone());
+    }
     let started = std::time::Instant::now();
     let report = run_engine(Arc::new(dns), Arc::new(prober), &domain, &service, &options)?;
     let elapsed = started.elapsed();
-    let mut outcomes = Vec::new();
+    let outcomes = chains.map(|c| c.outcomes(&report)).unwrap_or_default();
     if let Some(recorder) = &recorder {
         let (dns_items, probes) = recorder.take();
         let custom = service.name == "custom";
@@ -257,18 +257,6 @@ fn run_checked(args: &Args, ctx: &Context) -> anyhow::Result<Exit> {
             resolution: recorder.resolution(),
             servers: recorder.take_servers(),
         };
-        if args.format().is_picture() {
-            let evidence = bundle
-                .evidence()
-                .map_err(|e| anyhow::anyhow!("the run's DNS evidence: {e}"))?;
-            outcomes = dane_check::chain::outcomes(
-                &report,
-                &evidence,
-                &resolver.config().anchors,
-                now,
-                resolver.signature_memo(),
-            );
-        }
         if let Some(path) = &args.save_evidence {
             let mut text = serde_json::to_string_pretty(&bundle)?;
             text.push('\n');
@@ -286,7 +274,7 @@ fn options(args: &Args, now: rustls_pki_types::UnixTime) -> anyhow::Result<Optio
     options.candidate = load_candidate(args)?;
     options.tlsa_override = load_tlsa_override(args)?;
     options.all_certs = !args.no_all_certs;
-    options.ca_families = crate::families::load(args.ca_families.as_deref())?;
+    options.ca_families = args.check.ca_families()?;
     Ok(options)
 }
 
@@ -364,24 +352,17 @@ fn replay(args: &Args, ctx: &Context, path: &std::path::Path) -> anyhow::Result<
     // The restricted offers are replayed when they were recorded (never in bundles of
     // older versions), unless --no-all-certs leaves them out.
     options.all_certs = bundle.all_certs() && !args.no_all_certs;
-    let chain = args
-        .format()
-        .is_picture()
-        .then(|| (evidence.clone(), anchors.clone()));
-    let dns = Arc::new(
-        ReplayDns::new(evidence, anchors, now)
-            .with_resolution(bundle.resolution)
-            .with_servers(bundle.servers),
-    );
+    let chains = args.format().is_picture().then(Chains::new);
+    let mut dns = ReplayDns::new(evidence, anchors, now)
+        .with_resolution(bundle.resolution)
+        .with_servers(bundle.servers);
+    if let Some(c) = &chains {
+        dns = dns.with_chains(c.clone());
+    }
     let prober = Arc::new(ReplayProber::new(bundle.probes));
     let started = std::time::Instant::now();
-    let report = run_engine(dns.clone(), prober, &bundle.domain, &service, &options)?;
-    let outcomes = match &chain {
-        Some((evidence, anchors)) => {
-            dane_check::chain::outcomes(&report, evidence, anchors, now, dns.signature_memo())
-        }
-        None => Vec::new(),
-    };
+    let report = run_engine(Arc::new(dns), prober, &bundle.domain, &service, &options)?;
+    let outcomes = chains.map(|c| c.outcomes(&report)).unwrap_or_default();
     render(&report, args, ctx, now, started.elapsed(), &outcomes)
 }
 
@@ -544,21 +525,27 @@ pub fn picture(
     match format {
         Format::Svg => crate::picture::svg("svg", &whole),
         Format::Html => {
-            let mut pictures = vec![html::Picture {
-                title: "the whole check".to_owned(),
-                svg: html::inline_svg(&crate::picture::svg("html", &whole)?),
-            }];
+            let mut titles = vec!["the whole check".to_owned()];
+            let mut dots = vec![whole];
             // One printed page per host when there are several.
             if report.hosts.len() > 1 {
                 for (i, h) in report.hosts.iter().enumerate() {
                     if let Some(d) = dot::verify_host(report, outcomes, i) {
-                        pictures.push(html::Picture {
-                            title: h.name.clone(),
-                            svg: html::inline_svg(&crate::picture::svg("html", &d)?),
-                        });
+                        titles.push(h.name.clone());
+                        dots.push(d);
                     }
                 }
             }
+            // Laid out by one Graphviz process.
+            let texts: Vec<&str> = dots.iter().map(String::as_str).collect();
+            let pictures: Vec<html::Picture> = crate::picture::svgs("html", &texts)?
+                .iter()
+                .zip(titles)
+                .map(|(svg, title)| html::Picture {
+                    title,
+                    svg: html::inline_svg(svg),
+                })
+                .collect();
             let json = dane_render::json::pretty(&Doc {
                 at: clock::format_time(at),
                 report,

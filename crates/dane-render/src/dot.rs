@@ -1,11 +1,13 @@
 //! `--format dot`: one picture of the whole check, as a Graphviz DOT document.
 //!
 //! The DNS part speaks DNSViz's visual grammar, which DNS operators read without a legend:
-//! each zone a box (cluster) from the trust anchor down; DNSKEYs as ellipses labelled with
-//! algorithm and key tag (a trust anchor double-bordered, a SEP key filled, a revoked key
-//! thick); DS records as ellipses in the parent with their digest edges to the child's
-//! keys; RRSIGs as edges from the signing key to the RRset; NSEC/NSEC3 proofs as boxes
-//! leading to the NXDOMAIN/NODATA they prove (opt-out marked); CNAME/DNAME edges between
+//! each zone a box (cluster), stacked from the trust anchor down (root above TLD above
+//! domain); DNSKEYs as ellipses labelled with algorithm and key tag (a trust anchor
+//! double-bordered, a SEP key filled, a revoked key thick); DS records as ellipses in the
+//! parent with their digest edges to the child's keys; RRSIGs as edges from the signing key
+//! to the RRset, to the DS nodes (the parent's key) and to the NSEC/NSEC3 proofs; the
+//! proofs as boxes in the zone that signed them, leading to the NXDOMAIN/NODATA they prove
+//! (opt-out marked); CNAME/DNAME edges between
 //! names. Secure is blue, insecure black, bogus red, indeterminate dashed. A KSK's edge to
 //! a key that its DS already reaches, and a key's edge to itself, are left out (redundant).
 //!
@@ -17,7 +19,7 @@
 //! orange. The verdict and its reason are the caption. Every node and edge has a tooltip.
 //!
 //! The DNS part is drawn from [`dane_dnssec::Outcome::facts`] of the run's lookups
-//! (`dane_check::chain::outcomes`); a report alone still gives the DANE part.
+//! (kept by `dane_check::chain::Chains`); a report alone still gives the DANE part.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -225,7 +227,7 @@ impl Graph {
 }
 
 /// The picture of a `dane verify` report; `outcomes` are its lookups' chains of trust
-/// (`dane_check::chain::outcomes`), empty when they could not be had.
+/// (`dane_check::chain::Chains::outcomes`), empty when they could not be had.
 pub fn verify(report: &Report, outcomes: &[Outcome]) -> String {
     let mut g = Graph::default();
     let dns = dns_part(&mut g, outcomes);
@@ -290,6 +292,11 @@ pub fn note(caption: &str) -> String {
 struct Dns {
     /// (question name, type) -> (first link's node, last link's node).
     lookups: BTreeMap<(String, String), (String, String)>,
+    /// (NSEC or NSEC3 owner in lower case, type) -> the proof nodes drawn from it, for the
+    /// RRSIG edges over them.
+    proofs: BTreeMap<(String, String), Vec<String>>,
+    /// The unsigned zones drawn ([`insecure_zones`]).
+    unsigned: Vec<String>,
 }
 
 impl Dns {
@@ -329,13 +336,25 @@ fn key_id(zone: &str, tag: u16, alg: u8) -> String {
     format!("DNSKEY {zone} {alg} {tag}")
 }
 
+fn ds_id(zone: &str, algorithm: u8, tag: u16, digest_type: u8) -> String {
+    format!("DS {zone} {algorithm} {tag} {digest_type}")
+}
+
 fn rrset_id(name: &str, rtype: &str) -> String {
     format!("RRset {name} {rtype}")
 }
 
 /// Every zone's keys, DS records and signatures; every link of every lookup.
 fn dns_part(g: &mut Graph, outcomes: &[Outcome]) -> Dns {
-    let facts: Vec<&Fact> = outcomes.iter().flat_map(|o| &o.facts).collect();
+    // Each lookup's facts repeat the chain above it (the root's and the TLD's keys, DS and
+    // signatures): each fact once, in first-seen order, so that nothing below is built
+    // again for a node or an edge already drawn.
+    let mut facts: Vec<&Fact> = Vec::new();
+    for f in outcomes.iter().flat_map(|o| &o.facts) {
+        if !facts.contains(&f) {
+            facts.push(f);
+        }
+    }
     let mut zones: Vec<String> = facts
         .iter()
         .map(|f| match f {
@@ -345,9 +364,18 @@ fn dns_part(g: &mut Graph, outcomes: &[Outcome]) -> Dns {
             Fact::Signature { zone, .. } => zone.clone(),
         })
         .collect();
+    let signed = zones.clone();
+    let unsigned: Vec<String> = insecure_zones(outcomes)
+        .into_iter()
+        .filter(|z| !signed.contains(z))
+        .collect();
+    zones.extend(unsigned.iter().cloned());
     zones.sort_by_key(|z| (labels(z), z.clone()));
     zones.dedup();
-    let status = zone_status(&zones, &facts);
+    let mut status = zone_status(&zones, &facts);
+    for z in &unsigned {
+        status.insert(z.clone(), Sec::Insecure);
+    }
     for z in &zones {
         let s = status.get(z).copied().unwrap_or(Sec::Indeterminate);
         g.cluster(
@@ -362,12 +390,34 @@ fn dns_part(g: &mut Graph, outcomes: &[Outcome]) -> Dns {
     }
     keys(g, &zones, &facts, &status);
     ds_records(g, &zones, &facts);
-    let mut dns = Dns::default();
+    let mut dns = Dns {
+        unsigned,
+        ..Dns::default()
+    };
     for o in outcomes {
-        links(g, &zones, o, &mut dns);
+        links(g, &zones, &facts, o, &mut dns);
     }
-    signatures(g, &facts);
+    signatures(g, &facts, &dns);
     dns
+}
+
+/// The unsigned zones below a delegation without DS (RFC 4035 4.3): a lookup made
+/// insecure by one names it in its trace. Drawn as boxes of their own (black), holding
+/// their RRsets, as DNSViz does.
+fn insecure_zones(outcomes: &[Outcome]) -> Vec<String> {
+    let mut out: Vec<String> = outcomes
+        .iter()
+        .filter(|o| {
+            o.links.iter().any(|l| {
+                matches!(&l.verdict, Verdict::Insecure(r) if r.code == ReasonCode::InsecureDelegation)
+            })
+        })
+        .flat_map(|o| o.trace.iter().filter(|s| s.kind == StepKind::Insecure))
+        .map(|s| s.name.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// A zone is secure when a DS (or an anchor) validated one of its keys and a signature by
@@ -480,7 +530,7 @@ fn ds_records(g: &mut Graph, zones: &[String], facts: &[&Fact]) {
         if from_anchor {
             continue;
         }
-        let id = format!("DS {zone} {algorithm} {tag} {digest_type}");
+        let id = ds_id(zone, *algorithm, *tag, *digest_type);
         let (word, edge, node_sec) = ds_style(*status);
         let tip = format!("DS {zone} {tag} {algorithm} {digest_type}: {word}");
         g.node(
@@ -571,8 +621,10 @@ fn problem_words(p: Option<ReasonCode>) -> (&'static str, String) {
 
 /// RRSIG edges from the signing key to the RRset; a DNSKEY RRset's signature goes to each
 /// other key of the zone, but not to a key its DS already reaches (redundant), nor to
-/// itself.
-fn signatures(g: &mut Graph, facts: &[&Fact]) {
+/// itself; a DS RRset's (in the parent) to each DS node of the child zone, and an NSEC or
+/// NSEC3 RRset's to each proof drawn from it. So, as in DNSViz, trust runs down from the
+/// anchor: parent key -> DS -> child key -> RRset or proof, and the zones stack top-down.
+fn signatures(g: &mut Graph, facts: &[&Fact], dns: &Dns) {
     let zones: Vec<String> = g.clusters.iter().map(|c| c.0.clone()).collect();
     for f in facts {
         let Fact::Signature {
@@ -612,6 +664,27 @@ fn signatures(g: &mut Graph, facts: &[&Fact]) {
                 .filter(|k| !reached(k.tag, k.algorithm))
                 .map(|k| key_id(zone, k.tag, k.algorithm))
                 .collect()
+        } else if rtype == "DS" {
+            facts
+                .iter()
+                .filter_map(|x| match x {
+                    Fact::Ds {
+                        zone: z,
+                        tag,
+                        algorithm,
+                        digest_type,
+                        ..
+                    } if z.eq_ignore_ascii_case(owner) => {
+                        Some(ds_id(z, *algorithm, *tag, *digest_type))
+                    }
+                    _ => None,
+                })
+                .collect()
+        } else if rtype == "NSEC" || rtype == "NSEC3" {
+            dns.proofs
+                .get(&(owner.to_ascii_lowercase(), rtype.clone()))
+                .cloned()
+                .unwrap_or_default()
         } else {
             vec![rrset_id(owner, rtype)]
         };
@@ -630,11 +703,11 @@ fn signatures(g: &mut Graph, facts: &[&Fact]) {
 
 /// One node per link (RRset, NXDOMAIN or NODATA), CNAME/DNAME edges between the links of
 /// a lookup, and the NSEC/NSEC3 proofs of a denial.
-fn links(g: &mut Graph, zones: &[String], o: &Outcome, dns: &mut Dns) {
+fn links(g: &mut Graph, zones: &[String], facts: &[&Fact], o: &Outcome, dns: &mut Dns) {
     let mut ids = Vec::new();
     for l in &o.links {
         let id = rrset_id(&l.name, &l.rtype);
-        link_node(g, zones, l, &id);
+        link_node(g, zones, &dns.unsigned, l, &id);
         ids.push(id);
     }
     for (i, pair) in o.links.windows(2).enumerate() {
@@ -658,28 +731,66 @@ fn links(g: &mut Graph, zones: &[String], o: &Outcome, dns: &mut Dns) {
         );
     }
     if let Some(target) = ids.last() {
-        denial_proofs(g, zones, o, target);
+        denial_proofs(g, zones, facts, o, target, dns);
     }
 }
 
-/// The NSEC/NSEC3 records of a denial, each a node leading to the NXDOMAIN or NODATA
-/// (`target`) it proves; opt-out marked (RFC 5155 9.2: it proves only an unsigned
-/// delegation may exist).
-fn denial_proofs(g: &mut Graph, zones: &[String], o: &Outcome, target: &str) {
+/// The NSEC or NSEC3 record a denial step of the trace rests on: its type and owner
+/// (`NSEC3 OWNER matches ...`, `NSEC OWNER -> NEXT covers ...`, `NSEC at the wildcard
+/// OWNER ...`).
+fn proof_record(detail: &str) -> Option<(&str, &str)> {
+    let mut words = detail.split(' ');
+    let rtype = words.next().filter(|t| *t == "NSEC" || *t == "NSEC3")?;
+    let owner = match words.next()? {
+        "at" => words.nth(2)?,
+        owner => owner,
+    };
+    Some((rtype, owner.trim_end_matches(':')))
+}
+
+/// The NSEC/NSEC3 records of a denial, each a node (in the box of the zone that signed it)
+/// leading to the NXDOMAIN or NODATA (`target`) it proves, or to the RRset whose
+/// insecure delegation it proves; opt-out marked (RFC 5155 9.2: it proves only an unsigned
+/// delegation may exist). The same proof in several lookups is one node.
+fn denial_proofs(
+    g: &mut Graph,
+    zones: &[String],
+    facts: &[&Fact],
+    o: &Outcome,
+    target: &str,
+    dns: &mut Dns,
+) {
     let Some(last) = o.links.last() else { return };
     let opt_out = o
         .reason
         .as_ref()
         .is_some_and(|r| r.code == ReasonCode::OptOut);
-    for (i, step) in o
-        .trace
-        .iter()
-        .filter(|s| s.kind == StepKind::Denial)
-        .enumerate()
-    {
+    for step in o.trace.iter().filter(|s| s.kind == StepKind::Denial) {
         let nsec3 = step.detail.starts_with("NSEC3");
         let marked = opt_out || step.detail.contains("opt-out");
-        let id = format!("proof {} {} {i}", last.name, last.rtype);
+        let id = format!("proof {}", step.detail);
+        let record = proof_record(&step.detail);
+        // The zone whose key signed the record, else the zone of the denied name.
+        let signed_in = record.and_then(|(rtype, owner)| {
+            facts.iter().find_map(|f| match f {
+                Fact::Signature {
+                    owner: o,
+                    rtype: t,
+                    zone,
+                    ..
+                } if t == rtype && o.eq_ignore_ascii_case(owner) => Some(zone.as_str()),
+                _ => None,
+            })
+        });
+        if let Some((rtype, owner)) = record {
+            let ids = dns
+                .proofs
+                .entry((owner.to_ascii_lowercase(), rtype.to_owned()))
+                .or_default();
+            if !ids.contains(&id) {
+                ids.push(id.clone());
+            }
+        }
         let mut label = vec![
             if nsec3 { "NSEC3" } else { "NSEC" }.to_owned(),
             short(&step.name, 40),
@@ -687,10 +798,15 @@ fn denial_proofs(g: &mut Graph, zones: &[String], o: &Outcome, target: &str) {
         if marked {
             label.push("opt-out".to_owned());
         }
-        let s = Sec::of(&last.verdict);
+        // A proof that made a lookup insecure (no DS: an unsigned delegation) validated:
+        // secure, as DNSViz draws it; bogus or indeterminate as the lookup was.
+        let s = match Sec::of(&last.verdict) {
+            Sec::Insecure => Sec::Secure,
+            s => s,
+        };
         g.node(
-            last.zone
-                .as_deref()
+            signed_in
+                .or(last.zone.as_deref())
                 .and_then(|z| zone_of(zones, z))
                 .map(String::as_str),
             &id,
@@ -711,7 +827,8 @@ fn denial_proofs(g: &mut Graph, zones: &[String], o: &Outcome, target: &str) {
     }
 }
 
-fn link_node(g: &mut Graph, zones: &[String], l: &Link, id: &str) {
+/// The node of one link, in its zone's box (an insecure link in its unsigned zone's).
+fn link_node(g: &mut Graph, zones: &[String], unsigned: &[String], l: &Link, id: &str) {
     let s = Sec::of(&l.verdict);
     let what = match l.answer {
         AnswerKind::Records => None,
@@ -728,11 +845,12 @@ fn link_node(g: &mut Graph, zones: &[String], l: &Link, id: &str) {
         tip[0].push_str(&format!(": {}", r.detail));
     }
     tip.extend(l.records.iter().take(8).cloned());
-    let cluster = l
-        .zone
-        .as_deref()
-        .and_then(|z| zone_of(zones, z))
-        .map(String::as_str);
+    let cluster = match (&l.zone, &l.verdict) {
+        (Some(z), _) => zone_of(zones, z),
+        (None, Verdict::Insecure(_)) => zone_of(unsigned, &l.name),
+        (None, _) => None,
+    }
+    .map(String::as_str);
     g.node(
         cluster,
         id,
@@ -1343,7 +1461,11 @@ mod tests {
             Some("DNSKEY child.test. 13 11"),
         );
         assert!(!dot.contains("\"DNSKEY child.test. 13 10\" -> \"DNSKEY child.test. 13 10\""));
-        let proof = line(&dot, "proof _25._tcp.mx.child.test. TLSA 0", None);
+        let proof = line(
+            &dot,
+            "proof NSEC3 abc -> def covers the next closer name mx.child.test. (opt-out)",
+            None,
+        );
         assert!(
             proof.contains("NSEC3") && proof.contains("opt-out") && proof.contains("peripheries=2")
         );
@@ -1357,6 +1479,134 @@ mod tests {
                 continue;
             }
             assert!(l.contains("tooltip="), "{l}");
+        }
+    }
+
+    /// DNSViz's chain from the anchor down: the parent's key signs the DS RRset (an edge
+    /// to each DS node), the zone's key signs the NSEC3 records, whose proof nodes sit in
+    /// the box of the zone that signed them, one node for a proof two lookups share, secure
+    /// when it proves an insecure delegation.
+    #[test]
+    fn signatures_over_ds_and_denial_records() {
+        let facts = vec![
+            Fact::Anchor {
+                zone: "test.".into(),
+                tag: 1,
+                algorithm: 13,
+                digest_type: None,
+            },
+            Fact::Keys {
+                zone: "test.".into(),
+                keys: vec![key(1, 257), key(2, 256)],
+            },
+            sig("test.", "DNSKEY", "test.", 1, None),
+            sig("child.test.", "DS", "test.", 2, None),
+            ds("child.test.", 10, DsStatus::Valid),
+            Fact::Keys {
+                zone: "child.test.".into(),
+                keys: vec![key(10, 257), key(11, 256)],
+            },
+            sig("child.test.", "DNSKEY", "child.test.", 10, None),
+            sig("ABC.child.test.", "NSEC3", "child.test.", 11, None),
+        ];
+        let detail = "NSEC3 abc.child.test. -> def covers the next closer name _tcp.mx.child.test.";
+        let mut tlsa = outcome(facts.clone(), Verdict::Secure, AnswerKind::Nxdomain);
+        tlsa.trace[0].detail = detail.into();
+        let mut other = tlsa.clone();
+        other.name = "_443._tcp.mx.child.test.".into();
+        other.links[0].name = other.name.clone();
+        let insecure = Verdict::Insecure(dane_dnssec::Reason::new(
+            ReasonCode::InsecureDelegation,
+            "no DS",
+        ));
+        other.verdict = insecure.clone();
+        other.links[0].verdict = insecure;
+        let mut g = Graph::default();
+        dns_part(&mut g, &[tlsa, other]);
+        let dot = g.finish(&["caption".to_owned()], "caption");
+        let ds = line(&dot, "DNSKEY test. 13 2", Some("DS child.test. 13 10 2"));
+        assert!(
+            ds.contains(SECURE) && ds.contains("RRSIG child.test. DS"),
+            "{ds}"
+        );
+        let proof = format!("proof {detail}");
+        let declared = format!("{} [", quote(&proof));
+        let declarations = dot
+            .lines()
+            .filter(|l| l.trim_start().starts_with(&declared));
+        assert_eq!(declarations.count(), 1, "{dot}");
+        assert!(line(&dot, &proof, None).contains(SECURE));
+        let signed = line(&dot, "DNSKEY child.test. 13 11", Some(&proof));
+        assert!(signed.contains("RRSIG ABC.child.test. NSEC3"), "{signed}");
+        // In the box of child.test.: after its label, before the box closes.
+        let start = dot.find("label=\"child.test.\"").unwrap();
+        let end = start + dot[start..].find("\n  }").unwrap();
+        let at = dot.find(&format!("    {declared}")).unwrap();
+        assert!(start < at && at < end, "{dot}");
+        // Each lookup's NXDOMAIN has its edge from the one proof.
+        line(&dot, &proof, Some("RRset _25._tcp.mx.child.test. TLSA"));
+        line(&dot, &proof, Some("RRset _443._tcp.mx.child.test. TLSA"));
+    }
+
+    /// Below a delegation without DS: the unsigned zone is a box of its own (black), and
+    /// the insecure RRset sits in it.
+    #[test]
+    fn an_unsigned_zone_is_a_box_of_its_own() {
+        let facts = vec![
+            Fact::Keys {
+                zone: "test.".into(),
+                keys: vec![key(1, 257), key(2, 256)],
+            },
+            sig("test.", "DNSKEY", "test.", 1, None),
+        ];
+        let insecure = Verdict::Insecure(dane_dnssec::Reason::new(
+            ReasonCode::InsecureDelegation,
+            "test. proves child.test. is a delegation without DS",
+        ));
+        let mut o = outcome(facts, insecure, AnswerKind::Records);
+        o.links[0].zone = None;
+        o.trace.push(dane_dnssec::TraceStep {
+            kind: StepKind::Insecure,
+            name: "child.test.".into(),
+            detail: "test. proves child.test. is a delegation without DS".into(),
+        });
+        let dot = dnssec(&o, "now");
+        let start = dot.find("label=\"child.test.\"").unwrap();
+        assert!(
+            dot[start..]
+                .starts_with("label=\"child.test.\", tooltip=\"zone child.test.: insecure\"")
+        );
+        let end = start + dot[start..].find("\n  }").unwrap();
+        let at = dot
+            .find("    \"RRset _25._tcp.mx.child.test. TLSA\" [")
+            .unwrap();
+        assert!(start < at && at < end, "{dot}");
+        // Not for a lookup that is insecure for another reason.
+        let mut other = o.clone();
+        let why = dane_dnssec::Reason::new(ReasonCode::OptOut, "opt-out");
+        other.links[0].verdict = Verdict::Insecure(why);
+        assert!(!dnssec(&other, "now").contains("label=\"child.test.\""));
+    }
+
+    #[test]
+    fn the_record_a_denial_rests_on() {
+        for (detail, want) in [
+            (
+                "NSEC3 q0.a.test. matches the closest encloser a.test.",
+                Some(("NSEC3", "q0.a.test.")),
+            ),
+            (
+                "NSEC a.test. -> c.test. covers b.test.: the name does not exist",
+                Some(("NSEC", "a.test.")),
+            ),
+            (
+                "NSEC at the wildcard *.a.test. has types A: no TLSA (wildcard NODATA)",
+                Some(("NSEC", "*.a.test.")),
+            ),
+            ("CNAME a.test. -> b.test.", None),
+            ("NSEC", None),
+        ] {
+            assert_eq!(proof_record(detail), want, "{detail}");
         }
     }
 

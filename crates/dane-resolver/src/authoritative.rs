@@ -159,6 +159,13 @@ fn weaker(a: Verdict, b: Verdict) -> Verdict {
     if rank(&b) > rank(&a) { b } else { a }
 }
 
+/// `name` in lower case and fully qualified.
+fn fqdn_lower(name: &Name) -> Name {
+    let mut n = name.to_lowercase();
+    n.set_fqdn(true);
+    n
+}
+
 /// The serial of `zone`'s SOA in an authoritative answer to `ZONE SOA`.
 fn serial_of(wire: &[u8], zone: &Name) -> Option<u32> {
     let m = Message::from_vec(wire).ok()?;
@@ -171,6 +178,28 @@ fn serial_of(wire: &[u8], zone: &Name) -> Option<u32> {
     })
 }
 
+/// A zone's name servers and their addresses, found once and asked any number of
+/// questions ([`Resolver::zone_servers`], [`Resolver::ask_zone_servers`]): `dane verify`
+/// asks the servers of a zone holding a host's TLSA, A and AAAA RRsets (and the domain's
+/// MX RRset) with one discovery and one SOA question per address for all of them.
+#[derive(Debug)]
+pub struct ZoneServers {
+    /// The zone.
+    pub zone: Name,
+    /// The validating path's verdict on the zone's NS RRset.
+    ns_verdict: Verdict,
+    /// The zone's name servers, in NS RRset order (at most [`MAX_SERVERS`]).
+    name_servers: Vec<Name>,
+    /// What to ask, in NS order: each address, or why a name server has none.
+    targets: Vec<(Name, Result<SocketAddr, String>)>,
+    /// Name servers and addresses left out by the bounds.
+    left_out: Vec<String>,
+    /// Each target's SOA serial, asked once by whichever question reaches it first (the
+    /// others wait for that answer), so a dead server costs one deadline per question, not
+    /// one more for its serial.
+    serials: Vec<tokio::sync::OnceCell<Option<u32>>>,
+}
+
 impl Resolver {
     /// The zone of `name`, its name servers and their addresses, and each address's
     /// validated answer to `name`/`rtype` at `now`.
@@ -180,13 +209,29 @@ impl Resolver {
         rtype: RecordType,
         now: UnixTime,
     ) -> Result<Authoritative, AuthError> {
+        let (zone, soa_verdict) = self.authoritative_zone(name, now).await?;
+        let servers = self.zone_servers(&zone, now).await?;
+        Ok(self
+            .ask_zone_servers(&servers, name, soa_verdict, rtype, now)
+            .await)
+    }
+
+    /// The zone holding `name` (the signer of the SOA or its denial at the name, by the
+    /// validating path) and that lookup's verdict: the first step of
+    /// [`Resolver::ask_authoritative`].
+    pub async fn authoritative_zone(
+        &self,
+        name: &Name,
+        now: UnixTime,
+    ) -> Result<(Name, Verdict), AuthError> {
         let _ = self.resolution(now).await;
-        let name = {
-            let mut n = name.to_lowercase();
-            n.set_fqdn(true);
-            n
-        };
-        let (zone, soa_verdict) = self.zone_of(&name, now).await?;
+        self.zone_of(&fqdn_lower(name), now).await
+    }
+
+    /// `zone`'s NS RRset and its name servers' addresses, by the validating path (at most
+    /// [`MAX_SERVERS`] servers and [`MAX_ADDRESSES`] addresses; the rest in `left_out`).
+    pub async fn zone_servers(&self, zone: &Name, now: UnixTime) -> Result<ZoneServers, AuthError> {
+        let zone = fqdn_lower(zone);
         let (all, ns_verdict) = self.name_servers_of(&zone, now).await?;
         let mut left_out: Vec<String> = all
             .iter()
@@ -195,20 +240,53 @@ impl Resolver {
             .collect();
         let all: Vec<Name> = all.into_iter().take(MAX_SERVERS).collect();
         let targets = self.targets(&all, &mut left_out).await;
-        tracing::debug!(zone = %zone, servers = all.len(), targets = targets.len(), left_out = left_out.len(), "asking every authoritative server");
+        let serials = targets
+            .iter()
+            .map(|_| tokio::sync::OnceCell::new())
+            .collect();
+        Ok(ZoneServers {
+            zone,
+            ns_verdict,
+            name_servers: all,
+            targets,
+            left_out,
+            serials,
+        })
+    }
+
+    /// Every address of `servers` asked `name`/`rtype` directly (at once), each answer
+    /// validated; `soa_verdict` is [`Resolver::authoritative_zone`]'s for `name`. Each
+    /// address's SOA serial is asked once per [`ZoneServers`], by the first question.
+    pub async fn ask_zone_servers(
+        &self,
+        servers: &ZoneServers,
+        name: &Name,
+        soa_verdict: Verdict,
+        rtype: RecordType,
+        now: UnixTime,
+    ) -> Authoritative {
+        let name = fqdn_lower(name);
+        let zone = &servers.zone;
+        tracing::debug!(zone = %zone, name = %name, %rtype, servers = servers.name_servers.len(), targets = servers.targets.len(), left_out = servers.left_out.len(), "asking every authoritative server");
         let results = join_all(
-            targets
+            servers
+                .targets
                 .iter()
-                .map(|(_, t)| async {
+                .zip(&servers.serials)
+                .map(|((_, t), serial)| async {
                     match t {
-                        Ok(address) => self.ask_one(*address, &name, rtype, &zone, now).await,
+                        Ok(address) => {
+                            self.ask_one(*address, &name, rtype, zone, serial, now)
+                                .await
+                        }
                         Err(e) => ((ServerResult::Failed(e.clone()), None), None),
                     }
                 })
                 .collect(),
         )
         .await;
-        let replies = targets
+        let replies = servers
+            .targets
             .iter()
             .zip(results)
             .map(|((ns, t), ((result, rcode), serial))| ServerReply {
@@ -221,13 +299,13 @@ impl Resolver {
                 rcode,
             })
             .collect();
-        Ok(Authoritative {
-            zone,
-            name_servers_verdict: weaker(soa_verdict, ns_verdict),
-            name_servers: all,
+        Authoritative {
+            zone: zone.clone(),
+            name_servers_verdict: weaker(soa_verdict, servers.ns_verdict.clone()),
+            name_servers: servers.name_servers.clone(),
             replies,
-            left_out,
-        })
+            left_out: servers.left_out.clone(),
+        }
     }
 
     /// The zone of `name` by the validating path: the zone that signed the SOA at the name
@@ -384,6 +462,7 @@ impl Resolver {
         name: &Name,
         rtype: RecordType,
         zone: &Name,
+        serial: &tokio::sync::OnceCell<Option<u32>>,
         now: UnixTime,
     ) -> ((ServerResult, Option<u8>), Option<u32>) {
         let limit = self.config.lookup_timeout;
@@ -399,7 +478,7 @@ impl Resolver {
                     )
                 })
         };
-        let serial = async {
+        let serial = serial.get_or_init(|| async {
             // RFC 1034 5.3.1: RD clear when asking an authoritative server.
             let asked =
                 transport::ask_with(address, zone, RecordType::SOA, self.config.timeout, false);
@@ -407,8 +486,9 @@ impl Resolver {
                 Ok(transport::Answer::Response { wire, .. }) => serial_of(&wire, zone),
                 _ => None,
             }
-        };
-        tokio::join!(answer, serial)
+        });
+        let (answer, serial) = tokio::join!(answer, serial);
+        (answer, *serial)
     }
 
     async fn answer_of(

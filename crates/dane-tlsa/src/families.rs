@@ -741,6 +741,131 @@ mod tests {
         ),
     ];
 
+    /// The certificates that issued those of `PEMS`: ISRG Root X1 and X2 as Debian's
+    /// ca-certificates ships them, and Let's Encrypt's Root YE and Root YR as
+    /// cross-signed by X2 and X1 (data/ca-families/README.md says where each is from).
+    const ISSUERS: [(&str, &str); 4] = [
+        (
+            "roots/isrg-root-x1.pem",
+            include_str!("../../../data/ca-families/roots/isrg-root-x1.pem"),
+        ),
+        (
+            "roots/isrg-root-x2.pem",
+            include_str!("../../../data/ca-families/roots/isrg-root-x2.pem"),
+        ),
+        (
+            "letsencrypt/root-ye-by-x2.pem",
+            include_str!("../../../data/ca-families/letsencrypt/root-ye-by-x2.pem"),
+        ),
+        (
+            "letsencrypt/root-yr-by-x1.pem",
+            include_str!("../../../data/ca-families/letsencrypt/root-yr-by-x1.pem"),
+        ),
+    ];
+
+    /// SHA-256 of the roots as `/usr/share/ca-certificates/mozilla/ISRG_Root_X{1,2}.crt`
+    /// (Debian's ca-certificates 20230311+deb12u1): a copy that differs fails here.
+    const ROOT_SHA256: [(&str, &str); 2] = [
+        (
+            "roots/isrg-root-x1.pem",
+            "96bcec06264976f37460779acf28c5a7cfe8a3c0aae11a8ffcee05c0bddf08c6",
+        ),
+        (
+            "roots/isrg-root-x2.pem",
+            "69729b8e15a86efc177a57afb7171dfc64add28c2fca8cf1507e34453ccb1470",
+        ),
+    ];
+
+    fn der_of(pem: &str) -> Vec<u8> {
+        crate::parse_certificates(pem.as_bytes()).unwrap()[0]
+            .as_ref()
+            .to_vec()
+    }
+
+    /// Whether `issuer`'s key signed `cert` (its subject named as `cert`'s issuer), with
+    /// the algorithms these CAs use (ECDSA P-256/P-384 with SHA-256/384, RSA PKCS#1 v1.5
+    /// with SHA-256/384).
+    fn signed_by(cert: &[u8], issuer: &[u8]) -> Result<(), String> {
+        use ring::signature;
+        let (_, c) = x509_parser::parse_x509_certificate(cert).map_err(|e| e.to_string())?;
+        let (_, i) = x509_parser::parse_x509_certificate(issuer).map_err(|e| e.to_string())?;
+        if c.issuer().as_raw() != i.subject().as_raw() {
+            return Err(format!("issuer {} is not {}", c.issuer(), i.subject()));
+        }
+        let key = &i.public_key().subject_public_key.data;
+        let curve = i
+            .public_key()
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok())
+            .map(|o| o.to_id_string());
+        let algorithm: &dyn signature::VerificationAlgorithm = match (
+            c.signature_algorithm.algorithm.to_id_string().as_str(),
+            curve.as_deref(),
+        ) {
+            ("1.2.840.10045.4.3.2", Some("1.2.840.10045.3.1.7")) => {
+                &signature::ECDSA_P256_SHA256_ASN1
+            }
+            ("1.2.840.10045.4.3.3", Some("1.3.132.0.34")) => &signature::ECDSA_P384_SHA384_ASN1,
+            ("1.2.840.113549.1.1.11", _) => &signature::RSA_PKCS1_2048_8192_SHA256,
+            ("1.2.840.113549.1.1.12", _) => &signature::RSA_PKCS1_2048_8192_SHA384,
+            (other, curve) => return Err(format!("algorithm {other} with key {curve:?}")),
+        };
+        signature::UnparsedPublicKey::new(algorithm, key)
+            .verify(c.tbs_certificate.as_ref(), &c.signature_value.data)
+            .map_err(|_| "the signature does not verify".to_owned())
+    }
+
+    /// Every certificate of the list was issued by the CA it names: its signature verifies
+    /// under the key of ISRG Root X1 or X2 (Debian's copies) or of Root YE or YR, whose
+    /// cross-signatures verify under X2 and X1. A PEM that is not the CA's (altered, or
+    /// issued by anyone else) fails here, as its digests fail the test above.
+    #[test]
+    fn every_certificate_verifies_under_its_issuing_root() {
+        for (file, want) in ROOT_SHA256 {
+            let (_, pem) = ISSUERS.iter().find(|(f, _)| *f == file).unwrap();
+            let got = digest::digest(&digest::SHA256, &der_of(pem));
+            assert_eq!(data_encoding::HEXLOWER.encode(got.as_ref()), want, "{file}");
+        }
+        let issuers: Vec<(&str, Vec<u8>)> = ISSUERS.iter().map(|(f, p)| (*f, der_of(p))).collect();
+        let issuer_of = |der: &[u8]| -> Vec<&str> {
+            issuers
+                .iter()
+                .filter(|(_, i)| signed_by(der, i).is_ok())
+                .map(|(f, _)| *f)
+                .collect()
+        };
+        for (file, pem) in PEMS.iter().chain(&ISSUERS[2..]) {
+            let signers = issuer_of(&der_of(pem));
+            assert_eq!(signers.len(), 1, "{file}: signed by {signers:?}");
+        }
+        assert_eq!(
+            issuer_of(&cert("letsencrypt/int-ye1.pem")),
+            ["letsencrypt/root-ye-by-x2.pem"]
+        );
+        assert_eq!(
+            issuer_of(&cert("letsencrypt/e5-cross.pem")),
+            ["roots/isrg-root-x1.pem"]
+        );
+        assert_eq!(
+            issuer_of(&cert("letsencrypt/e5.pem")),
+            ["roots/isrg-root-x2.pem"]
+        );
+        // The check can fail: one octet of the signature or of the signed part changed,
+        // or the right name with another key.
+        let mut e5 = cert("letsencrypt/e5.pem");
+        let last = e5.len() - 1;
+        e5[last] ^= 1;
+        assert!(issuer_of(&e5).is_empty());
+        let mut r10 = cert("letsencrypt/r10.pem");
+        r10[200] ^= 1;
+        assert!(issuer_of(&r10).is_empty());
+        let x2 = &issuers[1].1;
+        let err = signed_by(&cert("letsencrypt/e5-cross.pem"), x2).unwrap_err();
+        assert!(err.contains("is not"), "{err}");
+    }
+
     fn cert(file: &str) -> Vec<u8> {
         let (_, pem) = PEMS.iter().find(|(f, _)| *f == file).unwrap();
         crate::parse_certificates(pem.as_bytes()).unwrap()[0]

@@ -323,12 +323,40 @@ fn dane_render_csp() -> &'static str {
 }
 
 /// Two MX hosts: the HTML has the whole check and a page per host, each host's picture
-/// holding its own lookups only.
+/// holding its own lookups only, all three laid out by one run of Graphviz (a `dot` on
+/// PATH that counts its runs and hands over to the real one).
 #[test]
 fn html_has_a_page_per_host() {
-    let Some(_) = dot_program() else { return };
-    let r = verify("twomx.test", &["--format", "html"]);
+    use std::os::unix::fs::PermissionsExt as _;
+    let Some(real) = dot_program() else { return };
+    let dir = std::env::temp_dir().join(format!("dane-countdot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let runs = dir.join("runs");
+    let wrapper = dir.join("dot");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho run >> '{}'\nexec '{}' \"$@\"\n",
+            runs.display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = crate::common::dane();
+    cmd.env("PATH", format!("{}:/usr/bin:/bin", dir.display()))
+        .args([
+            "verify",
+            "--evidence",
+            &evidence("twomx.test"),
+            "--format",
+            "html",
+        ]);
+    let r = run_command(cmd, None);
     assert_eq!(r.code, 1, "{r:?}");
+    let counted = std::fs::read_to_string(&runs).unwrap();
+    assert_eq!(counted.lines().count(), 1, "dot ran {counted:?}");
+    let _ = std::fs::remove_dir_all(&dir);
     let sections: Vec<&str> = r
         .stdout
         .split("<section class=\"picture\">")

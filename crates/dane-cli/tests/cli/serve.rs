@@ -842,3 +842,36 @@ fn report_pages_and_the_form() {
     let (_, text) = get(&server.addr, "/metrics");
     assert!(text.contains("dane_exporter_checks_total 1"), "{text}");
 }
+
+/// `--ca-families FILE` on serve-metrics: read at start, so a malformed list stops the
+/// server before it listens (exit 2, one line naming the flag and the file); a good list
+/// serves as usual.
+#[test]
+fn ca_families_are_read_at_start() {
+    let bad = crate::common::temp_file("serve-families-bad.json", b"{\"format\":1}");
+    let r = run(&[
+        "serve-metrics",
+        "--listen",
+        "127.0.0.1:0",
+        "--ca-families",
+        &bad,
+    ]);
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("--ca-families {bad}: missing field")),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("listening"), "{}", r.stderr);
+
+    let nsd = dane_testenv::Nsd::start_fixtures().unwrap();
+    let good = crate::common::temp_file(
+        "serve-families.json",
+        br#"{"format":1,"version":"t","families":[{"id":"x","ca":"X","generation":"1","key_type":"RSA","issues_for":"RSA keys","source":"test","members":[{"name":"X1","subject":"CN=X1","not_before":"2020-01-01T00:00:00Z","not_after":"2030-01-01T00:00:00Z","spki_sha256":"0101010101010101010101010101010101010101010101010101010101010101","cert_sha256":"0202020202020202020202020202020202020202020202020202020202020202","source":"test"}]}]}"#,
+    );
+    let server = start(&nsd, &["--ca-families", &good]);
+    let (status, text) = get(&server.addr, "/probe?target=nx.nsec.test");
+    assert_eq!(status, 200, "{text}");
+}
