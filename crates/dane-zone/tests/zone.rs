@@ -779,3 +779,49 @@ fn a_chain_authenticated_only_by_an_intermediate_pin_warns() {
         found[0].what
     );
 }
+
+#[test]
+fn the_report_does_not_depend_on_the_number_of_threads() {
+    // More RRsets than one batch of the parallel signature checks, with findings all
+    // along the zone, and every signature in the expiring-soon and too-recent windows (all
+    // fixture signatures share their times: the first RRset in canonical order must win).
+    let mut text = GOOD_LDNS.to_string();
+    for i in 0..10_000 {
+        text.push_str(&format!("u{i} 300 A 192.0.2.{}\n", i % 250 + 1));
+    }
+    let records = parse(&text);
+    let mut opts = CheckOptions::at(AT);
+    opts.expire_within = EXPIRATION - AT + 1;
+    opts.inception_margin = AT - INCEPTION + 1;
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| check_zone(&records, &apex(), &opts))
+    };
+    let one = on(1);
+    let missing = one
+        .findings
+        .iter()
+        .filter(|f| f.code.as_str() == "missing-signature")
+        .count();
+    assert_eq!(missing, 10_000);
+    assert!(one.signatures_valid > 10, "{}", one.signatures_valid);
+    assert_eq!(one.signatures_valid, one.signatures_checked);
+    let soon: Vec<&str> = one
+        .findings
+        .iter()
+        .filter(|f| matches!(f.code.as_str(), "expires-soon" | "inception-too-recent"))
+        .map(|f| f.what.as_str())
+        .collect();
+    assert_eq!(soon.len(), 2, "{soon:?}");
+    // The apex sorts first, and its first RRset in type order is the NS RRset.
+    assert!(
+        soon.iter().all(|w| w.contains("(example.test. NS)")),
+        "{soon:?}"
+    );
+    for threads in [2, 3, 8] {
+        assert_eq!(on(threads), one, "{threads} threads");
+    }
+}
