@@ -370,6 +370,7 @@ impl<'a> Types<'a> {
         let i = match self.find(rtype) {
             Ok(i) => i,
             Err(i) => {
+                reserve_few(&mut self.0);
                 self.0.insert(i, (rtype, Set::default()));
                 i
             }
@@ -688,10 +689,20 @@ fn group<'a>(run: &mut Run<'_>, records: &'a [Record]) -> Zone<'a> {
             // RFC 2181 5.2: the TTLs of an RRset must be equal; signers use the first.
             set.ttl_differs = true;
         }
+        reserve_few(&mut set.rdatas);
         set.rdatas.push(canon);
     }
     ttl_mismatches(run, &zone);
     zone
+}
+
+/// Room for one more element, exactly while the vector is small: most RRsets hold one record
+/// and one RRSIG, and an owner a few types, where a vector's first push would make room
+/// for four (a zone of a million names held three times the records it has).
+fn reserve_few<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() && v.len() < 8 {
+        v.reserve_exact(1);
+    }
 }
 
 /// Files an RRSIG under the owner and type it covers.
@@ -699,7 +710,9 @@ fn add_rrsig<'a>(run: &mut Run<'_>, zone: &mut Zone<'a>, r: &Record, canon: Cow<
     match parse_rrsig(&r.rdata, canon, run.apex) {
         Some((covered, sig)) => {
             let key = (r.owner.clone(), covered);
-            zone.sigs.entry(key).or_default().push(sig);
+            let sigs = zone.sigs.entry(key).or_default();
+            reserve_few(sigs);
+            sigs.push(sig);
         }
         None => {
             let what = format!("{}:{}: RRSIG RDATA too short", r.file, r.line);
