@@ -409,8 +409,9 @@ struct Run<'a> {
     soon: (usize, Option<(u64, Name, u16)>),
     /// Signatures younger than the inception margin: count, and the latest inception.
     fresh: (usize, Option<(u64, Name, u16)>),
-    /// The keys (tag, algorithm) whose RRSIG over the apex DNSKEY RRset verified.
-    dnskey_signers: BTreeSet<(u16, u8)>,
+    /// The keys (tag, algorithm) whose RRSIG over an apex DNSKEY, CDS or CDNSKEY RRset
+    /// (the type first) verified.
+    apex_signers: BTreeSet<(u16, u16, u8)>,
 }
 
 impl Run<'_> {
@@ -471,7 +472,7 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
         report: Report::default(),
         soon: (0, None),
         fresh: (0, None),
-        dnskey_signers: BTreeSet::new(),
+        apex_signers: BTreeSet::new(),
     };
     let mut zone = group(&mut run, records);
     run.report.rrsets = zone.sets.values().map(Types::len).sum();
@@ -494,7 +495,7 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
     }
     check_rrsets(&mut run, &mut zone, &occluded);
     cds::check_cds(&mut run, &zone);
-    let signers = std::mem::take(&mut run.dnskey_signers);
+    let signers = std::mem::take(&mut run.apex_signers);
     cds::check_parent_ds(&mut run, &zone, &signers);
     run.finish()
 }
@@ -582,7 +583,7 @@ fn check_batch(run: &mut Run<'_>, batch: &mut Vec<sigs::Job>) {
                 run.fresh.1 = Some((t, owner, rtype));
             }
         }
-        run.dnskey_signers.extend(w.dnskey_signers);
+        run.apex_signers.extend(w.apex_signers);
     }
     batch.clear();
 }

@@ -658,6 +658,33 @@ fn cds_cdnskey_and_the_parent_ds() {
         &with(ds(fixture!("wrong.ds"))),
         &["ds-mismatch example.test. DS"],
     );
+    // RFC 7344 4.1: CDS and CDNSKEY signed by a key the parent's DS names (ldns-signzone
+    // signs them with the KSK, which parent.ds names). Without the CDS's RRSIG, the CDNSKEY
+    // still is, the CDS not: a warning besides the missing signature; without --ds, none.
+    check(
+        "cds signed by the ds key",
+        fixture!("good-cds.zone"),
+        &with(ds(fixture!("parent.ds"))),
+        &[],
+    );
+    let cds_unsigned = edit(fixture!("good-cds.zone"), |f| {
+        is(f, "example.test.", "RRSIG", "CDS ").then(Vec::new)
+    });
+    check(
+        "cds signed by no ds key",
+        &cds_unsigned,
+        &with(ds(fixture!("parent.ds"))),
+        &[
+            "missing-signature example.test. CDS",
+            "cds-mismatch example.test. CDS",
+        ],
+    );
+    check(
+        "cds unsigned, no --ds",
+        &cds_unsigned,
+        &at,
+        &["missing-signature example.test. CDS"],
+    );
 }
 
 /// issue 23: a `2 1 1` pinning one of Let's Encrypt's YE1-YE3 (SPKI digests from

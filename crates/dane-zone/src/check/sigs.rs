@@ -13,6 +13,9 @@ use super::{
 };
 use crate::name::Name;
 
+const CDS: u16 = 59;
+const CDNSKEY: u16 = 60;
+
 /// The inputs every worker shares (read only) and what one worker found.
 pub(super) struct Worker<'a> {
     pub(super) apex: &'a Name,
@@ -28,8 +31,9 @@ pub(super) struct Worker<'a> {
     pub(super) soon: (usize, Option<(u64, Name, u16)>),
     /// Signatures younger than the inception margin: count, and the latest inception.
     pub(super) fresh: (usize, Option<(u64, Name, u16)>),
-    /// The keys (tag, algorithm) whose RRSIG over the apex DNSKEY RRset verified.
-    pub(super) dnskey_signers: BTreeSet<(u16, u8)>,
+    /// The keys (tag, algorithm) whose RRSIG over an apex DNSKEY, CDS or CDNSKEY RRset
+    /// (the type first) verified.
+    pub(super) apex_signers: BTreeSet<(u16, u16, u8)>,
 }
 
 impl<'a> Worker<'a> {
@@ -50,7 +54,7 @@ impl<'a> Worker<'a> {
             valid: 0,
             soon: (0, None),
             fresh: (0, None),
-            dnskey_signers: BTreeSet::new(),
+            apex_signers: BTreeSet::new(),
         }
     }
 
@@ -167,8 +171,8 @@ fn check_rrset(run: &mut Worker<'_>, name: &Name, rtype: u16, set: &Set, sigs: &
         if let Some(flags) = check_sig(run, name, rtype, set, sig) {
             valid_algs.insert(sig.algorithm);
             sep_signed |= flags & SEP_FLAG != 0 && flags & REVOKE_FLAG == 0;
-            if rtype == DNSKEY && name == run.apex {
-                run.dnskey_signers.insert((sig.key_tag, sig.algorithm));
+            if matches!(rtype, DNSKEY | CDS | CDNSKEY) && name == run.apex {
+                run.apex_signers.insert((rtype, sig.key_tag, sig.algorithm));
             }
         }
     }
