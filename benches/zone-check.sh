@@ -67,9 +67,11 @@ tools() { # FILE: the commands that check it
   want ldns && command -v ldns-verify-zone >/dev/null && { NAMES+=("ldns-verify-zone"); CMDS+=("ldns-verify-zone $1"); }
   want bind && command -v dnssec-verify >/dev/null && { NAMES+=("dnssec-verify"); CMDS+=("dnssec-verify -q -o $ZONE $1"); }
   want knot && command -v kzonecheck >/dev/null && { NAMES+=("kzonecheck -d on"); CMDS+=("kzonecheck -d on -o $ZONE $1"); }
-  # validns 0.8 cannot build ECDSA keys with OpenSSL 3: RSA variants only.
+  # validns 0.8 cannot build ECDSA keys with OpenSSL 3: RSA variants only. Its default
+  # checks (signatures on 2 threads, the NSEC chain); -p all would add policies the zone
+  # fails by design ("at least two NS records per name").
   if want validns && command -v validns >/dev/null && [[ $2 == rsa* ]]; then
-    NAMES+=("validns -n 2"); CMDS+=("validns -n 2 -z $ZONE -p all $1")
+    NAMES+=("validns -n 2"); CMDS+=("validns -n 2 -z $ZONE. $1")
   fi
 }
 
