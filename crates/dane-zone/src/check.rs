@@ -6,7 +6,8 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use dane_dnssec::{VerifyError, algorithm_name, algorithm_supported, canonical_rdata_of};
+use dane_dnssec::canonical_rdata_of;
+use rayon::prelude::*;
 
 use crate::Record;
 use crate::name::Name;
@@ -14,6 +15,7 @@ use crate::name::Name;
 mod cds;
 mod nsec;
 mod nsec3;
+mod sigs;
 mod zonemd;
 use crate::rdata::type_name;
 
@@ -368,6 +370,7 @@ impl<'a> Types<'a> {
         let i = match self.find(rtype) {
             Ok(i) => i,
             Err(i) => {
+                reserve_few(&mut self.0);
                 self.0.insert(i, (rtype, Set::default()));
                 i
             }
@@ -406,8 +409,9 @@ struct Run<'a> {
     soon: (usize, Option<(u64, Name, u16)>),
     /// Signatures younger than the inception margin: count, and the latest inception.
     fresh: (usize, Option<(u64, Name, u16)>),
-    /// The keys (tag, algorithm) whose RRSIG over the apex DNSKEY RRset verified.
-    dnskey_signers: BTreeSet<(u16, u8)>,
+    /// The keys (tag, algorithm) whose RRSIG over an apex DNSKEY, CDS or CDNSKEY RRset
+    /// (the type first) verified.
+    apex_signers: BTreeSet<(u16, u16, u8)>,
 }
 
 impl Run<'_> {
@@ -468,7 +472,7 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
         report: Report::default(),
         soon: (0, None),
         fresh: (0, None),
-        dnskey_signers: BTreeSet::new(),
+        apex_signers: BTreeSet::new(),
     };
     let mut zone = group(&mut run, records);
     run.report.rrsets = zone.sets.values().map(Types::len).sum();
@@ -491,46 +495,44 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
     }
     check_rrsets(&mut run, &mut zone, &occluded);
     cds::check_cds(&mut run, &zone);
-    let signers = std::mem::take(&mut run.dnskey_signers);
+    let signers = std::mem::take(&mut run.apex_signers);
     cds::check_parent_ds(&mut run, &zone, &signers);
     run.finish()
 }
 
+/// RRsets handed to the workers at a time (their RRSIGs are moved out of the zone for it).
+const BATCH: usize = 4096;
+/// RRsets one worker checks in a row (a few milliseconds of signature verification).
+const CHUNK: usize = 32;
+
 /// Every RRset with its RRSIGs: authoritative ones checked, non-authoritative ones must be
-/// unsigned; RRSIGs left over cover nothing.
+/// unsigned; RRSIGs left over cover nothing. The RRsets are checked on all cores (rayon's
+/// pool), in batches; the workers' findings are merged in RRset order, so the report is the
+/// same whatever the number of threads.
 fn check_rrsets(run: &mut Run<'_>, zone: &mut Zone, occluded: &BTreeSet<Name>) {
     let apex = run.apex;
-    let names: Vec<Name> = zone.sets.keys().cloned().collect();
-    for name in &names {
-        let Some(types) = zone.sets.get(name) else {
-            continue;
-        };
+    let Zone { sets, sigs } = zone;
+    let mut batch: Vec<sigs::Job> = Vec::with_capacity(BATCH);
+    for (name, types) in sets.iter() {
         let cut = name != apex && types.contains_key(&NS);
+        let below = occluded.contains(name);
         for (&rtype, set) in types {
-            let sigs = zone.sigs.remove(&(name.clone(), rtype)).unwrap_or_default();
-            // RFC 4035 2.2: delegation NS RRsets and glue are not signed; RFC 4035 2.2 and
-            // RFC 6672 2.4: nor is data below a cut or a DNAME (it is occluded).
-            let below = occluded.contains(name);
-            let authoritative = !below && (!cut || rtype == DS || rtype == NSEC);
-            if !authoritative {
-                if !sigs.is_empty() {
-                    let why = if cut && !occluded.contains(name) {
-                        "at a delegation point"
-                    } else {
-                        "below a zone cut or DNAME (glue or occluded data)"
-                    };
-                    let what = format!(
-                        "{} RRSIG(s) over a non-authoritative RRset {why}",
-                        sigs.len()
-                    );
-                    run.error(FindingCode::SignedGlue, name, rtype, what, "RFC 4035 2.2");
-                }
-                continue;
+            let sigs = sigs.remove(&(name.clone(), rtype)).unwrap_or_default();
+            batch.push(sigs::Job {
+                name,
+                rtype,
+                set,
+                sigs,
+                cut,
+                below,
+            });
+            if batch.len() == BATCH {
+                check_batch(run, &mut batch);
             }
-            check_rrset(run, name, rtype, set, &sigs);
         }
     }
-    for ((name, rtype), sigs) in &zone.sigs {
+    check_batch(run, &mut batch);
+    for ((name, rtype), sigs) in sigs.iter() {
         let what = format!(
             "{} RRSIG(s) cover {} but {name} has no such RRset",
             sigs.len(),
@@ -544,6 +546,46 @@ fn check_rrsets(run: &mut Run<'_>, zone: &mut Zone, occluded: &BTreeSet<Name>) {
             "RFC 4034 3",
         );
     }
+}
+
+/// Checks a batch of RRsets on the pool's threads and merges what they found, in order.
+fn check_batch(run: &mut Run<'_>, batch: &mut Vec<sigs::Job>) {
+    let parts: Vec<sigs::Worker> = batch
+        .par_chunks(CHUNK)
+        .map(|jobs| {
+            let mut w = sigs::Worker::new(run.apex, run.opts, &run.keys, &run.algorithms);
+            for job in jobs {
+                w.rrset(job);
+            }
+            w
+        })
+        .collect();
+    for w in parts {
+        run.report.findings.extend(w.findings);
+        run.report.signatures_checked += w.checked;
+        run.report.signatures_valid += w.valid;
+        // The first expiry and the latest inception, the earlier RRset winning a tie: as
+        // if one thread had checked them all in order.
+        run.soon.0 += w.soon.0;
+        if let Some((t, owner, rtype)) = w.soon.1 {
+            if run.soon.1.as_ref().is_none_or(|(first, _, _)| t < *first) {
+                run.soon.1 = Some((t, owner, rtype));
+            }
+        }
+        run.fresh.0 += w.fresh.0;
+        if let Some((t, owner, rtype)) = w.fresh.1 {
+            if run
+                .fresh
+                .1
+                .as_ref()
+                .is_none_or(|(latest, _, _)| t > *latest)
+            {
+                run.fresh.1 = Some((t, owner, rtype));
+            }
+        }
+        run.apex_signers.extend(w.apex_signers);
+    }
+    batch.clear();
 }
 
 impl Run<'_> {
@@ -648,10 +690,20 @@ fn group<'a>(run: &mut Run<'_>, records: &'a [Record]) -> Zone<'a> {
             // RFC 2181 5.2: the TTLs of an RRset must be equal; signers use the first.
             set.ttl_differs = true;
         }
+        reserve_few(&mut set.rdatas);
         set.rdatas.push(canon);
     }
     ttl_mismatches(run, &zone);
     zone
+}
+
+/// Room for one more element, exactly while the vector is small: most RRsets hold one record
+/// and one RRSIG, and an owner a few types, where a vector's first push would make room
+/// for four (a zone of a million names held three times the records it has).
+fn reserve_few<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() && v.len() < 8 {
+        v.reserve_exact(1);
+    }
 }
 
 /// Files an RRSIG under the owner and type it covers.
@@ -659,7 +711,9 @@ fn add_rrsig<'a>(run: &mut Run<'_>, zone: &mut Zone<'a>, r: &Record, canon: Cow<
     match parse_rrsig(&r.rdata, canon, run.apex) {
         Some((covered, sig)) => {
             let key = (r.owner.clone(), covered);
-            zone.sigs.entry(key).or_default().push(sig);
+            let sigs = zone.sigs.entry(key).or_default();
+            reserve_few(sigs);
+            sigs.push(sig);
         }
         None => {
             let what = format!("{}:{}: RRSIG RDATA too short", r.file, r.line);
@@ -791,305 +845,6 @@ fn occluded_names(zone: &Zone, apex: &Name) -> BTreeSet<Name> {
     out
 }
 
-/// The checks of one authoritative RRset and its RRSIGs.
-fn check_rrset(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sigs: &[Sig]) {
-    if sigs.is_empty() {
-        let what = format!(
-            "authoritative RRset without RRSIG although {} is signed",
-            run.apex
-        );
-        run.error(
-            FindingCode::MissingSignature,
-            name,
-            rtype,
-            what,
-            "RFC 4035 2.2",
-        );
-        return;
-    }
-    let limit = run.opts.max_sigs_per_rrset;
-    if sigs.len() > limit {
-        let what = format!("{} RRSIGs, more than the {limit} examined", sigs.len());
-        run.error(
-            FindingCode::TooManySignatures,
-            name,
-            rtype,
-            what,
-            "RFC 4035 2.2",
-        );
-    }
-    let mut valid_algs = BTreeSet::new();
-    let mut tried_algs = BTreeSet::new();
-    let mut sep_signed = false;
-    for sig in sigs.iter().take(limit) {
-        tried_algs.insert(sig.algorithm);
-        if let Some(flags) = check_sig(run, name, rtype, set, sig) {
-            valid_algs.insert(sig.algorithm);
-            sep_signed |= flags & SEP_FLAG != 0 && flags & REVOKE_FLAG == 0;
-            if rtype == DNSKEY && name == run.apex {
-                run.dnskey_signers.insert((sig.key_tag, sig.algorithm));
-            }
-        }
-    }
-    // RFC 4035 2.2 (and RFC 6840 5.11): an RRSIG by each algorithm of the apex DNSKEY RRset.
-    // An RRSIG of the algorithm that fails has its own finding already: this one is for an
-    // algorithm no RRSIG of the RRset uses.
-    let missing: Vec<u8> = run.algorithms.difference(&tried_algs).copied().collect();
-    for alg in missing {
-        let what = format!(
-            "no RRSIG of algorithm {alg} ({}), which the DNSKEY RRset has",
-            algorithm_name(alg)
-        );
-        run.error(
-            FindingCode::MissingAlgorithm,
-            name,
-            rtype,
-            what,
-            "RFC 4035 2.2, RFC 6840 5.11",
-        );
-    }
-    if rtype == DNSKEY && name == run.apex && !valid_algs.is_empty() && !sep_signed {
-        dnskey_sep_finding(run, name);
-    }
-}
-
-/// The DNSKEY RRset verifies, but not with a SEP key: an error when it has SEP keys (the
-/// parent's DS points at them, so the chain breaks), a warning when it has none.
-fn dnskey_sep_finding(run: &mut Run<'_>, apex: &Name) {
-    let has_sep = run
-        .keys
-        .iter()
-        .any(|k| k.flags & SEP_FLAG != 0 && k.flags & REVOKE_FLAG == 0);
-    let (severity, what) = if has_sep {
-        (
-            Severity::Error,
-            "no SEP key (the ones a DS points to) signs the DNSKEY RRset",
-        )
-    } else {
-        (
-            Severity::Warning,
-            "no key has the SEP flag: the DNSKEY RRset is signed by non-SEP keys only",
-        )
-    };
-    run.push(
-        severity,
-        FindingCode::DnskeyNotSepSigned,
-        apex,
-        DNSKEY,
-        None,
-        what.into(),
-        "RFC 4035 2.1, RFC 6781 3.1",
-    );
-}
-
-/// RFC 1982 serial-number comparison on 32 bits: `a <= b`.
-fn serial_le(a: u32, b: u32) -> bool {
-    a == b || (b.wrapping_sub(a) as i32) > 0
-}
-
-/// The RRSIG checks of RFC 4035 5.3.1 and 5.3.3 (the zone is the only signer): returns the
-/// flags of the key that verified it, if it is valid at `now`.
-fn check_sig(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sig: &Sig) -> Option<u16> {
-    if !fields_ok(run, name, rtype, set, sig) || !time_ok(run, name, rtype, sig) {
-        return None;
-    }
-    run.report.signatures_checked += 1;
-    let data = signed_data(name, rtype, set, sig);
-    match verify_with_keys(&run.keys, rtype, sig, &data) {
-        Ok(flags) => {
-            run.report.signatures_valid += 1;
-            Some(flags)
-        }
-        Err((code, what)) => {
-            let tag = Some(sig.key_tag);
-            run.push(
-                Severity::Error,
-                code,
-                name,
-                rtype,
-                tag,
-                what,
-                "RFC 4035 5.3.1, 5.3.3",
-            );
-            None
-        }
-    }
-}
-
-/// The RRSIG fields that do not need the key: signer, labels, original TTL, algorithm.
-/// `false` (with a finding) when the signature cannot be valid.
-fn fields_ok(run: &mut Run<'_>, name: &Name, rtype: u16, set: &Set, sig: &Sig) -> bool {
-    let tag = Some(sig.key_tag);
-    let err = Severity::Error;
-    if let Some(signer) = &sig.signer {
-        let what = format!("signer is {signer}, not the apex {}", run.apex);
-        run.push(
-            err,
-            FindingCode::WrongSigner,
-            name,
-            rtype,
-            tag,
-            what,
-            "RFC 4035 5.3.1",
-        );
-        return false;
-    }
-    // RFC 4034 3.1.3: labels of the owner, not counting the root or a leading `*`.
-    let want = name.label_count() - usize::from(name.is_wildcard());
-    if usize::from(sig.labels) != want {
-        let what = format!("labels field {} but the owner has {want}", sig.labels);
-        run.push(
-            err,
-            FindingCode::WrongLabels,
-            name,
-            rtype,
-            tag,
-            what,
-            "RFC 4034 3.1.3",
-        );
-        return false;
-    }
-    if sig.original_ttl != set.ttl {
-        let what = format!(
-            "original TTL {} but the RRset's TTL is {}",
-            sig.original_ttl, set.ttl
-        );
-        let rfc = "RFC 4034 3.1.4, RFC 4035 2.2";
-        run.push(err, FindingCode::OriginalTtl, name, rtype, tag, what, rfc);
-    }
-    if !algorithm_supported(sig.algorithm) {
-        let what = format!(
-            "algorithm {} ({}) cannot be verified here, so it is not called valid",
-            sig.algorithm,
-            algorithm_name(sig.algorithm)
-        );
-        run.push(
-            err,
-            FindingCode::UnsupportedAlgorithm,
-            name,
-            rtype,
-            tag,
-            what,
-            "RFC 8624 3.1",
-        );
-        return false;
-    }
-    true
-}
-
-/// Verifies with the apex keys of the RRSIG's tag and algorithm (several may share a tag):
-/// the flags of the key that verifies, or the most telling failure.
-fn verify_with_keys(
-    keys: &[Key],
-    rtype: u16,
-    sig: &Sig,
-    data: &[u8],
-) -> Result<u16, (FindingCode, String)> {
-    let mut failure = (
-        FindingCode::UnknownKey,
-        String::from("no DNSKEY of the apex has this key tag and algorithm"),
-    );
-    for key in keys {
-        if key.tag != sig.key_tag || key.algorithm != sig.algorithm {
-            continue;
-        }
-        if key.flags & REVOKE_FLAG != 0 && rtype != DNSKEY {
-            let what = "signed by a revoked key (RFC 5011), which signs only the DNSKEY RRset";
-            failure = (FindingCode::RevokedKey, what.into());
-            continue;
-        }
-        match dane_dnssec::verify_signature(sig.algorithm, &key.public, data, sig.signature()) {
-            Ok(()) => return Ok(key.flags),
-            Err(VerifyError::Unsupported) => {
-                let what = format!("algorithm {} cannot be verified here", sig.algorithm);
-                failure = (FindingCode::UnsupportedAlgorithm, what);
-            }
-            Err(VerifyError::BadKey(why)) => {
-                failure = (
-                    FindingCode::BadSignature,
-                    format!("the key is malformed: {why}"),
-                );
-            }
-            Err(VerifyError::Invalid) => {
-                let what = "the signature does not verify with the key (data or signature changed)";
-                failure = (FindingCode::BadSignature, what.into());
-            }
-        }
-    }
-    Err(failure)
-}
-
-/// The validity window at `now` (RFC 4034 3.1.5, RFC 4035 5.3.1), and the expiring-soon
-/// count. `false` if the signature is outside its window (a finding is pushed).
-fn time_ok(run: &mut Run<'_>, name: &Name, rtype: u16, sig: &Sig) -> bool {
-    let now = run.opts.now;
-    let now32 = now as u32;
-    let abs = |t: u32| now.saturating_add_signed(i64::from(t.wrapping_sub(now32) as i32));
-    let (code, what) = if !serial_le(now32, sig.expiration) {
-        let what = format!(
-            "expired at {}, checked at {}",
-            fmt_unix(abs(sig.expiration)),
-            fmt_unix(now)
-        );
-        (FindingCode::SignatureExpired, what)
-    } else if !serial_le(sig.inception, now32) {
-        let what = format!(
-            "not valid before {}, checked at {}",
-            fmt_unix(abs(sig.inception)),
-            fmt_unix(now)
-        );
-        (FindingCode::SignatureNotYetValid, what)
-    } else {
-        let expires = abs(sig.expiration);
-        if expires - now < run.opts.expire_within {
-            run.soon.0 += 1;
-            if run.soon.1.as_ref().is_none_or(|(t, _, _)| expires < *t) {
-                run.soon.1 = Some((expires, name.clone(), rtype));
-            }
-        }
-        // RFC 6781 4.4.2.2: resolvers whose clocks lag see a fresh signature as not yet valid.
-        let incepted = abs(sig.inception);
-        if now - incepted < run.opts.inception_margin {
-            run.fresh.0 += 1;
-            if run.fresh.1.as_ref().is_none_or(|(t, _, _)| incepted > *t) {
-                run.fresh.1 = Some((incepted, name.clone(), rtype));
-            }
-        }
-        return true;
-    };
-    run.push(
-        Severity::Error,
-        code,
-        name,
-        rtype,
-        Some(sig.key_tag),
-        what,
-        "RFC 4034 3.1.5, RFC 4035 5.3.1",
-    );
-    false
-}
-
-/// The data RFC 4034 3.1.8.1 signs: the RRSIG RDATA without the signature, then each RR in
-/// canonical form and order (RFC 4034 6.2, 6.3: duplicates removed), with the original TTL,
-/// and `*.` + the owner's last `labels` labels for a wildcard owner.
-fn signed_data(name: &Name, rtype: u16, set: &Set, sig: &Sig) -> Vec<u8> {
-    let mut out = sig.prefix().to_vec();
-    // `labels` equals the owner's label count without a leading `*` (checked before).
-    let owner = name.wire();
-    let mut rdatas: Vec<&[u8]> = set.rdatas.iter().map(AsRef::as_ref).collect();
-    rdatas.sort();
-    rdatas.dedup();
-    for rd in rdatas {
-        out.extend_from_slice(&owner);
-        out.extend_from_slice(&rtype.to_be_bytes());
-        out.extend_from_slice(&1u16.to_be_bytes());
-        out.extend_from_slice(&sig.original_ttl.to_be_bytes());
-        out.extend_from_slice(&(rd.len() as u16).to_be_bytes());
-        out.extend_from_slice(rd);
-    }
-    out
-}
-
 /// RFC 3339 UTC time of a Unix time.
 pub(crate) fn fmt_unix(secs: u64) -> String {
     let t = i64::try_from(secs)
@@ -1107,20 +862,6 @@ pub(crate) fn fmt_unix(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn serial_arithmetic_wraps() {
-        for (a, b, le) in [
-            (1, 2, true),
-            (2, 2, true),
-            (3, 2, false),
-            (u32::MAX, 1, true),
-            (1, u32::MAX, false),
-            (0, 0x7fff_ffff, true),
-        ] {
-            assert_eq!(serial_le(a, b), le, "{a} <= {b}");
-        }
-    }
 
     #[test]
     fn hostile_rrsig_rdata_is_refused() {

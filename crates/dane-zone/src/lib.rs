@@ -32,6 +32,9 @@
 //!   through dane-dnssec ([`dane_dnssec::verify_signature`]) over the canonical form
 //!   dane-dnssec defines ([`dane_dnssec::canonical_rdata_of`]); a signature of an
 //!   algorithm we cannot verify is an error, not a pass.
+//! - Parallel, deterministic: [`check_zone`] verifies the RRsets' signatures on rayon's
+//!   pool (all cores unless `RAYON_NUM_THREADS` or an enclosing pool says otherwise) and
+//!   merges the results in RRset order: the report does not depend on the thread count.
 //! - Bounded: parse limits (records, `$INCLUDE` depth, include loops) and a per-RRset cap on
 //!   the signatures verified.
 //!
@@ -42,8 +45,9 @@
 //!
 //! # Known limitations
 //!
-//! - CDS and CDNSKEY are checked against the DNSKEY RRset, not against the parent's
-//!   current DS.
+//! - CDS and CDNSKEY are checked against the DNSKEY RRset and, with the parent's DS
+//!   ([`CheckOptions::parent_ds`]), for a signature by a key it names (RFC 7344 4.1); not
+//!   whether the DS RRset they ask for would still validate the zone.
 //! - Class IN only; `$GENERATE` is refused.
 //! - Names written relative to a mixed-case `$ORIGIN` get the origin's labels lowercased in
 //!   RDATA; this matters only for types whose names keep their case in the canonical form

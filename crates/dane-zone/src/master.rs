@@ -240,7 +240,7 @@ fn parse_file(st: &mut State<'_>, file: &str, text: &str, mut origin: Name) -> R
     };
     st.stack.push(file.to_string());
     let label: Arc<str> = Arc::from(file);
-    let mut owner: Option<Name> = None;
+    let mut owner = Owner::default();
     for e in Entries::new(text) {
         let e = e.map_err(|(l, w)| err(l, w))?;
         let first = &e.tokens[0];
@@ -300,21 +300,38 @@ fn directive(st: &mut State<'_>, file: &str, e: &Entry, origin: &mut Name) -> Re
     Ok(())
 }
 
+/// The owner of the last record (inherited by lines starting with blank space), with the
+/// text and origin it was parsed from.
+#[derive(Default)]
+struct Owner {
+    name: Option<Name>,
+    text: String,
+    origin: Option<Name>,
+}
+
 /// One resource record entry: `[owner] [ttl] [class] type rdata` (TTL and class in either
 /// order, RFC 1035 5.1).
 fn record(
     st: &mut State<'_>,
     e: &Entry,
     origin: &Name,
-    owner: &mut Option<Name>,
+    last: &mut Owner,
     file: &Arc<str>,
 ) -> Result<Record, String> {
     let mut t = e.tokens.iter().peekable();
     if !e.blank_start {
         let o = t.next().map(|t| t.text.as_str()).unwrap_or_default();
-        *owner = Some(Name::parse(o, origin).map_err(|w| format!("owner {o:?}: {w}"))?);
+        // Signers write the owner on every line: the same text under the same origin is
+        // the same name, shared rather than parsed and allocated again.
+        let same = last.text == o && last.origin.as_ref() == Some(origin);
+        if !same || last.name.is_none() {
+            last.name = Some(Name::parse(o, origin).map_err(|w| format!("owner {o:?}: {w}"))?);
+            o.clone_into(&mut last.text);
+            last.origin = Some(origin.clone());
+        }
     }
-    let owner = owner
+    let owner = last
+        .name
         .clone()
         .ok_or("no owner: the first record starts with blank space")?;
     let mut ttl = None;
@@ -342,7 +359,7 @@ fn record(
     };
     st.last_ttl = Some(ttl);
     let rest: Vec<&Token> = t.collect();
-    let rdata = rdata::encode(rtype, &rest, origin)
+    let mut rdata = rdata::encode(rtype, &rest, origin)
         .map_err(|w| format!("{} RDATA: {w}", rdata::type_name(rtype)))?;
     // RFC 1035 3.2.1: RDLENGTH is 16 bits.
     if rdata.len() > usize::from(u16::MAX) {
@@ -352,6 +369,8 @@ fn record(
             rdata.len()
         ));
     }
+    // The encoder's spare capacity would stay allocated for every record of the zone.
+    rdata.shrink_to_fit();
     Ok(Record {
         owner,
         rtype,

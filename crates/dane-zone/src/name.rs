@@ -3,13 +3,15 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
 
 /// An absolute domain name, labels lowercased, leftmost label first.
 ///
 /// Kept compact: the labels in wire form (each length-prefixed, lowercased, without the
-/// root label) in one allocation, since a zone holds several names per record.
+/// root label) in one shared allocation, since a zone holds several names per record: a
+/// clone (the records of one owner, the keys of the grouped zone) shares it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Name(Box<[u8]>);
+pub struct Name(Arc<[u8]>);
 
 /// Longest label (RFC 1035 2.3.4).
 const MAX_LABEL: usize = 63;
@@ -21,7 +23,7 @@ const MAX_LABELS: usize = 127;
 impl Name {
     /// The root name `.`.
     pub fn root() -> Name {
-        Name(Box::default())
+        Name(Arc::from(&[][..]))
     }
 
     /// A name from raw labels (lowercased here); `Err` if a label or the name is too long
@@ -44,7 +46,7 @@ impl Name {
         if total > MAX_NAME {
             return Err(format!("name of {total} octets (most 255)"));
         }
-        Ok(Name(out.into_boxed_slice()))
+        Ok(Name(out.into()))
     }
 
     /// Parses presentation text (`\DDD` and `\X` escapes, RFC 1035 5.1) relative to

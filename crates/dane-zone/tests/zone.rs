@@ -658,6 +658,33 @@ fn cds_cdnskey_and_the_parent_ds() {
         &with(ds(fixture!("wrong.ds"))),
         &["ds-mismatch example.test. DS"],
     );
+    // RFC 7344 4.1: CDS and CDNSKEY signed by a key the parent's DS names (ldns-signzone
+    // signs them with the KSK, which parent.ds names). Without the CDS's RRSIG, the CDNSKEY
+    // still is, the CDS not: a warning besides the missing signature; without --ds, none.
+    check(
+        "cds signed by the ds key",
+        fixture!("good-cds.zone"),
+        &with(ds(fixture!("parent.ds"))),
+        &[],
+    );
+    let cds_unsigned = edit(fixture!("good-cds.zone"), |f| {
+        is(f, "example.test.", "RRSIG", "CDS ").then(Vec::new)
+    });
+    check(
+        "cds signed by no ds key",
+        &cds_unsigned,
+        &with(ds(fixture!("parent.ds"))),
+        &[
+            "missing-signature example.test. CDS",
+            "cds-mismatch example.test. CDS",
+        ],
+    );
+    check(
+        "cds unsigned, no --ds",
+        &cds_unsigned,
+        &at,
+        &["missing-signature example.test. CDS"],
+    );
 }
 
 /// issue 23: a `2 1 1` pinning one of Let's Encrypt's YE1-YE3 (SPKI digests from
@@ -778,4 +805,50 @@ fn a_chain_authenticated_only_by_an_intermediate_pin_warns() {
         "{}",
         found[0].what
     );
+}
+
+#[test]
+fn the_report_does_not_depend_on_the_number_of_threads() {
+    // More RRsets than one batch of the parallel signature checks, with findings all
+    // along the zone, and every signature in the expiring-soon and too-recent windows (all
+    // fixture signatures share their times: the first RRset in canonical order must win).
+    let mut text = GOOD_LDNS.to_string();
+    for i in 0..10_000 {
+        text.push_str(&format!("u{i} 300 A 192.0.2.{}\n", i % 250 + 1));
+    }
+    let records = parse(&text);
+    let mut opts = CheckOptions::at(AT);
+    opts.expire_within = EXPIRATION - AT + 1;
+    opts.inception_margin = AT - INCEPTION + 1;
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| check_zone(&records, &apex(), &opts))
+    };
+    let one = on(1);
+    let missing = one
+        .findings
+        .iter()
+        .filter(|f| f.code.as_str() == "missing-signature")
+        .count();
+    assert_eq!(missing, 10_000);
+    assert!(one.signatures_valid > 10, "{}", one.signatures_valid);
+    assert_eq!(one.signatures_valid, one.signatures_checked);
+    let soon: Vec<&str> = one
+        .findings
+        .iter()
+        .filter(|f| matches!(f.code.as_str(), "expires-soon" | "inception-too-recent"))
+        .map(|f| f.what.as_str())
+        .collect();
+    assert_eq!(soon.len(), 2, "{soon:?}");
+    // The apex sorts first, and its first RRset in type order is the NS RRset.
+    assert!(
+        soon.iter().all(|w| w.contains("(example.test. NS)")),
+        "{soon:?}"
+    );
+    for threads in [2, 3, 8] {
+        assert_eq!(on(threads), one, "{threads} threads");
+    }
 }

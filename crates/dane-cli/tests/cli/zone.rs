@@ -1,6 +1,6 @@
 //! `dane zone check` on the zones of fixtures/zone (signed by ldns-signzone and
-//! dnssec-signzone, then broken one defect at a time), and against ldns-verify-zone and
-//! dnssec-verify on the same files.
+//! dnssec-signzone, then broken one defect at a time), and against ldns-verify-zone,
+//! dnssec-verify and kzonecheck on the same files.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -57,48 +57,60 @@ struct Summary {
     counts: BTreeMap<String, usize>,
 }
 
-/// (fixture, the finding `dane zone check` must report, whether ldns-verify-zone and
-/// dnssec-verify (BIND 9.18) reject the file). Where a peer accepts a defect, docs/zone-check.md
-/// says so.
-const CASES: &[(&str, &str, bool, bool)] = &[
-    ("good-ldns", "", false, false),
-    ("good-bind", "", false, false),
-    ("good-nsec3", "", false, false),
-    ("good-twoalg", "", false, false),
-    ("good-revoked", "", false, false),
-    ("good-zonemd", "", false, false),
-    ("good-cds", "", false, false),
-    ("good-mixed", "", false, false),
-    ("good-nsec3-optout", "", false, false),
-    // Neither peer compares CDS with the DNSKEY RRset.
-    ("broken-cds", "cds-mismatch", false, false),
-    // dnssec-verify 9.18 does not check ZONEMD.
-    ("broken-zonemd", "zonemd", true, false),
-    ("broken-tampered", "bad-signature", true, true),
-    ("broken-nosig", "missing-signature", true, true),
+/// (fixture, the finding `dane zone check` must report, whether ldns-verify-zone,
+/// dnssec-verify (BIND 9.18) and kzonecheck -d on (Knot 3.2) reject the file). Where a
+/// peer accepts a defect, docs/zone-check.md says so.
+const CASES: &[(&str, &str, bool, bool, bool)] = &[
+    ("good-ldns", "", false, false, false),
+    ("good-bind", "", false, false, false),
+    ("good-nsec3", "", false, false, false),
+    ("good-twoalg", "", false, false, false),
+    ("good-revoked", "", false, false, false),
+    ("good-zonemd", "", false, false, false),
+    ("good-cds", "", false, false, false),
+    ("good-mixed", "", false, false, false),
+    ("good-nsec3-optout", "", false, false, false),
+    // Neither ldns-verify-zone nor dnssec-verify compares CDS with the DNSKEY RRset;
+    // kzonecheck rejects the file because it has a CDS and no CDNSKEY ("missing CDNSKEY"),
+    // not because the CDS names a key the zone does not have.
+    ("broken-cds", "cds-mismatch", false, false, true),
+    // dnssec-verify 9.18 and kzonecheck 3.2 do not check ZONEMD.
+    ("broken-zonemd", "zonemd", true, false, false),
+    ("broken-tampered", "bad-signature", true, true, true),
+    ("broken-nosig", "missing-signature", true, true, true),
     // ldns-verify-zone verifies with the RRSIG's original TTL and says nothing.
-    ("broken-origttl", "original-ttl", false, true),
-    // dnssec-verify does not look at signatures on glue.
-    ("broken-glue", "signed-glue", true, false),
-    ("broken-nsec", "missing-nsec", true, true),
-    ("broken-nsecbitmap", "nsec-bitmap", true, true),
-    ("broken-nsecglue", "nsec-on-glue", true, true),
-    ("broken-nsec3", "missing-nsec", true, true),
-    // The peers see only the NSEC3's broken signature (the flag was cleared after signing);
-    // neither says the insecure delegation it leaves out is now denied.
-    ("broken-nsec3-optout", "nsec3-opt-out", true, true),
-    // ldns-verify-zone accepts 200 NSEC3 iterations; validators then call denials insecure.
-    ("broken-nsec3-iter200", "nsec3-iterations", false, true),
+    ("broken-origttl", "original-ttl", false, true, true),
+    // dnssec-verify does not look at signatures on glue (ldns-verify-zone and kzonecheck
+    // reject this one because the copied signature does not verify over the glue).
+    ("broken-glue", "signed-glue", true, false, true),
+    ("broken-nsec", "missing-nsec", true, true, true),
+    ("broken-nsecbitmap", "nsec-bitmap", true, true, true),
+    ("broken-nsecglue", "nsec-on-glue", true, true, true),
+    ("broken-nsec3", "missing-nsec", true, true, true),
+    // ldns-verify-zone and dnssec-verify see only the NSEC3's broken signature (the flag
+    // was cleared after signing); neither says the insecure delegation it leaves out is now
+    // denied. kzonecheck says "wrong NSEC3 opt-out".
+    ("broken-nsec3-optout", "nsec3-opt-out", true, true, true),
+    // ldns-verify-zone and kzonecheck accept 200 NSEC3 iterations; validators then call
+    // denials insecure.
+    (
+        "broken-nsec3-iter200",
+        "nsec3-iterations",
+        false,
+        true,
+        false,
+    ),
     // ldns-verify-zone accepts a DNSKEY RRset signed by the ZSK alone.
-    ("broken-dnskey", "dnskey-not-sep-signed", false, true),
-    // ldns-verify-zone accepts an RRset signed by one of two algorithms (RFC 6840 5.11
-    // lets validators do so; RFC 4035 2.2 still requires the zone to be signed by both).
-    ("broken-missingalg", "missing-algorithm", false, true),
+    ("broken-dnskey", "dnskey-not-sep-signed", false, true, true),
+    // ldns-verify-zone and kzonecheck accept an RRset signed by one of two algorithms (RFC
+    // 6840 5.11 lets validators do so; RFC 4035 2.2 still requires the zone to be signed
+    // by both).
+    ("broken-missingalg", "missing-algorithm", false, true, false),
 ];
 
 #[test]
 fn every_fixture_gives_its_exit_code_and_finding() {
-    for (name, code, _, _) in CASES {
+    for (name, code, _, _, _) in CASES {
         let r = check(name, &[]);
         assert!(r.stderr.is_empty(), "{name}: {}", r.stderr);
         let last = r.stdout.lines().last().unwrap_or_default();
@@ -124,12 +136,14 @@ fn every_fixture_gives_its_exit_code_and_finding() {
 }
 
 #[test]
-fn agrees_with_ldns_verify_zone_and_dnssec_verify() {
+fn agrees_with_ldns_verify_zone_dnssec_verify_and_kzonecheck() {
     let ldns =
         dane_testenv::find_program("ldns-verify-zone", "ldnsutils").expect("ldns-verify-zone");
     let bind =
         dane_testenv::find_program("dnssec-verify", "bind9-dnsutils").expect("dnssec-verify");
-    for (name, code, ldns_rejects, bind_rejects) in CASES {
+    // scripts/install-test-deps installs it: a missing kzonecheck fails the test.
+    let knot = dane_testenv::find_program("kzonecheck", "knot-dnssecutils").expect("kzonecheck");
+    for (name, code, ldns_rejects, bind_rejects, knot_rejects) in CASES {
         let file = zone(name);
         let mut cmd = Command::new(&ldns);
         cmd.arg(&file);
@@ -139,11 +153,24 @@ fn agrees_with_ldns_verify_zone_and_dnssec_verify() {
         cmd.args(["-q", "-o", "example.test.", &file]);
         let b = run_command(cmd, None);
         assert_eq!(b.code != 0, *bind_rejects, "dnssec-verify {name}: {b:?}");
+        // -t: the same time as ours (YYYYMMDDhhmmss), inside every fixture's windows.
+        let mut cmd = Command::new(&knot);
+        cmd.args([
+            "-d",
+            "on",
+            "-o",
+            "example.test.",
+            "-t",
+            "20260601000000",
+            &file,
+        ]);
+        let k = run_command(cmd, None);
+        assert_eq!(k.code != 0, *knot_rejects, "kzonecheck {name}: {k:?}");
         // Whatever a peer rejects, we reject too (and more: see CASES).
         let ours = check(name, &[]);
         assert_eq!(ours.code != 0, !code.is_empty(), "{name}: {ours:?}");
         assert!(
-            !(*ldns_rejects || *bind_rejects) || ours.code == 1,
+            !(*ldns_rejects || *bind_rejects || *knot_rejects) || ours.code == 1,
             "{name}"
         );
     }

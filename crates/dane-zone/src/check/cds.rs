@@ -1,6 +1,6 @@
 //! The key records pointing up: CDS and CDNSKEY consistent with the DNSKEY RRset (RFC 7344
 //! 4, RFC 8078 4), and the parent's DS RRset (`--ds`) matching a key that signs the DNSKEY
-//! RRset (RFC 4035 5.2).
+//! RRset (RFC 4035 5.2) and the CDS and CDNSKEY RRsets (RFC 7344 4.1).
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -73,30 +73,49 @@ pub(super) fn check_cds(run: &mut Run<'_>, zone: &Zone) {
 }
 
 /// `--ds`: at least one DS of the parent matches a key whose RRSIG over the DNSKEY RRset
-/// verified (`signers`: key tag and algorithm); otherwise resolvers find the zone bogus.
-pub(super) fn check_parent_ds(run: &mut Run<'_>, zone: &Zone, signers: &BTreeSet<(u16, u8)>) {
+/// verified (`signers`: type signed, key tag and algorithm); otherwise resolvers find the
+/// zone bogus. And the CDS and CDNSKEY RRsets must each be signed by a key the parent's DS
+/// names (RFC 7344 4.1), unlike other RRsets (usually the ZSK's): a parent that checks this
+/// ignores them, and the rollover they ask for never happens.
+pub(super) fn check_parent_ds(run: &mut Run<'_>, zone: &Zone, signers: &BTreeSet<(u16, u16, u8)>) {
     let ds = run.opts.parent_ds.clone();
     let Some(ds) = ds else {
         return;
     };
     let apex = run.apex.clone();
-    let dnskeys: &[Cow<'_, [u8]>] = zone
-        .sets
-        .get(&apex)
-        .and_then(|t| t.get(&DNSKEY))
-        .map_or(&[], |s| &s.rdatas);
+    let Some(types) = zone.sets.get(&apex) else {
+        return;
+    };
+    let dnskeys: &[Cow<'_, [u8]>] = types.get(&DNSKEY).map_or(&[], |s| &s.rdatas);
     let apex_wire = apex.wire();
-    let good = ds.iter().any(|d| {
-        dnskeys.iter().any(|k| {
-            let key = (dane_dnssec::key_tag(k), k.get(3).copied().unwrap_or(0));
-            signers.contains(&key) && ds_matches(d, &apex_wire, k) == Some(true)
+    // A key of the DNSKEY RRset named by a parent DS signs the RRset of `rtype`.
+    let signed_by_ds_key = |rtype: u16| {
+        ds.iter().any(|d| {
+            dnskeys.iter().any(|k| {
+                let key = (
+                    rtype,
+                    dane_dnssec::key_tag(k),
+                    k.get(3).copied().unwrap_or(0),
+                );
+                signers.contains(&key) && ds_matches(d, &apex_wire, k) == Some(true)
+            })
         })
-    });
-    if !good {
+    };
+    if !signed_by_ds_key(DNSKEY) {
         let what = format!(
             "none of the {} DS records given matches a key that signs the DNSKEY RRset: validators would find the zone bogus",
             ds.len()
         );
         run.error(C::DsMismatch, &apex, 43, what, "RFC 4035 5.2");
+        return;
+    }
+    for rtype in [CDS, CDNSKEY] {
+        if types.contains_key(&rtype) && !signed_by_ds_key(rtype) {
+            let what = format!(
+                "the {} RRset is not signed by a key the parent's DS names (only by others, e.g. the ZSK): a parent that checks this ignores it",
+                crate::type_name(rtype)
+            );
+            run.warn(C::CdsMismatch, &apex, rtype, what, "RFC 7344 4.1");
+        }
     }
 }
