@@ -118,10 +118,11 @@ pub(super) fn expected_types(zone: &Zone, name: &Name, apex: &Name) -> BTreeSet<
         .filter(|t| !cut || matches!(*t, NS | DS | NSEC))
         .collect();
     out.insert(NSEC);
-    let signed = zone
-        .sigs
-        .range((name.clone(), 0)..=(name.clone(), u16::MAX))
-        .any(|((_, t), _)| !cut || matches!(*t, DS | NSEC));
+    let first = zone.sigs.partition_point(|s| s.cmp_key(name, 0).is_lt());
+    let signed = zone.sigs[first..]
+        .iter()
+        .take_while(|s| s.owner == *name)
+        .any(|s| !cut || matches!(s.covered, DS | NSEC));
     if signed {
         out.insert(RRSIG);
     }
