@@ -682,6 +682,7 @@ fn sort(findings: &mut [Finding]) {
 /// become findings.
 fn group<'a>(run: &mut Run<'_>, records: &'a [Record]) -> Zone<'a> {
     let mut zone = Zone::default();
+    let mut owners = Owners::default();
     for r in records {
         run.report.records += 1;
         if !r.owner.is_at_or_below(run.apex) {
@@ -717,13 +718,7 @@ fn group<'a>(run: &mut Run<'_>, records: &'a [Record]) -> Zone<'a> {
             add_rrsig(run, &mut zone, r, canon);
             continue;
         }
-        // A zone file keeps an owner's records together: the last owner is reached
-        // without a search.
-        let types = match zone.sets.last_entry() {
-            Some(last) if *last.key() == r.owner => last.into_mut(),
-            _ => zone.sets.entry(r.owner.clone()).or_default(),
-        };
-        let set = types.set_mut(r.rtype);
+        let set = owners.types_mut(&r.owner).set_mut(r.rtype);
         if set.rdatas.is_empty() {
             set.ttl = r.ttl;
         } else if set.ttl != r.ttl {
@@ -733,11 +728,55 @@ fn group<'a>(run: &mut Run<'_>, records: &'a [Record]) -> Zone<'a> {
         reserve_few(&mut set.rdatas);
         set.rdatas.push(canon);
     }
+    zone.sets = owners.into_map();
     // Stable, and near linear on a signed zone's file (already in canonical order).
     zone.sigs.sort_by(|a, b| a.cmp_key(&b.owner, b.covered));
     zone.sigs.shrink_to_fit();
     ttl_mismatches(run, &zone);
     zone
+}
+
+/// The owners while the zone is read: a signed zone's file is in canonical order, so its
+/// owners are appended to `tail` (one comparison each) and the tree is built from it in
+/// one pass at the end; an owner out of order moves `tail` into the tree, searched from
+/// then on. Every key of `tail` is after every key of `map`, in order.
+#[derive(Default)]
+struct Owners<'a> {
+    map: BTreeMap<Name, Types<'a>>,
+    tail: Vec<(Name, Types<'a>)>,
+}
+
+impl<'a> Owners<'a> {
+    /// The types of `owner`, made empty if new.
+    fn types_mut(&mut self, owner: &Name) -> &mut Types<'a> {
+        let last = match self.tail.last() {
+            Some((last, _)) => Some(last),
+            None => self.map.last_key_value().map(|(k, _)| k),
+        };
+        match last.map(|last| canonical_cmp(owner, last)) {
+            None | Some(std::cmp::Ordering::Greater) => {}
+            Some(std::cmp::Ordering::Equal) if !self.tail.is_empty() => {
+                let i = self.tail.len() - 1;
+                return &mut self.tail[i].1;
+            }
+            Some(_) => {
+                self.map.extend(self.tail.drain(..));
+                return self.map.entry(owner.clone()).or_default();
+            }
+        }
+        let i = self.tail.len();
+        self.tail.push((owner.clone(), Types::default()));
+        &mut self.tail[i].1
+    }
+
+    fn into_map(mut self) -> BTreeMap<Name, Types<'a>> {
+        if self.map.is_empty() {
+            // Sorted and without duplicates: built in one pass.
+            return self.tail.into_iter().collect();
+        }
+        self.map.extend(self.tail);
+        self.map
+    }
 }
 
 /// Room for one more element, exactly while the vector is small: most RRsets hold one record
@@ -919,6 +958,35 @@ pub(crate) fn fmt_unix(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Owners in order, repeated, out of order and repeated after that: the same tree as
+    /// searching it for every record.
+    #[test]
+    fn owners_tree_whatever_the_order() {
+        let root = Name::root();
+        for order in [
+            &["a", "a", "b", "c", "c"][..],
+            &["c", "a", "b", "a", "c", "d", "d", "b"],
+            &["a", "b", "c", "b", "d", "e", "a", "f"],
+            &["b", "a"],
+            &[],
+        ] {
+            let mut owners = Owners::default();
+            let mut want: BTreeMap<Name, Vec<u16>> = BTreeMap::new();
+            for (i, o) in order.iter().enumerate() {
+                let name = Name::parse(o, &root).unwrap();
+                let t = u16::try_from(i).unwrap();
+                owners.types_mut(&name).set_mut(t).ttl = u32::from(t);
+                want.entry(name).or_default().push(t);
+            }
+            let got: BTreeMap<Name, Vec<u16>> = owners
+                .into_map()
+                .into_iter()
+                .map(|(n, types)| (n, types.keys().copied().collect()))
+                .collect();
+            assert_eq!(got, want, "{order:?}");
+        }
+    }
 
     #[test]
     fn hostile_rrsig_rdata_is_refused() {
