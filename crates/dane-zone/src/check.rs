@@ -10,7 +10,7 @@ use dane_dnssec::canonical_rdata_of;
 use rayon::prelude::*;
 
 use crate::Record;
-use crate::name::Name;
+use crate::name::{Name, canonical_cmp};
 
 mod cds;
 mod nsec;
@@ -299,6 +299,10 @@ struct Key {
 
 /// An RRSIG, parsed (RFC 4034 3.1).
 struct Sig<'a> {
+    /// The owner and the type covered: the zone keeps its RRSIGs in one vector in this
+    /// order, so an RRset's are a slice, found by walking both in step.
+    owner: Name,
+    covered: u16,
     algorithm: u8,
     labels: u8,
     original_ttl: u32,
@@ -395,7 +399,15 @@ impl<'a, 'z> IntoIterator for &'a Types<'z> {
 #[derive(Default)]
 struct Zone<'a> {
     sets: BTreeMap<Name, Types<'a>>,
-    sigs: BTreeMap<(Name, u16), Vec<Sig<'a>>>,
+    /// Every RRSIG, in canonical order of owner, then by type covered, then as in the file.
+    sigs: Vec<Sig<'a>>,
+}
+
+impl Sig<'_> {
+    /// Orders by owner (canonical), then type covered.
+    fn cmp_key(&self, owner: &Name, covered: u16) -> std::cmp::Ordering {
+        canonical_cmp(&self.owner, owner).then(self.covered.cmp(&covered))
+    }
 }
 
 /// State of one run.
@@ -513,16 +525,34 @@ fn check_rrsets(run: &mut Run<'_>, zone: &mut Zone, occluded: &BTreeSet<Name>) {
     let apex = run.apex;
     let Zone { sets, sigs } = zone;
     let mut batch: Vec<sigs::Job> = Vec::with_capacity(BATCH);
+    // RRSIGs and RRsets are both in (owner, type) order: walked in step, the RRSIGs an
+    // RRset has no RRset for are left behind (first index, count).
+    let mut at = 0;
+    let mut orphans: Vec<(usize, usize)> = Vec::new();
+    let skip_to = |at: &mut usize, name: &Name, rtype: u16, orphans: &mut Vec<_>| {
+        while *at < sigs.len() && sigs[*at].cmp_key(name, rtype).is_lt() {
+            let start = *at;
+            let (owner, covered) = (&sigs[start].owner, sigs[start].covered);
+            while *at < sigs.len() && sigs[*at].cmp_key(owner, covered).is_eq() {
+                *at += 1;
+            }
+            orphans.push((start, *at - start));
+        }
+    };
     for (name, types) in sets.iter() {
         let cut = name != apex && types.contains_key(&NS);
         let below = occluded.contains(name);
         for (&rtype, set) in types {
-            let sigs = sigs.remove(&(name.clone(), rtype)).unwrap_or_default();
+            skip_to(&mut at, name, rtype, &mut orphans);
+            let start = at;
+            while at < sigs.len() && sigs[at].cmp_key(name, rtype).is_eq() {
+                at += 1;
+            }
             batch.push(sigs::Job {
                 name,
                 rtype,
                 set,
-                sigs,
+                sigs: &sigs[start..at],
                 cut,
                 below,
             });
@@ -532,16 +562,24 @@ fn check_rrsets(run: &mut Run<'_>, zone: &mut Zone, occluded: &BTreeSet<Name>) {
         }
     }
     check_batch(run, &mut batch);
-    for ((name, rtype), sigs) in sigs.iter() {
+    while at < sigs.len() {
+        let start = at;
+        let (owner, covered) = (&sigs[start].owner, sigs[start].covered);
+        while at < sigs.len() && sigs[at].cmp_key(owner, covered).is_eq() {
+            at += 1;
+        }
+        orphans.push((start, at - start));
+    }
+    for (start, count) in orphans {
+        let (name, rtype) = (&sigs[start].owner, sigs[start].covered);
         let what = format!(
-            "{} RRSIG(s) cover {} but {name} has no such RRset",
-            sigs.len(),
-            type_name(*rtype)
+            "{count} RRSIG(s) cover {} but {name} has no such RRset",
+            type_name(rtype)
         );
         run.error(
             FindingCode::OrphanSignature,
             name,
-            *rtype,
+            rtype,
             what,
             "RFC 4034 3",
         );
@@ -644,6 +682,7 @@ fn sort(findings: &mut [Finding]) {
 /// become findings.
 fn group<'a>(run: &mut Run<'_>, records: &'a [Record]) -> Zone<'a> {
     let mut zone = Zone::default();
+    let mut owners = Owners::default();
     for r in records {
         run.report.records += 1;
         if !r.owner.is_at_or_below(run.apex) {
@@ -679,11 +718,7 @@ fn group<'a>(run: &mut Run<'_>, records: &'a [Record]) -> Zone<'a> {
             add_rrsig(run, &mut zone, r, canon);
             continue;
         }
-        let set = zone
-            .sets
-            .entry(r.owner.clone())
-            .or_default()
-            .set_mut(r.rtype);
+        let set = owners.types_mut(&r.owner).set_mut(r.rtype);
         if set.rdatas.is_empty() {
             set.ttl = r.ttl;
         } else if set.ttl != r.ttl {
@@ -693,8 +728,55 @@ fn group<'a>(run: &mut Run<'_>, records: &'a [Record]) -> Zone<'a> {
         reserve_few(&mut set.rdatas);
         set.rdatas.push(canon);
     }
+    zone.sets = owners.into_map();
+    // Stable, and near linear on a signed zone's file (already in canonical order).
+    zone.sigs.sort_by(|a, b| a.cmp_key(&b.owner, b.covered));
+    zone.sigs.shrink_to_fit();
     ttl_mismatches(run, &zone);
     zone
+}
+
+/// The owners while the zone is read: a signed zone's file is in canonical order, so its
+/// owners are appended to `tail` (one comparison each) and the tree is built from it in
+/// one pass at the end; an owner out of order moves `tail` into the tree, searched from
+/// then on. Every key of `tail` is after every key of `map`, in order.
+#[derive(Default)]
+struct Owners<'a> {
+    map: BTreeMap<Name, Types<'a>>,
+    tail: Vec<(Name, Types<'a>)>,
+}
+
+impl<'a> Owners<'a> {
+    /// The types of `owner`, made empty if new.
+    fn types_mut(&mut self, owner: &Name) -> &mut Types<'a> {
+        let last = match self.tail.last() {
+            Some((last, _)) => Some(last),
+            None => self.map.last_key_value().map(|(k, _)| k),
+        };
+        match last.map(|last| canonical_cmp(owner, last)) {
+            None | Some(std::cmp::Ordering::Greater) => {}
+            Some(std::cmp::Ordering::Equal) if !self.tail.is_empty() => {
+                let i = self.tail.len() - 1;
+                return &mut self.tail[i].1;
+            }
+            Some(_) => {
+                self.map.extend(self.tail.drain(..));
+                return self.map.entry(owner.clone()).or_default();
+            }
+        }
+        let i = self.tail.len();
+        self.tail.push((owner.clone(), Types::default()));
+        &mut self.tail[i].1
+    }
+
+    fn into_map(mut self) -> BTreeMap<Name, Types<'a>> {
+        if self.map.is_empty() {
+            // Sorted and without duplicates: built in one pass.
+            return self.tail.into_iter().collect();
+        }
+        self.map.extend(self.tail);
+        self.map
+    }
 }
 
 /// Room for one more element, exactly while the vector is small: most RRsets hold one record
@@ -708,13 +790,8 @@ fn reserve_few<T>(v: &mut Vec<T>) {
 
 /// Files an RRSIG under the owner and type it covers.
 fn add_rrsig<'a>(run: &mut Run<'_>, zone: &mut Zone<'a>, r: &Record, canon: Cow<'a, [u8]>) {
-    match parse_rrsig(&r.rdata, canon, run.apex) {
-        Some((covered, sig)) => {
-            let key = (r.owner.clone(), covered);
-            let sigs = zone.sigs.entry(key).or_default();
-            reserve_few(sigs);
-            sigs.push(sig);
-        }
+    match parse_rrsig(&r.owner, &r.rdata, canon, run.apex) {
+        Some(sig) => zone.sigs.push(sig),
         None => {
             let what = format!("{}:{}: RRSIG RDATA too short", r.file, r.line);
             run.error(
@@ -739,11 +816,15 @@ fn ttl_mismatches(run: &mut Run<'_>, zone: &Zone) {
 }
 
 /// An RRSIG RDATA (as written and canonical) into its covered type and fields.
-fn parse_rrsig<'a>(rdata: &[u8], canon: Cow<'a, [u8]>, apex: &Name) -> Option<(u16, Sig<'a>)> {
+fn parse_rrsig<'a>(
+    owner: &Name,
+    rdata: &[u8],
+    canon: Cow<'a, [u8]>,
+    apex: &Name,
+) -> Option<Sig<'a>> {
     let fixed = rdata.get(..18)?;
     let u32_at =
         |i: usize| u32::from_be_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
-    let mut labels = Vec::new();
     let mut pos = 18;
     loop {
         let len = usize::from(*rdata.get(pos)?);
@@ -754,26 +835,41 @@ fn parse_rrsig<'a>(rdata: &[u8], canon: Cow<'a, [u8]>, apex: &Name) -> Option<(u
         if len > 63 {
             return None;
         }
-        labels.push(rdata.get(pos + 1..pos + 1 + len)?.to_vec());
+        rdata.get(pos + 1..pos + 1 + len)?;
         pos += 1 + len;
     }
-    let signer = Name::from_labels(labels).ok()?;
+    // Mostly the apex: compared in place, no name built.
+    let signer = if apex.matches_wire(&rdata[18..pos - 1]) {
+        None
+    } else {
+        let mut labels = Vec::new();
+        let mut at = 18;
+        while at < pos - 1 {
+            let len = usize::from(rdata[at]);
+            labels.push(&rdata[at + 1..at + 1 + len]);
+            at += 1 + len;
+        }
+        let signer = Name::from_labels(labels).ok()?;
+        (signer != *apex).then_some(signer)
+    };
     // The canonical form only lowercases the signer, so the lengths agree.
     if canon.len() != rdata.len() {
         return None;
     }
     let sig = Sig {
+        owner: owner.clone(),
+        covered: u16::from_be_bytes([fixed[0], fixed[1]]),
         algorithm: fixed[2],
         labels: fixed[3],
         original_ttl: u32_at(4),
         expiration: u32_at(8),
         inception: u32_at(12),
         key_tag: u16::from_be_bytes([fixed[16], fixed[17]]),
-        signer: (signer != *apex).then_some(signer),
+        signer,
         rdata: canon,
         split: pos,
     };
-    Some((u16::from_be_bytes([fixed[0], fixed[1]]), sig))
+    Some(sig)
 }
 
 /// Reads the apex: SOA present, the zone keys of the DNSKEY RRset. `false` if the zone
@@ -863,23 +959,67 @@ pub(crate) fn fmt_unix(secs: u64) -> String {
 mod tests {
     use super::*;
 
+    /// Owners in order, repeated, out of order and repeated after that: the same tree as
+    /// searching it for every record.
+    #[test]
+    fn owners_tree_whatever_the_order() {
+        let root = Name::root();
+        for order in [
+            &["a", "a", "b", "c", "c"][..],
+            &["c", "a", "b", "a", "c", "d", "d", "b"],
+            &["a", "b", "c", "b", "d", "e", "a", "f"],
+            &["b", "a"],
+            &[],
+        ] {
+            let mut owners = Owners::default();
+            let mut want: BTreeMap<Name, Vec<u16>> = BTreeMap::new();
+            for (i, o) in order.iter().enumerate() {
+                let name = Name::parse(o, &root).unwrap();
+                let t = u16::try_from(i).unwrap();
+                owners.types_mut(&name).set_mut(t).ttl = u32::from(t);
+                want.entry(name).or_default().push(t);
+            }
+            let got: BTreeMap<Name, Vec<u16>> = owners
+                .into_map()
+                .into_iter()
+                .map(|(n, types)| (n, types.keys().copied().collect()))
+                .collect();
+            assert_eq!(got, want, "{order:?}");
+        }
+    }
+
     #[test]
     fn hostile_rrsig_rdata_is_refused() {
         let mut ok = vec![0, 1, 13, 2, 0, 0, 14, 16, 0, 0, 0, 2, 0, 0, 0, 1, 0, 7];
         ok.extend_from_slice(b"\x07example\x00");
         ok.extend_from_slice(&[1, 2, 3]);
         let apex = Name::parse("example.", &Name::root()).unwrap();
-        let (covered, sig) = parse_rrsig(&ok, Cow::Borrowed(&ok), &apex).unwrap();
+        let (covered, sig) = parse_rrsig(&apex, &ok, Cow::Borrowed(&ok), &apex)
+            .map(|s| (s.covered, s))
+            .unwrap();
         assert_eq!((covered, sig.labels, sig.key_tag), (1, 2, 7));
+        assert_eq!(sig.owner, apex);
         assert_eq!(sig.signature(), [1, 2, 3]);
         assert_eq!(sig.prefix().len(), ok.len() - 3);
         assert!(sig.signer.is_none());
         let other = Name::parse("other.", &Name::root()).unwrap();
-        let (_, sig) = parse_rrsig(&ok, Cow::Borrowed(&ok), &other).unwrap();
-        assert_eq!(sig.signer, Some(apex));
+        let sig = parse_rrsig(&apex, &ok, Cow::Borrowed(&ok), &other).unwrap();
+        assert_eq!(sig.signer, Some(apex.clone()));
+        // The signer in upper case is still the apex (compared in place).
+        let upper = ok.to_ascii_uppercase();
+        let sig = parse_rrsig(&apex, &upper, Cow::Borrowed(&ok), &apex).unwrap();
+        assert!(sig.signer.is_none());
+        // A signer name over 255 octets is refused.
+        let mut long = ok[..18].to_vec();
+        for _ in 0..5 {
+            long.push(63);
+            long.extend_from_slice(&[b'a'; 63]);
+        }
+        long.push(0);
+        assert!(parse_rrsig(&apex, &long, Cow::Borrowed(&long), &apex).is_none());
         for bad in [&ok[..17], &ok[..20], &[&ok[..18], &[64u8][..]].concat()[..]] {
             assert!(
-                parse_rrsig(bad, Cow::Borrowed(bad), &other).is_none(),
+                parse_rrsig(&apex, bad, Cow::Borrowed(bad), &other).is_none(),
                 "{bad:?}"
             );
         }

@@ -3,6 +3,7 @@
 //! either order, multi-line records in parentheses, comments, quoted strings and escapes,
 //! RFC 3597 generic RDATA. Class IN only.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::name::Name;
@@ -33,24 +34,27 @@ pub type IncludeResult = Result<(String, String), String>;
 
 /// One token of a logical entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Token {
-    /// The text as written, escapes still in it; quotes removed.
-    pub text: String,
+pub(crate) struct Token<'a> {
+    /// The text as written, escapes still in it; quotes removed. Borrowed from the file
+    /// (tokens end at ASCII delimiters, so on character boundaries; the lossy copy is a
+    /// fallback that never runs).
+    pub text: Cow<'a, str>,
     /// Whether it was written in double quotes.
     pub quoted: bool,
 }
 
 /// A logical entry: the tokens of one line, or of several joined by parentheses.
-struct Entry {
+struct Entry<'a> {
     line: usize,
     /// Whether the line started with blank space (the owner is inherited).
     blank_start: bool,
-    tokens: Vec<Token>,
+    tokens: Vec<Token<'a>>,
 }
 
 /// The entries of a file, one at a time (so a large zone is never held as tokens all at
 /// once: only the records are kept). Errors name the line; after one, nothing follows.
 struct Entries<'a> {
+    text: &'a str,
     b: &'a [u8],
     i: usize,
     line: usize,
@@ -62,6 +66,7 @@ struct Entries<'a> {
 impl<'a> Entries<'a> {
     fn new(text: &'a str) -> Self {
         Entries {
+            text,
             b: text.as_bytes(),
             i: 0,
             line: 1,
@@ -72,7 +77,7 @@ impl<'a> Entries<'a> {
     }
 
     /// The next entry with tokens, starting at the beginning of a line.
-    fn entry(&mut self) -> Option<Result<Entry, (usize, String)>> {
+    fn entry(&mut self) -> Option<Result<Entry<'a>, (usize, String)>> {
         while self.i < self.b.len() {
             let mut cur = Entry {
                 line: self.line,
@@ -91,7 +96,7 @@ impl<'a> Entries<'a> {
 
     /// Reads the tokens of one entry into `cur`: up to a newline outside parentheses
     /// (consumed), or the end of the file.
-    fn fill(&mut self, cur: &mut Entry) -> Result<(), (usize, String)> {
+    fn fill(&mut self, cur: &mut Entry<'a>) -> Result<(), (usize, String)> {
         let b = self.b;
         while self.i < b.len() {
             match b[self.i] {
@@ -124,15 +129,16 @@ impl<'a> Entries<'a> {
                 }
                 b'"' => {
                     let start = self.line;
-                    let (text, next, lines) = quoted(b, self.i + 1)
+                    let (end, next, lines) = quoted(b, self.i + 1)
                         .ok_or((start, "unterminated quoted string".to_string()))?;
+                    let text = self.slice(self.i + 1, end);
                     self.line += lines;
                     self.i = next;
                     cur.tokens.push(Token { text, quoted: true });
                 }
                 _ => {
                     let end = bare_end(b, self.i);
-                    let text = String::from_utf8_lossy(&b[self.i..end]).into_owned();
+                    let text = self.slice(self.i, end);
                     self.i = end;
                     cur.tokens.push(Token {
                         text,
@@ -151,8 +157,18 @@ impl<'a> Entries<'a> {
     }
 }
 
-impl Iterator for Entries<'_> {
-    type Item = Result<Entry, (usize, String)>;
+impl<'a> Entries<'a> {
+    /// The text from `start` to `end`, borrowed when both are character boundaries.
+    fn slice(&self, start: usize, end: usize) -> Cow<'a, str> {
+        match self.text.get(start..end) {
+            Some(s) => Cow::Borrowed(s),
+            None => String::from_utf8_lossy(&self.b[start..end]),
+        }
+    }
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Result<Entry<'a>, (usize, String)>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
@@ -178,17 +194,13 @@ fn bare_end(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// A quoted string starting after its opening quote: (contents with escapes kept, index
-/// after the closing quote, newlines inside it).
-fn quoted(b: &[u8], mut i: usize) -> Option<(String, usize, usize)> {
-    let start = i;
+/// A quoted string starting after its opening quote: (the end of its contents, escapes
+/// kept, index after the closing quote, newlines inside it).
+fn quoted(b: &[u8], mut i: usize) -> Option<(usize, usize, usize)> {
     let mut lines = 0;
     while i < b.len() {
         match b[i] {
-            b'"' => {
-                let s = String::from_utf8_lossy(&b[start..i]).into_owned();
-                return Some((s, i + 1, lines));
-            }
+            b'"' => return Some((i, i + 1, lines)),
             b'\\' => i += 2,
             b'\n' => {
                 lines += 1;
@@ -264,7 +276,7 @@ fn parse_file(st: &mut State<'_>, file: &str, text: &str, mut origin: Name) -> R
 /// `$ORIGIN`, `$TTL`, `$INCLUDE` (RFC 1035 5.1, RFC 2308 4).
 fn directive(st: &mut State<'_>, file: &str, e: &Entry, origin: &mut Name) -> Result<(), String> {
     let t = &e.tokens;
-    let arg = |i: usize| t.get(i).map(|t| t.text.as_str());
+    let arg = |i: usize| t.get(i).map(|t| &*t.text);
     match t[0].text.to_ascii_uppercase().as_str() {
         "$ORIGIN" if t.len() == 2 => {
             *origin = Name::parse(&t[1].text, origin).map_err(|w| format!("$ORIGIN: {w}"))?;
@@ -320,7 +332,7 @@ fn record(
 ) -> Result<Record, String> {
     let mut t = e.tokens.iter().peekable();
     if !e.blank_start {
-        let o = t.next().map(|t| t.text.as_str()).unwrap_or_default();
+        let o = t.next().map(|t| &*t.text).unwrap_or_default();
         // Signers write the owner on every line: the same text under the same origin is
         // the same name, shared rather than parsed and allocated again.
         let same = last.text == o && last.origin.as_ref() == Some(origin);
@@ -338,13 +350,15 @@ fn record(
     let mut class_seen = false;
     let rtype = loop {
         let tok = t.next().ok_or("record has no type")?;
-        let up = tok.text.to_ascii_uppercase();
+        // Compared without case, no upper-case copy made per token.
+        let is = |word: &str| tok.text.eq_ignore_ascii_case(word);
+        let class_prefix = tok.text.as_bytes().get(..5);
         if ttl.is_none() && tok.text.starts_with(|c: char| c.is_ascii_digit()) {
             ttl = Some(rdata::ttl(&tok.text)?);
-        } else if !class_seen && (up == "IN" || up == "CLASS1") {
+        } else if !class_seen && (is("IN") || is("CLASS1")) {
             class_seen = true;
-        } else if !class_seen && matches!(up.as_str(), "CH" | "HS" | "CS" | "NONE" | "ANY")
-            || up.starts_with("CLASS")
+        } else if !class_seen && ["CH", "HS", "CS", "NONE", "ANY"].into_iter().any(is)
+            || class_prefix.is_some_and(|p| p.eq_ignore_ascii_case(b"CLASS"))
         {
             return Err(format!("class {} is not supported (IN only)", tok.text));
         } else {
@@ -456,6 +470,27 @@ mod tests {
         check(" A 192.0.2.1\n", Err("z:1: no owner"));
         check("x A 192.0.2.1\n", Err("no TTL"));
         check("$TTL 5\nx CH A 192.0.2.1\n", Err("IN only"));
+        // Classes and types in any case, compared without copying the token.
+        check(
+            "$TTL 5\nx in a 192.0.2.1\nx Class1 type1 \\# 4 c0000201\n",
+            Ok(&[
+                ("x.example.", 1, 5, "c0000201"),
+                ("x.example.", 1, 5, "c0000201"),
+            ]),
+        );
+        check("$TTL 5\nx class3 A 192.0.2.1\n", Err("IN only"));
+        check("$TTL 5\nx cH A 192.0.2.1\n", Err("IN only"));
+        check("$TTL 5\nx typ A 192.0.2.1\n", Err("unknown type typ"));
+        check("$TTL 5\nx TYPE A 192.0.2.1\n", Err("unknown type TYPE"));
+        // Tokens with multi-octet characters, bare, escaped and quoted, keep their text.
+        check(
+            "$TTL 5\nx \u{e9}t\u{e9} 1\n",
+            Err("unknown type \u{e9}t\u{e9}"),
+        );
+        check(
+            "$TTL 5\nt TXT \"\u{e9}\" \\\u{e9}\n",
+            Ok(&[("t.example.", 16, 5, "02c3a902c3a9")]),
+        );
         check("$TTL 5\n\n\nx A (192.0.2.1\n", Err("z:4: '(' not closed"));
         check("$TTL 5\nx A 192.0.2.1 )\n", Err("z:2: ')' without"));
         check("$TTL 5\nx TXT \"abc\n", Err("unterminated"));

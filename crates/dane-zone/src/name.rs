@@ -125,6 +125,12 @@ impl Name {
         self.0[from..] == other.0[..]
     }
 
+    /// Whether `wire`, labels in wire form without the root label, is this name in any
+    /// case (length octets are at most 63, below the ASCII letters: unaffected).
+    pub(crate) fn matches_wire(&self, wire: &[u8]) -> bool {
+        self.0.eq_ignore_ascii_case(wire)
+    }
+
     /// The parent name (`None` for the root).
     pub fn parent(&self) -> Option<Name> {
         let first = usize::from(*self.0.first()?);
@@ -222,6 +228,11 @@ pub(crate) fn unescape(text: &[u8]) -> Result<(u8, usize), String> {
 /// Canonical DNS name order (RFC 4034 6.1): labels compared from the root down as
 /// (lowercased) octets, a name sorting before its descendants.
 pub fn canonical_cmp(a: &Name, b: &Name) -> Ordering {
+    // The same allocation (records of one owner share it) or the same octets: equal,
+    // without finding the labels.
+    if Arc::ptr_eq(&a.0, &b.0) || a.0 == b.0 {
+        return Ordering::Equal;
+    }
     let ((ao, an), (bo, bn)) = (a.offsets(), b.offsets());
     for (&x, &y) in ao[..an].iter().rev().zip(bo[..bn].iter().rev()) {
         match a.label_at(x).cmp(b.label_at(y)) {

@@ -119,12 +119,13 @@ pub fn type_name(rtype: u16) -> String {
 
 /// A type from its mnemonic or `TYPEn`.
 pub fn rtype_from_text(text: &str) -> Result<u16, String> {
-    let up = text.to_ascii_uppercase();
-    if let Some(t) = TYPES.iter().find(|t| t.1 == up) {
+    // The mnemonics are upper case: compared without case, no copy made.
+    if let Some(t) = TYPES.iter().find(|t| t.1.eq_ignore_ascii_case(text)) {
         return Ok(t.0);
     }
-    up.strip_prefix("TYPE")
-        .and_then(|n| n.parse::<u16>().ok())
+    text.get(..4)
+        .filter(|p| p.eq_ignore_ascii_case("TYPE"))
+        .and_then(|_| text[4..].parse::<u16>().ok())
         .ok_or_else(|| format!("unknown type {text} (write it as TYPEn, RFC 3597)"))
 }
 
@@ -201,7 +202,7 @@ fn generic(tokens: &[&Token]) -> Result<Vec<u8>, String> {
         .first()
         .and_then(|t| t.text.parse().ok())
         .ok_or("\\# needs a decimal length")?;
-    let hex: String = tokens[1..].iter().map(|t| t.text.as_str()).collect();
+    let hex: String = tokens[1..].iter().map(|t| &*t.text).collect();
     let rd = HEXLOWER_PERMISSIVE
         .decode(hex.as_bytes())
         .map_err(|_| "\\# data is not hexadecimal".to_string())?;
@@ -277,7 +278,7 @@ fn one_field(f: Field, tok: &Token, origin: &Name, out: &mut Vec<u8>) -> Result<
 }
 
 fn rest_field(f: Field, rest: &[&Token], out: &mut Vec<u8>) -> Result<(), String> {
-    let joined = || rest.iter().map(|t| t.text.as_str()).collect::<String>();
+    let joined = || rest.iter().map(|t| &*t.text).collect::<String>();
     match f {
         F::CharStrs => {
             if rest.is_empty() {
@@ -412,10 +413,10 @@ pub fn bitmap_of(types: &[u16]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn toks(s: &str) -> Vec<Token> {
+    fn toks(s: &str) -> Vec<Token<'_>> {
         s.split_whitespace()
             .map(|t| Token {
-                text: t.to_string(),
+                text: t.into(),
                 quoted: false,
             })
             .collect()

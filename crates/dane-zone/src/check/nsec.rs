@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{DS, FindingCode as C, NS, NSEC, RRSIG, Run, Zone};
+use super::{DS, FindingCode as C, NS, NSEC, RRSIG, Run, Sig, Types, Zone};
 use crate::name::Name;
 use crate::rdata::type_name;
 
@@ -29,27 +29,33 @@ pub(super) fn check_nsec(run: &mut Run<'_>, zone: &Zone, occluded: &BTreeSet<Nam
         run.error(C::NoDenial, &apex, NSEC, what, "RFC 4035 2.3");
         return;
     }
-    let mut chain: Vec<&Name> = Vec::new();
+    let mut chain: Vec<(&Name, &Types)> = Vec::new();
     for (name, types) in &zone.sets {
         if !occluded.contains(name) {
-            chain.push(name);
+            chain.push((name, types));
         } else if types.contains_key(&NSEC) {
             // ldns#277: a checker that walks all names put glue into the chain.
             let what = "NSEC below a zone cut or DNAME (glue or occluded name)".to_string();
             run.error(C::NsecOnGlue, name, NSEC, what, "RFC 4035 2.3");
         }
     }
-    for (i, name) in chain.iter().enumerate() {
-        let next = chain[(i + 1) % chain.len()];
-        check_one(run, zone, name, next);
+    // The chain is in canonical order, as are the RRSIGs: each name's found in step.
+    let mut at = 0;
+    for (i, &(name, types)) in chain.iter().enumerate() {
+        let next = chain[(i + 1) % chain.len()].0;
+        while at < zone.sigs.len() && zone.sigs[at].cmp_key(name, 0).is_lt() {
+            at += 1;
+        }
+        let start = at;
+        while at < zone.sigs.len() && zone.sigs[at].owner == *name {
+            at += 1;
+        }
+        check_one(run, name, types, &zone.sigs[start..at], next);
     }
 }
 
 /// The NSEC at `name`: present, alone, pointing at `next`, with the right bitmap.
-fn check_one(run: &mut Run<'_>, zone: &Zone, name: &Name, next: &Name) {
-    let Some(types) = zone.sets.get(name) else {
-        return;
-    };
+fn check_one(run: &mut Run<'_>, name: &Name, types: &Types, sigs: &[Sig], next: &Name) {
     let Some(set) = types.get(&NSEC) else {
         let what = format!("no NSEC at this authoritative name (the chain must reach {next})");
         run.error(C::MissingNsec, name, NSEC, what, "RFC 4035 2.3");
@@ -69,7 +75,7 @@ fn check_one(run: &mut Run<'_>, zone: &Zone, name: &Name, next: &Name) {
         let what = format!("next owner is {listed_next}, but the next name in the zone is {next}");
         run.error(C::NsecChain, name, NSEC, what, "RFC 4034 4.1.1");
     }
-    let expected = expected_types(zone, name, run.apex);
+    let expected = types_expected(types, sigs, name, run.apex);
     if listed != expected {
         let what = bitmap_difference(&listed, &expected);
         run.error(
@@ -111,6 +117,16 @@ pub(super) fn expected_types(zone: &Zone, name: &Name, apex: &Name) -> BTreeSet<
     let Some(types) = zone.sets.get(name) else {
         return BTreeSet::new();
     };
+    let first = zone.sigs.partition_point(|s| s.cmp_key(name, 0).is_lt());
+    let count = zone.sigs[first..]
+        .iter()
+        .take_while(|s| s.owner == *name)
+        .count();
+    types_expected(types, &zone.sigs[first..first + count], name, apex)
+}
+
+/// [`expected_types`] of the `types` and RRSIGs `sigs` at `name`.
+fn types_expected(types: &Types, sigs: &[Sig], name: &Name, apex: &Name) -> BTreeSet<u16> {
     let cut = name != apex && types.contains_key(&NS);
     let mut out: BTreeSet<u16> = types
         .keys()
@@ -118,10 +134,7 @@ pub(super) fn expected_types(zone: &Zone, name: &Name, apex: &Name) -> BTreeSet<
         .filter(|t| !cut || matches!(*t, NS | DS | NSEC))
         .collect();
     out.insert(NSEC);
-    let signed = zone
-        .sigs
-        .range((name.clone(), 0)..=(name.clone(), u16::MAX))
-        .any(|((_, t), _)| !cut || matches!(*t, DS | NSEC));
+    let signed = sigs.iter().any(|s| !cut || matches!(s.covered, DS | NSEC));
     if signed {
         out.insert(RRSIG);
     }

@@ -98,7 +98,7 @@ pub(super) struct Job<'z, 'a> {
     pub(super) name: &'z Name,
     pub(super) rtype: u16,
     pub(super) set: &'z Set<'a>,
-    pub(super) sigs: Vec<Sig<'a>>,
+    pub(super) sigs: &'z [Sig<'a>],
     /// The name is a delegation point (NS, not the apex).
     pub(super) cut: bool,
     /// The name is below a zone cut or a DNAME (glue or occluded data).
@@ -112,7 +112,7 @@ impl Worker<'_> {
             name,
             rtype,
             set,
-            ref sigs,
+            sigs,
             cut,
             below,
         } = *job;
