@@ -426,7 +426,12 @@ struct Run<'a> {
     apex_signers: BTreeSet<(u16, u16, u8)>,
 }
 
-impl Run<'_> {
+/// Where findings go: the run's report, or a signature worker's own list (merged in RRset
+/// order afterwards). One set of helpers for both.
+trait Findings {
+    /// The list new findings are appended to.
+    fn findings(&mut self) -> &mut Vec<Finding>;
+
     /// An error finding without a key tag.
     fn error(
         &mut self,
@@ -462,7 +467,7 @@ impl Run<'_> {
         what: String,
         rfc: &'static str,
     ) {
-        self.report.findings.push(Finding {
+        self.findings().push(Finding {
             severity,
             code,
             owner: owner.clone(),
@@ -471,6 +476,12 @@ impl Run<'_> {
             what,
             rfc,
         });
+    }
+}
+
+impl Findings for Run<'_> {
+    fn findings(&mut self) -> &mut Vec<Finding> {
+        &mut self.report.findings
     }
 }
 

@@ -2,6 +2,7 @@
 //! 4, RFC 8078 4), and the parent's DS RRset (`--ds`) matching a key that signs the DNSKEY
 //! RRset (RFC 4035 5.2) and the CDS and CDNSKEY RRsets (RFC 7344 4.1).
 
+use super::Findings as _;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 

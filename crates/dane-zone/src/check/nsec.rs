@@ -2,6 +2,7 @@
 //! authoritative name, each pointing at the next name in canonical order and the last at the
 //! apex, bitmaps listing exactly the types present, and none below a zone cut or a DNAME.
 
+use super::Findings as _;
 use std::collections::BTreeSet;
 
 use super::{DS, FindingCode as C, NS, NSEC, RRSIG, Run, Sig, Types, Zone};

@@ -3,6 +3,7 @@
 //! each pointing at the next hash, the last at the first; bitmaps listing exactly the types
 //! at the original name; iterations and salt as RFC 9276 advises.
 
+use super::Findings as _;
 use std::collections::{BTreeMap, BTreeSet};
 
 use data_encoding::BASE32_DNSSEC;

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use dane_dnssec::{VerifyError, algorithm_name, algorithm_supported};
 
 use super::{
-    CheckOptions, DNSKEY, DS, Finding, FindingCode, Key, NSEC, REVOKE_FLAG, SEP_FLAG, Set,
-    Severity, Sig, fmt_unix,
+    CheckOptions, DNSKEY, DS, Finding, FindingCode, Findings, Key, NSEC, REVOKE_FLAG, SEP_FLAG,
+    Set, Severity, Sig, fmt_unix,
 };
 use crate::name::Name;
 
@@ -57,39 +57,11 @@ impl<'a> Worker<'a> {
             apex_signers: BTreeSet::new(),
         }
     }
+}
 
-    /// An error finding without a key tag.
-    pub(super) fn error(
-        &mut self,
-        code: FindingCode,
-        owner: &Name,
-        rtype: u16,
-        what: String,
-        rfc: &'static str,
-    ) {
-        self.push(Severity::Error, code, owner, rtype, None, what, rfc);
-    }
-
-    #[allow(clippy::too_many_arguments)] // the fields of a Finding, named at each site
-    fn push(
-        &mut self,
-        severity: Severity,
-        code: FindingCode,
-        owner: &Name,
-        rtype: u16,
-        key_tag: Option<u16>,
-        what: String,
-        rfc: &'static str,
-    ) {
-        self.findings.push(Finding {
-            severity,
-            code,
-            owner: owner.clone(),
-            rtype,
-            key_tag,
-            what,
-            rfc,
-        });
+impl Findings for Worker<'_> {
+    fn findings(&mut self) -> &mut Vec<Finding> {
+        &mut self.findings
     }
 }
 

@@ -2,6 +2,7 @@
 //! Scheme 1 (SIMPLE) with SHA-384 (1) and SHA-512 (2); other schemes and algorithms are
 //! ignored (RFC 8976 4), and a zone whose every ZONEMD is of those is a warning.
 
+use super::Findings as _;
 use dane_dnssec::canonical_rdata_of;
 
 use super::{FindingCode as C, Run, SOA};
