@@ -52,3 +52,14 @@ pub fn free_loopback_addr() -> String {
         .port();
     format!("127.0.0.1:{port}")
 }
+
+/// A one-family issuer list (`--ca-families`) with made-up hashes: well-formed, matching
+/// nothing.
+pub const FAMILY_LIST: &[u8] = br#"{"format":1,"version":"t","families":[{"id":"x","ca":"X","generation":"1","key_type":"RSA","issues_for":"RSA keys","source":"test","members":[{"name":"X1","subject":"CN=X1","not_before":"2020-01-01T00:00:00Z","not_after":"2030-01-01T00:00:00Z","spki_sha256":"0101010101010101010101010101010101010101010101010101010101010101","cert_sha256":"0202020202020202020202020202020202020202020202020202020202020202","source":"test"}]}]}"#;
+
+/// Asserts a usage error: exit 2, nothing on stdout, and one line on stderr holding `needle`.
+pub fn assert_one_line_error(r: &Run, needle: &str) {
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains(needle), "{}", r.stderr);
+}

@@ -362,8 +362,6 @@ fn the_summary_names_an_unsuitable_resolver_once() {
 }
 
 /// A test issuer-family list (one made-up family), as `dane verify`'s test uses.
-const FAMILY_LIST: &[u8] = br#"{"format":1,"version":"t","families":[{"id":"x","ca":"X","generation":"1","key_type":"RSA","issues_for":"RSA keys","source":"test","members":[{"name":"X1","subject":"CN=X1","not_before":"2020-01-01T00:00:00Z","not_after":"2030-01-01T00:00:00Z","spki_sha256":"0101010101010101010101010101010101010101010101010101010101010101","cert_sha256":"0202020202020202020202020202020202020202020202020202020202020202","source":"test"}]}]}"#;
-
 /// `--ca-families FILE` on a scan: read once before any target, so a malformed or missing
 /// list is exit 2 with one line naming the flag and the file and no result at all; a good
 /// list runs the scan as usual.
@@ -372,14 +370,7 @@ fn ca_families_are_read_before_any_target() {
     let nsd = nsd();
     let bad = temp_file("scan-families-bad.json", b"{\"format\":1}");
     let r = scan(&nsd, &["--ca-families", &bad], "nonexistent.test\n");
-    assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{r:?}");
-    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains(&format!("--ca-families {bad}: missing field")),
-        "{}",
-        r.stderr
-    );
+    crate::common::assert_one_line_error(&r, &format!("--ca-families {bad}: missing field"));
     let r = scan(
         &nsd,
         &["--ca-families", "/nonexistent/families.json"],
@@ -393,7 +384,7 @@ fn ca_families_are_read_before_any_target() {
         r.stderr
     );
 
-    let good = temp_file("scan-families.json", FAMILY_LIST);
+    let good = temp_file("scan-families.json", crate::common::FAMILY_LIST);
     let r = scan(&nsd, &["--ca-families", &good], "nonexistent.test\n");
     assert_eq!(r.code, 4, "{r:?}");
     assert_eq!(lines(&r.stdout)[0].verdict, "nonexistent");

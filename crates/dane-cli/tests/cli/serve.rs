@@ -856,21 +856,11 @@ fn ca_families_are_read_at_start() {
         "--ca-families",
         &bad,
     ]);
-    assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{r:?}");
-    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains(&format!("--ca-families {bad}: missing field")),
-        "{}",
-        r.stderr
-    );
+    crate::common::assert_one_line_error(&r, &format!("--ca-families {bad}: missing field"));
     assert!(!r.stderr.contains("listening"), "{}", r.stderr);
 
     let nsd = dane_testenv::Nsd::start_fixtures().unwrap();
-    let good = crate::common::temp_file(
-        "serve-families.json",
-        br#"{"format":1,"version":"t","families":[{"id":"x","ca":"X","generation":"1","key_type":"RSA","issues_for":"RSA keys","source":"test","members":[{"name":"X1","subject":"CN=X1","not_before":"2020-01-01T00:00:00Z","not_after":"2030-01-01T00:00:00Z","spki_sha256":"0101010101010101010101010101010101010101010101010101010101010101","cert_sha256":"0202020202020202020202020202020202020202020202020202020202020202","source":"test"}]}]}"#,
-    );
+    let good = crate::common::temp_file("serve-families.json", crate::common::FAMILY_LIST);
     let server = start(&nsd, &["--ca-families", &good]);
     let (status, text) = get(&server.addr, "/probe?target=nx.nsec.test");
     assert_eq!(status, 200, "{text}");

@@ -1075,10 +1075,7 @@ fn generate_a_family_member_prints_the_whole_family() {
 /// file is one line naming it (exit 2, nothing on stdout).
 #[test]
 fn generate_with_a_ca_families_file() {
-    let list = temp_file(
-        "families.json",
-        br#"{"format":1,"version":"t","families":[{"id":"x","ca":"X","generation":"1","key_type":"RSA","issues_for":"RSA keys","source":"test","members":[{"name":"X1","subject":"CN=X1","not_before":"2020-01-01T00:00:00Z","not_after":"2030-01-01T00:00:00Z","spki_sha256":"0101010101010101010101010101010101010101010101010101010101010101","cert_sha256":"0202020202020202020202020202020202020202020202020202020202020202","source":"test"}]}]}"#,
-    );
+    let list = temp_file("families.json", crate::common::FAMILY_LIST);
     let ye1 = intermediate("int-ye1.pem");
     let r = run(&[
         "tlsa",
