@@ -45,12 +45,16 @@ pub fn run_stdin(args: &[&str], input: Option<&[u8]>) -> Run {
 /// `127.0.0.1:PORT` with a port free now (a daemon that then fails to bind it, a race, is
 /// for the caller to retry).
 pub fn free_loopback_addr() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+    format!("127.0.0.1:{}", free_loopback_port())
+}
+
+/// A loopback port free now (same caveat as `free_loopback_addr`).
+pub fn free_loopback_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    format!("127.0.0.1:{port}")
+        .port()
 }
 
 /// A one-family issuer list (`--ca-families`) with made-up hashes: well-formed, matching

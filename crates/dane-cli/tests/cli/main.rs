@@ -19,4 +19,5 @@ mod serve;
 mod tlsa;
 mod verify;
 mod zone;
+mod zone_recipes;
 mod zone_xfr;

@@ -11,9 +11,9 @@ use dane_testenv::{Nsd, NsdExtra, require_tool};
 use crate::common::{fixture, run};
 
 const AT: &str = "2026-06-01T00:00:00Z";
-const SECRET: &str = "c2VjcmV0LWZvci10aGUtYXhmci10ZXN0cy0wMTIzNDU2Nzg5YWJjZGVm";
+pub(crate) const SECRET: &str = "c2VjcmV0LWZvci10aGUtYXhmci10ZXN0cy0wMTIzNDU2Nzg5YWJjZGVm";
 
-fn temp_dir(tag: &str) -> PathBuf {
+pub(crate) fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("dane-zone-xfr-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -41,7 +41,8 @@ fn key_file(tag: &str, secret: &str) -> String {
     named_key_file(tag, "xfr-key", secret)
 }
 
-fn named_key_file(tag: &str, name: &str, secret: &str) -> String {
+/// A key file in BIND's `key "NAME" { ... };` form (what `tsig-keygen` and `rndc -k` read).
+pub(crate) fn named_key_file(tag: &str, name: &str, secret: &str) -> String {
     let path = std::env::temp_dir().join(format!("dane-xfr-key-{tag}-{}", std::process::id()));
     std::fs::write(
         &path,
@@ -150,11 +151,16 @@ fn notify(to: std::net::SocketAddr) {
 }
 
 fn serial(nsd: &Nsd) -> String {
+    serial_at(nsd.port())
+}
+
+/// The SOA serial of sv.test that the server on 127.0.0.1:`port` answers ("" for none).
+pub(crate) fn serial_at(port: u16) -> String {
     let out = Command::new("dig")
         .args([
             "+short",
             "-p",
-            &nsd.port().to_string(),
+            &port.to_string(),
             "@127.0.0.1",
             "sv.test",
             "SOA",
@@ -283,10 +289,10 @@ fn nsd_verifier_refuses_a_broken_version_and_accepts_a_good_one() {
     }
 }
 
-/// knotd started on examples/zone-check/knot/knot.conf; killed by its PID on drop.
-struct Knot(std::process::Child);
+/// A server a test started (knotd, named); killed by its PID on drop.
+pub(crate) struct Daemon(pub(crate) std::process::Child);
 
-impl Drop for Knot {
+impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -299,11 +305,7 @@ fn knot_signer_checked_over_axfr_with_tsig() {
         return;
     };
     let dir = temp_dir("knot");
-    let port = crate::common::free_loopback_addr()
-        .rsplit_once(':')
-        .unwrap()
-        .1
-        .to_string();
+    let port = crate::common::free_loopback_port().to_string();
     let example =
         std::fs::read_to_string(crate::common::root().join("examples/zone-check/knot/knot.conf"))
             .unwrap();
@@ -324,7 +326,7 @@ fn knot_signer_checked_over_axfr_with_tsig() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let _knot = Knot(child);
+    let _knot = Daemon(child);
     let server = format!("127.0.0.1:{port}");
     let key = named_key_file("knot", "gate-key", SECRET);
     let check = |key: &str| {
