@@ -20,7 +20,8 @@
 #                     forgotten); after publishing, `knotc zone-reload ZONE`.
 #   BACKUP_DIR=DIR    where the backups go (default: PUBLISHED's directory); one new
 #                     subdirectory per run, created by knotd (its user must be able to
-#                     write DIR). The backups hold private keys; they are kept.
+#                     write DIR). The backups hold private keys; they are kept (the
+#                     last good state to go back to), for the operator to prune.
 #   ROLLOVER=yes      kzonesign -r: allow key rollovers (the key-changing step).
 #   SIGN_TIME=UNIX    kzonesign -t: sign as at this time (seconds since the epoch).
 # Exit: 0 published, else the failing stage's status (dane zone check: 1 errors, 2 bad
@@ -50,10 +51,11 @@ set -- "$@" --origin "$zone"
 sign_opts=
 [ "${ROLLOVER:-}" = yes ] && sign_opts=-r
 rc=0
+# kzonesign's report ("Next signing: UNIX": run this again before then) goes to stderr.
 if [ -n "${SIGN_TIME:-}" ]; then
-    kzonesign -c "$signer_conf" -o "$work" $sign_opts -t "$SIGN_TIME" "$zone" >/dev/null || rc=$?
+    kzonesign -c "$signer_conf" -o "$work" $sign_opts -t "$SIGN_TIME" "$zone" >&2 || rc=$?
 else
-    kzonesign -c "$signer_conf" -o "$work" $sign_opts "$zone" >/dev/null || rc=$?
+    kzonesign -c "$signer_conf" -o "$work" $sign_opts "$zone" >&2 || rc=$?
 fi
 signed=
 if [ "$rc" -eq 0 ]; then

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each module uses a different subset
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub use dane_testenv::{Run, run_command, temp_file};
@@ -66,4 +66,54 @@ pub fn assert_one_line_error(r: &Run, needle: &str) {
     assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{r:?}");
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(r.stderr.contains(needle), "{}", r.stderr);
+}
+
+/// Every tool of `tools` (command, Debian package): their paths, or None (each missing one
+/// noted on stderr, a failure under CI) when one is missing.
+pub fn require_tools(tools: &[(&'static str, &'static str)]) -> Option<Vec<PathBuf>> {
+    let found: Vec<Option<PathBuf>> = tools
+        .iter()
+        .map(|(tool, package)| dane_testenv::require_tool(tool, package))
+        .collect();
+    found.into_iter().collect()
+}
+
+/// The `*.sh` files directly in each of `dirs`, sorted by path; asserts that a file of each
+/// name in `want` is among them.
+pub fn shell_scripts(dirs: &[PathBuf], want: &[&str]) -> Vec<PathBuf> {
+    let mut scripts: Vec<PathBuf> = dirs
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    scripts.sort();
+    let names: Vec<String> = scripts
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for w in want {
+        assert!(names.iter().any(|n| n == w), "{w} missing: {names:?}");
+    }
+    scripts
+}
+
+/// Asserts that `SHELL -n` parses every one of `scripts`.
+pub fn assert_parses(shell: &str, scripts: &[PathBuf]) {
+    for p in scripts {
+        let mut cmd = Command::new(shell);
+        cmd.arg("-n").arg(p);
+        let out = run_command(cmd, None);
+        assert_eq!(out.code, 0, "{shell} -n {}: {}", p.display(), out.stderr);
+    }
+}
+
+/// Asserts that shellcheck (with `args`) finds nothing in `files`; skipped (noted) when
+/// shellcheck is not installed outside CI.
+pub fn assert_shellcheck_clean(args: &[&str], files: &[impl AsRef<Path>]) {
+    if let Some(shellcheck) = dane_testenv::require_tool("shellcheck", "shellcheck") {
+        let mut cmd = Command::new(shellcheck);
+        cmd.args(args).args(files.iter().map(AsRef::as_ref));
+        let out = run_command(cmd, None);
+        assert_eq!(out.code, 0, "shellcheck: {}{}", out.stdout, out.stderr);
+    }
 }

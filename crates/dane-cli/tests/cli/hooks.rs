@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{Run, fixture, root, run_command};
+use crate::common::{
+    Run, assert_parses, assert_shellcheck_clean, fixture, root, run_command, shell_scripts,
+};
 
 const HOST: &str = "mx1.example.test";
 
@@ -322,31 +324,18 @@ impl Drop for Recipe {
 
 #[test]
 fn acme_hook_recipes_are_valid_shell() {
-    let dir = root().join("examples/rollover");
-    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
-        .collect();
-    scripts.sort();
-    let names: Vec<String> = scripts
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    for want in [
-        "acme.sh-hook.sh",
-        "certbot-hook.sh",
-        "common.sh",
-        "dehydrated-hook.sh",
-        "lego-hook.sh",
-    ] {
-        assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
-    }
+    let scripts = shell_scripts(
+        &[root().join("examples/rollover")],
+        &[
+            "acme.sh-hook.sh",
+            "certbot-hook.sh",
+            "common.sh",
+            "dehydrated-hook.sh",
+            "lego-hook.sh",
+        ],
+    );
+    assert_parses("bash", &scripts);
     for p in &scripts {
-        let mut cmd = Command::new("bash");
-        cmd.arg("-n").arg(p);
-        let out = run_command(cmd, None);
-        assert_eq!(out.code, 0, "bash -n {}: {}", p.display(), out.stderr);
         let text = std::fs::read_to_string(p).unwrap();
         assert!(text.starts_with("#!/"), "{}: no shebang", p.display());
         assert!(
@@ -357,18 +346,13 @@ fn acme_hook_recipes_are_valid_shell() {
     }
     // The recipes run as root from the ACME clients' hooks: shellcheck (following
     // common.sh) finds nothing in them, nor in the stand-ins the tests drive them with.
-    if let Some(shellcheck) = dane_testenv::require_tool("shellcheck", "shellcheck") {
-        let mut all = scripts.clone();
-        all.extend(
-            std::fs::read_dir(standins())
-                .unwrap()
-                .map(|e| e.unwrap().path()),
-        );
-        let mut cmd = Command::new(shellcheck);
-        cmd.args(["-x", "-P", "SCRIPTDIR"]).args(&all);
-        let out = run_command(cmd, None);
-        assert_eq!(out.code, 0, "shellcheck: {}{}", out.stdout, out.stderr);
-    }
+    let mut all = scripts.clone();
+    all.extend(
+        std::fs::read_dir(standins())
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
+    assert_shellcheck_clean(&["-x", "-P", "SCRIPTDIR"], &all);
 }
 
 /// The recipes run with the real `dane`: `stage` through common.sh stages one next key for

@@ -8,10 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dane_testenv::{Run, require_tool, run_command};
+use dane_testenv::{Run, run_command};
 
-use crate::common::{fixture, free_loopback_port, root, run};
-use crate::zone_xfr::{Daemon, SECRET, named_key_file, serial_at, temp_dir};
+use crate::common::{
+    assert_parses, assert_shellcheck_clean, fixture, free_loopback_port, require_tools, root,
+    shell_scripts,
+};
+use crate::zone_xfr::{Daemon, SECRET, check_sv_axfr, named_key_file, serial_at, temp_dir};
 
 /// `dane tlsa generate --usage 3 --cert fixtures/pki/chain-ec.pem`: the TLSA data that
 /// matches the certificate the gates are given with `--cert`.
@@ -88,15 +91,16 @@ fn keymgr_list(conf: &Path) -> String {
 
 #[test]
 fn knot_kzonesign_pipeline() {
-    let (Some(knotd), Some(_), Some(_), Some(_), Some(_)) = (
-        require_tool("knotd", "knot"),
-        require_tool("knotc", "knot"),
-        require_tool("keymgr", "knot"),
-        require_tool("kzonesign", "knot-dnssecutils"),
-        require_tool("dig", "bind9-dnsutils"),
-    ) else {
+    let Some(tools) = require_tools(&[
+        ("knotd", "knot"),
+        ("knotc", "knot"),
+        ("keymgr", "knot"),
+        ("kzonesign", "knot-dnssecutils"),
+        ("dig", "bind9-dnsutils"),
+    ]) else {
         return;
     };
+    let knotd = &tools[0];
     let dir = temp_dir("kzonesign");
     let d = dir.display().to_string();
     let port = free_loopback_port();
@@ -149,13 +153,7 @@ fn knot_kzonesign_pipeline() {
     assert!(text.contains("RRSIG") && text.contains("NSEC3"), "{text}");
 
     // knotd serves it.
-    let child = Command::new(knotd)
-        .args(["-c", &server_s])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _knotd = Daemon(child);
+    let _knotd = Daemon::start(knotd, &["-c", &server_s]);
     assert_eq!(wait_serial_change(port, ""), "1");
     let keys = keymgr_list(&signer);
     assert_eq!(keys.lines().count(), 2, "{keys}");
@@ -207,15 +205,16 @@ fn knot_kzonesign_pipeline() {
 
 #[test]
 fn bind_dnssec_policy_gate() {
-    let (Some(named), Some(_), Some(_), Some(_), Some(_)) = (
-        require_tool("named", "bind9"),
-        require_tool("rndc", "bind9"),
-        require_tool("named-compilezone", "bind9-utils"),
-        require_tool("named-checkzone", "bind9-utils"),
-        require_tool("dig", "bind9-dnsutils"),
-    ) else {
+    let Some(tools) = require_tools(&[
+        ("named", "bind9"),
+        ("rndc", "bind9"),
+        ("named-compilezone", "bind9-utils"),
+        ("named-checkzone", "bind9-utils"),
+        ("dig", "bind9-dnsutils"),
+    ]) else {
         return;
     };
+    let named = &tools[0];
     let dir = temp_dir("named");
     let d = dir.display().to_string();
     std::fs::create_dir_all(dir.join("keys")).unwrap();
@@ -232,13 +231,7 @@ fn bind_dnssec_policy_gate() {
         ],
     );
     std::fs::write(dir.join("db.sv.test"), unsigned(1, TLSA_MATCHING)).unwrap();
-    let child = Command::new(named)
-        .args(["-g", "-c", &conf.display().to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _named = Daemon(child);
+    let _named = Daemon::start(named, &["-g", "-c", &conf.display().to_string()]);
     let gate_key = named_key_file("named-gate", "gate-key", SECRET);
     let rndc_key = named_key_file("named-rndc", "rndc-key", RNDC_SECRET);
     let server = format!("127.0.0.1:{port}");
@@ -246,16 +239,7 @@ fn bind_dnssec_policy_gate() {
     // named loads and signs the zone: wait until the signed zone transfers and passes.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let r = run(&[
-            "zone",
-            "check",
-            "--axfr",
-            &server,
-            "--origin",
-            "sv.test",
-            "--tsig-key",
-            &gate_key,
-        ]);
+        let r = check_sv_axfr(&server, &gate_key, &[]);
         if r.code == 0 {
             break;
         }
@@ -363,20 +347,11 @@ fn bind_dnssec_policy_gate() {
         leftovers(&public, ".gate-and-publish")
     );
     // The transfer check alone refuses it too: what a secondary would have got.
-    let r = run(&[
-        "zone",
-        "check",
-        "--axfr",
+    let r = check_sv_axfr(
         &server,
-        "--origin",
-        "sv.test",
-        "--tsig-key",
         &gate_key,
-        "--cert",
-        &cert,
-        "--for",
-        "_25._tcp.mx.sv.test",
-    ]);
+        &["--cert", &cert, "--for", "_25._tcp.mx.sv.test"],
+    );
     assert_eq!(r.code, 1, "{r:?}");
 }
 
@@ -384,41 +359,19 @@ fn bind_dnssec_policy_gate() {
 #[test]
 fn zone_check_recipe_scripts_pass_sh_n_and_shellcheck() {
     let base = root().join("examples/zone-check");
-    let mut scripts = Vec::new();
-    for sub in std::fs::read_dir(&base).unwrap() {
-        let sub = sub.unwrap().path();
-        if !sub.is_dir() {
-            continue;
-        }
-        for f in std::fs::read_dir(&sub).unwrap() {
-            let f = f.unwrap().path();
-            if f.extension().is_some_and(|e| e == "sh") {
-                scripts.push(f);
-            }
-        }
-    }
-    scripts.sort();
-    let names: Vec<String> = scripts
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+    let dirs: Vec<PathBuf> = std::fs::read_dir(&base)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
         .collect();
-    for want in [
-        "sign-and-publish.sh",
-        "gate-and-publish.sh",
-        "kzonesign-and-publish.sh",
-    ] {
-        assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
-    }
-    for p in &scripts {
-        let mut cmd = Command::new("sh");
-        cmd.arg("-n").arg(p);
-        let out = run_command(cmd, None);
-        assert_eq!(out.code, 0, "sh -n {}: {}", p.display(), out.stderr);
-    }
-    if let Some(shellcheck) = require_tool("shellcheck", "shellcheck") {
-        let mut cmd = Command::new(shellcheck);
-        cmd.args(&scripts);
-        let out = run_command(cmd, None);
-        assert_eq!(out.code, 0, "shellcheck: {}{}", out.stdout, out.stderr);
-    }
+    let scripts = shell_scripts(
+        &dirs,
+        &[
+            "sign-and-publish.sh",
+            "gate-and-publish.sh",
+            "kzonesign-and-publish.sh",
+        ],
+    );
+    assert_parses("sh", &scripts);
+    assert_shellcheck_clean(&[], &scripts);
 }

@@ -290,7 +290,36 @@ fn nsd_verifier_refuses_a_broken_version_and_accepts_a_good_one() {
 }
 
 /// A server a test started (knotd, named); killed by its PID on drop.
-pub(crate) struct Daemon(pub(crate) std::process::Child);
+pub(crate) struct Daemon(std::process::Child);
+
+impl Daemon {
+    /// Starts `program ARGS` (in the foreground: the child is the server), output discarded.
+    pub(crate) fn start(program: &Path, args: &[&str]) -> Self {
+        let child = Command::new(program)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Self(child)
+    }
+}
+
+/// `dane zone check --axfr SERVER --origin sv.test --tsig-key KEY EXTRA...`.
+pub(crate) fn check_sv_axfr(server: &str, key: &str, extra: &[&str]) -> crate::common::Run {
+    let mut args = vec![
+        "zone",
+        "check",
+        "--axfr",
+        server,
+        "--origin",
+        "sv.test",
+        "--tsig-key",
+        key,
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
 
 impl Drop for Daemon {
     fn drop(&mut self) {
@@ -320,27 +349,13 @@ fn knot_signer_checked_over_axfr_with_tsig() {
          ns1 A 192.0.2.1\nwww A 192.0.2.2\n",
     )
     .unwrap();
-    let child = Command::new(knotd)
-        .args(["-c", &dir.join("knot.conf").display().to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let _knot = Daemon(child);
+    let _knot = Daemon::start(
+        &knotd,
+        &["-c", &dir.join("knot.conf").display().to_string()],
+    );
     let server = format!("127.0.0.1:{port}");
     let key = named_key_file("knot", "gate-key", SECRET);
-    let check = |key: &str| {
-        run(&[
-            "zone",
-            "check",
-            "--axfr",
-            &server,
-            "--origin",
-            "sv.test",
-            "--tsig-key",
-            key,
-        ])
-    };
+    let check = |key: &str| check_sv_axfr(&server, key, &[]);
     // Knot starts, loads and signs: wait until the signed zone transfers.
     let deadline = Instant::now() + Duration::from_secs(30);
     let r = loop {
