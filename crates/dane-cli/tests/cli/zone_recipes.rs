@@ -218,7 +218,10 @@ fn bind_dnssec_policy_gate() {
     let dir = temp_dir("named");
     let d = dir.display().to_string();
     std::fs::create_dir_all(dir.join("keys")).unwrap();
-    let (port, control) = (free_loopback_port(), free_loopback_port());
+    let port = free_loopback_port();
+    let control = std::iter::repeat_with(free_loopback_port)
+        .find(|&p| p != port)
+        .unwrap();
     let conf = example(
         "bind/named.conf",
         &dir,
