@@ -33,9 +33,11 @@
 pub mod dot;
 pub mod html;
 pub mod json;
+pub mod layout;
 pub mod nagios;
 pub mod openmetrics;
 pub mod summary;
+pub mod svg;
 pub mod text;
 
 use std::borrow::Cow;
