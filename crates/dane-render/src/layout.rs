@@ -306,7 +306,12 @@ fn layers_of(rank: &[usize]) -> Vec<Vec<usize>> {
 
 /// One cluster laid out on its own: its members' boxes relative to the cluster's top
 /// left, and the cluster's size.
-fn cluster_inside(input: &Input, c: usize, members: &[usize]) -> (Vec<Rect>, f64, f64) {
+#[allow(clippy::type_complexity)]
+fn cluster_inside(
+    input: &Input,
+    c: usize,
+    members: &[usize],
+) -> (Vec<Rect>, f64, f64, Vec<Vec<usize>>) {
     let local = |v: usize| members.iter().position(|&m| m == v);
     let edges: Vec<(usize, usize)> = input
         .edges
@@ -362,7 +367,37 @@ fn cluster_inside(input: &Input, c: usize, members: &[usize]) -> (Vec<Rect>, f64
     } else {
         y - RANK_SEP * 0.6 + PAD
     };
-    (boxes, width, height)
+    (boxes, width, height, layers)
+}
+
+/// Where a curve from `at` to `to` crosses `layer` (nodes in order, their centres at one
+/// height): `None` when the straight line passes clear of its nodes, else the middle of
+/// the nearest gap between two of them (or beside the first or the last).
+fn between(layer: &[usize], nodes: &[Rect], at: (f64, f64), to: (f64, f64)) -> Option<(f64, f64)> {
+    let y = nodes[*layer.first()?].centre().1;
+    let x = if (to.1 - at.1).abs() < 1e-9 {
+        to.0
+    } else {
+        at.0 + (to.0 - at.0) * (y - at.1) / (to.1 - at.1)
+    };
+    let clear = 4.0;
+    if !layer
+        .iter()
+        .any(|&v| x > nodes[v].x - clear && x < nodes[v].x + nodes[v].w + clear)
+    {
+        return None;
+    }
+    let first = &nodes[layer[0]];
+    let last = &nodes[layer[layer.len() - 1]];
+    let mut gaps = vec![first.x - PAD / 2.0, last.x + last.w + PAD / 2.0];
+    for pair in layer.windows(2) {
+        let (l, r) = (&nodes[pair[0]], &nodes[pair[1]]);
+        gaps.push((l.x + l.w + r.x) / 2.0);
+    }
+    let best = gaps
+        .into_iter()
+        .min_by(|p, q| (p - x).abs().total_cmp(&(q - x).abs()))?;
+    Some((best, y))
 }
 
 /// Lays `input` out.
@@ -388,10 +423,24 @@ pub fn layout(input: &Input) -> Layout {
     let units = nc + loose.len();
     let mut size = vec![(0.0, 0.0); units];
     let mut inside: Vec<Vec<Rect>> = Vec::with_capacity(nc);
+    // Each cluster's layers (node indices, in order), and each clustered node's layer.
+    let mut rows: Vec<Vec<Vec<usize>>> = Vec::with_capacity(nc);
+    let mut row_of: Vec<Option<(usize, usize)>> = vec![None; n];
     for (c, m) in members.iter().enumerate() {
-        let (boxes, w, h) = cluster_inside(input, c, m);
+        let (boxes, w, h, layers) = cluster_inside(input, c, m);
         size[c] = (w, h);
         inside.push(boxes);
+        for (li, l) in layers.iter().enumerate() {
+            for &v in l {
+                row_of[m[v]] = Some((c, li));
+            }
+        }
+        rows.push(
+            layers
+                .into_iter()
+                .map(|l| l.into_iter().map(|v| m[v]).collect())
+                .collect(),
+        );
     }
     for (i, &v) in loose.iter().enumerate() {
         size[nc + i] = (input.nodes[v].0, input.nodes[v].1);
@@ -488,7 +537,7 @@ pub fn layout(input: &Input) -> Layout {
                 return Vec::new();
             }
             let (ua, ub) = (unit[a], unit[b]);
-            let points: Vec<(f64, f64)> = match chains.get(&(ua, ub)) {
+            let mid: Vec<(f64, f64)> = match chains.get(&(ua, ub)) {
                 Some(c) => c.clone(),
                 None => chains
                     .get(&(ub, ua))
@@ -498,6 +547,52 @@ pub fn layout(input: &Input) -> Layout {
             .into_iter()
             .map(|d| (x[d], top_of[item_rank[d]] + height_of[item_rank[d]] / 2.0))
             .collect();
+            let (from, to) = (nodes[a].centre(), nodes[b].centre());
+            let down = to.1 >= from.1;
+            // The layers of a cluster an edge crosses on its way out of `a`, between `a`
+            // and `b` in one cluster, or on its way in to `b`, in the order it meets them.
+            let crossed = |v: usize, other: Option<usize>, leaving: bool| -> Vec<&Vec<usize>> {
+                let Some((c, l)) = row_of[v] else {
+                    return Vec::new();
+                };
+                let layers = &rows[c];
+                let range: Vec<usize> = match other.and_then(|o| row_of[o]) {
+                    Some((oc, ol)) if oc == c => {
+                        if !leaving {
+                            return Vec::new();
+                        }
+                        if l < ol {
+                            (l + 1..ol).collect()
+                        } else {
+                            (ol + 1..l).rev().collect()
+                        }
+                    }
+                    _ => match (leaving, down) {
+                        (true, true) => (l + 1..layers.len()).collect(),
+                        (true, false) => (0..l).rev().collect(),
+                        (false, true) => (0..l).collect(),
+                        (false, false) => (l + 1..layers.len()).rev().collect(),
+                    },
+                };
+                range.into_iter().map(|i| &layers[i]).collect()
+            };
+            let mut points = Vec::new();
+            let mut at = from;
+            let towards = mid.first().copied().unwrap_or(to);
+            for layer in crossed(a, Some(b), true) {
+                if let Some(p) = between(layer, &nodes, at, towards) {
+                    points.push(p);
+                    at = p;
+                }
+            }
+            points.extend(mid.iter().copied());
+            at = points.last().copied().unwrap_or(at);
+            for layer in crossed(b, Some(a), false) {
+                if let Some(p) = between(layer, &nodes, at, to) {
+                    points.push(p);
+                    at = p;
+                }
+            }
             points
         })
         .collect();
@@ -583,11 +678,48 @@ mod tests {
         assert!(c2.w >= 300.0 + 2.0 * PAD);
         // The edge from the root to the endpoint crosses ranks: dummy points between.
         let long = &l.via[8];
-        assert!(!long.is_empty());
+        // ... beside the boxes of the ranks between.
+        let beside = |&(x, y): &(f64, f64)| {
+            y > c0.y + c0.h
+                && l.clusters
+                    .iter()
+                    .all(|c| !(x > c.x && x < c.x + c.w && y > c.y && y < c.y + c.h))
+        };
+        assert!(long.iter().any(beside), "{long:?}");
         for &(_, y) in long {
-            assert!(y > c0.y + c0.h && y < c2.y, "{long:?}");
+            assert!(y > c0.y && y < c2.y, "{long:?}");
         }
         assert!(l.via[0].is_empty());
+    }
+
+    /// An edge into a node below others of its cluster passes between them, not through.
+    #[test]
+    fn edges_pass_between_the_nodes_of_a_cluster() {
+        let input = Input {
+            // 0 a key above three RRsets (1, 2, 3) in one zone; 4 a host above the zone
+            // with an edge to the middle RRset, and one from the key out to 5 below.
+            nodes: vec![
+                (80.0, 30.0, Some(0)),
+                (90.0, 30.0, Some(0)),
+                (90.0, 30.0, Some(0)),
+                (90.0, 30.0, Some(0)),
+                (80.0, 30.0, None),
+                (80.0, 30.0, None),
+            ],
+            clusters: vec![(30.0, 14.0)],
+            edges: vec![(0, 1), (0, 2), (0, 3), (4, 2), (0, 5), (2, 5)],
+        };
+        let l = check(&input);
+        let into = &l.via[3];
+        assert!(!into.is_empty(), "the key is in the way: {l:?}");
+        let out = &l.via[4];
+        assert!(!out.is_empty(), "the RRsets are in the way: {l:?}");
+        for &(x, y) in into.iter().chain(out) {
+            for (v, r) in l.nodes.iter().enumerate() {
+                let inside = x > r.x && x < r.x + r.w && y > r.y && y < r.y + r.h;
+                assert!(!inside, "({x}, {y}) in node {v}: {l:?}");
+            }
+        }
     }
 
     /// Cycles (a CNAME loop, a key signing its own set) and self edges lay out too.

@@ -346,9 +346,10 @@ fn unit(dx: f64, dy: f64) -> (f64, f64) {
 
 /// An edge from box `a` to box `b` through `via`: a smooth curve, leaving and entering
 /// each node away from its centre, through each point downwards (or upwards); its
-/// arrowhead; its label beside the middle.
+/// arrowhead; its label beside the middle, into `labels` (drawn over the nodes).
 fn edge(
     o: &mut String,
+    labels: &mut String,
     s: &Style,
     arrow: &str,
     a: (&Rect, bool),
@@ -423,7 +424,7 @@ fn edge(
         let m = pts.len() / 2;
         let (p, q) = (pts[m.saturating_sub(1)], pts[m]);
         let (x, y) = ((p.0 + q.0) / 2.0 + 4.0, (p.1 + q.1) / 2.0);
-        text_lines(o, &s.label, x, y, EDGE_FONT, &s.fontcolor, "start");
+        text_lines(labels, &s.label, x, y, EDGE_FONT, &s.fontcolor, "start");
     }
 }
 
@@ -548,6 +549,7 @@ pub fn render(p: &Picture) -> String {
         }
         let _ = writeln!(o, "</g>");
     }
+    let mut labels = String::new();
     for ((a, b, s, arrow), via) in edges.iter().zip(&l.via) {
         let ellipse = |i: usize| matches!(nodes[i].shape.as_str(), "ellipse" | "oval");
         let _ = writeln!(o, "<g class=\"edge\">");
@@ -555,6 +557,7 @@ pub fn render(p: &Picture) -> String {
         if a != b {
             edge(
                 &mut o,
+                &mut labels,
                 s,
                 arrow,
                 (&l.nodes[*a], ellipse(*a)),
@@ -571,6 +574,13 @@ pub fn render(p: &Picture) -> String {
         let (cx, cy) = r.centre();
         text_lines(&mut o, &s.label, cx, cy, NODE_FONT, &s.fontcolor, "middle");
         let _ = writeln!(o, "</g>");
+    }
+    if !labels.is_empty() {
+        // Over the nodes, on a white halo, so that a label is read wherever it falls.
+        let _ = writeln!(
+            o,
+            "<g class=\"edge-labels\" stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">\n{labels}</g>"
+        );
     }
     let caption_y = MARGIN + l.height + gap + caption_h / 2.0;
     text_lines(
