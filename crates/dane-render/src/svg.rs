@@ -208,13 +208,20 @@ fn boundary(r: &Rect, ellipse: bool, tx: f64, ty: f64) -> (f64, f64) {
     (cx + dx * t, cy + dy * t)
 }
 
-/// A number for SVG: two decimals at most.
+/// A number for SVG: two decimals at most (written without float formatting, which is
+/// most of the cost of writing a picture otherwise).
 fn n(v: f64) -> String {
-    let r = (v * 100.0).round() / 100.0;
-    if r == r.trunc() {
-        format!("{}", r as i64)
-    } else {
-        format!("{r}")
+    let hundredths = (v * 100.0).round();
+    if !hundredths.is_finite() || hundredths.abs() > 1e15 {
+        return "0".to_owned();
+    }
+    let h = hundredths as i64;
+    let (sign, h) = if h < 0 { ("-", -h) } else { ("", h) };
+    let (whole, frac) = (h / 100, h % 100);
+    match frac {
+        0 => format!("{sign}{whole}"),
+        f if f % 10 == 0 => format!("{sign}{whole}.{}", f / 10),
+        f => format!("{sign}{whole}.{f:02}"),
     }
 }
 
@@ -624,6 +631,21 @@ mod tests {
         assert!((text_width("W", 2048.0) - 2025.0).abs() < 1e-9);
         assert!((text_width("iW", 10.0) - (569.0 + 2025.0) / 204.8).abs() < 1e-9);
         assert!(text_width("\u{e9}", 10.0) > 9.0);
+    }
+
+    #[test]
+    fn numbers() {
+        for (v, want) in [
+            (0.0, "0"),
+            (12.0, "12"),
+            (12.5, "12.5"),
+            (12.345, "12.35"),
+            (-3.05, "-3.05"),
+            (-0.001, "0"),
+            (f64::NAN, "0"),
+        ] {
+            assert_eq!(n(v), want, "{v}");
+        }
     }
 
     #[test]
