@@ -13,25 +13,33 @@ pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src da
 
 /// Text escaped for HTML content and attribute values.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 16);
-    // The runs between special characters are copied whole (the JSON document of a page is
-    // most of its bytes).
-    let mut start = 0;
-    for (i, b) in text.bytes().enumerate() {
-        let entity = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
-            _ => continue,
-        };
-        out.push_str(&text[start..i]);
-        out.push_str(entity);
-        start = i + 1;
+    Escaped(text).to_string()
+}
+
+/// Text escaped for HTML (or XML) content and attribute values as it is written (`{}` in a
+/// `write!`), with no string of its own: the runs between special characters are copied
+/// whole.
+pub struct Escaped<'a>(pub &'a str);
+
+impl std::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.0;
+        let mut start = 0;
+        for (i, b) in text.bytes().enumerate() {
+            let entity = match b {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                b'\'' => "&#39;",
+                _ => continue,
+            };
+            f.write_str(&text[start..i])?;
+            f.write_str(entity)?;
+            start = i + 1;
+        }
+        f.write_str(&text[start..])
     }
-    out.push_str(&text[start..]);
-    out
 }
 
 /// An SVG document from Graphviz as an element to inline: the XML declaration, the
@@ -118,12 +126,12 @@ pub fn page(
     let _ = writeln!(
         o,
         "<details open>\n<summary>Report</summary>\n<pre>{}</pre>\n</details>",
-        escape(text)
+        Escaped(text)
     );
     let _ = writeln!(
         o,
         "<details>\n<summary>JSON document</summary>\n<pre>{}</pre>\n</details>",
-        escape(json)
+        Escaped(json)
     );
     let _ = writeln!(o, "</body>\n</html>");
     o

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::dot::Picture;
-use crate::html::escape;
+use crate::html::{Escaped, escape};
 use crate::layout::{self, Input, Rect};
 
 /// The fonts asked for, the measured one first.
@@ -107,6 +107,8 @@ struct Style {
     rounded: bool,
     width: f64,
     peripheries: u32,
+    /// An edge's arrowhead (`none`, `empty`; empty: the default, filled).
+    arrowhead: String,
 }
 
 impl Style {
@@ -140,6 +142,7 @@ impl Style {
                 None
             },
             rounded: has("rounded"),
+            arrowhead: get("arrowhead").unwrap_or_default(),
             width,
             peripheries: get("peripheries")
                 .and_then(|p| p.parse().ok())
@@ -152,7 +155,7 @@ impl Style {
     fn stroke(&self) -> String {
         let mut s = format!(
             "stroke=\"{}\" stroke-width=\"{}\"",
-            escape(&self.color),
+            Escaped(&self.color),
             self.width
         );
         if let Some(d) = self.dash {
@@ -208,20 +211,32 @@ fn boundary(r: &Rect, ellipse: bool, tx: f64, ty: f64) -> (f64, f64) {
     (cx + dx * t, cy + dy * t)
 }
 
-/// A number for SVG: two decimals at most (written without float formatting, which is
-/// most of the cost of writing a picture otherwise).
-fn n(v: f64) -> String {
+/// A number for SVG: two decimals at most, written from integer hundredths (float
+/// formatting, and a string per number, were most of the cost of writing a picture).
+fn n(v: f64) -> Num {
     let hundredths = (v * 100.0).round();
     if !hundredths.is_finite() || hundredths.abs() > 1e15 {
-        return "0".to_owned();
+        return Num(0);
     }
-    let h = hundredths as i64;
-    let (sign, h) = if h < 0 { ("-", -h) } else { ("", h) };
-    let (whole, frac) = (h / 100, h % 100);
-    match frac {
-        0 => format!("{sign}{whole}"),
-        f if f % 10 == 0 => format!("{sign}{whole}.{}", f / 10),
-        f => format!("{sign}{whole}.{f:02}"),
+    Num(hundredths as i64)
+}
+
+/// A number in hundredths, written as a decimal.
+struct Num(i64);
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (sign, h) = if self.0 < 0 {
+            ("-", -self.0)
+        } else {
+            ("", self.0)
+        };
+        let (whole, frac) = (h / 100, h % 100);
+        match frac {
+            0 => write!(f, "{sign}{whole}"),
+            f10 if f10 % 10 == 0 => write!(f, "{sign}{whole}.{}", f10 / 10),
+            f100 => write!(f, "{sign}{whole}.{f100:02}"),
+        }
     }
 }
 
@@ -244,8 +259,8 @@ fn text_lines(
             "<text text-anchor=\"{anchor}\" x=\"{}\" y=\"{}\" font-size=\"{size}\" fill=\"{}\">{}</text>",
             n(x),
             n(base),
-            escape(fill),
-            escape(l)
+            Escaped(fill),
+            Escaped(l)
         );
     }
 }
@@ -331,15 +346,12 @@ fn node_shape(o: &mut String, s: &Style, r: &Rect) {
 }
 
 fn polygon(o: &mut String, pts: &[(f64, f64)], fill: &str, stroke: &str) {
-    let list: Vec<String> = pts
-        .iter()
-        .map(|(x, y)| format!("{},{}", n(*x), n(*y)))
-        .collect();
-    let _ = writeln!(
-        o,
-        "<polygon points=\"{}\" fill=\"{fill}\" {stroke}/>",
-        list.join(" ")
-    );
+    o.push_str("<polygon points=\"");
+    for (i, (x, y)) in pts.iter().enumerate() {
+        let sep = if i == 0 { "" } else { " " };
+        let _ = write!(o, "{sep}{},{}", n(*x), n(*y));
+    }
+    let _ = writeln!(o, "\" fill=\"{fill}\" {stroke}/>");
 }
 
 fn unit(dx: f64, dy: f64) -> (f64, f64) {
@@ -422,7 +434,7 @@ fn edge(
         };
         let solid = format!(
             "stroke=\"{}\" stroke-width=\"{}\"",
-            escape(&s.color),
+            Escaped(&s.color),
             s.width.min(2.0)
         );
         polygon(o, &pts, &fill, &solid);
@@ -437,7 +449,7 @@ fn edge(
 
 fn title(o: &mut String, text: &str) {
     if !text.is_empty() {
-        let _ = writeln!(o, "<title>{}</title>", escape(text));
+        let _ = writeln!(o, "<title>{}</title>", Escaped(text));
     }
 }
 
@@ -456,16 +468,9 @@ pub fn render(p: &Picture) -> String {
         .edges
         .iter()
         .filter_map(|(a, b, attrs)| {
-            let arrow = attributes(attrs)
-                .get("arrowhead")
-                .cloned()
-                .unwrap_or_default();
-            Some((
-                *index.get(a.as_str())?,
-                *index.get(b.as_str())?,
-                Style::of(attrs),
-                arrow,
-            ))
+            let s = Style::of(attrs);
+            let arrow = s.arrowhead.clone();
+            Some((*index.get(a.as_str())?, *index.get(b.as_str())?, s, arrow))
         })
         .collect();
     let input = Input {
@@ -523,7 +528,7 @@ pub fn render(p: &Picture) -> String {
         n(width),
         n(height)
     );
-    let _ = writeln!(o, "<g class=\"graph\" font-family=\"{}\">", escape(FONTS));
+    let _ = writeln!(o, "<g class=\"graph\" font-family=\"{}\">", Escaped(FONTS));
     title(&mut o, &p.tooltip);
     let _ = writeln!(
         o,
@@ -550,8 +555,8 @@ pub fn render(p: &Picture) -> String {
                 "<text text-anchor=\"start\" x=\"{}\" y=\"{}\" font-size=\"{GRAPH_FONT}\" fill=\"{}\">{}</text>",
                 n(r.x + 8.0),
                 n(r.y + 4.0 + GRAPH_FONT * (0.95 + LEADING * i as f64)),
-                escape(&s.fontcolor),
-                escape(line)
+                Escaped(&s.fontcolor),
+                Escaped(line)
             );
         }
         let _ = writeln!(o, "</g>");
@@ -644,7 +649,7 @@ mod tests {
             (-0.001, "0"),
             (f64::NAN, "0"),
         ] {
-            assert_eq!(n(v), want, "{v}");
+            assert_eq!(n(v).to_string(), want, "{v}");
         }
     }
 
