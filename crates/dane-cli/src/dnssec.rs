@@ -337,7 +337,7 @@ fn picture(
     match format {
         Format::Svg => Ok(dot.svg()),
         Format::Html => {
-            let svg = html::inline_svg(&dot.svg());
+            let svg = dot.svg_element();
             let pictures = [html::Picture {
                 title: "the chain of trust".to_owned(),
                 svg,

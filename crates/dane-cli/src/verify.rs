@@ -526,7 +526,7 @@ pub fn picture(
         Format::Html => {
             let mut pictures = vec![html::Picture {
                 title: "the whole check".to_owned(),
-                svg: html::inline_svg(&whole.svg()),
+                svg: whole.svg_element(),
             }];
             // One printed page per host when there are several.
             if report.hosts.len() > 1 {
@@ -534,7 +534,7 @@ pub fn picture(
                     if let Some(d) = dot::verify_host(report, outcomes, i) {
                         pictures.push(html::Picture {
                             title: h.name.clone(),
-                            svg: html::inline_svg(&d.svg()),
+                            svg: d.svg_element(),
                         });
                     }
                 }

@@ -257,7 +257,12 @@ impl Picture {
 
     /// The picture as an SVG document, laid out and drawn in-process ([`crate::svg`]).
     pub fn svg(&self) -> String {
-        crate::svg::render(self)
+        crate::svg::render(self, true)
+    }
+
+    /// The picture as an `<svg>` element to inline in HTML (no XML declaration).
+    pub fn svg_element(&self) -> String {
+        crate::svg::render(self, false)
     }
 }
 

@@ -14,6 +14,7 @@
 //! (Liberation Sans/Arial, Helvetica, Noto Sans), so a label fits its box in whichever
 //! of them the reader's machine uses instead.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -58,82 +59,103 @@ const MARGIN: f64 = 8.0;
 
 /// The attributes of a DOT attribute list as we write them (`key=value, key="quoted"`),
 /// quoted values unescaped (`\\` and `\"`; a label's `\n` becomes a newline).
-pub(crate) fn attributes(list: &str) -> BTreeMap<&str, String> {
-    let mut out = BTreeMap::new();
+pub(crate) fn attributes(list: &str) -> Vec<(&str, Cow<'_, str>)> {
+    let mut out = Vec::new();
     let mut rest = list.trim();
     while !rest.is_empty() {
         let Some(eq) = rest.find('=') else { break };
         let key = rest[..eq].trim();
         rest = &rest[eq + 1..];
-        let mut value = String::new();
-        if let Some(body) = rest.strip_prefix('"') {
-            let mut chars = body.char_indices();
+        let value = if let Some(body) = rest.strip_prefix('"') {
             let mut end = body.len();
-            while let Some((i, c)) = chars.next() {
+            let (mut escaped, mut escapes) = (false, false);
+            for (i, c) in body.char_indices() {
                 match c {
+                    _ if escaped => escaped = false,
+                    '\\' => (escaped, escapes) = (true, true),
                     '"' => {
-                        end = i + 1;
+                        end = i;
                         break;
                     }
-                    '\\' => match chars.next() {
-                        Some((_, 'n')) => value.push('\n'),
-                        Some((_, c)) => value.push(c),
-                        None => {}
-                    },
-                    c => value.push(c),
+                    _ => {}
                 }
             }
-            rest = &body[end.min(body.len())..];
+            let raw = &body[..end];
+            rest = &body[(end + 1).min(body.len())..];
+            if escapes {
+                Cow::Owned(unescape(raw))
+            } else {
+                Cow::Borrowed(raw)
+            }
         } else {
             let end = rest.find(',').unwrap_or(rest.len());
-            value.push_str(rest[..end].trim());
+            let v = rest[..end].trim();
             rest = &rest[end..];
-        }
-        out.insert(key, value);
+            Cow::Borrowed(v)
+        };
+        out.push((key, value));
         rest = rest.trim_start().trim_start_matches(',').trim_start();
     }
     out
 }
 
-/// How one node, edge or box is drawn, from its attributes.
-struct Style {
-    shape: String,
-    label: Vec<String>,
-    tooltip: String,
-    color: String,
-    fontcolor: String,
-    fill: Option<String>,
+/// A quoted DOT string's body unescaped: `\n` a newline, `\c` the character `c`.
+fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some(c) => out.push(c),
+                None => {}
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// How one node, edge or box is drawn, from its attributes (borrowed from them where
+/// they need no unescaping).
+struct Style<'a> {
+    shape: Cow<'a, str>,
+    /// The label's lines, joined by newlines.
+    label: Cow<'a, str>,
+    tooltip: Cow<'a, str>,
+    color: Cow<'a, str>,
+    fontcolor: Cow<'a, str>,
+    fill: Option<Cow<'a, str>>,
     dash: Option<&'static str>,
     rounded: bool,
     width: f64,
     peripheries: u32,
     /// An edge's arrowhead (`none`, `empty`; empty: the default, filled).
-    arrowhead: String,
+    arrowhead: Cow<'a, str>,
 }
 
-impl Style {
-    fn of(list: &str) -> Style {
-        let a = attributes(list);
-        let get = |k: &str| a.get(k).cloned();
-        let styles: Vec<String> = get("style")
-            .unwrap_or_default()
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .collect();
-        let has = |s: &str| styles.iter().any(|x| x == s);
+impl<'a> Style<'a> {
+    fn of(list: &'a str) -> Style<'a> {
+        let mut a = attributes(list);
+        let mut take = |k: &str| {
+            a.iter()
+                .position(|(key, _)| *key == k)
+                .map(|i| a.swap_remove(i).1)
+        };
+        let style = take("style").unwrap_or_default();
+        let has = |s: &str| style.split(',').any(|x| x.trim() == s);
         let mut width = if has("bold") { 2.0 } else { 1.0 };
-        if let Some(p) = get("penwidth").and_then(|p| p.parse::<f64>().ok()) {
+        if let Some(p) = take("penwidth").and_then(|p| p.parse::<f64>().ok()) {
             width = p.clamp(0.0, 10.0);
         }
-        let color = get("color").unwrap_or_else(|| "black".to_owned());
+        let fillcolor = take("fillcolor");
         Style {
-            shape: get("shape").unwrap_or_else(|| "ellipse".to_owned()),
-            label: get("label")
-                .map(|l| l.split('\n').map(str::to_owned).collect())
-                .unwrap_or_default(),
-            tooltip: get("tooltip").unwrap_or_default(),
-            fontcolor: get("fontcolor").unwrap_or_else(|| "black".to_owned()),
-            fill: has("filled").then(|| get("fillcolor").unwrap_or_else(|| "lightgrey".to_owned())),
+            shape: take("shape").unwrap_or(Cow::Borrowed("ellipse")),
+            label: take("label").unwrap_or_default(),
+            tooltip: take("tooltip").unwrap_or_default(),
+            color: take("color").unwrap_or(Cow::Borrowed("black")),
+            fontcolor: take("fontcolor").unwrap_or(Cow::Borrowed("black")),
+            fill: has("filled").then(|| fillcolor.unwrap_or(Cow::Borrowed("lightgrey"))),
             dash: if has("dashed") {
                 Some("5,2")
             } else if has("dotted") {
@@ -142,14 +164,18 @@ impl Style {
                 None
             },
             rounded: has("rounded"),
-            arrowhead: get("arrowhead").unwrap_or_default(),
+            arrowhead: take("arrowhead").unwrap_or_default(),
             width,
-            peripheries: get("peripheries")
+            peripheries: take("peripheries")
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(1)
                 .min(3),
-            color,
         }
+    }
+
+    /// The label's lines.
+    fn lines(&self) -> Vec<&str> {
+        self.label.split('\n').collect()
     }
 
     fn stroke(&self) -> String {
@@ -166,14 +192,14 @@ impl Style {
 
     /// The node's size for its label.
     fn size(&self) -> (f64, f64) {
-        let tw = self
-            .label
+        let lines = self.lines();
+        let tw = lines
             .iter()
             .map(|l| text_width(l, NODE_FONT))
             .fold(0.0, f64::max);
-        let th = self.label.len().max(1) as f64 * NODE_FONT * LEADING;
+        let th = lines.len() as f64 * NODE_FONT * LEADING;
         let extra = 8.0 * f64::from(self.peripheries.saturating_sub(1)) + self.width;
-        let (w, h) = match self.shape.as_str() {
+        let (w, h) = match self.shape.as_ref() {
             "ellipse" | "oval" => (tw * 1.2 + 18.0, th * 1.3 + 10.0),
             "plaintext" | "plain" | "none" => (tw + 8.0, th + 4.0),
             "octagon" => (tw + 30.0, th + 14.0),
@@ -243,7 +269,7 @@ impl std::fmt::Display for Num {
 /// The lines of `text` centred on `(x, y)`.
 fn text_lines(
     o: &mut String,
-    lines: &[String],
+    lines: &[impl AsRef<str>],
     x: f64,
     y: f64,
     size: f64,
@@ -260,7 +286,7 @@ fn text_lines(
             n(x),
             n(base),
             Escaped(fill),
-            Escaped(l)
+            Escaped(l.as_ref())
         );
     }
 }
@@ -283,7 +309,7 @@ fn node_shape(o: &mut String, s: &Style, r: &Rect) {
             r.w - 2.0 * inset,
             r.h - 2.0 * inset,
         );
-        match s.shape.as_str() {
+        match s.shape.as_ref() {
             "plaintext" | "plain" | "none" => {}
             "ellipse" | "oval" => {
                 let _ = writeln!(
@@ -443,7 +469,7 @@ fn edge(
         let m = pts.len() / 2;
         let (p, q) = (pts[m.saturating_sub(1)], pts[m]);
         let (x, y) = ((p.0 + q.0) / 2.0 + 4.0, (p.1 + q.1) / 2.0);
-        text_lines(labels, &s.label, x, y, EDGE_FONT, &s.fontcolor, "start");
+        text_lines(labels, &s.lines(), x, y, EDGE_FONT, &s.fontcolor, "start");
     }
 }
 
@@ -453,8 +479,9 @@ fn title(o: &mut String, text: &str) {
     }
 }
 
-/// The picture as an SVG document.
-pub fn render(p: &Picture) -> String {
+/// The picture as an SVG document, or (not `document`) as the `<svg>` element alone, to
+/// inline in HTML.
+pub fn render(p: &Picture, document: bool) -> String {
     let g = &p.graph;
     let index: BTreeMap<&str, usize> = g
         .nodes
@@ -464,7 +491,7 @@ pub fn render(p: &Picture) -> String {
         .collect();
     let nodes: Vec<Style> = g.nodes.iter().map(|n| Style::of(&n.1)).collect();
     let boxes: Vec<Style> = g.clusters.iter().map(|c| Style::of(&c.1)).collect();
-    let edges: Vec<(usize, usize, Style, String)> = g
+    let edges: Vec<(usize, usize, Style, Cow<str>)> = g
         .edges
         .iter()
         .filter_map(|(a, b, attrs)| {
@@ -487,7 +514,7 @@ pub fn render(p: &Picture) -> String {
             .map(|s| {
                 let w = s
                     .label
-                    .iter()
+                    .split('\n')
                     .map(|l| text_width(l, GRAPH_FONT))
                     .fold(0.0, f64::max);
                 (w, GRAPH_FONT * LEADING)
@@ -516,10 +543,12 @@ pub fn render(p: &Picture) -> String {
     let gap = if l.height > 0.0 { 12.0 } else { 0.0 };
     let height = l.height + gap + caption_h + 2.0 * MARGIN;
     let mut o = String::with_capacity(4096 + 1024 * g.nodes.len());
-    let _ = writeln!(
-        o,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>"
-    );
+    if document {
+        let _ = writeln!(
+            o,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>"
+        );
+    }
     let _ = writeln!(
         o,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}pt\" height=\"{}pt\" viewBox=\"0 0 {} {}\">",
@@ -540,7 +569,7 @@ pub fn render(p: &Picture) -> String {
         let _ = writeln!(o, "<g class=\"cluster\">");
         title(&mut o, &s.tooltip);
         let mut shape = Style {
-            shape: "box".to_owned(),
+            shape: Cow::Borrowed("box"),
             peripheries: 1,
             ..Style::of("")
         };
@@ -549,7 +578,7 @@ pub fn render(p: &Picture) -> String {
         shape.rounded = s.rounded;
         shape.width = s.width;
         node_shape(&mut o, &shape, r);
-        for (i, line) in s.label.iter().enumerate() {
+        for (i, line) in s.label.split('\n').enumerate() {
             let _ = writeln!(
                 o,
                 "<text text-anchor=\"start\" x=\"{}\" y=\"{}\" font-size=\"{GRAPH_FONT}\" fill=\"{}\">{}</text>",
@@ -563,7 +592,7 @@ pub fn render(p: &Picture) -> String {
     }
     let mut labels = String::new();
     for ((a, b, s, arrow), via) in edges.iter().zip(&l.via) {
-        let ellipse = |i: usize| matches!(nodes[i].shape.as_str(), "ellipse" | "oval");
+        let ellipse = |i: usize| matches!(nodes[i].shape.as_ref(), "ellipse" | "oval");
         let _ = writeln!(o, "<g class=\"edge\">");
         title(&mut o, &s.tooltip);
         if a != b {
@@ -584,7 +613,15 @@ pub fn render(p: &Picture) -> String {
         title(&mut o, &s.tooltip);
         node_shape(&mut o, s, r);
         let (cx, cy) = r.centre();
-        text_lines(&mut o, &s.label, cx, cy, NODE_FONT, &s.fontcolor, "middle");
+        text_lines(
+            &mut o,
+            &s.lines(),
+            cx,
+            cy,
+            NODE_FONT,
+            &s.fontcolor,
+            "middle",
+        );
         let _ = writeln!(o, "</g>");
     }
     if !labels.is_empty() {
@@ -619,7 +656,7 @@ mod tests {
             "\"DNSKEY\\nalg=13, id=2\"",
             crate::dot::quote("a \"b\" \\ c, d=e")
         );
-        let a = attributes(&list);
+        let a: BTreeMap<&str, Cow<str>> = attributes(&list).into_iter().collect();
         assert_eq!(a["shape"], "ellipse");
         assert_eq!(a["label"], "DNSKEY\nalg=13, id=2");
         assert_eq!(a["tooltip"], "a \"b\" \\ c, d=e");
@@ -627,7 +664,9 @@ mod tests {
         assert_eq!(a["style"], "rounded,bold");
         assert_eq!(a["penwidth"], "4");
         assert!(attributes("").is_empty());
-        assert_eq!(attributes("label=\"unterminated")["label"], "unterminated");
+        assert_eq!(attributes("label=\"unterminated")[0].1, "unterminated");
+        // Borrowed where there is nothing to unescape.
+        assert!(matches!(a["color"], Cow::Borrowed(_)));
     }
 
     #[test]
@@ -731,6 +770,7 @@ mod tests {
             tooltip: "x.test.: FAILED: why".into(),
         };
         let svg = p.svg();
+        assert_eq!(p.svg_element(), svg.split_once('\n').unwrap().1);
         assert!(svg.starts_with("<?xml") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<ellipse").count(), 2, "{svg}");
         assert!(svg.contains("<polyline"), "note's fold");
