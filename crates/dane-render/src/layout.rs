@@ -147,14 +147,18 @@ fn ranks(n: usize, edges: &[(usize, usize)]) -> Vec<usize> {
     rank
 }
 
-/// The number of crossings between two adjacent layers (positions `pos`) of `links`.
-fn crossings(links: &[(usize, usize)], pos: &[usize]) -> usize {
+/// The number of crossings of the links between each pair of adjacent layers (`groups`:
+/// one list of links per pair; links of different pairs cannot cross), items at positions
+/// `pos` in their layers.
+fn crossings(groups: &[Vec<(usize, usize)>], pos: &[usize]) -> usize {
     let mut count = 0;
-    for (i, &(a, b)) in links.iter().enumerate() {
-        for &(c, d) in &links[i + 1..] {
-            let (pa, pb, pc, pd) = (pos[a], pos[b], pos[c], pos[d]);
-            if (pa < pc && pb > pd) || (pa > pc && pb < pd) {
-                count += 1;
+    for links in groups {
+        for (i, &(a, b)) in links.iter().enumerate() {
+            for &(c, d) in &links[i + 1..] {
+                let (pa, pb, pc, pd) = (pos[a], pos[b], pos[c], pos[d]);
+                if (pa < pc && pb > pd) || (pa > pc && pb < pd) {
+                    count += 1;
+                }
             }
         }
     }
@@ -170,6 +174,16 @@ fn order(layers: &[Vec<usize>], links: &[(usize, usize)], n: usize) -> Vec<Vec<u
         down[a].push(b);
         up[b].push(a);
     }
+    let mut layer_of = vec![0usize; n];
+    for (li, l) in layers.iter().enumerate() {
+        for &v in l {
+            layer_of[v] = li;
+        }
+    }
+    let mut groups: Vec<Vec<(usize, usize)>> = vec![Vec::new(); layers.len()];
+    for &(a, b) in links {
+        groups[layer_of[a]].push((a, b));
+    }
     let mut pos = vec![0usize; n];
     let mut current: Vec<Vec<usize>> = layers.to_vec();
     let place = |cur: &[Vec<usize>], pos: &mut [usize]| {
@@ -181,7 +195,7 @@ fn order(layers: &[Vec<usize>], links: &[(usize, usize)], n: usize) -> Vec<Vec<u
     };
     place(&current, &mut pos);
     let mut best = current.clone();
-    let mut best_count = crossings(links, &pos);
+    let mut best_count = crossings(&groups, &pos);
     for _ in 0..SWEEPS {
         if best_count == 0 {
             break;
@@ -213,7 +227,7 @@ fn order(layers: &[Vec<usize>], links: &[(usize, usize)], n: usize) -> Vec<Vec<u
                     pos[v] = i;
                 }
             }
-            let count = crossings(links, &pos);
+            let count = crossings(&groups, &pos);
             if count < best_count {
                 best_count = count;
                 best = current.clone();
@@ -720,6 +734,19 @@ mod tests {
                 assert!(!inside, "({x}, {y}) in node {v}: {l:?}");
             }
         }
+    }
+
+    /// Only links between the same two layers can cross; the sweeps untangle a crossing.
+    #[test]
+    fn crossings_are_counted_per_pair_of_layers_and_removed() {
+        let pos = [0, 1, 1, 0, 0, 1];
+        assert_eq!(crossings(&[vec![(0, 2), (1, 3)]], &pos), 1);
+        assert_eq!(crossings(&[vec![(0, 2)], vec![(1, 3)]], &pos), 0);
+        // 0 and 1 above 2 and 3, linked crosswise: ordered so that nothing crosses.
+        let layers = order(&[vec![0, 1], vec![2, 3]], &[(0, 3), (1, 2)], 4);
+        let at = |l: usize, v: usize| layers[l].iter().position(|&x| x == v);
+        assert_eq!(at(0, 0), at(1, 3), "{layers:?}");
+        assert_eq!(at(0, 1), at(1, 2), "{layers:?}");
     }
 
     /// Cycles (a CNAME loop, a key signing its own set) and self edges lay out too.
