@@ -677,6 +677,16 @@ mod tests {
         assert!(text_width("\u{e9}", 10.0) > 9.0);
     }
 
+    /// A picture of nothing but its caption (a lookup that could not be made) is still a
+    /// picture: the caption, no shapes.
+    #[test]
+    fn a_caption_alone() {
+        let svg = crate::dot::note("x.test. TLSA: indeterminate: <timeout> & more").svg();
+        assert!(svg.contains(">x.test. TLSA: indeterminate: &lt;timeout&gt; &amp; more<"));
+        assert!(!svg.contains("<ellipse") && !svg.contains("<path"));
+        assert!(svg.contains("viewBox=\"0 0 ") && !svg.contains("NaN") && !svg.contains("inf"));
+    }
+
     #[test]
     fn numbers() {
         for (v, want) in [
