@@ -1,6 +1,8 @@
 //! The report model of `dane verify` and `dane dnssec` rendered: as text for people, as the
 //! versioned JSON document, as a monitoring plugin's status line (nagios), as OpenMetrics,
-//! and as a picture of the whole check (Graphviz DOT; SVG and HTML are made from it).
+//! and as a picture of the whole check: one model ([`dot::Picture`]) written as Graphviz
+//! DOT, or laid out ([`layout`]) and drawn as SVG ([`svg`]) in-process, and the HTML page
+//! that holds the SVG ([`html`]).
 //! The CLI and `dane serve-metrics` call the same functions, so a format cannot drift
 //! between them.
 //!
