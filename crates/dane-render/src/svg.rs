@@ -1,7 +1,7 @@
 //! `--format svg` (and the pictures of `--format html`): a [`Picture`] laid out by
 //! [`crate::layout`] and drawn as SVG here, in-process, in microseconds: no Graphviz.
 //!
-//! It draws what the DOT says, read back from the same attributes ([`attributes`]): the
+//! It draws what the DOT says, read back from the same attributes (`attributes`): the
 //! shapes as Graphviz would (ellipse, box, rounded box, note, octagon, plain text; a second
 //! border for `peripheries=2`, `filled`, `bold` and `penwidth`, `dashed` and `dotted`),
 //! each zone and endpoint a box with its label at the top left, edges as smooth curves
