@@ -2,13 +2,18 @@
 # CPU of dane verify per output format (issue 26): live against the interop environment
 # (DNS, STARTTLS and handshakes to every address) and replayed from evidence (validation
 # only), so the cost of drawing the picture is seen against both; then Graphviz alone on
-# the same pictures and on an empty graph (its start-up), to say where svg/html's cost is.
+# the same pictures and on an empty graph (its start-up), what svg cost when Graphviz
+# laid it out.
 #
-# Each run's CPU is perf stat's task-clock (user+sys, children such as Graphviz's dot
-# included); the formats are interleaved round by round, so a load spike from other work
-# on the machine hits them alike, and the summary gives each format's mean and median over
-# the R rounds against json's. Run as root inside the interop environment:
-#   target/debug/examples/interop-shell bash benches/picture.sh
+# Each run's CPU is perf stat's task-clock (user+sys, children included: svg and html are
+# drawn in-process since the in-process layout, so there are none; `graphviz ... alone`
+# is what a `dot -Tsvg` of the same DOT costs, the way svg was made before); the formats are
+# interleaved round by round, so a load spike from other work on the machine hits them
+# alike, and the summary gives each format's mean and median over the R rounds against
+# json's. Run as root inside the interop environment, with the release build (what users
+# run; DANE_BIN names the binary, target/debug/dane by default):
+#   cargo build --release -p dane-cli --bin dane
+#   DANE_BIN=target/release/dane target/debug/examples/interop-shell bash benches/picture.sh
 D=${DANE_BIN:-target/debug/dane}
 R=${R:-30}
 out=$(mktemp)

@@ -55,7 +55,7 @@ pub struct Args {
     pub evidence: Option<PathBuf>,
 
     /// Output: text, json (one document with the full trace), or a picture of the chain of
-    /// trust: dot (Graphviz DOT), svg or html (both need Graphviz `dot` on PATH).
+    /// trust: dot (Graphviz DOT), svg or html (drawn by dane itself, no Graphviz needed).
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
     pub format: Format,
 
@@ -81,7 +81,7 @@ pub enum Format {
     Json,
     /// The chain of trust as a Graphviz DOT document (docs/picture.md).
     Dot,
-    /// The picture laid out as SVG by Graphviz `dot`.
+    /// The picture laid out and drawn as SVG by dane itself.
     Svg,
     /// One self-contained HTML file: the picture, the text and the JSON document.
     Html,
@@ -324,10 +324,10 @@ fn replay(
     Ok(exit_for(&outcome))
 }
 
-/// `--format dot|svg|html` of the picture `dot`.
+/// `--format dot|svg|html` of the picture `dot`: as DOT, or drawn in-process.
 fn picture(
     format: Format,
-    dot: &str,
+    dot: &dane_render::dot::Picture,
     title: &str,
     reason: &str,
     text: &str,
@@ -335,16 +335,16 @@ fn picture(
 ) -> anyhow::Result<String> {
     use dane_render::html;
     match format {
-        Format::Svg => crate::picture::svg("svg", dot),
+        Format::Svg => Ok(dot.svg()),
         Format::Html => {
-            let svg = html::inline_svg(&crate::picture::svg("html", dot)?);
+            let svg = dot.svg_element();
             let pictures = [html::Picture {
                 title: "the chain of trust".to_owned(),
                 svg,
             }];
             Ok(html::page(title, reason, "", &pictures, text, json))
         }
-        _ => Ok(dot.to_owned()),
+        _ => Ok(dot.dot()),
     }
 }
 

@@ -14,7 +14,6 @@ mod exit;
 mod families;
 mod input;
 mod output;
-mod picture;
 mod probe;
 mod resolve;
 mod rollover;

@@ -34,7 +34,6 @@ Endpoints:
   GET /probe?target=HOST&port=N&starttls=PROTO  with --allow-ports only
   GET /report?target=DOMAIN[&module=MODULE]     the same check as one HTML page: the
                                                 picture, the text and the JSON document
-                                                (needs Graphviz `dot` on PATH)
   GET /                                         a form for /report (no script)
   GET /metrics                                  the exporter's own counters
 
@@ -176,7 +175,7 @@ impl Check for DaneCheck {
         let now = self.clock.now();
         let chains = dane_check::chain::Chains::new();
         let (report, _) = self.verify(&query, now, Some(chains.clone())).await;
-        // Graphviz's layout is blocking work.
+        // Laying the pictures out is CPU work (well under a millisecond a picture).
         let page = tokio::task::spawn_blocking(move || {
             let outcomes = chains.outcomes(&report);
             crate::verify::picture(crate::verify::Format::Html, &report, &outcomes, now)

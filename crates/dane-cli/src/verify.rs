@@ -56,8 +56,8 @@ pub struct Args {
     pub target: ProbeTargetOpts,
     /// Output: text, json (schema: docs/json.md), nagios (a monitoring plugin: one status
     /// line with perfdata, exit 0/1/2/3), openmetrics (Prometheus textfile collector),
-    /// or a picture of the whole check: dot (Graphviz DOT), svg or html (both need
-    /// Graphviz `dot` on PATH; docs/picture.md).
+    /// or a picture of the whole check: dot (Graphviz DOT), svg or html (laid out and
+    /// drawn by dane itself, no Graphviz needed; docs/picture.md).
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
     pub format: Format,
     /// The same as --format json.
@@ -447,10 +447,9 @@ pub enum Format {
     Openmetrics,
     /// A picture of the whole check as a Graphviz DOT document (docs/picture.md).
     Dot,
-    /// The picture laid out as SVG by Graphviz `dot` (needs graphviz on PATH).
+    /// The picture laid out and drawn as SVG by dane itself (no Graphviz needed).
     Svg,
-    /// One self-contained HTML file: the pictures, the text report and the JSON document
-    /// (needs graphviz on PATH to make it; not to open it).
+    /// One self-contained HTML file: the pictures, the text report and the JSON document.
     Html,
 }
 
@@ -523,29 +522,23 @@ pub fn picture(
     use dane_render::{dot, html};
     let whole = dot::verify(report, outcomes);
     match format {
-        Format::Svg => crate::picture::svg("svg", &whole),
+        Format::Svg => Ok(whole.svg()),
         Format::Html => {
-            let mut titles = vec!["the whole check".to_owned()];
-            let mut dots = vec![whole];
+            let mut pictures = vec![html::Picture {
+                title: "the whole check".to_owned(),
+                svg: whole.svg_element(),
+            }];
             // One printed page per host when there are several.
             if report.hosts.len() > 1 {
                 for (i, h) in report.hosts.iter().enumerate() {
                     if let Some(d) = dot::verify_host(report, outcomes, i) {
-                        titles.push(h.name.clone());
-                        dots.push(d);
+                        pictures.push(html::Picture {
+                            title: h.name.clone(),
+                            svg: d.svg_element(),
+                        });
                     }
                 }
             }
-            // Laid out by one Graphviz process.
-            let texts: Vec<&str> = dots.iter().map(String::as_str).collect();
-            let pictures: Vec<html::Picture> = crate::picture::svgs("html", &texts)?
-                .iter()
-                .zip(titles)
-                .map(|(svg, title)| html::Picture {
-                    title,
-                    svg: html::inline_svg(svg),
-                })
-                .collect();
             let json = dane_render::json::pretty(&Doc {
                 at: clock::format_time(at),
                 report,
@@ -564,7 +557,7 @@ pub fn picture(
                 &json,
             ))
         }
-        _ => Ok(whole),
+        _ => Ok(whole.dot()),
     }
 }
 

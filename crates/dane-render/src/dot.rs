@@ -155,14 +155,18 @@ fn status_name(s: Status) -> &'static str {
     }
 }
 
-/// A DOT document being written: nodes are declared once (by id), in clusters or not.
-#[derive(Default)]
-struct Graph {
-    /// Cluster name -> (attributes, node lines), in first-use order.
-    clusters: Vec<(String, String, Vec<String>)>,
-    /// Nodes outside clusters.
-    loose: Vec<String>,
-    edges: Vec<String>,
+/// A picture being drawn: nodes are declared once (by id), in clusters or not; each node,
+/// edge and cluster keeps its attributes as DOT text (`key=value, ...`). [`Picture::dot`]
+/// writes them as they are, [`Picture::svg`] reads them back ([`crate::svg`]), so the two
+/// formats cannot draw different things.
+#[derive(Default, Clone)]
+pub(crate) struct Graph {
+    /// Cluster name -> (attributes, its nodes' indices in `nodes`), in first-use order.
+    pub(crate) clusters: Vec<(String, String, Vec<usize>)>,
+    /// Every node: (id, attributes, its cluster's index), in declaration order.
+    pub(crate) nodes: Vec<(String, String, Option<usize>)>,
+    /// Every edge: (from id, to id, attributes), in declaration order.
+    pub(crate) edges: Vec<(String, String, String)>,
     /// Node ids declared.
     declared: std::collections::BTreeSet<String>,
     /// Edges declared (from, to, kind), to draw each once.
@@ -181,54 +185,90 @@ impl Graph {
         if !self.declared.insert(id.to_owned()) {
             return;
         }
-        let line = format!("{} [{attrs}];", quote(id));
-        match cluster.and_then(|c| self.clusters.iter_mut().find(|x| x.0 == c)) {
-            Some(c) => c.2.push(line),
-            None => self.loose.push(line),
+        let index = self.nodes.len();
+        let c = cluster.and_then(|c| self.clusters.iter().position(|x| x.0 == c));
+        if let Some(c) = c {
+            self.clusters[c].2.push(index);
         }
+        self.nodes.push((id.to_owned(), attrs, c));
     }
 
     fn edge(&mut self, from: &str, to: &str, kind: &str, attrs: String) {
         let key = (from.to_owned(), to.to_owned(), kind.to_owned());
         if self.edge_keys.insert(key) {
-            self.edges
-                .push(format!("{} -> {} [{attrs}];", quote(from), quote(to)));
+            self.edges.push((from.to_owned(), to.to_owned(), attrs));
         }
     }
 
-    fn finish(self, caption: &[String], tooltip: &str) -> String {
+    fn finish(self, caption: &[String], tooltip: &str) -> Picture {
+        Picture {
+            graph: self,
+            caption: caption.to_vec(),
+            tooltip: tooltip.to_owned(),
+        }
+    }
+}
+
+/// One picture of a check: the model both writers draw, [`Picture::dot`] (Graphviz DOT)
+/// and [`Picture::svg`] (laid out and drawn in-process, docs/picture.md).
+#[derive(Clone)]
+pub struct Picture {
+    pub(crate) graph: Graph,
+    /// The caption's lines (the verdict and its reason), below the picture.
+    pub(crate) caption: Vec<String>,
+    /// The whole picture's tooltip.
+    pub(crate) tooltip: String,
+}
+
+impl Picture {
+    /// The picture as a Graphviz DOT document.
+    pub fn dot(&self) -> String {
+        let g = &self.graph;
         let mut o = String::new();
         let _ = writeln!(o, "digraph dane {{");
         let _ = writeln!(
             o,
             "  graph [rankdir=TB, newrank=true, compound=true, nodesep=0.25, ranksep=0.45, fontname=\"Helvetica\", fontsize=12, labelloc=b, label={}, tooltip={}];",
-            lines(caption),
-            quote(tooltip)
+            lines(&self.caption),
+            quote(&self.tooltip)
         );
         let _ = writeln!(o, "  node [fontname=\"Helvetica\", fontsize=10];");
         let _ = writeln!(o, "  edge [fontname=\"Helvetica\", fontsize=9];");
-        for (i, (_, attrs, nodes)) in self.clusters.iter().enumerate() {
+        let node = |i: usize| format!("{} [{}];", quote(&g.nodes[i].0), g.nodes[i].1);
+        for (i, (_, attrs, nodes)) in g.clusters.iter().enumerate() {
             let _ = writeln!(o, "  subgraph cluster_{i} {{");
             let _ = writeln!(o, "    graph [{attrs}];");
-            for n in nodes {
-                let _ = writeln!(o, "    {n}");
+            for &n in nodes {
+                let _ = writeln!(o, "    {}", node(n));
             }
             let _ = writeln!(o, "  }}");
         }
-        for n in &self.loose {
-            let _ = writeln!(o, "  {n}");
+        for (i, n) in g.nodes.iter().enumerate() {
+            if n.2.is_none() {
+                let _ = writeln!(o, "  {}", node(i));
+            }
         }
-        for e in &self.edges {
-            let _ = writeln!(o, "  {e}");
+        for (from, to, attrs) in &g.edges {
+            let _ = writeln!(o, "  {} -> {} [{attrs}];", quote(from), quote(to));
         }
         let _ = writeln!(o, "}}");
         o
+    }
+
+    /// The picture as an SVG document, laid out and drawn in-process ([`crate::svg`]).
+    pub fn svg(&self) -> String {
+        crate::svg::render(self, true)
+    }
+
+    /// The picture as an `<svg>` element to inline in HTML (no XML declaration).
+    pub fn svg_element(&self) -> String {
+        crate::svg::render(self, false)
     }
 }
 
 /// The picture of a `dane verify` report; `outcomes` are its lookups' chains of trust
 /// (`dane_check::chain::Chains::outcomes`), empty when they could not be had.
-pub fn verify(report: &Report, outcomes: &[Outcome]) -> String {
+pub fn verify(report: &Report, outcomes: &[Outcome]) -> Picture {
     let mut g = Graph::default();
     let dns = dns_part(&mut g, outcomes);
     let domain = report.domain.as_str();
@@ -246,7 +286,7 @@ pub fn verify(report: &Report, outcomes: &[Outcome]) -> String {
 
 /// The picture of one host of a report (its page of the HTML report): the report cut down
 /// to that host, and only the chains of trust of its lookups (and the MX or SRV lookup).
-pub fn verify_host(report: &Report, outcomes: &[Outcome], index: usize) -> Option<String> {
+pub fn verify_host(report: &Report, outcomes: &[Outcome], index: usize) -> Option<Picture> {
     let host = report.hosts.get(index)?;
     let mut one = report.clone();
     one.hosts = vec![host.clone()];
@@ -264,7 +304,7 @@ pub fn verify_host(report: &Report, outcomes: &[Outcome], index: usize) -> Optio
 }
 
 /// The picture of one `dane dnssec` lookup: the DNS part only.
-pub fn dnssec(outcome: &Outcome, checked_at: &str) -> String {
+pub fn dnssec(outcome: &Outcome, checked_at: &str) -> Picture {
     let mut g = Graph::default();
     dns_part(&mut g, std::slice::from_ref(outcome));
     let reason = outcome.reason.as_ref().map(|r| r.detail.clone());
@@ -282,7 +322,7 @@ pub fn dnssec(outcome: &Outcome, checked_at: &str) -> String {
 }
 
 /// A picture with nothing but its caption (a lookup that could not be made).
-pub fn note(caption: &str) -> String {
+pub fn note(caption: &str) -> Picture {
     let g = Graph::default();
     g.finish(&wrap(caption, 110), caption)
 }
@@ -1288,7 +1328,7 @@ mod tests {
                 h
             })
             .collect();
-        let dot = verify(&report, &[]);
+        let dot = verify(&report, &[]).dot();
         assert_eq!(dot.matches("subgraph cluster_").count(), 16, "{dot}");
         let mut declared = std::collections::BTreeSet::new();
         let mut edges = Vec::new();
@@ -1425,7 +1465,7 @@ mod tests {
             ),
         ];
         let bogus = Verdict::Bogus(dane_dnssec::Reason::new(ReasonCode::OptOut, "opt-out"));
-        let dot = dnssec(&outcome(facts, bogus, AnswerKind::Nxdomain), "now");
+        let dot = dnssec(&outcome(facts, bogus, AnswerKind::Nxdomain), "now").dot();
         let anchor = line(&dot, "DNSKEY test. 13 1", None);
         assert!(anchor.contains("peripheries=2") && anchor.contains("style=filled"));
         assert!(line(&dot, "DNSKEY child.test. 13 12", None).contains("penwidth=4"));
@@ -1523,7 +1563,7 @@ mod tests {
         other.links[0].verdict = insecure;
         let mut g = Graph::default();
         dns_part(&mut g, &[tlsa, other]);
-        let dot = g.finish(&["caption".to_owned()], "caption");
+        let dot = g.finish(&["caption".to_owned()], "caption").dot();
         let ds = line(&dot, "DNSKEY test. 13 2", Some("DS child.test. 13 10 2"));
         assert!(
             ds.contains(SECURE) && ds.contains("RRSIG child.test. DS"),
@@ -1570,7 +1610,7 @@ mod tests {
             name: "child.test.".into(),
             detail: "test. proves child.test. is a delegation without DS".into(),
         });
-        let dot = dnssec(&o, "now");
+        let dot = dnssec(&o, "now").dot();
         let start = dot.find("label=\"child.test.\"").unwrap();
         assert!(
             dot[start..]
@@ -1585,7 +1625,11 @@ mod tests {
         let mut other = o.clone();
         let why = dane_dnssec::Reason::new(ReasonCode::OptOut, "opt-out");
         other.links[0].verdict = Verdict::Insecure(why);
-        assert!(!dnssec(&other, "now").contains("label=\"child.test.\""));
+        assert!(
+            !dnssec(&other, "now")
+                .dot()
+                .contains("label=\"child.test.\"")
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The report model of `dane verify` and `dane dnssec` rendered: as text for people, as the
 //! versioned JSON document, as a monitoring plugin's status line (nagios), as OpenMetrics,
-//! and as a picture of the whole check (Graphviz DOT; SVG and HTML are made from it).
+//! and as a picture of the whole check: one model ([`dot::Picture`]) written as Graphviz
+//! DOT, or laid out ([`layout`]) and drawn as SVG ([`svg`]) in-process, and the HTML page
+//! that holds the SVG ([`html`]).
 //! The CLI and `dane serve-metrics` call the same functions, so a format cannot drift
 //! between them.
 //!
@@ -33,9 +35,11 @@
 pub mod dot;
 pub mod html;
 pub mod json;
+pub mod layout;
 pub mod nagios;
 pub mod openmetrics;
 pub mod summary;
+pub mod svg;
 pub mod text;
 
 use std::borrow::Cow;

@@ -792,9 +792,6 @@ fn prometheus_scrapes_through_a_slowloris() {
 /// unknown module are 400 with the reason.
 #[test]
 fn report_pages_and_the_form() {
-    let Some(_) = require_tool("dot", "graphviz") else {
-        return;
-    };
     let nsd = dane_testenv::Nsd::start_fixtures().unwrap();
     let server = start(&nsd, &[]);
     let (status, text) = get(&server.addr, "/");
