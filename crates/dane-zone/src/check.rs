@@ -479,6 +479,21 @@ trait Findings {
     }
 }
 
+impl<'a> Run<'a> {
+    fn new(apex: &'a Name, opts: &'a CheckOptions) -> Self {
+        Run {
+            apex,
+            opts,
+            keys: Vec::new(),
+            algorithms: BTreeSet::new(),
+            report: Report::default(),
+            soon: (0, None),
+            fresh: (0, None),
+            apex_signers: BTreeSet::new(),
+        }
+    }
+}
+
 impl Findings for Run<'_> {
     fn findings(&mut self) -> &mut Vec<Finding> {
         &mut self.report.findings
@@ -487,17 +502,8 @@ impl Findings for Run<'_> {
 
 /// Checks the DNSSEC signatures of the zone `apex` made of `records`, at `opts.now`.
 pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Report {
-    let mut run = Run {
-        apex,
-        opts,
-        keys: Vec::new(),
-        algorithms: BTreeSet::new(),
-        report: Report::default(),
-        soon: (0, None),
-        fresh: (0, None),
-        apex_signers: BTreeSet::new(),
-    };
-    let mut zone = group(&mut run, records);
+    let mut run = Run::new(apex, opts);
+    let zone = group(&mut run, records);
     run.report.rrsets = zone.sets.values().map(Types::len).sum();
     // TLSA form does not depend on the signatures: checked in unsigned zones too.
     run.report
@@ -513,10 +519,21 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
         return run.finish();
     }
     let occluded = occluded_names(&zone, apex);
-    if !nsec3::check_nsec3(&mut run, &zone, &occluded) {
-        nsec::check_nsec(&mut run, &zone, &occluded);
-    }
-    check_rrsets(&mut run, &mut zone, &occluded);
+    // The NSEC or NSEC3 chain (one thread) beside the signatures (all threads); the chain's
+    // findings go where they went when it was checked first.
+    let mut chain = Run::new(apex, opts);
+    let before = run.report.findings.len();
+    rayon::join(
+        || {
+            if !nsec3::check_nsec3(&mut chain, &zone, &occluded) {
+                nsec::check_nsec(&mut chain, &zone, &occluded);
+            }
+        },
+        || check_rrsets(&mut run, &zone, &occluded),
+    );
+    run.report
+        .findings
+        .splice(before..before, chain.report.findings);
     cds::check_cds(&mut run, &zone);
     let signers = std::mem::take(&mut run.apex_signers);
     cds::check_parent_ds(&mut run, &zone, &signers);
@@ -532,7 +549,7 @@ const CHUNK: usize = 32;
 /// unsigned; RRSIGs left over cover nothing. The RRsets are checked on all cores (rayon's
 /// pool), in batches; the workers' findings are merged in RRset order, so the report is the
 /// same whatever the number of threads.
-fn check_rrsets(run: &mut Run<'_>, zone: &mut Zone, occluded: &BTreeSet<Name>) {
+fn check_rrsets(run: &mut Run<'_>, zone: &Zone, occluded: &BTreeSet<Name>) {
     let apex = run.apex;
     let Zone { sets, sigs } = zone;
     let mut batch: Vec<sigs::Job> = Vec::with_capacity(BATCH);
