@@ -540,8 +540,10 @@ pub fn check_zone(records: &[Record], apex: &Name, opts: &CheckOptions) -> Repor
     run.finish()
 }
 
-/// RRsets handed to the workers at a time (their RRSIGs are moved out of the zone for it).
-const BATCH: usize = 4096;
+/// RRsets handed to the workers at a time (2.6 MB of jobs). Each batch ends when its
+/// slowest worker does: on a busy machine a worker the kernel has put aside holds up the
+/// whole batch, so few large batches (4,096 RRsets made 98 waits on a zone of 400,000).
+const BATCH: usize = 65_536;
 /// RRsets one worker checks in a row (a few milliseconds of signature verification).
 const CHUNK: usize = 32;
 

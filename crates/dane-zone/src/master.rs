@@ -277,6 +277,10 @@ struct Cursor {
 /// Parses a master file. `file` names it in errors and is passed to `include` as the file
 /// an `$INCLUDE` appears in (so the caller resolves paths relative to it); `origin` is
 /// the initial `$ORIGIN` (e.g. the zone name).
+///
+/// A large file (64 KiB and more per thread of rayon's pool) is parsed in parts on several
+/// threads; the records and the first error are those of parsing it in order (a part that
+/// may not be is parsed again in order), whatever the number of threads.
 pub fn parse_master(
     file: &str,
     text: &str,
