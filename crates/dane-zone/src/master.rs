@@ -240,6 +240,11 @@ struct State<'a> {
     include: &'a mut dyn FnMut(&str, &str) -> IncludeResult,
     stack: Vec<String>,
     records: Vec<Record>,
+    /// Records moved out of `records` in blocks of `block` (a part parsed ahead hands its
+    /// records over a block at a time, so they are not held twice while they move).
+    done: Vec<Vec<Record>>,
+    done_len: usize,
+    block: usize,
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
     /// A part of the top file parsed ahead on another thread ([`parse_top`]): it reads no
@@ -256,10 +261,27 @@ impl<'a> State<'a> {
             include,
             stack: Vec::new(),
             records: Vec::new(),
+            done: Vec::new(),
+            done_len: 0,
+            block: usize::MAX,
             default_ttl: None,
             last_ttl: None,
             ahead: false,
             needs_serial: false,
+        }
+    }
+
+    /// Records read so far.
+    fn count(&self) -> usize {
+        self.done_len + self.records.len()
+    }
+
+    fn push(&mut self, rec: Record) {
+        self.records.push(rec);
+        if self.records.len() >= self.block {
+            self.done_len += self.records.len();
+            let full = std::mem::replace(&mut self.records, Vec::with_capacity(self.block));
+            self.done.push(full);
         }
     }
 }
@@ -292,12 +314,14 @@ pub fn parse_master(
         .min(text.len() / MIN_PART)
         .max(1);
     let mut st = State::new(limits, include);
-    parse_top(&mut st, file, text, origin, parts)?;
+    parse_top(&mut st, file, text, origin, parts, BLOCK)?;
     Ok(st.records)
 }
 
 /// The least text worth a part of its own (a thread parses it in about a millisecond).
 const MIN_PART: usize = 64 << 10;
+/// Records a part parsed ahead hands over at a time (4 MiB).
+const BLOCK: usize = 65_536;
 
 /// Parses the top file in `parts` parts, the first on this thread (it alone reads
 /// `$INCLUDE`s), the others ahead on their own threads, each from a line that starts with
@@ -306,13 +330,15 @@ const MIN_PART: usize = 64 << 10;
 /// assumed, and it read no `$INCLUDE` nor a TTL inherited from before it; from the first
 /// part that fails this, the rest of the file is parsed here in order. So the records,
 /// their order and the first error are those of one parse in order, whatever `parts` is.
-/// Returns how many parts parsed ahead were taken.
+/// Returns how many parts parsed ahead were taken. They hand over their records in blocks
+/// of `block`.
 fn parse_top(
     st: &mut State<'_>,
     file: &str,
     text: &str,
     origin: &Name,
     parts: usize,
+    block: usize,
 ) -> Result<usize, Error> {
     let label: Arc<str> = Arc::from(file);
     st.stack.push(file.to_string());
@@ -332,7 +358,8 @@ fn parse_top(
             .map(|(i, &start)| {
                 let end = starts.get(i + 1).copied().unwrap_or(text.len());
                 let (limits, label) = (st.limits, Arc::clone(&label));
-                scope.spawn(move || parse_ahead(text, file, &label, origin, start, end, limits))
+                let at = (start, end, block);
+                scope.spawn(move || parse_ahead(text, file, &label, origin, at, limits))
             })
             .collect();
         parse_entries(st, file, &label, text, &mut cur, first_end)?;
@@ -346,18 +373,23 @@ fn parse_top(
             if !lined_up {
                 break;
             }
-            let before = st.records.len();
+            let before = st.count();
             let max = st.limits.max_records;
-            if before + part.records.len() > max {
-                let line = part.records[max - before].line;
+            let count: usize = part.records.iter().map(Vec::len).sum();
+            if before + count > max {
+                let line = part.records.iter().flatten().nth(max - before);
+                let line = line.map_or(cur.line, |r| r.line);
                 return Err(parse_error(file, line, format!("more than {max} records")));
             }
             if let Some(e) = part.error {
                 return Err(e);
             }
-            let mut records = part.records;
-            st.records.reserve_exact(records.len());
-            st.records.append(&mut records);
+            // Block by block, each freed once moved: the part's records are not all held
+            // twice.
+            st.records.reserve(count);
+            for block in part.records {
+                st.records.extend(block);
+            }
             st.default_ttl = part.default_ttl;
             st.last_ttl = part.last_ttl.or(st.last_ttl);
             cur = part.cursor;
@@ -381,7 +413,8 @@ fn parse_error(file: &str, line: usize, what: String) -> Error {
 struct Ahead {
     /// The origin and `$TTL` it started with (`None`: none could be guessed, not parsed).
     assumed: Option<(Name, Option<u32>)>,
-    records: Vec<Record>,
+    /// Its records, in blocks.
+    records: Vec<Vec<Record>>,
     /// The first error in the part, if any.
     error: Option<Error>,
     /// It met an `$INCLUDE` or a record whose TTL comes from before it.
@@ -393,19 +426,20 @@ struct Ahead {
 }
 
 /// Parses the entries of `text` from `start` that start before `end`, with the origin and
-/// `$TTL` that the `$ORIGIN` and `$TTL` lines before `start` set.
+/// `$TTL` that the `$ORIGIN` and `$TTL` lines before `start` set; the records in blocks
+/// of `block`.
 fn parse_ahead(
     text: &str,
     file: &str,
     label: &Arc<str>,
     origin: &Name,
-    start: usize,
-    end: usize,
+    (start, end, block): (usize, usize, usize),
     limits: ParseLimits,
 ) -> Ahead {
     let mut none = |_: &str, _: &str| -> IncludeResult { Err(String::new()) };
     let mut st = State::new(limits, &mut none);
     st.ahead = true;
+    st.block = block;
     st.stack.push(file.to_string());
     let line = 1 + text.as_bytes()[..start]
         .iter()
@@ -424,9 +458,11 @@ fn parse_ahead(
         st.default_ttl = *ttl;
         error = parse_entries(&mut st, file, label, text, &mut cur, end).err();
     }
+    let mut records = st.done;
+    records.push(st.records);
     Ahead {
         assumed,
-        records: st.records,
+        records,
         error,
         needs_serial: st.needs_serial,
         cursor: cur,
@@ -526,13 +562,13 @@ fn parse_entries(
             }
             let rec =
                 record(st, &e, &cur.origin, &mut cur.owner, label).map_err(|w| err(e.line, w))?;
-            if st.records.len() >= st.limits.max_records {
+            if st.count() >= st.limits.max_records {
                 return Err(err(
                     e.line,
                     format!("more than {} records", st.limits.max_records),
                 ));
             }
-            st.records.push(rec);
+            st.push(rec);
         }
         Ok(())
     })();
@@ -800,6 +836,8 @@ mod tests {
         parts: usize,
         max_records: usize,
     ) -> Result<(Vec<Record>, usize), Error> {
+        // Blocks of 1 to 7 records, so parts hand over several.
+        let block = 1 + (parts + max_records % 7) % 7;
         let origin = Name::parse("example.", &Name::root()).unwrap();
         let mut inc = |path: &str, _: &str| -> IncludeResult {
             match path {
@@ -812,7 +850,7 @@ mod tests {
             ..ParseLimits::default()
         };
         let mut st = State::new(limits, &mut inc);
-        let taken = parse_top(&mut st, "z", text, &origin, parts)?;
+        let taken = parse_top(&mut st, "z", text, &origin, parts, block)?;
         Ok((st.records, taken))
     }
 
