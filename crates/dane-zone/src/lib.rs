@@ -34,7 +34,10 @@
 //!   algorithm we cannot verify is an error, not a pass.
 //! - Parallel, deterministic: [`check_zone`] verifies the RRsets' signatures on rayon's
 //!   pool (all cores unless `RAYON_NUM_THREADS` or an enclosing pool says otherwise) and
-//!   merges the results in RRset order: the report does not depend on the thread count.
+//!   merges the results in RRset order, with the NSEC or NSEC3 chain checked beside them:
+//!   the report does not depend on the thread count. [`parse_master`] parses a large file
+//!   in one part per thread, taking a part only where parsing in order would have started
+//!   it in the same state: the same records and errors.
 //! - Bounded: parse limits (records, `$INCLUDE` depth, include loops) and a per-RRset cap on
 //!   the signatures verified.
 //!

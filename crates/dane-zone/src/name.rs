@@ -102,6 +102,11 @@ impl Name {
         self.0.starts_with(b"\x01*")
     }
 
+    /// [`Name::wire`] without the root label, borrowed (no copy per use).
+    pub(crate) fn wire_without_root(&self) -> &[u8] {
+        &self.0
+    }
+
     /// The uncompressed wire form (labels are already lowercase: canonical, RFC 4034 6.2).
     pub fn wire(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.0.len() + 1);

@@ -4,7 +4,7 @@
 //! at the original name; iterations and salt as RFC 9276 advises.
 
 use super::Findings as _;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use data_encoding::BASE32_DNSSEC;
 
@@ -24,12 +24,57 @@ const MAX_SHA1_RUNS: u64 = 200_000_000;
 /// An NSEC3 parameter set: hash algorithm, iterations, salt (RFC 5155 4.1).
 type Params = (u8, u16, Vec<u8>);
 
-/// One NSEC3 record, parsed (RFC 5155 3.2).
-struct Nsec3 {
-    params: Params,
+/// One NSEC3 record, parsed (RFC 5155 3.2): its fields borrowed from the grouped zone's
+/// RDATA (a zone of 200,000 names held 60 MB of copies of them, hashes, salts and bitmaps
+/// as trees, while the chain was checked).
+struct Nsec3<'z> {
+    /// Hash algorithm, iterations, salt.
+    params: (u8, u16, &'z [u8]),
     opt_out: bool,
-    next: Vec<u8>,
-    types: BTreeSet<u16>,
+    next: &'z [u8],
+    /// The type bitmap, well formed (checked when parsed); read when compared.
+    bitmap: &'z [u8],
+}
+
+impl Nsec3<'_> {
+    fn types(&self) -> BTreeSet<u16> {
+        parse_bitmap(self.bitmap).unwrap_or_default()
+    }
+}
+
+/// The NSEC3 records by owner hash: sorted by hash, one per hash.
+struct Records<'z>(Vec<(Box<[u8]>, Nsec3<'z>)>);
+
+impl<'z> Records<'z> {
+    fn get(&self, hash: &[u8]) -> Option<&Nsec3<'z>> {
+        let i = self.0.binary_search_by(|(h, _)| (**h).cmp(hash)).ok()?;
+        Some(&self.0[i].1)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// The hashes of the names that need an NSEC3, sorted by hash, one name per hash.
+struct Hashed(Vec<([u8; 20], Name)>);
+
+impl Hashed {
+    fn contains(&self, hash: &[u8]) -> bool {
+        self.0.binary_search_by(|(h, _)| h[..].cmp(hash)).is_ok()
+    }
+}
+
+/// Sorts by key, keeping the last entry of equal keys (as a map's inserts in that order).
+fn sort_keep_last<K: Ord, V>(v: &mut Vec<(K, V)>) {
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            std::mem::swap(later, kept);
+        }
+        same
+    });
 }
 
 /// Checks the NSEC3 chain when the apex has an NSEC3PARAM; `false` when the zone is not an
@@ -64,15 +109,13 @@ pub(super) fn check_nsec3(run: &mut Run<'_>, zone: &Zone, occluded: &BTreeSet<Na
         run.error(C::TooManySignatures, &apex, NSEC3, what, "RFC 9276 3.2");
         return true;
     }
-    let hashed: BTreeMap<Vec<u8>, &Name> = names
-        .iter()
-        .map(|n| {
-            (
-                dane_dnssec::nsec3_hash(&n.wire(), &params.2, params.1).to_vec(),
-                n,
-            )
-        })
+    // The names move into the hashed list (their set's tree freed as it goes).
+    let mut hashed: Vec<([u8; 20], Name)> = names
+        .into_iter()
+        .map(|n| (dane_dnssec::nsec3_hash(&n.wire(), &params.2, params.1), n))
         .collect();
+    sort_keep_last(&mut hashed);
+    let hashed = Hashed(hashed);
     chain(run, &records, &hashed, &apex);
     opt_out_consistent(run, &records);
     owners(run, zone, &records, &hashed);
@@ -81,15 +124,10 @@ pub(super) fn check_nsec3(run: &mut Run<'_>, zone: &Zone, occluded: &BTreeSet<Na
 
 /// Every name has its NSEC3 (an insecure delegation may be left out, RFC 5155 7.1), with
 /// the types at the name in its bitmap.
-fn owners(
-    run: &mut Run<'_>,
-    zone: &Zone,
-    records: &BTreeMap<Vec<u8>, Nsec3>,
-    hashed: &BTreeMap<Vec<u8>, &Name>,
-) {
+fn owners(run: &mut Run<'_>, zone: &Zone, records: &Records, hashed: &Hashed) {
     let apex = run.apex.clone();
-    for (hash, name) in hashed {
-        let Some(rec) = records.get(hash) else {
+    for (hash, name) in &hashed.0 {
+        let Some(rec) = records.get(&hash[..]) else {
             // RFC 5155 7.1 allows an opt-out span to leave out insecure delegations only.
             let insecure_cut = zone
                 .sets
@@ -109,8 +147,9 @@ fn owners(
         // RFC 5155 3.2.1: the types at the original name (no NSEC; NSEC3 lives elsewhere).
         let mut expected = expected_types(zone, name, &apex);
         expected.remove(&super::NSEC);
-        if rec.types != expected {
-            let what = super::nsec::bitmap_difference(&rec.types, &expected);
+        let types = rec.types();
+        if types != expected {
+            let what = super::nsec::bitmap_difference(&types, &expected);
             run.error(C::NsecBitmap, name, NSEC3, what, "RFC 5155 3.2.1, 7.1");
         }
     }
@@ -119,11 +158,13 @@ fn owners(
 /// RFC 5155 6, 7.1: an insecure delegation left out of the chain must fall in an opt-out
 /// span: the NSEC3 whose span covers its hash has the opt-out flag. Without it the span
 /// proves the delegation does not exist, and resolvers find its answers bogus.
-fn opt_out_covers(run: &mut Run<'_>, records: &BTreeMap<Vec<u8>, Nsec3>, hash: &[u8], name: &Name) {
-    let covering = records
-        .range::<[u8], _>((std::ops::Bound::Unbounded, std::ops::Bound::Excluded(hash)))
-        .next_back()
-        .or_else(|| records.iter().next_back());
+fn opt_out_covers(run: &mut Run<'_>, records: &Records, hash: &[u8], name: &Name) {
+    // The last NSEC3 before the hash, else the last of all (the span that wraps around).
+    let before = records.0.partition_point(|(h, _)| **h < *hash);
+    let covering = before
+        .checked_sub(1)
+        .or_else(|| records.len().checked_sub(1))
+        .map(|i| &records.0[i]);
     let Some((owner, rec)) = covering else {
         return; // no NSEC3 at all: the chain findings say so
     };
@@ -138,8 +179,8 @@ fn opt_out_covers(run: &mut Run<'_>, records: &BTreeMap<Vec<u8>, Nsec3>, hash: &
 
 /// Opt-out set on some NSEC3 records and not on others: allowed per span (RFC 5155 6), but
 /// signers set it on all or none, so a mixed chain is usually two signers' output merged.
-fn opt_out_consistent(run: &mut Run<'_>, records: &BTreeMap<Vec<u8>, Nsec3>) {
-    let set = records.values().filter(|r| r.opt_out).count();
+fn opt_out_consistent(run: &mut Run<'_>, records: &Records) {
+    let set = records.0.iter().filter(|(_, r)| r.opt_out).count();
     if set > 0 && set < records.len() {
         let apex = run.apex.clone();
         let what = format!(
@@ -201,8 +242,8 @@ fn advice(run: &mut Run<'_>, apex: &Name, (alg, iterations, salt): &Params) {
 
 /// The NSEC3 records by owner hash; malformed ones, other parameter sets and duplicates are
 /// findings.
-fn collect(run: &mut Run<'_>, zone: &Zone, params: &Params) -> BTreeMap<Vec<u8>, Nsec3> {
-    let mut out = BTreeMap::new();
+fn collect<'z>(run: &mut Run<'_>, zone: &'z Zone, params: &Params) -> Records<'z> {
+    let mut out = Vec::new();
     for (name, types) in &zone.sets {
         let Some(set) = types.get(&NSEC3) else {
             continue;
@@ -218,12 +259,12 @@ fn collect(run: &mut Run<'_>, zone: &Zone, params: &Params) -> BTreeMap<Vec<u8>,
             let what = format!("{} NSEC3 records at one hashed owner", set.rdatas.len());
             run.error(C::NsecChain, name, NSEC3, what, "RFC 5155 7.1");
         }
-        if &rec.params != params {
+        if (rec.params.0, rec.params.1, rec.params.2) != (params.0, params.1, &params.2[..]) {
             let what = format!(
                 "parameters {} {} {} differ from the NSEC3PARAM's {} {} {}",
                 rec.params.0,
                 rec.params.1,
-                salt_text(&rec.params.2),
+                salt_text(rec.params.2),
                 params.0,
                 params.1,
                 salt_text(&params.2)
@@ -231,33 +272,29 @@ fn collect(run: &mut Run<'_>, zone: &Zone, params: &Params) -> BTreeMap<Vec<u8>,
             run.error(C::Nsec3Params, name, NSEC3, what, "RFC 5155 7.1");
             continue;
         }
-        out.insert(hash, rec);
+        out.push((hash.into_boxed_slice(), rec));
     }
-    out
+    sort_keep_last(&mut out);
+    out.shrink_to_fit();
+    Records(out)
 }
 
 /// Every NSEC3 points at the next hash, the last at the first (RFC 5155 7.1); every NSEC3
 /// stands for a name of the zone.
-fn chain(
-    run: &mut Run<'_>,
-    records: &BTreeMap<Vec<u8>, Nsec3>,
-    hashed: &BTreeMap<Vec<u8>, &Name>,
-    apex: &Name,
-) {
-    let hashes: Vec<&Vec<u8>> = records.keys().collect();
-    for (i, hash) in hashes.iter().enumerate() {
+fn chain(run: &mut Run<'_>, records: &Records, hashed: &Hashed, apex: &Name) {
+    let all = &records.0;
+    for (i, (hash, rec)) in all.iter().enumerate() {
         let owner = hashed_owner(hash, apex);
-        let next = hashes[(i + 1) % hashes.len()];
-        let rec = &records[*hash];
-        if &rec.next != next {
+        let next = &all[(i + 1) % all.len()].0;
+        if rec.next != &**next {
             let what = format!(
                 "next hashed owner is {}, but the next NSEC3 in the zone is at {}",
-                BASE32_DNSSEC.encode(&rec.next),
+                BASE32_DNSSEC.encode(rec.next),
                 BASE32_DNSSEC.encode(next)
             );
             run.error(C::NsecChain, &owner, NSEC3, what, "RFC 5155 7.1");
         }
-        if !hashed.contains_key(*hash) && !rec.opt_out {
+        if !hashed.contains(hash) && !rec.opt_out {
             let what = "this NSEC3 is at the hash of no name in the zone".into();
             run.error(C::NsecChain, &owner, NSEC3, what, "RFC 5155 7.1");
         }
@@ -292,23 +329,24 @@ fn parse_param(rd: &[u8]) -> Option<Params> {
     (flags == 0 && rd.len() == 5 + salt_len).then_some((alg, iterations, salt))
 }
 
-fn parse_nsec3(rd: &[u8]) -> Option<Nsec3> {
+fn parse_nsec3(rd: &[u8]) -> Option<Nsec3<'_>> {
     let (&alg, &flags) = (rd.first()?, rd.get(1)?);
     let iterations = u16::from_be_bytes([*rd.get(2)?, *rd.get(3)?]);
     let salt_len = usize::from(*rd.get(4)?);
-    let salt = rd.get(5..5 + salt_len)?.to_vec();
+    let salt = rd.get(5..5 + salt_len)?;
     let pos = 5 + salt_len;
     let hash_len = usize::from(*rd.get(pos)?);
-    let next = rd.get(pos + 1..pos + 1 + hash_len)?.to_vec();
+    let next = rd.get(pos + 1..pos + 1 + hash_len)?;
     if next.is_empty() {
         return None;
     }
-    let types = parse_bitmap(rd.get(pos + 1 + hash_len..)?)?;
+    let bitmap = rd.get(pos + 1 + hash_len..)?;
+    parse_bitmap(bitmap)?;
     Some(Nsec3 {
         params: (alg, iterations, salt),
         opt_out: flags & 1 != 0,
         next,
-        types,
+        bitmap,
     })
 }
 
@@ -347,10 +385,10 @@ mod tests {
         rd.extend([7u8; 20]);
         rd.extend([0, 1, 0x40]);
         let n = parse_nsec3(&rd).unwrap();
-        assert_eq!(n.params, (1, 10, vec![0xaa, 0xbb]));
+        assert_eq!(n.params, (1, 10, &[0xaa, 0xbb][..]));
         assert!(n.opt_out);
         assert_eq!(n.next, [7u8; 20]);
-        assert_eq!(n.types, BTreeSet::from([1]));
+        assert_eq!(n.types(), BTreeSet::from([1]));
         for cut in [0, 4, 6, 8, 27] {
             assert!(parse_nsec3(&rd[..cut]).is_none(), "{cut}");
         }

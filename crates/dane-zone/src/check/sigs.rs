@@ -135,13 +135,16 @@ fn check_rrset(run: &mut Worker<'_>, name: &Name, rtype: u16, set: &Set, sigs: &
             "RFC 4035 2.2",
         );
     }
-    let mut valid_algs = BTreeSet::new();
-    let mut tried_algs = BTreeSet::new();
+    // Algorithm numbers as bits (two trees per RRset cost two allocations each).
+    let mut valid_algs = [0u64; 4];
+    let mut tried_algs = [0u64; 4];
+    let bit = |alg: u8| (usize::from(alg / 64), 1u64 << (alg % 64));
     let mut sep_signed = false;
     for sig in sigs.iter().take(limit) {
-        tried_algs.insert(sig.algorithm);
+        let (word, mask) = bit(sig.algorithm);
+        tried_algs[word] |= mask;
         if let Some(flags) = check_sig(run, name, rtype, set, sig) {
-            valid_algs.insert(sig.algorithm);
+            valid_algs[word] |= mask;
             sep_signed |= flags & SEP_FLAG != 0 && flags & REVOKE_FLAG == 0;
             if matches!(rtype, DNSKEY | CDS | CDNSKEY) && name == run.apex {
                 run.apex_signers.insert((rtype, sig.key_tag, sig.algorithm));
@@ -151,7 +154,15 @@ fn check_rrset(run: &mut Worker<'_>, name: &Name, rtype: u16, set: &Set, sigs: &
     // RFC 4035 2.2 (and RFC 6840 5.11): an RRSIG by each algorithm of the apex DNSKEY RRset.
     // An RRSIG of the algorithm that fails has its own finding already: this one is for an
     // algorithm no RRSIG of the RRset uses.
-    let missing: Vec<u8> = run.algorithms.difference(&tried_algs).copied().collect();
+    let missing: Vec<u8> = run
+        .algorithms
+        .iter()
+        .copied()
+        .filter(|&alg| {
+            let (word, mask) = bit(alg);
+            tried_algs[word] & mask == 0
+        })
+        .collect();
     for alg in missing {
         let what = format!(
             "no RRSIG of algorithm {alg} ({}), which the DNSKEY RRset has",
@@ -165,7 +176,7 @@ fn check_rrset(run: &mut Worker<'_>, name: &Name, rtype: u16, set: &Set, sigs: &
             "RFC 4035 2.2, RFC 6840 5.11",
         );
     }
-    if rtype == DNSKEY && name == run.apex && !valid_algs.is_empty() && !sep_signed {
+    if rtype == DNSKEY && name == run.apex && valid_algs != [0; 4] && !sep_signed {
         dnskey_sep_finding(run, name);
     }
 }
@@ -390,14 +401,24 @@ fn time_ok(run: &mut Worker<'_>, name: &Name, rtype: u16, sig: &Sig) -> bool {
 /// canonical form and order (RFC 4034 6.2, 6.3: duplicates removed), with the original TTL,
 /// and `*.` + the owner's last `labels` labels for a wildcard owner.
 fn signed_data(name: &Name, rtype: u16, set: &Set, sig: &Sig) -> Vec<u8> {
-    let mut out = sig.prefix().to_vec();
     // `labels` equals the owner's label count without a leading `*` (checked before).
-    let owner = name.wire();
+    let owner = name.wire_without_root();
     let mut rdatas: Vec<&[u8]> = set.rdatas.iter().map(AsRef::as_ref).collect();
-    rdatas.sort();
-    rdatas.dedup();
+    if rdatas.len() > 1 {
+        rdatas.sort();
+        rdatas.dedup();
+    }
+    // Sized once: the RRSIG fields, then per record the owner (and root label), type,
+    // class, TTL, RDATA length and RDATA.
+    let size = rdatas
+        .iter()
+        .map(|rd| owner.len() + 11 + rd.len())
+        .sum::<usize>();
+    let mut out = Vec::with_capacity(sig.prefix().len() + size);
+    out.extend_from_slice(sig.prefix());
     for rd in rdatas {
-        out.extend_from_slice(&owner);
+        out.extend_from_slice(owner);
+        out.push(0);
         out.extend_from_slice(&rtype.to_be_bytes());
         out.extend_from_slice(&1u16.to_be_bytes());
         out.extend_from_slice(&sig.original_ttl.to_be_bytes());
