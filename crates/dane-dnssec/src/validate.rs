@@ -2,7 +2,7 @@
 //! RRSIG checks, CNAME/DNAME links, and the denial proofs in `denial.rs`.
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use hickory_proto::rr::{Name, RecordType};
 use rustls_pki_types::UnixTime;
@@ -66,6 +66,37 @@ pub struct Budget {
     pub(crate) sha1_runs: u64,
     pub(crate) results: HashMap<[u8; 32], Result<(), VerifyError>>,
     pub(crate) nsec3: HashMap<(Vec<u8>, Vec<u8>, u16), [u8; 20]>,
+    /// The zones whose walk (DS and DNSKEY checks) an earlier pass of the lookup finished,
+    /// with what that walk added to the trace, facts, warnings and expirations: a later
+    /// pass replays it instead of building the canonical RRsets, digests and messages
+    /// again (issue 27: a lookup takes a pass per answer fetched, each from the anchor
+    /// down). Kept for the `now` they were validated at only.
+    pub(crate) walks: HashMap<Name, Arc<Segment>>,
+    pub(crate) walks_at: Option<u64>,
+}
+
+/// What finding one zone's keys added to a pass (see [`Budget`]): replayed, it leaves a
+/// later pass as computing it again would, since it depends only on the evidence (which
+/// only grows), the anchors, the limits and `now`, all the same within a lookup. The
+/// budget needs nothing: every check of it is already counted in the lookup's results.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    walk: Walk,
+    trace: Vec<TraceStep>,
+    facts: Vec<Fact>,
+    /// The zone keys weak-key warnings were considered for (deduplicated on replay as
+    /// when computed).
+    weak: Vec<(Name, Key)>,
+    /// The signature expirations (and inceptions) noted.
+    notes: Vec<(u64, Option<u64>)>,
+}
+
+/// Where a segment starts in the engine's outputs.
+struct Mark {
+    trace: usize,
+    facts: usize,
+    weak: usize,
+    notes: usize,
 }
 
 impl Budget {
@@ -275,7 +306,14 @@ fn run(
         zones: HashMap::new(),
         record,
         memo,
+        weak: Vec::new(),
+        notes: Vec::new(),
     };
+    // Replayed walks hold for the time they were validated at.
+    if e.budget.walks_at != Some(e.now_secs) {
+        e.budget.walks.clear();
+        e.budget.walks_at = Some(e.now_secs);
+    }
     let q = Question::new(name, rtype);
     match e.resolve(&q) {
         Ok(links) => Step::Done(Box::new(e.finish(&q, links))),
@@ -336,13 +374,13 @@ impl Key {
 }
 
 /// A secure zone and its validated keys.
-type ZoneKeys = (Name, Rc<Vec<Key>>);
+type ZoneKeys = (Name, Arc<Vec<Key>>);
 
 /// Where the walk from the anchor to a name ended.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub(crate) enum Walk {
     /// The deepest zone reached, with its validated keys.
-    Secure { zone: Name, keys: Rc<Vec<Key>> },
+    Secure { zone: Name, keys: Arc<Vec<Key>> },
     /// The chain stopped being secure (or broke) above the name.
     Stop(Verdict),
 }
@@ -370,6 +408,9 @@ pub(crate) struct Engine<'a, 'r> {
     zones: HashMap<Name, Walk>,
     record: Option<&'r mut Vec<VerifiedSignature>>,
     memo: Option<&'a SignatureMemo>,
+    /// Logs for [`Segment`]s: weak keys considered, expirations noted.
+    weak: Vec<(Name, Key)>,
+    notes: Vec<(u64, Option<u64>)>,
 }
 
 /// RFC 1982 serial-number comparison: `a <= b`.
@@ -839,12 +880,15 @@ impl<'a> Engine<'a, '_> {
         let Some(bits) = crypto::rsa_modulus_bits(key.algorithm, &key.public) else {
             return;
         };
+        if bits >= 1024 {
+            return;
+        }
+        self.weak.push((zone.clone(), key.clone()));
         let z = zone.to_string();
-        if bits >= 1024
-            || self
-                .warnings
-                .iter()
-                .any(|w| w.zone == z && w.key_tag == key.tag)
+        if self
+            .warnings
+            .iter()
+            .any(|w| w.zone == z && w.key_tag == key.tag)
         {
             return;
         }
@@ -873,6 +917,7 @@ impl<'a> Engine<'a, '_> {
     /// Folds one signature expiration (with its inception, when it verified) into the
     /// outcome's earliest.
     fn note_expiration(&mut self, expires: u64, inception: Option<u64>) {
+        self.notes.push((expires, inception));
         if self.earliest_expiration.is_none_or(|e| expires < e) {
             self.earliest_expiration = Some(expires);
             self.earliest_inception = inception;
@@ -1100,7 +1145,7 @@ impl<'a> Engine<'a, '_> {
             .collect();
         Ok(Walk::Secure {
             zone: zone.clone(),
-            keys: Rc::new(keys),
+            keys: Arc::new(keys),
         })
     }
 
@@ -1108,6 +1153,10 @@ impl<'a> Engine<'a, '_> {
         if let Some(w) = self.zones.get(zone) {
             return Ok(w.clone());
         }
+        if let Some(w) = self.replay(zone) {
+            return Ok(w);
+        }
+        let mark = self.mark();
         let mut ds = Vec::new();
         let mut keys = Vec::new();
         let anchors: Vec<Anchor> = self.anchors.for_zone(zone).cloned().collect();
@@ -1142,7 +1191,53 @@ impl<'a> Engine<'a, '_> {
         }
         let w = self.zone_keys(zone, &ds, &keys)?;
         self.zones.insert(zone.clone(), w.clone());
+        self.keep(zone, &mark, &w);
         Ok(w)
+    }
+
+    /// Where the next segment starts.
+    fn mark(&self) -> Mark {
+        Mark {
+            trace: self.trace.len(),
+            facts: self.facts.len(),
+            weak: self.weak.len(),
+            notes: self.notes.len(),
+        }
+    }
+
+    /// Keeps what finding `zone`'s keys (`walk`) added since `mark`, for the lookup's
+    /// later passes (not when recording signatures: each pass records its own).
+    fn keep(&mut self, zone: &Name, mark: &Mark, walk: &Walk) {
+        if self.record.is_some() {
+            return;
+        }
+        let segment = Segment {
+            walk: walk.clone(),
+            trace: self.trace[mark.trace..].to_vec(),
+            facts: self.facts[mark.facts..].to_vec(),
+            weak: self.weak[mark.weak..].to_vec(),
+            notes: self.notes[mark.notes..].to_vec(),
+        };
+        self.budget.walks.insert(zone.clone(), Arc::new(segment));
+    }
+
+    /// `zone`'s keys as an earlier pass of the lookup found them, with what finding them
+    /// added to its outputs, added to this pass's.
+    fn replay(&mut self, zone: &Name) -> Option<Walk> {
+        if self.record.is_some() {
+            return None;
+        }
+        let seg = self.budget.walks.get(zone)?.clone();
+        self.trace.extend_from_slice(&seg.trace);
+        self.facts.extend_from_slice(&seg.facts);
+        for (z, key) in &seg.weak {
+            self.weak_key_warning(z, key);
+        }
+        for &(expires, inception) in &seg.notes {
+            self.note_expiration(expires, inception);
+        }
+        self.zones.insert(zone.clone(), seg.walk.clone());
+        Some(seg.walk.clone())
     }
 
     /// Walks from the closest trust anchor down to `target`, label by label, asking for the
@@ -1175,6 +1270,11 @@ impl<'a> Engine<'a, '_> {
                 current = w.clone();
                 continue;
             }
+            if let Some(w) = self.replay(&name) {
+                current = w;
+                continue;
+            }
+            let mark = self.mark();
             match self.ds_step(&zone, &keys, &name)? {
                 DsStep::Cut(ds) => {
                     self.step(
@@ -1184,6 +1284,7 @@ impl<'a> Engine<'a, '_> {
                     );
                     let w = self.zone_keys(&name, &ds, &[])?;
                     self.zones.insert(name.clone(), w.clone());
+                    self.keep(&name, &mark, &w);
                     current = w;
                 }
                 DsStep::NotCut => {}

@@ -895,3 +895,56 @@ fn an_unsigned_cut_proven_by_the_parent_makes_the_answer_insecure() {
     expect("cname-into-signed-cut");
     expect("cname-target-apex-nsec");
 }
+
+/// Issue 27: a later pass of a lookup replays the zone walks an earlier pass finished
+/// (their trace, facts, warnings and expirations) instead of checking them again. A lookup
+/// validated as the resolver does it, one pass per answer it asks for, must end exactly as
+/// one pass over the same evidence: the same outcome in every field, for every scenario
+/// (expired and not-yet-valid signatures, weak keys, budgets, aliases, denials).
+#[test]
+fn a_lookup_pass_by_pass_ends_as_one_pass_over_its_evidence() {
+    let mut multi = 0;
+    for s in all() {
+        let single = outcome(&s);
+        let anchors = anchors(&s);
+        let mut budget = Budget::new();
+        let mut asked: Vec<Item> = Vec::new();
+        let mut passes = 0;
+        let done = loop {
+            passes += 1;
+            let ev = evidence(&s, &asked);
+            let step = validate_with(
+                &ev,
+                &anchors,
+                &s.name,
+                s.rtype,
+                at(s.at),
+                &s.limits,
+                None,
+                &mut budget,
+            );
+            match step {
+                Step::Done(o) => break *o,
+                Step::Need(q) => {
+                    let item = s
+                        .answers
+                        .iter()
+                        .find(|(n, t, _)| {
+                            Question::new(
+                                &Name::from_str(n).unwrap(),
+                                RecordType::from_str(t).unwrap(),
+                            ) == q
+                        })
+                        .unwrap_or_else(|| panic!("{}: no answer for {q:?}", s.path.display()));
+                    asked.push(item.clone());
+                }
+            }
+            assert!(passes <= s.answers.len() + 1, "{}", s.path.display());
+        };
+        assert_eq!(done, single, "{}", s.path.display());
+        if passes > 3 {
+            multi += 1;
+        }
+    }
+    assert!(multi > 10, "{multi} multi-pass scenarios");
+}
