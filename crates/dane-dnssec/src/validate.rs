@@ -413,6 +413,15 @@ pub(crate) struct Engine<'a, 'r> {
     notes: Vec<(u64, Option<u64>)>,
 }
 
+/// Text formatted where it is used (into a reason), not built beforehand.
+struct Lazy<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result>(F);
+
+impl<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result> std::fmt::Display for Lazy<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (self.0)(f)
+    }
+}
+
 /// RFC 1982 serial-number comparison: `a <= b`.
 fn serial_le(a: u32, b: u32) -> bool {
     (b.wrapping_sub(a) as i32) >= 0
@@ -628,7 +637,8 @@ impl<'a> Engine<'a, '_> {
         zone: &Name,
         keys: &[Key],
     ) -> R<Result<Used, Reason>> {
-        let what = format!("{} {}", rrset.name, rrset.rtype);
+        // Formatted only into a failure's reason (a verified RRset needs neither).
+        let what = Lazy(|f| write!(f, "{} {}", rrset.name, rrset.rtype));
         if rrset.sigs.is_empty() {
             let r = Reason::new(
                 C::MissingSignature,
@@ -643,10 +653,13 @@ impl<'a> Engine<'a, '_> {
         let mut latest_expired: Option<u64> = None;
         let owner_labels = rrset.name.num_labels();
         for sig in &rrset.sigs {
-            let id = format!(
-                "RRSIG {} alg {} tag {}",
-                rrset.rtype, sig.algorithm, sig.key_tag
-            );
+            let id = Lazy(|f| {
+                write!(
+                    f,
+                    "RRSIG {} alg {} tag {}",
+                    rrset.rtype, sig.algorithm, sig.key_tag
+                )
+            });
             // RFC 4035 5.3.1: the signer is the zone that holds the RRset.
             if &sig.signer != zone {
                 self.sig_fact(rrset, zone, sig, Some(C::WrongZone));
@@ -1520,7 +1533,6 @@ impl<'a> Engine<'a, '_> {
     /// A positive RRset: its zone by its signer, the chain to that zone, the signature, and
     /// for a wildcard expansion the proof that the exact name does not exist.
     fn positive(&mut self, resp: &Response, set: &Rrset) -> R<Link> {
-        let records = set.display();
         let Some(signer) = set
             .sigs
             .iter()
@@ -1544,10 +1556,17 @@ impl<'a> Engine<'a, '_> {
                         AnswerKind::Records,
                         Verdict::Bogus(r),
                         Some(zone),
-                        records,
+                        set.display(),
                     )
                 }
-                Walk::Stop(v) => link(&set.name, set.rtype, AnswerKind::Records, v, None, records),
+                Walk::Stop(v) => link(
+                    &set.name,
+                    set.rtype,
+                    AnswerKind::Records,
+                    v,
+                    None,
+                    set.display(),
+                ),
             });
         };
         let (zone, keys) = match self.zone_of_signer(&set.name, set.rtype, &signer, false)? {
@@ -1559,7 +1578,7 @@ impl<'a> Engine<'a, '_> {
                     AnswerKind::Records,
                     v,
                     Some(signer),
-                    records,
+                    set.display(),
                 ));
             }
         };
@@ -1581,7 +1600,7 @@ impl<'a> Engine<'a, '_> {
             AnswerKind::Records,
             verdict,
             Some(zone),
-            records,
+            set.display(),
         ))
     }
 
