@@ -71,7 +71,10 @@ pub struct Budget {
     /// pass replays it instead of building the canonical RRsets, digests and messages
     /// again (issue 27: a lookup takes a pass per answer fetched, each from the anchor
     /// down). Kept for the `now` they were validated at only.
-    pub(crate) walks: HashMap<Name, Arc<Segment>>,
+    pub(crate) walks: HashMap<Name, Arc<Segment<Walk>>>,
+    /// Likewise the zone cuts whose DS RRset an earlier pass verified (a pass that then
+    /// needs the zone's DNSKEY RRset stops before the zone's walk is finished).
+    pub(crate) cuts: HashMap<Name, Arc<Segment<Vec<Vec<u8>>>>>,
     pub(crate) walks_at: Option<u64>,
 }
 
@@ -80,15 +83,34 @@ pub struct Budget {
 /// only grows), the anchors, the limits and `now`, all the same within a lookup. The
 /// budget needs nothing: every check of it is already counted in the lookup's results.
 #[derive(Debug)]
-pub(crate) struct Segment {
-    walk: Walk,
-    trace: Vec<TraceStep>,
-    facts: Vec<Fact>,
+pub(crate) struct Segment<T> {
+    /// What it found: a zone's keys, or a cut's DS records.
+    result: T,
+    trace: Arc<[Part<TraceStep>]>,
+    facts: Arc<[Part<Fact>]>,
     /// The zone keys weak-key warnings were considered for (deduplicated on replay as
     /// when computed).
     weak: Vec<(Name, Key)>,
     /// The signature expirations (and inceptions) noted.
     notes: Vec<(u64, Option<u64>)>,
+}
+
+/// An item of a pass's trace or facts, or a run of them replayed from an earlier pass
+/// (shared, not copied: flattened once, when the pass finishes).
+#[derive(Debug, Clone)]
+pub(crate) enum Part<T> {
+    Item(T),
+    Replayed(Arc<[Part<T>]>),
+}
+
+/// `parts` flattened into their items, in order.
+fn flatten<T: Clone>(parts: &[Part<T>], out: &mut Vec<T>) {
+    for p in parts {
+        match p {
+            Part::Item(t) => out.push(t.clone()),
+            Part::Replayed(run) => flatten(run, out),
+        }
+    }
 }
 
 /// Where a segment starts in the engine's outputs.
@@ -312,6 +334,7 @@ fn run(
     // Replayed walks hold for the time they were validated at.
     if e.budget.walks_at != Some(e.now_secs) {
         e.budget.walks.clear();
+        e.budget.cuts.clear();
         e.budget.walks_at = Some(e.now_secs);
     }
     let q = Question::new(name, rtype);
@@ -397,8 +420,8 @@ pub(crate) struct Engine<'a, 'r> {
     now_secs: u64,
     now: u32,
     pub limits: Limits,
-    trace: Vec<TraceStep>,
-    facts: Vec<Fact>,
+    trace: Vec<Part<TraceStep>>,
+    facts: Vec<Part<Fact>>,
     warnings: Vec<Warning>,
     pub(crate) budget: &'r mut Budget,
     /// The earliest expiration (Unix seconds) of the signatures that verified.
@@ -486,16 +509,20 @@ impl<'a> Engine<'a, '_> {
     pub(crate) fn step(&mut self, kind: StepKind, name: &Name, detail: impl Into<String>) {
         let detail = detail.into();
         tracing::debug!(?kind, %name, %detail, "dnssec step");
-        self.trace.push(TraceStep {
+        self.trace.push(Part::Item(TraceStep {
             kind,
             name: name.to_string(),
             detail,
-        });
+        }));
+    }
+
+    fn fact(&mut self, fact: Fact) {
+        self.facts.push(Part::Item(fact));
     }
 
     /// Notes an RRSIG examined over `rrset` with the keys of `zone` (for pictures).
     fn sig_fact(&mut self, rrset: &Rrset, zone: &Name, sig: &Sig, problem: Option<C>) {
-        self.facts.push(Fact::Signature {
+        self.fact(Fact::Signature {
             owner: rrset.name.to_string(),
             rtype: rrset.rtype.to_string(),
             zone: zone.to_string(),
@@ -515,7 +542,7 @@ impl<'a> Engine<'a, '_> {
         supported: &[(u16, u8, u8, &[u8])],
         ds_matched: &[bool],
     ) {
-        self.facts.push(Fact::Keys {
+        self.fact(Fact::Keys {
             zone: zone.to_string(),
             keys: set
                 .rdatas
@@ -552,7 +579,7 @@ impl<'a> Engine<'a, '_> {
         (tag, algorithm, digest_type): (u16, u8, u8),
         status: DsStatus,
     ) {
-        self.facts.push(Fact::Ds {
+        self.fact(Fact::Ds {
             zone: zone.to_string(),
             tag,
             algorithm,
@@ -1057,7 +1084,7 @@ impl<'a> Engine<'a, '_> {
             }
             if anchor_usable.iter().any(|a| a.as_slice() == rd.as_slice()) {
                 matched = true;
-                self.facts.push(Fact::Anchor {
+                self.fact(Fact::Anchor {
                     zone: zone.to_string(),
                     tag: key.tag,
                     algorithm: key.algorithm,
@@ -1187,7 +1214,7 @@ impl<'a> Engine<'a, '_> {
                         zone,
                         format!("trust anchor DS {key_tag} {algorithm} {digest_type}"),
                     );
-                    self.facts.push(Fact::Anchor {
+                    self.fact(Fact::Anchor {
                         zone: zone.to_string(),
                         tag: key_tag,
                         algorithm,
@@ -1221,17 +1248,20 @@ impl<'a> Engine<'a, '_> {
     /// Keeps what finding `zone`'s keys (`walk`) added since `mark`, for the lookup's
     /// later passes (not when recording signatures: each pass records its own).
     fn keep(&mut self, zone: &Name, mark: &Mark, walk: &Walk) {
-        if self.record.is_some() {
-            return;
+        if let Some(segment) = self.segment(mark, walk.clone()) {
+            self.budget.walks.insert(zone.clone(), Arc::new(segment));
         }
-        let segment = Segment {
-            walk: walk.clone(),
-            trace: self.trace[mark.trace..].to_vec(),
-            facts: self.facts[mark.facts..].to_vec(),
+    }
+
+    /// What was added since `mark`, with `result`; none when recording signatures.
+    fn segment<T>(&self, mark: &Mark, result: T) -> Option<Segment<T>> {
+        self.record.is_none().then(|| Segment {
+            result,
+            trace: self.trace[mark.trace..].into(),
+            facts: self.facts[mark.facts..].into(),
             weak: self.weak[mark.weak..].to_vec(),
             notes: self.notes[mark.notes..].to_vec(),
-        };
-        self.budget.walks.insert(zone.clone(), Arc::new(segment));
+        })
     }
 
     /// `zone`'s keys as an earlier pass of the lookup found them, with what finding them
@@ -1241,16 +1271,46 @@ impl<'a> Engine<'a, '_> {
             return None;
         }
         let seg = self.budget.walks.get(zone)?.clone();
-        self.trace.extend_from_slice(&seg.trace);
-        self.facts.extend_from_slice(&seg.facts);
+        self.add(&seg);
+        self.zones.insert(zone.clone(), seg.result.clone());
+        Some(seg.result.clone())
+    }
+
+    /// Adds what a segment added to an earlier pass to this one.
+    fn add<T>(&mut self, seg: &Segment<T>) {
+        self.trace.push(Part::Replayed(seg.trace.clone()));
+        self.facts.push(Part::Replayed(seg.facts.clone()));
         for (z, key) in &seg.weak {
             self.weak_key_warning(z, key);
         }
         for &(expires, inception) in &seg.notes {
             self.note_expiration(expires, inception);
         }
-        self.zones.insert(zone.clone(), seg.walk.clone());
-        Some(seg.walk.clone())
+    }
+
+    /// The DS step at `name` below `zone` (with `keys`), replayed when an earlier pass of
+    /// the lookup found a zone cut there, else computed (and kept when it finds one, with
+    /// its zone-cut step).
+    fn cut_step(&mut self, zone: &Name, keys: &[Key], name: &Name) -> R<DsStep> {
+        if self.record.is_none() {
+            if let Some(seg) = self.budget.cuts.get(name).cloned() {
+                self.add(&seg);
+                return Ok(DsStep::Cut(seg.result.clone()));
+            }
+        }
+        let mark = self.mark();
+        let step = self.ds_step(zone, keys, name)?;
+        if let DsStep::Cut(ds) = &step {
+            self.step(
+                StepKind::ZoneCut,
+                name,
+                format!("zone cut: {} DS record(s) in {zone}", ds.len()),
+            );
+            if let Some(segment) = self.segment(&mark, ds.clone()) {
+                self.budget.cuts.insert(name.clone(), Arc::new(segment));
+            }
+        }
+        Ok(step)
     }
 
     /// Walks from the closest trust anchor down to `target`, label by label, asking for the
@@ -1288,13 +1348,8 @@ impl<'a> Engine<'a, '_> {
                 continue;
             }
             let mark = self.mark();
-            match self.ds_step(&zone, &keys, &name)? {
+            match self.cut_step(&zone, &keys, &name)? {
                 DsStep::Cut(ds) => {
-                    self.step(
-                        StepKind::ZoneCut,
-                        &name,
-                        format!("zone cut: {} DS record(s) in {zone}", ds.len()),
-                    );
                     let w = self.zone_keys(&name, &ds, &[])?;
                     self.zones.insert(name.clone(), w.clone());
                     self.keep(&name, &mark, &w);
@@ -1769,13 +1824,21 @@ impl<'a> Engine<'a, '_> {
             verdict,
             answer,
             links,
-            trace: self.trace.clone(),
+            trace: {
+                let mut trace = Vec::new();
+                flatten(&self.trace, &mut trace);
+                trace
+            },
             signatures_checked: self.budget.verifications,
             nsec3_hashes: self.budget.hashes,
             warnings: self.warnings.clone(),
             earliest_expiration: self.earliest_expiration,
             earliest_expiration_inception: self.earliest_inception,
-            facts: self.facts.clone(),
+            facts: {
+                let mut facts = Vec::new();
+                flatten(&self.facts, &mut facts);
+                facts
+            },
         }
     }
 }

@@ -896,8 +896,9 @@ fn an_unsigned_cut_proven_by_the_parent_makes_the_answer_insecure() {
     expect("cname-target-apex-nsec");
 }
 
-/// Issue 27: a later pass of a lookup replays the zone walks an earlier pass finished
-/// (their trace, facts, warnings and expirations) instead of checking them again. A lookup
+/// Issue 27: a later pass of a lookup replays the zone walks and the zone cuts' DS checks an
+/// earlier pass finished (their trace, facts, warnings and expirations) instead of checking
+/// them again. A lookup
 /// validated as the resolver does it, one pass per answer it asks for, must end exactly as
 /// one pass over the same evidence: the same outcome in every field, for every scenario
 /// (expired and not-yet-valid signatures, weak keys, budgets, aliases, denials).

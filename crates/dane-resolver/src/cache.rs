@@ -18,6 +18,11 @@
 //! ([`CacheLimits::max_bytes`]): when either is reached, expired answers go first; if that
 //! frees less than a quarter, every finished answer but the root's and the TLDs' DNSKEY and DS
 //! goes (they still age like the rest).
+//!
+//! An answer fetched for a validating lookup is kept with its parse for the validator
+//! ([`dane_dnssec::ParsedAnswer`], counted as twice the message's octets more): every lookup
+//! that uses it (the root's and TLDs' keys are in all of them) adds the parse to its evidence
+//! instead of parsing the message again (issue 27).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
