@@ -426,6 +426,21 @@ fn at(secs: u64) -> UnixTime {
     UnixTime::since_unix_epoch(Duration::from_secs(secs))
 }
 
+/// One pass of a multi-pass lookup of the scenario's question over `answers`, with the
+/// lookup's `budget`, as the resolver runs it.
+fn pass(s: &Scenario, answers: &[Item], anchors: &TrustAnchors, budget: &mut Budget) -> Step {
+    validate_with(
+        &evidence(s, answers),
+        anchors,
+        &s.name,
+        s.rtype,
+        at(s.at),
+        &s.limits,
+        None,
+        budget,
+    )
+}
+
 fn outcome(s: &Scenario) -> Outcome {
     match validate(
         &evidence(s, &s.answers),
@@ -700,17 +715,7 @@ fn keytrap_ends_within_the_budget() {
     let mut passes = 0;
     for n in 0..=s.answers.len() {
         passes += 1;
-        let ev = evidence(&s, &s.answers[..n]);
-        let step = validate_with(
-            &ev,
-            &anchors,
-            &s.name,
-            s.rtype,
-            at(s.at),
-            &s.limits,
-            None,
-            &mut budget,
-        );
+        let step = pass(&s, &s.answers[..n], &anchors, &mut budget);
         if let Step::Done(o) = step {
             assert_eq!(o.reason.unwrap().code.as_str(), "budget-exceeded");
             break;
@@ -913,17 +918,7 @@ fn a_lookup_pass_by_pass_ends_as_one_pass_over_its_evidence() {
         let mut passes = 0;
         let done = loop {
             passes += 1;
-            let ev = evidence(&s, &asked);
-            let step = validate_with(
-                &ev,
-                &anchors,
-                &s.name,
-                s.rtype,
-                at(s.at),
-                &s.limits,
-                None,
-                &mut budget,
-            );
+            let step = pass(&s, &asked, &anchors, &mut budget);
             match step {
                 Step::Done(o) => break *o,
                 Step::Need(q) => {
