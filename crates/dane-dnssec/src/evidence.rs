@@ -215,6 +215,31 @@ impl ParsedAnswer {
     pub fn question(&self) -> &Question {
         &self.question
     }
+
+    /// About how many octets the parse holds, for a cache's bound: each RRset's owner,
+    /// its records twice (canonical and as received), its signatures with their signed
+    /// prefixes, and an overhead per allocation.
+    pub fn size(&self) -> usize {
+        let r = &self.response;
+        let rrset = |s: &Rrset| {
+            96 + s.name.len()
+                + s.rdatas
+                    .iter()
+                    .chain(&s.received)
+                    .map(|d| 32 + d.len())
+                    .sum::<usize>()
+                + s.sigs
+                    .iter()
+                    .map(|g| 192 + g.signer.len() + g.signature.len() + g.prefix.len())
+                    .sum::<usize>()
+        };
+        64 + r
+            .answer
+            .iter()
+            .chain(&r.authority)
+            .map(rrset)
+            .sum::<usize>()
+    }
 }
 
 impl Evidence {

@@ -697,7 +697,7 @@ impl Resolver {
         self.with_answer(q, Some(now), spend, |stored| {
             let answer = match (&stored.result, &stored.parsed) {
                 (Ok(wire), Some(parsed)) => Ok((wire.clone(), parsed.clone())),
-                // Stored by `answer` (no validation time): parsed here.
+                // Not kept parsed (not DS or DNSKEY, or stored by `answer`): parsed here.
                 (Ok(wire), None) => Ok((
                     wire.clone(),
                     ParsedAnswer::parse(q, wire).map_err(|e| e.to_string()),
@@ -711,7 +711,8 @@ impl Resolver {
 
     /// `f` of the answer to `q`: from the cache while it lives, else fetched (the first
     /// asker fetches, concurrent askers wait for it) and cached for its lifetime at `now`,
-    /// parsed for the validator when `now` is given (a validating lookup's).
+    /// a DS or DNSKEY answer parsed for the validator when `now` is given (a validating
+    /// lookup's).
     async fn with_answer<T>(
         &self,
         q: &Question,
@@ -726,8 +727,10 @@ impl Resolver {
                     Ok(r) => (r, true),
                     Err(cache::Exhausted(why)) => (Err(why), false),
                 };
+                // Only the zones' keys and DS are kept parsed (cache.rs).
+                let keys = matches!(q.rtype, RecordType::DS | RecordType::DNSKEY);
                 self.cache
-                    .store(result, cacheable, now, now.is_some().then_some(q))
+                    .store(result, cacheable, now, (now.is_some() && keys).then_some(q))
             })
             .await;
         f(stored)
