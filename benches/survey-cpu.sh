@@ -9,7 +9,10 @@
 # Usage: DANE_BINS="/path/a /path/b" benches/survey-cpu.sh [N] [ROUNDS]
 #   (DANE_BINS: default the release build, built first; PROFILE=FILE: then one more bulk
 #   scan of the last binary under `perf record --call-graph dwarf` into FILE, for
-#   `perf report -i FILE --no-children`)
+#   `perf report -i FILE --no-children`; CACHEGRIND=M: then each binary once under
+#   `valgrind --tool=cachegrind --cache-sim=no` (Debian valgrind) over the first M bulk
+#   domains, for the user-space instructions per domain, a figure the machine's load does
+#   not change)
 set -euo pipefail
 n=${1:-1000}
 rounds=${2:-2}
@@ -19,7 +22,7 @@ if [ -z "${DANE_BINS:-}" ]; then
   cargo build -q --locked --release -p dane-cli
   DANE_BINS=$PWD/target/release/dane
 fi
-export DANE_BINS ROUNDS=$rounds PROFILE=${PROFILE:-}
+export DANE_BINS ROUNDS=$rounds PROFILE=${PROFILE:-} CACHEGRIND=${CACHEGRIND:-}
 # shellcheck disable=SC2016 # the script runs inside the environment, which sets its variables
 target/debug/examples/interop-shell --bulk "$n" --shared "$n" bash -c '
   set -euo pipefail
@@ -45,6 +48,17 @@ target/debug/examples/interop-shell --bulk "$n" --shared "$n" bash -c '
     perf record -q -F 499 --call-graph dwarf,16384 -o "$PROFILE" -- "$last" scan -4 -q \
       --allow-private --trust-anchor "$DANE_INTEROP_ANCHOR" "$DANE_INTEROP_BULK" > "$out" 2>/dev/null || true
     echo "profile of $last (bulk): $PROFILE, $(grep -c "\"verdict\":\"verified\"" "$out" || true) verified"
+  fi
+  if [ -n "$CACHEGRIND" ]; then
+    list=$(mktemp); head -n "$CACHEGRIND" "$DANE_INTEROP_BULK" > "$list"
+    for bin in $DANE_BINS; do
+      valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null "$bin" scan -4 -q \
+        --allow-private --trust-anchor "$DANE_INTEROP_ANCHOR" "$list" > "$out" 2> "$t" || true
+      ir=$(awk "/I *refs:/ { gsub(\",\", \"\", \$NF); print \$NF }" "$t")
+      awk -v b="$bin" -v n="$CACHEGRIND" -v ok="$(grep -c "\"verdict\":\"verified\"" "$out" || true)" -v ir="$ir" "BEGIN {
+        printf \"cachegrind %s bulk: %d domains, %d verified, %.0f instructions: %.2f M instructions/domain (user space)\n\", b, n, ok, ir, ir / n / 1e6 }"
+    done
+    rm -f "$list"
   fi
   rm -f "$out" "$t"
 '

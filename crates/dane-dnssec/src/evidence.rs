@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::rr::{Name, RData, RecordType};
@@ -167,19 +168,22 @@ fn group(records: Vec<WireRecord>) -> Result<Vec<Rrset>, Error> {
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {
     items: Vec<(Question, Result<Vec<u8>, String>)>,
-    parsed: HashMap<Question, Result<Response, String>>,
+    parsed: HashMap<Question, Result<Arc<Response>, String>>,
 }
 
-impl Evidence {
-    /// Empty evidence.
-    pub fn new() -> Self {
-        Self::default()
-    }
+/// A response parsed for the question it answers, ready to be added to evidence
+/// ([`Evidence::insert_parsed`]) any number of times without parsing it again.
+#[derive(Debug, Clone)]
+pub struct ParsedAnswer {
+    question: Question,
+    response: Arc<Response>,
+}
 
-    /// Adds the wire message received for a question. A message that does not parse is
-    /// an error (the caller records it with [`Evidence::insert_failure`]).
-    pub fn insert_wire(&mut self, question: Question, wire: Vec<u8>) -> Result<(), Error> {
-        let msg = wire::parse_message(&wire)?;
+impl ParsedAnswer {
+    /// Parses the wire message received for `question`: an error when it does not parse,
+    /// is truncated (TC bit) or answers another question.
+    pub fn parse(question: &Question, wire: &[u8]) -> Result<Self, Error> {
+        let msg = wire::parse_message(wire)?;
         if msg.truncated {
             return Err(Error::Malformed(format!(
                 "the response for {} {} is truncated (TC bit)",
@@ -197,15 +201,70 @@ impl Evidence {
                 )));
             }
         }
-        let response = Response {
-            rcode: msg.rcode,
-            answer: group(msg.answer)?,
-            authority: group(msg.authority)?,
+        Ok(ParsedAnswer {
+            question: question.clone(),
+            response: Arc::new(Response {
+                rcode: msg.rcode,
+                answer: group(msg.answer)?,
+                authority: group(msg.authority)?,
+            }),
+        })
+    }
+
+    /// The question it answers.
+    pub fn question(&self) -> &Question {
+        &self.question
+    }
+
+    /// About how many octets the parse holds, for a cache's bound: each RRset's owner,
+    /// its records twice (canonical and as received), its signatures with their signed
+    /// prefixes, and an overhead per allocation.
+    pub fn size(&self) -> usize {
+        let r = &self.response;
+        let rrset = |s: &Rrset| {
+            96 + s.name.len()
+                + s.rdatas
+                    .iter()
+                    .chain(&s.received)
+                    .map(|d| 32 + d.len())
+                    .sum::<usize>()
+                + s.sigs
+                    .iter()
+                    .map(|g| 192 + g.signer.len() + g.signature.len() + g.prefix.len())
+                    .sum::<usize>()
         };
-        self.parsed.insert(question.clone(), Ok(response));
+        64 + r
+            .answer
+            .iter()
+            .chain(&r.authority)
+            .map(rrset)
+            .sum::<usize>()
+    }
+}
+
+impl Evidence {
+    /// Empty evidence.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the wire message received for a question. A message that does not parse is
+    /// an error (the caller records it with [`Evidence::insert_failure`]).
+    pub fn insert_wire(&mut self, question: Question, wire: Vec<u8>) -> Result<(), Error> {
+        let parsed = ParsedAnswer::parse(&question, &wire)?;
+        self.insert_parsed(wire, &parsed);
+        Ok(())
+    }
+
+    /// Adds the wire message received for a question with its parse ([`ParsedAnswer::parse`]
+    /// of the same `wire`), which is shared, not copied: a resolver parses an answer once
+    /// and adds it to the evidence of every lookup that uses it (the root's keys).
+    pub fn insert_parsed(&mut self, wire: Vec<u8>, parsed: &ParsedAnswer) {
+        let question = parsed.question.clone();
+        self.parsed
+            .insert(question.clone(), Ok(parsed.response.clone()));
         self.items.retain(|(q, _)| q != &question);
         self.items.push((question, Ok(wire)));
-        Ok(())
     }
 
     /// Records that a question could not be answered, and why.
@@ -247,8 +306,8 @@ impl Evidence {
         self.parsed.contains_key(question)
     }
 
-    pub(crate) fn get(&self, question: &Question) -> Option<&Result<Response, String>> {
-        self.parsed.get(question)
+    pub(crate) fn get(&self, question: &Question) -> Option<Result<&Response, &String>> {
+        self.parsed.get(question).map(|r| r.as_deref())
     }
 
     /// The validation times (Unix seconds, both ends included) at which every RRSIG of

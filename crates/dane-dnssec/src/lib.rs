@@ -81,7 +81,7 @@ pub use crypto::{
     nsec3_hash, verify as verify_signature,
 };
 pub use error::Error;
-pub use evidence::{Evidence, Question};
+pub use evidence::{Evidence, ParsedAnswer, Question};
 pub use validate::{
     Budget, SignatureMemo, Step, VerifiedSignature, validate, validate_memo, validate_recording,
     validate_with,

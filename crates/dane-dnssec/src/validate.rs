@@ -2,7 +2,7 @@
 //! RRSIG checks, CNAME/DNAME links, and the denial proofs in `denial.rs`.
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use hickory_proto::rr::{Name, RecordType};
 use rustls_pki_types::UnixTime;
@@ -66,6 +66,59 @@ pub struct Budget {
     pub(crate) sha1_runs: u64,
     pub(crate) results: HashMap<[u8; 32], Result<(), VerifyError>>,
     pub(crate) nsec3: HashMap<(Vec<u8>, Vec<u8>, u16), [u8; 20]>,
+    /// The zones whose walk (DS and DNSKEY checks) an earlier pass of the lookup finished,
+    /// with what that walk added to the trace, facts, warnings and expirations: a later
+    /// pass replays it instead of building the canonical RRsets, digests and messages
+    /// again (issue 27: a lookup takes a pass per answer fetched, each from the anchor
+    /// down). Kept for the `now` they were validated at only.
+    pub(crate) walks: HashMap<Name, Arc<Segment<Walk>>>,
+    /// Likewise the zone cuts whose DS RRset an earlier pass verified (a pass that then
+    /// needs the zone's DNSKEY RRset stops before the zone's walk is finished).
+    pub(crate) cuts: HashMap<Name, Arc<Segment<Vec<Vec<u8>>>>>,
+    pub(crate) walks_at: Option<u64>,
+}
+
+/// What finding one zone's keys added to a pass (see [`Budget`]): replayed, it leaves a
+/// later pass as computing it again would, since it depends only on the evidence (which
+/// only grows), the anchors, the limits and `now`, all the same within a lookup. The
+/// budget needs nothing: every check of it is already counted in the lookup's results.
+#[derive(Debug)]
+pub(crate) struct Segment<T> {
+    /// What it found: a zone's keys, or a cut's DS records.
+    result: T,
+    trace: Arc<[Part<TraceStep>]>,
+    facts: Arc<[Part<Fact>]>,
+    /// The zone keys weak-key warnings were considered for (deduplicated on replay as
+    /// when computed).
+    weak: Vec<(Name, Key)>,
+    /// The signature expirations (and inceptions) noted.
+    notes: Vec<(u64, Option<u64>)>,
+}
+
+/// An item of a pass's trace or facts, or a run of them replayed from an earlier pass
+/// (shared, not copied: flattened once, when the pass finishes).
+#[derive(Debug, Clone)]
+pub(crate) enum Part<T> {
+    Item(T),
+    Replayed(Arc<[Part<T>]>),
+}
+
+/// `parts` flattened into their items, in order.
+fn flatten<T: Clone>(parts: &[Part<T>], out: &mut Vec<T>) {
+    for p in parts {
+        match p {
+            Part::Item(t) => out.push(t.clone()),
+            Part::Replayed(run) => flatten(run, out),
+        }
+    }
+}
+
+/// Where a segment starts in the engine's outputs.
+struct Mark {
+    trace: usize,
+    facts: usize,
+    weak: usize,
+    notes: usize,
 }
 
 impl Budget {
@@ -275,7 +328,15 @@ fn run(
         zones: HashMap::new(),
         record,
         memo,
+        weak: Vec::new(),
+        notes: Vec::new(),
     };
+    // Replayed walks hold for the time they were validated at.
+    if e.budget.walks_at != Some(e.now_secs) {
+        e.budget.walks.clear();
+        e.budget.cuts.clear();
+        e.budget.walks_at = Some(e.now_secs);
+    }
     let q = Question::new(name, rtype);
     match e.resolve(&q) {
         Ok(links) => Step::Done(Box::new(e.finish(&q, links))),
@@ -336,13 +397,13 @@ impl Key {
 }
 
 /// A secure zone and its validated keys.
-type ZoneKeys = (Name, Rc<Vec<Key>>);
+type ZoneKeys = (Name, Arc<Vec<Key>>);
 
 /// Where the walk from the anchor to a name ended.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub(crate) enum Walk {
     /// The deepest zone reached, with its validated keys.
-    Secure { zone: Name, keys: Rc<Vec<Key>> },
+    Secure { zone: Name, keys: Arc<Vec<Key>> },
     /// The chain stopped being secure (or broke) above the name.
     Stop(Verdict),
 }
@@ -359,8 +420,8 @@ pub(crate) struct Engine<'a, 'r> {
     now_secs: u64,
     now: u32,
     pub limits: Limits,
-    trace: Vec<TraceStep>,
-    facts: Vec<Fact>,
+    trace: Vec<Part<TraceStep>>,
+    facts: Vec<Part<Fact>>,
     warnings: Vec<Warning>,
     pub(crate) budget: &'r mut Budget,
     /// The earliest expiration (Unix seconds) of the signatures that verified.
@@ -370,6 +431,18 @@ pub(crate) struct Engine<'a, 'r> {
     zones: HashMap<Name, Walk>,
     record: Option<&'r mut Vec<VerifiedSignature>>,
     memo: Option<&'a SignatureMemo>,
+    /// Logs for [`Segment`]s: weak keys considered, expirations noted.
+    weak: Vec<(Name, Key)>,
+    notes: Vec<(u64, Option<u64>)>,
+}
+
+/// Text formatted where it is used (into a reason), not built beforehand.
+struct Lazy<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result>(F);
+
+impl<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result> std::fmt::Display for Lazy<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (self.0)(f)
+    }
 }
 
 /// RFC 1982 serial-number comparison: `a <= b`.
@@ -436,16 +509,20 @@ impl<'a> Engine<'a, '_> {
     pub(crate) fn step(&mut self, kind: StepKind, name: &Name, detail: impl Into<String>) {
         let detail = detail.into();
         tracing::debug!(?kind, %name, %detail, "dnssec step");
-        self.trace.push(TraceStep {
+        self.trace.push(Part::Item(TraceStep {
             kind,
             name: name.to_string(),
             detail,
-        });
+        }));
+    }
+
+    fn fact(&mut self, fact: Fact) {
+        self.facts.push(Part::Item(fact));
     }
 
     /// Notes an RRSIG examined over `rrset` with the keys of `zone` (for pictures).
     fn sig_fact(&mut self, rrset: &Rrset, zone: &Name, sig: &Sig, problem: Option<C>) {
-        self.facts.push(Fact::Signature {
+        self.fact(Fact::Signature {
             owner: rrset.name.to_string(),
             rtype: rrset.rtype.to_string(),
             zone: zone.to_string(),
@@ -465,7 +542,7 @@ impl<'a> Engine<'a, '_> {
         supported: &[(u16, u8, u8, &[u8])],
         ds_matched: &[bool],
     ) {
-        self.facts.push(Fact::Keys {
+        self.fact(Fact::Keys {
             zone: zone.to_string(),
             keys: set
                 .rdatas
@@ -502,7 +579,7 @@ impl<'a> Engine<'a, '_> {
         (tag, algorithm, digest_type): (u16, u8, u8),
         status: DsStatus,
     ) {
-        self.facts.push(Fact::Ds {
+        self.fact(Fact::Ds {
             zone: zone.to_string(),
             tag,
             algorithm,
@@ -587,7 +664,8 @@ impl<'a> Engine<'a, '_> {
         zone: &Name,
         keys: &[Key],
     ) -> R<Result<Used, Reason>> {
-        let what = format!("{} {}", rrset.name, rrset.rtype);
+        // Formatted only into a failure's reason (a verified RRset needs neither).
+        let what = Lazy(|f| write!(f, "{} {}", rrset.name, rrset.rtype));
         if rrset.sigs.is_empty() {
             let r = Reason::new(
                 C::MissingSignature,
@@ -602,10 +680,13 @@ impl<'a> Engine<'a, '_> {
         let mut latest_expired: Option<u64> = None;
         let owner_labels = rrset.name.num_labels();
         for sig in &rrset.sigs {
-            let id = format!(
-                "RRSIG {} alg {} tag {}",
-                rrset.rtype, sig.algorithm, sig.key_tag
-            );
+            let id = Lazy(|f| {
+                write!(
+                    f,
+                    "RRSIG {} alg {} tag {}",
+                    rrset.rtype, sig.algorithm, sig.key_tag
+                )
+            });
             // RFC 4035 5.3.1: the signer is the zone that holds the RRset.
             if &sig.signer != zone {
                 self.sig_fact(rrset, zone, sig, Some(C::WrongZone));
@@ -839,12 +920,15 @@ impl<'a> Engine<'a, '_> {
         let Some(bits) = crypto::rsa_modulus_bits(key.algorithm, &key.public) else {
             return;
         };
+        if bits >= 1024 {
+            return;
+        }
+        self.weak.push((zone.clone(), key.clone()));
         let z = zone.to_string();
-        if bits >= 1024
-            || self
-                .warnings
-                .iter()
-                .any(|w| w.zone == z && w.key_tag == key.tag)
+        if self
+            .warnings
+            .iter()
+            .any(|w| w.zone == z && w.key_tag == key.tag)
         {
             return;
         }
@@ -873,6 +957,7 @@ impl<'a> Engine<'a, '_> {
     /// Folds one signature expiration (with its inception, when it verified) into the
     /// outcome's earliest.
     fn note_expiration(&mut self, expires: u64, inception: Option<u64>) {
+        self.notes.push((expires, inception));
         if self.earliest_expiration.is_none_or(|e| expires < e) {
             self.earliest_expiration = Some(expires);
             self.earliest_inception = inception;
@@ -999,7 +1084,7 @@ impl<'a> Engine<'a, '_> {
             }
             if anchor_usable.iter().any(|a| a.as_slice() == rd.as_slice()) {
                 matched = true;
-                self.facts.push(Fact::Anchor {
+                self.fact(Fact::Anchor {
                     zone: zone.to_string(),
                     tag: key.tag,
                     algorithm: key.algorithm,
@@ -1100,7 +1185,7 @@ impl<'a> Engine<'a, '_> {
             .collect();
         Ok(Walk::Secure {
             zone: zone.clone(),
-            keys: Rc::new(keys),
+            keys: Arc::new(keys),
         })
     }
 
@@ -1108,6 +1193,10 @@ impl<'a> Engine<'a, '_> {
         if let Some(w) = self.zones.get(zone) {
             return Ok(w.clone());
         }
+        if let Some(w) = self.replay(zone) {
+            return Ok(w);
+        }
+        let mark = self.mark();
         let mut ds = Vec::new();
         let mut keys = Vec::new();
         let anchors: Vec<Anchor> = self.anchors.for_zone(zone).cloned().collect();
@@ -1125,7 +1214,7 @@ impl<'a> Engine<'a, '_> {
                         zone,
                         format!("trust anchor DS {key_tag} {algorithm} {digest_type}"),
                     );
-                    self.facts.push(Fact::Anchor {
+                    self.fact(Fact::Anchor {
                         zone: zone.to_string(),
                         tag: key_tag,
                         algorithm,
@@ -1142,7 +1231,86 @@ impl<'a> Engine<'a, '_> {
         }
         let w = self.zone_keys(zone, &ds, &keys)?;
         self.zones.insert(zone.clone(), w.clone());
+        self.keep(zone, &mark, &w);
         Ok(w)
+    }
+
+    /// Where the next segment starts.
+    fn mark(&self) -> Mark {
+        Mark {
+            trace: self.trace.len(),
+            facts: self.facts.len(),
+            weak: self.weak.len(),
+            notes: self.notes.len(),
+        }
+    }
+
+    /// Keeps what finding `zone`'s keys (`walk`) added since `mark`, for the lookup's
+    /// later passes (not when recording signatures: each pass records its own).
+    fn keep(&mut self, zone: &Name, mark: &Mark, walk: &Walk) {
+        if let Some(segment) = self.segment(mark, walk.clone()) {
+            self.budget.walks.insert(zone.clone(), Arc::new(segment));
+        }
+    }
+
+    /// What was added since `mark`, with `result`; none when recording signatures.
+    fn segment<T>(&self, mark: &Mark, result: T) -> Option<Segment<T>> {
+        self.record.is_none().then(|| Segment {
+            result,
+            trace: self.trace[mark.trace..].into(),
+            facts: self.facts[mark.facts..].into(),
+            weak: self.weak[mark.weak..].to_vec(),
+            notes: self.notes[mark.notes..].to_vec(),
+        })
+    }
+
+    /// `zone`'s keys as an earlier pass of the lookup found them, with what finding them
+    /// added to its outputs, added to this pass's.
+    fn replay(&mut self, zone: &Name) -> Option<Walk> {
+        if self.record.is_some() {
+            return None;
+        }
+        let seg = self.budget.walks.get(zone)?.clone();
+        self.add(&seg);
+        self.zones.insert(zone.clone(), seg.result.clone());
+        Some(seg.result.clone())
+    }
+
+    /// Adds what a segment added to an earlier pass to this one.
+    fn add<T>(&mut self, seg: &Segment<T>) {
+        self.trace.push(Part::Replayed(seg.trace.clone()));
+        self.facts.push(Part::Replayed(seg.facts.clone()));
+        for (z, key) in &seg.weak {
+            self.weak_key_warning(z, key);
+        }
+        for &(expires, inception) in &seg.notes {
+            self.note_expiration(expires, inception);
+        }
+    }
+
+    /// The DS step at `name` below `zone` (with `keys`), replayed when an earlier pass of
+    /// the lookup found a zone cut there, else computed (and kept when it finds one, with
+    /// its zone-cut step).
+    fn cut_step(&mut self, zone: &Name, keys: &[Key], name: &Name) -> R<DsStep> {
+        if self.record.is_none() {
+            if let Some(seg) = self.budget.cuts.get(name).cloned() {
+                self.add(&seg);
+                return Ok(DsStep::Cut(seg.result.clone()));
+            }
+        }
+        let mark = self.mark();
+        let step = self.ds_step(zone, keys, name)?;
+        if let DsStep::Cut(ds) = &step {
+            self.step(
+                StepKind::ZoneCut,
+                name,
+                format!("zone cut: {} DS record(s) in {zone}", ds.len()),
+            );
+            if let Some(segment) = self.segment(&mark, ds.clone()) {
+                self.budget.cuts.insert(name.clone(), Arc::new(segment));
+            }
+        }
+        Ok(step)
     }
 
     /// Walks from the closest trust anchor down to `target`, label by label, asking for the
@@ -1175,15 +1343,16 @@ impl<'a> Engine<'a, '_> {
                 current = w.clone();
                 continue;
             }
-            match self.ds_step(&zone, &keys, &name)? {
+            if let Some(w) = self.replay(&name) {
+                current = w;
+                continue;
+            }
+            let mark = self.mark();
+            match self.cut_step(&zone, &keys, &name)? {
                 DsStep::Cut(ds) => {
-                    self.step(
-                        StepKind::ZoneCut,
-                        &name,
-                        format!("zone cut: {} DS record(s) in {zone}", ds.len()),
-                    );
                     let w = self.zone_keys(&name, &ds, &[])?;
                     self.zones.insert(name.clone(), w.clone());
+                    self.keep(&name, &mark, &w);
                     current = w;
                 }
                 DsStep::NotCut => {}
@@ -1419,7 +1588,6 @@ impl<'a> Engine<'a, '_> {
     /// A positive RRset: its zone by its signer, the chain to that zone, the signature, and
     /// for a wildcard expansion the proof that the exact name does not exist.
     fn positive(&mut self, resp: &Response, set: &Rrset) -> R<Link> {
-        let records = set.display();
         let Some(signer) = set
             .sigs
             .iter()
@@ -1443,10 +1611,17 @@ impl<'a> Engine<'a, '_> {
                         AnswerKind::Records,
                         Verdict::Bogus(r),
                         Some(zone),
-                        records,
+                        set.display(),
                     )
                 }
-                Walk::Stop(v) => link(&set.name, set.rtype, AnswerKind::Records, v, None, records),
+                Walk::Stop(v) => link(
+                    &set.name,
+                    set.rtype,
+                    AnswerKind::Records,
+                    v,
+                    None,
+                    set.display(),
+                ),
             });
         };
         let (zone, keys) = match self.zone_of_signer(&set.name, set.rtype, &signer, false)? {
@@ -1458,7 +1633,7 @@ impl<'a> Engine<'a, '_> {
                     AnswerKind::Records,
                     v,
                     Some(signer),
-                    records,
+                    set.display(),
                 ));
             }
         };
@@ -1480,7 +1655,7 @@ impl<'a> Engine<'a, '_> {
             AnswerKind::Records,
             verdict,
             Some(zone),
-            records,
+            set.display(),
         ))
     }
 
@@ -1649,13 +1824,21 @@ impl<'a> Engine<'a, '_> {
             verdict,
             answer,
             links,
-            trace: self.trace.clone(),
+            trace: {
+                let mut trace = Vec::new();
+                flatten(&self.trace, &mut trace);
+                trace
+            },
             signatures_checked: self.budget.verifications,
             nsec3_hashes: self.budget.hashes,
             warnings: self.warnings.clone(),
             earliest_expiration: self.earliest_expiration,
             earliest_expiration_inception: self.earliest_inception,
-            facts: self.facts.clone(),
+            facts: {
+                let mut facts = Vec::new();
+                flatten(&self.facts, &mut facts);
+                facts
+            },
         }
     }
 }

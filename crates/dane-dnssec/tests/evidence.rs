@@ -8,7 +8,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use dane_dnssec::{
-    AnswerKind, Evidence, Limits, Outcome, Question, ReasonCode, Step, TrustAnchors, validate,
+    AnswerKind, Evidence, Limits, Outcome, ParsedAnswer, Question, ReasonCode, Step, TrustAnchors,
+    validate,
 };
 use dane_testenv::{Case, cases, evidence_dir, fixtures_dir, read_evidence};
 use hickory_proto::rr::{Name, RecordType};
@@ -819,4 +820,67 @@ fn signature_window_bounds_the_times_that_validate_alike() {
         (1_717_200_000, 1_717_200_000)
     );
     assert_eq!(Evidence::new().signature_window(at(PINNED)), (0, u64::MAX));
+}
+
+/// Issue 27: an answer parsed once ([`ParsedAnswer`], as the resolver's answer cache keeps
+/// it) and added to the evidence of several lookups validates in each exactly as the same
+/// wire added with `insert_wire`; and it is refused for the reasons `insert_wire` refuses.
+#[test]
+fn a_parsed_answer_shared_by_lookups_validates_as_its_wire() {
+    let items = items("www.alg8.test.", "A");
+    let parsed: Vec<(Vec<u8>, ParsedAnswer)> = items
+        .iter()
+        .filter_map(|(n, t, i)| {
+            let q = Question::new(
+                &Name::from_str(n).unwrap(),
+                RecordType::from_str(t).unwrap(),
+            );
+            let wire = i.as_ref().ok()?;
+            Some((wire.clone(), ParsedAnswer::parse(&q, wire).unwrap()))
+        })
+        .collect();
+    assert!(parsed.len() > 3);
+    let n = Name::from_str("www.alg8.test.").unwrap();
+    let expected = run(
+        &items,
+        "www.alg8.test.",
+        "A",
+        PINNED,
+        &anchors(),
+        &Limits::default(),
+    );
+    assert_eq!(expected.verdict.as_str(), "secure");
+    for _ in 0..2 {
+        let mut ev = Evidence::new();
+        for (wire, p) in &parsed {
+            ev.insert_parsed(wire.clone(), p);
+        }
+        assert_eq!(ev.items().len(), parsed.len());
+        let Step::Done(o) = validate(
+            &ev,
+            &anchors(),
+            &n,
+            RecordType::A,
+            at(PINNED),
+            &Limits::default(),
+        ) else {
+            panic!("evidence incomplete");
+        };
+        assert_eq!(*o, expected);
+    }
+    // Refused as insert_wire refuses: another question's answer, a truncated message.
+    let (wire, p) = &parsed[0];
+    let other = Question::new(
+        &Name::from_str("www2.alg8.test.").unwrap(),
+        p.question().rtype,
+    );
+    let err = ParsedAnswer::parse(&other, wire).unwrap_err().to_string();
+    assert!(err.contains("not www2.alg8.test."), "{err}");
+    let mut tc = wire.clone();
+    tc[2] |= 0x02;
+    let err = ParsedAnswer::parse(p.question(), &tc)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("truncated (TC bit)"), "{err}");
+    assert!(ParsedAnswer::parse(p.question(), &wire[..wire.len() / 2]).is_err());
 }

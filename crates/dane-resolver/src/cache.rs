@@ -18,13 +18,21 @@
 //! ([`CacheLimits::max_bytes`]): when either is reached, expired answers go first; if that
 //! frees less than a quarter, every finished answer but the root's and the TLDs' DNSKEY and DS
 //! goes (they still age like the rest).
+//!
+//! A DS or DNSKEY answer fetched for a validating lookup is kept with its parse for the
+//! validator ([`dane_dnssec::ParsedAnswer`], counted in the octets by
+//! [`dane_dnssec::ParsedAnswer::size`]): every lookup that walks through that zone (the
+//! root's and TLDs' keys are in all of them) adds the parse to its evidence instead of
+//! parsing the message again (issue 27). Other answers are parsed by each lookup that uses
+//! them (usually one: a shared one's whole lookup is reused from the validated-lookup
+//! cache), so that a survey of many distinct names keeps no parse of their answers.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dane_dnssec::Question;
+use dane_dnssec::{ParsedAnswer, Question};
 use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::Message;
 use hickory_proto::rr::{RData, RecordType};
@@ -123,6 +131,10 @@ pub(crate) struct Exhausted(pub(crate) String);
 #[derive(Debug)]
 pub(crate) struct Stored {
     pub(crate) result: Result<Vec<u8>, String>,
+    /// The response parsed for the validator (when asked for at store time): parsed once
+    /// per fetch, not once per lookup that uses it (issue 27: the root's and TLDs' keys
+    /// are in every lookup's evidence). `Err` is why it does not parse.
+    pub(crate) parsed: Option<Result<ParsedAnswer, String>>,
     expires: Duration,
 }
 
@@ -134,9 +146,10 @@ impl Stored {
 
     fn size(&self) -> usize {
         // The key, the map slot and the cell: a rough fixed overhead.
-        128 + match &self.result {
-            Ok(w) => w.len(),
-            Err(e) => e.len(),
+        128 + match (&self.result, &self.parsed) {
+            (Ok(w), Some(Ok(p))) => w.len() + p.size(),
+            (Ok(w), _) => w.len(),
+            (Err(e), _) => e.len(),
         }
     }
 }
@@ -233,20 +246,27 @@ impl AnswerCache {
         }
     }
 
-    /// `result` as stored: its lifetime from now (none when `cacheable` is false).
+    /// `result` as stored: its lifetime from now (none when `cacheable` is false), and
+    /// parsed as the answer to `parse` when that is given.
     pub(crate) fn store(
         &self,
         result: Result<Vec<u8>, String>,
         cacheable: bool,
         now: Option<UnixTime>,
+        parse: Option<&Question>,
     ) -> Stored {
         let life = if cacheable {
             lifetime(&result, now, &self.limits)
         } else {
             Duration::ZERO
         };
+        let parsed = match (&result, parse) {
+            (Ok(wire), Some(q)) => Some(ParsedAnswer::parse(q, wire).map_err(|e| e.to_string())),
+            _ => None,
+        };
         let stored = Stored {
             result,
+            parsed,
             expires: self.clock.elapsed().saturating_add(life),
         };
         self.bytes.fetch_add(stored.size(), Ordering::Relaxed);
@@ -433,7 +453,7 @@ mod tests {
 
     fn fill(c: &AnswerCache, q: &Question, result: Result<Vec<u8>, String>, cacheable: bool) {
         let cell = c.cell(q);
-        assert!(cell.set(c.store(result, cacheable, None)).is_ok());
+        assert!(cell.set(c.store(result, cacheable, None, None)).is_ok());
     }
 
     #[test]
@@ -490,6 +510,37 @@ mod tests {
             Arc::ptr_eq(&running, &c.cell(&q)),
             "a running fetch stays shared"
         );
+    }
+
+    /// Issue 27: an answer stored for a validating lookup is parsed once, there, for its
+    /// question (and counted with its parse); one that does not answer it keeps why.
+    #[test]
+    fn answers_for_the_validator_are_parsed_once_when_stored() {
+        let clock = Arc::new(ManualClock::new());
+        let c = cache(100, &clock);
+        let q = Question::new(&name("www.example."), RecordType::A);
+        let w = wire(ResponseCode::NoError, vec![a(60)], vec![]);
+        let plain = c.store(Ok(w.clone()), true, None, None);
+        assert!(plain.parsed.is_none());
+        let stored = c.store(Ok(w.clone()), true, None, Some(&q));
+        match &stored.parsed {
+            Some(Ok(p)) => assert_eq!(p.question(), &q),
+            other => panic!("{other:?}"),
+        }
+        let Some(Ok(p)) = &stored.parsed else {
+            unreachable!()
+        };
+        assert!(p.size() > w.len(), "{} {}", p.size(), w.len());
+        assert_eq!(stored.size(), 128 + w.len() + p.size());
+        assert_eq!(plain.size(), 128 + w.len());
+        let other = Question::new(&name("other.example."), RecordType::A);
+        let refused = c.store(Ok(w), true, None, Some(&other));
+        match &refused.parsed {
+            Some(Err(e)) => assert!(e.contains("not other.example. A"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        let failed = c.store(Err("timed out".into()), true, None, Some(&q));
+        assert!(failed.parsed.is_none());
     }
 
     #[test]

@@ -112,7 +112,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dane_dnssec::{
-    Budget, Evidence, Limits, Outcome, Question, SignatureMemo, Step, TrustAnchors, validate_with,
+    Budget, Evidence, Limits, Outcome, ParsedAnswer, Question, SignatureMemo, Step, TrustAnchors,
+    validate_with,
 };
 use hickory_proto::rr::{Name, RecordType};
 use rustls_pki_types::UnixTime;
@@ -551,13 +552,13 @@ impl Resolver {
                         break;
                     }
                     let answer = match substitute.take_if(|_| q == own) {
-                        Some(wire) => Ok(wire),
+                        Some(wire) => {
+                            let parsed = ParsedAnswer::parse(&q, &wire).map_err(|e| e.to_string());
+                            Ok((wire, parsed))
+                        }
                         None => {
-                            match tokio::time::timeout_at(
-                                deadline,
-                                self.answer_at(&q, Some(now), &spend),
-                            )
-                            .await
+                            match tokio::time::timeout_at(deadline, self.answer_at(&q, now, &spend))
+                                .await
                             {
                                 Ok((answer, expires)) => {
                                     stale = stale.min(expires);
@@ -574,10 +575,11 @@ impl Resolver {
                         }
                     };
                     match answer {
-                        Ok(wire) => {
+                        Ok((wire, parsed)) => {
                             octets += wire.len();
-                            if let Err(e) = evidence.insert_wire(q.clone(), wire) {
-                                evidence.insert_failure(q, e.to_string());
+                            match parsed {
+                                Ok(parsed) => evidence.insert_parsed(wire, &parsed),
+                                Err(e) => evidence.insert_failure(q, e),
                             }
                         }
                         Err(reason) => evidence.insert_failure(q, reason),
@@ -676,19 +678,48 @@ impl Resolver {
     /// The raw answer to a question, from the cache or the servers (its lifetime by TTLs
     /// alone: no validation time is known here).
     pub async fn answer(&self, q: &Question) -> Result<Vec<u8>, String> {
-        self.answer_at(q, None, &cache::Spend::default()).await.0
+        self.with_answer(q, None, &cache::Spend::default(), |s| s.result.clone())
+            .await
     }
 
-    /// The raw answer to `q`, from the cache while it lives, else fetched (the first asker
-    /// fetches, concurrent askers wait for it) and cached for its lifetime at `now`.
-    /// The answer to `q` from the cache or the path, and when it goes stale (its fetch
-    /// time plus its lifetime on the cache's clock; zero when it was not cacheable).
+    /// The raw answer to `q` from the cache or the path, parsed for the validator, and
+    /// when it goes stale (its fetch time plus its lifetime on the cache's clock; zero
+    /// when it was not cacheable).
     async fn answer_at(
+        &self,
+        q: &Question,
+        now: UnixTime,
+        spend: &cache::Spend,
+    ) -> (
+        Result<(Vec<u8>, Result<ParsedAnswer, String>), String>,
+        Duration,
+    ) {
+        self.with_answer(q, Some(now), spend, |stored| {
+            let answer = match (&stored.result, &stored.parsed) {
+                (Ok(wire), Some(parsed)) => Ok((wire.clone(), parsed.clone())),
+                // Not kept parsed (not DS or DNSKEY, or stored by `answer`): parsed here.
+                (Ok(wire), None) => Ok((
+                    wire.clone(),
+                    ParsedAnswer::parse(q, wire).map_err(|e| e.to_string()),
+                )),
+                (Err(e), _) => Err(e.clone()),
+            };
+            (answer, stored.expires())
+        })
+        .await
+    }
+
+    /// `f` of the answer to `q`: from the cache while it lives, else fetched (the first
+    /// asker fetches, concurrent askers wait for it) and cached for its lifetime at `now`,
+    /// a DS or DNSKEY answer parsed for the validator when `now` is given (a validating
+    /// lookup's).
+    async fn with_answer<T>(
         &self,
         q: &Question,
         now: Option<UnixTime>,
         spend: &cache::Spend,
-    ) -> (Result<Vec<u8>, String>, Duration) {
+        f: impl FnOnce(&cache::Stored) -> T,
+    ) -> T {
         let cell = self.cache.cell(q);
         let stored = cell
             .get_or_init(|| async {
@@ -696,10 +727,13 @@ impl Resolver {
                     Ok(r) => (r, true),
                     Err(cache::Exhausted(why)) => (Err(why), false),
                 };
-                self.cache.store(result, cacheable, now)
+                // Only the zones' keys and DS are kept parsed (cache.rs).
+                let keys = matches!(q.rtype, RecordType::DS | RecordType::DNSKEY);
+                self.cache
+                    .store(result, cacheable, now, (now.is_some() && keys).then_some(q))
             })
             .await;
-        (stored.result.clone(), stored.expires())
+        f(stored)
     }
 
     /// Asks the path in force; `Err(Exhausted)` when a caller's budget ran out.
