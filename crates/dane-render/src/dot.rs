@@ -200,11 +200,13 @@ impl Graph {
         }
     }
 
+    /// The caption and tooltip are kept sanitised (no control characters), as every
+    /// attribute is by [`quote`]: the SVG writer draws them as they are stored.
     fn finish(self, caption: &[String], tooltip: &str) -> Picture {
         Picture {
             graph: self,
-            caption: caption.to_vec(),
-            tooltip: tooltip.to_owned(),
+            caption: caption.iter().map(|l| sanitize(l).into_owned()).collect(),
+            tooltip: sanitize(tooltip).into_owned(),
         }
     }
 }

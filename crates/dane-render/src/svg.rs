@@ -687,6 +687,19 @@ mod tests {
         assert!(svg.contains("viewBox=\"0 0 ") && !svg.contains("NaN") && !svg.contains("inf"));
     }
 
+    /// Hostile text (a server's certificate subject, a name from DNS) in the caption and
+    /// the tooltip: no control character and no markup reaches the SVG.
+    #[test]
+    fn hostile_caption_is_sanitised_and_escaped() {
+        let svg =
+            crate::dot::note("bad\u{7}bell \u{1b}[31m <script>x</script> \"q\" 'a' \u{202e}rtl")
+                .svg();
+        assert!(!svg.chars().any(|c| c.is_control() && c != '\n'), "{svg}");
+        assert!(!svg.contains("<script") && !svg.contains('\u{202e}'));
+        assert!(svg.contains("&lt;script&gt;x&lt;/script&gt;"));
+        assert!(svg.contains("bad\\u{7}bell"));
+    }
+
     #[test]
     fn numbers() {
         for (v, want) in [
