@@ -73,6 +73,18 @@ fn run(
     }
 }
 
+/// A committed case validated at `now` with the IANA anchors and default limits.
+fn run_case(items: &Items, case: &Case, now: u64) -> Outcome {
+    run(
+        items,
+        &case.name,
+        &case.rtype,
+        now,
+        &anchors(),
+        &Limits::default(),
+    )
+}
+
 fn check(
     name: &str,
     rtype: &str,
@@ -106,14 +118,7 @@ fn every_case_from_committed_evidence() {
     for case in all {
         let items = read_evidence(&evidence_dir().join(case.evidence_file()))
             .unwrap_or_else(|e| panic!("{e}: record with DANE_RECORD_EVIDENCE=1 cargo test -p dane-resolver --test resolver evidence"));
-        let o = run(
-            &items,
-            &case.name,
-            &case.rtype,
-            PINNED,
-            &anchors(),
-            &Limits::default(),
-        );
+        let o = run_case(&items, &case, PINNED);
         assert_eq!(
             (o.verdict.as_str(), o.answer.as_str()),
             (case.verdict.as_str(), case.answer.as_str()),
@@ -676,14 +681,7 @@ fn the_signature_memo_changes_nothing_but_the_work() {
             let items = read_evidence(&evidence_dir().join(case.evidence_file())).unwrap();
             let n = Name::from_str(&case.name).unwrap();
             let t = RecordType::from_str(&case.rtype).unwrap();
-            let plain = run(
-                &items,
-                &case.name,
-                &case.rtype,
-                PINNED,
-                &anchors(),
-                &Limits::default(),
-            );
+            let plain = run_case(&items, &case, PINNED);
             let memoised = match validate_memo(
                 &evidence(&items),
                 &anchors(),
@@ -776,24 +774,8 @@ fn signature_window_bounds_the_times_that_validate_alike() {
         let items = read_evidence(&evidence_dir().join(case.evidence_file())).unwrap();
         let (from, until) = evidence(&items).signature_window(at(PINNED));
         assert!(from <= PINNED && PINNED <= until, "{}", case.name);
-        let base = said(&run(
-            &items,
-            &case.name,
-            &case.rtype,
-            PINNED,
-            &anchors(),
-            &Limits::default(),
-        ));
-        let say = |t| {
-            said(&run(
-                &items,
-                &case.name,
-                &case.rtype,
-                t,
-                &anchors(),
-                &Limits::default(),
-            ))
-        };
+        let base = said(&run_case(&items, &case, PINNED));
+        let say = |t| said(&run_case(&items, &case, t));
         if (from, until) == (PINNED, PINNED) {
             continue;
         }

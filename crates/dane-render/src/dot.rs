@@ -1410,6 +1410,24 @@ mod tests {
         }
     }
 
+    /// The anchored zone `test.` (KSK 1, ZSK 2, its DNSKEY RRset signed by the KSK) the
+    /// grammar tests start from.
+    fn anchored_test_zone() -> Vec<Fact> {
+        vec![
+            Fact::Anchor {
+                zone: "test.".into(),
+                tag: 1,
+                algorithm: 13,
+                digest_type: None,
+            },
+            Fact::Keys {
+                zone: "test.".into(),
+                keys: vec![key(1, 257), key(2, 256)],
+            },
+            sig("test.", "DNSKEY", "test.", 1, None),
+        ]
+    }
+
     fn sig(owner: &str, rtype: &str, zone: &str, tag: u16, problem: Option<ReasonCode>) -> Fact {
         Fact::Signature {
             owner: owner.into(),
@@ -1439,18 +1457,8 @@ mod tests {
     /// marked, a bogus zone red, and the NXDOMAIN node.
     #[test]
     fn dnssec_grammar() {
-        let facts = vec![
-            Fact::Anchor {
-                zone: "test.".into(),
-                tag: 1,
-                algorithm: 13,
-                digest_type: None,
-            },
-            Fact::Keys {
-                zone: "test.".into(),
-                keys: vec![key(1, 257), key(2, 256)],
-            },
-            sig("test.", "DNSKEY", "test.", 1, None),
+        let mut facts = anchored_test_zone();
+        facts.extend([
             Fact::Keys {
                 zone: "child.test.".into(),
                 keys: vec![key(10, 257), key(11, 256), key(12, 385)],
@@ -1465,7 +1473,7 @@ mod tests {
                 11,
                 Some(ReasonCode::SignatureExpired),
             ),
-        ];
+        ]);
         let bogus = Verdict::Bogus(dane_dnssec::Reason::new(ReasonCode::OptOut, "opt-out"));
         let dot = dnssec(&outcome(facts, bogus, AnswerKind::Nxdomain), "now").dot();
         let anchor = line(&dot, "DNSKEY test. 13 1", None);
@@ -1530,18 +1538,8 @@ mod tests {
     /// when it proves an insecure delegation.
     #[test]
     fn signatures_over_ds_and_denial_records() {
-        let facts = vec![
-            Fact::Anchor {
-                zone: "test.".into(),
-                tag: 1,
-                algorithm: 13,
-                digest_type: None,
-            },
-            Fact::Keys {
-                zone: "test.".into(),
-                keys: vec![key(1, 257), key(2, 256)],
-            },
-            sig("test.", "DNSKEY", "test.", 1, None),
+        let mut facts = anchored_test_zone();
+        facts.extend([
             sig("child.test.", "DS", "test.", 2, None),
             ds("child.test.", 10, DsStatus::Valid),
             Fact::Keys {
@@ -1550,7 +1548,7 @@ mod tests {
             },
             sig("child.test.", "DNSKEY", "child.test.", 10, None),
             sig("ABC.child.test.", "NSEC3", "child.test.", 11, None),
-        ];
+        ]);
         let detail = "NSEC3 abc.child.test. -> def covers the next closer name _tcp.mx.child.test.";
         let mut tlsa = outcome(facts.clone(), Verdict::Secure, AnswerKind::Nxdomain);
         tlsa.trace[0].detail = detail.into();
